@@ -1,0 +1,73 @@
+# Hark — push-to-talk intercom. `make run` and `make test` are all you need.
+#
+# Every target installs what it needs that is missing (Debian packages through
+# apt-get, Go modules through the Go module proxy) before it runs.
+
+SHELL        := /bin/bash
+GO           ?= go
+BIN          := bin
+RUN_DIR      ?= .run
+RELAY_ADDR   ?= 127.0.0.1:4275
+GATEWAY_ADDR ?= 127.0.0.1:8080
+
+# System packages: cgo toolchain and libopus for the codec; sox, espeak-ng and
+# ffmpeg make and check test audio; chromium drives the web page in tests;
+# tmux drives the terminal UI in tests.
+BUILD_PKGS := build-essential pkg-config libopus-dev libopusfile-dev
+TEST_PKGS  := $(BUILD_PKGS) sox espeak-ng ffmpeg chromium tmux file
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# deps-% installs the packages of a list that dpkg does not know as installed,
+# running `apt-get update` once, only when something is missing.
+define install_missing
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing system packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install"; exit 1; }
+endef
+
+.PHONY: all deps deps-test build run test test-short bench vet fmt clean
+
+all: build
+
+deps:
+	$(call install_missing,$(BUILD_PKGS))
+
+deps-test:
+	$(call install_missing,$(TEST_PKGS))
+
+build: deps
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# run: relay and gateway on loopback with a data directory under .run/.
+run: build
+	@RUN_DIR=$(RUN_DIR) RELAY_ADDR=$(RELAY_ADDR) GATEWAY_ADDR=$(GATEWAY_ADDR) BIN=$(BIN) \
+	  bash internal/scripts/run.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Packages with goroutines run under the race detector; everything runs once.
+RACE_PKGS := ./proto/... ./jitter/... ./internal/...
+test: deps-test
+	@$(MAKE) --no-print-directory fmt
+	$(GO) vet ./...
+	$(GO) test -race -timeout 30m $(RACE_PKGS)
+	$(GO) test -timeout 30m ./cmd/... ./web/...
+
+bench: deps-test
+	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./jitter/... ./internal/...
+
+clean:
+	rm -rf $(BIN) $(RUN_DIR)
