@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // ErrRate reports a sample rate outside the supported range.
@@ -46,6 +47,8 @@ const (
 	cutoff = 0.91
 	// maxExactPhases: above this many phases the table is interpolated.
 	maxExactPhases = 1024
+	// maxTable bounds the coefficient table (float32s) of one rate pair.
+	maxTable = 1 << 19
 )
 
 // filter is the polyphase table shared by streams of the same rate pair.
@@ -77,6 +80,32 @@ func bessel0(x float64) float64 {
 	return sum
 }
 
+// filters caches tables by rate pair; a table is immutable once built.
+var filters struct {
+	mu sync.Mutex
+	m  map[[2]int]*filter // guarded by mu; at most maxCached entries
+}
+
+const maxCached = 32
+
+func getFilter(inRate, outRate int) *filter {
+	key := [2]int{inRate, outRate}
+	filters.mu.Lock()
+	f := filters.m[key]
+	filters.mu.Unlock()
+	if f != nil {
+		return f
+	}
+	f = newFilter(inRate, outRate)
+	filters.mu.Lock()
+	if filters.m == nil || len(filters.m) >= maxCached {
+		filters.m = make(map[[2]int]*filter)
+	}
+	filters.m[key] = f
+	filters.mu.Unlock()
+	return f
+}
+
 func newFilter(inRate, outRate int) *filter {
 	g := gcd(inRate, outRate)
 	l, m := outRate/g, inRate/g
@@ -92,19 +121,19 @@ func newFilter(inRate, outRate int) *filter {
 	f.taps = 2 * half
 	f.history = half - 1
 	fc := cutoff / scale // cutoff in cycles per input sample ×2 (1 == input Nyquist)
-	if l <= maxExactPhases {
+	if l <= maxExactPhases && l*f.taps <= maxTable {
 		f.phases, f.exact = l, true
 	} else {
-		f.phases = maxExactPhases
+		f.phases = max(64, min(maxExactPhases, maxTable/f.taps))
 	}
 	f.coefs = make([]float32, (f.phases+1)*f.taps)
 	i0 := bessel0(kaiserBeta)
 	w := float64(half)
+	vals := make([]float64, f.taps)
 	for p := 0; p <= f.phases; p++ {
 		frac := float64(p) / float64(f.phases) // centre sits frac after tap (half-1)
 		row := f.coefs[p*f.taps : (p+1)*f.taps]
 		sum := 0.0
-		vals := make([]float64, f.taps)
 		for k := 0; k < f.taps; k++ {
 			x := float64(k-(half-1)) - frac // distance of tap k from the centre, input samples
 			var s float64
@@ -130,7 +159,7 @@ func newFilter(inRate, outRate int) *filter {
 
 // Stream is a stateful resampler for audio arriving in chunks.
 //
-// A Stream is not safe for concurrent use. Its zero value is not usable:
+// A Stream is not safe for concurrent use (distinct Streams are). Its zero value is not usable:
 // create one with [New].
 type Stream struct {
 	inRate, outRate int
@@ -151,7 +180,7 @@ func New(inRate, outRate int) (*Stream, error) {
 	}
 	s := &Stream{inRate: inRate, outRate: outRate}
 	if inRate != outRate {
-		s.f = newFilter(inRate, outRate)
+		s.f = getFilter(inRate, outRate)
 	}
 	s.Reset()
 	return s, nil
