@@ -1,0 +1,86 @@
+package accounts
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hark-intercom/hark/proto"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.json")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cost = bcrypt.MinCost
+	if err := s.Add("alice", "pw1", proto.RolePage|proto.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add("bad name", "x", 0); err == nil {
+		t.Fatal("name with a space accepted")
+	}
+	st, _ := os.Stat(path)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("users file mode %v", st.Mode().Perm())
+	}
+	// A second store (another process) adds bob; the first sees him.
+	s2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.cost = bcrypt.MinCost
+	if err := s2.Add("bob", "pw2", 0); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Authenticate("bob", "pw2"); err != nil || r != 0 {
+		t.Fatalf("bob: %v %v", r, err)
+	}
+	if r, err := s.Authenticate("alice", "pw1"); err != nil || r != proto.RolePage|proto.RoleAdmin {
+		t.Fatalf("alice: %v %v", r, err)
+	}
+	if _, err := s.Authenticate("alice", "nope"); !errors.Is(err, ErrAuth) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, err := s.Authenticate("carol", "pw1"); !errors.Is(err, ErrAuth) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	if err := s.Delete("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("alice"); !errors.Is(err, ErrNoUser) {
+		t.Fatalf("second delete: %v", err)
+	}
+	l, _ := s2.List()
+	if len(l) != 1 || l[0].Name != "bob" {
+		t.Fatalf("list %+v", l)
+	}
+}
+
+func TestChannels(t *testing.T) {
+	c, err := ParseChannels([]byte(`{"channels":[{"name":"a"},{"name":"b","mode":"open"}]}`))
+	if err != nil || c.Default != "a" || c.List[1].Mode != proto.ModeOpen {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for _, bad := range []string{`{}`, `{"channels":[{"name":"a","mode":"x"}]}`, `{"default":"z","channels":[{"name":"a"}]}`, `{"channels":[{"name":"a"},{"name":"a"}]}`, `nope`} {
+		if _, err := ParseChannels([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	d, err := LoadChannels(filepath.Join(t.TempDir(), "none.json"), false)
+	if err != nil || d.Default != "lobby" {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if _, err := LoadChannels(filepath.Join(t.TempDir(), "none.json"), true); err == nil {
+		t.Fatal("missing file accepted")
+	}
+	if r, err := ParseRoles("page, admin"); err != nil || r != proto.RolePage|proto.RoleAdmin {
+		t.Fatal(r, err)
+	}
+	if _, err := ParseRoles("root"); err == nil {
+		t.Fatal("unknown role accepted")
+	}
+}
