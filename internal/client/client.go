@@ -1,0 +1,765 @@
+// Package client is Hark's client library: it connects to a relay over QUIC,
+// logs in, joins a channel, sends and receives voice, and reports what
+// happens (presence, talkers, text, rings, pages, connection state). The
+// `talk` command and the gateway (one Client per browser user) both use it.
+//
+// # Trust
+//
+// The relay's certificate is checked by fingerprint, never by nothing:
+// either Config.Fingerprint pins it, or the known-relays file (see package
+// knownrelays) records it on first use and refuses loudly when it changes.
+//
+// # Concurrency
+//
+// A Client is safe for concurrent use. Requests that wait for the relay's
+// answer (Join, Talk, Page, Text, Ring, Sessions, Kick) are serialised.
+// Events are delivered in order to Config.OnEvent on one goroutine of their
+// own; voice is delivered to Config.OnVoice on the datagram reader goroutine
+// (see the contract there). Neither handler is ever called with a lock held.
+//
+// # Reconnection
+//
+// With Config.Reconnect the client redials after a lost connection, with
+// exponential backoff and jitter, logs in again and rejoins the channel it
+// was in. It keeps trying until Close (or MaxAttempts). A session the relay
+// ended on purpose (kicked, or replaced by a login of the same name
+// elsewhere) is not resumed.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/knownrelays"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMinBackoff     = 250 * time.Millisecond
+	DefaultMaxBackoff     = 30 * time.Second
+	DefaultDialTimeout    = 5 * time.Second
+	DefaultRequestTimeout = 10 * time.Second
+	DefaultPingInterval   = 10 * time.Second
+	DefaultEventQueue     = 1024
+	DefaultSendQueue      = 32
+)
+
+// Config configures Dial. Name is required; everything else has a default.
+type Config struct {
+	// Relay is "host:port" or "host" (port proto.DefaultPort).
+	Relay string
+	// Name and Password log in. An open relay ignores the password.
+	Name     string
+	Password string
+	// Channel to join after login; "" joins the relay's default channel.
+	Channel string
+
+	// Fingerprint pins the relay's certificate ("SHA256:…", as `relay
+	// fingerprint` prints it). When "", the known-relays file decides:
+	// a relay seen before must present the recorded fingerprint; a new
+	// one is trusted and recorded (trust on first use).
+	Fingerprint string
+	// KnownRelaysFile is the known-relays file; "" means
+	// knownrelays.DefaultPath() (~/.config/hark/known_relays).
+	KnownRelaysFile string
+
+	// Software describes this client in the Hello, e.g. "talk 0.1".
+	Software string
+	// Logger receives the client's logs; nil discards them.
+	Logger *slog.Logger
+
+	// OnEvent receives events in order, on a goroutine of its own. It may
+	// take its time: events queue up to EventQueue and then the oldest are
+	// dropped (and counted in Stats). nil discards events.
+	OnEvent func(Event)
+	// EventQueue bounds the event queue; 0 means DefaultEventQueue.
+	EventQueue int
+
+	// OnVoice receives every voice frame from the relay, on the datagram
+	// reader goroutine. It MUST NOT block (hand the frame to a buffer, e.g.
+	// a jitter buffer, and return) and MUST copy opus if it keeps it: the
+	// slice is reused after OnVoice returns. nil discards voice.
+	OnVoice func(h proto.VoiceHeader, opus []byte, arrival time.Time)
+
+	// SendQueue bounds the voice frames waiting to be handed to QUIC; when
+	// it is full the oldest waiting frame is dropped (and counted). 0 means
+	// DefaultSendQueue.
+	SendQueue int
+
+	// Reconnect makes the client redial after a lost connection (and makes
+	// Dial retry while the relay is unreachable) until Close.
+	Reconnect bool
+	// MinBackoff and MaxBackoff bound the wait between attempts; it doubles
+	// from MinBackoff up to MaxBackoff, with jitter (a random 50–100%).
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAttempts stops reconnecting after that many failed attempts in a
+	// row; 0 means forever.
+	MaxAttempts int
+
+	// DialTimeout bounds one connection attempt; 0 means DefaultDialTimeout.
+	DialTimeout time.Duration
+	// RequestTimeout bounds requests whose context has no deadline; 0 means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// PingInterval is how often the client pings the relay on the control
+	// stream (it measures the round trip, see Stats); 0 means
+	// DefaultPingInterval. QUIC keep-alives run as well.
+	PingInterval time.Duration
+}
+
+// Stats are counters of a Client. All are cumulative since Dial.
+type Stats struct {
+	VoiceSent        uint64        // voice datagrams handed to QUIC
+	VoiceSendDropped uint64        // dropped: send queue full or QUIC refused
+	VoiceReceived    uint64        // voice datagrams delivered to OnVoice
+	VoiceMalformed   uint64        // datagrams that did not parse (dropped)
+	EventsDropped    uint64        // events dropped because OnEvent lagged
+	BadMessages      uint64        // control messages that did not parse (skipped)
+	Reconnects       uint64        // successful reconnections
+	RTT              time.Duration // last ping round trip (0 before the first)
+}
+
+// Client is a connection to a relay. Create it with Dial.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	relay  string // host:port
+	known  *knownrelays.File
+	events *eventQueue
+
+	life   context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // supervisor and connection goroutines
+
+	reqMu sync.Mutex // serialises request/answer exchanges
+
+	mu            sync.Mutex // guards the fields below
+	cur           *conn      // nil while reconnecting
+	state         State
+	closed        bool
+	channel       string // channel to be in (rejoined after reconnect)
+	joined        proto.ChannelInfo
+	inChannel     bool
+	welcome       proto.Welcome
+	presence      map[uint32]proto.UserInfo
+	presenceReady chan struct{} // closed when a snapshot arrived after the last join
+	waiters       []*waiter
+	tx            *Transmission // the transmission on the air, if any
+	seq           uint16        // next voice sequence number
+	ts            uint32        // next voice timestamp
+	fingerprint   string        // the relay's, as verified
+
+	pingNonce   atomic.Uint64
+	lastPingAt  atomic.Int64 // unix ns of the last keep-alive ping
+	lastPingNo  atomic.Uint64
+	rtt         atomic.Int64
+	voiceSent   atomic.Uint64
+	voiceDrop   atomic.Uint64
+	voiceRecv   atomic.Uint64
+	voiceBad    atomic.Uint64
+	badMessages atomic.Uint64
+	reconnects  atomic.Uint64
+}
+
+// waiter is a request waiting for the relay's answer.
+type waiter struct {
+	cn    *conn
+	match func(proto.Message) bool
+	ch    chan proto.Message // cap 1
+}
+
+// Dial connects to the relay, logs in and joins Config.Channel (or the
+// relay's default channel). It returns typed errors a caller can explain:
+// *AuthError, *FingerprintError, *UnreachableError, *RelayError (for
+// example an unknown channel). With Config.Reconnect it keeps retrying while
+// the relay is unreachable, until ctx ends; refusals are returned at once.
+//
+// ctx bounds only the dial; the Client lives until Close.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("a user name is needed to log in to the relay")
+	}
+	relay, err := NormalizeAddr(cfg.Relay)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	setDefaults(&cfg)
+	c := &Client{
+		cfg:           cfg,
+		log:           cfg.Logger.With("relay", relay, "user", cfg.Name),
+		relay:         relay,
+		channel:       cfg.Channel,
+		presence:      map[uint32]proto.UserInfo{},
+		presenceReady: make(chan struct{}),
+		seq:           uint16(rand.Uint32()),
+		ts:            rand.Uint32(),
+	}
+	if cfg.Fingerprint == "" {
+		path := cfg.KnownRelaysFile
+		if path == "" {
+			if path, err = knownrelays.DefaultPath(); err != nil {
+				return nil, err
+			}
+		}
+		c.known = knownrelays.Open(path)
+	}
+	c.events = newEventQueue(cfg.OnEvent, cfg.EventQueue)
+	go c.events.run()
+	c.life, c.cancel = context.WithCancel(context.Background())
+	c.setState(StateConnecting, nil)
+
+	var cn *conn
+	for attempt := 0; ; attempt++ {
+		cn, err = c.connect(ctx)
+		if err == nil {
+			break
+		}
+		var ue *UnreachableError
+		if !cfg.Reconnect || !errors.As(err, &ue) || ctx.Err() != nil ||
+			(cfg.MaxAttempts > 0 && attempt+1 >= cfg.MaxAttempts) {
+			c.shutdown(err)
+			return nil, err
+		}
+		d := c.backoff(attempt)
+		c.log.Warn("relay unreachable; retrying", "err", err, "in", d.Round(time.Millisecond))
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			c.shutdown(err)
+			return nil, err
+		}
+	}
+	c.install(cn)
+	c.wg.Add(1)
+	go c.supervise(cn)
+	return c, nil
+}
+
+func setDefaults(cfg *Config) {
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = DefaultPingInterval
+	}
+	if cfg.EventQueue <= 0 {
+		cfg.EventQueue = DefaultEventQueue
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = DefaultSendQueue
+	}
+	if cfg.Software == "" {
+		cfg.Software = "hark client"
+	}
+}
+
+// NormalizeAddr returns addr as host:port, adding proto.DefaultPort when
+// addr has no port.
+func NormalizeAddr(addr string) (string, error) {
+	if addr == "" {
+		return "", errors.New("no relay address given (host or host:port)")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		h := addr
+		if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
+			h = h[1 : len(h)-1]
+		}
+		return net.JoinHostPort(h, strconv.Itoa(proto.DefaultPort)), nil
+	}
+	if host == "" {
+		return "", fmt.Errorf("relay address %q has no host", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return "", fmt.Errorf("relay address %q: port must be a number from 1 to 65535", addr)
+	}
+	return addr, nil
+}
+
+// backoff returns the wait before retry number attempt (0-based): doubling
+// from MinBackoff, capped at MaxBackoff, then a random 50–100% of that.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.MinBackoff
+	for i := 0; i < attempt && d < c.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, c.cfg.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+func (c *Client) setState(s State, err error) {
+	c.mu.Lock()
+	if c.state == s || c.state == StateClosed {
+		c.mu.Unlock()
+		return
+	}
+	c.state = s
+	c.mu.Unlock()
+	c.events.push(Event{State: s, Err: err})
+}
+
+// install makes cn the current connection.
+func (c *Client) install(cn *conn) {
+	c.mu.Lock()
+	c.cur = cn
+	c.welcome = cn.welcome
+	c.joined = cn.joined
+	c.inChannel = cn.inChannel
+	if cn.inChannel {
+		c.channel = cn.joined.Name
+	}
+	c.fingerprint = cn.fingerprint
+	c.mu.Unlock()
+	cn.start(c)
+	for _, m := range cn.early {
+		c.handle(cn, m)
+	}
+	cn.early = nil
+	c.setState(StateConnected, nil)
+	c.log.Info("connected", "session", cn.welcome.Session, "channel", cn.joined.Name)
+}
+
+// supervise waits for the connection to end and, with Reconnect, makes a
+// new one; otherwise it closes the client.
+func (c *Client) supervise(cn *conn) {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-cn.done:
+		case <-c.life.Done():
+			cn.close(0, "bye")
+			<-cn.stopped
+			return
+		}
+		<-cn.stopped
+		err := cn.cause()
+		c.mu.Lock()
+		if c.cur == cn {
+			c.cur = nil
+		}
+		tx := c.tx
+		c.tx = nil
+		c.inChannel = false
+		c.mu.Unlock()
+		if tx != nil {
+			tx.lost()
+		}
+		if c.life.Err() != nil {
+			return
+		}
+		var re *RelayError
+		final := errors.As(err, &re) && re.Bye && (re.Code == proto.CodeKicked || re.Code == proto.CodeReplaced)
+		if !c.cfg.Reconnect || final {
+			c.log.Warn("connection to the relay ended", "err", err)
+			c.shutdown(err)
+			return
+		}
+		c.log.Warn("connection to the relay lost; reconnecting", "err", err)
+		c.setState(StateReconnecting, err)
+		next := c.redial()
+		if next == nil {
+			return
+		}
+		c.reconnects.Add(1)
+		c.install(next)
+		cn = next
+	}
+}
+
+// redial retries until it connects, the client closes or MaxAttempts fail.
+// It returns nil in the latter two cases (after shutting down).
+func (c *Client) redial() *conn {
+	for attempt := 0; ; attempt++ {
+		d := c.backoff(attempt)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-c.life.Done():
+			t.Stop()
+			return nil
+		}
+		c.mu.Lock()
+		c.presenceReady = make(chan struct{})
+		c.mu.Unlock()
+		cn, err := c.connect(c.life)
+		if err == nil {
+			return cn
+		}
+		if c.life.Err() != nil {
+			return nil
+		}
+		lvl := slog.LevelWarn
+		var ae *AuthError
+		var fe *FingerprintError
+		if errors.As(err, &ae) || errors.As(err, &fe) {
+			lvl = slog.LevelError
+		}
+		c.log.Log(context.Background(), lvl, "reconnect failed", "attempt", attempt+1, "err", err)
+		c.events.push(Event{State: StateReconnecting, Err: err})
+		if c.cfg.MaxAttempts > 0 && attempt+1 >= c.cfg.MaxAttempts {
+			c.shutdown(fmt.Errorf("gave up reconnecting after %d attempts: %w", attempt+1, err))
+			return nil
+		}
+	}
+}
+
+// shutdown marks the client closed and stops event delivery.
+func (c *Client) shutdown(err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.setState(StateClosed, err)
+	c.events.close()
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+// Close ends an active transmission, leaves the relay and waits for the
+// client's goroutines, including the last call of OnEvent. It is safe to
+// call more than once.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	tx := c.tx
+	c.mu.Unlock()
+	if tx != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		tx.End(ctx)
+		cancel()
+	}
+	c.shutdown(nil)
+	c.wg.Wait()
+	<-c.events.done
+	return nil
+}
+
+// Done is closed when the client has closed (Close, or the relay ended the
+// session and it will not reconnect). Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.life.Done() }
+
+// State returns the connection state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Relay returns the relay's address as host:port.
+func (c *Client) Relay() string { return c.relay }
+
+// Fingerprint returns the relay certificate's fingerprint, as verified.
+func (c *Client) Fingerprint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fingerprint
+}
+
+// Welcome returns the relay's welcome of the current (or last) connection:
+// session id, name, roles, channels.
+func (c *Client) Welcome() proto.Welcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.welcome
+	w.Channels = slices.Clone(w.Channels)
+	return w
+}
+
+// Channel returns the channel the client is in; ok is false when in none
+// (including while reconnecting).
+func (c *Client) Channel() (ch proto.ChannelInfo, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.joined, c.inChannel
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		VoiceSent:        c.voiceSent.Load(),
+		VoiceSendDropped: c.voiceDrop.Load(),
+		VoiceReceived:    c.voiceRecv.Load(),
+		VoiceMalformed:   c.voiceBad.Load(),
+		EventsDropped:    c.events.droppedCount(),
+		BadMessages:      c.badMessages.Load(),
+		Reconnects:       c.reconnects.Load(),
+		RTT:              time.Duration(c.rtt.Load()),
+	}
+}
+
+func (c *Client) current() (*conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	if c.cur == nil {
+		return nil, ErrNotConnected
+	}
+	return c.cur, nil
+}
+
+// request sends m and waits for the first message match accepts. When
+// barrier is set it also sends a Ping and treats the Pong as success (for
+// requests the relay does not acknowledge): the relay handles a session's
+// messages in order, so an Error about m comes before the Pong.
+func (c *Client) request(ctx context.Context, m proto.Message, match func(proto.Message) bool, barrier bool) (proto.Message, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
+		defer cancel()
+	}
+	c.reqMu.Lock()
+	defer c.reqMu.Unlock()
+	cn, err := c.current()
+	if err != nil {
+		return nil, err
+	}
+	var nonce uint64
+	if barrier {
+		nonce = c.pingNonce.Add(1)
+		inner := match
+		match = func(r proto.Message) bool {
+			if p, ok := r.(*proto.Pong); ok && p.Nonce == nonce {
+				return true
+			}
+			return inner(r)
+		}
+	}
+	what := "ping"
+	if m != nil {
+		what = m.Type().String()
+	}
+	w := &waiter{cn: cn, match: match, ch: make(chan proto.Message, 1)}
+	c.mu.Lock()
+	c.waiters = append(c.waiters, w)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if i := slices.Index(c.waiters, w); i >= 0 {
+			c.waiters = slices.Delete(c.waiters, i, i+1)
+		}
+		c.mu.Unlock()
+	}()
+	if m != nil {
+		if err := cn.write(m); err != nil {
+			return nil, err
+		}
+	}
+	if barrier {
+		if err := cn.write(&proto.Ping{Nonce: nonce}); err != nil {
+			return nil, err
+		}
+	}
+	select {
+	case r := <-w.ch:
+		return r, nil
+	case <-cn.done:
+		return nil, fmt.Errorf("%s request: %w", what, ErrNotConnected)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no answer from the relay to the %s request: %w", what, ctx.Err())
+	}
+}
+
+func isErrorAbout(m proto.Message, t proto.MsgType) bool {
+	e, ok := m.(*proto.Error)
+	return ok && e.About == t
+}
+
+// Join moves the client to the named channel ("" for the relay's default);
+// after a reconnect it rejoins that channel.
+func (c *Client) Join(ctx context.Context, channel string) (proto.ChannelInfo, error) {
+	if channel == "" {
+		channel = c.Welcome().DefaultChannel
+	}
+	c.mu.Lock()
+	c.presenceReady = make(chan struct{})
+	c.mu.Unlock()
+	r, err := c.request(ctx, &proto.Join{Channel: channel}, func(m proto.Message) bool {
+		_, ok := m.(*proto.Joined)
+		return ok || isErrorAbout(m, proto.TypeJoin)
+	}, false)
+	if err != nil {
+		return proto.ChannelInfo{}, err
+	}
+	if e, ok := r.(*proto.Error); ok {
+		return proto.ChannelInfo{}, c.joinError(channel, e)
+	}
+	return r.(*proto.Joined).ChannelInfo, nil
+}
+
+func (c *Client) joinError(channel string, e *proto.Error) error {
+	if e.Code == proto.CodeNoChannel {
+		names := []string{}
+		for _, ch := range c.Welcome().Channels {
+			names = append(names, ch.Name)
+		}
+		return &RelayError{Code: e.Code, About: e.About,
+			Text: fmt.Sprintf("there is no channel %q on the relay (channels: %v)", channel, names)}
+	}
+	return c.errorFor(e, "join "+channel)
+}
+
+// Leave takes the client out of its channel; it stays logged in.
+func (c *Client) Leave(ctx context.Context) error {
+	r, err := c.request(ctx, &proto.Leave{}, func(m proto.Message) bool {
+		return isErrorAbout(m, proto.TypeLeave)
+	}, true)
+	if err != nil {
+		return err
+	}
+	if e, ok := r.(*proto.Error); ok {
+		return c.errorFor(e, "leave")
+	}
+	c.mu.Lock()
+	c.inChannel = false
+	c.channel = ""
+	c.mu.Unlock()
+	return nil
+}
+
+// Who returns everyone online (name, channel, talking), sorted by channel
+// and name. It waits for the relay's presence snapshot after the last join.
+func (c *Client) Who(ctx context.Context) ([]proto.UserInfo, error) {
+	c.mu.Lock()
+	ready := c.presenceReady
+	c.mu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
+		defer cancel()
+	}
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no presence list from the relay: %w", ctx.Err())
+	case <-c.life.Done():
+		return nil, ErrClosed
+	}
+	c.mu.Lock()
+	users := make([]proto.UserInfo, 0, len(c.presence))
+	for _, u := range c.presence {
+		users = append(users, u)
+	}
+	c.mu.Unlock()
+	slices.SortFunc(users, func(a, b proto.UserInfo) int {
+		if a.Channel != b.Channel {
+			if a.Channel < b.Channel {
+				return -1
+			}
+			return 1
+		}
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return int(a.Session) - int(b.Session)
+	})
+	return users, nil
+}
+
+// Text sends a text message to the client's channel, or to one user when to
+// is not "". It returns when the relay has taken it (or refused it).
+func (c *Client) Text(ctx context.Context, to, text string) error {
+	m := &proto.Text{To: to, Text: text}
+	if to == "" {
+		ch, ok := c.Channel()
+		if !ok {
+			return ErrNotJoined
+		}
+		m.Channel = ch.Name
+	}
+	r, err := c.request(ctx, m, func(m proto.Message) bool { return isErrorAbout(m, proto.TypeText) }, true)
+	if err != nil {
+		return err
+	}
+	if e, ok := r.(*proto.Error); ok {
+		if e.Code == proto.CodeNoUser {
+			return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("%s is not online", to)}
+		}
+		return c.errorFor(e, "send text")
+	}
+	return nil
+}
+
+// Ring rings every station on the relay, with an optional message.
+func (c *Client) Ring(ctx context.Context, text string) error {
+	r, err := c.request(ctx, &proto.Ring{Text: text}, func(m proto.Message) bool { return isErrorAbout(m, proto.TypeRing) }, true)
+	if err != nil {
+		return err
+	}
+	if e, ok := r.(*proto.Error); ok {
+		return c.errorFor(e, "ring")
+	}
+	return nil
+}
+
+// Sessions lists the relay's sessions (role admin).
+func (c *Client) Sessions(ctx context.Context) ([]proto.SessionInfo, error) {
+	r, err := c.request(ctx, &proto.ListSessions{}, func(m proto.Message) bool {
+		_, ok := m.(*proto.Sessions)
+		return ok || isErrorAbout(m, proto.TypeListSessions)
+	}, false)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := r.(*proto.Error); ok {
+		return nil, c.errorFor(e, "list sessions")
+	}
+	return r.(*proto.Sessions).Sessions, nil
+}
+
+// Kick ends the named user's session (role admin).
+func (c *Client) Kick(ctx context.Context, name, reason string) error {
+	r, err := c.request(ctx, &proto.Kick{Name: name, Reason: reason}, func(m proto.Message) bool { return isErrorAbout(m, proto.TypeKick) }, true)
+	if err != nil {
+		return err
+	}
+	if e, ok := r.(*proto.Error); ok {
+		if e.Code == proto.CodeNoUser {
+			return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("%s is not online", name)}
+		}
+		return c.errorFor(e, "kick users")
+	}
+	return nil
+}
+
+// Ping measures the round trip to the relay over the control stream.
+func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	_, err := c.request(ctx, nil, func(proto.Message) bool { return false }, true)
+	return time.Since(start), err
+}

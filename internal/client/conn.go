@@ -1,0 +1,551 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/hark-intercom/hark/internal/knownrelays"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// QUIC settings of the client's connection.
+const (
+	keepAlivePeriod = 5 * time.Second
+	maxIdleTimeout  = 20 * time.Second
+)
+
+// conn is one QUIC connection to the relay, from login to loss. A Client
+// replaces it on reconnection.
+type conn struct {
+	qc          *quic.Conn
+	st          *quic.Stream
+	rd          *proto.Reader
+	welcome     proto.Welcome
+	joined      proto.ChannelInfo
+	inChannel   bool
+	fingerprint string
+	early       []proto.Message // received during the handshake; handled by install
+
+	wmu  sync.Mutex // guards writes to st and wbuf
+	wbuf []byte
+
+	sendq chan sendItem // voice datagrams for sendLoop
+
+	errMu sync.Mutex // guards err
+	err   error      // why the connection ended (first cause wins)
+
+	once    sync.Once
+	done    chan struct{} // closed when the connection is finished
+	stopped chan struct{} // closed when all its goroutines have returned
+	wg      sync.WaitGroup
+}
+
+// sendItem is a voice datagram to send, or (flush != nil) a marker closed
+// when everything queued before it has been handed to QUIC.
+type sendItem struct {
+	buf   *[]byte
+	flush chan struct{}
+}
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, proto.VoiceHeaderLen+proto.MaxVoicePayload)
+	return &b
+}}
+
+// connect makes one connection: QUIC+TLS with the fingerprint check, Hello,
+// Auth, Welcome and Join. The returned conn is not started.
+func (c *Client) connect(ctx context.Context) (*conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+
+	var vmu sync.Mutex // guards verifyErr, seen, tofu (set on quic's goroutine)
+	var verifyErr error
+	var seen string
+	var tofu bool
+	host, _, _ := net.SplitHostPort(c.relay)
+	tlsConf := &tls.Config{
+		// Chain verification is replaced by the fingerprint check in
+		// VerifyConnection, which runs on every handshake: a relay whose
+		// certificate is neither pinned nor recorded-or-new is refused.
+		InsecureSkipVerify: true,
+		MinVersion:         tls.VersionTLS13,
+		NextProtos:         []string{proto.ALPN},
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			vmu.Lock()
+			defer vmu.Unlock()
+			if len(cs.PeerCertificates) == 0 {
+				verifyErr = fmt.Errorf("the relay at %s presented no certificate", c.relay)
+				return verifyErr
+			}
+			seen = knownrelays.Fingerprint(cs.PeerCertificates[0].Raw)
+			tofu, verifyErr = c.checkFingerprint(seen)
+			return verifyErr
+		},
+	}
+	if net.ParseIP(host) == nil {
+		tlsConf.ServerName = host
+	}
+	qc, err := quic.DialAddr(ctx, c.relay, tlsConf, &quic.Config{
+		EnableDatagrams:      true,
+		KeepAlivePeriod:      keepAlivePeriod,
+		MaxIdleTimeout:       maxIdleTimeout,
+		HandshakeIdleTimeout: c.cfg.DialTimeout,
+	})
+	vmu.Lock()
+	vErr, fp, isNew := verifyErr, seen, tofu
+	vmu.Unlock()
+	if err != nil {
+		if vErr != nil {
+			return nil, vErr
+		}
+		var te *quic.TransportError
+		if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
+			err = fmt.Errorf("TLS handshake failed (is it a Hark relay speaking %s?): %w", proto.ALPN, err)
+		}
+		return nil, &UnreachableError{Relay: c.relay, Err: err}
+	}
+	if !qc.ConnectionState().SupportsDatagrams.Remote {
+		qc.CloseWithError(0, "datagrams needed")
+		return nil, &UnreachableError{Relay: c.relay, Err: errors.New("the relay does not accept QUIC datagrams, which carry voice")}
+	}
+	cn := &conn{
+		qc:          qc,
+		fingerprint: fp,
+		sendq:       make(chan sendItem, c.cfg.SendQueue),
+		done:        make(chan struct{}),
+		stopped:     make(chan struct{}),
+	}
+	if err := c.handshake(ctx, cn, fp, isNew); err != nil {
+		qc.CloseWithError(0, "")
+		return nil, err
+	}
+	return cn, nil
+}
+
+// checkFingerprint decides whether a presented fingerprint is trusted.
+// tofu is true when the relay is new and will be recorded after login.
+func (c *Client) checkFingerprint(got string) (tofu bool, err error) {
+	if want := c.cfg.Fingerprint; want != "" {
+		if !strings.HasPrefix(want, "SHA256:") {
+			want = "SHA256:" + want
+		}
+		if strings.TrimRight(want, "=") != got {
+			return false, &FingerprintError{Relay: c.relay, Want: c.cfg.Fingerprint, Got: got}
+		}
+		return false, nil
+	}
+	known, err := c.known.Check(c.relay, got)
+	var me *knownrelays.MismatchError
+	if errors.As(err, &me) {
+		return false, &FingerprintError{Relay: c.relay, Want: me.Known.Fingerprint, Got: got, Known: me}
+	}
+	if err != nil {
+		return false, err
+	}
+	return !known, nil
+}
+
+func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) error {
+	st, err := cn.qc.OpenStreamSync(ctx)
+	if err != nil {
+		return &UnreachableError{Relay: c.relay, Err: err}
+	}
+	cn.st = st
+	cn.rd = proto.NewReader(st)
+	if dl, ok := ctx.Deadline(); ok {
+		st.SetDeadline(dl)
+	}
+	if err := cn.write(&proto.Hello{Version: proto.Version, Software: c.cfg.Software}); err != nil {
+		return &UnreachableError{Relay: c.relay, Err: err}
+	}
+	if err := cn.write(&proto.Auth{Name: c.cfg.Name, Password: c.cfg.Password}); err != nil {
+		return &UnreachableError{Relay: c.relay, Err: err}
+	}
+	// next reads until one of the wanted types, keeping others for later.
+	next := func(step string, want ...proto.MsgType) (proto.Message, error) {
+		for {
+			m, err := cn.rd.Next()
+			if err != nil {
+				if proto.IsFramingError(err) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+					return nil, &UnreachableError{Relay: c.relay, Err: fmt.Errorf("the relay stopped answering during %s: %w", step, err)}
+				}
+				c.badMessages.Add(1)
+				c.log.Warn("bad message from the relay skipped", "err", err)
+				continue
+			}
+			switch m := m.(type) {
+			case *proto.Error:
+				if step == "join" && m.About != proto.TypeJoin && m.About != 0 {
+					cn.early = append(cn.early, m)
+					continue
+				}
+				return m, nil
+			case *proto.Bye:
+				return nil, &RelayError{Code: m.Code, Text: m.Text, Bye: true}
+			}
+			for _, t := range want {
+				if m.Type() == t {
+					return m, nil
+				}
+			}
+			cn.early = append(cn.early, m)
+		}
+	}
+	m, err := next("login", proto.TypeHello)
+	if err != nil {
+		return err
+	}
+	if e, ok := m.(*proto.Error); ok {
+		return c.errorFor(e, "log in")
+	}
+	if h := m.(*proto.Hello); h.Version != proto.Version {
+		c.log.Info("relay speaks another protocol version", "relay_version", h.Version, "ours", proto.Version, "relay_software", h.Software)
+	}
+	m, err = next("login", proto.TypeWelcome)
+	if err != nil {
+		return err
+	}
+	if e, ok := m.(*proto.Error); ok {
+		return c.errorFor(e, "log in")
+	}
+	cn.welcome = *m.(*proto.Welcome)
+	if tofu {
+		if err := c.known.Add(c.relay, fp); err != nil {
+			c.log.Warn("could not record the relay's fingerprint", "err", err)
+		} else {
+			c.log.Warn("trusting a relay seen for the first time; fingerprint recorded",
+				"fingerprint", fp, "file", c.known.Path())
+		}
+	}
+
+	c.mu.Lock()
+	channel := c.channel
+	c.mu.Unlock()
+	if channel == "" {
+		channel = cn.welcome.DefaultChannel
+	}
+	if channel == "" {
+		return nil
+	}
+	if err := cn.write(&proto.Join{Channel: channel}); err != nil {
+		return &UnreachableError{Relay: c.relay, Err: err}
+	}
+	m, err = next("join", proto.TypeJoined)
+	if err != nil {
+		return err
+	}
+	if e, ok := m.(*proto.Error); ok {
+		c.mu.Lock()
+		c.welcome = cn.welcome // for the channel list in the message
+		c.mu.Unlock()
+		return c.joinError(channel, e)
+	}
+	cn.joined = m.(*proto.Joined).ChannelInfo
+	cn.inChannel = true
+	st.SetDeadline(time.Time{})
+	return nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// write frames and sends one control message.
+func (cn *conn) write(m proto.Message) error {
+	cn.wmu.Lock()
+	defer cn.wmu.Unlock()
+	b, err := proto.AppendMessage(cn.wbuf[:0], m)
+	if err != nil {
+		return err
+	}
+	cn.wbuf = b
+	if _, err := cn.st.Write(b); err != nil {
+		return fmt.Errorf("sending %v to the relay: %w", m.Type(), err)
+	}
+	return nil
+}
+
+// setCause records why the connection ends, unless a cause is known.
+func (cn *conn) setCause(err error) {
+	cn.errMu.Lock()
+	if cn.err == nil {
+		cn.err = err
+	}
+	cn.errMu.Unlock()
+}
+
+func (cn *conn) cause() error {
+	cn.errMu.Lock()
+	defer cn.errMu.Unlock()
+	return cn.err
+}
+
+// close ends the connection (idempotent).
+func (cn *conn) close(code quic.ApplicationErrorCode, why string) {
+	cn.once.Do(func() {
+		cn.setCause(errors.New("connection closed"))
+		close(cn.done)
+		cn.qc.CloseWithError(code, why)
+	})
+}
+
+// start runs the connection's goroutines.
+func (cn *conn) start(c *Client) {
+	cn.wg.Add(4)
+	go cn.readLoop(c)
+	go cn.datagramLoop(c)
+	go cn.sendLoop(c)
+	go cn.pingLoop(c)
+	go func() {
+		cn.wg.Wait()
+		close(cn.stopped)
+	}()
+}
+
+func (cn *conn) readLoop(c *Client) {
+	defer cn.wg.Done()
+	for {
+		m, err := cn.rd.Next()
+		if err != nil {
+			if proto.IsFramingError(err) || cn.qc.Context().Err() != nil || isStreamGone(err) {
+				cn.setCause(fmt.Errorf("control stream ended: %w", err))
+				cn.close(0, "")
+				return
+			}
+			c.badMessages.Add(1)
+			c.log.Warn("bad message from the relay skipped", "err", err)
+			continue
+		}
+		c.handle(cn, m)
+	}
+}
+
+func isStreamGone(err error) bool {
+	var se *quic.StreamError
+	var ae *quic.ApplicationError
+	var te *quic.TransportError
+	var ie *quic.IdleTimeoutError
+	return errors.As(err, &se) || errors.As(err, &ae) || errors.As(err, &te) || errors.As(err, &ie) || isTimeout(err)
+}
+
+func (cn *conn) datagramLoop(c *Client) {
+	defer cn.wg.Done()
+	ctx := cn.qc.Context()
+	for {
+		b, err := cn.qc.ReceiveDatagram(ctx)
+		if err != nil {
+			return
+		}
+		h, payload, err := proto.ParseVoice(b)
+		if err != nil {
+			c.voiceBad.Add(1)
+			continue
+		}
+		c.voiceRecv.Add(1)
+		if c.cfg.OnVoice != nil {
+			c.cfg.OnVoice(h, payload, time.Now())
+		}
+	}
+}
+
+func (cn *conn) sendLoop(c *Client) {
+	defer cn.wg.Done()
+	for {
+		select {
+		case <-cn.done:
+			for {
+				select {
+				case it := <-cn.sendq:
+					if it.flush != nil {
+						close(it.flush)
+					} else {
+						bufPool.Put(it.buf)
+					}
+				default:
+					return
+				}
+			}
+		case it := <-cn.sendq:
+			if it.flush != nil {
+				close(it.flush)
+				continue
+			}
+			if err := cn.qc.SendDatagram(*it.buf); err != nil {
+				c.voiceDrop.Add(1)
+				var tl *quic.DatagramTooLargeError
+				if errors.As(err, &tl) {
+					c.log.Warn("voice frame too large for the path; dropped", "bytes", len(*it.buf), "max", tl.MaxDatagramPayloadSize)
+				}
+			} else {
+				c.voiceSent.Add(1)
+			}
+			bufPool.Put(it.buf)
+		}
+	}
+}
+
+// enqueue queues a datagram without blocking, dropping the oldest waiting
+// one when the queue is full.
+func (cn *conn) enqueue(c *Client, buf *[]byte) {
+	for range 2 {
+		select {
+		case cn.sendq <- sendItem{buf: buf}:
+			return
+		default:
+		}
+		select {
+		case old := <-cn.sendq:
+			if old.flush != nil {
+				close(old.flush)
+			} else {
+				bufPool.Put(old.buf)
+				c.voiceDrop.Add(1)
+			}
+		default:
+		}
+	}
+	bufPool.Put(buf)
+	c.voiceDrop.Add(1)
+}
+
+// flush waits until everything queued so far has been handed to QUIC.
+func (cn *conn) flush(ctx context.Context) error {
+	ch := make(chan struct{})
+	select {
+	case cn.sendq <- sendItem{flush: ch}:
+	case <-cn.done:
+		return ErrConnectionLost
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-cn.done:
+		return ErrConnectionLost
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (cn *conn) pingLoop(c *Client) {
+	defer cn.wg.Done()
+	t := time.NewTicker(c.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-cn.done:
+			return
+		case <-t.C:
+			n := c.pingNonce.Add(1)
+			c.lastPingNo.Store(n)
+			c.lastPingAt.Store(time.Now().UnixNano())
+			if err := cn.write(&proto.Ping{Nonce: n}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// handle processes one control message from the relay: it answers a
+// waiting request, updates state and queues an event.
+func (c *Client) handle(cn *conn, m proto.Message) {
+	c.mu.Lock()
+	var w *waiter
+	for i, x := range c.waiters {
+		if x.cn == cn && x.match(m) {
+			w = x
+			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+			break
+		}
+	}
+	c.mu.Unlock()
+	if w != nil {
+		w.ch <- m // cap 1, one send per waiter
+	}
+
+	switch m := m.(type) {
+	case *proto.Ping:
+		if err := cn.write(&proto.Pong{Nonce: m.Nonce}); err != nil {
+			c.log.Debug("pong not sent", "err", err)
+		}
+	case *proto.Pong:
+		if m.Nonce == c.lastPingNo.Load() {
+			c.rtt.Store(time.Now().UnixNano() - c.lastPingAt.Load())
+		}
+	case *proto.Presence:
+		c.mu.Lock()
+		clear(c.presence)
+		for _, u := range m.Users {
+			c.presence[u.Session] = u
+		}
+		select {
+		case <-c.presenceReady:
+		default:
+			close(c.presenceReady)
+		}
+		c.mu.Unlock()
+		c.events.push(Event{Msg: m})
+	case *proto.PresenceChange:
+		c.mu.Lock()
+		if m.Kind == proto.PresenceOffline {
+			delete(c.presence, m.User.Session)
+		} else {
+			c.presence[m.User.Session] = m.User
+		}
+		c.mu.Unlock()
+		c.events.push(Event{Msg: m})
+	case *proto.Talking:
+		c.mu.Lock()
+		if u, ok := c.presence[m.Session]; ok {
+			u.Talking = m.Talking
+			c.presence[m.Session] = u
+		}
+		c.mu.Unlock()
+		c.events.push(Event{Msg: m})
+	case *proto.Joined:
+		c.mu.Lock()
+		if c.cur == cn {
+			c.joined = m.ChannelInfo
+			c.inChannel = true
+			c.channel = m.Name
+		}
+		c.mu.Unlock()
+		c.events.push(Event{Msg: m})
+	case *proto.Text, *proto.Ring, *proto.Page:
+		c.events.push(Event{Msg: m})
+	case *proto.Error:
+		if w != nil {
+			return
+		}
+		if m.About == proto.TypeFloorRelease || m.About == proto.TypePageStop {
+			c.log.Debug("relay: release refused (the end flag already released)", "text", m.Text)
+			return
+		}
+		c.mu.Lock()
+		tx := c.tx
+		c.mu.Unlock()
+		if tx != nil && (m.Code == proto.CodeTooLong || m.About == proto.TypeFloorRequest || m.About == proto.TypePageStart) {
+			tx.cut(&RelayError{Code: m.Code, About: m.About, Text: m.Text})
+		}
+		c.log.Warn("relay reported an error", "code", m.Code, "about", m.About, "text", m.Text)
+		c.events.push(Event{Msg: m})
+	case *proto.Bye:
+		cn.setCause(&RelayError{Code: m.Code, Text: m.Text, Bye: true})
+		c.log.Warn("relay ended the session", "code", m.Code, "text", m.Text)
+		c.events.push(Event{Msg: m})
+	default:
+		if w == nil {
+			c.log.Debug("unexpected message from the relay ignored", "type", m.Type())
+		}
+	}
+}

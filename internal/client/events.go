@@ -1,0 +1,130 @@
+package client
+
+import (
+	"sync"
+	"time"
+
+	"github.com/hark-intercom/hark/proto"
+)
+
+// State is the client's connection state.
+type State int
+
+// Connection states, reported in Events.
+const (
+	StateNone         State = iota // not a state event
+	StateConnecting                // first connection attempt under way
+	StateConnected                 // logged in (and joined, if a channel was asked for)
+	StateReconnecting              // the connection dropped; retrying with backoff
+	StateClosed                    // finished: Close was called or the relay ended the session
+)
+
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateReconnecting:
+		return "reconnecting"
+	case StateClosed:
+		return "closed"
+	}
+	return "none"
+}
+
+// Event is something the user interface should know about. Exactly one of
+// State and Msg is set.
+//
+// Msg is one of the relay's messages, owned by the receiver: *proto.Presence
+// (a full snapshot, sent after each join), *proto.PresenceChange,
+// *proto.Talking (someone took or released the floor; Priority for a page),
+// *proto.Text, *proto.Ring, *proto.Page, *proto.Joined, *proto.Error (a
+// refusal not tied to a request this client is waiting for, e.g. a
+// transmission cut for being too long) and *proto.Bye.
+type Event struct {
+	Time  time.Time
+	State State // for connection state changes
+	Err   error // with State: why the connection dropped or closed
+	Msg   proto.Message
+}
+
+// eventQueue hands events from the network reader to the user's handler on
+// its own goroutine. push never blocks: when the queue holds max events the
+// oldest is dropped and counted.
+type eventQueue struct {
+	handler func(Event)
+	max     int
+
+	mu      sync.Mutex // guards q, closed, dropped
+	q       []Event
+	closed  bool
+	dropped uint64
+
+	wake chan struct{} // cap 1: something was pushed or the queue closed
+	done chan struct{} // closed when run returns
+}
+
+func newEventQueue(handler func(Event), max int) *eventQueue {
+	return &eventQueue{handler: handler, max: max, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (e *eventQueue) push(ev Event) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	e.mu.Lock()
+	if e.closed || e.handler == nil {
+		e.mu.Unlock()
+		return
+	}
+	if len(e.q) >= e.max {
+		copy(e.q, e.q[1:])
+		e.q = e.q[:len(e.q)-1]
+		e.dropped++
+	}
+	e.q = append(e.q, ev)
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *eventQueue) droppedCount() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dropped
+}
+
+// close stops accepting events; run delivers what is queued and returns.
+func (e *eventQueue) close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *eventQueue) run() {
+	defer close(e.done)
+	for {
+		e.mu.Lock()
+		if len(e.q) == 0 {
+			closed := e.closed
+			e.mu.Unlock()
+			if closed {
+				return
+			}
+			<-e.wake
+			continue
+		}
+		ev := e.q[0]
+		e.q[0] = Event{}
+		e.q = e.q[1:]
+		e.mu.Unlock()
+		e.handler(ev)
+	}
+}
