@@ -277,3 +277,38 @@ func BenchmarkEnvelopeCorrelation10s(b *testing.B) {
 		}
 	}
 }
+
+// A long recording with the reference somewhere in the middle, other sound
+// before it and a noise floor throughout, as `talk record` produces.
+func TestEnvelopeCorrelationLongRecording(t *testing.T) {
+	ref := concat(silence(500*time.Millisecond), babble(1, 4*time.Second), silence(500*time.Millisecond))
+	got := concat(silence(3*time.Second), gain(babble(7, 5*time.Second), 0.5), silence(9*time.Second),
+		gain(ref, 0.7), silence(8*time.Second))
+	got = addNoise(got, 0.001, 3)
+	corr, lag := EnvelopeCorrelation(ref, got, rate)
+	if corr < 0.95 || lag < 17*time.Second-time.Millisecond || lag > 17*time.Second+time.Millisecond {
+		t.Errorf("corr %.3f lag %v, want >= 0.95 at 17s", corr, lag)
+	}
+	// Same with float32 samples.
+	f := make([]float32, len(got))
+	for i, v := range got {
+		f[i] = float32(v) / 32768
+	}
+	r := make([]float32, len(ref))
+	for i, v := range ref {
+		r[i] = float32(v) / 32768
+	}
+	if c2, l2 := EnvelopeCorrelation(r, f, rate); math.Abs(c2-corr) > 1e-6 || l2 != lag {
+		t.Errorf("float32: %v %v, int16: %v %v", c2, l2, corr, lag)
+	}
+}
+
+func BenchmarkEnvelopeCorrelation60s(b *testing.B) {
+	ref := concat(silence(500*time.Millisecond), babble(1, 9*time.Second), silence(500*time.Millisecond))
+	got := concat(silence(30*time.Second), gain(ref, 0.5), silence(20*time.Second))
+	for b.Loop() {
+		if c, _ := EnvelopeCorrelation(ref, got, rate); c < 0.9 {
+			b.Fatal(c)
+		}
+	}
+}

@@ -168,7 +168,8 @@ type Stream struct {
 	base            int64     // absolute index of buf[0] (may be negative: zero history)
 	n               int64     // next output sample index
 	in              int64     // total input samples received
-	scratch         []float32
+	scratch         []float32 // ProcessInt16 input conversion, reused
+	outScratch      []float32 // ProcessInt16 output before rounding, reused
 }
 
 // New returns a Stream converting mono audio from inRate to outRate Hz.
@@ -327,8 +328,8 @@ func (s *Stream) ProcessInt16(dst, in []int16) []int16 {
 	for _, v := range in {
 		s.scratch = append(s.scratch, float32(v))
 	}
-	out := s.Process(nil, s.scratch)
-	return appendInt16(dst, out)
+	s.outScratch = s.Process(s.outScratch[:0], s.scratch)
+	return appendInt16(dst, s.outScratch)
 }
 
 // FlushInt16 is [Stream.Flush] for 16-bit output.

@@ -248,3 +248,28 @@ func BenchmarkStream(b *testing.B) {
 		})
 	}
 }
+
+func TestProcessInt16NoAllocs(t *testing.T) {
+	s, _ := New(44100, 48000)
+	in := make([]int16, 441)
+	dst := make([]int16, 0, 1024)
+	s.ProcessInt16(dst, in) // warm up buffers
+	if n := testing.AllocsPerRun(100, func() { dst = s.ProcessInt16(dst[:0], in) }); n != 0 {
+		t.Errorf("%v allocations per 10 ms chunk", n)
+	}
+}
+
+func BenchmarkStreamInt16(b *testing.B) {
+	s, _ := New(44100, 48000)
+	in := make([]int16, 882)
+	for i := range in {
+		in[i] = int16(10000 * math.Sin(float64(i)/10))
+	}
+	dst := make([]int16, 0, 2048)
+	var produced int
+	for b.Loop() {
+		dst = s.ProcessInt16(dst[:0], in)
+		produced += len(dst)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(produced), "ns/outsample")
+}
