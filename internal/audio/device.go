@@ -1,0 +1,249 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// core opens one device and keeps it open: a supervisor goroutine reopens
+// it (with backoff) when miniaudio reports that it stopped on its own or
+// when it stops calling back (stall), until the context ends or Close.
+type core struct {
+	kind    Kind
+	opts    Options
+	b       backend
+	newData func() func(out, in []byte, frames uint32) // fresh per-stream state
+	onExit  func()                                     // runs once after the last stream closed
+
+	callbacks atomic.Uint64 // data callbacks of all streams, for stall detection
+	reopens   atomic.Uint64
+	losses    atomic.Uint64
+	lost      chan *live // cap 1; stop callbacks of streams we did not close
+	exitOnce  sync.Once
+
+	mu      sync.Mutex // guards the fields below
+	started bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+	current string // description of the open device, "" while none is open
+}
+
+// live is one opened stream; closing is set before we close it ourselves so
+// that its stop callback is not taken for a loss.
+type live struct {
+	s       stream
+	desc    string
+	closing atomic.Bool
+}
+
+func (c *core) init(kind Kind, opts Options, newData func() func(out, in []byte, frames uint32), onExit func()) error {
+	c.kind = kind
+	c.opts = opts.withDefaults()
+	c.newData = newData
+	c.onExit = onExit
+	c.lost = make(chan *live, 1)
+	c.b = opts.backend
+	if c.b == nil {
+		mb, err := newMalgoBackend(opts.Backend, c.opts.Logger)
+		if err != nil {
+			return err
+		}
+		c.b = mb
+	}
+	return nil
+}
+
+func (c *core) wanted() string {
+	if c.opts.Device == "" {
+		return "default " + c.kind.String() + " device"
+	}
+	return c.kind.String() + " device \"" + c.opts.Device + "\""
+}
+
+// Start opens the device. If it cannot be opened, Start returns the error,
+// unless Options.WaitForDevice is set: then it logs and keeps trying in the
+// background. Start may be called once.
+func (c *core) Start(ctx context.Context) error {
+	c.mu.Lock()
+	if c.started {
+		c.mu.Unlock()
+		return errors.New("audio: device already started")
+	}
+	c.started = true
+	c.mu.Unlock()
+
+	l, err := c.openOnce()
+	if err != nil {
+		if !c.opts.WaitForDevice {
+			c.mu.Lock()
+			c.started = false
+			c.mu.Unlock()
+			return err
+		}
+		c.opts.Logger.Warn("cannot open the "+c.wanted()+" yet; will keep trying", "err", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.cancel, c.done = cancel, done
+	c.mu.Unlock()
+	go c.supervise(sctx, l, done)
+	return nil
+}
+
+// Close stops the device and waits until its audio thread and supervisor
+// have finished. It is safe to call more than once and before Start.
+func (c *core) Close() error {
+	c.mu.Lock()
+	cancel, done := c.cancel, c.done
+	c.mu.Unlock()
+	if cancel == nil {
+		c.exitOnce.Do(c.onExit)
+		return nil
+	}
+	cancel()
+	<-done
+	return nil
+}
+
+// Open reports whether a stream is open now and a description of it.
+func (c *core) Open() (bool, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.current != "", c.current
+}
+
+func (c *core) setCurrent(s string) {
+	c.mu.Lock()
+	c.current = s
+	c.mu.Unlock()
+}
+
+func (c *core) openOnce() (*live, error) {
+	var sel *DeviceInfo
+	if c.opts.Device != "" {
+		devs, err := c.b.devices(c.kind)
+		if err != nil {
+			return nil, err
+		}
+		sel, err = Select(devs, c.kind, c.opts.Device)
+		if err != nil {
+			return nil, err
+		}
+	}
+	l := &live{desc: "default " + c.kind.String() + " device"}
+	if sel != nil {
+		l.desc = c.kind.String() + " device \"" + sel.Name + "\" (id " + sel.ID + ")"
+	}
+	data := c.newData()
+	cb := streamCallbacks{
+		data: func(out, in []byte, frames uint32) {
+			c.callbacks.Add(1)
+			data(out, in, frames)
+		},
+		stopped: func() {
+			if l.closing.Load() {
+				return
+			}
+			select {
+			case c.lost <- l:
+			default:
+			}
+		},
+	}
+	s, err := c.b.open(c.kind, sel, streamParams{periodFrames: c.opts.PeriodFrames, periods: c.opts.Periods}, cb)
+	if err != nil {
+		return nil, err
+	}
+	l.s = s
+	if err := s.start(); err != nil {
+		l.closing.Store(true)
+		s.close()
+		return nil, err
+	}
+	c.setCurrent(l.desc)
+	return l, nil
+}
+
+func (c *core) closeLive(l *live) {
+	l.closing.Store(true)
+	l.s.close()
+	c.setCurrent("")
+}
+
+func (c *core) supervise(ctx context.Context, l *live, done chan struct{}) {
+	defer func() {
+		if l != nil {
+			c.closeLive(l)
+		}
+		c.exitOnce.Do(c.onExit)
+		close(done)
+	}()
+	log := c.opts.Logger
+	backoff := c.opts.RetryMin
+	failures := 0
+	var stall *time.Timer
+	var stallC <-chan time.Time
+	if c.opts.StallTimeout > 0 {
+		stall = time.NewTimer(c.opts.StallTimeout)
+		defer stall.Stop()
+		stallC = stall.C
+	}
+	last := c.callbacks.Load()
+	lostAt := time.Now()
+	for {
+		if l == nil {
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			nl, err := c.openOnce()
+			if err != nil {
+				failures++
+				if failures == 1 {
+					log.Warn("the "+c.wanted()+" is not available; retrying until it returns", "err", err)
+				} else {
+					log.Debug("audio device still not available", "device", c.wanted(), "attempt", failures, "err", err)
+				}
+				backoff = min(backoff*2, c.opts.RetryMax)
+				continue
+			}
+			l = nl
+			c.reopens.Add(1)
+			log.Info("opened the "+l.desc+" again", "after", time.Since(lostAt).Round(time.Millisecond), "attempts", failures+1)
+			backoff, failures = c.opts.RetryMin, 0
+			last = c.callbacks.Load()
+			if stall != nil {
+				stall.Reset(c.opts.StallTimeout)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case got := <-c.lost:
+			if got != l {
+				continue // a stream we already replaced
+			}
+			log.Warn("the " + l.desc + " stopped (unplugged?); reopening it when it returns")
+		case <-stallC:
+			n := c.callbacks.Load()
+			stall.Reset(c.opts.StallTimeout)
+			if n != last {
+				last = n
+				continue
+			}
+			log.Warn("the "+l.desc+" stopped delivering audio; reopening it", "silent_for", c.opts.StallTimeout)
+		}
+		c.losses.Add(1)
+		lostAt = time.Now()
+		c.closeLive(l)
+		l = nil
+	}
+}

@@ -1,0 +1,178 @@
+package audio
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// guard bounds a wait on a real audio thread so that a broken backend fails
+// the test instead of hanging it; it is not a speed assertion.
+func guard(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestNullBackendList(t *testing.T) {
+	devs, err := List(t.Context(), "null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var capt, play int
+	for _, d := range devs {
+		t.Log(d)
+		switch d.Kind {
+		case KindCapture:
+			capt++
+		case KindPlayback:
+			play++
+		}
+	}
+	if capt == 0 || play == 0 {
+		t.Fatalf("null backend lists %d capture and %d playback devices", capt, play)
+	}
+}
+
+// runDuplex opens capture and playback on a real miniaudio backend and waits
+// until n capture periods arrived and n playback periods were pulled.
+func runDuplex(t *testing.T, opts Options, n int) {
+	t.Helper()
+	ctx := guard(t)
+	pulled := make(chan struct{}, 1)
+	var fills int // touched only by the playback audio thread
+	p, err := NewPlayback(PlaybackConfig{Options: opts, Fill: func(out []int16) int {
+		fills++
+		if len(out) != PeriodFrames {
+			panic("wrong period")
+		}
+		for i := range out {
+			out[i] = int16(i)
+		}
+		if fills == n {
+			pulled <- struct{}{}
+		}
+		return len(out)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCapture(CaptureConfig{Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal("playback: ", err)
+	}
+	defer p.Close()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal("capture: ", err)
+	}
+	defer c.Close()
+	for i := 0; i < n; i++ {
+		select {
+		case f := <-c.Frames():
+			if len(f) != PeriodFrames {
+				t.Fatalf("period of %d samples", len(f))
+			}
+			c.Recycle(f)
+		case <-ctx.Done():
+			t.Fatalf("only %d of %d capture periods arrived: %+v", i, n, c.Stats())
+		}
+	}
+	select {
+	case <-pulled:
+	case <-ctx.Done():
+		t.Fatalf("playback pulled too few periods: %+v", p.Stats())
+	}
+	if open, desc := c.Open(); !open {
+		t.Fatal("capture not open")
+	} else {
+		t.Log("capture:", desc)
+	}
+	c.Close()
+	p.Close()
+	t.Logf("capture %+v", c.Stats())
+	t.Logf("playback %+v", p.Stats())
+	if st := c.Stats(); st.Losses != 0 {
+		t.Errorf("capture lost its device: %+v", st)
+	}
+}
+
+func TestNullBackendDuplex(t *testing.T) {
+	runDuplex(t, Options{Backend: "null", Logger: testLogger(t)}, 50)
+}
+
+func TestNullBackendByName(t *testing.T) {
+	runDuplex(t, Options{Backend: "null", Device: "null"}, 5)
+}
+
+// TestALSA uses the real ALSA path (libasound through miniaudio) on the
+// first capture and playback devices ALSA lists. On machines without a sound
+// card alsa-lib still lists its "null" PCM plugin, which exercises the same
+// code but no hardware.
+func TestALSA(t *testing.T) {
+	devs, err := List(t.Context(), "alsa")
+	if err != nil {
+		t.Skipf("skipping: no ALSA (libasound.so.2 not loadable?): %v", err)
+	}
+	var capt, play *DeviceInfo
+	for i := range devs {
+		d := &devs[i]
+		t.Log(d)
+		if d.Kind == KindCapture && (capt == nil || d.Default) {
+			capt = d
+		}
+		if d.Kind == KindPlayback && (play == nil || d.Default) {
+			play = d
+		}
+	}
+	if capt == nil || play == nil {
+		t.Skipf("skipping: ALSA lists no capture or no playback device (%d devices)", len(devs))
+	}
+	if capt.ID != play.ID {
+		t.Logf("capture %s, playback %s", capt.ID, play.ID)
+	}
+	opts := Options{Backend: "alsa", Device: capt.ID, Logger: testLogger(t)}
+	ctx := guard(t)
+	c, err := NewCapture(CaptureConfig{Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	opts.Device = play.ID
+	pulled := make(chan struct{})
+	var fills int
+	p, err := NewPlayback(PlaybackConfig{Options: opts, Fill: func(out []int16) int {
+		fills++
+		if fills == 10 {
+			close(pulled)
+		}
+		return 0
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := 0; i < 10; i++ {
+		select {
+		case <-c.Frames():
+		case <-ctx.Done():
+			t.Fatalf("ALSA capture delivered %d periods: %+v", i, c.Stats())
+		}
+	}
+	select {
+	case <-pulled:
+	case <-ctx.Done():
+		t.Fatalf("ALSA playback pulled too little: %+v", p.Stats())
+	}
+	c.Close()
+	p.Close()
+	t.Logf("capture %+v playback %+v", c.Stats(), p.Stats())
+}
