@@ -1,0 +1,529 @@
+package jitter
+
+import (
+	"sync"
+	"time"
+)
+
+type entry struct {
+	p     Packet
+	seq   int64 // extended (unwrapped) sequence number
+	ts    int64 // extended timestamp
+	dur   int   // samples; 0 = unknown
+	epoch uint32
+}
+
+// Buffer is a jitter buffer for one talker. Create it with New; the zero
+// value is not usable. See the package documentation for the concurrency
+// contract.
+type Buffer struct {
+	cfg config
+
+	mu sync.Mutex
+	// All fields below are guarded by mu.
+	q     []entry // queued packets sorted by seq
+	est   *estimator
+	state State
+
+	haveRef      bool
+	hiSeq, hiTs  int64 // highest extended seq seen and its timestamp (unwrap reference)
+	seen         [4]uint64
+	badRun       int    // consecutive out-of-range packets
+	epoch        uint32 // newest transmission seen by Push
+	epochHiSeq   int64
+	anchorWall   int64 // ns: arrival of the newest transmission's first packet
+	anchorTs     int64 // its timestamp
+	playEpoch    uint32
+	playTs       int64 // timestamp of the next sample to produce
+	lastSeq      int64 // seq of the last packet played or FEC-recovered
+	lastEnd      int64 // timestamp just after the last played or recovered audio
+	lastDur      int
+	lastEndFlag  bool  // the last played packet ended the transmission
+	concealRun   int64 // samples concealed or silenced since the last packet played
+	sinceShrink  int   // packets played since the last shrink drop
+	delaySum     float64
+	delayCount   uint64
+	curDelay     int64
+	stats        Stats
+	quantum      int // 2.5 ms in samples
+	maxFECSample int
+}
+
+// New returns an idle buffer configured by opts.
+func New(opts ...Option) *Buffer {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cfg.sanitize()
+	b := &Buffer{
+		cfg:     cfg,
+		q:       make([]entry, 0, 64),
+		est:     newEstimator(int64(cfg.maxDelay), cfg.percentile, cfg.forget),
+		quantum: cfg.clockRate / 400,
+	}
+	if b.quantum < 1 {
+		b.quantum = 1
+	}
+	b.maxFECSample = 48 * b.quantum // 120 ms
+	b.lastDur = cfg.clockRate / 50  // 20 ms until known
+	return b
+}
+
+func (b *Buffer) samplesToNs(s int64) int64 {
+	return s * int64(time.Second) / int64(b.cfg.clockRate)
+}
+
+func (b *Buffer) nsToSamples(ns int64) int64 {
+	return ns * int64(b.cfg.clockRate) / int64(time.Second)
+}
+
+func unwrap16(ref int64, v uint16) int64 {
+	return ref + int64(int16(v-uint16(ref)))
+}
+
+func unwrap32(ref int64, v uint32) int64 {
+	return ref + int64(int32(v-uint32(ref)))
+}
+
+const maxSeqJump = 3000
+
+func (b *Buffer) isSeen(seq int64) bool {
+	if b.hiSeq-seq >= 256 || seq > b.hiSeq {
+		return false
+	}
+	i := uint64(seq) & 255
+	return b.seen[i>>6]&(1<<(i&63)) != 0
+}
+
+func (b *Buffer) markSeen(seq int64) {
+	if seq > b.hiSeq {
+		// Clear the bits of the seqs we skip over.
+		if seq-b.hiSeq >= 256 {
+			b.seen = [4]uint64{}
+		} else {
+			for s := b.hiSeq + 1; s < seq; s++ {
+				i := uint64(s) & 255
+				b.seen[i>>6] &^= 1 << (i & 63)
+			}
+		}
+	}
+	if b.hiSeq-seq >= 256 {
+		return
+	}
+	i := uint64(seq) & 255
+	b.seen[i>>6] |= 1 << (i & 63)
+}
+
+// resetRef restarts sequence and timestamp unwrapping at p (the sender
+// restarted or jumped).
+func (b *Buffer) resetRef(p *Packet) {
+	b.haveRef = true
+	b.hiSeq = int64(p.Seq) + 1<<20 // keep extended values positive
+	b.hiTs = int64(p.Timestamp) + 1<<40
+	b.seen = [4]uint64{}
+	b.badRun = 0
+}
+
+// Push adds a received packet. It never blocks for long and never calls out
+// except to the WithDurationFunc function. Bad packets (empty payload, far
+// out of sequence) are counted in Stats.Invalid and dropped; duplicates and
+// late packets are counted and dropped.
+func (b *Buffer) Push(p Packet) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stats.Received++
+	if len(p.Payload) == 0 {
+		b.stats.Invalid++
+		return
+	}
+	arr := p.Arrival.UnixNano()
+	if !b.haveRef {
+		b.resetRef(&p)
+		b.hiSeq-- // so that p is above it
+	}
+	seq := unwrap16(b.hiSeq, p.Seq)
+	if d := seq - b.hiSeq; d > maxSeqJump || d < -maxSeqJump {
+		if b.state == Idle || p.Start || b.badRun >= 3 {
+			// The sender restarted its numbering: start over.
+			b.flush()
+			b.resetRef(&p)
+			b.hiSeq--
+			seq = unwrap16(b.hiSeq, p.Seq)
+			b.lastSeq = seq - 1
+		} else {
+			b.badRun++
+			b.stats.Invalid++
+			return
+		}
+	}
+	b.badRun = 0
+	if b.isSeen(seq) {
+		b.stats.Duplicate++
+		return
+	}
+	newTx := false
+	switch {
+	case b.state == Idle:
+		if seq <= b.lastSeq && b.stats.Transmissions > 0 && !p.Start {
+			// A straggler of the transmission that already ended.
+			b.markSeen(seq)
+			b.stats.Late++
+			return
+		}
+		newTx = true
+	case seq <= b.lastSeq && b.state != Buffering:
+		b.markSeen(seq)
+		b.stats.Late++
+		return
+	case p.Start && seq > b.epochHiSeq:
+		newTx = true
+	}
+	ts := unwrap32(b.hiTs, p.Timestamp)
+	if seq < b.lastSeq+1 && b.state == Buffering && !newTx {
+		// An earlier packet of a transmission that has not started yet.
+		b.lastSeq = seq - 1
+	}
+	b.markSeen(seq)
+	if seq > b.hiSeq {
+		b.hiSeq, b.hiTs = seq, ts
+	}
+
+	dur := int(p.Duration)
+	if dur == 0 && b.cfg.durFunc != nil {
+		if d, err := b.cfg.durFunc(p.Payload); err == nil && d > 0 {
+			dur = d
+		}
+	}
+
+	if newTx {
+		b.epoch++
+		b.epochHiSeq = seq
+		b.anchorWall = arr
+		b.anchorTs = ts
+		b.est.resetBaseline()
+		b.stats.Transmissions++
+		if b.state == Idle {
+			b.state = Buffering
+			b.playEpoch = b.epoch
+			b.lastSeq = seq - 1
+			b.lastEndFlag = false
+		}
+	} else if seq > b.epochHiSeq {
+		b.epochHiSeq = seq
+	}
+
+	td := dur
+	if td == 0 {
+		td = b.lastDur
+	}
+	durNs := b.samplesToNs(int64(td))
+	transit := arr - b.anchorWall - b.samplesToNs(ts+int64(td)-b.anchorTs)
+	b.est.add(transit, arr, durNs)
+
+	// Insert sorted by seq; most packets arrive in order and append.
+	e := entry{p: p, seq: seq, ts: ts, dur: dur, epoch: b.epoch}
+	if len(b.q) >= b.cfg.maxPackets {
+		b.q = b.q[:copy(b.q, b.q[1:])]
+		b.stats.Overflow++
+	}
+	i := len(b.q)
+	for i > 0 && b.q[i-1].seq > seq {
+		i--
+	}
+	b.q = append(b.q, entry{})
+	copy(b.q[i+1:], b.q[i:])
+	b.q[i] = e
+}
+
+func (b *Buffer) flush() {
+	clear(b.q)
+	b.q = b.q[:0]
+	b.state = Idle
+	b.concealRun = 0
+}
+
+func (b *Buffer) pop() entry {
+	e := b.q[0]
+	b.q[0] = entry{}
+	b.q = b.q[:copy(b.q, b.q[1:])]
+	return e
+}
+
+// expected returns when audio sample ts would arrive if it travelled alone
+// at the lowest transit seen recently (ns). A packet covering [ts, ts+d)
+// arrives no earlier than expected(ts+d).
+func (b *Buffer) expected(ts int64) int64 {
+	return b.anchorWall + b.est.baseline + b.samplesToNs(ts-b.anchorTs)
+}
+
+// targetNs is the delay the buffer aims for.
+func (b *Buffer) targetNs() int64 {
+	t := b.est.quantile()
+	return min(max(t, b.floorNs()), int64(b.cfg.maxDelay))
+}
+
+// floorNs: a packet cannot be played before its last sample was captured,
+// so the delay is never below one frame; WithMinDelay can raise the floor.
+func (b *Buffer) floorNs() int64 {
+	return max(int64(b.cfg.minDelay), b.samplesToNs(int64(b.lastDur)))
+}
+
+// startDelayNs is how long after expected(h.ts) the first packet h of a
+// transmission starts playing.
+func (b *Buffer) startDelayNs(h *entry) int64 {
+	if b.est.samples < 50 {
+		// Nothing learned yet: wait the initial delay after the packet's
+		// earliest arrival.
+		d := h.dur
+		if d == 0 {
+			d = b.lastDur
+		}
+		return max(b.samplesToNs(int64(d))+int64(b.cfg.initialDelay), b.targetNs())
+	}
+	return b.targetNs()
+}
+
+// duration returns the duration of the head packet in samples.
+func (b *Buffer) duration(i int) int {
+	e := &b.q[i]
+	if e.dur > 0 {
+		return e.dur
+	}
+	if i+1 < len(b.q) && b.q[i+1].seq == e.seq+1 {
+		if d := b.q[i+1].ts - e.ts; d > 0 && d <= int64(b.maxFECSample) {
+			return int(d)
+		}
+	}
+	return b.lastDur
+}
+
+func (b *Buffer) roundChunk(n int64) int {
+	q := int64(b.quantum)
+	if n < q {
+		return int(q)
+	}
+	return int(n / q * q)
+}
+
+// Next returns what to play for the next tick. now is the current time on
+// the clock used for Packet.Arrival; samples is how much audio the consumer
+// needs now (e.g. 480 for a 10 ms tick). The decision may cover more (a
+// whole packet) or, for Silence, Conceal and FEC, a different amount; the
+// consumer should keep the surplus and call Next again only when it runs
+// short. ErrEmpty and ErrNotStarted come with a valid Silence decision.
+// Packet payloads returned are owned by the caller from then on.
+func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
+	if samples <= 0 {
+		return Decision{}, ErrBadRequest
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := now.UnixNano()
+	for guard := 0; guard < 4*b.cfg.maxPackets+8; guard++ {
+		switch b.state {
+		case Idle:
+			return Decision{Action: Silence, Samples: samples}, ErrEmpty
+		case Buffering:
+			if len(b.q) == 0 {
+				b.state = Idle
+				continue
+			}
+			h := &b.q[0]
+			if h.epoch == b.epoch && n < b.expected(h.ts)+b.startDelayNs(h) {
+				return Decision{Action: Silence, Samples: samples}, ErrNotStarted
+			}
+			b.state = Playing
+			b.playEpoch = h.epoch
+			b.playTs = h.ts
+			b.lastSeq = h.seq - 1
+			b.lastEnd = h.ts
+			b.concealRun = 0
+			b.lastEndFlag = false
+			b.sinceShrink = 0
+		}
+
+		// Drop what is too late, or resume from it after concealment.
+		for len(b.q) > 0 && b.q[0].epoch == b.playEpoch && b.q[0].ts < b.playTs {
+			h := &b.q[0]
+			if b.concealRun > 0 && h.ts >= b.lastEnd && h.epoch == b.playEpoch &&
+				b.samplesToNs(b.concealRun) <= int64(b.cfg.maxDelay) {
+				b.playTs = h.ts
+				b.concealRun = 0
+				b.stats.Resumed++
+				break
+			}
+			b.pop()
+			b.stats.Late++
+		}
+
+		if len(b.q) == 0 {
+			if b.lastEndFlag {
+				b.state = Idle
+				continue
+			}
+			chunk := b.roundChunk(int64(samples))
+			chunk = min(chunk, b.maxFECSample)
+			if b.samplesToNs(b.concealRun+int64(chunk)) > int64(b.cfg.maxDelay) {
+				// Nothing for longer than the ceiling: the end of the
+				// transmission was lost or the talker vanished.
+				b.state = Idle
+				b.concealRun = 0
+				continue
+			}
+			return b.conceal(chunk), nil
+		}
+
+		h := &b.q[0]
+		if h.epoch != b.playEpoch {
+			// The next transmission is queued: start it afresh.
+			b.state = Buffering
+			continue
+		}
+		gap := h.ts - b.playTs
+		if gap == 0 {
+			dur := b.duration(0)
+			cur, haveCur := b.currentDelay(n)
+			if haveCur && b.shouldShrink(cur, dur) {
+				e := b.pop()
+				b.stats.Dropped++
+				b.sinceShrink = 0
+				b.advancePlayed(e, dur)
+				continue
+			}
+			e := b.pop()
+			b.stats.Played++
+			b.stats.PlayedSamples += uint64(dur)
+			if haveCur {
+				b.delaySum += float64(cur)
+				b.delayCount++
+			}
+			b.sinceShrink++
+			b.advancePlayed(e, dur)
+			b.lastDur = dur
+			b.concealRun = 0
+			if e.p.End {
+				b.lastEndFlag = true
+				b.state = Draining
+			}
+			return Decision{Action: Play, Packet: e.p, Samples: dur, Timestamp: uint32(e.ts)}, nil
+		}
+
+		// gap > 0
+		if h.seq == b.lastSeq+1 {
+			// Nothing is missing: the talker paused (DTX or a new
+			// transmission with continuous numbering). Shorten the pause if
+			// the delay is above target.
+			if cur, ok := b.currentDelay(n); ok {
+				if excess := cur - b.targetNs(); excess > 0 {
+					skip := min(gap, b.nsToSamples(excess))
+					b.playTs += skip
+					gap -= skip
+					if gap == 0 {
+						continue
+					}
+				}
+			}
+			chunk := min(gap, int64(samples))
+			ts := b.playTs
+			b.playTs += chunk
+			b.concealRun += chunk
+			return Decision{Action: Silence, Samples: int(chunk), Timestamp: uint32(ts)}, nil
+		}
+
+		// Packets are missing before h.
+		hd := b.duration(0)
+		if b.cfg.fec && gap >= int64(hd) && gap <= int64(b.maxFECSample) && gap%int64(b.quantum) == 0 {
+			ts := b.playTs
+			b.playTs = h.ts
+			b.lastEnd = h.ts
+			b.lastSeq = h.seq - 1
+			b.concealRun = 0
+			b.stats.FECRecovered++
+			return Decision{Action: FEC, Packet: h.p, Samples: int(gap), Timestamp: uint32(ts)}, nil
+		}
+		limit := gap
+		if b.cfg.fec && gap > int64(hd) {
+			limit = gap - int64(hd) // leave the last frame to FEC
+		}
+		chunk := min(int64(b.roundChunk(int64(samples))), limit, int64(b.maxFECSample))
+		return b.conceal(b.roundChunk(chunk)), nil
+	}
+	// Not reachable with a consistent state; fail safe.
+	b.flush()
+	return Decision{Action: Silence, Samples: samples}, ErrEmpty
+}
+
+func (b *Buffer) conceal(chunk int) Decision {
+	ts := b.playTs
+	b.playTs += int64(chunk)
+	b.concealRun += int64(chunk)
+	if b.samplesToNs(b.concealRun) > int64(b.cfg.maxConceal) {
+		return Decision{Action: Silence, Samples: chunk, Timestamp: uint32(ts)}
+	}
+	b.stats.Concealed++
+	b.stats.ConcealedSamples += uint64(chunk)
+	return Decision{Action: Conceal, Samples: chunk, Timestamp: uint32(ts)}
+}
+
+func (b *Buffer) advancePlayed(e entry, dur int) {
+	b.playTs = e.ts + int64(dur)
+	b.lastSeq = e.seq
+	b.lastEnd = b.playTs
+}
+
+// currentDelay is how long after its earliest plausible arrival the audio
+// at playTs is being played (ns). It is only known while playing the newest
+// transmission (the estimator's baseline belongs to it).
+func (b *Buffer) currentDelay(now int64) (int64, bool) {
+	if b.playEpoch != b.epoch || !b.est.haveBase {
+		return 0, false
+	}
+	c := now - b.expected(b.playTs)
+	b.curDelay = c
+	return c, true
+}
+
+// shouldShrink decides whether to drop the head packet (of dur samples) to
+// bring the delay down to target. It drops only when the next packet follows
+// without a gap, so the drop costs exactly one frame, and not more often
+// than every few packets so the loss is spread out.
+func (b *Buffer) shouldShrink(cur int64, dur int) bool {
+	if len(b.q) < 2 || b.q[0].p.End || b.q[0].p.Start {
+		return false
+	}
+	if b.q[1].seq != b.q[0].seq+1 || b.q[1].ts != b.q[0].ts+int64(dur) {
+		return false
+	}
+	excess := cur - b.samplesToNs(int64(dur)) - b.targetNs()
+	if excess < 0 {
+		return false
+	}
+	every := b.cfg.shrinkEvery
+	if excess > 100e6 {
+		every = max(2, every/3)
+	}
+	return b.sinceShrink >= every
+}
+
+// State returns the buffer's current state.
+func (b *Buffer) State() State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state
+}
+
+// Stats returns a snapshot of the counters and delays.
+func (b *Buffer) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.stats
+	s.CurrentDelay = time.Duration(b.curDelay)
+	if b.delayCount > 0 {
+		s.MeanDelay = time.Duration(b.delaySum / float64(b.delayCount))
+	}
+	s.TargetDelay = time.Duration(b.targetNs())
+	s.BufferedPackets = len(b.q)
+	s.State = b.state
+	return s
+}

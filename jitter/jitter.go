@@ -1,0 +1,293 @@
+// Package jitter is an adaptive, time-based, push-to-talk-aware jitter
+// buffer for one talker's voice packets (Opus over datagrams).
+//
+// Packets are pushed as they arrive (Push) in any order, possibly twice or
+// too late. The consumer — an audio device callback or a playout tick —
+// calls Next once per tick and gets one Decision: play a packet, conceal a
+// lost stretch (decoder packet-loss concealment), recover lost audio from
+// the next packet's in-band FEC, or output silence.
+//
+// Everything is measured in time, not in packets: timestamps are in samples
+// of the clock rate (48 kHz by default), so 10, 20 and 60 ms packets can mix
+// in one stream. The buffer measures each packet's transit time, keeps a
+// histogram of jitter (transit above the sliding minimum) with exponential
+// forgetting, and targets a high percentile of it, clamped between a floor
+// and a ceiling. When packets are missing at their deadline it conceals, and
+// if the missing packet then arrives while the buffer had nothing else to
+// play it resumes from it (the delay grows instead of the audio being lost).
+// When the delay is above target it shrinks: first in pauses (timestamp gaps
+// with no sequence gap, e.g. Opus DTX, and between transmissions), else by
+// dropping a frame now and then.
+//
+// Push-to-talk: a packet flagged Start begins a transmission, which starts
+// playing after a short delay (the learned target, or the initial delay when
+// nothing has been learned yet) with no warm-up; a packet flagged End lets
+// the buffer drain to idle without concealing after it.
+//
+// Concurrency: a Buffer is safe for one goroutine calling Push (the network
+// reader) and another calling Next (the audio clock) at the same time, and
+// for Stats and State from anywhere; all methods take one internal mutex and
+// never call out while holding it.
+package jitter
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DefaultClockRate is the timestamp clock rate (Opus: always 48 kHz).
+const DefaultClockRate = 48000
+
+// Packet is one voice packet of a talker.
+type Packet struct {
+	// Seq is the sender's packet sequence number (wraps at 2^16).
+	Seq uint16
+	// Timestamp of the packet's first sample, in samples of the clock rate
+	// (wraps at 2^32).
+	Timestamp uint32
+	// Duration in samples; 0 means unknown: the buffer then asks the
+	// function given WithDurationFunc, or infers it from the next packet's
+	// timestamp, or assumes the previous packet's duration.
+	Duration uint32
+	// Start marks the first packet of a transmission (push-to-talk press);
+	// End marks the last one (release).
+	Start, End bool
+	// Payload is the encoded audio. The buffer keeps the slice (no copy)
+	// until it returns it from Next or drops it: the caller must not modify
+	// it after Push.
+	Payload []byte
+	// Arrival is when the packet was received, on the same clock as the
+	// now passed to Next.
+	Arrival time.Time
+}
+
+// Action is what the consumer should do for one tick.
+type Action uint8
+
+const (
+	// Silence: output Decision.Samples samples of silence; nothing to
+	// decode.
+	Silence Action = iota
+	// Play: decode Decision.Packet; it yields Decision.Samples samples.
+	Play
+	// Conceal: a stretch of audio is missing; run the decoder's loss
+	// concealment for Decision.Samples samples.
+	Conceal
+	// FEC: the audio just before Decision.Packet was lost; recover
+	// Decision.Samples samples from that packet's in-band FEC data (for a
+	// stretch longer than the packet, libopus conceals the beginning). The
+	// same packet is returned again by a later call with Play.
+	FEC
+)
+
+func (a Action) String() string {
+	switch a {
+	case Silence:
+		return "silence"
+	case Play:
+		return "play"
+	case Conceal:
+		return "conceal"
+	case FEC:
+		return "fec"
+	}
+	return fmt.Sprintf("Action(%d)", uint8(a))
+}
+
+// Decision is the buffer's answer for one tick.
+type Decision struct {
+	Action Action
+	// Packet is set for Play and FEC.
+	Packet Packet
+	// Samples is how much audio this decision covers (clock-rate samples).
+	// For Play it is the packet's duration, which may be more than the
+	// consumer asked for (a 60 ms packet on a 20 ms tick): the consumer keeps
+	// the rest for its next ticks and asks again only when it needs more.
+	// Conceal and FEC always cover a multiple of 2.5 ms.
+	Samples int
+	// Timestamp is the stream timestamp of the first sample covered
+	// (meaningless for Silence while idle).
+	Timestamp uint32
+}
+
+// State is where the buffer is in a transmission.
+type State uint8
+
+const (
+	// Idle: no transmission; Next returns silence and ErrEmpty.
+	Idle State = iota
+	// Buffering: a transmission has begun but its start delay has not
+	// passed; Next returns silence and ErrNotStarted.
+	Buffering
+	// Playing: packets are being played out.
+	Playing
+	// Draining: the last packet of the transmission (End) has arrived; the
+	// rest plays out and then the buffer goes idle without concealing.
+	Draining
+)
+
+func (s State) String() string {
+	switch s {
+	case Idle:
+		return "idle"
+	case Buffering:
+		return "buffering"
+	case Playing:
+		return "playing"
+	case Draining:
+		return "draining"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Sentinel errors from Next. With either of them the returned Decision is
+// still valid (Silence for the requested samples), so a consumer may ignore
+// the error and just output the decision.
+var (
+	// ErrEmpty: nothing to play, no transmission in progress.
+	ErrEmpty = errors.New("jitter: buffer empty, nobody is talking")
+	// ErrNotStarted: a transmission has arrived and is waiting out its start
+	// delay.
+	ErrNotStarted = errors.New("jitter: transmission buffering, not started yet")
+	// ErrBadRequest: Next was asked for zero or negative samples.
+	ErrBadRequest = errors.New("jitter: Next needs a positive number of samples")
+)
+
+// Stats are counters since New. Frame counts count packets; concealment is
+// also given in samples because concealment runs in tick-sized pieces.
+type Stats struct {
+	Received         uint64 // packets pushed, including bad ones
+	Played           uint64 // packets played
+	FECRecovered     uint64 // FEC decisions (lost stretches recovered from the next packet)
+	Concealed        uint64 // Conceal decisions
+	ConcealedSamples uint64 // samples produced by concealment
+	Late             uint64 // packets that arrived after their playout time and were dropped
+	Duplicate        uint64 // packets received twice
+	Dropped          uint64 // packets dropped on purpose to shrink the delay
+	Overflow         uint64 // packets dropped because the buffer was full
+	Invalid          uint64 // packets rejected (empty payload, far out of sequence)
+	Resumed          uint64 // times a late packet was played after concealment (delay grew)
+	Transmissions    uint64 // transmissions started
+	PlayedSamples    uint64 // samples produced by Play decisions
+	CurrentDelay     time.Duration
+	MeanDelay        time.Duration // mean playout delay over played packets
+	TargetDelay      time.Duration
+	BufferedPackets  int
+	State            State
+}
+
+// Option configures a Buffer.
+type Option func(*config)
+
+type config struct {
+	clockRate    int
+	minDelay     time.Duration
+	maxDelay     time.Duration
+	initialDelay time.Duration
+	percentile   float64
+	forget       float64
+	fec          bool
+	durFunc      func([]byte) (int, error)
+	maxConceal   time.Duration
+	maxPackets   int
+	shrinkEvery  int
+}
+
+// WithClockRate sets the timestamp clock rate in Hz (default 48000).
+func WithClockRate(hz int) Option { return func(c *config) { c.clockRate = hz } }
+
+// WithMinDelay raises the floor of the target delay. Delays are measured on
+// the audio timeline (from when a sample would arrive at the lowest transit
+// if it could travel alone), so the floor is always at least one frame: a
+// packet leaves the sender only after its last sample. A floor of two
+// frames keeps the packet after a lost one at hand, so losses are recovered
+// with FEC rather than concealed, at the cost of one frame of latency.
+func WithMinDelay(d time.Duration) Option { return func(c *config) { c.minDelay = d } }
+
+// WithMaxDelay sets the ceiling of the target delay and the longest stall
+// the buffer rides out before declaring a transmission over (default 1 s).
+func WithMaxDelay(d time.Duration) Option { return func(c *config) { c.maxDelay = d } }
+
+// WithInitialDelay sets how long the first packet of a transmission waits
+// after its earliest possible arrival while no jitter has been measured yet
+// (default 20 ms). Once the buffer has learned the network, transmissions
+// start after the learned target delay instead. There is no warm-up: the
+// first packet alone starts playout.
+func WithInitialDelay(d time.Duration) Option { return func(c *config) { c.initialDelay = d } }
+
+// WithPercentile sets which quantile of the jitter distribution the target
+// covers, in (0,1) (default 0.99).
+func WithPercentile(q float64) Option { return func(c *config) { c.percentile = q } }
+
+// WithForgetFactor sets how much old jitter samples keep of their weight
+// per 20 ms of audio, in (0,1) (default 0.998, a memory of about 10 s).
+func WithForgetFactor(f float64) Option { return func(c *config) { c.forget = f } }
+
+// WithFEC says whether packets may carry in-band FEC (default true). When
+// false the buffer never returns FEC decisions.
+func WithFEC(on bool) Option { return func(c *config) { c.fec = on } }
+
+// WithDurationFunc gives the buffer a way to read a packet's duration from
+// its payload (e.g. codec.PacketSamples for Opus) when Packet.Duration is 0.
+// It is called from Push, under the buffer's lock, and must not call back
+// into the buffer.
+func WithDurationFunc(f func(payload []byte) (int, error)) Option {
+	return func(c *config) { c.durFunc = f }
+}
+
+// WithMaxConceal sets how long concealment continues while no packets come
+// before the buffer outputs silence instead (default 100 ms).
+func WithMaxConceal(d time.Duration) Option { return func(c *config) { c.maxConceal = d } }
+
+// WithMaxPackets bounds the number of queued packets (default 512); the
+// oldest is dropped when full.
+func WithMaxPackets(n int) Option { return func(c *config) { c.maxPackets = n } }
+
+func defaultConfig() config {
+	return config{
+		clockRate:    DefaultClockRate,
+		maxDelay:     time.Second,
+		initialDelay: 20 * time.Millisecond,
+		percentile:   0.99,
+		forget:       0.998,
+		fec:          true,
+		maxConceal:   100 * time.Millisecond,
+		maxPackets:   512,
+		shrinkEvery:  8,
+	}
+}
+
+func (c *config) sanitize() {
+	d := defaultConfig()
+	if c.clockRate <= 0 {
+		c.clockRate = d.clockRate
+	}
+	if c.maxDelay <= 0 {
+		c.maxDelay = d.maxDelay
+	}
+	if c.minDelay < 0 {
+		c.minDelay = 0
+	}
+	if c.minDelay > c.maxDelay {
+		c.minDelay = c.maxDelay
+	}
+	if c.initialDelay < 0 {
+		c.initialDelay = 0
+	}
+	if !(c.percentile > 0 && c.percentile < 1) {
+		c.percentile = d.percentile
+	}
+	if !(c.forget > 0 && c.forget < 1) {
+		c.forget = d.forget
+	}
+	if c.maxConceal < 0 {
+		c.maxConceal = 0
+	}
+	if c.maxPackets < 2 {
+		c.maxPackets = 2
+	}
+	if c.shrinkEvery < 1 {
+		c.shrinkEvery = 1
+	}
+}
