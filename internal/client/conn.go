@@ -317,6 +317,13 @@ func (cn *conn) readLoop(c *Client) {
 		m, err := cn.rd.Next()
 		if err != nil {
 			if proto.IsFramingError(err) || cn.qc.Context().Err() != nil || isStreamGone(err) {
+				var ae *quic.ApplicationError
+				cause := context.Cause(cn.qc.Context())
+				if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode != 0 {
+					// The relay closed with a bye code; its Bye message, if
+					// it arrived, was recorded first.
+					cn.setCause(&RelayError{Code: proto.Code(ae.ErrorCode), Text: ae.ErrorMessage, Bye: true})
+				}
 				cn.setCause(fmt.Errorf("control stream ended: %w", err))
 				cn.close(0, "")
 				return

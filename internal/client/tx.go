@@ -48,6 +48,9 @@ type Transmission struct {
 // Talk asks for the floor of the client's channel. It returns a
 // *BusyError naming the talker when someone else holds it.
 func (c *Client) Talk(ctx context.Context) (*Transmission, error) {
+	if _, err := c.current(); err != nil {
+		return nil, err
+	}
 	ch, ok := c.Channel()
 	if !ok {
 		return nil, ErrNotJoined
