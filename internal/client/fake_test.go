@@ -187,4 +187,3 @@ func (f *fakeRelay) waitFor(ctx context.Context, cond func(voice [][]byte, msgs 
 		}
 	}
 }
-
