@@ -1,0 +1,186 @@
+package voicefile
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/audiotest"
+	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// loopSink stamps frames like a client and hands them straight to a
+// recorder, recording when each was sent.
+type loopSink struct {
+	rec   *Recorder
+	seq   uint16
+	ts    uint32
+	times []time.Time
+}
+
+func (s *loopSink) Send(opus []byte, samples int) error {
+	h := proto.VoiceHeader{Sender: 9, Seq: s.seq, Timestamp: s.ts, Duration: uint16(samples)}
+	if len(s.times) == 0 {
+		h.Flags = proto.FlagStart
+	}
+	s.seq++
+	s.ts += uint32(samples)
+	now := time.Now()
+	s.times = append(s.times, now)
+	if s.rec != nil {
+		s.rec.OnVoice(h, opus, now)
+	}
+	return nil
+}
+
+func tone(n int) []int16 {
+	pcm := make([]int16, n)
+	for i := range pcm {
+		// 440 Hz, amplitude modulated at 3 Hz so the envelope has shape.
+		am := 0.5 + 0.5*math.Sin(2*math.Pi*3*float64(i)/48000)
+		pcm[i] = int16(8000 * am * math.Sin(2*math.Pi*440*float64(i)/48000))
+	}
+	return pcm
+}
+
+func TestSendPacesFrames(t *testing.T) {
+	for _, frame := range []int{960, 480} {
+		synctest.Test(t, func(t *testing.T) {
+			var s loopSink
+			var sample0 time.Time
+			pcm := tone(48000/2 + 100) // 0.5 s and a bit: the last frame is partial
+			n, err := Send(t.Context(), &s, pcm, SendConfig{FrameSamples: frame, FEC: true, OnStart: func(t0 time.Time) { sample0 = t0 }})
+			want := (len(pcm) + frame - 1) / frame
+			if err != nil || n != want || len(s.times) != want {
+				t.Fatalf("frame %d: sent %d (%d), %v; want %d", frame, n, len(s.times), err, want)
+			}
+			period := time.Duration(frame) * time.Second / 48000
+			for i, at := range s.times {
+				if d := at.Sub(sample0); d != time.Duration(i+1)*period {
+					t.Fatalf("frame %d sent at +%v, want +%v", i, d, time.Duration(i+1)*period)
+				}
+			}
+		})
+	}
+}
+
+func TestSendStopsOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 110*time.Millisecond)
+		defer cancel()
+		var s loopSink
+		n, err := Send(ctx, &s, tone(48000), SendConfig{})
+		if err == nil || n != 5 {
+			t.Errorf("sent %d frames, err %v; want 5 and the context's error", n, err)
+		}
+	})
+}
+
+// memFile is an in-memory io.WriteSeeker.
+type memFile struct {
+	b   []byte
+	off int64
+}
+
+func (m *memFile) Write(p []byte) (int, error) {
+	if need := int(m.off) + len(p); need > len(m.b) {
+		m.b = append(m.b, make([]byte, need-len(m.b))...)
+	}
+	copy(m.b[m.off:], p)
+	m.off += int64(len(p))
+	return len(p), nil
+}
+
+func (m *memFile) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case 0:
+		m.off = off
+	case 1:
+		m.off += off
+	case 2:
+		m.off = int64(len(m.b)) + off
+	}
+	return m.off, nil
+}
+
+func TestSendToRecorder(t *testing.T) {
+	for _, frame := range []int{960, 480} {
+		synctest.Test(t, func(t *testing.T) {
+			var f memFile
+			w, err := wav.NewWriter(&f, 48000, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recStart, sendStart time.Time
+			var actives [][]uint32
+			rec := NewRecorder(w, RecordConfig{FrameSamples: frame,
+				OnStart:  func(t0 time.Time) { recStart = t0 },
+				OnActive: func(a []uint32) { actives = append(actives, a) }})
+			pcm := append(make([]int16, 4800), tone(48000)...)
+			done := make(chan int64)
+			go func() {
+				n, err := rec.Run(t.Context(), 2*time.Second)
+				if err != nil {
+					t.Error(err)
+				}
+				done <- n
+			}()
+			synctest.Wait()
+			if _, err := Send(t.Context(), &loopSink{rec: rec}, pcm, SendConfig{FrameSamples: frame, FEC: true, OnStart: func(t0 time.Time) { sendStart = t0 }}); err != nil {
+				t.Fatal(err)
+			}
+			n := <-done
+			if n != 96000 {
+				t.Errorf("recorded %d samples, want 96000 (2 s in real time)", n)
+			}
+			w.Close()
+			a, err := wav.Decode(bytes.NewReader(f.b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := wav.ToMono48k(a)
+			if len(got) != 96000 {
+				t.Fatalf("file holds %d samples", len(got))
+			}
+			corr, lag := audiotest.EnvelopeCorrelation(pcm, got, 48000)
+			delay := lag + recStart.Sub(sendStart)
+			t.Logf("frame %d: correlation %.3f, lag in file %v, mouth-to-ear (fake clock, no network) %v", frame, corr, lag, delay)
+			if corr < 0.9 {
+				t.Errorf("correlation %.3f < 0.9", corr)
+			}
+			if len(actives) < 2 || len(actives[0]) != 1 || actives[0][0] != 9 || len(actives[len(actives)-1]) != 0 {
+				t.Errorf("active talker changes %v: want [9] then []", actives)
+			}
+		})
+	}
+}
+
+func TestRecorderFileValidWhenInterrupted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.wav")
+	fh, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	synctest.Test(t, func(t *testing.T) {
+		w, _ := wav.NewWriter(fh, 48000, 1)
+		rec := NewRecorder(w, RecordConfig{})
+		ctx, cancel := context.WithTimeout(t.Context(), 510*time.Millisecond)
+		defer cancel()
+		n, err := rec.Run(ctx, 0)
+		if err != nil || n != 26*960 {
+			t.Fatalf("recorded %d, %v; want %d", n, err, 26*960)
+		}
+		// Not closed: the flush at the end must leave a valid file.
+		a, err := wav.ReadFile(path)
+		if err != nil || a.Frames() != 26*960 {
+			t.Fatalf("interrupted file: %v frames, %v", a, err)
+		}
+	})
+}
