@@ -1,0 +1,154 @@
+package relay
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// Authenticator checks a user name and password and returns the user's roles.
+// A wrong name or password is an error; the relay tells the client only
+// "wrong user name or password". *accounts.Store implements it. It must be
+// safe for concurrent use.
+type Authenticator interface {
+	Authenticate(name, password string) (proto.Role, error)
+}
+
+// Config configures a [Relay]. The zero value of every field but Cert (and
+// Users, unless Open) picks the documented default.
+type Config struct {
+	// Cert is the TLS certificate the relay presents. Required.
+	Cert tls.Certificate
+	// Users checks passwords. Required unless Open.
+	Users Authenticator
+	// Open accepts any valid name without a password, for a quick start on a
+	// trusted network. In open mode every session gets the page role (so
+	// everyone can try a page) and nobody gets admin.
+	Open bool
+	// Channels are the channels; zero: accounts.DefaultChannels().
+	Channels accounts.Channels
+
+	// Listen is the UDP address for ListenAndServe; default ":4275".
+	Listen string
+
+	// MaxTalk is the longest transmission (ptt floor, open-channel talker or
+	// page) before the relay cuts it with Error{CodeTooLong}. Default 60 s;
+	// negative: no limit.
+	MaxTalk time.Duration
+	// FloorTimeout frees a floor (and ends a talker or a page) when no frame
+	// arrived from the talker for this long. Default 600 ms.
+	FloorTimeout time.Duration
+	// GrantTimeout is how long a floor granted by FloorRequest stays held
+	// before the first frame arrives. Default 2 s.
+	GrantTimeout time.Duration
+
+	// VoiceQueue is each listener's voice queue length in datagrams (drop
+	// oldest when full). Default 64.
+	VoiceQueue int
+	// ControlQueue is each session's outgoing control queue in messages; a
+	// session whose queue overflows is closed. Default 512.
+	ControlQueue int
+
+	// VoiceRate and VoiceBurst limit voice datagrams per session (per
+	// second, and bucket size). Default 200/s, burst 100.
+	VoiceRate, VoiceBurst float64
+	// ControlRate and ControlBurst limit control messages per session.
+	// Default 50/s, burst 100.
+	ControlRate, ControlBurst float64
+	// AuthFailures failed logins are allowed per remote IP address in a burst;
+	// then one more per AuthFailureEvery. Defaults 5 and 10 s.
+	AuthFailures     int
+	AuthFailureEvery time.Duration
+
+	// IdleTimeout closes a connection that sent nothing (not even a QUIC
+	// keep-alive) for this long. Default 30 s. The relay sends keep-alives
+	// every IdleTimeout/3.
+	IdleTimeout time.Duration
+	// LoginTimeout bounds the time from connection to a completed login.
+	// Default 10 s.
+	LoginTimeout time.Duration
+	// ByeLinger is how long the relay waits, after its last message (Bye or
+	// a login error), for the client to close before closing itself. Default 1 s.
+	ByeLinger time.Duration
+	// ShutdownGrace bounds a graceful shutdown. Default 3 s.
+	ShutdownGrace time.Duration
+	// MaxSessions refuses logins beyond this many sessions with
+	// CodeUnavailable. Default 10000.
+	MaxSessions int
+
+	// Software is sent in Hello; default "hark-relay".
+	Software string
+	// Logger receives the relay's logs; nil: discard.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if len(c.Cert.Certificate) == 0 {
+		return errors.New("relay: Config.Cert is required")
+	}
+	if !c.Open && c.Users == nil {
+		return errors.New("relay: Config.Users is required unless Config.Open")
+	}
+	if len(c.Channels.List) == 0 {
+		c.Channels = accounts.DefaultChannels()
+	}
+	if len(c.Channels.List) >= int(proto.PageChannel) {
+		return fmt.Errorf("relay: too many channels (%d)", len(c.Channels.List))
+	}
+	found := false
+	for _, ch := range c.Channels.List {
+		if ch.Name == c.Channels.Default {
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("relay: default channel %q is not among the channels", c.Channels.Default)
+	}
+	dur := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	num := func(f *float64, def float64) {
+		if *f <= 0 {
+			*f = def
+		}
+	}
+	integer := func(i *int, def int) {
+		if *i <= 0 {
+			*i = def
+		}
+	}
+	if c.Listen == "" {
+		c.Listen = fmt.Sprintf(":%d", proto.DefaultPort)
+	}
+	dur(&c.MaxTalk, 60*time.Second)
+	dur(&c.FloorTimeout, 600*time.Millisecond)
+	dur(&c.GrantTimeout, 2*time.Second)
+	integer(&c.VoiceQueue, 64)
+	integer(&c.ControlQueue, 512)
+	num(&c.VoiceRate, 200)
+	num(&c.VoiceBurst, 100)
+	num(&c.ControlRate, 50)
+	num(&c.ControlBurst, 100)
+	integer(&c.AuthFailures, 5)
+	dur(&c.AuthFailureEvery, 10*time.Second)
+	dur(&c.IdleTimeout, 30*time.Second)
+	dur(&c.LoginTimeout, 10*time.Second)
+	dur(&c.ByeLinger, time.Second)
+	dur(&c.ShutdownGrace, 3*time.Second)
+	integer(&c.MaxSessions, 10000)
+	if c.Software == "" {
+		c.Software = "hark-relay"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+package relay
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hark-intercom/hark/proto"
+)
+
+// dispatch handles one control message from a logged-in session.
+func (r *Relay) dispatch(s *session, m proto.Message) {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.gone {
+		return
+	}
+	switch m := m.(type) {
+	case *proto.Ping:
+		s.sendMsg(&proto.Pong{Nonce: m.Nonce})
+	case *proto.Pong:
+	case *proto.Join:
+		r.joinLocked(s, m.Channel)
+	case *proto.Leave:
+		if s.ch != nil {
+			r.leaveLocked(s)
+			r.toAllLocked(r.encode(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)}))
+		}
+	case *proto.FloorRequest:
+		r.floorRequestLocked(s, m.Channel, now)
+	case *proto.FloorRelease:
+		r.floorReleaseLocked(s, m.Channel)
+	case *proto.PageStart:
+		r.pageStartLocked(s, now)
+	case *proto.PageStop:
+		if r.page != nil && r.page.s == s {
+			r.endPageLocked()
+		}
+	case *proto.Text:
+		r.textLocked(s, m, now)
+	case *proto.Ring:
+		r.c.rings.Add(1)
+		r.toAllLocked(r.encode(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}))
+		s.log.Info("ring", "text", m.Text)
+	case *proto.ListSessions:
+		if !r.adminLocked(s, m.Type()) {
+			return
+		}
+		r.sendSessionsLocked(s)
+	case *proto.Kick:
+		if !r.adminLocked(s, m.Type()) {
+			return
+		}
+		v := r.byName[m.Name]
+		if v == nil {
+			s.sendMsg(&proto.Error{Code: proto.CodeNoUser, About: m.Type(), Text: fmt.Sprintf("%q is not online", m.Name)})
+			return
+		}
+		text := "an admin (" + s.name + ") disconnected you"
+		if m.Reason != "" {
+			text += ": " + m.Reason
+		}
+		r.removeLocked(v)
+		v.bye(proto.CodeKicked, truncate(text, proto.MaxReasonLen))
+		r.c.kicks.Add(1)
+		s.log.Info("kicked a session", "victim", v.name, "victim_session", v.id, "reason", m.Reason)
+	case *proto.Hello, *proto.Auth:
+		s.sendMsg(&proto.Error{Code: proto.CodeBadMessage, About: m.Type(), Text: "you are already logged in"})
+	default:
+		s.sendMsg(&proto.Error{Code: proto.CodeBadMessage, About: m.Type(), Text: fmt.Sprintf("a client may not send %v", m.Type())})
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func (r *Relay) adminLocked(s *session, about proto.MsgType) bool {
+	if s.roles&proto.RoleAdmin != 0 {
+		return true
+	}
+	s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: about, Text: "only an admin may do this: ask an admin for the admin role"})
+	return false
+}
+
+func (r *Relay) channelNames() string {
+	n := make([]string, len(r.channels))
+	for i, ch := range r.channels {
+		n[i] = ch.info.Name
+	}
+	return strings.Join(n, ", ")
+}
+
+func (r *Relay) joinLocked(s *session, name string) {
+	if name == "" {
+		name = r.cfg.Channels.Default
+	}
+	ch := r.chByName[name]
+	if ch == nil {
+		s.sendMsg(&proto.Error{Code: proto.CodeNoChannel, About: proto.TypeJoin,
+			Text: truncate(fmt.Sprintf("there is no channel %q; the channels are: %s", name, r.channelNames()), proto.MaxReasonLen)})
+		return
+	}
+	if s.ch != ch {
+		r.leaveLocked(s)
+		m := make([]*session, len(ch.members), len(ch.members)+1)
+		copy(m, ch.members)
+		ch.members = append(m, s)
+		s.ch = ch
+		s.mustStart = false
+	}
+	s.sendMsg(&proto.Joined{ChannelInfo: ch.info})
+	r.sendPresenceLocked(s)
+	r.toAllLocked(r.encode(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)}))
+}
+
+func (r *Relay) denyLocked(s *session, chID uint16, holder *session, reason string) {
+	r.c.floorDenials.Add(1)
+	s.mustStart = true
+	s.sendMsg(&proto.FloorDeny{Channel: chID, Holder: holder.id, HolderName: holder.name, Reason: reason})
+}
+
+func (r *Relay) floorRequestLocked(s *session, id uint16, now time.Time) {
+	if id == proto.PageChannel {
+		r.pageStartLocked(s, now)
+		return
+	}
+	ch := s.ch
+	if ch == nil {
+		s.sendMsg(&proto.Error{Code: proto.CodeNotJoined, About: proto.TypeFloorRequest, Text: "join a channel before you talk"})
+		return
+	}
+	if ch.info.ID != id {
+		s.sendMsg(&proto.Error{Code: proto.CodeNotJoined, About: proto.TypeFloorRequest,
+			Text: fmt.Sprintf("you can only talk in the channel you joined (%s, id %d)", ch.info.Name, ch.info.ID)})
+		return
+	}
+	if p := r.page; p != nil && p.s != s {
+		r.denyLocked(s, id, p.s, "busy: "+p.s.name+" is paging everyone")
+		return
+	}
+	grant := &proto.FloorGrant{Channel: id, MaxMillis: r.maxMillis()}
+	if ch.info.Mode == proto.ModeOpen {
+		if t := ch.talkers[s]; t != nil {
+			t.last = now
+		} else {
+			r.talkerStartLocked(ch, s, true, now)
+		}
+		s.sendMsg(grant)
+		return
+	}
+	switch ch.holder {
+	case nil:
+		r.grantLocked(ch, s, true, now)
+	case s:
+		ch.holderLast = now
+	default:
+		r.denyLocked(s, id, ch.holder, "busy: "+ch.holder.name+" is talking")
+		return
+	}
+	s.sendMsg(grant)
+}
+
+func (r *Relay) floorReleaseLocked(s *session, id uint16) {
+	if id == proto.PageChannel {
+		if r.page != nil && r.page.s == s {
+			r.endPageLocked()
+		}
+		return
+	}
+	ch := s.ch
+	if ch == nil || ch.info.ID != id {
+		return
+	}
+	if ch.holder == s {
+		r.releaseLocked(ch)
+	}
+	r.talkerStopLocked(ch, s)
+}
+
+func (r *Relay) pageStartLocked(s *session, now time.Time) {
+	if s.roles&proto.RolePage == 0 {
+		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: proto.TypePageStart,
+			Text: "you are not allowed to page: ask an admin for the page role"})
+		s.log.Info("page refused: no page role")
+		return
+	}
+	if p := r.page; p != nil {
+		if p.s != s {
+			r.c.floorDenials.Add(1)
+			s.sendMsg(&proto.FloorDeny{Channel: proto.PageChannel, Holder: p.s.id, HolderName: p.s.name,
+				Reason: "busy: " + p.s.name + " is paging everyone"})
+			return
+		}
+		p.last = now
+	} else {
+		r.startPageLocked(s, now)
+	}
+	s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis()})
+}
+
+func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
+	out := &proto.Text{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}
+	if m.To != "" {
+		to := r.byName[m.To]
+		if to == nil {
+			s.sendMsg(&proto.Error{Code: proto.CodeNoUser, About: proto.TypeText, Text: fmt.Sprintf("%q is not online", m.To)})
+			return
+		}
+		out.To = m.To
+		b := r.encode(out)
+		to.send(b)
+		if to != s {
+			s.send(b)
+		}
+		r.c.texts.Add(1)
+		return
+	}
+	name := m.Channel
+	if name == "" {
+		if s.ch == nil {
+			s.sendMsg(&proto.Error{Code: proto.CodeNotJoined, About: proto.TypeText, Text: "join a channel or name a user to send text"})
+			return
+		}
+		name = s.ch.info.Name
+	}
+	ch := r.chByName[name]
+	if ch == nil {
+		s.sendMsg(&proto.Error{Code: proto.CodeNoChannel, About: proto.TypeText,
+			Text: truncate(fmt.Sprintf("there is no channel %q; the channels are: %s", name, r.channelNames()), proto.MaxReasonLen)})
+		return
+	}
+	out.Channel = name
+	b := r.encode(out)
+	ch.sendAll(b)
+	if s.ch != ch {
+		s.send(b)
+	}
+	r.c.texts.Add(1)
+}
+
+// sendSessionsLocked sends an admin the session list, split into several
+// Sessions messages when it does not fit in one.
+func (r *Relay) sendSessionsLocked(s *session) {
+	var l proto.Sessions
+	size := 0
+	for _, o := range r.sortedSessionsLocked() {
+		si := proto.SessionInfo{Session: o.id, Name: o.name, Addr: o.addr, Since: proto.UnixMillis(o.since), Roles: o.roles}
+		if o.ch != nil {
+			si.Channel = o.ch.info.Name
+		}
+		n := 21 + len(si.Name) + len(si.Channel) + len(si.Addr)
+		if size+n > chunkBudget || len(l.Sessions) >= proto.MaxListLen {
+			s.sendMsg(&l)
+			l, size = proto.Sessions{}, 0
+		}
+		size += n
+		l.Sessions = append(l.Sessions, si)
+	}
+	s.sendMsg(&l)
+}

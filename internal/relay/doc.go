@@ -1,0 +1,118 @@
+// Package relay is Hark's voice relay: it accepts QUIC connections from
+// clients, logs them in, keeps presence and channels, runs floor control and
+// forwards voice datagrams to the members of the sender's channel.
+//
+// See package proto for the wire format; this comment documents the relay's
+// policies.
+//
+// # Transport
+//
+// QUIC (quic-go) with datagrams enabled, TLS 1.3, ALPN proto.ALPN, UDP port
+// proto.DefaultPort by default. A client opens one bidirectional stream, the
+// control stream. When the relay ends a connection it sends Bye (or Error at
+// login) on the stream, waits up to Config.ByeLinger for the client to close,
+// then closes the QUIC connection with application error code = the
+// proto.Code and reason = the same human text, so a client learns why even if
+// the last message is lost.
+//
+// # Login
+//
+// Hello (the version must be proto.Version, else Error{CodeVersion}), then
+// Auth. With a users file, a wrong name or password gets Error{CodeAuth,
+// "wrong user name or password"} and the connection closes; failures are
+// counted and limited per remote IP address (Config.AuthFailures in a burst,
+// then one per Config.AuthFailureEvery; beyond that Error{CodeRateLimit}
+// without checking the password). In open mode (Config.Open) any valid name
+// is accepted without a password and every session gets the page role, so a
+// quick LAN start can try a page; nobody is admin.
+//
+// After Welcome the relay sends a Presence snapshot (also after every Join).
+// A snapshot too big for one message comes as a Presence with the first
+// users followed by PresenceChange{Online} for the rest. Every
+// PresenceChange (online, offline, moved) goes to every session, including
+// the one it is about.
+//
+// Duplicate login: the NEWEST login wins. The older session gets
+// Bye{CodeReplaced, "you logged in from another place"} and is closed (an
+// intercom box that reconnects after a network change must not be locked
+// out by its own dead session). There are never two sessions with one name.
+//
+// # Channels and floor
+//
+// Channels come from the configuration (accounts.Channels); their voice ids
+// are 1, 2, 3… in configuration order. Join{""} joins the default channel.
+//
+// A push-to-talk channel has one talker at a time. FloorRequest is answered
+// with FloorGrant{MaxMillis} or FloorDeny{Holder, HolderName, "busy: alice is
+// talking"}. A voice frame with FlagStart while the floor is free takes it
+// implicitly (saving a round trip); so does any frame while the floor is free
+// unless the sender's last attempt was refused or cut (then it needs a new
+// FlagStart or FloorRequest) — this covers a lost start frame. Frames from
+// anyone but the holder are dropped (counted "no_floor"); a start frame into
+// a busy floor is also answered with FloorDeny. The floor frees at a frame
+// with FlagEnd (which is still forwarded), at FloorRelease, when the
+// holder's frames stop for Config.FloorTimeout (a granted floor waits
+// Config.GrantTimeout for its first frame), or at Config.MaxTalk (the talker
+// gets Error{CodeTooLong}). Every change is announced to the channel's
+// members with Talking.
+//
+// An open channel lets several talk at once (listeners mix): FloorRequest is
+// always granted and Talking is announced per talker, with the same end
+// rules.
+//
+// The relay stamps the authenticated session id into every forwarded frame
+// and drops frames whose channel id is not the sender's channel
+// ("wrong_channel"). FlagPriority from a client is cleared.
+//
+// # Page
+//
+// PageStart (role page; otherwise Error{CodeForbidden}) is answered with
+// FloorGrant{Channel: proto.PageChannel}. Page{Active: true} goes to every
+// session, and Talking{Priority: true} to each channel. Every talker is
+// pre-empted: Talking false for them, Error{CodeBusy, "paged over by NAME"}
+// to them, and their frames are dropped ("preempted") until the page ends.
+// The pager's frames with channel PageChannel go to every session (those in
+// no channel too) with FlagPriority set and the listener's channel id. The
+// page ends at PageStop (or FloorRelease of PageChannel), a frame with
+// FlagEnd, Config.FloorTimeout without frames, Config.MaxTalk, or when the
+// pager leaves; Page{Active: false} goes to everyone.
+//
+// # Ring and text
+//
+// Ring from anyone goes to every session, the sender included; the relay
+// fills From, FromName and Time. Text to a channel goes to its members (and
+// back to the sender if not a member); Text to a user goes to that user and
+// back to the sender (Error{CodeNoUser} if not online). The relay fills From,
+// FromName and Time (unix ms, relay clock).
+//
+// # Admin
+//
+// ListSessions is answered with Sessions (several messages if the list is
+// long); Kick{Name} ends that session with Bye{CodeKicked}. Both need the
+// admin role, otherwise Error{CodeForbidden}.
+//
+// # Fan-out and limits
+//
+// One goroutine per connection reads datagrams and one reads the control
+// stream; neither ever waits for a listener. Each listener has its own
+// sender goroutine fed by a bounded drop-oldest queue (Config.VoiceQueue);
+// only that goroutine calls quic-go's SendDatagram (which blocks when QUIC's
+// own queue is full), so a slow or dead listener only loses its own frames
+// ("queue_full"). Control messages to a session go through a bounded queue
+// (Config.ControlQueue); a session that lets it overflow is closed.
+//
+// Bad datagrams (short, unknown kind, too long, unknown flags, zero
+// duration) are dropped and counted by reason, never fatal. Per-session
+// token buckets limit voice frames (Config.VoiceRate) and control messages
+// (Config.ControlRate); excess is dropped and counted. QUIC keep-alives and
+// Config.IdleTimeout end dead connections; Ping is answered with Pong.
+//
+// Shutdown (context cancelled or Close) sends Bye{CodeShutdown} to everyone,
+// waits up to Config.ShutdownGrace, then closes.
+//
+// Metrics: Relay.Metrics is a Prometheus registry of its own (not the
+// global one) with hark_relay_* counters (sessions, frames in/out, frames
+// dropped by reason, bad datagrams by reason, floor grants/denials, auth
+// failures, queue depth, …) plus Go and process metrics; Relay.Stats is
+// the same as a struct.
+package relay

@@ -1,0 +1,171 @@
+package relay
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons a voice frame was not forwarded to a listener, or not accepted.
+type dropReason int
+
+const (
+	dropQueueFull    dropReason = iota // a listener's queue was full: its oldest frame was dropped
+	dropNoFloor                        // ptt channel: the sender does not hold the floor
+	dropWrongChannel                   // the frame's channel is not the sender's channel
+	dropPreempted                      // a page is on the air
+	dropRateLimit                      // the sender exceeded its frame rate
+	dropNotJoined                      // the sender is in no channel
+	dropSendError                      // QUIC refused the datagram (too large for the path, connection closing)
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{"queue_full", "no_floor", "wrong_channel", "preempted", "rate_limit", "not_joined", "send_error"}
+
+// Reasons a datagram could not be parsed.
+type badReason int
+
+const (
+	badShort   badReason = iota // shorter than a voice header plus one byte
+	badKind                     // first byte is not a known datagram kind
+	badTooLong                  // payload over proto.MaxVoicePayload
+	badValue                    // unknown flags or zero duration
+	numBadReasons
+)
+
+var badNames = [numBadReasons]string{"short", "kind", "too_long", "bad_value"}
+
+// counters are the relay's statistics, updated atomically from any goroutine.
+type counters struct {
+	logins, authFailures, authLimited         atomic.Uint64
+	framesIn, framesQueued, framesOut         atomic.Uint64
+	dropped                                   [numDropReasons]atomic.Uint64
+	bad                                       [numBadReasons]atomic.Uint64
+	floorGrants, floorDenials                 atomic.Uint64
+	controlIn, controlLimited, controlOverrun atomic.Uint64
+	rings, texts, pages, kicks, replaced      atomic.Uint64
+	badMessages                               atomic.Uint64
+}
+
+// Stats is a snapshot of the relay's counters. The maps are fresh copies
+// owned by the caller.
+type Stats struct {
+	Sessions        int    // sessions logged in now
+	Logins          uint64 // successful logins
+	AuthFailures    uint64 // wrong name or password
+	AuthRateLimited uint64 // logins refused because of too many failures from the address
+	// FramesIn counts voice datagrams received from logged-in sessions
+	// (well-formed or not); FramesQueued counts copies put in listeners'
+	// queues; FramesOut counts datagrams handed to QUIC for listeners.
+	FramesIn, FramesQueued, FramesOut uint64
+	// Dropped counts frames not forwarded, by reason: queue_full, no_floor,
+	// wrong_channel, preempted, rate_limit, not_joined, send_error.
+	Dropped map[string]uint64
+	// BadDatagrams counts datagrams that did not parse, by reason: short,
+	// kind, too_long, bad_value.
+	BadDatagrams map[string]uint64
+	FloorGrants  uint64 // floors given (by request, implicitly, pages)
+	FloorDenials uint64 // floor requests refused because someone else talks
+	// ControlIn counts control messages received; ControlRateLimited those
+	// dropped by the rate limit; ControlOverruns sessions closed because
+	// their outgoing control queue overflowed; BadMessages control messages
+	// that did not parse.
+	ControlIn, ControlRateLimited, ControlOverruns, BadMessages uint64
+	Rings, Texts, Pages, Kicks, Replaced                        uint64
+	VoiceQueueDepth                                             int // frames waiting in all listeners' queues now
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{
+		Logins: c.logins.Load(), AuthFailures: c.authFailures.Load(), AuthRateLimited: c.authLimited.Load(),
+		FramesIn: c.framesIn.Load(), FramesQueued: c.framesQueued.Load(), FramesOut: c.framesOut.Load(),
+		Dropped: map[string]uint64{}, BadDatagrams: map[string]uint64{},
+		FloorGrants: c.floorGrants.Load(), FloorDenials: c.floorDenials.Load(),
+		ControlIn: c.controlIn.Load(), ControlRateLimited: c.controlLimited.Load(),
+		ControlOverruns: c.controlOverrun.Load(), BadMessages: c.badMessages.Load(),
+		Rings: c.rings.Load(), Texts: c.texts.Load(), Pages: c.pages.Load(),
+		Kicks: c.kicks.Load(), Replaced: c.replaced.Load(),
+	}
+	for i := range c.dropped {
+		s.Dropped[dropNames[i]] = c.dropped[i].Load()
+	}
+	for i := range c.bad {
+		s.BadDatagrams[badNames[i]] = c.bad[i].Load()
+	}
+	return s
+}
+
+// collector exports the counters to Prometheus at scrape time.
+type collector struct {
+	r *Relay
+
+	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad,
+	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
+	queueDepth *prometheus.Desc
+}
+
+func newCollector(r *Relay) *collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("hark_relay_"+name, help, labels, nil)
+	}
+	return &collector{
+		r:           r,
+		sessions:    d("sessions", "Sessions logged in now."),
+		logins:      d("logins_total", "Successful logins."),
+		authFail:    d("auth_failures_total", "Logins refused for a wrong user name or password."),
+		authLimited: d("auth_rate_limited_total", "Logins refused because the address failed too often."),
+		framesIn:    d("frames_in_total", "Voice datagrams received from logged-in sessions."),
+		framesOut:   d("frames_out_total", "Voice datagrams sent to listeners."),
+		dropped:     d("frames_dropped_total", "Voice frames not forwarded, by reason.", "reason"),
+		bad:         d("bad_datagrams_total", "Datagrams that did not parse, by reason.", "reason"),
+		grants:      d("floor_grants_total", "Floors given."),
+		denials:     d("floor_denials_total", "Floor requests refused because someone else was talking."),
+		ctlIn:       d("control_messages_total", "Control messages received."),
+		ctlLimited:  d("control_rate_limited_total", "Control messages dropped by the per-session rate limit."),
+		ctlOverrun:  d("control_overruns_total", "Sessions closed because they did not read their control messages."),
+		badMsg:      d("bad_messages_total", "Control messages that did not parse."),
+		rings:       d("rings_total", "Rings sent."),
+		texts:       d("texts_total", "Text messages delivered."),
+		pages:       d("pages_total", "Pages started."),
+		kicks:       d("kicks_total", "Sessions kicked by an admin."),
+		queueDepth:  d("voice_queue_depth", "Voice frames waiting in all listeners' queues."),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
+		c.framesOut, c.dropped, c.bad, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
+		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.queueDepth} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.r.Stats()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions))
+	ch <- prometheus.MustNewConstMetric(c.queueDepth, prometheus.GaugeValue, float64(s.VoiceQueueDepth))
+	counter(c.logins, s.Logins)
+	counter(c.authFail, s.AuthFailures)
+	counter(c.authLimited, s.AuthRateLimited)
+	counter(c.framesIn, s.FramesIn)
+	counter(c.framesOut, s.FramesOut)
+	for k, v := range s.Dropped {
+		counter(c.dropped, v, k)
+	}
+	for k, v := range s.BadDatagrams {
+		counter(c.bad, v, k)
+	}
+	counter(c.grants, s.FloorGrants)
+	counter(c.denials, s.FloorDenials)
+	counter(c.ctlIn, s.ControlIn)
+	counter(c.ctlLimited, s.ControlRateLimited)
+	counter(c.ctlOverrun, s.ControlOverruns)
+	counter(c.badMsg, s.BadMessages)
+	counter(c.rings, s.Rings)
+	counter(c.texts, s.Texts)
+	counter(c.pages, s.Pages)
+	counter(c.kicks, s.Kicks)
+}

@@ -1,0 +1,741 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/proto"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/quic-go/quic-go"
+)
+
+// Relay is the voice relay server. Make one with [New], run it with
+// [Relay.Serve] or [Relay.ListenAndServe], stop it with [Relay.Close] or by
+// cancelling Serve's context. All methods are safe for concurrent use.
+type Relay struct {
+	cfg  Config
+	c    counters
+	reg  *prometheus.Registry
+	auth authLimiter
+
+	channels []*channel          // immutable after New, in config order (voice id i+1)
+	chByName map[string]*channel // immutable after New
+	chByID   map[uint16]*channel // immutable after New
+	infos    []proto.ChannelInfo // immutable after New
+
+	done chan struct{} // closed when Serve returns
+
+	mu       sync.Mutex
+	sessions map[uint32]*session // guarded by mu
+	byName   map[string]*session // guarded by mu
+	page     *pageState          // guarded by mu: the page on the air, or nil
+	nextID   uint32              // guarded by mu
+	addr     net.Addr            // guarded by mu
+	served   bool                // guarded by mu
+	closing  bool                // guarded by mu: shutting down, no new logins
+	cancel   context.CancelFunc  // guarded by mu: cancels Serve
+}
+
+// channel is one configured channel. info is immutable; the rest is
+// guarded by Relay.mu.
+type channel struct {
+	info proto.ChannelInfo
+
+	// members is replaced, never modified, when someone joins or leaves, so
+	// the voice path may range over a copy of the slice header outside the lock.
+	members []*session
+
+	// ptt floor
+	holder        *session
+	holderSince   time.Time // when the floor was taken
+	holderLast    time.Time // last frame (or the grant)
+	holderGranted bool      // granted by FloorRequest and no frame yet
+
+	// open channel: who is talking
+	talkers map[*session]*talkState
+}
+
+type talkState struct {
+	since, last time.Time
+	granted     bool
+}
+
+type pageState struct {
+	s           *session
+	since, last time.Time
+	granted     bool // no frame yet
+}
+
+// New checks cfg and makes a relay. It does not listen yet.
+func New(cfg Config) (*Relay, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	r := &Relay{
+		cfg:      cfg,
+		chByName: map[string]*channel{},
+		chByID:   map[uint16]*channel{},
+		sessions: map[uint32]*session{},
+		byName:   map[string]*session{},
+		done:     make(chan struct{}),
+		auth: authLimiter{
+			rate:  1 / cfg.AuthFailureEvery.Seconds(),
+			burst: float64(cfg.AuthFailures),
+			m:     map[string]*bucket{},
+		},
+	}
+	for i, c := range cfg.Channels.List {
+		if err := accounts.CheckName("channel", c.Name); err != nil {
+			return nil, fmt.Errorf("relay: %w", err)
+		}
+		if r.chByName[c.Name] != nil {
+			return nil, fmt.Errorf("relay: channel %q is configured twice", c.Name)
+		}
+		ch := &channel{info: proto.ChannelInfo{Name: c.Name, ID: uint16(i + 1), Mode: c.Mode}, talkers: map[*session]*talkState{}}
+		r.channels = append(r.channels, ch)
+		r.chByName[c.Name] = ch
+		r.chByID[ch.info.ID] = ch
+		r.infos = append(r.infos, ch.info)
+	}
+	r.reg = prometheus.NewRegistry()
+	r.reg.MustRegister(newCollector(r), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r, nil
+}
+
+// Metrics returns the relay's own Prometheus registry (relay counters, Go
+// runtime and process metrics), for promhttp.HandlerFor.
+func (r *Relay) Metrics() *prometheus.Registry { return r.reg }
+
+// Stats returns a snapshot of the relay's counters.
+func (r *Relay) Stats() Stats {
+	s := r.c.snapshot()
+	r.mu.Lock()
+	s.Sessions = len(r.sessions)
+	for _, ss := range r.sessions {
+		s.VoiceQueueDepth += ss.voice.len()
+	}
+	r.mu.Unlock()
+	return s
+}
+
+// Fingerprint returns the fingerprint clients pin (see package certs).
+func (r *Relay) Fingerprint() string { return certs.FingerprintOf(r.cfg.Cert) }
+
+// Addr returns the address the relay listens on, or nil before Serve.
+func (r *Relay) Addr() net.Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addr
+}
+
+// ListenAndServe listens on Config.Listen (UDP) and serves until ctx is
+// cancelled or Close is called.
+func (r *Relay) ListenAndServe(ctx context.Context) error {
+	pc, err := net.ListenPacket("udp", r.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on UDP %s: %w", r.cfg.Listen, err)
+	}
+	defer pc.Close()
+	return r.Serve(ctx, pc)
+}
+
+// Serve runs the relay on pconn until ctx is cancelled or Close is called,
+// then shuts down gracefully: every session gets Bye{CodeShutdown} and up to
+// Config.ShutdownGrace to leave. Serve does not close pconn. It may be called
+// once.
+func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
+	r.mu.Lock()
+	if r.served {
+		r.mu.Unlock()
+		return errors.New("relay: Serve called twice")
+	}
+	r.served = true
+	ctx, cancel := context.WithCancel(ctx)
+	r.cancel = cancel
+	r.addr = pconn.LocalAddr()
+	r.mu.Unlock()
+	defer close(r.done)
+	defer cancel()
+
+	tr := &quic.Transport{Conn: pconn}
+	qconf := &quic.Config{
+		EnableDatagrams:       true,
+		MaxIdleTimeout:        r.cfg.IdleTimeout,
+		KeepAlivePeriod:       r.cfg.IdleTimeout / 3,
+		HandshakeIdleTimeout:  r.cfg.LoginTimeout,
+		MaxIncomingStreams:    1,
+		MaxIncomingUniStreams: -1,
+	}
+	ln, err := tr.Listen(certs.ServerConfig(r.cfg.Cert, proto.ALPN), qconf)
+	if err != nil {
+		tr.Close()
+		return fmt.Errorf("relay: %w", err)
+	}
+	r.cfg.Logger.Info("relay listening", "addr", pconn.LocalAddr().String(), "fingerprint", r.Fingerprint(),
+		"open", r.cfg.Open, "channels", len(r.channels))
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.sweep(ctx)
+	}()
+	for {
+		conn, err := ln.Accept(ctx)
+		if err != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.handleConn(ctx, conn)
+		}()
+	}
+
+	// Graceful shutdown: say goodbye, give clients a moment, then cut.
+	r.mu.Lock()
+	r.closing = true
+	n := len(r.sessions)
+	for _, s := range r.sessions {
+		s.bye(proto.CodeShutdown, "the relay is shutting down")
+	}
+	r.mu.Unlock()
+	r.cfg.Logger.Info("relay shutting down", "sessions", n)
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+	t := time.NewTimer(r.cfg.ShutdownGrace)
+	select {
+	case <-allDone:
+	case <-t.C:
+		r.cfg.Logger.Warn("shutdown grace period over: closing remaining connections")
+	}
+	t.Stop()
+	ln.Close()
+	tr.Close()
+	<-allDone
+	r.cfg.Logger.Info("relay stopped")
+	return nil
+}
+
+// Close stops a running relay gracefully and waits for Serve to return. It
+// is a no-op on a relay that was never served.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	cancel, served := r.cancel, r.served
+	r.mu.Unlock()
+	if !served {
+		return nil
+	}
+	if cancel != nil {
+		cancel()
+	}
+	<-r.done
+	return nil
+}
+
+// encode frames m; it logs and returns nil if m breaks a limit (a bug).
+func (r *Relay) encode(m proto.Message) []byte {
+	b, err := proto.AppendMessage(nil, m)
+	if err != nil {
+		r.cfg.Logger.Error("cannot encode a control message", "type", m.Type().String(), "err", err)
+		return nil
+	}
+	return b
+}
+
+func remoteIP(a net.Addr) string {
+	if u, ok := a.(*net.UDPAddr); ok {
+		return u.IP.String()
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
+}
+
+// handleConn runs one connection: login, then the control loop.
+func (r *Relay) handleConn(ctx context.Context, conn *quic.Conn) {
+	s, rd := r.login(ctx, conn)
+	if s == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); s.writeLoop() }()
+	go func() { defer wg.Done(); s.voiceLoop() }()
+	go func() { defer wg.Done(); s.readDatagrams() }()
+
+	code, text := r.readControl(s, rd)
+	r.mu.Lock()
+	r.removeLocked(s)
+	r.mu.Unlock()
+	s.bye(code, text)
+	wg.Wait()
+	s.log.Info("session ended", "code", uint16(code), "reason", text)
+}
+
+// login runs Hello and Auth and registers the session; it returns nil (after
+// telling the client why) when the login fails.
+func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Reader) {
+	log := r.cfg.Logger.With("addr", conn.RemoteAddr().String())
+	lctx, cancel := context.WithTimeout(ctx, r.cfg.LoginTimeout)
+	defer cancel()
+	stream, err := conn.AcceptStream(lctx)
+	if err != nil {
+		conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeIdle), "no control stream opened in time")
+		return nil, nil
+	}
+	fail := func(code proto.Code, about proto.MsgType, text string) (*session, *proto.Reader) {
+		b := r.encode(&proto.Error{Code: code, About: about, Text: text})
+		closeAfterError(ctx, conn, stream, b, code, text, r.cfg.ByeLinger)
+		return nil, nil
+	}
+	stream.SetReadDeadline(time.Now().Add(r.cfg.LoginTimeout))
+	rd := proto.NewReader(stream)
+	m, err := rd.Next()
+	if err != nil {
+		log.Debug("login: no hello", "err", err)
+		return fail(proto.CodeBadMessage, proto.TypeHello, "expected hello: "+err.Error())
+	}
+	hello, ok := m.(*proto.Hello)
+	if !ok {
+		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("the first message must be hello, not %v", m.Type()))
+	}
+	if hello.Version != proto.Version {
+		log.Info("login refused: protocol version", "version", hello.Version, "software", hello.Software)
+		return fail(proto.CodeVersion, proto.TypeHello, fmt.Sprintf("this relay speaks protocol version %d and your program speaks version %d: update the older of the two", proto.Version, hello.Version))
+	}
+	if b := r.encode(&proto.Hello{Version: proto.Version, Software: r.cfg.Software}); b != nil {
+		if _, err := stream.Write(b); err != nil {
+			conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeInternal), "write failed")
+			return nil, nil
+		}
+	}
+	m, err = rd.Next()
+	if err != nil {
+		return fail(proto.CodeBadMessage, proto.TypeAuth, "expected auth: "+err.Error())
+	}
+	auth, ok := m.(*proto.Auth)
+	if !ok {
+		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("expected auth after hello, not %v", m.Type()))
+	}
+	ip := remoteIP(conn.RemoteAddr())
+	if r.auth.blocked(ip, time.Now()) {
+		r.c.authLimited.Add(1)
+		log.Warn("login refused: too many failed logins from this address", "user", auth.Name)
+		return fail(proto.CodeRateLimit, proto.TypeAuth, "too many failed logins from your address: wait a minute and try again")
+	}
+	if err := accounts.CheckName("user", auth.Name); err != nil {
+		r.c.authFailures.Add(1)
+		r.auth.failed(ip, time.Now())
+		return fail(proto.CodeAuth, proto.TypeAuth, err.Error())
+	}
+	var roles proto.Role
+	if r.cfg.Open {
+		roles = proto.RolePage
+	} else {
+		roles, err = r.cfg.Users.Authenticate(auth.Name, auth.Password)
+		if err != nil {
+			r.c.authFailures.Add(1)
+			r.auth.failed(ip, time.Now())
+			if !errors.Is(err, accounts.ErrAuth) {
+				log.Error("login: cannot check the password", "user", auth.Name, "err", err)
+				return fail(proto.CodeInternal, proto.TypeAuth, "the relay cannot check passwords right now: tell its operator")
+			}
+			log.Info("login refused: wrong user name or password", "user", auth.Name)
+			return fail(proto.CodeAuth, proto.TypeAuth, "wrong user name or password")
+		}
+	}
+	stream.SetReadDeadline(time.Time{})
+
+	s := &session{
+		r: r, name: auth.Name, roles: roles, addr: conn.RemoteAddr().String(), since: time.Now(),
+		conn: conn, stream: stream,
+		ctl:     make(chan []byte, r.cfg.ControlQueue),
+		closing: make(chan struct{}),
+		abort:   make(chan struct{}),
+	}
+	s.voice.init(r.cfg.VoiceQueue)
+
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
+	}
+	old := r.byName[s.name]
+	if old == nil && len(r.sessions) >= r.cfg.MaxSessions {
+		r.mu.Unlock()
+		log.Warn("login refused: relay full", "sessions", r.cfg.MaxSessions)
+		return fail(proto.CodeUnavailable, proto.TypeAuth, "the relay is full: try again later")
+	}
+	if old != nil {
+		// Newest wins: a box that reconnects after a network change must not
+		// be locked out by its own dead session.
+		r.removeLocked(old)
+		old.bye(proto.CodeReplaced, "you logged in from another place")
+		r.c.replaced.Add(1)
+		old.log.Info("session replaced by a newer login", "new_addr", s.addr)
+	}
+	for {
+		r.nextID++
+		if r.nextID != 0 && r.sessions[r.nextID] == nil {
+			break
+		}
+	}
+	s.id = r.nextID
+	s.log = r.cfg.Logger.With("session", s.id, "user", s.name, "addr", s.addr)
+	s.sendMsg(&proto.Welcome{Session: s.id, Name: s.name, Roles: roles, Server: r.cfg.Software,
+		DefaultChannel: r.cfg.Channels.Default, Channels: r.infos})
+	r.sessions[s.id] = s
+	r.byName[s.name] = s
+	r.sendPresenceLocked(s)
+	r.toAllLocked(r.encode(&proto.PresenceChange{Kind: proto.PresenceOnline, User: r.userInfoLocked(s)}))
+	r.mu.Unlock()
+	r.c.logins.Add(1)
+	s.log.Info("logged in", "roles", roles.String())
+	return s, rd
+}
+
+// readControl reads and handles control messages until the stream ends; it
+// returns the code and text to close the session with.
+func (r *Relay) readControl(s *session, rd *proto.Reader) (proto.Code, string) {
+	lim := newBucket(r.cfg.ControlRate, r.cfg.ControlBurst, time.Now())
+	var lastWarn time.Time
+	for {
+		m, err := rd.Next()
+		if err != nil {
+			if errors.Is(err, proto.ErrFraming) {
+				r.c.badMessages.Add(1)
+				s.log.Info("closing session: control stream framing lost", "err", err)
+				return proto.CodeBadMessage, "your control stream is not readable: " + err.Error()
+			}
+			if proto.IsFramingError(err) || errors.Is(err, net.ErrClosed) || isConnErr(err) {
+				return proto.CodeOK, "goodbye"
+			}
+			r.c.badMessages.Add(1)
+			s.sendMsg(&proto.Error{Code: proto.CodeBadMessage, Text: "the relay could not read your last message: " + err.Error()})
+			continue
+		}
+		r.c.controlIn.Add(1)
+		now := time.Now()
+		if !lim.allow(now) {
+			r.c.controlLimited.Add(1)
+			if now.Sub(lastWarn) > time.Second {
+				lastWarn = now
+				s.sendMsg(&proto.Error{Code: proto.CodeRateLimit, About: m.Type(), Text: "too many messages: some were dropped; slow down"})
+			}
+			continue
+		}
+		r.dispatch(s, m)
+	}
+}
+
+func isConnErr(err error) bool {
+	var ae *quic.ApplicationError
+	var ie *quic.IdleTimeoutError
+	var te *quic.TransportError
+	var se *quic.StreamError
+	return errors.As(err, &ae) || errors.As(err, &ie) || errors.As(err, &te) || errors.As(err, &se) ||
+		errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "closed")
+}
+
+// sweep ends floors, talkers and pages whose frames stopped or that ran too
+// long, and forgets old login failures.
+func (r *Relay) sweep(ctx context.Context) {
+	iv := r.cfg.FloorTimeout / 4
+	if r.cfg.MaxTalk > 0 && r.cfg.MaxTalk/4 < iv {
+		iv = r.cfg.MaxTalk / 4
+	}
+	iv = min(max(iv, 2*time.Millisecond), 100*time.Millisecond)
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	lastPrune := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.mu.Lock()
+			r.sweepLocked(now)
+			r.mu.Unlock()
+			if now.Sub(lastPrune) > time.Minute {
+				lastPrune = now
+				r.auth.prune(now)
+			}
+		}
+	}
+}
+
+func (r *Relay) sweepLocked(now time.Time) {
+	maxTalk := r.cfg.MaxTalk
+	expired := func(since, last time.Time, granted bool) (timeout, tooLong bool) {
+		lim := r.cfg.FloorTimeout
+		if granted {
+			lim = r.cfg.GrantTimeout
+		}
+		if now.Sub(last) > lim {
+			return true, false
+		}
+		return false, maxTalk > 0 && now.Sub(since) > maxTalk
+	}
+	for _, ch := range r.channels {
+		if h := ch.holder; h != nil {
+			timeout, tooLong := expired(ch.holderSince, ch.holderLast, ch.holderGranted)
+			if tooLong {
+				r.cutLocked(h)
+			}
+			if timeout || tooLong {
+				r.releaseLocked(ch)
+			}
+		}
+		for s, t := range ch.talkers {
+			timeout, tooLong := expired(t.since, t.last, t.granted)
+			if tooLong {
+				r.cutLocked(s)
+			}
+			if timeout || tooLong {
+				r.talkerStopLocked(ch, s)
+			}
+		}
+	}
+	if p := r.page; p != nil {
+		timeout, tooLong := expired(p.since, p.last, p.granted)
+		if tooLong {
+			r.cutLocked(p.s)
+		}
+		if timeout || tooLong {
+			r.endPageLocked()
+		}
+	}
+}
+
+// cutLocked tells a talker its transmission hit the maximum length.
+func (r *Relay) cutLocked(s *session) {
+	s.mustStart = true
+	s.sendMsg(&proto.Error{Code: proto.CodeTooLong, Text: fmt.Sprintf("your transmission reached the maximum length of %v and was cut: release and press again", r.cfg.MaxTalk)})
+	s.log.Info("transmission cut at the maximum length", "max", r.cfg.MaxTalk)
+}
+
+// maxMillis is FloorGrant.MaxMillis.
+func (r *Relay) maxMillis() uint32 {
+	if r.cfg.MaxTalk <= 0 {
+		return 0
+	}
+	return uint32(r.cfg.MaxTalk / time.Millisecond)
+}
+
+// ---- tables (all under r.mu) ----
+
+func (r *Relay) toAllLocked(b []byte) {
+	if b == nil {
+		return
+	}
+	for _, s := range r.sessions {
+		s.send(b)
+	}
+}
+
+func (ch *channel) sendAll(b []byte) {
+	if b == nil {
+		return
+	}
+	for _, s := range ch.members {
+		s.send(b)
+	}
+}
+
+func (r *Relay) isTalkingLocked(s *session) bool {
+	if r.page != nil && r.page.s == s {
+		return true
+	}
+	if ch := s.ch; ch != nil {
+		if ch.holder == s {
+			return true
+		}
+		if ch.talkers[s] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Relay) userInfoLocked(s *session) proto.UserInfo {
+	u := proto.UserInfo{Session: s.id, Name: s.name, Talking: r.isTalkingLocked(s)}
+	if s.ch != nil {
+		u.Channel = s.ch.info.Name
+	}
+	return u
+}
+
+func (r *Relay) sortedSessionsLocked() []*session {
+	l := make([]*session, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		l = append(l, s)
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].id < l[j].id })
+	return l
+}
+
+// chunkBudget keeps list messages well under proto.MaxMessageSize.
+const chunkBudget = proto.MaxMessageSize - 1024
+
+// sendPresenceLocked sends s a snapshot of everyone online. A snapshot too
+// big for one message is sent as a Presence with the first users followed by
+// PresenceChange{Online} for each of the rest, which a client applying
+// Presence as "replace" and PresenceChange as "update" assembles correctly.
+func (r *Relay) sendPresenceLocked(s *session) {
+	var p proto.Presence
+	size := 0
+	overflow := false
+	for _, o := range r.sortedSessionsLocked() {
+		u := r.userInfoLocked(o)
+		if !overflow {
+			n := 9 + len(u.Name) + len(u.Channel)
+			if size+n > chunkBudget || len(p.Users) >= proto.MaxListLen {
+				overflow = true
+				s.sendMsg(&p)
+			} else {
+				size += n
+				p.Users = append(p.Users, u)
+				continue
+			}
+		}
+		s.sendMsg(&proto.PresenceChange{Kind: proto.PresenceOnline, User: u})
+	}
+	if !overflow {
+		s.sendMsg(&p)
+	}
+}
+
+// removeLocked takes s out of every table and tells the others. Idempotent.
+func (r *Relay) removeLocked(s *session) {
+	if s.gone {
+		return
+	}
+	s.gone = true
+	if r.page != nil && r.page.s == s {
+		r.endPageLocked()
+	}
+	r.leaveLocked(s)
+	delete(r.sessions, s.id)
+	if r.byName[s.name] == s {
+		delete(r.byName, s.name)
+	}
+	r.toAllLocked(r.encode(&proto.PresenceChange{Kind: proto.PresenceOffline, User: proto.UserInfo{Session: s.id, Name: s.name}}))
+}
+
+// leaveLocked takes s out of its channel, freeing what it held. It does not
+// announce the move.
+func (r *Relay) leaveLocked(s *session) {
+	ch := s.ch
+	if ch == nil {
+		return
+	}
+	if ch.holder == s {
+		r.releaseLocked(ch)
+	}
+	if ch.talkers[s] != nil {
+		r.talkerStopLocked(ch, s)
+	}
+	m := make([]*session, 0, len(ch.members))
+	for _, o := range ch.members {
+		if o != s {
+			m = append(m, o)
+		}
+	}
+	ch.members = m
+	s.ch = nil
+}
+
+func (r *Relay) talkingMsg(ch *channel, s *session, on, prio bool) []byte {
+	return r.encode(&proto.Talking{Channel: ch.info.ID, Session: s.id, Name: s.name, Talking: on, Priority: prio})
+}
+
+// grantLocked gives ch's floor to s and announces it.
+func (r *Relay) grantLocked(ch *channel, s *session, byRequest bool, now time.Time) {
+	ch.holder, ch.holderSince, ch.holderLast, ch.holderGranted = s, now, now, byRequest
+	s.mustStart = false
+	r.c.floorGrants.Add(1)
+	ch.sendAll(r.talkingMsg(ch, s, true, false))
+}
+
+// releaseLocked frees ch's floor and announces it.
+func (r *Relay) releaseLocked(ch *channel) {
+	h := ch.holder
+	if h == nil {
+		return
+	}
+	ch.holder = nil
+	ch.sendAll(r.talkingMsg(ch, h, false, false))
+}
+
+func (r *Relay) talkerStartLocked(ch *channel, s *session, byRequest bool, now time.Time) *talkState {
+	t := &talkState{since: now, last: now, granted: byRequest}
+	ch.talkers[s] = t
+	s.mustStart = false
+	r.c.floorGrants.Add(1)
+	ch.sendAll(r.talkingMsg(ch, s, true, false))
+	return t
+}
+
+func (r *Relay) talkerStopLocked(ch *channel, s *session) {
+	if ch.talkers[s] == nil {
+		return
+	}
+	delete(ch.talkers, s)
+	ch.sendAll(r.talkingMsg(ch, s, false, false))
+}
+
+// startPageLocked puts s on the air everywhere, pre-empting every talker.
+func (r *Relay) startPageLocked(s *session, now time.Time) {
+	r.page = &pageState{s: s, since: now, last: now, granted: true}
+	r.c.pages.Add(1)
+	r.c.floorGrants.Add(1)
+	busy := r.encode(&proto.Error{Code: proto.CodeBusy, Text: "paged over by " + s.name})
+	preempt := func(ch *channel, v *session) {
+		v.mustStart = true
+		if v != s {
+			v.send(busy)
+			v.log.Info("transmission pre-empted by a page", "pager", s.name)
+		}
+	}
+	for _, ch := range r.channels {
+		if h := ch.holder; h != nil {
+			preempt(ch, h)
+			r.releaseLocked(ch)
+		}
+		for v := range ch.talkers {
+			preempt(ch, v)
+			r.talkerStopLocked(ch, v)
+		}
+	}
+	r.toAllLocked(r.encode(&proto.Page{From: s.id, FromName: s.name, Active: true}))
+	for _, ch := range r.channels {
+		ch.sendAll(r.talkingMsg(ch, s, true, true))
+	}
+	s.log.Info("page started")
+}
+
+// endPageLocked ends the page on the air.
+func (r *Relay) endPageLocked() {
+	p := r.page
+	if p == nil {
+		return
+	}
+	r.page = nil
+	for _, ch := range r.channels {
+		ch.sendAll(r.talkingMsg(ch, p.s, false, true))
+	}
+	r.toAllLocked(r.encode(&proto.Page{From: p.s.id, FromName: p.s.name, Active: false}))
+	p.s.log.Info("page ended", "length", time.Since(p.since).Round(time.Millisecond))
+}

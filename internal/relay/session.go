@@ -1,0 +1,255 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hark-intercom/hark/proto"
+	"github.com/quic-go/quic-go"
+)
+
+// session is one logged-in client.
+type session struct {
+	r      *Relay
+	id     uint32
+	name   string
+	roles  proto.Role
+	addr   string
+	since  time.Time
+	conn   *quic.Conn
+	stream *quic.Stream
+	log    *slog.Logger
+
+	// Guarded by r.mu.
+	ch        *channel // the channel the session is in, or nil
+	mustStart bool     // frames need FlagStart (or a FloorRequest) to take a floor: last attempt was refused or cut
+	gone      bool     // removed from the relay's tables
+
+	ctl   chan []byte // framed control messages to send, bounded (Config.ControlQueue)
+	voice voiceQueue  // datagrams to send
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed by bye: the writer sends byeMsg, then closes
+	byeCode   proto.Code    // written before closing is closed
+	byeText   string
+	abortOnce sync.Once
+	abort     chan struct{} // closed when the session must close at once (control overflow)
+}
+
+// send queues a framed control message without blocking. When the queue is
+// full the client is not reading (dead or hostile) and the session is
+// aborted. Safe to call under r.mu; b must not be modified afterwards (it may
+// be shared between sessions).
+func (s *session) send(b []byte) {
+	select {
+	case s.ctl <- b:
+	default:
+		s.abortOnce.Do(func() {
+			s.r.c.controlOverrun.Add(1)
+			s.log.Warn("closing session: it does not read its control messages (queue full)", "queue", cap(s.ctl))
+			close(s.abort)
+		})
+	}
+}
+
+// sendMsg encodes m and queues it (see send).
+func (s *session) sendMsg(m proto.Message) {
+	if b := s.r.encode(m); b != nil {
+		s.send(b)
+	}
+}
+
+// bye asks the writer to send Bye{code, text} after what is queued and then
+// close the connection. Only the first call counts. Safe under r.mu.
+func (s *session) bye(code proto.Code, text string) {
+	s.closeOnce.Do(func() {
+		s.byeCode, s.byeText = code, text
+		close(s.closing)
+	})
+}
+
+// writeLoop writes queued control messages to the stream until the session
+// closes. It owns writes to s.stream and the final close of the connection
+// (except when the peer or the transport closes it first).
+func (s *session) writeLoop() {
+	ctx := s.conn.Context()
+	for {
+		select {
+		case b := <-s.ctl:
+			if _, err := s.stream.Write(b); err != nil {
+				s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeInternal), "control stream write failed")
+				return
+			}
+		case <-s.closing:
+			s.finish()
+			return
+		case <-s.abort:
+			s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeRateLimit), "you did not read the relay's messages: closing")
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// finish flushes what is queued and the Bye, closes the stream, waits up to
+// ByeLinger for the client to close, then closes the connection with the bye
+// code and text (which a client also sees if the Bye itself is lost).
+func (s *session) finish() {
+	linger := s.r.cfg.ByeLinger
+	s.stream.SetWriteDeadline(time.Now().Add(linger))
+	ok := true
+	for ok {
+		select {
+		case b := <-s.ctl:
+			if _, err := s.stream.Write(b); err != nil {
+				ok = false
+			}
+		default:
+			if b := s.r.encode(&proto.Bye{Code: s.byeCode, Text: s.byeText}); b != nil {
+				s.stream.Write(b)
+			}
+			s.stream.Close()
+			ok = false
+		}
+	}
+	t := time.NewTimer(linger)
+	select {
+	case <-s.conn.Context().Done():
+	case <-t.C:
+	}
+	t.Stop()
+	s.conn.CloseWithError(quic.ApplicationErrorCode(s.byeCode), s.byeText)
+}
+
+// voiceLoop sends queued voice datagrams. It is the only caller of
+// SendDatagram for this session, so QUIC's blocking send queue only ever
+// delays this listener.
+func (s *session) voiceLoop() {
+	done := s.conn.Context().Done()
+	for {
+		select {
+		case <-s.voice.notify:
+		case <-done:
+			return
+		}
+		for {
+			b := s.voice.pop()
+			if b == nil {
+				break
+			}
+			if err := s.conn.SendDatagram(b); err != nil {
+				s.r.c.dropped[dropSendError].Add(1)
+				var tl *quic.DatagramTooLargeError
+				if !errors.As(err, &tl) {
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
+				continue
+			}
+			s.r.c.framesOut.Add(1)
+		}
+	}
+}
+
+// readDatagrams receives this session's datagrams and hands them to the
+// relay. It never blocks on listeners.
+func (s *session) readDatagrams() {
+	ctx := s.conn.Context()
+	lim := newBucket(s.r.cfg.VoiceRate, s.r.cfg.VoiceBurst, time.Now())
+	for {
+		b, err := s.conn.ReceiveDatagram(ctx)
+		if err != nil {
+			return
+		}
+		s.r.c.framesIn.Add(1)
+		if !lim.allow(time.Now()) {
+			s.r.c.dropped[dropRateLimit].Add(1)
+			continue
+		}
+		s.r.handleVoice(s, b)
+	}
+}
+
+// voiceQueue is a bounded drop-oldest FIFO of datagrams with a wake-up
+// channel. Safe for concurrent use. The zero value is not usable: see init.
+type voiceQueue struct {
+	notify chan struct{} // capacity 1: "something was pushed"
+
+	mu   sync.Mutex
+	buf  [][]byte // guarded by mu: ring buffer
+	head int      // guarded by mu: index of the oldest entry
+	n    int      // guarded by mu: entries in use
+}
+
+func (q *voiceQueue) init(size int) {
+	q.buf = make([][]byte, size)
+	q.notify = make(chan struct{}, 1)
+}
+
+// push appends b, dropping the oldest entry when full (reported by the
+// result). b is shared: nobody may modify it afterwards.
+func (q *voiceQueue) push(b []byte) (dropped bool) {
+	q.mu.Lock()
+	if q.n == len(q.buf) {
+		q.buf[q.head] = nil
+		q.head = (q.head + 1) % len(q.buf)
+		q.n--
+		dropped = true
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = b
+	q.n++
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+	return dropped
+}
+
+// pop removes and returns the oldest entry, or nil.
+func (q *voiceQueue) pop() []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n == 0 {
+		return nil
+	}
+	b := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return b
+}
+
+func (q *voiceQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// closeAfterError writes a last message straight to the stream of a
+// connection that has no session (login failures), waits up to linger for
+// the client to close, then closes with code and text.
+func closeAfterError(ctx context.Context, conn *quic.Conn, stream *quic.Stream, frame []byte, code proto.Code, text string, linger time.Duration) {
+	if stream != nil {
+		stream.SetWriteDeadline(time.Now().Add(linger))
+		if frame != nil {
+			stream.Write(frame)
+		}
+		stream.Close()
+		t := time.NewTimer(linger)
+		select {
+		case <-conn.Context().Done():
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	conn.CloseWithError(quic.ApplicationErrorCode(code), text)
+}

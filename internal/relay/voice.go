@@ -1,0 +1,169 @@
+package relay
+
+import (
+	"errors"
+	"time"
+
+	"github.com/hark-intercom/hark/proto"
+)
+
+// fanout is one copy of a datagram and who gets it.
+type fanout struct {
+	b  []byte
+	to []*session
+}
+
+// handleVoice checks one datagram from s and queues it for its listeners. b
+// is owned by the relay from here on (quic-go hands out a fresh slice) and is
+// modified in place.
+func (r *Relay) handleVoice(s *session, b []byte) {
+	h, _, err := proto.ParseVoice(b)
+	if err != nil {
+		r.c.bad[badReasonOf(err)].Add(1)
+		return
+	}
+	flags := h.Flags &^ proto.FlagPriority // priority is the relay's to set
+	proto.PutSender(b, s.id)
+	if flags != h.Flags {
+		proto.PutFlags(b, flags)
+	}
+	now := time.Now()
+
+	var one fanout
+	var page []fanout
+	r.mu.Lock()
+	switch {
+	case s.gone:
+	case h.Channel == proto.PageChannel:
+		page = r.pageVoiceLocked(s, b, flags, now)
+	default:
+		one = r.channelVoiceLocked(s, b, h.Channel, flags, now)
+	}
+	r.mu.Unlock()
+
+	r.deliver(s, one)
+	for _, f := range page {
+		r.deliver(s, f)
+	}
+}
+
+func (r *Relay) deliver(from *session, f fanout) {
+	for _, l := range f.to {
+		if l == from {
+			continue
+		}
+		if l.voice.push(f.b) {
+			r.c.dropped[dropQueueFull].Add(1)
+		}
+		r.c.framesQueued.Add(1)
+	}
+}
+
+func badReasonOf(err error) badReason {
+	switch {
+	case errors.Is(err, proto.ErrShort):
+		return badShort
+	case errors.Is(err, proto.ErrBadType):
+		return badKind
+	case errors.Is(err, proto.ErrTooLong):
+		return badTooLong
+	}
+	return badValue
+}
+
+func (r *Relay) drop(why dropReason) fanout {
+	r.c.dropped[why].Add(1)
+	return fanout{}
+}
+
+// channelVoiceLocked applies floor control to a frame for the sender's channel.
+func (r *Relay) channelVoiceLocked(s *session, b []byte, id uint16, flags proto.VoiceFlags, now time.Time) fanout {
+	ch := s.ch
+	if ch == nil {
+		return r.drop(dropNotJoined)
+	}
+	if ch.info.ID != id {
+		return r.drop(dropWrongChannel)
+	}
+	start, end := flags&proto.FlagStart != 0, flags&proto.FlagEnd != 0
+	if p := r.page; p != nil {
+		if start && p.s != s {
+			s.sendMsg(&proto.Error{Code: proto.CodeBusy, Text: "busy: " + p.s.name + " is paging everyone"})
+		}
+		s.mustStart = true
+		return r.drop(dropPreempted)
+	}
+	members := ch.members
+	if ch.info.Mode == proto.ModeOpen {
+		t := ch.talkers[s]
+		if t == nil {
+			if !start && s.mustStart {
+				return r.drop(dropNoFloor)
+			}
+			t = r.talkerStartLocked(ch, s, false, now)
+		}
+		t.last, t.granted = now, false
+		if end {
+			r.talkerStopLocked(ch, s)
+		}
+		return fanout{b: b, to: members}
+	}
+	switch ch.holder {
+	case s:
+	case nil:
+		// A free floor is taken by a start frame (saving the FloorRequest
+		// round trip), or by any frame when the sender's previous attempt was
+		// not refused or cut (its start frame may have been lost).
+		if !start && s.mustStart {
+			return r.drop(dropNoFloor)
+		}
+		r.grantLocked(ch, s, false, now)
+	default:
+		if start {
+			r.denyLocked(s, ch.info.ID, ch.holder, "busy: "+ch.holder.name+" is talking")
+		}
+		s.mustStart = true
+		return r.drop(dropNoFloor)
+	}
+	ch.holderLast, ch.holderGranted = now, false
+	if end {
+		r.releaseLocked(ch)
+	}
+	return fanout{b: b, to: members}
+}
+
+// pageVoiceLocked fans a page frame out to every session: one copy per
+// channel with that channel's id and the priority flag, and one for sessions
+// in no channel (channel id PageChannel).
+func (r *Relay) pageVoiceLocked(s *session, b []byte, flags proto.VoiceFlags, now time.Time) []fanout {
+	p := r.page
+	if p == nil || p.s != s {
+		r.c.dropped[dropNoFloor].Add(1)
+		return nil
+	}
+	p.last, p.granted = now, false
+	out := make([]fanout, 0, len(r.channels)+1)
+	for _, ch := range r.channels {
+		if len(ch.members) == 0 {
+			continue
+		}
+		c := append([]byte(nil), b...)
+		proto.PutChannel(c, ch.info.ID)
+		proto.PutFlags(c, flags|proto.FlagPriority)
+		out = append(out, fanout{b: c, to: ch.members})
+	}
+	var nowhere []*session
+	for _, o := range r.sessions {
+		if o.ch == nil {
+			nowhere = append(nowhere, o)
+		}
+	}
+	if len(nowhere) > 0 {
+		proto.PutFlags(b, flags|proto.FlagPriority)
+		out = append(out, fanout{b: b, to: nowhere})
+	}
+	if flags&proto.FlagEnd != 0 {
+		r.endPageLocked()
+	}
+	return out
+}

@@ -1,0 +1,182 @@
+// Package relaytest runs a real relay in-process for tests: on 127.0.0.1, a
+// random port, an in-memory self-signed certificate and an in-memory users
+// store (fast bcrypt), torn down by t.Cleanup, which also fails the test if
+// goroutines of the relay (or of clients dialled with [Relay.Dial]) are left
+// running.
+//
+//	r := relaytest.Start(t)                     // users from r.AddUser
+//	r := relaytest.Start(t, relaytest.Open())   // any name, no password
+//	r.AddUser("alice", "secret", proto.RolePage)
+//	a := r.Dial(t, "alice", "secret")           // hello + auth done
+//	a.Join(t, "lobby")
+//	msg := relaytest.Wait[*proto.Talking](t, a, nil)
+//
+// Clients of the package under test connect to r.Addr and pin
+// r.Fingerprint (certs.PinnedClientConfig(r.Fingerprint, proto.ALPN)).
+//
+// The goroutine check finds goroutines by a pprof label that Start and Dial
+// put on everything they start, so tests may run in parallel.
+package relaytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/internal/relay"
+	"github.com/hark-intercom/hark/proto"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Relay is a running test relay.
+type Relay struct {
+	*relay.Relay
+	// Addr is "127.0.0.1:PORT".
+	Addr string
+	// Fingerprint is the relay certificate's fingerprint ("SHA256:…").
+	Fingerprint string
+	// Cert is the relay's certificate.
+	Cert tls.Certificate
+	// Users is the users store (nil in open mode).
+	Users *accounts.Store
+	// Config is the configuration the relay was made with (after options).
+	Config relay.Config
+
+	label string
+}
+
+// Option changes the relay's configuration before it starts.
+type Option func(*relay.Config)
+
+// Open makes the relay accept any name without a password.
+func Open() Option { return func(c *relay.Config) { c.Open = true } }
+
+// Channels sets the channels; the first is the default.
+func Channels(list ...accounts.Channel) Option {
+	return func(c *relay.Config) {
+		c.Channels = accounts.Channels{List: list, Default: list[0].Name}
+	}
+}
+
+// Configure applies any change to the configuration.
+func Configure(f func(*relay.Config)) Option { return Option(f) }
+
+var seq atomic.Uint64
+
+// Verbose, when the HARK_TEST_LOG environment variable is set, sends the
+// relay's logs to the test log.
+func logger(t testing.TB) *slog.Logger {
+	if os.Getenv("HARK_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tlogWriter struct{ t testing.TB }
+
+func (w tlogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// Start starts a relay with the default channels (lobby: ptt, default; ops:
+// open), short timeouts for tests (ByeLinger 200 ms, ShutdownGrace 2 s) and
+// an in-memory users store, and registers its teardown with t.Cleanup.
+func Start(t testing.TB, opts ...Option) *Relay {
+	t.Helper()
+	cert, err := certs.InMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := accounts.NewMemory(bcrypt.MinCost)
+	cfg := relay.Config{
+		Cert:          cert,
+		Users:         users,
+		ByeLinger:     200 * time.Millisecond,
+		ShutdownGrace: 2 * time.Second,
+		Logger:        logger(t),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rl, err := relay.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Relay{
+		Relay: rl, Addr: pc.LocalAddr().String(), Fingerprint: certs.FingerprintOf(cert),
+		Cert: cert, Config: cfg, label: fmt.Sprintf("relay-%d", seq.Add(1)),
+	}
+	if !cfg.Open {
+		r.Users = users
+	}
+	served := make(chan error, 1)
+	pprof.Do(context.Background(), pprof.Labels("hark_relaytest", r.label), func(context.Context) {
+		go func() { served <- rl.Serve(context.Background(), pc) }()
+	})
+	t.Cleanup(func() {
+		rl.Close()
+		if err := <-served; err != nil {
+			t.Errorf("relay Serve: %v", err)
+		}
+		pc.Close()
+		CheckLeaks(t, r.label)
+	})
+	return r
+}
+
+// AddUser adds a user to the relay's store (not in open mode).
+func (r *Relay) AddUser(name, password string, roles proto.Role) {
+	if r.Users == nil {
+		panic("relaytest: AddUser on an open relay")
+	}
+	if err := r.Users.Add(name, password, roles); err != nil {
+		panic(err)
+	}
+}
+
+// ClientTLS returns a client TLS configuration pinned to the relay.
+func (r *Relay) ClientTLS() *tls.Config { return certs.PinnedClientConfig(r.Fingerprint, proto.ALPN) }
+
+// CheckLeaks fails t if goroutines labelled hark_relaytest=label are still
+// running after up to 5 s.
+func CheckLeaks(t testing.TB, label string) {
+	t.Helper()
+	needle := []byte(`"hark_relaytest":"` + label + `"`)
+	deadline := time.Now().Add(5 * time.Second)
+	var buf bytes.Buffer
+	for {
+		buf.Reset()
+		pprof.Lookup("goroutine").WriteTo(&buf, 1)
+		if !bytes.Contains(buf.Bytes(), needle) {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // polling the runtime, not waiting for an event
+	}
+	// Report only the stacks with our label.
+	var leaked []string
+	for _, blk := range strings.Split(buf.String(), "\n\n") {
+		if strings.Contains(blk, string(needle)) {
+			leaked = append(leaked, blk)
+		}
+	}
+	t.Errorf("goroutines left running after the test (%s):\n%s", label, strings.Join(leaked, "\n\n"))
+}
