@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -59,7 +60,7 @@ func TestLoginJoinForward(t *testing.T) {
 	}
 	relaytest.Wait(t, b, func(m *proto.Talking) bool { return m.Session == a.Session() && m.Talking })
 	relaytest.Wait(t, b, func(m *proto.Talking) bool { return m.Session == a.Session() && !m.Talking })
-	if s := r.Stats(); s.FramesIn != 5 || s.Logins != 2 {
+	if s := r.WaitStats(t, "5 frames in", func(s relay.Stats) bool { return s.FramesIn == 5 }); s.Logins != 2 {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -115,8 +116,8 @@ func TestFloorDeny(t *testing.T) {
 		t.Fatalf("last %+v", h)
 	}
 	relaytest.Wait(t, c, func(m *proto.Talking) bool { return m.Session == a.Session() && !m.Talking })
-	s := r.Stats()
-	if s.Dropped["no_floor"] != n || s.FloorDenials < 1 {
+	s := r.WaitStats(t, "all frames in and out", func(s relay.Stats) bool { return s.FramesIn == 2*n+1 && s.FramesOut == 2*(n+1) })
+	if s.Dropped["no_floor"] != n || s.FloorDenials != 2 || s.FramesOut != 2*(n+1) {
 		t.Fatalf("stats %+v", s)
 	}
 }

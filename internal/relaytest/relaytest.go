@@ -180,3 +180,22 @@ func CheckLeaks(t testing.TB, label string) {
 	}
 	t.Errorf("goroutines left running after the test (%s):\n%s", label, strings.Join(leaked, "\n\n"))
 }
+
+// WaitStats waits until cond holds for the relay's statistics (datagrams
+// are unordered with respect to control messages, so counters of frames in
+// flight can only be waited for) and returns them. It fails the test after
+// WaitTimeout, printing the last statistics.
+func (r *Relay) WaitStats(t testing.TB, what string, cond func(relay.Stats) bool) relay.Stats {
+	t.Helper()
+	deadline := time.Now().Add(WaitTimeout)
+	for {
+		s := r.Stats()
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("relay statistics never showed %s: %+v", what, s)
+		}
+		time.Sleep(time.Millisecond) // polling counters, not timing the relay
+	}
+}
