@@ -2,8 +2,10 @@ package audiotest
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -310,5 +312,35 @@ func BenchmarkEnvelopeCorrelation60s(b *testing.B) {
 		if c, _ := EnvelopeCorrelation(ref, got, rate); c < 0.9 {
 			b.Fatal(c)
 		}
+	}
+}
+
+// fakeTB records a Fatalf instead of stopping the test.
+type fakeTB struct {
+	testing.TB
+	dir    string
+	failed bool
+	msg    string
+}
+
+func (f *fakeTB) Helper()                   {}
+func (f *fakeTB) Logf(string, ...any)       {}
+func (f *fakeTB) ArtifactDir() string       { return f.dir }
+func (f *fakeTB) Fatalf(s string, a ...any) { f.failed, f.msg = true, fmt.Sprintf(s, a...) }
+
+func TestRequireCorrelation(t *testing.T) {
+	ref := concat(silence(500*time.Millisecond), babble(1, 3*time.Second), silence(500*time.Millisecond))
+	ok := &fakeTB{TB: t, dir: t.TempDir()}
+	if c, _ := RequireCorrelation(ok, ref, concat(silence(time.Second), ref), rate, 0.9); ok.failed || c < 0.9 {
+		t.Errorf("matching recording failed: %v %s", c, ok.msg)
+	}
+	bad := &fakeTB{TB: t, dir: t.TempDir()}
+	RequireCorrelation(bad, ref, addNoise(silence(4*time.Second), 0.1, 1), rate, 0.9)
+	if !bad.failed || !strings.Contains(bad.msg, "got.wav") {
+		t.Fatalf("noise passed or message lacks files: %q", bad.msg)
+	}
+	a, err := wav.ReadFile(filepath.Join(bad.dir, "got.wav"))
+	if err != nil || a.Frames() != 4*rate {
+		t.Errorf("saved recording: %v %v", err, a)
 	}
 }

@@ -616,3 +616,30 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func TestCreateFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out.wav")
+	w, err := CreateFile(p, 48000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(source(480, 48000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.file.Close() == nil {
+		t.Error("file still open after Close")
+	}
+	a, err := ReadFile(p)
+	if err != nil || a.Frames() != 480 {
+		t.Fatalf("%v, %v", err, a)
+	}
+	if _, err := CreateFile(filepath.Join(t.TempDir(), "bad.wav"), 0, 1); !errors.Is(err, ErrUnsupportedFormat) {
+		t.Errorf("rate 0: %v", err)
+	}
+	if _, err := CreateFile(filepath.Join(t.TempDir(), "no", "such", "dir.wav"), 48000, 1); err == nil {
+		t.Error("create in missing directory succeeded")
+	}
+}

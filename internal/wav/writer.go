@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 )
 
@@ -21,8 +22,9 @@ var ErrClosed = errors.New("wav: writer closed")
 // crash or Ctrl-C loses at most the unflushed tail.
 //
 // A Writer is safe for concurrent use. Close does not close the underlying
-// file. Data beyond 4 GiB is written with saturated (0xFFFFFFFF) sizes,
-// which readers treat as "read to the end".
+// file unless the Writer came from [CreateFile]. Data beyond 4 GiB is
+// written with saturated (0xFFFFFFFF) sizes, which readers treat as "read
+// to the end".
 type Writer struct {
 	mu sync.Mutex
 	// guarded by mu:
@@ -34,6 +36,7 @@ type Writer struct {
 	err       error // sticky error
 	closed    bool
 	scratch   []byte
+	file      *os.File // closed by Close when set (CreateFile)
 }
 
 // NewWriter writes a WAV header for 16-bit PCM at sampleRate with channels
@@ -143,8 +146,9 @@ func (w *Writer) flushLocked() error {
 	return nil
 }
 
-// Close flushes and patches the header for the last time. It does not
-// close the underlying writer. Further calls return ErrClosed.
+// Close flushes and patches the header for the last time. It closes the
+// file only for a Writer made by [CreateFile]; a Writer made by [NewWriter]
+// leaves the underlying writer open. Further calls return ErrClosed.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -153,5 +157,28 @@ func (w *Writer) Close() error {
 	}
 	err := w.flushLocked()
 	w.closed = true
+	if w.file != nil {
+		if cerr := w.file.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("wav: closing %s: %w", w.file.Name(), cerr)
+		}
+	}
 	return err
+}
+
+// CreateFile creates (or truncates) the file at path and returns a Writer
+// for it, like [NewWriter]. Unlike a Writer made by NewWriter, its Close
+// also closes the file (after patching the header).
+func CreateFile(path string, sampleRate, channels int) (*Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w, err := NewWriter(f, sampleRate, channels)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	w.file = f
+	return w, nil
 }
