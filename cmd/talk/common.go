@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/proto"
+)
+
+const software = "talk (hark)"
+
+// commonFlags are the connection flags every verb takes.
+func commonFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "relay", Aliases: []string{"r"}, EnvVars: []string{"HARK_RELAY"}, Value: "127.0.0.1",
+			Usage: fmt.Sprintf("relay address, HOST or HOST:PORT (default port %d)", proto.DefaultPort)},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, EnvVars: []string{"HARK_USER"},
+			Usage: "user name to log in with (default: your login name)"},
+		&cli.StringFlag{Name: "password-file", EnvVars: []string{"HARK_PASSWORD_FILE"}, TakesFile: true,
+			Usage: "read the password from the first line of `FILE`"},
+		&cli.StringFlag{Name: "password", EnvVars: []string{"HARK_PASSWORD"},
+			Usage: "password (prefer --password-file or the environment: a flag is visible to other users of this machine)"},
+		&cli.StringFlag{Name: "channel", Aliases: []string{"c"}, EnvVars: []string{"HARK_CHANNEL"},
+			Usage: "channel to join (default: the relay's default channel)"},
+		&cli.StringFlag{Name: "fingerprint", EnvVars: []string{"HARK_FINGERPRINT"},
+			Usage: "the relay certificate's fingerprint, `SHA256:…` as printed by "relay fingerprint" (default: trust on first use)"},
+		&cli.StringFlag{Name: "known-relays", EnvVars: []string{"HARK_KNOWN_RELAYS"}, TakesFile: true,
+			Usage: "file of trusted relay fingerprints (default ~/.config/hark/known_relays)"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"HARK_VERBOSE"},
+			Usage: "log details of the connection"},
+	}
+}
+
+// frameFlag is the --frame flag of the verbs that carry audio.
+func frameFlag() cli.Flag {
+	return &cli.StringFlag{Name: "frame", EnvVars: []string{"HARK_FRAME"}, Value: "20ms",
+		Usage: "audio frame length: 20ms (default) or 10ms (lower delay, more packets)"}
+}
+
+// frameSamples reads --frame.
+func frameSamples(cc *cli.Context) (int, error) {
+	switch strings.TrimSpace(cc.String("frame")) {
+	case "20ms", "20":
+		return 960, nil
+	case "10ms", "10":
+		return 480, nil
+	}
+	return 0, usagef("--frame %q: use 20ms or 10ms", cc.String("frame"))
+}
+
+func logger(cc *cli.Context) *slog.Logger {
+	lvl := slog.LevelInfo
+	if cc.Bool("verbose") {
+		lvl = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+func userName(cc *cli.Context) (string, error) {
+	if n := cc.String("user"); n != "" {
+		return n, nil
+	}
+	if n := os.Getenv("USER"); n != "" {
+		return n, nil
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username, nil
+	}
+	return "", usagef("no user name: pass --user NAME or set HARK_USER")
+}
+
+func password(cc *cli.Context) (string, error) {
+	if f := cc.String("password-file"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("reading the password file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		return strings.TrimRight(line, "\r"), nil
+	}
+	return cc.String("password"), nil
+}
+
+// clientConfig builds the client configuration from the common flags.
+func clientConfig(cc *cli.Context) (client.Config, error) {
+	name, err := userName(cc)
+	if err != nil {
+		return client.Config{}, err
+	}
+	pw, err := password(cc)
+	if err != nil {
+		return client.Config{}, err
+	}
+	return client.Config{
+		Relay:           cc.String("relay"),
+		Name:            name,
+		Password:        pw,
+		Channel:         cc.String("channel"),
+		Fingerprint:     strings.TrimSpace(cc.String("fingerprint")),
+		KnownRelaysFile: cc.String("known-relays"),
+		Software:        software,
+		Logger:          logger(cc),
+	}, nil
+}
+
+// dial connects with cfg and explains a failure.
+func dial(ctx context.Context, cfg client.Config) (*client.Client, error) {
+	c, err := client.Dial(ctx, cfg)
+	if err != nil {
+		var ae *client.AuthError
+		if errors.As(err, &ae) && cfg.Password == "" {
+			return nil, fmt.Errorf("%w (no password was given: use --password-file FILE or HARK_PASSWORD)", err)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// classify maps errors to exit codes.
+func classify(err error) int {
+	var (
+		be *client.BusyError
+		ae *client.AuthError
+		fe *client.ForbiddenError
+		ue *client.UnreachableError
+		pe *client.FingerprintError
+	)
+	switch {
+	case errors.As(err, &be):
+		return exitBusy
+	case errors.As(err, &ae), errors.As(err, &fe):
+		return exitAuth
+	case errors.As(err, &ue), errors.As(err, &pe):
+		return exitNoConnect
+	}
+	return exitError
+}
+
+// explainBusy adds advice to a busy refusal.
+func explainBusy(err error) error {
+	var be *client.BusyError
+	if errors.As(err, &be) {
+		return fmt.Errorf("%w — try again when they release", err)
+	}
+	return err
+}
+
+// eventPrinter writes events for a person to w: who talks, texts, rings,
+// pages and the connection's state.
+func eventPrinter(w io.Writer, self string) func(client.Event) {
+	names := map[uint32]string{}
+	return func(e client.Event) {
+		ts := e.Time.Format("15:04:05")
+		switch e.State {
+		case client.StateReconnecting:
+			fmt.Fprintf(w, "%s connection to the relay lost (%v); reconnecting…\n", ts, e.Err)
+			return
+		case client.StateConnected:
+			return
+		case client.StateClosed:
+			if e.Err != nil {
+				fmt.Fprintf(w, "%s disconnected: %v\n", ts, e.Err)
+			}
+			return
+		}
+		switch m := e.Msg.(type) {
+		case *proto.Presence:
+			for _, u := range m.Users {
+				names[u.Session] = u.Name
+			}
+		case *proto.PresenceChange:
+			names[m.User.Session] = m.User.Name
+			switch m.Kind {
+			case proto.PresenceOnline:
+				fmt.Fprintf(w, "%s %s is online\n", ts, m.User.Name)
+			case proto.PresenceOffline:
+				fmt.Fprintf(w, "%s %s went offline\n", ts, m.User.Name)
+			case proto.PresenceMoved:
+				if m.User.Channel == "" {
+					fmt.Fprintf(w, "%s %s left their channel\n", ts, m.User.Name)
+				} else {
+					fmt.Fprintf(w, "%s %s is now in %s\n", ts, m.User.Name, m.User.Channel)
+				}
+			}
+		case *proto.Talking:
+			who := m.Name
+			if m.Priority {
+				who += " (page)"
+			}
+			if m.Talking {
+				fmt.Fprintf(w, "%s %s is talking\n", ts, who)
+			} else {
+				fmt.Fprintf(w, "%s %s stopped talking\n", ts, who)
+			}
+		case *proto.Text:
+			to := m.Channel
+			if m.To != "" {
+				to = "you (private)"
+			}
+			at := time.UnixMilli(m.Time).Format("15:04:05")
+			fmt.Fprintf(w, "%s TEXT from %s to %s: %s\n", at, m.FromName, to, m.Text)
+		case *proto.Ring:
+			at := time.UnixMilli(m.Time).Format("15:04:05")
+			if m.Text != "" {
+				fmt.Fprintf(w, "%s RING from %s: %s\n", at, m.FromName, m.Text)
+			} else {
+				fmt.Fprintf(w, "%s RING from %s\n", at, m.FromName)
+			}
+		case *proto.Page:
+			if m.Active {
+				fmt.Fprintf(w, "%s PAGE from %s to all channels\n", ts, m.FromName)
+			} else {
+				fmt.Fprintf(w, "%s page from %s ended\n", ts, m.FromName)
+			}
+		case *proto.Error:
+			fmt.Fprintf(w, "%s relay: %s\n", ts, m.Text)
+		case *proto.Bye:
+			fmt.Fprintf(w, "%s the relay ended the session: %s\n", ts, m.Text)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/client/voicefile"
+	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/proto"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "record",
+		Usage: "record what the channel hears into a WAV file",
+		Description: `Joins the channel and writes everything heard in it (several talkers are
+mixed, pages included) to a 48 kHz mono 16-bit WAV file in real time:
+silence is kept, so the file's length is the time spent recording. Stops
+after --duration or at Ctrl-C; the file is valid either way. Texts, rings
+and who is talking are printed as they happen. Reconnects if the relay
+goes away.`,
+		Flags: append(commonFlags(), frameFlag(),
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, TakesFile: true, Usage: "WAV `FILE` to write"},
+			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after this long, e.g. 30s (default: until Ctrl-C)"},
+		),
+		Action: record,
+	})
+}
+
+func record(cc *cli.Context) error {
+	if cc.NArg() != 0 {
+		return usagef("record takes no arguments (did you mean --out %s?)", cc.Args().First())
+	}
+	frame, err := frameSamples(cc)
+	if err != nil {
+		return err
+	}
+	cfg, err := clientConfig(cc)
+	if err != nil {
+		return err
+	}
+	if cc.Duration("duration") < 0 {
+		return usagef("--duration must be positive")
+	}
+	out := cc.String("out")
+	f, err := os.Create(out)
+	if err != nil {
+		return fmt.Errorf("cannot create the recording: %w", err)
+	}
+	defer f.Close()
+	w, err := wav.NewWriter(f, 48000, 1)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger
+
+	// Talker names for the "hearing" lines, from the events.
+	var mu sync.Mutex // guards names
+	names := map[uint32]string{}
+	printer := eventPrinter(os.Stderr, cfg.Name)
+	cfg.OnEvent = func(e client.Event) {
+		mu.Lock()
+		switch m := e.Msg.(type) {
+		case *proto.Presence:
+			for _, u := range m.Users {
+				names[u.Session] = u.Name
+			}
+		case *proto.PresenceChange:
+			names[m.User.Session] = m.User.Name
+		case *proto.Talking:
+			names[m.Session] = m.Name
+		}
+		mu.Unlock()
+		printer(e)
+	}
+	rec := voicefile.NewRecorder(w, voicefile.RecordConfig{
+		FrameSamples: frame,
+		Logger:       log,
+		OnStart: func(t0 time.Time) {
+			log.Info("recording", "file", out, "frame_ms", frame/48, "sample0_unix_ns", t0.UnixNano())
+		},
+		OnActive: func(ids []uint32) {
+			if len(ids) == 0 {
+				log.Debug("silence")
+				return
+			}
+			mu.Lock()
+			who := make([]string, len(ids))
+			for i, id := range ids {
+				who[i] = names[id]
+				if who[i] == "" {
+					who[i] = fmt.Sprintf("session %d", id)
+				}
+			}
+			mu.Unlock()
+			log.Info("hearing", "talkers", strings.Join(who, ", "))
+		},
+	})
+	cfg.OnVoice = rec.OnVoice
+	cfg.Reconnect = true
+	dialCtx, cancel := context.WithTimeout(cc.Context, 15*time.Second)
+	c, err := dial(dialCtx, cfg)
+	cancel()
+	if err != nil {
+		w.Close()
+		os.Remove(out)
+		return err
+	}
+	defer c.Close()
+	ch, _ := c.Channel()
+	stop := "Ctrl-C to stop"
+	if d := cc.Duration("duration"); d > 0 {
+		stop = fmt.Sprintf("for %v", d)
+	}
+	fmt.Fprintf(os.Stderr, "recording channel %s of %s to %s (%s)\n", ch.Name, c.Relay(), out, stop)
+
+	samples, runErr := rec.Run(cc.Context, cc.Duration("duration"))
+	closeErr := w.Close()
+	if runErr != nil {
+		return runErr
+	}
+	if closeErr != nil {
+		return fmt.Errorf("finishing the recording: %w", closeErr)
+	}
+	st := rec.Stats()
+	log.Debug("playout stats", "stats", fmt.Sprintf("%+v", st))
+	fmt.Fprintf(os.Stderr, "recorded %v to %s\n", (time.Duration(samples) * time.Second / 48000).Round(10*time.Millisecond), out)
+	return nil
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "who",
+		Usage: "list who is online, in which channel, and who is talking",
+		Flags: commonFlags(),
+		Action: func(cc *cli.Context) error {
+			if cc.NArg() != 0 {
+				return usagef("who takes no arguments")
+			}
+			cfg, err := clientConfig(cc)
+			if err != nil {
+				return err
+			}
+			c, err := dial(cc.Context, cfg)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			users, err := c.Who(cc.Context)
+			if err != nil {
+				return err
+			}
+			self := c.Welcome().Session
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CHANNEL\tUSER\tSTATE")
+			for _, u := range users {
+				ch := u.Channel
+				if ch == "" {
+					ch = "-"
+				}
+				state := ""
+				if u.Talking {
+					state = "talking"
+				}
+				name := u.Name
+				if u.Session == self {
+					name += " (you)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", ch, name, state)
+			}
+			return tw.Flush()
+		},
+	})
+}
