@@ -33,7 +33,7 @@ func commonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "channel", Aliases: []string{"c"}, EnvVars: []string{"HARK_CHANNEL"},
 			Usage: "channel to join (default: the relay's default channel)"},
 		&cli.StringFlag{Name: "fingerprint", EnvVars: []string{"HARK_FINGERPRINT"},
-			Usage: "the relay certificate's fingerprint, `SHA256:…` as printed by "relay fingerprint" (default: trust on first use)"},
+			Usage: "the relay certificate's fingerprint, `SHA256:…` as printed by 'relay fingerprint' (default: trust on first use)"},
 		&cli.StringFlag{Name: "known-relays", EnvVars: []string{"HARK_KNOWN_RELAYS"}, TakesFile: true,
 			Usage: "file of trusted relay fingerprints (default ~/.config/hark/known_relays)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"HARK_VERBOSE"},
