@@ -11,7 +11,9 @@
 //
 // The intercom cues are short and distinct: [TalkPermit] (rising two-note
 // chirp: speak now), [Roger] (falling two-note: end of transmission),
-// [Join]/[Leave] (soft rising/falling fifths), [Message] (three-note chime).
+// [Join]/[Leave] (soft rising/falling fifths), [Message] (three-note chime),
+// [PageAlert] (louder rising chime before a page), [Denied] (two low buzzes:
+// not allowed).
 //
 // Every function returns a new slice that the caller owns. [Loop] plays a
 // sound repeatedly in fixed-size frames.
@@ -139,6 +141,24 @@ func Message() []int16 {
 		return burst(d, cueLevel, 120*time.Millisecond, f, 2*f) // fundamental + octave: bell-like
 	}
 	return join(note(1318.5, 110*time.Millisecond), note(1568.0, 110*time.Millisecond), note(2093.0, 280*time.Millisecond))
+}
+
+// PageAlert returns the attention chime played before a page (a priority
+// announcement to every channel): three rising bell notes, G5–C6–E6, about
+// 0.75 s, louder than the other cues.
+func PageAlert() []int16 {
+	note := func(f float64) []int16 {
+		return burst(250*time.Millisecond, ringLevel, 150*time.Millisecond, f, 2*f)
+	}
+	return join(note(783.99), note(1046.5), note(1318.5))
+}
+
+// Denied returns the refusal cue (not allowed, e.g. paging without the
+// page role): two short low buzzes, 330 Hz with its third harmonic, 120 ms
+// each with a 60 ms pause (300 ms).
+func Denied() []int16 {
+	b := burst(120*time.Millisecond, cueLevel, 0, 330, 990)
+	return join(b, gap(60*time.Millisecond), b)
 }
 
 // Loop plays a sound repeatedly, frame by frame, for a playback loop that

@@ -47,6 +47,8 @@ func all() []sound {
 		{"join", Join(), 160 * time.Millisecond, []float64{523.25}},
 		{"leave", Leave(), 160 * time.Millisecond, []float64{783.99}},
 		{"message", Message(), 500 * time.Millisecond, []float64{1318.5}},
+		{"page", PageAlert(), 750 * time.Millisecond, []float64{783.99}},
+		{"denied", Denied(), 300 * time.Millisecond, []float64{330, 990}},
 	}
 }
 

@@ -52,9 +52,10 @@ const (
 	MinRate     = 1000
 	MaxRate     = 384000
 	MaxChannels = 64
-	// DefaultMaxData is the largest data chunk [Decode] reads (512 MiB);
+	// DefaultMaxData is the largest data chunk [Decode] reads (256 MiB,
+	// 46 minutes of 48 kHz 16-bit mono);
 	// use [DecodeLimit] for another limit.
-	DefaultMaxData = 512 << 20
+	DefaultMaxData = 256 << 20
 	// maxFmtSize bounds the fmt chunk; real ones are 16, 18 or 40 bytes.
 	maxFmtSize = 1024
 )
