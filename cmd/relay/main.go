@@ -1,0 +1,386 @@
+// Command relay is Hark's voice relay server.
+//
+//	relay --data DIR [--listen :4275] [--open] [--metrics 127.0.0.1:9275]
+//	relay fingerprint --data DIR
+//	relay user add NAME --roles page,admin --data DIR   (password on stdin)
+//	relay user del NAME --data DIR
+//	relay user list --data DIR
+//
+// Every flag can also be set by an environment variable (HARK_…, see --help).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/internal/relay"
+	"github.com/hark-intercom/hark/proto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+func main() {
+	if err := app().Run(flagsFirst(os.Args)); err != nil {
+		fmt.Fprintln(os.Stderr, "relay:", err)
+		os.Exit(1)
+	}
+}
+
+var dataFlag = &cli.StringFlag{
+	Name: "data", Value: "hark-data", EnvVars: []string{"HARK_DATA"},
+	Usage: "directory for the relay's certificate (relay.crt, relay.key), users (users.json) and channels (channels.json); created if missing",
+}
+
+func app() *cli.App {
+	return &cli.App{
+		Name:  "relay",
+		Usage: "Hark push-to-talk intercom relay: forwards voice between talk clients",
+		Description: `The relay is the server every Hark client connects to. Start it, note the
+fingerprint it prints, and give that to the clients (talk --fingerprint ...).
+
+Quick start on a trusted network (anyone may log in with any name):
+   relay --open --data ./hark-data
+
+With accounts:
+   relay user add alice --roles page,admin --data ./hark-data   (asks for a password)
+   relay --data ./hark-data
+
+On first start the relay makes a self-signed TLS certificate in the data
+directory; clients pin its fingerprint (like SSH host keys). Use --cert and
+--key for a certificate of your own.
+
+Channels come from --channels FILE or DATA/channels.json, for example
+   {"default": "lobby", "channels": [{"name": "lobby", "mode": "ptt"},
+                                     {"name": "ops", "mode": "open"}]}
+("ptt": one talker at a time; "open": anyone may talk at once). Without a file
+the channels are lobby (ptt, default) and ops (open).`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", proto.DefaultPort), EnvVars: []string{"HARK_LISTEN"},
+				Usage: "UDP address to listen on (HOST:PORT; \":4275\" is every interface, \"127.0.0.1:4275\" this machine only)"},
+			dataFlag,
+			&cli.BoolFlag{Name: "open", EnvVars: []string{"HARK_OPEN"},
+				Usage: "accept any user name without a password (trusted networks only); everyone may page, nobody is admin"},
+			&cli.StringFlag{Name: "cert", EnvVars: []string{"HARK_CERT"}, Usage: "TLS certificate file (PEM) instead of the self-signed one"},
+			&cli.StringFlag{Name: "key", EnvVars: []string{"HARK_KEY"}, Usage: "TLS key file (PEM) for --cert"},
+			&cli.StringFlag{Name: "metrics", EnvVars: []string{"HARK_METRICS"},
+				Usage: "serve Prometheus metrics on this TCP address at /metrics (e.g. 127.0.0.1:9275); off when empty"},
+			&cli.StringFlag{Name: "channels", EnvVars: []string{"HARK_CHANNELS"}, Usage: "channels file (JSON); default DATA/channels.json if it exists"},
+			&cli.DurationFlag{Name: "max-talk", Value: 60 * time.Second, EnvVars: []string{"HARK_MAX_TALK"},
+				Usage: "longest single transmission or page before the relay cuts it"},
+			&cli.DurationFlag{Name: "floor-timeout", Value: 600 * time.Millisecond, EnvVars: []string{"HARK_FLOOR_TIMEOUT"},
+				Usage: "free the floor when a talker's voice stops arriving for this long"},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HARK_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+			&cli.BoolFlag{Name: "log-json", EnvVars: []string{"HARK_LOG_JSON"}, Usage: "write logs as JSON lines"},
+		},
+		Action: serve,
+		Commands: []*cli.Command{
+			{
+				Name:      "fingerprint",
+				Usage:     "print the fingerprint clients must pin (makes the certificate if there is none yet)",
+				ArgsUsage: " ",
+				Flags: []cli.Flag{dataFlag,
+					&cli.StringFlag{Name: "cert", EnvVars: []string{"HARK_CERT"}, Usage: "TLS certificate file (PEM) instead of DATA/relay.crt"}},
+				Action: func(c *cli.Context) error {
+					if f := c.String("cert"); f != "" {
+						fp, err := certs.ReadFingerprint(f)
+						if err != nil {
+							return err
+						}
+						fmt.Println(fp)
+						return nil
+					}
+					cert, _, err := certs.LoadOrCreate(c.String("data"), "relay")
+					if err != nil {
+						return err
+					}
+					fmt.Println(certs.FingerprintOf(cert))
+					return nil
+				},
+			},
+			{
+				Name:  "user",
+				Usage: "manage accounts in DATA/users.json (a running relay picks changes up at the next login)",
+				Subcommands: []*cli.Command{
+					{
+						Name:      "add",
+						Usage:     "add a user or change their password and roles; the password is read from standard input",
+						ArgsUsage: "NAME",
+						Flags: []cli.Flag{dataFlag,
+							&cli.StringFlag{Name: "roles", Usage: "comma-separated roles: page (may page all channels), admin (may list and kick sessions); empty for none"}},
+						Action: userAdd,
+					},
+					{
+						Name: "del", Aliases: []string{"delete", "rm"},
+						Usage:     "remove a user (their current session stays until it ends)",
+						ArgsUsage: "NAME",
+						Flags:     []cli.Flag{dataFlag},
+						Action: func(c *cli.Context) error {
+							if c.NArg() != 1 {
+								return errors.New("give one user name: relay user del NAME")
+							}
+							st, err := accounts.Open(usersPath(c))
+							if err != nil {
+								return err
+							}
+							if err := st.Delete(c.Args().First()); err != nil {
+								return err
+							}
+							fmt.Printf("removed %s\n", c.Args().First())
+							return nil
+						},
+					},
+					{
+						Name:      "list",
+						Usage:     "list users and their roles",
+						ArgsUsage: " ",
+						Flags:     []cli.Flag{dataFlag},
+						Action: func(c *cli.Context) error {
+							st, err := accounts.Open(usersPath(c))
+							if err != nil {
+								return err
+							}
+							l, err := st.List()
+							if err != nil {
+								return err
+							}
+							if len(l) == 0 {
+								fmt.Printf("no users in %s\n", st.Path())
+							}
+							for _, u := range l {
+								r := u.Roles.String()
+								if r == "" {
+									r = "-"
+								}
+								fmt.Printf("%-24s %s\n", u.Name, r)
+							}
+							return nil
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+// flagsFirst lets flags follow the user name in `relay user add NAME
+// --roles page` (the cli package stops parsing flags at the first argument)
+// by moving them in front of it.
+func flagsFirst(args []string) []string {
+	if len(args) < 3 || args[1] != "user" {
+		return args
+	}
+	takesValue := map[string]bool{"roles": true, "data": true}
+	head := append([]string{}, args[:3]...)
+	var flags, pos []string
+	rest := args[3:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			pos = append(pos, rest[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if takesValue[name] && i+1 < len(rest) {
+				i++
+				flags = append(flags, rest[i])
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(append(head, flags...), pos...)
+}
+
+func usersPath(c *cli.Context) string { return filepath.Join(c.String("data"), "users.json") }
+
+func userAdd(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return errors.New("give one user name: relay user add NAME --roles page,admin")
+	}
+	name := c.Args().First()
+	if err := accounts.CheckName("user", name); err != nil {
+		return err
+	}
+	roles, err := accounts.ParseRoles(c.String("roles"))
+	if err != nil {
+		return err
+	}
+	pw, err := readPassword(name)
+	if err != nil {
+		return err
+	}
+	st, err := accounts.Open(usersPath(c))
+	if err != nil {
+		return err
+	}
+	if err := st.Add(name, pw, roles); err != nil {
+		return err
+	}
+	r := roles.String()
+	if r == "" {
+		r = "no roles"
+	}
+	fmt.Printf("saved %s (%s) in %s\n", name, r, st.Path())
+	return nil
+}
+
+// readPassword reads a password without echo on a terminal (asking twice),
+// or one line from a pipe.
+func readPassword(name string) (string, error) {
+	fd := int(os.Stdin.Fd())
+	if term.IsTerminal(fd) {
+		fmt.Fprintf(os.Stderr, "Password for %s: ", name)
+		a, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(os.Stderr, "Again: ")
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the two passwords differ; nothing saved")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", errors.New("no password on standard input (pipe one line, e.g. echo secret | relay user add NAME)")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func newLogger(c *cli.Context) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Bool("log-json") {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+}
+
+func serve(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return fmt.Errorf("unknown command %q: see relay --help", c.Args().First())
+	}
+	log, err := newLogger(c)
+	if err != nil {
+		return err
+	}
+	data := c.String("data")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return fmt.Errorf("cannot create the data directory: %w", err)
+	}
+
+	var cert = struct{ created bool }{}
+	cfg := relay.Config{
+		Listen: c.String("listen"), Open: c.Bool("open"), Logger: log,
+		MaxTalk: c.Duration("max-talk"), FloorTimeout: c.Duration("floor-timeout"),
+	}
+	switch {
+	case c.String("cert") != "" || c.String("key") != "":
+		if c.String("cert") == "" || c.String("key") == "" {
+			return errors.New("--cert and --key go together")
+		}
+		cfg.Cert, err = certs.Load(c.String("cert"), c.String("key"))
+	default:
+		cfg.Cert, cert.created, err = certs.LoadOrCreate(data, "relay")
+	}
+	if err != nil {
+		return err
+	}
+
+	chPath, must := c.String("channels"), true
+	if chPath == "" {
+		chPath, must = filepath.Join(data, "channels.json"), false
+	}
+	cfg.Channels, err = accounts.LoadChannels(chPath, must)
+	if err != nil {
+		return err
+	}
+	var users *accounts.Store
+	if !cfg.Open {
+		users, err = accounts.Open(filepath.Join(data, "users.json"))
+		if err != nil {
+			return err
+		}
+		cfg.Users = users
+	}
+	r, err := relay.New(cfg)
+	if err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on UDP %s: %w (is another relay running?)", cfg.Listen, err)
+	}
+	defer pc.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if addr := c.String("metrics"); addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("--metrics: cannot listen on %s: %w", addr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(r.Metrics(), promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		log.Info("metrics on http://" + ln.Addr().String() + "/metrics")
+	}
+
+	printBanner(cfg, pc.LocalAddr(), r.Fingerprint(), cert.created, data, users)
+	return r.Serve(ctx, pc)
+}
+
+func printBanner(cfg relay.Config, addr net.Addr, fp string, created bool, data string, users *accounts.Store) {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	w := os.Stdout
+	if created {
+		fmt.Fprintf(w, "Made a new self-signed certificate in %s.\n", data)
+	}
+	fmt.Fprintf(w, "Hark relay listening on UDP %s\n", addr)
+	fmt.Fprintf(w, "Fingerprint: %s\n", fp)
+	names := make([]string, len(cfg.Channels.List))
+	for i, ch := range cfg.Channels.List {
+		names[i] = ch.Name + " (" + ch.Mode.String() + ")"
+	}
+	fmt.Fprintf(w, "Channels: %s; default %s\n", strings.Join(names, ", "), cfg.Channels.Default)
+	fmt.Fprintf(w, "Connect with:\n  talk --relay %s --fingerprint %s --user NAME ...\n", net.JoinHostPort(host, port), fp)
+	switch {
+	case cfg.Open:
+		fmt.Fprintln(w, "Open mode: any user name is accepted without a password.")
+	case users != nil && users.Len() == 0:
+		fmt.Fprintf(w, "No users yet: add one with `relay user add NAME --roles page,admin --data %s`, or restart with --open.\n", data)
+	}
+}
