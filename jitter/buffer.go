@@ -88,6 +88,10 @@ func unwrap32(ref int64, v uint32) int64 {
 
 const maxSeqJump = 3000
 
+// shrinkSpan is how long shrinking by dropping frames takes to remove an
+// excess delay (small excesses are removed more slowly; see shouldShrink).
+const shrinkSpan = 1500 * time.Millisecond
+
 func (b *Buffer) isSeen(seq int64) bool {
 	if b.hiSeq-seq >= 256 || seq > b.hiSeq {
 		return false
@@ -499,10 +503,11 @@ func (b *Buffer) shouldShrink(cur int64, dur int) bool {
 	if excess < 0 {
 		return false
 	}
-	every := b.cfg.shrinkEvery
-	if excess > 100e6 {
-		every = max(2, every/3)
-	}
+	// Spread the drops so the excess is gone in about shrinkSpan, never
+	// faster than every other packet.
+	frames := max(1, (excess+b.samplesToNs(int64(dur)))/b.samplesToNs(int64(dur)))
+	span := int64(shrinkSpan) / b.samplesToNs(int64(dur))
+	every := int(min(max(span/frames, 2), int64(b.cfg.shrinkEvery)))
 	return b.sinceShrink >= every
 }
 

@@ -14,8 +14,8 @@ import "math"
 // jitter — goes into a histogram with exponential forgetting (weights
 // grow instead of decaying every bucket, so adding is O(1)). Samples far
 // above the current target are spikes: they are kept out of the histogram
-// unless they are frequent, so one delay spike does not inflate the target
-// for long (the buffer still stretches through the spike itself and then
+// (a run of several such samples) unless such events are frequent, so one
+// delay spike does not inflate the target for long (the buffer still stretches through the spike itself and then
 // shrinks back).
 type estimator struct {
 	bucketNs int64
@@ -35,7 +35,12 @@ type estimator struct {
 	baseline   int64
 	haveBase   bool
 
-	spikeRate float64 // decaying fraction of recent samples that were spikes
+	// Spikes: a run of consecutive samples far above the target. Runs of up
+	// to spikeRunMin samples are ordinary tail and join the histogram; a
+	// longer run is a spike event, kept out unless events are frequent.
+	spikeRun     int
+	spikePending [spikeRunMin]int64
+	spikeEvents  float64 // decaying count of spike events
 
 	cached      int64 // cached quantile (ns)
 	dirty       int
@@ -45,6 +50,7 @@ type estimator struct {
 }
 
 const (
+	spikeRunMin    = 3
 	baselineBlocks = 4
 	frame20ms      = 20e6
 )
@@ -119,19 +125,39 @@ func (e *estimator) add(transit, arrival, durNs int64) int64 {
 	}
 	decay := math.Pow(e.forget, steps)
 	e.weight /= decay
-	e.spikeRate *= decay
+	e.spikeEvents *= decay
 
 	target := e.quantile()
 	spike := e.samples > 50 && need > max(target+e.spikeMinNs, int64(e.spikeFactor*float64(target)))
-	if spike {
-		e.spikeRate += 1 - decay
-	}
-	// Spikes join the histogram only when they are common (a heavy-tailed
-	// network rather than a one-off burst).
-	if !spike || e.spikeRate > (1-e.q) {
+	e.samples++
+	frequent := e.spikeEvents >= 2
+	switch {
+	case spike && e.spikeRun < spikeRunMin:
+		// Maybe the start of a spike: hold the sample back until we know.
+		e.spikePending[e.spikeRun] = need
+		e.spikeRun++
+		if e.spikeRun == spikeRunMin {
+			e.spikeEvents++
+			if frequent {
+				for _, v := range e.spikePending {
+					e.addSample(v)
+				}
+			}
+		}
+	case spike:
+		if frequent {
+			e.addSample(need)
+		}
+	default:
+		if e.spikeRun < spikeRunMin {
+			// A short run: ordinary tail after all.
+			for _, v := range e.spikePending[:e.spikeRun] {
+				e.addSample(v)
+			}
+		}
+		e.spikeRun = 0
 		e.addSample(need)
 	}
-	e.samples++
 	return j
 }
 

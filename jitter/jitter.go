@@ -254,7 +254,7 @@ func defaultConfig() config {
 		fec:          true,
 		maxConceal:   100 * time.Millisecond,
 		maxPackets:   512,
-		shrinkEvery:  8,
+		shrinkEvery:  75, // at most one drop per 75 packets for a small excess
 	}
 }
 

@@ -1,0 +1,70 @@
+package jitterbench
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/jitter"
+)
+
+// TestReport prints the comparison table (go test -v -run TestReport).
+func TestReport(t *testing.T) {
+	var sb strings.Builder
+	Report(&sb, StandardTraces(1))
+	t.Log("\n" + sb.String())
+	if os.Getenv("JITTERBENCH_OUT") != "" {
+		os.WriteFile(os.Getenv("JITTERBENCH_OUT"), []byte(sb.String()), 0o644)
+	}
+}
+
+// TestGoals checks issue 3's goals on the standard traces: late-loss ≤ 1%,
+// mean delay ≤ 1.25× the oracle, back to steady within 2 s after the spike.
+func TestGoals(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		for _, tr := range StandardTraces(seed) {
+			r := RunHark("hark", tr, 480)
+			o := Oracle(tr.T)
+			if r.LatePct > 1 {
+				t.Errorf("seed %d %s: late-loss %.2f%% > 1%%", seed, tr.Name, r.LatePct)
+			}
+			if ratio := float64(r.Mean) / float64(o); ratio > 1.25 {
+				t.Errorf("seed %d %s: mean delay %v is %.2f× the oracle %v", seed, tr.Name, r.Mean, ratio, o)
+			}
+			if tr.SpikeEnd > 0 && r.Recovery > 2*time.Second {
+				t.Errorf("seed %d %s: back to steady %v after the spike", seed, tr.Name, r.Recovery)
+			}
+		}
+	}
+}
+
+// BenchmarkPushNext measures the buffer's CPU cost per 20 ms frame on the
+// Wi-Fi trace (one Push and about two Next calls per frame at a 10 ms tick).
+func BenchmarkPushNext(b *testing.B) {
+	tr := StandardTraces(1)[1].T
+	b.ReportAllocs()
+	frames := 0
+	for b.Loop() {
+		buf := jitter.New()
+		ai := 0
+		fifo := 0
+		end := tr.Arrivals[len(tr.Arrivals)-1].Arrive
+		payload := []byte{1}
+		for now := time.Duration(0); now < end; now += 10 * time.Millisecond {
+			for ; ai < len(tr.Arrivals) && tr.Arrivals[ai].Arrive <= now; ai++ {
+				a := tr.Arrivals[ai]
+				s := tr.Sent[a.Index]
+				buf.Push(jitter.Packet{Seq: s.Seq, Timestamp: s.Timestamp, Duration: s.Duration, Start: s.Start, End: s.End,
+					Payload: payload, Arrival: epoch.Add(a.Arrive)})
+			}
+			for fifo < 480 {
+				d, _ := buf.Next(epoch.Add(now), 480-fifo)
+				fifo += d.Samples
+			}
+			fifo -= 480
+		}
+		frames += len(tr.Sent)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/frame")
+}
