@@ -274,46 +274,63 @@ func readData(br *bufio.Reader, f Format, size, ds64, maxData int64) (*Audio, er
 
 // convert turns interleaved raw samples into planar float32.
 func convert(raw []byte, f Format, frames int) [][]float32 {
-	all := make([]float32, frames*f.Channels)
-	out := make([][]float32, f.Channels)
+	nch := f.Channels
+	all := make([]float32, frames*nch)
+	out := make([][]float32, nch)
 	for c := range out {
 		out[c] = all[c*frames : (c+1)*frames : (c+1)*frames]
 	}
 	bps := f.Bits / 8
+	// decode one sample from b (len bps); chosen once per file.
+	var dec func(b []byte) float32
 	le := binary.LittleEndian
-	i := 0
-	for n := 0; n < frames; n++ {
-		for c := 0; c < f.Channels; c++ {
-			b := raw[i : i+bps]
-			i += bps
-			var v float32
-			switch {
-			case f.Law == ALaw:
-				v = float32(alawTable[b[0]]) / 32768
-			case f.Law == MuLaw:
-				v = float32(mulawTable[b[0]]) / 32768
-			case f.Float && bps == 4:
-				v = math.Float32frombits(le.Uint32(b))
-				if v != v || math.IsInf(float64(v), 0) {
-					v = 0
-				}
-			case f.Float:
-				d := math.Float64frombits(le.Uint64(b))
-				if math.IsNaN(d) || math.IsInf(d, 0) {
-					d = 0
-				}
-				v = float32(d)
-			case bps == 1:
-				v = float32(int(b[0])-128) / 128
-			case bps == 2:
-				v = float32(int16(le.Uint16(b))) / 32768
-			case bps == 3:
-				x := int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24) >> 8
-				v = float32(x) / (1 << 23)
-			default:
-				v = float32(float64(int32(le.Uint32(b))) / (1 << 31))
+	switch {
+	case f.Law == ALaw:
+		dec = func(b []byte) float32 { return float32(alawTable[b[0]]) / 32768 }
+	case f.Law == MuLaw:
+		dec = func(b []byte) float32 { return float32(mulawTable[b[0]]) / 32768 }
+	case f.Float && bps == 4:
+		dec = func(b []byte) float32 {
+			v := math.Float32frombits(le.Uint32(b))
+			if v != v || math.IsInf(float64(v), 0) {
+				return 0
 			}
-			out[c][n] = v
+			return v
+		}
+	case f.Float:
+		dec = func(b []byte) float32 {
+			d := math.Float64frombits(le.Uint64(b))
+			if math.IsNaN(d) || math.IsInf(d, 0) {
+				return 0
+			}
+			return float32(d)
+		}
+	case bps == 1:
+		dec = func(b []byte) float32 { return float32(int(b[0])-128) / 128 }
+	case bps == 2:
+		// The common case gets a tight loop below.
+	case bps == 3:
+		dec = func(b []byte) float32 {
+			x := int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24) >> 8
+			return float32(x) / (1 << 23)
+		}
+	default:
+		dec = func(b []byte) float32 { return float32(float64(int32(le.Uint32(b))) / (1 << 31)) }
+	}
+	if dec == nil {
+		for c := 0; c < nch; c++ {
+			ch := out[c]
+			for n, i := 0, 2*c; n < frames; n, i = n+1, i+2*nch {
+				ch[n] = float32(int16(uint16(raw[i])|uint16(raw[i+1])<<8)) / 32768
+			}
+		}
+		return out
+	}
+	for c := 0; c < nch; c++ {
+		ch := out[c]
+		stride := bps * nch
+		for n, i := 0, bps*c; n < frames; n, i = n+1, i+stride {
+			ch[n] = dec(raw[i : i+bps])
 		}
 	}
 	return out
