@@ -177,6 +177,11 @@ type waiter struct {
 	cn    *conn
 	match func(proto.Message) bool
 	ch    chan proto.Message // cap 1
+	// partial, if set, says which matching messages are parts of a longer
+	// answer: they are appended to parts (guarded by Client.mu) and the
+	// waiter stays until a matching message that is not partial.
+	partial func(proto.Message) bool
+	parts   []proto.Message
 }
 
 // Dial connects to the relay, logs in and joins Config.Channel (or the
@@ -535,6 +540,13 @@ func (c *Client) current() (*conn, error) {
 // requests the relay does not acknowledge): the relay handles a session's
 // messages in order, so an Error about m comes before the Pong.
 func (c *Client) request(ctx context.Context, m proto.Message, match func(proto.Message) bool, barrier bool) (proto.Message, error) {
+	r, _, err := c.requestParts(ctx, m, match, nil, barrier)
+	return r, err
+}
+
+// requestParts is request for answers in several messages: those partial
+// accepts are collected and returned with the final one.
+func (c *Client) requestParts(ctx context.Context, m proto.Message, match, partial func(proto.Message) bool, barrier bool) (proto.Message, []proto.Message, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
@@ -544,7 +556,7 @@ func (c *Client) request(ctx context.Context, m proto.Message, match func(proto.
 	defer c.reqMu.Unlock()
 	cn, err := c.current()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var nonce uint64
 	if barrier {
@@ -561,7 +573,7 @@ func (c *Client) request(ctx context.Context, m proto.Message, match func(proto.
 	if m != nil {
 		what = m.Type().String()
 	}
-	w := &waiter{cn: cn, match: match, ch: make(chan proto.Message, 1)}
+	w := &waiter{cn: cn, match: match, partial: partial, ch: make(chan proto.Message, 1)}
 	c.mu.Lock()
 	c.waiters = append(c.waiters, w)
 	c.mu.Unlock()
@@ -574,21 +586,24 @@ func (c *Client) request(ctx context.Context, m proto.Message, match func(proto.
 	}()
 	if m != nil {
 		if err := cn.write(m); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if barrier {
 		if err := cn.write(&proto.Ping{Nonce: nonce}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	select {
 	case r := <-w.ch:
-		return r, nil
+		c.mu.Lock()
+		parts := w.parts
+		c.mu.Unlock()
+		return r, parts, nil
 	case <-cn.done:
-		return nil, fmt.Errorf("%s request: %w", what, ErrNotConnected)
+		return nil, nil, fmt.Errorf("%s request: %w", what, ErrNotConnected)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("no answer from the relay to the %s request: %w", what, ctx.Err())
+		return nil, nil, fmt.Errorf("no answer from the relay to the %s request: %w", what, ctx.Err())
 	}
 }
 
@@ -729,17 +744,23 @@ func (c *Client) Ring(ctx context.Context, text string) error {
 
 // Sessions lists the relay's sessions (role admin).
 func (c *Client) Sessions(ctx context.Context) ([]proto.SessionInfo, error) {
-	r, err := c.request(ctx, &proto.ListSessions{}, func(m proto.Message) bool {
-		_, ok := m.(*proto.Sessions)
-		return ok || isErrorAbout(m, proto.TypeListSessions)
-	}, false)
+	// The relay may split the list over several messages: collect them
+	// up to the Pong of a ping sent after the request.
+	isList := func(m proto.Message) bool { _, ok := m.(*proto.Sessions); return ok }
+	r, parts, err := c.requestParts(ctx, &proto.ListSessions{}, func(m proto.Message) bool {
+		return isList(m) || isErrorAbout(m, proto.TypeListSessions)
+	}, isList, true)
 	if err != nil {
 		return nil, err
 	}
 	if e, ok := r.(*proto.Error); ok {
 		return nil, c.errorFor(e, "list sessions")
 	}
-	return r.(*proto.Sessions).Sessions, nil
+	var list []proto.SessionInfo
+	for _, p := range parts {
+		list = append(list, p.(*proto.Sessions).Sessions...)
+	}
+	return list, nil
 }
 
 // Kick ends the named user's session (role admin).

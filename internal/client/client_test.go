@@ -133,7 +133,9 @@ func TestTrustOnFirstUse(t *testing.T) {
 
 func TestWrongPassword(t *testing.T) {
 	f := newFakeRelay(t)
+	f.mu.Lock()
 	f.password = "secret"
+	f.mu.Unlock()
 	_, err := dialFake(t, f, func(c *Config) { c.Password = "nope" })
 	var ae *AuthError
 	if !errors.As(err, &ae) {
@@ -253,7 +255,9 @@ func TestTalkStampsFrames(t *testing.T) {
 
 func TestBusyAndForbidden(t *testing.T) {
 	f := newFakeRelay(t)
+	f.mu.Lock()
 	f.busyHolder = "bob"
+	f.mu.Unlock()
 	c, err := dialFake(t, f, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -468,14 +468,23 @@ func (cn *conn) pingLoop(c *Client) {
 func (c *Client) handle(cn *conn, m proto.Message) {
 	c.mu.Lock()
 	var w *waiter
+	partial := false
 	for i, x := range c.waiters {
 		if x.cn == cn && x.match(m) {
 			w = x
-			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+			if x.partial != nil && x.partial(m) {
+				x.parts = append(x.parts, m)
+				partial = true
+			} else {
+				c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+			}
 			break
 		}
 	}
 	c.mu.Unlock()
+	if partial {
+		return
+	}
 	if w != nil {
 		w.ch <- m // cap 1, one send per waiter
 	}

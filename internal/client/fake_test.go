@@ -16,13 +16,12 @@ import (
 // client: login, join, floor (deny when busyHolder is set), ping, and it
 // records the voice datagrams and control messages it receives.
 type fakeRelay struct {
-	t        *testing.T
-	ln       *quic.Listener
-	addr     string
-	fp       string
-	password string // "" accepts any
-
+	t          *testing.T
+	ln         *quic.Listener
+	addr       string
+	fp         string
 	mu         sync.Mutex // guards the fields below
+	password   string     // "" accepts any
 	busyHolder string
 	voice      [][]byte
 	msgs       []proto.Message
@@ -126,7 +125,10 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 		case *proto.Hello:
 			send(&proto.Hello{Version: proto.Version, Software: "fake"})
 		case *proto.Auth:
-			if f.password != "" && m.Password != f.password {
+			f.mu.Lock()
+			want := f.password
+			f.mu.Unlock()
+			if want != "" && m.Password != want {
 				send(&proto.Error{Code: proto.CodeAuth, About: proto.TypeAuth, Text: "wrong user name or password"})
 				st.Close()
 				return
