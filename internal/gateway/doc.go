@@ -1,0 +1,86 @@
+// Package gateway bridges web browsers to a Hark relay. It serves the page in
+// package web and a websocket at /ws; each websocket is one browser user, and
+// the gateway runs one relay client session for each (through the RelaySession
+// seam, implemented with internal/client).
+//
+// # Websocket protocol (version 1)
+//
+// Text frames carry JSON objects with a "t" (type) field; binary frames carry
+// audio and start with a one-byte kind. Unknown JSON types are answered with an
+// error and otherwise ignored; unknown fields are ignored.
+//
+// Browser to gateway, JSON:
+//
+//	{"t":"login","name":"ann","password":"","channel":"","playback":"pcm"}
+//	    First message, required. playback "pcm" (default) streams PCM frames;
+//	    "wav" sends one WAV blob per transmission (browsers that cannot play
+//	    live audio). channel "" joins the relay's default channel.
+//	{"t":"join","channel":"ops"}              switch channel
+//	{"t":"talk","on":true,"format":"pcm","rate":48000}
+//	{"t":"talk","on":true,"format":"webm"}    (or "ogg"; "mp4" is refused)
+//	{"t":"talk","on":false}                   release: ends the transmission
+//	{"t":"text","text":"hello","to":""}       to "" = the channel, else one user's name
+//	{"t":"ring","text":""}                    ring every station
+//	{"t":"ping","n":7}                        answered by {"t":"pong","n":7}
+//
+// Browser to gateway, binary (only between talk on and talk off, except WAV):
+//
+//	0x01 PCM:   kind u8, flags u8, reserved u16, seq u32 LE, then int16 LE mono
+//	            samples at the talk message's rate (any length; the gateway
+//	            resamples to 48 kHz, cuts 20 ms frames and encodes Opus)
+//	0x02 media: kind u8, then the next bytes of the MediaRecorder stream
+//	            (WebM or Ogg Opus; chunks may cut elements anywhere). Opus
+//	            packets are forwarded without re-encoding.
+//	0x03 clip:  kind u8, then a whole WAV file (any rate and sample format).
+//	            The gateway takes the floor, sends it paced in real time,
+//	            and releases; {"t":"clip"} messages report progress.
+//
+// Gateway to browser, JSON:
+//
+//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt"}]}
+//	{"t":"joined","channel":"ops","mode":"ptt"}
+//	{"t":"presence","users":[{"id":12,"name":"ann","channel":"ops","talking":false}]}
+//	    the whole roster, sent again after every change
+//	{"t":"talking","channel":"ops","id":3,"name":"bob","on":true,"priority":false}
+//	{"t":"floor","granted":true,"max_ms":60000}   the transmission is on the air
+//	{"t":"busy","holder":"bob","text":"bob is talking …"}  floor refused; audio is discarded
+//	{"t":"text","from":"bob","to":"","channel":"ops","time":1700000000000,"text":"hi"}
+//	{"t":"ring","from":"bob","time":1700000000000,"text":""}
+//	{"t":"page","from":"boss","on":true}
+//	{"t":"clip","text":"Sent your clip (4.2 s)"}
+//	{"t":"state","state":"connected"|"reconnecting","text":"…"}   the gateway's relay link
+//	{"t":"error","code":"rate"|"size"|"format"|"auth"|…,"text":"a sentence for a person"}
+//	{"t":"bye","code":"kicked"|"replaced"|"shutdown"|…,"text":"…"}  then the socket closes
+//	{"t":"pong","n":7}
+//
+// Gateway to browser, binary:
+//
+//	0x01 PCM:   kind u8, flags u8 (1 start, 2 end, 4 priority), reserved u16,
+//	            talker session u32 LE, then 20 ms of int16 LE mono at 48 kHz.
+//	            One stream per talker; the page mixes them.
+//	0x03 WAV:   kind u8, flags u8, reserved u16, talker u32 LE, then a WAV file
+//	            holding one whole transmission (playback "wav" only).
+//
+// # Audio paths
+//
+// Browser to relay: PCM is resampled if needed and encoded with one Opus
+// encoder per session; WebM/Ogg is demuxed (internal/webm) and forwarded
+// untouched (Chromium's packets last 60 ms); WAV clips are decoded
+// (internal/wav), resampled, encoded and paced. Audio that arrives before the
+// floor is granted is held (up to MaxHold) and sent on the grant; a denial
+// discards it and the page shows who holds the floor.
+//
+// Relay to browser: a hub per channel decodes each talker once, however many
+// browsers listen (the voice reaches the gateway once per session, so the hub
+// deduplicates by talker and sequence), and puts the PCM frames on every
+// member's bounded queue, which drops its oldest audio when a browser is slow
+// (counted). A browser does not get audio while it transmits itself.
+//
+// # Limits
+//
+// Per session: JSON messages up to 16 KiB, PCM and media messages up to 64
+// KiB, WAV clips up to Config.MaxClipBytes (the websocket read limit);
+// control messages and audio bytes are rate limited; violations are answered
+// with an error message and counted, and a session that keeps violating is
+// closed. Nothing a browser sends can affect another session.
+package gateway

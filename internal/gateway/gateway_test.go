@@ -1,0 +1,553 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/hark-intercom/hark/internal/audiotest"
+	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/internal/webm"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// waitLimit only keeps a broken test from hanging; nothing is timed.
+const waitLimit = 20 * time.Second
+
+func startGateway(t *testing.T, r *fakeRelay, mod func(*Config)) (*Server, string) {
+	srv, url, _ := startGatewayAddr(t, r, mod)
+	return srv, url
+}
+
+func startGatewayAddr(t *testing.T, r *fakeRelay, mod func(*Config)) (*Server, string, string) {
+	t.Helper()
+	cfg := Config{Dialer: r, AudioQueue: 2000}
+	if testing.Verbose() {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return srv, "ws://" + ln.Addr().String() + "/ws", ln.Addr().String()
+}
+
+type wsClient struct {
+	t     *testing.T
+	c     *websocket.Conn
+	json  chan map[string]any
+	audio chan []byte
+	done  chan struct{}
+}
+
+func dialWS(t *testing.T, url string, login map[string]any) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(1 << 20)
+	w := &wsClient{t: t, c: c, json: make(chan map[string]any, 4096), audio: make(chan []byte, 8192), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			typ, b, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			if typ == websocket.MessageText {
+				var m map[string]any
+				if json.Unmarshal(b, &m) == nil {
+					w.json <- m
+				}
+			} else {
+				w.audio <- b
+			}
+		}
+	}()
+	t.Cleanup(func() { c.CloseNow(); <-w.done })
+	if login != nil {
+		w.send(login)
+	}
+	return w
+}
+
+func (w *wsClient) send(v any) {
+	w.t.Helper()
+	b, _ := json.Marshal(v)
+	if err := w.c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		w.t.Fatalf("write: %v", err)
+	}
+}
+
+func (w *wsClient) sendBin(b []byte) error {
+	return w.c.Write(context.Background(), websocket.MessageBinary, b)
+}
+
+// expect waits for a JSON message of type typ matching pred (nil: any).
+func (w *wsClient) expect(typ string, pred func(map[string]any) bool) map[string]any {
+	w.t.Helper()
+	timeout := time.After(waitLimit)
+	for {
+		select {
+		case m := <-w.json:
+			if m["t"] == typ && (pred == nil || pred(m)) {
+				return m
+			}
+		case <-w.done:
+			w.t.Fatalf("connection closed while waiting for %q", typ)
+		case <-timeout:
+			w.t.Fatalf("no %q message", typ)
+		}
+	}
+}
+
+// collectTransmission gathers PCM frames until one carries the end flag.
+func (w *wsClient) collectTransmission() (pcm []int16, talker uint32) {
+	w.t.Helper()
+	timeout := time.After(waitLimit)
+	for {
+		select {
+		case b := <-w.audio:
+			if len(b) < binHeaderLen || b[0] != binPCM {
+				w.t.Fatalf("unexpected binary message kind %d", b[0])
+			}
+			talker = binary.LittleEndian.Uint32(b[4:])
+			for i := binHeaderLen; i+1 < len(b); i += 2 {
+				pcm = append(pcm, int16(binary.LittleEndian.Uint16(b[i:])))
+			}
+			if b[1]&binFlagEnd != 0 {
+				return pcm, talker
+			}
+		case <-timeout:
+			w.t.Fatalf("transmission did not end (%d samples so far)", len(pcm))
+		}
+	}
+}
+
+func login(name string) map[string]any { return map[string]any{"t": "login", "name": name} }
+
+func sourcePCM(t *testing.T) []int16 {
+	t.Helper()
+	a, err := wav.ReadFile("../webm/testdata/source.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := wav.ToMono48k(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pcm
+}
+
+func pcmMsg(seq uint32, pcm []int16) []byte {
+	b := make([]byte, binHeaderLen+2*len(pcm))
+	b[0] = binPCM
+	binary.LittleEndian.PutUint32(b[4:], seq)
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(b[binHeaderLen+2*i:], uint16(v))
+	}
+	return b
+}
+
+func decodeAll(t *testing.T, frames []VoiceFrame) []int16 {
+	t.Helper()
+	dec, err := codec.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int16
+	buf := make([]int16, codec.MaxPacketSamples)
+	for _, f := range frames {
+		n, err := dec.Decode(f.Opus, buf)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		out = append(out, buf[:n]...)
+	}
+	return out
+}
+
+// relayFrames waits for the frames of one transmission (up to the end flag).
+func relayFrames(t *testing.T, r *fakeRelay) []VoiceFrame {
+	t.Helper()
+	var fs []VoiceFrame
+	timeout := time.After(waitLimit)
+	for {
+		select {
+		case f := <-r.sentCh:
+			fs = append(fs, f)
+			if f.Header.Flags&proto.FlagEnd != 0 {
+				return fs
+			}
+		case <-timeout:
+			t.Fatalf("relay saw no end of transmission (%d frames)", len(fs))
+		}
+	}
+}
+
+func TestLoginPresenceTextRing(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	w := a.expect("welcome", nil)
+	if w["name"] != "ann" {
+		t.Fatalf("welcome %v", w)
+	}
+	a.expect("joined", func(m map[string]any) bool { return m["channel"] == "lobby" })
+	b := dialWS(t, url, map[string]any{"t": "login", "name": "bob", "channel": "lobby"})
+	b.expect("joined", nil)
+	a.expect("presence", func(m map[string]any) bool { return len(m["users"].([]any)) == 2 })
+
+	b.send(map[string]any{"t": "text", "text": "hello ann"})
+	m := a.expect("text", nil)
+	if m["from"] != "bob" || m["text"] != "hello ann" {
+		t.Fatalf("text %v", m)
+	}
+	a.send(map[string]any{"t": "text", "text": "psst", "to": "bob"})
+	b.expect("text", func(m map[string]any) bool { return m["to"] == "bob" && m["text"] == "psst" })
+	a.send(map[string]any{"t": "ring"})
+	b.expect("ring", func(m map[string]any) bool { return m["from"] == "ann" })
+	a.expect("ring", nil)
+
+	// Channel switch.
+	b.send(map[string]any{"t": "join", "channel": "ops"})
+	b.expect("joined", func(m map[string]any) bool { return m["channel"] == "ops" })
+	b.send(map[string]any{"t": "join", "channel": "nope"})
+	b.expect("error", func(m map[string]any) bool { return m["code"] == "join" })
+
+	b.send(map[string]any{"t": "ping", "n": 7})
+	b.expect("pong", func(m map[string]any) bool { return m["n"] == float64(7) })
+}
+
+func TestAuthRefused(t *testing.T) {
+	r := newFakeRelay()
+	r.password = "secret"
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, map[string]any{"t": "login", "name": "ann", "password": "wrong"})
+	a.expect("error", func(m map[string]any) bool { return m["code"] == "auth" })
+	ok := dialWS(t, url, map[string]any{"t": "login", "name": "ann", "password": "secret"})
+	ok.expect("welcome", nil)
+	bad := dialWS(t, url, map[string]any{"t": "hello"})
+	bad.expect("error", func(m map[string]any) bool { return m["code"] == "login" })
+}
+
+// TestPCMPath: browser PCM frames are encoded, reach the relay, and come back
+// decoded to another browser; both compared with the source.
+func TestPCMPath(t *testing.T) {
+	for _, rate := range []int{48000, 44100} {
+		t.Run(itoa(rate), func(t *testing.T) {
+			r := newFakeRelay()
+			_, url := startGateway(t, r, nil)
+			a := dialWS(t, url, login("ann"))
+			a.expect("joined", nil)
+			b := dialWS(t, url, login("bob"))
+			b.expect("joined", nil)
+
+			src := sourcePCM(t)
+			in := src
+			if rate != 48000 {
+				var err error
+				a, _ := wav.ReadFile("../webm/testdata/source.wav")
+				if in, err = wav.ToMono(a, rate); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": rate})
+			a.expect("floor", func(m map[string]any) bool { return m["granted"] == true })
+			frame := rate / 50
+			for i, seq := 0, uint32(0); i < len(in); i, seq = i+frame, seq+1 {
+				if err := a.sendBin(pcmMsg(seq, in[i:min(i+frame, len(in))])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.send(map[string]any{"t": "talk", "on": false})
+
+			frames := relayFrames(t, r)
+			for _, f := range frames[:len(frames)-1] {
+				if f.Header.Duration != 960 {
+					t.Fatalf("frame of %d samples, want 960", f.Header.Duration)
+				}
+			}
+			if want := len(src) / 960; len(frames) < want {
+				t.Fatalf("relay got %d frames, want at least %d", len(frames), want)
+			}
+			relayed := decodeAll(t, frames)
+			c, lag := audiotest.EnvelopeCorrelation(src, relayed, 48000)
+			t.Logf("relay side: %d frames, envelope r=%.3f lag=%v", len(frames), c, lag)
+			if c < 0.9 {
+				t.Fatalf("relay side envelope correlation %.3f < 0.9", c)
+			}
+
+			heard, talker := b.collectTransmission()
+			c, lag = audiotest.EnvelopeCorrelation(src, heard, 48000)
+			t.Logf("browser side: %d samples from talker %d, envelope r=%.3f lag=%v", len(heard), talker, c, lag)
+			if c < 0.9 {
+				t.Fatalf("browser side envelope correlation %.3f < 0.9", c)
+			}
+			a.expect("talking", func(m map[string]any) bool { return m["name"] == "ann" && m["on"] == false })
+		})
+	}
+}
+
+func readChunks(t *testing.T) [][]byte {
+	names, _ := filepath.Glob("../webm/testdata/webm-20ms.chunks/*.bin")
+	sort.Strings(names)
+	if len(names) == 0 {
+		t.Fatal("no WebM chunks")
+	}
+	var out [][]byte
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// TestMediaPath: Chromium's WebM chunks are demuxed and forwarded untouched.
+func TestMediaPath(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, login("bob"))
+	b.expect("joined", nil)
+
+	chunks := readChunks(t)
+	all, err := webm.NewWebM(webm.Config{}).Push(bytes.Join(chunks, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Chromium's default 128 kbit/s makes a few packets larger than a
+	// datagram can carry; the gateway drops those (the page asks for less).
+	var want []webm.Packet
+	for _, p := range all {
+		if len(p.Data) <= proto.MaxVoicePayload {
+			want = append(want, p)
+		}
+	}
+	a.send(map[string]any{"t": "talk", "on": true, "format": "webm"})
+	a.expect("floor", nil) // (a browser does not wait; the test sends faster than real time)
+	for _, c := range chunks {
+		if err := a.sendBin(append([]byte{binMedia}, c...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.send(map[string]any{"t": "talk", "on": false})
+	frames := relayFrames(t, r)
+	if len(frames) != len(want)+1 {
+		t.Fatalf("relay got %d frames, want %d + the end frame", len(frames), len(want))
+	}
+	for i, p := range want {
+		if !bytes.Equal(frames[i].Opus, p.Data) || frames[i].Header.Duration != 2880 {
+			t.Fatalf("frame %d was changed (or is not 60 ms)", i)
+		}
+	}
+	heard, _ := b.collectTransmission()
+	c, _ := audiotest.EnvelopeCorrelation(sourcePCM(t), heard, 48000)
+	t.Logf("MediaRecorder path: %d packets forwarded untouched; browser heard r=%.3f", len(want), c)
+	if c < 0.8 {
+		t.Fatalf("envelope correlation %.3f < 0.8", c)
+	}
+}
+
+func TestBusy(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, login("bob"))
+	b.expect("joined", nil)
+	a.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000})
+	a.expect("floor", nil)
+	b.expect("talking", func(m map[string]any) bool { return m["name"] == "ann" && m["on"] == true })
+	b.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000})
+	m := b.expect("busy", nil)
+	if m["holder"] != "ann" {
+		t.Fatalf("busy %v", m)
+	}
+	// Audio sent while denied is dropped; the floor stays with ann.
+	_ = b.sendBin(pcmMsg(0, make([]int16, 960)))
+	b.send(map[string]any{"t": "talk", "on": false})
+	a.send(map[string]any{"t": "talk", "on": false})
+	b.expect("talking", func(m map[string]any) bool { return m["name"] == "ann" && m["on"] == false })
+	b.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000})
+	b.expect("floor", func(m map[string]any) bool { return m["granted"] == true })
+}
+
+// TestBadInput: nothing a browser sends hurts its own session's other
+// traffic or anyone else.
+func TestBadInput(t *testing.T) {
+	r := newFakeRelay()
+	srv, url := startGateway(t, r, func(c *Config) { c.MaxClipBytes = 1 << 20 })
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, login("bob"))
+	b.expect("joined", nil)
+	alive := func(w *wsClient, n int) {
+		w.t.Helper()
+		w.send(map[string]any{"t": "ping", "n": n})
+		w.expect("pong", func(m map[string]any) bool { return m["n"] == float64(n) })
+	}
+
+	// JSON that is not ours.
+	a.send(map[string]any{"t": "hack", "x": 1})
+	a.expect("error", func(m map[string]any) bool { return m["code"] == "json" })
+	if err := a.c.Write(context.Background(), websocket.MessageText, []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("error", func(m map[string]any) bool { return m["code"] == "json" })
+	alive(a, 1)
+
+	// Garbage and truncated WebM.
+	a.send(map[string]any{"t": "talk", "on": true, "format": "webm"})
+	_ = a.sendBin(append([]byte{binMedia}, []byte("this is not a webm file at all")...))
+	a.expect("error", func(m map[string]any) bool { return m["code"] == "format" })
+	a.send(map[string]any{"t": "talk", "on": false})
+	chunks := readChunks(t)
+	a.send(map[string]any{"t": "talk", "on": true, "format": "webm"})
+	for _, c := range chunks[:5] {
+		_ = a.sendBin(append([]byte{binMedia}, c...))
+	}
+	_ = a.sendBin(append([]byte{binMedia}, 0xA3, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0)) // huge block
+	a.expect("error", func(m map[string]any) bool { return m["code"] == "format" })
+	a.send(map[string]any{"t": "talk", "on": false})
+	alive(a, 2)
+
+	// A WAV whose header lies about its size, and one that is not a WAV.
+	var buf bytes.Buffer
+	_ = wav.Encode(&buf, 16000, 1, make([]int16, 1600))
+	lying := buf.Bytes()
+	binary.LittleEndian.PutUint32(lying[40:], 0x7FFFFFF0) // data size far beyond the file
+	_ = a.sendBin(append([]byte{binWAV}, lying...))
+	a.expect("clip", nil) // accepted as truncated: 0.1 s is sent
+	_ = a.sendBin(append([]byte{binWAV}, []byte("RIFF....WAVEjunk")...))
+	a.expect("error", func(m map[string]any) bool { return m["code"] == "wav" })
+	// An oversized PCM message is refused, the session goes on.
+	_ = a.sendBin(append([]byte{binPCM}, make([]byte, 100<<10)...))
+	a.expect("error", func(m map[string]any) bool { return m["code"] == "size" })
+	alive(a, 3)
+
+	// A 100 MB message: that session is closed, the other one is fine.
+	big := make([]byte, 100<<20)
+	big[0] = binWAV
+	_ = a.sendBin(big)
+	select {
+	case <-a.done:
+	case <-time.After(waitLimit):
+		t.Fatal("a 100 MB message did not close the session")
+	}
+	b.expect("presence", func(m map[string]any) bool { return len(m["users"].([]any)) == 1 })
+	alive(b, 4)
+	_ = srv
+}
+
+// TestClip: a WAV clip at 16 kHz is resampled, encoded and paced.
+func TestClip(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, login("bob"))
+	b.expect("joined", nil)
+	src := sourcePCM(t)[:48000*2]
+	var buf bytes.Buffer
+	if err := wav.EncodeFrom(&buf, wav.Format{Rate: 16000, Channels: 2, Bits: 16}, src, 48000); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.sendBin(append([]byte{binWAV}, buf.Bytes()...))
+	frames := relayFrames(t, r)
+	if len(frames) < 100 {
+		t.Fatalf("clip: %d frames, want 100 (2 s)", len(frames))
+	}
+	a.expect("clip", nil)
+	heard, _ := b.collectTransmission()
+	c, _ := audiotest.EnvelopeCorrelation(src, heard, 48000)
+	t.Logf("clip: %d frames, browser heard r=%.3f", len(frames), c)
+	if c < 0.9 {
+		t.Fatalf("clip correlation %.3f", c)
+	}
+}
+
+// TestWAVPlayback: a browser asking for WAV gets one blob per transmission.
+func TestWAVPlayback(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, map[string]any{"t": "login", "name": "bob", "playback": "wav"})
+	b.expect("joined", nil)
+	src := sourcePCM(t)
+	a.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000})
+	for i := 0; i < len(src); i += 960 {
+		_ = a.sendBin(pcmMsg(0, src[i:min(i+960, len(src))]))
+	}
+	a.send(map[string]any{"t": "talk", "on": false})
+	select {
+	case m := <-b.audio:
+		if m[0] != binWAV {
+			t.Fatalf("kind %d, want WAV", m[0])
+		}
+		au, err := wav.Decode(bytes.NewReader(m[binHeaderLen:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pcm, _ := wav.ToMono48k(au)
+		c, _ := audiotest.EnvelopeCorrelation(src, pcm, 48000)
+		t.Logf("WAV blob: %.2f s, r=%.3f", au.Duration().Seconds(), c)
+		if c < 0.9 {
+			t.Fatalf("correlation %.3f", c)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("no WAV blob")
+	}
+}
+
+func TestServesPage(t *testing.T) {
+	r := newFakeRelay()
+	_, _, addr := startGatewayAddr(t, r, nil)
+	for _, p := range []string{"/", "/app.js", "/play-worklet.js", "/capture-worklet.js", "/style.css"} {
+		resp, err := http.Get("http://" + addr + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %s", p, resp.Status)
+		}
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

@@ -1,0 +1,49 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the gateway's Prometheus series, registered on the Server's own
+// registry (no globals).
+type metrics struct {
+	sessions     prometheus.Gauge
+	hubs         prometheus.Gauge
+	logins       *prometheus.CounterVec // result
+	wsIn         *prometheus.CounterVec // kind
+	wsOut        *prometheus.CounterVec // kind
+	voiceSent    *prometheus.CounterVec // path: pcm, media, clip
+	voiceDropped *prometheus.CounterVec // reason
+	audioDropped prometheus.Counter     // browser too slow
+	voiceDup     prometheus.Counter
+	decoded      prometheus.Counter
+	decodeErrors prometheus.Counter
+	concealed    prometheus.Counter
+	badInput     *prometheus.CounterVec // reason
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		sessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "hark_gateway_sessions", Help: "Browser sessions logged in."}),
+		hubs:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "hark_gateway_channels", Help: "Channels with at least one browser (one decoder set each)."}),
+		logins:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_logins_total", Help: "Login attempts by result."}, []string{"result"}),
+		wsIn:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_ws_in_total", Help: "Websocket messages received, by kind."}, []string{"kind"}),
+		wsOut:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_ws_out_total", Help: "Websocket messages sent, by kind."}, []string{"kind"}),
+		voiceSent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_voice_sent_total",
+			Help: "Voice frames sent to the relay, by browser path."}, []string{"path"}),
+		voiceDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_voice_dropped_total",
+			Help: "Voice frames from browsers not sent to the relay, by reason."}, []string{"reason"}),
+		audioDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_audio_dropped_total",
+			Help: "PCM frames to browsers dropped because the browser read too slowly."}),
+		voiceDup: prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_voice_duplicates_total",
+			Help: "Voice frames received again through another session (expected: one per extra browser in a channel)."}),
+		decoded:      prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_decoded_frames_total", Help: "Opus frames decoded for browsers."}),
+		decodeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_decode_errors_total", Help: "Opus frames that failed to decode."}),
+		concealed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_concealed_frames_total", Help: "Lost frames concealed (PLC/FEC)."}),
+		badInput: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_bad_input_total",
+			Help: "Browser messages refused, by reason."}, []string{"reason"}),
+	}
+	reg.MustRegister(m.sessions, m.hubs, m.logins, m.wsIn, m.wsOut, m.voiceSent, m.voiceDropped,
+		m.audioDropped, m.voiceDup, m.decoded, m.decodeErrors, m.concealed, m.badInput)
+	return m
+}

@@ -1,0 +1,681 @@
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+
+	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// Size limits of browser messages (see the package doc).
+const (
+	maxJSON      = 16 << 10
+	maxAudioMsg  = 64 << 10
+	loginTimeout = 15 * time.Second
+	writeTimeout = 10 * time.Second
+	maxCtlQueue  = 512
+	maxAudioQ    = 25 // 0.5 s of 20 ms frames
+	maxStrikes   = 50 // limit violations before the session is closed
+)
+
+// inMsg is one websocket message from the browser.
+type inMsg struct {
+	text bool
+	data []byte
+}
+
+// session is one browser user: a websocket and a relay session.
+type session struct {
+	srv       *Server
+	conn      *websocket.Conn
+	log       *slog.Logger
+	out       *outQueue
+	relay     RelaySession
+	playback  string // "pcm" or "wav"; set before the session is shared
+	sessionID uint32 // relay session id; set before the session joins a hub
+	name      string
+
+	transmitting atomic.Bool         // the browser is on the air: it gets no audio
+	hub          atomic.Pointer[hub] // the channel's hub, read by the voice pump
+
+	// Owned by the loop goroutine.
+	channel    proto.ChannelInfo
+	roster     map[uint32]proto.UserInfo
+	tx         *transmission
+	enc        *codec.Encoder
+	seq        uint16
+	ts         uint32
+	born       time.Time
+	ctlLimit   bucket
+	textLimit  bucket
+	audioLimit bucket
+	strikes    int
+	cancel     context.CancelFunc
+	ops        chan func(context.Context) // relay requests, run in order by the worker
+	results    chan func()                // answers, run on the loop
+	ctx        context.Context
+}
+
+// do queues a relay request for the worker goroutine (requests wait for the
+// relay's answer, so they never run on the loop).
+func (s *session) do(op func(ctx context.Context)) {
+	select {
+	case s.ops <- op:
+	case <-s.ctx.Done():
+	}
+}
+
+// post hands a result back to the loop goroutine.
+func (s *session) post(f func()) {
+	select {
+	case s.results <- f:
+	case <-s.ctx.Done():
+	}
+}
+
+// worker runs relay requests one after the other.
+func (s *session) worker(ctx context.Context) {
+	for {
+		select {
+		case op := <-s.ops:
+			op(ctx)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// queueAudio puts an audio message on the browser's queue, dropping the oldest if full.
+func (s *session) queueAudio(b []byte) {
+	if s.out.pushAudio(b) > 0 {
+		s.srv.m.audioDropped.Inc()
+	}
+}
+
+// sendJSON queues a control message; a browser that lets them pile up is closed.
+func (s *session) sendJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("cannot encode a message for the browser", "err", err)
+		return
+	}
+	if !s.out.pushCtl(b) {
+		s.log.Warn("browser does not read its messages; closing the session")
+		s.cancel()
+	}
+}
+
+func (s *session) sendError(code, text string) {
+	s.sendJSON(map[string]any{"t": "error", "code": code, "text": text})
+}
+
+// strike counts a violation; too many end the session.
+func (s *session) strike(reason, text string) {
+	s.srv.m.badInput.WithLabelValues(reason).Inc()
+	s.sendError(reason, text)
+	s.strikes++
+	if s.strikes >= maxStrikes {
+		s.log.Warn("closing a session that keeps sending bad or too many messages", "reason", reason)
+		s.cancel()
+	}
+}
+
+// serve runs the session after a successful login until the browser or the
+// relay goes away.
+func (s *session) serve(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	s.ctx = ctx
+	s.ops = make(chan func(context.Context), 64)
+	s.results = make(chan func(), 16)
+	defer cancel()
+	now := time.Now()
+	s.born = now
+	s.ctlLimit = bucket{rate: 30, burst: 60, tokens: 60, at: now}
+	s.textLimit = bucket{rate: 2, burst: 10, tokens: 10, at: now}
+	s.audioLimit = bucket{rate: 400 << 10, burst: 1 << 20, tokens: 1 << 20, at: now}
+	s.roster = map[uint32]proto.UserInfo{}
+
+	var wg sync.WaitGroup
+	in := make(chan inMsg, 8)
+	readErr := make(chan error, 1)
+	wg.Add(3)
+	go func() { defer wg.Done(); readErr <- s.readLoop(ctx, in) }()
+	go func() { defer wg.Done(); s.writeLoop(ctx) }()
+	go func() { defer wg.Done(); s.voicePump(ctx) }()
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); s.worker(workerCtx) }()
+
+	w := s.relay.Welcome()
+	s.sendWelcome(&w)
+	if ch, ok := s.relay.Channel(); ok {
+		s.joined(ch)
+	}
+
+	var timer *time.Timer
+	var tick <-chan time.Time
+	closeCode, closeText := websocket.StatusNormalClosure, ""
+loop:
+	for {
+		// Arm a timer only while a clip is being paced.
+		if s.tx != nil && s.tx.format == "clip" && s.tx.state == txGranted {
+			if timer == nil {
+				timer = time.NewTimer(20 * time.Millisecond)
+			} else {
+				timer.Reset(20 * time.Millisecond)
+			}
+			tick = timer.C
+		} else {
+			tick = nil
+		}
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-readErr:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Debug("browser connection ended", "err", err)
+			}
+			break loop
+		case m := <-in:
+			if m.text {
+				s.handleJSON(m.data)
+			} else {
+				s.handleBinary(m.data)
+			}
+		case ev, ok := <-s.relay.Events():
+			if !ok {
+				s.sendJSON(map[string]any{"t": "bye", "code": "relay", "text": "The intercom server ended the session."})
+				closeCode, closeText = websocket.StatusGoingAway, "relay session ended"
+				break loop
+			}
+			if s.handleEvent(ev) {
+				closeCode, closeText = websocket.StatusNormalClosure, "bye"
+				break loop
+			}
+		case f := <-s.results:
+			f()
+		case now := <-tick:
+			s.clipTick(now)
+		}
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+	s.finishTx()
+	s.leaveHub()
+	// Let the worker finish what is queued (ending a transmission), briefly.
+	s.do(func(context.Context) { stopWorker() })
+	select {
+	case <-workerDone:
+	case <-time.After(endWait):
+		stopWorker()
+		<-workerDone
+	}
+	_ = s.relay.Close()
+	s.out.close()
+	// Give the writer a moment to flush the last messages (a bye, an error).
+	flushed := make(chan struct{})
+	go func() { wg.Wait(); close(flushed) }()
+	select {
+	case <-flushed:
+	case <-time.After(2 * time.Second):
+	}
+	cancel()
+	_ = s.conn.Close(closeCode, closeText)
+	wg.Wait()
+}
+
+// readLoop reads browser messages, enforcing the size limits of each kind.
+func (s *session) readLoop(ctx context.Context, in chan<- inMsg) error {
+	for {
+		typ, r, err := s.conn.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		m, err := s.readOne(typ, r)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			continue
+		}
+		select {
+		case in <- *m:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// readOne reads one message; nil (and no error) when it was refused.
+func (s *session) readOne(typ websocket.MessageType, r io.Reader) (*inMsg, error) {
+	limit := int64(maxJSON)
+	kind := "json"
+	if typ == websocket.MessageBinary {
+		var k [1]byte
+		if _, err := io.ReadFull(r, k[:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				s.srv.m.badInput.WithLabelValues("empty").Inc()
+				return nil, nil
+			}
+			return nil, err
+		}
+		switch k[0] {
+		case binWAV:
+			limit, kind = s.srv.cfg.MaxClipBytes, "clip"
+		case binPCM, binMedia:
+			limit, kind = maxAudioMsg, "audio"
+		default:
+			limit, kind = maxAudioMsg, "unknown"
+		}
+		b, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(b)) > limit {
+			return nil, s.tooBig(r, kind, limit)
+		}
+		s.srv.m.wsIn.WithLabelValues(kind).Inc()
+		return &inMsg{data: append([]byte{k[0]}, b...)}, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, s.tooBig(r, kind, limit)
+	}
+	s.srv.m.wsIn.WithLabelValues(kind).Inc()
+	return &inMsg{text: true, data: b}, nil
+}
+
+// tooBig discards the rest of an oversized message (the websocket read limit
+// bounds it) and tells the browser. The session goes on.
+func (s *session) tooBig(r io.Reader, kind string, limit int64) error {
+	s.srv.m.badInput.WithLabelValues("size").Inc()
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		// Beyond the read limit: the websocket library closes the connection.
+		s.out.pushCtl(mustJSON(map[string]any{"t": "error", "code": "size",
+			"text": "That message was too large, so the connection was closed."}))
+		return err
+	}
+	s.out.pushCtl(mustJSON(map[string]any{"t": "error", "code": "size",
+		"text": "A " + kind + " message was too large (the limit is " + humanBytes(limit) + ") and was ignored."}))
+	return nil
+}
+
+func (s *session) writeLoop(ctx context.Context) {
+	for {
+		m, ok, closed := s.out.pop()
+		if !ok {
+			if closed {
+				return
+			}
+			select {
+			case <-s.out.wake:
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		typ, kind := websocket.MessageBinary, "audio"
+		if m.text {
+			typ, kind = websocket.MessageText, "json"
+		}
+		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		err := s.conn.Write(wctx, typ, m.data)
+		cancel()
+		if err != nil {
+			s.cancel()
+			return
+		}
+		s.srv.m.wsOut.WithLabelValues(kind).Inc()
+	}
+}
+
+// voicePump hands voice from the relay to the channel's hub.
+func (s *session) voicePump(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f, ok := <-s.relay.Voice():
+			if !ok {
+				return
+			}
+			if h := s.hub.Load(); h != nil && h.id == f.Header.Channel {
+				h.push(f)
+			}
+		}
+	}
+}
+
+// --- browser messages ---
+
+type clientMsg struct {
+	T        string `json:"t"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Channel  string `json:"channel"`
+	Playback string `json:"playback"`
+	On       bool   `json:"on"`
+	Format   string `json:"format"`
+	Rate     int    `json:"rate"`
+	Text     string `json:"text"`
+	To       string `json:"to"`
+	N        int64  `json:"n"`
+}
+
+func (s *session) handleJSON(b []byte) {
+	if !s.ctlLimit.take(1, time.Now()) {
+		s.strike("rate", "Too many messages: slow down.")
+		return
+	}
+	var m clientMsg
+	if err := json.Unmarshal(b, &m); err != nil || m.T == "" {
+		s.strike("json", "The gateway did not understand a message from this page (not a Hark message). Reload the page.")
+		return
+	}
+	switch m.T {
+	case "join":
+		if m.Channel == "" || len(m.Channel) > proto.MaxChannelLen {
+			s.strike("join", "That channel name is not valid.")
+			return
+		}
+		channel := m.Channel
+		s.do(func(ctx context.Context) {
+			ch, err := s.relay.Join(ctx, channel)
+			s.post(func() {
+				if err != nil {
+					s.sendError("join", "Could not join "+channel+": "+err.Error())
+					return
+				}
+				s.joined(ch)
+			})
+		})
+	case "talk":
+		if m.On {
+			s.srv.m.wsIn.WithLabelValues("talk").Inc()
+			if err := s.startTx(m.Format, m.Rate); err != nil {
+				s.sendError("talk", err.Error())
+			}
+		} else {
+			s.talkOff()
+		}
+	case "text":
+		if !s.textLimit.take(1, time.Now()) {
+			s.strike("rate", "You are sending messages too fast.")
+			return
+		}
+		if m.Text == "" || len(m.Text) > proto.MaxTextLen || !utf8.ValidString(m.Text) || len(m.To) > proto.MaxNameLen {
+			s.strike("text", "That message is empty or too long (4096 bytes at most).")
+			return
+		}
+		to, text := m.To, m.Text
+		s.do(func(ctx context.Context) {
+			if err := s.relay.Text(ctx, to, text); err != nil {
+				s.post(func() { s.sendError("text", "Your message was not sent: "+err.Error()) })
+			}
+		})
+	case "ring":
+		if !s.textLimit.take(5, time.Now()) {
+			s.strike("rate", "You rang a moment ago; wait a little before ringing again.")
+			return
+		}
+		if len(m.Text) > proto.MaxTextLen || !utf8.ValidString(m.Text) {
+			s.strike("text", "The ring message is too long.")
+			return
+		}
+		text := m.Text
+		s.do(func(ctx context.Context) {
+			if err := s.relay.Ring(ctx, text); err != nil {
+				s.post(func() { s.sendError("ring", "The ring was not sent: "+err.Error()) })
+			}
+		})
+	case "ping":
+		s.sendJSON(map[string]any{"t": "pong", "n": m.N})
+	case "login":
+		s.strike("login", "You are already logged in.")
+	default:
+		s.strike("json", "The gateway does not know the message type \""+truncate(m.T, 32)+"\".")
+	}
+}
+
+func (s *session) handleBinary(b []byte) {
+	if !s.audioLimit.take(float64(len(b)), time.Now()) {
+		s.srv.m.voiceDropped.WithLabelValues("rate").Inc()
+		s.strike("rate", "Audio is arriving faster than real time; some was dropped.")
+		return
+	}
+	switch b[0] {
+	case binPCM:
+		if len(b) < binHeaderLen || (len(b)-binHeaderLen)%2 != 0 {
+			s.strike("pcm", "A PCM audio message was malformed.")
+			return
+		}
+		p := b[binHeaderLen:]
+		pcm := make([]int16, len(p)/2)
+		for i := range pcm {
+			pcm[i] = int16(binary.LittleEndian.Uint16(p[2*i:]))
+		}
+		s.pcmIn(pcm)
+	case binMedia:
+		if err := s.mediaIn(b[1:]); err != nil {
+			s.strike("format", err.Error())
+		}
+	case binWAV:
+		if err := s.clipIn(b[1:]); err != nil {
+			s.strike("wav", err.Error())
+		}
+	default:
+		s.strike("binary", "The gateway does not know that kind of audio message.")
+	}
+}
+
+// --- relay events ---
+
+// handleEvent translates one relay event for the browser; true ends the session.
+func (s *session) handleEvent(ev RelayEvent) bool {
+	if ev.Msg == nil {
+		switch ev.Link {
+		case LinkReconnecting:
+			if s.tx != nil {
+				s.finishTx()
+			}
+			s.sendJSON(map[string]any{"t": "state", "state": "reconnecting", "text": orDefault(ev.Text, "The gateway lost the intercom server and is reconnecting…")})
+		case LinkUp:
+			s.sendJSON(map[string]any{"t": "state", "state": "connected", "text": orDefault(ev.Text, "Connected again.")})
+			if ch, ok := s.relay.Channel(); ok {
+				s.joined(ch)
+			}
+		}
+		return false
+	}
+	switch m := ev.Msg.(type) {
+	case *proto.Welcome:
+		s.sessionID = m.Session
+		s.sendWelcome(m)
+	case *proto.Joined:
+		s.joined(m.ChannelInfo)
+	case *proto.Presence:
+		s.roster = make(map[uint32]proto.UserInfo, len(m.Users))
+		for _, u := range m.Users {
+			s.roster[u.Session] = u
+		}
+		s.sendRoster()
+	case *proto.PresenceChange:
+		if m.Kind == proto.PresenceOffline {
+			delete(s.roster, m.User.Session)
+		} else {
+			s.roster[m.User.Session] = m.User
+		}
+		s.sendRoster()
+	case *proto.Talking:
+		if u, ok := s.roster[m.Session]; ok {
+			u.Talking = m.Talking
+			s.roster[m.Session] = u
+		}
+		s.sendJSON(map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority})
+	case *proto.Text:
+		s.sendJSON(map[string]any{"t": "text", "from": m.FromName, "to": m.To, "channel": m.Channel, "time": m.Time, "text": m.Text})
+	case *proto.Ring:
+		s.sendJSON(map[string]any{"t": "ring", "from": m.FromName, "time": m.Time, "text": m.Text})
+	case *proto.Page:
+		s.sendJSON(map[string]any{"t": "page", "from": m.FromName, "on": m.Active})
+	case *proto.Error:
+		if m.Code == proto.CodeTooLong && s.tx != nil {
+			s.finishTx()
+		}
+		s.sendError(codeName(m.Code), m.Text)
+	case *proto.Bye:
+		s.sendJSON(map[string]any{"t": "bye", "code": codeName(m.Code), "text": m.Text})
+		return true
+	}
+	return false
+}
+
+func (s *session) sendWelcome(w *proto.Welcome) {
+	chans := make([]map[string]any, 0, len(w.Channels))
+	for _, c := range w.Channels {
+		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String()})
+	}
+	s.sendJSON(map[string]any{"t": "welcome", "session": w.Session, "name": w.Name, "server": w.Server,
+		"default": w.DefaultChannel, "channels": chans})
+}
+
+type rosterUser struct {
+	ID      uint32 `json:"id"`
+	Name    string `json:"name"`
+	Channel string `json:"channel"`
+	Talking bool   `json:"talking"`
+}
+
+func (s *session) sendRoster() {
+	users := make([]rosterUser, 0, len(s.roster))
+	for _, u := range s.roster {
+		users = append(users, rosterUser{ID: u.Session, Name: u.Name, Channel: u.Channel, Talking: u.Talking})
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+	s.sendJSON(map[string]any{"t": "presence", "users": users})
+}
+
+// joined records the channel the session is in and tells the browser.
+func (s *session) joined(ch proto.ChannelInfo) {
+	if s.channel != ch && s.tx != nil {
+		s.finishTx()
+	}
+	s.channel = ch
+	s.joinHub(ch.ID)
+	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String()})
+}
+
+func (s *session) joinHub(id uint16) {
+	if h := s.hub.Load(); h != nil && h.id == id {
+		return
+	}
+	s.leaveHub()
+	s.hub.Store(s.srv.joinHub(id, s))
+}
+
+func (s *session) leaveHub() {
+	if h := s.hub.Swap(nil); h != nil {
+		s.srv.leaveHub(h, s)
+	}
+}
+
+// --- small helpers ---
+
+// bucket is a token bucket; owned by one goroutine.
+type bucket struct {
+	rate, burst, tokens float64
+	at                  time.Time
+}
+
+func (b *bucket) take(n float64, now time.Time) bool {
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.at).Seconds()*b.rate)
+	b.at = now
+	if b.tokens < n {
+		return false
+	}
+	b.tokens -= n
+	return true
+}
+
+func codeName(c proto.Code) string {
+	switch c {
+	case proto.CodeVersion:
+		return "version"
+	case proto.CodeAuth:
+		return "auth"
+	case proto.CodeForbidden:
+		return "forbidden"
+	case proto.CodeNoChannel:
+		return "no_channel"
+	case proto.CodeBusy:
+		return "busy"
+	case proto.CodeRateLimit:
+		return "rate"
+	case proto.CodeBadMessage:
+		return "bad_message"
+	case proto.CodeNotJoined:
+		return "not_joined"
+	case proto.CodeNoUser:
+		return "no_user"
+	case proto.CodeKicked:
+		return "kicked"
+	case proto.CodeReplaced:
+		return "replaced"
+	case proto.CodeShutdown:
+		return "shutdown"
+	case proto.CodeIdle:
+		return "idle"
+	case proto.CodeTooLong:
+		return "too_long"
+	case proto.CodeUnavailable:
+		return "unavailable"
+	}
+	return "error"
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,534 @@
+// Hark web client. Talks to the gateway over one websocket: JSON text frames
+// for control, binary frames for audio (see internal/gateway's package doc).
+'use strict';
+(() => {
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const FRAME_MS = 20;
+
+// Binary frame kinds (first byte).
+const BIN_PCM = 1, BIN_MEDIA = 2, BIN_WAV = 3;
+
+const S = {
+  ws: null, loggedIn: false, wantOnline: false, retry: 0, retryTimer: null,
+  creds: null, me: null, channel: '', channels: [], users: [],
+  talkers: new Map(),          // session id -> {name, priority}
+  ctx: null, mic: null, capture: null, play: null, tap: null, recorder: null,
+  path: params.get('path') === 'mediarecorder' ? 'mediarecorder' : 'worklet',
+  playback: params.get('playback') === 'wav' ? 'wav' : 'pcm',
+  pressed: false,     // the user holds the talk button (or VOX is open)
+  sending: false,     // a transmission is open at the gateway
+  floor: 'idle',      // idle | waiting | granted | busy
+  seq: 0, vox: false, voxOpen: false, voxQuiet: 0, voxLoud: 0, preroll: [],
+  mr: null, mrChain: Promise.resolve(),
+  log: [],            // events for tests
+  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0},
+};
+
+// ---------- helpers ----------
+function ev(type, detail) {
+  S.log.push(Object.assign({type, at: Date.now()}, detail || {}));
+  if (S.log.length > 500) S.log.shift();
+}
+function hhmm(ms) {
+  const d = ms ? new Date(ms) : new Date();
+  return d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
+}
+function banner(text, kind) {
+  const b = $('banner');
+  if (!text) { b.classList.add('hidden'); return; }
+  b.textContent = text;
+  b.className = 'banner ' + (kind || '');
+}
+let bannerTimer = null;
+function flash(text, kind, ms) {
+  banner(text, kind);
+  clearTimeout(bannerTimer);
+  bannerTimer = setTimeout(() => { if (!S.reconnecting) banner(''); }, ms || 3000);
+}
+function addLog(cls, who, text, time) {
+  const li = document.createElement('li');
+  if (cls) li.className = cls;
+  const t = document.createElement('time');
+  t.textContent = hhmm(time);
+  li.appendChild(t);
+  if (who) { const w = document.createElement('span'); w.className = 'who'; w.textContent = who; li.appendChild(w); }
+  li.appendChild(document.createTextNode(text));
+  const log = $('log');
+  log.appendChild(li);
+  while (log.children.length > 300) log.removeChild(log.firstChild);
+  log.scrollTop = log.scrollHeight;
+}
+function send(obj) {
+  if (S.ws && S.ws.readyState === WebSocket.OPEN) { S.ws.send(JSON.stringify(obj)); return true; }
+  return false;
+}
+function sendBin(kind, payload) {
+  if (!S.ws || S.ws.readyState !== WebSocket.OPEN) return;
+  if (S.ws.bufferedAmount > 256 * 1024) { ev('sendbackpressure'); return; } // never let delay pile up
+  const b = new Uint8Array(1 + payload.byteLength);
+  b[0] = kind;
+  b.set(new Uint8Array(payload.buffer || payload, payload.byteOffset || 0, payload.byteLength), 1);
+  S.ws.send(b);
+}
+
+// ---------- sounds ----------
+function tone(freqs, dur, gain, at) {
+  if (!S.ctx) return;
+  const t0 = (at || S.ctx.currentTime) + 0.01;
+  const g = S.ctx.createGain();
+  g.gain.setValueAtTime(0, t0);
+  g.gain.linearRampToValueAtTime(gain, t0 + 0.01);
+  g.gain.setValueAtTime(gain, t0 + dur - 0.02);
+  g.gain.linearRampToValueAtTime(0, t0 + dur);
+  g.connect(S.out);
+  for (const f of freqs) { const o = S.ctx.createOscillator(); o.frequency.value = f; o.connect(g); o.start(t0); o.stop(t0 + dur); }
+}
+const sounds = {
+  permit() { tone([1200], 0.06, 0.15); },
+  release() { tone([800], 0.05, 0.1); },
+  busy() { if (!S.ctx) return; const t = S.ctx.currentTime; for (let i = 0; i < 3; i++) tone([480, 620], 0.25, 0.12, t + i * 0.5); },
+  ring() { if (!S.ctx) return; const t = S.ctx.currentTime; for (let i = 0; i < 2; i++) for (let k = 0; k < 10; k++) tone([440, 480], 0.05, 0.15, t + i * 0.6 + k * 0.05); },
+  text() { tone([880], 0.05, 0.08); setTimeout(() => tone([1320], 0.06, 0.08), 70); },
+};
+
+// ---------- audio ----------
+async function initAudio() {
+  if (S.ctx) { if (S.ctx.state !== 'running') await S.ctx.resume().catch(() => {}); return; }
+  const AC = window.AudioContext || window.webkitAudioContext;
+  let ctx;
+  try { ctx = new AC({sampleRate: 48000, latencyHint: 'interactive'}); } catch (e) { ctx = new AC(); }
+  S.ctx = ctx;
+  S.out = ctx.createGain();
+  S.out.connect(ctx.destination);
+  S.tap = ctx.createMediaStreamDestination();   // tests record what the page plays from here
+  S.out.connect(S.tap);
+  if (ctx.audioWorklet) {
+    await ctx.audioWorklet.addModule('play-worklet.js');
+    await ctx.audioWorklet.addModule('capture-worklet.js');
+    await ctx.audioWorklet.addModule('record-worklet.js');
+    S.play = new AudioWorkletNode(ctx, 'hark-play', {numberOfInputs: 0, outputChannelCount: [1], processorOptions: {inputRate: 48000}});
+    S.play.port.onmessage = (e) => { if (e.data.stats) S.stats.play = e.data.stats; };
+    S.play.connect(S.out);
+  } else {
+    S.playback = 'wav'; // no worklet: fall back to whole transmissions
+  }
+  if (ctx.state !== 'running') await ctx.resume().catch(() => {});
+  ev('audio', {rate: ctx.sampleRate});
+}
+
+async function initMic() {
+  if (S.mic) return S.mic;
+  const processing = params.get('processing') === 'on';
+  S.mic = await navigator.mediaDevices.getUserMedia({audio: {
+    channelCount: 1, echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing}});
+  ev('mic');
+  const src = S.ctx.createMediaStreamSource(S.mic);
+  if (S.ctx.audioWorklet) {
+    S.capture = new AudioWorkletNode(S.ctx, 'hark-capture', {numberOfOutputs: 0});
+    S.capture.port.onmessage = (e) => onCaptureFrame(e.data.pcm, e.data.level);
+    src.connect(S.capture);
+  }
+  return S.mic;
+}
+
+function onCaptureFrame(pcm, level) {
+  if (S.vox) voxFrame(level, pcm);
+  if (!S.sending || S.path !== 'worklet') return;
+  sendPCM(pcm);
+}
+function sendPCM(pcm) {
+  // Header: kind, flags, 2 reserved bytes, u32 LE sequence; then int16 LE samples.
+  const b = new Uint8Array(8 + pcm.byteLength);
+  const dv = new DataView(b.buffer);
+  b[0] = BIN_PCM;
+  dv.setUint32(4, S.seq++, true);
+  b.set(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength), 8);
+  if (S.ws && S.ws.readyState === WebSocket.OPEN && S.ws.bufferedAmount < 256 * 1024) { S.ws.send(b); S.stats.sentFrames++; }
+}
+
+function voxFrame(level, pcm) {
+  const on = level > 0.02;
+  if (!S.voxOpen) {
+    S.preroll.push(pcm); if (S.preroll.length > 5) S.preroll.shift();
+    S.voxLoud = on ? S.voxLoud + 1 : 0;
+    if (S.voxLoud >= 2 && S.floor !== 'busy') {
+      S.voxOpen = true; S.voxQuiet = 0;
+      startTalk('vox').then(() => { if (S.path === 'worklet') { for (const p of S.preroll) sendPCM(p); } S.preroll = []; });
+    }
+  } else {
+    S.voxQuiet = on ? 0 : S.voxQuiet + 1;
+    if (S.voxQuiet * FRAME_MS >= 800) { S.voxOpen = false; stopTalk('vox'); }
+  }
+}
+
+// Playback of what the gateway sends.
+function onBinary(buf) {
+  const b = new Uint8Array(buf);
+  if (b.length < 8) return;
+  S.stats.recvBytes += b.length;
+  const flags = b[1], talker = new DataView(buf).getUint32(4, true);
+  if (b[0] === BIN_PCM) {
+    S.stats.recvFrames++;
+    const pcm = new Int16Array(buf.slice(8));
+    if (S.play) S.play.port.postMessage({pcm, talker, flags}, [pcm.buffer]);
+  } else if (b[0] === BIN_WAV) {
+    S.stats.wavBlobs++;
+    playWAV(buf.slice(8));
+  }
+}
+async function playWAV(ab) {
+  if (!S.ctx) return;
+  try {
+    const audio = await S.ctx.decodeAudioData(ab);
+    const src = S.ctx.createBufferSource();
+    src.buffer = audio;
+    src.connect(S.out);
+    src.start();
+  } catch (e) { ev('wavError', {err: String(e)}); }
+}
+
+// ---------- talking ----------
+async function startTalk(source) {
+  if (S.pressed) return;
+  S.pressed = true;
+  ev('press', {source});
+  try {
+    await initAudio();
+    await initMic();
+  } catch (e) {
+    S.pressed = false;
+    flash('The microphone is not available: ' + (e.message || e.name || e), '', 6000);
+    ev('micError', {err: String(e)});
+    return;
+  }
+  if (!S.pressed) return; // released while the microphone was starting
+  if (S.path === 'mediarecorder') {
+    const mime = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/webm'].find((m) => window.MediaRecorder && MediaRecorder.isTypeSupported(m));
+    if (!mime) {
+      S.pressed = false;
+      flash('This browser records only MP4 audio, which the gateway does not take. Choose "live PCM" in the menu.', '', 7000);
+      ev('mrUnsupported');
+      return;
+    }
+    S.floor = 'waiting'; render();
+    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : 'webm'});
+    S.sending = true;
+    const rec = new MediaRecorder(S.mic, {mimeType: mime, audioBitsPerSecond: 48000});
+    S.mr = rec;
+    rec.ondataavailable = (e) => {
+      if (!e.data || !e.data.size) return;
+      // Keep the chunks in order: each waits for the previous one's bytes.
+      const blob = e.data;
+      S.mrChain = S.mrChain.then(() => blob.arrayBuffer()).then((ab) => sendBin(BIN_MEDIA, new Uint8Array(ab)));
+    };
+    rec.onstop = () => { S.mrChain = S.mrChain.then(() => { send({t: 'talk', on: false}); S.sending = false; }); };
+    rec.start(20);
+  } else {
+    S.floor = 'waiting'; render();
+    send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate});
+    S.sending = true;
+  }
+  render();
+}
+
+function stopTalk(source) {
+  if (!S.pressed) return;
+  S.pressed = false;
+  ev('release', {source});
+  if (S.mr) { const r = S.mr; S.mr = null; if (r.state !== 'inactive') r.stop(); }
+  else if (S.sending) { S.sending = false; send({t: 'talk', on: false}); }
+  if (S.floor === 'granted') sounds.release();
+  if (S.floor !== 'busy') S.floor = 'idle';
+  render();
+}
+
+async function sendClip(file) {
+  if (!file) return;
+  if (file.size > 20 * 1024 * 1024) { flash('That clip is too large (20 MB at most).', '', 5000); return; }
+  await initAudio();
+  const ab = await file.arrayBuffer();
+  sendBin(BIN_WAV, new Uint8Array(ab));
+  addLog('sys', '', 'Sending clip "' + file.name + '"…');
+}
+
+// ---------- rendering ----------
+function render() {
+  const ptt = $('ptt');
+  ptt.classList.toggle('live', S.pressed && S.floor === 'granted');
+  ptt.classList.toggle('waiting', S.pressed && S.floor === 'waiting');
+  ptt.classList.toggle('busy', S.floor === 'busy');
+  const label = ptt.querySelector('.ptt-label');
+  label.textContent = S.floor === 'busy' ? 'Busy' : S.pressed ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : 'Hold to talk';
+
+  const air = $('air');
+  const others = [...S.talkers.entries()].filter(([id]) => !S.me || id !== S.me.session).map(([, t]) => t);
+  air.className = 'air';
+  if (S.pressed && S.floor === 'granted') { air.textContent = 'You are on the air'; air.classList.add('me'); }
+  else if (others.length) {
+    air.textContent = others.map((t) => t.name).join(', ') + (others.length > 1 ? ' are' : ' is') + (others.some((t) => t.priority) ? ' paging everyone' : ' talking');
+    air.classList.add(S.floor === 'busy' ? 'busy' : 'talking');
+  } else air.textContent = S.channel ? 'Channel ' + S.channel + ' is quiet' : 'Not in a channel';
+
+  const ul = $('users');
+  ul.textContent = '';
+  const here = S.users.filter((u) => u.channel === S.channel);
+  const elsewhere = S.users.filter((u) => u.channel !== S.channel);
+  for (const u of [...here, ...elsewhere]) {
+    const li = document.createElement('li');
+    li.textContent = u.name + (u.channel !== S.channel ? ' (' + (u.channel || 'no channel') + ')' : '');
+    if (u.channel !== S.channel) li.classList.add('elsewhere');
+    if (S.talkers.has(u.id) || u.talking) li.classList.add('talking');
+    if (S.me && u.id === S.me.session) li.classList.add('self');
+    li.dataset.name = u.name;
+    ul.appendChild(li);
+  }
+  $('count').textContent = '(' + here.length + ' here, ' + S.users.length + ' online)';
+
+  const to = $('to'), cur = to.value;
+  to.textContent = '';
+  const all = document.createElement('option'); all.value = ''; all.textContent = 'Everyone here'; to.appendChild(all);
+  for (const u of S.users) {
+    if (S.me && u.id === S.me.session) continue;
+    const o = document.createElement('option'); o.value = u.name; o.textContent = 'Only ' + u.name; to.appendChild(o);
+  }
+  to.value = [...to.options].some((o) => o.value === cur) ? cur : '';
+}
+
+function renderChannels() {
+  const sel = $('channel');
+  sel.textContent = '';
+  for (const c of S.channels) {
+    const o = document.createElement('option');
+    o.value = c.name;
+    o.textContent = '# ' + c.name + (c.mode === 'open' ? ' (open)' : '');
+    sel.appendChild(o);
+  }
+  sel.value = S.channel;
+}
+
+function setConn(state, text) {
+  const c = $('conn');
+  c.className = 'conn ' + (state === 'ok' ? 'ok' : state === 'wait' ? 'wait' : 'bad');
+  c.title = text || state;
+  S.reconnecting = state !== 'ok';
+  if (state === 'ok') banner('');
+  else banner(text, state === 'wait' ? 'warn' : '');
+}
+
+// ---------- websocket ----------
+function connect() {
+  clearTimeout(S.retryTimer);
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  S.ws = ws;
+  ws.onopen = () => {
+    send(Object.assign({t: 'login', playback: S.playback}, S.creds));
+  };
+  ws.onmessage = (e) => {
+    if (typeof e.data !== 'string') { onBinary(e.data); return; }
+    let m;
+    try { m = JSON.parse(e.data); } catch (err) { return; }
+    onMessage(m);
+  };
+  ws.onclose = (e) => {
+    if (S.ws !== ws) return;
+    S.ws = null;
+    if (S.sending) { S.sending = false; }
+    S.talkers.clear();
+    if (!S.wantOnline) return;
+    if (!S.loggedIn) {
+      // Never got in: do not hammer the gateway with a bad login.
+      $('loginError').textContent = e.reason || 'Could not reach the intercom. Check the address and try again.';
+      showLogin();
+      return;
+    }
+    const wait = Math.min(10000, 500 * Math.pow(2, S.retry++));
+    setConn('wait', 'Connection lost. Reconnecting in ' + Math.round(wait / 1000) + ' s…');
+    ev('reconnecting', {wait});
+    S.retryTimer = setTimeout(connect, wait);
+  };
+}
+
+function onMessage(m) {
+  ev('msg', {t: m.t});
+  switch (m.t) {
+  case 'welcome':
+    S.loggedIn = true; S.retry = 0;
+    S.me = {session: m.session, name: m.name};
+    S.channels = m.channels || [];
+    $('me').textContent = m.name;
+    showApp();
+    setConn('ok');
+    break;
+  case 'joined':
+    S.channel = m.channel;
+    S.talkers.clear();
+    renderChannels();
+    addLog('sys', '', 'Joined channel ' + m.channel);
+    break;
+  case 'presence':
+    S.users = m.users || [];
+    for (const u of S.users) if (u.talking && u.channel === S.channel) S.talkers.set(u.id, {name: u.name});
+    break;
+  case 'talking':
+    if (m.on) S.talkers.set(m.id, {name: m.name, priority: m.priority});
+    else {
+      S.talkers.delete(m.id);
+      if (S.floor === 'busy' && !S.pressed && S.talkers.size === 0) { S.floor = 'idle'; banner(''); }
+    }
+    break;
+  case 'floor':
+    if (m.granted) {
+      if (S.pressed) { S.floor = 'granted'; sounds.permit(); } else S.floor = 'idle';
+    } else { S.floor = 'idle'; if (m.text) flash(m.text, 'warn', 4000); }
+    break;
+  case 'busy':
+    S.floor = 'busy';
+    S.sending = false;
+    if (S.mr) { const r = S.mr; S.mr = null; r.ondataavailable = null; r.onstop = null; if (r.state !== 'inactive') r.stop(); }
+    banner(m.text || ((m.holder || 'Someone') + ' is talking. Wait until they finish.'));
+    sounds.busy();
+    ev('busy', {holder: m.holder});
+    setTimeout(() => { if (S.floor === 'busy') { S.floor = 'idle'; if (!S.reconnecting) banner(''); render(); } }, 2500);
+    break;
+  case 'text': {
+    const priv = !!m.to;
+    addLog(priv ? 'private' : '', m.from + (priv ? ' → ' + m.to : ''), ': ' + m.text, m.time);
+    if (!S.me || m.from !== S.me.name) sounds.text();
+    break;
+  }
+  case 'ring':
+    addLog('ringmsg', m.from, ' rang everyone' + (m.text ? ': ' + m.text : ''), m.time);
+    flash('🔔 ' + m.from + ' is ringing', 'info', 4000);
+    sounds.ring();
+    break;
+  case 'page':
+    addLog('sys', '', m.from + (m.on ? ' started a page to all channels' : ' ended the page'));
+    break;
+  case 'clip':
+    addLog('sys', '', m.text);
+    break;
+  case 'state':
+    if (m.state === 'connected') setConn('ok');
+    else setConn('wait', m.text || 'The intercom is reconnecting…');
+    break;
+  case 'error':
+    if (!S.loggedIn) { $('loginError').textContent = m.text; S.wantOnline = false; }
+    else flash(m.text, '', 6000);
+    ev('error', {code: m.code, text: m.text});
+    break;
+  case 'bye':
+    S.wantOnline = m.code === 'shutdown';
+    if (!S.wantOnline) { S.loggedIn = false; $('loginError').textContent = m.text; showLogin(); }
+    break;
+  }
+  render();
+}
+
+function showApp() { $('login').classList.add('hidden'); $('app').classList.remove('hidden'); render(); }
+function showLogin() { $('app').classList.add('hidden'); $('login').classList.remove('hidden'); setConn('ok'); }
+
+// ---------- input ----------
+function bindPTT() {
+  const ptt = $('ptt');
+  ptt.addEventListener('pointerdown', (e) => { e.preventDefault(); try { ptt.setPointerCapture(e.pointerId); } catch (_) {} startTalk('button'); });
+  for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) ptt.addEventListener(t, () => stopTalk('button'));
+  ptt.addEventListener('contextmenu', (e) => e.preventDefault());
+  const typing = () => { const a = document.activeElement; return a && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT'); };
+  window.addEventListener('keydown', (e) => {
+    if (e.code !== 'Space' || typing() || !S.loggedIn) return;
+    e.preventDefault();
+    if (!e.repeat) startTalk('space');
+  });
+  window.addEventListener('keyup', (e) => { if (e.code === 'Space' && !typing()) { e.preventDefault(); stopTalk('space'); } });
+  window.addEventListener('blur', () => { if (S.pressed && !S.voxOpen) stopTalk('blur'); });
+}
+
+function init() {
+  const stored = (() => { try { return localStorage.getItem('hark.name') || ''; } catch (e) { return ''; } })();
+  $('name').value = params.get('name') || stored;
+  $('path').value = S.path;
+  $('loginForm').addEventListener('submit', (e) => {
+    e.preventDefault();
+    login($('name').value.trim(), $('password').value);
+  });
+  $('channel').addEventListener('change', (e) => send({t: 'join', channel: e.target.value}));
+  $('textForm').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $('text').value.trim();
+    if (!text) return;
+    send({t: 'text', text, to: $('to').value});
+    $('text').value = '';
+  });
+  $('ring').addEventListener('click', () => { initAudio(); send({t: 'ring'}); });
+  $('menuBtn').addEventListener('click', () => {
+    const m = $('menu'); m.classList.toggle('hidden');
+    $('menuBtn').setAttribute('aria-expanded', String(!m.classList.contains('hidden')));
+  });
+  $('vox').addEventListener('change', async (e) => {
+    S.vox = e.target.checked;
+    if (S.vox) { await initAudio(); await initMic().catch((err) => flash('The microphone is not available: ' + err.message)); }
+    else if (S.voxOpen) { S.voxOpen = false; stopTalk('vox'); }
+  });
+  $('path').addEventListener('change', (e) => { S.path = e.target.value; });
+  $('clip').addEventListener('change', (e) => { sendClip(e.target.files[0]); e.target.value = ''; });
+  $('logout').addEventListener('click', () => { S.wantOnline = false; S.loggedIn = false; if (S.ws) S.ws.close(1000, 'logout'); showLogin(); });
+  bindPTT();
+  if (params.get('autologin') === '1' && $('name').value) login($('name').value, params.get('password') || '');
+}
+
+async function login(name, password) {
+  if (!name) return;
+  $('loginError').textContent = '';
+  try { localStorage.setItem('hark.name', name); } catch (e) { /* private mode */ }
+  S.creds = {name, password, channel: params.get('channel') || ''};
+  S.wantOnline = true;
+  initAudio().catch((e) => ev('audioError', {err: String(e)}));
+  connect();
+}
+
+// ---------- test hooks ----------
+window.harkTest = {
+  state: () => ({loggedIn: S.loggedIn, channel: S.channel, floor: S.floor, pressed: S.pressed, sending: S.sending,
+    users: S.users, talkers: [...S.talkers.values()].map((t) => t.name), stats: S.stats, path: S.path,
+    rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, conn: $('conn').className}),
+  events: () => S.log,
+  press: () => startTalk('test'),
+  release: () => stopTalk('test'),
+  // Record what the page plays (from the MediaStreamAudioDestinationNode tap).
+  async startRecording() {
+    await initAudio();
+    if (!S.recorder) {
+      S.recorder = new AudioWorkletNode(S.ctx, 'hark-record', {numberOfOutputs: 0});
+      S.ctx.createMediaStreamSource(S.tap.stream).connect(S.recorder);
+    }
+    S.recorder.port.postMessage({start: true});
+    return {ctxTime: S.ctx.currentTime, wall: Date.now()};
+  },
+  // Returns the recording as base64 int16 LE mono at the context rate, and the
+  // wall-clock time (ms) of its first audible sample (-1 if silent).
+  stopRecording() {
+    return new Promise((resolve) => {
+      S.recorder.port.onmessage = (e) => {
+        const {chunks, firstLoud, rate} = e.data;
+        let n = 0; for (const c of chunks) n += c.length;
+        const pcm = new Int16Array(n);
+        let k = 0;
+        for (const c of chunks) for (let i = 0; i < c.length; i++) { const v = Math.max(-1, Math.min(1, c[i])); pcm[k++] = v * 32767; }
+        const bytes = new Uint8Array(pcm.buffer);
+        let s = '';
+        for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+        const ts = S.ctx.getOutputTimestamp ? S.ctx.getOutputTimestamp() : null;
+        let firstLoudWall = -1;
+        if (firstLoud >= 0 && ts && ts.contextTime !== undefined) firstLoudWall = performance.timeOrigin + ts.performanceTime + (firstLoud - ts.contextTime) * 1000;
+        resolve({pcm: btoa(s), rate, samples: n, firstLoudWall});
+      };
+      S.recorder.port.postMessage({stop: true});
+    });
+  },
+};
+
+init();
+})();

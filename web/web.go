@@ -1,0 +1,23 @@
+// Package web holds the browser client of Hark: a single page (plain HTML,
+// CSS and JavaScript, no build step) that the gateway serves. It speaks the
+// websocket protocol documented in internal/gateway.
+//
+// Query parameters understood by the page (for people and for tests):
+//
+//	?path=worklet|mediarecorder  how the microphone is sent (default worklet:
+//	                             20 ms PCM frames; mediarecorder: WebM/Ogg Opus)
+//	?playback=pcm|wav            live PCM frames (default) or one WAV per transmission
+//	?processing=on               turn on the browser's echo cancellation, noise
+//	                             suppression and gain control (off by default:
+//	                             push-to-talk is half duplex, and the raw signal
+//	                             is cleaner)
+//	?name=NAME&autologin=1       log in without showing the form
+//	?channel=NAME                channel to join after login
+package web
+
+import "embed"
+
+// FS holds the page: index.html, app.js, style.css and the AudioWorklet modules.
+//
+//go:embed index.html app.js style.css capture-worklet.js play-worklet.js record-worklet.js
+var FS embed.FS
