@@ -41,6 +41,7 @@ type Buffer struct {
 	lastEndFlag  bool  // the last played packet ended the transmission
 	concealRun   int64 // samples concealed or silenced since the last packet played
 	sinceShrink  int   // packets played since the last shrink drop
+	sinceStretch int   // packets played since the last stretch
 	delaySum     float64
 	delayCount   uint64
 	curDelay     int64
@@ -88,9 +89,21 @@ func unwrap32(ref int64, v uint32) int64 {
 
 const maxSeqJump = 3000
 
-// shrinkSpan is how long shrinking by dropping frames takes to remove an
-// excess delay (small excesses are removed more slowly; see shouldShrink).
-const shrinkSpan = 1500 * time.Millisecond
+// safetyPct is added (in percent) to the delay quantile: the estimate lags
+// the network.
+const safetyPct = 4
+
+// shrinkMarginNs: an excess smaller than this (beyond the frame a drop
+// removes) is left alone.
+const shrinkMarginNs = int64(5 * time.Millisecond)
+
+// Stretching: only when the delay is this far below target, and at most
+// once every stretchEvery packets.
+const (
+	stretchMinNs = int64(5 * time.Millisecond)
+	stretchEvery     = 1
+	stretchMaxFrames = 2
+)
 
 func (b *Buffer) isSeen(seq int64) bool {
 	if b.hiSeq-seq >= 256 || seq > b.hiSeq {
@@ -177,8 +190,15 @@ func (b *Buffer) Push(p Packet) {
 		}
 		newTx = true
 	case seq <= b.lastSeq && b.state != Buffering:
+		// Too late to play, but its transit is exactly the tail the
+		// target must learn about.
 		b.markSeen(seq)
 		b.stats.Late++
+		b.sinceStretch = stretchEvery // react at once: more may follow
+		if b.playEpoch == b.epoch {
+			dur := b.packetDuration(&p)
+			b.learn(arr, unwrap32(b.hiTs, p.Timestamp), dur)
+		}
 		return
 	case p.Start && seq > b.epochHiSeq:
 		newTx = true
@@ -193,13 +213,7 @@ func (b *Buffer) Push(p Packet) {
 		b.hiSeq, b.hiTs = seq, ts
 	}
 
-	dur := int(p.Duration)
-	if dur == 0 && b.cfg.durFunc != nil {
-		if d, err := b.cfg.durFunc(p.Payload); err == nil && d > 0 {
-			dur = d
-		}
-	}
-
+	dur := b.packetDuration(&p)
 	if newTx {
 		b.epoch++
 		b.epochHiSeq = seq
@@ -217,13 +231,7 @@ func (b *Buffer) Push(p Packet) {
 		b.epochHiSeq = seq
 	}
 
-	td := dur
-	if td == 0 {
-		td = b.lastDur
-	}
-	durNs := b.samplesToNs(int64(td))
-	transit := arr - b.anchorWall - b.samplesToNs(ts+int64(td)-b.anchorTs)
-	b.est.add(transit, arr, durNs)
+	b.learn(arr, ts, dur)
 
 	// Insert sorted by seq; most packets arrive in order and append.
 	e := entry{p: p, seq: seq, ts: ts, dur: dur, epoch: b.epoch}
@@ -238,6 +246,26 @@ func (b *Buffer) Push(p Packet) {
 	b.q = append(b.q, entry{})
 	copy(b.q[i+1:], b.q[i:])
 	b.q[i] = e
+}
+
+// packetDuration is p's duration in samples, 0 if unknown.
+func (b *Buffer) packetDuration(p *Packet) int {
+	dur := int(p.Duration)
+	if dur == 0 && b.cfg.durFunc != nil {
+		if d, err := b.cfg.durFunc(p.Payload); err == nil && d > 0 {
+			dur = d
+		}
+	}
+	return dur
+}
+
+// learn feeds one packet's transit to the delay estimator.
+func (b *Buffer) learn(arr, ts int64, dur int) {
+	if dur == 0 {
+		dur = b.lastDur
+	}
+	transit := arr - b.anchorWall - b.samplesToNs(ts+int64(dur)-b.anchorTs)
+	b.est.add(transit, arr, b.samplesToNs(int64(dur)))
 }
 
 func (b *Buffer) flush() {
@@ -264,6 +292,7 @@ func (b *Buffer) expected(ts int64) int64 {
 // targetNs is the delay the buffer aims for.
 func (b *Buffer) targetNs() int64 {
 	t := b.est.quantile()
+	t += t * safetyPct / 100
 	return min(max(t, b.floorNs()), int64(b.cfg.maxDelay))
 }
 
@@ -388,6 +417,17 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 		if gap == 0 {
 			dur := b.duration(0)
 			cur, haveCur := b.currentDelay(n)
+			if haveCur {
+				if chunk := b.stretchBy(cur, dur); chunk > 0 {
+					// Below target: insert concealment before h to grow
+					// the delay before packets start coming late.
+					b.sinceStretch = 0
+					b.stats.Stretched++
+					b.stats.Concealed++
+					b.stats.ConcealedSamples += uint64(chunk)
+					return Decision{Action: Conceal, Samples: chunk, Timestamp: uint32(b.playTs)}, nil
+				}
+			}
 			if haveCur && b.shouldShrink(cur, dur) {
 				e := b.pop()
 				b.stats.Dropped++
@@ -403,6 +443,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				b.delayCount++
 			}
 			b.sinceShrink++
+			b.sinceStretch++
 			b.advancePlayed(e, dur)
 			b.lastDur = dur
 			b.concealRun = 0
@@ -503,12 +544,36 @@ func (b *Buffer) shouldShrink(cur int64, dur int) bool {
 	if excess < 0 {
 		return false
 	}
-	// Spread the drops so the excess is gone in about shrinkSpan, never
-	// faster than every other packet.
-	frames := max(1, (excess+b.samplesToNs(int64(dur)))/b.samplesToNs(int64(dur)))
-	span := int64(shrinkSpan) / b.samplesToNs(int64(dur))
-	every := int(min(max(span/frames, 2), int64(b.cfg.shrinkEvery)))
+	// Spread the drops: quickly when far above target (after a spike),
+	// slowly when close to it (avoid chasing the target's wobble).
+	durNs := b.samplesToNs(int64(dur))
+	every := b.cfg.shrinkEvery
+	switch {
+	case excess > 2*durNs:
+		every = 2 // a spike's aftermath: get back quickly
+	case excess > durNs/2:
+		every = 4
+	case excess < shrinkMarginNs:
+		return false // close enough: do not chase the target's wobble
+	}
 	return b.sinceShrink >= every
+}
+
+// stretchBy returns how many samples of concealment to insert before the
+// head packet (of dur samples) to bring the delay up to target, or 0. It
+// grows faster than shrinkage (late packets cost more than latency) but
+// not more than one frame at a time, and not on consecutive packets.
+func (b *Buffer) stretchBy(cur int64, dur int) int {
+	if b.sinceStretch < stretchEvery || b.q[0].p.Start {
+		return 0
+	}
+	deficit := b.targetNs() - cur
+	if deficit < stretchMinNs {
+		return 0
+	}
+	n := min(b.nsToSamples(deficit), int64(stretchMaxFrames*dur), int64(b.maxFECSample))
+	n = n / int64(b.quantum) * int64(b.quantum)
+	return int(n)
 }
 
 // State returns the buffer's current state.

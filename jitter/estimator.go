@@ -35,11 +35,13 @@ type estimator struct {
 	baseline   int64
 	haveBase   bool
 
-	// Spikes: a run of consecutive samples far above the target. Runs of up
-	// to spikeRunMin samples are ordinary tail and join the histogram; a
-	// longer run is a spike event, kept out unless events are frequent.
-	spikeRun     int
+	// Spikes: samples far above the target. When spikeRunMin or more of
+	// them come within spikeGapNs of each other they are a spike event,
+	// kept out of the histogram unless events are frequent; fewer are
+	// ordinary tail and join the histogram once the cluster is over.
+	spikeRun     int // spike samples in the current cluster
 	spikePending [spikeRunMin]int64
+	spikeLast    int64   // arrival of the last spike sample
 	spikeEvents  float64 // decaying count of spike events
 
 	cached      int64 // cached quantile (ns)
@@ -51,6 +53,7 @@ type estimator struct {
 
 const (
 	spikeRunMin    = 3
+	spikeGapNs     = 200e6
 	baselineBlocks = 4
 	frame20ms      = 20e6
 )
@@ -131,9 +134,23 @@ func (e *estimator) add(transit, arrival, durNs int64) int64 {
 	spike := e.samples > 50 && need > max(target+e.spikeMinNs, int64(e.spikeFactor*float64(target)))
 	e.samples++
 	frequent := e.spikeEvents >= 2
+	if e.spikeRun > 0 && arrival-e.spikeLast > spikeGapNs {
+		// The cluster is over.
+		if e.spikeRun < spikeRunMin {
+			for _, v := range e.spikePending[:e.spikeRun] {
+				e.addSample(v)
+			}
+		}
+		e.spikeRun = 0
+	}
+	if !spike {
+		e.addSample(need)
+		return j
+	}
+	e.spikeLast = arrival
 	switch {
-	case spike && e.spikeRun < spikeRunMin:
-		// Maybe the start of a spike: hold the sample back until we know.
+	case e.spikeRun < spikeRunMin:
+		// Maybe part of a spike: hold the sample back until we know.
 		e.spikePending[e.spikeRun] = need
 		e.spikeRun++
 		if e.spikeRun == spikeRunMin {
@@ -144,18 +161,7 @@ func (e *estimator) add(transit, arrival, durNs int64) int64 {
 				}
 			}
 		}
-	case spike:
-		if frequent {
-			e.addSample(need)
-		}
-	default:
-		if e.spikeRun < spikeRunMin {
-			// A short run: ordinary tail after all.
-			for _, v := range e.spikePending[:e.spikeRun] {
-				e.addSample(v)
-			}
-		}
-		e.spikeRun = 0
+	case frequent:
 		e.addSample(need)
 	}
 	return j

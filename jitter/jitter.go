@@ -168,6 +168,7 @@ type Stats struct {
 	Overflow         uint64 // packets dropped because the buffer was full
 	Invalid          uint64 // packets rejected (empty payload, far out of sequence)
 	Resumed          uint64 // times a late packet was played after concealment (delay grew)
+	Stretched        uint64 // concealments inserted on purpose to grow the delay to target
 	Transmissions    uint64 // transmissions started
 	PlayedSamples    uint64 // samples produced by Play decisions
 	CurrentDelay     time.Duration
@@ -221,7 +222,7 @@ func WithInitialDelay(d time.Duration) Option { return func(c *config) { c.initi
 func WithPercentile(q float64) Option { return func(c *config) { c.percentile = q } }
 
 // WithForgetFactor sets how much old jitter samples keep of their weight
-// per 20 ms of audio, in (0,1) (default 0.998, a memory of about 10 s).
+// per 20 ms of audio, in (0,1) (default 0.999, a memory of about 20 s).
 func WithForgetFactor(f float64) Option { return func(c *config) { c.forget = f } }
 
 // WithFEC says whether packets may carry in-band FEC (default true). When
@@ -250,7 +251,7 @@ func defaultConfig() config {
 		maxDelay:     time.Second,
 		initialDelay: 20 * time.Millisecond,
 		percentile:   0.99,
-		forget:       0.998,
+		forget:       0.999,
 		fec:          true,
 		maxConceal:   100 * time.Millisecond,
 		maxPackets:   512,
