@@ -100,7 +100,7 @@ const shrinkMarginNs = int64(5 * time.Millisecond)
 // Stretching: only when the delay is this far below target, and at most
 // once every stretchEvery packets.
 const (
-	stretchMinNs = int64(5 * time.Millisecond)
+	stretchMinNs     = int64(5 * time.Millisecond)
 	stretchEvery     = 1
 	stretchMaxFrames = 2
 )
