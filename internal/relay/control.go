@@ -143,26 +143,27 @@ func (r *Relay) floorRequestLocked(s *session, id uint16, now time.Time) {
 		r.denyLocked(s, id, p.s, "busy: "+p.s.name+" is paging everyone")
 		return
 	}
+	// The grant goes out before the Talking announcement.
 	grant := &proto.FloorGrant{Channel: id, MaxMillis: r.maxMillis()}
 	if ch.info.Mode == proto.ModeOpen {
+		s.sendMsg(grant)
 		if t := ch.talkers[s]; t != nil {
 			t.last = now
 		} else {
 			r.talkerStartLocked(ch, s, true, now)
 		}
-		s.sendMsg(grant)
 		return
 	}
 	switch ch.holder {
 	case nil:
+		s.sendMsg(grant)
 		r.grantLocked(ch, s, true, now)
 	case s:
+		s.sendMsg(grant)
 		ch.holderLast = now
 	default:
 		r.denyLocked(s, id, ch.holder, "busy: "+ch.holder.name+" is talking")
-		return
 	}
-	s.sendMsg(grant)
 }
 
 func (r *Relay) floorReleaseLocked(s *session, id uint16) {
@@ -197,10 +198,11 @@ func (r *Relay) pageStartLocked(s *session, now time.Time) {
 			return
 		}
 		p.last = now
-	} else {
-		r.startPageLocked(s, now)
+		s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis()})
+		return
 	}
 	s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis()})
+	r.startPageLocked(s, now)
 }
 
 func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {

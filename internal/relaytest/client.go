@@ -46,6 +46,8 @@ type DialOptions struct {
 	Version uint16
 	// Queue is the length of the message and voice buffers (0: 100000).
 	Queue int
+	// Addr dials this address instead of the relay's (e.g. a test proxy).
+	Addr string
 }
 
 // Dial logs in as name with password and fails the test if it cannot. The
@@ -74,7 +76,11 @@ func (r *Relay) TryDial(ctx context.Context, name, password string, o DialOption
 	c := &Client{label: fmt.Sprintf("client-%d", seq.Add(1)), done: make(chan struct{})}
 	var err error
 	pprof.Do(ctx, pprof.Labels("hark_relaytest", c.label), func(ctx context.Context) {
-		err = c.login(ctx, r.Addr, r, name, password, o)
+		addr := r.Addr
+		if o.Addr != "" {
+			addr = o.Addr
+		}
+		err = c.login(ctx, addr, r, name, password, o)
 	})
 	if err != nil {
 		if c.Conn != nil {

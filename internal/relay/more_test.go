@@ -1,0 +1,400 @@
+package relay_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/relay"
+	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/proto"
+)
+
+func TestFloorTimeout(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) { c.FloorTimeout = 50 * time.Millisecond }))
+	a, b := r.Dial(t, "alice", ""), r.Dial(t, "bob", "")
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	a.SendVoice(voice(1, 0, proto.FlagStart))
+	b.RecvVoice(t)
+	relaytest.Wait(t, b, func(m *proto.Talking) bool { return m.Session == a.Session() && m.Talking })
+	// No more frames: the floor frees by itself.
+	relaytest.Wait(t, b, func(m *proto.Talking) bool { return m.Session == a.Session() && !m.Talking })
+	// Now bob may talk.
+	b.MustSend(t, &proto.FloorRequest{Channel: 1})
+	relaytest.Wait[*proto.FloorGrant](t, b, nil)
+}
+
+func TestMaxTalk(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) {
+		c.MaxTalk = 100 * time.Millisecond
+		c.GrantTimeout = time.Minute
+		c.FloorTimeout = time.Minute
+	}))
+	a, b := r.Dial(t, "alice", ""), r.Dial(t, "bob", "")
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	a.MustSend(t, &proto.FloorRequest{Channel: 1})
+	if g := relaytest.Wait[*proto.FloorGrant](t, a, nil); g.MaxMillis != 100 {
+		t.Fatalf("grant %+v", g)
+	}
+	e := relaytest.Wait[*proto.Error](t, a, nil)
+	if e.Code != proto.CodeTooLong || !strings.Contains(e.Text, "maximum length") {
+		t.Fatalf("error %+v", e)
+	}
+	relaytest.Wait(t, b, func(m *proto.Talking) bool { return m.Session == a.Session() && !m.Talking })
+	// Frames after the cut need a new start.
+	a.SendVoice(voice(1, 1, 0))
+	r.WaitStats(t, "a no_floor drop", func(s relay.Stats) bool { return s.Dropped["no_floor"] == 1 })
+	a.SendVoice(voice(1, 2, proto.FlagStart))
+	if h, _ := b.RecvVoice(t); h.Seq != 2 {
+		t.Fatalf("got %+v", h)
+	}
+}
+
+func TestOpenChannelAndWrongChannel(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	a, b, c := r.Dial(t, "alice", ""), r.Dial(t, "bob", ""), r.Dial(t, "carol", "")
+	for _, x := range []*relaytest.Client{a, b, c} {
+		if j := x.Join(t, "ops"); j.Mode != proto.ModeOpen || j.ID != 2 {
+			t.Fatalf("joined %+v", j)
+		}
+	}
+	b.MustSend(t, &proto.FloorRequest{Channel: 2})
+	relaytest.Wait[*proto.FloorGrant](t, b, nil)
+	a.SendVoice(voice(2, 10, proto.FlagStart))
+	b.SendVoice(voice(2, 20, 0))
+	got := map[uint32]uint16{}
+	for range 2 {
+		h, _ := c.RecvVoice(t)
+		got[h.Sender] = h.Seq
+	}
+	if got[a.Session()] != 10 || got[b.Session()] != 20 {
+		t.Fatalf("carol heard %v", got)
+	}
+	a.SendVoice(voice(1, 11, proto.FlagStart)) // lobby: alice is not there
+	r.WaitStats(t, "wrong_channel drop", func(s relay.Stats) bool { return s.Dropped["wrong_channel"] == 1 })
+}
+
+func TestRingAndText(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	a, b, c, d := r.Dial(t, "alice", ""), r.Dial(t, "bob", ""), r.Dial(t, "carol", ""), r.Dial(t, "dave", "")
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	c.Join(t, "ops") // dave joins nothing
+	before := time.Now().UnixMilli()
+	a.MustSend(t, &proto.Ring{Text: "door", From: 999, FromName: "mallory"})
+	for _, x := range []*relaytest.Client{a, b, c, d} {
+		g := relaytest.Wait[*proto.Ring](t, x, nil)
+		if g.From != a.Session() || g.FromName != "alice" || g.Text != "door" || g.Time < before {
+			t.Fatalf("ring %+v", g)
+		}
+	}
+
+	a.MustSend(t, &proto.Text{Text: "hello lobby"})
+	for _, x := range []*relaytest.Client{a, b} {
+		m := relaytest.Wait[*proto.Text](t, x, nil)
+		if m.FromName != "alice" || m.Channel != "lobby" || m.Text != "hello lobby" || m.Time < before || m.To != "" {
+			t.Fatalf("text %+v", m)
+		}
+	}
+	a.MustSend(t, &proto.Text{To: "carol", Text: "psst"})
+	for _, x := range []*relaytest.Client{c, a} {
+		// carol's first text is the private one: she never got the lobby's.
+		m := relaytest.Wait[*proto.Text](t, x, nil)
+		if m.From != a.Session() || m.To != "carol" || m.Text != "psst" || m.Time < before {
+			t.Fatalf("private text %+v", m)
+		}
+	}
+	a.MustSend(t, &proto.Text{To: "zed", Text: "?"})
+	if e := relaytest.Wait[*proto.Error](t, a, nil); e.Code != proto.CodeNoUser {
+		t.Fatalf("error %+v", e)
+	}
+	d.MustSend(t, &proto.Text{Text: "nowhere"})
+	if e := relaytest.Wait[*proto.Error](t, d, nil); e.Code != proto.CodeNotJoined {
+		t.Fatalf("error %+v", e)
+	}
+}
+
+func TestPage(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("alice", "a", proto.RolePage)
+	for _, n := range []string{"bob", "carol", "dave", "erin"} {
+		r.AddUser(n, n, 0)
+	}
+	a, b, c, d, e := r.Dial(t, "alice", "a"), r.Dial(t, "bob", "bob"), r.Dial(t, "carol", "carol"), r.Dial(t, "dave", "dave"), r.Dial(t, "erin", "erin")
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	e.Join(t, "lobby")
+	c.Join(t, "ops") // dave: no channel
+
+	// A user without the role is refused.
+	b.MustSend(t, &proto.PageStart{})
+	er := relaytest.Wait[*proto.Error](t, b, nil)
+	if er.Code != proto.CodeForbidden || er.About != proto.TypePageStart || !strings.Contains(er.Text, "not allowed to page") {
+		t.Fatalf("refusal %+v", er)
+	}
+
+	// bob is talking in the lobby.
+	b.SendVoice(voice(1, 0, proto.FlagStart))
+	e.RecvVoice(t)
+
+	a.MustSend(t, &proto.PageStart{})
+	if g := relaytest.Wait[*proto.FloorGrant](t, a, nil); g.Channel != proto.PageChannel {
+		t.Fatalf("grant %+v", g)
+	}
+	be := relaytest.Wait[*proto.Error](t, b, nil)
+	if be.Code != proto.CodeBusy || be.Text != "paged over by alice" {
+		t.Fatalf("bob told %+v", be)
+	}
+	relaytest.Wait(t, e, func(m *proto.Talking) bool { return m.Session == b.Session() && !m.Talking })
+	for _, x := range []*relaytest.Client{a, b, c, d, e} {
+		relaytest.Wait(t, x, func(m *proto.Page) bool { return m.Active && m.From == a.Session() })
+	}
+	const n = 10
+	for i := range n {
+		f := proto.VoiceFlags(0)
+		if i == n-1 {
+			f = proto.FlagEnd
+		}
+		a.SendVoice(voice(proto.PageChannel, uint16(i), f))
+		b.SendVoice(voice(1, uint16(100+i), 0)) // pre-empted
+		for _, w := range []struct {
+			c  *relaytest.Client
+			ch uint16
+		}{{b, 1}, {e, 1}, {c, 2}, {d, proto.PageChannel}} {
+			h, _ := w.c.RecvVoice(t)
+			if h.Sender != a.Session() || h.Channel != w.ch || h.Flags&proto.FlagPriority == 0 || h.Seq != uint16(i) {
+				t.Fatalf("frame %d at channel %d: %+v", i, w.ch, h)
+			}
+		}
+	}
+	for _, x := range []*relaytest.Client{a, b, c, d, e} {
+		relaytest.Wait(t, x, func(m *proto.Page) bool { return !m.Active && m.From == a.Session() })
+	}
+	// bob's last frame may arrive after the page ended: then it lacks a start.
+	s := r.WaitStats(t, "bob's frames dropped", func(s relay.Stats) bool { return s.Dropped["preempted"]+s.Dropped["no_floor"] == n })
+	if s.Pages != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	// After the page bob may start again.
+	b.SendVoice(voice(1, 200, proto.FlagStart))
+	if h, _ := e.RecvVoice(t); h.Seq != 200 || h.Flags&proto.FlagPriority != 0 {
+		t.Fatalf("after page %+v", h)
+	}
+}
+
+func TestDuplicateLogin(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	old := r.Dial(t, "alice", "")
+	old.Join(t, "lobby")
+	watcher := r.Dial(t, "bob", "")
+	nw := r.Dial(t, "alice", "")
+	bye := old.WaitClosed(t)
+	if bye == nil || bye.Code != proto.CodeReplaced || bye.Text != "you logged in from another place" {
+		t.Fatalf("old session's bye: %+v", bye)
+	}
+	relaytest.Wait(t, watcher, func(m *proto.PresenceChange) bool {
+		return m.Kind == proto.PresenceOffline && m.User.Session == old.Session()
+	})
+	nw.Join(t, "lobby")
+	p := relaytest.Wait[*proto.Presence](t, nw, nil)
+	count := 0
+	for _, u := range p.Users {
+		if u.Name == "alice" {
+			count++
+		}
+	}
+	if count != 1 || len(p.Users) != 2 {
+		t.Fatalf("presence %+v", p)
+	}
+	if s := r.Stats(); s.Replaced != 1 || s.Sessions != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestAdmin(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("root", "r", proto.RoleAdmin)
+	r.AddUser("bob", "b", 0)
+	a, b := r.Dial(t, "root", "r"), r.Dial(t, "bob", "b")
+	b.Join(t, "ops")
+	b.MustSend(t, &proto.ListSessions{})
+	if e := relaytest.Wait[*proto.Error](t, b, nil); e.Code != proto.CodeForbidden {
+		t.Fatalf("%+v", e)
+	}
+	b.MustSend(t, &proto.Kick{Name: "root"})
+	if e := relaytest.Wait[*proto.Error](t, b, nil); e.Code != proto.CodeForbidden {
+		t.Fatalf("%+v", e)
+	}
+	a.MustSend(t, &proto.ListSessions{})
+	l := relaytest.Wait[*proto.Sessions](t, a, nil)
+	if len(l.Sessions) != 2 || l.Sessions[1].Name != "bob" || l.Sessions[1].Channel != "ops" || !strings.HasPrefix(l.Sessions[1].Addr, "127.0.0.1:") || l.Sessions[0].Roles != proto.RoleAdmin {
+		t.Fatalf("sessions %+v", l)
+	}
+	a.MustSend(t, &proto.Kick{Name: "bob", Reason: "testing"})
+	bye := b.WaitClosed(t)
+	if bye == nil || bye.Code != proto.CodeKicked || !strings.Contains(bye.Text, "testing") {
+		t.Fatalf("bye %+v", bye)
+	}
+	relaytest.Wait(t, a, func(m *proto.PresenceChange) bool { return m.Kind == proto.PresenceOffline && m.User.Name == "bob" })
+	a.MustSend(t, &proto.Kick{Name: "bob"})
+	if e := relaytest.Wait[*proto.Error](t, a, nil); e.Code != proto.CodeNoUser {
+		t.Fatalf("%+v", e)
+	}
+}
+
+func TestMalformedDatagrams(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	a, b := r.Dial(t, "alice", ""), r.Dial(t, "bob", "")
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	good := proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1, Duration: 960}, []byte{1})
+	bad := [][]byte{
+		{1, 2, 3},                      // short
+		append([]byte{7}, good[1:]...), // kind
+		proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1, Duration: 960}, make([]byte, proto.MaxVoicePayload+1)), // too long
+		append([]byte{1, 0x80}, good[2:]...),                             // unknown flag
+		proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1}, []byte{1}), // zero duration
+	}
+	for _, d := range bad {
+		if err := a.SendRaw(d); err != nil {
+			t.Fatalf("send %x: %v", d, err)
+		}
+	}
+	s := r.WaitStats(t, "five bad datagrams", func(s relay.Stats) bool {
+		n := uint64(0)
+		for _, v := range s.BadDatagrams {
+			n += v
+		}
+		return n == 5
+	})
+	for _, k := range []string{"short", "kind", "too_long", "bad_value"} {
+		if s.BadDatagrams[k] == 0 {
+			t.Errorf("no %s counted: %+v", k, s.BadDatagrams)
+		}
+	}
+	a.SendVoice(voice(1, 1, proto.FlagStart))
+	if h, _ := b.RecvVoice(t); h.Seq != 1 {
+		t.Fatalf("after garbage: %+v", h)
+	}
+	a.MustSend(t, &proto.Ping{Nonce: 42})
+	if p := relaytest.Wait[*proto.Pong](t, a, nil); p.Nonce != 42 {
+		t.Fatal(p)
+	}
+}
+
+func TestUDPGarbage(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	a := r.Dial(t, "alice", "")
+	a.Join(t, "lobby")
+	u, err := net.Dial("udp", r.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	buf := make([]byte, 1500)
+	for i := range 2000 {
+		n := 1 + i%len(buf)
+		rand.Read(buf[:n])
+		if i%3 == 0 {
+			buf[0] |= 0xc0 // looks like a QUIC long header
+		}
+		u.Write(buf[:n])
+	}
+	b := r.Dial(t, "bob", "")
+	b.Join(t, "lobby")
+	a.SendVoice(voice(1, 7, proto.FlagStart))
+	if h, _ := b.RecvVoice(t); h.Seq != 7 {
+		t.Fatalf("%+v", h)
+	}
+}
+
+// A listener that is dead (its packets vanish, the relay is never told)
+// must not cost another listener a single frame.
+func TestStalledListener(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) {
+		c.VoiceRate, c.VoiceBurst = 1e6, 1e6
+		c.FloorTimeout = time.Minute
+	}))
+	a, b := r.Dial(t, "alice", ""), r.Dial(t, "bob", "")
+	px := r.NewProxy(t)
+	dead := r.DialWith(t, "dead", "", relaytest.DialOptions{Addr: px.Addr, NoVoiceReader: true})
+	slow := r.DialWith(t, "slow", "", relaytest.DialOptions{NoVoiceReader: true})
+	for _, x := range []*relaytest.Client{a, b, dead, slow} {
+		x.Join(t, "lobby")
+	}
+	px.Freeze(true)
+	const n = 2000
+	payload := make([]byte, 1000)
+	for i := range n {
+		f := proto.VoiceFlags(0)
+		if i == 0 {
+			f = proto.FlagStart
+		}
+		if err := a.SendVoice(voice(1, uint16(i), f, payload...)); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := b.RecvVoice(t)
+		if h.Seq != uint16(i) {
+			t.Fatalf("bob got seq %d, want %d", h.Seq, i)
+		}
+	}
+	s := r.WaitStats(t, "the dead listener's queue overflowing", func(s relay.Stats) bool { return s.Dropped["queue_full"] > 0 })
+	t.Logf("dropped for the dead listener: %d of %d", s.Dropped["queue_full"], n)
+}
+
+func TestShutdown(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	a, b := r.Dial(t, "alice", ""), r.Dial(t, "bob", "")
+	a.Join(t, "lobby")
+	r.Close()
+	for _, c := range []*relaytest.Client{a, b} {
+		if bye := c.WaitClosed(t); bye == nil || bye.Code != proto.CodeShutdown {
+			t.Fatalf("bye %+v", bye)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := r.TryDial(ctx, "carol", "", relaytest.DialOptions{}); err == nil {
+		t.Fatal("login after shutdown")
+	}
+}
+
+func TestAuthRateLimitAndVersion(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) { c.AuthFailures = 2; c.AuthFailureEvery = time.Hour }))
+	r.AddUser("alice", "a", 0)
+	ctx := context.Background()
+	var pe *proto.Error
+	for range 2 {
+		if _, err := r.TryDial(ctx, "alice", "x", relaytest.DialOptions{}); !errors.As(err, &pe) || pe.Code != proto.CodeAuth {
+			t.Fatalf("%v", err)
+		}
+	}
+	if _, err := r.TryDial(ctx, "alice", "a", relaytest.DialOptions{}); !errors.As(err, &pe) || pe.Code != proto.CodeRateLimit {
+		t.Fatalf("third try: %v", err)
+	}
+	if s := r.Stats(); s.AuthFailures != 2 || s.AuthRateLimited != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	if _, err := r.TryDial(ctx, "alice", "a", relaytest.DialOptions{Version: 99}); !errors.As(err, &pe) || pe.Code != proto.CodeVersion {
+		t.Fatalf("version: %v", err)
+	}
+}
+
+func TestChannelsConfig(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Channels(accounts.Channel{Name: "a"}, accounts.Channel{Name: "b", Mode: proto.ModeOpen}))
+	c := r.Dial(t, "x", "")
+	if c.Welcome.DefaultChannel != "a" || len(c.Welcome.Channels) != 2 || c.Welcome.Channels[1].ID != 2 {
+		t.Fatalf("%+v", c.Welcome)
+	}
+	c.MustSend(t, &proto.Join{Channel: "nope"})
+	if e := relaytest.Wait[*proto.Error](t, c, nil); e.Code != proto.CodeNoChannel || !strings.Contains(e.Text, "a, b") {
+		t.Fatalf("%+v", e)
+	}
+}
