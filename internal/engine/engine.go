@@ -1,0 +1,638 @@
+// Package engine is the talk client's live, full-duplex audio engine:
+//
+//	push-to-talk source → capture device → Opus encoder → floor (Transmission)
+//	relay voice → per-talker jitter buffer + decoder → mixer (+ local cues) → playback device
+//
+// The local cues (ring, busy tone on a refused press, talk-permit beep on a
+// grant, roger beep when another talker ends, join/leave, message) are
+// generated in code and mixed into the playback; each can be muted. The
+// engine reports its state (talking, receiving…) for LEDs and user
+// interfaces, and the captured level for a meter.
+//
+// Devices, the floor and the push-to-talk input sit behind small interfaces
+// (audio.Input, a playback constructor, Floor, ptt.Source), so the engine runs
+// on miniaudio's null backend or on fakes in tests.
+//
+// Timing: playback mixes on the audio thread, in the device callback, one
+// device period (10 ms) at a time, so a decoded frame goes out in the next
+// callback after its jitter-buffer deadline. Capture periods are collected
+// into frames of Config.FrameSamples (10 or 20 ms) and encoded on the engine's
+// capture goroutine as soon as a frame is full.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/audio"
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/internal/playout"
+	"github.com/hark-intercom/hark/internal/ptt"
+	"github.com/hark-intercom/hark/jitter"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// Transmitter is a held floor; *client.Transmission implements it.
+type Transmitter interface {
+	// Send queues one Opus packet of samples samples; it must not block.
+	Send(opus []byte, samples int) error
+	// End finishes the transmission (bounded by ctx).
+	End(ctx context.Context) error
+}
+
+// Floor is the engine's view of the connection: asking for the floor and
+// knowing our own session id (to ignore our own events). ClientFloor adapts a
+// *client.Client.
+type Floor interface {
+	// Talk asks for the floor; an error (e.g. *client.BusyError) refuses it.
+	Talk(ctx context.Context) (Transmitter, error)
+	// Session is our session id on the relay (0 when unknown).
+	Session() uint32
+}
+
+// ClientFloor adapts a client to Floor.
+func ClientFloor(c *client.Client) Floor { return clientFloor{c} }
+
+type clientFloor struct{ c *client.Client }
+
+func (f clientFloor) Talk(ctx context.Context) (Transmitter, error) {
+	tx, err := f.c.Talk(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+func (f clientFloor) Session() uint32 { return f.c.Welcome().Session }
+
+// PlaybackFunc opens (but does not start) the playback device, which must
+// pull its samples from fill. With package audio:
+//
+//	func(fill audio.FillFunc) (audio.Device, error) {
+//		return audio.NewPlayback(audio.PlaybackConfig{Options: opts, Fill: fill})
+//	}
+type PlaybackFunc func(fill audio.FillFunc) (audio.Device, error)
+
+// Config configures New. Capture and Playback are required.
+type Config struct {
+	// FrameSamples is the Opus frame length at 48 kHz: 960 (20 ms, the
+	// default when 0) or 480 (10 ms, lower delay, more packets).
+	FrameSamples int
+	// Bitrate in bit/s; 0 means the codec's default.
+	Bitrate int
+	// NoFEC turns off Opus in-band forward error correction (on by default).
+	NoFEC bool
+	// LossPerc is the packet loss the encoder plans for; 0: codec default.
+	LossPerc int
+
+	// Capture is the microphone (an *audio.Capture, or a fake). The engine
+	// starts it in Run and closes it when Run returns.
+	Capture audio.Input
+	// Playback opens the speaker. Run starts and closes it.
+	Playback PlaybackFunc
+	// PlaybackPeriod is the period of the playback device in samples; 0
+	// means audio.PeriodFrames (10 ms). Other lengths work, with a copy.
+	PlaybackPeriod int
+
+	// PTT is the push-to-talk input; nil means none (use Press).
+	PTT ptt.Source
+
+	// Mute lists the cues not to play (the zero value plays them all).
+	Mute CueSet
+
+	// OnState is called with the new state on every change, from the
+	// engine's control goroutine, never concurrently. It must not block
+	// for long and must not call Run. Nil: nobody is told.
+	OnState func(State)
+	// OnCapture, if set, sees every captured period on the capture
+	// goroutine (e.g. for voice activity detection). It must not keep the
+	// slice nor block.
+	OnCapture func(period []int16)
+
+	// JitterOptions tune every talker's jitter buffer (see package jitter).
+	JitterOptions []jitter.Option
+	// NewDecoder makes one Opus decoder per talker; nil: codec.NewDecoder.
+	NewDecoder func() (codec.FrameDecoder, error)
+	// EndTimeout bounds ending a transmission; 0 means 2 s.
+	EndTimeout time.Duration
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// State is what the engine is doing, for LEDs and user interfaces.
+type State struct {
+	Pressed    bool // the talk input is pressed
+	Requesting bool // waiting for the relay to grant the floor
+	Talking    bool // we hold the floor and our microphone is on the air
+	Busy       bool // the floor was refused (busy tone) while pressed
+	Receiving  bool // someone else is audible
+}
+
+func (s State) String() string {
+	switch {
+	case s.Talking:
+		return "talking"
+	case s.Busy:
+		return "busy"
+	case s.Requesting:
+		return "requesting"
+	case s.Receiving:
+		return "receiving"
+	}
+	return "idle"
+}
+
+// Stats are the engine's counters.
+type Stats struct {
+	CapturePeriods uint64 // periods received from the capture device
+	FramesSent     uint64 // Opus frames handed to a transmission
+	EncodeErrors   uint64 // frames the encoder refused (dropped)
+	SendErrors     uint64 // frames a transmission refused (it then ended)
+	Grants         uint64 // presses that got the floor
+	Denials        uint64 // presses refused (busy or error)
+	CuesDropped    uint64 // cue requests dropped (queue full)
+	PlaybackTicks  uint64 // playback periods mixed
+	Playout        playout.Stats
+}
+
+// Engine is the running audio engine. Create it with New, then Run it once.
+// Its methods are safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	mix    *playout.Mixer
+	player *player
+	enc    *codec.Encoder // capture goroutine only
+
+	floor atomic.Pointer[Floor] // set by Run
+
+	// Press and the receiving flag wake the control goroutine.
+	want   atomic.Bool
+	wake   chan struct{} // capacity 1
+	recv   atomic.Bool   // written by the audio thread
+	sendTx atomic.Pointer[txRef]
+	failed chan *txRef // capture goroutine → control: a Send failed
+
+	level atomic.Uint64 // float64 bits of the last period's dBFS
+
+	// Audio-thread-only staging for device periods that differ from tick.
+	tick     int
+	stage    []int16
+	stageOff int
+
+	mu sync.Mutex
+	// guarded by mu:
+	state State
+	users map[uint32]string // session → channel, for join/leave cues
+	self  string            // our channel, from presence
+
+	running atomic.Bool
+	now     func() time.Time // the playout clock; tests replace it before Run
+
+	capturePeriods, framesSent, encodeErrors, sendErrors atomic.Uint64
+	grants, denials, cuesDropped, playbackTicks          atomic.Uint64
+}
+
+// txRef wraps a transmission so it can be compared and stored atomically.
+type txRef struct{ tx Transmitter }
+
+// New checks cfg and returns an engine; nothing is opened before Run.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Capture == nil {
+		return nil, errors.New("engine: no capture device")
+	}
+	if cfg.Playback == nil {
+		return nil, errors.New("engine: no playback device")
+	}
+	if cfg.FrameSamples == 0 {
+		cfg.FrameSamples = 960
+	}
+	if cfg.FrameSamples != 480 && cfg.FrameSamples != 960 {
+		return nil, fmt.Errorf("engine: frames of %d samples: use 480 (10 ms) or 960 (20 ms)", cfg.FrameSamples)
+	}
+	if cfg.PlaybackPeriod <= 0 {
+		cfg.PlaybackPeriod = audio.PeriodFrames
+	}
+	if cfg.EndTimeout <= 0 {
+		cfg.EndTimeout = 2 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: cfg.FrameSamples, Bitrate: cfg.Bitrate,
+		FEC: !cfg.NoFEC, LossPerc: cfg.LossPerc})
+	if err != nil {
+		return nil, fmt.Errorf("engine: opus encoder: %w", err)
+	}
+	e := &Engine{
+		cfg:    cfg,
+		log:    log,
+		player: newPlayer(),
+		enc:    enc,
+		wake:   make(chan struct{}, 1),
+		failed: make(chan *txRef, 1),
+		tick:   cfg.PlaybackPeriod,
+		users:  map[uint32]string{},
+		now:    time.Now,
+	}
+	e.mix = playout.New(playout.Config{FrameSamples: cfg.PlaybackPeriod, NewDecoder: cfg.NewDecoder,
+		JitterOptions: cfg.JitterOptions, Logger: log})
+	e.stage = make([]int16, cfg.PlaybackPeriod)
+	e.stageOff = len(e.stage)
+	e.level.Store(math.Float64bits(math.Inf(-1)))
+	return e, nil
+}
+
+// Press sets the talk input: true asks for the floor (and talks once it is
+// granted), false releases it. Use it from a user interface that reads keys
+// itself; Config.PTT calls it too. It never blocks.
+func (e *Engine) Press(pressed bool) {
+	e.want.Store(pressed)
+	e.poke()
+}
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Level returns the level of the last captured period in dBFS (-Inf for
+// silence or before the first period).
+func (e *Engine) Level() float64 { return math.Float64frombits(e.level.Load()) }
+
+// State returns the current state.
+func (e *Engine) State() State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		CapturePeriods: e.capturePeriods.Load(),
+		FramesSent:     e.framesSent.Load(),
+		EncodeErrors:   e.encodeErrors.Load(),
+		SendErrors:     e.sendErrors.Load(),
+		Grants:         e.grants.Load(),
+		Denials:        e.denials.Load(),
+		CuesDropped:    e.cuesDropped.Load(),
+		PlaybackTicks:  e.playbackTicks.Load(),
+		Playout:        e.mix.Stats(),
+	}
+}
+
+// Play plays a cue now (unless muted). It never blocks.
+func (e *Engine) Play(c Cue) { e.cue(cueCmd{cue: c}) }
+
+func (e *Engine) cue(c cueCmd) {
+	if e.cfg.Mute.Has(c.cue) && !c.stop {
+		return
+	}
+	if !e.player.send(c) {
+		e.cuesDropped.Add(1)
+	}
+}
+
+// Voice takes a voice frame from the relay; it fits client.Config.OnVoice.
+// It copies opus and never blocks.
+func (e *Engine) Voice(h proto.VoiceHeader, opus []byte, arrival time.Time) {
+	if f := e.floor.Load(); f != nil && h.Sender != 0 && h.Sender == (*f).Session() {
+		return // our own voice, should the relay ever echo it
+	}
+	e.mix.Push(h.Sender, jitter.Packet{
+		Seq: h.Seq, Timestamp: h.Timestamp, Duration: uint32(h.Duration),
+		Start: h.Flags&proto.FlagStart != 0, End: h.Flags&proto.FlagEnd != 0,
+		Payload: append([]byte(nil), opus...), Arrival: arrival,
+	})
+}
+
+// Event takes an event of the client (client.Config.OnEvent) and plays the
+// matching cue: ring, text message, someone joining or leaving our channel,
+// another talker's end of transmission. It never blocks.
+func (e *Engine) Event(ev client.Event) {
+	var self uint32
+	if f := e.floor.Load(); f != nil {
+		self = (*f).Session()
+	}
+	switch m := ev.Msg.(type) {
+	case *proto.Ring:
+		if m.From != self || self == 0 {
+			e.Play(CueRing)
+		}
+	case *proto.Text:
+		if m.From != self || self == 0 {
+			e.Play(CueMessage)
+		}
+	case *proto.Talking:
+		if !m.Talking && m.Session != self {
+			e.Play(CueRoger)
+		}
+	case *proto.Presence:
+		e.mu.Lock()
+		clear(e.users)
+		for _, u := range m.Users {
+			e.users[u.Session] = u.Channel
+			if u.Session == self {
+				e.self = u.Channel
+			}
+		}
+		e.mu.Unlock()
+	case *proto.Joined:
+		e.mu.Lock()
+		e.self = m.Name
+		e.mu.Unlock()
+	case *proto.PresenceChange:
+		u := m.User
+		e.mu.Lock()
+		prev, known := e.users[u.Session]
+		now := u.Channel
+		if m.Kind == proto.PresenceOffline {
+			now = ""
+			delete(e.users, u.Session)
+		} else {
+			e.users[u.Session] = now
+		}
+		mine := e.self
+		if u.Session == self {
+			e.self = now
+		}
+		e.mu.Unlock()
+		if u.Session == self || mine == "" {
+			return
+		}
+		switch {
+		case now == mine && (!known || prev != mine):
+			e.Play(CueJoin)
+		case known && prev == mine && now != mine:
+			e.Play(CueLeave)
+		}
+	}
+}
+
+// fill is the playback callback (audio thread): mix the talkers of one
+// tick, then the cues.
+func (e *Engine) fill(out []int16) int {
+	if len(out) == e.tick && e.stageOff == len(e.stage) {
+		e.mixTick(out)
+		return len(out)
+	}
+	for d := out; len(d) > 0; {
+		if e.stageOff == len(e.stage) {
+			e.mixTick(e.stage)
+			e.stageOff = 0
+		}
+		n := copy(d, e.stage[e.stageOff:])
+		e.stageOff += n
+		d = d[n:]
+	}
+	return len(out)
+}
+
+func (e *Engine) mixTick(out []int16) {
+	active := e.mix.Tick(e.now(), out)
+	e.playbackTicks.Add(1)
+	if r := len(active) > 0; r != e.recv.Load() {
+		e.recv.Store(r)
+		e.poke()
+	}
+	e.player.mix(out)
+}
+
+// Run opens the devices, runs the push-to-talk input and the audio until ctx
+// ends, then ends any transmission, closes the devices and returns nil.
+// It returns early with an error if a device cannot be started or the
+// push-to-talk input fails for good. Run may be called once.
+func (e *Engine) Run(ctx context.Context, floor Floor) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return errors.New("engine: Run called twice")
+	}
+	if floor == nil {
+		return errors.New("engine: no floor")
+	}
+	e.floor.Store(&floor)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	play, err := e.cfg.Playback(e.fill)
+	if err != nil {
+		return fmt.Errorf("opening the playback device: %w", err)
+	}
+	if err := play.Start(ctx); err != nil {
+		play.Close()
+		return fmt.Errorf("starting the playback device: %w", err)
+	}
+	defer play.Close()
+	if err := e.cfg.Capture.Start(ctx); err != nil {
+		e.cfg.Capture.Close()
+		return fmt.Errorf("starting the capture device: %w", err)
+	}
+
+	var wg sync.WaitGroup
+	capDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(capDone)
+		e.captureLoop()
+	})
+	pttErr := make(chan error, 1)
+	if e.cfg.PTT != nil {
+		wg.Go(func() {
+			err := e.cfg.PTT.Run(ctx, e.Press)
+			if err != nil && ctx.Err() == nil {
+				pttErr <- err
+			}
+		})
+	}
+	err = e.control(ctx, floor, pttErr, &wg)
+	cancel()
+	e.cfg.Capture.Close()
+	<-capDone
+	wg.Wait()
+	return err
+}
+
+// control is the engine's state machine; it runs on Run's goroutine.
+func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error, wg *sync.WaitGroup) error {
+	type result struct {
+		tx  Transmitter
+		err error
+	}
+	results := make(chan result, 1)
+	var (
+		st         State
+		requesting bool
+		cur        *txRef
+	)
+	endTx := func(r *txRef) {
+		e.sendTx.CompareAndSwap(r, nil)
+		wg.Go(func() {
+			ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.EndTimeout)
+			defer cancel()
+			if err := r.tx.End(ectx); err != nil {
+				e.log.Debug("ending the transmission", "err", err)
+			}
+		})
+	}
+	stopBusy := func() {
+		if st.Busy {
+			st.Busy = false
+			e.cue(cueCmd{cue: CueBusy, stop: true})
+		}
+	}
+	startBusy := func() {
+		st.Busy = true
+		e.cue(cueCmd{cue: CueBusy, loop: true})
+	}
+	publish := func() {
+		st.Requesting = requesting
+		st.Talking = cur != nil
+		st.Receiving = e.recv.Load()
+		e.mu.Lock()
+		changed := st != e.state
+		e.state = st
+		e.mu.Unlock()
+		if changed && e.cfg.OnState != nil {
+			e.cfg.OnState(st)
+		}
+	}
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-pttErr:
+			runErr = fmt.Errorf("push-to-talk input: %w", err)
+			break loop
+		case <-e.wake:
+			want := e.want.Load()
+			if want != st.Pressed {
+				st.Pressed = want
+				if want {
+					if cur == nil && !requesting {
+						requesting = true
+						wg.Go(func() {
+							tx, err := floor.Talk(ctx)
+							results <- result{tx, err}
+						})
+					}
+				} else {
+					stopBusy()
+					if cur != nil {
+						endTx(cur)
+						cur = nil
+					}
+				}
+			}
+		case r := <-results:
+			requesting = false
+			switch {
+			case r.err != nil:
+				e.denials.Add(1)
+				var be *client.BusyError
+				if errors.As(r.err, &be) {
+					e.log.Info("the floor is busy", "holder", be.Holder)
+				} else if ctx.Err() == nil {
+					e.log.Warn("could not start talking", "err", r.err)
+				}
+				if st.Pressed && ctx.Err() == nil {
+					startBusy()
+				}
+			case !st.Pressed:
+				// Released before the grant came: give the floor back.
+				e.grants.Add(1)
+				endTx(&txRef{r.tx})
+			default:
+				e.grants.Add(1)
+				cur = &txRef{r.tx}
+				e.sendTx.Store(cur)
+				e.Play(CueTalkPermit)
+			}
+		case r := <-e.failed:
+			if r == cur {
+				endTx(cur)
+				cur = nil
+				if st.Pressed {
+					startBusy()
+				}
+			}
+		}
+		publish()
+	}
+	// Shutting down: release the floor, stop the busy tone.
+	if cur != nil {
+		endTx(cur)
+		cur = nil
+	}
+	if requesting {
+		if r := <-results; r.err == nil {
+			endTx(&txRef{r.tx})
+		}
+		requesting = false
+	}
+	stopBusy()
+	st.Pressed = false
+	publish()
+	return runErr
+}
+
+// captureLoop reads capture periods until the device closes, measures the
+// level and, while a transmission is on, encodes and sends frames.
+func (e *Engine) captureLoop() {
+	frame := make([]int16, 0, e.cfg.FrameSamples)
+	pkt := make([]byte, 0, codec.MaxPacketBytes)
+	var last *txRef
+	in := e.cfg.Capture
+	for period := range in.Frames() {
+		e.capturePeriods.Add(1)
+		e.level.Store(math.Float64bits(audio.LevelDBFS(period)))
+		if e.cfg.OnCapture != nil {
+			e.cfg.OnCapture(period)
+		}
+		cur := e.sendTx.Load()
+		if cur != last {
+			frame = frame[:0] // a new transmission starts with a fresh frame
+			last = cur
+		}
+		if cur != nil {
+			for p := period; len(p) > 0; {
+				n := min(len(p), e.cfg.FrameSamples-len(frame))
+				frame = append(frame, p[:n]...)
+				p = p[n:]
+				if len(frame) < e.cfg.FrameSamples {
+					continue
+				}
+				out, err := e.enc.Encode(frame, pkt[:0])
+				frame = frame[:0]
+				if err != nil {
+					e.encodeErrors.Add(1)
+					e.log.Warn("encoding a frame", "err", err)
+					continue
+				}
+				if err := cur.tx.Send(out, e.cfg.FrameSamples); err != nil {
+					e.sendErrors.Add(1)
+					e.log.Warn("the transmission stopped", "err", err)
+					e.sendTx.CompareAndSwap(cur, nil)
+					last = nil
+					select {
+					case e.failed <- cur:
+					default:
+					}
+					break
+				}
+				e.framesSent.Add(1)
+			}
+		}
+		in.Recycle(period)
+	}
+}

@@ -1,0 +1,409 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/audio"
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/internal/tones"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// fakeTx records what the engine sends.
+type fakeTx struct {
+	frames  chan []byte
+	ended   chan struct{}
+	once    sync.Once
+	sendErr error
+}
+
+func newFakeTx() *fakeTx { return &fakeTx{frames: make(chan []byte, 1000), ended: make(chan struct{})} }
+
+func (t *fakeTx) Send(opus []byte, samples int) error {
+	if t.sendErr != nil {
+		return t.sendErr
+	}
+	if samples <= 0 {
+		return errors.New("no samples")
+	}
+	t.frames <- append([]byte(nil), opus...)
+	return nil
+}
+
+func (t *fakeTx) End(context.Context) error { t.once.Do(func() { close(t.ended) }); return nil }
+
+// fakeFloor grants or refuses with the answers queued in it.
+type fakeFloor struct {
+	answers chan func() (Transmitter, error)
+	session uint32
+}
+
+func (f *fakeFloor) Talk(ctx context.Context) (Transmitter, error) {
+	select {
+	case a := <-f.answers:
+		return a()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+func (f *fakeFloor) Session() uint32 { return f.session }
+
+type harness struct {
+	e      *Engine
+	capt   *fakeCapture
+	play   *fakePlayback
+	floor  *fakeFloor
+	states chan State
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func start(t *testing.T, mod func(*Config)) *harness {
+	t.Helper()
+	h := &harness{capt: newFakeCapture(), play: newFakePlayback(),
+		floor:  &fakeFloor{answers: make(chan func() (Transmitter, error), 4), session: 7},
+		states: make(chan State, 100), done: make(chan error, 1)}
+	cfg := Config{Capture: h.capt, Playback: h.play.new, OnState: func(s State) { h.states <- s }}
+	if mod != nil {
+		mod(&cfg)
+	}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.e = e
+	ctx, cancel := context.WithCancel(testCtx(t))
+	h.cancel = cancel
+	done := h.done
+	go func() { done <- e.Run(ctx, h.floor) }()
+	<-h.capt.started
+	t.Cleanup(func() {
+		h.stop(t)
+		checkNoLeaks(t)
+	})
+	return h
+}
+
+func (h *harness) stop(t *testing.T) {
+	h.cancel()
+	if h.done == nil {
+		return
+	}
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Run did not return after its context ended")
+	}
+	h.done = nil
+}
+
+func (h *harness) waitState(t *testing.T, what string, ok func(State) bool) State {
+	t.Helper()
+	for {
+		select {
+		case s := <-h.states:
+			if ok(s) {
+				return s
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the engine never reached state %q (now %v)", what, h.e.State())
+		}
+	}
+}
+
+func energy(p []int16) (e float64) {
+	for _, s := range p {
+		e += float64(s) * float64(s)
+	}
+	return e
+}
+
+func TestTalkGrantEncodeEnd(t *testing.T) {
+	h := start(t, func(c *Config) { c.FrameSamples = 960 })
+	tx := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	h.e.Press(true)
+	h.waitState(t, "talking", func(s State) bool { return s.Talking })
+
+	// The talk-permit cue plays from the next period on.
+	permit := tones.TalkPermit()
+	if got := h.play.pull(t); !slices.Equal(got, permit[:len(got)]) {
+		t.Error("the first period after the grant is not the talk-permit cue")
+	}
+
+	// Ten 10 ms periods make five 20 ms Opus frames.
+	for n := range 10 {
+		p := make([]int16, audio.PeriodFrames)
+		sine(n, p)
+		h.capt.push(p)
+	}
+	dec, err := codec.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		var pkt []byte
+		select {
+		case pkt = <-tx.frames:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of 5 frames were sent", i)
+		}
+		pcm := make([]int16, 960)
+		n, err := dec.Decode(pkt, pcm)
+		if err != nil || n != 960 {
+			t.Fatalf("frame %d: decoded %d samples, %v", i, n, err)
+		}
+	}
+	if lvl := h.e.Level(); lvl < -20 || lvl > -10 {
+		t.Errorf("level of a -12 dBFS sine measured as %.1f dBFS", lvl)
+	}
+
+	h.e.Press(false)
+	select {
+	case <-tx.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("releasing did not end the transmission")
+	}
+	h.waitState(t, "idle", func(s State) bool { return !s.Talking && !s.Pressed })
+	if st := h.e.Stats(); st.FramesSent != 5 || st.Grants != 1 {
+		t.Errorf("stats %+v: want 5 frames, 1 grant", st)
+	}
+}
+
+func TestTenMillisecondFrames(t *testing.T) {
+	h := start(t, func(c *Config) { c.FrameSamples = 480 })
+	tx := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	h.e.Press(true)
+	h.waitState(t, "talking", func(s State) bool { return s.Talking })
+	for n := range 3 {
+		p := make([]int16, audio.PeriodFrames)
+		sine(n, p)
+		h.capt.push(p)
+	}
+	for i := range 3 {
+		select {
+		case pkt := <-tx.frames:
+			if n, err := codec.PacketSamples(pkt); err != nil || n != 480 {
+				t.Fatalf("frame %d holds %d samples (%v), want 480", i, n, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of 3 frames were sent", i)
+		}
+	}
+}
+
+func TestBusyToneWhileHeld(t *testing.T) {
+	h := start(t, nil)
+	h.floor.answers <- func() (Transmitter, error) {
+		return nil, &client.BusyError{Holder: "bob", Reason: "busy: bob is talking"}
+	}
+	h.e.Press(true)
+	h.waitState(t, "busy", func(s State) bool { return s.Busy && !s.Talking })
+	busy := tones.Busy()
+	// The busy tone loops while the key is held: a whole cadence and more.
+	var played []int16
+	for len(played) < len(busy)+2*audio.PeriodFrames {
+		played = append(played, h.play.pull(t)...)
+	}
+	if !slices.Equal(played[:len(busy)], busy) || !slices.Equal(played[len(busy):len(busy)+480], busy[:480]) {
+		t.Error("the busy tone does not loop while the key is held")
+	}
+	h.e.Press(false)
+	h.waitState(t, "idle", func(s State) bool { return !s.Busy && !s.Pressed })
+	if e := energy(h.play.pull(t)); e != 0 {
+		t.Error("the busy tone goes on after release")
+	}
+	if st := h.e.Stats(); st.Denials != 1 {
+		t.Errorf("denials = %d, want 1", st.Denials)
+	}
+}
+
+func TestMutedBusy(t *testing.T) {
+	h := start(t, func(c *Config) { c.Mute = c.Mute.With(CueBusy) })
+	h.floor.answers <- func() (Transmitter, error) { return nil, &client.BusyError{Holder: "bob"} }
+	h.e.Press(true)
+	h.waitState(t, "busy", func(s State) bool { return s.Busy })
+	for range 5 {
+		if energy(h.play.pull(t)) != 0 {
+			t.Fatal("a muted busy tone played")
+		}
+	}
+}
+
+func TestReleaseBeforeGrantGivesTheFloorBack(t *testing.T) {
+	h := start(t, nil)
+	h.e.Press(true)
+	h.waitState(t, "requesting", func(s State) bool { return s.Requesting })
+	h.e.Press(false)
+	h.waitState(t, "released", func(s State) bool { return !s.Pressed })
+	tx := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	select {
+	case <-tx.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a grant that came after the release was not given back")
+	}
+	if s := h.e.State(); s.Talking {
+		t.Errorf("state %+v after a late grant", s)
+	}
+}
+
+func TestSendFailureStopsTalking(t *testing.T) {
+	h := start(t, nil)
+	tx := newFakeTx()
+	tx.sendErr = client.ErrConnectionLost
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	h.e.Press(true)
+	h.waitState(t, "talking", func(s State) bool { return s.Talking })
+	h.capt.push(make([]int16, 480))
+	h.capt.push(make([]int16, 480))
+	h.waitState(t, "stopped", func(s State) bool { return !s.Talking && s.Busy })
+	select {
+	case <-tx.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failed transmission was not ended")
+	}
+}
+
+func TestEventCues(t *testing.T) {
+	h := start(t, func(c *Config) { c.Mute = c.Mute.With(CueMessage) })
+	first := func(snd []int16) []int16 { return snd[:audio.PeriodFrames] }
+	// drain plays out the rest of a cue.
+	drain := func(snd []int16) {
+		for range len(snd)/audio.PeriodFrames + 1 {
+			h.play.pull(t)
+		}
+	}
+	// Wait for Run to hand the floor over (Session is used to skip our own events).
+	h.e.Press(false)
+	h.play.pull(t)
+
+	h.e.Event(client.Event{Msg: &proto.Ring{From: 3, FromName: "bob"}})
+	if got := h.play.pull(t); !slices.Equal(got, first(tones.Ring())) {
+		t.Error("a ring did not play the ring cue")
+	}
+	drain(tones.Ring())
+	h.e.Event(client.Event{Msg: &proto.Ring{From: 7, FromName: "me"}})
+	if energy(h.play.pull(t)) != 0 {
+		t.Error("our own ring rang")
+	}
+	h.e.Event(client.Event{Msg: &proto.Text{From: 3, Text: "hi"}})
+	if energy(h.play.pull(t)) != 0 {
+		t.Error("the muted message cue played")
+	}
+
+	h.e.Event(client.Event{Msg: &proto.Presence{Users: []proto.UserInfo{
+		{Session: 7, Name: "me", Channel: "lobby"}, {Session: 3, Name: "bob", Channel: "ops"}}}})
+	h.e.Event(client.Event{Msg: &proto.PresenceChange{Kind: proto.PresenceMoved,
+		User: proto.UserInfo{Session: 3, Name: "bob", Channel: "lobby"}}})
+	if got := h.play.pull(t); !slices.Equal(got, first(tones.Join())) {
+		t.Error("someone joining our channel did not play the join cue")
+	}
+	drain(tones.Join())
+	h.e.Event(client.Event{Msg: &proto.PresenceChange{Kind: proto.PresenceOffline,
+		User: proto.UserInfo{Session: 3, Name: "bob"}}})
+	if got := h.play.pull(t); !slices.Equal(got, first(tones.Leave())) {
+		t.Error("someone leaving our channel did not play the leave cue")
+	}
+	drain(tones.Leave())
+	h.e.Event(client.Event{Msg: &proto.Talking{Session: 3, Name: "bob", Talking: false}})
+	if got := h.play.pull(t); !slices.Equal(got, first(tones.Roger())) {
+		t.Error("the end of another talker's transmission did not play the roger cue")
+	}
+}
+
+func TestReceiveMixesTalkers(t *testing.T) {
+	h := start(t, nil)
+	// A fake playout clock: each pull is 10 ms later.
+	t0 := time.Unix(1000, 0)
+	var mu sync.Mutex
+	now := t0
+	h.e.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func() { mu.Lock(); now = now.Add(10 * time.Millisecond); mu.Unlock() }
+
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960, FEC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, 960)
+	const frames = 25
+	var heard float64
+	receiving := false
+	for tick := 0; tick < 2*frames+20; tick++ {
+		if tick%2 == 0 && tick/2 < frames {
+			k := tick / 2
+			sine(2*k, pcm[:480])
+			sine(2*k+1, pcm[480:])
+			pkt, err := enc.Encode(pcm, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fl proto.VoiceFlags
+			if k == 0 {
+				fl |= proto.FlagStart
+			}
+			if k == frames-1 {
+				fl |= proto.FlagEnd
+			}
+			h.e.Voice(proto.VoiceHeader{Flags: fl, Sender: 3, Seq: uint16(k), Timestamp: uint32(960 * k), Duration: 960},
+				pkt, h.e.now())
+		}
+		heard += energy(h.play.pull(t))
+		advance()
+		if h.e.State().Receiving {
+			receiving = true
+		}
+	}
+	if heard == 0 {
+		t.Fatal("nothing of the talker was played")
+	}
+	if !receiving {
+		h.waitState(t, "receiving", func(s State) bool { return s.Receiving })
+	}
+	h.waitState(t, "done receiving", func(s State) bool { return !s.Receiving })
+	if st := h.e.Stats().Playout; st.TalkersAdded != 1 {
+		t.Errorf("playout stats %+v", st)
+	}
+}
+
+func TestParseCues(t *testing.T) {
+	s, err := ParseCues("ring, busy,roger")
+	if err != nil || !s.Has(CueRing) || !s.Has(CueBusy) || !s.Has(CueRoger) || s.Has(CueJoin) {
+		t.Fatalf("ParseCues = %v, %v", s, err)
+	}
+	if s.String() != "ring,busy,roger" {
+		t.Errorf("String = %q", s.String())
+	}
+	if s, _ := ParseCues("all"); s != AllCues {
+		t.Errorf("all = %v", s)
+	}
+	if s, _ := ParseCues("none"); s != 0 {
+		t.Errorf("none = %v", s)
+	}
+	if _, err := ParseCues("ring,bell"); err == nil {
+		t.Error("an unknown cue was accepted")
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	capt, play := newFakeCapture(), newFakePlayback()
+	for _, cfg := range []Config{
+		{Playback: play.new},
+		{Capture: capt},
+		{Capture: capt, Playback: play.new, FrameSamples: 441},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/audio"
+)
+
+// testCtx bounds a test so that a broken engine fails instead of hanging; it
+// is a safety net, not a timing assertion.
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// fakeCapture is an audio.Input fed by the test with push.
+type fakeCapture struct {
+	frames  chan []int16
+	mu      sync.Mutex
+	closed  bool // guarded by mu
+	started chan struct{}
+}
+
+func newFakeCapture() *fakeCapture {
+	return &fakeCapture{frames: make(chan []int16, 64), started: make(chan struct{})}
+}
+
+func (f *fakeCapture) Start(context.Context) error { close(f.started); return nil }
+func (f *fakeCapture) Frames() <-chan []int16      { return f.frames }
+func (f *fakeCapture) Recycle([]int16)             {}
+func (f *fakeCapture) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.closed {
+		f.closed = true
+		close(f.frames)
+	}
+	return nil
+}
+
+// push delivers one period (blocking while the queue is full).
+func (f *fakeCapture) push(p []int16) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.closed {
+		f.frames <- p
+	}
+}
+
+// fakePlayback is a device whose periods the test pulls with pull.
+type fakePlayback struct {
+	mu   sync.Mutex
+	fill audio.FillFunc // guarded by mu
+	open chan struct{}
+}
+
+func newFakePlayback() *fakePlayback { return &fakePlayback{open: make(chan struct{})} }
+
+func (p *fakePlayback) new(fill audio.FillFunc) (audio.Device, error) {
+	p.mu.Lock()
+	p.fill = fill
+	p.mu.Unlock()
+	return p, nil
+}
+func (p *fakePlayback) Start(context.Context) error { close(p.open); return nil }
+func (p *fakePlayback) Close() error                { return nil }
+
+// pull asks for one 10 ms period, as the audio thread would.
+func (p *fakePlayback) pull(t testing.TB) []int16 {
+	t.Helper()
+	select {
+	case <-p.open:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the engine never started the playback device")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]int16, audio.PeriodFrames)
+	p.fill(out)
+	return out
+}
+
+// realtimeCapture is an audio.Input that delivers periods from a ticker, as a
+// sound card would: period n is delivered at sample0 + (n+1)·10 ms, and
+// src(n) says what is in it. delivered[n] records the delivery wall time.
+type realtimeCapture struct {
+	src    func(n int, p []int16)
+	frames chan []int16
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+
+	mu        sync.Mutex
+	delivered map[int]time.Time // guarded by mu; periods whose wall time was asked for
+	mark      func(n int) bool
+}
+
+func newRealtimeCapture(src func(n int, p []int16), mark func(n int) bool) *realtimeCapture {
+	return &realtimeCapture{src: src, mark: mark, frames: make(chan []int16, 16),
+		stop: make(chan struct{}), done: make(chan struct{}), delivered: map[int]time.Time{}}
+}
+
+func (c *realtimeCapture) Start(ctx context.Context) error {
+	go func() {
+		defer close(c.done)
+		defer close(c.frames)
+		tk := time.NewTicker(10 * time.Millisecond)
+		defer tk.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-c.stop:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-tk.C:
+				p := make([]int16, audio.PeriodFrames)
+				if c.src != nil {
+					c.src(n, p)
+				}
+				if c.mark != nil && c.mark(n) {
+					c.mu.Lock()
+					c.delivered[n] = now
+					c.mu.Unlock()
+				}
+				select {
+				case c.frames <- p:
+				default: // consumer behind: dropped, as audio.Capture does
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func (c *realtimeCapture) Frames() <-chan []int16 { return c.frames }
+func (c *realtimeCapture) Recycle([]int16)        {}
+func (c *realtimeCapture) Close() error {
+	c.once.Do(func() { close(c.stop) })
+	<-c.done
+	return nil
+}
+
+func (c *realtimeCapture) deliveredAt(n int) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.delivered[n]
+	return t, ok
+}
+
+// sine fills p with a tone continuing from period n.
+func sine(n int, p []int16) {
+	for i := range p {
+		s := n*len(p) + i
+		p[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(s)/48000))
+	}
+}
+
+// checkNoLeaks fails t if goroutines of the engine are still running after
+// up to 5 s (polling: waiting for the goroutines to finish, not timing them).
+func checkNoLeaks(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tk := time.NewTicker(10 * time.Millisecond)
+	defer tk.Stop()
+	for {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var leaked []string
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "engine.(*Engine)") || strings.Contains(g, "engine.(*realtimeCapture)") {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d engine goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+		}
+		<-tk.C
+	}
+}
