@@ -1,0 +1,227 @@
+package jitter_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/netsim"
+	"github.com/hark-intercom/hark/jitter"
+)
+
+func TestClockDrift(t *testing.T) {
+	for _, ppm := range []float64{-1000, 1000} {
+		cfg, _ := netsim.Preset("lan", 7)
+		tr := netsim.Generate(netsim.Talker{Length: 60 * time.Second, DriftPPM: ppm}, netsim.NewLink(cfg))
+		b := jitter.New()
+		r := simulate(t, tr, b, 480, 0, nil)
+		checkOrder(t, r)
+		accountFor(t, tr, r)
+		s := r.stats
+		// 0.1% of 60 s is 60 ms: the buffer must absorb it by stretching
+		// (slow sender) or dropping (fast sender) a handful of frames, not
+		// by drifting away or losing much.
+		if lost := float64(s.Late+s.Dropped) / float64(len(tr.Sent)); lost > 0.01 {
+			t.Errorf("drift %+.0f ppm: %.2f%% late or dropped", ppm, 100*lost)
+		}
+		if c := float64(s.ConcealedSamples) / float64(tr.SentSamples()); c > 0.01 {
+			t.Errorf("drift %+.0f ppm: %.2f%% concealed", ppm, 100*c)
+		}
+		if s.MeanDelay > s.TargetDelay+40*time.Millisecond {
+			t.Errorf("drift %+.0f ppm: mean delay %v drifted away from target %v", ppm, s.MeanDelay, s.TargetDelay)
+		}
+	}
+}
+
+func TestAdaptsToJitterAndRecoversFromSpike(t *testing.T) {
+	for _, name := range []string{"wifi", "spike"} {
+		cfg, _ := netsim.Preset(name, 11)
+		tr := netsim.Generate(netsim.Talker{Length: 60 * time.Second}, netsim.NewLink(cfg))
+		b := jitter.New()
+		r := simulate(t, tr, b, 480, 0, nil)
+		checkOrder(t, r)
+		accountFor(t, tr, r)
+		s := r.stats
+		if lost := float64(s.Late+s.Dropped) / float64(len(tr.Sent)); lost > 0.01 {
+			t.Errorf("%s: %.2f%% late or dropped", name, 100*lost)
+		}
+		if name != "spike" {
+			continue
+		}
+		// Delay (play time − send time) of frames sent 2.5 s after the spike
+		// must be back within a frame of the delay before it.
+		delay := func(from, to time.Duration) (maxd time.Duration) {
+			for i, at := range r.playAt {
+				if s := tr.Sent[i].Send; s >= from && s < to {
+					maxd = max(maxd, at-s)
+				}
+			}
+			return maxd
+		}
+		before := delay(5*time.Second, 10*time.Second)
+		after := delay(12500*time.Millisecond, 20*time.Second)
+		if after > before+20*time.Millisecond {
+			t.Errorf("spike: delay %v two seconds after the spike, %v before", after, before)
+		}
+		if s.Resumed == 0 {
+			t.Errorf("spike: the buffer never resumed after the stall (stats %+v)", s)
+		}
+	}
+}
+
+// TestLatePacketCountedAndRecovered: one packet is held back 200 ms; its
+// successor's FEC stands in for it and it is dropped as late on arrival.
+func TestLatePacketCountedAndRecovered(t *testing.T) {
+	tr := netsim.Generate(netsim.Talker{Length: 2 * time.Second},
+		netsim.NewLink(netsim.Config{Seed: 1, Delay: netsim.Constant{D: 5 * time.Millisecond}}))
+	for k := range tr.Arrivals {
+		if tr.Arrivals[k].Index == 50 {
+			tr.Arrivals[k].Arrive += 200 * time.Millisecond
+		}
+	}
+	sortArrivals(tr)
+	b := jitter.New(jitter.WithMinDelay(40 * time.Millisecond))
+	r := simulate(t, tr, b, 960, 0, nil)
+	checkOrder(t, r)
+	if r.stats.Late != 1 || r.stats.FECRecovered != 1 || r.played[50] != 0 {
+		t.Fatalf("late %d, FEC %d, played %d times; want 1, 1, 0", r.stats.Late, r.stats.FECRecovered, r.played[50])
+	}
+}
+
+func sortArrivals(tr *netsim.Trace) {
+	a := tr.Arrivals
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j].Arrive < a[j-1].Arrive; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// TestPauseInsideTransmission: the sender stops sending for 500 ms (Opus
+// DTX) without a sequence gap. Until the next packet comes the buffer cannot
+// tell a pause from loss, so it conceals for at most MaxConceal (100 ms),
+// then plays silence; nothing is lost or dropped.
+func TestPauseInsideTransmission(t *testing.T) {
+	tr := netsim.Generate(netsim.Talker{Length: 2 * time.Second},
+		netsim.NewLink(netsim.Config{Seed: 1, Delay: netsim.Constant{D: 5 * time.Millisecond}}))
+	// Drop packets 40..64 and renumber the rest so the sequence stays
+	// contiguous while the timestamps jump.
+	var sent []netsim.Sent
+	var arr []netsim.Arrival
+	for i, s := range tr.Sent {
+		if i >= 40 && i < 65 {
+			continue
+		}
+		if i >= 65 {
+			s.Seq -= 25
+		}
+		sent = append(sent, s)
+		arr = append(arr, netsim.Arrival{Index: len(sent) - 1, Arrive: s.Send + 5*time.Millisecond})
+	}
+	tr.Sent, tr.Arrivals = sent, arr
+	b := jitter.New()
+	r := simulate(t, tr, b, 480, 0, nil)
+	checkOrder(t, r)
+	if len(r.played) != len(sent) || r.stats.ConcealedSamples > 100*48 || r.stats.Late+r.stats.Dropped != 0 {
+		t.Fatalf("played %d of %d, concealed %d samples, stats %+v", len(r.played), len(sent), r.stats.ConcealedSamples, r.stats)
+	}
+	if count(r, jitter.Silence) < 40 {
+		t.Fatalf("only %d silence decisions in a 500 ms pause", count(r, jitter.Silence))
+	}
+}
+
+// TestLostEndGoesIdle: the End packet never arrives; the buffer conceals
+// briefly, then plays silence, then goes idle.
+func TestLostEndGoesIdle(t *testing.T) {
+	tr := netsim.Generate(netsim.Talker{Length: time.Second},
+		netsim.NewLink(netsim.Config{Seed: 1, Delay: netsim.Constant{D: 5 * time.Millisecond}}))
+	tr.Arrivals = tr.Arrivals[:len(tr.Arrivals)-1]
+	b := jitter.New(jitter.WithMaxConceal(60*time.Millisecond), jitter.WithMaxDelay(300*time.Millisecond))
+	r := simulate(t, tr, b, 480, 0, nil)
+	var concealed int
+	for _, d := range r.decisions {
+		if d.Action == jitter.Conceal {
+			concealed += d.Samples
+		}
+	}
+	if concealed > 60*48+480 {
+		t.Errorf("concealed %d samples after the sender vanished, want at most about 60 ms", concealed)
+	}
+	if r.stats.State != jitter.Idle {
+		t.Errorf("state %v, want idle", r.stats.State)
+	}
+}
+
+func TestSenderRestartStartsNewTransmission(t *testing.T) {
+	b := jitter.New()
+	now := t0
+	push := func(seq uint16, ts uint32, start bool) {
+		b.Push(jitter.Packet{Seq: seq, Timestamp: ts, Duration: 960, Start: start, Payload: []byte{1}, Arrival: now})
+	}
+	push(100, 1000, true)
+	push(101, 1960, false)
+	for i := 0; i < 20; i++ {
+		b.Next(now, 960)
+		now = now.Add(20 * time.Millisecond)
+	}
+	push(40000, 5, true) // a restarted sender: new numbering
+	var played []uint16
+	for i := 0; i < 20; i++ {
+		d, _ := b.Next(now, 960)
+		if d.Action == jitter.Play {
+			played = append(played, d.Packet.Seq)
+		}
+		now = now.Add(20 * time.Millisecond)
+	}
+	if len(played) != 1 || played[0] != 40000 {
+		t.Fatalf("after restart played %v, want [40000]", played)
+	}
+	if s := b.Stats(); s.Transmissions != 2 {
+		t.Fatalf("transmissions %d", s.Transmissions)
+	}
+}
+
+func TestStrings(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{jitter.Idle.String(), "idle"}, {jitter.Buffering.String(), "buffering"},
+		{jitter.Playing.String(), "playing"}, {jitter.Draining.String(), "draining"},
+		{jitter.Play.String(), "play"}, {jitter.Conceal.String(), "conceal"},
+		{jitter.FEC.String(), "fec"}, {jitter.Silence.String(), "silence"},
+		{jitter.State(9).String(), "State(9)"}, {jitter.Action(9).String(), "Action(9)"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q want %q", c.got, c.want)
+		}
+	}
+}
+
+// TestConcurrentProducerConsumer runs Push and Next on two goroutines (run
+// with -race). The consumer's clock is driven by the packets it has seen,
+// so the test has no sleeps and a bounded amount of work.
+func TestConcurrentProducerConsumer(t *testing.T) {
+	b := jitter.New()
+	const n = 3000
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < n; i++ {
+			b.Push(jitter.Packet{Seq: uint16(i), Timestamp: uint32(i * 960), Duration: 960, Start: i == 0, End: i == n-1,
+				Payload: []byte{1}, Arrival: t0.Add(time.Duration(i) * 20 * time.Millisecond)})
+		}
+	}()
+	now := t0
+	for i := 0; i < 2*n; i++ {
+		d, _ := b.Next(now, 960)
+		if d.Samples <= 0 {
+			t.Fatal("empty decision")
+		}
+		_ = b.Stats()
+		now = now.Add(20 * time.Millisecond)
+	}
+	wg.Wait()
+	s := b.Stats()
+	if s.Received != n {
+		t.Fatalf("received %d", s.Received)
+	}
+}
