@@ -260,6 +260,9 @@ function render() {
   ptt.classList.toggle('busy', S.floor === 'busy');
   const label = ptt.querySelector('.ptt-label');
   label.textContent = S.floor === 'busy' ? 'Busy' : S.pressed ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : 'Hold to talk';
+  const hint = ptt.querySelector('.ptt-hint');
+  const holder = [...S.talkers.values()].map((t) => t.name)[0];
+  hint.textContent = S.floor === 'busy' ? ('wait until ' + (holder || 'the talker') + ' finishes') : S.pressed ? 'release to stop' : 'or hold the space bar';
 
   const air = $('air');
   const others = [...S.talkers.entries()].filter(([id]) => !S.me || id !== S.me.session).map(([, t]) => t);
@@ -287,7 +290,7 @@ function render() {
 
   const to = $('to'), cur = to.value;
   to.textContent = '';
-  const all = document.createElement('option'); all.value = ''; all.textContent = 'Everyone here'; to.appendChild(all);
+  const all = document.createElement('option'); all.value = ''; all.textContent = 'Everyone'; to.appendChild(all);
   for (const u of S.users) {
     if (S.me && u.id === S.me.session) continue;
     const o = document.createElement('option'); o.value = u.name; o.textContent = 'Only ' + u.name; to.appendChild(o);
@@ -363,10 +366,10 @@ function onMessage(m) {
     setConn('ok');
     break;
   case 'joined':
+    if (S.channel !== m.channel) addLog('sys', '', 'Joined channel ' + m.channel);
     S.channel = m.channel;
     S.talkers.clear();
     renderChannels();
-    addLog('sys', '', 'Joined channel ' + m.channel);
     break;
   case 'presence':
     S.users = m.users || [];
@@ -395,13 +398,13 @@ function onMessage(m) {
     break;
   case 'text': {
     const priv = !!m.to;
-    addLog(priv ? 'private' : '', m.from + (priv ? ' → ' + m.to : ''), ': ' + m.text, m.time);
+    addLog(priv ? 'private' : '', m.from + (priv ? ' → ' + m.to : '') + ': ', m.text, m.time);
     if (!S.me || m.from !== S.me.name) sounds.text();
     break;
   }
   case 'ring':
     addLog('ringmsg', m.from, ' rang everyone' + (m.text ? ': ' + m.text : ''), m.time);
-    flash('🔔 ' + m.from + ' is ringing', 'info', 4000);
+    flash(m.from + ' is ringing everyone', 'info', 4000);
     sounds.ring();
     break;
   case 'page':
