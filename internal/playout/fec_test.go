@@ -1,0 +1,119 @@
+package playout
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/internal/netsim"
+	"github.com/hark-intercom/hark/jitter"
+)
+
+// speechLike is a voiced signal with a wandering pitch and a syllable-rate
+// envelope (Opus picks SILK for it, so in-band FEC is produced).
+func speechLike(n int) []int16 {
+	pcm := make([]int16, n)
+	phase := 0.0
+	for i := range pcm {
+		tt := float64(i) / codec.SampleRate
+		f0 := 140 + 30*math.Sin(2*math.Pi*0.7*tt)
+		phase += 2 * math.Pi * f0 / codec.SampleRate
+		env := 0.5 + 0.5*math.Sin(2*math.Pi*3.3*tt)
+		env *= env
+		v := math.Sin(phase) + 0.5*math.Sin(2*phase) + 0.25*math.Sin(3*phase)
+		pcm[i] = int16(9000 * env * v)
+	}
+	return pcm
+}
+
+// envelope is the RMS of every 10 ms block.
+func envelope(pcm []int16) []float64 {
+	const blk = 480
+	env := make([]float64, len(pcm)/blk)
+	for b := range env {
+		var s float64
+		for _, v := range pcm[b*blk : (b+1)*blk] {
+			s += float64(v) * float64(v)
+		}
+		env[b] = math.Sqrt(s / blk)
+	}
+	return env
+}
+
+// bestCorrelation is the highest Pearson correlation of a and b shifted by
+// 0..maxLag blocks.
+func bestCorrelation(a, b []float64, maxLag int) float64 {
+	best := -1.0
+	for lag := 0; lag <= maxLag; lag++ {
+		n := min(len(a), len(b)-lag)
+		var sa, sb, saa, sbb, sab float64
+		for i := 0; i < n; i++ {
+			x, y := a[i], b[i+lag]
+			sa += x
+			sb += y
+			saa += x * x
+			sbb += y * y
+			sab += x * y
+		}
+		fn := float64(n)
+		c := (sab - sa*sb/fn) / math.Sqrt((saa-sa*sa/fn)*(sbb-sb*sb/fn))
+		best = max(best, c)
+	}
+	return best
+}
+
+// TestFECThroughBadNetwork sends Opus with in-band FEC through 5% bursty
+// loss and 30 ms jitter into the mixer, with and without FEC recovery, and
+// compares the output envelope with the input.
+func TestFECThroughBadNetwork(t *testing.T) {
+	const frame = 960
+	src := speechLike(10 * codec.SampleRate)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: frame, FEC: true, LossPerc: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkts [][]byte
+	for i := 0; i+frame <= len(src); i += frame {
+		p, err := enc.Encode(src[i:i+frame], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts = append(pkts, p)
+	}
+	model, err := netsim.ParseSpec("loss=5%,burst=2,delay=5ms,jitter=30ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := netsim.Generate(netsim.Talker{Length: 10 * time.Second}, netsim.NewLink(model(5)))
+	run := func(fec bool, floor time.Duration) (float64, jitter.Stats) {
+		m := New(Config{FrameSamples: 480, JitterOptions: []jitter.Option{jitter.WithFEC(fec), jitter.WithMinDelay(floor)}})
+		var out []int16
+		buf := make([]int16, 480)
+		ai := 0
+		for now := time.Duration(0); now < 11*time.Second; now += 10 * time.Millisecond {
+			for ; ai < len(tr.Arrivals) && tr.Arrivals[ai].Arrive <= now; ai++ {
+				a := tr.Arrivals[ai]
+				s := tr.Sent[a.Index]
+				m.Push(1, jitter.Packet{Seq: s.Seq, Timestamp: s.Timestamp, Start: s.Start, End: s.End,
+					Payload: pkts[a.Index], Arrival: t0.Add(a.Arrive)})
+			}
+			m.Tick(t0.Add(now), buf)
+			out = append(out, buf...)
+		}
+		st, _ := m.TalkerStats(1)
+		return bestCorrelation(envelope(src), envelope(out), 50), st
+	}
+	withFEC, sf := run(true, 40*time.Millisecond)
+	without, sn := run(false, 40*time.Millisecond)
+	deflt, sd := run(true, 0)
+	t.Logf("default floor (one frame) with FEC: %.3f (FEC-recovered %d, concealed %d)", deflt, sd.FECRecovered, sd.Concealed)
+	t.Logf("envelope correlation: with FEC %.3f (FEC-recovered %d, concealed %d), without %.3f (concealed %d); sent %d, lost %d",
+		withFEC, sf.FECRecovered, sf.Concealed, without, sn.Concealed, len(tr.Sent), len(tr.Sent)-len(tr.Arrivals))
+	if withFEC < 0.8 || without < 0.8 {
+		t.Errorf("correlation below 0.8")
+	}
+	if sf.FECRecovered == 0 || withFEC <= without {
+		t.Errorf("FEC did not help: %.3f with, %.3f without", withFEC, without)
+	}
+}
