@@ -133,6 +133,8 @@ async function initMic() {
 }
 
 function onCaptureFrame(pcm, level) {
+  // For latency measurements: when the page first heard speech in this press.
+  if (S.pressed && !S.onsetAt && level > 0.03) S.onsetAt = Date.now();
   if (S.vox) voxFrame(level, pcm);
   if (!S.sending || S.path !== 'worklet') return;
   sendPCM(pcm);
@@ -192,6 +194,7 @@ async function playWAV(ab) {
 async function startTalk(source) {
   if (S.pressed) return;
   S.pressed = true;
+  S.onsetAt = 0;
   ev('press', {source});
   try {
     await initAudio();
@@ -496,7 +499,7 @@ async function login(name, password) {
 window.harkTest = {
   state: () => ({loggedIn: S.loggedIn, channel: S.channel, floor: S.floor, pressed: S.pressed, sending: S.sending,
     users: S.users, talkers: [...S.talkers.values()].map((t) => t.name), stats: S.stats, path: S.path,
-    rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, conn: $('conn').className}),
+    rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, conn: $('conn').className, onsetAt: S.onsetAt || 0}),
   events: () => S.log,
   press: () => startTalk('test'),
   release: () => stopTalk('test'),
