@@ -71,6 +71,16 @@ func StandardTraces(seed uint64) []Trace {
 	return out
 }
 
+// ExtraTraces are two more conditions: push-to-talk on Wi-Fi (3 s talk,
+// 1 s pause) and Wi-Fi with 60 ms packets (a browser's MediaRecorder).
+func ExtraTraces(seed uint64) []Trace {
+	wifi := func() netsim.Config { c, _ := netsim.Preset("wifi", seed); return c }
+	return []Trace{
+		{Name: "wifi, push-to-talk 3 s/1 s", T: netsim.Generate(netsim.Talker{Length: 60 * time.Second, TalkSpurt: 3 * time.Second, Pause: time.Second}, netsim.NewLink(wifi()))},
+		{Name: "wifi, 60 ms packets", T: netsim.Generate(netsim.Talker{Length: 60 * time.Second, Frames: []int{2880}}, netsim.NewLink(wifi()))},
+	}
+}
+
 // captureBase returns, per sent index, when its first sample would arrive
 // at the minimum transit.
 func captureBase(tr *netsim.Trace) []time.Duration {
@@ -312,7 +322,11 @@ func RunPion(tr Trace, minPackets uint16) Result {
 			}
 		case err == jitterbuffer.ErrPopWhileBuffering:
 		default:
-			concealed += int64(t.Sent[0].Duration)
+			// Conceal only if the missing packet has been sent (not in a
+			// push-to-talk pause).
+			if i, ok := idx[jb.PlayoutHead()]; ok && t.Sent[i].Send <= now {
+				concealed += int64(t.Sent[i].Duration)
+			}
 			if _, perr := jb.Peek(false); perr == nil {
 				jb.SetPlayoutHead(jb.PlayoutHead() + 1)
 			}

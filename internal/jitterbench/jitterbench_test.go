@@ -12,7 +12,7 @@ import (
 // TestReport prints the comparison table (go test -v -run TestReport).
 func TestReport(t *testing.T) {
 	var sb strings.Builder
-	Report(&sb, StandardTraces(1))
+	Report(&sb, append(StandardTraces(1), ExtraTraces(1)...))
 	t.Log("\n" + sb.String())
 	if os.Getenv("JITTERBENCH_OUT") != "" {
 		os.WriteFile(os.Getenv("JITTERBENCH_OUT"), []byte(sb.String()), 0o644)
