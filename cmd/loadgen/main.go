@@ -1,0 +1,197 @@
+// Command loadgen puts a Hark relay under load and reports delivery, relay
+// CPU per forwarded frame, relay memory per session and forward latency.
+//
+// Against a relay you started (with a channels file from `loadgen channels`):
+//
+//	loadgen channels --sessions 1000 > channels.json
+//	relay --open --data /tmp/load --channels channels.json --listen 127.0.0.1:4275 --metrics 127.0.0.1:9275 &
+//	loadgen --relay 127.0.0.1:4275 --fingerprint SHA256:… --pid $! --metrics http://127.0.0.1:9275/metrics --sessions 1000 --talkers 20
+//
+// Or let loadgen start the relay binary itself (a separate process all the same):
+//
+//	loadgen --spawn bin/relay --sessions 1000 --talkers 20 --duration 20s
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/loadgen"
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	if err := app().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func app() *cli.App {
+	return &cli.App{
+		Name:  "loadgen",
+		Usage: "measure a Hark relay: N sessions in channels of 50, M talkers at 50 frames/s",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "relay", EnvVars: []string{"HARK_RELAY"}, Usage: "relay address HOST:PORT (not with --spawn)"},
+			&cli.StringFlag{Name: "fingerprint", EnvVars: []string{"HARK_FINGERPRINT"}, Usage: "relay certificate fingerprint (SHA256:…)"},
+			&cli.IntFlag{Name: "pid", Usage: "relay process id, to read its CPU time and memory from /proc"},
+			&cli.StringFlag{Name: "metrics", Usage: "relay metrics URL (http://HOST:PORT/metrics) to report its drop counters"},
+			&cli.StringFlag{Name: "spawn", Usage: "start this relay binary (open mode, loopback, a temporary data directory) and measure it"},
+			&cli.IntFlag{Name: "sessions", Aliases: []string{"n"}, Value: 50, Usage: "sessions (N)"},
+			&cli.IntFlag{Name: "talkers", Aliases: []string{"m"}, Value: 1, Usage: "talkers (M), spread over the channels"},
+			&cli.IntFlag{Name: "group", Value: 50, Usage: "sessions per channel"},
+			&cli.DurationFlag{Name: "duration", Value: 20 * time.Second, Usage: "how long the talkers talk (at most 10m)"},
+			&cli.DurationFlag{Name: "frame", Value: 20 * time.Millisecond, Usage: "frame interval"},
+			&cli.IntFlag{Name: "payload", Value: 80, Usage: "payload bytes per frame"},
+			&cli.BoolFlag{Name: "markdown", Usage: "print the result as a markdown table row"},
+		},
+		Action: run,
+		Commands: []*cli.Command{{
+			Name:  "channels",
+			Usage: "print a relay channels file (JSON) for a run",
+			Flags: []cli.Flag{
+				&cli.IntFlag{Name: "sessions", Aliases: []string{"n"}, Value: 50},
+				&cli.IntFlag{Name: "talkers", Aliases: []string{"m"}, Value: 1},
+				&cli.IntFlag{Name: "group", Value: 50},
+			},
+			Action: func(c *cli.Context) error {
+				fmt.Print(loadgen.ChannelsJSON(c.Int("sessions"), c.Int("group"), c.Int("talkers")))
+				return nil
+			},
+		}},
+	}
+}
+
+func run(c *cli.Context) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := loadgen.Config{
+		Addr: c.String("relay"), Fingerprint: c.String("fingerprint"), PID: c.Int("pid"), MetricsURL: c.String("metrics"),
+		Sessions: c.Int("sessions"), Talkers: c.Int("talkers"), Group: c.Int("group"),
+		Duration: c.Duration("duration"), FrameEvery: c.Duration("frame"), PayloadSize: c.Int("payload"),
+		Logger: log,
+	}
+	if bin := c.String("spawn"); bin != "" {
+		stopRelay, err := spawn(ctx, bin, &cfg, log)
+		if err != nil {
+			return err
+		}
+		defer stopRelay()
+	}
+	if cfg.Addr == "" || cfg.Fingerprint == "" {
+		return errors.New("give --relay and --fingerprint, or --spawn PATH-TO-RELAY")
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ratio := 0.0
+	if res.Expected > 0 {
+		ratio = float64(res.Delivered) / float64(res.Expected)
+	}
+	if c.Bool("markdown") {
+		fmt.Printf("| %d | %d | %d/%d (%.4f) | %.1f | %.1f | %.2f | %.2f | %.2f |\n",
+			res.Sessions, res.Talkers, res.Delivered, res.Expected, ratio,
+			float64(res.CPUPerFrame.Nanoseconds())/1000, float64(res.RSSPerSession)/1024,
+			ms(res.LatencyP50), ms(res.LatencyP99), ms(res.LatencyMax))
+		return nil
+	}
+	fmt.Printf("sessions %d in %d channels, talkers %d, %v\n", res.Sessions, res.Channels, res.Talkers, res.Duration)
+	fmt.Printf("logins took %v\n", res.LoginTime.Round(time.Millisecond))
+	fmt.Printf("frames sent %d, expected at listeners %d, delivered %d (%.4f)\n", res.FramesSent, res.Expected, res.Delivered, ratio)
+	if cfg.PID > 0 {
+		fmt.Printf("relay CPU %v = %.1f µs per delivered frame\n", res.RelayCPU, float64(res.CPUPerFrame.Nanoseconds())/1000)
+		fmt.Printf("relay RSS %.1f MiB before, %.1f MiB after = %.1f KiB per session\n",
+			float64(res.RSSBefore)/(1<<20), float64(res.RSSAfter)/(1<<20), float64(res.RSSPerSession)/1024)
+	}
+	fmt.Printf("forward latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", ms(res.LatencyP50), ms(res.LatencyP99), ms(res.LatencyMax))
+	if len(res.RelayDropped) > 0 {
+		fmt.Printf("relay drops: %v\n", res.RelayDropped)
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+var (
+	reListen = regexp.MustCompile(`listening on UDP (\S+)`)
+	reFP     = regexp.MustCompile(`Fingerprint: (SHA256:\S+)`)
+)
+
+// spawn starts the relay binary in open mode on loopback with a channels
+// file for the run, and fills cfg's address, fingerprint, PID and metrics URL.
+func spawn(ctx context.Context, bin string, cfg *loadgen.Config, log *slog.Logger) (func(), error) {
+	dir, err := os.MkdirTemp("", "hark-load-")
+	if err != nil {
+		return nil, err
+	}
+	chf := filepath.Join(dir, "channels.json")
+	if err := os.WriteFile(chf, []byte(loadgen.ChannelsJSON(cfg.Sessions, cfg.Group, cfg.Talkers)), 0o600); err != nil {
+		return nil, err
+	}
+	// A free TCP port for the metrics endpoint.
+	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	maddr := ml.Addr().String()
+	ml.Close()
+	cfg.MetricsURL = "http://" + maddr + "/metrics"
+	cmd := exec.Command(bin, "--open", "--data", dir, "--channels", chf, "--listen", "127.0.0.1:0",
+		"--metrics", maddr, "--max-talk", (cfg.Duration + time.Minute).String(), "--log-level", "warn")
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	stop := func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		os.RemoveAll(dir)
+	}
+	sc := bufio.NewScanner(out)
+	deadline := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+	for sc.Scan() {
+		l := sc.Text()
+		if m := reListen.FindStringSubmatch(l); m != nil {
+			cfg.Addr = m[1]
+		}
+		if m := reFP.FindStringSubmatch(l); m != nil {
+			cfg.Fingerprint = m[1]
+		}
+		if strings.HasPrefix(l, "Connect with") {
+			break
+		}
+	}
+	deadline.Stop()
+	go io.Copy(io.Discard, out)
+	if cfg.Addr == "" || cfg.Fingerprint == "" {
+		stop()
+		return nil, errors.New("the relay did not print its address and fingerprint")
+	}
+	cfg.PID = cmd.Process.Pid
+	log.Info("relay started", "pid", cfg.PID, "addr", cfg.Addr)
+	return stop, nil
+}

@@ -1,0 +1,498 @@
+// Package loadgen measures a running relay under load: N sessions in
+// channels of Group (default 50) and M talkers, each sending synthetic voice
+// frames at 50 frames/s, whose payload carries the send time so that every
+// listener measures the forward latency. The relay runs as a separate
+// process; its CPU time and resident memory are read from /proc/PID.
+//
+// The generator and the relay share the machine, so the latency figures
+// include the generator's own scheduling delays: they are an upper bound for
+// the relay's forwarding time.
+//
+// Frame payload layout (PayloadSize bytes, at least 16):
+//
+//	0  u64 send time, unix nanoseconds
+//	8  u32 talker index
+//	12 u32 frame index
+//	16 filler up to PayloadSize
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/proto"
+	"github.com/quic-go/quic-go"
+)
+
+// Config describes one load run.
+type Config struct {
+	Addr        string        // relay address HOST:PORT
+	Fingerprint string        // relay certificate fingerprint
+	Sessions    int           // N
+	Talkers     int           // M (≤ Sessions)
+	Group       int           // sessions per channel; default 50
+	Duration    time.Duration // how long talkers talk; default 20 s, at most 10 min
+	FrameEvery  time.Duration // default 20 ms (50 frames/s)
+	PayloadSize int           // bytes of "Opus" per frame; default 80 (≈ 32 kbit/s)
+	Password    string        // for every session (open relays ignore it)
+	UserPrefix  string        // session names are PREFIX0001…; default "load"
+	PID         int           // relay process id for /proc figures; 0: none
+	MetricsURL  string        // relay /metrics URL to read drop counters; "" none
+	Connectors  int           // logins in parallel; default 32
+	Logger      *slog.Logger
+}
+
+// Result is what a run measured.
+type Result struct {
+	Sessions, Talkers, Channels int
+	Duration                    time.Duration
+	FramesSent                  uint64 // by all talkers
+	Expected                    uint64 // FramesSent × (listeners in the talker's channel)
+	Delivered                   uint64 // frames received by listeners
+	LatencyP50, LatencyP99      time.Duration
+	LatencyMax                  time.Duration
+	// Relay process figures (zero without PID).
+	RelayCPU         time.Duration // user+system CPU during the talking window
+	CPUPerFrame      time.Duration // RelayCPU / Delivered
+	RSSBefore        int64         // bytes, before the sessions logged in
+	RSSAfter         int64         // bytes, at the end of the talking window
+	RSSPerSession    int64         // (RSSAfter − RSSBefore) / Sessions
+	RelayDropped     map[string]float64
+	ControlMsgsRecvd uint64
+	LoginTime        time.Duration
+}
+
+// ChannelName is the name of channel g (0-based) as loadgen expects it.
+func ChannelName(g int) string { return fmt.Sprintf("g%03d", g+1) }
+
+// ChannelsJSON returns a relay channels file with the channels a run of n
+// sessions in groups of size group needs: ptt channels when talkers ≤
+// channels (one talker each), else open channels.
+func ChannelsJSON(n, group, talkers int) string {
+	if group <= 0 {
+		group = 50
+	}
+	k := (n + group - 1) / group
+	mode := "ptt"
+	if talkers > k {
+		mode = "open"
+	}
+	var b strings.Builder
+	b.WriteString("{\"channels\": [\n")
+	for g := range k {
+		sep := ","
+		if g == k-1 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "  {\"name\": %q, \"mode\": %q}%s\n", ChannelName(g), mode, sep)
+	}
+	b.WriteString("]}\n")
+	return b.String()
+}
+
+func (c *Config) defaults() error {
+	if c.Group <= 0 {
+		c.Group = 50
+	}
+	if c.Duration <= 0 {
+		c.Duration = 20 * time.Second
+	}
+	if c.Duration > 10*time.Minute {
+		return errors.New("duration over 10 minutes")
+	}
+	if c.FrameEvery <= 0 {
+		c.FrameEvery = 20 * time.Millisecond
+	}
+	if c.PayloadSize < 16 {
+		c.PayloadSize = 80
+	}
+	if c.UserPrefix == "" {
+		c.UserPrefix = "load"
+	}
+	if c.Connectors <= 0 {
+		c.Connectors = 32
+	}
+	if c.Sessions <= 0 || c.Sessions > 20000 {
+		return fmt.Errorf("sessions must be 1..20000, not %d", c.Sessions)
+	}
+	if c.Talkers < 0 || c.Talkers > c.Sessions {
+		return fmt.Errorf("talkers must be 0..sessions, not %d", c.Talkers)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+type sess struct {
+	idx   int
+	group int
+	conn  *quic.Conn
+	st    *quic.Stream
+	chID  uint16
+	id    uint32
+
+	lat       []int32 // µs, owned by the datagram reader until it stops
+	delivered atomic.Uint64
+	ctlMsgs   atomic.Uint64
+}
+
+// Run performs one load run. It is bounded by cfg.Duration plus login and
+// drain time, and by ctx.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	groups := (cfg.Sessions + cfg.Group - 1) / cfg.Group
+	res := &Result{Sessions: cfg.Sessions, Talkers: cfg.Talkers, Channels: groups, Duration: cfg.Duration}
+	if cfg.PID > 0 {
+		rss, err := readRSS(cfg.PID)
+		if err != nil {
+			return nil, err
+		}
+		res.RSSBefore = rss
+	}
+
+	// One UDP socket (QUIC transport) per group spreads the receive load.
+	var transports []*quic.Transport
+	defer func() {
+		for _, t := range transports {
+			t.Close()
+			t.Conn.Close()
+		}
+	}()
+	for range groups {
+		pc, err := net.ListenUDP("udp", &net.UDPAddr{})
+		if err != nil {
+			return nil, err
+		}
+		transports = append(transports, &quic.Transport{Conn: pc})
+	}
+	raddr, err := net.ResolveUDPAddr("udp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	qconf := &quic.Config{EnableDatagrams: true, MaxIdleTimeout: 60 * time.Second, KeepAlivePeriod: 10 * time.Second}
+
+	ss := make([]*sess, cfg.Sessions)
+	for i := range ss {
+		ss[i] = &sess{idx: i, group: i / cfg.Group}
+	}
+	// Talkers: spread over the groups, one per group first.
+	talkers := make([]*sess, 0, cfg.Talkers)
+	for k := 0; len(talkers) < cfg.Talkers; k++ {
+		for g := 0; g < groups && len(talkers) < cfg.Talkers; g++ {
+			i := g*cfg.Group + k
+			if i < cfg.Sessions && (i/cfg.Group) == g {
+				talkers = append(talkers, ss[i])
+			}
+		}
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readers sync.WaitGroup
+	defer func() {
+		for _, s := range ss {
+			if s.conn != nil {
+				s.conn.CloseWithError(0, "load run over")
+			}
+		}
+		cancel()
+		readers.Wait()
+	}()
+
+	t0 := time.Now()
+	sem := make(chan struct{}, cfg.Connectors)
+	errs := make(chan error, cfg.Sessions)
+	var wg sync.WaitGroup
+	for _, s := range ss {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := s.login(runCtx, transports[s.group], raddr, qconf, cfg); err != nil {
+				errs <- fmt.Errorf("session %d: %w", s.idx, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	res.LoginTime = time.Since(t0)
+	log.Info("all sessions logged in and joined", "sessions", cfg.Sessions, "took", res.LoginTime.Round(time.Millisecond))
+	for _, s := range ss {
+		readers.Add(2)
+		go func() { defer readers.Done(); s.readVoice(runCtx) }()
+		go func() { defer readers.Done(); s.readControl() }()
+	}
+
+	cpu0, _ := readCPU(cfg.PID)
+	// Talk.
+	var sent atomic.Uint64
+	var expected atomic.Uint64
+	members := make([]int, groups)
+	for _, s := range ss {
+		members[s.group]++
+	}
+	start := time.Now()
+	end := start.Add(cfg.Duration)
+	var tw sync.WaitGroup
+	for ti, s := range talkers {
+		tw.Add(1)
+		go func() {
+			defer tw.Done()
+			n := s.talk(runCtx, ti, end, cfg)
+			sent.Add(n)
+			expected.Add(n * uint64(members[s.group]-1))
+		}()
+	}
+	tw.Wait()
+	// Let the last frames arrive (bounded).
+	drain := time.NewTimer(500 * time.Millisecond)
+	select {
+	case <-drain.C:
+	case <-ctx.Done():
+	}
+	cpu1, _ := readCPU(cfg.PID)
+	if cfg.PID > 0 {
+		res.RSSAfter, _ = readRSS(cfg.PID)
+		res.RelayCPU = cpu1 - cpu0
+		res.RSSPerSession = (res.RSSAfter - res.RSSBefore) / int64(cfg.Sessions)
+	}
+	if cfg.MetricsURL != "" {
+		res.RelayDropped, _ = readDrops(cfg.MetricsURL)
+	}
+	// Stop the readers, then gather.
+	for _, s := range ss {
+		s.conn.CloseWithError(0, "load run over")
+	}
+	cancel()
+	readers.Wait()
+
+	var lat []int32
+	for _, s := range ss {
+		res.Delivered += s.delivered.Load()
+		res.ControlMsgsRecvd += s.ctlMsgs.Load()
+		lat = append(lat, s.lat...)
+	}
+	res.FramesSent, res.Expected = sent.Load(), expected.Load()
+	if res.Delivered > 0 && res.RelayCPU > 0 {
+		res.CPUPerFrame = res.RelayCPU / time.Duration(res.Delivered)
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		q := func(p float64) time.Duration {
+			return time.Duration(lat[min(len(lat)-1, int(p*float64(len(lat))))]) * time.Microsecond
+		}
+		res.LatencyP50, res.LatencyP99, res.LatencyMax = q(0.50), q(0.99), time.Duration(lat[len(lat)-1])*time.Microsecond
+	}
+	return res, nil
+}
+
+func (s *sess) login(ctx context.Context, tr *quic.Transport, raddr *net.UDPAddr, qconf *quic.Config, cfg Config) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := tr.Dial(ctx, raddr, certs.PinnedClientConfig(cfg.Fingerprint, proto.ALPN), qconf)
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	st, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return err
+	}
+	s.st = st
+	var b []byte
+	b, _ = proto.AppendMessage(b, &proto.Hello{Version: proto.Version, Software: "hark-loadgen"})
+	b, _ = proto.AppendMessage(b, &proto.Auth{Name: fmt.Sprintf("%s%05d", cfg.UserPrefix, s.idx), Password: cfg.Password})
+	b, _ = proto.AppendMessage(b, &proto.Join{Channel: ChannelName(s.group)})
+	if _, err := st.Write(b); err != nil {
+		return err
+	}
+	dl, _ := ctx.Deadline()
+	st.SetReadDeadline(dl)
+	defer st.SetReadDeadline(time.Time{})
+	rd := proto.NewReader(st)
+	for {
+		m, err := rd.Next()
+		if err != nil {
+			return err
+		}
+		switch m := m.(type) {
+		case *proto.Welcome:
+			s.id = m.Session
+		case *proto.Error:
+			return m
+		case *proto.Bye:
+			return fmt.Errorf("relay said bye: %s", m.Text)
+		case *proto.Joined:
+			s.chID = m.ID
+			return nil
+		}
+	}
+}
+
+// readControl discards control messages (presence, talking) but keeps the
+// stream read so the relay never sees a stalled client.
+func (s *sess) readControl() {
+	rd := bufio.NewReaderSize(s.st, 64<<10)
+	r := proto.NewReader(rd)
+	for {
+		if _, err := r.Next(); err != nil {
+			if proto.IsFramingError(err) || s.conn.Context().Err() != nil {
+				return
+			}
+			continue
+		}
+		s.ctlMsgs.Add(1)
+	}
+}
+
+func (s *sess) readVoice(ctx context.Context) {
+	for {
+		b, err := s.conn.ReceiveDatagram(ctx)
+		if err != nil {
+			return
+		}
+		now := time.Now().UnixNano()
+		_, p, err := proto.ParseVoice(b)
+		if err != nil || len(p) < 16 {
+			continue
+		}
+		sentAt := int64(binary.BigEndian.Uint64(p))
+		s.delivered.Add(1)
+		s.lat = append(s.lat, int32(min((now-sentAt)/1000, 1<<31-1)))
+	}
+}
+
+// talk sends frames every cfg.FrameEvery until end; returns frames sent.
+func (s *sess) talk(ctx context.Context, ti int, end time.Time, cfg Config) uint64 {
+	payload := make([]byte, cfg.PayloadSize)
+	buf := make([]byte, 0, proto.VoiceHeaderLen+cfg.PayloadSize)
+	tick := time.NewTicker(cfg.FrameEvery)
+	defer tick.Stop()
+	dur := uint16(cfg.FrameEvery * 48000 / time.Second)
+	var n uint64
+	for i := 0; ; i++ {
+		now := time.Now()
+		last := !now.Add(cfg.FrameEvery).Before(end)
+		var f proto.VoiceFlags
+		if i == 0 {
+			f |= proto.FlagStart
+		}
+		if last {
+			f |= proto.FlagEnd
+		}
+		binary.BigEndian.PutUint64(payload[0:], uint64(now.UnixNano()))
+		binary.BigEndian.PutUint32(payload[8:], uint32(ti))
+		binary.BigEndian.PutUint32(payload[12:], uint32(i))
+		buf = proto.AppendVoice(buf[:0], proto.VoiceHeader{Flags: f, Channel: s.chID, Seq: uint16(i), Timestamp: uint32(i) * uint32(dur), Duration: dur}, payload)
+		if err := s.conn.SendDatagram(buf); err == nil {
+			n++
+		}
+		if last {
+			return n
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return n
+		}
+	}
+}
+
+// readCPU returns user+system CPU time of a process from /proc/PID/stat.
+func readCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	f := strings.Fields(s[i+1:])
+	// After ")": state(3) ppid … utime is field 14, stime 15 (1-based overall).
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const hz = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / hz, nil
+}
+
+// readRSS returns VmRSS of a process in bytes.
+func readRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				kb, err := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024, err
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// readDrops reads hark_relay_frames_dropped_total by reason from a relay's
+// /metrics page.
+func readDrops(url string) (map[string]float64, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	const pfx = `hark_relay_frames_dropped_total{reason="`
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.HasPrefix(l, pfx) {
+			continue
+		}
+		rest := l[len(pfx):]
+		j := strings.IndexByte(rest, '"')
+		if j < 0 {
+			continue
+		}
+		f := strings.Fields(rest[j:])
+		if len(f) < 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil && v != 0 {
+			out[rest[:j]] = v
+		}
+	}
+	return out, sc.Err()
+}
