@@ -150,7 +150,13 @@ func (p *Proxy) Serve(ctx context.Context) error {
 	if !first {
 		return errors.New("impair: Serve called twice")
 	}
-	p.wg.Add(1)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.wg.Add(1) // under mu, so never concurrent with Close's Wait at zero
+	p.mu.Unlock()
 	go func() {
 		defer p.wg.Done()
 		p.sched.run(p.done)
@@ -427,4 +433,22 @@ func ParseModel(spec string) (ModelFunc, error) {
 		return nil, err
 	}
 	return ModelFunc(f), nil
+}
+
+// Start is New plus Serve on its own goroutine, for tests and in-process
+// use: the proxy stops when ctx is cancelled or Close is called, and Close
+// waits for it. Errors from Serve after a successful start are logged.
+func Start(ctx context.Context, cfg Config) (*Proxy, error) {
+	p, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := p.Serve(ctx); err != nil {
+			p.log.Error("impairment proxy stopped", "err", err)
+		}
+	}()
+	return p, nil
 }

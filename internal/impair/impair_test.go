@@ -203,3 +203,28 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestStartAndCancel(t *testing.T) {
+	srv := startEcho(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := Start(ctx, Config{Listen: "127.0.0.1:0", Upstream: srv.conn.LocalAddr().String(), Seed: 3,
+		Model: func(seed uint64) netsim.Config {
+			return netsim.Config{Seed: seed, Delay: netsim.Constant{D: time.Millisecond}}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, p)
+	c.Write([]byte("x"))
+	if got := readN(c, 1); len(got) != 1 {
+		t.Fatal("no echo through a started proxy")
+	}
+	cancel()
+	p.Close() // waits for Serve and every goroutine
+	// Start then an immediate Close must not race either.
+	p2, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", Upstream: srv.conn.LocalAddr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.Close()
+}
