@@ -549,9 +549,9 @@ func (b *Buffer) shouldShrink(cur int64, dur int) bool {
 	durNs := b.samplesToNs(int64(dur))
 	every := b.cfg.shrinkEvery
 	switch {
-	case excess > 2*durNs:
+	case excess > max(2*durNs, int64(40*time.Millisecond)):
 		every = 2 // a spike's aftermath: get back quickly
-	case excess > durNs/2:
+	case excess > int64(20*time.Millisecond):
 		every = 4
 	case excess < shrinkMarginNs:
 		return false // close enough: do not chase the target's wobble
