@@ -114,6 +114,12 @@ type Options struct {
 	// StallTimeout: a started device that makes no callback for this long is
 	// treated as lost and reopened. 0 means 2 s; negative disables.
 	StallTimeout time.Duration
+	// Direct makes miniaudio's audio thread call into Go for every period
+	// (FillFunc runs on it), instead of going through a ring buffer and a
+	// goroutine. It saves one period of playback latency but costs several
+	// percent of a core: each call from a foreign thread keeps the Go
+	// runtime's sysmon thread busy.
+	Direct bool
 	// Logger receives device losses and reopenings; nil discards.
 	Logger *slog.Logger
 

@@ -1,25 +1,18 @@
 package audio
 
 import (
-	"os"
-	"strconv"
-	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// cpuTime returns this process's user+system CPU time from /proc/self/stat.
+// cpuTime returns this process's user+system CPU time (getrusage).
 func cpuTime(tb testing.TB) time.Duration {
-	b, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		tb.Skipf("skipping: no /proc/self/stat: %v", err)
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Skipf("skipping: getrusage: %v", err)
 	}
-	// Fields after the command name (which may hold spaces) start after ')'.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.ParseUint(f[11], 10, 64) // field 14 utime
-	st, _ := strconv.ParseUint(f[12], 10, 64) // field 15 stime
-	const clkTck = 100                        // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / clkTck
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkNullDuplexCPU runs capture and playback on miniaudio's null
@@ -29,7 +22,11 @@ func cpuTime(tb testing.TB) time.Duration {
 //
 //	go test -run '^$' -bench NullDuplexCPU -benchtime 1000x ./internal/audio/
 func BenchmarkNullDuplexCPU(b *testing.B) {
-	opts := Options{Backend: "null"}
+	b.Run("ring", func(b *testing.B) { benchNullDuplex(b, Options{Backend: "null"}) })
+	b.Run("direct", func(b *testing.B) { benchNullDuplex(b, Options{Backend: "null", Direct: true}) })
+}
+
+func benchNullDuplex(b *testing.B, opts Options) {
 	p, err := NewPlayback(PlaybackConfig{Options: opts, Fill: func(out []int16) int {
 		for i := range out {
 			out[i] = int16(i)

@@ -23,6 +23,7 @@ type core struct {
 	losses    atomic.Uint64
 	lost      chan *live // cap 1; stop callbacks of streams we did not close
 	exitOnce  sync.Once
+	cur       atomic.Pointer[live] // the open stream, for tests
 
 	mu      sync.Mutex // guards the fields below
 	started bool
@@ -52,6 +53,9 @@ func (c *core) init(kind Kind, opts Options, newData func() func(out, in []byte,
 			return err
 		}
 		c.b = mb
+		if ringAvailable && !opts.Direct {
+			c.b = &ringBackend{mb}
+		}
 	}
 	return nil
 }
@@ -165,11 +169,13 @@ func (c *core) openOnce() (*live, error) {
 		return nil, err
 	}
 	c.setCurrent(l.desc)
+	c.cur.Store(l)
 	return l, nil
 }
 
 func (c *core) closeLive(l *live) {
 	l.closing.Store(true)
+	c.cur.CompareAndSwap(l, nil)
 	l.s.close()
 	c.setCurrent("")
 }

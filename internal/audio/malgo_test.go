@@ -176,3 +176,48 @@ func TestALSA(t *testing.T) {
 	p.Close()
 	t.Logf("capture %+v playback %+v", c.Stats(), p.Stats())
 }
+
+// TestNullBackendReopen stops the null device behind the library's back, as
+// unplugging does, and checks that capture resumes on a reopened device.
+func TestNullBackendReopen(t *testing.T) {
+	if !ringAvailable {
+		t.Skip("skipping: ring streams not available on this platform")
+	}
+	ctx := guard(t)
+	c, err := NewCapture(CaptureConfig{Options: Options{Backend: "null", RetryMin: time.Millisecond, Logger: testLogger(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	recv := func() {
+		select {
+		case <-c.Frames():
+		case <-ctx.Done():
+			t.Fatalf("no capture period: %+v", c.Stats())
+		}
+	}
+	for i := 0; i < 3; i++ {
+		recv()
+	}
+	l := c.cur.Load()
+	if l == nil {
+		t.Fatal("no open stream")
+	}
+	l.s.(*ringStream).simulateLoss()
+	for c.Stats().Reopens == 0 {
+		recv()
+	}
+	for i := 0; i < 3; i++ {
+		recv()
+	}
+	if st := c.Stats(); st.Losses != 1 || st.Reopens != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestNullBackendDuplexDirect(t *testing.T) {
+	runDuplex(t, Options{Backend: "null", Direct: true}, 20)
+}

@@ -1,0 +1,219 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd
+
+// Ring-buffer streams: the audio thread never calls Go. It copies samples
+// between the device and a lock-free single-producer single-consumer ring
+// (ma_pcm_rb) and writes one byte to a pipe; a Go goroutine waits on the
+// pipe through the runtime's poller and moves whole periods. Calling Go
+// from a foreign thread 100 times a second keeps the runtime's sysmon
+// thread awake (several percent of a core); this way costs well under one.
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "include/miniaudio.h"
+#include "ring.h"
+
+struct hark_stream {
+	ma_context ctx;
+	ma_device dev;
+	ma_pcm_rb rb;
+	ma_device_id id;
+	int capture;
+	int wakefd;
+	int ctxInit, devInit, rbInit;
+	volatile int closing;
+	volatile int stopped;
+	uint64_t callbacks;
+	uint64_t xruns;
+};
+
+static void wake(hark_stream* s) {
+	if (s->wakefd >= 0) {
+		char b = 1;
+		ssize_t r = write(s->wakefd, &b, 1); // non-blocking; a full pipe already wakes the reader
+		(void)r;
+	}
+}
+
+static void hark_data(ma_device* d, void* out, const void* in, ma_uint32 n) {
+	hark_stream* s = (hark_stream*)d->pUserData;
+	__atomic_add_fetch(&s->callbacks, 1, __ATOMIC_RELAXED);
+	ma_uint32 left = n;
+	if (s->capture) {
+		const int16_t* src = (const int16_t*)in;
+		while (left > 0) {
+			ma_uint32 chunk = left;
+			void* p;
+			if (ma_pcm_rb_acquire_write(&s->rb, &chunk, &p) != MA_SUCCESS || chunk == 0) {
+				break;
+			}
+			memcpy(p, src, chunk * sizeof(int16_t));
+			ma_pcm_rb_commit_write(&s->rb, chunk);
+			src += chunk;
+			left -= chunk;
+		}
+	} else {
+		int16_t* dst = (int16_t*)out;
+		while (left > 0) {
+			ma_uint32 chunk = left;
+			void* p;
+			if (ma_pcm_rb_acquire_read(&s->rb, &chunk, &p) != MA_SUCCESS || chunk == 0) {
+				break;
+			}
+			memcpy(dst, p, chunk * sizeof(int16_t));
+			ma_pcm_rb_commit_read(&s->rb, chunk);
+			dst += chunk;
+			left -= chunk;
+		}
+		if (left > 0) {
+			memset(dst, 0, left * sizeof(int16_t));
+		}
+	}
+	if (left > 0) {
+		__atomic_add_fetch(&s->xruns, left, __ATOMIC_RELAXED);
+	}
+	wake(s);
+}
+
+static void hark_notify(const ma_device_notification* n) {
+	hark_stream* s = (hark_stream*)n->pDevice->pUserData;
+	if (n->type == ma_device_notification_type_stopped && !s->closing) {
+		__atomic_store_n(&s->stopped, 1, __ATOMIC_RELEASE);
+		wake(s);
+	}
+}
+
+int hark_version_ok(void) {
+	ma_uint32 major, minor, rev;
+	ma_version(&major, &minor, &rev);
+	return major == MA_VERSION_MAJOR && minor == MA_VERSION_MINOR && rev == MA_VERSION_REVISION;
+}
+
+int hark_device_id_size(void) { return (int)sizeof(ma_device_id); }
+
+int hark_open(hark_stream** out, int capture, const int* backends, int nbackends,
+              const void* id, int idsize, int periodFrames, int periods, int ringFrames, int wakefd) {
+	hark_stream* s = (hark_stream*)calloc(1, sizeof(hark_stream));
+	if (s == NULL) {
+		return MA_OUT_OF_MEMORY;
+	}
+	s->capture = capture;
+	s->wakefd = wakefd;
+	ma_backend bs[32];
+	if (nbackends > 32) {
+		nbackends = 32;
+	}
+	for (int i = 0; i < nbackends; i++) {
+		bs[i] = (ma_backend)backends[i];
+	}
+	ma_result r = ma_context_init(nbackends > 0 ? bs : NULL, (ma_uint32)nbackends, NULL, &s->ctx);
+	if (r != MA_SUCCESS) {
+		hark_close(s);
+		return r;
+	}
+	s->ctxInit = 1;
+	r = ma_pcm_rb_init(ma_format_s16, 1, (ma_uint32)ringFrames, NULL, NULL, &s->rb);
+	if (r != MA_SUCCESS) {
+		hark_close(s);
+		return r;
+	}
+	s->rbInit = 1;
+	ma_device_config cfg = ma_device_config_init(capture ? ma_device_type_capture : ma_device_type_playback);
+	cfg.sampleRate = 48000;
+	cfg.periodSizeInFrames = (ma_uint32)periodFrames;
+	cfg.periods = (ma_uint32)periods;
+	cfg.performanceProfile = ma_performance_profile_low_latency;
+	cfg.dataCallback = hark_data;
+	cfg.notificationCallback = hark_notify;
+	cfg.pUserData = s;
+	ma_device_id* pid = NULL;
+	if (id != NULL && idsize == (int)sizeof(ma_device_id)) {
+		memcpy(&s->id, id, sizeof(ma_device_id));
+		pid = &s->id;
+	}
+	if (capture) {
+		cfg.capture.format = ma_format_s16;
+		cfg.capture.channels = 1;
+		cfg.capture.pDeviceID = pid;
+	} else {
+		cfg.playback.format = ma_format_s16;
+		cfg.playback.channels = 1;
+		cfg.playback.pDeviceID = pid;
+	}
+	r = ma_device_init(&s->ctx, &cfg, &s->dev);
+	if (r != MA_SUCCESS) {
+		hark_close(s);
+		return r;
+	}
+	s->devInit = 1;
+	*out = s;
+	return MA_SUCCESS;
+}
+
+int hark_start(hark_stream* s) { return ma_device_start(&s->dev); }
+
+void hark_stop(hark_stream* s) {
+	s->closing = 1;
+	if (s->devInit) {
+		ma_device_stop(&s->dev);
+	}
+}
+
+void hark_close(hark_stream* s) {
+	s->closing = 1;
+	if (s->devInit) {
+		ma_device_uninit(&s->dev);
+	}
+	if (s->rbInit) {
+		ma_pcm_rb_uninit(&s->rb);
+	}
+	if (s->ctxInit) {
+		ma_context_uninit(&s->ctx);
+	}
+	free(s);
+}
+
+int hark_read(hark_stream* s, int16_t* dst, int frames) {
+	if ((int)ma_pcm_rb_available_read(&s->rb) < frames) {
+		return 0;
+	}
+	int done = 0;
+	while (done < frames) {
+		ma_uint32 chunk = (ma_uint32)(frames - done);
+		void* p;
+		if (ma_pcm_rb_acquire_read(&s->rb, &chunk, &p) != MA_SUCCESS || chunk == 0) {
+			break;
+		}
+		memcpy(dst + done, p, chunk * sizeof(int16_t));
+		ma_pcm_rb_commit_read(&s->rb, chunk);
+		done += (int)chunk;
+	}
+	return done;
+}
+
+int hark_write(hark_stream* s, const int16_t* src, int frames) {
+	int done = 0;
+	while (done < frames) {
+		ma_uint32 chunk = (ma_uint32)(frames - done);
+		void* p;
+		if (ma_pcm_rb_acquire_write(&s->rb, &chunk, &p) != MA_SUCCESS || chunk == 0) {
+			break;
+		}
+		memcpy(p, src + done, chunk * sizeof(int16_t));
+		ma_pcm_rb_commit_write(&s->rb, chunk);
+		done += (int)chunk;
+	}
+	return done;
+}
+
+int hark_space(hark_stream* s) { return (int)ma_pcm_rb_available_write(&s->rb); }
+
+void hark_poll(hark_stream* s, uint64_t* callbacks, uint64_t* xruns, int* stopped) {
+	*callbacks = __atomic_load_n(&s->callbacks, __ATOMIC_RELAXED);
+	*xruns = __atomic_load_n(&s->xruns, __ATOMIC_RELAXED);
+	*stopped = __atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE);
+}
+
+// hark_stop_device stops the device as if it had been unplugged (the stop
+// notification fires); for tests.
+void hark_stop_device(hark_stream* s) { ma_device_stop(&s->dev); }

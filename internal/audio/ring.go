@@ -1,0 +1,179 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd
+
+package audio
+
+/*
+#cgo CFLAGS: -std=gnu99 -Wno-unused-result
+#cgo linux LDFLAGS: -ldl -lpthread -lm
+#include "ring.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/gen2brain/malgo"
+	"golang.org/x/sys/unix"
+)
+
+// ringAvailable reports whether the ring path can be used: the vendored
+// miniaudio header must match the implementation malgo compiled.
+var ringAvailable = C.hark_version_ok() != 0 && int(C.hark_device_id_size()) == len(malgo.DeviceID{})
+
+// ringBackend opens streams whose audio thread never calls Go (see ring.c):
+// a goroutine per stream moves whole periods between the C ring and the
+// data callback, woken through a pipe. It lists devices through malgo.
+type ringBackend struct {
+	*malgoBackend
+}
+
+type ringStream struct {
+	c       *C.hark_stream
+	capture bool
+	period  int
+	target  int // playback: frames kept queued ahead of the device
+	cb      streamCallbacks
+	pr, pw  *os.File
+	quit    atomic.Bool
+	running bool // pump started; set by start, read by close (same goroutine: the supervisor)
+	done    chan struct{}
+}
+
+func (b *ringBackend) open(kind Kind, dev *DeviceInfo, p streamParams, cb streamCallbacks) (stream, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	var wfd int
+	sc, err := pw.SyscallConn()
+	if err == nil {
+		err = sc.Control(func(fd uintptr) {
+			wfd = int(fd)
+			err = unix.SetNonblock(wfd, true)
+		})
+	}
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		return nil, err
+	}
+	s := &ringStream{capture: kind == KindCapture, period: p.periodFrames, target: p.periodFrames, cb: cb, pr: pr, pw: pw, done: make(chan struct{})}
+	ringFrames := 8 * p.periodFrames
+	if !s.capture {
+		ringFrames = s.target + p.periodFrames
+	}
+	backs := make([]C.int, len(b.backends))
+	for i, x := range b.backends {
+		backs[i] = C.int(x)
+	}
+	var idp unsafe.Pointer
+	idsize := 0
+	var raw malgo.DeviceID
+	if dev != nil {
+		var ok bool
+		raw, ok = dev.raw.(malgo.DeviceID)
+		if !ok {
+			pr.Close()
+			pw.Close()
+			return nil, errors.New("audio: device info was not made by this backend")
+		}
+		idp = unsafe.Pointer(&raw[0])
+		idsize = len(raw)
+	}
+	var bp *C.int
+	if len(backs) > 0 {
+		bp = &backs[0]
+	}
+	capture := C.int(0)
+	if s.capture {
+		capture = 1
+	}
+	r := C.hark_open(&s.c, capture, bp, C.int(len(backs)), idp, C.int(idsize),
+		C.int(p.periodFrames), C.int(p.periods), C.int(ringFrames), C.int(wfd))
+	if r != 0 {
+		pr.Close()
+		pw.Close()
+		return nil, fmt.Errorf("cannot open the %s device: %w", kind, malgo.Result(r))
+	}
+	return s, nil
+}
+
+func (s *ringStream) start() error {
+	if !s.capture {
+		s.fill() // a period queued before the first callback
+	}
+	if r := C.hark_start(s.c); r != 0 {
+		return fmt.Errorf("cannot start the audio device: %w", malgo.Result(r))
+	}
+	s.running = true
+	go s.pump()
+	return nil
+}
+
+func (s *ringStream) fill() {
+	buf := make([]int16, s.period)
+	for int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
+		s.cb.data(int16Bytes(buf), nil, uint32(s.period))
+		C.hark_write(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))
+	}
+}
+
+// queued returns the frames waiting in the playback ring.
+func (s *ringStream) queued() int {
+	return s.target + s.period - int(C.hark_space(s.c))
+}
+
+func (s *ringStream) pump() {
+	defer close(s.done)
+	wake := make([]byte, 64)
+	buf := make([]int16, s.period)
+	stopped := false
+	for {
+		if _, err := s.pr.Read(wake); err != nil || s.quit.Load() {
+			return
+		}
+		if s.capture {
+			for int(C.hark_read(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))) == s.period {
+				s.cb.data(nil, int16Bytes(buf), uint32(s.period))
+			}
+		} else {
+			for int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
+				s.cb.data(int16Bytes(buf), nil, uint32(s.period))
+				C.hark_write(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))
+			}
+		}
+		var cbs, xruns C.uint64_t
+		var st C.int
+		C.hark_poll(s.c, &cbs, &xruns, &st)
+		if st != 0 && !stopped {
+			stopped = true
+			if s.cb.stopped != nil {
+				s.cb.stopped()
+			}
+		}
+	}
+}
+
+func (s *ringStream) close() {
+	s.quit.Store(true)
+	C.hark_stop(s.c) // no callbacks (and no pipe writes) after this
+	if s.running {
+		s.pw.Write([]byte{0})
+		<-s.done
+	}
+	C.hark_close(s.c)
+	s.pr.Close()
+	s.pw.Close()
+}
+
+func int16Bytes(s []int16) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 2*len(s))
+}
+
+// simulateLoss stops the device behind the stream's back, as unplugging
+// does; for tests.
+func (s *ringStream) simulateLoss() { C.hark_stop_device(s.c) }
