@@ -398,3 +398,56 @@ func TestChannelsConfig(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 }
+
+// A session that stops reading its control stream is closed once its
+// control queue overflows; the others carry on.
+func TestControlOverflow(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) {
+		c.ControlQueue = 8
+		c.ControlRate, c.ControlBurst = 1e6, 1e6
+	}))
+	deaf := r.DialWith(t, "deaf", "", relaytest.DialOptions{NoControlReader: true})
+	a := r.Dial(t, "alice", "")
+	text := strings.Repeat("x", proto.MaxTextLen)
+	// Each ring is ~4 KB to everyone; the deaf session's stream window
+	// (512 KB) fills, then its queue. Bounded: at most 2000 rings.
+	for i := 0; i < 2000; i++ {
+		if r.Stats().ControlOverruns > 0 {
+			break
+		}
+		a.MustSend(t, &proto.Ring{Text: text})
+		relaytest.Wait[*proto.Ring](t, a, nil)
+	}
+	relaytest.Wait(t, a, func(m *proto.PresenceChange) bool { return m.Kind == proto.PresenceOffline && m.User.Name == "deaf" })
+	<-deaf.Done()
+	if s := r.Stats(); s.ControlOverruns != 1 || s.Sessions != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	a := r.Dial(t, "alice", "")
+	a.SendRaw([]byte{1, 2, 3})
+	r.WaitStats(t, "a bad datagram", func(s relay.Stats) bool { return s.BadDatagrams["short"] == 1 })
+	mf, err := r.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, f := range mf {
+		found[f.GetName()] = true
+		if f.GetName() == "hark_relay_bad_datagrams_total" {
+			for _, m := range f.GetMetric() {
+				if m.GetLabel()[0].GetValue() == "short" && m.GetCounter().GetValue() != 1 {
+					t.Errorf("short = %v", m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	for _, n := range []string{"hark_relay_sessions", "hark_relay_frames_in_total", "hark_relay_frames_dropped_total", "hark_relay_auth_failures_total", "hark_relay_floor_grants_total", "hark_relay_voice_queue_depth", "go_goroutines"} {
+		if !found[n] {
+			t.Errorf("metric %s missing", n)
+		}
+	}
+}

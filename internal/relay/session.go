@@ -51,6 +51,9 @@ func (s *session) send(b []byte) {
 			s.r.c.controlOverrun.Add(1)
 			s.log.Warn("closing session: it does not read its control messages (queue full)", "queue", cap(s.ctl))
 			close(s.abort)
+			// The writer may be stuck in a stream write the client never
+			// reads: close from outside (not under the caller's lock).
+			go s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeRateLimit), "you did not read the relay's messages: closing")
 		})
 	}
 }
@@ -68,6 +71,11 @@ func (s *session) bye(code proto.Code, text string) {
 	s.closeOnce.Do(func() {
 		s.byeCode, s.byeText = code, text
 		close(s.closing)
+		// If the writer is stuck in a write the client never reads, it
+		// cannot finish: close the connection anyway after a while.
+		time.AfterFunc(2*s.r.cfg.ByeLinger+time.Second, func() {
+			s.conn.CloseWithError(quic.ApplicationErrorCode(code), text)
+		})
 	})
 }
 

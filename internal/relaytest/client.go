@@ -48,6 +48,9 @@ type DialOptions struct {
 	Queue int
 	// Addr dials this address instead of the relay's (e.g. a test proxy).
 	Addr string
+	// NoControlReader leaves the control stream unread after login: the
+	// client stops reading the relay's messages.
+	NoControlReader bool
 }
 
 // Dial logs in as name with password and fails the test if it cannot. The
@@ -141,32 +144,15 @@ func (c *Client) login(ctx context.Context, addr string, r *Relay, name, passwor
 	c.msgs = make(chan proto.Message, q)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(c.msgs)
-		for {
-			m, err := rd.Next()
-			if err != nil {
-				if proto.IsFramingError(err) || errors.Is(err, context.Canceled) || conn.Context().Err() != nil {
-					return
-				}
-				continue
-			}
-			if b, ok := m.(*proto.Bye); ok {
-				c.mu.Lock()
-				c.bye = b
-				c.mu.Unlock()
-			}
-			select {
-			case c.msgs <- m:
-			default: // a test that lets this overflow does not read messages
-			}
-			if _, ok := m.(*proto.Bye); ok {
-				conn.CloseWithError(0, "bye received")
-				return
-			}
-		}
-	}()
+	if o.NoControlReader {
+		go func() {
+			defer wg.Done()
+			defer close(c.msgs)
+			<-conn.Context().Done()
+		}()
+	} else {
+		go c.readControl(&wg, rd)
+	}
 	if !o.NoVoiceReader {
 		c.voice = make(chan []byte, q)
 		wg.Add(1)
@@ -346,4 +332,34 @@ func (c *Client) WaitClosed(t testing.TB) *proto.Bye {
 func (c *Client) Close() {
 	c.Conn.CloseWithError(0, "client closed")
 	<-c.done
+}
+
+// readControl reads control messages into c.msgs until the stream ends; it
+// closes the connection after a Bye.
+func (c *Client) readControl(wg *sync.WaitGroup, rd *proto.Reader) {
+	defer wg.Done()
+	defer close(c.msgs)
+	conn := c.Conn
+	for {
+		m, err := rd.Next()
+		if err != nil {
+			if proto.IsFramingError(err) || errors.Is(err, context.Canceled) || conn.Context().Err() != nil {
+				return
+			}
+			continue
+		}
+		if b, ok := m.(*proto.Bye); ok {
+			c.mu.Lock()
+			c.bye = b
+			c.mu.Unlock()
+		}
+		select {
+		case c.msgs <- m:
+		default: // a test that lets this overflow does not read messages
+		}
+		if _, ok := m.(*proto.Bye); ok {
+			conn.CloseWithError(0, "bye received")
+			return
+		}
+	}
 }
