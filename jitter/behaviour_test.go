@@ -225,3 +225,54 @@ func TestConcurrentProducerConsumer(t *testing.T) {
 		t.Fatalf("received %d", s.Received)
 	}
 }
+
+// TestShrinksInPause: a 200 ms stall inflates the delay; a pause in the
+// talker's audio soon after it (no sequence gap) takes the rest of the excess
+// away, so fewer frames are dropped than without the pause.
+func TestShrinksInPause(t *testing.T) {
+	run := func(pause bool) (before, after time.Duration, dropped uint64) {
+		link := netsim.NewLink(netsim.Config{Seed: 1, Delay: netsim.Spike{Base: netsim.Constant{D: 3 * time.Millisecond},
+			At: 3 * time.Second, Height: 200 * time.Millisecond}})
+		tr := netsim.Generate(netsim.Talker{Length: 6 * time.Second}, link)
+		if pause {
+			// Cut packets sent in [3.22 s, 4 s) and renumber: a DTX-like pause.
+			var sent []netsim.Sent
+			var arr []netsim.Arrival
+			keep := map[int]int{}
+			for i, s := range tr.Sent {
+				if s.Send >= 3220*time.Millisecond && s.Send < 4*time.Second {
+					continue
+				}
+				s.Seq = uint16(len(sent))
+				keep[i] = len(sent)
+				sent = append(sent, s)
+			}
+			for _, a := range tr.Arrivals {
+				if k, ok := keep[a.Index]; ok {
+					a.Index = k
+					arr = append(arr, a)
+				}
+			}
+			tr.Sent, tr.Arrivals = sent, arr
+		}
+		r := simulate(t, tr, jitter.New(), 480, 0, nil)
+		checkOrder(t, r)
+		delay := func(from, to time.Duration) (maxd time.Duration) {
+			for i, at := range r.playAt {
+				if s := tr.Sent[i].Send; s >= from && s < to {
+					maxd = max(maxd, at-s)
+				}
+			}
+			return maxd
+		}
+		return delay(2*time.Second, 3*time.Second), delay(4*time.Second, 6*time.Second), r.stats.Dropped
+	}
+	before, after, withPause := run(true)
+	if after > before+20*time.Millisecond {
+		t.Errorf("delay %v after the pause, %v before the stall", after, before)
+	}
+	_, _, noPause := run(false)
+	if withPause >= noPause {
+		t.Errorf("dropped %d frames with a pause after the stall, %d without", withPause, noPause)
+	}
+}

@@ -144,6 +144,12 @@ func (e *estimator) add(transit, arrival, durNs int64) int64 {
 		e.spikeRun = 0
 	}
 	if !spike {
+		// The tail of a spike's release (packets that were stuck behind the
+		// stall, above target but below the spike threshold) belongs to the
+		// spike too.
+		if e.spikeRun >= spikeRunMin && need > target && !frequent {
+			return j
+		}
 		e.addSample(need)
 		return j
 	}
