@@ -451,3 +451,35 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// Malformed control messages of every type get an error (or are skipped)
+// and the session carries on.
+func TestMalformedControl(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) { c.ControlRate, c.ControlBurst = 1e6, 1e6 }))
+	a, b := r.Dial(t, "alice", ""), r.Dial(t, "bob", "")
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	body := make([]byte, 40)
+	for typ := 1; typ < 40; typ++ {
+		for _, n := range []int{0, 1, 3, 7, 40} {
+			rand.Read(body[:n])
+			f := append([]byte{0, byte(n + 1), byte(typ)}, body[:n]...)
+			if err := a.SendRawControl(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a.MustSend(t, &proto.Ping{Nonce: 7})
+	relaytest.Wait(t, a, func(p *proto.Pong) bool { return p.Nonce == 7 })
+	// Still a working session: voice flows (random bytes may have made a
+	// valid Join or PageStart: undo them first).
+	a.MustSend(t, &proto.PageStop{})
+	a.Join(t, "lobby")
+	a.SendVoice(voice(1, 5, proto.FlagStart))
+	if h, _ := b.RecvVoice(t); h.Seq != 5 || h.Sender != a.Session() {
+		t.Fatalf("%+v", h)
+	}
+	if s := r.Stats(); s.BadMessages == 0 {
+		t.Fatalf("no bad message counted: %+v", s)
+	}
+}

@@ -189,6 +189,15 @@ func (c *Client) Send(m proto.Message) error {
 	return err
 }
 
+// SendRawControl writes bytes as they are to the control stream (for
+// malformed-message tests).
+func (c *Client) SendRawControl(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.Stream.Write(b)
+	return err
+}
+
 // MustSend writes one control message or fails the test.
 func (c *Client) MustSend(t testing.TB, m proto.Message) {
 	t.Helper()

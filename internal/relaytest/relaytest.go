@@ -74,8 +74,8 @@ func Configure(f func(*relay.Config)) Option { return Option(f) }
 
 var seq atomic.Uint64
 
-// Verbose, when the HARK_TEST_LOG environment variable is set, sends the
-// relay's logs to the test log.
+// logger sends the relay's logs to the test log when the HARK_TEST_LOG
+// environment variable is set, and discards them otherwise.
 func logger(t testing.TB) *slog.Logger {
 	if os.Getenv("HARK_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
