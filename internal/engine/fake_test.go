@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,9 +88,12 @@ func (p *fakePlayback) pull(t testing.TB) []int16 {
 	return out
 }
 
-// realtimeCapture is an audio.Input that delivers periods from a ticker, as a
-// sound card would: period n is delivered at sample0 + (n+1)·10 ms, and
-// src(n) says what is in it. delivered[n] records the delivery wall time.
+// realtimeCapture is an audio.Input that delivers periods in real time, as a
+// sound card does: period n holds the sound "spoken" from sample0 + n·10 ms
+// to sample0 + (n+1)·10 ms and is delivered once that time has passed (a
+// ticker wakes the delivery; late wake-ups deliver every period that is due,
+// so the stream stays locked to the wall clock). src(n) says what is in
+// period n. spokenAt(n) is its first sample's wall time.
 type realtimeCapture struct {
 	src    func(n int, p []int16)
 	frames chan []int16
@@ -97,46 +101,56 @@ type realtimeCapture struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu        sync.Mutex
-	delivered map[int]time.Time // guarded by mu; periods whose wall time was asked for
-	mark      func(n int) bool
+	mu      sync.Mutex
+	sample0 time.Time // guarded by mu; set by Start
 }
 
-func newRealtimeCapture(src func(n int, p []int16), mark func(n int) bool) *realtimeCapture {
-	return &realtimeCapture{src: src, mark: mark, frames: make(chan []int16, 16),
-		stop: make(chan struct{}), done: make(chan struct{}), delivered: map[int]time.Time{}}
+func newRealtimeCapture(src func(n int, p []int16)) *realtimeCapture {
+	return &realtimeCapture{src: src, frames: make(chan []int16, 16),
+		stop: make(chan struct{}), done: make(chan struct{})}
 }
+
+const period = 10 * time.Millisecond
 
 func (c *realtimeCapture) Start(ctx context.Context) error {
+	t0 := time.Now()
+	c.mu.Lock()
+	c.sample0 = t0
+	c.mu.Unlock()
 	go func() {
 		defer close(c.done)
 		defer close(c.frames)
-		tk := time.NewTicker(10 * time.Millisecond)
+		tk := time.NewTicker(period)
 		defer tk.Stop()
-		for n := 0; ; n++ {
+		n := 0
+		for {
 			select {
 			case <-c.stop:
 				return
 			case <-ctx.Done():
 				return
 			case now := <-tk.C:
-				p := make([]int16, audio.PeriodFrames)
-				if c.src != nil {
-					c.src(n, p)
-				}
-				if c.mark != nil && c.mark(n) {
-					c.mu.Lock()
-					c.delivered[n] = now
-					c.mu.Unlock()
-				}
-				select {
-				case c.frames <- p:
-				default: // consumer behind: dropped, as audio.Capture does
+				for ; t0.Add(time.Duration(n+1) * period).Compare(now) <= 0; n++ {
+					p := make([]int16, audio.PeriodFrames)
+					if c.src != nil {
+						c.src(n, p)
+					}
+					select {
+					case c.frames <- p:
+					default: // consumer behind: dropped, as audio.Capture does
+					}
 				}
 			}
 		}
 	}()
 	return nil
+}
+
+// spokenAt returns the wall time of period n's first sample.
+func (c *realtimeCapture) spokenAt(n int) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sample0.Add(time.Duration(n) * period)
 }
 
 func (c *realtimeCapture) Frames() <-chan []int16 { return c.frames }
@@ -145,13 +159,6 @@ func (c *realtimeCapture) Close() error {
 	c.once.Do(func() { close(c.stop) })
 	<-c.done
 	return nil
-}
-
-func (c *realtimeCapture) deliveredAt(n int) (time.Time, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.delivered[n]
-	return t, ok
 }
 
 // sine fills p with a tone continuing from period n.
@@ -186,4 +193,59 @@ func checkNoLeaks(t testing.TB) {
 		}
 		<-tk.C
 	}
+}
+
+// wallPlayback is a playback device with a perfect clock: it pulls period n
+// when the wall clock reaches sample0 + n·10 ms (a ticker wakes it; late
+// wake-ups pull every period due). onPlay gets each period with the wall
+// time it starts playing, one period after the pull (the period queued
+// ahead in a two-period device buffer).
+type wallPlayback struct {
+	fill   audio.FillFunc
+	onPlay func(at time.Time, p []int16)
+	stop   chan struct{}
+	done   chan struct{}
+	once    sync.Once
+	started atomic.Bool
+}
+
+func newWallPlayback(fill audio.FillFunc, onPlay func(at time.Time, p []int16)) *wallPlayback {
+	return &wallPlayback{fill: fill, onPlay: onPlay, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (w *wallPlayback) Start(ctx context.Context) error {
+	w.started.Store(true)
+	t0 := time.Now()
+	go func() {
+		defer close(w.done)
+		tk := time.NewTicker(period)
+		defer tk.Stop()
+		out := make([]int16, audio.PeriodFrames)
+		n := 0
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-tk.C:
+				for ; t0.Add(time.Duration(n) * period).Compare(now) <= 0; n++ {
+					clear(out)
+					w.fill(out)
+					if w.onPlay != nil {
+						w.onPlay(t0.Add(time.Duration(n+1)*period), out)
+					}
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func (w *wallPlayback) Close() error {
+	w.once.Do(func() { close(w.stop) })
+	if w.started.Load() {
+		<-w.done
+	}
+	return nil
 }
