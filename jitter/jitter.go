@@ -9,15 +9,27 @@
 //
 // Everything is measured in time, not in packets: timestamps are in samples
 // of the clock rate (48 kHz by default), so 10, 20 and 60 ms packets can mix
-// in one stream. The buffer measures each packet's transit time, keeps a
-// histogram of jitter (transit above the sliding minimum) with exponential
-// forgetting, and targets a high percentile of it, clamped between a floor
-// and a ceiling. When packets are missing at their deadline it conceals, and
-// if the missing packet then arrives while the buffer had nothing else to
-// play it resumes from it (the delay grows instead of the audio being lost).
-// When the delay is above target it shrinks: first in pauses (timestamp gaps
-// with no sequence gap, e.g. Opus DTX, and between transmissions), else by
-// dropping a frame now and then.
+// in one stream. Delays are measured on the audio timeline: from when a
+// sample would have arrived over the fastest path seen recently (a sliding
+// minimum of transit times, which also follows a sender clock running up to
+// a few tenths of a percent fast or slow) to when it is played. A packet
+// leaves its sender only after its last sample, so the delay is never below
+// one frame: that is the floor (WithMinDelay raises it); WithMaxDelay is the
+// ceiling.
+//
+// The buffer keeps a histogram, with exponential forgetting, of the delay
+// each packet needed (its duration plus its jitter) and targets a high
+// percentile of it (plus a small margin). Delay spikes — several packets far
+// above target together, such as a stalled Wi-Fi link releasing a burst —
+// are kept out of the histogram unless they recur, so one spike does not
+// raise the target for long. When a packet is missing at its deadline the
+// buffer conceals; if that packet then arrives while the buffer had nothing
+// else to play it resumes from it (the delay grows instead of audio being
+// lost). Below target it inserts concealment before a packet (stretch);
+// above target it shrinks, for free in pauses (timestamp gaps without a
+// sequence gap, e.g. Opus DTX, and between transmissions), otherwise by
+// dropping a frame now and then — every other frame right after a spike,
+// rarely when close to target.
 //
 // Push-to-talk: a packet flagged Start begins a transmission, which starts
 // playing after a short delay (the learned target, or the initial delay when
@@ -27,7 +39,7 @@
 // Concurrency: a Buffer is safe for one goroutine calling Push (the network
 // reader) and another calling Next (the audio clock) at the same time, and
 // for Stats and State from anywhere; all methods take one internal mutex and
-// never call out while holding it.
+// call out while holding it only to the WithDurationFunc function.
 package jitter
 
 import (
