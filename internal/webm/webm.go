@@ -315,8 +315,10 @@ func (d *WebM) step(b []byte) (int, []Packet, error) {
 
 func (d *WebM) parseEBMLHeader(b []byte) error {
 	if d.started {
-		// A new stream begins (the recorder was restarted): start over.
-		*d = WebM{cfg: d.cfg, scale: 1000000, info: Info{Container: "webm"}, pos: d.pos}
+		// A new stream begins (the recorder was restarted): forget the old
+		// one's headers (not the input buffer, which Push is walking).
+		d.inSegment, d.scale, d.track, d.cluster, d.haveTC = false, 1000000, 0, 0, false
+		d.info = Info{Container: "webm"}
 	}
 	d.started = true
 	docType := "matroska" // the EBML default

@@ -193,6 +193,17 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 
+	// A second EBML header restarts the stream (a restarted recorder).
+	d0 := New(Config{})
+	hdrEnd := bytes.Index(whole, []byte{0x18, 0x53, 0x80, 0x67})
+	twice := append(append(append([]byte{}, whole[:hdrEnd]...), whole[:hdrEnd]...), whole[hdrEnd:]...)
+	if pk, err := d0.Push(twice); err != nil || len(pk) != 111 {
+		t.Fatalf("restarted stream: %d packets, %v", len(pk), err)
+	}
+	if pk, err := New(Config{}).Push([]byte{0x1A, 0x45, 0xDF, 0xA3, 0x80, 0x1A, 0x45, 0xDF, 0xA3, 0x80}); err != nil || len(pk) != 0 {
+		t.Fatalf("two empty headers: %v", err)
+	}
+
 	// A truncated stream is not an error: the packets so far come out and the
 	// demuxer waits for more.
 	d := New(Config{})
