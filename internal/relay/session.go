@@ -79,6 +79,9 @@ func (s *session) bye(code proto.Code, text string) {
 	})
 }
 
+// writeBufs holds buffers for coalesced control writes.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 48<<10); return &b }}
+
 // writeLoop writes queued control messages to the stream until the session
 // closes. It owns writes to s.stream and the final close of the connection
 // (except when the peer or the transport closes it first).
@@ -87,7 +90,29 @@ func (s *session) writeLoop() {
 	for {
 		select {
 		case b := <-s.ctl:
-			if _, err := s.stream.Write(b); err != nil {
+			// Coalesce what is queued into one write (fewer packets during
+			// presence storms), in a pooled buffer so idle sessions hold none.
+			var pb *[]byte
+			buf := b
+			if len(s.ctl) > 0 {
+				pb = writeBufs.Get().(*[]byte)
+				buf = append((*pb)[:0], b...)
+			more:
+				for len(buf) < 32<<10 {
+					select {
+					case b := <-s.ctl:
+						buf = append(buf, b...)
+					default:
+						break more
+					}
+				}
+			}
+			_, err := s.stream.Write(buf)
+			if pb != nil {
+				*pb = buf[:0]
+				writeBufs.Put(pb)
+			}
+			if err != nil {
 				s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeInternal), "control stream write failed")
 				return
 			}
