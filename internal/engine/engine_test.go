@@ -174,6 +174,7 @@ func TestTalkGrantEncodeEnd(t *testing.T) {
 		t.Fatal("releasing did not end the transmission")
 	}
 	h.waitState(t, "idle", func(s State) bool { return !s.Talking && !s.Pressed })
+	h.stop(t) // the capture goroutine has counted everything
 	if st := h.e.Stats(); st.FramesSent != 5 || st.Grants != 1 {
 		t.Errorf("stats %+v: want 5 frames, 1 grant", st)
 	}

@@ -130,7 +130,7 @@ func (c *realtimeCapture) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case now := <-tk.C:
-				for ; t0.Add(time.Duration(n+1) * period).Compare(now) <= 0; n++ {
+				for ; t0.Add(time.Duration(n+1)*period).Compare(now) <= 0; n++ {
 					p := make([]int16, audio.PeriodFrames)
 					if c.src != nil {
 						c.src(n, p)
@@ -201,10 +201,10 @@ func checkNoLeaks(t testing.TB) {
 // time it starts playing, one period after the pull (the period queued
 // ahead in a two-period device buffer).
 type wallPlayback struct {
-	fill   audio.FillFunc
-	onPlay func(at time.Time, p []int16)
-	stop   chan struct{}
-	done   chan struct{}
+	fill    audio.FillFunc
+	onPlay  func(at time.Time, p []int16)
+	stop    chan struct{}
+	done    chan struct{}
 	once    sync.Once
 	started atomic.Bool
 }
@@ -229,7 +229,7 @@ func (w *wallPlayback) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case now := <-tk.C:
-				for ; t0.Add(time.Duration(n) * period).Compare(now) <= 0; n++ {
+				for ; t0.Add(time.Duration(n)*period).Compare(now) <= 0; n++ {
 					clear(out)
 					w.fill(out)
 					if w.onPlay != nil {
