@@ -18,8 +18,9 @@
 package playout
 
 import (
+	"cmp"
 	"log/slog"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -190,7 +191,7 @@ func (m *Mixer) TickTalkers(now time.Time) []TalkerFrame {
 		m.order = append(m.order, t)
 	}
 	m.mu.Unlock()
-	sort.Slice(m.order, func(i, j int) bool { return m.order[i].id < m.order[j].id })
+	slices.SortFunc(m.order, func(a, b *talker) int { return cmp.Compare(a.id, b.id) })
 
 	m.frames = m.frames[:0]
 	for _, t := range m.order {
