@@ -13,6 +13,7 @@ import (
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/client/voicefile"
 	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/jitter"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -29,6 +30,8 @@ goes away.`,
 		Flags: append(commonFlags(), frameFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, TakesFile: true, Usage: "WAV `FILE` to write"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after this long, e.g. 30s (default: until Ctrl-C)"},
+			&cli.DurationFlag{Name: "buffer", EnvVars: []string{"HARK_RECORD_BUFFER"},
+				Usage: "hold voice at least this long before writing it, e.g. 200ms: a recording needs no low delay, and a generous buffer rides out network and machine hiccups without gaps (default: adaptive, as low as the network allows)"},
 		),
 		Action: record,
 	})
@@ -48,6 +51,12 @@ func record(cc *cli.Context) error {
 	}
 	if cc.Duration("duration") < 0 {
 		return usagef("--duration must be positive")
+	}
+	var jopts []jitter.Option
+	if b := cc.Duration("buffer"); b < 0 || b > 2*time.Second {
+		return usagef("--buffer must be between 0 and 2s")
+	} else if b > 0 {
+		jopts = append(jopts, jitter.WithMinDelay(b), jitter.WithInitialDelay(b), jitter.WithMaxDelay(max(time.Second, 2*b)))
 	}
 	out := cc.String("out")
 	f, err := os.Create(out)
@@ -81,8 +90,9 @@ func record(cc *cli.Context) error {
 		printer(e)
 	}
 	rec := voicefile.NewRecorder(w, voicefile.RecordConfig{
-		FrameSamples: frame,
-		Logger:       log,
+		FrameSamples:  frame,
+		JitterOptions: jopts,
+		Logger:        log,
 		OnStart: func(t0 time.Time) {
 			log.Info("recording", "file", out, "frame_ms", frame/48, "sample0_unix_ns", t0.UnixNano())
 		},

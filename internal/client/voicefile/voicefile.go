@@ -154,7 +154,7 @@ func (r *Recorder) Stats() playout.Stats { return r.mix.Stats() }
 
 // Run records until ctx ends or, if limit > 0, limit of audio is written.
 // Ticks come from a ticker; when ticks are late, every tick that is due is
-// made, so the file keeps real time. The WAV header is flushed every
+// made, so the file keeps real time. Tick k plays at sample0 + k periods. The WAV header is flushed every
 // FlushEvery and at the end (the caller closes the writer). It returns the
 // samples written; ctx ending is not an error.
 func (r *Recorder) Run(ctx context.Context, limit time.Duration) (int64, error) {
@@ -205,9 +205,13 @@ func (r *Recorder) Run(ctx context.Context, limit time.Duration) (int64, error) 
 				due = min(due, maxTicks)
 			}
 			for ticks < due {
-				// Late ticks are all made now: the jitter buffer
-				// sees the real arrival-to-playout times.
-				if err := tick(now); err != nil {
+				// Each tick is stamped with its place on the audio
+				// clock (sample0 + ticks × period), as a sound card's
+				// would be, not with the time it is made: ticks made
+				// late after a stall must not look to the jitter
+				// buffer as if the audio clock had jumped (it would
+				// drop packets, then conceal to make up).
+				if err := tick(start.Add(time.Duration(ticks) * period)); err != nil {
 					return ticks * int64(n), err
 				}
 			}
