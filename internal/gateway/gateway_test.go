@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -554,4 +555,117 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestDecodeOnce: two browsers listening in one channel cost one decode per frame.
+func TestDecodeOnce(t *testing.T) {
+	r := newFakeRelay()
+	srv, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, login("bob"))
+	b.expect("joined", nil)
+	c := dialWS(t, url, login("cat"))
+	c.expect("joined", nil)
+	src := sourcePCM(t)[:48000]
+	a.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000})
+	a.expect("floor", nil)
+	for i := 0; i < len(src); i += 960 {
+		_ = a.sendBin(pcmMsg(0, src[i:i+960]))
+	}
+	a.send(map[string]any{"t": "talk", "on": false})
+	frames := relayFrames(t, r)
+	pb, _ := b.collectTransmission()
+	pc, _ := c.collectTransmission()
+	if len(pb) != len(pc) || len(pb) < len(src) {
+		t.Fatalf("bob heard %d samples, cat %d, sent %d", len(pb), len(pc), len(src))
+	}
+	dec, dup := counterValue(t, srv.m.decoded), counterValue(t, srv.m.voiceDup)
+	t.Logf("%d frames: decoded %v, duplicates dropped %v", len(frames), dec, dup)
+	if dec != float64(len(frames)) || dup != float64(len(frames)) {
+		t.Fatalf("decoded %v and dropped %v duplicates of %d frames; want each frame decoded once", dec, dup, len(frames))
+	}
+}
+
+// TestOggPath: Firefox-style Ogg/Opus is demuxed and forwarded untouched.
+func TestOggPath(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	ogg, err := os.ReadFile("../webm/testdata/ffmpeg-20ms.ogg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := webm.NewOgg(webm.Config{}).Push(ogg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.send(map[string]any{"t": "talk", "on": true, "format": "ogg"})
+	a.expect("floor", nil)
+	for i := 0; i < len(ogg); i += 500 {
+		_ = a.sendBin(append([]byte{binMedia}, ogg[i:min(i+500, len(ogg))]...))
+	}
+	a.send(map[string]any{"t": "talk", "on": false})
+	frames := relayFrames(t, r)
+	if len(frames) != len(want)+1 {
+		t.Fatalf("relay got %d frames, want %d + end", len(frames), len(want))
+	}
+	for i, p := range want {
+		if !bytes.Equal(frames[i].Opus, p.Data) || frames[i].Header.Duration != 960 {
+			t.Fatalf("frame %d changed", i)
+		}
+	}
+	// Safari's MP4 is refused with a message for a person.
+	a.send(map[string]any{"t": "talk", "on": true, "format": "mp4"})
+	a.expect("error", func(m map[string]any) bool { return m["code"] == "talk" })
+}
+
+// TestNoLeaks: after Close, every goroutine of the gateway and its sessions is gone.
+func TestNoLeaks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	r := newFakeRelay()
+	srv, err := New(Config{Dialer: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
+	url := "ws://" + ln.Addr().String() + "/ws"
+	ctx := context.Background()
+	for _, name := range []string{"ann", "bob"} {
+		c, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(login(name))
+		_ = c.Write(ctx, websocket.MessageText, b)
+		if _, _, err := c.Read(ctx); err != nil { // welcome
+			t.Fatal(err)
+		}
+		b, _ = json.Marshal(map[string]any{"t": "talk", "on": true, "format": "webm"})
+		_ = c.Write(ctx, websocket.MessageText, b)
+		defer c.CloseNow()
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	limit := time.After(waitLimit)
+	for runtime.NumGoroutine() > before+1 { // +1: the test's websocket clients may linger until CloseNow
+		select {
+		case <-tick.C:
+		case <-limit:
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines left (before: %d):\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+	}
 }

@@ -86,14 +86,22 @@ func (s *session) post(f func()) {
 	}
 }
 
-// worker runs relay requests one after the other.
-func (s *session) worker(ctx context.Context) {
+// worker runs relay requests one after the other until quit is closed,
+// then runs what is still queued and returns.
+func (s *session) worker(ctx context.Context, quit <-chan struct{}) {
 	for {
 		select {
 		case op := <-s.ops:
 			op(ctx)
-		case <-ctx.Done():
-			return
+		case <-quit:
+			for {
+				select {
+				case op := <-s.ops:
+					op(ctx)
+				default:
+					return
+				}
+			}
 		}
 	}
 }
@@ -152,13 +160,15 @@ func (s *session) serve(ctx context.Context) {
 	var wg sync.WaitGroup
 	in := make(chan inMsg, 8)
 	readErr := make(chan error, 1)
+	writerDone := make(chan struct{})
 	wg.Add(3)
 	go func() { defer wg.Done(); readErr <- s.readLoop(ctx, in) }()
-	go func() { defer wg.Done(); s.writeLoop(ctx) }()
+	go func() { defer wg.Done(); defer close(writerDone); s.writeLoop(ctx) }()
 	go func() { defer wg.Done(); s.voicePump(ctx) }()
 	workerCtx, stopWorker := context.WithCancel(context.Background())
-	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); s.worker(workerCtx) }()
+	defer stopWorker()
+	workerQuit, workerDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(workerDone); s.worker(workerCtx, workerQuit) }()
 
 	w := s.relay.Welcome()
 	s.sendWelcome(&w)
@@ -218,7 +228,7 @@ loop:
 	s.finishTx()
 	s.leaveHub()
 	// Let the worker finish what is queued (ending a transmission), briefly.
-	s.do(func(context.Context) { stopWorker() })
+	close(workerQuit)
 	select {
 	case <-workerDone:
 	case <-time.After(endWait):
@@ -228,10 +238,8 @@ loop:
 	_ = s.relay.Close()
 	s.out.close()
 	// Give the writer a moment to flush the last messages (a bye, an error).
-	flushed := make(chan struct{})
-	go func() { wg.Wait(); close(flushed) }()
 	select {
-	case <-flushed:
+	case <-writerDone:
 	case <-time.After(2 * time.Second):
 	}
 	cancel()
