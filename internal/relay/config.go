@@ -51,8 +51,11 @@ type Config struct {
 	// VoiceQueue is each listener's voice queue length in datagrams (drop
 	// oldest when full). Default 64.
 	VoiceQueue int
-	// ControlQueue is each session's outgoing control queue in messages; a
-	// session whose queue overflows is closed. Default 512.
+	// ControlQueue bounds each session's outgoing control queue in bytes; a
+	// session whose queue overflows is closed (it does not read). Presence
+	// changes are skipped for a session whose queue holds over a quarter of
+	// this, and it gets a fresh Presence snapshot once its queue drained.
+	// Default 1 MiB.
 	ControlQueue int
 
 	// VoiceRate and VoiceBurst limit voice datagrams per session (per
@@ -132,7 +135,7 @@ func (c *Config) setDefaults() error {
 	dur(&c.FloorTimeout, 600*time.Millisecond)
 	dur(&c.GrantTimeout, 2*time.Second)
 	integer(&c.VoiceQueue, 64)
-	integer(&c.ControlQueue, 512)
+	integer(&c.ControlQueue, 1<<20)
 	num(&c.VoiceRate, 200)
 	num(&c.VoiceBurst, 100)
 	num(&c.ControlRate, 50)

@@ -25,7 +25,7 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 	case *proto.Leave:
 		if s.ch != nil {
 			r.leaveLocked(s)
-			r.toAllLocked(r.encode(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)}))
+			r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)})
 		}
 	case *proto.FloorRequest:
 		r.floorRequestLocked(s, m.Channel, now)
@@ -115,7 +115,7 @@ func (r *Relay) joinLocked(s *session, name string) {
 	}
 	s.sendMsg(&proto.Joined{ChannelInfo: ch.info})
 	r.sendPresenceLocked(s)
-	r.toAllLocked(r.encode(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)}))
+	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)})
 }
 
 func (r *Relay) denyLocked(s *session, chID uint16, holder *session, reason string) {

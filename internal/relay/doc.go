@@ -99,7 +99,11 @@
 // only that goroutine calls quic-go's SendDatagram (which blocks when QUIC's
 // own queue is full), so a slow or dead listener only loses its own frames
 // ("queue_full"). Control messages to a session go through a bounded queue
-// (Config.ControlQueue); a session that lets it overflow is closed.
+// (Config.ControlQueue bytes); a session that lets it overflow is closed.
+// Presence is state: a session whose queue is long has presence changes
+// skipped and gets a fresh Presence snapshot once its queue drained, so a
+// login storm (every login is news to every session) does not close slow
+// but live clients.
 //
 // Bad datagrams (short, unknown kind, too long, unknown flags, zero
 // duration) are dropped and counted by reason, never fatal. Per-session

@@ -403,7 +403,7 @@ func TestChannelsConfig(t *testing.T) {
 // control queue overflows; the others carry on.
 func TestControlOverflow(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) {
-		c.ControlQueue = 8
+		c.ControlQueue = 64 << 10
 		c.ControlRate, c.ControlBurst = 1e6, 1e6
 	}))
 	deaf := r.DialWith(t, "deaf", "", relaytest.DialOptions{NoControlReader: true})

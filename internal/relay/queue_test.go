@@ -3,6 +3,9 @@ package relay
 import (
 	"testing"
 	"time"
+
+	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/proto"
 )
 
 func TestVoiceQueueDropOldest(t *testing.T) {
@@ -56,5 +59,36 @@ func TestBucket(t *testing.T) {
 	l.prune(now.Add(3 * time.Minute))
 	if len(l.m) != 0 {
 		t.Fatal("not pruned")
+	}
+}
+
+func TestPresenceSkippedThenSnapshot(t *testing.T) {
+	cert, err := certs.InMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Config{Cert: cert, Open: true, ControlQueue: 4000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{r: r, id: 1, name: "slow"}
+	s.ctl.init()
+	r.sessions[1], r.byName["slow"] = s, s
+	big := make([]byte, 1500) // over a quarter of the limit
+	s.send(big)
+	r.mu.Lock()
+	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceOnline, User: proto.UserInfo{Session: 2, Name: "x"}})
+	r.mu.Unlock()
+	if got := s.ctl.popAll(nil); len(got) != 1 || !s.staleHint.Load() {
+		t.Fatalf("queue %d messages, stale %v", len(got), s.staleHint.Load())
+	}
+	r.refreshPresence(s)
+	got := s.ctl.popAll(nil)
+	if len(got) != 1 || s.staleHint.Load() {
+		t.Fatalf("after refresh: %d messages, stale %v", len(got), s.staleHint.Load())
+	}
+	m, err := proto.ParseMessage(got[0][proto.FrameHeaderLen:])
+	if p, ok := m.(*proto.Presence); err != nil || !ok || len(p.Users) != 1 || p.Users[0].Name != "slow" {
+		t.Fatalf("snapshot %+v %v", m, err)
 	}
 }

@@ -361,11 +361,11 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	s := &session{
 		r: r, name: auth.Name, roles: roles, addr: conn.RemoteAddr().String(), since: time.Now(),
 		conn: conn, stream: stream,
-		ctl:     make(chan []byte, r.cfg.ControlQueue),
 		closing: make(chan struct{}),
 		abort:   make(chan struct{}),
 	}
 	s.voice.init(r.cfg.VoiceQueue)
+	s.ctl.init()
 
 	r.mu.Lock()
 	if r.closing {
@@ -399,7 +399,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	r.sessions[s.id] = s
 	r.byName[s.name] = s
 	r.sendPresenceLocked(s)
-	r.toAllLocked(r.encode(&proto.PresenceChange{Kind: proto.PresenceOnline, User: r.userInfoLocked(s)}))
+	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceOnline, User: r.userInfoLocked(s)})
 	r.mu.Unlock()
 	r.c.logins.Add(1)
 	s.log.Info("logged in", "roles", roles.String())
@@ -545,6 +545,31 @@ func (r *Relay) toAllLocked(b []byte) {
 	}
 }
 
+// presenceToAllLocked sends a presence change to every session (see
+// session.sendPresence).
+func (r *Relay) presenceToAllLocked(m *proto.PresenceChange) {
+	b := r.encode(m)
+	if b == nil {
+		return
+	}
+	for _, s := range r.sessions {
+		s.sendPresence(b)
+	}
+}
+
+// refreshPresence sends s a fresh snapshot if presence changes were skipped
+// for it. Called by s's writer (no lock held).
+func (r *Relay) refreshPresence(s *session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.gone || !s.presenceStale {
+		return
+	}
+	s.presenceStale = false
+	s.staleHint.Store(false)
+	r.sendPresenceLocked(s)
+}
+
 func (ch *channel) sendAll(b []byte) {
 	if b == nil {
 		return
@@ -631,7 +656,7 @@ func (r *Relay) removeLocked(s *session) {
 	if r.byName[s.name] == s {
 		delete(r.byName, s.name)
 	}
-	r.toAllLocked(r.encode(&proto.PresenceChange{Kind: proto.PresenceOffline, User: proto.UserInfo{Session: s.id, Name: s.name}}))
+	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceOffline, User: proto.UserInfo{Session: s.id, Name: s.name}})
 }
 
 // leaveLocked takes s out of its channel, freeing what it held. It does not

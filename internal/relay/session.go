@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hark-intercom/hark/proto"
@@ -28,8 +29,15 @@ type session struct {
 	mustStart bool     // frames need FlagStart (or a FloorRequest) to take a floor: last attempt was refused or cut
 	gone      bool     // removed from the relay's tables
 
-	ctl   chan []byte // framed control messages to send, bounded (Config.ControlQueue)
-	voice voiceQueue  // datagrams to send
+	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
+	voice voiceQueue // datagrams to send
+
+	// presenceStale (guarded by r.mu) is set when presence changes were
+	// skipped because the control queue was long; the writer sends a fresh
+	// Presence snapshot once the queue drained. staleHint mirrors it for the
+	// writer without the lock.
+	presenceStale bool
+	staleHint     atomic.Bool
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by bye: the writer sends byeMsg, then closes
@@ -39,23 +47,38 @@ type session struct {
 	abort     chan struct{} // closed when the session must close at once (control overflow)
 }
 
-// send queues a framed control message without blocking. When the queue is
-// full the client is not reading (dead or hostile) and the session is
-// aborted. Safe to call under r.mu; b must not be modified afterwards (it may
-// be shared between sessions).
+// send queues a framed control message without blocking. When the queue
+// holds more than Config.ControlQueue bytes the client is not reading (dead
+// or hostile) and the session is aborted. Safe to call under r.mu; b must not
+// be modified afterwards (it may be shared between sessions).
 func (s *session) send(b []byte) {
-	select {
-	case s.ctl <- b:
-	default:
-		s.abortOnce.Do(func() {
-			s.r.c.controlOverrun.Add(1)
-			s.log.Warn("closing session: it does not read its control messages (queue full)", "queue", cap(s.ctl))
-			close(s.abort)
-			// The writer may be stuck in a stream write the client never
-			// reads: close from outside (not under the caller's lock).
-			go s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeRateLimit), "you did not read the relay's messages: closing")
-		})
+	if s.ctl.push(b, s.r.cfg.ControlQueue) {
+		return
 	}
+	s.abortOnce.Do(func() {
+		s.r.c.controlOverrun.Add(1)
+		s.log.Warn("closing session: it does not read its control messages (queue full)", "queued_bytes", s.ctl.size())
+		close(s.abort)
+		// The writer may be stuck in a stream write the client never
+		// reads: close from outside (not under the caller's lock).
+		go s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeRateLimit), "you did not read the relay's messages: closing")
+	})
+}
+
+// sendPresence queues a presence change unless the queue is already long:
+// then the change is skipped and the session gets a fresh snapshot when its
+// queue drains (presence is state, so a snapshot replaces the changes).
+// Called under r.mu.
+func (s *session) sendPresence(b []byte) {
+	if s.presenceStale {
+		return
+	}
+	if s.ctl.size() > s.r.cfg.ControlQueue/4 {
+		s.presenceStale = true
+		s.staleHint.Store(true)
+		return
+	}
+	s.send(b)
 }
 
 // sendMsg encodes m and queues it (see send).
@@ -87,34 +110,18 @@ var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 48<<10); return
 // (except when the peer or the transport closes it first).
 func (s *session) writeLoop() {
 	ctx := s.conn.Context()
+	var batch [][]byte
 	for {
 		select {
-		case b := <-s.ctl:
-			// Coalesce what is queued into one write (fewer packets during
-			// presence storms), in a pooled buffer so idle sessions hold none.
-			var pb *[]byte
-			buf := b
-			if len(s.ctl) > 0 {
-				pb = writeBufs.Get().(*[]byte)
-				buf = append((*pb)[:0], b...)
-			more:
-				for len(buf) < 32<<10 {
-					select {
-					case b := <-s.ctl:
-						buf = append(buf, b...)
-					default:
-						break more
-					}
-				}
-			}
-			_, err := s.stream.Write(buf)
-			if pb != nil {
-				*pb = buf[:0]
-				writeBufs.Put(pb)
-			}
-			if err != nil {
+		case <-s.ctl.notify:
+			batch = s.ctl.popAll(batch[:0])
+			if err := s.writeBatch(batch); err != nil {
 				s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeInternal), "control stream write failed")
 				return
+			}
+			clear(batch)
+			if s.staleHint.Load() && s.ctl.size() == 0 {
+				s.r.refreshPresence(s)
 			}
 		case <-s.closing:
 			s.finish()
@@ -128,27 +135,42 @@ func (s *session) writeLoop() {
 	}
 }
 
+// writeBatch writes framed messages, coalescing them into writes of up to
+// 32 KiB in a pooled buffer (fewer packets during presence storms; idle
+// sessions hold no buffer).
+func (s *session) writeBatch(batch [][]byte) error {
+	if len(batch) == 1 {
+		_, err := s.stream.Write(batch[0])
+		return err
+	}
+	pb := writeBufs.Get().(*[]byte)
+	defer writeBufs.Put(pb)
+	buf := (*pb)[:0]
+	for i, b := range batch {
+		buf = append(buf, b...)
+		if len(buf) >= 32<<10 || i == len(batch)-1 {
+			if _, err := s.stream.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	*pb = buf
+	return nil
+}
+
 // finish flushes what is queued and the Bye, closes the stream, waits up to
 // ByeLinger for the client to close, then closes the connection with the bye
 // code and text (which a client also sees if the Bye itself is lost).
 func (s *session) finish() {
 	linger := s.r.cfg.ByeLinger
 	s.stream.SetWriteDeadline(time.Now().Add(linger))
-	ok := true
-	for ok {
-		select {
-		case b := <-s.ctl:
-			if _, err := s.stream.Write(b); err != nil {
-				ok = false
-			}
-		default:
-			if b := s.r.encode(&proto.Bye{Code: s.byeCode, Text: s.byeText}); b != nil {
-				s.stream.Write(b)
-			}
-			s.stream.Close()
-			ok = false
+	if err := s.writeBatch(s.ctl.popAll(nil)); err == nil {
+		if b := s.r.encode(&proto.Bye{Code: s.byeCode, Text: s.byeText}); b != nil {
+			s.stream.Write(b)
 		}
 	}
+	s.stream.Close()
 	t := time.NewTimer(linger)
 	select {
 	case <-s.conn.Context().Done():
@@ -208,6 +230,57 @@ func (s *session) readDatagrams() {
 		}
 		s.r.handleVoice(s, b)
 	}
+}
+
+// ctlQueue is a FIFO of framed control messages bounded in bytes, with a
+// wake-up channel. It allocates only while messages wait. Safe for
+// concurrent use; the zero value is not usable: see init.
+type ctlQueue struct {
+	notify chan struct{} // capacity 1: "something was pushed"
+
+	mu    sync.Mutex
+	q     [][]byte // guarded by mu
+	bytes int      // guarded by mu: total length of q's messages
+}
+
+func (q *ctlQueue) init() { q.notify = make(chan struct{}, 1) }
+
+// push appends b unless the queue would exceed limit bytes (then false).
+func (q *ctlQueue) push(b []byte, limit int) bool {
+	q.mu.Lock()
+	if q.bytes+len(b) > limit && q.bytes > 0 {
+		q.mu.Unlock()
+		return false
+	}
+	q.q = append(q.q, b)
+	q.bytes += len(b)
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// popAll moves every waiting message to dst and returns it.
+func (q *ctlQueue) popAll(dst [][]byte) [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	dst = append(dst, q.q...)
+	if cap(q.q) > 64 {
+		q.q = nil // do not keep a storm's worth of slots
+	} else {
+		clear(q.q)
+		q.q = q.q[:0]
+	}
+	q.bytes = 0
+	return dst
+}
+
+func (q *ctlQueue) size() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
 }
 
 // voiceQueue is a bounded drop-oldest FIFO of datagrams with a wake-up
