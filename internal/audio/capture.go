@@ -32,6 +32,7 @@ var _ Input = (*Capture)(nil)
 type CaptureStats struct {
 	Periods   uint64 // periods handed to the consumer
 	Dropped   uint64 // periods dropped because the consumer was behind
+	Overrun   uint64 // samples the device delivered into a full ring (the pump goroutine was behind)
 	Losses    uint64 // times the device was lost (stopped, unplugged or stalled)
 	Reopens   uint64 // times it was opened again
 	Callbacks uint64 // audio-thread callbacks
@@ -78,6 +79,7 @@ func (c *Capture) Stats() CaptureStats {
 	return CaptureStats{
 		Periods:   c.periods.Load(),
 		Dropped:   c.dropped.Load(),
+		Overrun:   c.xruns(),
 		Losses:    c.losses.Load(),
 		Reopens:   c.reopens.Load(),
 		Callbacks: c.callbacks.Load(),

@@ -23,7 +23,8 @@ type core struct {
 	losses    atomic.Uint64
 	lost      chan *live // cap 1; stop callbacks of streams we did not close
 	exitOnce  sync.Once
-	cur       atomic.Pointer[live] // the open stream, for tests
+	cur       atomic.Pointer[live] // the open stream
+	xrunsOld  atomic.Uint64        // ring xruns of streams already closed
 
 	mu      sync.Mutex // guards the fields below
 	started bool
@@ -176,6 +177,9 @@ func (c *core) openOnce() (*live, error) {
 func (c *core) closeLive(l *live) {
 	l.closing.Store(true)
 	c.cur.CompareAndSwap(l, nil)
+	if x, ok := l.s.(xrunner); ok {
+		c.xrunsOld.Add(x.xruns())
+	}
 	l.s.close()
 	c.setCurrent("")
 }
@@ -252,4 +256,19 @@ func (c *core) supervise(ctx context.Context, l *live, done chan struct{}) {
 		c.closeLive(l)
 		l = nil
 	}
+}
+
+// xrunner is a stream that counts samples lost between the device and its
+// ring (ring full on capture, empty on playback).
+type xrunner interface{ xruns() uint64 }
+
+// xruns returns the samples lost in rings, all streams together.
+func (c *core) xruns() uint64 {
+	n := c.xrunsOld.Load()
+	if l := c.cur.Load(); l != nil {
+		if x, ok := l.s.(xrunner); ok {
+			n += x.xruns()
+		}
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package audio
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -39,6 +40,7 @@ func TestNullBackendList(t *testing.T) {
 func runDuplex(t *testing.T, opts Options, n int) {
 	t.Helper()
 	ctx := guard(t)
+	before := runtime.NumGoroutine()
 	pulled := make(chan struct{}, 1)
 	var fills int // touched only by the playback audio thread
 	p, err := NewPlayback(PlaybackConfig{Options: opts, Fill: func(out []int16) int {
@@ -92,6 +94,15 @@ func runDuplex(t *testing.T, opts Options, n int) {
 	}
 	c.Close()
 	p.Close()
+	// Goroutines that signalled done may still be returning: let them run
+	// (bounded; on a loaded machine they may wait for a CPU).
+	for start := time.Now(); time.Since(start) < 5*time.Second && runtime.NumGoroutine() > before; {
+		runtime.Gosched()
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines left after Close, %d before Start:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
 	t.Logf("capture %+v", c.Stats())
 	t.Logf("playback %+v", p.Stats())
 	if st := c.Stats(); st.Losses != 0 {

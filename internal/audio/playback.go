@@ -26,6 +26,7 @@ var _ Device = (*Playback)(nil)
 type PlaybackStats struct {
 	Periods   uint64 // periods pulled from Fill
 	Partial   uint64 // periods Fill did not fill completely (padded with silence)
+	Underrun  uint64 // samples the device played as silence because the ring was empty
 	Losses    uint64 // times the device was lost
 	Reopens   uint64 // times it was opened again
 	Callbacks uint64 // audio-thread callbacks
@@ -46,6 +47,7 @@ func (p *Playback) Stats() PlaybackStats {
 	return PlaybackStats{
 		Periods:   p.periods.Load(),
 		Partial:   p.partial.Load(),
+		Underrun:  p.xruns(),
 		Losses:    p.losses.Load(),
 		Reopens:   p.reopens.Load(),
 		Callbacks: p.callbacks.Load(),

@@ -35,7 +35,9 @@ type ringStream struct {
 	c       *C.hark_stream
 	capture bool
 	period  int
-	target  int // playback: frames kept queued ahead of the device
+	target  int // playback: frames kept queued ahead of the device; grows after underruns
+	ringCap int
+	lastX   uint64 // playback: xruns seen by the pump
 	cb      streamCallbacks
 	pr, pw  *os.File
 	quit    atomic.Bool
@@ -64,8 +66,9 @@ func (b *ringBackend) open(kind Kind, dev *DeviceInfo, p streamParams, cb stream
 	s := &ringStream{capture: kind == KindCapture, period: p.periodFrames, target: p.periodFrames, cb: cb, pr: pr, pw: pw, done: make(chan struct{})}
 	ringFrames := 8 * p.periodFrames
 	if !s.capture {
-		ringFrames = s.target + p.periodFrames
+		ringFrames = maxQueuedPeriods*p.periodFrames + p.periodFrames
 	}
+	s.ringCap = ringFrames
 	backs := make([]C.int, len(b.backends))
 	for i, x := range b.backends {
 		backs[i] = C.int(x)
@@ -122,9 +125,27 @@ func (s *ringStream) fill() {
 	}
 }
 
+// maxQueuedPeriods bounds how far playback may queue ahead of the device.
+const maxQueuedPeriods = 3
+
 // queued returns the frames waiting in the playback ring.
 func (s *ringStream) queued() int {
-	return s.target + s.period - int(C.hark_space(s.c))
+	return s.ringCap - int(C.hark_space(s.c))
+}
+
+// adapt queues one more period ahead (up to maxQueuedPeriods) when the
+// device played silence because the pump was late: a busy machine gets a
+// little more latency instead of repeated dropouts. Underruns while the
+// device starts (it may ask for its whole buffer at once) do not count.
+func (s *ringStream) adapt(callbacks, xruns uint64) {
+	if callbacks < 10 {
+		s.lastX = xruns
+		return
+	}
+	if xruns > s.lastX && s.target < maxQueuedPeriods*s.period {
+		s.target += s.period
+	}
+	s.lastX = xruns
 }
 
 func (s *ringStream) pump() {
@@ -149,6 +170,9 @@ func (s *ringStream) pump() {
 		var cbs, xruns C.uint64_t
 		var st C.int
 		C.hark_poll(s.c, &cbs, &xruns, &st)
+		if !s.capture {
+			s.adapt(uint64(cbs), uint64(xruns))
+		}
 		if st != 0 && !stopped {
 			stopped = true
 			if s.cb.stopped != nil {
@@ -177,3 +201,10 @@ func int16Bytes(s []int16) []byte {
 // simulateLoss stops the device behind the stream's back, as unplugging
 // does; for tests.
 func (s *ringStream) simulateLoss() { C.hark_stop_device(s.c) }
+
+func (s *ringStream) xruns() uint64 {
+	var cbs, xr C.uint64_t
+	var st C.int
+	C.hark_poll(s.c, &cbs, &xr, &st)
+	return uint64(xr)
+}
