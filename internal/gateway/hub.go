@@ -85,8 +85,8 @@ func (h *hub) remove(s *session) bool {
 
 // accept reports whether seq is new for t and records it; gap is the number
 // of frames missing just before it (lost, or not yet arrived).
-func (t *talker) accept(seq uint16) (ok bool, gap int) {
-	if t.window == 0 {
+func (t *talker) accept(seq uint16, start bool, now time.Time) (ok bool, gap int) {
+	if t.window == 0 || now.Sub(t.lastSeen) > talkerIdle {
 		t.last, t.window = seq, 1
 		return true, 0
 	}
@@ -106,7 +106,11 @@ func (t *talker) accept(seq uint16) (ok bool, gap int) {
 		t.window |= uint64(1) << uint(-d)
 		return false, 0
 	default:
-		// Far in the past: a new sequence space (the talker reconnected).
+		// Far in the past: a very late copy, or a new sequence space if the
+		// talker reconnected (then it starts a transmission).
+		if !start {
+			return false, 0
+		}
 		t.last, t.window = seq, 1
 		return true, 0
 	}
@@ -127,7 +131,7 @@ func (h *hub) push(f VoiceFrame) {
 		t = &talker{dec: dec}
 		h.talkers[f.Header.Sender] = t
 	}
-	ok, gap := t.accept(f.Header.Seq)
+	ok, gap := t.accept(f.Header.Seq, f.Header.Flags&proto.FlagStart != 0, now)
 	if !ok {
 		h.mu.Unlock()
 		h.srv.m.voiceDup.Inc()
