@@ -211,3 +211,25 @@ func (o *OutputLines) SetValues(values, mask uint64) error {
 
 // Close releases the lines (the kernel leaves them as they were).
 func (o *OutputLines) Close() error { return o.f.Close() }
+
+// OpenLEDs requests the named lines (numbers or names such as "GPIO27") on
+// chip as outputs and returns LEDs driving them, LED i being lines[i], and
+// the function that releases the lines. Run the LEDs with LEDs.Run.
+func OpenLEDs(chip string, lines []string, cfg OutputConfig) (*LEDs, func() error, error) {
+	c, err := OpenChip(chip)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	offs := make([]uint32, len(lines))
+	for i, l := range lines {
+		if offs[i], err = c.FindLine(l); err != nil {
+			return nil, nil, err
+		}
+	}
+	out, err := c.RequestOutputs(offs, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NewLEDs(out, len(lines)), out.Close, nil
+}
