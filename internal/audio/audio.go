@@ -4,9 +4,12 @@
 // automatic reopening of a device that disappears (a USB headset unplugged and
 // plugged back) without restarting the client.
 //
-// The audio thread never blocks on Go code of ours: captured periods are
-// handed to a buffered channel and dropped (and counted) when the consumer is
-// slow; playback pulls from a FillFunc that must return at once.
+// The audio thread never runs Go code (unless Options.Direct): it copies
+// samples between the device and a lock-free ring and wakes a goroutine
+// through a pipe (ring.c). That goroutine hands captured periods to a
+// buffered channel, dropping (and counting) them when the consumer is slow,
+// and fills the playback ring from a FillFunc one period ahead of the
+// device (up to three after underruns).
 //
 // Tests use miniaudio's null backend (Backend "null", which is malgo.Backend(14);
 // malgo.BackendNull is 13, the custom backend in the bundled miniaudio, and fails)
@@ -67,9 +70,10 @@ type Input interface {
 }
 
 // FillFunc fills out with the next samples to play and returns how many it
-// wrote; the rest of out is played as silence. It runs on the audio thread:
-// it must return at once (no blocking, no locks held for long, no I/O) and
-// must not keep out after returning. len(out) is the period size.
+// wrote; the rest of out is played as silence. len(out) is the period size.
+// It runs on the stream's pump goroutine (or, with Options.Direct, on the
+// audio thread itself), once per period: it must return promptly (no
+// blocking, no I/O, no lock held long by others) and must not keep out.
 type FillFunc func(out []int16) int
 
 // DeviceInfo describes one device as `talk devices` lists it.
