@@ -343,11 +343,16 @@ func (c *Client) install(cn *conn) {
 	}
 	c.fingerprint = cn.fingerprint
 	c.mu.Unlock()
-	cn.start(c)
+	// Messages that came during login, before the reader runs (so they
+	// are handled in order). A presence snapshot among them predates the
+	// join: the one that follows Joined completes Who.
+	cn.preJoin = cn.inChannel
 	for _, m := range cn.early {
 		c.handle(cn, m)
 	}
 	cn.early = nil
+	cn.preJoin = false
+	cn.start(c)
 	c.setState(StateConnected, nil)
 	c.log.Info("connected", "session", cn.welcome.Session, "channel", cn.joined.Name)
 }

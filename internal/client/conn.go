@@ -33,6 +33,7 @@ type conn struct {
 	inChannel   bool
 	fingerprint string
 	early       []proto.Message // received during the handshake; handled by install
+	preJoin     bool            // install is handling early messages that predate Joined
 
 	wmu  sync.Mutex // guards writes to st and wbuf
 	wbuf []byte
@@ -504,10 +505,12 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		for _, u := range m.Users {
 			c.presence[u.Session] = u
 		}
-		select {
-		case <-c.presenceReady:
-		default:
-			close(c.presenceReady)
+		if !cn.preJoin {
+			select {
+			case <-c.presenceReady:
+			default:
+				close(c.presenceReady)
+			}
 		}
 		c.mu.Unlock()
 		c.events.push(Event{Msg: m})

@@ -140,6 +140,9 @@ func TestRelayVoiceAndFloor(t *testing.T) {
 		if u.Talking {
 			talking += u.Name
 		}
+		if u.Channel != "lobby" {
+			t.Errorf("who: %s in %q, want lobby (the snapshot after the join)", u.Name, u.Channel)
+		}
 	}
 	if len(users) != 2 || talking != "alice" {
 		t.Errorf("who: %+v", users)
