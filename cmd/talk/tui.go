@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hark-intercom/hark/internal/ptt"
+	"github.com/hark-intercom/hark/internal/tui"
+)
+
+// tuiFlags are the flags of `talk` with no verb (the terminal UI).
+func tuiFlags() []cli.Flag {
+	f := append(commonFlags(), audioFlags()...)
+	return append(f,
+		&cli.StringFlag{Name: "talk-key", EnvVars: []string{"HARK_TALK_KEY"}, Value: "space",
+			Usage: "key to talk: space, enter, tab, f1…f12, insert, an arrow, or one character"},
+		&cli.BoolFlag{Name: "toggle", EnvVars: []string{"HARK_TOGGLE"},
+			Usage: "press the talk key once to talk and again to stop (default: hold it; the terminal's key repeat shows it is held)"},
+		&cli.DurationFlag{Name: "repeat-delay", EnvVars: []string{"HARK_REPEAT_DELAY"},
+			Usage: "how long to wait for the first key repeat while holding the talk key (default 700ms; raise it if talking stops half a second into every hold)"},
+		&cli.StringFlag{Name: "log-file", EnvVars: []string{"HARK_LOG_FILE"}, TakesFile: true,
+			Usage: "write logs to `FILE` (the screen has no room for them)"},
+	)
+}
+
+// tuiAction runs the terminal UI: `talk` with no verb.
+func tuiAction(cc *cli.Context) error {
+	if cc.NArg() != 0 {
+		return usagef("unknown command %q (see talk --help)", cc.Args().First())
+	}
+	ccfg, err := clientConfig(cc)
+	if err != nil {
+		return err
+	}
+	// Logs go to a file or nowhere: the screen belongs to the UI.
+	var w io.Writer = io.Discard
+	if f := cc.String("log-file"); f != "" {
+		lf, err := os.OpenFile(f, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("opening the log file: %w", err)
+		}
+		defer lf.Close()
+		w = lf
+	}
+	lvl := slog.LevelInfo
+	if cc.Bool("verbose") {
+		lvl = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+	ccfg.Logger = log
+	ecfg, err := engineConfig(cc, false)
+	if err != nil {
+		return err
+	}
+	ecfg.Logger = log
+	key, err := ptt.ParseKey(cc.String("talk-key"))
+	if err != nil {
+		return usagef("--talk-key: %v", err)
+	}
+	return tui.RunSession(cc.Context, tui.SessionConfig{
+		Client: ccfg,
+		Engine: ecfg,
+		UI: tui.Config{
+			TalkKey: key,
+			Hold:    ptt.HoldConfig{Toggle: cc.Bool("toggle"), InitialTimeout: cc.Duration("repeat-delay")},
+			Logger:  log,
+		},
+		OnDialing: func(relay string) { fmt.Fprintf(os.Stderr, "connecting to %s…\n", relay) },
+	})
+}

@@ -1,0 +1,686 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/mattn/go-runewidth"
+
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/engine"
+	"github.com/hark-intercom/hark/internal/ptt"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// mode is what the keyboard is doing.
+type mode int
+
+const (
+	modeNormal  mode = iota
+	modeText         // typing a text message
+	modeChannel      // choosing a channel
+)
+
+const (
+	maxMessages   = 200
+	levelInterval = 100 * time.Millisecond
+	requestTime   = 10 * time.Second
+)
+
+type line struct {
+	at   time.Time
+	text string
+	kind int // 0 text, 1 ring, 2 info, 3 own text
+}
+
+// model is the bubbletea model. All its fields belong to the program's
+// goroutine.
+type model struct {
+	cfg  Config
+	key  string
+	ctx  context.Context
+	hold *ptt.Hold
+
+	width, height int
+
+	conn    client.State
+	connErr string
+	welcome proto.Welcome
+	channel proto.ChannelInfo
+	inChan  bool
+
+	users    map[uint32]proto.UserInfo
+	floor    string // who holds the floor in our channel ("" free)
+	paging   string // who is paging every channel
+	eng      engine.State
+	level    float64 // dBFS, with a peak hold that decays
+	lines    []line
+	lastRing string
+
+	mode  mode
+	input []rune
+	flash string // one-line notice under the status
+}
+
+func newModel(cfg Config, key string, ctx context.Context) *model {
+	m := &model{cfg: cfg, key: key, ctx: ctx, hold: ptt.NewHold(cfg.Hold),
+		width: 80, height: 24, users: map[uint32]proto.UserInfo{}, level: math.Inf(-1)}
+	m.conn = cfg.Client.State()
+	m.welcome = cfg.Client.Welcome()
+	m.channel, m.inChan = cfg.Client.Channel()
+	return m
+}
+
+func (m *model) Init() tea.Cmd { return levelTick() }
+
+func levelTick() tea.Cmd {
+	return tea.Tick(levelInterval, func(t time.Time) tea.Msg { return levelMsg(t) })
+}
+
+func (m *model) self() uint32 { return m.welcome.Session }
+
+func (m *model) addLine(kind int, at time.Time, text string) {
+	m.lines = append(m.lines, line{at: at, text: text, kind: kind})
+	if len(m.lines) > maxMessages {
+		m.lines = slices.Delete(m.lines, 0, len(m.lines)-maxMessages)
+	}
+}
+
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+	case levelMsg:
+		lvl := m.cfg.Engine.Level()
+		// Peak hold with a 20 dB/s fall, so speech reads steadily.
+		fall := m.level - 2
+		m.level = math.Max(lvl, fall)
+		return m, levelTick()
+	case expireMsg:
+		return m, m.expire(time.Time(msg))
+	case engineMsg:
+		m.eng = msg.s
+	case eventMsg:
+		m.event(msg.ev)
+	case doneMsg:
+		if msg.note != "" {
+			m.flash = msg.note
+		}
+	case joinedMsg:
+		if msg.err != nil {
+			m.flash = "could not switch channel: " + msg.err.Error()
+		} else {
+			m.channel, m.inChan = msg.ch, true
+			m.floor = ""
+			m.flash = "now in channel " + msg.ch.Name
+		}
+	case tea.KeyMsg:
+		return m, m.keyPress(msg)
+	}
+	return m, nil
+}
+
+// event updates the model with a client event.
+func (m *model) event(ev client.Event) {
+	at := ev.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if ev.State != client.StateNone {
+		m.conn = ev.State
+		m.connErr = ""
+		if ev.Err != nil {
+			m.connErr = ev.Err.Error()
+		}
+		switch ev.State {
+		case client.StateConnected:
+			m.welcome = m.cfg.Client.Welcome()
+			m.channel, m.inChan = m.cfg.Client.Channel()
+		case client.StateReconnecting:
+			m.floor = ""
+			m.addLine(2, at, "connection lost; reconnecting…")
+		}
+		return
+	}
+	switch msg := ev.Msg.(type) {
+	case *proto.Presence:
+		clear(m.users)
+		for _, u := range msg.Users {
+			m.users[u.Session] = u
+			if u.Talking && u.Channel == m.channel.Name && m.inChan {
+				m.floor = u.Name
+			}
+		}
+	case *proto.PresenceChange:
+		u := msg.User
+		switch msg.Kind {
+		case proto.PresenceOffline:
+			delete(m.users, u.Session)
+			if u.Session != m.self() {
+				m.addLine(2, at, u.Name+" went offline")
+			}
+		default:
+			old, known := m.users[u.Session]
+			m.users[u.Session] = u
+			if u.Session != m.self() && m.inChan {
+				switch {
+				case u.Channel == m.channel.Name && (!known || old.Channel != u.Channel):
+					m.addLine(2, at, u.Name+" joined "+u.Channel)
+				case known && old.Channel == m.channel.Name && u.Channel != old.Channel:
+					m.addLine(2, at, u.Name+" left "+old.Channel)
+				}
+			}
+		}
+	case *proto.Joined:
+		m.channel, m.inChan = msg.ChannelInfo, true
+	case *proto.Talking:
+		if u, ok := m.users[msg.Session]; ok {
+			u.Talking = msg.Talking
+			m.users[msg.Session] = u
+		} else if msg.Talking {
+			m.users[msg.Session] = proto.UserInfo{Session: msg.Session, Name: msg.Name, Channel: m.channel.Name, Talking: true}
+		}
+		name := msg.Name
+		if msg.Session == m.self() {
+			name = "you"
+		}
+		switch {
+		case msg.Talking:
+			m.floor = name
+		case m.floor == name:
+			m.floor = ""
+		}
+	case *proto.Page:
+		if msg.Active {
+			m.paging = msg.FromName
+			m.addLine(1, at, "PAGE from "+msg.FromName+" to every channel")
+		} else {
+			m.paging = ""
+		}
+	case *proto.Text:
+		when := time.UnixMilli(msg.Time)
+		if msg.Time == 0 {
+			when = at
+		}
+		kind := 0
+		from := msg.FromName
+		if msg.From == m.self() {
+			kind, from = 3, "you"
+		}
+		prefix := from + ": "
+		if msg.To != "" {
+			if kind == 3 {
+				prefix = "you → " + msg.To + ": "
+			} else {
+				prefix = from + " (private): "
+			}
+		}
+		m.addLine(kind, when, prefix+msg.Text)
+	case *proto.Ring:
+		when := time.UnixMilli(msg.Time)
+		if msg.Time == 0 {
+			when = at
+		}
+		who := msg.FromName
+		if msg.From == m.self() {
+			who = "you"
+		}
+		t := "RING from " + who
+		if msg.Text != "" {
+			t += ": " + msg.Text
+		}
+		m.addLine(1, when, t)
+		m.lastRing = fmt.Sprintf("%s rang at %s", who, when.Format("15:04:05"))
+	case *proto.Error:
+		m.addLine(2, at, "relay: "+msg.Text)
+	case *proto.Bye:
+		m.addLine(2, at, "the relay ended the session: "+msg.Text)
+	}
+}
+
+// keyName names a key as ptt.ParseKey does.
+func keyName(k tea.KeyMsg) string {
+	switch k.Type {
+	case tea.KeySpace:
+		return "space"
+	case tea.KeyRunes:
+		return string(k.Runes)
+	}
+	return k.String()
+}
+
+// isTalkKey reports whether k is the talk key (possibly several auto-repeats
+// read at once).
+func (m *model) isTalkKey(k tea.KeyMsg) bool {
+	if k.Alt || k.Paste {
+		return false
+	}
+	name := keyName(k)
+	if name == m.key {
+		return true
+	}
+	want := m.key
+	if want == "space" {
+		want = " "
+	}
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && len([]rune(want)) == 1 {
+		for _, r := range k.Runes {
+			if string(r) != want {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (m *model) expireCmd() tea.Cmd {
+	d := m.hold.Deadline()
+	if d.IsZero() {
+		return nil
+	}
+	return tea.Tick(time.Until(d), func(t time.Time) tea.Msg { return expireMsg(t) })
+}
+
+func (m *model) expire(now time.Time) tea.Cmd {
+	d := m.hold.Deadline()
+	if d.IsZero() {
+		return nil
+	}
+	if now.Before(d) {
+		return m.expireCmd() // a newer key moved the deadline
+	}
+	if pressed, changed := m.hold.Expire(now); changed {
+		m.cfg.Engine.Press(pressed)
+	}
+	return m.expireCmd()
+}
+
+func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
+	if k.Type == tea.KeyCtrlC {
+		return tea.Quit
+	}
+	switch m.mode {
+	case modeText:
+		return m.textKey(k)
+	case modeChannel:
+		return m.channelKey(k)
+	}
+	if m.isTalkKey(k) {
+		if pressed, changed := m.hold.Key(time.Now()); changed {
+			m.cfg.Engine.Press(pressed)
+		}
+		return m.expireCmd()
+	}
+	switch keyName(k) {
+	case "q", "ctrl+d":
+		return tea.Quit
+	case "t", "enter":
+		m.mode, m.input = modeText, nil
+		m.releaseTalk()
+	case "c":
+		m.mode, m.input = modeChannel, nil
+		m.releaseTalk()
+	case "r":
+		m.flash = "ringing every station…"
+		return m.request(func(ctx context.Context) string {
+			if err := m.cfg.Client.Ring(ctx, ""); err != nil {
+				return "ring failed: " + err.Error()
+			}
+			return "you rang every station"
+		})
+	case "esc":
+		m.flash = ""
+	}
+	return nil
+}
+
+// releaseTalk stops talking when the keyboard is taken for typing.
+func (m *model) releaseTalk() {
+	if m.hold.Release() {
+		m.cfg.Engine.Press(false)
+	}
+}
+
+func (m *model) request(f func(ctx context.Context) string) tea.Cmd {
+	ctx := m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, requestTime)
+		defer cancel()
+		return doneMsg{note: f(ctx)}
+	}
+}
+
+func (m *model) edit(k tea.KeyMsg) {
+	switch k.Type {
+	case tea.KeyBackspace:
+		if len(m.input) > 0 {
+			m.input = m.input[:len(m.input)-1]
+		}
+	case tea.KeySpace:
+		m.input = append(m.input, ' ')
+	case tea.KeyRunes:
+		if !k.Alt {
+			m.input = append(m.input, k.Runes...)
+		}
+	}
+	if len(m.input) > proto.MaxTextLen {
+		m.input = m.input[:proto.MaxTextLen]
+	}
+}
+
+// textKey edits a text message. "@name text" sends privately.
+func (m *model) textKey(k tea.KeyMsg) tea.Cmd {
+	switch k.Type {
+	case tea.KeyEsc:
+		m.mode, m.input = modeNormal, nil
+		return nil
+	case tea.KeyEnter:
+		text := strings.TrimSpace(string(m.input))
+		m.mode, m.input = modeNormal, nil
+		if text == "" {
+			return nil
+		}
+		to := ""
+		if strings.HasPrefix(text, "@") {
+			name, rest, _ := strings.Cut(text[1:], " ")
+			to, text = name, strings.TrimSpace(rest)
+			if to == "" || text == "" {
+				m.flash = "a private message is written @NAME TEXT"
+				return nil
+			}
+		}
+		return m.request(func(ctx context.Context) string {
+			if err := m.cfg.Client.Text(ctx, to, text); err != nil {
+				return "text not sent: " + err.Error()
+			}
+			return ""
+		})
+	}
+	m.edit(k)
+	return nil
+}
+
+// channelKey picks a channel: its number, or its name and Enter.
+func (m *model) channelKey(k tea.KeyMsg) tea.Cmd {
+	chans := m.welcome.Channels
+	switch k.Type {
+	case tea.KeyEsc:
+		m.mode, m.input = modeNormal, nil
+		return nil
+	case tea.KeyEnter:
+		want := strings.TrimSpace(string(m.input))
+		m.mode, m.input = modeNormal, nil
+		if want == "" {
+			return nil
+		}
+		if n, err := strconv.Atoi(want); err == nil && n >= 1 && n <= len(chans) {
+			want = chans[n-1].Name
+		}
+		return m.join(want)
+	case tea.KeyRunes:
+		// A single digit picks at once when there are fewer than ten channels.
+		if len(m.input) == 0 && len(k.Runes) == 1 && len(chans) < 10 {
+			if n := int(k.Runes[0] - '0'); n >= 1 && n <= len(chans) {
+				m.mode = modeNormal
+				return m.join(chans[n-1].Name)
+			}
+		}
+	}
+	m.edit(k)
+	return nil
+}
+
+func (m *model) join(name string) tea.Cmd {
+	m.flash = "switching to " + name + "…"
+	ctx := m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, requestTime)
+		defer cancel()
+		ch, err := m.cfg.Client.Join(ctx, name)
+		return joinedMsg{ch, err}
+	}
+}
+
+// View draws the screen: a header, the people and messages side by side,
+// the floor and microphone, and the key help or the line being typed.
+func (m *model) View() string {
+	w, h := max(m.width, 40), max(m.height, 12)
+	var b strings.Builder
+	put := func(s string) {
+		b.WriteString(fit(s, w))
+		b.WriteString("\n")
+	}
+
+	// Header.
+	conn := m.conn.String()
+	switch m.conn {
+	case client.StateConnected:
+		conn = "connected"
+	case client.StateReconnecting:
+		conn = "RECONNECTING"
+	}
+	ch := "no channel"
+	if m.inChan {
+		ch = "#" + m.channel.Name + " (" + modeName(m.channel.Mode) + ")"
+	}
+	put(fmt.Sprintf(" Hark  %s@%s  %s  [%s]", m.welcome.Name, m.cfg.Client.Relay(), ch, conn))
+	if m.conn == client.StateReconnecting && m.connErr != "" {
+		put("  " + m.connErr)
+	} else {
+		put(strings.Repeat("─", w))
+	}
+
+	// Body: people left, messages right.
+	bodyRows := h - 2 - 5
+	leftW := 26
+	rightW := w - leftW - 3
+	left := m.peopleLines(leftW)
+	right := m.messageLines(rightW, bodyRows-1)
+	for i := range bodyRows {
+		l, r := "", ""
+		switch {
+		case i == 0:
+			l = fmt.Sprintf("Online (%d)", len(m.users))
+			r = "Messages"
+		case i-1 < len(left):
+			l = left[i-1]
+		}
+		if i > 0 && i-1 < len(right) {
+			r = right[i-1]
+		}
+		put(pad(l, leftW) + " │ " + r)
+	}
+
+	// Status.
+	put(strings.Repeat("─", w))
+	put(m.floorLine())
+	put(m.micLine(w))
+	if m.flash != "" {
+		put("  " + m.flash)
+	} else if m.lastRing != "" {
+		put("  last ring: " + m.lastRing)
+	} else {
+		put("")
+	}
+	// Keys or input (no newline at the very end, so 24 lines fill 24 rows).
+	var last string
+	switch m.mode {
+	case modeText:
+		last = "text (Enter sends, Esc cancels, @name for private)> " + string(m.input) + "█"
+	case modeChannel:
+		var names []string
+		for i, c := range m.welcome.Channels {
+			names = append(names, fmt.Sprintf("%d %s", i+1, c.Name))
+		}
+		last = "channel [" + strings.Join(names, ", ") + "] (number or name, Esc)> " + string(m.input) + "█"
+	default:
+		talk := m.key + " hold to talk"
+		if m.cfg.Hold.Toggle {
+			talk = m.key + " talk on/off"
+		}
+		last = talk + " · t text · c channel · r ring all · q quit"
+	}
+	b.WriteString(fit(last, w))
+	return b.String()
+}
+
+func modeName(mo proto.ChannelMode) string {
+	if mo == proto.ModeOpen {
+		return "open"
+	}
+	return "ptt"
+}
+
+func (m *model) peopleLines(width int) []string {
+	users := make([]proto.UserInfo, 0, len(m.users))
+	for _, u := range m.users {
+		users = append(users, u)
+	}
+	mine := m.channel.Name
+	slices.SortFunc(users, func(a, b proto.UserInfo) int {
+		// Our channel first, then by channel and name.
+		am, bm := a.Channel == mine, b.Channel == mine
+		if am != bm {
+			if am {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(a.Channel, b.Channel); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	var out []string
+	for _, u := range users {
+		mark := "  "
+		if u.Talking {
+			mark = "▶ "
+		}
+		name := u.Name
+		if u.Session == m.self() {
+			name += " (you)"
+		}
+		chn := u.Channel
+		if chn == "" {
+			chn = "-"
+		}
+		s := mark + pad(name, 13) + " " + chn
+		if u.Talking {
+			s = mark + pad(name, 13) + " TALKING"
+		}
+		out = append(out, fit(s, width))
+	}
+	return out
+}
+
+// messageLines returns the last rows lines of messages, wrapped to width.
+func (m *model) messageLines(width, rows int) []string {
+	var out []string
+	for i := len(m.lines) - 1; i >= 0 && len(out) < rows; i-- {
+		l := m.lines[i]
+		text := l.at.Format("15:04") + " "
+		switch l.kind {
+		case 1:
+			text += "** " + l.text + " **"
+		case 2:
+			text += "-- " + l.text
+		default:
+			text += l.text
+		}
+		wrapped := wrap(text, width)
+		for j := len(wrapped) - 1; j >= 0 && len(out) < rows; j-- {
+			out = append(out, wrapped[j])
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+func (m *model) floorLine() string {
+	var s string
+	switch {
+	case m.paging != "":
+		s = "Floor: PAGE by " + m.paging
+	case m.eng.Talking:
+		s = "Floor: YOU are talking"
+	case m.eng.Requesting:
+		s = "Floor: asking for the floor…"
+	case m.eng.Busy:
+		who := m.floor
+		if who == "" {
+			who = "someone else"
+		}
+		s = "Floor: BUSY — " + who + " is talking (release and try again)"
+	case m.floor != "" && m.floor != "you":
+		s = "Floor: " + m.floor + " is talking"
+	default:
+		s = "Floor: free"
+	}
+	if m.eng.Receiving {
+		s += "   ♪ receiving"
+	}
+	return " " + s
+}
+
+// micLine draws the input level meter from -60 to 0 dBFS.
+func (m *model) micLine(width int) string {
+	const barW = 30
+	lvl := m.level
+	fill := 0
+	if !math.IsInf(lvl, -1) && !math.IsNaN(lvl) {
+		fill = int(math.Round((lvl + 60) / 60 * barW))
+	}
+	fill = min(max(fill, 0), barW)
+	db := "  -∞ dB"
+	if !math.IsInf(lvl, -1) && !math.IsNaN(lvl) {
+		db = fmt.Sprintf("%4.0f dB", math.Max(lvl, -99))
+	}
+	state := "idle"
+	switch {
+	case m.eng.Talking:
+		state = "ON AIR"
+	case m.eng.Pressed:
+		state = "pressed"
+	}
+	s := " Mic ▕" + strings.Repeat("█", fill) + strings.Repeat("░", barW-fill) + "▏" + db + "  " + state
+	return fit(s, width)
+}
+
+// fit cuts s to width display cells.
+func fit(s string, width int) string {
+	if runewidth.StringWidth(s) <= width {
+		return s
+	}
+	return runewidth.Truncate(s, width, "")
+}
+
+// pad cuts or pads s to exactly width cells.
+func pad(s string, width int) string {
+	s = fit(s, width)
+	return s + strings.Repeat(" ", width-runewidth.StringWidth(s))
+}
+
+// wrap breaks s into lines of at most width cells, at spaces when it can.
+func wrap(s string, width int) []string {
+	if width < 8 {
+		return []string{fit(s, width)}
+	}
+	var out []string
+	for runewidth.StringWidth(s) > width {
+		cut := runewidth.Truncate(s, width, "")
+		if i := strings.LastIndexByte(cut, ' '); i > width/2 {
+			cut = cut[:i]
+		}
+		out = append(out, cut)
+		s = "  " + strings.TrimLeft(s[len(cut):], " ")
+	}
+	return append(out, s)
+}
