@@ -81,6 +81,7 @@ func TestSendRecordEveryFormat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
 	}
+	t.Parallel() // fixed-buffer recorders: robust to the load of other tests
 	ctx := testCtx(t, 90*time.Second)
 	speech := audiotest.Speech(t, speechText)
 	r := startRelay(t, ctx, true, channelsJSON(len(formats)), nil)
@@ -131,6 +132,7 @@ func TestBusyFloor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
 	}
+	t.Parallel() // fixed-buffer recorders: robust to the load of other tests
 	ctx := testCtx(t, 60*time.Second)
 	r := startRelay(t, ctx, true, "", nil)
 	speech := audiotest.Speech(t, speechText)
@@ -165,6 +167,7 @@ func TestRingTextAcrossChannels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
 	}
+	t.Parallel() // fixed-buffer recorders: robust to the load of other tests
 	ctx := testCtx(t, 30*time.Second)
 	r := startRelay(t, ctx, true, "", nil)
 	rec := r.startRecorder(t, ctx, "carol", "", "ops")
@@ -200,6 +203,7 @@ func TestPageAndRoles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
 	}
+	t.Parallel() // fixed-buffer recorders: robust to the load of other tests
 	ctx := testCtx(t, 60*time.Second)
 	r := startRelay(t, ctx, false, "", map[string][2]string{
 		"boss": {"b0ss", "page"}, "bob": {"b0b", ""}, "l1": {"l1pw", ""}, "l2": {"l2pw", ""},
@@ -250,6 +254,7 @@ func TestRecordingValidWhenInterrupted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
 	}
+	t.Parallel() // fixed-buffer recorders: robust to the load of other tests
 	ctx := testCtx(t, 30*time.Second)
 	r := startRelay(t, ctx, true, "", nil)
 	rec := r.startRecorder(t, ctx, "rec", "", "lobby")
