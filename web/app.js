@@ -378,6 +378,14 @@ function onMessage(m) {
     S.users = m.users || [];
     for (const u of S.users) if (u.talking && u.channel === S.channel) S.talkers.set(u.id, {name: u.name});
     break;
+  case 'user': {
+    const u = m.user;
+    S.users = S.users.filter((x) => x.id !== u.id);
+    if (m.kind !== 'offline') S.users.push(u);
+    S.users.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (m.kind === 'offline') S.talkers.delete(u.id);
+    break;
+  }
   case 'talking':
     if (m.on) S.talkers.set(m.id, {name: m.name, priority: m.priority});
     else {

@@ -40,7 +40,9 @@
 //	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt"}]}
 //	{"t":"joined","channel":"ops","mode":"ptt"}
 //	{"t":"presence","users":[{"id":12,"name":"ann","channel":"ops","talking":false}]}
-//	    the whole roster, sent again after every change
+//	    the whole roster (after each join)
+//	{"t":"user","kind":"online"|"offline"|"moved","user":{"id":12,"name":"ann","channel":"ops","talking":false}}
+//	    one change to the roster
 //	{"t":"talking","channel":"ops","id":3,"name":"bob","on":true,"priority":false}
 //	{"t":"floor","granted":true,"max_ms":60000}   the transmission is on the air
 //	{"t":"busy","holder":"bob","text":"bob is talking …"}  floor refused; audio is discarded

@@ -526,12 +526,16 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 		}
 		s.sendRoster()
 	case *proto.PresenceChange:
+		// A delta, not the whole roster again: with n users online a login
+		// would otherwise cost n rosters of n entries.
 		if m.Kind == proto.PresenceOffline {
 			delete(s.roster, m.User.Session)
 		} else {
 			s.roster[m.User.Session] = m.User
 		}
-		s.sendRoster()
+		u := m.User
+		s.sendJSON(map[string]any{"t": "user", "kind": m.Kind.String(),
+			"user": rosterUser{ID: u.Session, Name: u.Name, Channel: u.Channel, Talking: u.Talking}})
 	case *proto.Talking:
 		if u, ok := s.roster[m.Session]; ok {
 			u.Talking = m.Talking
