@@ -119,6 +119,10 @@ func run(c *cli.Context) error {
 			float64(res.RSSBefore)/(1<<20), float64(res.RSSAfter)/(1<<20), float64(res.RSSPerSession)/1024)
 	}
 	fmt.Printf("forward latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", ms(res.LatencyP50), ms(res.LatencyP99), ms(res.LatencyMax))
+	if res.RelayHeapInuse > 0 {
+		fmt.Printf("relay Go heap in use %.1f MiB = %.1f KiB per session; %d goroutines\n",
+			res.RelayHeapInuse/(1<<20), res.RelayHeapInuse/1024/float64(res.Sessions), int(res.RelayGoroutines))
+	}
 	if len(res.RelayDropped) > 0 {
 		fmt.Printf("relay drops: %v\n", res.RelayDropped)
 	}

@@ -72,6 +72,8 @@ type Result struct {
 	RSSAfter         int64         // bytes, at the end of the talking window
 	RSSPerSession    int64         // (RSSAfter − RSSBefore) / Sessions
 	RelayDropped     map[string]float64
+	RelayHeapInuse   float64 // go_memstats_heap_inuse_bytes at the end (with MetricsURL)
+	RelayGoroutines  float64 // go_goroutines at the end (with MetricsURL)
 	ControlMsgsRecvd uint64
 	LoginTime        time.Duration
 }
@@ -279,7 +281,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.RSSPerSession = (res.RSSAfter - res.RSSBefore) / int64(cfg.Sessions)
 	}
 	if cfg.MetricsURL != "" {
-		res.RelayDropped, _ = readDrops(cfg.MetricsURL)
+		var g map[string]float64
+		res.RelayDropped, g, _ = readMetrics(cfg.MetricsURL)
+		res.RelayHeapInuse, res.RelayGoroutines = g["go_memstats_heap_inuse_bytes"], g["go_goroutines"]
 	}
 	// Stop the readers, then gather.
 	for _, s := range ss {
@@ -463,20 +467,26 @@ func readRSS(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
-// readDrops reads hark_relay_frames_dropped_total by reason from a relay's
-// /metrics page.
-func readDrops(url string) (map[string]float64, error) {
+// readMetrics reads hark_relay_frames_dropped_total by reason and a few
+// gauges from a relay's /metrics page.
+func readMetrics(url string) (drops, gauges map[string]float64, err error) {
 	c := &http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(url)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	out := map[string]float64{}
+	gauges = map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	const pfx = `hark_relay_frames_dropped_total{reason="`
 	for sc.Scan() {
 		l := sc.Text()
+		for _, g := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines"} {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == g {
+				gauges[g], _ = strconv.ParseFloat(f[1], 64)
+			}
+		}
 		if !strings.HasPrefix(l, pfx) {
 			continue
 		}
@@ -494,5 +504,5 @@ func readDrops(url string) (map[string]float64, error) {
 			out[rest[:j]] = v
 		}
 	}
-	return out, sc.Err()
+	return out, gauges, sc.Err()
 }

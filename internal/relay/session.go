@@ -103,7 +103,7 @@ func (s *session) bye(code proto.Code, text string) {
 }
 
 // writeBufs holds buffers for coalesced control writes.
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 48<<10); return &b }}
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 20<<10); return &b }}
 
 // writeLoop writes queued control messages to the stream until the session
 // closes. It owns writes to s.stream and the final close of the connection
@@ -136,7 +136,7 @@ func (s *session) writeLoop() {
 }
 
 // writeBatch writes framed messages, coalescing them into writes of up to
-// 32 KiB in a pooled buffer (fewer packets during presence storms; idle
+// 16 KiB in a pooled buffer (fewer packets during presence storms; idle
 // sessions hold no buffer).
 func (s *session) writeBatch(batch [][]byte) error {
 	if len(batch) == 1 {
@@ -148,7 +148,7 @@ func (s *session) writeBatch(batch [][]byte) error {
 	buf := (*pb)[:0]
 	for i, b := range batch {
 		buf = append(buf, b...)
-		if len(buf) >= 32<<10 || i == len(batch)-1 {
+		if len(buf) >= 16<<10 || i == len(batch)-1 {
 			if _, err := s.stream.Write(buf); err != nil {
 				return err
 			}
