@@ -19,9 +19,10 @@ import (
 //
 //	(onset in recording + recorder's sample 0) − (onset in file + sender's sample 0)
 //
-// It does not run in parallel with other tests (the adaptive buffer
-// reacts to machine load). The figure counts frame fill, encoding, network and relay, jitter buffer and
-// the playout tick. It is a figure, not an assertion: run
+// which counts frame fill, encoding, network and relay, jitter buffer and
+// the playout tick. It does not run in parallel with other tests (the
+// adaptive buffer reacts to machine load). It is a figure, not an
+// assertion: run
 //
 //	go test -run TestMouthToEar -v ./internal/e2e
 func TestMouthToEar(t *testing.T) {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/hark-intercom/hark/internal/client"
+)
+
+func TestFlagsFirst(t *testing.T) {
+	app := newApp()
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"talk", "send", "a.wav", "--relay", "h", "-v"}, []string{"talk", "send", "--relay", "h", "-v", "a.wav"}},
+		{[]string{"talk", "send", "--relay=h", "a.wav", "--fec=false"}, []string{"talk", "send", "--relay=h", "--fec=false", "a.wav"}},
+		{[]string{"talk", "text", "hi", "--to", "bob", "--", "-x"}, []string{"talk", "text", "--to", "bob", "hi", "--", "-x"}},
+		{[]string{"talk", "record", "--out", "x.wav"}, []string{"talk", "record", "--out", "x.wav"}},
+		{[]string{"talk", "nosuch", "a", "--b"}, []string{"talk", "nosuch", "a", "--b"}},
+	} {
+		if got := flagsFirst(app, c.in); !slices.Equal(got, c.want) {
+			t.Errorf("flagsFirst(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	for err, want := range map[error]int{
+		&client.BusyError{Holder: "a"}:                  exitBusy,
+		fmt.Errorf("x: %w", &client.AuthError{}):        exitAuth,
+		&client.ForbiddenError{}:                        exitAuth,
+		&client.UnreachableError{Err: errors.New("x")}:  exitNoConnect,
+		&client.FingerprintError{}:                      exitNoConnect,
+		usagef("bad"):                                   exitUsage,
+		errors.New("other"):                             exitError,
+		explainBusy(&client.BusyError{Holder: "alice"}): exitBusy,
+	} {
+		if got := exitCode(err); got != want {
+			t.Errorf("exitCode(%v) = %d, want %d", err, got, want)
+		}
+	}
+	if got := explainBusy(&client.BusyError{Holder: "alice"}).Error(); got != "busy: alice is talking — try again when they release" {
+		t.Errorf("busy message %q", got)
+	}
+}
