@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hark-intercom/hark/internal/certs"
 )
 
 func TestAddLookupCheck(t *testing.T) {
@@ -52,5 +54,15 @@ func TestCommentsAndBadLinesSkipped(t *testing.T) {
 	e, ok, err := Open(path).Lookup("r:1")
 	if err != nil || !ok || e.Fingerprint != "SHA256:x" || e.Line != 4 {
 		t.Fatalf("%+v %v %v", e, ok, err)
+	}
+}
+
+func TestFingerprintMatchesRelay(t *testing.T) {
+	c, err := certs.InMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Fingerprint(c.Certificate[0]), certs.FingerprintOf(c); got != want {
+		t.Errorf("Fingerprint = %q, relay prints %q", got, want)
 	}
 }
