@@ -148,6 +148,7 @@ type Client struct {
 	cur           *conn      // nil while reconnecting
 	state         State
 	closed        bool
+	closeErr      error // why the client closed (nil after Close)
 	channel       string // channel to be in (rejoined after reconnect)
 	joined        proto.ChannelInfo
 	inChannel     bool
@@ -449,6 +450,7 @@ func (c *Client) shutdown(err error) {
 		return
 	}
 	c.closed = true
+	c.closeErr = err
 	c.mu.Unlock()
 	c.setState(StateClosed, err)
 	c.events.close()
@@ -478,6 +480,14 @@ func (c *Client) Close() error {
 // Done is closed when the client has closed (Close, or the relay ended the
 // session and it will not reconnect). Err then says why.
 func (c *Client) Done() <-chan struct{} { return c.life.Done() }
+
+// Err returns why the client closed: nil while open and after Close, else
+// the cause (for example a *RelayError for a kick).
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeErr
+}
 
 // State returns the connection state.
 func (c *Client) State() State {

@@ -366,6 +366,9 @@ func TestNoReconnectCloses(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("Done not closed")
 	}
+	if c.Err() == nil {
+		t.Error("Err is nil after the connection dropped")
+	}
 	if _, err := c.Talk(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Talk after close: %v", err)
 	}
