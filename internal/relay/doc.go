@@ -47,7 +47,9 @@
 // talking"}. A voice frame with FlagStart while the floor is free takes it
 // implicitly (saving a round trip); so does any frame while the floor is free
 // unless the sender's last attempt was refused or cut (then it needs a new
-// FlagStart or FloorRequest) — this covers a lost start frame. Frames from
+// FlagStart or FloorRequest) — this covers a lost start frame. A frame that
+// arrives after its own transmission's end frame (sequence number not after
+// the end frame's) does not start a new one (dropped, "late"). Frames from
 // anyone but the holder are dropped (counted "no_floor"); a start frame into
 // a busy floor is also answered with FloorDeny. The floor frees at a frame
 // with FlagEnd (which is still forwarded), at FloorRelease, when the

@@ -17,10 +17,11 @@ const (
 	dropRateLimit                      // the sender exceeded its frame rate
 	dropNotJoined                      // the sender is in no channel
 	dropSendError                      // QUIC refused the datagram (too large for the path, connection closing)
+	dropLate                           // a frame of a transmission that had already ended
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"queue_full", "no_floor", "wrong_channel", "preempted", "rate_limit", "not_joined", "send_error"}
+var dropNames = [numDropReasons]string{"queue_full", "no_floor", "wrong_channel", "preempted", "rate_limit", "not_joined", "send_error", "late"}
 
 // Reasons a datagram could not be parsed.
 type badReason int
@@ -59,7 +60,7 @@ type Stats struct {
 	// queues; FramesOut counts datagrams handed to QUIC for listeners.
 	FramesIn, FramesQueued, FramesOut uint64
 	// Dropped counts frames not forwarded, by reason: queue_full, no_floor,
-	// wrong_channel, preempted, rate_limit, not_joined, send_error.
+	// wrong_channel, preempted, rate_limit, not_joined, send_error, late.
 	Dropped map[string]uint64
 	// BadDatagrams counts datagrams that did not parse, by reason: short,
 	// kind, too_long, bad_value.

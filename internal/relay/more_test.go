@@ -483,3 +483,24 @@ func TestMalformedControl(t *testing.T) {
 		t.Fatalf("no bad message counted: %+v", s)
 	}
 }
+
+// A frame that arrives after its transmission's end frame does not start a
+// new transmission.
+func TestLateFrameAfterEnd(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	a, b := r.Dial(t, "alice", ""), r.Dial(t, "bob", "")
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	a.SendVoice(voice(1, 10, proto.FlagStart))
+	b.RecvVoice(t)
+	a.SendVoice(voice(1, 12, proto.FlagEnd))
+	b.RecvVoice(t)
+	relaytest.Wait(t, b, func(m *proto.Talking) bool { return !m.Talking })
+	a.SendVoice(voice(1, 11, 0)) // late
+	r.WaitStats(t, "a late drop", func(s relay.Stats) bool { return s.Dropped["late"] == 1 })
+	a.SendVoice(voice(1, 13, 0)) // next transmission, its start frame lost
+	if h, _ := b.RecvVoice(t); h.Seq != 13 {
+		t.Fatalf("%+v", h)
+	}
+	relaytest.Wait(t, b, func(m *proto.Talking) bool { return m.Talking && m.Session == a.Session() })
+}

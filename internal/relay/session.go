@@ -28,6 +28,8 @@ type session struct {
 	ch        *channel // the channel the session is in, or nil
 	mustStart bool     // frames need FlagStart (or a FloorRequest) to take a floor: last attempt was refused or cut
 	gone      bool     // removed from the relay's tables
+	ended     bool     // the last transmission ended with an end frame…
+	endSeq    uint16   // …of this sequence number
 
 	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
 	voice voiceQueue // datagrams to send

@@ -37,7 +37,7 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 	case h.Channel == proto.PageChannel:
 		page = r.pageVoiceLocked(s, b, flags, now)
 	default:
-		one = r.channelVoiceLocked(s, b, h.Channel, flags, now)
+		one = r.channelVoiceLocked(s, b, h.Channel, h.Seq, flags, now)
 	}
 	r.mu.Unlock()
 
@@ -77,7 +77,7 @@ func (r *Relay) drop(why dropReason) fanout {
 }
 
 // channelVoiceLocked applies floor control to a frame for the sender's channel.
-func (r *Relay) channelVoiceLocked(s *session, b []byte, id uint16, flags proto.VoiceFlags, now time.Time) fanout {
+func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags proto.VoiceFlags, now time.Time) fanout {
 	ch := s.ch
 	if ch == nil {
 		return r.drop(dropNotJoined)
@@ -92,6 +92,17 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id uint16, flags proto.
 		}
 		s.mustStart = true
 		return r.drop(dropPreempted)
+	}
+	// A frame of a transmission that already ended (it arrived after the
+	// end frame) must not start a new one.
+	if !start && s.ended && int16(seq-s.endSeq) <= 0 && ch.holder != s && ch.talkers[s] == nil {
+		return r.drop(dropLate)
+	}
+	if start {
+		s.ended = false
+	}
+	if end {
+		s.ended, s.endSeq = true, seq
 	}
 	members := ch.members
 	if ch.info.Mode == proto.ModeOpen {
