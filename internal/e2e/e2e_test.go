@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -279,5 +280,41 @@ func TestRecordingValidWhenInterrupted(t *testing.T) {
 	}
 	if n := len(readMono(t, rec2.out)); n != 33600 {
 		t.Errorf("--duration 700ms recorded %d samples, want 33600", n)
+	}
+}
+
+// TestTrustOnFirstUse: without --fingerprint the first connection records
+// the relay in the known-relays file; a relay presenting another
+// certificate at that address is refused loudly (exit 5), naming the file
+// and line to edit.
+func TestTrustOnFirstUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with real processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t, 30*time.Second)
+	r := startRelay(t, ctx, true, "", nil)
+	known := filepath.Join(t.TempDir(), "known_relays")
+	who := func() *proc {
+		return start(t, "talk", env(t, "HARK_KNOWN_RELAYS="+known, "HARK_RELAY="+r.addr, "HARK_USER=tofu"), "", "who")
+	}
+	first := who()
+	if code := first.wait(ctx); code != 0 {
+		t.Fatalf("first connection: exit %d\n%s", code, first.text())
+	}
+	b, err := os.ReadFile(known)
+	if err != nil || !strings.Contains(string(b), r.addr+" "+r.fp) {
+		t.Fatalf("known relays after the first connection: %q, %v", b, err)
+	}
+	if code := who().wait(ctx); code != 0 {
+		t.Fatalf("second connection refused (exit %d)", code)
+	}
+	// The relay "changes" its certificate.
+	os.WriteFile(known, []byte(r.addr+" SHA256:"+strings.Repeat("Q", 43)+"\n"), 0o600)
+	changed := who()
+	code := changed.wait(ctx)
+	out := changed.text()
+	if code != 5 || !strings.Contains(out, "HAS CHANGED") || !strings.Contains(out, known+", line 1") || !strings.Contains(out, r.fp) {
+		t.Errorf("changed certificate: exit %d\n%s", code, out)
 	}
 }
