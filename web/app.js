@@ -93,8 +93,12 @@ const sounds = {
 };
 
 // ---------- audio ----------
-async function initAudio() {
-  if (S.ctx) { if (S.ctx.state !== 'running') await S.ctx.resume().catch(() => {}); return; }
+function initAudio() {
+  if (!S.audioInit) S.audioInit = setupAudio().catch((e) => { S.audioInit = null; throw e; });
+  return S.audioInit.then(() => { if (S.ctx.state !== 'running') return S.ctx.resume().catch(() => {}); });
+}
+
+async function setupAudio() {
   const AC = window.AudioContext || window.webkitAudioContext;
   let ctx;
   try { ctx = new AC({sampleRate: 48000, latencyHint: 'interactive'}); } catch (e) { ctx = new AC(); }
@@ -186,6 +190,7 @@ async function playWAV(ab) {
     const src = S.ctx.createBufferSource();
     src.buffer = audio;
     src.connect(S.out);
+    src.onended = () => { S.stats.wavPlayed = (S.stats.wavPlayed || 0) + 1; };
     src.start();
   } catch (e) { ev('wavError', {err: String(e)}); }
 }

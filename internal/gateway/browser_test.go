@@ -304,15 +304,26 @@ func TestBrowserToCLI(t *testing.T) {
 // TestCLIToBrowser: a relay client talks, the page plays it; the page's own
 // recording of its output is compared with the source.
 func TestCLIToBrowser(t *testing.T) {
+	for _, playback := range []string{"pcm", "wav"} {
+		t.Run(playback, func(t *testing.T) { testCLIToBrowser(t, playback) })
+	}
+}
+
+func testCLIToBrowser(t *testing.T, playback string) {
 	st := startStack(t)
 	talker := dialCLI(t, st, "talker")
 	b := newBrowser(t, micFile, 1280, 800)
-	b.open(st.base + "/?name=web&autologin=1")
+	b.open(st.base + "/?name=web&autologin=1&playback=" + playback)
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && harkTest.state().ctxState === 'running'`)
 	b.eval(`harkTest.startRecording()`)
 	src := sourcePCM(t)
 	start := talker.talk(t, src)
-	b.waitFor(`harkTest.state().talkers.length === 0 && harkTest.state().stats.recvFrames > 0`)
+	if playback == "wav" {
+		// The whole transmission arrives as one WAV after its end; wait until it has played.
+		b.waitFor(`harkTest.state().stats.wavBlobs > 0 && harkTest.state().stats.wavPlayed > 0`)
+	} else {
+		b.waitFor(`harkTest.state().talkers.length === 0 && harkTest.state().stats.recvFrames > 0`)
+	}
 	rec := run(b, chromedp.Evaluate[struct {
 		PCM           string  `json:"pcm"`
 		Rate          int     `json:"rate"`
@@ -331,11 +342,11 @@ func TestCLIToBrowser(t *testing.T) {
 		t.Fatalf("page plays at %d Hz", rec.Rate)
 	}
 	c, lag := audiotest.EnvelopeCorrelation(src, pcm, 48000)
-	t.Logf("page recorded %.2f s, envelope r=%.3f, lag %v", float64(len(pcm))/48000, c, lag)
+	t.Logf("%s playback: page recorded %.2f s, envelope r=%.3f, lag %v", playback, float64(len(pcm))/48000, c, lag)
 	if rec.FirstLoudWall > 0 {
 		onset := start.Add(firstLoud(src, 48000))
 		played := time.UnixMicro(int64(rec.FirstLoudWall * 1000))
-		t.Logf("CLI→browser mouth-to-ear (send of the onset frame → page output): %v", played.Sub(onset).Round(time.Millisecond))
+		t.Logf("%s playback: CLI→browser mouth-to-ear (send of the onset frame → page output): %v", playback, played.Sub(onset).Round(time.Millisecond))
 	}
 	if c < 0.8 {
 		t.Fatalf("envelope correlation %.3f < 0.8", c)
@@ -429,4 +440,41 @@ func frameAt(frames []timedFrame, d time.Duration) int {
 		}
 	}
 	return -1
+}
+
+// TestBrowserReconnects: the page shows that it lost the gateway and logs in
+// again by itself when the gateway is back.
+func TestBrowserReconnects(t *testing.T) {
+	r := newFakeRelay()
+	srv, err := New(Config{Dialer: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
+	b := newBrowser(t, micFile, 390, 844)
+	b.open("http://" + addr + "/?name=ann&autologin=1")
+	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
+	srv.Close()
+	<-done
+	b.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('Reconnecting')`)
+	b.screenshot("phone-reconnecting.png")
+
+	srv2, err := New(Config{Dialer: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s again: %v", addr, err)
+	}
+	done2 := make(chan error, 1)
+	go func() { done2 <- srv2.Serve(context.Background(), ln2) }()
+	t.Cleanup(func() { srv2.Close(); <-done2 })
+	b.waitFor(`harkTest.state().conn.includes('ok') && document.getElementById('banner').classList.contains('hidden') && harkTest.state().channel === 'lobby'`)
 }
