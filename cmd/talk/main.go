@@ -46,8 +46,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	app := newApp()
 	err := app.RunContext(ctx, flagsFirst(app, os.Args))
+	interrupted := ctx.Err() != nil
 	stop()
 	if err != nil {
+		if interrupted && errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "talk: interrupted")
+			os.Exit(exitInterrupted)
+		}
 		fmt.Fprintln(os.Stderr, "talk:", err)
 		os.Exit(exitCode(err))
 	}
@@ -107,6 +112,8 @@ const (
 	exitBusy      = 3 // someone else is talking
 	exitAuth      = 4 // wrong name or password, or not allowed
 	exitNoConnect = 5 // relay unreachable or its identity changed
+
+	exitInterrupted = 130 // Ctrl-C before the work was done
 )
 
 // usageError marks errors in the command line.

@@ -108,7 +108,14 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 			return nil, vErr
 		}
 		var te *quic.TransportError
-		if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
+		var ht *quic.HandshakeTimeoutError
+		var it *quic.IdleTimeoutError
+		if ctx.Err() != nil && parentDone(ctx) {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ht) || errors.As(err, &it) {
+			err = fmt.Errorf("no answer within %v", c.cfg.DialTimeout)
+		} else if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
 			err = fmt.Errorf("TLS handshake failed (is it a Hark relay speaking %s?): %w", proto.ALPN, err)
 		}
 		return nil, &UnreachableError{Relay: c.relay, Err: err}
@@ -129,6 +136,12 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	return cn, nil
+}
+
+// parentDone reports whether ctx ended because its parent did (the caller
+// gave up), rather than by the dial timeout.
+func parentDone(ctx context.Context) bool {
+	return context.Cause(ctx) == context.Canceled
 }
 
 // checkFingerprint decides whether a presented fingerprint is trusted.

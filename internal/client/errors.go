@@ -72,7 +72,7 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("cannot reach the relay at %s: %v (is it running, and is UDP port open?)", e.Relay, e.Err)
+	return fmt.Sprintf("cannot reach the relay at %s: %v (is it running, and does the network let UDP through?)", e.Relay, e.Err)
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
