@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hark-intercom/hark/internal/audiotest"
@@ -257,8 +259,17 @@ func TestBrowserToCLI(t *testing.T) {
 			b := newBrowser(t, micFile, 1280, 800)
 			b.open(st.base + "/?name=web&autologin=1&path=" + path)
 			b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
+			// Press with a real input event: the space bar (worklet) or the
+			// mouse on the big button (mediarecorder).
 			pressed := time.Now()
-			b.eval(`harkTest.press()`)
+			var x, y float64
+			if path == "worklet" {
+				run(b, chromedp.Action[chromedp.Void](keyAction(input.DispatchKeyEventTypeKeyDown)))
+			} else {
+				pos := run(b, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('ptt').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`))
+				x, y = pos[0], pos[1]
+				run(b, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x, y, chromedp.ButtonType(input.MouseButtonLeft), chromedp.ClickCount(1))))
+			}
 			b.waitFor(`harkTest.state().floor === 'granted'`)
 			src := sourcePCM(t)
 			// Hold the button until the relay client has heard the whole file.
@@ -276,7 +287,11 @@ func TestBrowserToCLI(t *testing.T) {
 				}
 				listener.mu.Unlock()
 			}
-			b.eval(`harkTest.release()`)
+			if path == "worklet" {
+				run(b, chromedp.Action[chromedp.Void](keyAction(input.DispatchKeyEventTypeKeyUp)))
+			} else {
+				run(b, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x, y, chromedp.ButtonType(input.MouseButtonLeft), chromedp.ClickCount(1))))
+			}
 			select {
 			case <-listener.ended:
 			case <-time.After(waitLimit):
@@ -477,4 +492,38 @@ func TestBrowserReconnects(t *testing.T) {
 	go func() { done2 <- srv2.Serve(context.Background(), ln2) }()
 	t.Cleanup(func() { srv2.Close(); <-done2 })
 	b.waitFor(`harkTest.state().conn.includes('ok') && document.getElementById('banner').classList.contains('hidden') && harkTest.state().channel === 'lobby'`)
+}
+
+// keyAction sends a real space bar key event.
+func keyAction(typ input.DispatchKeyEventType) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		p := input.DispatchKeyEventParams{Type: typ, Key: " ", Code: "Space", WindowsVirtualKeyCode: 32, NativeVirtualKeyCode: 32}
+		if typ == input.DispatchKeyEventTypeKeyDown {
+			p.Text = " "
+		}
+		_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, p)
+		return err
+	})
+}
+
+// TestBrowserVOX: with "talk automatically" on, speech alone opens and
+// closes a transmission.
+func TestBrowserVOX(t *testing.T) {
+	st := startStack(t)
+	listener := dialCLI(t, st, "listener")
+	b := newBrowser(t, micFile, 1280, 800)
+	b.open(st.base + "/?name=web&autologin=1")
+	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
+	b.eval(`document.getElementById('vox').click()`)
+	select {
+	case <-listener.ended:
+	case <-time.After(2 * waitLimit):
+		t.Fatal("voice detection sent no complete transmission")
+	}
+	pcm, frames := listener.heard(t)
+	c, _ := audiotest.EnvelopeCorrelation(sourcePCM(t), pcm, 48000)
+	t.Logf("VOX: %d frames, envelope r=%.3f", len(frames), c)
+	if c < 0.8 {
+		t.Fatalf("envelope correlation %.3f < 0.8", c)
+	}
 }
