@@ -470,7 +470,9 @@ func TestBadInput(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("a 100 MB message did not close the session")
 	}
-	b.expect("user", func(m map[string]any) bool { return m["kind"] == "offline" && m["user"].(map[string]any)["name"] == "ann" })
+	b.expect("user", func(m map[string]any) bool {
+		return m["kind"] == "offline" && m["user"].(map[string]any)["name"] == "ann"
+	})
 	alive(b, 4)
 	_ = srv
 }
