@@ -89,13 +89,20 @@ func unwrap32(ref int64, v uint32) int64 {
 
 const maxSeqJump = 3000
 
-// safetyPct is added (in percent) to the delay quantile: the estimate lags
-// the network.
-const safetyPct = 4
-
-// shrinkMarginNs: an excess smaller than this (beyond the frame a drop
-// removes) is left alone.
-const shrinkMarginNs = int64(5 * time.Millisecond)
+// Shrinking by dropping frames (each drop loses a frame of audio, so it is
+// the last resort: pauses and lost frames shrink the delay for free). An
+// excess smaller than shrinkMarginNs (beyond the frame a drop removes) is
+// left alone; above it at most one drop per shrinkEvery packets, per
+// shrinkMidEvery above shrinkMidNs, per shrinkFarEvery above shrinkFarNs
+// (after a stall: never every other frame).
+const (
+	shrinkMarginNs = int64(5 * time.Millisecond)
+	shrinkEvery    = 150
+	shrinkMidNs    = int64(40 * time.Millisecond)
+	shrinkMidEvery = 10
+	shrinkFarNs    = int64(80 * time.Millisecond)
+	shrinkFarEvery = 4
+)
 
 // Stretching: only when the delay is this far below target, and at most
 // once every stretchEvery packets.
@@ -292,7 +299,6 @@ func (b *Buffer) expected(ts int64) int64 {
 // targetNs is the delay the buffer aims for.
 func (b *Buffer) targetNs() int64 {
 	t := b.est.quantile()
-	t += t * safetyPct / 100
 	return min(max(t, b.floorNs()), int64(b.cfg.maxDelay))
 }
 
@@ -380,7 +386,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 		for len(b.q) > 0 && b.q[0].epoch == b.playEpoch && b.q[0].ts < b.playTs {
 			h := &b.q[0]
 			if b.concealRun > 0 && h.ts >= b.lastEnd && h.epoch == b.playEpoch &&
-				b.samplesToNs(b.concealRun) <= int64(b.cfg.maxDelay) {
+				b.samplesToNs(b.concealRun) <= min(int64(b.cfg.maxDelay), int64(b.cfg.maxConceal)) {
 				b.playTs = h.ts
 				b.concealRun = 0
 				b.stats.Resumed++
@@ -478,7 +484,16 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 
 		// Packets are missing before h.
 		hd := b.duration(0)
-		if b.cfg.fec && gap >= int64(hd) && gap <= int64(b.maxFECSample) && gap%int64(b.quantum) == 0 {
+		// Several packets may be missing; only the first is due now; the
+		// others may still arrive in time (a burst released out of order).
+		several := h.seq > b.lastSeq+2
+		if b.skipLost(n, h, &gap, several) {
+			continue
+		}
+		// With several missing, FEC only for the last one, once the
+		// others have been concealed.
+		fecOK := !several || gap < int64(hd)+int64(b.quantum)
+		if b.cfg.fec && fecOK && gap >= int64(hd) && gap <= int64(b.maxFECSample) && gap%int64(b.quantum) == 0 {
 			ts := b.playTs
 			b.playTs = h.ts
 			b.lastEnd = h.ts
@@ -490,6 +505,9 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 		limit := gap
 		if b.cfg.fec && gap > int64(hd) {
 			limit = gap - int64(hd) // leave the last frame to FEC
+		}
+		if several {
+			limit = min(limit, int64(b.lastDur)) // conceal only what is due
 		}
 		chunk := min(int64(b.roundChunk(int64(samples))), limit, int64(b.maxFECSample))
 		return b.conceal(b.roundChunk(chunk)), nil
@@ -529,6 +547,47 @@ func (b *Buffer) currentDelay(now int64) (int64, bool) {
 	return c, true
 }
 
+// skipLost shortens a lost stretch before the head packet h when the delay
+// is above target: the missing audio is skipped (neither played nor
+// concealed), which brings the delay down without losing anything that
+// arrived. Only audio that is due is skipped: when several packets are
+// missing, at most one frame, since the others may still come in time (a
+// burst released out of order). It reports whether the whole gap was
+// skipped (h is next); otherwise *gap is what remains.
+func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
+	cur, ok := b.currentDelay(now)
+	if !ok {
+		return false
+	}
+	excess := cur - b.targetNs()
+	if excess <= 0 {
+		return false
+	}
+	skip := min(*gap, b.nsToSamples(excess))
+	if several {
+		skip = min(skip, int64(b.lastDur))
+	}
+	skip -= skip % int64(b.quantum)
+	if skip <= 0 {
+		return false
+	}
+	if b.cfg.fec && b.cfg.minDelay > 0 && !several && skip < *gap {
+		// A floor was asked for to keep losses recoverable with FEC:
+		// skipping part of the gap would leave too little for it.
+		return false
+	}
+	b.playTs += skip
+	b.stats.SkippedSamples += uint64(skip)
+	b.sinceShrink = 0 // a free shrink: no need to drop a frame soon
+	if skip == *gap {
+		b.lastEnd = h.ts
+		b.lastSeq = h.seq - 1
+		return true
+	}
+	*gap -= skip
+	return false
+}
+
 // shouldShrink decides whether to drop the head packet (of dur samples) to
 // bring the delay down to target. It drops only when the next packet follows
 // without a gap, so the drop costs exactly one frame, and not more often
@@ -547,12 +606,12 @@ func (b *Buffer) shouldShrink(cur int64, dur int) bool {
 	// Spread the drops: quickly when far above target (after a spike),
 	// slowly when close to it (avoid chasing the target's wobble).
 	durNs := b.samplesToNs(int64(dur))
-	every := b.cfg.shrinkEvery
+	every := shrinkEvery
 	switch {
-	case excess > max(2*durNs, int64(40*time.Millisecond)):
-		every = 2 // a spike's aftermath: get back quickly
-	case excess > int64(20*time.Millisecond):
-		every = 4
+	case excess > max(2*durNs, shrinkFarNs):
+		every = shrinkFarEvery // far above target: get back, but smoothly
+	case excess > shrinkMidNs:
+		every = shrinkMidEvery
 	case excess < shrinkMarginNs:
 		return false // close enough: do not chase the target's wobble
 	}

@@ -9,11 +9,11 @@ import (
 
 // A talker sends five 20 ms packets; the third is lost. The consumer ticks
 // every 20 ms and asks the buffer what to play: the first packet starts
-// after the initial delay, the lost one is recovered from its successor's
-// FEC data, and after the End packet the buffer goes quiet without
-// concealing.
+// after two frames (a floor that keeps the next packet at hand for FEC),
+// the lost one is recovered from its successor's FEC data, and after the
+// End packet the buffer goes quiet without concealing.
 func Example() {
-	b := jitter.New(jitter.WithInitialDelay(20 * time.Millisecond))
+	b := jitter.New(jitter.WithMinDelay(40 * time.Millisecond))
 	start := time.Unix(0, 0)
 	for tick := 0; tick < 9; tick++ {
 		now := start.Add(time.Duration(tick) * 20 * time.Millisecond)

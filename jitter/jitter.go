@@ -19,17 +19,25 @@
 //
 // The buffer keeps a histogram, with exponential forgetting, of the delay
 // each packet needed (its duration plus its jitter) and targets a high
-// percentile of it (plus a small margin). Delay spikes — several packets far
-// above target together, such as a stalled Wi-Fi link releasing a burst —
-// are kept out of the histogram unless they recur, so one spike does not
-// raise the target for long. When a packet is missing at its deadline the
-// buffer conceals; if that packet then arrives while the buffer had nothing
-// else to play it resumes from it (the delay grows instead of audio being
-// lost). Below target it inserts concealment before a packet (stretch);
-// above target it shrinks, for free in pauses (timestamp gaps without a
-// sequence gap, e.g. Opus DTX, and between transmissions), otherwise by
-// dropping a frame now and then — every other frame right after a spike,
-// rarely when close to target.
+// percentile of it. Delay spikes — several packets far above target
+// together, such as a stalled Wi-Fi link releasing a burst — are kept out
+// of the histogram unless they recur, so one spike does not raise the
+// target for long. When a packet is missing at its deadline the buffer
+// conceals (or recovers it from the next packet's FEC data once that one
+// is due too: packets of a burst released out of order still play in
+// time); if the missing packet then arrives while the buffer is still
+// concealing with nothing else to play, it resumes from it (the delay grows
+// instead of audio being lost). After a longer stall (beyond WithMaxConceal)
+// it does not resume: the stuck packets are late and playout continues at
+// the delay it had, so a stall costs its own audio but no latency.
+//
+// Below target it inserts concealment before a packet (stretch). Above
+// target it shrinks for free where it can: in pauses (timestamp gaps
+// without a sequence gap, e.g. Opus DTX, and between transmissions) and in
+// lost stretches (the missing audio is skipped rather than concealed, down
+// to 2.5 ms steps). Only when that is not enough does it drop a frame: at
+// most one every few packets when far above target, rarely when close to
+// it, never two in a row.
 //
 // Push-to-talk: a packet flagged Start begins a transmission, which starts
 // playing after a short delay (the learned target, or the initial delay when
@@ -183,6 +191,7 @@ type Stats struct {
 	Stretched        uint64 // concealments inserted on purpose to grow the delay to target
 	Transmissions    uint64 // transmissions started
 	PlayedSamples    uint64 // samples produced by Play decisions
+	SkippedSamples   uint64 // samples of lost audio skipped (neither played nor concealed) to bring the delay down
 	CurrentDelay     time.Duration
 	MeanDelay        time.Duration // mean playout delay over played packets
 	TargetDelay      time.Duration
@@ -204,7 +213,6 @@ type config struct {
 	durFunc      func([]byte) (int, error)
 	maxConceal   time.Duration
 	maxPackets   int
-	shrinkEvery  int
 }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).
@@ -215,7 +223,10 @@ func WithClockRate(hz int) Option { return func(c *config) { c.clockRate = hz } 
 // if it could travel alone), so the floor is always at least one frame: a
 // packet leaves the sender only after its last sample. A floor of two
 // frames keeps the packet after a lost one at hand, so losses are recovered
-// with FEC rather than concealed, at the cost of one frame of latency.
+// with FEC rather than concealed, at the cost of one frame of latency; with
+// a floor set (and FEC on) the buffer also stops shortening lost stretches
+// partly to bring its delay down, since that would leave too little for
+// FEC.
 func WithMinDelay(d time.Duration) Option { return func(c *config) { c.minDelay = d } }
 
 // WithMaxDelay sets the ceiling of the target delay and the longest stall
@@ -230,7 +241,7 @@ func WithMaxDelay(d time.Duration) Option { return func(c *config) { c.maxDelay 
 func WithInitialDelay(d time.Duration) Option { return func(c *config) { c.initialDelay = d } }
 
 // WithPercentile sets which quantile of the jitter distribution the target
-// covers, in (0,1) (default 0.99).
+// covers, in (0,1) (default 0.992).
 func WithPercentile(q float64) Option { return func(c *config) { c.percentile = q } }
 
 // WithForgetFactor sets how much old jitter samples keep of their weight
@@ -262,12 +273,11 @@ func defaultConfig() config {
 		clockRate:    DefaultClockRate,
 		maxDelay:     time.Second,
 		initialDelay: 20 * time.Millisecond,
-		percentile:   0.99,
+		percentile:   0.992,
 		forget:       0.999,
 		fec:          true,
 		maxConceal:   100 * time.Millisecond,
 		maxPackets:   512,
-		shrinkEvery:  75, // at most one drop per 75 packets for a small excess
 	}
 }
 
@@ -299,8 +309,5 @@ func (c *config) sanitize() {
 	}
 	if c.maxPackets < 2 {
 		c.maxPackets = 2
-	}
-	if c.shrinkEvery < 1 {
-		c.shrinkEvery = 1
 	}
 }

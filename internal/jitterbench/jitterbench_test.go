@@ -19,33 +19,29 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// TestGoals checks issue 3's goals on the standard traces over four seeds:
-// mean delay ≤ 1.25× the oracle (on the consumer's tick grid) and back to
-// steady within 2 s after the spike on every run; late-loss ≤ 1% on average
-// per trace, and never above 2% on one run (the mobile trace with seed 1
-// measures 1.6%: see the report).
+// goalSeeds is how many seeds TestGoals runs each standard trace with.
+const goalSeeds = 8
+
+// TestGoals checks issue 3's goals on every run of the standard traces
+// (seeds 1..goalSeeds): late-loss ≤ 1% (frames that arrived but were not
+// played: late or dropped to shrink), mean delay ≤ 1.25× the oracle on the
+// consumer's tick grid, and back to steady within 2 s after the spike.
 func TestGoals(t *testing.T) {
-	late := map[string]float64{}
-	const seeds = 4
-	for seed := uint64(1); seed <= seeds; seed++ {
+	for seed := uint64(1); seed <= goalSeeds; seed++ {
 		for _, tr := range StandardTraces(seed) {
 			r := RunHark("hark", tr, 480)
 			o := OracleOnTicks(tr.T, 480)
-			late[tr.Name] += r.LatePct / seeds
-			if r.LatePct > 2 {
-				t.Errorf("seed %d %s: late-loss %.2f%% > 2%%", seed, tr.Name, r.LatePct)
+			ratio := float64(r.Mean) / float64(o)
+			t.Logf("seed %d %-6s late-loss %.2f%% mean %v = %.2f× oracle %v", seed, tr.Name, r.LatePct, r.Mean, ratio, o)
+			if r.LatePct > 1 {
+				t.Errorf("seed %d %s: late-loss %.2f%% > 1%%", seed, tr.Name, r.LatePct)
 			}
-			if ratio := float64(r.Mean) / float64(o); ratio > 1.25 {
+			if ratio > 1.25 {
 				t.Errorf("seed %d %s: mean delay %v is %.2f× the oracle %v", seed, tr.Name, r.Mean, ratio, o)
 			}
 			if tr.SpikeEnd > 0 && (r.Recovery < 0 || r.Recovery > 2*time.Second) {
 				t.Errorf("seed %d %s: back to steady %v after the spike", seed, tr.Name, r.Recovery)
 			}
-		}
-	}
-	for name, l := range late {
-		if l > 1 {
-			t.Errorf("%s: mean late-loss %.2f%% over %d seeds > 1%%", name, l, seeds)
 		}
 	}
 }
