@@ -1,0 +1,447 @@
+// Package box is talk's intercom-box mode (`talk box --config FILE`): no
+// terminal; push-to-talk from a Linux input device (a USB button or foot
+// pedal, through evdev) and/or a GPIO button, optionally hands-free with voice
+// activity detection; LEDs on GPIO lines show connected, talking, receiving
+// and ring; the box reconnects forever (it keeps its sound cards open across
+// reconnections and waits for a missing USB sound card); it logs to stdout,
+// which systemd sends to the journal.
+//
+// LEDs: connected is lit while logged in and blinks slowly while
+// (re)connecting; talking is lit while on the air and blinks fast while the
+// floor is refused (someone else is talking); receiving is lit while someone
+// is heard; ring double-blinks for RingFor after a ring.
+package box
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/audio"
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/engine"
+	"github.com/hark-intercom/hark/internal/gpio"
+	"github.com/hark-intercom/hark/internal/ptt"
+	"github.com/hark-intercom/hark/internal/vad"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// Deps are the box's seams to hardware; zero fields use the real ones from
+// the Config. Tests replace them with fakes.
+type Deps struct {
+	// Capture and Playback replace the configured sound cards.
+	Capture  audio.Input
+	Playback engine.PlaybackFunc
+	// PTT replaces the configured push-to-talk inputs.
+	PTT ptt.Source
+	// LEDs replace the configured GPIO LED lines: bit i is the i-th
+	// configured LED in the order connected, talking, receiving, ring.
+	LEDs gpio.Outputs
+	// Client adjusts the client configuration before dialing.
+	Client func(*client.Config)
+	// Logger replaces the stdout logger.
+	Logger *slog.Logger
+	// Out is where the default logger writes; nil means os.Stdout.
+	Out io.Writer
+}
+
+// NewLogger returns the box's logger: text (or JSON) lines at cfg.LogLevel
+// on w, without timestamps when w is the journal (systemd adds its own).
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// box is one running box.
+type box struct {
+	cfg   Config
+	log   *slog.Logger
+	leds  *gpio.LEDs // nil without LEDs
+	idx   [numLEDs]int
+	floor *switchFloor
+
+	mu sync.Mutex
+	// guarded by mu:
+	conn      client.State
+	eng       engine.State
+	ringing   bool
+	ringTimer *time.Timer
+	ringGen   int
+}
+
+// Run runs the box until ctx ends. It returns an error only for a problem
+// that retrying cannot fix (a bad config, a missing GPIO chip or line).
+func Run(ctx context.Context, cfg Config, deps Deps) error {
+	log := deps.Logger
+	if log == nil {
+		out := deps.Out
+		if out == nil {
+			out = os.Stdout
+		}
+		log = NewLogger(cfg, out)
+	}
+	floor := &switchFloor{}
+	b := &box{cfg: cfg, log: log, floor: floor}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	// LEDs.
+	lines, idx := cfg.leds()
+	b.idx = idx
+	out := deps.LEDs
+	if out == nil && len(lines) > 0 {
+		o, closeFn, err := openLEDs(cfg, lines)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		out = o
+	}
+	if out != nil {
+		b.leds = gpio.NewLEDs(out, len(lines))
+		wg.Go(func() {
+			if err := b.leds.Run(ctx); err != nil {
+				log.Error("the LEDs stopped working", "err", err)
+			}
+		})
+	}
+	defer b.stopRing()
+
+	// Password.
+	password := cfg.Password
+	if cfg.PasswordFile != "" {
+		pb, err := os.ReadFile(cfg.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("reading the password file: %w", err)
+		}
+		password, _, _ = strings.Cut(string(pb), "\n")
+		password = strings.TrimRight(password, "\r")
+	}
+
+	// Push-to-talk and audio.
+	ecfg := engine.Config{FrameSamples: cfg.FrameSamples, Mute: cfg.Mute, Logger: log.With("part", "audio"),
+		Capture: deps.Capture, Playback: deps.Playback, OnState: b.engineState}
+	if ecfg.Capture == nil || ecfg.Playback == nil {
+		capt, play, err := engine.OpenDevices(engine.DeviceOptions{Backend: cfg.AudioBackend,
+			Capture: cfg.CaptureDevice, Playback: cfg.PlaybackDevice, WaitForDevice: true, Logger: log})
+		if err != nil {
+			return err
+		}
+		if ecfg.Capture == nil {
+			ecfg.Capture = capt
+		} else {
+			capt.Close()
+		}
+		if ecfg.Playback == nil {
+			ecfg.Playback = play
+		}
+	}
+	src := deps.PTT
+	if src == nil {
+		var srcs []ptt.Source
+		if cfg.EvdevDevice != "" {
+			srcs = append(srcs, &ptt.Evdev{Device: cfg.EvdevDevice, Key: cfg.EvdevKey, Grab: cfg.EvdevGrab,
+				WaitForDevice: true, Logger: log.With("part", "ptt-evdev")})
+		}
+		if cfg.ButtonLine != "" {
+			bcfg := cfg.Button
+			bcfg.Consumer = "hark-ptt"
+			srcs = append(srcs, &ptt.Button{Open: ptt.GPIOLine(cfg.GPIOChip, cfg.ButtonLine, bcfg)})
+		}
+		if cfg.VAD {
+			v := ptt.NewVAD(vad.Config{})
+			ecfg.OnCapture = func(p []int16) { v.Feed(p) }
+			srcs = append(srcs, v)
+		}
+		src = ptt.Any(srcs...)
+	}
+	ecfg.PTT = retrying(src, log)
+	eng, err := engine.New(ecfg)
+	if err != nil {
+		return err
+	}
+	engDone := make(chan error, 1)
+	wg.Go(func() { engDone <- eng.Run(ctx, floor) })
+
+	// The connection, forever.
+	ccfg := client.Config{Relay: cfg.Relay, Name: cfg.User, Password: password, Channel: cfg.Channel,
+		Fingerprint: cfg.Fingerprint, KnownRelaysFile: cfg.KnownRelaysFile, Software: "talk box (hark)",
+		Logger: log.With("part", "client"), Reconnect: true,
+		OnVoice: eng.Voice,
+		OnEvent: func(ev client.Event) { eng.Event(ev); b.event(ev) }}
+	if deps.Client != nil {
+		deps.Client(&ccfg)
+	}
+	wg.Go(func() { b.connectLoop(ctx, ccfg, floor) })
+
+	log.Info("box started", "relay", cfg.Relay, "user", cfg.User, "channel", cfg.Channel)
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-engDone:
+		// The engine only stops early when a device cannot be started.
+	}
+	cancel()
+	return err
+}
+
+// connectLoop keeps a connection to the relay until ctx ends. The client
+// library reconnects after a lost connection by itself; this loop also
+// retries refusals (wrong password, unknown channel: an administrator may
+// fix them on the relay) and sessions the relay ended (kicked, replaced).
+func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switchFloor) {
+	wait := ccfg.MinBackoff
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	for ctx.Err() == nil {
+		b.setConn(client.StateConnecting)
+		c, err := client.Dial(ctx, ccfg)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.log.Error("cannot log in to the relay; trying again", "err", err, "in", wait)
+			b.setConn(client.StateReconnecting)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(wait*2, time.Minute)
+			continue
+		}
+		wait = max(ccfg.MinBackoff, 5*time.Second)
+		ch, _ := c.Channel()
+		b.log.Info("connected", "relay", c.Relay(), "channel", ch.Name)
+		floor.set(c)
+		b.setConn(client.StateConnected)
+		select {
+		case <-ctx.Done():
+		case <-c.Done():
+			b.log.Warn("the relay ended the session; logging in again")
+		}
+		floor.set(nil)
+		c.Close()
+	}
+}
+
+func (b *box) setConn(s client.State) {
+	b.mu.Lock()
+	b.conn = s
+	b.mu.Unlock()
+	b.show()
+}
+
+func (b *box) engineState(s engine.State) {
+	b.mu.Lock()
+	prev := b.eng
+	b.eng = s
+	b.mu.Unlock()
+	switch {
+	case s.Talking && !prev.Talking:
+		b.log.Info("talking")
+	case !s.Talking && prev.Talking:
+		b.log.Info("stopped talking")
+	case s.Busy && !prev.Busy:
+		b.log.Info("the floor is busy")
+	}
+	b.show()
+}
+
+// event logs what happens and lights the ring LED.
+func (b *box) event(ev client.Event) {
+	switch ev.State {
+	case client.StateConnected:
+		// After a reconnection by the client library. The first
+		// connection is shown by connectLoop once Dial has returned.
+		if b.floor.c.Load() != nil {
+			b.setConn(ev.State)
+		}
+		return
+	case client.StateReconnecting:
+		b.log.Warn("connection to the relay lost; reconnecting", "err", ev.Err)
+		b.setConn(ev.State)
+		return
+	case client.StateClosed:
+		return
+	}
+	switch m := ev.Msg.(type) {
+	case *proto.Ring:
+		b.log.Info("ring", "from", m.FromName, "text", m.Text)
+		b.ring()
+	case *proto.Text:
+		b.log.Info("text", "from", m.FromName, "to", m.To, "text", m.Text)
+	case *proto.Talking:
+		b.log.Debug("talking", "name", m.Name, "on", m.Talking, "page", m.Priority)
+	case *proto.Page:
+		b.log.Info("page", "from", m.FromName, "on", m.Active)
+	case *proto.PresenceChange:
+		b.log.Debug("presence", "name", m.User.Name, "channel", m.User.Channel, "kind", m.Kind)
+	case *proto.Error:
+		b.log.Warn("relay", "text", m.Text)
+	case *proto.Bye:
+		b.log.Warn("the relay ended the session", "text", m.Text)
+	}
+}
+
+func (b *box) ring() {
+	b.mu.Lock()
+	b.ringing = true
+	b.ringGen++
+	gen := b.ringGen
+	if b.ringTimer != nil {
+		b.ringTimer.Stop()
+	}
+	b.ringTimer = time.AfterFunc(b.cfg.RingFor, func() {
+		b.mu.Lock()
+		if b.ringGen == gen {
+			b.ringing = false
+		}
+		b.mu.Unlock()
+		b.show()
+	})
+	b.mu.Unlock()
+	b.show()
+}
+
+func (b *box) stopRing() {
+	b.mu.Lock()
+	if b.ringTimer != nil {
+		b.ringTimer.Stop()
+	}
+	b.ringGen++
+	b.mu.Unlock()
+}
+
+// show sets the LEDs from the state.
+func (b *box) show() {
+	if b.leds == nil {
+		return
+	}
+	b.mu.Lock()
+	conn, eng, ringing := b.conn, b.eng, b.ringing
+	b.mu.Unlock()
+	set := func(role int, p gpio.Pattern) {
+		if i := b.idx[role]; i >= 0 {
+			b.leds.Set(i, p)
+		}
+	}
+	switch conn {
+	case client.StateConnected:
+		set(ledConnected, gpio.On)
+	case client.StateConnecting, client.StateReconnecting:
+		set(ledConnected, gpio.SlowBlink)
+	default:
+		set(ledConnected, gpio.Off)
+	}
+	switch {
+	case eng.Talking:
+		set(ledTalking, gpio.On)
+	case eng.Busy:
+		set(ledTalking, gpio.FastBlink)
+	default:
+		set(ledTalking, gpio.Off)
+	}
+	if eng.Receiving {
+		set(ledReceiving, gpio.On)
+	} else {
+		set(ledReceiving, gpio.Off)
+	}
+	if ringing {
+		set(ledRing, gpio.DoubleBlink)
+	} else {
+		set(ledRing, gpio.Off)
+	}
+}
+
+// openLEDs requests the LED lines on the configured chip.
+func openLEDs(cfg Config, lines []string) (gpio.Outputs, func(), error) {
+	chip, err := gpio.OpenChip(cfg.GPIOChip)
+	if err != nil {
+		return nil, nil, fmt.Errorf("LEDs: %w", err)
+	}
+	defer chip.Close()
+	offsets := make([]uint32, len(lines))
+	for i, l := range lines {
+		if offsets[i], err = chip.FindLine(l); err != nil {
+			return nil, nil, fmt.Errorf("LED line %q: %w", l, err)
+		}
+	}
+	out, err := chip.RequestOutputs(offsets, gpio.OutputConfig{Consumer: "hark-leds", ActiveLow: cfg.LEDActiveLow})
+	if err != nil {
+		return nil, nil, fmt.Errorf("LEDs: %w", err)
+	}
+	return out, func() { out.Close() }, nil
+}
+
+// switchFloor is the engine's floor across reconnections: the current
+// client, or none while disconnected.
+type switchFloor struct{ c atomic.Pointer[client.Client] }
+
+func (f *switchFloor) set(c *client.Client) { f.c.Store(c) }
+
+func (f *switchFloor) Talk(ctx context.Context) (engine.Transmitter, error) {
+	c := f.c.Load()
+	if c == nil {
+		return nil, client.ErrNotConnected
+	}
+	tx, err := c.Talk(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+func (f *switchFloor) Session() uint32 {
+	if c := f.c.Load(); c != nil {
+		return c.Welcome().Session
+	}
+	return 0
+}
+
+// retrying runs src again after it fails (an unplugged button, a GPIO
+// error), with backoff, until ctx ends: a box never gives up its button.
+func retrying(src ptt.Source, log *slog.Logger) ptt.Source {
+	return ptt.SourceFunc(func(ctx context.Context, set func(bool)) error {
+		wait := time.Second
+		for {
+			err := src.Run(ctx, set)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				err = errors.New("stopped")
+			}
+			log.Error("push-to-talk input failed; retrying", "err", err, "in", wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			wait = min(wait*2, 30*time.Second)
+		}
+	})
+}

@@ -1,0 +1,275 @@
+package box
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/engine"
+	"github.com/hark-intercom/hark/internal/gpio"
+)
+
+// Config is a box's configuration, read from its config file by LoadConfig.
+//
+// The file has one "key = value" per line; blank lines and lines starting
+// with # are ignored; values may be quoted with double quotes. Unknown keys
+// are errors (a typo must not silently disable the button). See
+// internal/deploy/box.conf for every key with its meaning.
+type Config struct {
+	// Connection.
+	Relay           string // host or host:port
+	User            string
+	Password        string // or PasswordFile
+	PasswordFile    string
+	Channel         string
+	Fingerprint     string
+	KnownRelaysFile string
+
+	// Audio.
+	AudioBackend   string
+	CaptureDevice  string
+	PlaybackDevice string
+	FrameSamples   int // 480 or 960
+	Mute           engine.CueSet
+
+	// Push-to-talk: any of these talk.
+	EvdevDevice string // path or name part; "" for no evdev input
+	EvdevKey    string // key name (KeyCode); "" means space
+	EvdevGrab   bool
+	GPIOChip    string // chip of the button and LEDs ("gpiochip0")
+	ButtonLine  string // "" for no GPIO button
+	Button      gpio.InputConfig
+	VAD         bool // talk when a voice is heard (hands-free)
+
+	// LEDs: GPIO lines on GPIOChip; "" leaves one out.
+	LEDConnected, LEDTalking, LEDReceiving, LEDRing string
+	LEDActiveLow                                    bool
+	RingFor                                         time.Duration // how long the ring LED blinks
+
+	LogLevel string // debug, info, warn, error
+	LogJSON  bool
+}
+
+// LoadConfig reads a config file.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("reading the box config: %w", err)
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig parses a config file's contents and checks them.
+func ParseConfig(b []byte) (Config, error) {
+	cfg := Config{FrameSamples: 960, RingFor: 10 * time.Second, LogLevel: "info", GPIOChip: "gpiochip0",
+		Button: gpio.InputConfig{ActiveLow: true, Bias: gpio.BiasPullUp, Debounce: gpio.DefaultDebounce}}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	seen := map[string]int{}
+	for n := 1; sc.Scan(); n++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(text, "=")
+		if !ok {
+			return Config{}, fmt.Errorf("line %d: expected key = value, got %q", n, text)
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		v, err := value(strings.TrimSpace(v))
+		if err != nil {
+			return Config{}, fmt.Errorf("line %d: %w", n, err)
+		}
+		if prev, dup := seen[k]; dup {
+			return Config{}, fmt.Errorf("line %d: %s is already set on line %d", n, k, prev)
+		}
+		seen[k] = n
+		if err := cfg.set(k, v); err != nil {
+			return Config{}, fmt.Errorf("line %d: %s: %w", n, k, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.check()
+}
+
+// value unquotes a value and drops a trailing comment (" # …").
+func value(v string) (string, error) {
+	if strings.HasPrefix(v, `"`) {
+		q, err := strconv.QuotedPrefix(v)
+		if err != nil {
+			return "", fmt.Errorf("unterminated quoted value %s", v)
+		}
+		rest := strings.TrimSpace(v[len(q):])
+		if rest != "" && !strings.HasPrefix(rest, "#") {
+			return "", fmt.Errorf("unexpected %q after the quoted value", rest)
+		}
+		return strconv.Unquote(q)
+	}
+	for i := 1; i < len(v); i++ {
+		if v[i] == '#' && (v[i-1] == ' ' || v[i-1] == '\t') {
+			return strings.TrimSpace(v[:i]), nil
+		}
+	}
+	return v, nil
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not yes or no", v)
+}
+
+// keys lists the accepted keys, for the unknown-key error.
+var keys = []string{"relay", "user", "password", "password-file", "channel", "fingerprint", "known-relays",
+	"audio-backend", "capture-device", "playback-device", "frame", "mute",
+	"ptt-evdev", "ptt-evdev-key", "ptt-evdev-grab", "gpio-chip", "ptt-gpio-line", "ptt-gpio-active-low",
+	"ptt-gpio-bias", "ptt-gpio-debounce", "vad",
+	"led-connected", "led-talking", "led-receiving", "led-ring", "led-active-low", "ring-led-for",
+	"log-level", "log-json"}
+
+func (c *Config) set(k, v string) error {
+	var err error
+	switch k {
+	case "relay":
+		c.Relay = v
+	case "user":
+		c.User = v
+	case "password":
+		c.Password = v
+	case "password-file":
+		c.PasswordFile = v
+	case "channel":
+		c.Channel = v
+	case "fingerprint":
+		c.Fingerprint = v
+	case "known-relays":
+		c.KnownRelaysFile = v
+	case "audio-backend":
+		c.AudioBackend = v
+	case "capture-device":
+		c.CaptureDevice = v
+	case "playback-device":
+		c.PlaybackDevice = v
+	case "frame":
+		switch v {
+		case "20ms", "20":
+			c.FrameSamples = 960
+		case "10ms", "10":
+			c.FrameSamples = 480
+		default:
+			return fmt.Errorf("%q: use 20ms or 10ms", v)
+		}
+	case "mute":
+		c.Mute, err = engine.ParseCues(v)
+	case "ptt-evdev":
+		c.EvdevDevice = v
+	case "ptt-evdev-key":
+		c.EvdevKey = v
+	case "ptt-evdev-grab":
+		c.EvdevGrab, err = parseBool(v)
+	case "gpio-chip":
+		c.GPIOChip = v
+	case "ptt-gpio-line":
+		c.ButtonLine = v
+	case "ptt-gpio-active-low":
+		c.Button.ActiveLow, err = parseBool(v)
+	case "ptt-gpio-bias":
+		switch strings.ToLower(v) {
+		case "as-is", "":
+			c.Button.Bias = gpio.BiasAsIs
+		case "pull-up":
+			c.Button.Bias = gpio.BiasPullUp
+		case "pull-down":
+			c.Button.Bias = gpio.BiasPullDown
+		case "disabled", "none":
+			c.Button.Bias = gpio.BiasDisabled
+		default:
+			return fmt.Errorf("%q: use pull-up, pull-down, disabled or as-is", v)
+		}
+	case "ptt-gpio-debounce":
+		c.Button.Debounce, err = time.ParseDuration(v)
+	case "vad":
+		c.VAD, err = parseBool(v)
+	case "led-connected":
+		c.LEDConnected = v
+	case "led-talking":
+		c.LEDTalking = v
+	case "led-receiving":
+		c.LEDReceiving = v
+	case "led-ring":
+		c.LEDRing = v
+	case "led-active-low":
+		c.LEDActiveLow, err = parseBool(v)
+	case "ring-led-for":
+		c.RingFor, err = time.ParseDuration(v)
+	case "log-level":
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+		default:
+			return fmt.Errorf("%q: use debug, info, warn or error", v)
+		}
+	case "log-json":
+		c.LogJSON, err = parseBool(v)
+	default:
+		sorted := append([]string(nil), keys...)
+		sort.Strings(sorted)
+		return fmt.Errorf("unknown setting; the settings are %s", strings.Join(sorted, ", "))
+	}
+	return err
+}
+
+func (c *Config) check() error {
+	if c.Relay == "" {
+		return fmt.Errorf("relay is not set (the relay's host or host:port)")
+	}
+	if c.User == "" {
+		return fmt.Errorf("user is not set (the name this box logs in with)")
+	}
+	if c.Password != "" && c.PasswordFile != "" {
+		return fmt.Errorf("set password or password-file, not both")
+	}
+	if c.EvdevDevice == "" && c.ButtonLine == "" && !c.VAD {
+		return fmt.Errorf("no push-to-talk input: set ptt-evdev, ptt-gpio-line or vad = yes")
+	}
+	if c.RingFor <= 0 {
+		return fmt.Errorf("ring-led-for must be positive")
+	}
+	return nil
+}
+
+// leds returns the configured LED lines in LED index order and which index
+// each role has (-1: none).
+func (c *Config) leds() (lines []string, idx [numLEDs]int) {
+	for i, l := range [numLEDs]string{c.LEDConnected, c.LEDTalking, c.LEDReceiving, c.LEDRing} {
+		idx[i] = -1
+		if l != "" {
+			idx[i] = len(lines)
+			lines = append(lines, l)
+		}
+	}
+	return lines, idx
+}
+
+// The LED roles.
+const (
+	ledConnected = iota
+	ledTalking
+	ledReceiving
+	ledRing
+	numLEDs
+)
