@@ -1,0 +1,36 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/hark-intercom/hark/internal/certs"
+)
+
+func TestFlagsFirst(t *testing.T) {
+	got := flagsFirst([]string{"relay", "user", "add", "alice", "--roles", "page,admin", "--data", "d"})
+	want := []string{"relay", "user", "add", "--roles", "page,admin", "--data", "d", "alice"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%q", got)
+	}
+	same := []string{"relay", "--open", "--data", "x"}
+	if !slices.Equal(flagsFirst(same), same) {
+		t.Fatal("serve args changed")
+	}
+}
+
+func TestFingerprintCommand(t *testing.T) {
+	dir := t.TempDir()
+	if err := app().Run([]string{"relay", "fingerprint", "--data", dir}); err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := certs.Paths(dir, "relay")
+	if _, err := os.Stat(cf); err != nil {
+		t.Fatal(err)
+	}
+	if err := app().Run([]string{"relay", "user", "list", "--data", filepath.Join(dir, "none")}); err != nil {
+		t.Fatal(err)
+	}
+}
