@@ -148,7 +148,7 @@ type Client struct {
 	cur           *conn      // nil while reconnecting
 	state         State
 	closed        bool
-	closeErr      error // why the client closed (nil after Close)
+	closeErr      error  // why the client closed (nil after Close)
 	channel       string // channel to be in (rejoined after reconnect)
 	joined        proto.ChannelInfo
 	inChannel     bool

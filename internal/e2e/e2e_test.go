@@ -119,7 +119,7 @@ func TestSendRecordEveryFormat(t *testing.T) {
 	}
 	for i, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
-			t.Logf("%s: %s", f.name, f.f)
+			t.Logf("%s: %s; recorder %s", f.name, f.f, runs[i].rec.playoutStats())
 			audiotest.RequireCorrelation(t, runs[i].ref, readMono(t, runs[i].rec.out), 48000, 0.9)
 		})
 	}
