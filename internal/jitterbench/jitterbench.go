@@ -11,6 +11,12 @@
 // oracle is the smallest fixed delay of that kind that keeps the frames
 // arriving after their playout time at ≤ 1% of those sent, computed
 // offline (continuous time, no tick rounding).
+//
+// Late-loss means the same for every buffer and for the oracle: frames that
+// arrived but were not played from their own packet (too late, or dropped
+// to shrink the delay), in % of frames sent. A late packet whose audio
+// Hark's buffer already recovered from the next packet's FEC data still
+// counts as lost, so FEC earns it nothing in that column (it shows in FEC %).
 package jitterbench
 
 import (
