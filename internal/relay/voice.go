@@ -48,14 +48,21 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 }
 
 func (r *Relay) deliver(from *session, f fanout) {
+	var queued, dropped uint64
 	for _, l := range f.to {
 		if l == from {
 			continue
 		}
 		if l.voice.push(f.b) {
-			r.c.dropped[dropQueueFull].Add(1)
+			dropped++
 		}
-		r.c.framesQueued.Add(1)
+		queued++
+	}
+	if dropped > 0 {
+		r.c.dropped[dropQueueFull].Add(dropped)
+	}
+	if queued > 0 {
+		r.c.framesQueued.Add(queued)
 	}
 }
 
