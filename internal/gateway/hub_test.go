@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"math"
 	"testing"
 	"time"
+
+	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/proto"
 )
 
 func TestTalkerAccept(t *testing.T) {
@@ -30,4 +34,33 @@ func TestTalkerAccept(t *testing.T) {
 	check(40000, true, true, 0) // a new transmission from a reconnected talker
 	now = now.Add(2 * time.Second)
 	check(7, false, true, 0) // after a pause anything goes
+}
+
+// BenchmarkHubFanout: one 20 ms frame decoded once and queued for 100
+// browsers (the per-frame cost of a channel with 100 browser listeners,
+// without the websocket writes).
+func BenchmarkHubFanout100(b *testing.B) {
+	srv, err := New(Config{Dialer: newFakeRelay()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHub(srv, 1)
+	for i := 0; i < 100; i++ {
+		h.add(&session{srv: srv, out: newOutQueue(maxCtlQueue, 4), playback: "pcm", sessionID: uint32(1000 + i)})
+	}
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960, FEC: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pcm := make([]int16, 960)
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(float64(i)/7))
+	}
+	pkt, _ := enc.Encode(pcm, nil)
+	b.ReportAllocs()
+	seq := uint16(0)
+	for b.Loop() {
+		h.push(VoiceFrame{Header: proto.VoiceHeader{Channel: 1, Sender: 7, Seq: seq, Duration: 960}, Opus: pkt})
+		seq++
+	}
 }
