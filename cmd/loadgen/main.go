@@ -112,7 +112,9 @@ func run(c *cli.Context) error {
 	}
 	fmt.Printf("sessions %d in %d channels, talkers %d, %v\n", res.Sessions, res.Channels, res.Talkers, res.Duration)
 	fmt.Printf("logins took %v\n", res.LoginTime.Round(time.Millisecond))
-	fmt.Printf("frames sent %d, expected at listeners %d, delivered %d (%.4f)\n", res.FramesSent, res.Expected, res.Delivered, ratio)
+	nominal := int64(res.Talkers) * int64(cfg.Duration/cfg.FrameEvery)
+	fmt.Printf("frames sent %d (nominal %d: fewer means the generator itself was starved of CPU), expected at listeners %d, delivered %d (%.4f)\n",
+		res.FramesSent, nominal, res.Expected, res.Delivered, ratio)
 	if cfg.PID > 0 {
 		fmt.Printf("relay CPU %v = %.1f µs per delivered frame\n", res.RelayCPU, float64(res.CPUPerFrame.Nanoseconds())/1000)
 		fmt.Printf("relay RSS %.1f MiB before, %.1f MiB after = %.1f KiB per session\n",
