@@ -91,6 +91,9 @@ type Config struct {
 	NoFEC bool
 	// LossPerc is the packet loss the encoder plans for; 0: codec default.
 	LossPerc int
+	// Complexity is the Opus encoder complexity, 1 (least CPU) to 10
+	// (libopus's default); 0 means DefaultComplexity.
+	Complexity int
 
 	// Capture is the microphone (an *audio.Capture, or a fake). The engine
 	// starts it in Run and closes it when Run returns.
@@ -169,7 +172,7 @@ type Engine struct {
 	log    *slog.Logger
 	mix    *playout.Mixer
 	player *player
-	enc    *codec.Encoder // capture goroutine only
+	enc    codec.FrameEncoder // capture goroutine only
 
 	floor atomic.Pointer[Floor] // set by Run
 
@@ -229,8 +232,7 @@ func New(cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: cfg.FrameSamples, Bitrate: cfg.Bitrate,
-		FEC: !cfg.NoFEC, LossPerc: cfg.LossPerc})
+	enc, err := newOpusEncoder(cfg.FrameSamples, cfg.Bitrate, !cfg.NoFEC, cfg.LossPerc, cfg.Complexity)
 	if err != nil {
 		return nil, fmt.Errorf("engine: opus encoder: %w", err)
 	}
