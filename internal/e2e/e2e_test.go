@@ -105,6 +105,9 @@ func TestSendRecordEveryFormat(t *testing.T) {
 	for i, ru := range runs {
 		ru.rec.waitLine(ctx, 0, reRecording)
 		ru.send = r.talk(t, "send", fmt.Sprintf("sender%d", i), "", fmt.Sprintf("c%d", i), ru.file)
+		// Start the next sender once this one is on the air, so that
+		// process start-ups (the busiest moments) do not all pile up.
+		ru.send.waitLine(ctx, 0, reSample0)
 	}
 	for i, ru := range runs {
 		if code := ru.send.wait(ctx); code != 0 {
