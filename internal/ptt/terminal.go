@@ -212,9 +212,10 @@ var ErrInterrupted = errors.New("interrupted from the keyboard")
 // Terminal is a push-to-talk key in a terminal (see HoldConfig for how
 // holding a key is detected and for toggle mode).
 type Terminal struct {
-	// In is the terminal input in raw mode (see OpenTerminal). When Run
-	// returns, a Read in progress is canceled if In has a Cancel() bool
-	// method (as OpenTerminal's has); otherwise it finishes on the next input.
+	// In is the terminal input in raw mode (see OpenTerminal). If In has a
+	// Cancel() bool method (as OpenTerminal's has), Run cancels its pending
+	// Read and waits for it before returning; otherwise that Read finishes
+	// on the next input, which is then lost.
 	In io.Reader
 	// Key is the talk key as accepted by ParseKey; "" means space.
 	Key string
@@ -240,8 +241,9 @@ func (t *Terminal) Run(ctx context.Context, set func(bool)) error {
 	}
 	chunks := make(chan chunk)
 	stop := make(chan struct{})
-	defer close(stop)
+	readerDone := make(chan struct{})
 	go func() {
+		defer close(readerDone)
 		buf := make([]byte, 256)
 		for {
 			n, err := t.In.Read(buf)
@@ -256,9 +258,16 @@ func (t *Terminal) Run(ctx context.Context, set func(bool)) error {
 			}
 		}
 	}()
-	if c, ok := t.In.(canceler); ok {
-		defer c.Cancel()
-	}
+	defer func() {
+		close(stop)
+		// A cancelable reader returns from Read once canceled: wait for
+		// it, so that nobody reads the terminal after Run returned (and
+		// the caller may close or reuse it).
+		if c, ok := t.In.(canceler); ok {
+			c.Cancel()
+			<-readerDone
+		}
+	}()
 	h := NewHold(t.Hold)
 	e := edge{set: set}
 	defer e.to(false)
