@@ -141,7 +141,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	}
 
 	// Push-to-talk and audio.
-	ecfg := engine.Config{FrameSamples: cfg.FrameSamples, Mute: cfg.Mute, Logger: log.With("part", "audio"),
+	ecfg := engine.Config{FrameSamples: cfg.FrameSamples, Complexity: cfg.Complexity, Mute: cfg.Mute, Logger: log.With("part", "audio"),
 		Capture: deps.Capture, Playback: deps.Playback, OnState: b.engineState}
 	if ecfg.Capture == nil || ecfg.Playback == nil {
 		capt, play, err := engine.OpenDevices(engine.DeviceOptions{Backend: cfg.AudioBackend,

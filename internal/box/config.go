@@ -35,6 +35,7 @@ type Config struct {
 	CaptureDevice  string
 	PlaybackDevice string
 	FrameSamples   int // 480 or 960
+	Complexity     int // Opus encoder complexity 1–10; 0 means engine.DefaultComplexity
 	Mute           engine.CueSet
 
 	// Push-to-talk: any of these talk.
@@ -135,7 +136,7 @@ func parseBool(v string) (bool, error) {
 
 // keys lists the accepted keys, for the unknown-key error.
 var keys = []string{"relay", "user", "password", "password-file", "channel", "fingerprint", "known-relays",
-	"audio-backend", "capture-device", "playback-device", "frame", "mute",
+	"audio-backend", "capture-device", "playback-device", "frame", "complexity", "mute",
 	"ptt-evdev", "ptt-evdev-key", "ptt-evdev-grab", "gpio-chip", "ptt-gpio-line", "ptt-gpio-active-low",
 	"ptt-gpio-bias", "ptt-gpio-debounce", "vad",
 	"led-connected", "led-talking", "led-receiving", "led-ring", "led-active-low", "ring-led-for",
@@ -172,6 +173,11 @@ func (c *Config) set(k, v string) error {
 			c.FrameSamples = 480
 		default:
 			return fmt.Errorf("%q: use 20ms or 10ms", v)
+		}
+	case "complexity":
+		c.Complexity, err = strconv.Atoi(v)
+		if err == nil && (c.Complexity < 1 || c.Complexity > 10) {
+			err = fmt.Errorf("%d: use 1 (least CPU) to 10 (best quality)", c.Complexity)
 		}
 	case "mute":
 		c.Mute, err = engine.ParseCues(v)

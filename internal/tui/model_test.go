@@ -1,0 +1,185 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/mattn/go-runewidth"
+
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/engine"
+	"github.com/hark-intercom/hark/internal/ptt"
+	"github.com/hark-intercom/hark/proto"
+)
+
+type fakeClient struct {
+	mu    sync.Mutex
+	texts []string // "to|text"
+	rings int
+	joins []string
+}
+
+func (c *fakeClient) Text(_ context.Context, to, text string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.texts = append(c.texts, to+"|"+text)
+	return nil
+}
+func (c *fakeClient) Ring(context.Context, string) error { c.mu.Lock(); c.rings++; c.mu.Unlock(); return nil }
+func (c *fakeClient) Join(_ context.Context, ch string) (proto.ChannelInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.joins = append(c.joins, ch)
+	return proto.ChannelInfo{Name: ch, ID: 2, Mode: proto.ModeOpen}, nil
+}
+func (c *fakeClient) Channel() (proto.ChannelInfo, bool) {
+	return proto.ChannelInfo{Name: "lobby", ID: 1}, true
+}
+func (c *fakeClient) Welcome() proto.Welcome {
+	return proto.Welcome{Session: 1, Name: "alice",
+		Channels: []proto.ChannelInfo{{Name: "lobby", ID: 1}, {Name: "ops", ID: 2, Mode: proto.ModeOpen}}}
+}
+func (c *fakeClient) Relay() string        { return "relay.example:4275" }
+func (c *fakeClient) State() client.State { return client.StateConnected }
+
+type fakeEngine struct{ presses []bool }
+
+func (e *fakeEngine) Press(p bool)        { e.presses = append(e.presses, p) }
+func (e *fakeEngine) Level() float64      { return -20 }
+func (e *fakeEngine) State() engine.State { return engine.State{} }
+
+func newTestModel(t *testing.T, hold ptt.HoldConfig) (*model, *fakeClient, *fakeEngine) {
+	fc, fe := &fakeClient{}, &fakeEngine{}
+	m := newModel(Config{Client: fc, Engine: fe, Hold: hold}, "space", context.Background())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	return m, fc, fe
+}
+
+// run executes a command as the program would (batches are not used here).
+func run(m *model, cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	if msg := cmd(); msg != nil {
+		if _, ok := msg.(expireMsg); ok {
+			return // timers are driven by hand in these tests
+		}
+		m.Update(msg)
+	}
+}
+
+func key(s string) tea.KeyMsg {
+	switch s {
+	case " ":
+		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func TestViewFits80x24(t *testing.T) {
+	m, _, _ := newTestModel(t, ptt.HoldConfig{})
+	m.Update(eventMsg{client.Event{Msg: &proto.Presence{Users: []proto.UserInfo{
+		{Session: 1, Name: "alice", Channel: "lobby"},
+		{Session: 2, Name: "a-very-long-user-name-indeed", Channel: "lobby", Talking: true},
+		{Session: 3, Name: "carol", Channel: "ops"}}}}})
+	for i := range 40 {
+		m.Update(eventMsg{client.Event{Msg: &proto.Text{From: 2, FromName: "bob", Time: time.Now().UnixMilli(),
+			Text: strings.Repeat("long message ", 1+i%7)}}})
+	}
+	m.Update(eventMsg{client.Event{Msg: &proto.Ring{From: 3, FromName: "carol", Text: "lunch"}}})
+	v := m.View()
+	lines := strings.Split(v, "\n")
+	if len(lines) != 24 {
+		t.Errorf("%d lines, want 24:\n%s", len(lines), v)
+	}
+	for i, l := range lines {
+		if w := runewidth.StringWidth(l); w > 80 {
+			t.Errorf("line %d is %d cells wide: %q", i, w, l)
+		}
+	}
+	for _, want := range []string{"alice@relay.example:4275", "#lobby (ptt)", "Online (3)", "▶ a-very-long-u",
+		"Floor: a-very-long-user-name-indeed is talking", "** RING from carol: lunch **", "last ring: carol rang"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the screen lacks %q:\n%s", want, v)
+		}
+	}
+}
+
+func TestHoldAndToggleKeys(t *testing.T) {
+	// Hold: the first space talks; the timeout releases.
+	m, _, fe := newTestModel(t, ptt.HoldConfig{})
+	run(m, m.keyPress(key(" ")))
+	run(m, m.keyPress(key("   "))) // auto-repeats read at once
+	if len(fe.presses) != 1 || !fe.presses[0] {
+		t.Fatalf("presses %v after holding space", fe.presses)
+	}
+	m.expire(m.hold.Deadline())
+	if len(fe.presses) != 2 || fe.presses[1] {
+		t.Fatalf("presses %v after the repeats stopped", fe.presses)
+	}
+
+	// Toggle: press, (repeats ignored), timeout keeps talking, press again stops.
+	m, _, fe = newTestModel(t, ptt.HoldConfig{Toggle: true})
+	run(m, m.keyPress(key(" ")))
+	m.expire(m.hold.Deadline())
+	if len(fe.presses) != 1 || !fe.presses[0] {
+		t.Fatalf("toggle: presses %v after one press", fe.presses)
+	}
+	run(m, m.keyPress(key(" ")))
+	if len(fe.presses) != 2 || fe.presses[1] {
+		t.Fatalf("toggle: presses %v after the second press", fe.presses)
+	}
+}
+
+func TestTextChannelRingKeys(t *testing.T) {
+	m, fc, fe := newTestModel(t, ptt.HoldConfig{})
+	run(m, m.keyPress(key(" "))) // talking…
+	run(m, m.keyPress(key("t"))) // …typing releases the talk key
+	if len(fe.presses) != 2 || fe.presses[1] {
+		t.Errorf("presses %v: typing did not release talk", fe.presses)
+	}
+	for _, k := range []string{"h", "i", " ", "a", "l", "l"} {
+		run(m, m.keyPress(key(k)))
+	}
+	if !strings.Contains(m.View(), "> hi all█") {
+		t.Errorf("the input line is not shown:\n%s", m.View())
+	}
+	run(m, m.keyPress(key("enter")))
+	run(m, m.keyPress(key("t")))
+	for _, k := range []string{"@", "b", "o", "b", " ", "y", "o"} {
+		run(m, m.keyPress(key(k)))
+	}
+	run(m, m.keyPress(key("enter")))
+	run(m, m.keyPress(key("r")))
+	run(m, m.keyPress(key("c")))
+	run(m, m.keyPress(key("2")))
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if strings.Join(fc.texts, ";") != "|hi all;bob|yo" || fc.rings != 1 || strings.Join(fc.joins, ",") != "ops" {
+		t.Errorf("texts %q rings %d joins %v", fc.texts, fc.rings, fc.joins)
+	}
+	if !strings.Contains(m.View(), "#ops (open)") {
+		t.Errorf("the channel did not change:\n%s", m.View())
+	}
+}
+
+func TestBusyShown(t *testing.T) {
+	m, _, _ := newTestModel(t, ptt.HoldConfig{})
+	m.Update(eventMsg{client.Event{Msg: &proto.Talking{Session: 2, Name: "bob", Talking: true}}})
+	m.Update(engineMsg{engine.State{Pressed: true, Busy: true}})
+	if v := m.View(); !strings.Contains(v, "Floor: BUSY — bob is talking") {
+		t.Errorf("busy not shown:\n%s", v)
+	}
+	m.Update(eventMsg{client.Event{State: client.StateReconnecting, Err: context.DeadlineExceeded}})
+	if v := m.View(); !strings.Contains(v, "[RECONNECTING]") || !strings.Contains(v, "deadline exceeded") {
+		t.Errorf("reconnecting not shown:\n%s", v)
+	}
+}
