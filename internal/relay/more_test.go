@@ -536,3 +536,19 @@ func TestLateFrameAfterEnd(t *testing.T) {
 	}
 	relaytest.Wait(t, b, func(m *proto.Talking) bool { return m.Talking && m.Session == a.Session() })
 }
+
+// A client that vanishes (no packets at all) is dropped after the idle
+// timeout and the others see it go offline.
+func TestIdleTimeout(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) { c.IdleTimeout = 300 * time.Millisecond }))
+	a := r.Dial(t, "alice", "")
+	px := r.NewProxy(t)
+	ghost := r.DialWith(t, "ghost", "", relaytest.DialOptions{Addr: px.Addr})
+	px.Freeze(true)
+	relaytest.Wait(t, a, func(m *proto.PresenceChange) bool {
+		return m.Kind == proto.PresenceOffline && m.User.Session == ghost.Session()
+	})
+	if s := r.Stats(); s.Sessions != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}

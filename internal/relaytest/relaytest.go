@@ -14,6 +14,13 @@
 // Clients of the package under test connect to r.Addr and pin
 // r.Fingerprint (certs.PinnedClientConfig(r.Fingerprint, proto.ALPN)).
 //
+// Also: r.WaitStats waits for the relay's counters (frames in flight can only
+// be waited for that way); r.NewProxy puts a UDP forwarder in front of the
+// relay that can be frozen to make a client vanish without a word; the raw
+// [Client] can leave datagrams or the control stream unread
+// ([DialOptions]). Set HARK_TEST_LOG=1 to see the relay's logs in the test
+// output.
+//
 // The goroutine check finds goroutines by a pprof label that Start and Dial
 // put on everything they start, so tests may run in parallel.
 package relaytest
