@@ -552,3 +552,28 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) {
+		c.VoiceRate, c.VoiceBurst = 1, 5
+		c.ControlRate, c.ControlBurst = 1, 5
+	}))
+	a, b := r.Dial(t, "alice", ""), r.Dial(t, "bob", "")
+	// Joins use 2 of alice's 5 control tokens.
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	for i := range 20 {
+		a.SendVoice(voice(1, uint16(i), proto.FlagStart))
+	}
+	r.WaitStats(t, "voice rate limit drops", func(s relay.Stats) bool { return s.Dropped["rate_limit"] >= 10 })
+	for i := range 20 {
+		a.MustSend(t, &proto.Ping{Nonce: uint64(i)})
+	}
+	e := relaytest.Wait[*proto.Error](t, a, nil)
+	if e.Code != proto.CodeRateLimit || e.About != proto.TypePing {
+		t.Fatalf("%+v", e)
+	}
+	if s := r.WaitStats(t, "control drops", func(s relay.Stats) bool { return s.ControlRateLimited >= 10 }); s.Sessions != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
