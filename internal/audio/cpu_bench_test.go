@@ -16,14 +16,15 @@ func cpuTime(tb testing.TB) time.Duration {
 }
 
 // BenchmarkNullDuplexCPU runs capture and playback on miniaudio's null
-// backend with 10 ms periods; one op is one capture period (10 ms of real
-// time). It reports the process CPU time as a share of one core. Run it long
+// backend with 10 ms periods (20 ms for ring-20ms); one op is one capture
+// period. It reports the process CPU time as a share of one core. Run it long
 // enough for the 10 ms CPU clock to resolve, e.g.
 //
 //	go test -run '^$' -bench NullDuplexCPU -benchtime 1000x ./internal/audio/
 func BenchmarkNullDuplexCPU(b *testing.B) {
 	b.Run("ring", func(b *testing.B) { benchNullDuplex(b, Options{Backend: "null"}) })
 	b.Run("direct", func(b *testing.B) { benchNullDuplex(b, Options{Backend: "null", Direct: true}) })
+	b.Run("ring-20ms", func(b *testing.B) { benchNullDuplex(b, Options{Backend: "null", PeriodFrames: 960}) })
 	b.Run("device-only", benchNullDeviceOnly)
 }
 

@@ -12,6 +12,7 @@ package gpio
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -148,11 +149,15 @@ type LineEvent struct {
 // line the kernel reports logical edges, so rising means "became active".
 func (e LineEvent) Rising() bool { return e.ID == EventRisingEdge }
 
+// ErrBadEvent marks a line event that could not be decoded; the line itself
+// is still usable.
+var ErrBadEvent = errors.New("gpio: bad line event")
+
 // DecodeLineEvent decodes one struct gpio_v2_line_event in the machine's
 // byte order (little-endian on every platform this package supports).
 func DecodeLineEvent(b []byte) (LineEvent, error) {
 	if len(b) < LineEventSize {
-		return LineEvent{}, fmt.Errorf("gpio: line event needs %d bytes, got %d", LineEventSize, len(b))
+		return LineEvent{}, fmt.Errorf("%w: needs %d bytes, got %d", ErrBadEvent, LineEventSize, len(b))
 	}
 	le := binary.LittleEndian
 	e := LineEvent{
@@ -163,7 +168,7 @@ func DecodeLineEvent(b []byte) (LineEvent, error) {
 		LineSeqno: le.Uint32(b[20:]),
 	}
 	if e.ID != EventRisingEdge && e.ID != EventFallingEdge {
-		return e, fmt.Errorf("gpio: unknown line event id %d", e.ID)
+		return e, fmt.Errorf("%w: unknown event id %d", ErrBadEvent, e.ID)
 	}
 	return e, nil
 }

@@ -2,7 +2,9 @@ package ptt
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/gpio"
@@ -58,11 +60,16 @@ func (d *Debouncer) Expire(now time.Time) (out, changed bool) {
 // debounce when opening it (gpio.InputConfig); Button adds software
 // debounce on top, for kernels and chips without debounce support.
 type Button struct {
-	// Open requests the line, e.g. with OpenGPIOButton's helper.
+	// Open requests the line, e.g. with GPIOLine.
 	Open func() (gpio.Input, error)
 	// Debounce is the software debounce window; 0 means 20 ms, negative none.
 	Debounce time.Duration
+
+	bad atomic.Uint64
 }
+
+// BadEvents counts line events that could not be decoded and were skipped.
+func (b *Button) BadEvents() uint64 { return b.bad.Load() }
 
 // Run watches the line; see Source. A failing line (the chip went away)
 // ends Run with the error.
@@ -94,7 +101,7 @@ func (b *Button) Run(ctx context.Context, set func(bool)) error {
 			case <-stop:
 				return
 			}
-			if err != nil {
+			if err != nil && !errors.Is(err, gpio.ErrBadEvent) {
 				return
 			}
 		}
@@ -128,6 +135,10 @@ func (b *Button) Run(ctx context.Context, set func(bool)) error {
 			p, _ := d.Expire(now)
 			e.to(p)
 		case ev := <-events:
+			if errors.Is(ev.err, gpio.ErrBadEvent) {
+				b.bad.Add(1) // skip it; the line still works
+				continue
+			}
 			if ev.err != nil {
 				return fmt.Errorf("push-to-talk button: %w", ev.err)
 			}

@@ -3,6 +3,7 @@ package ptt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -48,13 +49,14 @@ func TestDebouncer(t *testing.T) {
 // fakeLine is a GPIO input line fed by the test.
 type fakeLine struct {
 	events chan gpio.LineEvent
+	bad    chan struct{}
 	mu     sync.Mutex // guards closed
 	closed chan struct{}
 	value  bool
 }
 
 func newFakeLine(v bool) *fakeLine {
-	return &fakeLine{events: make(chan gpio.LineEvent), closed: make(chan struct{}), value: v}
+	return &fakeLine{events: make(chan gpio.LineEvent), bad: make(chan struct{}), closed: make(chan struct{}), value: v}
 }
 
 func (f *fakeLine) Value() (bool, error) { return f.value, nil }
@@ -62,6 +64,8 @@ func (f *fakeLine) ReadEvent() (gpio.LineEvent, error) {
 	select {
 	case e := <-f.events:
 		return e, nil
+	case <-f.bad:
+		return gpio.LineEvent{}, fmt.Errorf("%w: test", gpio.ErrBadEvent)
 	case <-f.closed:
 		return gpio.LineEvent{}, errors.New("line closed")
 	}
@@ -91,7 +95,9 @@ func TestButtonRun(t *testing.T) {
 		rec := &recorder{t0: time.Now()}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
-		go func() { done <- (&Button{Open: func() (gpio.Input, error) { return line, nil }}).Run(ctx, rec.set) }()
+		btn := &Button{Open: func() (gpio.Input, error) { return line, nil }}
+		go func() { done <- btn.Run(ctx, rec.set) }()
+		line.bad <- struct{}{} // skipped and counted
 		time.Sleep(100 * ms)
 		line.edge(true) // press, bouncing
 		line.edge(false)
@@ -108,6 +114,9 @@ func TestButtonRun(t *testing.T) {
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+		if btn.BadEvents() != 1 {
+			t.Errorf("bad events = %d, want 1", btn.BadEvents())
 		}
 		want := []change{{100 * ms, true}, {500 * ms, false}, {1503 * ms, true}, {2503 * ms, false}}
 		if !slices.Equal(rec.got, want) {
