@@ -36,7 +36,11 @@
 //	FloorRequest{ID}          ->
 //	                          <-   FloorGrant{ID} or FloorDeny{ID, Holder, Reason}
 //	voice datagrams           ->   (start flag on the first, end flag on the last)
-//	                          <-   Floor{ID, Holder…} to everyone in the channel
+//	                          <-   Talking{ID, Session, Name, true} to everyone in the channel
+//
+// A presence snapshot or session list too big for one message is sent as a
+// first message followed by [PresenceChange] (kind online) or further
+// [Sessions] messages for the rest.
 //
 // # Voice datagrams
 //
