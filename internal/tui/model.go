@@ -654,29 +654,55 @@ func (m *model) micLine(width int) string {
 	return fit(s, width)
 }
 
-// fit cuts s to width display cells.
-func fit(s string, width int) string {
-	if runewidth.StringWidth(s) <= width {
-		return s
+// width returns the display cells of s: runes are measured one by one
+// (go-runewidth's table), which is much cheaper than grapheme segmentation
+// and right for the text shown here (names, messages, box drawing).
+func width(s string) int {
+	w := 0
+	for _, r := range s {
+		if r < 0x80 {
+			w++
+		} else {
+			w += runewidth.RuneWidth(r)
+		}
 	}
-	return runewidth.Truncate(s, width, "")
+	return w
+}
+
+// fit cuts s to width display cells.
+func fit(s string, cells int) string {
+	if len(s) <= cells {
+		return s // bytes ≥ cells for any string
+	}
+	w := 0
+	for i, r := range s {
+		rw := 1
+		if r >= 0x80 {
+			rw = runewidth.RuneWidth(r)
+		}
+		if w+rw > cells {
+			return s[:i]
+		}
+		w += rw
+	}
+	return s
 }
 
 // pad cuts or pads s to exactly width cells.
-func pad(s string, width int) string {
-	s = fit(s, width)
-	return s + strings.Repeat(" ", width-runewidth.StringWidth(s))
+func pad(s string, cells int) string {
+	s = fit(s, cells)
+	return s + strings.Repeat(" ", max(0, cells-width(s)))
 }
 
-// wrap breaks s into lines of at most width cells, at spaces when it can.
-func wrap(s string, width int) []string {
-	if width < 8 {
-		return []string{fit(s, width)}
+// wrap breaks s into lines of at most cells cells, at spaces when it can.
+func wrap(s string, cells int) []string {
+	if cells < 8 {
+		return []string{fit(s, cells)}
 	}
 	var out []string
-	for runewidth.StringWidth(s) > width {
-		cut := runewidth.Truncate(s, width, "")
-		if i := strings.LastIndexByte(cut, ' '); i > width/2 {
+	for width(s) > cells {
+		cut := fit(s, cells)
+		if i := strings.LastIndexByte(cut, ' '); i > cells/2 {
 			cut = cut[:i]
 		}
 		out = append(out, cut)

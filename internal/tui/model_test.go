@@ -29,7 +29,12 @@ func (c *fakeClient) Text(_ context.Context, to, text string) error {
 	c.texts = append(c.texts, to+"|"+text)
 	return nil
 }
-func (c *fakeClient) Ring(context.Context, string) error { c.mu.Lock(); c.rings++; c.mu.Unlock(); return nil }
+func (c *fakeClient) Ring(context.Context, string) error {
+	c.mu.Lock()
+	c.rings++
+	c.mu.Unlock()
+	return nil
+}
 func (c *fakeClient) Join(_ context.Context, ch string) (proto.ChannelInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -43,7 +48,7 @@ func (c *fakeClient) Welcome() proto.Welcome {
 	return proto.Welcome{Session: 1, Name: "alice",
 		Channels: []proto.ChannelInfo{{Name: "lobby", ID: 1}, {Name: "ops", ID: 2, Mode: proto.ModeOpen}}}
 }
-func (c *fakeClient) Relay() string        { return "relay.example:4275" }
+func (c *fakeClient) Relay() string       { return "relay.example:4275" }
 func (c *fakeClient) State() client.State { return client.StateConnected }
 
 type fakeEngine struct{ presses []bool }
