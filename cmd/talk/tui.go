@@ -10,6 +10,7 @@ import (
 
 	"github.com/hark-intercom/hark/internal/ptt"
 	"github.com/hark-intercom/hark/internal/tui"
+	"github.com/hark-intercom/hark/internal/vad"
 )
 
 // tuiFlags are the flags of `talk` with no verb (the terminal UI).
@@ -22,6 +23,12 @@ func tuiFlags() []cli.Flag {
 			Usage: "press the talk key once to talk and again to stop (default: hold it; the terminal's key repeat shows it is held)"},
 		&cli.DurationFlag{Name: "repeat-delay", EnvVars: []string{"HARK_REPEAT_DELAY"},
 			Usage: "how long to wait for the first key repeat while holding the talk key (default 700ms; raise it if talking stops half a second into every hold)"},
+		&cli.BoolFlag{Name: "vad", EnvVars: []string{"HARK_VAD"},
+			Usage: "hands-free: talk while your voice is heard (voice activity detection), besides the talk key"},
+		&cli.StringFlag{Name: "ptt-evdev", EnvVars: []string{"HARK_PTT_EVDEV"},
+			Usage: "also talk with a key or button of this Linux input `DEVICE` (a path or part of a name from 'talk devices'): true press and release, works on Wayland and without focus; needs the \"input\" group"},
+		&cli.StringFlag{Name: "ptt-evdev-key", EnvVars: []string{"HARK_PTT_EVDEV_KEY"},
+			Usage: "the key or button of --ptt-evdev, e.g. KEY_RIGHTCTRL or BTN_0 (default KEY_SPACE)"},
 		&cli.StringFlag{Name: "log-file", EnvVars: []string{"HARK_LOG_FILE"}, TakesFile: true,
 			Usage: "write logs to `FILE` (the screen has no room for them)"},
 	)
@@ -57,6 +64,19 @@ func tuiAction(cc *cli.Context) error {
 		return err
 	}
 	ecfg.Logger = log
+	var srcs []ptt.Source
+	if d := cc.String("ptt-evdev"); d != "" {
+		srcs = append(srcs, &ptt.Evdev{Device: d, Key: cc.String("ptt-evdev-key"), WaitForDevice: true,
+			Logger: log.With("part", "ptt-evdev")})
+	}
+	if cc.Bool("vad") {
+		v := ptt.NewVAD(vad.Config{})
+		ecfg.OnCapture = func(p []int16) { v.Feed(p) }
+		srcs = append(srcs, v)
+	}
+	if len(srcs) > 0 {
+		ecfg.PTT = ptt.Any(srcs...)
+	}
 	key, err := ptt.ParseKey(cc.String("talk-key"))
 	if err != nil {
 		return usagef("--talk-key: %v", err)

@@ -176,8 +176,10 @@ type Engine struct {
 
 	floor atomic.Pointer[Floor] // set by Run
 
-	// Press and the receiving flag wake the control goroutine.
-	want   atomic.Bool
+	// Press, the PTT source and the receiving flag wake the control
+	// goroutine; talking is wanted while either input is pressed.
+	manual atomic.Bool
+	srcOn  atomic.Bool
 	wake   chan struct{} // capacity 1
 	recv   atomic.Bool   // written by the audio thread
 	sendTx atomic.Pointer[txRef]
@@ -257,9 +259,16 @@ func New(cfg Config) (*Engine, error) {
 
 // Press sets the talk input: true asks for the floor (and talks once it is
 // granted), false releases it. Use it from a user interface that reads keys
-// itself; Config.PTT calls it too. It never blocks.
+// itself. Config.PTT is a second input: the engine talks while either is
+// pressed. It never blocks.
 func (e *Engine) Press(pressed bool) {
-	e.want.Store(pressed)
+	e.manual.Store(pressed)
+	e.poke()
+}
+
+// pttSet is the PTT source's set function.
+func (e *Engine) pttSet(pressed bool) {
+	e.srcOn.Store(pressed)
 	e.poke()
 }
 
@@ -476,7 +485,7 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 	pttErr := make(chan error, 1)
 	if e.cfg.PTT != nil {
 		wg.Go(func() {
-			err := e.cfg.PTT.Run(ctx, e.Press)
+			err := e.cfg.PTT.Run(ctx, e.pttSet)
 			if err != nil && ctx.Err() == nil {
 				pttErr <- err
 			}
@@ -544,7 +553,7 @@ loop:
 			runErr = fmt.Errorf("push-to-talk input: %w", err)
 			break loop
 		case <-e.wake:
-			want := e.want.Load()
+			want := e.manual.Load() || e.srcOn.Load()
 			if want != st.Pressed {
 				st.Pressed = want
 				if want {

@@ -408,3 +408,40 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// chanSource is a push-to-talk source the test drives.
+type chanSource struct{ press chan bool }
+
+func (s chanSource) Run(ctx context.Context, set func(bool)) error {
+	on := false
+	for {
+		select {
+		case <-ctx.Done():
+			if on {
+				set(false)
+			}
+			return nil
+		case p := <-s.press:
+			on = p
+			set(p)
+		}
+	}
+}
+
+func TestPTTSourceAndPressCombine(t *testing.T) {
+	src := chanSource{press: make(chan bool)}
+	h := start(t, func(c *Config) { c.PTT = src })
+	tx := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	src.press <- true
+	h.waitState(t, "talking", func(s State) bool { return s.Talking })
+	h.e.Press(true)    // the UI's key too
+	src.press <- false // the source lets go, the key still holds
+	h.e.Press(false)
+	h.waitState(t, "released", func(s State) bool { return !s.Pressed })
+	select {
+	case <-tx.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the transmission did not end when both inputs were released")
+	}
+}
