@@ -22,7 +22,8 @@ const S = {
   seq: 0, vox: false, voxOpen: false, voxQuiet: 0, voxLoud: 0, preroll: [],
   mr: null, mrChain: Promise.resolve(),
   log: [],            // events for tests
-  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0},
+  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0},
+  capOnsets: [],      // context times of sound onsets at the capture (tests)
 };
 
 // ---------- helpers ----------
@@ -112,7 +113,10 @@ async function setupAudio() {
     await ctx.audioWorklet.addModule('capture-worklet.js');
     await ctx.audioWorklet.addModule('record-worklet.js');
     S.play = new AudioWorkletNode(ctx, 'hark-play', {numberOfInputs: 0, outputChannelCount: [1], processorOptions: {inputRate: 48000}});
-    S.play.port.onmessage = (e) => { if (e.data.stats) S.stats.play = e.data.stats; };
+    S.play.port.onmessage = (e) => {
+      if (e.data.stats) S.stats.play = e.data.stats;
+      if (e.data.drained) S.stats.drained++;
+    };
     S.play.connect(S.out);
   } else {
     S.playback = 'wav'; // no worklet: fall back to whole transmissions
@@ -130,14 +134,23 @@ async function initMic() {
   const src = S.ctx.createMediaStreamSource(S.mic);
   if (S.ctx.audioWorklet) {
     S.capture = new AudioWorkletNode(S.ctx, 'hark-capture', {numberOfOutputs: 0});
-    S.capture.port.onmessage = (e) => onCaptureFrame(e.data.pcm, e.data.level);
+    S.capture.port.onmessage = (e) => onCaptureFrame(e.data);
     src.connect(S.capture);
   }
   return S.mic;
 }
 
-function onCaptureFrame(pcm, level) {
-  // For latency measurements: when the page first heard speech in this press.
+// wallNow is the wall-clock time in milliseconds, with sub-millisecond precision.
+function wallNow() { return performance.timeOrigin + performance.now(); }
+
+function onCaptureFrame(d) {
+  const pcm = d.pcm, level = d.level;
+  // For delay measurements: the audio clock's offset to the wall clock is the
+  // smallest (arrival − end of frame) seen; onsets are kept in context time.
+  const off = wallNow() - d.end * 1000;
+  if (S.capOff === undefined || off < S.capOff) S.capOff = off;
+  if (d.onsets) { S.capOnsets.push(...d.onsets); if (S.capOnsets.length > 100) S.capOnsets.splice(0, S.capOnsets.length - 100); }
+  S.stats.capSamples += pcm.length;
   if (S.pressed && !S.onsetAt && level > 0.03) S.onsetAt = Date.now();
   if (S.vox) voxFrame(level, pcm);
   if (!S.sending || S.path !== 'worklet') return;
@@ -395,6 +408,7 @@ function onMessage(m) {
     if (m.on) S.talkers.set(m.id, {name: m.name, priority: m.priority});
     else {
       S.talkers.delete(m.id);
+      if (S.play) S.play.port.postMessage({end: m.id}); // play out what is left
       if (S.floor === 'busy' && !S.pressed && S.talkers.size === 0) { S.floor = 'idle'; banner(''); }
     }
     break;
@@ -514,14 +528,17 @@ window.harkTest = {
     users: S.users, talkers: [...S.talkers.values()].map((t) => t.name), stats: S.stats, path: S.path,
     rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, conn: $('conn').className, onsetAt: S.onsetAt || 0}),
   events: () => S.log,
+  // Wall-clock times (ms) of the sound onsets the capture worklet saw.
+  captureOnsets: () => S.capOnsets.map((t) => t * 1000 + S.capOff),
   press: () => startTalk('test'),
   release: () => stopTalk('test'),
   // Record what the page plays (from the MediaStreamAudioDestinationNode tap).
   async startRecording() {
     await initAudio();
     if (!S.recorder) {
-      S.recorder = new AudioWorkletNode(S.ctx, 'hark-record', {numberOfOutputs: 0});
-      S.ctx.createMediaStreamSource(S.tap.stream).connect(S.recorder);
+      S.recorder = new AudioWorkletNode(S.ctx, 'hark-record', {numberOfInputs: 2, numberOfOutputs: 0});
+      S.ctx.createMediaStreamSource(S.tap.stream).connect(S.recorder, 0, 0);
+      S.out.connect(S.recorder, 0, 1);
     }
     S.recorder.port.postMessage({start: true});
     return {ctxTime: S.ctx.currentTime, wall: Date.now()};
@@ -531,7 +548,7 @@ window.harkTest = {
   stopRecording() {
     return new Promise((resolve) => {
       S.recorder.port.onmessage = (e) => {
-        const {chunks, firstLoud, rate} = e.data;
+        const {chunks, firstLoud, rate, onsets, tapOnsets} = e.data;
         let n = 0; for (const c of chunks) n += c.length;
         const pcm = new Int16Array(n);
         let k = 0;
@@ -540,9 +557,10 @@ window.harkTest = {
         let s = '';
         for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
         const ts = S.ctx.getOutputTimestamp ? S.ctx.getOutputTimestamp() : null;
-        let firstLoudWall = -1;
-        if (firstLoud >= 0 && ts && ts.contextTime !== undefined) firstLoudWall = performance.timeOrigin + ts.performanceTime + (firstLoud - ts.contextTime) * 1000;
-        resolve({pcm: btoa(s), rate, samples: n, firstLoudWall});
+        // Context time → the wall-clock time the output device plays it.
+        const wall = (t) => (ts && ts.contextTime !== undefined ? performance.timeOrigin + ts.performanceTime + (t - ts.contextTime) * 1000 : -1);
+        resolve({pcm: btoa(s), rate, samples: n, firstLoudWall: firstLoud >= 0 ? wall(firstLoud) : -1,
+          onsetWalls: onsets.map(wall), tapOnsetWalls: tapOnsets.map(wall)});
       };
       S.recorder.port.postMessage({stop: true});
     });

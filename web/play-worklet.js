@@ -3,7 +3,9 @@
 // start of a burst it waits until `target` samples are queued; an underrun
 // raises the target (up to max), a long calm stretch lowers it again, and a
 // backlog far above the target is trimmed so delay never builds up. A frame
-// flagged "end" lets the stream play out whatever is left.
+// flagged "end", or an {end: talker} message from the page (the relay said
+// the talker stopped; the last datagram may be lost), lets the stream play
+// out whatever is left; then it posts {drained: true, talker}.
 const FLAG_START = 1, FLAG_END = 2;
 
 class Stream {
@@ -32,6 +34,7 @@ class HarkPlay extends AudioWorkletProcessor {
       const d = e.data;
       if (d.pcm) this.push(d.talker || 0, d.flags || 0, d.pcm);
       else if (d.reset) this.streams.clear();
+      else if (d.end !== undefined) { const s = this.streams.get(d.end); if (s) s.ending = true; }
     };
   }
   push(talker, flags, pcm) {
@@ -53,6 +56,11 @@ class HarkPlay extends AudioWorkletProcessor {
     for (const [id, s] of this.streams) {
       const cap = s.q.length;
       if (!s.playing) {
+        if (s.ending && s.queued() <= 0) { // the end arrived after the buffer ran dry
+          s.ending = false;
+          this.port.postMessage({drained: true, talker: id});
+          continue;
+        }
         if (s.queued() >= this.target || (s.ending && s.queued() > 0)) s.playing = true;
         else {
           if (++s.idle > sampleRate / out.length * 5) this.streams.delete(id); // 5 s silent
@@ -80,7 +88,7 @@ class HarkPlay extends AudioWorkletProcessor {
         out[i] += a + (b - a) * f;
         s.r += this.step;
       }
-      if (n < out.length) { s.playing = false; s.ending = false; s.r = s.w; }
+      if (n < out.length) { s.playing = false; s.ending = false; s.r = s.w; this.port.postMessage({drained: true, talker: id}); }
     }
     for (let i = 0; i < out.length; i++) { if (out[i] > 1) out[i] = 1; else if (out[i] < -1) out[i] = -1; }
     if (++this.calm > sampleRate / out.length * 10) { // 10 s without an underrun
