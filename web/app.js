@@ -17,6 +17,9 @@ const S = {
   path: params.get('path') === 'mediarecorder' ? 'mediarecorder' : 'worklet',
   playback: params.get('playback') === 'wav' ? 'wav' : 'pcm',
   pressed: false,     // the user holds the talk button (or VOX is open)
+  pageTx: false,      // the press is a page to every channel (page button)
+  roles: [],          // from the welcome: 'page' shows the page button
+  pageFrom: '',       // who is paging everyone right now ('' if nobody)
   sending: false,     // a transmission is open at the gateway
   floor: 'idle',      // idle | waiting | granted | busy
   seq: 0, vox: false, voxOpen: false, voxQuiet: 0, voxLoud: 0, preroll: [],
@@ -35,8 +38,11 @@ function hhmm(ms) {
   const d = ms ? new Date(ms) : new Date();
   return d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
 }
+// banner shows text at the top of the page, above the controls (never over
+// them); '' hides it, or shows the page in progress if there is one.
 function banner(text, kind) {
   const b = $('banner');
+  if (!text && S.pageFrom) { text = pageText(); kind = 'page'; }
   if (!text) { b.classList.add('hidden'); return; }
   b.textContent = text;
   b.className = 'banner ' + (kind || '');
@@ -46,6 +52,9 @@ function flash(text, kind, ms) {
   banner(text, kind);
   clearTimeout(bannerTimer);
   bannerTimer = setTimeout(() => { if (!S.reconnecting) banner(''); }, ms || 3000);
+}
+function pageText() {
+  return S.me && S.pageFrom === S.me.name ? 'You are paging everyone' : S.pageFrom + ' is paging everyone';
 }
 function addLog(cls, who, text, time) {
   const li = document.createElement('li');
@@ -91,6 +100,7 @@ const sounds = {
   busy() { if (!S.ctx) return; const t = S.ctx.currentTime; for (let i = 0; i < 3; i++) tone([480, 620], 0.25, 0.12, t + i * 0.5); },
   ring() { if (!S.ctx) return; const t = S.ctx.currentTime; for (let i = 0; i < 2; i++) for (let k = 0; k < 10; k++) tone([440, 480], 0.05, 0.15, t + i * 0.6 + k * 0.05); },
   text() { tone([880], 0.05, 0.08); setTimeout(() => tone([1320], 0.06, 0.08), 70); },
+  page() { if (!S.ctx) return; const t = S.ctx.currentTime; tone([660, 880], 0.12, 0.12, t); tone([880, 1100], 0.18, 0.12, t + 0.15); },
 };
 
 // ---------- audio ----------
@@ -209,9 +219,10 @@ async function playWAV(ab) {
 }
 
 // ---------- talking ----------
-async function startTalk(source) {
+async function startTalk(source, page) {
   if (S.pressed) return;
   S.pressed = true;
+  S.pageTx = !!page;
   S.onsetAt = 0;
   ev('press', {source});
   try {
@@ -233,7 +244,7 @@ async function startTalk(source) {
       return;
     }
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : 'webm'});
+    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : 'webm', page: S.pageTx});
     S.sending = true;
     const rec = new MediaRecorder(S.mic, {mimeType: mime, audioBitsPerSecond: 48000});
     S.mr = rec;
@@ -247,7 +258,7 @@ async function startTalk(source) {
     rec.start(20);
   } else {
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate});
+    send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate, page: S.pageTx});
     S.sending = true;
   }
   render();
@@ -276,22 +287,30 @@ async function sendClip(file) {
 // ---------- rendering ----------
 function render() {
   const ptt = $('ptt');
-  ptt.classList.toggle('live', S.pressed && S.floor === 'granted');
-  ptt.classList.toggle('waiting', S.pressed && S.floor === 'waiting');
-  ptt.classList.toggle('busy', S.floor === 'busy');
+  const talking = S.pressed && !S.pageTx;
+  ptt.classList.toggle('live', talking && S.floor === 'granted');
+  ptt.classList.toggle('waiting', talking && S.floor === 'waiting');
+  ptt.classList.toggle('busy', S.floor === 'busy' && !S.pageTx);
   const label = ptt.querySelector('.ptt-label');
-  label.textContent = S.floor === 'busy' ? 'Busy' : S.pressed ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : 'Hold to talk';
+  label.textContent = S.floor === 'busy' && !S.pageTx ? 'Busy' : talking ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : 'Hold to talk';
   const hint = ptt.querySelector('.ptt-hint');
   const holder = [...S.talkers.values()].map((t) => t.name)[0];
-  hint.textContent = S.floor === 'busy' ? ('wait until ' + (holder || 'the talker') + ' finishes') : S.pressed ? 'release to stop' : 'or hold the space bar';
+  hint.textContent = S.floor === 'busy' && !S.pageTx ? ('wait until ' + (holder || 'the talker') + ' finishes') : talking ? 'release to stop' : 'or hold the space bar';
+
+  const pg = $('page');
+  pg.classList.toggle('hidden', !S.roles.includes('page'));
+  const paging = S.pressed && S.pageTx;
+  pg.classList.toggle('live', paging && S.floor === 'granted');
+  pg.classList.toggle('waiting', paging && S.floor === 'waiting');
+  pg.textContent = paging ? (S.floor === 'granted' ? 'Paging everyone…' : S.floor === 'busy' ? 'Busy' : 'Wait…') : 'Hold to page all';
 
   const air = $('air');
   const others = [...S.talkers.entries()].filter(([id]) => !S.me || id !== S.me.session).map(([, t]) => t);
   air.className = 'air';
-  if (S.pressed && S.floor === 'granted') { air.textContent = 'You are on the air'; air.classList.add('me'); }
+  if (S.pressed && S.floor === 'granted') { air.textContent = S.pageTx ? 'You are paging everyone' : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
   else if (others.length) {
     air.textContent = others.map((t) => t.name).join(', ') + (others.length > 1 ? ' are' : ' is') + (others.some((t) => t.priority) ? ' paging everyone' : ' talking');
-    air.classList.add(S.floor === 'busy' ? 'busy' : 'talking');
+    air.classList.add(S.floor === 'busy' ? 'busy' : others.some((t) => t.priority) ? 'paging' : 'talking');
   } else air.textContent = S.channel ? 'Channel ' + S.channel + ' is quiet' : 'Not in a channel';
 
   const ul = $('users');
@@ -381,6 +400,7 @@ function onMessage(m) {
   case 'welcome':
     S.loggedIn = true; S.retry = 0;
     S.me = {session: m.session, name: m.name};
+    S.roles = m.roles || [];
     S.channels = m.channels || [];
     $('me').textContent = m.name;
     showApp();
@@ -439,6 +459,10 @@ function onMessage(m) {
     break;
   case 'page':
     addLog('sys', '', m.from + (m.on ? ' started a page to all channels' : ' ended the page'));
+    S.pageFrom = m.on ? m.from : '';
+    if (m.on && (!S.me || m.from !== S.me.name)) sounds.page();
+    if (!S.reconnecting) banner('');
+    ev('page', {from: m.from, on: m.on});
     break;
   case 'clip':
     addLog('sys', '', m.text);
@@ -467,7 +491,7 @@ function showLogin() { $('app').classList.add('hidden'); $('login').classList.re
 function bindPTT() {
   const ptt = $('ptt');
   ptt.addEventListener('pointerdown', (e) => { e.preventDefault(); try { ptt.setPointerCapture(e.pointerId); } catch (_) {} startTalk('button'); });
-  for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) ptt.addEventListener(t, () => stopTalk('button'));
+  for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) ptt.addEventListener(t, () => { if (!S.pageTx) stopTalk('button'); });
   ptt.addEventListener('contextmenu', (e) => e.preventDefault());
   const typing = () => { const a = document.activeElement; return a && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT'); };
   window.addEventListener('keydown', (e) => {
@@ -475,8 +499,12 @@ function bindPTT() {
     e.preventDefault();
     if (!e.repeat) startTalk('space');
   });
-  window.addEventListener('keyup', (e) => { if (e.code === 'Space' && !typing()) { e.preventDefault(); stopTalk('space'); } });
+  window.addEventListener('keyup', (e) => { if (e.code === 'Space' && !typing()) { e.preventDefault(); if (!S.pageTx) stopTalk('space'); } });
   window.addEventListener('blur', () => { if (S.pressed && !S.voxOpen) stopTalk('blur'); });
+  const pg = $('page');
+  pg.addEventListener('pointerdown', (e) => { e.preventDefault(); try { pg.setPointerCapture(e.pointerId); } catch (_) {} startTalk('page', true); });
+  for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) pg.addEventListener(t, () => { if (S.pageTx) stopTalk('page'); });
+  pg.addEventListener('contextmenu', (e) => e.preventDefault());
 }
 
 function init() {
@@ -531,6 +559,8 @@ window.harkTest = {
   // Wall-clock times (ms) of the sound onsets the capture worklet saw.
   captureOnsets: () => S.capOnsets.map((t) => t * 1000 + S.capOff),
   press: () => startTalk('test'),
+  // send puts any message on the websocket (tests of what the gateway refuses).
+  send: (obj) => send(obj),
   release: () => stopTalk('test'),
   // Record what the page plays (from the MediaStreamAudioDestinationNode tap).
   async startRecording() {

@@ -2,10 +2,15 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +41,12 @@ type stack struct {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	r := relaytest.Start(t, relaytest.Open())
+	return startStackOn(t, relaytest.Start(t, relaytest.Open()))
+}
+
+// startStackOn starts a gateway in front of relay r.
+func startStackOn(t *testing.T, r *relaytest.Relay) *stack {
+	t.Helper()
 	cfg := Config{
 		Dialer: &ClientDialer{Relay: r.Addr, Fingerprint: r.Fingerprint,
 			KnownRelaysFile: filepath.Join(t.TempDir(), "known_relays"), Software: "gateway-test"},
@@ -377,6 +387,76 @@ func TestBrowserVOX(t *testing.T) {
 	pcm, frames := listener.heard(t)
 	c, _ := audiotest.EnvelopeCorrelation(sourcePCM(t), pcm, 48000)
 	t.Logf("VOX: %d frames, envelope r=%.3f", len(frames), c)
+	if c < 0.8 {
+		t.Fatalf("envelope correlation %.3f < 0.8", c)
+	}
+}
+
+// TestBrowserPaging: a user with the page role gets a "page all" button and
+// pages every channel from the page; the other pages show who is paging and
+// play it, `talk record` in another channel hears it; a user without the
+// role has no button, and the gateway refuses a forged page request.
+func TestBrowserPaging(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("boss", "pw", proto.RolePage)
+	r.AddUser("ann", "pw", 0)
+	r.AddUser("rec", "pw", 0)
+	st := startStackOn(t, r)
+	out := filepath.Join(t.TempDir(), "ops.wav")
+	rec := startTalk(t, st, "record", "rec", "--password", "pw", "--channel", "ops", "-v", "--out", out)
+	rec.waitLine(0, reRecording)
+
+	boss := newBrowser(t, micFile, 1280, 800)
+	ann := newBrowser(t, micFile, 390, 844)
+	run(ann, chromedp.Action[chromedp.Void](chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile)))
+	boss.open(st.base + "/?name=boss&password=pw&autologin=1")
+	ann.open(st.base + "/?name=ann&password=pw&autologin=1")
+	hidden := `document.getElementById('page').classList.contains('hidden')`
+	boss.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && !` + hidden)
+	ann.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && ` + hidden)
+	ann.waitFor(`[...document.querySelectorAll('#users li')].map(l => l.dataset.name).join(',') === 'ann,boss,rec'`)
+
+	// A forged page request from ann is refused with a clear error.
+	ann.eval(`harkTest.send({t: 'talk', on: true, format: 'pcm', rate: 48000, page: true})`)
+	ann.waitFor(`harkTest.events().some(e => e.type === 'error' && e.code === 'forbidden') && document.getElementById('banner').textContent.includes('page role')`)
+
+	// boss holds the page button with the mouse.
+	ann.eval(`harkTest.startRecording()`)
+	pos := run(boss, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('page').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`))
+	run(boss, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, pos[0], pos[1], chromedp.ButtonType(input.MouseButtonLeft), chromedp.ClickCount(1))))
+	boss.waitFor(`harkTest.state().floor === 'granted' && document.getElementById('air').textContent === 'You are paging everyone' && document.getElementById('page').classList.contains('live')`)
+	ann.waitFor(`document.getElementById('banner').className.includes('page') && !document.getElementById('banner').classList.contains('hidden') && document.getElementById('banner').textContent === 'boss is paging everyone' && harkTest.state().stats.recvFrames > 25`)
+	ann.screenshot("phone-paging.png")
+	boss.screenshot("desktop-paging.png")
+	rec.waitLine(0, regexp.MustCompile(`PAGE from boss`))
+	src := sourcePCM(t)
+	boss.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, len(src)+48000/5))
+	run(boss, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, pos[0], pos[1], chromedp.ButtonType(input.MouseButtonLeft), chromedp.ClickCount(1))))
+	ann.waitFor(`document.getElementById('banner').classList.contains('hidden') && harkTest.state().talkers.length === 0 && harkTest.state().stats.drained > 0`)
+	i := 0
+	for {
+		j, m := rec.waitLine(i, reHearing)
+		i = j + 1
+		if strings.Contains(m[1], "boss") {
+			break
+		}
+	}
+	rec.waitLine(i, reSilence)
+
+	// ann's page played the page.
+	got := run(ann, chromedp.Evaluate[struct {
+		PCM string `json:"pcm"`
+	}](`harkTest.stopRecording()`, chromedp.EvalAwaitPromise))
+	raw, err := base64.StdEncoding.DecodeString(got.PCM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, len(raw)/2)
+	for i := range pcm {
+		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
+	}
+	c, _ := audiotest.EnvelopeCorrelation(src, pcm, 48000)
+	t.Logf("the page heard the page: envelope r=%.3f", c)
 	if c < 0.8 {
 		t.Fatalf("envelope correlation %.3f < 0.8", c)
 	}

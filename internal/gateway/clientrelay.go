@@ -129,6 +129,14 @@ func (cs *clientSession) Talk(ctx context.Context) (RelayTx, error) {
 	return tx, nil
 }
 
+func (cs *clientSession) Page(ctx context.Context) (RelayTx, error) {
+	tx, err := cs.c.Page(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
 func (cs *clientSession) Close() error {
 	cs.closeOnce.Do(func() { close(cs.done) })
 	return cs.c.Close()

@@ -18,6 +18,9 @@
 //	{"t":"join","channel":"ops"}              switch channel
 //	{"t":"talk","on":true,"format":"pcm","rate":48000}
 //	{"t":"talk","on":true,"format":"webm"}    (or "ogg"; "mp4" is refused)
+//	{"t":"talk","on":true,"format":"pcm","rate":48000,"page":true}
+//	    a page: heard in every channel, over anyone talking (only for users
+//	    whose welcome lists the "page" role; others get an error "forbidden")
 //	{"t":"talk","on":false}                   release: ends the transmission
 //	{"t":"text","text":"hello","to":""}       to "" = the channel, else one user's name
 //	{"t":"ring","text":""}                    ring every station
@@ -37,7 +40,8 @@
 //
 // Gateway to browser, JSON:
 //
-//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt"}]}
+//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt"}],"roles":["page"]}
+//	    roles: "page" (may page every channel), "admin"
 //	{"t":"joined","channel":"ops","mode":"ptt"}
 //	{"t":"presence","users":[{"id":12,"name":"ann","channel":"ops","talking":false}]}
 //	    the whole roster (after each join)

@@ -21,6 +21,8 @@ type fakeRelay struct {
 	sent     map[uint32][]VoiceFrame // guarded by mu: frames each session sent
 	password string
 	sentCh   chan VoiceFrame // every frame sent, for tests (buffered; drops when full)
+	pagers   map[string]bool // names with the page role; set before dialling
+	pages    []string        // guarded by mu: who paged
 }
 
 func newFakeRelay() *fakeRelay {
@@ -95,7 +97,11 @@ func (s *fakeSession) event(m proto.Message) {
 }
 
 func (s *fakeSession) Welcome() proto.Welcome {
-	return proto.Welcome{Session: s.id, Name: s.name, Server: "fake", DefaultChannel: "lobby", Channels: s.r.channels}
+	w := proto.Welcome{Session: s.id, Name: s.name, Server: "fake", DefaultChannel: "lobby", Channels: s.r.channels}
+	if s.r.pagers[s.name] {
+		w.Roles = proto.RolePage
+	}
+	return w
 }
 
 func (s *fakeSession) Channel() (proto.ChannelInfo, bool) {
@@ -135,6 +141,21 @@ func (s *fakeSession) Talk(ctx context.Context) (RelayTx, error) {
 	r.floor[ch.ID] = s.id
 	r.mu.Unlock()
 	r.broadcast(&proto.Talking{Channel: ch.ID, Session: s.id, Name: s.name, Talking: true})
+	return &fakeTx{s: s, ch: ch.ID}, nil
+}
+
+// Page is a talk in the caller's channel announced as a page (enough for
+// the websocket side); it is refused without the page role.
+func (s *fakeSession) Page(ctx context.Context) (RelayTx, error) {
+	r := s.r
+	r.mu.Lock()
+	r.pages = append(r.pages, s.name)
+	ch := s.channel
+	r.mu.Unlock()
+	if !r.pagers[s.name] {
+		return nil, &client.RelayError{Code: proto.CodeForbidden, Text: "paging needs the page role"}
+	}
+	r.broadcast(&proto.Page{From: s.id, FromName: s.name, Active: true})
 	return &fakeTx{s: s, ch: ch.ID}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -406,6 +408,40 @@ func TestBusy(t *testing.T) {
 	b.expect("talking", func(m map[string]any) bool { return m["name"] == "ann" && m["on"] == false })
 	b.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000})
 	b.expect("floor", func(m map[string]any) bool { return m["granted"] == true })
+}
+
+// TestPageRole: the welcome lists the user's roles; a user with the page
+// role pages, one without is refused by the gateway (the relay is not asked).
+func TestPageRole(t *testing.T) {
+	r := newFakeRelay()
+	r.pagers = map[string]bool{"boss": true}
+	_, url := startGateway(t, r, nil)
+	boss := dialWS(t, url, login("boss"))
+	if w := boss.expect("welcome", nil); fmt.Sprint(w["roles"]) != "[page]" {
+		t.Fatalf("boss's welcome %v: want roles [page]", w)
+	}
+	ann := dialWS(t, url, login("ann"))
+	if w := ann.expect("welcome", nil); fmt.Sprint(w["roles"]) != "[]" {
+		t.Fatalf("ann's welcome %v: want roles []", w)
+	}
+	ann.expect("joined", nil)
+	ann.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000, "page": true})
+	e := ann.expect("error", nil)
+	if e["code"] != "forbidden" || !strings.Contains(e["text"].(string), "page role") {
+		t.Fatalf("forged page: %v", e)
+	}
+	ann.expect("floor", func(m map[string]any) bool { return m["granted"] == false })
+
+	boss.expect("joined", nil)
+	boss.send(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000, "page": true})
+	boss.expect("floor", func(m map[string]any) bool { return m["granted"] == true })
+	ann.expect("page", func(m map[string]any) bool { return m["from"] == "boss" && m["on"] == true })
+	r.mu.Lock()
+	pages := fmt.Sprint(r.pages)
+	r.mu.Unlock()
+	if pages != "[boss]" {
+		t.Fatalf("the relay was asked to page by %s, want [boss]", pages)
+	}
 }
 
 // TestBadInput: nothing a browser sends hurts its own session's other

@@ -20,6 +20,10 @@ type RelaySession interface {
 	// Talk asks for the floor and waits for the answer: a *client.BusyError
 	// names the holder when someone else has it.
 	Talk(ctx context.Context) (RelayTx, error)
+	// Page takes the floor of every channel at once (the page role is
+	// needed: the relay answers others with a *client.RelayError,
+	// CodeForbidden). Pages go over anyone talking.
+	Page(ctx context.Context) (RelayTx, error)
 	// Text sends text to the channel (to == "") or to one user.
 	Text(ctx context.Context, to, text string) error
 	// Ring rings every station.

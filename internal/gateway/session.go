@@ -52,6 +52,7 @@ type session struct {
 	hub          atomic.Pointer[hub] // the channel's hub, read by the voice pump
 
 	// Owned by the loop goroutine.
+	roles      proto.Role // from the relay's welcome
 	channel    proto.ChannelInfo
 	roster     map[uint32]proto.UserInfo
 	tx         *transmission
@@ -383,6 +384,7 @@ type clientMsg struct {
 	On       bool   `json:"on"`
 	Format   string `json:"format"`
 	Rate     int    `json:"rate"`
+	Page     bool   `json:"page"`
 	Text     string `json:"text"`
 	To       string `json:"to"`
 	N        int64  `json:"n"`
@@ -418,7 +420,13 @@ func (s *session) handleJSON(b []byte) {
 	case "talk":
 		if m.On {
 			s.srv.m.wsIn.WithLabelValues("talk").Inc()
-			if err := s.startTx(m.Format, m.Rate); err != nil {
+			if m.Page && s.roles&proto.RolePage == 0 {
+				// The page hides the button; this is a forged or stale request.
+				s.strike("forbidden", "You may not page everyone: that needs the page role, which the intercom's administrator gives.")
+				s.sendJSON(map[string]any{"t": "floor", "granted": false})
+				return
+			}
+			if err := s.startTx(m.Format, m.Rate, m.Page); err != nil {
 				s.sendError("talk", err.Error())
 			}
 		} else {
@@ -561,12 +569,20 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 }
 
 func (s *session) sendWelcome(w *proto.Welcome) {
+	s.roles = w.Roles
+	roles := []string{}
+	if w.Roles&proto.RolePage != 0 {
+		roles = append(roles, "page")
+	}
+	if w.Roles&proto.RoleAdmin != 0 {
+		roles = append(roles, "admin")
+	}
 	chans := make([]map[string]any, 0, len(w.Channels))
 	for _, c := range w.Channels {
 		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String()})
 	}
 	s.sendJSON(map[string]any{"t": "welcome", "session": w.Session, "name": w.Name, "server": w.Server,
-		"default": w.DefaultChannel, "channels": chans})
+		"default": w.DefaultChannel, "channels": chans, "roles": roles})
 }
 
 type rosterUser struct {

@@ -45,6 +45,7 @@ type heldFrame struct {
 // transmission is one press of the talk button (or one WAV clip).
 type transmission struct {
 	format  string // "pcm", "webm", "ogg", "clip"
+	page    bool   // to every channel (page role)
 	state   txState
 	started time.Time
 	rtx     RelayTx // set on the grant
@@ -75,14 +76,14 @@ func (s *session) encoder() (*codec.Encoder, error) {
 }
 
 // startTx opens a transmission and asks the relay for the floor.
-func (s *session) startTx(format string, rate int) error {
+func (s *session) startTx(format string, rate int, page bool) error {
 	if s.tx != nil {
 		s.finishTx()
 	}
 	if s.channel.Name == "" {
 		return errors.New("join a channel before talking")
 	}
-	tx := &transmission{format: format, started: time.Now(), rate: rate}
+	tx := &transmission{format: format, started: time.Now(), rate: rate, page: page}
 	switch format {
 	case "pcm":
 		if rate == 0 {
@@ -110,7 +111,13 @@ func (s *session) startTx(format string, rate int) error {
 	s.transmitting.Store(true)
 	s.do(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, floorWait)
-		rtx, err := s.relay.Talk(ctx)
+		var rtx RelayTx
+		var err error
+		if page {
+			rtx, err = s.relay.Page(ctx)
+		} else {
+			rtx, err = s.relay.Talk(ctx)
+		}
 		cancel()
 		s.post(func() { s.talkAnswer(tx, rtx, err) })
 	})
@@ -235,7 +242,7 @@ func (s *session) clipIn(b []byte) error {
 	if len(pcm) == 0 {
 		return errors.New("the clip holds no audio")
 	}
-	if err := s.startTx("clip", codec.SampleRate); err != nil {
+	if err := s.startTx("clip", codec.SampleRate, false); err != nil {
 		return err
 	}
 	s.tx.clip = pcm
