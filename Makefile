@@ -32,7 +32,7 @@ define install_missing
 	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install"; exit 1; }
 endef
 
-.PHONY: all deps deps-test build run test test-short bench vet fmt clean
+.PHONY: all deps deps-test build run test bench vet fmt clean pi
 
 all: build
 
@@ -68,6 +68,11 @@ test: deps-test
 
 bench: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./jitter/... ./internal/...
+
+# pi: talk, relay and gateway for linux/arm64 (Raspberry Pi OS 64-bit) with
+# Debian's cross compiler and arm64 libopus; binaries in bin/arm64/.
+pi:
+	internal/scripts/pi.sh
 
 clean:
 	rm -rf $(BIN) $(RUN_DIR)

@@ -28,7 +28,10 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:  "talk",
 		Usage: "push-to-talk intercom client for a Hark relay",
-		Description: `Connects to a Hark relay, logs in and joins a channel. Every flag can
+		Description: `Connects to a Hark relay, logs in and joins a channel. Without a command,
+talk is a terminal intercom: hold the space bar to talk (see the options
+below); the commands send, record, text, ring, page and who work with files and
+scripts, and box runs a wall box without a terminal. Every flag can
 also be set with the environment variable shown in its help, e.g.
 HARK_RELAY=intercom.lan HARK_USER=alice talk send hello.wav
 
@@ -37,6 +40,9 @@ The relay's identity is checked by its certificate fingerprint: pass
 records it in ~/.config/hark/known_relays and later ones must match.`,
 		Commands:        cmds,
 		HideHelpCommand: true,
+		// Without a verb, talk is the terminal intercom.
+		Flags:  tuiFlags(),
+		Action: tuiAction,
 		// Errors are printed by main, once.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
@@ -45,7 +51,7 @@ records it in ~/.config/hark/known_relays and later ones must match.`,
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	app := newApp()
-	err := app.RunContext(ctx, flagsFirst(app, os.Args))
+	err := app.RunContext(ctx, flagsFirst(app, verbFirst(app, os.Args)))
 	interrupted := ctx.Err() != nil
 	stop()
 	if err != nil {
@@ -56,6 +62,44 @@ func main() {
 		fmt.Fprintln(os.Stderr, "talk:", err)
 		os.Exit(exitCode(err))
 	}
+}
+
+// verbFirst moves flags written before the verb behind it, so that
+// `talk --relay intercom --user alice send hello.wav` works like
+// `talk send --relay intercom --user alice hello.wav`: every verb takes the
+// common flags itself. Without a verb (the terminal UI) args are unchanged.
+func verbFirst(app *cli.App, args []string) []string {
+	takesValue := map[string]bool{}
+	for _, c := range app.Commands {
+		for _, f := range c.Flags {
+			_, isBool := f.(*cli.BoolFlag)
+			for _, n := range f.Names() {
+				takesValue[n] = !isBool
+			}
+		}
+	}
+	i := 1
+	for i < len(args) {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		i++
+		if takesValue[name] && !hasValue && i < len(args) {
+			i++
+		}
+	}
+	if i == 1 || i >= len(args) {
+		return args
+	}
+	for _, c := range app.Commands {
+		if c.HasName(args[i]) {
+			out := append([]string{args[0], args[i]}, args[1:i]...)
+			return append(out, args[i+1:]...)
+		}
+	}
+	return args
 }
 
 // flagsFirst moves flags written after a verb's arguments in front of them

@@ -24,6 +24,22 @@ func TestFlagsFirst(t *testing.T) {
 	}
 }
 
+func TestVerbFirst(t *testing.T) {
+	app := newApp()
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"talk", "--relay", "h", "--user", "bob", "send", "a.wav"}, []string{"talk", "send", "--relay", "h", "--user", "bob", "a.wav"}},
+		{[]string{"talk", "--relay=h", "-v", "who"}, []string{"talk", "who", "--relay=h", "-v"}},
+		{[]string{"talk", "--relay", "h"}, []string{"talk", "--relay", "h"}},                     // terminal UI
+		{[]string{"talk", "--user", "record"}, []string{"talk", "--user", "record"}},             // "record" is the user name
+		{[]string{"talk", "--relay", "h", "nosuch"}, []string{"talk", "--relay", "h", "nosuch"}}, // left for the cli to refuse
+		{[]string{"talk", "send", "a.wav"}, []string{"talk", "send", "a.wav"}},
+	} {
+		if got := verbFirst(app, c.in); !slices.Equal(got, c.want) {
+			t.Errorf("verbFirst(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	for err, want := range map[error]int{
 		&client.BusyError{Holder: "a"}:                  exitBusy,
