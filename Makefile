@@ -58,13 +58,16 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Packages with goroutines run under the race detector; everything runs once.
-RACE_PKGS := ./proto/... ./jitter/... ./internal/...
+# Every package runs under the race detector. The end-to-end tests (real
+# relay and talk processes) and the browser tests (headless Chromium) judge
+# audio played in real time, so they run after the rest, one package at a
+# time, instead of competing with other packages for the CPU.
+SLOW_PKGS := ./internal/e2e/... ./internal/gateway/...
 test: deps-test
 	@$(MAKE) --no-print-directory fmt
 	$(GO) vet ./...
-	$(GO) test -race -timeout 30m $(RACE_PKGS)
-	$(GO) test -timeout 30m ./cmd/... ./web/...
+	$(GO) test -race -timeout 30m $$($(GO) list ./... | grep -v -e /internal/e2e -e /internal/gateway)
+	$(GO) test -race -timeout 30m -p 1 $(SLOW_PKGS)
 
 bench: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./jitter/... ./internal/...
