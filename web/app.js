@@ -292,10 +292,12 @@ function render() {
   ptt.classList.toggle('waiting', talking && S.floor === 'waiting');
   ptt.classList.toggle('busy', S.floor === 'busy' && !S.pageTx);
   const label = ptt.querySelector('.ptt-label');
-  label.textContent = S.floor === 'busy' && !S.pageTx ? 'Busy' : talking ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : 'Hold to talk';
+  label.textContent = S.reconnecting ? 'Offline' : S.floor === 'busy' && !S.pageTx ? 'Busy' : talking ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : 'Hold to talk';
   const hint = ptt.querySelector('.ptt-hint');
   const holder = [...S.talkers.values()].map((t) => t.name)[0];
-  hint.textContent = S.floor === 'busy' && !S.pageTx ? ('wait until ' + (holder || 'the talker') + ' finishes') : talking ? 'release to stop' : 'or hold the space bar';
+  const keys = !S.reconnecting && !(S.floor === 'busy' && !S.pageTx) && !talking;
+  hint.textContent = S.reconnecting ? 'you can talk again once reconnected' : S.floor === 'busy' && !S.pageTx ? ('wait until ' + (holder || 'the talker') + ' finishes') : talking ? 'release to stop' : 'or hold the space bar';
+  hint.classList.toggle('keys', keys); // the space bar hint is hidden on touch screens
 
   const pg = $('page');
   pg.classList.toggle('hidden', !S.roles.includes('page'));
@@ -311,7 +313,8 @@ function render() {
   else if (others.length) {
     air.textContent = others.map((t) => t.name).join(', ') + (others.length > 1 ? ' are' : ' is') + (others.some((t) => t.priority) ? ' paging everyone' : ' talking');
     air.classList.add(S.floor === 'busy' ? 'busy' : others.some((t) => t.priority) ? 'paging' : 'talking');
-  } else air.textContent = S.channel ? 'Channel ' + S.channel + ' is quiet' : 'Not in a channel';
+  } else if (S.reconnecting) air.textContent = 'Offline: waiting for the intercom';
+  else air.textContent = S.channel ? 'Channel ' + S.channel + ' is quiet' : 'Not in a channel';
 
   const ul = $('users');
   ul.textContent = '';
@@ -355,8 +358,10 @@ function setConn(state, text) {
   c.className = 'conn ' + (state === 'ok' ? 'ok' : state === 'wait' ? 'wait' : 'bad');
   c.title = text || state;
   S.reconnecting = state !== 'ok';
+  $('app').classList.toggle('offline', S.reconnecting);
   if (state === 'ok') banner('');
   else banner(text, state === 'wait' ? 'warn' : '');
+  render();
 }
 
 // ---------- websocket ----------
@@ -388,7 +393,7 @@ function connect() {
       return;
     }
     const wait = Math.min(10000, 500 * Math.pow(2, S.retry++));
-    setConn('wait', 'Connection lost. Reconnecting in ' + Math.round(wait / 1000) + ' s…');
+    setConn('wait', 'Connection to the intercom lost. Reconnecting…');
     ev('reconnecting', {wait});
     S.retryTimer = setTimeout(connect, wait);
   };

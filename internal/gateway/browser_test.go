@@ -213,7 +213,19 @@ func newBrowser(t *testing.T, mic string, width, height int) *browser {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	t.Cleanup(func() { cancelC(); cancelA() })
-	return &browser{t: t, ctx: ctx}
+	b := &browser{t: t, ctx: ctx}
+	// The page gets exactly width×height (the window is a little larger).
+	run(b, chromedp.Action[chromedp.Void](chromedp.EmulateViewport(int64(width), int64(height))))
+	return b
+}
+
+// newPhone is a browser the size of a phone: 390×844 CSS pixels at a device
+// pixel ratio of 3, with touch.
+func newPhone(t *testing.T, mic string) *browser {
+	t.Helper()
+	b := newBrowser(t, mic, 390, 844)
+	run(b, chromedp.Action[chromedp.Void](chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulateTouch)))
+	return b
 }
 
 func run[T any](b *browser, a chromedp.Action[T]) T {
@@ -271,14 +283,15 @@ func TestTwoBrowsersAndCLI(t *testing.T) {
 	st := startStack(t)
 	cl := dialCLI(t, st, "cli")
 	ann := newBrowser(t, micFile, 1280, 800)
-	bob := newBrowser(t, micFile, 390, 844)
-	run(bob, chromedp.Action[chromedp.Void](chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile)))
+	bob := newPhone(t, micFile)
 	ann.open(st.base + "/?name=ann&autologin=1")
 	bob.open(st.base + "/?name=bob&autologin=1")
 	names := `[...document.querySelectorAll('#users li')].map(l => l.dataset.name)`
 	for _, b := range []*browser{ann, bob} {
 		b.waitFor(names + `.join(',') === 'ann,bob,cli'`)
 	}
+	ann.screenshot("desktop-idle.png")
+	bob.screenshot("phone-idle.png")
 
 	// cli talks: both pages show it; bob presses and gets the busy banner.
 	src := sourcePCM(t)
@@ -287,11 +300,20 @@ func TestTwoBrowsersAndCLI(t *testing.T) {
 	for _, b := range []*browser{ann, bob} {
 		b.waitFor(`document.getElementById('air').textContent.includes('cli is talking') && document.querySelector('#users li.talking') && document.querySelector('#users li.talking').dataset.name === 'cli'`)
 	}
-	ann.screenshot("desktop-cli-talking.png")
-	bob.eval(`harkTest.press()`)
-	bob.waitFor(`harkTest.state().floor === 'busy' && !document.getElementById('banner').classList.contains('hidden') && document.getElementById('banner').textContent.includes('cli is talking')`)
+	ann.screenshot("desktop-talking.png")
+	bob.screenshot("phone-talking.png")
+	for _, b := range []*browser{ann, bob} {
+		b.eval(`harkTest.press()`)
+		b.waitFor(`harkTest.state().floor === 'busy' && !document.getElementById('banner').classList.contains('hidden') && document.getElementById('banner').textContent.includes('cli is talking')`)
+	}
+	for _, b := range []*browser{ann, bob} {
+		b.waitFor(`!document.getAnimations().some(a => a.animationName === 'shake')`) // a still picture
+	}
+	ann.screenshot("desktop-busy.png")
 	bob.screenshot("phone-busy.png")
-	bob.eval(`harkTest.release()`)
+	for _, b := range []*browser{ann, bob} {
+		b.eval(`harkTest.release()`)
+	}
 	<-done
 	ann.waitFor(`!document.getElementById('air').textContent.includes('talking')`)
 
@@ -312,10 +334,12 @@ func TestTwoBrowsersAndCLI(t *testing.T) {
 	for _, b := range []*browser{ann, bob} {
 		b.waitFor(`document.getElementById('log').textContent.includes('cli rang everyone')`)
 	}
-	bob.screenshot("phone-ring.png")
 	bob.eval(`document.getElementById('ring').click()`)
-	ann.waitFor(`document.getElementById('log').textContent.includes('bob rang everyone')`)
-	ann.screenshot("desktop-after-text-ring.png")
+	for _, b := range []*browser{ann, bob} {
+		b.waitFor(`document.getElementById('log').textContent.includes('bob rang everyone') && document.getElementById('banner').textContent.includes('bob is ringing')`)
+	}
+	ann.screenshot("desktop-text-ring.png")
+	bob.screenshot("phone-text-ring.png")
 	if got := run(ann, chromedp.Evaluate[int](`harkTest.events().filter(e => e.type === 'msg' && e.t === 'ring').length`)); got < 2 {
 		t.Fatalf("ann saw %d rings, want 2", got)
 	}
@@ -336,13 +360,20 @@ func TestBrowserReconnects(t *testing.T) {
 	addr := ln.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background(), ln) }()
-	b := newBrowser(t, micFile, 390, 844)
+	b := newPhone(t, micFile)
+	d := newBrowser(t, micFile, 1280, 800)
 	b.open("http://" + addr + "/?name=ann&autologin=1")
-	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
+	d.open("http://" + addr + "/?name=bob&autologin=1")
+	for _, x := range []*browser{b, d} {
+		x.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && document.querySelectorAll('#users li').length === 2`)
+	}
 	srv.Close()
 	<-done
-	b.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('Reconnecting')`)
+	for _, x := range []*browser{b, d} {
+		x.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('Reconnecting')`)
+	}
 	b.screenshot("phone-reconnecting.png")
+	d.screenshot("desktop-reconnecting.png")
 
 	srv2, err := New(Config{Dialer: r})
 	if err != nil {
@@ -355,7 +386,9 @@ func TestBrowserReconnects(t *testing.T) {
 	done2 := make(chan error, 1)
 	go func() { done2 <- srv2.Serve(context.Background(), ln2) }()
 	t.Cleanup(func() { srv2.Close(); <-done2 })
-	b.waitFor(`harkTest.state().conn.includes('ok') && document.getElementById('banner').classList.contains('hidden') && harkTest.state().channel === 'lobby'`)
+	for _, x := range []*browser{b, d} {
+		x.waitFor(`harkTest.state().conn.includes('ok') && document.getElementById('banner').classList.contains('hidden') && harkTest.state().channel === 'lobby'`)
+	}
 }
 
 // keyAction sends a real space bar key event.
@@ -407,8 +440,7 @@ func TestBrowserPaging(t *testing.T) {
 	rec.waitLine(0, reRecording)
 
 	boss := newBrowser(t, micFile, 1280, 800)
-	ann := newBrowser(t, micFile, 390, 844)
-	run(ann, chromedp.Action[chromedp.Void](chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile)))
+	ann := newPhone(t, micFile)
 	boss.open(st.base + "/?name=boss&password=pw&autologin=1")
 	ann.open(st.base + "/?name=ann&password=pw&autologin=1")
 	hidden := `document.getElementById('page').classList.contains('hidden')`
