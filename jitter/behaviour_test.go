@@ -370,3 +370,56 @@ func TestBurstReleasedOutOfOrder(t *testing.T) {
 		t.Fatalf("played #50 %d times, #51 %d times, late %d; want 0, 1, 1", r.played[50], r.played[51], r.stats.Late)
 	}
 }
+
+// TestBacklogNotLearned: packets that a stalled receiver read late from its
+// backlog play as usual (its catch-up ticks come after the burst), but
+// their late arrival stamps are not taken for network jitter.
+func TestBacklogNotLearned(t *testing.T) {
+	run := func(backlog bool) jitter.Stats {
+		b := jitter.New()
+		push := func(i int, at time.Time, bl bool) {
+			b.Push(jitter.Packet{Seq: uint16(i), Timestamp: uint32(i * 960), Duration: 960, Start: i == 0,
+				Payload: []byte{1}, Arrival: at, Backlog: bl})
+		}
+		for i := 0; i < 300; i++ {
+			// Frame i is complete at (i+1)×20 ms and arrives 2 ms later,
+			// but the receiver stalls from frame 100 to 103 and then
+			// reads the backlog in one burst, before its ticks for that
+			// time.
+			at := t0.Add(time.Duration(i+1)*20*time.Millisecond + 2*time.Millisecond)
+			switch {
+			case i >= 100 && i < 103:
+				continue
+			case i == 103:
+				for k := 100; k <= 103; k++ {
+					push(k, at, backlog && k < 103)
+				}
+			default:
+				push(i, at, false)
+			}
+			if i >= 100 && i < 103 {
+				continue
+			}
+			tick := t0.Add(time.Duration(i+1) * 20 * time.Millisecond)
+			if i == 103 {
+				tick = t0.Add(101 * 20 * time.Millisecond) // catch up from the stall
+			}
+			for ; !tick.After(t0.Add(time.Duration(i+1)*20*time.Millisecond + 3*time.Millisecond)); tick = tick.Add(20 * time.Millisecond) {
+				b.Next(tick, 960)
+			}
+		}
+		return b.Stats()
+	}
+	learned, notLearned := run(false), run(true)
+	t.Logf("backlog unmarked: %+v", learned)
+	t.Logf("backlog marked: %+v", notLearned)
+	if n := notLearned.Played + notLearned.Dropped + uint64(notLearned.BufferedPackets); n != 300 || notLearned.ConcealedSamples != 0 || notLearned.Late != 0 {
+		t.Errorf("marked backlog: played, dropped or still queued %d of 300, concealed %d samples, %d late", n, notLearned.ConcealedSamples, notLearned.Late)
+	}
+	if notLearned.TargetDelay > 25*time.Millisecond {
+		t.Errorf("target %v after a marked backlog, want about one frame", notLearned.TargetDelay)
+	}
+	if learned.TargetDelay <= notLearned.TargetDelay {
+		t.Errorf("the unmarked burst should look like jitter: target %v, marked %v", learned.TargetDelay, notLearned.TargetDelay)
+	}
+}

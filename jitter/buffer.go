@@ -202,7 +202,7 @@ func (b *Buffer) Push(p Packet) {
 		b.markSeen(seq)
 		b.stats.Late++
 		b.sinceStretch = stretchEvery // react at once: more may follow
-		if b.playEpoch == b.epoch {
+		if b.playEpoch == b.epoch && !p.Backlog {
 			dur := b.packetDuration(&p)
 			b.learn(arr, unwrap32(b.hiTs, p.Timestamp), dur)
 		}
@@ -238,7 +238,11 @@ func (b *Buffer) Push(p Packet) {
 		b.epochHiSeq = seq
 	}
 
-	b.learn(arr, ts, dur)
+	if !p.Backlog || !b.est.haveBase {
+		// (A backlog packet still gives a new transmission its baseline;
+		// the next packets lower it if it was late.)
+		b.learn(arr, ts, dur)
+	}
 
 	// Insert sorted by seq; most packets arrive in order and append.
 	e := entry{p: p, seq: seq, ts: ts, dur: dur, epoch: b.epoch}

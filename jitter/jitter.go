@@ -80,6 +80,13 @@ type Packet struct {
 	// Arrival is when the packet was received, on the same clock as the
 	// now passed to Next.
 	Arrival time.Time
+	// Backlog says the receiver read the packet late from a backlog (its
+	// own process or thread was stalled), so Arrival is only an upper bound
+	// of when it arrived. The buffer plays it as usual but does not learn
+	// network delay from it, so a stalled receiver does not raise the
+	// target delay. A consumer that runs the ticks it missed should push
+	// the backlog first.
+	Backlog bool
 }
 
 // Action is what the consumer should do for one tick.

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/codec"
@@ -118,10 +119,27 @@ type RecordConfig struct {
 // Recorder mixes received voice through playout and writes it to a WAV
 // file at 48 kHz mono, one tick per frame period, silence included.
 // OnVoice may be called from any goroutine concurrently with Run.
+//
+// The file is written on an audio clock (tick k plays at sample0 + k
+// periods), not in the wall-clock time a tick happens to run. When the
+// recorder's process stalls (a loaded machine), the ticks it missed are made
+// late, all at once; the packets that reached the machine meanwhile are
+// read late too, in a burst. Run lets that burst in before it makes the
+// missed ticks (it waits until the network reader has been quiet for a few
+// milliseconds, at most a few frames), so the jitter buffer finds the
+// packets in time instead of concealing their slots and then dropping or
+// resuming from them; and OnVoice marks packets read while the recorder is
+// behind its audio clock as a backlog, so the buffer does not take the
+// stall for network jitter.
 type Recorder struct {
-	cfg RecordConfig
-	mix *playout.Mixer
-	w   *wav.Writer
+	cfg    RecordConfig
+	mix    *playout.Mixer
+	w      *wav.Writer
+	period time.Duration
+
+	// Shared by OnVoice and Run:
+	nextTick atomic.Int64  // wall time (ns) the next tick is due on the audio clock; 0 before Run
+	voice    chan struct{} // one-slot signal: OnVoice pushed a packet
 }
 
 // NewRecorder returns a recorder writing to w (48 kHz, mono, 16-bit).
@@ -133,20 +151,59 @@ func NewRecorder(w *wav.Writer, cfg RecordConfig) *Recorder {
 		cfg.FlushEvery = 250 * time.Millisecond
 	}
 	return &Recorder{
-		cfg: cfg,
-		w:   w,
-		mix: playout.New(playout.Config{FrameSamples: cfg.FrameSamples, JitterOptions: cfg.JitterOptions, Logger: cfg.Logger}),
+		cfg:    cfg,
+		w:      w,
+		mix:    playout.New(playout.Config{FrameSamples: cfg.FrameSamples, JitterOptions: cfg.JitterOptions, Logger: cfg.Logger}),
+		period: time.Duration(cfg.FrameSamples) * time.Second / codec.SampleRate,
+		voice:  make(chan struct{}, 1),
 	}
 }
 
 // OnVoice takes a frame from client.Config.OnVoice. It copies opus and
 // never blocks for long.
 func (r *Recorder) OnVoice(h proto.VoiceHeader, opus []byte, arrival time.Time) {
+	// A packet read more than a tick after the audio clock's next tick was
+	// due comes out of a backlog: the recorder's process was stalled, and
+	// the packet's real arrival is unknown (only that it was not later).
+	next := r.nextTick.Load()
+	backlog := next != 0 && arrival.UnixNano() > next+int64(r.period)
 	r.mix.Push(h.Sender, jitter.Packet{
 		Seq: h.Seq, Timestamp: h.Timestamp, Duration: uint32(h.Duration),
 		Start: h.Flags&proto.FlagStart != 0, End: h.Flags&proto.FlagEnd != 0,
-		Payload: append([]byte(nil), opus...), Arrival: arrival,
+		Payload: append([]byte(nil), opus...), Arrival: arrival, Backlog: backlog,
 	})
+	select {
+	case r.voice <- struct{}{}:
+	default:
+	}
+}
+
+// Catching up after a stall, Run first waits until no packet has come for
+// settleQuiet (the burst read after the stall is in), at most settleMax.
+const (
+	settleQuiet = 3 * time.Millisecond
+	settleMax   = 60 * time.Millisecond
+)
+
+// settle waits until OnVoice has been quiet for settleQuiet, at most
+// settleMax or until ctx ends.
+func (r *Recorder) settle(ctx context.Context) {
+	quiet := time.NewTimer(settleQuiet)
+	defer quiet.Stop()
+	limit := time.NewTimer(settleMax)
+	defer limit.Stop()
+	for {
+		select {
+		case <-r.voice:
+			quiet.Reset(settleQuiet)
+		case <-quiet.C:
+			return
+		case <-limit.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Stats returns the mixer's counters (jitter buffers and decoding).
@@ -159,7 +216,7 @@ func (r *Recorder) Stats() playout.Stats { return r.mix.Stats() }
 // samples written; ctx ending is not an error.
 func (r *Recorder) Run(ctx context.Context, limit time.Duration) (int64, error) {
 	n := r.cfg.FrameSamples
-	period := time.Duration(n) * time.Second / codec.SampleRate
+	period := r.period
 	maxTicks := int64(-1)
 	if limit > 0 {
 		maxTicks = (int64(limit/time.Microsecond)*codec.SampleRate/1e6 + int64(n) - 1) / int64(n)
@@ -176,12 +233,14 @@ func (r *Recorder) Run(ctx context.Context, limit time.Duration) (int64, error) 
 		r.cfg.OnStart(start)
 	}
 	var ticks int64
+	defer r.nextTick.Store(0)
 	tick := func(now time.Time) error {
 		active := r.mix.Tick(now, out)
 		if err := r.w.Write(out); err != nil {
 			return fmt.Errorf("writing the recording: %w", err)
 		}
 		ticks++
+		r.nextTick.Store(start.Add(time.Duration(ticks) * period).UnixNano())
 		if r.cfg.OnActive != nil && !equal(prev, active) {
 			prev = append(prev[:0], active...)
 			r.cfg.OnActive(append([]uint32(nil), active...))
@@ -199,8 +258,16 @@ func (r *Recorder) Run(ctx context.Context, limit time.Duration) (int64, error) 
 			if err := r.w.Flush(); err != nil {
 				return ticks * int64(n), fmt.Errorf("writing the recording: %w", err)
 			}
-		case now := <-t.C:
-			due := int64(now.Sub(start)/period) + 1
+		case <-t.C:
+			// The ticker's own time may be stale after a stall: ask the
+			// clock.
+			due := int64(time.Since(start)/period) + 1
+			if due > ticks+1 {
+				// Behind the audio clock: the process was stalled. Let
+				// the packets that queued up meanwhile in first.
+				r.settle(ctx)
+				due = int64(time.Since(start)/period) + 1
+			}
 			if maxTicks >= 0 {
 				due = min(due, maxTicks)
 			}

@@ -6,12 +6,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/jitter"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -183,4 +185,133 @@ func TestRecorderFileValidWhenInterrupted(t *testing.T) {
 			t.Fatalf("interrupted file: %v frames, %v", a, err)
 		}
 	})
+}
+
+// stallSink stamps frames like a client. While stalled it holds them back,
+// as a stalled process's network reader would, and releases them 1 ms after
+// the stall ends, each stamped with the time it is read.
+type stallSink struct {
+	loopSink
+	mu      sync.Mutex // guards stalled, pending
+	stalled bool
+	pending []func()
+}
+
+func (s *stallSink) Send(opus []byte, samples int) error {
+	h := proto.VoiceHeader{Sender: 9, Seq: s.seq, Timestamp: s.ts, Duration: uint16(samples)}
+	if s.seq == 0 {
+		h.Flags = proto.FlagStart
+	}
+	s.seq++
+	s.ts += uint32(samples)
+	payload := append([]byte(nil), opus...)
+	push := func() { s.rec.OnVoice(h, payload, time.Now()) }
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stalled {
+		s.pending = append(s.pending, push)
+		return nil
+	}
+	push()
+	return nil
+}
+
+// stall holds the calling goroutine (the recorder's tick loop) and the
+// sink's deliveries for d.
+func (s *stallSink) stall(d time.Duration) {
+	s.mu.Lock()
+	s.stalled = true
+	s.mu.Unlock()
+	time.Sleep(d)
+	s.mu.Lock()
+	s.stalled = false
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	go func() {
+		// The network reader wakes up a moment after the tick loop.
+		time.Sleep(time.Millisecond)
+		for _, push := range pending {
+			push()
+		}
+	}()
+}
+
+// TestRecorderStallDrainsBeforeCatchingUp: when the recorder's process
+// stalls in the middle of speech, the ticks it missed must not run before
+// the packets that queued up meanwhile are pushed: otherwise the jitter
+// buffer conceals their slots and then finds them late (dropped, or resumed
+// from, which shifts the rest of the recording). Nor are the delayed
+// arrivals network jitter to learn from. The buffer must decide exactly as
+// it does without the stall.
+func TestRecorderStallDrainsBeforeCatchingUp(t *testing.T) {
+	for _, frame := range []int{960, 480} {
+		calm := recordWithStall(t, frame, 0)
+		stalled := recordWithStall(t, frame, 120*time.Millisecond)
+		t.Logf("frame %d without a stall: %+v", frame, calm)
+		t.Logf("frame %d with a 120 ms stall: %+v", frame, stalled)
+		if stalled.ConcealedSamples != calm.ConcealedSamples || stalled.Late != calm.Late || stalled.Dropped != calm.Dropped ||
+			stalled.Resumed != calm.Resumed || stalled.Stretched != calm.Stretched || stalled.Played != calm.Played {
+			t.Errorf("frame %d: a stall of the recorder changed the buffer's decisions: played %d (%d without), concealed %d samples (%d), late %d (%d), dropped %d (%d), resumed %d (%d), stretched %d (%d)",
+				frame, stalled.Played, calm.Played, stalled.ConcealedSamples, calm.ConcealedSamples, stalled.Late, calm.Late,
+				stalled.Dropped, calm.Dropped, stalled.Resumed, calm.Resumed, stalled.Stretched, calm.Stretched)
+		}
+		if stalled.TargetDelay != calm.TargetDelay {
+			t.Errorf("frame %d: target delay %v after the stall, %v without: the buffer took the recorder's stall for network jitter",
+				frame, stalled.TargetDelay, calm.TargetDelay)
+		}
+	}
+}
+
+// recordWithStall sends 2 s of tone to a recorder whose process stalls for
+// d half a second into the recording, and returns the buffer's stats.
+func recordWithStall(t *testing.T, frame int, d time.Duration) (st jitter.Stats) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &stallSink{}
+		fw := &stallWriter{after: 24000, stall: func() {
+			if d > 0 {
+				sink.stall(d)
+			}
+		}}
+		w, err := wav.NewWriter(fw, 48000, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := NewRecorder(w, RecordConfig{FrameSamples: frame})
+		sink.rec = rec
+		pcm := append(make([]int16, 4800), tone(2*48000)...)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if _, err := rec.Run(t.Context(), 3*time.Second); err != nil {
+				t.Error(err)
+			}
+		}()
+		synctest.Wait()
+		if _, err := Send(t.Context(), sink, pcm, SendConfig{FrameSamples: frame, FEC: true}); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		w.Close()
+		st = rec.Stats().Jitter
+	})
+	return st
+}
+
+// stallWriter is a memFile that calls stall once, from the writing
+// goroutine, when more than after bytes have been written.
+type stallWriter struct {
+	memFile
+	after int
+	stall func()
+	done  bool
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	n, err := s.memFile.Write(p)
+	if !s.done && len(s.b) > s.after {
+		s.done = true
+		s.stall()
+	}
+	return n, err
 }
