@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,25 +44,28 @@ func TestLoad(t *testing.T) {
 	}
 	relayAddr := freeAddr(t, "udp")
 	gwAddr := freeAddr(t, "tcp")
+	metricsAddr := freeAddr(t, "tcp")
 	rdata := t.TempDir()
 	fpOut, err := exec.Command(bin+"/relay", "fingerprint", "--data", rdata).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	fp := strings.TrimSpace(string(fpOut))
-	startProc(t, bin+"/relay", "--listen", relayAddr, "--data", rdata, "--open", "--log-level", "warn")
+	relay := startProc(t, bin+"/relay", "--listen", relayAddr, "--data", rdata, "--open", "--log-level", "warn")
 	gw := startProc(t, bin+"/gateway", "--relay", relayAddr, "--fingerprint", fp, "--listen", gwAddr,
-		"--data", t.TempDir(), "--log-level", "warn", "--max-sessions", "5000")
+		"--data", t.TempDir(), "--log-level", "warn", "--max-sessions", "5000", "--metrics", metricsAddr)
 	waitTCP(t, gwAddr)
+	waitTCP(t, metricsAddr)
 	url := "ws://" + gwAddr + "/ws"
 
 	// One browser talker, nobody listening: the cost of encoding its PCM.
 	{
 		c := wsLogin(t, url, "talker")
-		cpu0, wall0 := procCPU(t, gw.Process.Pid), time.Now()
+		idle := waitQuiet(t, gw.Process.Pid, 30*time.Second)
+		m0 := sampleCPU(t, gw.Process.Pid, relay.Process.Pid)
 		wsTalkPCM(t, c, 10*time.Second)
-		cpu := procCPU(t, gw.Process.Pid) - cpu0
-		t.Logf("one browser talker (PCM → Opus): gateway CPU %.1f%% of one core", 100*cpu.Seconds()/time.Since(wall0).Seconds())
+		m := sampleCPU(t, gw.Process.Pid, relay.Process.Pid).sub(m0)
+		t.Logf("one browser talker (PCM → Opus), nobody listening: gateway CPU %.1f%% of one core (idle before: %.1f%%)", m.pct(m.gw), idle)
 		c.CloseNow()
 	}
 
@@ -91,20 +96,39 @@ func TestLoad(t *testing.T) {
 			}()
 		}
 		t.Logf("%d listeners logged in in %v", n, time.Since(t0).Round(time.Millisecond))
+		// The logins leave work behind (each login is a presence change for
+		// everyone already online: O(n²) messages through relay, gateway
+		// and browsers). Wait until the gateway is quiet, so that the
+		// window below measures the voice alone.
+		idle := waitQuiet(t, gw.Process.Pid, 30*time.Second)
 		talker := dialProcCLI(t, relayAddr, fp, fmt.Sprintf("cli%d", n))
-		cpu0, wall0 := procCPU(t, gw.Process.Pid), time.Now()
+		frames.Store(0)
+		met0 := scrape(t, metricsAddr)
+		m0 := sampleCPU(t, gw.Process.Pid, relay.Process.Pid)
 		sent := cliTalkSilenceFree(t, talker, 10*time.Second)
-		cpu := procCPU(t, gw.Process.Pid) - cpu0
-		wall := time.Since(wall0)
+		m := sampleCPU(t, gw.Process.Pid, relay.Process.Pid).sub(m0)
 		// Let the last frames arrive before counting.
 		deadline := time.Now().Add(2 * time.Second)
 		for frames.Load() < int64(n*sent) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond) // measurement only; no assertion depends on it
 		}
 		got := frames.Load()
-		t.Logf("%d browser listeners, one relay talker for %v: gateway CPU %.1f%% of one core (%.2f%% per 100 listeners); frames delivered %d of %d (%.2f%%)",
-			n, wall.Round(time.Millisecond), 100*cpu.Seconds()/wall.Seconds(), 100*cpu.Seconds()/wall.Seconds()/float64(n)*100,
+		met := scrape(t, metricsAddr)
+		copies := met["hark_gateway_voice_duplicates_total"] - met0["hark_gateway_voice_duplicates_total"] +
+			met["hark_gateway_decoded_frames_total"] - met0["hark_gateway_decoded_frames_total"]
+		dropped := met["hark_gateway_audio_dropped_total"] - met0["hark_gateway_audio_dropped_total"]
+		gwPct := m.pct(m.gw)
+		t.Logf("%d browser listeners, one relay talker sending %d frames in %v (%.0f%% of real time): gateway CPU %.1f%% of one core (idle before: %.1f%%), %.1f%% per 100 listeners; relay %.1f%%, load generator (this test: %d websockets + talker) %.1f%%, whole machine %.0f%% of %d cores busy; frames delivered %d of %d (%.2f%%)",
+			n, sent, m.wall.Round(time.Millisecond), 100*float64(sent)*0.02/m.wall.Seconds(),
+			gwPct, idle, (gwPct-idle)/float64(n)*100, m.pct(m.relay), n, m.pct(m.self), m.machineBusy*100, runtime.NumCPU(),
 			got, n*sent, 100*float64(got)/float64(n*sent))
+		// What was done per frame, whatever share of the machine the
+		// processes got: CPU time per frame delivered to a browser. The
+		// gateway also receives each frame once per browser session from
+		// the relay (one relay session per browser) and drops the copies.
+		t.Logf("%d listeners: gateway %.1f µs CPU per frame delivered (relay copies received %.0f of %d, frames dropped for slow browsers %.0f); relay %.1f µs per copy sent; at 50 frames/s for every listener that is %.2f cores of gateway for %d listeners",
+			n, float64(m.gw.Microseconds())/float64(got), copies, n*sent, dropped,
+			float64(m.relay.Microseconds())/copies, float64(m.gw.Microseconds())/float64(got)*50*float64(n)/1e6, n)
 		talker.Close()
 		for _, c := range conns {
 			c.CloseNow()
@@ -155,6 +179,90 @@ func waitTCP(t *testing.T, addr string) {
 		time.Sleep(25 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on %s", addr)
+}
+
+// cpuSample is CPU time used so far by the gateway, the relay, this test
+// process, and the whole machine (busy and total jiffies), at a wall time.
+type cpuSample struct {
+	wall            time.Duration // since the first sample's zero, or a difference
+	at              time.Time
+	gw, relay, self time.Duration
+	busy, total     int64
+	machineBusy     float64 // set by sub: fraction of all cores busy
+}
+
+func sampleCPU(t *testing.T, gw, relay int) cpuSample {
+	t.Helper()
+	s := cpuSample{at: time.Now(), gw: procCPU(t, gw), relay: procCPU(t, relay), self: procCPU(t, os.Getpid())}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseInt(f, 10, 64)
+		s.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			s.busy += v
+		}
+	}
+	return s
+}
+
+// sub returns the usage between s0 and s.
+func (s cpuSample) sub(s0 cpuSample) cpuSample {
+	d := cpuSample{wall: s.at.Sub(s0.at), gw: s.gw - s0.gw, relay: s.relay - s0.relay, self: s.self - s0.self,
+		busy: s.busy - s0.busy, total: s.total - s0.total}
+	if d.total > 0 {
+		d.machineBusy = float64(d.busy) / float64(d.total)
+	}
+	return d
+}
+
+// pct is cpu as a percentage of one core over the sample's wall time.
+func (s cpuSample) pct(cpu time.Duration) float64 { return 100 * cpu.Seconds() / s.wall.Seconds() }
+
+// waitQuiet waits (up to limit) until the process uses less than 3% of a
+// core over a second, and returns its use in the last second, in percent.
+func waitQuiet(t *testing.T, pid int, limit time.Duration) float64 {
+	t.Helper()
+	end := time.Now().Add(limit)
+	for {
+		c0, w0 := procCPU(t, pid), time.Now()
+		time.Sleep(time.Second) // measurement only
+		pct := 100 * (procCPU(t, pid) - c0).Seconds() / time.Since(w0).Seconds()
+		if pct < 3 || time.Now().After(end) {
+			return pct
+		}
+	}
+}
+
+// scrape reads the gateway's counters from its metrics endpoint.
+func scrape(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			name = name[:i]
+		}
+		v, _ := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		out[name] += v
+	}
+	return out
 }
 
 // procCPU returns a process's user+system CPU time from /proc.
@@ -238,15 +346,23 @@ func cliTalkSilenceFree(t *testing.T, c *client.Client, d time.Duration) int {
 	}
 	enc, _ := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960, FEC: true})
 	src := sourcePCM(t)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	// Frame k is due at start + k×20 ms; a late loop catches up, so the
+	// count is right even when this process is starved.
 	n := 0
 	out := make([]byte, 0, codec.MaxPacketBytes)
-	for end := time.Now().Add(d); time.Now().Before(end); n++ {
+	start := time.Now()
+	for end := start.Add(d); ; {
+		due := start.Add(time.Duration(n) * 20 * time.Millisecond)
+		if !due.Before(end) {
+			break
+		}
+		if w := time.Until(due); w > 0 {
+			time.Sleep(w) // pacing, not a test wait
+		}
 		off := (n * 960) % (len(src) - 960)
 		pkt, _ := enc.Encode(src[off:off+960], out)
 		_ = tx.Send(pkt, 960)
-		<-tick.C
+		n++
 	}
 	_ = tx.End(ctx)
 	return n + 1 // + the end frame
