@@ -423,3 +423,95 @@ func TestBacklogNotLearned(t *testing.T) {
 		t.Errorf("the unmarked burst should look like jitter: target %v, marked %v", learned.TargetDelay, notLearned.TargetDelay)
 	}
 }
+
+// TestPauseHintsShrinkOnlyInPauses: a buffer far above target (it started
+// at a generous initial delay on a steady network) drops frames to come
+// down. With pause hints it does so only while the talker is quiet; with
+// no pause for WithPauseWait it falls back to dropping mid-speech.
+func TestPauseHintsShrinkOnlyInPauses(t *testing.T) {
+	type result struct{ loudDrops, quietDrops, dropped uint64 }
+	run := func(hints bool, quiet func(i int) bool, opts ...jitter.Option) result {
+		b := jitter.New(append([]jitter.Option{jitter.WithInitialDelay(200 * time.Millisecond)}, opts...)...)
+		var r result
+		next := 0
+		for i := 0; i < 500; i++ {
+			at := t0.Add(time.Duration(i+1)*20*time.Millisecond + 2*time.Millisecond)
+			b.Push(jitter.Packet{Seq: uint16(i), Timestamp: uint32(i * 960), Duration: 960, Start: i == 0, Payload: []byte{1}, Arrival: at})
+			before := b.Stats().Dropped
+			d, _ := b.Next(at.Add(time.Millisecond), 960)
+			if n := b.Stats().Dropped - before; n > 0 {
+				// The drop happened while the audio last played was
+				// quiet or loud.
+				if next > 0 && quiet(next-1) {
+					r.quietDrops += n
+				} else if next > 0 {
+					r.loudDrops += n
+				}
+			}
+			if d.Action == jitter.Play {
+				next = int(d.Packet.Seq) + 1
+				if hints {
+					b.SetQuiet(quiet(int(d.Packet.Seq)))
+				}
+			}
+		}
+		r.dropped = b.Stats().Dropped
+		return r
+	}
+	// Speech: 1.2 s of words, 0.4 s pauses.
+	speech := func(i int) bool { return i%80 >= 60 }
+	plain := run(false, speech)
+	hinted := run(true, speech)
+	never := run(true, func(int) bool { return false }, jitter.WithPauseWait(time.Second))
+	t.Logf("no hints %+v; hints %+v; hints but no pause %+v", plain, hinted, never)
+	if plain.loudDrops == 0 {
+		t.Fatalf("without hints the buffer should shrink mid-speech too: %+v", plain)
+	}
+	if hinted.loudDrops != 0 || hinted.quietDrops < 5 {
+		t.Errorf("with hints: %d drops mid-speech (want 0), %d in pauses (want the excess gone, at least 5)", hinted.loudDrops, hinted.quietDrops)
+	}
+	if never.dropped == 0 {
+		t.Errorf("with no pause for longer than WithPauseWait the buffer must fall back to shrinking mid-speech")
+	}
+}
+
+// TestPauseHintsNoResumeMidSpeech: with hints, a packet that comes after
+// its slot was concealed is dropped as late rather than resumed from, so
+// the rest of the speech keeps its timing.
+func TestPauseHintsNoResumeMidSpeech(t *testing.T) {
+	run := func(hints bool) jitter.Stats {
+		b := jitter.New(jitter.WithPauseWait(10 * time.Second))
+		arrive := func(i int) time.Time {
+			at := t0.Add(time.Duration(i+1)*20*time.Millisecond + 2*time.Millisecond)
+			if i >= 150 && i < 153 {
+				// A 60 ms stall on the way: three packets come
+				// together, the first 60 ms late.
+				at = t0.Add(153*20*time.Millisecond + 2*time.Millisecond)
+			}
+			return at
+		}
+		for k := 0; k < 320; k++ {
+			tick := t0.Add(time.Duration(k+1)*20*time.Millisecond + 3*time.Millisecond)
+			for i := 0; i < 300; i++ {
+				if a := arrive(i); !a.After(tick) && a.After(tick.Add(-20*time.Millisecond)) {
+					b.Push(jitter.Packet{Seq: uint16(i), Timestamp: uint32(i * 960), Duration: 960, Start: i == 0, Payload: []byte{1}, Arrival: a})
+				}
+			}
+			d, _ := b.Next(tick, 960)
+			if d.Action == jitter.Play && hints {
+				b.SetQuiet(false)
+			}
+		}
+		return b.Stats()
+	}
+	plain, hinted := run(false), run(true)
+	t.Logf("no hints: %+v", plain)
+	t.Logf("hints, all speech: %+v", hinted)
+	if plain.Resumed == 0 {
+		t.Fatalf("without hints the buffer should resume from the late packet: %+v", plain)
+	}
+	if hinted.Resumed != 0 || hinted.Late == 0 || hinted.Stretched != 0 || hinted.SkippedSamples != 0 || hinted.Dropped != 0 {
+		t.Errorf("with hints mid-speech: resumed %d (want 0), late %d (want >0), stretched %d, skipped %d samples, dropped %d (want 0)",
+			hinted.Resumed, hinted.Late, hinted.Stretched, hinted.SkippedSamples, hinted.Dropped)
+	}
+}

@@ -48,6 +48,14 @@ type Buffer struct {
 	stats        Stats
 	quantum      int // 2.5 ms in samples
 	maxFECSample int
+
+	// Pause hints (SetQuiet). Until the consumer gives one, hinted is
+	// false and the delay may change at any time.
+	hinted   bool
+	quiet    bool  // the audio last played was quiet
+	quietRun int64 // samples of quiet audio played in a row
+	loudRun  int64 // samples of audio played since the last quiet frame
+	noResume bool  // hinted: the current concealment run is not resumed from
 }
 
 // New returns an idle buffer configured by opts.
@@ -106,6 +114,9 @@ const (
 
 // Stretching: only when the delay is this far below target, and at most
 // once every stretchEvery packets.
+// minPauseNs of quiet audio in a row make a pause (SetQuiet).
+const minPauseNs = int64(40 * time.Millisecond)
+
 const (
 	stretchMinNs     = int64(5 * time.Millisecond)
 	stretchEvery     = 1
@@ -384,12 +395,14 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			b.concealRun = 0
 			b.lastEndFlag = false
 			b.sinceShrink = 0
+			// A transmission begins in a pause.
+			b.quiet, b.quietRun, b.loudRun = true, b.pauseSamples(), 0
 		}
 
 		// Drop what is too late, or resume from it after concealment.
 		for len(b.q) > 0 && b.q[0].epoch == b.playEpoch && b.q[0].ts < b.playTs {
 			h := &b.q[0]
-			if b.concealRun > 0 && h.ts >= b.lastEnd && h.epoch == b.playEpoch &&
+			if b.concealRun > 0 && h.ts >= b.lastEnd && h.epoch == b.playEpoch && !b.noResume &&
 				b.samplesToNs(b.concealRun) <= min(int64(b.cfg.maxDelay), int64(b.cfg.maxConceal)) {
 				b.playTs = h.ts
 				b.concealRun = 0
@@ -522,6 +535,11 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 }
 
 func (b *Buffer) conceal(chunk int) Decision {
+	if b.concealRun == 0 {
+		// With pause hints, a late packet after this concealment is not
+		// resumed from (see SetQuiet).
+		b.noResume = b.hinted && !b.noPauseFor()
+	}
 	ts := b.playTs
 	b.playTs += int64(chunk)
 	b.concealRun += int64(chunk)
@@ -560,7 +578,7 @@ func (b *Buffer) currentDelay(now int64) (int64, bool) {
 // skipped (h is next); otherwise *gap is what remains.
 func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 	cur, ok := b.currentDelay(now)
-	if !ok {
+	if !ok || !b.canAdjust() {
 		return false
 	}
 	excess := cur - b.targetNs()
@@ -573,6 +591,11 @@ func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 	}
 	skip -= skip % int64(b.quantum)
 	if skip <= 0 {
+		return false
+	}
+	if b.hinted && b.nsToSamples(excess) < int64(b.quantum)+b.nsToSamples(shrinkMarginNs) && !b.noPauseFor() {
+		// Hinted: leave small excesses alone (each skip shifts the rest
+		// of the audio).
 		return false
 	}
 	if b.cfg.fec && b.cfg.minDelay > 0 && !several && skip < *gap {
@@ -597,7 +620,7 @@ func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 // without a gap, so the drop costs exactly one frame, and not more often
 // than every few packets so the loss is spread out.
 func (b *Buffer) shouldShrink(cur int64, dur int) bool {
-	if len(b.q) < 2 || b.q[0].p.End || b.q[0].p.Start {
+	if len(b.q) < 2 || b.q[0].p.End || b.q[0].p.Start || !b.canAdjust() {
 		return false
 	}
 	if b.q[1].seq != b.q[0].seq+1 || b.q[1].ts != b.q[0].ts+int64(dur) {
@@ -611,6 +634,11 @@ func (b *Buffer) shouldShrink(cur int64, dur int) bool {
 	// slowly when close to it (avoid chasing the target's wobble).
 	durNs := b.samplesToNs(int64(dur))
 	every := shrinkEvery
+	if b.inPause() {
+		// In a pause a dropped frame is silence: drop until close to
+		// target.
+		return excess >= shrinkMarginNs
+	}
 	switch {
 	case excess > max(2*durNs, shrinkFarNs):
 		every = shrinkFarEvery // far above target: get back, but smoothly
@@ -627,7 +655,7 @@ func (b *Buffer) shouldShrink(cur int64, dur int) bool {
 // grows faster than shrinkage (late packets cost more than latency) but
 // not more than one frame at a time, and not on consecutive packets.
 func (b *Buffer) stretchBy(cur int64, dur int) int {
-	if b.sinceStretch < stretchEvery || b.q[0].p.Start {
+	if b.sinceStretch < stretchEvery || b.q[0].p.Start || !b.canAdjust() {
 		return 0
 	}
 	deficit := b.targetNs() - cur
@@ -637,6 +665,59 @@ func (b *Buffer) stretchBy(cur int64, dur int) int {
 	n := min(b.nsToSamples(deficit), int64(stretchMaxFrames*dur), int64(b.maxFECSample))
 	n = n / int64(b.quantum) * int64(b.quantum)
 	return int(n)
+}
+
+// SetQuiet tells the buffer whether the audio of the packet it last
+// returned with Play, once decoded, was quiet (a pause between words or
+// background noise) or speech. With these hints the buffer changes its
+// delay only in pauses (and at the start of a transmission): it drops
+// frames and skips lost audio to shrink, and conceals extra audio to grow,
+// only while the talker is quiet, so no word is cut or pulled apart in
+// time. A packet that comes after its slot was concealed is dropped as late
+// rather than resumed from: in a pause it held silence, and mid-speech
+// resuming would shift the rest of the speech; the delay it asked for comes
+// from the target, in the next pause. If the talker makes no pause for
+// WithPauseWait (default 3 s), the buffer falls back to adjusting
+// mid-speech and resuming as it does without hints. A consumer that never
+// calls SetQuiet gets that behaviour throughout. Call it after each Play
+// decision, from the goroutine that calls Next.
+func (b *Buffer) SetQuiet(quiet bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.hinted = true
+	b.quiet = quiet
+	d := int64(b.lastDur)
+	if quiet {
+		b.quietRun += d
+		b.loudRun = 0
+	} else {
+		b.quietRun = 0
+		b.loudRun += d
+	}
+}
+
+// pauseSamples is how much quiet audio makes a pause (minPauseNs, at least
+// one frame).
+func (b *Buffer) pauseSamples() int64 {
+	return max(b.nsToSamples(minPauseNs), int64(b.lastDur))
+}
+
+// inPause reports whether the consumer's hints say the talker is pausing.
+func (b *Buffer) inPause() bool {
+	return b.hinted && b.quiet && b.quietRun >= b.pauseSamples()
+}
+
+// canAdjust reports whether the delay may change now: always without
+// hints; with hints, in a pause or after WithPauseWait of speech without
+// one.
+func (b *Buffer) canAdjust() bool {
+	return !b.hinted || b.inPause() || b.noPauseFor()
+}
+
+// noPauseFor reports whether the talker has spoken for WithPauseWait
+// without a pause (the hints then no longer hold the buffer back).
+func (b *Buffer) noPauseFor() bool {
+	return b.samplesToNs(b.loudRun) >= int64(b.cfg.pauseWait)
 }
 
 // State returns the buffer's current state.

@@ -39,6 +39,13 @@
 // most one every few packets when far above target, rarely when close to
 // it, never two in a row.
 //
+// A consumer that decodes the audio can tell the buffer where the pauses
+// are (Buffer.SetQuiet after each played packet). The buffer then changes
+// its delay — drops, skips, stretches — only in pauses and at the start of
+// a transmission, and does not resume from a late packet, so speech keeps
+// its timing; without a pause for WithPauseWait it falls back to the rules
+// above.
+//
 // Push-to-talk: a packet flagged Start begins a transmission, which starts
 // playing after a short delay (the learned target, or the initial delay when
 // nothing has been learned yet) with no warm-up; a packet flagged End lets
@@ -220,6 +227,7 @@ type config struct {
 	durFunc      func([]byte) (int, error)
 	maxConceal   time.Duration
 	maxPackets   int
+	pauseWait    time.Duration
 }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).
@@ -271,6 +279,10 @@ func WithDurationFunc(f func(payload []byte) (int, error)) Option {
 // before the buffer outputs silence instead (default 100 ms).
 func WithMaxConceal(d time.Duration) Option { return func(c *config) { c.maxConceal = d } }
 
+// WithPauseWait sets how long the buffer waits for a pause (see
+// Buffer.SetQuiet) before it changes its delay mid-speech (default 3 s).
+func WithPauseWait(d time.Duration) Option { return func(c *config) { c.pauseWait = d } }
+
 // WithMaxPackets bounds the number of queued packets (default 512); the
 // oldest is dropped when full.
 func WithMaxPackets(n int) Option { return func(c *config) { c.maxPackets = n } }
@@ -285,6 +297,7 @@ func defaultConfig() config {
 		fec:          true,
 		maxConceal:   100 * time.Millisecond,
 		maxPackets:   512,
+		pauseWait:    3 * time.Second,
 	}
 }
 
@@ -316,5 +329,8 @@ func (c *config) sanitize() {
 	}
 	if c.maxPackets < 2 {
 		c.maxPackets = 2
+	}
+	if c.pauseWait < 0 {
+		c.pauseWait = 0
 	}
 }

@@ -20,6 +20,7 @@ package playout
 import (
 	"cmp"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -44,6 +45,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// NoPauseHints turns off the pause hints the mixer gives each jitter
+	// buffer (jitter.Buffer.SetQuiet, from the level of every decoded
+	// packet): without them the buffers change their delay mid-speech too.
+	NoPauseHints bool
 }
 
 // TalkerFrame is one talker's audio for one tick.
@@ -97,6 +102,7 @@ type talker struct {
 
 	// Used only by the ticking goroutine:
 	dec       codec.FrameDecoder
+	level     float64 // recent speech level (RMS, full scale 1), for pause hints
 	fifo      []int16
 	rd        int // read offset in fifo
 	audioLeft int // samples at the end of fifo that are talker audio (not silence)
@@ -253,6 +259,9 @@ func (m *Mixer) decode(t *talker, d jitter.Decision) ([]int16, bool) {
 			}
 			return pcm, true
 		}
+		if !m.cfg.NoPauseHints {
+			t.buf.SetQuiet(t.quiet(m.scratch[:got]))
+		}
 		return m.scratch[:got], true
 	case jitter.FEC:
 		if _, err := t.dec.DecodeFEC(d.Packet.Payload, pcm); err != nil {
@@ -269,6 +278,32 @@ func (m *Mixer) decode(t *talker, d jitter.Decision) ([]int16, bool) {
 		clear(pcm)
 		return pcm, false
 	}
+}
+
+// Pause detection: a decoded packet is quiet when its RMS is below
+// quietRatio of the talker's recent speech level (a peak that halves every
+// levelHalfLife) or below quietFloor (-60 dBFS).
+const (
+	quietRatio    = 0.1 // -20 dB
+	quietFloor    = 0.001
+	levelHalfLife = 2 * time.Second
+)
+
+// quiet classifies a decoded packet's PCM (48 kHz) as a pause or speech and
+// updates the talker's level.
+func (t *talker) quiet(pcm []int16) bool {
+	if len(pcm) == 0 {
+		return true
+	}
+	var sum float64
+	for _, v := range pcm {
+		x := float64(v)
+		sum += x * x
+	}
+	rms := math.Sqrt(sum/float64(len(pcm))) / 32768
+	dur := time.Duration(len(pcm)) * time.Second / codec.SampleRate
+	t.level = max(rms, t.level*math.Exp2(-float64(dur)/float64(levelHalfLife)))
+	return rms < quietFloor || rms < quietRatio*t.level
 }
 
 func (m *Mixer) countDecodeError(t *talker, err error) {
@@ -350,8 +385,10 @@ func addStats(dst *jitter.Stats, s jitter.Stats) {
 	dst.Overflow += s.Overflow
 	dst.Invalid += s.Invalid
 	dst.Resumed += s.Resumed
+	dst.Stretched += s.Stretched
 	dst.Transmissions += s.Transmissions
 	dst.PlayedSamples += s.PlayedSamples
+	dst.SkippedSamples += s.SkippedSamples
 }
 
 // Mix sums the PCM of frames into out (len(out) samples; frames shorter
