@@ -337,6 +337,18 @@ func (rec *recorder) playoutStats() string {
 	return "(no stats)"
 }
 
+var reTarget = regexp.MustCompile(`TargetDelay:([0-9.]+[a-zµ]+)`)
+
+// targetDelay parses the jitter buffer's target delay from playoutStats.
+func targetDelay(stats string) (time.Duration, bool) {
+	m := reTarget.FindStringSubmatch(stats)
+	if m == nil {
+		return 0, false
+	}
+	d, err := time.ParseDuration(m[1])
+	return d, err == nil
+}
+
 // sample0 returns the wall time of sample 0 a sender or recorder logged.
 func (p *proc) sample0(ctx context.Context) time.Time {
 	p.t.Helper()

@@ -20,14 +20,25 @@ import (
 // by hundreds of ms): that is the jitter buffer's own benchmark territory.
 const impairedSpec = "loss=5%,burst=2,uniform=30ms"
 
+// impairedSeeds are the loss and jitter patterns TestImpairedNetwork sends
+// through, each with FEC on and off. They are chosen to lose close to the
+// nominal 5% (15-17 of the ~260 datagrams of a run, checked offline with
+// the proxy's seeding): seed 44, say, loses 3 and leaves FEC nothing to do,
+// seed 43 loses 26.
+var impairedSeeds = []uint64{42, 3, 7, 19}
+
 // TestImpairedNetwork sends speech through an impairment proxy (sender →
-// proxy → relay → recorder). With FEC the recording must correlate ≥ 0.8
-// with the input; FEC on and off, and the adaptive buffer, are printed.
+// proxy → relay → recorder with talk record's default adaptive buffer),
+// with FEC on and off, on each of impairedSeeds' patterns. Every recording
+// made with FEC must correlate ≥ 0.8 with the input, and FEC must do better
+// than no FEC on the mean over the seeds (one run alone can go either way
+// by a few hundredths on a loaded machine: where a stall of the machine
+// falls matters as much as a lost packet).
 func TestImpairedNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
 	}
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testCtx(t, 150*time.Second)
 	r := startRelay(t, ctx, true, "", nil)
 	speech := audiotest.Speech(t, speechText)
 	file := audiotest.WriteWAV(t, wav.Format{Rate: 48000, Channels: 1, Bits: 16}, speech, 48000)
@@ -35,37 +46,33 @@ func TestImpairedNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The acceptance runs use a fixed 300 ms buffer: then FEC on and off
-	// differ only in how lost packets are rebuilt, on the same loss pattern
-	// (same seed). With the adaptive buffer, every resume after a
-	// concealment shifts the rest of the recording in time, and the aligned
-	// envelope correlation (one lag for the whole recording) swings with
-	// where that happens (0.63–0.97 seen on a loaded 2-core machine): it is
-	// printed as a figure, not asserted.
 	var summary []string
-	for _, fec := range []bool{true, false} {
-		t.Run(fmt.Sprintf("fixed-buffer-fec=%v", fec), func(t *testing.T) {
-			got, stats := impairedRun(t, ctx, r, model, file, fec, "300ms")
+	mean := map[bool]float64{}
+	for _, seed := range impairedSeeds {
+		for _, fec := range []bool{true, false} {
+			got, stats := impairedRun(t, ctx, r, model, file, fec, seed)
 			corr, _ := audiotest.EnvelopeCorrelation(speech, got, 48000)
-			summary = append(summary, fmt.Sprintf("fixed 300 ms buffer, FEC %-5v: envelope correlation %.3f; %s", fec, corr, stats))
+			mean[fec] += corr / float64(len(impairedSeeds))
+			summary = append(summary, fmt.Sprintf("seed %d, FEC %-5v: envelope correlation %.3f; %s", seed, fec, corr, stats))
 			if fec {
-				audiotest.RequireCorrelation(t, speech, got, 48000, 0.8)
+				t.Run(fmt.Sprintf("seed=%d-fec", seed), func(t *testing.T) {
+					audiotest.RequireCorrelation(t, speech, got, 48000, 0.8)
+				})
 			}
-		})
+		}
 	}
-	t.Run("adaptive-fec=true", func(t *testing.T) {
-		got, stats := impairedRun(t, ctx, r, model, file, true, "")
-		corr, _ := audiotest.EnvelopeCorrelation(speech, got, 48000)
-		summary = append(summary, fmt.Sprintf("adaptive buffer,        FEC true : envelope correlation %.3f; %s", corr, stats))
-	})
-	t.Logf("IMPAIRED UPLINK %q:\n  %s", impairedSpec, strings.Join(summary, "\n  "))
+	t.Logf("IMPAIRED UPLINK %q, adaptive buffer:\n  %s\n  mean correlation with FEC %.3f, without %.3f",
+		impairedSpec, strings.Join(summary, "\n  "), mean[true], mean[false])
+	if mean[true] <= mean[false] {
+		t.Errorf("FEC does not help: mean envelope correlation %.3f with FEC, %.3f without", mean[true], mean[false])
+	}
 }
 
-// impairedRun sends file through a fresh impairment proxy (seed 42) and
+// impairedRun sends file through a fresh impairment proxy with seed and
 // returns the recording and a line of statistics.
-func impairedRun(t *testing.T, ctx context.Context, r *relayProc, model func(uint64) netsim.Config, file string, fec bool, buffer string) ([]int16, string) {
+func impairedRun(t *testing.T, ctx context.Context, r *relayProc, model func(uint64) netsim.Config, file string, fec bool, seed uint64) ([]int16, string) {
 	t.Helper()
-	p, err := impair.New(impair.Config{Listen: "127.0.0.1:0", Upstream: r.addr, Direction: impair.Up, Seed: 42,
+	p, err := impair.New(impair.Config{Listen: "127.0.0.1:0", Upstream: r.addr, Direction: impair.Up, Seed: int64(seed),
 		Model: func(seed uint64) netsim.Config { return model(seed) }})
 	if err != nil {
 		t.Fatal(err)
@@ -78,11 +85,7 @@ func impairedRun(t *testing.T, ctx context.Context, r *relayProc, model func(uin
 		p.Close()
 		<-served
 	}()
-	var args []string
-	if buffer != "" {
-		args = append(args, "--buffer", buffer)
-	}
-	rec := r.startRecorder(t, ctx, "ear", "", "lobby", args...)
+	rec := r.startRecorder(t, ctx, "ear", "", "lobby")
 	send := r.talkVia(t, p.Addr().String(), "send", "mouth", "", "lobby", "--fec="+fmt.Sprint(fec), file)
 	if code := send.wait(ctx); code != 0 {
 		t.Fatalf("send exited %d:\n%s", code, send.text())
