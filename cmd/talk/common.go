@@ -37,7 +37,7 @@ func commonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "known-relays", EnvVars: []string{"HARK_KNOWN_RELAYS"}, TakesFile: true,
 			Usage: "file of trusted relay fingerprints (default ~/.config/hark/known_relays)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, EnvVars: []string{"HARK_VERBOSE"},
-			Usage: "log details of the connection"},
+			Usage: "log what talk does (connection, timing); without it only warnings and errors are logged"},
 	}
 }
 
@@ -58,12 +58,14 @@ func frameSamples(cc *cli.Context) (int, error) {
 	return 0, usagef("--frame %q: use 20ms or 10ms", cc.String("frame"))
 }
 
+// logger writes talk's logs to the app's error writer (standard error):
+// warnings and errors only, unless --verbose asks for everything.
 func logger(cc *cli.Context) *slog.Logger {
 	lvl := slog.LevelInfo
 	if cc.Bool("verbose") {
 		lvl = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(slog.NewTextHandler(cc.App.ErrWriter, &slog.HandlerOptions{Level: lvl}))
 }
 
 func userName(cc *cli.Context) (string, error) {
@@ -129,6 +131,7 @@ func dial(ctx context.Context, cfg client.Config) (*client.Client, error) {
 // classify maps errors to exit codes.
 func classify(err error) int {
 	var (
+		ce *client.CutError
 		be *client.BusyError
 		ae *client.AuthError
 		fe *client.ForbiddenError
@@ -136,6 +139,11 @@ func classify(err error) int {
 		pe *client.FingerprintError
 	)
 	switch {
+	case errors.As(err, &ce):
+		if ce.By != "" {
+			return exitBusy // a page took the floor
+		}
+		return exitError
 	case errors.As(err, &be):
 		return exitBusy
 	case errors.As(err, &ae), errors.As(err, &fe):

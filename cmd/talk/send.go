@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -22,7 +22,8 @@ func init() {
 releases the floor. Any common WAV works (8-bit, 16/24/32-bit integer,
 32-bit float, mono or stereo, any rate from 8 to 48 kHz): it is converted
 to 48 kHz mono and encoded with Opus. If someone else is talking, talk says
-who and exits with status 3.`,
+who and exits with status 3; so it does when a page cuts the transmission
+off (status 1 when the relay's maximum transmission length cuts it).`,
 		Flags:  append(commonFlags(), frameFlag(), fecFlag()),
 		Action: func(cc *cli.Context) error { return sendFile(cc, false) },
 	})
@@ -91,7 +92,7 @@ func sendFile(cc *cli.Context, page bool) error {
 	}
 	dur := time.Duration(len(pcm)) * time.Second / 48000
 	if max := tx.MaxDuration(); max > 0 && dur > max {
-		fmt.Fprintf(os.Stderr, "talk: %s lasts %v but the relay cuts transmissions after %v\n", path, dur.Round(time.Millisecond), max)
+		fmt.Fprintf(cc.App.ErrWriter, "talk: %s lasts %v but the relay cuts transmissions after %v\n", path, dur.Round(time.Millisecond), max)
 	}
 	n, sendErr := voicefile.Send(ctx, tx, pcm, voicefile.SendConfig{
 		FrameSamples: frame, FEC: cc.Bool("fec"),
@@ -103,6 +104,13 @@ func sendFile(cc *cli.Context, page bool) error {
 	endCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	endErr := tx.End(endCtx)
 	cancel()
+	// A page or the relay's maximum length cut the transmission: the rest
+	// of the file was not heard. Send says so, or End when the cut came
+	// after the last frame.
+	var cut *client.CutError
+	if errors.As(sendErr, &cut) || errors.As(endErr, &cut) {
+		return cut
+	}
 	if sendErr != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted after %d frames; the %s was ended", n, what)
@@ -112,6 +120,6 @@ func sendFile(cc *cli.Context, page bool) error {
 	if endErr != nil {
 		return fmt.Errorf("ending the %s: %w", what, endErr)
 	}
-	fmt.Fprintf(os.Stderr, "sent %s (%v) as a %s\n", path, dur.Round(10*time.Millisecond), what)
+	fmt.Fprintf(cc.App.ErrWriter, "sent %s (%v) as a %s\n", path, dur.Round(10*time.Millisecond), what)
 	return nil
 }

@@ -566,10 +566,21 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.mu.Lock()
 		tx := c.tx
 		c.mu.Unlock()
-		if tx != nil && (m.Code == proto.CodeTooLong || m.About == proto.TypeFloorRequest || m.About == proto.TypePageStart) {
-			tx.cut(&RelayError{Code: m.Code, About: m.About, Text: m.Text})
+		attrs := []any{"code", int(m.Code), "text", m.Text}
+		if m.About != 0 {
+			attrs = append(attrs, "about", m.About.String())
 		}
-		c.log.Warn("relay reported an error", "code", m.Code, "about", m.About, "text", m.Text)
+		switch cut := cutError(m); {
+		case tx != nil && cut != nil:
+			// Send and End report it to the caller.
+			tx.cut(cut)
+			c.log.Info("transmission cut off by the relay", attrs...)
+		case tx != nil && (m.About == proto.TypeFloorRequest || m.About == proto.TypePageStart):
+			tx.cut(&RelayError{Code: m.Code, About: m.About, Text: m.Text})
+			c.log.Warn("relay reported an error", attrs...)
+		default:
+			c.log.Warn("relay reported an error", attrs...)
+		}
 		c.events.push(Event{Msg: m})
 	case *proto.Bye:
 		cn.setCause(&RelayError{Code: m.Code, Text: m.Text, Bye: true})

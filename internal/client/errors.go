@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hark-intercom/hark/internal/knownrelays"
 	"github.com/hark-intercom/hark/proto"
@@ -65,6 +66,56 @@ func (e *ForbiddenError) Error() string {
 	return s
 }
 
+// CutError means the relay cut this client's transmission short while it
+// was on the air: a page took the floor everywhere (By names the pager), or
+// the transmission reached the relay's maximum length (TooLong). Send and
+// End of the Transmission return it; the frames sent after the cut were not
+// heard.
+type CutError struct {
+	By      string // the user whose page cut the transmission ("" if not a page)
+	TooLong bool   // the relay's maximum transmission length was reached
+	Text    string // the relay's own words
+}
+
+func (e *CutError) Error() string {
+	switch {
+	case e.By != "":
+		return "your transmission was cut off: " + e.By + " paged everyone"
+	case e.TooLong:
+		return "your transmission was cut off: the relay's maximum transmission length was reached"
+	case e.Text != "":
+		return "your transmission was cut off: " + e.Text
+	}
+	return "your transmission was cut off by the relay"
+}
+
+// cutError returns the *CutError for a relay Error that ends the
+// transmission on the air, or nil for any other Error. The relay says
+// "paged over by NAME" when a page pre-empts a talker, "busy: NAME is
+// paging everyone" when a transmission starts during a page, and
+// CodeTooLong at the maximum length (see package relay).
+func cutError(m *proto.Error) *CutError {
+	if m.About != 0 {
+		return nil // an answer to a request, not a cut
+	}
+	switch m.Code {
+	case proto.CodeTooLong:
+		return &CutError{TooLong: true, Text: m.Text}
+	case proto.CodeBusy:
+		e := &CutError{Text: m.Text}
+		if name, ok := strings.CutPrefix(m.Text, "paged over by "); ok {
+			e.By = name
+		} else if rest, ok := strings.CutPrefix(m.Text, "busy: "); ok {
+			e.By, _ = strings.CutSuffix(rest, " is paging everyone")
+			if e.By == rest {
+				e.By = ""
+			}
+		}
+		return e
+	}
+	return nil
+}
+
 // UnreachableError means no QUIC connection could be made to the relay.
 type UnreachableError struct {
 	Relay string
@@ -115,6 +166,9 @@ func (e *RelayError) Error() string {
 	}
 	if e.Text != "" {
 		return "the relay refused: " + e.Text
+	}
+	if e.About == 0 {
+		return fmt.Sprintf("the relay refused (code %d)", e.Code)
 	}
 	return fmt.Sprintf("the relay refused the %v request (code %d)", e.About, e.Code)
 }

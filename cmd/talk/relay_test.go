@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// talkResult is what one run of talk printed and its exit status.
+type talkResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// runTalk runs talk in-process against relay r, as main would (the same
+// argument handling, exit codes, and "talk: " before the error), with the
+// relay's fingerprint pinned and a private known-relays file.
+func runTalk(ctx context.Context, t *testing.T, r *relaytest.Relay, args ...string) talkResult {
+	t.Helper()
+	var out, errw syncBuffer
+	app := newApp()
+	app.Writer, app.ErrWriter = &out, &errw
+	argv := append([]string{"talk"}, args...)
+	argv = append(argv, "--relay", r.Addr, "--fingerprint", r.Fingerprint,
+		"--known-relays", filepath.Join(t.TempDir(), "known_relays"))
+	err := app.RunContext(ctx, flagsFirst(app, verbFirst(app, argv)))
+	res := talkResult{code: 0}
+	if err != nil {
+		errw.Write([]byte("talk: " + err.Error() + "\n"))
+		res.code = exitCode(err)
+	}
+	res.stdout, res.stderr = out.String(), errw.String()
+	return res
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// writeTone writes a WAV file of a 440 Hz tone lasting d.
+func writeTone(t *testing.T, d time.Duration) string {
+	t.Helper()
+	pcm := make([]int16, int(d.Seconds()*48000))
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/48000))
+	}
+	var b bytes.Buffer
+	if err := wav.Encode(&b, 48000, 1, pcm); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tone.wav")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// dialClient connects a library client that hands its events to a channel.
+func dialClient(ctx context.Context, t *testing.T, r *relaytest.Relay, name, password, channel string) (*client.Client, chan client.Event) {
+	t.Helper()
+	events := make(chan client.Event, 1024)
+	c, err := client.Dial(ctx, client.Config{
+		Relay: r.Addr, Fingerprint: r.Fingerprint, Name: name, Password: password, Channel: channel,
+		KnownRelaysFile: filepath.Join(t.TempDir(), "known_relays"),
+		OnEvent: func(e client.Event) {
+			select {
+			case events <- e:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, events
+}
+
+// waitEvent waits for an event carrying a message of type T that match accepts.
+func waitEvent[T proto.Message](ctx context.Context, t *testing.T, events chan client.Event, match func(T) bool) T {
+	t.Helper()
+	for {
+		select {
+		case e := <-events:
+			if m, ok := e.Msg.(T); ok && (match == nil || match(m)) {
+				return m
+			}
+		case <-ctx.Done():
+			var zero T
+			t.Fatalf("no %T event", zero)
+			return zero
+		}
+	}
+}
+
+// talk send cut off by a page says so and fails; it does not claim the
+// file was sent.
+func TestSendPagedOver(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("dave", "d", proto.RolePage)
+	r.AddUser("bob", "b", 0)
+	ctx := testCtx(t)
+	file := writeTone(t, 20*time.Second) // far longer than the test: the page cuts it
+	dave, events := dialClient(ctx, t, r, "dave", "d", "lobby")
+
+	done := make(chan talkResult, 1)
+	go func() {
+		done <- runTalk(ctx, t, r, "send", "--user", "bob", "--password", "b", "--channel", "lobby", file)
+	}()
+	waitEvent(ctx, t, events, func(m *proto.Talking) bool { return m.Name == "bob" && m.Talking })
+	ptx, err := dave.Page(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptx.End(ctx)
+	res := <-done
+	if res.code != exitBusy {
+		t.Errorf("exit status %d, want %d", res.code, exitBusy)
+	}
+	if !strings.Contains(res.stderr, "talk: your transmission was cut off: dave paged everyone\n") {
+		t.Errorf("stderr does not say the page cut it off:\n%s", res.stderr)
+	}
+	if strings.Contains(res.stderr, "sent ") || strings.Contains(res.stderr, "type-0") {
+		t.Errorf("stderr:\n%s", res.stderr)
+	}
+}
