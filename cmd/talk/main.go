@@ -31,7 +31,8 @@ func newApp() *cli.App {
 		Description: `Connects to a Hark relay, logs in and joins a channel. Without a command,
 talk is a terminal intercom: hold the space bar to talk (see the options
 below); the commands send, record, text, ring, page and who work with files and
-scripts, and box runs a wall box without a terminal. Every flag can
+scripts, sessions and kick are for admins, and box runs a wall box without a
+terminal. Every flag can
 also be set with the environment variable shown in its help, e.g.
 HARK_RELAY=intercom.lan HARK_USER=alice talk send hello.wav
 
@@ -154,7 +155,7 @@ const (
 	exitError     = 1 // anything else
 	exitUsage     = 2 // bad flags or arguments
 	exitBusy      = 3 // someone else is talking
-	exitAuth      = 4 // wrong name or password, or not allowed
+	exitAuth      = 4 // wrong name or password, or not allowed (no page or admin role)
 	exitNoConnect = 5 // relay unreachable or its identity changed
 
 	exitInterrupted = 130 // Ctrl-C before the work was done

@@ -155,3 +155,67 @@ func TestSendPagedOver(t *testing.T) {
 		t.Errorf("stderr:\n%s", res.stderr)
 	}
 }
+
+// An admin lists sessions and kicks one; anyone else is refused with
+// status 4.
+func TestSessionsAndKick(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("carol", "c", proto.RoleAdmin|proto.RolePage)
+	r.AddUser("bob", "b", 0)
+	r.AddUser("eve", "e", 0)
+	ctx := testCtx(t)
+	bob, bobEvents := dialClient(ctx, t, r, "bob", "b", "ops")
+
+	res := runTalk(ctx, t, r, "sessions", "--user", "carol", "--password", "c")
+	if res.code != 0 {
+		t.Fatalf("sessions: status %d\n%s", res.code, res.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "NAME CHANNEL ADDRESS CONNECTED SINCE ROLES" {
+		t.Fatalf("sessions printed:\n%s", res.stdout)
+	}
+	rows := map[string][]string{}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		rows[f[0]] = f
+	}
+	if f := rows["bob"]; len(f) != 5 || f[1] != "ops" || !strings.HasPrefix(f[2], "127.0.0.1:") || f[4] != "-" {
+		t.Errorf("bob's row %q", f)
+	}
+	if f := rows["carol"]; len(f) != 6 || f[1] != "(you)" || f[2] != "lobby" || f[5] != "page,admin" {
+		t.Errorf("carol's row %q", f)
+	}
+
+	for _, args := range [][]string{{"sessions"}, {"kick", "bob"}} {
+		res := runTalk(ctx, t, r, append(args, "--user", "eve", "--password", "e")...)
+		if res.code != exitAuth || !strings.Contains(res.stderr, "talk: eve is not allowed to") || !strings.Contains(res.stderr, "admin") {
+			t.Errorf("%s by eve: status %d\n%s", args[0], res.code, res.stderr)
+		}
+	}
+	if bob.Err() != nil {
+		t.Fatalf("bob was disconnected by a refused kick: %v", bob.Err())
+	}
+
+	res = runTalk(ctx, t, r, "kick", "--user", "carol", "--password", "c", "nobody")
+	if res.code != exitError || !strings.Contains(res.stderr, "nobody is not online") {
+		t.Errorf("kick nobody: status %d\n%s", res.code, res.stderr)
+	}
+	res = runTalk(ctx, t, r, "kick", "bob", "go", "home", "--user", "carol", "--password", "c")
+	if res.code != 0 || !strings.Contains(res.stderr, "disconnected bob\n") {
+		t.Fatalf("kick bob: status %d\n%s", res.code, res.stderr)
+	}
+	for {
+		select {
+		case e := <-bobEvents:
+			if e.State != client.StateClosed {
+				continue
+			}
+			if e.Err == nil || !strings.Contains(e.Err.Error(), "an admin (carol) disconnected you: go home") {
+				t.Errorf("bob closed with %v", e.Err)
+			}
+		case <-ctx.Done():
+			t.Fatal("bob was not disconnected")
+		}
+		break
+	}
+}
