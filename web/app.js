@@ -7,14 +7,21 @@ const params = new URLSearchParams(location.search);
 const FRAME_MS = 20;
 
 // Binary frame kinds (first byte).
-const BIN_PCM = 1, BIN_MEDIA = 2, BIN_WAV = 3;
+const BIN_PCM = 1, BIN_MEDIA = 2, BIN_WAV = 3, BIN_OPUS = 4;
+// The WebCodecs Opus encoder's settings: 20 ms frames with in-band FEC, like
+// the gateway's own encoder; the gateway forwards the packets untouched.
+const OPUS_CONFIG = {codec: 'opus', sampleRate: 48000, numberOfChannels: 1, bitrate: 24000,
+  opus: {frameDuration: 20000, useinbandfec: true, packetlossperc: 10}};
+const PATHS = ['worklet', 'webcodecs', 'mediarecorder'];
 
 const S = {
   ws: null, loggedIn: false, wantOnline: false, retry: 0, retryTimer: null,
   creds: null, me: null, channel: '', channels: [], users: [],
   talkers: new Map(),          // session id -> {name, priority}
   ctx: null, mic: null, capture: null, play: null, tap: null, recorder: null,
-  path: params.get('path') === 'mediarecorder' ? 'mediarecorder' : 'worklet',
+  path: PATHS.includes(params.get('path')) ? params.get('path') : 'worklet',
+  txPath: '',         // the path of the press in progress (webcodecs falls back to worklet)
+  enc: null, encTs: 0, // WebCodecs AudioEncoder of the press in progress
   playback: params.get('playback') === 'wav' ? 'wav' : 'pcm',
   pressed: false,     // the user holds the talk button (or VOX is open)
   pageTx: false,      // the press is a page to every channel (page button)
@@ -163,8 +170,49 @@ function onCaptureFrame(d) {
   S.stats.capSamples += pcm.length;
   if (S.pressed && !S.onsetAt && level > 0.03) S.onsetAt = Date.now();
   if (S.vox) voxFrame(level, pcm);
-  if (!S.sending || S.path !== 'worklet') return;
-  sendPCM(pcm);
+  if (!S.sending) return;
+  if (S.txPath === 'worklet') sendPCM(pcm);
+  else if (S.txPath === 'webcodecs') encodeFrame(pcm);
+}
+
+// webcodecsOK resolves to whether this browser encodes Opus with WebCodecs.
+let wcCheck = null;
+function webcodecsOK() {
+  if (!wcCheck) {
+    wcCheck = window.AudioEncoder && window.AudioData
+      ? AudioEncoder.isConfigSupported(OPUS_CONFIG).then((r) => !!r.supported).catch(() => false)
+      : Promise.resolve(false);
+  }
+  return wcCheck;
+}
+function startEncoder() {
+  const enc = new AudioEncoder({
+    output: (chunk) => {
+      // Header: kind, flags, 2 reserved bytes, u32 LE sequence; then the packet.
+      const b = new Uint8Array(8 + chunk.byteLength);
+      b[0] = BIN_OPUS;
+      new DataView(b.buffer).setUint32(4, S.seq++, true);
+      chunk.copyTo(b.subarray(8));
+      if (S.ws && S.ws.readyState === WebSocket.OPEN && S.ws.bufferedAmount < 256 * 1024) { S.ws.send(b); S.stats.sentFrames++; }
+    },
+    error: (e) => { ev('encError', {err: String(e)}); flash('The audio encoder failed: ' + (e.message || e), '', 6000); },
+  });
+  enc.configure(OPUS_CONFIG);
+  S.enc = enc;
+  S.encTs = 0;
+}
+function encodeFrame(pcm) {
+  if (!S.enc || S.enc.state !== 'configured') return;
+  const rate = S.ctx.sampleRate;
+  const ad = new AudioData({format: 's16', sampleRate: rate, numberOfFrames: pcm.length, numberOfChannels: 1, timestamp: S.encTs, data: pcm});
+  S.encTs += pcm.length * 1e6 / rate;
+  S.enc.encode(ad);
+  ad.close();
+}
+function closeEncoder() {
+  if (!S.enc) return;
+  try { S.enc.close(); } catch (e) { /* already closed */ }
+  S.enc = null;
 }
 function sendPCM(pcm) {
   // Header: kind, flags, 2 reserved bytes, u32 LE sequence; then int16 LE samples.
@@ -183,7 +231,10 @@ function voxFrame(level, pcm) {
     S.voxLoud = on ? S.voxLoud + 1 : 0;
     if (S.voxLoud >= 2 && S.floor !== 'busy') {
       S.voxOpen = true; S.voxQuiet = 0;
-      startTalk('vox').then(() => { if (S.path === 'worklet') { for (const p of S.preroll) sendPCM(p); } S.preroll = []; });
+      startTalk('vox').then(() => {
+        for (const p of S.preroll) { if (S.txPath === 'worklet') sendPCM(p); else if (S.txPath === 'webcodecs') encodeFrame(p); }
+        S.preroll = [];
+      });
     }
   } else {
     S.voxQuiet = on ? 0 : S.voxQuiet + 1;
@@ -235,7 +286,11 @@ async function startTalk(source, page) {
     return;
   }
   if (!S.pressed) return; // released while the microphone was starting
-  if (S.path === 'mediarecorder') {
+  let path = S.path;
+  if (path === 'webcodecs' && !(S.ctx.sampleRate === 48000 && await webcodecsOK())) path = 'worklet';
+  if (!S.pressed) return;
+  S.txPath = path;
+  if (path === 'mediarecorder') {
     const mime = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/webm'].find((m) => window.MediaRecorder && MediaRecorder.isTypeSupported(m));
     if (!mime) {
       S.pressed = false;
@@ -256,6 +311,11 @@ async function startTalk(source, page) {
     };
     rec.onstop = () => { S.mrChain = S.mrChain.then(() => { send({t: 'talk', on: false}); S.sending = false; }); };
     rec.start(20);
+  } else if (path === 'webcodecs') {
+    S.floor = 'waiting'; render();
+    send({t: 'talk', on: true, format: 'opus', page: S.pageTx});
+    S.sending = true;
+    startEncoder();
   } else {
     S.floor = 'waiting'; render();
     send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate, page: S.pageTx});
@@ -269,7 +329,12 @@ function stopTalk(source) {
   S.pressed = false;
   ev('release', {source});
   if (S.mr) { const r = S.mr; S.mr = null; if (r.state !== 'inactive') r.stop(); }
-  else if (S.sending) { S.sending = false; send({t: 'talk', on: false}); }
+  else if (S.enc) {
+    // The last packets come out of flush; the release follows them.
+    const enc = S.enc;
+    S.enc = null; S.sending = false;
+    enc.flush().catch(() => {}).then(() => { send({t: 'talk', on: false}); try { enc.close(); } catch (e) { /* closed */ } });
+  } else if (S.sending) { S.sending = false; send({t: 'talk', on: false}); }
   if (S.floor === 'granted') sounds.release();
   if (S.floor !== 'busy') S.floor = 'idle';
   render();
@@ -384,6 +449,7 @@ function connect() {
     if (S.ws !== ws) return;
     S.ws = null;
     if (S.sending) { S.sending = false; }
+    closeEncoder();
     S.talkers.clear();
     if (!S.wantOnline) return;
     if (!S.loggedIn) {
@@ -446,6 +512,7 @@ function onMessage(m) {
     S.floor = 'busy';
     S.sending = false;
     if (S.mr) { const r = S.mr; S.mr = null; r.ondataavailable = null; r.onstop = null; if (r.state !== 'inactive') r.stop(); }
+    closeEncoder();
     banner(m.text || ((m.holder || 'Someone') + ' is talking. Wait until they finish.'));
     sounds.busy();
     ev('busy', {holder: m.holder});
@@ -558,7 +625,8 @@ async function login(name, password) {
 // ---------- test hooks ----------
 window.harkTest = {
   state: () => ({loggedIn: S.loggedIn, channel: S.channel, floor: S.floor, pressed: S.pressed, sending: S.sending,
-    users: S.users, talkers: [...S.talkers.values()].map((t) => t.name), stats: S.stats, path: S.path,
+    users: S.users, talkers: [...S.talkers.values()].map((t) => t.name), stats: S.stats, path: S.path, txPath: S.txPath,
+    baseLatency: S.ctx && S.ctx.baseLatency, outputLatency: S.ctx && S.ctx.outputLatency,
     rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, conn: $('conn').className, onsetAt: S.onsetAt || 0}),
   events: () => S.log,
   // Wall-clock times (ms) of the sound onsets the capture worklet saw.

@@ -17,6 +17,7 @@
 //	    live audio). channel "" joins the relay's default channel.
 //	{"t":"join","channel":"ops"}              switch channel
 //	{"t":"talk","on":true,"format":"pcm","rate":48000}
+//	{"t":"talk","on":true,"format":"opus"}    Opus packets encoded by the page (WebCodecs)
 //	{"t":"talk","on":true,"format":"webm"}    (or "ogg"; "mp4" is refused)
 //	{"t":"talk","on":true,"format":"pcm","rate":48000,"page":true}
 //	    a page: heard in every channel, over anyone talking (only for users
@@ -31,6 +32,9 @@
 //	0x01 PCM:   kind u8, flags u8, reserved u16, seq u32 LE, then int16 LE mono
 //	            samples at the talk message's rate (any length; the gateway
 //	            resamples to 48 kHz, cuts 20 ms frames and encodes Opus)
+//	0x04 Opus:  kind u8, flags u8, reserved u16, seq u32 LE, then one Opus
+//	            packet (48 kHz, up to 60 ms) that the gateway forwards
+//	            untouched (WebCodecs AudioEncoder in the page)
 //	0x02 media: kind u8, then the next bytes of the MediaRecorder stream
 //	            (WebM or Ogg Opus; chunks may cut elements anywhere). Opus
 //	            packets are forwarded without re-encoding.
@@ -70,7 +74,9 @@
 // # Audio paths
 //
 // Browser to relay: PCM is resampled if needed and encoded with one Opus
-// encoder per session; WebM/Ogg is demuxed (internal/webm) and forwarded
+// encoder per session; Opus packets from the page's WebCodecs encoder are
+// checked (TOC: a valid packet of at most 60 ms) and forwarded untouched;
+// WebM/Ogg is demuxed (internal/webm) and forwarded
 // untouched (Chromium's packets last 60 ms); WAV clips are decoded
 // (internal/wav), resampled, encoded and paced. Audio that arrives before the
 // floor is granted is held (up to MaxHold) and sent on the grant; a denial

@@ -15,6 +15,7 @@ import (
 const (
 	binPCM   = 0x01
 	binMedia = 0x02
+	binOpus  = 0x04 // browser to gateway: one Opus packet (WebCodecs)
 	binWAV   = 0x03
 
 	binFlagStart    = 1

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -58,14 +59,19 @@ func TestLoad(t *testing.T) {
 	waitTCP(t, metricsAddr)
 	url := "ws://" + gwAddr + "/ws"
 
-	// One browser talker, nobody listening: the cost of encoding its PCM.
-	{
-		c := wsLogin(t, url, "talker")
+	// One browser talker, nobody listening: the cost of encoding its PCM,
+	// and of forwarding Opus the browser encoded (WebCodecs).
+	for _, format := range []string{"pcm", "opus"} {
+		c := wsLogin(t, url, "talker-"+format)
 		idle := waitQuiet(t, gw.Process.Pid, 30*time.Second)
 		m0 := sampleCPU(t, gw.Process.Pid, relay.Process.Pid)
-		wsTalkPCM(t, c, 10*time.Second)
+		met0 := scrape(t, metricsAddr)
+		wsTalk(t, c, format, 10*time.Second)
 		m := sampleCPU(t, gw.Process.Pid, relay.Process.Pid).sub(m0)
-		t.Logf("one browser talker (PCM → Opus), nobody listening: gateway CPU %.1f%% of one core (idle before: %.1f%%)", m.pct(m.gw), idle)
+		met := scrape(t, metricsAddr)
+		what := map[string]string{"pcm": "PCM → Opus in the gateway", "opus": "Opus from WebCodecs, forwarded"}[format]
+		t.Logf("one browser talker (%s), nobody listening: gateway CPU %.1f%% of one core (idle before: %.1f%%), %.0f frames to the relay",
+			what, m.pct(m.gw), idle, met["hark_gateway_voice_sent_total"]-met0["hark_gateway_voice_sent_total"])
 		c.CloseNow()
 	}
 
@@ -304,20 +310,47 @@ func wsLogin(t *testing.T, url, name string) *websocket.Conn {
 	}
 }
 
-func wsTalkPCM(t *testing.T, c *websocket.Conn, d time.Duration) {
+// wsTalk sends speech for d as a browser would, paced in real time: PCM
+// frames, or Opus packets (encoded here beforehand, as the page's WebCodecs
+// encoder would, so that only the gateway's forwarding is measured).
+func wsTalk(t *testing.T, c *websocket.Conn, format string, d time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	src := sourcePCM(t)
-	b, _ := json.Marshal(map[string]any{"t": "talk", "on": true, "format": "pcm", "rate": 48000})
-	_ = c.Write(ctx, websocket.MessageText, b)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for i, end := 0, time.Now().Add(d); time.Now().Before(end); i++ {
+	frames := int(d / (20 * time.Millisecond))
+	msgs := make([][]byte, frames)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960, FEC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range msgs {
 		off := (i * 960) % (len(src) - 960)
-		if err := c.Write(ctx, websocket.MessageBinary, pcmMsg(uint32(i), src[off:off+960])); err != nil {
+		if format == "pcm" {
+			msgs[i] = pcmMsg(uint32(i), src[off:off+960])
+			continue
+		}
+		pkt, err := enc.Encode(src[off:off+960], nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		<-tick.C
+		msgs[i] = append(make([]byte, binHeaderLen), pkt...)
+		msgs[i][0] = binOpus
+		binary.LittleEndian.PutUint32(msgs[i][4:], uint32(i))
+	}
+	talk := map[string]any{"t": "talk", "on": true, "format": format}
+	if format == "pcm" {
+		talk["rate"] = 48000
+	}
+	b, _ := json.Marshal(talk)
+	_ = c.Write(ctx, websocket.MessageText, b)
+	start := time.Now()
+	for i, m := range msgs {
+		if w := time.Until(start.Add(time.Duration(i) * 20 * time.Millisecond)); w > 0 {
+			time.Sleep(w) // pacing, not a test wait
+		}
+		if err := c.Write(ctx, websocket.MessageBinary, m); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b, _ = json.Marshal(map[string]any{"t": "talk", "on": false})
 	_ = c.Write(ctx, websocket.MessageText, b)

@@ -286,7 +286,7 @@ func (s *session) readOne(typ websocket.MessageType, r io.Reader) (*inMsg, error
 		switch k[0] {
 		case binWAV:
 			limit, kind = s.srv.cfg.MaxClipBytes, "clip"
-		case binPCM, binMedia:
+		case binPCM, binMedia, binOpus:
 			limit, kind = maxAudioMsg, "audio"
 		default:
 			limit, kind = maxAudioMsg, "unknown"
@@ -489,6 +489,14 @@ func (s *session) handleBinary(b []byte) {
 			pcm[i] = int16(binary.LittleEndian.Uint16(p[2*i:]))
 		}
 		s.pcmIn(pcm)
+	case binOpus:
+		if len(b) <= binHeaderLen {
+			s.strike("opus", "An Opus audio message was malformed.")
+			return
+		}
+		if err := s.opusIn(b[binHeaderLen:]); err != nil {
+			s.strike("opus", err.Error())
+		}
 	case binMedia:
 		if err := s.mediaIn(b[1:]); err != nil {
 			s.strike("format", err.Error())

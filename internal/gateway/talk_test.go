@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -56,7 +57,9 @@ func talkBinary(t *testing.T) string {
 			return
 		}
 		talkBuild.dir = dir
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "talk"), "github.com/hark-intercom/hark/cmd/talk").CombinedOutput()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "talk"), "github.com/hark-intercom/hark/cmd/talk").CombinedOutput()
 		if err != nil {
 			talkBuild.err = fmt.Errorf("building talk: %v\n%s", err, out)
 		}
@@ -272,9 +275,10 @@ func firstLast(pcm []int16) ([2]time.Duration, bool) {
 func wallMs(ms float64) time.Time { return time.Unix(0, int64(ms*1e6)) }
 
 // TestBrowserToTalk: the page talks (fake microphone), `talk record` hears it,
-// for the low-latency (AudioWorklet PCM) and the MediaRecorder path.
+// for the low-latency paths (AudioWorklet PCM encoded by the gateway, and
+// Opus encoded in the page with WebCodecs) and the MediaRecorder path.
 func TestBrowserToTalk(t *testing.T) {
-	for _, path := range []string{"worklet", "mediarecorder"} {
+	for _, path := range []string{"worklet", "webcodecs", "mediarecorder"} {
 		t.Run(path, func(t *testing.T) { testBrowserToTalk(t, path) })
 	}
 }
@@ -282,9 +286,18 @@ func TestBrowserToTalk(t *testing.T) {
 func testBrowserToTalk(t *testing.T, path string) {
 	mic, ref, clicks := clickSpeech(t)
 	st := startStack(t)
+	// Two recorders: one with the default adaptive buffer (as low as the
+	// network allows) gives the mouth-to-ear figure; one with a 200 ms
+	// buffer (what --buffer is for: a recording needs no low delay) is
+	// checked against the source, so that a hiccup of a busy machine (a
+	// late burst that the low buffer plays as a gap and a shift) does not
+	// fail the check of what the page sent.
 	out := filepath.Join(t.TempDir(), "heard.wav")
 	rec := startTalk(t, st, "record", "listener", "-v", "--out", out)
+	outB := filepath.Join(t.TempDir(), "heard-buffered.wav")
+	recB := startTalk(t, st, "record", "buffered", "-v", "--buffer", "200ms", "--out", outB)
 	rec.waitLine(0, reRecording)
+	recB.waitLine(0, reRecording)
 	sample0 := rec.sample0()
 
 	b := newBrowser(t, mic, 1280, 800)
@@ -293,7 +306,7 @@ func testBrowserToTalk(t *testing.T, path string) {
 	// Press with a real input event: the space bar (worklet) or the mouse on
 	// the big button (mediarecorder).
 	var x, y float64
-	if path == "worklet" {
+	if path != "mediarecorder" {
 		run(b, chromedp.Action[chromedp.Void](keyAction(input.DispatchKeyEventTypeKeyDown)))
 	} else {
 		pos := run(b, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('ptt').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`))
@@ -301,30 +314,37 @@ func testBrowserToTalk(t *testing.T, path string) {
 		run(b, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x, y, chromedp.ButtonType(input.MouseButtonLeft), chromedp.ClickCount(1))))
 	}
 	b.waitFor(`harkTest.state().floor === 'granted'`)
+	if tp := run(b, chromedp.Evaluate[string](`harkTest.state().txPath`)); tp != path {
+		t.Fatalf("the page sends with %q, want %q", tp, path)
+	}
 	// Hold until the page has captured the whole file and a little more.
 	b.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, len(ref)+48000/5))
-	if path == "worklet" {
+	if path != "mediarecorder" {
 		run(b, chromedp.Action[chromedp.Void](keyAction(input.DispatchKeyEventTypeKeyUp)))
 	} else {
 		run(b, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x, y, chromedp.ButtonType(input.MouseButtonLeft), chromedp.ClickCount(1))))
 	}
-	// The recorder heard the page and then silence: the transmission is in the file.
-	i := 0
-	for {
-		j, m := rec.waitLine(i, reHearing)
-		i = j + 1
-		if strings.Contains(m[1], "web") {
-			break
+	// The recorders heard the page and then silence: the transmission is in the files.
+	for _, r := range []*talkProc{rec, recB} {
+		i := 0
+		for {
+			j, m := r.waitLine(i, reHearing)
+			i = j + 1
+			if strings.Contains(m[1], "web") {
+				break
+			}
+		}
+		r.waitLine(i, reSilence)
+		r.cmd.Process.Signal(os.Interrupt)
+		if code := r.wait(); code != 0 {
+			t.Fatalf("talk record exited with %d", code)
 		}
 	}
-	rec.waitLine(i, reSilence)
-	rec.cmd.Process.Signal(os.Interrupt)
-	if code := rec.wait(); code != 0 {
-		t.Fatalf("talk record exited with %d", code)
-	}
 	got := readRecording(t, out)
-	c, lag := audiotest.EnvelopeCorrelation(ref, got, 48000)
-	t.Logf("%s path: talk record wrote %.2f s, envelope r=%.3f, lag %v", path, float64(len(got))/48000, c, lag)
+	cLow, _ := audiotest.EnvelopeCorrelation(ref, got, 48000)
+	gotB := readRecording(t, outB)
+	c, lag := audiotest.EnvelopeCorrelation(ref, gotB, 48000)
+	t.Logf("%s path: talk record --buffer 200ms wrote %.2f s, envelope r=%.3f, lag %v (adaptive buffer: r=%.3f)", path, float64(len(gotB))/48000, c, lag, cLow)
 
 	// Mouth-to-ear: from the page's capture of each click (wall clock) to
 	// its place in the recording (talk record's sample-0 wall time + offset).

@@ -44,7 +44,7 @@ type heldFrame struct {
 
 // transmission is one press of the talk button (or one WAV clip).
 type transmission struct {
-	format  string // "pcm", "webm", "ogg", "clip"
+	format  string // "pcm", "opus", "webm", "ogg", "clip"
 	page    bool   // to every channel (page role)
 	state   txState
 	started time.Time
@@ -101,11 +101,11 @@ func (s *session) startTx(format string, rate int, page bool) error {
 		}
 	case "webm", "ogg":
 		tx.demux = webm.New(webm.Config{MaxElementSize: 64 << 10})
-	case "clip":
+	case "clip", "opus":
 	case "mp4":
 		return errors.New("MP4 recordings (Safari's recorder) are not supported: choose live PCM in the menu")
 	default:
-		return fmt.Errorf("unknown audio format %q (want pcm, webm or ogg)", format)
+		return fmt.Errorf("unknown audio format %q (want pcm, opus, webm or ogg)", format)
 	}
 	s.tx = tx
 	s.transmitting.Store(true)
@@ -194,6 +194,30 @@ func (s *session) encodeFrames(tx *transmission, final bool) {
 	if len(tx.pcm) == 0 {
 		tx.pcm = nil // let a long transmission's buffer go
 	}
+}
+
+// opusIn takes one Opus packet encoded by the browser (WebCodecs) and
+// forwards it untouched.
+func (s *session) opusIn(pkt []byte) error {
+	tx := s.tx
+	if tx == nil || tx.format != "opus" || tx.ended {
+		s.srv.m.voiceDropped.WithLabelValues("not_talking").Inc()
+		return nil
+	}
+	if tx.state == txDenied {
+		return nil
+	}
+	if len(pkt) > proto.MaxVoicePayload {
+		s.srv.m.voiceDropped.WithLabelValues("too_big").Inc()
+		return fmt.Errorf("an Opus packet of %d bytes is too large (%d at most): lower the bitrate", len(pkt), proto.MaxVoicePayload)
+	}
+	n := webm.OpusSamples(pkt)
+	if n == 0 || n%120 != 0 || n > 2880 {
+		s.srv.m.voiceDropped.WithLabelValues("bad_opus").Inc()
+		return errors.New("an audio message was not a valid Opus packet of up to 60 ms")
+	}
+	s.voiceOut(tx, pkt, n)
+	return nil
 }
 
 // mediaIn takes WebM/Ogg bytes from the browser.
@@ -306,6 +330,8 @@ func pathLabel(format string) string {
 		return "media"
 	case "clip":
 		return "clip"
+	case "opus":
+		return "opus"
 	}
 	return "pcm"
 }
