@@ -410,6 +410,63 @@ func TestBusy(t *testing.T) {
 	b.expect("floor", func(m map[string]any) bool { return m["granted"] == true })
 }
 
+// TestOpusPath: Opus packets encoded by the page (WebCodecs) reach the relay
+// untouched; a packet that is not Opus is refused with an error and does not
+// end the transmission.
+func TestOpusPath(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, login("bob"))
+	b.expect("joined", nil)
+	src := sourcePCM(t)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960, FEC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent [][]byte
+	a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+	a.expect("floor", nil)
+	for i := 0; i+960 <= len(src); i += 960 {
+		pkt, err := enc.Encode(src[i:i+960], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := append(make([]byte, binHeaderLen), pkt...)
+		msg[0] = binOpus
+		if err := a.sendBin(msg); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, pkt)
+		if i == 960*10 {
+			// Not Opus: a TOC byte announcing code-3 with no frame count.
+			if err := a.sendBin([]byte{binOpus, 0, 0, 0, 0, 0, 0, 0, 0x03}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a.send(map[string]any{"t": "talk", "on": false})
+	if e := a.expect("error", nil); e["code"] != "opus" {
+		t.Fatalf("bad packet: %v", e)
+	}
+	frames := relayFrames(t, r)
+	if len(frames) != len(sent)+1 {
+		t.Fatalf("relay got %d frames, want %d + the end frame", len(frames), len(sent))
+	}
+	for i, p := range sent {
+		if !bytes.Equal(frames[i].Opus, p) || frames[i].Header.Duration != 960 {
+			t.Fatalf("frame %d was changed", i)
+		}
+	}
+	heard, _ := b.collectTransmission()
+	c, _ := audiotest.EnvelopeCorrelation(src, heard, 48000)
+	t.Logf("Opus (WebCodecs) path: %d packets forwarded untouched; browser heard r=%.3f", len(sent), c)
+	if c < 0.8 {
+		t.Fatalf("envelope correlation %.3f < 0.8", c)
+	}
+}
+
 // TestPageRole: the welcome lists the user's roles; a user with the page
 // role pages, one without is refused by the gateway (the relay is not asked).
 func TestPageRole(t *testing.T) {
