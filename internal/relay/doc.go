@@ -108,7 +108,12 @@
 // but live clients.
 //
 // Bad datagrams (short, unknown kind, too long, unknown flags, zero
-// duration) are dropped and counted by reason, never fatal. Per-session
+// duration) are dropped and counted by reason, never fatal. So are
+// datagrams at the UDP port that belong to no session (garbage, scans,
+// stale connections): QUIC drops them, and the relay counts them by the
+// reason quic-go gives (Stats.UDPDropped, hark_relay_udp_dropped_total)
+// through the transport's qlog tracer, plus "not_quic" for datagrams whose
+// first byte cannot start a QUIC packet. Per-session
 // token buckets limit voice frames (Config.VoiceRate) and control messages
 // (Config.ControlRate); excess is dropped and counted. QUIC keep-alives and
 // Config.IdleTimeout end dead connections; Ping is answered with Pong.
@@ -118,7 +123,8 @@
 //
 // Metrics: Relay.Metrics is a Prometheus registry of its own (not the
 // global one) with hark_relay_* counters (sessions, frames in/out, frames
-// dropped by reason, bad datagrams by reason, floor grants/denials, auth
+// dropped by reason, bad datagrams by reason, UDP datagrams QUIC dropped
+// by reason, floor grants/denials, auth
 // failures, queue depth, …) plus Go and process metrics; Relay.Stats is
 // the same as a struct.
 package relay

@@ -46,6 +46,7 @@ type counters struct {
 	controlIn, controlLimited, controlOverrun atomic.Uint64
 	rings, texts, pages, kicks, replaced      atomic.Uint64
 	badMessages                               atomic.Uint64
+	udpDropped                                [numUDPReasons]atomic.Uint64
 }
 
 // Stats is a snapshot of the relay's counters. The maps are fresh copies
@@ -65,6 +66,13 @@ type Stats struct {
 	// BadDatagrams counts datagrams that did not parse, by reason: short,
 	// kind, too_long, bad_value.
 	BadDatagrams map[string]uint64
+	// UDPDropped counts datagrams at the relay's UDP port that QUIC dropped
+	// before they reached a session (garbage, scans, packets of closed
+	// connections), by reason: not_quic, header_parse_error,
+	// unknown_connection_id, unexpected_packet, unexpected_version,
+	// version_negotiation (answered, not dropped: a QUIC version the relay
+	// does not speak), dos_prevention, other.
+	UDPDropped   map[string]uint64
 	FloorGrants  uint64 // floors given (by request, implicitly, pages)
 	FloorDenials uint64 // floor requests refused because someone else talks
 	// ControlIn counts control messages received; ControlRateLimited those
@@ -80,7 +88,7 @@ func (c *counters) snapshot() Stats {
 	s := Stats{
 		Logins: c.logins.Load(), AuthFailures: c.authFailures.Load(), AuthRateLimited: c.authLimited.Load(),
 		FramesIn: c.framesIn.Load(), FramesQueued: c.framesQueued.Load(), FramesOut: c.framesOut.Load(),
-		Dropped: map[string]uint64{}, BadDatagrams: map[string]uint64{},
+		Dropped: map[string]uint64{}, BadDatagrams: map[string]uint64{}, UDPDropped: map[string]uint64{},
 		FloorGrants: c.floorGrants.Load(), FloorDenials: c.floorDenials.Load(),
 		ControlIn: c.controlIn.Load(), ControlRateLimited: c.controlLimited.Load(),
 		ControlOverruns: c.controlOverrun.Load(), BadMessages: c.badMessages.Load(),
@@ -93,6 +101,9 @@ func (c *counters) snapshot() Stats {
 	for i := range c.bad {
 		s.BadDatagrams[badNames[i]] = c.bad[i].Load()
 	}
+	for i := range c.udpDropped {
+		s.UDPDropped[udpNames[i]] = c.udpDropped[i].Load()
+	}
 	return s
 }
 
@@ -100,7 +111,7 @@ func (c *counters) snapshot() Stats {
 type collector struct {
 	r *Relay
 
-	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad,
+	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
 	queueDepth *prometheus.Desc
 }
@@ -119,6 +130,7 @@ func newCollector(r *Relay) *collector {
 		framesOut:   d("frames_out_total", "Voice datagrams sent to listeners."),
 		dropped:     d("frames_dropped_total", "Voice frames not forwarded, by reason.", "reason"),
 		bad:         d("bad_datagrams_total", "Datagrams that did not parse, by reason.", "reason"),
+		udpDropped:  d("udp_dropped_total", "Datagrams at the UDP port that QUIC dropped before any session (garbage, scans, stale connections), by reason.", "reason"),
 		grants:      d("floor_grants_total", "Floors given."),
 		denials:     d("floor_denials_total", "Floor requests refused because someone else was talking."),
 		ctlIn:       d("control_messages_total", "Control messages received."),
@@ -135,7 +147,7 @@ func newCollector(r *Relay) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
-		c.framesOut, c.dropped, c.bad, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
+		c.framesOut, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
 		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.queueDepth} {
 		ch <- d
 	}
@@ -158,6 +170,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, v := range s.BadDatagrams {
 		counter(c.bad, v, k)
+	}
+	for k, v := range s.UDPDropped {
+		counter(c.udpDropped, v, k)
 	}
 	counter(c.grants, s.FloorGrants)
 	counter(c.denials, s.FloorDenials)

@@ -321,6 +321,26 @@ func TestMalformedDatagrams(t *testing.T) {
 	}
 }
 
+// udpDropped sums the relay's UDPDropped counters.
+func udpDropped(s relay.Stats) (n uint64) {
+	for _, v := range s.UDPDropped {
+		n += v
+	}
+	return n
+}
+
+// longHeader is a QUIC long-header packet of the given version and size
+// (at least 23 bytes), with 8-byte connection ids and zero padding.
+func longHeader(version uint32, size int) []byte {
+	b := []byte{0xc0, byte(version >> 24), byte(version >> 16), byte(version >> 8), byte(version), 8}
+	b = append(b, "dcid0123"...)
+	b = append(b, 8)
+	b = append(b, "scid0123"...)
+	return append(b, make([]byte, size-len(b))...)
+}
+
+// Datagrams at the relay's port that are not QUIC of any session are
+// counted by reason, and the relay keeps serving everyone.
 func TestUDPGarbage(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Open())
 	a := r.Dial(t, "alice", "")
@@ -330,8 +350,30 @@ func TestUDPGarbage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close()
+
+	// One of each kind, each waited for under its own reason.
+	for _, c := range []struct {
+		reason string
+		pkt    []byte
+	}{
+		{"not_quic", []byte("\x00hello relay")},
+		{"header_parse_error", []byte{0x40, 1}},                              // short header, shorter than a connection id
+		{"unknown_connection_id", append([]byte{0x41}, make([]byte, 40)...)}, // short header for no connection
+		{"unexpected_packet", longHeader(0x1a2a3a4a, 100)},                   // unknown version, too small to answer
+		{"version_negotiation", longHeader(0x1a2a3a4a, 1200)},                // unknown version: answered
+	} {
+		before := r.Stats().UDPDropped[c.reason]
+		if _, err := u.Write(c.pkt); err != nil {
+			t.Fatal(err)
+		}
+		r.WaitStats(t, "a datagram counted as "+c.reason, func(s relay.Stats) bool { return s.UDPDropped[c.reason] > before })
+	}
+
+	// A flood of random datagrams.
+	before := udpDropped(r.Stats())
 	buf := make([]byte, 1500)
-	for i := range 2000 {
+	const n = 2000
+	for i := range n {
 		n := 1 + i%len(buf)
 		rand.Read(buf[:n])
 		if i%3 == 0 {
@@ -344,6 +386,13 @@ func TestUDPGarbage(t *testing.T) {
 	a.SendVoice(voice(1, 7, proto.FlagStart))
 	if h, _ := b.RecvVoice(t); h.Seq != 7 {
 		t.Fatalf("%+v", h)
+	}
+	// Every datagram that reached the relay's socket is counted; the
+	// kernel may drop a few of a flood on the way.
+	s := r.WaitStats(t, "the flood counted", func(s relay.Stats) bool { return udpDropped(s)-before >= n*9/10 })
+	t.Logf("udp dropped: %v", s.UDPDropped)
+	if s.Sessions != 2 || s.BadDatagrams["short"]+s.BadDatagrams["kind"] != 0 {
+		t.Errorf("stats after the flood: %+v", s)
 	}
 }
 
@@ -462,6 +511,13 @@ func TestMetrics(t *testing.T) {
 	a := r.Dial(t, "alice", "")
 	a.SendRaw([]byte{1, 2, 3})
 	r.WaitStats(t, "a bad datagram", func(s relay.Stats) bool { return s.BadDatagrams["short"] == 1 })
+	u, err := net.Dial("udp", r.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.Write([]byte("\x00not quic"))
+	r.WaitStats(t, "a datagram that is not QUIC", func(s relay.Stats) bool { return s.UDPDropped["not_quic"] == 1 })
 	mf, err := r.Metrics().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -469,15 +525,18 @@ func TestMetrics(t *testing.T) {
 	found := map[string]bool{}
 	for _, f := range mf {
 		found[f.GetName()] = true
-		if f.GetName() == "hark_relay_bad_datagrams_total" {
+		for name, label := range map[string]string{"hark_relay_bad_datagrams_total": "short", "hark_relay_udp_dropped_total": "not_quic"} {
+			if f.GetName() != name {
+				continue
+			}
 			for _, m := range f.GetMetric() {
-				if m.GetLabel()[0].GetValue() == "short" && m.GetCounter().GetValue() != 1 {
-					t.Errorf("short = %v", m.GetCounter().GetValue())
+				if m.GetLabel()[0].GetValue() == label && m.GetCounter().GetValue() != 1 {
+					t.Errorf("%s{reason=%q} = %v, want 1", name, label, m.GetCounter().GetValue())
 				}
 			}
 		}
 	}
-	for _, n := range []string{"hark_relay_sessions", "hark_relay_frames_in_total", "hark_relay_frames_dropped_total", "hark_relay_auth_failures_total", "hark_relay_floor_grants_total", "hark_relay_voice_queue_depth", "go_goroutines"} {
+	for _, n := range []string{"hark_relay_sessions", "hark_relay_frames_in_total", "hark_relay_frames_dropped_total", "hark_relay_udp_dropped_total", "hark_relay_auth_failures_total", "hark_relay_floor_grants_total", "hark_relay_voice_queue_depth", "go_goroutines"} {
 		if !found[n] {
 			t.Errorf("metric %s missing", n)
 		}

@@ -166,7 +166,7 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 	defer close(r.done)
 	defer cancel()
 
-	tr := &quic.Transport{Conn: pconn}
+	tr := &quic.Transport{Conn: pconn, Tracer: udpTracer{&r.c}}
 	qconf := &quic.Config{
 		EnableDatagrams:       true,
 		MaxIdleTimeout:        r.cfg.IdleTimeout,
@@ -188,6 +188,11 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 	go func() {
 		defer wg.Done()
 		r.sweep(ctx)
+	}()
+	nonQUICDone := make(chan struct{})
+	go func() {
+		defer close(nonQUICDone)
+		r.countNonQUIC(ctx, tr)
 	}()
 	for {
 		conn, err := ln.Accept(ctx)
@@ -222,6 +227,7 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 	ln.Close()
 	tr.Close()
 	<-allDone
+	<-nonQUICDone
 	r.cfg.Logger.Info("relay stopped")
 	return nil
 }
