@@ -8,8 +8,14 @@
 // samples between the device and a lock-free ring and wakes a goroutine
 // through a pipe (ring.c). That goroutine hands captured periods to a
 // buffered channel, dropping (and counting) them when the consumer is slow,
-// and fills the playback ring from a FillFunc one period ahead of the
-// device (up to three after underruns).
+// or to a handler (Capture.Handle), and fills the playback ring from a
+// FillFunc one period ahead of the device (up to three after underruns).
+//
+// Waking Go costs far more CPU than moving the samples, so the audio thread
+// wakes it only when there is a whole chunk of work: a frame of capture
+// (Capture.Handle) or room for a frame of playback (Playback.SetChunk), and
+// not at all while the stream is paused (Pause, Resume): a paused capture
+// only measures the level, a paused playback plays silence.
 //
 // Tests use miniaudio's null backend (Backend "null", which is malgo.Backend(14);
 // malgo.BackendNull is 13, the custom backend in the bundled miniaudio, and fails)

@@ -25,6 +25,10 @@ type backend interface {
 type streamParams struct {
 	periodFrames int
 	periods      int
+	// chunk is how many frames the consumer wants per wake-up (a capture
+	// delivery, a playback fill); 0 means one period. Only ring streams
+	// use it: the others call back once per device period.
+	chunk int
 }
 
 type streamCallbacks struct {

@@ -1,6 +1,10 @@
 package audio
 
-import "sync/atomic"
+import (
+	"errors"
+	"math"
+	"sync/atomic"
+)
 
 // CaptureConfig configures a Capture.
 type CaptureConfig struct {
@@ -11,7 +15,8 @@ type CaptureConfig struct {
 }
 
 // Capture records mono 48 kHz int16 audio in fixed periods. Create it with
-// NewCapture, then Start it, then receive from Frames.
+// NewCapture, then Start it, then receive from Frames (or, set before Start,
+// have a Handler called with every period).
 //
 // The audio thread copies each period into a buffer and offers it to the
 // Frames channel without blocking; when the channel is full the period is
@@ -21,9 +26,12 @@ type Capture struct {
 	core
 	frames  chan []int16
 	free    chan []int16
-	period  int
+	period  int                 // samples per delivery; set before Start
+	handler func(frame []int16) // set before Start; nil: the Frames channel
 	periods atomic.Uint64
 	dropped atomic.Uint64
+	level   atomic.Uint64 // float64 bits of the last callback's mean square (non-ring streams)
+	resumes atomic.Uint64 // Resume calls: a partial period from before a pause is dropped
 }
 
 var _ Input = (*Capture)(nil)
@@ -53,6 +61,63 @@ func NewCapture(cfg CaptureConfig) (*Capture, error) {
 	}
 	c.period = c.core.opts.PeriodFrames
 	return c, nil
+}
+
+// Handle makes the capture call h with every frames samples captured,
+// instead of sending them to Frames. h runs on the stream's own goroutine
+// (or, with Options.Direct, on the audio thread), one call at a time; it
+// must return within a few milliseconds (encoding a frame is fine; no
+// network waits) and must not keep frame. On ring streams (the default) the
+// process is woken once per frames samples rather than once per device
+// period, which saves CPU when frames is a multiple of the period. Call
+// Handle before Start; frames 0 keeps the device period.
+func (c *Capture) Handle(frames int, h func(frame []int16)) error {
+	if frames < 0 || frames > 48000 {
+		return errors.New("audio: capture delivery of a bad size")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started {
+		return errors.New("audio: Handle called after Start")
+	}
+	if frames > 0 {
+		c.period = frames
+		c.chunk = frames
+	}
+	c.handler = h
+	return nil
+}
+
+// Pause stops delivering captured audio until Resume: nothing reaches the
+// handler or Frames and, on ring streams, the process is not woken at all.
+// The device keeps running (Level still works) and what it captures while
+// paused is discarded. Safe from any goroutine, including the handler.
+func (c *Capture) Pause() { c.setPaused(true) }
+
+// Resume undoes Pause; audio captured from now on is delivered. Cheap when
+// not paused; safe from any goroutine.
+func (c *Capture) Resume() {
+	if !c.paused.Load() {
+		return
+	}
+	if c.setPaused(false) {
+		c.resumes.Add(1)
+	}
+}
+
+// Paused reports whether the capture is paused.
+func (c *Capture) Paused() bool { return c.paused.Load() }
+
+// Level returns the RMS level of the device's last callback in dBFS (-Inf
+// for silence or before the first), measured even while paused.
+func (c *Capture) Level() float64 {
+	ms := math.Float64frombits(c.level.Load())
+	if l := c.cur.Load(); l != nil {
+		if m, ok := l.s.(interface{ meanSquare() float64 }); ok {
+			ms = m.meanSquare()
+		}
+	}
+	return 10 * math.Log10(ms)
 }
 
 // Frames delivers one period (PeriodFrames samples) per receive. The slice
@@ -91,8 +156,23 @@ func (c *Capture) Stats() CaptureStats {
 func (c *Capture) newData() func(out, in []byte, frames uint32) {
 	acc := make([]int16, c.period)
 	n := 0
+	resumes := c.resumes.Load()
+	_, ring := c.b.(*ringBackend)
 	return func(_, in []byte, _ uint32) {
 		s := int16s(in)
+		if !ring && len(s) > 0 {
+			var sum float64
+			for _, v := range s {
+				sum += float64(v) * float64(v)
+			}
+			c.level.Store(math.Float64bits(sum / float64(len(s)) / (32768.0 * 32768.0)))
+		}
+		if c.paused.Load() {
+			return
+		}
+		if r := c.resumes.Load(); r != resumes {
+			resumes, n = r, 0 // drop a partial period from before the pause
+		}
 		for len(s) > 0 {
 			k := copy(acc[n:], s)
 			n += k
@@ -106,6 +186,11 @@ func (c *Capture) newData() func(out, in []byte, frames uint32) {
 }
 
 func (c *Capture) deliver(p []int16) {
+	if c.handler != nil {
+		c.periods.Add(1)
+		c.handler(p)
+		return
+	}
 	var buf []int16
 	select {
 	case buf = <-c.free:

@@ -25,6 +25,10 @@ type core struct {
 	exitOnce  sync.Once
 	cur       atomic.Pointer[live] // the open stream
 	xrunsOld  atomic.Uint64        // ring xruns of streams already closed
+	chunk     int                  // frames per wake-up (streamParams.chunk); set before Start
+
+	pauseMu sync.Mutex  // serialises pause changes with stream openings
+	paused  atomic.Bool // written under pauseMu; applied to every stream opened
 
 	mu      sync.Mutex // guards the fields below
 	started bool
@@ -159,19 +163,60 @@ func (c *core) openOnce() (*live, error) {
 			}
 		},
 	}
-	s, err := c.b.open(c.kind, sel, streamParams{periodFrames: c.opts.PeriodFrames, periods: c.opts.Periods}, cb)
+	s, err := c.b.open(c.kind, sel, streamParams{periodFrames: c.opts.PeriodFrames, periods: c.opts.Periods, chunk: c.chunk}, cb)
 	if err != nil {
 		return nil, err
 	}
 	l.s = s
+	c.pauseMu.Lock()
+	if p, ok := s.(pauser); ok && c.paused.Load() {
+		p.setPaused(true)
+	}
+	c.cur.Store(l)
+	c.pauseMu.Unlock()
 	if err := s.start(); err != nil {
 		l.closing.Store(true)
+		c.cur.CompareAndSwap(l, nil)
 		s.close()
 		return nil, err
 	}
 	c.setCurrent(l.desc)
-	c.cur.Store(l)
 	return l, nil
+}
+
+// pauser is a stream that can stop waking Go (ring streams).
+type pauser interface{ setPaused(bool) }
+
+// setPaused records the pause state and applies it to the open stream (and
+// to every stream opened later). It reports whether the state changed.
+func (c *core) setPaused(p bool) bool {
+	c.pauseMu.Lock()
+	defer c.pauseMu.Unlock()
+	if c.paused.Load() == p {
+		return false
+	}
+	c.paused.Store(p)
+	if l := c.cur.Load(); l != nil {
+		if s, ok := l.s.(pauser); ok {
+			s.setPaused(p)
+		}
+	}
+	return true
+}
+
+// deviceCounter is a stream that counts its audio-thread callbacks itself
+// (ring streams, whose pump does not run while paused).
+type deviceCounter interface{ deviceCallbacks() uint64 }
+
+// progress changes while the open device calls back.
+func (c *core) progress() uint64 {
+	n := c.callbacks.Load()
+	if l := c.cur.Load(); l != nil {
+		if d, ok := l.s.(deviceCounter); ok {
+			n += d.deviceCallbacks()
+		}
+	}
+	return n
 }
 
 func (c *core) closeLive(l *live) {
@@ -202,7 +247,7 @@ func (c *core) supervise(ctx context.Context, l *live, done chan struct{}) {
 		defer stall.Stop()
 		stallC = stall.C
 	}
-	last := c.callbacks.Load()
+	last := c.progress()
 	lostAt := time.Now()
 	for {
 		if l == nil {
@@ -228,7 +273,7 @@ func (c *core) supervise(ctx context.Context, l *live, done chan struct{}) {
 			c.reopens.Add(1)
 			log.Info("opened the "+l.desc+" again", "after", time.Since(lostAt).Round(time.Millisecond), "attempts", failures+1)
 			backoff, failures = c.opts.RetryMin, 0
-			last = c.callbacks.Load()
+			last = c.progress()
 			if stall != nil {
 				stall.Reset(c.opts.StallTimeout)
 			}
@@ -243,7 +288,7 @@ func (c *core) supervise(ctx context.Context, l *live, done chan struct{}) {
 			}
 			log.Warn("the " + l.desc + " stopped (unplugged?); reopening it when it returns")
 		case <-stallC:
-			n := c.callbacks.Load()
+			n := c.progress()
 			stall.Reset(c.opts.StallTimeout)
 			if n != last {
 				last = n

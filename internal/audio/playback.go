@@ -1,6 +1,9 @@
 package audio
 
-import "sync/atomic"
+import (
+	"errors"
+	"sync/atomic"
+)
 
 // PlaybackConfig configures a Playback.
 type PlaybackConfig struct {
@@ -32,6 +35,42 @@ type PlaybackStats struct {
 	Callbacks uint64 // audio-thread callbacks
 }
 
+// SetChunk asks the stream to call Fill for frames samples at a time
+// (in device periods, one call after another) and, on ring streams (the
+// default), to wake the process only when there is room for that many: with
+// 20 ms of audio per wake-up instead of one 10 ms period, half the wake-ups,
+// for up to one chunk less one period more of queued playback. Call it
+// before Start; 0 means one period.
+func (p *Playback) SetChunk(frames int) error {
+	if frames < 0 || frames > 48000 {
+		return errors.New("audio: playback chunk of a bad size")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started {
+		return errors.New("audio: SetChunk called after Start")
+	}
+	p.chunk = frames
+	return nil
+}
+
+// Pause stops calling Fill until Resume: the device plays what is queued,
+// then silence, and on ring streams the process is not woken at all (no
+// underruns are counted). Meant for Fill itself, when it has nothing to
+// play; safe from any goroutine.
+func (p *Playback) Pause() { p.setPaused(true) }
+
+// Resume undoes Pause and has Fill called again at once. Cheap when not
+// paused; safe from any goroutine.
+func (p *Playback) Resume() {
+	if p.paused.Load() {
+		p.setPaused(false)
+	}
+}
+
+// Paused reports whether playback is paused.
+func (p *Playback) Paused() bool { return p.paused.Load() }
+
 // NewPlayback checks cfg and returns a stopped Playback; Start opens the device.
 func NewPlayback(cfg PlaybackConfig) (*Playback, error) {
 	p := &Playback{fill: cfg.Fill}
@@ -61,6 +100,11 @@ func (p *Playback) newData() func(out, in []byte, frames uint32) {
 	off := len(stage)
 	return func(out, _ []byte, _ uint32) {
 		d := int16s(out)
+		if p.paused.Load() {
+			clear(d)
+			off = len(stage)
+			return
+		}
 		for len(d) > 0 {
 			if off == len(stage) {
 				n := 0

@@ -25,6 +25,13 @@ struct hark_stream {
 	volatile int stopped;
 	uint64_t callbacks;
 	uint64_t xruns;
+	int wakeAt;         // atomic; see hark_set_wake
+	int paused;         // atomic; see hark_set_paused
+	int wasPaused;      // audio thread only
+	uint64_t written;   // capture: frames committed to the ring (atomic)
+	uint64_t freshFrom; // capture: frames before this were written before a pause (atomic)
+	uint64_t readCount; // capture: frames read or skipped (consumer only)
+	double meanSquare;  // capture: mean square of the last callback's samples, full scale 1 (atomic)
 };
 
 static void wake(hark_stream* s) {
@@ -39,8 +46,29 @@ static void hark_data(ma_device* d, void* out, const void* in, ma_uint32 n) {
 	hark_stream* s = (hark_stream*)d->pUserData;
 	__atomic_add_fetch(&s->callbacks, 1, __ATOMIC_RELAXED);
 	ma_uint32 left = n;
+	int paused = __atomic_load_n(&s->paused, __ATOMIC_ACQUIRE);
 	if (s->capture) {
 		const int16_t* src = (const int16_t*)in;
+		if (n > 0) {
+			double sum = 0;
+			for (ma_uint32 i = 0; i < n; i++) {
+				double v = (double)src[i];
+				sum += v * v;
+			}
+			double ms = sum / (double)n / (32768.0 * 32768.0);
+			__atomic_store(&s->meanSquare, &ms, __ATOMIC_RELAXED);
+		}
+		if (paused) {
+			// Nothing is written while paused: the consumer is not woken
+			// and nothing counts as lost. What the ring still holds from
+			// before the pause is skipped by the reader after it.
+			s->wasPaused = 1;
+			return;
+		}
+		if (s->wasPaused) {
+			s->wasPaused = 0;
+			__atomic_store_n(&s->freshFrom, __atomic_load_n(&s->written, __ATOMIC_RELAXED), __ATOMIC_RELEASE);
+		}
 		while (left > 0) {
 			ma_uint32 chunk = left;
 			void* p;
@@ -49,6 +77,7 @@ static void hark_data(ma_device* d, void* out, const void* in, ma_uint32 n) {
 			}
 			memcpy(p, src, chunk * sizeof(int16_t));
 			ma_pcm_rb_commit_write(&s->rb, chunk);
+			__atomic_add_fetch(&s->written, chunk, __ATOMIC_RELEASE);
 			src += chunk;
 			left -= chunk;
 		}
@@ -69,10 +98,16 @@ static void hark_data(ma_device* d, void* out, const void* in, ma_uint32 n) {
 			memset(dst, 0, left * sizeof(int16_t));
 		}
 	}
-	if (left > 0) {
+	if (left > 0 && !paused) {
 		__atomic_add_fetch(&s->xruns, left, __ATOMIC_RELAXED);
 	}
-	wake(s);
+	// Wake the consumer only when it has a whole chunk to do: a chunk
+	// captured, or room for a chunk of playback.
+	int avail = (int)ma_pcm_rb_available_read(&s->rb);
+	int at = __atomic_load_n(&s->wakeAt, __ATOMIC_RELAXED);
+	if (s->capture ? avail >= at : (!paused && avail <= at)) {
+		wake(s);
+	}
 }
 
 static void hark_notify(const ma_device_notification* n) {
@@ -92,13 +127,14 @@ int hark_version_ok(void) {
 int hark_device_id_size(void) { return (int)sizeof(ma_device_id); }
 
 int hark_open(hark_stream** out, int capture, const int* backends, int nbackends,
-              const void* id, int idsize, int periodFrames, int periods, int ringFrames, int wakefd) {
+              const void* id, int idsize, int periodFrames, int periods, int ringFrames, int wakefd, int wakeAt) {
 	hark_stream* s = (hark_stream*)calloc(1, sizeof(hark_stream));
 	if (s == NULL) {
 		return MA_OUT_OF_MEMORY;
 	}
 	s->capture = capture;
 	s->wakefd = wakefd;
+	s->wakeAt = wakeAt;
 	ma_backend bs[32];
 	if (nbackends > 32) {
 		nbackends = 32;
@@ -174,6 +210,17 @@ void hark_close(hark_stream* s) {
 }
 
 int hark_read(hark_stream* s, int16_t* dst, int frames) {
+	// Skip what was captured before the last pause.
+	uint64_t fresh = __atomic_load_n(&s->freshFrom, __ATOMIC_ACQUIRE);
+	while (s->readCount < fresh) {
+		ma_uint32 chunk = (ma_uint32)(fresh - s->readCount);
+		void* p;
+		if (ma_pcm_rb_acquire_read(&s->rb, &chunk, &p) != MA_SUCCESS || chunk == 0) {
+			break;
+		}
+		ma_pcm_rb_commit_read(&s->rb, chunk);
+		s->readCount += chunk;
+	}
 	if ((int)ma_pcm_rb_available_read(&s->rb) < frames) {
 		return 0;
 	}
@@ -188,6 +235,7 @@ int hark_read(hark_stream* s, int16_t* dst, int frames) {
 		ma_pcm_rb_commit_read(&s->rb, chunk);
 		done += (int)chunk;
 	}
+	s->readCount += (uint64_t)done;
 	return done;
 }
 
@@ -212,6 +260,18 @@ void hark_poll(hark_stream* s, uint64_t* callbacks, uint64_t* xruns, int* stoppe
 	*callbacks = __atomic_load_n(&s->callbacks, __ATOMIC_RELAXED);
 	*xruns = __atomic_load_n(&s->xruns, __ATOMIC_RELAXED);
 	*stopped = __atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE);
+}
+
+void hark_set_wake(hark_stream* s, int wakeAt) { __atomic_store_n(&s->wakeAt, wakeAt, __ATOMIC_RELAXED); }
+
+void hark_set_paused(hark_stream* s, int paused) { __atomic_store_n(&s->paused, paused, __ATOMIC_RELEASE); }
+
+void hark_wake(hark_stream* s) { wake(s); }
+
+double hark_mean_square(hark_stream* s) {
+	double ms;
+	__atomic_load(&s->meanSquare, &ms, __ATOMIC_RELAXED);
+	return ms;
 }
 
 // hark_stop_device stops the device as if it had been unplugged (the stop

@@ -35,9 +35,12 @@ type ringStream struct {
 	c       *C.hark_stream
 	capture bool
 	period  int
+	chunk   int // frames the pump handles per wake-up (capture: delivered; playback: filled)
 	target  int // playback: frames kept queued ahead of the device; grows after underruns
+	maxTgt  int // playback: the most target may grow to
 	ringCap int
-	lastX   uint64 // playback: xruns seen by the pump
+	paused  atomic.Bool // mirrors the C flag; playback: the pump stops filling
+	lastX   uint64      // playback: xruns seen by the pump
 	cb      streamCallbacks
 	pr, pw  *os.File
 	quit    atomic.Bool
@@ -63,10 +66,14 @@ func (b *ringBackend) open(kind Kind, dev *DeviceInfo, p streamParams, cb stream
 		pw.Close()
 		return nil, err
 	}
-	s := &ringStream{capture: kind == KindCapture, period: p.periodFrames, target: p.periodFrames, cb: cb, pr: pr, pw: pw, done: make(chan struct{})}
-	ringFrames := 8 * p.periodFrames
+	chunk := max(p.chunk, p.periodFrames)
+	s := &ringStream{capture: kind == KindCapture, period: p.periodFrames, chunk: chunk, target: chunk,
+		maxTgt: chunk + (maxQueuedPeriods-1)*p.periodFrames, cb: cb, pr: pr, pw: pw, done: make(chan struct{})}
+	ringFrames := 8 * max(chunk, p.periodFrames)
+	wakeAt := chunk // capture: a whole chunk is waiting
 	if !s.capture {
-		ringFrames = maxQueuedPeriods*p.periodFrames + p.periodFrames
+		ringFrames = s.maxTgt + p.periodFrames
+		wakeAt = s.target - chunk // playback: room for a whole chunk
 	}
 	s.ringCap = ringFrames
 	backs := make([]C.int, len(b.backends))
@@ -96,7 +103,7 @@ func (b *ringBackend) open(kind Kind, dev *DeviceInfo, p streamParams, cb stream
 		capture = 1
 	}
 	r := C.hark_open(&s.c, capture, bp, C.int(len(backs)), idp, C.int(idsize),
-		C.int(p.periodFrames), C.int(p.periods), C.int(ringFrames), C.int(wfd))
+		C.int(p.periodFrames), C.int(p.periods), C.int(ringFrames), C.int(wfd), C.int(wakeAt))
 	if r != 0 {
 		pr.Close()
 		pw.Close()
@@ -119,13 +126,14 @@ func (s *ringStream) start() error {
 
 func (s *ringStream) fill() {
 	buf := make([]int16, s.period)
-	for int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
+	for !s.paused.Load() && int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
 		s.cb.data(int16Bytes(buf), nil, uint32(s.period))
 		C.hark_write(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))
 	}
 }
 
-// maxQueuedPeriods bounds how far playback may queue ahead of the device.
+// maxQueuedPeriods bounds how far playback may queue ahead of the device:
+// the chunk plus this many periods less one.
 const maxQueuedPeriods = 3
 
 // queued returns the frames waiting in the playback ring.
@@ -142,27 +150,58 @@ func (s *ringStream) adapt(callbacks, xruns uint64) {
 		s.lastX = xruns
 		return
 	}
-	if xruns > s.lastX && s.target < maxQueuedPeriods*s.period {
+	if xruns > s.lastX && s.target < s.maxTgt {
 		s.target += s.period
+		C.hark_set_wake(s.c, C.int(s.target-s.chunk))
 	}
 	s.lastX = xruns
 }
+
+// setPaused pauses or resumes the stream (see hark_set_paused); resuming
+// playback wakes the pump to fill the ring at once.
+func (s *ringStream) setPaused(p bool) {
+	s.paused.Store(p)
+	v := C.int(0)
+	if p {
+		v = 1
+	}
+	C.hark_set_paused(s.c, v)
+	if !p && !s.capture {
+		C.hark_wake(s.c)
+	}
+}
+
+// deviceCallbacks counts the audio thread's callbacks, paused or not (for
+// stall detection: a paused stream's pump does not run).
+func (s *ringStream) deviceCallbacks() uint64 {
+	var cbs, xruns C.uint64_t
+	var st C.int
+	C.hark_poll(s.c, &cbs, &xruns, &st)
+	return uint64(cbs)
+}
+
+// meanSquare is the mean square of the last device callback's samples
+// (capture), measured on the audio thread.
+func (s *ringStream) meanSquare() float64 { return float64(C.hark_mean_square(s.c)) }
 
 func (s *ringStream) pump() {
 	defer close(s.done)
 	wake := make([]byte, 64)
 	buf := make([]int16, s.period)
+	if s.capture {
+		buf = make([]int16, s.chunk)
+	}
 	stopped := false
 	for {
 		if _, err := s.pr.Read(wake); err != nil || s.quit.Load() {
 			return
 		}
 		if s.capture {
-			for int(C.hark_read(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))) == s.period {
-				s.cb.data(nil, int16Bytes(buf), uint32(s.period))
+			for int(C.hark_read(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(len(buf)))) == len(buf) {
+				s.cb.data(nil, int16Bytes(buf), uint32(len(buf)))
 			}
 		} else {
-			for int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
+			for !s.paused.Load() && int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
 				s.cb.data(int16Bytes(buf), nil, uint32(s.period))
 				C.hark_write(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))
 			}

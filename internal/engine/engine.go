@@ -13,11 +13,20 @@
 // (audio.Input, a playback constructor, Floor, ptt.Source), so the engine runs
 // on miniaudio's null backend or on fakes in tests.
 //
-// Timing: playback mixes on the audio thread, in the device callback, one
-// device period (10 ms) at a time, so a decoded frame goes out in the next
-// callback after its jitter-buffer deadline. Capture periods are collected
-// into frames of Config.FrameSamples (10 or 20 ms) and encoded on the engine's
-// capture goroutine as soon as a frame is full.
+// Timing: playback mixes on the device's pump goroutine (or audio thread),
+// one device period (10 ms) at a time, a frame (Config.FrameSamples) of
+// periods per wake-up, so a decoded frame goes out in the next callbacks
+// after its jitter-buffer deadline. Capture periods are collected into
+// frames of Config.FrameSamples (10 or 20 ms) and encoded as soon as a frame
+// is full.
+//
+// CPU: with the devices of package audio the process wakes once per frame
+// for capture and once per frame for playback, never per device period,
+// and the frame is encoded on the capture device's own goroutine (no
+// hand-off). When idle it does not wake at all: capture is paused while
+// not talking (unless Config.OnCapture needs every period; the level meter
+// is measured on the audio thread), and playback is paused once nothing has
+// been heard or played for a second, until voice or a cue arrives.
 package engine
 
 import (
@@ -173,6 +182,7 @@ type Engine struct {
 	mix    *playout.Mixer
 	player *player
 	enc    codec.FrameEncoder // capture goroutine only
+	cs     capState           // capture goroutine only
 
 	floor atomic.Pointer[Floor] // set by Run
 
@@ -187,12 +197,21 @@ type Engine struct {
 
 	level atomic.Uint64 // float64 bits of the last period's dBFS
 
+	// Optional device capabilities (package audio's devices have them;
+	// fakes may not). capCtl and capLevel are set by New; playCtl by Run.
+	capCtl   pausable // non-nil: capture is paused while not talking
+	capLevel leveler
+	playCtl  atomic.Pointer[pausableRef]
+	activity atomic.Uint64 // bumped by voice and cues: wakes a paused playback
+
 	// Audio thread only: staging for device periods that differ from
 	// tick, and the playout clock (see mixTick).
-	tick     int
-	stage    []int16
-	stageOff int
-	clock    time.Time
+	tick       int
+	stage      []int16
+	stageOff   int
+	clock      time.Time
+	quietTicks int    // consecutive silent ticks without activity
+	seenAct    uint64 // activity at the last tick
 
 	mu sync.Mutex
 	// guarded by mu:
@@ -209,6 +228,35 @@ type Engine struct {
 
 // txRef wraps a transmission so it can be compared and stored atomically.
 type txRef struct{ tx Transmitter }
+
+// pausable is a device that can stop waking the process (audio.Capture,
+// audio.Playback).
+type pausable interface {
+	Pause()
+	Resume()
+	Paused() bool
+}
+
+type pausableRef struct{ p pausable }
+
+// leveler is a capture device that measures its own level (audio.Capture).
+type leveler interface{ Level() float64 }
+
+// frameHandler is a capture device that can call a function with every
+// frame on its own goroutine (audio.Capture).
+type frameHandler interface {
+	Handle(frames int, h func(frame []int16)) error
+}
+
+// chunker is a playback device that can be filled a frame at a time
+// (audio.Playback).
+type chunker interface{ SetChunk(frames int) error }
+
+// quietAfter is how long playback keeps running after the last voice packet
+// or cue with nothing audible before it pauses; longer than the jitter
+// buffers' longest delay (1 s by default), and the pause also waits for
+// their queues to be empty.
+const quietAfter = 2 * time.Second
 
 // New checks cfg and returns an engine; nothing is opened before Run.
 func New(cfg Config) (*Engine, error) {
@@ -251,6 +299,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.mix = playout.New(playout.Config{FrameSamples: cfg.PlaybackPeriod, NewDecoder: cfg.NewDecoder,
 		JitterOptions: cfg.JitterOptions, Logger: log})
+	e.capLevel, _ = cfg.Capture.(leveler)
+	if p, ok := cfg.Capture.(pausable); ok && cfg.OnCapture == nil {
+		if _, direct := cfg.Capture.(frameHandler); direct {
+			e.capCtl = p
+		}
+	}
 	e.stage = make([]int16, cfg.PlaybackPeriod)
 	e.stageOff = len(e.stage)
 	e.level.Store(math.Float64bits(math.Inf(-1)))
@@ -281,7 +335,12 @@ func (e *Engine) poke() {
 
 // Level returns the level of the last captured period in dBFS (-Inf for
 // silence or before the first period).
-func (e *Engine) Level() float64 { return math.Float64frombits(e.level.Load()) }
+func (e *Engine) Level() float64 {
+	if e.capLevel != nil {
+		return e.capLevel.Level()
+	}
+	return math.Float64frombits(e.level.Load())
+}
 
 // State returns the current state.
 func (e *Engine) State() State {
@@ -314,6 +373,17 @@ func (e *Engine) cue(c cueCmd) {
 	}
 	if !e.player.send(c) {
 		e.cuesDropped.Add(1)
+		return
+	}
+	e.wakePlayback()
+}
+
+// wakePlayback resumes a paused playback after new voice or a cue (see
+// mixTick for the other half of this handshake).
+func (e *Engine) wakePlayback() {
+	e.activity.Add(1)
+	if r := e.playCtl.Load(); r != nil && r.p.Paused() {
+		r.p.Resume()
 	}
 }
 
@@ -328,6 +398,7 @@ func (e *Engine) Voice(h proto.VoiceHeader, opus []byte, arrival time.Time) {
 		Start: h.Flags&proto.FlagStart != 0, End: h.Flags&proto.FlagEnd != 0,
 		Payload: append([]byte(nil), opus...), Arrival: arrival,
 	})
+	e.wakePlayback()
 }
 
 // Event takes an event of the client (client.Config.OnEvent) and plays the
@@ -413,6 +484,7 @@ func (e *Engine) fill(out []int16) int {
 }
 
 func (e *Engine) mixTick(out []int16) {
+	act := e.activity.Load()
 	active := e.mix.Tick(e.playoutClock(), out)
 	e.playbackTicks.Add(1)
 	if r := len(active) > 0; r != e.recv.Load() {
@@ -420,6 +492,26 @@ func (e *Engine) mixTick(out []int16) {
 		e.poke()
 	}
 	e.player.mix(out)
+	if len(active) > 0 || len(e.player.voices) > 0 || act != e.seenAct {
+		e.quietTicks, e.seenAct = 0, act
+		return
+	}
+	e.quietTicks++
+	if time.Duration(e.quietTicks)*time.Duration(e.tick)*time.Second/48000 < quietAfter {
+		return
+	}
+	e.quietTicks = 0
+	r := e.playCtl.Load()
+	if r == nil || e.mix.Stats().Jitter.BufferedPackets != 0 {
+		return
+	}
+	// Nothing to play: stop waking up. Voice and cues bump activity and
+	// then resume a paused playback; pausing and then checking activity
+	// here means one of the two sides always sees the other.
+	r.p.Pause()
+	if e.activity.Load() != act {
+		r.p.Resume()
+	}
 }
 
 // playoutClock returns the time of this tick for the jitter buffers. Sound
@@ -466,22 +558,48 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 	if err != nil {
 		return fmt.Errorf("opening the playback device: %w", err)
 	}
+	if c, ok := play.(chunker); ok {
+		if err := c.SetChunk(e.cfg.FrameSamples); err != nil {
+			play.Close()
+			return fmt.Errorf("opening the playback device: %w", err)
+		}
+	}
+	if p, ok := play.(pausable); ok {
+		e.playCtl.Store(&pausableRef{p})
+	}
 	if err := play.Start(ctx); err != nil {
 		play.Close()
 		return fmt.Errorf("starting the playback device: %w", err)
 	}
 	defer play.Close()
-	if err := e.cfg.Capture.Start(ctx); err != nil {
-		e.cfg.Capture.Close()
+	capt := e.cfg.Capture
+	h, direct := capt.(frameHandler)
+	if direct {
+		if err := h.Handle(e.cfg.FrameSamples, e.captured); err != nil {
+			capt.Close()
+			return fmt.Errorf("starting the capture device: %w", err)
+		}
+	}
+	if e.capCtl != nil {
+		// Paused until we talk: an idle engine is not woken by the
+		// microphone (the level is measured on the audio thread).
+		e.capCtl.Pause()
+	}
+	if err := capt.Start(ctx); err != nil {
+		capt.Close()
 		return fmt.Errorf("starting the capture device: %w", err)
 	}
 
 	var wg sync.WaitGroup
 	capDone := make(chan struct{})
-	wg.Go(func() {
-		defer close(capDone)
-		e.captureLoop()
-	})
+	if direct {
+		close(capDone) // frames arrive through e.captured
+	} else {
+		wg.Go(func() {
+			defer close(capDone)
+			e.captureLoop()
+		})
+	}
 	pttErr := make(chan error, 1)
 	if e.cfg.PTT != nil {
 		wg.Go(func() {
@@ -594,6 +712,9 @@ loop:
 				e.grants.Add(1)
 				cur = &txRef{r.tx}
 				e.sendTx.Store(cur)
+				if e.capCtl != nil {
+					e.capCtl.Resume() // see captured for the other half
+				}
 				e.Play(CueTalkPermit)
 			}
 		case r := <-e.failed:
@@ -624,53 +745,84 @@ loop:
 	return runErr
 }
 
-// captureLoop reads capture periods until the device closes, measures the
-// level and, while a transmission is on, encodes and sends frames.
+// capState is the capture side's state: owned by whichever goroutine
+// delivers captured audio (captureLoop, or the device calling captured).
+type capState struct {
+	frame []int16
+	pkt   []byte
+	last  *txRef
+}
+
+// captureLoop reads capture periods from a channel-only capture device
+// until it closes.
 func (e *Engine) captureLoop() {
-	frame := make([]int16, 0, e.cfg.FrameSamples)
-	pkt := make([]byte, 0, codec.MaxPacketBytes)
-	var last *txRef
 	in := e.cfg.Capture
 	for period := range in.Frames() {
-		e.capturePeriods.Add(1)
-		e.level.Store(math.Float64bits(audio.LevelDBFS(period)))
-		if e.cfg.OnCapture != nil {
-			e.cfg.OnCapture(period)
-		}
-		cur := e.sendTx.Load()
-		if cur != last {
-			frame = frame[:0] // a new transmission starts with a fresh frame
-			last = cur
-		}
-		if cur != nil {
-			for p := period; len(p) > 0; {
-				n := min(len(p), e.cfg.FrameSamples-len(frame))
-				frame = append(frame, p[:n]...)
-				p = p[n:]
-				if len(frame) < e.cfg.FrameSamples {
-					continue
-				}
-				out, err := e.enc.Encode(frame, pkt[:0])
-				frame = frame[:0]
-				if err != nil {
-					e.encodeErrors.Add(1)
-					e.log.Warn("encoding a frame", "err", err)
-					continue
-				}
-				if err := cur.tx.Send(out, e.cfg.FrameSamples); err != nil {
-					e.sendErrors.Add(1)
-					e.log.Warn("the transmission stopped", "err", err)
-					e.sendTx.CompareAndSwap(cur, nil)
-					last = nil
-					select {
-					case e.failed <- cur:
-					default:
-					}
-					break
-				}
-				e.framesSent.Add(1)
-			}
-		}
+		e.process(period)
 		in.Recycle(period)
+	}
+}
+
+// captured takes a frame from a capture device that calls back (on its
+// goroutine), and pauses the device again when we are not talking.
+func (e *Engine) captured(frame []int16) {
+	e.process(frame)
+	if e.capCtl != nil && e.sendTx.Load() == nil {
+		e.capCtl.Pause()
+		if e.sendTx.Load() != nil { // a grant came meanwhile: control may have missed the pause
+			e.capCtl.Resume()
+		}
+	}
+}
+
+// process measures the level of a captured period and, while a
+// transmission is on, encodes and sends frames.
+func (e *Engine) process(period []int16) {
+	cs := &e.cs
+	if cs.frame == nil {
+		cs.frame = make([]int16, 0, e.cfg.FrameSamples)
+		cs.pkt = make([]byte, 0, codec.MaxPacketBytes)
+	}
+	e.capturePeriods.Add(1)
+	if e.capLevel == nil {
+		e.level.Store(math.Float64bits(audio.LevelDBFS(period)))
+	}
+	if e.cfg.OnCapture != nil {
+		e.cfg.OnCapture(period)
+	}
+	cur := e.sendTx.Load()
+	if cur != cs.last {
+		cs.frame = cs.frame[:0] // a new transmission starts with a fresh frame
+		cs.last = cur
+	}
+	if cur == nil {
+		return
+	}
+	for p := period; len(p) > 0; {
+		n := min(len(p), e.cfg.FrameSamples-len(cs.frame))
+		cs.frame = append(cs.frame, p[:n]...)
+		p = p[n:]
+		if len(cs.frame) < e.cfg.FrameSamples {
+			continue
+		}
+		out, err := e.enc.Encode(cs.frame, cs.pkt[:0])
+		cs.frame = cs.frame[:0]
+		if err != nil {
+			e.encodeErrors.Add(1)
+			e.log.Warn("encoding a frame", "err", err)
+			continue
+		}
+		if err := cur.tx.Send(out, e.cfg.FrameSamples); err != nil {
+			e.sendErrors.Add(1)
+			e.log.Warn("the transmission stopped", "err", err)
+			e.sendTx.CompareAndSwap(cur, nil)
+			cs.last = nil
+			select {
+			case e.failed <- cur:
+			default:
+			}
+			return
+		}
+		e.framesSent.Add(1)
 	}
 }

@@ -61,11 +61,18 @@ func startStation(t testing.TB, r *relaytest.Relay, sc stationConfig) *station {
 			}
 			f := fill
 			if sc.onPlay != nil {
+				var next time.Time // audio goroutine only
 				f = func(out []int16) int {
-					at := time.Now()
+					at := time.Now().Add(period)
 					n := fill(out)
-					// Played from one period on (see wallPlayback).
-					sc.onPlay(at.Add(period), out)
+					// Played from one period on (see wallPlayback), and
+					// periods filled in one go (a frame of 20 ms) play
+					// one after another.
+					if at.Before(next) {
+						at = next
+					}
+					next = at.Add(period)
+					sc.onPlay(at, out)
 					return n
 				}
 			}
