@@ -70,7 +70,7 @@ Channels come from --channels FILE or DATA/channels.json, for example
 the channels are lobby (ptt, default) and ops (open).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", proto.DefaultPort), EnvVars: []string{"HARK_LISTEN"},
-				Usage: "UDP address to listen on (HOST:PORT; \":4275\" is every interface, \"127.0.0.1:4275\" this machine only)"},
+				Usage: "UDP address to listen on: HOST:PORT, HOST (port 4275) or :PORT (\":4275\" is every interface, \"127.0.0.1\" this machine only)"},
 			dataFlag,
 			&cli.BoolFlag{Name: "open", EnvVars: []string{"HARK_OPEN"},
 				Usage: "accept any user name without a password (trusted networks only); everyone may page, nobody is admin"},
@@ -294,9 +294,13 @@ func serve(c *cli.Context) error {
 		return fmt.Errorf("cannot create the data directory: %w", err)
 	}
 
+	listen, err := relay.ListenAddr(c.String("listen"))
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
 	var cert = struct{ created bool }{}
 	cfg := relay.Config{
-		Listen: c.String("listen"), Open: c.Bool("open"), Logger: log,
+		Listen: listen, Open: c.Bool("open"), Logger: log,
 		MaxTalk: c.Duration("max-talk"), FloorTimeout: c.Duration("floor-timeout"),
 	}
 	switch {

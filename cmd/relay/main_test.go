@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hark-intercom/hark/internal/certs"
@@ -32,5 +33,13 @@ func TestFingerprintCommand(t *testing.T) {
 	}
 	if err := app().Run([]string{"relay", "user", "list", "--data", filepath.Join(dir, "none")}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestListenFlag(t *testing.T) {
+	dir := t.TempDir()
+	err := app().Run([]string{"relay", "--open", "--data", dir, "--listen", "127.0.0.1:nope"})
+	if err == nil || !strings.Contains(err.Error(), "--listen") || !strings.Contains(err.Error(), "port must be a number") {
+		t.Fatalf("bad --listen: %v", err)
 	}
 }

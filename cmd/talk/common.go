@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -61,7 +62,7 @@ func frameSamples(cc *cli.Context) (int, error) {
 // logger writes talk's logs to the app's error writer (standard error):
 // warnings and errors only, unless --verbose asks for everything.
 func logger(cc *cli.Context) *slog.Logger {
-	lvl := slog.LevelInfo
+	lvl := slog.LevelWarn
 	if cc.Bool("verbose") {
 		lvl = slog.LevelDebug
 	}
@@ -103,12 +104,18 @@ func clientConfig(cc *cli.Context) (client.Config, error) {
 	if err != nil {
 		return client.Config{}, err
 	}
+	fp := strings.TrimSpace(cc.String("fingerprint"))
+	if fp != "" {
+		if err := certs.CheckFingerprint(fp); err != nil {
+			return client.Config{}, usagef("--fingerprint: %v", err)
+		}
+	}
 	return client.Config{
 		Relay:           cc.String("relay"),
 		Name:            name,
 		Password:        pw,
 		Channel:         cc.String("channel"),
-		Fingerprint:     strings.TrimSpace(cc.String("fingerprint")),
+		Fingerprint:     fp,
 		KnownRelaysFile: cc.String("known-relays"),
 		Software:        software,
 		Logger:          logger(cc),

@@ -73,7 +73,7 @@ func record(cc *cli.Context) error {
 	// Talker names for the "hearing" lines, from the events.
 	var mu sync.Mutex // guards names
 	names := map[uint32]string{}
-	printer := eventPrinter(os.Stderr, cfg.Name)
+	printer := eventPrinter(cc.App.ErrWriter, cfg.Name)
 	cfg.OnEvent = func(e client.Event) {
 		mu.Lock()
 		switch m := e.Msg.(type) {
@@ -129,7 +129,7 @@ func record(cc *cli.Context) error {
 	if d := cc.Duration("duration"); d > 0 {
 		stop = fmt.Sprintf("for %v", d)
 	}
-	fmt.Fprintf(os.Stderr, "recording channel %s of %s to %s (%s)\n", ch.Name, c.Relay(), out, stop)
+	fmt.Fprintf(cc.App.ErrWriter, "recording channel %s of %s to %s (%s)\n", ch.Name, c.Relay(), out, stop)
 
 	samples, runErr := rec.Run(cc.Context, cc.Duration("duration"))
 	closeErr := w.Close()
@@ -141,6 +141,6 @@ func record(cc *cli.Context) error {
 	}
 	st := rec.Stats()
 	log.Debug("playout stats", "stats", fmt.Sprintf("%+v", st))
-	fmt.Fprintf(os.Stderr, "recorded %v to %s\n", (time.Duration(samples) * time.Second / 48000).Round(10*time.Millisecond), out)
+	fmt.Fprintf(cc.App.ErrWriter, "recorded %v to %s\n", (time.Duration(samples) * time.Second / 48000).Round(10*time.Millisecond), out)
 	return nil
 }

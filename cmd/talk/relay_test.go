@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,8 +51,10 @@ func runTalk(ctx context.Context, t *testing.T, r *relaytest.Relay, args ...stri
 	app := newApp()
 	app.Writer, app.ErrWriter = &out, &errw
 	argv := append([]string{"talk"}, args...)
-	argv = append(argv, "--relay", r.Addr, "--fingerprint", r.Fingerprint,
-		"--known-relays", filepath.Join(t.TempDir(), "known_relays"))
+	argv = append(argv, "--relay", r.Addr, "--known-relays", filepath.Join(t.TempDir(), "known_relays"))
+	if !slices.Contains(args, "--fingerprint") {
+		argv = append(argv, "--fingerprint", r.Fingerprint)
+	}
 	err := app.RunContext(ctx, flagsFirst(app, verbFirst(app, argv)))
 	res := talkResult{code: 0}
 	if err != nil {
@@ -185,6 +188,9 @@ func TestSessionsAndKick(t *testing.T) {
 	if f := rows["carol"]; len(f) != 6 || f[1] != "(you)" || f[2] != "lobby" || f[5] != "page,admin" {
 		t.Errorf("carol's row %q", f)
 	}
+	if res.stderr != "" {
+		t.Errorf("sessions wrote to stderr without -v (only warnings and errors belong there):\n%s", res.stderr)
+	}
 
 	for _, args := range [][]string{{"sessions"}, {"kick", "bob"}} {
 		res := runTalk(ctx, t, r, append(args, "--user", "eve", "--password", "e")...)
@@ -201,7 +207,7 @@ func TestSessionsAndKick(t *testing.T) {
 		t.Errorf("kick nobody: status %d\n%s", res.code, res.stderr)
 	}
 	res = runTalk(ctx, t, r, "kick", "bob", "go", "home", "--user", "carol", "--password", "c")
-	if res.code != 0 || !strings.Contains(res.stderr, "disconnected bob\n") {
+	if res.code != 0 || res.stderr != "disconnected bob\n" {
 		t.Fatalf("kick bob: status %d\n%s", res.code, res.stderr)
 	}
 	for {
@@ -217,5 +223,39 @@ func TestSessionsAndKick(t *testing.T) {
 			t.Fatal("bob was not disconnected")
 		}
 		break
+	}
+}
+
+// A fingerprint that is not one is refused before connecting, in words,
+// with the usage status; -v shows the connection's logs, which are quiet
+// without it.
+func TestFingerprintFormatAndVerbose(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	ctx := testCtx(t)
+	res := runTalk(ctx, t, r, "who", "--user", "bob", "--fingerprint", "garbage")
+	if res.code != exitUsage || !strings.HasPrefix(res.stderr, `talk: --fingerprint: "garbage" is not a relay fingerprint: a fingerprint is "SHA256:" followed by 43 characters`) {
+		t.Errorf("status %d\n%s", res.code, res.stderr)
+	}
+	if r.Stats().Logins != 0 {
+		t.Error("talk connected with a malformed fingerprint")
+	}
+
+	res = runTalk(ctx, t, r, "who", "--user", "bob")
+	if res.code != 0 || res.stderr != "" || !strings.Contains(res.stdout, "bob (you)") {
+		t.Errorf("who: status %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	res = runTalk(ctx, t, r, "who", "--user", "bob", "-v")
+	if res.code != 0 || !strings.Contains(res.stderr, "level=INFO msg=connected") {
+		t.Errorf("who -v: status %d\nstderr:\n%s", res.code, res.stderr)
+	}
+}
+
+// An unknown channel is named with the relay's channels as a list a person
+// reads, not a Go slice.
+func TestUnknownChannel(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	res := runTalk(testCtx(t), t, r, "who", "--user", "bob", "--channel", "nowhere")
+	if res.code == 0 || !strings.Contains(res.stderr, `there is no channel "nowhere" on the relay (channels: lobby, ops)`) {
+		t.Errorf("status %d\n%s", res.code, res.stderr)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -33,10 +32,10 @@ func init() {
 				return err
 			}
 			if to := cc.String("to"); to != "" {
-				fmt.Fprintf(os.Stderr, "sent to %s\n", to)
+				fmt.Fprintf(cc.App.ErrWriter, "sent to %s\n", to)
 			} else {
 				ch, _ := c.Channel()
-				fmt.Fprintf(os.Stderr, "sent to channel %s\n", ch.Name)
+				fmt.Fprintf(cc.App.ErrWriter, "sent to channel %s\n", ch.Name)
 			}
 			return nil
 		},
@@ -59,7 +58,7 @@ func init() {
 			if err := c.Ring(cc.Context, strings.Join(cc.Args().Slice(), " ")); err != nil {
 				return err
 			}
-			fmt.Fprintln(os.Stderr, "rang every station")
+			fmt.Fprintln(cc.App.ErrWriter, "rang every station")
 			return nil
 		},
 	})

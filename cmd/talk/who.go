@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -31,7 +30,7 @@ func init() {
 				return err
 			}
 			self := c.Welcome().Session
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(cc.App.Writer, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CHANNEL\tUSER\tSTATE")
 			for _, u := range users {
 				ch := u.Channel

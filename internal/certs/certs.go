@@ -46,6 +46,25 @@ func Fingerprint(der []byte) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
+// CheckFingerprint reports whether s has the form [Fingerprint] gives:
+// "SHA256:" and 43 characters of unpadded standard base64 (a SHA-256 sum).
+// The error says what is wrong in words for the person who typed it.
+func CheckFingerprint(s string) error {
+	const prefix = "SHA256:"
+	const how = `a fingerprint is "SHA256:" followed by 43 characters (letters, digits, + and /), as "relay fingerprint" prints it`
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok {
+		return fmt.Errorf("%q is not a relay fingerprint: %s", s, how)
+	}
+	if len(rest) != 43 {
+		return fmt.Errorf("%q is not a relay fingerprint: it has %d characters after SHA256:, not 43 (%s)", s, len(rest), how)
+	}
+	if sum, err := base64.RawStdEncoding.Strict().DecodeString(rest); err != nil || len(sum) != sha256.Size {
+		return fmt.Errorf("%q is not a relay fingerprint: %s", s, how)
+	}
+	return nil
+}
+
 // FingerprintOf returns the [Fingerprint] of the leaf of c, or "" if c holds
 // no certificate.
 func FingerprintOf(c tls.Certificate) string {

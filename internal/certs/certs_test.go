@@ -63,3 +63,28 @@ func TestPinned(t *testing.T) {
 	}
 	var _ *tls.Config = PinnedClientConfig("x", "hark/1")
 }
+
+func TestCheckFingerprint(t *testing.T) {
+	c, err := InMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := FingerprintOf(c)
+	if err := CheckFingerprint(good); err != nil {
+		t.Errorf("%s: %v", good, err)
+	}
+	for _, bad := range []string{
+		"garbage", "", "SHA256:", "sha256:" + good[7:], good[7:], good + "A", good[:len(good)-1],
+		"SHA256:" + strings.Repeat("!", 43), good + "=",
+		"SHA256:" + strings.Repeat("A", 42) + "B", // non-zero padding bits: no SHA-256 sum encodes so
+	} {
+		err := CheckFingerprint(bad)
+		if err == nil {
+			t.Errorf("%q accepted", bad)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, `"SHA256:" followed by 43 characters`) || !strings.Contains(msg, "relay fingerprint") {
+			t.Errorf("%q: unclear error %q", bad, msg)
+		}
+	}
+}

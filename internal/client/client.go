@@ -36,10 +36,12 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/knownrelays"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -199,6 +201,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	relay, err := NormalizeAddr(cfg.Relay)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Fingerprint != "" {
+		if err := certs.CheckFingerprint(cfg.Fingerprint); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -389,11 +396,13 @@ func (c *Client) supervise(cn *conn) {
 		var re *RelayError
 		final := errors.As(err, &re) && re.Bye && (re.Code == proto.CodeKicked || re.Code == proto.CodeReplaced)
 		if !c.cfg.Reconnect || final {
-			c.log.Warn("connection to the relay ended", "err", err)
+			// Reported to the caller as StateClosed and Err: info only.
+			c.log.Info("connection to the relay ended", "err", err)
 			c.shutdown(err)
 			return
 		}
-		c.log.Warn("connection to the relay lost; reconnecting", "err", err)
+		// Reported to the caller as StateReconnecting: info only.
+		c.log.Info("connection to the relay lost; reconnecting", "err", err)
 		c.setState(StateReconnecting, err)
 		next := c.redial()
 		if next == nil {
@@ -656,7 +665,7 @@ func (c *Client) joinError(channel string, e *proto.Error) error {
 			names = append(names, ch.Name)
 		}
 		return &RelayError{Code: e.Code, About: e.About,
-			Text: fmt.Sprintf("there is no channel %q on the relay (channels: %v)", channel, names)}
+			Text: fmt.Sprintf("there is no channel %q on the relay (channels: %s)", channel, strings.Join(names, ", "))}
 	}
 	return c.errorFor(e, "join "+channel)
 }

@@ -156,7 +156,7 @@ func TestUnknownChannel(t *testing.T) {
 	if !errors.As(err, &re) || re.Code != proto.CodeNoChannel {
 		t.Fatalf("err = %v", err)
 	}
-	if !strings.Contains(err.Error(), `"nope"`) || !strings.Contains(err.Error(), "lobby") {
+	if !strings.Contains(err.Error(), `there is no channel "nope" on the relay (channels: lobby, ops)`) {
 		t.Errorf("message should name the channel and list the others: %v", err)
 	}
 }
@@ -168,10 +168,17 @@ func TestUnreachable(t *testing.T) {
 	}
 	addr := pc.LocalAddr().String()
 	pc.Close()
-	_, err = Dial(testCtx(t), Config{Relay: addr, Name: "a", Fingerprint: "SHA256:x", DialTimeout: 300 * time.Millisecond})
+	_, err = Dial(testCtx(t), Config{Relay: addr, Name: "a", Fingerprint: "SHA256:" + strings.Repeat("A", 43), DialTimeout: 300 * time.Millisecond})
 	var ue *UnreachableError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("err = %v, want *UnreachableError naming %s", err, addr)
+	}
+}
+
+func TestMalformedFingerprint(t *testing.T) {
+	_, err := Dial(testCtx(t), Config{Relay: "127.0.0.1:9", Name: "a", Fingerprint: "garbage"})
+	if err == nil || !strings.Contains(err.Error(), `"garbage" is not a relay fingerprint`) {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -584,7 +584,7 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.events.push(Event{Msg: m})
 	case *proto.Bye:
 		cn.setCause(&RelayError{Code: m.Code, Text: m.Text, Bye: true})
-		c.log.Warn("relay ended the session", "code", m.Code, "text", m.Text)
+		c.log.Info("relay ended the session", "code", int(m.Code), "text", m.Text)
 		c.events.push(Event{Msg: m})
 	default:
 		if w == nil {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
@@ -34,7 +37,9 @@ type Config struct {
 	// Channels are the channels; zero: accounts.DefaultChannels().
 	Channels accounts.Channels
 
-	// Listen is the UDP address for ListenAndServe; default ":4275".
+	// Listen is the UDP address for ListenAndServe, HOST:PORT, HOST (port
+	// proto.DefaultPort) or :PORT (every interface); default ":4275". See
+	// ListenAddr.
 	Listen string
 
 	// MaxTalk is the longest transmission (ptt floor, open-channel talker or
@@ -128,9 +133,11 @@ func (c *Config) setDefaults() error {
 			*i = def
 		}
 	}
-	if c.Listen == "" {
-		c.Listen = fmt.Sprintf(":%d", proto.DefaultPort)
+	listen, err := ListenAddr(c.Listen)
+	if err != nil {
+		return err
 	}
+	c.Listen = listen
 	dur(&c.MaxTalk, 60*time.Second)
 	dur(&c.FloorTimeout, 600*time.Millisecond)
 	dur(&c.GrantTimeout, 2*time.Second)
@@ -154,4 +161,35 @@ func (c *Config) setDefaults() error {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return nil
+}
+
+// ListenAddr returns the UDP address to listen on for addr as a person
+// writes it: "" is every interface on proto.DefaultPort, a host or IP
+// address without a port ("127.0.0.1", "::1", "[::1]", "intercom.lan")
+// gets proto.DefaultPort, and "HOST:PORT" or ":PORT" are kept (port 0
+// picks a free one).
+func ListenAddr(addr string) (string, error) {
+	def := strconv.Itoa(proto.DefaultPort)
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return ":" + def, nil
+	}
+	bare := addr
+	if len(bare) > 1 && bare[0] == '[' && bare[len(bare)-1] == ']' {
+		bare = bare[1 : len(bare)-1]
+	}
+	if ip := net.ParseIP(bare); ip != nil {
+		return net.JoinHostPort(ip.String(), def), nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		if strings.ContainsAny(addr, ":[]") {
+			return "", fmt.Errorf("listen address %q: write HOST:PORT, HOST or :PORT (e.g. 127.0.0.1:%s, 127.0.0.1 or :%s)", addr, def, def)
+		}
+		return net.JoinHostPort(addr, def), nil
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return "", fmt.Errorf("listen address %q: the port must be a number from 0 to 65535", addr)
+	}
+	return net.JoinHostPort(host, port), nil
 }

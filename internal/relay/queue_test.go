@@ -92,3 +92,31 @@ func TestPresenceSkippedThenSnapshot(t *testing.T) {
 		t.Fatalf("snapshot %+v %v", m, err)
 	}
 }
+
+func TestListenAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               ":4275",
+		":4275":          ":4275",
+		":0":             ":0",
+		"127.0.0.1":      "127.0.0.1:4275",
+		"127.0.0.1:5000": "127.0.0.1:5000",
+		" 127.0.0.1 ":    "127.0.0.1:4275",
+		"::1":            "[::1]:4275",
+		"[::1]":          "[::1]:4275",
+		"[::1]:5000":     "[::1]:5000",
+		"::":             "[::]:4275",
+		"intercom.lan":   "intercom.lan:4275",
+		"localhost:4276": "localhost:4276",
+		"0.0.0.0":        "0.0.0.0:4275",
+	} {
+		got, err := ListenAddr(in)
+		if err != nil || got != want {
+			t.Errorf("ListenAddr(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"127.0.0.1:x", "127.0.0.1:70000", "host:-1", "[::1", "a:b:c:d"} {
+		if got, err := ListenAddr(in); err == nil {
+			t.Errorf("ListenAddr(%q) = %q, want an error", in, got)
+		}
+	}
+}
