@@ -381,7 +381,7 @@ func testTalkToBrowser(t *testing.T, playback string) {
 	b.open(st.base + "/?name=web&autologin=1&playback=" + playback)
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && harkTest.state().ctxState === 'running'`)
 	b.eval(`harkTest.startRecording()`)
-	snd := startTalk(t, st, "send", "talker", file)
+	snd := startTalk(t, st, "send", "talker", "-v", file)
 	if code := snd.wait(); code != 0 {
 		t.Fatalf("talk send exited with %d", code)
 	}
