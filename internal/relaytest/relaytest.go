@@ -165,18 +165,15 @@ func (r *Relay) ClientTLS() *tls.Config { return certs.PinnedClientConfig(r.Fing
 func CheckLeaks(t testing.TB, label string) {
 	t.Helper()
 	needle := []byte(`"hark_relaytest":"` + label + `"`)
-	deadline := time.Now().Add(5 * time.Second)
 	var buf bytes.Buffer
-	for {
+	// Goroutines that end announce it nowhere: poll the runtime.
+	gone := poll(5*time.Second, 10*time.Millisecond, func() bool {
 		buf.Reset()
 		pprof.Lookup("goroutine").WriteTo(&buf, 1)
-		if !bytes.Contains(buf.Bytes(), needle) {
-			return
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // polling the runtime, not waiting for an event
+		return !bytes.Contains(buf.Bytes(), needle)
+	})
+	if gone {
+		return
 	}
 	// Report only the stacks with our label.
 	var leaked []string
@@ -194,15 +191,34 @@ func CheckLeaks(t testing.TB, label string) {
 // WaitTimeout, printing the last statistics.
 func (r *Relay) WaitStats(t testing.TB, what string, cond func(relay.Stats) bool) relay.Stats {
 	t.Helper()
-	deadline := time.Now().Add(WaitTimeout)
+	var s relay.Stats
+	// Counters change without an event to wait for: poll them.
+	if !poll(WaitTimeout, time.Millisecond, func() bool { s = r.Stats(); return cond(s) }) {
+		t.Fatalf("relay statistics never showed %s: %+v", what, s)
+	}
+	return s
+}
+
+// poll calls cond at once and then at every tick of interval until it
+// returns true (poll returns true) or timeout has passed (poll returns
+// cond's last answer, after one last call). It is for state that changes
+// without an event; it never decides a test by how long something took.
+func poll(timeout, interval time.Duration, cond func() bool) bool {
+	if cond() {
+		return true
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	for {
-		s := r.Stats()
-		if cond(s) {
-			return s
+		select {
+		case <-tick.C:
+			if cond() {
+				return true
+			}
+		case <-deadline.C:
+			return cond()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("relay statistics never showed %s: %+v", what, s)
-		}
-		time.Sleep(time.Millisecond) // polling counters, not timing the relay
 	}
 }
