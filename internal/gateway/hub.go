@@ -29,6 +29,10 @@ const (
 	maxWAVSamples = 60 * codec.SampleRate
 	// talkerIdle ends a transmission whose end frame was lost.
 	talkerIdle = 1500 * time.Millisecond
+	// releaseGrace is how long after the relay says a talker stopped the
+	// WAV of a transmission without an end frame is sent (frames still in
+	// flight may arrive just after the control message).
+	releaseGrace = 150 * time.Millisecond
 )
 
 // hub decodes the voice of one channel once and fans it out to the browser
@@ -55,6 +59,7 @@ type talker struct {
 	wavWant  bool
 	timer    *time.Timer
 	priority bool
+	released bool // the relay said the talker stopped; the WAV goes out soon
 }
 
 func newHub(srv *Server, id uint16) *hub {
@@ -141,6 +146,9 @@ func (h *hub) push(f VoiceFrame) {
 	t.lastSeen = now
 	start := !t.active || f.Header.Flags&proto.FlagStart != 0
 	t.active = true
+	if start {
+		t.released = false
+	}
 	t.priority = f.Header.Flags&proto.FlagPriority != 0
 	end := f.Header.Flags&proto.FlagEnd != 0
 
@@ -237,7 +245,7 @@ func (h *hub) armIdle(sender uint32, t *talker) {
 	t.timer = time.AfterFunc(talkerIdle, func() {
 		h.mu.Lock()
 		var msg []byte
-		if t.active && time.Since(t.lastSeen) >= talkerIdle/2 {
+		if t.active && (t.released || time.Since(t.lastSeen) >= talkerIdle/2) {
 			t.active = false
 			msg = h.wavMessage(sender, t)
 		}
@@ -256,6 +264,21 @@ func (h *hub) armIdle(sender uint32, t *talker) {
 			}
 		}
 	})
+}
+
+// talkerOff is the relay saying a talker stopped. The end frame usually
+// comes first; when it was lost (the relay may take the floor release before
+// the last datagram), WAV listeners get the transmission after releaseGrace
+// instead of talkerIdle.
+func (h *hub) talkerOff(sender uint32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.talkers[sender]
+	if t == nil || !t.active || t.timer == nil {
+		return
+	}
+	t.released = true
+	t.timer.Reset(releaseGrace)
 }
 
 // wavMessage encodes t's transmission; called with h.mu held.

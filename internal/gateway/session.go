@@ -557,6 +557,9 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 			u.Talking = m.Talking
 			s.roster[m.Session] = u
 		}
+		if h := s.hub.Load(); h != nil && !m.Talking && (h.id == m.Channel || m.Priority) {
+			h.talkerOff(m.Session)
+		}
 		s.sendJSON(map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority})
 	case *proto.Text:
 		s.sendJSON(map[string]any{"t": "text", "from": m.FromName, "to": m.To, "channel": m.Channel, "time": m.Time, "text": m.Text})
