@@ -69,6 +69,10 @@ func TestTransmissionPagedOver(t *testing.T) {
 	if !errors.As(err, &ce) || ce.By != "dave" || ce.TooLong {
 		t.Fatalf("Send after the page: %#v", err)
 	}
+	var re *RelayError
+	if !errors.As(err, &re) || re.Code != proto.CodeBusy || re.Text != "paged over by dave" {
+		t.Errorf("the cut does not unwrap to the relay's error: %#v", re)
+	}
 	if want := "your transmission was cut off: dave paged everyone"; err.Error() != want {
 		t.Errorf("Send after the page: %q, want %q", err, want)
 	}

@@ -71,11 +71,18 @@ func (e *ForbiddenError) Error() string {
 // the transmission reached the relay's maximum length (TooLong). Send and
 // End of the Transmission return it; the frames sent after the cut were not
 // heard.
+//
+// It wraps the relay's Error as a *RelayError, so callers that handle
+// any refusal with errors.As(err, **RelayError) see it as one.
 type CutError struct {
-	By      string // the user whose page cut the transmission ("" if not a page)
-	TooLong bool   // the relay's maximum transmission length was reached
-	Text    string // the relay's own words
+	By      string     // the user whose page cut the transmission ("" if not a page)
+	TooLong bool       // the relay's maximum transmission length was reached
+	Code    proto.Code // the relay's code: CodeBusy or CodeTooLong
+	Text    string     // the relay's own words
 }
+
+// Unwrap returns the relay's Error as a *RelayError.
+func (e *CutError) Unwrap() error { return &RelayError{Code: e.Code, Text: e.Text} }
 
 func (e *CutError) Error() string {
 	switch {
@@ -100,9 +107,9 @@ func cutError(m *proto.Error) *CutError {
 	}
 	switch m.Code {
 	case proto.CodeTooLong:
-		return &CutError{TooLong: true, Text: m.Text}
+		return &CutError{TooLong: true, Code: m.Code, Text: m.Text}
 	case proto.CodeBusy:
-		e := &CutError{Text: m.Text}
+		e := &CutError{Code: m.Code, Text: m.Text}
 		if name, ok := strings.CutPrefix(m.Text, "paged over by "); ok {
 			e.By = name
 		} else if rest, ok := strings.CutPrefix(m.Text, "busy: "); ok {
