@@ -17,7 +17,7 @@ type entry struct {
 // value is not usable. See the package documentation for the concurrency
 // contract.
 type Buffer struct {
-	cfg config
+	cfg config // set by New, read-only after: read without mu
 
 	mu sync.Mutex
 	// All fields below are guarded by mu.
@@ -160,11 +160,18 @@ func (b *Buffer) resetRef(p *Packet) {
 	b.badRun = 0
 }
 
-// Push adds a received packet. It never blocks for long and never calls out
-// except to the WithDurationFunc function. Bad packets (empty payload, far
-// out of sequence) are counted in Stats.Invalid and dropped; duplicates and
-// late packets are counted and dropped.
+// Push adds a received packet. It calls the WithDurationFunc function
+// first, then takes the buffer's lock, which it holds only briefly. Bad
+// packets (empty payload, far out of sequence) are counted in
+// Stats.Invalid and dropped; duplicates and late packets are counted and
+// dropped.
 func (b *Buffer) Push(p Packet) {
+	// Caller code runs before the lock is taken (b.cfg is read-only).
+	dur := 0
+	if len(p.Payload) > 0 {
+		dur = b.packetDuration(&p)
+	}
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.stats.Received++
@@ -214,7 +221,6 @@ func (b *Buffer) Push(p Packet) {
 		b.stats.Late++
 		b.sinceStretch = stretchEvery // react at once: more may follow
 		if b.playEpoch == b.epoch && !p.Backlog {
-			dur := b.packetDuration(&p)
 			b.learn(arr, unwrap32(b.hiTs, p.Timestamp), dur)
 		}
 		return
@@ -231,7 +237,6 @@ func (b *Buffer) Push(p Packet) {
 		b.hiSeq, b.hiTs = seq, ts
 	}
 
-	dur := b.packetDuration(&p)
 	if newTx {
 		b.epoch++
 		b.epochHiSeq = seq
@@ -270,7 +275,8 @@ func (b *Buffer) Push(p Packet) {
 	b.q[i] = e
 }
 
-// packetDuration is p's duration in samples, 0 if unknown.
+// packetDuration is p's duration in samples, 0 if unknown. It may call the
+// WithDurationFunc function: call it without holding b.mu.
 func (b *Buffer) packetDuration(p *Packet) int {
 	dur := int(p.Duration)
 	if dur == 0 && b.cfg.durFunc != nil {

@@ -53,8 +53,9 @@
 //
 // Concurrency: a Buffer is safe for one goroutine calling Push (the network
 // reader) and another calling Next (the audio clock) at the same time, and
-// for Stats and State from anywhere; all methods take one internal mutex and
-// call out while holding it only to the WithDurationFunc function.
+// for Stats and State from anywhere. All methods take one internal mutex;
+// none calls out while holding it: the function given WithDurationFunc runs
+// in Push before it takes the mutex.
 package jitter
 
 import (
@@ -269,8 +270,9 @@ func WithFEC(on bool) Option { return func(c *config) { c.fec = on } }
 
 // WithDurationFunc gives the buffer a way to read a packet's duration from
 // its payload (e.g. codec.PacketSamples for Opus) when Packet.Duration is 0.
-// It is called from Push, under the buffer's lock, and must not call back
-// into the buffer.
+// It is called from Push, once per packet with a non-empty payload and no
+// Duration, before the buffer takes its lock; it must only read the
+// payload.
 func WithDurationFunc(f func(payload []byte) (int, error)) Option {
 	return func(c *config) { c.durFunc = f }
 }
