@@ -11,6 +11,7 @@ type entry struct {
 	ts    int64 // extended timestamp
 	dur   int   // samples; 0 = unknown
 	epoch uint32
+	fec   bool // carries FEC data for the audio before it (WithFECProbe)
 }
 
 // Buffer is a jitter buffer for one talker. Create it with New; the zero
@@ -48,6 +49,7 @@ type Buffer struct {
 	stats        Stats
 	quantum      int // 2.5 ms in samples
 	maxFECSample int
+	noFECSeq     int64 // head seq whose missing FEC was last counted in FECUnavailable
 
 	// Pause hints (SetQuiet). Until the consumer gives one, hinted is
 	// false and the delay may change at any time.
@@ -75,7 +77,8 @@ func New(opts ...Option) *Buffer {
 		b.quantum = 1
 	}
 	b.maxFECSample = 48 * b.quantum // 120 ms
-	b.lastDur = cfg.clockRate / 50  // 20 ms until known
+	b.noFECSeq = -1
+	b.lastDur = cfg.clockRate / 50 // 20 ms until known
 	return b
 }
 
@@ -160,16 +163,17 @@ func (b *Buffer) resetRef(p *Packet) {
 	b.badRun = 0
 }
 
-// Push adds a received packet. It calls the WithDurationFunc function
-// first, then takes the buffer's lock, which it holds only briefly. Bad
-// packets (empty payload, far out of sequence) are counted in
-// Stats.Invalid and dropped; duplicates and late packets are counted and
+// Push adds a received packet. It calls the WithDurationFunc and
+// WithFECProbe functions first, then takes the buffer's lock, which it holds
+// only briefly. Bad packets (empty payload, far out of sequence) are counted
+// in Stats.Invalid and dropped; duplicates and late packets are counted and
 // dropped.
 func (b *Buffer) Push(p Packet) {
 	// Caller code runs before the lock is taken (b.cfg is read-only).
-	dur := 0
+	dur, hasFEC := 0, false
 	if len(p.Payload) > 0 {
 		dur = b.packetDuration(&p)
+		hasFEC = b.cfg.fec && (b.cfg.fecProbe == nil || b.cfg.fecProbe(p.Payload))
 	}
 
 	b.mu.Lock()
@@ -261,7 +265,7 @@ func (b *Buffer) Push(p Packet) {
 	}
 
 	// Insert sorted by seq; most packets arrive in order and append.
-	e := entry{p: p, seq: seq, ts: ts, dur: dur, epoch: b.epoch}
+	e := entry{p: p, seq: seq, ts: ts, dur: dur, epoch: b.epoch, fec: hasFEC}
 	if len(b.q) >= b.cfg.maxPackets {
 		b.q = b.q[:copy(b.q, b.q[1:])]
 		b.stats.Overflow++
@@ -516,7 +520,14 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 		// With several missing, FEC only for the last one, once the
 		// others have been concealed.
 		fecOK := !several || gap < int64(hd)+int64(b.quantum)
-		if b.cfg.fec && fecOK && gap >= int64(hd) && gap <= int64(b.maxFECSample) && gap%int64(b.quantum) == 0 {
+		fecFits := fecOK && gap >= int64(hd) && gap <= int64(b.maxFECSample) && gap%int64(b.quantum) == 0
+		if b.cfg.fec && fecFits && !h.fec && b.noFECSeq != h.seq {
+			// FEC would recover this stretch, but h carries no FEC
+			// data: it is concealed below (counted once per loss).
+			b.noFECSeq = h.seq
+			b.stats.FECUnavailable++
+		}
+		if b.cfg.fec && fecFits && h.fec {
 			ts := b.playTs
 			b.playTs = h.ts
 			b.lastEnd = h.ts
@@ -526,7 +537,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			return Decision{Action: FEC, Packet: h.p, Samples: int(gap), Timestamp: uint32(ts)}, nil
 		}
 		limit := gap
-		if b.cfg.fec && gap > int64(hd) {
+		if h.fec && gap > int64(hd) {
 			limit = gap - int64(hd) // leave the last frame to FEC
 		}
 		if several {
@@ -604,7 +615,7 @@ func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 		// of the audio).
 		return false
 	}
-	if b.cfg.fec && b.cfg.minDelay > 0 && !several && skip < *gap {
+	if h.fec && b.cfg.minDelay > 0 && !several && skip < *gap {
 		// A floor was asked for to keep losses recoverable with FEC:
 		// skipping part of the gap would leave too little for it.
 		return false

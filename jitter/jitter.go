@@ -5,7 +5,10 @@
 // too late. The consumer — an audio device callback or a playout tick —
 // calls Next once per tick and gets one Decision: play a packet, conceal a
 // lost stretch (decoder packet-loss concealment), recover lost audio from
-// the next packet's in-band FEC, or output silence.
+// the next packet's in-band FEC, or output silence. The buffer chooses FEC
+// only when the next packet carries FEC data, as far as it can tell: give
+// it WithFECProbe (codec.HasFEC for Opus) so that a packet without it leads
+// to concealment, and the counters say which of the two really happened.
 //
 // Everything is measured in time, not in packets: timestamps are in samples
 // of the clock rate (48 kHz by default), so 10, 20 and 60 ms packets can mix
@@ -54,8 +57,8 @@
 // Concurrency: a Buffer is safe for one goroutine calling Push (the network
 // reader) and another calling Next (the audio clock) at the same time, and
 // for Stats and State from anywhere. All methods take one internal mutex;
-// none calls out while holding it: the function given WithDurationFunc runs
-// in Push before it takes the mutex.
+// none calls out while holding it: the functions given WithDurationFunc and
+// WithFECProbe run in Push before it takes the mutex.
 package jitter
 
 import (
@@ -112,7 +115,9 @@ const (
 	// FEC: the audio just before Decision.Packet was lost; recover
 	// Decision.Samples samples from that packet's in-band FEC data (for a
 	// stretch longer than the packet, libopus conceals the beginning). The
-	// same packet is returned again by a later call with Play.
+	// same packet is returned again by a later call with Play. Only chosen
+	// for a packet the WithFECProbe function says carries FEC data (every
+	// packet, without a probe).
 	FEC
 )
 
@@ -194,7 +199,8 @@ var (
 type Stats struct {
 	Received         uint64 // packets pushed, including bad ones
 	Played           uint64 // packets played
-	FECRecovered     uint64 // FEC decisions (lost stretches recovered from the next packet)
+	FECRecovered     uint64 // FEC decisions (lost stretches recovered from the next packet's FEC data)
+	FECUnavailable   uint64 // lost stretches concealed instead because the next packet had no FEC data (WithFECProbe)
 	Concealed        uint64 // Conceal decisions
 	ConcealedSamples uint64 // samples produced by concealment
 	Late             uint64 // packets that arrived after their playout time and were dropped
@@ -226,6 +232,7 @@ type config struct {
 	forget       float64
 	fec          bool
 	durFunc      func([]byte) (int, error)
+	fecProbe     func([]byte) bool
 	maxConceal   time.Duration
 	maxPackets   int
 	pauseWait    time.Duration
@@ -265,8 +272,22 @@ func WithPercentile(q float64) Option { return func(c *config) { c.percentile = 
 func WithForgetFactor(f float64) Option { return func(c *config) { c.forget = f } }
 
 // WithFEC says whether packets may carry in-band FEC (default true). When
-// false the buffer never returns FEC decisions.
+// false the buffer never returns FEC decisions. When true, which packets do
+// carry it is up to WithFECProbe.
 func WithFEC(on bool) Option { return func(c *config) { c.fec = on } }
+
+// WithFECProbe gives the buffer a way to tell from a payload whether the
+// packet carries in-band FEC data for the audio just before it (e.g.
+// codec.HasFEC for Opus). The buffer then returns an FEC decision only for
+// such a packet and conceals a loss before any other (counted in
+// Stats.FECUnavailable). Without a probe (or with nil) every packet is
+// assumed to carry FEC data. The probe is called from Push, once per
+// packet with a non-empty payload, before the buffer takes its lock, so it
+// may be slow or call the buffer's methods; it must only read the payload.
+// It is not called when WithFEC(false).
+func WithFECProbe(f func(payload []byte) bool) Option {
+	return func(c *config) { c.fecProbe = f }
+}
 
 // WithDurationFunc gives the buffer a way to read a packet's duration from
 // its payload (e.g. codec.PacketSamples for Opus) when Packet.Duration is 0.

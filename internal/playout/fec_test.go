@@ -107,13 +107,84 @@ func TestFECThroughBadNetwork(t *testing.T) {
 	withFEC, sf := run(true, 40*time.Millisecond)
 	without, sn := run(false, 40*time.Millisecond)
 	deflt, sd := run(true, 0)
-	t.Logf("default floor (one frame) with FEC: %.3f (FEC-recovered %d, concealed %d)", deflt, sd.FECRecovered, sd.Concealed)
-	t.Logf("envelope correlation: with FEC %.3f (FEC-recovered %d, concealed %d), without %.3f (concealed %d); sent %d, lost %d",
-		withFEC, sf.FECRecovered, sf.Concealed, without, sn.Concealed, len(tr.Sent), len(tr.Sent)-len(tr.Arrivals))
+	t.Logf("default floor (one frame) with FEC: %.3f (FEC-recovered %d, no FEC data %d, concealed %d)", deflt, sd.FECRecovered, sd.FECUnavailable, sd.Concealed)
+	t.Logf("envelope correlation: with FEC %.3f (FEC-recovered %d, no FEC data %d, concealed %d), without %.3f (concealed %d); sent %d, lost %d",
+		withFEC, sf.FECRecovered, sf.FECUnavailable, sf.Concealed, without, sn.Concealed, len(tr.Sent), len(tr.Sent)-len(tr.Arrivals))
 	if withFEC < 0.8 || without < 0.8 {
 		t.Errorf("correlation below 0.8")
 	}
 	if sf.FECRecovered == 0 || withFEC <= without {
 		t.Errorf("FEC did not help: %.3f with, %.3f without", withFEC, without)
+	}
+}
+
+// TestFECCountedOnlyWhenThePacketHasIt encodes speech with the encoder's
+// FEC on and off, loses one packet and plays the rest through the mixer
+// (real Opus): with FEC data in the next packet the loss is recovered from
+// it; without, it is concealed, and the counters say so.
+func TestFECCountedOnlyWhenThePacketHasIt(t *testing.T) {
+	const frame = 960
+	const frames = 60
+	src := speechLike(frames * frame)
+	encode := func(fec bool) [][]byte {
+		enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: frame, FEC: fec, LossPerc: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pkts [][]byte
+		for i := 0; i < frames; i++ {
+			p, err := enc.Encode(src[i*frame:(i+1)*frame], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkts = append(pkts, p)
+		}
+		return pkts
+	}
+	on, off := encode(true), encode(false)
+	lost := -1
+	for k := 20; k+1 < frames; k++ {
+		if codec.HasFEC(on[k+1]) {
+			lost = k
+			break
+		}
+	}
+	if lost < 0 {
+		t.Fatal("the FEC encoder produced no packet with FEC data")
+	}
+	play := func(pkts [][]byte, opts ...jitter.Option) jitter.Stats {
+		// A floor of two frames keeps the packet after the lost one at
+		// hand when the lost one is due.
+		m := New(Config{FrameSamples: 480, JitterOptions: append([]jitter.Option{jitter.WithMinDelay(40 * time.Millisecond)}, opts...)})
+		var ps []jitter.Packet
+		for i, p := range pkts {
+			if i == lost {
+				continue
+			}
+			ps = append(ps, jitter.Packet{Seq: uint16(i), Timestamp: uint32(i * frame), Start: i == 0, End: i == frames-1,
+				Payload: p, Arrival: t0.Add(time.Duration(i+1) * 20 * time.Millisecond)})
+		}
+		run(m, 480, map[uint32][]jitter.Packet{1: ps}, 2*time.Second)
+		if s := m.Stats(); s.DecodeErrors != 0 {
+			t.Fatalf("decode errors: %+v", s)
+		}
+		st, _ := m.TalkerStats(1)
+		return st
+	}
+	son := play(on)
+	soff := play(off)
+	snoProbe := play(off, jitter.WithFECProbe(nil))
+	t.Logf("packet %d lost; encoder FEC on: FEC-recovered %d, unavailable %d, concealed %d; off: %d, %d, %d; off without probe: %d, %d, %d",
+		lost, son.FECRecovered, son.FECUnavailable, son.Concealed, soff.FECRecovered, soff.FECUnavailable, soff.Concealed,
+		snoProbe.FECRecovered, snoProbe.FECUnavailable, snoProbe.Concealed)
+	if son.FECRecovered != 1 || son.FECUnavailable != 0 || son.Concealed != 0 || son.Played != frames-1 {
+		t.Errorf("encoder FEC on: %+v; want 1 FEC-recovered, nothing concealed, %d played", son, frames-1)
+	}
+	if soff.FECRecovered != 0 || soff.FECUnavailable != 1 || soff.ConcealedSamples != frame || soff.Played != frames-1 {
+		t.Errorf("encoder FEC off: %+v; want nothing FEC-recovered, 1 FEC unavailable, %d samples concealed, %d played", soff, frame, frames-1)
+	}
+	// Assuming FEC data everywhere (the old behaviour) miscounts the loss.
+	if snoProbe.FECRecovered != 1 {
+		t.Errorf("without the probe: %+v; want the loss counted as FEC-recovered", snoProbe)
 	}
 }

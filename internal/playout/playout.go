@@ -37,8 +37,11 @@ type Config struct {
 	// NewDecoder makes one decoder per talker; nil means codec.NewDecoder.
 	NewDecoder func() (codec.FrameDecoder, error)
 	// JitterOptions are passed to every talker's jitter.New, after the
-	// mixer's own defaults (which read packet durations with
-	// codec.PacketSamples).
+	// mixer's own defaults, which read packet durations with
+	// codec.PacketSamples and tell from codec.HasFEC whether a packet
+	// carries in-band FEC data (so a loss before a packet without it is
+	// concealed and counted as such, not as FEC-recovered).
+	// jitter.WithFECProbe(nil) assumes every packet does.
 	JitterOptions []jitter.Option
 	// IdleTimeout: a talker that has sent nothing for this long and whose
 	// buffer is idle is forgotten (decoder freed). 0 means 30 s.
@@ -150,7 +153,8 @@ func (m *Mixer) Push(talkerID uint32, p jitter.Packet) {
 			m.log.Error("cannot create an audio decoder for a talker; their voice is dropped", "talker", talkerID, "err", err)
 			return
 		}
-		opts := append([]jitter.Option{jitter.WithDurationFunc(codec.PacketSamples)}, m.cfg.JitterOptions...)
+		opts := append([]jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC)},
+			m.cfg.JitterOptions...)
 		nt := &talker{id: talkerID, buf: jitter.New(opts...), dec: dec,
 			fifo: make([]int16, 0, 2*codec.MaxPacketSamples+m.cfg.FrameSamples),
 			out:  make([]int16, m.cfg.FrameSamples)}
@@ -377,6 +381,7 @@ func addStats(dst *jitter.Stats, s jitter.Stats) {
 	dst.Received += s.Received
 	dst.Played += s.Played
 	dst.FECRecovered += s.FECRecovered
+	dst.FECUnavailable += s.FECUnavailable
 	dst.Concealed += s.Concealed
 	dst.ConcealedSamples += s.ConcealedSamples
 	dst.Late += s.Late
