@@ -131,7 +131,18 @@ func record(cc *cli.Context) error {
 	}
 	fmt.Fprintf(cc.App.ErrWriter, "recording channel %s of %s to %s (%s)\n", ch.Name, c.Relay(), out, stop)
 
-	samples, runErr := rec.Run(cc.Context, cc.Duration("duration"))
+	// Stop when the relay ends the session for good (kicked, replaced by a
+	// login elsewhere): there is nothing more to hear.
+	runCtx, stopRun := context.WithCancel(cc.Context)
+	go func() {
+		select {
+		case <-c.Done():
+			stopRun()
+		case <-runCtx.Done():
+		}
+	}()
+	samples, runErr := rec.Run(runCtx, cc.Duration("duration"))
+	stopRun()
 	closeErr := w.Close()
 	if runErr != nil {
 		return runErr
@@ -139,8 +150,12 @@ func record(cc *cli.Context) error {
 	if closeErr != nil {
 		return fmt.Errorf("finishing the recording: %w", closeErr)
 	}
+	recorded := (time.Duration(samples) * time.Second / 48000).Round(10 * time.Millisecond)
+	if err := c.Err(); err != nil && cc.Context.Err() == nil {
+		return fmt.Errorf("recording stopped after %v (saved to %s): %w", recorded, out, err)
+	}
 	st := rec.Stats()
 	log.Debug("playout stats", "stats", fmt.Sprintf("%+v", st))
-	fmt.Fprintf(cc.App.ErrWriter, "recorded %v to %s\n", (time.Duration(samples) * time.Second / 48000).Round(10*time.Millisecond), out)
+	fmt.Fprintf(cc.App.ErrWriter, "recorded %v to %s\n", recorded, out)
 	return nil
 }

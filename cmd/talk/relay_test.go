@@ -259,3 +259,35 @@ func TestUnknownChannel(t *testing.T) {
 		t.Errorf("status %d\n%s", res.code, res.stderr)
 	}
 }
+
+// talk record stops when an admin disconnects it, keeps what it recorded
+// and fails with the relay's words.
+func TestRecordKicked(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("carol", "c", proto.RoleAdmin)
+	r.AddUser("bob", "b", 0)
+	ctx := testCtx(t)
+	carol, events := dialClient(ctx, t, r, "carol", "c", "lobby")
+	out := filepath.Join(t.TempDir(), "rec.wav")
+	done := make(chan talkResult, 1)
+	go func() {
+		done <- runTalk(ctx, t, r, "record", "--user", "bob", "--password", "b", "--out", out, "--duration", "10m")
+	}()
+	waitEvent(ctx, t, events, func(m *proto.PresenceChange) bool { return m.User.Name == "bob" && m.User.Channel == "lobby" })
+	if err := carol.Kick(ctx, "bob", "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	var res talkResult
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		t.Fatal("talk record went on recording after it was kicked")
+	}
+	if res.code == 0 || !strings.Contains(res.stderr, "talk: recording stopped after ") ||
+		!strings.Contains(res.stderr, "an admin (carol) disconnected you: maintenance") {
+		t.Errorf("status %d\n%s", res.code, res.stderr)
+	}
+	if _, err := wav.ReadFile(out); err != nil {
+		t.Errorf("the recording is not a valid WAV: %v", err)
+	}
+}
