@@ -386,6 +386,8 @@ func testTalkToBrowser(t *testing.T, playback string) {
 		t.Fatalf("talk send exited with %d", code)
 	}
 	sample0 := snd.sample0()
+	lat := run(b, chromedp.Evaluate[[]float64](`[harkTest.state().baseLatency || 0, harkTest.state().outputLatency || 0]`))
+	t.Logf("%s playback: the page's audio context reports baseLatency %.1f ms, outputLatency %.1f ms", playback, lat[0]*1000, lat[1]*1000)
 	if playback == "wav" {
 		// The whole transmission arrives as one WAV after its end; wait until it has played.
 		b.waitFor(`harkTest.state().stats.wavBlobs > 0 && harkTest.state().stats.wavPlayed > 0`)
