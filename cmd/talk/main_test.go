@@ -50,6 +50,8 @@ func TestExitCodes(t *testing.T) {
 		usagef("bad"):                                   exitUsage,
 		errors.New("other"):                             exitError,
 		explainBusy(&client.BusyError{Holder: "alice"}): exitBusy,
+		&client.CutError{By: "dave"}:                    exitBusy,
+		&client.CutError{TooLong: true}:                 exitError,
 	} {
 		if got := exitCode(err); got != want {
 			t.Errorf("exitCode(%v) = %d, want %d", err, got, want)
