@@ -65,28 +65,33 @@ func bestCorrelation(a, b []float64, maxLag int) float64 {
 
 // TestFECThroughBadNetwork sends Opus with in-band FEC through 5% bursty
 // loss and 30 ms jitter into the mixer, with and without FEC recovery, and
-// compares the output envelope with the input.
+// compares the output envelope with the input. A stream encoded without
+// FEC must report no FEC recovery.
 func TestFECThroughBadNetwork(t *testing.T) {
 	const frame = 960
 	src := speechLike(10 * codec.SampleRate)
-	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: frame, FEC: true, LossPerc: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pkts [][]byte
-	for i := 0; i+frame <= len(src); i += frame {
-		p, err := enc.Encode(src[i:i+frame], nil)
+	encode := func(fec bool) [][]byte {
+		enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: frame, FEC: fec, LossPerc: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		pkts = append(pkts, p)
+		var pkts [][]byte
+		for i := 0; i+frame <= len(src); i += frame {
+			p, err := enc.Encode(src[i:i+frame], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkts = append(pkts, p)
+		}
+		return pkts
 	}
+	withFECData, noFECData := encode(true), encode(false)
 	model, err := netsim.ParseSpec("loss=5%,burst=2,delay=5ms,jitter=30ms")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := netsim.Generate(netsim.Talker{Length: 10 * time.Second}, netsim.NewLink(model(5)))
-	run := func(fec bool, floor time.Duration) (float64, jitter.Stats) {
+	run := func(pkts [][]byte, fec bool, floor time.Duration) (float64, jitter.Stats) {
 		m := New(Config{FrameSamples: 480, JitterOptions: []jitter.Option{jitter.WithFEC(fec), jitter.WithMinDelay(floor)}})
 		var out []int16
 		buf := make([]int16, 480)
@@ -104,9 +109,14 @@ func TestFECThroughBadNetwork(t *testing.T) {
 		st, _ := m.TalkerStats(1)
 		return bestCorrelation(envelope(src), envelope(out), 50), st
 	}
-	withFEC, sf := run(true, 40*time.Millisecond)
-	without, sn := run(false, 40*time.Millisecond)
-	deflt, sd := run(true, 0)
+	withFEC, sf := run(withFECData, true, 40*time.Millisecond)
+	without, sn := run(withFECData, false, 40*time.Millisecond)
+	deflt, sd := run(withFECData, true, 0)
+	senderOff, so := run(noFECData, true, 40*time.Millisecond)
+	t.Logf("sender without FEC: %.3f (FEC-recovered %d, no FEC data %d, concealed %d)", senderOff, so.FECRecovered, so.FECUnavailable, so.Concealed)
+	if so.FECRecovered != 0 || so.FECUnavailable == 0 {
+		t.Errorf("sender without FEC: %d losses counted as FEC-recovered, %d as lacking FEC data; want 0 and some", so.FECRecovered, so.FECUnavailable)
+	}
 	t.Logf("default floor (one frame) with FEC: %.3f (FEC-recovered %d, no FEC data %d, concealed %d)", deflt, sd.FECRecovered, sd.FECUnavailable, sd.Concealed)
 	t.Logf("envelope correlation: with FEC %.3f (FEC-recovered %d, no FEC data %d, concealed %d), without %.3f (concealed %d); sent %d, lost %d",
 		withFEC, sf.FECRecovered, sf.FECUnavailable, sf.Concealed, without, sn.Concealed, len(tr.Sent), len(tr.Sent)-len(tr.Arrivals))
