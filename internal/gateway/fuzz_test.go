@@ -21,6 +21,7 @@ func FuzzSessionInput(f *testing.F) {
 	f.Add([]byte(`{"t":"text","text":"hi","to":"x"}`), []byte{binWAV, 'R', 'I', 'F', 'F'})
 	f.Add([]byte(`{"t":"join","channel":"ops"}`), []byte{9})
 	f.Add([]byte(`{"t":"talk","on":true,"format":"ogg"}`), []byte("\x02OggS\x00\x02"))
+	f.Add([]byte(`{"t":"talk","on":true,"format":"opus","page":true}`), []byte{binOpus, 0, 0, 0, 0, 0, 0, 0, 0xFB, 0xFF, 0xFE})
 	f.Fuzz(func(t *testing.T, js []byte, bin []byte) {
 		r := newFakeRelay()
 		srv, err := New(Config{Dialer: r, Registry: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
