@@ -272,6 +272,10 @@ func (r *relayProc) talk(t *testing.T, verb, user, password, channel string, arg
 func (r *relayProc) talkVia(t *testing.T, addr, verb, user, password, channel string, args ...string) *proc {
 	t.Helper()
 	a := []string{verb, "--relay", addr, "--fingerprint", r.fp, "--user", user}
+	if verb == "send" || verb == "page" {
+		// -v: the sender's sample-0 wall time is an info log line.
+		a = append(a, "-v")
+	}
 	if channel != "" {
 		a = append(a, "--channel", channel)
 	}
