@@ -159,6 +159,7 @@ type Client struct {
 	presenceReady chan struct{} // closed when a snapshot arrived after the last join
 	waiters       []*waiter
 	tx            *Transmission // the transmission on the air, if any
+	ending        *Transmission // a transmission whose end the relay has not confirmed yet
 	seq           uint16        // next voice sequence number
 	ts            uint32        // next voice timestamp
 	fingerprint   string        // the relay's, as verified

@@ -542,6 +542,9 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 			u.Talking = m.Talking
 			c.presence[m.Session] = u
 		}
+		if t := c.ending; t != nil && !m.Talking && !t.page && m.Session == t.session {
+			t.confirmEnd()
+		}
 		c.mu.Unlock()
 		c.events.push(Event{Msg: m})
 	case *proto.Joined:
@@ -553,7 +556,14 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		}
 		c.mu.Unlock()
 		c.events.push(Event{Msg: m})
-	case *proto.Text, *proto.Ring, *proto.Page:
+	case *proto.Page:
+		c.mu.Lock()
+		if t := c.ending; t != nil && !m.Active && t.page && m.From == t.session {
+			t.confirmEnd()
+		}
+		c.mu.Unlock()
+		c.events.push(Event{Msg: m})
+	case *proto.Text, *proto.Ring:
 		c.events.push(Event{Msg: m})
 	case *proto.Error:
 		if w != nil {

@@ -140,3 +140,36 @@ func TestCutErrorFromRelayWords(t *testing.T) {
 		t.Errorf("RelayError without About: %q", got)
 	}
 }
+
+// When End returns, the relay has the whole transmission, end frame
+// included: the release on the control stream must not overtake the last
+// datagrams, and a sender that exits right after End loses nothing.
+func TestEndWaitsForTheRelay(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	ctx := testCtx(t)
+	bob := mustDial(t, r, "bob", "", "lobby")
+	mustDial(t, r, "ann", "", "lobby")
+	for round := 0; round < 5; round++ {
+		before := r.Relay.Stats()
+		tx, err := bob.Talk(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 25
+		for i := 0; i < n; i++ {
+			if err := tx.Send(opusSilence, 960); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.End(ctx); err != nil {
+			t.Fatal(err)
+		}
+		after := r.Relay.Stats()
+		if got := after.FramesIn - before.FramesIn; got != n+1 {
+			t.Fatalf("round %d: the relay had %d of the %d frames when End returned", round, got, n+1)
+		}
+		if d := after.Dropped["no_floor"] - before.Dropped["no_floor"]; d != 0 {
+			t.Fatalf("round %d: %d frames dropped for want of the floor", round, d)
+		}
+	}
+}

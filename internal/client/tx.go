@@ -43,7 +43,19 @@ type Transmission struct {
 	last   int // samples in the last frame
 	ended  bool
 	err    error // set when the connection dropped or the relay cut us
+
+	// released is closed when the relay confirms the end of this
+	// transmission (Talking false or Page inactive for our session).
+	released     chan struct{}
+	releasedOnce sync.Once
 }
+
+// endConfirmWait bounds how long End waits for the relay to confirm the end
+// frame before it releases the floor explicitly.
+const endConfirmWait = 500 * time.Millisecond
+
+// confirmEnd records the relay's confirmation that the transmission ended.
+func (t *Transmission) confirmEnd() { t.releasedOnce.Do(func() { close(t.released) }) }
 
 // Talk asks for the floor of the client's channel. It returns a
 // *BusyError naming the talker when someone else holds it.
@@ -129,6 +141,7 @@ func (c *Client) newTx(g *proto.FloorGrant, channel uint16, page bool) (*Transmi
 		session: c.welcome.Session,
 		max:     time.Duration(g.MaxMillis) * time.Millisecond,
 		seq:     c.seq, ts: c.ts,
+		released: make(chan struct{}),
 	}
 	c.tx = t
 	return t, nil
@@ -218,14 +231,37 @@ func (t *Transmission) End(ctx context.Context) error {
 	if t.c.tx == t {
 		t.c.tx = nil
 	}
+	t.c.ending = t
 	t.c.seq, t.c.ts = seq, ts
 	t.c.mu.Unlock()
+	defer func() {
+		t.c.mu.Lock()
+		if t.c.ending == t {
+			t.c.ending = nil
+		}
+		t.c.mu.Unlock()
+	}()
 
 	if errors.Is(err, ErrConnectionLost) {
 		return err
 	}
 	if ferr := t.cn.flush(ctx); ferr != nil {
 		return ferr
+	}
+	// The end frame frees the floor at the relay. Wait for the relay to say
+	// so before releasing on the control stream: the stream can overtake the
+	// last datagrams, and a release that arrives first would cut them off
+	// (and closing the connection right after End would drop datagrams still
+	// queued in QUIC). The explicit release only covers a lost end frame.
+	if err == nil {
+		timer := time.NewTimer(endConfirmWait)
+		defer timer.Stop()
+		select {
+		case <-t.released:
+			return nil
+		case <-timer.C:
+		case <-ctx.Done():
+		}
 	}
 	var rel proto.Message = &proto.FloorRelease{Channel: t.channel}
 	if t.page {
