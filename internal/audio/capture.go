@@ -70,7 +70,8 @@ func NewCapture(cfg CaptureConfig) (*Capture, error) {
 // network waits) and must not keep frame. On ring streams (the default) the
 // process is woken once per frames samples rather than once per device
 // period, which saves CPU when frames is a multiple of the period. Call
-// Handle before Start; frames 0 keeps the device period.
+// Handle before Start (and before starting a Linked playback); frames 0
+// keeps the device period.
 func (c *Capture) Handle(frames int, h func(frame []int16)) error {
 	if frames < 0 || frames > 48000 {
 		return errors.New("audio: capture delivery of a bad size")
@@ -79,6 +80,14 @@ func (c *Capture) Handle(frames int, h func(frame []int16)) error {
 	defer c.mu.Unlock()
 	if c.started {
 		return errors.New("audio: Handle called after Start")
+	}
+	if c.link != nil {
+		c.link.mu.Lock()
+		st := c.link.state
+		c.link.mu.Unlock()
+		if st != linkPending {
+			return errors.New("audio: Handle called after the linked playback started")
+		}
 	}
 	if frames > 0 {
 		c.period = frames

@@ -30,6 +30,8 @@ type core struct {
 	pauseMu sync.Mutex  // serialises pause changes with stream openings
 	paused  atomic.Bool // written under pauseMu; applied to every stream opened
 
+	link *duplexLink // set by Link before Start; nil: a device of its own
+
 	mu      sync.Mutex // guards the fields below
 	started bool
 	cancel  context.CancelFunc
@@ -40,9 +42,10 @@ type core struct {
 // live is one opened stream; closing is set before we close it ourselves so
 // that its stop callback is not taken for a loss.
 type live struct {
-	s       stream
-	desc    string
-	closing atomic.Bool
+	s        stream
+	desc     string
+	closing  atomic.Bool
+	follower *live // duplex: the capture side's view of the stream
 }
 
 func (c *core) init(kind Kind, opts Options, newData func() func(out, in []byte, frames uint32), onExit func()) error {
@@ -84,6 +87,9 @@ func (c *core) Start(ctx context.Context) error {
 	c.started = true
 	c.mu.Unlock()
 
+	if c.link != nil && c.kind == KindCapture && c.link.joinCapture() {
+		return nil // the playback side runs the duplex device
+	}
 	l, err := c.openOnce()
 	if err != nil {
 		if !c.opts.WaitForDevice {
@@ -106,6 +112,12 @@ func (c *core) Start(ctx context.Context) error {
 // Close stops the device and waits until its audio thread and supervisor
 // have finished. It is safe to call more than once and before Start.
 func (c *core) Close() error {
+	if c.link != nil && c.kind == KindCapture && c.link.isActive() {
+		// The device belongs to the playback side: stop delivering.
+		c.setPaused(true)
+		c.exitOnce.Do(c.onExit)
+		return nil
+	}
 	c.mu.Lock()
 	cancel, done := c.cancel, c.done
 	c.mu.Unlock()
@@ -132,6 +144,22 @@ func (c *core) setCurrent(s string) {
 }
 
 func (c *core) openOnce() (*live, error) {
+	if lk := c.link; lk != nil && c.kind == KindPlayback {
+		lk.mu.Lock()
+		defer lk.mu.Unlock()
+		switch lk.state {
+		case linkPending:
+			l, err := c.openDuplexOnce()
+			if err == nil {
+				lk.state = linkActive
+				return l, nil
+			}
+			lk.state = linkDissolved
+			c.opts.Logger.Info("cannot open capture and playback as one device; opening them separately", "err", err)
+		case linkActive:
+			return c.openDuplexOnce()
+		}
+	}
 	var sel *DeviceInfo
 	if c.opts.Device != "" {
 		devs, err := c.b.devices(c.kind)
@@ -221,6 +249,18 @@ func (c *core) progress() uint64 {
 
 func (c *core) closeLive(l *live) {
 	l.closing.Store(true)
+	if lk := c.link; lk != nil && c.kind == KindPlayback {
+		if f := l.follower; f != nil {
+			capt := lk.capture
+			capt.pauseMu.Lock()
+			capt.cur.CompareAndSwap(f, nil)
+			capt.pauseMu.Unlock()
+			if x, ok := f.s.(xrunner); ok {
+				capt.xrunsOld.Add(x.xruns())
+			}
+			capt.setCurrent("")
+		}
+	}
 	c.cur.CompareAndSwap(l, nil)
 	if x, ok := l.s.(xrunner); ok {
 		c.xrunsOld.Add(x.xruns())
@@ -316,4 +356,134 @@ func (c *core) xruns() uint64 {
 		}
 	}
 	return n
+}
+
+// duplexLink joins a capture and a playback opened as one duplex device
+// (Link). The playback side owns the device: it opens, supervises and
+// closes it; the capture side only sees its half.
+type duplexLink struct {
+	mu      sync.Mutex // guards state; held while the playback side decides
+	state   linkState
+	capture *core
+}
+
+type linkState int
+
+const (
+	linkPending   linkState = iota // neither started yet
+	linkActive                     // the duplex device is in use
+	linkDissolved                  // separate devices
+)
+
+// joinCapture is the capture side's Start: it reports whether the duplex
+// device is in use (then the capture must not open a device of its own).
+// A capture started before its playback gets a device of its own.
+func (lk *duplexLink) joinCapture() bool {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	if lk.state == linkPending {
+		lk.state = linkDissolved
+	}
+	return lk.state == linkActive
+}
+
+func (lk *duplexLink) isActive() bool {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	return lk.state == linkActive
+}
+
+// duplexOpener is a backend that can open duplex streams.
+type duplexOpener interface {
+	openDuplex(capDev, playDev *DeviceInfo, p streamParams, capChunk int, cb streamCallbacks) (stream, error)
+}
+
+// openDuplexOnce opens the linked capture and playback as one device; c is
+// the playback side. Called with c.link.mu held.
+func (c *core) openDuplexOnce() (*live, error) {
+	capt := c.link.capture
+	db, ok := c.b.(duplexOpener)
+	if !ok {
+		return nil, errors.New("this audio backend cannot open duplex devices")
+	}
+	pick := func(k *core) (*DeviceInfo, error) {
+		if k.opts.Device == "" {
+			return nil, nil
+		}
+		devs, err := k.b.devices(k.kind)
+		if err != nil {
+			return nil, err
+		}
+		return Select(devs, k.kind, k.opts.Device)
+	}
+	capSel, err := pick(capt)
+	if err != nil {
+		return nil, err
+	}
+	playSel, err := pick(c)
+	if err != nil {
+		return nil, err
+	}
+	playDesc, capDesc := "default playback device", "default capture device"
+	if playSel != nil {
+		playDesc = "playback device \"" + playSel.Name + "\" (id " + playSel.ID + ")"
+	}
+	if capSel != nil {
+		capDesc = "capture device \"" + capSel.Name + "\" (id " + capSel.ID + ")"
+	}
+	l := &live{desc: playDesc + ", one device with the " + capDesc}
+	cl := &live{desc: capDesc + ", one device with the " + playDesc}
+	playData, capData := c.newData(), capt.newData()
+	cb := streamCallbacks{
+		data: func(out, in []byte, frames uint32) {
+			if in != nil {
+				capt.callbacks.Add(1)
+				capData(nil, in, frames)
+				return
+			}
+			c.callbacks.Add(1)
+			playData(out, nil, frames)
+		},
+		stopped: func() {
+			if l.closing.Load() {
+				return
+			}
+			select {
+			case c.lost <- l:
+			default:
+			}
+		},
+	}
+	s, err := db.openDuplex(capSel, playSel, streamParams{periodFrames: c.opts.PeriodFrames, periods: c.opts.Periods, chunk: c.chunk}, capt.chunk, cb)
+	if err != nil {
+		return nil, err
+	}
+	l.s = s
+	rs := s.(*ringStream)
+	cl.s = ringHalf{rs}
+	l.follower = cl
+	capt.pauseMu.Lock()
+	if capt.paused.Load() {
+		cl.s.(pauser).setPaused(true)
+	}
+	capt.cur.Store(cl)
+	capt.pauseMu.Unlock()
+	c.pauseMu.Lock()
+	if c.paused.Load() {
+		rs.setPaused(true)
+	}
+	c.cur.Store(l)
+	c.pauseMu.Unlock()
+	if err := s.start(); err != nil {
+		l.closing.Store(true)
+		c.cur.CompareAndSwap(l, nil)
+		capt.pauseMu.Lock()
+		capt.cur.CompareAndSwap(cl, nil)
+		capt.pauseMu.Unlock()
+		s.close()
+		return nil, err
+	}
+	c.setCurrent(l.desc)
+	capt.setCurrent(cl.desc)
+	return l, nil
 }

@@ -2,6 +2,7 @@ package audio
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -245,5 +246,112 @@ func TestNullBackendChunksAndPause(t *testing.T) {
 	}
 	if st := c.Stats(); st.Losses != 0 {
 		t.Errorf("capture lost its device while paused (stall detection?): %+v", st)
+	}
+}
+
+// TestNullBackendLinked opens a linked capture and playback as one duplex
+// device on the null backend: frames and fills arrive, pausing works per
+// half, a lost device is reopened for both, and closing leaves nothing.
+func TestNullBackendLinked(t *testing.T) {
+	if !ringAvailable {
+		t.Skip("skipping: ring streams not available on this platform")
+	}
+	opts := Options{Backend: "null", RetryMin: time.Millisecond, Logger: testLogger(t)}
+	c, err := NewCapture(CaptureConfig{Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make(chan int, 100)
+	if err := c.Handle(960, func(f []int16) {
+		select {
+		case frames <- len(f):
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fills := make(chan int, 100)
+	p, err := NewPlayback(PlaybackConfig{Options: opts, Fill: func(out []int16) int {
+		select {
+		case fills <- len(out):
+		default:
+		}
+		return 0
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetChunk(960); err != nil {
+		t.Fatal(err)
+	}
+	if !Link(c, p) {
+		t.Fatal("Link refused")
+	}
+	if Link(c, p) {
+		t.Fatal("linked twice")
+	}
+	ctx := guard(t)
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Handle(480, nil); err == nil {
+		t.Error("Handle after start did not fail")
+	}
+	recv := func(ch chan int, want int, what string) {
+		t.Helper()
+		select {
+		case n := <-ch:
+			if n != want {
+				t.Fatalf("%s of %d samples, want %d", what, n, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %s: capture %+v playback %+v", what, c.Stats(), p.Stats())
+		}
+	}
+	for i := 0; i < 5; i++ {
+		recv(frames, 960, "capture frame")
+		recv(fills, PeriodFrames, "fill")
+	}
+	if _, desc := c.Open(); !strings.Contains(desc, "one device") {
+		t.Errorf("capture is %q, want one device with the playback", desc)
+	}
+	if _, ok := p.cur.Load().s.(*ringStream); !ok || !p.cur.Load().s.(*ringStream).hasCap {
+		t.Fatal("the playback's stream has no capture half")
+	}
+	// Pausing the capture half leaves the playback running.
+	c.Pause()
+	for len(frames) > 0 {
+		<-frames
+	}
+	for len(fills) > 0 {
+		<-fills
+	}
+	before := c.Stats().Periods
+	for i := 0; i < 5; i++ {
+		recv(fills, PeriodFrames, "fill while the capture is paused")
+	}
+	if n := c.Stats().Periods; n > before+1 { // one may have been on its way
+		t.Fatalf("%d capture frames delivered while paused", n-before)
+	}
+	c.Resume()
+	recv(frames, 960, "capture frame after resume")
+
+	// Loss: both halves come back on a reopened duplex device.
+	p.cur.Load().s.(*ringStream).simulateLoss()
+	waitFor(t, "reopen", func() bool { return p.Stats().Reopens > 0 })
+	for len(frames) > 0 {
+		<-frames
+	}
+	recv(frames, 960, "capture frame after reopen")
+	recv(fills, PeriodFrames, "fill after reopen")
+	c.Close()
+	p.Close()
+	if open, _ := c.Open(); open {
+		t.Error("capture still open after Close")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -25,22 +26,29 @@ import (
 var ringAvailable = C.hark_version_ok() != 0 && int(C.hark_device_id_size()) == len(malgo.DeviceID{})
 
 // ringBackend opens streams whose audio thread never calls Go (see ring.c):
-// a goroutine per stream moves whole periods between the C ring and the
+// a goroutine per stream moves whole chunks between the C rings and the
 // data callback, woken through a pipe. It lists devices through malgo.
 type ringBackend struct {
 	*malgoBackend
 }
 
+// ringStream is one device with a capture half, a playback half or both
+// (duplex). Its data callback gets (nil, in) for captured chunks and
+// (out, nil) for playback periods.
 type ringStream struct {
-	c       *C.hark_stream
-	capture bool
-	period  int
-	chunk   int // frames the pump handles per wake-up (capture: delivered; playback: filled)
-	target  int // playback: frames kept queued ahead of the device; grows after underruns
-	maxTgt  int // playback: the most target may grow to
-	ringCap int
-	paused  atomic.Bool // mirrors the C flag; playback: the pump stops filling
-	lastX   uint64      // playback: xruns seen by the pump
+	c        *C.hark_stream
+	hasCap   bool
+	hasPlay  bool
+	period   int
+	capChunk int // capture: frames delivered per wake-up
+	chunk    int // playback: frames filled per wake-up
+	target   int // playback: frames kept queued ahead of the device; grows after underruns
+	maxTgt   int // playback: the most target may grow to
+	ringCap  int // playback ring size
+	lastX    uint64
+
+	capPaused, playPaused atomic.Bool // mirror the C flags
+
 	cb      streamCallbacks
 	pr, pw  *os.File
 	quit    atomic.Bool
@@ -49,6 +57,38 @@ type ringStream struct {
 }
 
 func (b *ringBackend) open(kind Kind, dev *DeviceInfo, p streamParams, cb streamCallbacks) (stream, error) {
+	if kind == KindCapture {
+		return b.openRing(true, false, dev, nil, p.periodFrames, p.periods, p.chunk, 0, cb)
+	}
+	return b.openRing(false, true, nil, dev, p.periodFrames, p.periods, 0, p.chunk, cb)
+}
+
+// openDuplex opens capture and playback as one device (one audio thread,
+// one wake-up per chunk for both).
+func (b *ringBackend) openDuplex(capDev, playDev *DeviceInfo, p streamParams, capChunk int, cb streamCallbacks) (stream, error) {
+	return b.openRing(true, true, capDev, playDev, p.periodFrames, p.periods, capChunk, p.chunk, cb)
+}
+
+func rawID(dev *DeviceInfo) (unsafe.Pointer, *malgo.DeviceID, error) {
+	if dev == nil {
+		return nil, nil, nil
+	}
+	raw, ok := dev.raw.(malgo.DeviceID)
+	if !ok {
+		return nil, nil, errors.New("audio: device info was not made by this backend")
+	}
+	return unsafe.Pointer(&raw[0]), &raw, nil
+}
+
+func (b *ringBackend) openRing(hasCap, hasPlay bool, capDev, playDev *DeviceInfo, period, periods, capChunk, playChunk int, cb streamCallbacks) (stream, error) {
+	capID, capRaw, err := rawID(capDev)
+	if err != nil {
+		return nil, err
+	}
+	playID, playRaw, err := rawID(playDev)
+	if err != nil {
+		return nil, err
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -66,55 +106,51 @@ func (b *ringBackend) open(kind Kind, dev *DeviceInfo, p streamParams, cb stream
 		pw.Close()
 		return nil, err
 	}
-	chunk := max(p.chunk, p.periodFrames)
-	s := &ringStream{capture: kind == KindCapture, period: p.periodFrames, chunk: chunk, target: chunk,
-		maxTgt: chunk + (maxQueuedPeriods-1)*p.periodFrames, cb: cb, pr: pr, pw: pw, done: make(chan struct{})}
-	ringFrames := 8 * max(chunk, p.periodFrames)
-	wakeAt := chunk // capture: a whole chunk is waiting
-	if !s.capture {
-		ringFrames = s.maxTgt + p.periodFrames
-		wakeAt = s.target - chunk // playback: room for a whole chunk
-	}
-	s.ringCap = ringFrames
+	s := &ringStream{hasCap: hasCap, hasPlay: hasPlay, period: period,
+		capChunk: max(capChunk, period), chunk: max(playChunk, period),
+		cb: cb, pr: pr, pw: pw, done: make(chan struct{})}
+	s.target = s.chunk
+	s.maxTgt = s.chunk + (maxQueuedPeriods-1)*period
+	s.ringCap = s.maxTgt + period
+	capRing := 8 * s.capChunk
 	backs := make([]C.int, len(b.backends))
 	for i, x := range b.backends {
 		backs[i] = C.int(x)
-	}
-	var idp unsafe.Pointer
-	idsize := 0
-	var raw malgo.DeviceID
-	if dev != nil {
-		var ok bool
-		raw, ok = dev.raw.(malgo.DeviceID)
-		if !ok {
-			pr.Close()
-			pw.Close()
-			return nil, errors.New("audio: device info was not made by this backend")
-		}
-		idp = unsafe.Pointer(&raw[0])
-		idsize = len(raw)
 	}
 	var bp *C.int
 	if len(backs) > 0 {
 		bp = &backs[0]
 	}
-	capture := C.int(0)
-	if s.capture {
-		capture = 1
-	}
-	r := C.hark_open(&s.c, capture, bp, C.int(len(backs)), idp, C.int(idsize),
-		C.int(p.periodFrames), C.int(p.periods), C.int(ringFrames), C.int(wfd), C.int(wakeAt))
+	r := C.hark_open(&s.c, cbool(hasCap), cbool(hasPlay), bp, C.int(len(backs)), capID, playID,
+		C.int(len(malgo.DeviceID{})), C.int(period), C.int(periods), C.int(capRing), C.int(s.ringCap),
+		C.int(wfd), C.int(s.capChunk), C.int(s.target-s.chunk))
+	runtime.KeepAlive(capRaw)
+	runtime.KeepAlive(playRaw)
 	if r != 0 {
 		pr.Close()
 		pw.Close()
-		return nil, fmt.Errorf("cannot open the %s device: %w", kind, malgo.Result(r))
+		what := "playback"
+		switch {
+		case hasCap && hasPlay:
+			what = "capture and playback"
+		case hasCap:
+			what = "capture"
+		}
+		return nil, fmt.Errorf("cannot open the %s device: %w", what, malgo.Result(r))
 	}
 	return s, nil
 }
 
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (s *ringStream) start() error {
-	if !s.capture {
-		s.fill() // a period queued before the first callback
+	if s.hasPlay {
+		s.fill() // a chunk queued before the first callback
 	}
 	if r := C.hark_start(s.c); r != 0 {
 		return fmt.Errorf("cannot start the audio device: %w", malgo.Result(r))
@@ -124,9 +160,14 @@ func (s *ringStream) start() error {
 	return nil
 }
 
+// fill tops the playback ring up to target, a period at a time.
 func (s *ringStream) fill() {
 	buf := make([]int16, s.period)
-	for !s.paused.Load() && int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
+	s.fillWith(buf)
+}
+
+func (s *ringStream) fillWith(buf []int16) {
+	for !s.playPaused.Load() && int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
 		s.cb.data(int16Bytes(buf), nil, uint32(s.period))
 		C.hark_write(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))
 	}
@@ -141,10 +182,10 @@ func (s *ringStream) queued() int {
 	return s.ringCap - int(C.hark_space(s.c))
 }
 
-// adapt queues one more period ahead (up to maxQueuedPeriods) when the
-// device played silence because the pump was late: a busy machine gets a
-// little more latency instead of repeated dropouts. Underruns while the
-// device starts (it may ask for its whole buffer at once) do not count.
+// adapt queues one more period ahead (up to maxTgt) when the device played
+// silence because the pump was late: a busy machine gets a little more
+// latency instead of repeated dropouts. Underruns while the device starts
+// (it may ask for its whole buffer at once) do not count.
 func (s *ringStream) adapt(callbacks, xruns uint64) {
 	if callbacks < 10 {
 		s.lastX = xruns
@@ -152,67 +193,97 @@ func (s *ringStream) adapt(callbacks, xruns uint64) {
 	}
 	if xruns > s.lastX && s.target < s.maxTgt {
 		s.target += s.period
-		C.hark_set_wake(s.c, C.int(s.target-s.chunk))
+		C.hark_set_wake(s.c, 1, C.int(s.target-s.chunk))
 	}
 	s.lastX = xruns
 }
 
-// setPaused pauses or resumes the stream (see hark_set_paused); resuming
-// playback wakes the pump to fill the ring at once.
-func (s *ringStream) setPaused(p bool) {
-	s.paused.Store(p)
-	v := C.int(0)
-	if p {
-		v = 1
+// setPaused pauses or resumes the stream's main half (playback if it has
+// one); see hark_set_paused.
+func (s *ringStream) setPaused(p bool) { s.setHalfPaused(s.hasPlay, p) }
+
+// setHalfPaused pauses or resumes one half; resuming playback wakes the
+// pump to fill the ring at once.
+func (s *ringStream) setHalfPaused(play, p bool) {
+	if play {
+		s.playPaused.Store(p)
+	} else {
+		s.capPaused.Store(p)
 	}
-	C.hark_set_paused(s.c, v)
-	if !p && !s.capture {
+	C.hark_set_paused(s.c, cbool(play), cbool(p))
+	if !p && play {
 		C.hark_wake(s.c)
 	}
+}
+
+func (s *ringStream) poll() (callbacks, capX, playX uint64, stopped bool) {
+	var cbs, cx, px C.uint64_t
+	var st C.int
+	C.hark_poll(s.c, &cbs, &cx, &px, &st)
+	return uint64(cbs), uint64(cx), uint64(px), st != 0
 }
 
 // deviceCallbacks counts the audio thread's callbacks, paused or not (for
 // stall detection: a paused stream's pump does not run).
 func (s *ringStream) deviceCallbacks() uint64 {
-	var cbs, xruns C.uint64_t
-	var st C.int
-	C.hark_poll(s.c, &cbs, &xruns, &st)
-	return uint64(cbs)
+	n, _, _, _ := s.poll()
+	return n
 }
 
-// meanSquare is the mean square of the last device callback's samples
-// (capture), measured on the audio thread.
+// meanSquare is the mean square of the last device callback's input,
+// measured on the audio thread.
 func (s *ringStream) meanSquare() float64 { return float64(C.hark_mean_square(s.c)) }
+
+// xruns counts the samples lost in the main half's ring.
+func (s *ringStream) xruns() uint64 { return s.halfXruns(s.hasPlay) }
+
+func (s *ringStream) halfXruns(play bool) uint64 {
+	_, cx, px, _ := s.poll()
+	if play {
+		return px
+	}
+	return cx
+}
+
+// ringHalf is the capture half of a duplex stream as the capture side's
+// supervisor sees it; the playback side owns (starts, closes) the stream.
+type ringHalf struct{ rs *ringStream }
+
+func (h ringHalf) start() error            { return nil }
+func (h ringHalf) close()                  {}
+func (h ringHalf) setPaused(p bool)        { h.rs.setHalfPaused(false, p) }
+func (h ringHalf) xruns() uint64           { return h.rs.halfXruns(false) }
+func (h ringHalf) deviceCallbacks() uint64 { return h.rs.deviceCallbacks() }
+func (h ringHalf) meanSquare() float64     { return h.rs.meanSquare() }
 
 func (s *ringStream) pump() {
 	defer close(s.done)
 	wake := make([]byte, 64)
-	buf := make([]int16, s.period)
-	if s.capture {
-		buf = make([]int16, s.chunk)
+	var capBuf, playBuf []int16
+	if s.hasCap {
+		capBuf = make([]int16, s.capChunk)
+	}
+	if s.hasPlay {
+		playBuf = make([]int16, s.period)
 	}
 	stopped := false
 	for {
 		if _, err := s.pr.Read(wake); err != nil || s.quit.Load() {
 			return
 		}
-		if s.capture {
-			for int(C.hark_read(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(len(buf)))) == len(buf) {
-				s.cb.data(nil, int16Bytes(buf), uint32(len(buf)))
-			}
-		} else {
-			for !s.paused.Load() && int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
-				s.cb.data(int16Bytes(buf), nil, uint32(s.period))
-				C.hark_write(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))
+		if s.hasCap && !s.capPaused.Load() {
+			for int(C.hark_read(s.c, (*C.int16_t)(unsafe.Pointer(&capBuf[0])), C.int(len(capBuf)))) == len(capBuf) {
+				s.cb.data(nil, int16Bytes(capBuf), uint32(len(capBuf)))
 			}
 		}
-		var cbs, xruns C.uint64_t
-		var st C.int
-		C.hark_poll(s.c, &cbs, &xruns, &st)
-		if !s.capture {
-			s.adapt(uint64(cbs), uint64(xruns))
+		if s.hasPlay {
+			s.fillWith(playBuf)
 		}
-		if st != 0 && !stopped {
+		cbs, _, px, st := s.poll()
+		if s.hasPlay {
+			s.adapt(cbs, px)
+		}
+		if st && !stopped {
 			stopped = true
 			if s.cb.stopped != nil {
 				s.cb.stopped()
@@ -240,10 +311,3 @@ func int16Bytes(s []int16) []byte {
 // simulateLoss stops the device behind the stream's back, as unplugging
 // does; for tests.
 func (s *ringStream) simulateLoss() { C.hark_stop_device(s.c) }
-
-func (s *ringStream) xruns() uint64 {
-	var cbs, xr C.uint64_t
-	var st C.int
-	C.hark_poll(s.c, &cbs, &xr, &st)
-	return uint64(xr)
-}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hark-intercom/hark/internal/audio"
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -59,13 +58,14 @@ func cpuTime() time.Duration {
 // measured over 10 s per case after a settling second. Cases:
 //
 //   - null/10ms, null/20ms: capture and playback on miniaudio's null
-//     backend (the real device path: audio thread, ring, pump goroutine),
-//     speech written into each captured frame; complexity1 and complexity10
-//     vary the Opus encoder;
+//     backend opened as talk does (OpenDevices: one duplex device; the real
+//     device path: audio thread, rings, pump goroutine), speech written into
+//     each captured frame; complexity1, 3 and 10 vary the Opus encoder;
+//   - separate/10ms, separate/20ms: the same on two null devices;
 //   - fakemic/20ms: a Go-timer microphone (the earlier benchmark's setup),
 //     null playback;
-//   - idle/10ms, idle/20ms: null devices, connected, nobody talking or
-//     heard (after the playback has paused).
+//   - idle/10ms, idle/20ms: the duplex null device, connected, nobody
+//     talking or heard (after the playback has paused).
 //
 // Run with -benchtime=1x.
 func BenchmarkFullDuplexCPU(b *testing.B) {
@@ -75,14 +75,14 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 		frame      int
 		complexity int
 	}
-	cases := []bcase{{"null", 480, 0}, {"null", 960, 0}, {"null", 960, 1}, {"null", 960, 10},
-		{"fake", 960, 0}, {"idle", 480, 0}, {"idle", 960, 0}}
+	cases := []bcase{{"null", 480, 0}, {"null", 960, 0}, {"null", 960, 1}, {"null", 960, 3}, {"null", 960, 10},
+		{"separate", 480, 0}, {"separate", 960, 0}, {"fake", 960, 0}, {"idle", 480, 0}, {"idle", 960, 0}}
 	for _, c := range cases {
 		frame := c.frame
-		name := map[string]string{"null": "null/", "fake": "fakemic/", "idle": "idle/"}[c.mic] +
+		name := map[string]string{"null": "null/", "separate": "separate/", "fake": "fakemic/", "idle": "idle/"}[c.mic] +
 			time.Duration(frame*int(time.Second)/48000).String()
 		if c.complexity != 0 {
-			name += "/complexity" + strconv.Itoa(c.complexity)
+			name += "-complexity" + strconv.Itoa(c.complexity)
 		}
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
@@ -92,25 +92,23 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 					off := n % (len(speech) - len(p))
 					copy(p, speech[off:])
 				}
+				// The devices as talk opens them (OpenDevices: one duplex
+				// null device), or two separate ones.
+				capt, play, err := OpenDevices(DeviceOptions{Backend: "null", Separate: c.mic == "separate"})
+				if err != nil {
+					b.Fatal(err)
+				}
 				cfg := Config{FrameSamples: frame, Complexity: c.complexity, Mute: AllCues,
-					Playback: func(fill audio.FillFunc) (audio.Device, error) {
-						return audio.NewPlayback(audio.PlaybackConfig{Options: nullOpts(), Fill: fill})
-					}}
-				switch c.mic {
-				case "fake":
+					Capture: capt, Playback: play}
+				if c.mic == "fake" {
+					capt.Close()
 					cfg.Capture = newRealtimeCapture(func(n int, p []int16) { say(p) })
-				default:
-					capt, err := audio.NewCapture(audio.CaptureConfig{Options: nullOpts()})
-					if err != nil {
-						b.Fatal(err)
-					}
-					cfg.Capture = capt
 				}
 				e, err := New(cfg)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if c.mic == "null" {
+				if c.mic == "null" || c.mic == "separate" {
 					// The null microphone records silence: put speech in
 					// each frame before it is encoded (process calls
 					// OnCapture just before encoding). A test-only trick;

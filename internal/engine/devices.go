@@ -17,7 +17,12 @@ type DeviceOptions struct {
 	// WaitForDevice starts even when a device is missing and opens it when
 	// it appears (box mode).
 	WaitForDevice bool
-	Logger        *slog.Logger
+	// Separate opens capture and playback as two devices even when they
+	// are the same sound card (by default they are opened as one duplex
+	// device when Capture == Playback, which costs less CPU; a card that
+	// cannot do duplex is opened as two anyway).
+	Separate bool
+	Logger   *slog.Logger
 }
 
 // OpenDevices returns the capture device and playback constructor for
@@ -37,7 +42,16 @@ func OpenDevices(o DeviceOptions) (audio.Input, PlaybackFunc, error) {
 	}
 	popts := opts(o.Playback, "playback")
 	play := func(fill audio.FillFunc) (audio.Device, error) {
-		return audio.NewPlayback(audio.PlaybackConfig{Options: popts, Fill: fill})
+		p, err := audio.NewPlayback(audio.PlaybackConfig{Options: popts, Fill: fill})
+		if err != nil {
+			return nil, err
+		}
+		if o.Capture == o.Playback && !o.Separate {
+			// The same sound card (or both defaults): one duplex device,
+			// one audio thread and one wake-up per frame for both.
+			audio.Link(capt, p)
+		}
+		return p, nil
 	}
 	return capt, play, nil
 }

@@ -554,24 +554,8 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	play, err := e.cfg.Playback(e.fill)
-	if err != nil {
-		return fmt.Errorf("opening the playback device: %w", err)
-	}
-	if c, ok := play.(chunker); ok {
-		if err := c.SetChunk(e.cfg.FrameSamples); err != nil {
-			play.Close()
-			return fmt.Errorf("opening the playback device: %w", err)
-		}
-	}
-	if p, ok := play.(pausable); ok {
-		e.playCtl.Store(&pausableRef{p})
-	}
-	if err := play.Start(ctx); err != nil {
-		play.Close()
-		return fmt.Errorf("starting the playback device: %w", err)
-	}
-	defer play.Close()
+	// The capture's handler is set and it is paused before the playback
+	// starts: a duplex device (audio.Link) opens with the playback.
 	capt := e.cfg.Capture
 	h, direct := capt.(frameHandler)
 	if direct {
@@ -585,6 +569,27 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 		// microphone (the level is measured on the audio thread).
 		e.capCtl.Pause()
 	}
+	play, err := e.cfg.Playback(e.fill)
+	if err != nil {
+		capt.Close()
+		return fmt.Errorf("opening the playback device: %w", err)
+	}
+	if c, ok := play.(chunker); ok {
+		if err := c.SetChunk(e.cfg.FrameSamples); err != nil {
+			play.Close()
+			capt.Close()
+			return fmt.Errorf("opening the playback device: %w", err)
+		}
+	}
+	if p, ok := play.(pausable); ok {
+		e.playCtl.Store(&pausableRef{p})
+	}
+	if err := play.Start(ctx); err != nil {
+		play.Close()
+		capt.Close()
+		return fmt.Errorf("starting the playback device: %w", err)
+	}
+	defer play.Close()
 	if err := capt.Start(ctx); err != nil {
 		capt.Close()
 		return fmt.Errorf("starting the capture device: %w", err)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,4 +175,49 @@ func TestIdleEnginePausesDevices(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a cue did not resume the playback")
 	}
+}
+
+// TestDuplexNullDevice runs the engine on the devices talk opens
+// (OpenDevices: one duplex null device): talking, its frames looped back as
+// another talker's voice are played; released, both halves pause.
+func TestDuplexNullDevice(t *testing.T) {
+	capt, play, err := OpenDevices(DeviceOptions{Backend: "null"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Config{FrameSamples: 960, Capture: capt, Playback: play, Mute: AllCues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx, loopFloor{e}) }()
+	e.Press(true)
+	tk := time.NewTicker(10 * time.Millisecond)
+	defer tk.Stop()
+	for st := e.Stats(); st.FramesSent < 20 || st.Playout.Jitter.Played < 10; st = e.Stats() {
+		select {
+		case <-tk.C:
+		case <-ctx.Done():
+			t.Fatalf("the loop did not run: %+v", st)
+		}
+	}
+	if c, ok := capt.(*audio.Capture); !ok {
+		t.Fatal("OpenDevices did not return an *audio.Capture")
+	} else if _, desc := c.Open(); !strings.Contains(desc, "one device") {
+		t.Errorf("capture is %q; want one duplex device", desc)
+	}
+	e.Press(false)
+	for !capt.(*audio.Capture).Paused() {
+		select {
+		case <-tk.C:
+		case <-ctx.Done():
+			t.Fatal("capture not paused after release")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	checkNoLeaks(t)
 }
