@@ -350,7 +350,10 @@ func testBrowserToTalk(t *testing.T, path string) {
 	// its place in the recording (talk record's sample-0 wall time + offset).
 	capOn := run(b, chromedp.Evaluate[[]float64](`harkTest.captureOnsets()`))
 	heard, ok := firstLast(got)
-	if len(capOn) >= 2 && ok {
+	if spacing := heard[1] - heard[0]; ok && (spacing < clicks[1]-clicks[0]-200*time.Millisecond || spacing > clicks[1]-clicks[0]+500*time.Millisecond) {
+		// The first onset found is not the first click: the recording lost it.
+		t.Logf("%s path: no mouth-to-ear figure: the adaptive recording lost the first click (onsets %v apart, sent %v apart)", path, spacing.Round(time.Millisecond), clicks[1]-clicks[0])
+	} else if len(capOn) >= 2 && ok {
 		mouth := [2]time.Time{wallMs(capOn[0]), wallMs(capOn[len(capOn)-1])}
 		ear := [2]time.Time{sample0.Add(heard[0]), sample0.Add(heard[1])}
 		t.Logf("%s path: mouth-to-ear browser → talk record: first click %v, last click %v (click spacing: sent %v, captured %v, heard %v)",
