@@ -430,6 +430,7 @@ func TestBrowserVOX(t *testing.T) {
 // play it, `talk record` in another channel hears it; a user without the
 // role has no button, and the gateway refuses a forged page request.
 func TestBrowserPaging(t *testing.T) {
+	needChromium(t)
 	r := relaytest.Start(t)
 	r.AddUser("boss", "pw", proto.RolePage)
 	r.AddUser("ann", "pw", 0)

@@ -284,6 +284,7 @@ func TestBrowserToTalk(t *testing.T) {
 }
 
 func testBrowserToTalk(t *testing.T, path string) {
+	needChromium(t)
 	mic, ref, clicks := clickSpeech(t)
 	st := startStack(t)
 	// Two recorders: one with the default adaptive buffer (as low as the
@@ -378,6 +379,7 @@ func TestTalkToBrowser(t *testing.T) {
 }
 
 func testTalkToBrowser(t *testing.T, playback string) {
+	needChromium(t)
 	file, ref, clicks := clickSpeech(t)
 	st := startStack(t)
 	b := newBrowser(t, micFile, 1280, 800)
