@@ -123,9 +123,10 @@ type Config struct {
 	// engine's control goroutine, never concurrently. It must not block
 	// for long and must not call Run. Nil: nobody is told.
 	OnState func(State)
-	// OnCapture, if set, sees every captured period on the capture
-	// goroutine (e.g. for voice activity detection). It must not keep the
-	// slice nor block.
+	// OnCapture, if set, sees every captured period (10 ms, even when the
+	// device delivers whole frames) on the capture goroutine (e.g. for
+	// voice activity detection), before it is encoded. It must not keep
+	// the slice nor block. Setting it keeps the capture running while idle.
 	OnCapture func(period []int16)
 
 	// JitterOptions tune every talker's jitter buffer (see package jitter).
@@ -793,7 +794,13 @@ func (e *Engine) process(period []int16) {
 		e.level.Store(math.Float64bits(audio.LevelDBFS(period)))
 	}
 	if e.cfg.OnCapture != nil {
-		e.cfg.OnCapture(period)
+		// In device periods (10 ms) whatever the delivery size, as the
+		// voice activity detector is tuned for.
+		for p := period; len(p) > 0; {
+			n := min(len(p), audio.PeriodFrames)
+			e.cfg.OnCapture(p[:n])
+			p = p[n:]
+		}
 	}
 	cur := e.sendTx.Load()
 	if cur != cs.last {

@@ -221,3 +221,34 @@ func TestDuplexNullDevice(t *testing.T) {
 	}
 	checkNoLeaks(t)
 }
+
+// TestOnCaptureSeesPeriods: with a device delivering 20 ms frames, OnCapture
+// still sees 10 ms periods, and the capture is never paused.
+func TestOnCaptureSeesPeriods(t *testing.T) {
+	capt, play := newCtlCapture(), newCtlPlayback()
+	sizes := make(chan int, 10)
+	e, err := New(Config{FrameSamples: 960, Capture: capt, Playback: play.new, Mute: AllCues,
+		OnCapture: func(p []int16) { sizes <- len(p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx, &fakeFloor{answers: make(chan func() (Transmitter, error))}) }()
+	<-capt.started
+	if !capt.deliver(make([]int16, 960)) {
+		t.Fatal("capture paused although OnCapture is set")
+	}
+	for range 2 {
+		if n := <-sizes; n != audio.PeriodFrames {
+			t.Fatalf("OnCapture got %d samples, want %d", n, audio.PeriodFrames)
+		}
+	}
+	if capt.Paused() {
+		t.Fatal("capture paused although OnCapture is set")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
