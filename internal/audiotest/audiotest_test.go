@@ -321,10 +321,11 @@ type fakeTB struct {
 	dir    string
 	failed bool
 	msg    string
+	logs   []string
 }
 
 func (f *fakeTB) Helper()                   {}
-func (f *fakeTB) Logf(string, ...any)       {}
+func (f *fakeTB) Logf(s string, a ...any)   { f.logs = append(f.logs, fmt.Sprintf(s, a...)) }
 func (f *fakeTB) ArtifactDir() string       { return f.dir }
 func (f *fakeTB) Fatalf(s string, a ...any) { f.failed, f.msg = true, fmt.Sprintf(s, a...) }
 

@@ -188,25 +188,44 @@ func fft(a []complex128, inverse bool) {
 // [EnvelopeCorrelation].
 const EnvelopeWindow = 10 * time.Millisecond
 
-// EnvelopeCorrelation is the acceptance metric "aligned envelope
-// correlation": it finds the delay of got relative to ref (coarsely on
-// 10 ms envelopes, then to 1 ms), then returns the Pearson correlation of
-// the 10 ms RMS envelopes of ref and the aligned got over the stretch where
-// both exist, and the delay (positive: got is late). Silence before and
-// after the reference's sound (below -40 dB of its loudest 10 ms) is left
-// out of the comparison.
+// EnvelopeCorrelation is the acceptance metric "realigned envelope
+// correlation": the Pearson correlation of the 10 ms RMS envelopes of ref
+// and got, with got realigned segment by segment the way ITU-T P.862
+// (PESQ) aligns utterances (see [EnvelopeAlignment]), so that a playout
+// buffer changing its delay mid-recording is not scored as a mismatch.
+// It returns the score and the global delay of got (positive: got is
+// late), found coarsely on 10 ms envelopes and refined to 1 ms. Silence
+// before and after the reference's sound (below -40 dB of its loudest
+// 10 ms) is left out of the comparison, and so is the part of the
+// reference that the recording does not cover at the global delay.
 //
-// It is insensitive to gain, to silence before and after either signal and
-// to different lengths. Both signals must have the same sample rate;
-// resample first if not. Unrelated signals score near 0; the same speech
-// through a codec scores above 0.9. Signals shorter than 20 windows, or
-// silent, score 0.
+// It is insensitive to gain, to silence before and after either signal,
+// to different lengths and to delay changes of up to 150 ms between
+// segments (250 ms from the global delay). Both signals must have the
+// same sample rate; resample first if not. Unrelated signals score well
+// below 0.8; the same speech through a codec scores above 0.9. Signals
+// shorter than 20 windows, or silent, score 0.
 func EnvelopeCorrelation[S Sample](ref, got []S, rate int) (corr float64, lag time.Duration) {
-	// Compare only where the reference is active: silence around it would
-	// otherwise correlate with silence around anything and inflate the score.
+	a := EnvelopeAlignment(ref, got, rate)
+	return a.Corr, a.Lag
+}
+
+// EnvelopeCorrelationSingleLag is the "aligned envelope correlation" at a
+// single lag, the acceptance metric before realignment: the Pearson
+// correlation of the 10 ms RMS envelopes of ref and of got at the global
+// delay, over the stretch where both exist (the reference's leading and
+// trailing silence left out as in [EnvelopeCorrelation]). It scores any
+// change of delay during the recording as a mismatch: a 20 ms shift of a
+// quarter of the speech drops it to about 0.9, a 100 ms shift to about
+// 0.5.
+func EnvelopeCorrelationSingleLag[S Sample](ref, got []S, rate int) (corr float64, lag time.Duration) {
 	a0, a1 := activeSpan(ref, rate)
-	corr, lag = envelopeCorrelation(ref[a0:a1], got, rate)
-	return corr, lag - time.Duration(int64(a0)*int64(time.Second)/int64(rate))
+	r := ref[a0:a1]
+	shift, ok := globalShift(r, got, rate)
+	if !ok {
+		return 0, 0
+	}
+	return singleLagCorr(r, got, rate, shift), samplesToDur(shift, rate) - samplesToDur(a0, rate)
 }
 
 // activeSpan returns the sample range of ref from 20 ms before its first
@@ -233,11 +252,14 @@ func activeSpan[S Sample](ref []S, rate int) (int, int) {
 	return max(0, (first-2)*w), min(len(ref), (last+3)*w)
 }
 
-func envelopeCorrelation[S Sample](ref, got []S, rate int) (corr float64, lag time.Duration) {
+// globalShift returns the delay of got relative to ref in samples
+// (got[i+shift] ≈ ref[i]): the best lag of the 10 ms envelopes, refined to
+// 1 ms. ok is false if either is shorter than 20 windows.
+func globalShift[S Sample](ref, got []S, rate int) (shift int, ok bool) {
 	er := Envelope(ref, rate, EnvelopeWindow)
 	eg := Envelope(got, rate, EnvelopeWindow)
 	if len(er) < 20 || len(eg) < 20 {
-		return 0, 0
+		return 0, false
 	}
 	coarse, _ := Align(er, eg)
 
@@ -252,10 +274,12 @@ func envelopeCorrelation[S Sample](ref, got []S, rate int) (corr float64, lag ti
 			best, bestLag = v, l
 		}
 	}
-	shift := int(int64(bestLag) * int64(rate) * int64(fine) / int64(time.Second))
-	lag = time.Duration(int64(shift) * int64(time.Second) / int64(rate))
+	return int(int64(bestLag) * int64(rate) * int64(fine) / int64(time.Second)), true
+}
 
-	// Cut both to the overlap and compare 10 ms envelopes.
+// singleLagCorr is the Pearson correlation of the 10 ms envelopes of ref
+// and got shifted by shift samples, over their overlap.
+func singleLagCorr[S Sample](ref, got []S, rate, shift int) float64 {
 	r, g := ref, got
 	if shift >= 0 {
 		g = g[min(shift, len(g)):]
@@ -266,9 +290,9 @@ func envelopeCorrelation[S Sample](ref, got []S, rate int) (corr float64, lag ti
 	ea := Envelope(r[:n], rate, EnvelopeWindow)
 	eb := Envelope(g[:n], rate, EnvelopeWindow)
 	if len(ea) < 2 {
-		return 0, lag
+		return 0
 	}
-	return Pearson(ea, eb), lag
+	return Pearson(ea, eb)
 }
 
 // overlapCov is the mean-removed covariance of a[i] and b[i+lag] over the
