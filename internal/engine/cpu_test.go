@@ -60,7 +60,8 @@ func cpuTime() time.Duration {
 //   - null/10ms, null/20ms: capture and playback on miniaudio's null
 //     backend opened as talk does (OpenDevices: one duplex device; the real
 //     device path: audio thread, rings, pump goroutine), speech written into
-//     each captured frame; complexity1, 3 and 10 vary the Opus encoder;
+//     each captured frame; complexity1, 5 and 10 vary the Opus encoder
+//     (the default is DefaultComplexity);
 //   - separate/10ms, separate/20ms: the same on two null devices;
 //   - fakemic/20ms: a Go-timer microphone (the earlier benchmark's setup),
 //     null playback;
@@ -75,7 +76,7 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 		frame      int
 		complexity int
 	}
-	cases := []bcase{{"null", 480, 0}, {"null", 960, 0}, {"null", 960, 1}, {"null", 960, 3}, {"null", 960, 10},
+	cases := []bcase{{"null", 480, 0}, {"null", 960, 0}, {"null", 960, 1}, {"null", 960, 5}, {"null", 960, 10},
 		{"separate", 480, 0}, {"separate", 960, 0}, {"fake", 960, 0}, {"idle", 480, 0}, {"idle", 960, 0}}
 	for _, c := range cases {
 		frame := c.frame
