@@ -18,10 +18,11 @@ import (
 // lag scores as a mismatch although a listener hears nothing wrong.
 const (
 	// maxDeviation bounds a segment's delay around the global delay.
-	// Playout buffers adapt by tens of milliseconds (Hark's stays under
-	// 200 ms of adaptation); a syllable lasts 100–300 ms and a word
-	// 300–800 ms, so a bound of 250 ms covers any plausible adaptation
-	// while a segment can rarely reach a different word.
+	// Playout buffers adapt by tens of milliseconds per step and rarely
+	// drift more than a couple of hundred milliseconds in one
+	// transmission; a syllable lasts 100–300 ms and a word 300–800 ms,
+	// so ±250 ms covers any plausible adaptation while a segment can
+	// rarely reach a different word (the structure the score checks).
 	maxDeviation = 250 * time.Millisecond
 	// maxStep bounds the change of delay between neighbouring segments,
 	// so a segment cannot jump to a neighbouring word; the delay grows
@@ -54,9 +55,10 @@ const (
 	// matches.
 	changeCost = 4.0
 	// minConfidence is the envelope correlation a segment must reach at
-	// a lag to move there from its predecessor's lag: a shifted copy of
-	// speech scores above 0.9 at its own lag, unrelated sound rarely
-	// reaches it by chance.
+	// a lag to move there from its predecessor's lag (P.862 too accepts
+	// an utterance's delay only with enough confidence): a shifted copy
+	// of speech scores above 0.9 at its own lag, unrelated sound over
+	// 200 ms of speech rarely does by chance.
 	minConfidence = 0.9
 	// splitCost is the extra a split inside a segment must gain on top
 	// of its changeCost: the split point is free, so chance alone finds

@@ -1,8 +1,9 @@
 // Package audiotest measures audio for end-to-end tests and benchmarks:
-// RMS envelopes, alignment by cross-correlation, the aligned envelope
+// RMS envelopes, alignment by cross-correlation, the realigned envelope
 // correlation used as the acceptance metric ("the recording matches the
-// input"), clicks for mouth-to-ear latency, and test speech made with
-// espeak-ng and sox.
+// input", tolerant of a playout buffer changing its delay mid-recording,
+// after ITU-T P.862's time alignment), clicks for mouth-to-ear latency,
+// and test speech made with espeak-ng and sox.
 //
 // All functions are pure and safe for concurrent use; they never modify
 // their input slices.
