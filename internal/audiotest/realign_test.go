@@ -147,6 +147,22 @@ func TestEnvelopeCorrelationDelayChanges(t *testing.T) {
 	}
 }
 
+// A long transmission whose delay grows four times, 220 ms in all (the
+// last state is 220 ms from the first, near the ±250 ms bound).
+func TestEnvelopeCorrelationDrift(t *testing.T) {
+	sp := concat(Speech(t, sentence0), Speech(t, sentence1), Speech(t, sentence2))
+	ms := time.Millisecond
+	n := time.Duration(len(sp)) * time.Second / rate
+	edits := []edit{{n / 5, 40 * ms}, {n * 2 / 5, 60 * ms}, {n * 3 / 5, 60 * ms}, {n * 4 / 5, 60 * ms}}
+	got := throughOpus(t, concat(silence(300*ms), applyEdits(sp, edits...)), 16000)
+	a := EnvelopeAlignment(sp, got, rate)
+	t.Logf("%v of speech, 4 delay changes: realigned %.3f, single-lag %.3f, %s", n, a.Corr, a.SingleLagCorr, a.changes())
+	if a.Corr < 0.95 || a.SingleLagCorr >= 0.9 {
+		t.Errorf("realigned %.3f (want >= 0.95), single-lag %.3f (want < 0.9)\n%v", a.Corr, a.SingleLagCorr, a)
+	}
+	checkStates(t, a, edits)
+}
+
 // checkStates requires that every delay state of edits lasting 500 ms or
 // more is reported: a segment within it whose delay, relative to the
 // first segment's, is the state's within 12 ms.
