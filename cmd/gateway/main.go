@@ -115,7 +115,7 @@ func serve(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		log.Info("using the self-signed certificate; browsers ask to accept it once", "file", filepath.Join(data, gateway.CertFile), "fingerprint", fp)
+		log.Info("using the self-signed certificate; browsers ask to accept it once", "file", filepath.Join(data, gateway.CertName+".crt"), "fingerprint", fp)
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	if tlsCfg != nil {

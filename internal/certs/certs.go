@@ -32,6 +32,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -156,6 +157,13 @@ func Paths(dir, name string) (certFile, keyFile string) {
 // created true. If only one of the two files exists it returns an error rather
 // than overwrite anything.
 func LoadOrCreate(dir, name string) (cert tls.Certificate, created bool, err error) {
+	return LoadOrCreateFor(dir, name, nil)
+}
+
+// LoadOrCreateFor is LoadOrCreate for a certificate that also names extra
+// hosts (DNS names or IP addresses; empty and unspecified addresses such as
+// 0.0.0.0 are left out), for a server listening on a name of its own.
+func LoadOrCreateFor(dir, name string, extra []string) (cert tls.Certificate, created bool, err error) {
 	cf, kf := Paths(dir, name)
 	_, cerr := os.Stat(cf)
 	_, kerr := os.Stat(kf)
@@ -174,7 +182,14 @@ func LoadOrCreate(dir, name string) (cert tls.Certificate, created bool, err err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return tls.Certificate{}, false, err
 	}
-	cp, kp, err := Generate(Hosts())
+	hosts := Hosts()
+	for _, h := range extra {
+		if ip := net.ParseIP(h); h == "" || ip != nil && ip.IsUnspecified() || slices.Contains(hosts, h) {
+			continue
+		}
+		hosts = append(hosts, h)
+	}
+	cp, kp, err := Generate(hosts)
 	if err != nil {
 		return tls.Certificate{}, false, err
 	}
