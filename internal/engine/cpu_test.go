@@ -63,6 +63,7 @@ func cpuTime() time.Duration {
 //     each captured frame; complexity1, 5 and 10 vary the Opus encoder
 //     (the default is DefaultComplexity);
 //   - separate/10ms, separate/20ms: the same on two null devices;
+//   - null-lowlatency/20ms: the duplex device with Config.LowLatency;
 //   - fakemic/20ms: a Go-timer microphone (the earlier benchmark's setup),
 //     null playback;
 //   - idle/10ms, idle/20ms: the duplex null device, connected, nobody
@@ -77,10 +78,11 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 		complexity int
 	}
 	cases := []bcase{{"null", 480, 0}, {"null", 960, 0}, {"null", 960, 1}, {"null", 960, 5}, {"null", 960, 10},
-		{"separate", 480, 0}, {"separate", 960, 0}, {"fake", 960, 0}, {"idle", 480, 0}, {"idle", 960, 0}}
+		{"separate", 480, 0}, {"separate", 960, 0}, {"lowlatency", 960, 0}, {"fake", 960, 0}, {"idle", 480, 0}, {"idle", 960, 0}}
 	for _, c := range cases {
 		frame := c.frame
-		name := map[string]string{"null": "null/", "separate": "separate/", "fake": "fakemic/", "idle": "idle/"}[c.mic] +
+		name := map[string]string{"null": "null/", "separate": "separate/", "lowlatency": "null-lowlatency/",
+			"fake": "fakemic/", "idle": "idle/"}[c.mic] +
 			time.Duration(frame*int(time.Second)/48000).String()
 		if c.complexity != 0 {
 			name += "-complexity" + strconv.Itoa(c.complexity)
@@ -100,7 +102,7 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 					b.Fatal(err)
 				}
 				cfg := Config{FrameSamples: frame, Complexity: c.complexity, Mute: AllCues,
-					Capture: capt, Playback: play}
+					Capture: capt, Playback: play, LowLatency: c.mic == "lowlatency"}
 				if c.mic == "fake" {
 					capt.Close()
 					cfg.Capture = newRealtimeCapture(func(n int, p []int16) { say(p) })
@@ -109,7 +111,7 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if c.mic == "null" || c.mic == "separate" {
+				if c.mic == "null" || c.mic == "separate" || c.mic == "lowlatency" {
 					// The null microphone records silence: put speech in
 					// each frame before it is encoded (process calls
 					// OnCapture just before encoding). A test-only trick;

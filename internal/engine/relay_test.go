@@ -27,12 +27,13 @@ type station struct {
 }
 
 type stationConfig struct {
-	name    string
-	channel string
-	frame   int
-	capture audio.Input // nil: the null backend's capture (silence)
-	mute    CueSet
-	onVoice func(h proto.VoiceHeader, at time.Time)
+	name       string
+	channel    string
+	frame      int
+	capture    audio.Input // nil: the null backend's capture (silence)
+	mute       CueSet
+	onVoice    func(h proto.VoiceHeader, at time.Time)
+	lowLatency bool // Config.LowLatency
 	// wallClock plays on wallPlayback instead of the null backend.
 	wallClock bool
 	onPlay    func(at time.Time, p []int16) // sees every played period, on the audio thread
@@ -52,6 +53,7 @@ func startStation(t testing.TB, r *relaytest.Relay, sc stationConfig) *station {
 	}
 	s := &station{states: make(chan State, 1000), done: make(chan error, 1)}
 	e, err := New(Config{
+		LowLatency:   sc.lowLatency,
 		FrameSamples: sc.frame,
 		Capture:      capt,
 		Mute:         sc.mute,
@@ -187,7 +189,7 @@ const clickEvery = 100
 // time it leaves the loudspeaker, taken as bob's playback callback time plus
 // one period (a device plays the period it asks for after the one it is
 // playing: a two-period buffer) plus the click's offset in the period.
-func measureMouthToEar(t testing.TB, frame, clicks int, wallClock bool) []time.Duration {
+func measureMouthToEar(t testing.TB, frame, clicks int, wallClock, lowLatency bool) []time.Duration {
 	r := relaytest.Start(t, relaytest.Open())
 	click := audiotest.MakeClick(48000)
 	type hit struct{ at time.Time }
@@ -196,7 +198,7 @@ func measureMouthToEar(t testing.TB, frame, clicks int, wallClock bool) []time.D
 	var arrMu sync.Mutex
 	var arrivals []time.Duration // arrival − timestamp, relative
 	var t0 time.Time
-	bob := startStation(t, r, stationConfig{name: "bob", frame: frame, mute: AllCues, wallClock: wallClock,
+	bob := startStation(t, r, stationConfig{name: "bob", frame: frame, mute: AllCues, wallClock: wallClock, lowLatency: lowLatency,
 		onVoice: func(h proto.VoiceHeader, at time.Time) {
 			arrMu.Lock()
 			defer arrMu.Unlock()
@@ -275,7 +277,7 @@ collect:
 }
 
 func TestMouthToEarClicksArrive(t *testing.T) {
-	d := measureMouthToEar(t, 480, 3, false)
+	d := measureMouthToEar(t, 480, 3, false, false)
 	if len(d) != 3 {
 		t.Fatalf("heard %d of 3 clicks", len(d))
 	}
@@ -290,18 +292,19 @@ func TestMouthToEarClicksArrive(t *testing.T) {
 
 // BenchmarkMouthToEar reports the mouth-to-ear delay in real time through
 // the relay on loopback (see measureMouthToEar), for 10 and 20 ms frames,
-// playing on miniaudio's null backend ("null") and on a fake device with an
+// playing on miniaudio's null backend ("null"; "null-lowlatency" with
+// Config.LowLatency, playback filled per period) and on a fake device with an
 // exact clock ("wallclock"; the null backend's clock runs a few per cent
 // slow, which the jitter buffer must absorb by dropping frames).
 // Run with -benchtime=1x; each run sends 30 clicks, one a second, so a
 // delay up to a second is matched to the right click.
 func BenchmarkMouthToEar(b *testing.B) {
-	for _, dev := range []string{"null", "wallclock"} {
+	for _, dev := range []string{"null", "null-lowlatency", "wallclock"} {
 		for _, frame := range []int{480, 960} {
 			b.Run(dev+"/"+time.Duration(frame*int(time.Second)/48000).String(), func(b *testing.B) {
 				var all []time.Duration
 				for range b.N {
-					all = append(all, measureMouthToEar(b, frame, 30, dev == "wallclock")...)
+					all = append(all, measureMouthToEar(b, frame, 30, dev == "wallclock", dev == "null-lowlatency")...)
 				}
 				if len(all) == 0 {
 					b.Fatal("no click heard")
