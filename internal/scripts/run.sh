@@ -40,6 +40,7 @@ cat <<MSG
     $BIN/talk --relay $RELAY_ADDR --fingerprint $fp --user alice record --out heard.wav
     $BIN/talk --relay $RELAY_ADDR --fingerprint $fp --user bob send some.wav
     $BIN/talk --relay $RELAY_ADDR --fingerprint $fp --user bob who
+    $BIN/talk --relay $RELAY_ADDR --fingerprint $fp --user carol          # terminal intercom: hold space to talk
 
   Press Ctrl-C to stop.
 MSG
