@@ -28,7 +28,7 @@ func BenchmarkEncoderComplexity(b *testing.B) {
 		cx  int
 		fec bool
 	}
-	for _, c := range []ecase{{1, true}, {3, true}, {5, true}, {10, true}, {1, false}, {5, false}} {
+	for _, c := range []ecase{{1, true}, {2, true}, {3, true}, {5, true}, {10, true}, {1, false}, {5, false}} {
 		cx := c.cx
 		name := "complexity" + strconv.Itoa(cx)
 		if !c.fec {
