@@ -34,6 +34,7 @@ type core struct {
 
 	mu      sync.Mutex // guards the fields below
 	started bool
+	closed  bool // Close was called
 	cancel  context.CancelFunc
 	done    chan struct{}
 	current string // description of the open device, "" while none is open
@@ -112,10 +113,15 @@ func (c *core) Start(ctx context.Context) error {
 // Close stops the device and waits until its audio thread and supervisor
 // have finished. It is safe to call more than once and before Start.
 func (c *core) Close() error {
-	if c.link != nil && c.kind == KindCapture && c.link.isActive() {
-		// The device belongs to the playback side: stop delivering.
+	c.mu.Lock()
+	c.closed = true
+	lk := c.link
+	c.mu.Unlock()
+	if lk != nil && lk.closeSide(c) {
+		// A linked capture whose device belongs to the playback side: stop
+		// delivering now; Frames closes when the playback closes the
+		// device (its pump may be delivering a period right now).
 		c.setPaused(true)
-		c.exitOnce.Do(c.onExit)
 		return nil
 	}
 	c.mu.Lock()
@@ -274,6 +280,10 @@ func (c *core) supervise(ctx context.Context, l *live, done chan struct{}) {
 		if l != nil {
 			c.closeLive(l)
 		}
+		if lk := c.link; lk != nil && c.kind == KindPlayback && lk.isActive() {
+			// No duplex stream runs any more: the capture side is done too.
+			lk.capture.exitOnce.Do(lk.capture.onExit)
+		}
 		c.exitOnce.Do(c.onExit)
 		close(done)
 	}()
@@ -385,6 +395,19 @@ func (lk *duplexLink) joinCapture() bool {
 		lk.state = linkDissolved
 	}
 	return lk.state == linkActive
+}
+
+// closeSide is called by Close of either side: a side closed before the
+// duplex device was opened dissolves the link (the other opens a device
+// of its own). It reports whether c is a capture whose device belongs to
+// the playback side (the link is active).
+func (lk *duplexLink) closeSide(c *core) bool {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	if lk.state == linkPending {
+		lk.state = linkDissolved
+	}
+	return lk.state == linkActive && c == lk.capture
 }
 
 func (lk *duplexLink) isActive() bool {

@@ -7,10 +7,11 @@ package audio
 // whether they were linked: only ring streams (the default, not Direct) of
 // the same backend and period can be.
 //
-// Call it before starting either, then start p before c (a capture started
-// first opens a device of its own). p owns the device: it opens it, reopens
-// it when it is lost (capture and playback together) and closes it;
-// c.Close only stops the deliveries. If the two cannot be opened as one
+// Call it before starting (or closing) either, then start p before c (a capture started
+// first opens a device of its own, and so does p when c was closed before
+// p started). p owns the device: it opens it, reopens it when it is lost
+// (capture and playback together) and closes it; c.Close only stops the
+// deliveries, and c.Frames closes when p closes. If the two cannot be opened as one
 // device when p starts (a backend without duplex support, say), each is
 // opened on its own, as without Link; once opened together they stay so,
 // reopened together.
@@ -27,7 +28,7 @@ func Link(c *Capture, p *Playback) bool {
 	defer c.mu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c.started || p.started || c.link != nil || p.link != nil {
+	if c.started || p.started || c.closed || p.closed || c.link != nil || p.link != nil {
 		return false
 	}
 	lk := &duplexLink{capture: &c.core}

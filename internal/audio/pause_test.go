@@ -355,3 +355,106 @@ func TestNullBackendLinked(t *testing.T) {
 		t.Error("capture still open after Close")
 	}
 }
+
+// TestLinkedCaptureClosedFirst: a linked capture closed before the
+// playback starts (as box does when a test supplies its own microphone)
+// leaves the playback to open a device of its own.
+func TestLinkedCaptureClosedFirst(t *testing.T) {
+	if !ringAvailable {
+		t.Skip("skipping: ring streams not available on this platform")
+	}
+	opts := Options{Backend: "null", Logger: testLogger(t)}
+	c, err := NewCapture(CaptureConfig{Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fills := make(chan struct{}, 10)
+	p, err := NewPlayback(PlaybackConfig{Options: opts, Fill: func(out []int16) int {
+		select {
+		case fills <- struct{}{}:
+		default:
+		}
+		return 0
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Link(c, p) {
+		t.Fatal("Link refused")
+	}
+	c.Close()
+	if _, ok := <-c.Frames(); ok {
+		t.Fatal("Frames not closed")
+	}
+	ctx := guard(t)
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := 0; i < 3; i++ {
+		select {
+		case <-fills:
+		case <-ctx.Done():
+			t.Fatal("no fill")
+		}
+	}
+	if s := p.cur.Load().s.(*ringStream); s.hasCap {
+		t.Fatal("the playback opened a duplex device with a closed capture")
+	}
+}
+
+// TestLinkedCaptureFramesCloseWithPlayback: closing a linked capture stops
+// its deliveries; Frames closes once the playback closes the device.
+func TestLinkedCaptureFramesCloseWithPlayback(t *testing.T) {
+	if !ringAvailable {
+		t.Skip("skipping: ring streams not available on this platform")
+	}
+	opts := Options{Backend: "null", Logger: testLogger(t)}
+	c, err := NewCapture(CaptureConfig{Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlayback(PlaybackConfig{Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Link(c, p)
+	ctx := guard(t)
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Frames():
+	case <-ctx.Done():
+		t.Fatal("no capture period")
+	}
+	c.Close()
+	if !c.Paused() {
+		t.Fatal("closed linked capture still delivering")
+	}
+	p.Close()
+	for range c.Frames() { // periods queued before Close, then closed
+	}
+}
+
+// TestLinkRefusesClosed: a capture closed before Link is not linked.
+func TestLinkRefusesClosed(t *testing.T) {
+	if !ringAvailable {
+		t.Skip("skipping: ring streams not available on this platform")
+	}
+	c, err := NewCapture(CaptureConfig{Options: Options{Backend: "null"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlayback(PlaybackConfig{Options: Options{Backend: "null"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if Link(c, p) {
+		t.Fatal("linked a closed capture")
+	}
+}
