@@ -32,6 +32,8 @@ func audioFlags() []cli.Flag {
 		frameFlag(),
 		&cli.StringFlag{Name: "mute", EnvVars: []string{"HARK_MUTE"},
 			Usage: "local sounds not to play, comma-separated: " + engine.CueNames() + ", or all"},
+		&cli.BoolFlag{Name: "save-cpu", EnvVars: []string{"HARK_SAVE_CPU"},
+			Usage: "fill the speaker a whole frame at a time: about 0.5% less of a CPU core, up to 10 ms more delay with 20 ms frames (for small boards)"},
 	}
 }
 
@@ -52,7 +54,8 @@ func engineConfig(cc *cli.Context, wait bool) (engine.Config, error) {
 	if err != nil {
 		return engine.Config{}, usagef("%v", err)
 	}
-	return engine.Config{FrameSamples: frame, Capture: capt, Playback: play, Mute: mute}, nil
+	return engine.Config{FrameSamples: frame, Capture: capt, Playback: play, Mute: mute,
+		LowLatency: !cc.Bool("save-cpu")}, nil
 }
 
 func devicesCommand() *cli.Command {
