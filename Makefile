@@ -61,13 +61,15 @@ fmt:
 # Every package runs under the race detector. The end-to-end tests (real
 # relay and talk processes) and the browser tests (headless Chromium) judge
 # audio played in real time, so they run after the rest, one package at a
-# time, instead of competing with other packages for the CPU.
+# time, instead of competing with other packages for the CPU. They build the
+# binaries they run themselves, which go test's result cache cannot see, so
+# they always run (-count=1).
 SLOW_PKGS := ./internal/e2e/... ./internal/gateway/...
 test: deps-test
 	@$(MAKE) --no-print-directory fmt
 	$(GO) vet ./...
 	$(GO) test -race -timeout 30m $$($(GO) list ./... | grep -v -e /internal/e2e -e /internal/gateway)
-	$(GO) test -race -timeout 30m -p 1 $(SLOW_PKGS)
+	$(GO) test -race -count=1 -timeout 30m -p 1 $(SLOW_PKGS)
 
 bench: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./jitter/... ./internal/...
