@@ -25,11 +25,7 @@ status 4.`,
 			if cc.NArg() != 0 {
 				return usagef("sessions takes no arguments")
 			}
-			cfg, err := clientConfig(cc)
-			if err != nil {
-				return err
-			}
-			c, err := dial(cc.Context, cfg)
+			c, err := connect(cc)
 			if err != nil {
 				return err
 			}
@@ -68,11 +64,7 @@ others are refused with status 4.`,
 			if len(reason) > proto.MaxReasonLen {
 				return usagef("the reason is %d bytes long; at most %d", len(reason), proto.MaxReasonLen)
 			}
-			cfg, err := clientConfig(cc)
-			if err != nil {
-				return err
-			}
-			c, err := dial(cc.Context, cfg)
+			c, err := connect(cc)
 			if err != nil {
 				return err
 			}

@@ -123,6 +123,16 @@ func clientConfig(cc *cli.Context) (client.Config, error) {
 }
 
 // dial connects with cfg and explains a failure.
+// connect dials the relay named by the common flags: the one-shot verbs'
+// way in (clientConfig, then dial).
+func connect(cc *cli.Context) (*client.Client, error) {
+	cfg, err := clientConfig(cc)
+	if err != nil {
+		return nil, err
+	}
+	return dial(cc.Context, cfg)
+}
+
 func dial(ctx context.Context, cfg client.Config) (*client.Client, error) {
 	c, err := client.Dial(ctx, cfg)
 	if err != nil {

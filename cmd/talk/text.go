@@ -19,11 +19,7 @@ func init() {
 			if strings.TrimSpace(msg) == "" {
 				return usagef("text needs a message (talk text [flags] MESSAGE)")
 			}
-			cfg, err := clientConfig(cc)
-			if err != nil {
-				return err
-			}
-			c, err := dial(cc.Context, cfg)
+			c, err := connect(cc)
 			if err != nil {
 				return err
 			}
@@ -46,11 +42,7 @@ func init() {
 		ArgsUsage: "[MESSAGE…]",
 		Flags:     commonFlags(),
 		Action: func(cc *cli.Context) error {
-			cfg, err := clientConfig(cc)
-			if err != nil {
-				return err
-			}
-			c, err := dial(cc.Context, cfg)
+			c, err := connect(cc)
 			if err != nil {
 				return err
 			}

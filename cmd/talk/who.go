@@ -16,11 +16,7 @@ func init() {
 			if cc.NArg() != 0 {
 				return usagef("who takes no arguments")
 			}
-			cfg, err := clientConfig(cc)
-			if err != nil {
-				return err
-			}
-			c, err := dial(cc.Context, cfg)
+			c, err := connect(cc)
 			if err != nil {
 				return err
 			}
