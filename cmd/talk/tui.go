@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hark-intercom/hark/internal/engine"
 	"github.com/hark-intercom/hark/internal/ptt"
 	"github.com/hark-intercom/hark/internal/tui"
 	"github.com/hark-intercom/hark/internal/vad"
@@ -25,6 +26,8 @@ func tuiFlags() []cli.Flag {
 			Usage: "how long to wait for the first key repeat while holding the talk key (default 700ms; raise it if talking stops half a second into every hold)"},
 		&cli.BoolFlag{Name: "vad", EnvVars: []string{"HARK_VAD"},
 			Usage: "hands-free: talk while your voice is heard (voice activity detection), besides the talk key"},
+		&cli.DurationFlag{Name: "vad-preroll", EnvVars: []string{"HARK_VAD_PREROLL"}, Value: engine.DefaultVADPreRoll,
+			Usage: "with --vad, send this much of what was said just before your voice was detected, so the first syllable is not cut off (0: none)"},
 		&cli.StringFlag{Name: "ptt-evdev", EnvVars: []string{"HARK_PTT_EVDEV"},
 			Usage: "also talk with a key or button of this Linux input `DEVICE` (a path or part of a name from 'talk devices'): true press and release, works on Wayland and without focus; needs the \"input\" group"},
 		&cli.StringFlag{Name: "ptt-evdev-key", EnvVars: []string{"HARK_PTT_EVDEV_KEY"},
@@ -72,6 +75,7 @@ func tuiAction(cc *cli.Context) error {
 	if cc.Bool("vad") {
 		v := ptt.NewVAD(vad.Config{})
 		ecfg.OnCapture = func(p []int16) { v.Feed(p) }
+		ecfg.PreRoll = cc.Duration("vad-preroll")
 		srcs = append(srcs, v)
 	}
 	if len(srcs) > 0 {

@@ -174,6 +174,10 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		if cfg.VAD {
 			v := ptt.NewVAD(vad.Config{})
 			ecfg.OnCapture = func(p []int16) { v.Feed(p) }
+			ecfg.PreRoll = cfg.VADPreRoll
+			if ecfg.PreRoll == 0 {
+				ecfg.PreRoll = engine.DefaultVADPreRoll
+			}
 			srcs = append(srcs, v)
 		}
 		src = ptt.Any(srcs...)

@@ -35,6 +35,8 @@ ptt-gpio-debounce = 15ms
 led-connected = GPIO5
 led-ring = GPIO19
 ring-led-for = 30s
+vad = yes
+vad-preroll = 300ms
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +45,7 @@ ring-led-for = 30s
 		!cfg.Mute.Has(engine.CueJoin) || cfg.Mute.Has(engine.CueRing) ||
 		cfg.EvdevDevice != "USB Foot Switch" || cfg.EvdevKey != "BTN_0" || cfg.ButtonLine != "GPIO17" ||
 		cfg.Button.Bias != gpio.BiasPullDown || cfg.Button.ActiveLow || cfg.Button.Debounce != 15*time.Millisecond ||
-		cfg.RingFor != 30*time.Second {
+		cfg.RingFor != 30*time.Second || !cfg.VAD || cfg.VADPreRoll != 300*time.Millisecond {
 		t.Errorf("parsed %+v", cfg)
 	}
 	lines, idx := cfg.leds()

@@ -46,6 +46,10 @@ type Config struct {
 	ButtonLine  string // "" for no GPIO button
 	Button      gpio.InputConfig
 	VAD         bool // talk when a voice is heard (hands-free)
+	// VADPreRoll is how much audio from just before the voice was detected
+	// starts each hands-free transmission (engine.Config.PreRoll); 0 means
+	// DefaultVADPreRoll, a negative value none.
+	VADPreRoll time.Duration
 
 	// LEDs: GPIO lines on GPIOChip; "" leaves one out.
 	LEDConnected, LEDTalking, LEDReceiving, LEDRing string
@@ -210,6 +214,11 @@ func (c *Config) set(k, v string) error {
 		c.Button.Debounce, err = time.ParseDuration(v)
 	case "vad":
 		c.VAD, err = parseBool(v)
+	case "vad-preroll":
+		c.VADPreRoll, err = time.ParseDuration(v)
+		if err == nil && c.VADPreRoll == 0 {
+			c.VADPreRoll = -1
+		}
 	case "led-connected":
 		c.LEDConnected = v
 	case "led-talking":

@@ -48,6 +48,12 @@ import (
 	"github.com/hark-intercom/hark/proto"
 )
 
+// DefaultVADPreRoll is the pre-roll (Config.PreRoll) talk and the box use
+// with voice activation: the detector needs 20–30 ms of speech to open, a
+// soft first consonant starts quieter than that, and the floor is granted
+// a round trip later (tens of milliseconds over the Internet).
+const DefaultVADPreRoll = 250 * time.Millisecond
+
 // Transmitter is a held floor; *client.Transmission implements it.
 type Transmitter interface {
 	// Send queues one Opus packet of samples samples; it must not block.
@@ -135,6 +141,16 @@ type Config struct {
 	// voice activity detection), before it is encoded. It must not keep
 	// the slice nor block. Setting it keeps the capture running while idle.
 	OnCapture func(period []int16)
+	// PreRoll, when the capture runs while idle (OnCapture set), keeps this
+	// much of the most recent audio and sends it at the start of each
+	// transmission, before the live audio: a voice-activity detector opens
+	// only after the first syllable has begun, and the floor is granted a
+	// round trip later, so without it the start of every sentence is lost.
+	// Listeners hear the whole sentence, up to PreRoll later than live at
+	// first; their jitter buffers catch up in the pauses (skipping the
+	// quiet start of the pre-roll first). It is rounded down to whole
+	// frames; 0 sends nothing from before the grant.
+	PreRoll time.Duration
 
 	// JitterOptions tune every talker's jitter buffer (see package jitter).
 	JitterOptions []jitter.Option
@@ -178,6 +194,7 @@ type Stats struct {
 	Grants         uint64 // presses that got the floor
 	Denials        uint64 // presses refused (busy or error)
 	CuesDropped    uint64 // cue requests dropped (queue full)
+	PreRollFrames  uint64 // frames sent from the pre-roll (Config.PreRoll)
 	PlaybackTicks  uint64 // playback periods mixed
 	Playout        playout.Stats
 }
@@ -232,6 +249,7 @@ type Engine struct {
 
 	capturePeriods, framesSent, encodeErrors, sendErrors atomic.Uint64
 	grants, denials, cuesDropped, playbackTicks          atomic.Uint64
+	preRollFrames                                        atomic.Uint64
 }
 
 // txRef wraps a transmission so it can be compared and stored atomically.
@@ -367,6 +385,7 @@ func (e *Engine) Stats() Stats {
 		Grants:         e.grants.Load(),
 		Denials:        e.denials.Load(),
 		CuesDropped:    e.cuesDropped.Load(),
+		PreRollFrames:  e.preRollFrames.Load(),
 		PlaybackTicks:  e.playbackTicks.Load(),
 		Playout:        e.mix.Stats(),
 	}
@@ -764,6 +783,46 @@ type capState struct {
 	frame []int16
 	pkt   []byte
 	last  *txRef
+	// pre is the pre-roll ring (Config.PreRoll): preN samples end at
+	// prePos (exclusive, modulo len(pre)). Filled while not talking.
+	pre          []int16
+	prePos, preN int
+}
+
+// keep adds a period to the pre-roll ring, overwriting the oldest audio.
+func (cs *capState) keep(p []int16) {
+	if len(cs.pre) == 0 {
+		return
+	}
+	if len(p) > len(cs.pre) {
+		p = p[len(p)-len(cs.pre):]
+	}
+	for len(p) > 0 {
+		n := copy(cs.pre[cs.prePos:], p)
+		cs.prePos = (cs.prePos + n) % len(cs.pre)
+		p = p[n:]
+		cs.preN = min(cs.preN+n, len(cs.pre))
+	}
+}
+
+// preRoll calls f with the pre-roll's whole frames of frame samples, oldest
+// first (the oldest partial frame is left out), and empties the ring.
+func (cs *capState) preRoll(frame int, f func(fr []int16) bool) {
+	n := cs.preN - cs.preN%frame
+	cs.preN = 0
+	pos := (cs.prePos - n + len(cs.pre)) % max(len(cs.pre), 1)
+	buf := cs.frame[:0]
+	for ; n > 0; n -= frame {
+		buf = buf[:0]
+		for len(buf) < frame {
+			k := min(frame-len(buf), len(cs.pre)-pos)
+			buf = append(buf, cs.pre[pos:pos+k]...)
+			pos = (pos + k) % len(cs.pre)
+		}
+		if !f(buf) {
+			return
+		}
+	}
 }
 
 // captureLoop reads capture periods from a channel-only capture device
@@ -795,6 +854,10 @@ func (e *Engine) process(period []int16) {
 	if cs.frame == nil {
 		cs.frame = make([]int16, 0, e.cfg.FrameSamples)
 		cs.pkt = make([]byte, 0, codec.MaxPacketBytes)
+		if e.cfg.PreRoll > 0 && e.capCtl == nil {
+			n := int(e.cfg.PreRoll.Seconds()*48000) / e.cfg.FrameSamples * e.cfg.FrameSamples
+			cs.pre = make([]int16, n)
+		}
 	}
 	e.capturePeriods.Add(1)
 	if e.capLevel == nil {
@@ -812,9 +875,29 @@ func (e *Engine) process(period []int16) {
 	cur := e.sendTx.Load()
 	if cur != cs.last {
 		cs.frame = cs.frame[:0] // a new transmission starts with a fresh frame
+		if cs.last != nil {
+			cs.preN = 0 // what was captured while talking was sent
+		}
 		cs.last = cur
+		if cur != nil && cs.preN > 0 {
+			// A new transmission: first what was said just before it.
+			sent := 0
+			cs.preRoll(e.cfg.FrameSamples, func(fr []int16) bool {
+				ok := e.send(cur, fr)
+				if ok {
+					sent++
+				}
+				return ok && e.sendTx.Load() == cur
+			})
+			e.preRollFrames.Add(uint64(sent))
+			cs.frame = cs.frame[:0]
+			if cs.last == nil {
+				return // the transmission failed
+			}
+		}
 	}
 	if cur == nil {
+		cs.keep(period)
 		return
 	}
 	for p := period; len(p) > 0; {
@@ -824,24 +907,36 @@ func (e *Engine) process(period []int16) {
 		if len(cs.frame) < e.cfg.FrameSamples {
 			continue
 		}
-		out, err := e.enc.Encode(cs.frame, cs.pkt[:0])
+		ok := e.send(cur, cs.frame)
 		cs.frame = cs.frame[:0]
-		if err != nil {
-			e.encodeErrors.Add(1)
-			e.log.Warn("encoding a frame", "err", err)
-			continue
-		}
-		if err := cur.tx.Send(out, e.cfg.FrameSamples); err != nil {
-			e.sendErrors.Add(1)
-			e.log.Warn("the transmission stopped", "err", err)
-			e.sendTx.CompareAndSwap(cur, nil)
-			cs.last = nil
-			select {
-			case e.failed <- cur:
-			default:
-			}
+		if !ok && cs.last == nil {
 			return
 		}
-		e.framesSent.Add(1)
 	}
+}
+
+// send encodes one frame and sends it on cur (capture goroutine). It
+// returns false if the frame was not sent; when the transmission failed it
+// also clears cs.last and tells the control goroutine.
+func (e *Engine) send(cur *txRef, frame []int16) bool {
+	cs := &e.cs
+	out, err := e.enc.Encode(frame, cs.pkt[:0])
+	if err != nil {
+		e.encodeErrors.Add(1)
+		e.log.Warn("encoding a frame", "err", err)
+		return false
+	}
+	if err := cur.tx.Send(out, e.cfg.FrameSamples); err != nil {
+		e.sendErrors.Add(1)
+		e.log.Warn("the transmission stopped", "err", err)
+		e.sendTx.CompareAndSwap(cur, nil)
+		cs.last = nil
+		select {
+		case e.failed <- cur:
+		default:
+		}
+		return false
+	}
+	e.framesSent.Add(1)
+	return true
 }

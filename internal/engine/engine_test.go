@@ -445,3 +445,100 @@ func TestPTTSourceAndPressCombine(t *testing.T) {
 		t.Fatal("the transmission did not end when both inputs were released")
 	}
 }
+
+// markEncoder "encodes" a frame as the first sample of each of its 10 ms
+// periods, so a test can tell which periods were sent in which order.
+type markEncoder struct{ frame int }
+
+func (m markEncoder) Encode(pcm []int16, out []byte) ([]byte, error) {
+	for i := 0; i < len(pcm); i += audio.PeriodFrames {
+		out = append(out, byte(pcm[i]))
+	}
+	return out, nil
+}
+func (m markEncoder) FrameSamples() int { return m.frame }
+
+func TestPreRoll(t *testing.T) {
+	seen := make(chan struct{}, 100)
+	h := start(t, func(c *Config) {
+		c.FrameSamples = 960
+		c.PreRoll = 60 * time.Millisecond // three frames
+		c.OnCapture = func([]int16) { seen <- struct{}{} }
+	})
+	h.e.enc = markEncoder{960}
+	period := func(n int) {
+		p := make([]int16, audio.PeriodFrames)
+		for i := range p {
+			p[i] = int16(n)
+		}
+		h.capt.push(p)
+	}
+	// receive collects the periods sent on tx up to and including last.
+	receive := func(tx *fakeTx, last int) []int {
+		var got []int
+		for len(got) == 0 || got[len(got)-1] != last {
+			select {
+			case f := <-tx.frames:
+				for _, b := range f {
+					got = append(got, int(b))
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("period %d was never sent; got %v", last, got)
+			}
+		}
+		return got
+	}
+	consecutive := func(got []int) bool {
+		for i := 1; i < len(got); i++ {
+			if got[i] != got[i-1]+1 {
+				return false
+			}
+		}
+		return true
+	}
+
+	// Ten periods while idle, then a press: the transmission starts with
+	// the 60 ms before the grant, then goes on live without a gap.
+	for n := 1; n <= 10; n++ {
+		period(n)
+		<-seen
+	}
+	tx := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	h.e.Press(true)
+	h.waitState(t, "talking", func(s State) bool { return s.Talking })
+	for n := 11; n <= 14; n++ {
+		period(n)
+	}
+	got := receive(tx, 14)
+	if !consecutive(got) || got[0] > 5 || got[0] < 4 {
+		t.Fatalf("first transmission sent periods %v, want 5..14 (or 4..14): 60 ms of pre-roll, then live", got)
+	}
+
+	// Audio captured during a transmission is not sent again as the next
+	// one's pre-roll: only what came after it ended.
+	h.e.Press(false)
+	<-tx.ended
+	h.waitState(t, "idle", func(s State) bool { return !s.Talking && !s.Pressed })
+	for n := 15; n <= 18; n++ {
+		period(n)
+	}
+	for range 8 { // 4 periods of the first transmission's tail + 4 more
+		<-seen
+	}
+	tx2 := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx2, nil }
+	h.e.Press(true)
+	h.waitState(t, "talking", func(s State) bool { return s.Talking })
+	for n := 19; n <= 20; n++ {
+		period(n)
+	}
+	got = receive(tx2, 20)
+	if !consecutive(got) || got[0] != 15 {
+		t.Fatalf("second transmission sent periods %v, want 15..20", got)
+	}
+	h.stop(t)
+	if st := h.e.Stats(); st.PreRollFrames != 5 {
+		t.Errorf("PreRollFrames = %d, want 3 + 2", st.PreRollFrames)
+	}
+}
