@@ -37,6 +37,10 @@ type stationConfig struct {
 	// wallClock plays on wallPlayback instead of the null backend.
 	wallClock bool
 	onPlay    func(at time.Time, p []int16) // sees every played period, on the audio thread
+	// preRoll sets Config.PreRoll; onCapture (or a no-op) keeps the
+	// capture running while idle, as voice activation does.
+	preRoll   time.Duration
+	onCapture func(p []int16)
 }
 
 func nullOpts() audio.Options { return audio.Options{Backend: "null"} }
@@ -55,6 +59,8 @@ func startStation(t testing.TB, r *relaytest.Relay, sc stationConfig) *station {
 	e, err := New(Config{
 		LowLatency:   sc.lowLatency,
 		FrameSamples: sc.frame,
+		PreRoll:      sc.preRoll,
+		OnCapture:    sc.onCapture,
 		Capture:      capt,
 		Mute:         sc.mute,
 		Playback: func(fill audio.FillFunc) (audio.Device, error) {
@@ -176,6 +182,47 @@ func TestThroughRelay(t *testing.T) {
 			checkNoLeaks(t)
 		})
 	}
+}
+
+// TestPreRollThroughRelay sends a transmission that starts with 240 ms of
+// pre-roll (twelve frames at once) through a real relay: every frame
+// arrives and is played, none is dropped as late, by the relay's rate
+// limit or by either side's queues.
+func TestPreRollThroughRelay(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	bob := startStation(t, r, stationConfig{name: "bob", frame: 960, mute: AllCues})
+	captured := make(chan struct{}, 1000)
+	alice := startStation(t, r, stationConfig{name: "alice", frame: 960, mute: AllCues,
+		capture: newRealtimeCapture(sine), preRoll: 250 * time.Millisecond,
+		onCapture: func([]int16) { captured <- struct{}{} }})
+	for range 40 { // 400 ms of tone before the press
+		<-captured
+	}
+	alice.e.Press(true)
+	alice.waitState(t, "talking", func(s State) bool { return s.Talking })
+	bob.waitState(t, "receiving", func(s State) bool { return s.Receiving })
+	for range 100 { // a second of live tone
+		<-captured
+	}
+	alice.e.Press(false)
+	alice.waitState(t, "idle", func(s State) bool { return !s.Talking })
+	bob.waitState(t, "quiet", func(s State) bool { return !s.Receiving })
+	alice.stop(t)
+	bob.stop(t)
+	a, b := alice.e.Stats(), bob.e.Stats()
+	t.Logf("alice sent %d frames (%d pre-roll); bob %+v", a.FramesSent, a.PreRollFrames, b.Playout.Jitter)
+	if a.PreRollFrames != 12 {
+		t.Errorf("alice sent %d pre-roll frames, want 12 (240 ms)", a.PreRollFrames)
+	}
+	j := b.Playout.Jitter
+	// +1: the end-of-transmission frame the client adds.
+	if j.Received != a.FramesSent+1 || j.Late != 0 {
+		t.Errorf("bob received %d of %d frames, %d late", j.Received, a.FramesSent+1, j.Late)
+	}
+	if j.Played+j.Dropped < a.FramesSent {
+		t.Errorf("bob played %d and dropped %d of %d frames", j.Played, j.Dropped, a.FramesSent)
+	}
+	checkNoLeaks(t)
 }
 
 // clickEvery is the spacing of the clicks of the mouth-to-ear measurement,
