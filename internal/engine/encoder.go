@@ -9,16 +9,27 @@ import (
 )
 
 // DefaultComplexity is the Opus encoder complexity the engine uses when
-// Config.Complexity is 0. libopus defaults to 10, which costs two to four
-// times the CPU for speech at 24 kbit/s with little audible gain on an
-// intercom. BenchmarkEncoderComplexity (espeak-ng speech, 20 ms frames, FEC
-// on; loaded 2-core EPYC VM) gave, for complexity 1 / 3 / 5 / 10: encoding
-// 72 / 147 / 183 / 352 µs per frame, log-spectral distance 21.5 / 9.1 /
-// 8.8 / 8.3 dB (100 Hz–8 kHz; complexity 1 with FEC falls back to a
-// narrower band: 7.9 dB below 4 kHz, like 5), envelope correlation 0.992 /
-// 0.995 / 0.994 / 0.995. 3 keeps the full band at four fifths of the CPU of
-// 5, the largest single cost of a talking box.
-const DefaultComplexity = 3
+// Config.Complexity is 0, and LowComplexityBitrate the bitrate it then uses
+// when Config.Bitrate is 0.
+//
+// The encoder is the largest single cost of a talking box. libopus
+// defaults to complexity 10, two to four times the CPU of low complexities
+// for speech with little audible gain on an intercom. Below complexity 2
+// SILK uses its plain noise-shaping quantiser instead of the delayed-
+// decision one, which libopus rates at about a fifth of the bitrate: at
+// 24 kbit/s with in-band FEC and 10 % planned loss it then falls back to
+// narrowband (nothing above 4 kHz), but 4 kbit/s more keep it wideband.
+// BenchmarkEncoderComplexity (espeak-ng speech, 20 ms frames, FEC on; 2-core
+// EPYC VM): complexity 3 at 24 kbit/s 121–147 µs per frame, log-spectral
+// distance 9.1 dB; complexity 1 at 24 kbit/s 58–67 µs but 21.4 dB
+// (narrowband); complexity 1 at 28 kbit/s 85–87 µs, 8.5 dB (wideband, FEC on
+// the same frames). So: complexity 1 at 28 kbit/s, a third less CPU than 3
+// at 24 kbit/s, for a little better sound and 6 bytes more per frame.
+const DefaultComplexity = 1
+
+// LowComplexityBitrate is the default bitrate below complexity 2 (see
+// DefaultComplexity); from 2 up it is codec.DefaultBitrate.
+const LowComplexityBitrate = 28000
 
 // opusEncoder is a VOIP-mode 48 kHz mono encoder with a chosen complexity
 // (package codec keeps libopus's default). Not safe for concurrent use.
@@ -41,6 +52,9 @@ func newOpusEncoder(frame, bitrate int, fec bool, lossPerc, complexity int) (*op
 	}
 	if bitrate == 0 {
 		bitrate = codec.DefaultBitrate
+		if complexity < 2 {
+			bitrate = LowComplexityBitrate
+		}
 	}
 	if lossPerc == 0 {
 		lossPerc = codec.DefaultLossPerc

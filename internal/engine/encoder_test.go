@@ -12,7 +12,8 @@ import (
 )
 
 // BenchmarkEncoderComplexity encodes espeak-ng speech with the engine's
-// encoder at several complexities (20 ms frames, default bitrate, FEC on;
+// encoder at several complexities (20 ms frames, the engine's default
+// bitrate for each complexity unless named, FEC on;
 // "nofec" without in-band FEC), decodes it and reports the encoding CPU per
 // frame and two quality checks against the original: the envelope
 // correlation (audiotest; coarse, it hardly tells codecs apart) and the
@@ -25,17 +26,21 @@ func BenchmarkEncoderComplexity(b *testing.B) {
 	const frame = 960
 	n := len(speech) / frame * frame
 	type ecase struct {
-		cx  int
-		fec bool
+		cx      int
+		fec     bool
+		bitrate int // 0: the engine's default for cx
 	}
-	for _, c := range []ecase{{1, true}, {2, true}, {3, true}, {5, true}, {10, true}, {1, false}, {5, false}} {
+	for _, c := range []ecase{{1, true, 0}, {1, true, 24000}, {2, true, 0}, {3, true, 0}, {5, true, 0}, {10, true, 0}, {1, false, 0}, {5, false, 0}} {
 		cx := c.cx
 		name := "complexity" + strconv.Itoa(cx)
+		if c.bitrate != 0 {
+			name += "-" + strconv.Itoa(c.bitrate/1000) + "k"
+		}
 		if !c.fec {
 			name += "-nofec"
 		}
 		b.Run(name, func(b *testing.B) {
-			enc, err := newOpusEncoder(frame, 0, c.fec, 0, cx)
+			enc, err := newOpusEncoder(frame, c.bitrate, c.fec, 0, cx)
 			if err != nil {
 				b.Fatal(err)
 			}

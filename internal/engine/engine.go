@@ -100,7 +100,8 @@ type Config struct {
 	// FrameSamples is the Opus frame length at 48 kHz: 960 (20 ms, the
 	// default when 0) or 480 (10 ms, lower delay, more packets).
 	FrameSamples int
-	// Bitrate in bit/s; 0 means the codec's default.
+	// Bitrate in bit/s; 0 means the codec's default (LowComplexityBitrate
+	// below complexity 2).
 	Bitrate int
 	// NoFEC turns off Opus in-band forward error correction (on by default).
 	NoFEC bool
