@@ -253,6 +253,43 @@ func (c *core) progress() uint64 {
 	return n
 }
 
+// outputDelayer is a stream that estimates its output delay.
+type outputDelayer interface{ outputDelay() time.Duration }
+
+// OutputDelay estimates, while FillFunc runs, how long from now the first
+// sample of the period being filled will be heard: the wait until the
+// device takes it, the audio queued before it, and the device's own buffer
+// (one period). It assumes a device that plays one period while the next is
+// filled; real sound cards add their converters' delay. Devices that call
+// FillFunc on the audio thread (Options.Direct, other backends) report one
+// period.
+func (c *core) OutputDelay() time.Duration {
+	if l := c.cur.Load(); l != nil {
+		if d, ok := l.s.(outputDelayer); ok {
+			return d.outputDelay()
+		}
+	}
+	return time.Duration(c.opts.PeriodFrames) * time.Second / 48000
+}
+
+// threadCPUer is a stream that knows its audio thread's CPU time.
+type threadCPUer interface{ audioThreadCPU() time.Duration }
+
+// AudioThreadCPU returns the CPU time used so far by the open device's
+// audio thread (the driver's or miniaudio's thread, which copies periods in
+// and out; the rest of the process's CPU is ours). It is 0 when no device
+// is open, before the first period, or where it cannot be measured (only
+// Linux can). A duplex device (Link) reports it on the playback side. For
+// measurements: a reopened device starts from 0.
+func (c *core) AudioThreadCPU() time.Duration {
+	if l := c.cur.Load(); l != nil {
+		if t, ok := l.s.(threadCPUer); ok {
+			return t.audioThreadCPU()
+		}
+	}
+	return 0
+}
+
 func (c *core) closeLive(l *live) {
 	l.closing.Store(true)
 	if lk := c.link; lk != nil && c.kind == KindPlayback {

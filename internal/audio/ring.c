@@ -13,7 +13,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 #include "include/miniaudio.h"
 #include "ring.h"
 
@@ -40,8 +44,16 @@ struct hark_stream {
 	volatile int closing;
 	volatile int stopped;
 	uint64_t callbacks;
+	int tid;           // the audio thread's Linux thread id, 0 until its first callback (atomic)
+	int64_t lastCbNs;  // CLOCK_MONOTONIC time of the last callback, 0 before the first (atomic)
 	double meanSquare; // mean square of the last callback's input, full scale 1 (atomic)
 };
+
+static int64_t nowNs(void) {
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
 static void wake(hark_stream* s) {
 	if (s->wakefd >= 0) {
@@ -122,7 +134,12 @@ static int playbackData(hark_stream* s, int16_t* dst, ma_uint32 n) {
 
 static void hark_data(ma_device* d, void* out, const void* in, ma_uint32 n) {
 	hark_stream* s = (hark_stream*)d->pUserData;
-	__atomic_add_fetch(&s->callbacks, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->lastCbNs, nowNs(), __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&s->callbacks, 1, __ATOMIC_RELAXED) == 1) {
+#if defined(__linux__)
+		__atomic_store_n(&s->tid, (int)syscall(SYS_gettid), __ATOMIC_RELAXED);
+#endif
+	}
 	int w = 0;
 	if (s->hasCap) {
 		w |= captureData(s, (const int16_t*)in, n);
@@ -301,6 +318,11 @@ int hark_write(hark_stream* s, const int16_t* src, int frames) {
 	return done;
 }
 
+int64_t hark_since_callback_ns(hark_stream* s) {
+	int64_t last = __atomic_load_n(&s->lastCbNs, __ATOMIC_RELAXED);
+	return last == 0 ? -1 : nowNs() - last;
+}
+
 int hark_space(hark_stream* s) { return (int)ma_pcm_rb_available_write(&s->play.rb); }
 
 void hark_poll(hark_stream* s, uint64_t* callbacks, uint64_t* capXruns, uint64_t* playXruns, int* stopped) {
@@ -331,3 +353,5 @@ double hark_mean_square(hark_stream* s) {
 // hark_stop_device stops the device as if it had been unplugged (the stop
 // notification fires); for tests.
 void hark_stop_device(hark_stream* s) { ma_device_stop(&s->dev); }
+
+int hark_audio_tid(hark_stream* s) { return __atomic_load_n(&s->tid, __ATOMIC_RELAXED); }

@@ -14,7 +14,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
@@ -40,12 +43,11 @@ type ringStream struct {
 	hasCap   bool
 	hasPlay  bool
 	period   int
-	capChunk int // capture: frames delivered per wake-up
-	chunk    int // playback: frames filled per wake-up
-	target   int // playback: frames kept queued ahead of the device; grows after underruns
-	maxTgt   int // playback: the most target may grow to
-	ringCap  int // playback ring size
-	lastX    uint64
+	capChunk int          // capture: frames delivered per wake-up
+	chunk    int          // playback: frames filled per wake-up
+	q        queueTarget  // playback: frames kept queued ahead of the device (pump only)
+	delay    atomic.Int64 // playback: output delay of the period being filled, ns (see outputDelay)
+	ringCap  int          // playback ring size
 
 	capPaused, playPaused atomic.Bool // mirror the C flags
 
@@ -109,9 +111,8 @@ func (b *ringBackend) openRing(hasCap, hasPlay bool, capDev, playDev *DeviceInfo
 	s := &ringStream{hasCap: hasCap, hasPlay: hasPlay, period: period,
 		capChunk: max(capChunk, period), chunk: max(playChunk, period),
 		cb: cb, pr: pr, pw: pw, done: make(chan struct{})}
-	s.target = s.chunk
-	s.maxTgt = s.chunk + (maxQueuedPeriods-1)*period
-	s.ringCap = s.maxTgt + period
+	s.q = newQueueTarget(s.chunk, s.chunk+(maxQueuedPeriods-1)*period, period)
+	s.ringCap = s.q.max + period
 	capRing := 8 * s.capChunk
 	backs := make([]C.int, len(b.backends))
 	for i, x := range b.backends {
@@ -123,7 +124,7 @@ func (b *ringBackend) openRing(hasCap, hasPlay bool, capDev, playDev *DeviceInfo
 	}
 	r := C.hark_open(&s.c, cbool(hasCap), cbool(hasPlay), bp, C.int(len(backs)), capID, playID,
 		C.int(len(malgo.DeviceID{})), C.int(period), C.int(periods), C.int(capRing), C.int(s.ringCap),
-		C.int(wfd), C.int(s.capChunk), C.int(s.target-s.chunk))
+		C.int(wfd), C.int(s.capChunk), C.int(s.q.target-s.chunk))
 	runtime.KeepAlive(capRaw)
 	runtime.KeepAlive(playRaw)
 	if r != 0 {
@@ -167,11 +168,28 @@ func (s *ringStream) fill() {
 }
 
 func (s *ringStream) fillWith(buf []int16) {
-	for !s.playPaused.Load() && int(C.hark_space(s.c)) >= s.period && s.queued() < s.target {
+	for !s.playPaused.Load() && int(C.hark_space(s.c)) >= s.period && s.queued() < s.q.target {
+		s.delay.Store(int64(s.estimateDelay()))
 		s.cb.data(int16Bytes(buf), nil, uint32(s.period))
 		C.hark_write(s.c, (*C.int16_t)(unsafe.Pointer(&buf[0])), C.int(s.period))
 	}
 }
+
+// estimateDelay estimates how long from now the first sample of the next
+// period written to the ring is heard: the wait for the callback that takes
+// it, the periods queued before it, and the device's own period of buffer.
+func (s *ringStream) estimateDelay() time.Duration {
+	per := time.Duration(s.period) * time.Second / 48000
+	var wait time.Duration
+	if since := time.Duration(C.hark_since_callback_ns(s.c)); since >= 0 {
+		wait = max(0, per-since)
+	}
+	return wait + time.Duration(s.queued())*time.Second/48000 + per
+}
+
+// outputDelay is estimateDelay for the period being filled (valid in the
+// data callback).
+func (s *ringStream) outputDelay() time.Duration { return time.Duration(s.delay.Load()) }
 
 // maxQueuedPeriods bounds how far playback may queue ahead of the device:
 // the chunk plus this many periods less one.
@@ -182,20 +200,12 @@ func (s *ringStream) queued() int {
 	return s.ringCap - int(C.hark_space(s.c))
 }
 
-// adapt queues one more period ahead (up to maxTgt) when the device played
-// silence because the pump was late: a busy machine gets a little more
-// latency instead of repeated dropouts. Underruns while the device starts
-// (it may ask for its whole buffer at once) do not count.
+// adapt moves the playback queue's target (see queueTarget) after the
+// device's counters changed.
 func (s *ringStream) adapt(callbacks, xruns uint64) {
-	if callbacks < 10 {
-		s.lastX = xruns
-		return
+	if s.q.update(callbacks, xruns) {
+		C.hark_set_wake(s.c, 1, C.int(s.q.target-s.chunk))
 	}
-	if xruns > s.lastX && s.target < s.maxTgt {
-		s.target += s.period
-		C.hark_set_wake(s.c, 1, C.int(s.target-s.chunk))
-	}
-	s.lastX = xruns
 }
 
 // setPaused pauses or resumes the stream's main half (playback if it has
@@ -306,6 +316,28 @@ func (s *ringStream) close() {
 
 func int16Bytes(s []int16) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 2*len(s))
+}
+
+// audioThreadCPU is the CPU time used so far by the stream's audio thread
+// (Linux, from /proc's schedstat; 0 if unknown).
+func (s *ringStream) audioThreadCPU() time.Duration {
+	tid := int(C.hark_audio_tid(s.c))
+	if tid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	ns, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ns)
 }
 
 // simulateLoss stops the device behind the stream's back, as unplugging

@@ -47,5 +47,11 @@ void hark_wake(hark_stream* s);
 // last capture callback.
 double hark_mean_square(hark_stream* s);
 void hark_stop_device(hark_stream* s);
+// hark_audio_tid is the Linux thread id of the audio thread (0 before its
+// first callback or elsewhere).
+int hark_audio_tid(hark_stream* s);
+// hark_since_callback_ns is the time since the last callback started (-1
+// before the first).
+int64_t hark_since_callback_ns(hark_stream* s);
 
 #endif

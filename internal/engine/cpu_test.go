@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/audio"
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -55,7 +56,10 @@ func cpuTime() time.Duration {
 // full-duplex stream in real time: speech on the microphone is encoded and
 // looped back as another talker's voice, jitter-buffered, decoded, mixed and
 // played. cpu-% is process CPU time over wall time (100 = one core),
-// measured over 10 s per case after a settling second. Cases:
+// measured over 10 s per case after a settling second; device-thread-% is
+// the part used by the device's own audio thread (miniaudio's null backend:
+// its timing loop and the copies into our rings), rest-% everything else
+// (Go, Opus, jitter buffers, mixing, wake-ups). Cases:
 //
 //   - null/10ms, null/20ms: capture and playback on miniaudio's null
 //     backend opened as talk does (OpenDevices: one duplex device; the real
@@ -101,6 +105,26 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				// The devices whose audio threads are timed apart.
+				type threadTimer interface{ AudioThreadCPU() time.Duration }
+				var devs []threadTimer
+				if d, ok := capt.(threadTimer); ok && c.mic == "separate" {
+					devs = append(devs, d)
+				}
+				openPlay := play
+				play = func(fill audio.FillFunc) (audio.Device, error) {
+					d, err := openPlay(fill)
+					if t, ok := d.(threadTimer); ok {
+						devs = append(devs, t)
+					}
+					return d, err
+				}
+				deviceCPU := func() (sum time.Duration) {
+					for _, d := range devs {
+						sum += d.AudioThreadCPU()
+					}
+					return sum
+				}
 				cfg := Config{FrameSamples: frame, Complexity: c.complexity, Mute: AllCues,
 					Capture: capt, Playback: play, LowLatency: c.mic == "lowlatency"}
 				if c.mic == "fake" {
@@ -140,9 +164,9 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 					}
 				}
 				<-time.After(settle)
-				c0, w0 := cpuTime(), time.Now()
+				c0, d0, w0 := cpuTime(), deviceCPU(), time.Now()
 				<-time.After(10 * time.Second)
-				c1, w1 := cpuTime(), time.Now()
+				c1, d1, w1 := cpuTime(), deviceCPU(), time.Now()
 				cancel()
 				if err := <-done; err != nil {
 					b.Fatal(err)
@@ -155,6 +179,11 @@ func BenchmarkFullDuplexCPU(b *testing.B) {
 					b.Logf("%+v", st)
 				}
 				b.ReportMetric(100*float64(c1-c0)/float64(w1.Sub(w0)), "cpu-%")
+				if c.mic != "fake" {
+					dev := 100 * float64(d1-d0) / float64(w1.Sub(w0))
+					b.ReportMetric(dev, "device-thread-%")
+					b.ReportMetric(100*float64(c1-c0)/float64(w1.Sub(w0))-dev, "rest-%")
+				}
 				b.ReportMetric(float64(st.Playout.Jitter.Played), "frames-played")
 			}
 		})

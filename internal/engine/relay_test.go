@@ -12,6 +12,7 @@ import (
 	"github.com/hark-intercom/hark/internal/audio"
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/codec"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -32,7 +33,7 @@ type stationConfig struct {
 	frame      int
 	capture    audio.Input // nil: the null backend's capture (silence)
 	mute       CueSet
-	onVoice    func(h proto.VoiceHeader, at time.Time)
+	onVoice    func(h proto.VoiceHeader, opus []byte, at time.Time)
 	lowLatency bool // Config.LowLatency
 	// wallClock plays on wallPlayback instead of the null backend.
 	wallClock bool
@@ -68,14 +69,16 @@ func startStation(t testing.TB, r *relaytest.Relay, sc stationConfig) *station {
 				return newWallPlayback(fill, sc.onPlay), nil
 			}
 			f := fill
+			var pb *audio.Playback // set before the device starts
 			if sc.onPlay != nil {
 				var next time.Time // audio goroutine only
 				f = func(out []int16) int {
-					at := time.Now().Add(period)
+					// When the period being filled will be heard (the
+					// device's own estimate: the wait for the callback
+					// that takes it, what is queued before it, one
+					// period of device buffer).
+					at := time.Now().Add(pb.OutputDelay())
 					n := fill(out)
-					// Played from one period on (see wallPlayback), and
-					// periods filled in one go (a frame of 20 ms) play
-					// one after another.
 					if at.Before(next) {
 						at = next
 					}
@@ -84,7 +87,9 @@ func startStation(t testing.TB, r *relaytest.Relay, sc stationConfig) *station {
 					return n
 				}
 			}
-			return audio.NewPlayback(audio.PlaybackConfig{Options: nullOpts(), Fill: f})
+			p, err := audio.NewPlayback(audio.PlaybackConfig{Options: nullOpts(), Fill: f})
+			pb = p
+			return p, err
 		},
 		OnState: func(st State) {
 			select {
@@ -102,7 +107,7 @@ func startStation(t testing.TB, r *relaytest.Relay, sc stationConfig) *station {
 		KnownRelaysFile: filepath.Join(t.TempDir(), "known"),
 		OnVoice: func(h proto.VoiceHeader, opus []byte, at time.Time) {
 			if sc.onVoice != nil {
-				sc.onVoice(h, at)
+				sc.onVoice(h, opus, at)
 			}
 			e.Voice(h, opus, at)
 		},
@@ -245,10 +250,30 @@ func measureMouthToEar(t testing.TB, frame, clicks int, wallClock, lowLatency bo
 	var arrMu sync.Mutex
 	var arrivals []time.Duration // arrival − timestamp, relative
 	var t0 time.Time
+	// In verbose runs a second decoder finds the clicks in the packets as
+	// they arrive: the delay splits into sender + network and receiver.
+	var probe codec.FrameDecoder
+	var inPkt []time.Time // when each click's packet arrived, less the audio after the click in it
+	if testing.Verbose() {
+		d, err := codec.NewDecoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe = d
+	}
 	bob := startStation(t, r, stationConfig{name: "bob", frame: frame, mute: AllCues, wallClock: wallClock, lowLatency: lowLatency,
-		onVoice: func(h proto.VoiceHeader, at time.Time) {
+		onVoice: func(h proto.VoiceHeader, opus []byte, at time.Time) {
 			arrMu.Lock()
 			defer arrMu.Unlock()
+			if probe != nil && h.Duration > 0 {
+				pcm := make([]int16, h.Duration)
+				if n, err := probe.Decode(opus, pcm); err == nil {
+					if on, ok := audiotest.FindClick(pcm[:n], 48000, 0.25); ok {
+						// The packet ends (h.Duration - on) after the click.
+						inPkt = append(inPkt, at.Add(-(time.Duration(h.Duration)*time.Second/48000 - on)))
+					}
+				}
+			}
 			if t0.IsZero() {
 				t0 = at.Add(-time.Duration(h.Timestamp) * time.Second / 48000)
 			}
@@ -318,6 +343,22 @@ collect:
 		slices.Sort(a)
 		t.Logf("arrival jitter: p50 %v p90 %v p99 %v max %v", a[len(a)/2], a[len(a)*9/10], a[len(a)*99/100], a[len(a)-1])
 		t.Logf("delays in order: %v", delays)
+		var send, recv []time.Duration
+		for _, a := range inPkt {
+			i := sort.Search(len(spoken), func(i int) bool { return spoken[i].After(a) }) - 1
+			if i < 0 {
+				continue
+			}
+			send = append(send, a.Sub(spoken[i]))
+			for _, h := range heard {
+				if h.After(a) && h.Sub(spoken[i]) < time.Second {
+					recv = append(recv, h.Sub(a))
+					break
+				}
+			}
+		}
+		t.Logf("click to its packet's arrival (frame, encode, network): %v", send)
+		t.Logf("arrival to loudspeaker (jitter buffer, mixing, device queue): %v", recv)
 	}
 	slices.Sort(delays)
 	return delays
@@ -351,7 +392,7 @@ func BenchmarkMouthToEar(b *testing.B) {
 			b.Run(dev+"/"+time.Duration(frame*int(time.Second)/48000).String(), func(b *testing.B) {
 				var all []time.Duration
 				for range b.N {
-					all = append(all, measureMouthToEar(b, frame, 30, dev == "wallclock", dev == "null-lowlatency")...)
+					all = append(all, measureMouthToEar(b, frame, 10, dev == "wallclock", dev == "null-lowlatency")...)
 				}
 				if len(all) == 0 {
 					b.Fatal("no click heard")
