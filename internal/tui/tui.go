@@ -133,7 +133,9 @@ func (u *UI) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m := newModel(u.cfg, u.key, ctx)
-	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}
+	// 20 frames a second is plenty for a level meter and text; bubbletea's
+	// default of 60 wakes the process three times as often.
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithFPS(20)}
 	if !u.cfg.NoAltScreen {
 		opts = append(opts, tea.WithAltScreen())
 	}
