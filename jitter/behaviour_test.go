@@ -515,3 +515,68 @@ func TestPauseHintsNoResumeMidSpeech(t *testing.T) {
 			hinted.Resumed, hinted.Late, hinted.Stretched, hinted.SkippedSamples, hinted.Dropped)
 	}
 }
+
+// TestPartialSkipSettlesNearTarget: 20 ms packets played on 10 ms ticks,
+// speech with pauses, starting 200 ms above target. Dropping only whole
+// packets leaves the delay anywhere up to a packet above target; with
+// WithPartialSkip (the consumer drops Decision.Skip samples of a quiet
+// packet) it settles within a few milliseconds of it, and never by
+// skipping speech.
+func TestPartialSkipSettlesNearTarget(t *testing.T) {
+	speech := func(i int) bool { return i%80 < 60 } // 1.2 s of words, 0.4 s pauses
+	run := func(phase time.Duration, opts ...jitter.Option) (excess time.Duration, loudSkips int, st jitter.Stats) {
+		b := jitter.New(append([]jitter.Option{jitter.WithInitialDelay(200 * time.Millisecond)}, opts...)...)
+		have, pushed := 0, 0
+		var sum time.Duration
+		var n int
+		for k := 0; k < 1500; k++ { // 15 s of 10 ms ticks
+			now := t0.Add(time.Duration(k)*10*time.Millisecond + phase)
+			for ; ; pushed++ {
+				at := t0.Add(time.Duration(pushed+1)*20*time.Millisecond + 2*time.Millisecond)
+				if at.After(now) {
+					break
+				}
+				b.Push(jitter.Packet{Seq: uint16(pushed), Timestamp: uint32(pushed * 960), Duration: 960,
+					Start: pushed == 0, Payload: []byte{1}, Arrival: at})
+			}
+			for have < 480 {
+				d, _ := b.Next(now, 480-have)
+				if d.Action == jitter.Play {
+					if d.Skip > 0 && speech(int(d.Packet.Seq)) && speech(int(d.Packet.Seq)-1) {
+						loudSkips++
+					}
+					b.SetQuiet(!speech(int(d.Packet.Seq)))
+				}
+				have += d.Samples
+			}
+			have -= 480
+			if k >= 1000 { // the last 5 s
+				s := b.Stats()
+				sum += s.CurrentDelay - s.TargetDelay
+				n++
+			}
+		}
+		return sum / time.Duration(n), loudSkips, b.Stats()
+	}
+	var worstOff time.Duration
+	for _, phase := range []time.Duration{0, 3 * time.Millisecond, 7 * time.Millisecond} {
+		off, _, _ := run(phase)
+		on, loud, st := run(phase, jitter.WithPartialSkip(true))
+		t.Logf("phase %v: mean delay above target %v with whole drops only, %v with partial skips (%d samples skipped)",
+			phase, off, on, st.SkippedSamples)
+		worstOff = max(worstOff, off)
+		// Within the margin left alone (5 ms) plus one 2.5 ms step.
+		if on > 7500*time.Microsecond || on < -time.Millisecond {
+			t.Errorf("phase %v: with partial skips the delay is %v above target, want 0–7.5 ms", phase, on)
+		}
+		if loud != 0 {
+			t.Errorf("phase %v: %d skips inside speech", phase, loud)
+		}
+		if st.SkippedSamples == 0 {
+			t.Errorf("phase %v: nothing skipped", phase)
+		}
+	}
+	if worstOff <= 10*time.Millisecond {
+		t.Errorf("whole drops alone got within %v of target at every phase: the test no longer shows the difference", worstOff)
+	}
+}

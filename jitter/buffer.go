@@ -468,14 +468,22 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				b.advancePlayed(e, dur)
 				continue
 			}
+			skip := 0
+			if haveCur {
+				skip = b.partialSkipBy(cur, dur)
+			}
 			e := b.pop()
 			b.stats.Played++
-			b.stats.PlayedSamples += uint64(dur)
+			b.stats.PlayedSamples += uint64(dur - skip)
+			b.stats.SkippedSamples += uint64(skip)
 			if haveCur {
-				b.delaySum += float64(cur)
+				b.delaySum += float64(cur - b.samplesToNs(int64(skip)))
 				b.delayCount++
 			}
 			b.sinceShrink++
+			if skip > 0 {
+				b.sinceShrink = 0
+			}
 			b.sinceStretch++
 			b.advancePlayed(e, dur)
 			b.lastDur = dur
@@ -484,7 +492,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				b.lastEndFlag = true
 				b.state = Draining
 			}
-			return Decision{Action: Play, Packet: e.p, Samples: dur, Timestamp: uint32(e.ts)}, nil
+			return Decision{Action: Play, Packet: e.p, Samples: dur - skip, Skip: skip, Timestamp: uint32(e.ts)}, nil
 		}
 
 		// gap > 0
@@ -665,6 +673,24 @@ func (b *Buffer) shouldShrink(cur int64, dur int) bool {
 		return false // close enough: do not chase the target's wobble
 	}
 	return b.sinceShrink >= every
+}
+
+// partialSkipBy returns how many samples to skip from the start of the head
+// packet (of dur samples) to shorten a pause, or 0 (see WithPartialSkip):
+// in a pause, when the delay is more than shrinkMarginNs above target but
+// dropping the whole packet would take it below, whole 2.5 ms steps of the
+// excess, always leaving at least one step of the packet.
+func (b *Buffer) partialSkipBy(cur int64, dur int) int {
+	if !b.cfg.partialSkip || !b.inPause() || b.sinceShrink == 0 || b.q[0].p.Start || b.q[0].p.End {
+		return 0 // (not right after a drop: the pause hint is about the packet before it)
+	}
+	excess := cur - b.targetNs()
+	if excess < shrinkMarginNs {
+		return 0
+	}
+	q := int64(b.quantum)
+	k := b.nsToSamples(excess) / q * q
+	return int(min(k, (int64(dur)/q-1)*q))
 }
 
 // stretchBy returns how many samples of concealment to insert before the

@@ -144,8 +144,13 @@ type Decision struct {
 	// For Play it is the packet's duration, which may be more than the
 	// consumer asked for (a 60 ms packet on a 20 ms tick): the consumer keeps
 	// the rest for its next ticks and asks again only when it needs more.
-	// Conceal and FEC always cover a multiple of 2.5 ms.
+	// Conceal and FEC always cover a multiple of 2.5 ms. With Skip, Samples
+	// is the packet's duration less Skip.
 	Samples int
+	// Skip, for Play and only with WithPartialSkip, is how many samples to
+	// discard from the start of the decoded packet: the buffer shortens a
+	// pause by part of a frame.
+	Skip int
 	// Timestamp is the stream timestamp of the first sample covered
 	// (meaningless for Silence while idle).
 	Timestamp uint32
@@ -212,7 +217,7 @@ type Stats struct {
 	Stretched        uint64 // concealments inserted on purpose to grow the delay to target
 	Transmissions    uint64 // transmissions started
 	PlayedSamples    uint64 // samples produced by Play decisions
-	SkippedSamples   uint64 // samples of lost audio skipped (neither played nor concealed) to bring the delay down
+	SkippedSamples   uint64 // samples of lost audio skipped (neither played nor concealed), or of a quiet packet (Decision.Skip), to bring the delay down
 	CurrentDelay     time.Duration
 	MeanDelay        time.Duration // mean playout delay over played packets
 	TargetDelay      time.Duration
@@ -236,7 +241,16 @@ type config struct {
 	maxConceal   time.Duration
 	maxPackets   int
 	pauseWait    time.Duration
+	partialSkip  bool
 }
+
+// WithPartialSkip says the consumer honours Decision.Skip (it decodes each
+// played packet and drops that many samples from its start). With pause
+// hints (SetQuiet), the buffer then shortens a pause by part of a packet
+// when it is above target, in 2.5 ms steps, instead of only by whole
+// packets: the delay settles within a few milliseconds of the target rather
+// than anywhere up to a packet above it (20 ms with 20 ms packets).
+func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = on } }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).
 func WithClockRate(hz int) Option { return func(c *config) { c.clockRate = hz } }

@@ -37,7 +37,9 @@ type Config struct {
 	// NewDecoder makes one decoder per talker; nil means codec.NewDecoder.
 	NewDecoder func() (codec.FrameDecoder, error)
 	// JitterOptions are passed to every talker's jitter.New, after the
-	// mixer's own defaults, which read packet durations with
+	// mixer's own defaults, which skip parts of quiet packets
+	// (jitter.WithPartialSkip: the mixer decodes every packet), read packet
+	// durations with
 	// codec.PacketSamples and tell from codec.HasFEC whether a packet
 	// carries in-band FEC data (so a loss before a packet without it is
 	// concealed and counted as such, not as FEC-recovered).
@@ -153,8 +155,10 @@ func (m *Mixer) Push(talkerID uint32, p jitter.Packet) {
 			m.log.Error("cannot create an audio decoder for a talker; their voice is dropped", "talker", talkerID, "err", err)
 			return
 		}
-		opts := append([]jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC)},
-			m.cfg.JitterOptions...)
+		// Every played packet is decoded here, so the buffer may skip
+		// part of a quiet one (decode drops Decision.Skip samples).
+		opts := append([]jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC),
+			jitter.WithPartialSkip(true)}, m.cfg.JitterOptions...)
 		nt := &talker{id: talkerID, buf: jitter.New(opts...), dec: dec,
 			fifo: make([]int16, 0, 2*codec.MaxPacketSamples+m.cfg.FrameSamples),
 			out:  make([]int16, m.cfg.FrameSamples)}
@@ -266,7 +270,7 @@ func (m *Mixer) decode(t *talker, d jitter.Decision) ([]int16, bool) {
 		if !m.cfg.NoPauseHints {
 			t.buf.SetQuiet(t.quiet(m.scratch[:got]))
 		}
-		return m.scratch[:got], true
+		return m.scratch[min(d.Skip, got):got], true
 	case jitter.FEC:
 		if _, err := t.dec.DecodeFEC(d.Packet.Payload, pcm); err != nil {
 			m.countDecodeError(t, err)
