@@ -39,8 +39,7 @@ type Config struct {
 	// JitterOptions are passed to every talker's jitter.New, after the
 	// mixer's own defaults, which skip parts of quiet packets
 	// (jitter.WithPartialSkip: the mixer decodes every packet), read packet
-	// durations with
-	// codec.PacketSamples and tell from codec.HasFEC whether a packet
+	// durations with codec.PacketSamples and tell from codec.HasFEC whether a packet
 	// carries in-band FEC data (so a loss before a packet without it is
 	// concealed and counted as such, not as FEC-recovered).
 	// jitter.WithFECProbe(nil) assumes every packet does.
