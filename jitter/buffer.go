@@ -678,11 +678,17 @@ func (b *Buffer) shouldShrink(cur int64, dur int) bool {
 // partialSkipBy returns how many samples to skip from the start of the head
 // packet (of dur samples) to shorten a pause, or 0 (see WithPartialSkip):
 // in a pause, when the delay is more than shrinkMarginNs above target but
-// dropping the whole packet would take it below, whole 2.5 ms steps of the
-// excess, always leaving at least one step of the packet.
+// dropping the whole packet would take it below, and the next packet is
+// already here: whole 2.5 ms steps of the excess, always leaving at least
+// one step of the packet.
 func (b *Buffer) partialSkipBy(cur int64, dur int) int {
 	if !b.cfg.partialSkip || !b.inPause() || b.sinceShrink == 0 || b.q[0].p.Start || b.q[0].p.End {
 		return 0 // (not right after a drop: the pause hint is about the packet before it)
+	}
+	// The consumer will want the next packet that much sooner: it must be
+	// here already, as for a drop.
+	if len(b.q) < 2 || b.q[1].seq != b.q[0].seq+1 || b.q[1].ts != b.q[0].ts+int64(dur) {
+		return 0
 	}
 	excess := cur - b.targetNs()
 	if excess < shrinkMarginNs {

@@ -147,9 +147,12 @@ type Decision struct {
 	// Conceal and FEC always cover a multiple of 2.5 ms. With Skip, Samples
 	// is the packet's duration less Skip.
 	Samples int
-	// Skip, for Play and only with WithPartialSkip, is how many samples to
-	// discard from the start of the decoded packet: the buffer shortens a
-	// pause by part of a frame.
+	// Skip, for Play and only with WithPartialSkip, is how many samples the
+	// consumer may discard from the start of the decoded packet: the buffer
+	// shortens a pause by part of a frame. A consumer should discard only
+	// the quiet lead of it, so that a sound starting in the packet is kept;
+	// the buffer measures its delay from when the consumer asks next, so it
+	// sees what was kept (SkippedSamples counts what it allowed).
 	Skip int
 	// Timestamp is the stream timestamp of the first sample covered
 	// (meaningless for Silence while idle).

@@ -266,10 +266,14 @@ func (m *Mixer) decode(t *talker, d jitter.Decision) ([]int16, bool) {
 			}
 			return pcm, true
 		}
+		// The buffer may shorten a pause by the start of this packet
+		// (d.Skip); drop only its quiet lead, so that a sound starting in
+		// it is kept (the buffer sees what was kept by when we next ask).
+		skip := t.quietLead(m.scratch[:min(d.Skip, got)])
 		if !m.cfg.NoPauseHints {
 			t.buf.SetQuiet(t.quiet(m.scratch[:got]))
 		}
-		return m.scratch[min(d.Skip, got):got], true
+		return m.scratch[skip:got], true
 	case jitter.FEC:
 		if _, err := t.dec.DecodeFEC(d.Packet.Payload, pcm); err != nil {
 			m.countDecodeError(t, err)
@@ -311,6 +315,19 @@ func (t *talker) quiet(pcm []int16) bool {
 	dur := time.Duration(len(pcm)) * time.Second / codec.SampleRate
 	t.level = max(rms, t.level*math.Exp2(-float64(dur)/float64(levelHalfLife)))
 	return rms < quietFloor || rms < quietRatio*t.level
+}
+
+// quietLead returns how many leading samples of pcm may be dropped: those
+// before the first one above the pause threshold (see quiet), less 2.5 ms
+// kept before it.
+func (t *talker) quietLead(pcm []int16) int {
+	thr := 32768 * max(quietFloor, quietRatio*t.level)
+	for i, v := range pcm {
+		if math.Abs(float64(v)) > thr {
+			return max(0, i-codec.SampleRate/400)
+		}
+	}
+	return len(pcm)
 }
 
 func (m *Mixer) countDecodeError(t *talker, err error) {

@@ -307,3 +307,24 @@ func BenchmarkTickGlue(b *testing.B) {
 		i++
 	}
 }
+
+// TestQuietLead: the mixer drops only the quiet start of what the jitter
+// buffer allows it to skip, keeping 2.5 ms before the first loud sample.
+func TestQuietLead(t *testing.T) {
+	tk := &talker{level: 0.1} // recent speech at -20 dBFS: threshold -40 dBFS
+	pcm := make([]int16, 480)
+	for i := range pcm {
+		pcm[i] = 100 // -50 dBFS hiss
+	}
+	if got := tk.quietLead(pcm); got != len(pcm) {
+		t.Errorf("all quiet: may drop %d of %d", got, len(pcm))
+	}
+	pcm[300] = 8000
+	if got := tk.quietLead(pcm); got != 300-120 {
+		t.Errorf("a click at sample 300: may drop %d, want %d (2.5 ms kept before it)", got, 300-120)
+	}
+	pcm[50] = -8000
+	if got := tk.quietLead(pcm); got != 0 {
+		t.Errorf("a click at sample 50: may drop %d, want 0", got)
+	}
+}
