@@ -37,12 +37,17 @@ type Config struct {
 	// NewDecoder makes one decoder per talker; nil means codec.NewDecoder.
 	NewDecoder func() (codec.FrameDecoder, error)
 	// JitterOptions are passed to every talker's jitter.New, after the
-	// mixer's own defaults, which skip parts of quiet packets
-	// (jitter.WithPartialSkip: the mixer decodes every packet), read packet
-	// durations with codec.PacketSamples and tell from codec.HasFEC whether a packet
+	// mixer's own defaults, which read packet durations with
+	// codec.PacketSamples and tell from codec.HasFEC whether a packet
 	// carries in-band FEC data (so a loss before a packet without it is
 	// concealed and counted as such, not as FEC-recovered).
-	// jitter.WithFECProbe(nil) assumes every packet does.
+	// jitter.WithFECProbe(nil) assumes every packet does. The mixer honours
+	// Decision.Skip (it drops the quiet lead of what may be skipped), so
+	// jitter.WithPartialSkip(true) may be given; it is not on by default:
+	// with a sound card whose callbacks come in bursts (miniaudio's null
+	// backend) it took away the slack that hid them, and hundreds of
+	// packets a minute came due before they arrived, because the buffer's
+	// target learns network delay, not the consumer's lateness.
 	JitterOptions []jitter.Option
 	// IdleTimeout: a talker that has sent nothing for this long and whose
 	// buffer is idle is forgotten (decoder freed). 0 means 30 s.
@@ -154,10 +159,8 @@ func (m *Mixer) Push(talkerID uint32, p jitter.Packet) {
 			m.log.Error("cannot create an audio decoder for a talker; their voice is dropped", "talker", talkerID, "err", err)
 			return
 		}
-		// Every played packet is decoded here, so the buffer may skip
-		// part of a quiet one (decode drops Decision.Skip samples).
-		opts := append([]jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC),
-			jitter.WithPartialSkip(true)}, m.cfg.JitterOptions...)
+		opts := append([]jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC)},
+			m.cfg.JitterOptions...)
 		nt := &talker{id: talkerID, buf: jitter.New(opts...), dec: dec,
 			fifo: make([]int16, 0, 2*codec.MaxPacketSamples+m.cfg.FrameSamples),
 			out:  make([]int16, m.cfg.FrameSamples)}
