@@ -242,13 +242,22 @@ func (c *core) setPaused(p bool) bool {
 // (ring streams, whose pump does not run while paused).
 type deviceCounter interface{ deviceCallbacks() uint64 }
 
+// openAs returns the open stream as a T (one of the optional stream
+// interfaces), if one is open and it is one.
+func openAs[T any](c *core) (T, bool) {
+	if l := c.cur.Load(); l != nil {
+		t, ok := l.s.(T)
+		return t, ok
+	}
+	var zero T
+	return zero, false
+}
+
 // progress changes while the open device calls back.
 func (c *core) progress() uint64 {
 	n := c.callbacks.Load()
-	if l := c.cur.Load(); l != nil {
-		if d, ok := l.s.(deviceCounter); ok {
-			n += d.deviceCallbacks()
-		}
+	if d, ok := openAs[deviceCounter](c); ok {
+		n += d.deviceCallbacks()
 	}
 	return n
 }
@@ -264,10 +273,8 @@ type outputDelayer interface{ outputDelay() time.Duration }
 // FillFunc on the audio thread (Options.Direct, other backends) report one
 // period.
 func (c *core) OutputDelay() time.Duration {
-	if l := c.cur.Load(); l != nil {
-		if d, ok := l.s.(outputDelayer); ok {
-			return d.outputDelay()
-		}
+	if d, ok := openAs[outputDelayer](c); ok {
+		return d.outputDelay()
 	}
 	return time.Duration(c.opts.PeriodFrames) * time.Second / 48000
 }
@@ -282,10 +289,8 @@ type threadCPUer interface{ audioThreadCPU() time.Duration }
 // Linux can). A duplex device (Link) reports it on the playback side. For
 // measurements: a reopened device starts from 0.
 func (c *core) AudioThreadCPU() time.Duration {
-	if l := c.cur.Load(); l != nil {
-		if t, ok := l.s.(threadCPUer); ok {
-			return t.audioThreadCPU()
-		}
+	if t, ok := openAs[threadCPUer](c); ok {
+		return t.audioThreadCPU()
 	}
 	return 0
 }
@@ -397,10 +402,8 @@ type xrunner interface{ xruns() uint64 }
 // xruns returns the samples lost in rings, all streams together.
 func (c *core) xruns() uint64 {
 	n := c.xrunsOld.Load()
-	if l := c.cur.Load(); l != nil {
-		if x, ok := l.s.(xrunner); ok {
-			n += x.xruns()
-		}
+	if x, ok := openAs[xrunner](c); ok {
+		n += x.xruns()
 	}
 	return n
 }
