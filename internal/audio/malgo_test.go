@@ -232,3 +232,41 @@ func TestNullBackendReopen(t *testing.T) {
 func TestNullBackendDuplexDirect(t *testing.T) {
 	runDuplex(t, Options{Backend: "null", Direct: true}, 20)
 }
+
+// TestNullBackendOutputDelayAndThreadCPU: on a ring stream the delay a
+// filled period will take to be heard covers at least the device's own
+// period and at most the queue's limit plus it; the audio thread's CPU time
+// is measured (Linux) once it has called back.
+func TestNullBackendOutputDelayAndThreadCPU(t *testing.T) {
+	ctx := guard(t)
+	delays := make(chan time.Duration, 200)
+	var p *Playback
+	p, err := NewPlayback(PlaybackConfig{Options: Options{Backend: "null", Logger: testLogger(t)}, Fill: func(out []int16) int {
+		select {
+		case delays <- p.OutputDelay():
+		default:
+		}
+		return len(out)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	per := time.Duration(PeriodFrames) * time.Second / 48000
+	for i := 0; i < 50; i++ {
+		select {
+		case d := <-delays:
+			if d < per || d > time.Duration(maxQueuedPeriods+1)*per {
+				t.Fatalf("fill %d: output delay %v, want %v to %v", i, d, per, time.Duration(maxQueuedPeriods+1)*per)
+			}
+		case <-ctx.Done():
+			t.Fatal("the null device stopped calling back")
+		}
+	}
+	if runtime.GOOS == "linux" && ringAvailable && p.AudioThreadCPU() <= 0 {
+		t.Errorf("AudioThreadCPU = %v after 50 periods", p.AudioThreadCPU())
+	}
+}
