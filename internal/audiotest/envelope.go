@@ -152,6 +152,10 @@ func demean(x []float64) []float64 {
 	return out
 }
 
+// FFT is an in-place iterative radix-2 FFT for tests that need a spectrum
+// (len(a) a power of two); inverse computes the unnormalised inverse.
+func FFT(a []complex128, inverse bool) { fft(a, inverse) }
+
 // fft is an in-place iterative radix-2 FFT; len(a) must be a power of two.
 // inverse computes the unnormalised inverse transform.
 func fft(a []complex128, inverse bool) {

@@ -107,7 +107,7 @@ func logSpectralDistance(ref, got []int16) float64 {
 			w := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(len(x)-1))
 			buf[i] = complex(float64(v)*w, 0)
 		}
-		fft(buf)
+		audiotest.FFT(buf, false)
 		p := make([]float64, nfft/2)
 		for i := range p {
 			a := cmplx.Abs(buf[i])
@@ -146,30 +146,4 @@ func logSpectralDistance(ref, got []int16) float64 {
 		return math.NaN()
 	}
 	return sum / float64(count)
-}
-
-// fft is an in-place radix-2 FFT (len(x) a power of two).
-func fft(x []complex128) {
-	n := len(x)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j ^= bit
-		if i < j {
-			x[i], x[j] = x[j], x[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		w := cmplx.Exp(complex(0, -2*math.Pi/float64(size)))
-		for start := 0; start < n; start += size {
-			wk := complex(1, 0)
-			for k := 0; k < size/2; k++ {
-				u, v := x[start+k], x[start+k+size/2]*wk
-				x[start+k], x[start+k+size/2] = u+v, u-v
-				wk *= w
-			}
-		}
-	}
 }
