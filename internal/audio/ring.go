@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -51,8 +52,15 @@ type ringStream struct {
 
 	capPaused, playPaused atomic.Bool // mirror the C flags
 
-	cb      streamCallbacks
-	pr, pw  *os.File
+	cb     streamCallbacks
+	pr, pw *os.File
+
+	// stopMu serialises simulateLoss with close: miniaudio's stop waits on
+	// an event inside the device, which close would otherwise free under
+	// the waiting thread.
+	stopMu sync.Mutex
+	freed  bool // guarded by stopMu: close has begun; s.c must not be used by simulateLoss
+
 	quit    atomic.Bool
 	running bool // pump started; set by start, read by close (same goroutine: the supervisor)
 	done    chan struct{}
@@ -303,6 +311,9 @@ func (s *ringStream) pump() {
 }
 
 func (s *ringStream) close() {
+	s.stopMu.Lock()
+	s.freed = true // waits for a simulateLoss in progress
+	s.stopMu.Unlock()
 	s.quit.Store(true)
 	C.hark_stop(s.c) // no callbacks (and no pipe writes) after this
 	if s.running {
@@ -341,5 +352,14 @@ func (s *ringStream) audioThreadCPU() time.Duration {
 }
 
 // simulateLoss stops the device behind the stream's back, as unplugging
-// does; for tests.
-func (s *ringStream) simulateLoss() { C.hark_stop_device(s.c) }
+// does; for tests. The stop notification reaches the supervisor while
+// miniaudio's stop still waits for the audio thread, so close waits for it
+// (stopMu); a stream already closed (say, replaced after a stall) is left
+// alone.
+func (s *ringStream) simulateLoss() {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	if !s.freed {
+		C.hark_stop_device(s.c)
+	}
+}
