@@ -68,7 +68,7 @@ SLOW_PKGS := ./internal/e2e/... ./internal/gateway/...
 test: deps-test
 	@$(MAKE) --no-print-directory fmt
 	$(GO) vet ./...
-	$(GO) test -race -timeout 30m $$($(GO) list ./... | grep -v -e /internal/e2e -e /internal/gateway)
+	$(GO) test -race -timeout 10m $$($(GO) list ./... | grep -v -e /internal/e2e -e /internal/gateway)
 	$(GO) test -race -count=1 -timeout 30m -p 1 $(SLOW_PKGS)
 
 bench: deps-test
