@@ -585,3 +585,45 @@ func TestPartialSkipSettlesNearTarget(t *testing.T) {
 		t.Errorf("whole drops alone got within %v of target at every phase: the test no longer shows the difference", worstOff)
 	}
 }
+
+// TestConsumerAheadRecovers: with pause hints, the consumer's clock jumps
+// 30 ms ahead of the arrivals (a sound card catching up after a stall).
+// The buffer must wait for the next packet rather than conceal past it:
+// concealing past it makes it late, and the one after, for as long as the
+// consumer stays ahead, which with hints (no resuming from late packets)
+// was for good.
+func TestConsumerAheadRecovers(t *testing.T) {
+	b := jitter.New()
+	have, pushed := 0, 0
+	var late0 uint64
+	for k := 0; k < 1000; k++ { // 10 s of 10 ms ticks
+		now := t0.Add(time.Duration(k) * 10 * time.Millisecond)
+		for ; ; pushed++ {
+			at := t0.Add(time.Duration(pushed+1)*20*time.Millisecond + 2*time.Millisecond)
+			if at.After(now) {
+				break
+			}
+			b.Push(jitter.Packet{Seq: uint16(pushed), Timestamp: uint32(pushed * 960), Duration: 960,
+				Start: pushed == 0, Payload: []byte{1}, Arrival: at})
+		}
+		if k == 300 {
+			// The consumer runs 30 ms ahead from here on: it asks for
+			// three extra ticks of audio at once.
+			late0 = b.Stats().Late
+			have -= 3 * 480
+		}
+		for have < 480 {
+			d, _ := b.Next(now, 480-have)
+			if d.Action == jitter.Play {
+				b.SetQuiet(true)
+			}
+			have += d.Samples
+		}
+		have -= 480
+	}
+	st := b.Stats()
+	t.Logf("%+v", st)
+	if late := st.Late - late0; late > 3 {
+		t.Errorf("%d packets late after the consumer jumped ahead, want at most the 3 it skipped over", late)
+	}
+}

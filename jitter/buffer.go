@@ -430,6 +430,19 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			}
 			chunk := b.roundChunk(int64(samples))
 			chunk = min(chunk, b.maxFECSample)
+			if cur, ok := b.currentDelay(n); ok {
+				// Running ahead of the arrivals (below target with nothing
+				// here): wait for the next packet instead of concealing
+				// past it, which would make it late, and the next, and so
+				// on for as long as the consumer stays ahead.
+				q := int64(b.quantum)
+				if k := min(int64(chunk), b.nsToSamples(b.targetNs()-cur)/q*q); k > 0 {
+					b.stats.Stretched++
+					b.stats.Concealed++
+					b.stats.ConcealedSamples += uint64(k)
+					return Decision{Action: Conceal, Samples: int(k), Timestamp: uint32(b.playTs)}, nil
+				}
+			}
 			if b.samplesToNs(b.concealRun+int64(chunk)) > int64(b.cfg.maxDelay) {
 				// Nothing for longer than the ceiling: the end of the
 				// transmission was lost or the talker vanished.
