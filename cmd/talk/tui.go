@@ -76,6 +76,7 @@ func tuiAction(cc *cli.Context) error {
 		v := ptt.NewVAD(vad.Config{})
 		ecfg.OnCapture = func(p []int16) { v.Feed(p) }
 		ecfg.PreRoll = cc.Duration("vad-preroll")
+		ecfg.PreRollIf = v.Open // not for a key pressed in silence
 		srcs = append(srcs, v)
 	}
 	if len(srcs) > 0 {

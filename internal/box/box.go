@@ -175,6 +175,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 			v := ptt.NewVAD(vad.Config{})
 			ecfg.OnCapture = func(p []int16) { v.Feed(p) }
 			ecfg.PreRoll = cfg.VADPreRoll
+			ecfg.PreRollIf = v.Open // not for a button pressed in silence
 			if ecfg.PreRoll == 0 {
 				ecfg.PreRoll = engine.DefaultVADPreRoll
 			}

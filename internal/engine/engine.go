@@ -152,6 +152,11 @@ type Config struct {
 	// quiet start of the pre-roll first). It is rounded down to whole
 	// frames; 0 sends nothing from before the grant.
 	PreRoll time.Duration
+	// PreRollIf, if set, is asked on the capture goroutine at the start of
+	// each transmission (after OnCapture saw the period) whether to send
+	// the pre-roll; talk and the box pass the voice detector's state, so a
+	// button pressed in silence sends nothing from before the press.
+	PreRollIf func() bool
 
 	// JitterOptions tune every talker's jitter buffer (see package jitter).
 	JitterOptions []jitter.Option
@@ -880,7 +885,7 @@ func (e *Engine) process(period []int16) {
 			cs.preN = 0 // what was captured while talking was sent
 		}
 		cs.last = cur
-		if cur != nil && cs.preN > 0 {
+		if cur != nil && cs.preN > 0 && (e.cfg.PreRollIf == nil || e.cfg.PreRollIf()) {
 			// A new transmission: first what was said just before it.
 			sent := 0
 			cs.preRoll(e.cfg.FrameSamples, func(fr []int16) bool {

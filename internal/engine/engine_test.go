@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -540,5 +541,76 @@ func TestPreRoll(t *testing.T) {
 	h.stop(t)
 	if st := h.e.Stats(); st.PreRollFrames != 5 {
 		t.Errorf("PreRollFrames = %d, want 3 + 2", st.PreRollFrames)
+	}
+}
+
+// TestPreRollOnlyForVoice: with PreRollIf saying no (a button pressed while
+// the voice detector is closed), a transmission starts with live audio:
+// nothing said before the press goes out.
+func TestPreRollOnlyForVoice(t *testing.T) {
+	seen := make(chan struct{}, 100)
+	var voice atomic.Bool
+	h := start(t, func(c *Config) {
+		c.FrameSamples = 960
+		c.PreRoll = 60 * time.Millisecond
+		c.PreRollIf = voice.Load
+		c.OnCapture = func([]int16) { seen <- struct{}{} }
+	})
+	h.e.enc = markEncoder{960}
+	n := 0
+	period := func() {
+		n++
+		p := make([]int16, audio.PeriodFrames)
+		for i := range p {
+			p[i] = int16(n)
+		}
+		h.capt.push(p)
+	}
+	talk := func(voiceOpen bool) []int {
+		t.Helper()
+		for range 10 {
+			period()
+			<-seen
+		}
+		voice.Store(voiceOpen)
+		tx := newFakeTx()
+		h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+		h.e.Press(true)
+		h.waitState(t, "talking", func(s State) bool { return s.Talking })
+		first := n + 1
+		for range 4 {
+			period()
+		}
+		var got []int
+		for len(got) == 0 || got[len(got)-1] != n {
+			select {
+			case f := <-tx.frames:
+				for _, b := range f {
+					got = append(got, int(b))
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("period %d was never sent; got %v", n, got)
+			}
+		}
+		h.e.Press(false)
+		<-tx.ended
+		h.waitState(t, "idle", func(s State) bool { return !s.Talking && !s.Pressed })
+		if got[0] < first-6 { // 60 ms: six 10 ms periods
+			t.Fatalf("sent %v, starting more than 60 ms before the grant (period %d)", got, first)
+		}
+		return append([]int{first}, got...)
+	}
+	if got := talk(false); got[1] != got[0] {
+		t.Errorf("button in silence: sent periods %v, want the first live one (%d) first", got[1:], got[0])
+	}
+	for range 4 { // the first transmission's periods, seen by OnCapture
+		<-seen
+	}
+	if got := talk(true); got[1] >= got[0] {
+		t.Errorf("voice: sent periods %v, want the pre-roll before period %d", got[1:], got[0])
+	}
+	h.stop(t)
+	if st := h.e.Stats(); st.PreRollFrames == 0 {
+		t.Errorf("PreRollFrames = 0 after a voice-started transmission")
 	}
 }

@@ -65,6 +65,7 @@ func TestVoiceActivationKeepsTheFirstSyllable(t *testing.T) {
 			h := start(t, func(c *Config) {
 				c.FrameSamples = 960
 				c.PreRoll = tc.preRoll
+				c.PreRollIf = v.Open // as talk and the box wire it
 				c.PTT = v
 				c.OnCapture = func(p []int16) { v.Feed(p); seen <- struct{}{} }
 			})

@@ -48,6 +48,14 @@ func (v *VAD) Feed(frame []int16) bool {
 	return open
 }
 
+// Open reports whether the detector hears voice now (hangover included).
+// It is safe for concurrent use.
+func (v *VAD) Open() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.open
+}
+
 // Features returns the detector's view of the last frame (level, floor),
 // e.g. for a level meter.
 func (v *VAD) Features() vad.Features {
