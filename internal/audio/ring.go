@@ -55,11 +55,13 @@ type ringStream struct {
 	cb     streamCallbacks
 	pr, pw *os.File
 
-	// stopMu serialises simulateLoss with close: miniaudio's stop waits on
-	// an event inside the device, which close would otherwise free under
-	// the waiting thread.
-	stopMu sync.Mutex
-	freed  bool // guarded by stopMu: close has begun; s.c must not be used by simulateLoss
+	// mu guards freed. The methods other goroutines call (the capture
+	// side of a duplex device, Stats, pausing, the level meter, tests)
+	// hold it for reading while they use s.c; close sets freed under it
+	// before it frees s.c, so none of them runs on a freed stream. The
+	// pump and the supervisor's start and close use s.c without it.
+	mu    sync.RWMutex
+	freed bool
 
 	quit    atomic.Bool
 	running bool // pump started; set by start, read by close (same goroutine: the supervisor)
@@ -228,10 +230,12 @@ func (s *ringStream) setHalfPaused(play, p bool) {
 	} else {
 		s.capPaused.Store(p)
 	}
-	C.hark_set_paused(s.c, cbool(play), cbool(p))
-	if !p && play {
-		C.hark_wake(s.c)
-	}
+	s.live(func() {
+		C.hark_set_paused(s.c, cbool(play), cbool(p))
+		if !p && play {
+			C.hark_wake(s.c)
+		}
+	})
 }
 
 func (s *ringStream) poll() (callbacks, capX, playX uint64, stopped bool) {
@@ -244,19 +248,25 @@ func (s *ringStream) poll() (callbacks, capX, playX uint64, stopped bool) {
 // deviceCallbacks counts the audio thread's callbacks, paused or not (for
 // stall detection: a paused stream's pump does not run).
 func (s *ringStream) deviceCallbacks() uint64 {
-	n, _, _, _ := s.poll()
+	var n uint64
+	s.live(func() { n, _, _, _ = s.poll() })
 	return n
 }
 
 // meanSquare is the mean square of the last device callback's input,
 // measured on the audio thread.
-func (s *ringStream) meanSquare() float64 { return float64(C.hark_mean_square(s.c)) }
+func (s *ringStream) meanSquare() float64 {
+	var ms float64
+	s.live(func() { ms = float64(C.hark_mean_square(s.c)) })
+	return ms
+}
 
 // xruns counts the samples lost in the main half's ring.
 func (s *ringStream) xruns() uint64 { return s.halfXruns(s.hasPlay) }
 
 func (s *ringStream) halfXruns(play bool) uint64 {
-	_, cx, px, _ := s.poll()
+	var cx, px uint64
+	s.live(func() { _, cx, px, _ = s.poll() })
 	if play {
 		return px
 	}
@@ -310,10 +320,22 @@ func (s *ringStream) pump() {
 	}
 }
 
+// live runs f with s.c while it is not freed (see mu) and reports whether
+// it ran.
+func (s *ringStream) live(f func()) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.freed {
+		return false
+	}
+	f()
+	return true
+}
+
 func (s *ringStream) close() {
-	s.stopMu.Lock()
-	s.freed = true // waits for a simulateLoss in progress
-	s.stopMu.Unlock()
+	s.mu.Lock()
+	s.freed = true // waits for the users of s.c outside the pump
+	s.mu.Unlock()
 	s.quit.Store(true)
 	C.hark_stop(s.c) // no callbacks (and no pipe writes) after this
 	if s.running {
@@ -332,7 +354,8 @@ func int16Bytes(s []int16) []byte {
 // audioThreadCPU is the CPU time used so far by the stream's audio thread
 // (Linux, from /proc's schedstat; 0 if unknown).
 func (s *ringStream) audioThreadCPU() time.Duration {
-	tid := int(C.hark_audio_tid(s.c))
+	var tid int
+	s.live(func() { tid = int(C.hark_audio_tid(s.c)) })
 	if tid == 0 {
 		return 0
 	}
@@ -354,12 +377,8 @@ func (s *ringStream) audioThreadCPU() time.Duration {
 // simulateLoss stops the device behind the stream's back, as unplugging
 // does; for tests. The stop notification reaches the supervisor while
 // miniaudio's stop still waits for the audio thread, so close waits for it
-// (stopMu); a stream already closed (say, replaced after a stall) is left
+// (mu); a stream already closed (say, replaced after a stall) is left
 // alone.
 func (s *ringStream) simulateLoss() {
-	s.stopMu.Lock()
-	defer s.stopMu.Unlock()
-	if !s.freed {
-		C.hark_stop_device(s.c)
-	}
+	s.live(func() { C.hark_stop_device(s.c) })
 }
