@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/hark-intercom/hark/internal/box"
@@ -21,7 +24,8 @@ logs to standard output (the journal under systemd).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", EnvVars: []string{"HARK_BOX_CONFIG"}, Value: "/etc/hark/box.conf",
 				TakesFile: true, Usage: "the box's config `FILE`"},
-			&cli.BoolFlag{Name: "check", Usage: "only check the config file and exit"},
+			&cli.BoolFlag{Name: "check", Usage: "check the setup and exit: the config file, password file, sound cards, " +
+				"push-to-talk inputs, LED lines and the relay (logs in for a moment)"},
 		},
 		Action: func(cc *cli.Context) error {
 			if cc.NArg() != 0 {
@@ -32,6 +36,10 @@ logs to standard output (the journal under systemd).`,
 				return usagef("%v", err)
 			}
 			if cc.Bool("check") {
+				fmt.Printf("ok       %-14s %s\n", "config", cc.String("config"))
+				if err := box.Check(cc.Context, cfg, os.Stdout, box.CheckDeps{}); err != nil {
+					return err
+				}
 				return nil
 			}
 			return box.Run(cc.Context, cfg, box.Deps{})

@@ -19,7 +19,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,14 +129,9 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	defer b.stopRing()
 
 	// Password.
-	password := cfg.Password
-	if cfg.PasswordFile != "" {
-		pb, err := os.ReadFile(cfg.PasswordFile)
-		if err != nil {
-			return fmt.Errorf("reading the password file: %w", err)
-		}
-		password, _, _ = strings.Cut(string(pb), "\n")
-		password = strings.TrimRight(password, "\r")
+	password, err := password(cfg)
+	if err != nil {
+		return err
 	}
 
 	// Push-to-talk and audio.

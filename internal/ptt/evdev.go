@@ -257,6 +257,33 @@ func (d *Evdev) find(code uint16) (evdevFile, string, error) {
 	return nil, "", fmt.Errorf("%w: %s; devices: %s", errNoInputDevice, what, strings.Join(seen, ", "))
 }
 
+// Probe opens the device as Run would, checks that it has the key, and
+// closes it again; it returns the device's path and name. It is for setup
+// checks (`talk box --check`): a device without the key would never talk.
+func (d *Evdev) Probe() (string, error) {
+	key := d.Key
+	if key == "" {
+		key = "KEY_SPACE"
+	}
+	code, err := KeyCode(key)
+	if err != nil {
+		return "", err
+	}
+	f, desc, err := d.find(code)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	has, err := f.hasKey(code)
+	if err != nil {
+		return desc, fmt.Errorf("%s: reading its keys: %w", desc, err)
+	}
+	if !has {
+		return desc, fmt.Errorf("%s has no key %s", desc, KeyName(code))
+	}
+	return desc + ", key " + KeyName(code), nil
+}
+
 // Run watches the key; see Source.
 func (d *Evdev) Run(ctx context.Context, set func(bool)) error {
 	key := d.Key

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/iotest"
@@ -323,5 +324,28 @@ func TestListInputDevices(t *testing.T) {
 	}
 	for _, d := range devs {
 		t.Log(d.Path, d.Name)
+	}
+}
+
+// TestEvdevProbe: the setup check finds the device by name and reports
+// one that lacks the configured key (it would never talk).
+func TestEvdevProbe(t *testing.T) {
+	dev := func(name string, keys ...uint16) func(string) (evdevFile, error) {
+		return func(string) (evdevFile, error) {
+			return &fakeDev{ReadCloser: io.NopCloser(bytes.NewReader(nil)), devName: name, keys: keys, down: map[uint16]bool{}}, nil
+		}
+	}
+	list := func() ([]string, error) { return []string{"/dev/input/event4"}, nil }
+	desc, err := (&Evdev{Device: "footswitch", Key: "BTN_0", list: list, open: dev("PCsensor FootSwitch", 0x100)}).Probe()
+	if err != nil || !strings.Contains(desc, "/dev/input/event4") || !strings.Contains(desc, "BTN_0") {
+		t.Fatalf("Probe = %q, %v", desc, err)
+	}
+	_, err = (&Evdev{Device: "footswitch", Key: "KEY_F13", list: list, open: dev("PCsensor FootSwitch", 0x100)}).Probe()
+	if err == nil || !strings.Contains(err.Error(), "has no key KEY_F13") {
+		t.Fatalf("a device without the key: %v", err)
+	}
+	t.Log(err)
+	if _, err := (&Evdev{Device: "pedal", list: list, open: dev("Power Button", 116)}).Probe(); !errors.Is(err, errNoInputDevice) {
+		t.Fatalf("no matching device: %v", err)
 	}
 }
