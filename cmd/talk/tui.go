@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -86,7 +87,7 @@ func tuiAction(cc *cli.Context) error {
 	if err != nil {
 		return usagef("--talk-key: %v", err)
 	}
-	return tui.RunSession(cc.Context, tui.SessionConfig{
+	err = tui.RunSession(cc.Context, tui.SessionConfig{
 		Client: ccfg,
 		Engine: ecfg,
 		UI: tui.Config{
@@ -96,4 +97,15 @@ func tuiAction(cc *cli.Context) error {
 		},
 		OnDialing: func(relay string) { fmt.Fprintf(os.Stderr, "connecting to %s…\n", relay) },
 	})
+	var de *engine.DeviceError
+	if errors.As(err, &de) {
+		return fmt.Errorf("%w\n%s", err, noSoundAdvice)
+	}
+	return err
 }
+
+// noSoundAdvice follows an error about a sound card that cannot be used.
+const noSoundAdvice = `The sound card could not be used. "talk devices" lists the microphones and
+speakers this machine has; --capture-device and --playback-device pick one.
+On a machine without a sound card, --audio-backend null joins without sound:
+you see who is online and who talks, and can send text and ring.`

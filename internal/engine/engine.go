@@ -343,6 +343,16 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// DeviceError is a sound card that could not be opened or started (Run
+// returns it).
+type DeviceError struct {
+	What string // e.g. "starting the playback device"
+	Err  error
+}
+
+func (e *DeviceError) Error() string { return e.What + ": " + e.Err.Error() }
+func (e *DeviceError) Unwrap() error { return e.Err }
+
 // Press sets the talk input: true asks for the floor (and talks once it is
 // granted), false releases it. Use it from a user interface that reads keys
 // itself. Config.PTT is a second input: the engine talks while either is
@@ -594,7 +604,7 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 	if direct {
 		if err := h.Handle(e.cfg.FrameSamples, e.captured); err != nil {
 			capt.Close()
-			return fmt.Errorf("starting the capture device: %w", err)
+			return &DeviceError{What: "starting the capture device", Err: err}
 		}
 	}
 	if e.capCtl != nil {
@@ -605,13 +615,13 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 	play, err := e.cfg.Playback(e.fill)
 	if err != nil {
 		capt.Close()
-		return fmt.Errorf("opening the playback device: %w", err)
+		return &DeviceError{What: "opening the playback device", Err: err}
 	}
 	if c, ok := play.(chunker); ok && !e.cfg.LowLatency {
 		if err := c.SetChunk(e.cfg.FrameSamples); err != nil {
 			play.Close()
 			capt.Close()
-			return fmt.Errorf("opening the playback device: %w", err)
+			return &DeviceError{What: "opening the playback device", Err: err}
 		}
 	}
 	if p, ok := play.(pausable); ok {
@@ -620,12 +630,12 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 	if err := play.Start(ctx); err != nil {
 		play.Close()
 		capt.Close()
-		return fmt.Errorf("starting the playback device: %w", err)
+		return &DeviceError{What: "starting the playback device", Err: err}
 	}
 	defer play.Close()
 	if err := capt.Start(ctx); err != nil {
 		capt.Close()
-		return fmt.Errorf("starting the capture device: %w", err)
+		return &DeviceError{What: "starting the capture device", Err: err}
 	}
 
 	var wg sync.WaitGroup

@@ -614,3 +614,19 @@ func TestPreRollOnlyForVoice(t *testing.T) {
 		t.Errorf("PreRollFrames = 0 after a voice-started transmission")
 	}
 }
+
+// TestRunReportsDeviceError: a sound card that cannot be opened ends Run
+// with a DeviceError, which talk turns into advice.
+func TestRunReportsDeviceError(t *testing.T) {
+	broken := errors.New("no such card")
+	e, err := New(Config{Capture: newFakeCapture(), Playback: func(audio.FillFunc) (audio.Device, error) { return nil, broken }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Run(testCtx(t), &fakeFloor{answers: make(chan func() (Transmitter, error), 1)})
+	var de *DeviceError
+	if !errors.As(err, &de) || !errors.Is(err, broken) || de.What != "opening the playback device" {
+		t.Fatalf("Run = %v, want a DeviceError about opening the playback device", err)
+	}
+	checkNoLeaks(t)
+}

@@ -41,6 +41,7 @@ cat <<MSG
     $BIN/talk --relay $RELAY_ADDR --fingerprint $fp --user bob send some.wav
     $BIN/talk --relay $RELAY_ADDR --fingerprint $fp --user bob who
     $BIN/talk --relay $RELAY_ADDR --fingerprint $fp --user carol          # terminal intercom: hold space to talk
+    (no sound card here? add --audio-backend null to join without sound)
 
   Press Ctrl-C to stop.
 MSG
