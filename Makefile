@@ -29,8 +29,16 @@ define install_missing
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
-	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install"; exit 1; }
+	@command -v $(GO) >/dev/null || { echo "Go is not installed: install Go $(GO_WANT) or newer from https://go.dev/dl"; exit 1; }
+	@v=$$($(GO) env GOVERSION 2>/dev/null | sed -E 's/^go([0-9]+)\.([0-9]+).*/\1 \2/'); set -- $$v; \
+	if [ -z "$$2" ] || [ "$$1" -lt 1 ] || { [ "$$1" = 1 ] && [ "$$2" -lt 21 ]; }; then \
+	  echo "$$($(GO) version 2>/dev/null || echo 'This Go') is too old: Hark needs Go $(GO_WANT) (go.mod)."; \
+	  echo "Install it from https://go.dev/dl (Debian 12's golang-go is 1.19). A Go 1.21 or newer"; \
+	  echo "fetches the version go.mod asks for by itself unless GOTOOLCHAIN=local."; exit 1; \
+	fi
 endef
+
+GO_WANT := $(shell sed -n 's/^go //p' go.mod)
 
 .PHONY: all deps deps-test build run test bench vet fmt clean pi
 

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -90,18 +91,25 @@ the channels are lobby (ptt, default) and ops (open).`,
 		Commands: []*cli.Command{
 			{
 				Name:      "fingerprint",
-				Usage:     "print the fingerprint clients must pin (makes the certificate if there is none yet)",
+				Usage:     "print the fingerprint clients must pin, from the certificate in --data (e.g. /var/lib/hark-relay under systemd)",
 				ArgsUsage: " ",
 				Flags: []cli.Flag{dataFlag,
-					&cli.StringFlag{Name: "cert", EnvVars: []string{"HARK_CERT"}, Usage: "TLS certificate file (PEM) instead of DATA/relay.crt"}},
+					&cli.StringFlag{Name: "cert", EnvVars: []string{"HARK_CERT"}, Usage: "TLS certificate file (PEM) instead of DATA/relay.crt"},
+					&cli.BoolFlag{Name: "create", Usage: "make the certificate if DATA has none yet (to hand out the fingerprint before the relay's first start)"}},
 				Action: func(c *cli.Context) error {
-					if f := c.String("cert"); f != "" {
-						fp, err := certs.ReadFingerprint(f)
-						if err != nil {
-							return err
-						}
+					f := c.String("cert")
+					if f == "" {
+						f, _ = certs.Paths(c.String("data"), "relay")
+					}
+					if fp, err := certs.ReadFingerprint(f); err == nil {
 						fmt.Println(fp)
 						return nil
+					} else if c.String("cert") != "" || !errors.Is(err, fs.ErrNotExist) {
+						return err
+					}
+					if !c.Bool("create") {
+						return fmt.Errorf("there is no relay certificate in %s: give the relay's own --data directory "+
+							"(/var/lib/hark-relay with the systemd unit), or add --create to make one there now", c.String("data"))
 					}
 					cert, _, err := certs.LoadOrCreate(c.String("data"), "relay")
 					if err != nil {

@@ -24,10 +24,22 @@ func TestFlagsFirst(t *testing.T) {
 
 func TestFingerprintCommand(t *testing.T) {
 	dir := t.TempDir()
+	// Without --create a directory with no certificate is an error (a
+	// mistyped --data must not make a second certificate).
+	err := app().Run([]string{"relay", "fingerprint", "--data", dir})
+	if err == nil || !strings.Contains(err.Error(), "no relay certificate in "+dir) {
+		t.Fatalf("fingerprint of an empty directory: %v", err)
+	}
+	cf, _ := certs.Paths(dir, "relay")
+	if _, err := os.Stat(cf); err == nil {
+		t.Fatal("made a certificate without --create")
+	}
+	if err := app().Run([]string{"relay", "fingerprint", "--create", "--data", dir}); err != nil {
+		t.Fatal(err)
+	}
 	if err := app().Run([]string{"relay", "fingerprint", "--data", dir}); err != nil {
 		t.Fatal(err)
 	}
-	cf, _ := certs.Paths(dir, "relay")
 	if _, err := os.Stat(cf); err != nil {
 		t.Fatal(err)
 	}

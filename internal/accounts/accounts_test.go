@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/hark-intercom/hark/proto"
@@ -82,5 +83,32 @@ func TestChannels(t *testing.T) {
 	}
 	if _, err := ParseRoles("root"); err == nil {
 		t.Fatal("unknown role accepted")
+	}
+}
+
+// TestUsersFileKeepsDirOwner: root adding a user to the relay's data
+// directory (owned by the relay's user) leaves users.json readable by the
+// relay. Runs only as root (as CI does).
+func TestUsersFileKeepsDirOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to change file owners")
+	}
+	dir := t.TempDir()
+	if err := os.Chown(dir, 4242, 4243); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(filepath.Join(dir, "users.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add("alice", "pw", 0); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, "users.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 4242 || sys.Gid != 4243 {
+		t.Fatalf("users.json owned by %d:%d, want the directory's 4242:4243", sys.Uid, sys.Gid)
 	}
 }

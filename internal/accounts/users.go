@@ -216,6 +216,7 @@ func (s *Store) saveLocked() error {
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return err
 	}
+	keepDirOwner(tmp)
 	if err := os.Rename(tmp, s.path); err != nil {
 		return err
 	}

@@ -223,7 +223,7 @@ func checkRelay(ctx context.Context, cfg Config, password string, deps CheckDeps
 		case errors.As(err, &ue):
 			fix = "check relay in the config file, that the relay runs, and that UDP to its port is not blocked on the way"
 		case errors.As(err, &fe):
-			fix = "if the relay was reinstalled, confirm its new fingerprint with `relay fingerprint` on the relay, then set fingerprint to it or remove the relay's line from the known-relays file"
+			fix = "if the relay was reinstalled, confirm its new fingerprint with `relay fingerprint --data /var/lib/hark-relay` on the relay, then set fingerprint to it or remove the relay's line from the known-relays file"
 		}
 		problem("relay", err, fix)
 		return

@@ -109,3 +109,36 @@ func TestPasswordFromCredential(t *testing.T) {
 		t.Fatalf("password setting: %q, %v", pw, err)
 	}
 }
+
+// TestSampleConfigKeysAreListed: every setting in the shipped sample box.conf
+// (commented-out ones too) is one the unknown-setting error lists, and the
+// sample itself parses.
+func TestSampleConfigKeysAreListed(t *testing.T) {
+	b, err := os.ReadFile("../deploy/box.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseConfig(b); err != nil {
+		t.Fatalf("the sample does not parse: %v", err)
+	}
+	listed := map[string]bool{}
+	for _, k := range keys {
+		listed[k] = true
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
+		k, _, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t\"`'(") {
+			continue
+		}
+		n++
+		if !listed[k] {
+			t.Errorf("setting %q is in the sample but not in keys (the unknown-setting error's list)", k)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("found only %d settings in the sample: the test no longer reads it right", n)
+	}
+}

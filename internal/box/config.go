@@ -142,7 +142,7 @@ func parseBool(v string) (bool, error) {
 var keys = []string{"relay", "user", "password", "password-file", "channel", "fingerprint", "known-relays",
 	"audio-backend", "capture-device", "playback-device", "frame", "complexity", "mute",
 	"ptt-evdev", "ptt-evdev-key", "ptt-evdev-grab", "gpio-chip", "ptt-gpio-line", "ptt-gpio-active-low",
-	"ptt-gpio-bias", "ptt-gpio-debounce", "vad",
+	"ptt-gpio-bias", "ptt-gpio-debounce", "vad", "vad-preroll",
 	"led-connected", "led-talking", "led-receiving", "led-ring", "led-active-low", "ring-led-for",
 	"log-level", "log-json"}
 

@@ -47,7 +47,7 @@ func TestLoad(t *testing.T) {
 	gwAddr := freeAddr(t, "tcp")
 	metricsAddr := freeAddr(t, "tcp")
 	rdata := t.TempDir()
-	fpOut, err := exec.Command(bin+"/relay", "fingerprint", "--data", rdata).Output()
+	fpOut, err := exec.Command(bin+"/relay", "fingerprint", "--create", "--data", rdata).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ need=()
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
 [ -e /usr/lib/aarch64-linux-gnu/pkgconfig/opus.pc ] || need+=(libopus-dev:arm64)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v file >/dev/null || need+=(file)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "pi.sh: missing ${need[*]}; as root run:" >&2

@@ -12,7 +12,7 @@ trap 'exit 0' INT TERM
 
 # The relay makes its certificate on first use; `relay fingerprint` prints it
 # (and makes it if it does not exist yet), so the gateway can pin it.
-fp=$("$BIN/relay" fingerprint --data "$RUN_DIR/relay")
+fp=$("$BIN/relay" fingerprint --create --data "$RUN_DIR/relay")
 
 "$BIN/relay" --listen "$RELAY_ADDR" --data "$RUN_DIR/relay" --open --metrics 127.0.0.1:9275 \
   >"$RUN_DIR/relay.log" 2>&1 &

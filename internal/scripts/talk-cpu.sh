@@ -9,7 +9,7 @@ set -euo pipefail
 : "${BIN:=bin}" "${FRAME:=20ms}" "${PORT:=14275}" "${SECS:=20}" "${TALKENV:=HARK_X=1}"
 D=$(mktemp -d); S=hark-cpu-$$
 BIN=$(cd "$BIN" && pwd)
-FP=$("$BIN/relay" fingerprint --data "$D/r")
+FP=$("$BIN/relay" fingerprint --create --data "$D/r")
 "$BIN/relay" --open --listen 127.0.0.1:$PORT --data "$D/r" --max-talk 10m >"$D/relay.log" 2>&1 &
 RP=$!; BP=
 trap 'kill $RP $BP 2>/dev/null; tmux -L $S kill-server 2>/dev/null; rm -rf "$D"' EXIT

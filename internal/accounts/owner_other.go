@@ -1,0 +1,5 @@
+//go:build !unix
+
+package accounts
+
+func keepDirOwner(string) {}
