@@ -233,20 +233,47 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switch
 			wait = min(wait*2, time.Minute)
 			continue
 		}
-		wait = max(ccfg.MinBackoff, 5*time.Second)
 		ch, _ := c.Channel()
 		b.log.Info("connected", "relay", c.Relay(), "channel", ch.Name)
 		floor.set(c)
 		b.setConn(client.StateConnected)
+		since := time.Now()
 		select {
 		case <-ctx.Done():
 		case <-c.Done():
-			b.log.Warn("the relay ended the session; logging in again")
 		}
 		floor.set(nil)
 		c.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		// The relay ended the session: kicked by an administrator, or
+		// replaced by a login with the same name elsewhere. Two boxes
+		// sharing a name would replace each other in a tight loop, so a
+		// session that ended soon waits, longer each time.
+		if time.Since(since) >= sessionCalm {
+			wait = max(ccfg.MinBackoff, 5*time.Second)
+		}
+		var re *client.RelayError
+		if errors.As(c.Err(), &re) && re.Code == proto.CodeReplaced {
+			b.log.Error("another box or program logged in as "+ccfg.Name+" and took over this box's session; "+
+				"give each box its own user name. Logging in again", "in", wait)
+		} else {
+			b.log.Warn("the relay ended the session; logging in again", "err", c.Err(), "in", wait)
+		}
+		b.setConn(client.StateReconnecting)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, time.Minute)
 	}
 }
+
+// sessionCalm: a session that lasted this long resets the wait before
+// logging in again after the relay ends one.
+const sessionCalm = time.Minute
 
 func (b *box) setConn(s client.State) {
 	b.mu.Lock()

@@ -342,3 +342,66 @@ func checkNoLeaks(t *testing.T) {
 		<-tk.C
 	}
 }
+
+// TestBoxReplacedWaits: a login with the box's name elsewhere takes over its
+// session (two boxes configured with one name). The box says so and waits
+// before taking it back, longer each time, instead of the two replacing
+// each other in a tight loop.
+func TestBoxReplacedWaits(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	cfg, err := ParseConfig([]byte("relay = " + r.Addr + "\nuser = door\nfingerprint = " + r.Fingerprint + "\nvad = yes\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.KnownRelaysFile = filepath.Join(t.TempDir(), "known")
+	capt, _ := audio.NewCapture(audio.CaptureConfig{Options: audio.Options{Backend: "null"}})
+	logs := &logBuffer{change: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, Deps{
+			Capture: capt,
+			Playback: func(fill audio.FillFunc) (audio.Device, error) {
+				return audio.NewPlayback(audio.PlaybackConfig{Options: audio.Options{Backend: "null"}, Fill: fill})
+			},
+			PTT:    &fakeButton{press: make(chan bool)},
+			Client: func(c *client.Config) { c.MinBackoff = 20 * time.Millisecond },
+			Out:    logs,
+		})
+	}()
+	const took = "took over this box's session"
+	for i := 1; i <= 3; i++ {
+		for strings.Count(logs.String(), "msg=connected relay=") < i {
+			select {
+			case <-logs.change:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the box did not log in a %d. time", i)
+			}
+		}
+		other := r.Dial(t, "door", "") // takes the name over
+		for strings.Count(logs.String(), took) < i {
+			select {
+			case <-logs.change:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("replacement %d was not logged:\n%s", i, logs.String())
+			}
+		}
+		other.Close()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var waits []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, took) {
+			_, w, _ := strings.Cut(line, " in=")
+			waits = append(waits, w)
+		}
+	}
+	t.Logf("waits before logging in again: %v", waits)
+	if len(waits) != 3 || waits[0] != "20ms" || waits[1] != "40ms" || waits[2] != "80ms" {
+		t.Errorf("waits %v, want 20ms 40ms 80ms (doubling while sessions end soon)", waits)
+	}
+	checkNoLeaks(t)
+}
