@@ -69,8 +69,11 @@ type Config struct {
 	// ControlRate and ControlBurst limit control messages per session.
 	// Default 50/s, burst 100.
 	ControlRate, ControlBurst float64
-	// AuthFailures failed logins are allowed per remote IP address in a burst;
-	// then one more per AuthFailureEvery. Defaults 5 and 10 s.
+	// AuthFailures failed logins are allowed per remote IP address and user
+	// name in a burst, then one more per AuthFailureEvery; four times as
+	// many per address over all names, except from loopback (a gateway on
+	// the same machine, which limits per browser). IPv6 counts per /64.
+	// Defaults 5 and 10 s.
 	AuthFailures     int
 	AuthFailureEvery time.Duration
 

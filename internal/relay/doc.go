@@ -20,9 +20,10 @@
 // Hello (the version must be proto.Version, else Error{CodeVersion}), then
 // Auth. With a users file, a wrong name or password gets Error{CodeAuth,
 // "wrong user name or password"} and the connection closes; failures are
-// counted and limited per remote IP address (Config.AuthFailures in a burst,
-// then one per Config.AuthFailureEvery; beyond that Error{CodeRateLimit}
-// without checking the password). In open mode (Config.Open) any valid name
+// counted and limited per remote IP address and name (Config.AuthFailures in
+// a burst, then one per Config.AuthFailureEvery; beyond that
+// Error{CodeRateLimit} without checking the password), and per address over
+// all names except from loopback, where a gateway logs many people in. In open mode (Config.Open) any valid name
 // is accepted without a password and every session gets the page role, so a
 // quick LAN start can try a page; nobody is admin.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sort"
 	"strings"
@@ -25,7 +26,8 @@ type Relay struct {
 	cfg  Config
 	c    counters
 	reg  *prometheus.Registry
-	auth authLimiter
+	auth     authLimiter
+	refusals *logSampler // samples the log lines of refused logins
 
 	channels []*channel          // immutable after New, in config order (voice id i+1)
 	chByName map[string]*channel // immutable after New
@@ -92,6 +94,7 @@ func New(cfg Config) (*Relay, error) {
 			burst: float64(cfg.AuthFailures),
 			m:     map[string]*bucket{},
 		},
+		refusals: newLogSampler(time.Now()),
 	}
 	for i, c := range cfg.Channels.List {
 		if err := accounts.CheckName("channel", c.Name); err != nil {
@@ -269,6 +272,19 @@ func remoteIP(a net.Addr) string {
 	return h
 }
 
+// logRefusal logs a refused login unless refusals come too fast to log
+// each (see logSampler); the next line logged says how many were not.
+func (r *Relay) logRefusal(log *slog.Logger, lvl slog.Level, msg string, args ...any) {
+	ok, held := r.refusals.allow(time.Now())
+	if !ok {
+		return
+	}
+	if held > 0 {
+		args = append(args, "not_logged_before_this", held)
+	}
+	log.Log(context.Background(), lvl, msg, args...)
+}
+
 // handleConn runs one connection: login, then the control loop.
 func (r *Relay) handleConn(ctx context.Context, conn *quic.Conn) {
 	s, rd := r.login(ctx, conn)
@@ -318,7 +334,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("the first message must be hello, not %v", m.Type()))
 	}
 	if hello.Version != proto.Version {
-		log.Info("login refused: protocol version", "version", hello.Version, "software", hello.Software)
+		r.logRefusal(log, slog.LevelInfo, "login refused: protocol version", "version", hello.Version, "software", hello.Software)
 		return fail(proto.CodeVersion, proto.TypeHello, fmt.Sprintf("this relay speaks protocol version %d and your program speaks version %d: update the older of the two", proto.Version, hello.Version))
 	}
 	if b := r.encode(&proto.Hello{Version: proto.Version, Software: r.cfg.Software}); b != nil {
@@ -336,14 +352,14 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("expected auth after hello, not %v", m.Type()))
 	}
 	ip := remoteIP(conn.RemoteAddr())
-	if r.auth.blocked(ip, time.Now()) {
+	if r.auth.blocked(ip, auth.Name, time.Now()) {
 		r.c.authLimited.Add(1)
-		log.Warn("login refused: too many failed logins from this address", "user", auth.Name)
+		r.logRefusal(log, slog.LevelWarn, "login refused: too many failed logins from this address", "user", auth.Name)
 		return fail(proto.CodeRateLimit, proto.TypeAuth, "too many failed logins from your address: wait a minute and try again")
 	}
 	if err := accounts.CheckName("user", auth.Name); err != nil {
 		r.c.authFailures.Add(1)
-		r.auth.failed(ip, time.Now())
+		r.auth.failed(ip, auth.Name, time.Now())
 		return fail(proto.CodeAuth, proto.TypeAuth, err.Error())
 	}
 	var roles proto.Role
@@ -353,12 +369,12 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		roles, err = r.cfg.Users.Authenticate(auth.Name, auth.Password)
 		if err != nil {
 			r.c.authFailures.Add(1)
-			r.auth.failed(ip, time.Now())
+			r.auth.failed(ip, auth.Name, time.Now())
 			if !errors.Is(err, accounts.ErrAuth) {
 				log.Error("login: cannot check the password", "user", auth.Name, "err", err)
 				return fail(proto.CodeInternal, proto.TypeAuth, "the relay cannot check passwords right now: tell its operator")
 			}
-			log.Info("login refused: wrong user name or password", "user", auth.Name)
+			r.logRefusal(log, slog.LevelInfo, "login refused: wrong user name or password", "user", auth.Name)
 			return fail(proto.CodeAuth, proto.TypeAuth, "wrong user name or password")
 		}
 	}
