@@ -23,9 +23,9 @@ import (
 // [Relay.Serve] or [Relay.ListenAndServe], stop it with [Relay.Close] or by
 // cancelling Serve's context. All methods are safe for concurrent use.
 type Relay struct {
-	cfg  Config
-	c    counters
-	reg  *prometheus.Registry
+	cfg      Config
+	c        counters
+	reg      *prometheus.Registry
 	auth     authLimiter
 	refusals *logSampler // samples the log lines of refused logins
 
