@@ -546,8 +546,14 @@ function onMessage(m) {
     else setConn('wait', m.text || 'The intercom is reconnecting…');
     break;
   case 'error':
-    if (!S.loggedIn) { $('loginError').textContent = m.text; S.wantOnline = false; }
-    else flash(m.text, '', 6000);
+    if (!S.loggedIn || m.code === 'auth') {
+      // Refused at login, also when logging in again after a lost
+      // connection (the password was changed): back to the login form,
+      // not a retry loop with the old password.
+      S.wantOnline = false;
+      if (S.loggedIn) { S.loggedIn = false; showLogin(); }
+      $('loginError').textContent = m.text;
+    } else flash(m.text, '', 6000);
     ev('error', {code: m.code, text: m.text});
     break;
   case 'bye':

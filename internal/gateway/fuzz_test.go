@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -37,7 +39,7 @@ func FuzzSessionInput(f *testing.F) {
 		s := &session{srv: srv, relay: rs, out: newOutQueue(maxCtlQueue, maxAudioQ), playback: "pcm",
 			log: srv.log, ctx: ctx, cancel: cancel, ops: make(chan func(context.Context)), results: make(chan func()),
 			roster: map[uint32]proto.UserInfo{}}
-		s.ctlLimit = bucket{rate: 1e9, burst: 1e9, tokens: 1e9}
+		s.ctlLimit = limit.NewBucket(1e9, 1e9, time.Now())
 		s.textLimit = s.ctlLimit
 		s.audioLimit = s.ctlLimit
 		s.channel = r.channels[0]

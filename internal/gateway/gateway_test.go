@@ -264,6 +264,22 @@ func TestAuthRefused(t *testing.T) {
 	bad.expect("error", func(m map[string]any) bool { return m["code"] == "login" })
 }
 
+// TestBrowserLoginLimit: the relay sees every browser come from the
+// gateway, so the gateway limits wrong passwords per browser address: after
+// five, even the right password waits (and the relay is not asked).
+func TestBrowserLoginLimit(t *testing.T) {
+	r := newFakeRelay()
+	r.password = "secret"
+	_, url := startGateway(t, r, nil)
+	for i := 0; i < 5; i++ {
+		a := dialWS(t, url, map[string]any{"t": "login", "name": "ann", "password": "wrong"})
+		a.expect("error", func(m map[string]any) bool { return m["code"] == "auth" })
+	}
+	a := dialWS(t, url, map[string]any{"t": "login", "name": "ann", "password": "secret"})
+	m := a.expect("error", func(m map[string]any) bool { return m["code"] == "ratelimit" })
+	t.Log(m["text"])
+}
+
 // TestPCMPath: browser PCM frames are encoded, reach the relay, and come back
 // decoded to another browser; both compared with the source.
 func TestPCMPath(t *testing.T) {

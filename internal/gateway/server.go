@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/hark-intercom/hark/web"
 )
@@ -68,6 +69,12 @@ type Server struct {
 	ctx      context.Context       // canceled by Close
 	stop     context.CancelFunc
 	wg       sync.WaitGroup // session handlers
+
+	// Failed logins per browser address: the relay sees every browser
+	// come from the gateway, so the gateway limits them (5, then one per
+	// 10 s); failedLog samples their log lines.
+	logins    *limit.Logins
+	failedLog *limit.Sampler
 }
 
 // New makes a gateway server.
@@ -97,6 +104,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, reg: cfg.Registry, m: newMetrics(cfg.Registry),
 		hubs: map[uint16]*hub{}, sessions: map[*session]struct{}{}, ctx: ctx, stop: stop,
+		logins: limit.NewLogins(5, 10*time.Second), failedLog: limit.NewSampler(time.Now()),
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/ws", s.serveWS)
@@ -210,9 +218,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	log := s.log.With("remote", r.RemoteAddr)
 	ctx := s.ctx
-	sess, err := s.login(ctx, conn, log)
+	sess, err := s.login(ctx, conn, remoteHost(r.RemoteAddr), log)
 	if err != nil {
-		log.Info("login failed", "err", err)
+		if ok, held := s.failedLog.Allow(time.Now()); ok {
+			log.Info("login failed", "err", err, "not_logged_before_this", held)
+		}
 		return
 	}
 	s.mu.Lock()
@@ -229,7 +239,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // login reads the browser's login message and logs it in at the relay.
-func (s *Server) login(ctx context.Context, conn *websocket.Conn, log *slog.Logger) (*session, error) {
+func (s *Server) login(ctx context.Context, conn *websocket.Conn, ip string, log *slog.Logger) (*session, error) {
 	fail := func(code, text string, status websocket.StatusCode) error {
 		s.m.logins.WithLabelValues(code).Inc()
 		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
@@ -267,10 +277,14 @@ func (s *Server) login(ctx context.Context, conn *websocket.Conn, log *slog.Logg
 	if len(m.Channel) > proto.MaxChannelLen {
 		m.Channel = ""
 	}
+	if s.logins.Blocked(ip, "", time.Now()) {
+		return nil, fail("ratelimit", "Too many wrong passwords from this device. Wait a minute, then try again.", websocket.StatusTryAgainLater)
+	}
 	rs, err := s.cfg.Dialer.Dial(lctx, m.Name, m.Password, m.Channel)
 	if err != nil {
 		var aerr *client.AuthError
 		if errors.As(err, &aerr) {
+			s.logins.Failed(ip, "", time.Now())
 			return nil, fail("auth", "Wrong name or password.", websocket.StatusPolicyViolation)
 		}
 		var rerr *client.RelayError
@@ -313,4 +327,12 @@ func (s *Server) leaveHub(h *hub, sess *session) {
 		delete(s.hubs, h.id)
 		s.m.hubs.Dec()
 	}
+}
+
+// remoteHost is the address part of an http.Request's RemoteAddr.
+func remoteHost(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }

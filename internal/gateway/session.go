@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -60,9 +61,9 @@ type session struct {
 	seq        uint16
 	ts         uint32
 	born       time.Time
-	ctlLimit   bucket
-	textLimit  bucket
-	audioLimit bucket
+	ctlLimit   limit.Bucket
+	textLimit  limit.Bucket
+	audioLimit limit.Bucket
 	strikes    int
 	cancel     context.CancelFunc
 	ops        chan func(context.Context) // relay requests, run in order by the worker
@@ -153,9 +154,9 @@ func (s *session) serve(ctx context.Context) {
 	defer cancel()
 	now := time.Now()
 	s.born = now
-	s.ctlLimit = bucket{rate: 30, burst: 60, tokens: 60, at: now}
-	s.textLimit = bucket{rate: 2, burst: 10, tokens: 10, at: now}
-	s.audioLimit = bucket{rate: 400 << 10, burst: 1 << 20, tokens: 1 << 20, at: now}
+	s.ctlLimit = limit.NewBucket(30, 60, now)
+	s.textLimit = limit.NewBucket(2, 10, now)
+	s.audioLimit = limit.NewBucket(400<<10, 1<<20, now)
 	s.roster = map[uint32]proto.UserInfo{}
 
 	var wg sync.WaitGroup
@@ -391,7 +392,7 @@ type clientMsg struct {
 }
 
 func (s *session) handleJSON(b []byte) {
-	if !s.ctlLimit.take(1, time.Now()) {
+	if !s.ctlLimit.Take(1, time.Now()) {
 		s.strike("rate", "Too many messages: slow down.")
 		return
 	}
@@ -433,7 +434,7 @@ func (s *session) handleJSON(b []byte) {
 			s.talkOff()
 		}
 	case "text":
-		if !s.textLimit.take(1, time.Now()) {
+		if !s.textLimit.Take(1, time.Now()) {
 			s.strike("rate", "You are sending messages too fast.")
 			return
 		}
@@ -448,7 +449,7 @@ func (s *session) handleJSON(b []byte) {
 			}
 		})
 	case "ring":
-		if !s.textLimit.take(5, time.Now()) {
+		if !s.textLimit.Take(5, time.Now()) {
 			s.strike("rate", "You rang a moment ago; wait a little before ringing again.")
 			return
 		}
@@ -472,7 +473,7 @@ func (s *session) handleJSON(b []byte) {
 }
 
 func (s *session) handleBinary(b []byte) {
-	if !s.audioLimit.take(float64(len(b)), time.Now()) {
+	if !s.audioLimit.Take(float64(len(b)), time.Now()) {
 		s.srv.m.voiceDropped.WithLabelValues("rate").Inc()
 		s.strike("rate", "Audio is arriving faster than real time; some was dropped.")
 		return
@@ -637,22 +638,6 @@ func (s *session) leaveHub() {
 }
 
 // --- small helpers ---
-
-// bucket is a token bucket; owned by one goroutine.
-type bucket struct {
-	rate, burst, tokens float64
-	at                  time.Time
-}
-
-func (b *bucket) take(n float64, now time.Time) bool {
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.at).Seconds()*b.rate)
-	b.at = now
-	if b.tokens < n {
-		return false
-	}
-	b.tokens -= n
-	return true
-}
 
 func codeName(c proto.Code) string {
 	switch c {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -26,8 +27,8 @@ type Relay struct {
 	cfg      Config
 	c        counters
 	reg      *prometheus.Registry
-	auth     authLimiter
-	refusals *logSampler // samples the log lines of refused logins
+	auth     *limit.Logins
+	refusals *limit.Sampler // samples the log lines of refused logins
 
 	channels []*channel          // immutable after New, in config order (voice id i+1)
 	chByName map[string]*channel // immutable after New
@@ -89,12 +90,8 @@ func New(cfg Config) (*Relay, error) {
 		sessions: map[uint32]*session{},
 		byName:   map[string]*session{},
 		done:     make(chan struct{}),
-		auth: authLimiter{
-			rate:  1 / cfg.AuthFailureEvery.Seconds(),
-			burst: float64(cfg.AuthFailures),
-			m:     map[string]*bucket{},
-		},
-		refusals: newLogSampler(time.Now()),
+		auth:     limit.NewLogins(cfg.AuthFailures, cfg.AuthFailureEvery),
+		refusals: limit.NewSampler(time.Now()),
 	}
 	for i, c := range cfg.Channels.List {
 		if err := accounts.CheckName("channel", c.Name); err != nil {
@@ -273,9 +270,9 @@ func remoteIP(a net.Addr) string {
 }
 
 // logRefusal logs a refused login unless refusals come too fast to log
-// each (see logSampler); the next line logged says how many were not.
+// each (see limit.Sampler); the next line logged says how many were not.
 func (r *Relay) logRefusal(log *slog.Logger, lvl slog.Level, msg string, args ...any) {
-	ok, held := r.refusals.allow(time.Now())
+	ok, held := r.refusals.Allow(time.Now())
 	if !ok {
 		return
 	}
@@ -352,14 +349,14 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("expected auth after hello, not %v", m.Type()))
 	}
 	ip := remoteIP(conn.RemoteAddr())
-	if r.auth.blocked(ip, auth.Name, time.Now()) {
+	if r.auth.Blocked(ip, auth.Name, time.Now()) {
 		r.c.authLimited.Add(1)
 		r.logRefusal(log, slog.LevelWarn, "login refused: too many failed logins from this address", "user", auth.Name)
 		return fail(proto.CodeRateLimit, proto.TypeAuth, "too many failed logins from your address: wait a minute and try again")
 	}
 	if err := accounts.CheckName("user", auth.Name); err != nil {
 		r.c.authFailures.Add(1)
-		r.auth.failed(ip, auth.Name, time.Now())
+		r.auth.Failed(ip, auth.Name, time.Now())
 		return fail(proto.CodeAuth, proto.TypeAuth, err.Error())
 	}
 	var roles proto.Role
@@ -369,7 +366,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		roles, err = r.cfg.Users.Authenticate(auth.Name, auth.Password)
 		if err != nil {
 			r.c.authFailures.Add(1)
-			r.auth.failed(ip, auth.Name, time.Now())
+			r.auth.Failed(ip, auth.Name, time.Now())
 			if !errors.Is(err, accounts.ErrAuth) {
 				log.Error("login: cannot check the password", "user", auth.Name, "err", err)
 				return fail(proto.CodeInternal, proto.TypeAuth, "the relay cannot check passwords right now: tell its operator")
@@ -431,7 +428,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 // readControl reads and handles control messages until the stream ends; it
 // returns the code and text to close the session with.
 func (r *Relay) readControl(s *session, rd *proto.Reader) (proto.Code, string) {
-	lim := newBucket(r.cfg.ControlRate, r.cfg.ControlBurst, time.Now())
+	lim := limit.NewBucket(r.cfg.ControlRate, r.cfg.ControlBurst, time.Now())
 	var lastWarn time.Time
 	for {
 		m, err := rd.Next()
@@ -450,7 +447,7 @@ func (r *Relay) readControl(s *session, rd *proto.Reader) (proto.Code, string) {
 		}
 		r.c.controlIn.Add(1)
 		now := time.Now()
-		if !lim.allow(now) {
+		if !lim.Allow(now) {
 			r.c.controlLimited.Add(1)
 			if now.Sub(lastWarn) > time.Second {
 				lastWarn = now
@@ -492,7 +489,7 @@ func (r *Relay) sweep(ctx context.Context) {
 			r.mu.Unlock()
 			if now.Sub(lastPrune) > time.Minute {
 				lastPrune = now
-				r.auth.prune(now)
+				r.auth.Prune(now)
 			}
 		}
 	}

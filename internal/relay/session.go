@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/quic-go/quic-go"
 )
@@ -219,14 +220,14 @@ func (s *session) voiceLoop() {
 // relay. It never blocks on listeners.
 func (s *session) readDatagrams() {
 	ctx := s.conn.Context()
-	lim := newBucket(s.r.cfg.VoiceRate, s.r.cfg.VoiceBurst, time.Now())
+	lim := limit.NewBucket(s.r.cfg.VoiceRate, s.r.cfg.VoiceBurst, time.Now())
 	for {
 		b, err := s.conn.ReceiveDatagram(ctx)
 		if err != nil {
 			return
 		}
 		s.r.c.framesIn.Add(1)
-		if !lim.allow(time.Now()) {
+		if !lim.Allow(time.Now()) {
 			s.r.c.dropped[dropRateLimit].Add(1)
 			continue
 		}

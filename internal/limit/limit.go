@@ -1,4 +1,7 @@
-package relay
+// Package limit has the rate limits the relay and the gateway share: a
+// token bucket, a limiter of failed logins, and a sampler for log lines a
+// peer can trigger.
+package limit
 
 import (
 	"net/netip"
@@ -6,19 +9,24 @@ import (
 	"time"
 )
 
-// bucket is a token bucket. It is not safe for concurrent use: each is owned
-// by one goroutine (or guarded by its owner's lock).
-type bucket struct {
+// Bucket is a token bucket: rate tokens a second, at most burst. It is not
+// safe for concurrent use: each is owned by one goroutine (or guarded by
+// its owner's lock). The zero value allows nothing; use NewBucket.
+type Bucket struct {
 	rate, burst, tokens float64
 	last                time.Time
 }
 
-func newBucket(rate, burst float64, now time.Time) bucket {
-	return bucket{rate: rate, burst: burst, tokens: burst, last: now}
+// NewBucket returns a full bucket.
+func NewBucket(rate, burst float64, now time.Time) Bucket {
+	return Bucket{rate: rate, burst: burst, tokens: burst, last: now}
 }
 
-// allow takes one token if there is one.
-func (b *bucket) allow(now time.Time) bool {
+// Allow takes one token if there is one.
+func (b *Bucket) Allow(now time.Time) bool { return b.Take(1, now) }
+
+// Take takes n tokens if there are that many.
+func (b *Bucket) Take(n float64, now time.Time) bool {
 	if dt := now.Sub(b.last).Seconds(); dt > 0 {
 		b.tokens += dt * b.rate
 		if b.tokens > b.burst {
@@ -26,19 +34,19 @@ func (b *bucket) allow(now time.Time) bool {
 		}
 		b.last = now
 	}
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.tokens >= n {
+		b.tokens -= n
 		return true
 	}
 	return false
 }
 
 // full reports whether the bucket has refilled completely (it can be forgotten).
-func (b *bucket) full(now time.Time) bool {
+func (b *Bucket) full(now time.Time) bool {
 	return b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.burst
 }
 
-// authLimiter limits failed logins. Each remote address and user name
+// Logins limits failed logins. Each remote address and user name
 // pair gets burst failures, then one per 1/rate seconds; each address gets
 // addrFactor times that over all names (guessing many names from one
 // place). Loopback addresses have no per-address limit: a gateway on the
@@ -49,12 +57,21 @@ func (b *bucket) full(now time.Time) bool {
 // addresses and pairs are tracked: past that, new ones are not (the
 // relay's memory stays bounded under a scan from many addresses). Safe for
 // concurrent use.
-type authLimiter struct {
+//
+// The relay limits per address and name; the gateway, which sees browsers,
+// per browser address (name "").
+type Logins struct {
 	rate, burst float64
 
 	mu        sync.Mutex
-	m         map[string]*bucket // guarded by mu; addresses and pairs that failed recently
+	m         map[string]*Bucket // guarded by mu; addresses and pairs that failed recently
 	lastPrune time.Time          // guarded by mu
+}
+
+// NewLogins returns a limiter that allows burst failures, then one per
+// every.
+func NewLogins(burst int, every time.Duration) *Logins {
+	return &Logins{rate: 1 / every.Seconds(), burst: float64(burst), m: map[string]*Bucket{}}
 }
 
 const (
@@ -62,8 +79,8 @@ const (
 	addrFactor     = 4
 )
 
-// authKeys returns the limiter's keys for a login from ip (as remoteIP
-// gives it) as name: the pair's, and the address's ("" for loopback).
+// authKeys returns the limiter's keys for a login from ip (an address
+// without port) as name: the pair's, and the address's ("" for loopback).
 func authKeys(ip, name string) (pair, addr string) {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
@@ -81,15 +98,15 @@ func authKeys(ip, name string) (pair, addr string) {
 	return pair, "a " + ip
 }
 
-// blocked reports whether a login from ip as name has no failure left.
-func (l *authLimiter) blocked(ip, name string, now time.Time) bool {
+// Blocked reports whether a login from ip as name has no failure left.
+func (l *Logins) Blocked(ip, name string, now time.Time) bool {
 	pair, addr := authKeys(ip, name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range []string{pair, addr} {
 		if b := l.m[k]; b != nil {
 			cp := *b
-			if !cp.allow(now) {
+			if !cp.Allow(now) {
 				return true
 			}
 		}
@@ -97,8 +114,8 @@ func (l *authLimiter) blocked(ip, name string, now time.Time) bool {
 	return false
 }
 
-// failed records a failed login from ip as name.
-func (l *authLimiter) failed(ip, name string, now time.Time) {
+// Failed records a failed login from ip as name.
+func (l *Logins) Failed(ip, name string, now time.Time) {
 	pair, addr := authKeys(ip, name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -108,7 +125,10 @@ func (l *authLimiter) failed(ip, name string, now time.Time) {
 	}
 }
 
-func (l *authLimiter) take(k string, rate, burst float64, now time.Time) {
+func (l *Logins) take(k string, rate, burst float64, now time.Time) {
+	if now.Sub(l.lastPrune) > time.Minute {
+		l.pruneLocked(now)
+	}
 	b := l.m[k]
 	if b == nil {
 		if len(l.m) >= maxAuthEntries {
@@ -120,21 +140,21 @@ func (l *authLimiter) take(k string, rate, burst float64, now time.Time) {
 				return
 			}
 		}
-		nb := newBucket(rate, burst, now)
+		nb := NewBucket(rate, burst, now)
 		b = &nb
 		l.m[k] = b
 	}
-	b.allow(now)
+	b.Allow(now)
 }
 
-// prune forgets addresses whose bucket refilled.
-func (l *authLimiter) prune(now time.Time) {
+// Prune forgets addresses whose bucket refilled; call it now and then.
+func (l *Logins) Prune(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pruneLocked(now)
 }
 
-func (l *authLimiter) pruneLocked(now time.Time) {
+func (l *Logins) pruneLocked(now time.Time) {
 	l.lastPrune = now
 	for k, b := range l.m {
 		if b.full(now) {
@@ -143,26 +163,27 @@ func (l *authLimiter) pruneLocked(now time.Time) {
 	}
 }
 
-// logSampler lets through a burst of log lines, then one per second, and
+// Sampler lets through a burst of log lines, then one per second, and
 // counts the lines it held back, so that a peer cannot fill the disk with
 // the relay's log (a login scan writes a refusal per attempt). Safe for
 // concurrent use.
-type logSampler struct {
+type Sampler struct {
 	mu   sync.Mutex
-	b    bucket // guarded by mu
+	b    Bucket // guarded by mu
 	held int    // guarded by mu
 }
 
-func newLogSampler(now time.Time) *logSampler {
-	return &logSampler{b: newBucket(1, 20, now)}
+// NewSampler returns a sampler: a burst of 20 lines, then one a second.
+func NewSampler(now time.Time) *Sampler {
+	return &Sampler{b: NewBucket(1, 20, now)}
 }
 
-// allow reports whether to log a line now, and how many were held back
+// Allow reports whether to log a line now, and how many were held back
 // since the last one logged.
-func (s *logSampler) allow(now time.Time) (bool, int) {
+func (s *Sampler) Allow(now time.Time) (bool, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.b.allow(now) {
+	if !s.b.Allow(now) {
 		s.held++
 		return false, 0
 	}
