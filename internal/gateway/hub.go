@@ -33,6 +33,11 @@ const (
 	// WAV of a transmission without an end frame is sent (frames still in
 	// flight may arrive just after the control message).
 	releaseGrace = 150 * time.Millisecond
+	// talkerForget: a talker silent this long is forgotten (its decoder
+	// freed) when the next new talker appears. The relay gives a new
+	// sender id to every login, so a channel watched for months would
+	// otherwise keep a decoder for every reconnection that ever talked.
+	talkerForget = 30 * time.Second
 )
 
 // hub decodes the voice of one channel once and fans it out to the browser
@@ -134,6 +139,7 @@ func (h *hub) push(f VoiceFrame) {
 			h.srv.log.Error("cannot create an Opus decoder", "err", err)
 			return
 		}
+		h.forgetIdleLocked(now)
 		t = &talker{dec: dec}
 		h.talkers[f.Header.Sender] = t
 	}
@@ -281,6 +287,19 @@ func (h *hub) talkerOff(sender uint32) {
 	t.timer.Reset(releaseGrace)
 }
 
+// forgetIdleLocked drops talkers silent for talkerForget; called with h.mu
+// held.
+func (h *hub) forgetIdleLocked(now time.Time) {
+	for id, t := range h.talkers {
+		if !t.active && now.Sub(t.lastSeen) >= talkerForget {
+			if t.timer != nil {
+				t.timer.Stop()
+			}
+			delete(h.talkers, id)
+		}
+	}
+}
+
 // wavMessage encodes t's transmission; called with h.mu held.
 func (h *hub) wavMessage(sender uint32, t *talker) []byte {
 	if len(t.pcm) == 0 {
@@ -294,7 +313,7 @@ func (h *hub) wavMessage(sender uint32, t *talker) []byte {
 	if err := wav.Encode(&buf, codec.SampleRate, 1, t.pcm); err != nil {
 		return nil
 	}
-	t.pcm = t.pcm[:0]
+	t.pcm = nil // up to 60 s of audio: not kept between transmissions
 	return buf.Bytes()
 }
 

@@ -64,3 +64,41 @@ func BenchmarkHubFanout100(b *testing.B) {
 		seq++
 	}
 }
+
+// TestHubForgetsIdleTalkers: every login talks with a new sender id, so a
+// hub watched for months must not keep a decoder per sender it ever heard.
+// Talkers silent for talkerForget go when the next new one appears; one
+// still talking stays.
+func TestHubForgetsIdleTalkers(t *testing.T) {
+	srv, err := New(Config{Dialer: newFakeRelay()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHub(srv, 1)
+	h.add(&session{srv: srv, out: newOutQueue(maxCtlQueue, 4), playback: "pcm", sessionID: 999})
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt, _ := enc.Encode(make([]int16, 960), nil)
+	frame := func(sender uint32, flags proto.VoiceFlags) VoiceFrame {
+		return VoiceFrame{Header: proto.VoiceHeader{Channel: 1, Sender: sender, Flags: flags, Duration: 960}, Opus: pkt}
+	}
+	for id := uint32(1); id <= 50; id++ { // 50 short transmissions by 50 logins
+		h.push(frame(id, proto.FlagStart|proto.FlagEnd))
+	}
+	h.push(frame(100, proto.FlagStart)) // still talking
+	h.mu.Lock()
+	for _, tk := range h.talkers { // as if all of that was long ago
+		tk.lastSeen = tk.lastSeen.Add(-talkerForget)
+	}
+	h.mu.Unlock()
+	h.push(frame(200, proto.FlagStart|proto.FlagEnd))
+	h.mu.Lock()
+	n := len(h.talkers)
+	_, live := h.talkers[100]
+	h.mu.Unlock()
+	if n != 2 || !live {
+		t.Fatalf("%d talkers kept (talker 100 kept: %v), want the one still talking and the new one", n, live)
+	}
+}
