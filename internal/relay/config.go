@@ -69,6 +69,10 @@ type Config struct {
 	// ControlRate and ControlBurst limit control messages per session.
 	// Default 50/s, burst 100.
 	ControlRate, ControlBurst float64
+	// RingRate, RingBurst, TextRate and TextBurst limit rings and texts per
+	// session, under the control rate: both reach many people, and every
+	// box logs them. Defaults: a ring per 5 s, burst 3; 2 texts/s, burst 10.
+	RingRate, RingBurst, TextRate, TextBurst float64
 	// AuthFailures failed logins are allowed per remote IP address and user
 	// name in a burst, then one more per AuthFailureEvery; four times as
 	// many per address over all names, except from loopback (a gateway on
@@ -150,6 +154,10 @@ func (c *Config) setDefaults() error {
 	num(&c.VoiceBurst, 100)
 	num(&c.ControlRate, 50)
 	num(&c.ControlBurst, 100)
+	num(&c.RingRate, 0.2)
+	num(&c.RingBurst, 3)
+	num(&c.TextRate, 2)
+	num(&c.TextBurst, 10)
 	integer(&c.AuthFailures, 5)
 	dur(&c.AuthFailureEvery, 10*time.Second)
 	dur(&c.IdleTimeout, 30*time.Second)

@@ -2,9 +2,11 @@ package relay
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -38,8 +40,14 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 			r.endPageLocked()
 		}
 	case *proto.Text:
+		if !r.chattyAllowedLocked(s, &s.textLim, m.Type(), "texts", now) {
+			return
+		}
 		r.textLocked(s, m, now)
 	case *proto.Ring:
+		if !r.chattyAllowedLocked(s, &s.ringLim, m.Type(), "rings", now) {
+			return
+		}
 		r.c.rings.Add(1)
 		r.toAllLocked(r.encode(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}))
 		s.log.Info("ring", "text", m.Text)
@@ -70,6 +78,20 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 	default:
 		s.sendMsg(&proto.Error{Code: proto.CodeBadMessage, About: m.Type(), Text: fmt.Sprintf("a client may not send %v", m.Type())})
 	}
+}
+
+// chattyAllowedLocked applies a session's ring or text limit; a refusal is
+// counted and answered (at most once a second) with CodeRateLimit.
+func (r *Relay) chattyAllowedLocked(s *session, b *limit.Bucket, t proto.MsgType, what string, now time.Time) bool {
+	if b.Allow(now) {
+		return true
+	}
+	r.c.controlLimited.Add(1)
+	if now.Sub(s.limWarned) > time.Second {
+		s.limWarned = now
+		s.sendMsg(&proto.Error{Code: proto.CodeRateLimit, About: t, Text: "too many " + what + ": wait a little"})
+	}
+	return false
 }
 
 func truncate(s string, n int) string {
@@ -187,7 +209,7 @@ func (r *Relay) pageStartLocked(s *session, now time.Time) {
 	if s.roles&proto.RolePage == 0 {
 		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: proto.TypePageStart,
 			Text: "you are not allowed to page: ask an admin for the page role"})
-		s.log.Info("page refused: no page role")
+		r.logRefusal(s.log, slog.LevelInfo, "page refused: no page role")
 		return
 	}
 	if p := r.page; p != nil {

@@ -486,6 +486,7 @@ func TestControlOverflow(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) {
 		c.ControlQueue = 64 << 10
 		c.ControlRate, c.ControlBurst = 1e6, 1e6
+		c.RingRate, c.RingBurst = 1e6, 1e6
 	}))
 	deaf := r.DialWith(t, "deaf", "", relaytest.DialOptions{NoControlReader: true})
 	a := r.Dial(t, "alice", "")
@@ -634,5 +635,28 @@ func TestRateLimits(t *testing.T) {
 	}
 	if s := r.WaitStats(t, "control drops", func(s relay.Stats) bool { return s.ControlRateLimited >= 10 }); s.Sessions != 2 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestRingLimit: rings reach everyone, so a session gets a burst of three,
+// then one per 5 s; the refused one is answered, the session goes on.
+func TestRingLimit(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	a := r.Dial(t, "alice", "")
+	b := r.Dial(t, "bob", "")
+	for i := 0; i < 3; i++ {
+		a.MustSend(t, &proto.Ring{Text: "hello"})
+		relaytest.Wait[*proto.Ring](t, b, nil)
+	}
+	a.MustSend(t, &proto.Ring{Text: "one too many"})
+	if e := relaytest.Wait[*proto.Error](t, a, nil); e.Code != proto.CodeRateLimit || e.About != proto.TypeRing {
+		t.Fatalf("fourth ring: %+v", e)
+	}
+	a.MustSend(t, &proto.Text{To: "bob", Text: "still here"})
+	if m := relaytest.Wait[*proto.Text](t, b, nil); m.Text != "still here" {
+		t.Fatalf("text after the refused ring: %+v", m)
+	}
+	if s := r.Stats(); s.Rings != 3 {
+		t.Fatalf("%d rings counted, want 3", s.Rings)
 	}
 }

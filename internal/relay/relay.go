@@ -384,6 +384,8 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		abort:   make(chan struct{}),
 	}
 	s.voice.init(r.cfg.VoiceQueue)
+	s.ringLim = limit.NewBucket(r.cfg.RingRate, r.cfg.RingBurst, time.Now())
+	s.textLim = limit.NewBucket(r.cfg.TextRate, r.cfg.TextBurst, time.Now())
 	s.ctl.init()
 
 	r.mu.Lock()

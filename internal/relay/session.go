@@ -31,6 +31,10 @@ type session struct {
 	gone      bool     // removed from the relay's tables
 	ended     bool     // the last transmission ended with an end frame…
 	endSeq    uint16   // …of this sequence number
+	// Rings and texts reach everyone (and every box logs them), so each
+	// has a limit of its own under the general control rate.
+	ringLim, textLim limit.Bucket
+	limWarned        time.Time // last rate-limit error sent for them
 
 	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
 	voice voiceQueue // datagrams to send
