@@ -29,7 +29,7 @@ const (
 	writeTimeout = 10 * time.Second
 	maxCtlQueue  = 512
 	maxAudioQ    = 25 // 0.5 s of 20 ms frames
-	maxStrikes   = 50 // limit violations before the session is closed
+	maxStrikes   = 50 // limit violations in a row before the session is closed (one more is forgiven each minute)
 )
 
 // inMsg is one websocket message from the browser.
@@ -64,7 +64,7 @@ type session struct {
 	ctlLimit   limit.Bucket
 	textLimit  limit.Bucket
 	audioLimit limit.Bucket
-	strikes    int
+	strikes    limit.Bucket // violations allowed: maxStrikes, one more a minute
 	cancel     context.CancelFunc
 	ops        chan func(context.Context) // relay requests, run in order by the worker
 	results    chan func()                // answers, run on the loop
@@ -136,8 +136,7 @@ func (s *session) sendError(code, text string) {
 func (s *session) strike(reason, text string) {
 	s.srv.m.badInput.WithLabelValues(reason).Inc()
 	s.sendError(reason, text)
-	s.strikes++
-	if s.strikes >= maxStrikes {
+	if !s.strikes.Allow(time.Now()) {
 		s.log.Warn("closing a session that keeps sending bad or too many messages", "reason", reason)
 		s.cancel()
 	}
@@ -155,6 +154,7 @@ func (s *session) serve(ctx context.Context) {
 	now := time.Now()
 	s.born = now
 	s.ctlLimit = limit.NewBucket(30, 60, now)
+	s.strikes = limit.NewBucket(1.0/60, maxStrikes-1, now)
 	s.textLimit = limit.NewBucket(2, 10, now)
 	s.audioLimit = limit.NewBucket(400<<10, 1<<20, now)
 	s.roster = map[uint32]proto.UserInfo{}
