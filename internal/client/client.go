@@ -100,7 +100,10 @@ type Config struct {
 	SendQueue int
 
 	// Reconnect makes the client redial after a lost connection (and makes
-	// Dial retry while the relay is unreachable) until Close.
+	// Dial retry while the relay is unreachable) until Close. A redial the
+	// relay refuses for the name or password (an *AuthError: the password
+	// was changed or the user removed meanwhile) ends the client: retrying
+	// with the same password cannot succeed.
 	Reconnect bool
 	// MinBackoff and MaxBackoff bound the wait between attempts; it doubles
 	// from MinBackoff up to MaxBackoff, with jitter (a random 50–100%).
@@ -444,6 +447,10 @@ func (c *Client) redial() *conn {
 			lvl = slog.LevelError
 		}
 		c.log.Log(context.Background(), lvl, "reconnect failed", "attempt", attempt+1, "err", err)
+		if ae != nil {
+			c.shutdown(err)
+			return nil
+		}
 		c.events.push(Event{State: StateReconnecting, Err: err})
 		if c.cfg.MaxAttempts > 0 && attempt+1 >= c.cfg.MaxAttempts {
 			c.shutdown(fmt.Errorf("gave up reconnecting after %d attempts: %w", attempt+1, err))

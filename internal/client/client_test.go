@@ -428,3 +428,30 @@ func TestEventQueueDropsOldest(t *testing.T) {
 		t.Errorf("last delivered %d, want 9", last)
 	}
 }
+
+// TestReconnectRefusedEnds: the password was changed while connected; the
+// redial is refused for it and the client ends with the AuthError instead
+// of retrying the old password for ever.
+func TestReconnectRefusedEnds(t *testing.T) {
+	f := newFakeRelay(t)
+	handler, events := eventSink()
+	c, err := dialFake(t, f, func(c *Config) {
+		c.Reconnect = true
+		c.MinBackoff = 10 * time.Millisecond
+		c.OnEvent = handler
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	waitState(t, ctx, events, StateConnected)
+	f.mu.Lock()
+	f.password = "changed"
+	f.mu.Unlock()
+	f.dropAll()
+	waitState(t, ctx, events, StateClosed)
+	var ae *AuthError
+	if !errors.As(c.Err(), &ae) {
+		t.Fatalf("client ended with %v, want an AuthError", c.Err())
+	}
+}

@@ -96,6 +96,9 @@ func RunSession(ctx context.Context, cfg SessionConfig) error {
 	}
 	select {
 	case <-ended:
+		if err := c.Err(); err != nil {
+			return err // says why: kicked, replaced, or the password no longer works
+		}
 		return errors.New("the relay ended the session")
 	default:
 	}
