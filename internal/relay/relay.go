@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ type Relay struct {
 	reg      *prometheus.Registry
 	auth     *limit.Logins
 	refusals *limit.Sampler // samples the log lines of refused logins
+	hashing  chan struct{}  // semaphore: password checks at a time (half the cores)
 
 	channels []*channel          // immutable after New, in config order (voice id i+1)
 	chByName map[string]*channel // immutable after New
@@ -92,6 +94,7 @@ func New(cfg Config) (*Relay, error) {
 		done:     make(chan struct{}),
 		auth:     limit.NewLogins(cfg.AuthFailures, cfg.AuthFailureEvery),
 		refusals: limit.NewSampler(time.Now()),
+		hashing:  make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}
 	for i, c := range cfg.Channels.List {
 		if err := accounts.CheckName("channel", c.Name); err != nil {
@@ -363,7 +366,15 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	if r.cfg.Open {
 		roles = proto.RolePage
 	} else {
+		// Password hashing is slow on purpose; a flood of logins from many
+		// addresses must not take every core from forwarding voice.
+		select {
+		case r.hashing <- struct{}{}:
+		case <-ctx.Done():
+			return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
+		}
 		roles, err = r.cfg.Users.Authenticate(auth.Name, auth.Password)
+		<-r.hashing
 		if err != nil {
 			r.c.authFailures.Add(1)
 			r.auth.Failed(ip, auth.Name, time.Now())
