@@ -368,9 +368,15 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	} else {
 		// Password hashing is slow on purpose; a flood of logins from many
 		// addresses must not take every core from forwarding voice.
+		wait := time.NewTimer(r.cfg.LoginTimeout)
 		select {
 		case r.hashing <- struct{}{}:
+			wait.Stop()
+		case <-wait.C:
+			r.c.authLimited.Add(1)
+			return fail(proto.CodeRateLimit, proto.TypeAuth, "the relay is busy checking other logins: try again in a moment")
 		case <-ctx.Done():
+			wait.Stop()
 			return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
 		}
 		roles, err = r.cfg.Users.Authenticate(auth.Name, auth.Password)
