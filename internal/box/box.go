@@ -224,13 +224,9 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switch
 				return
 			}
 			b.log.Error("cannot log in to the relay; trying again", "err", err, "in", wait)
-			b.setConn(client.StateReconnecting)
-			select {
-			case <-ctx.Done():
+			if !b.backOff(ctx, &wait) {
 				return
-			case <-time.After(wait):
 			}
-			wait = min(wait*2, time.Minute)
 			continue
 		}
 		ch, _ := c.Channel()
@@ -261,14 +257,25 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switch
 		} else {
 			b.log.Warn("the relay ended the session; logging in again", "err", c.Err(), "in", wait)
 		}
-		b.setConn(client.StateReconnecting)
-		select {
-		case <-ctx.Done():
+		if !b.backOff(ctx, &wait) {
 			return
-		case <-time.After(wait):
 		}
-		wait = min(wait*2, time.Minute)
 	}
+}
+
+// backOff shows the box as reconnecting and waits *wait, then doubles it
+// (up to a minute). It reports false if ctx ended first.
+func (b *box) backOff(ctx context.Context, wait *time.Duration) bool {
+	b.setConn(client.StateReconnecting)
+	t := time.NewTimer(*wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	*wait = min(*wait*2, time.Minute)
+	return true
 }
 
 // sessionCalm: a session that lasted this long resets the wait before

@@ -234,24 +234,18 @@ func TestBoxRetriesRefusedLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.KnownRelaysFile = filepath.Join(t.TempDir(), "known")
-	capt, _ := audio.NewCapture(audio.CaptureConfig{Options: audio.Options{Backend: "null"}})
 	leds := &fakeLEDs{change: make(chan struct{}, 1)}
 	refused := make(chan struct{})
 	var once sync.Once
+	deps := nullAudio(t, Deps{
+		PTT:    &fakeButton{press: make(chan bool)},
+		LEDs:   leds,
+		Client: func(c *client.Config) { c.MinBackoff = 20 * time.Millisecond },
+		Out:    signalWriter{"cannot log in", func() { once.Do(func() { close(refused) }) }},
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, Deps{
-			Capture: capt,
-			Playback: func(fill audio.FillFunc) (audio.Device, error) {
-				return audio.NewPlayback(audio.PlaybackConfig{Options: audio.Options{Backend: "null"}, Fill: fill})
-			},
-			PTT:    &fakeButton{press: make(chan bool)},
-			LEDs:   leds,
-			Client: func(c *client.Config) { c.MinBackoff = 20 * time.Millisecond },
-			Out:    signalWriter{"cannot log in", func() { once.Do(func() { close(refused) }) }},
-		})
-	}()
+	go func() { done <- Run(ctx, cfg, deps) }()
 	select {
 	case <-refused:
 	case <-time.After(10 * time.Second):
@@ -354,21 +348,15 @@ func TestBoxReplacedWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.KnownRelaysFile = filepath.Join(t.TempDir(), "known")
-	capt, _ := audio.NewCapture(audio.CaptureConfig{Options: audio.Options{Backend: "null"}})
 	logs := &logBuffer{change: make(chan struct{}, 1)}
+	deps := nullAudio(t, Deps{
+		PTT:    &fakeButton{press: make(chan bool)},
+		Client: func(c *client.Config) { c.MinBackoff = 20 * time.Millisecond },
+		Out:    logs,
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, Deps{
-			Capture: capt,
-			Playback: func(fill audio.FillFunc) (audio.Device, error) {
-				return audio.NewPlayback(audio.PlaybackConfig{Options: audio.Options{Backend: "null"}, Fill: fill})
-			},
-			PTT:    &fakeButton{press: make(chan bool)},
-			Client: func(c *client.Config) { c.MinBackoff = 20 * time.Millisecond },
-			Out:    logs,
-		})
-	}()
+	go func() { done <- Run(ctx, cfg, deps) }()
 	const took = "took over this box's session"
 	for i := 1; i <= 3; i++ {
 		for strings.Count(logs.String(), "msg=connected relay=") < i {
@@ -404,4 +392,18 @@ func TestBoxReplacedWaits(t *testing.T) {
 		t.Errorf("waits %v, want 20ms 40ms 80ms (doubling while sessions end soon)", waits)
 	}
 	checkNoLeaks(t)
+}
+
+// nullAudio gives d miniaudio's null capture and playback devices.
+func nullAudio(t *testing.T, d Deps) Deps {
+	t.Helper()
+	capt, err := audio.NewCapture(audio.CaptureConfig{Options: audio.Options{Backend: "null"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Capture = capt
+	d.Playback = func(fill audio.FillFunc) (audio.Device, error) {
+		return audio.NewPlayback(audio.PlaybackConfig{Options: audio.Options{Backend: "null"}, Fill: fill})
+	}
+	return d
 }
