@@ -531,14 +531,7 @@ func TestPartialSkipSettlesNearTarget(t *testing.T) {
 		var n int
 		for k := 0; k < 1500; k++ { // 15 s of 10 ms ticks
 			now := t0.Add(time.Duration(k)*10*time.Millisecond + phase)
-			for ; ; pushed++ {
-				at := t0.Add(time.Duration(pushed+1)*20*time.Millisecond + 2*time.Millisecond)
-				if at.After(now) {
-					break
-				}
-				b.Push(jitter.Packet{Seq: uint16(pushed), Timestamp: uint32(pushed * 960), Duration: 960,
-					Start: pushed == 0, Payload: []byte{1}, Arrival: at})
-			}
+			pushed = pushSteady(b, pushed, now)
 			for have < 480 {
 				d, _ := b.Next(now, 480-have)
 				if d.Action == jitter.Play {
@@ -598,14 +591,7 @@ func TestConsumerAheadRecovers(t *testing.T) {
 	var late0 uint64
 	for k := 0; k < 1000; k++ { // 10 s of 10 ms ticks
 		now := t0.Add(time.Duration(k) * 10 * time.Millisecond)
-		for ; ; pushed++ {
-			at := t0.Add(time.Duration(pushed+1)*20*time.Millisecond + 2*time.Millisecond)
-			if at.After(now) {
-				break
-			}
-			b.Push(jitter.Packet{Seq: uint16(pushed), Timestamp: uint32(pushed * 960), Duration: 960,
-				Start: pushed == 0, Payload: []byte{1}, Arrival: at})
-		}
+		pushed = pushSteady(b, pushed, now)
 		if k == 300 {
 			// The consumer runs 30 ms ahead from here on: it asks for
 			// three extra ticks of audio at once.
@@ -625,5 +611,19 @@ func TestConsumerAheadRecovers(t *testing.T) {
 	t.Logf("%+v", st)
 	if late := st.Late - late0; late > 3 {
 		t.Errorf("%d packets late after the consumer jumped ahead, want at most the 3 it skipped over", late)
+	}
+}
+
+// pushSteady pushes the packets of a steady 20 ms talker (each arriving 2 ms
+// after its last sample) from number pushed on that have arrived by now,
+// and returns the next number.
+func pushSteady(b *jitter.Buffer, pushed int, now time.Time) int {
+	for ; ; pushed++ {
+		at := t0.Add(time.Duration(pushed+1)*20*time.Millisecond + 2*time.Millisecond)
+		if at.After(now) {
+			return pushed
+		}
+		b.Push(jitter.Packet{Seq: uint16(pushed), Timestamp: uint32(pushed * 960), Duration: 960,
+			Start: pushed == 0, Payload: []byte{1}, Arrival: at})
 	}
 }
