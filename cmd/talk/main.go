@@ -32,9 +32,8 @@ func newApp() *cli.App {
 talk is a terminal intercom: hold the space bar to talk (see the options
 below); the commands send, record, text, ring, page and who work with files and
 scripts, sessions and kick are for admins, and box runs a wall box without a
-terminal. Every flag can
-also be set with the environment variable shown in its help, e.g.
-HARK_RELAY=intercom.lan HARK_USER=alice talk send hello.wav
+terminal. Every flag can also be set with the environment variable shown in
+its help, e.g. HARK_RELAY=intercom.lan HARK_USER=alice talk send hello.wav
 
 The relay's identity is checked by its certificate fingerprint: pass
 --fingerprint (printed by "relay fingerprint"), or the first connection
