@@ -265,8 +265,9 @@ func TestAuthRefused(t *testing.T) {
 }
 
 // TestBrowserLoginLimit: the relay sees every browser come from the
-// gateway, so the gateway limits wrong passwords per browser address: after
-// five, even the right password waits (and the relay is not asked).
+// gateway, so the gateway limits wrong passwords per browser address and
+// name: after five, even the right password waits (and the relay is not
+// asked); somebody else logging in from there is not affected.
 func TestBrowserLoginLimit(t *testing.T) {
 	r := newFakeRelay()
 	r.password = "secret"
@@ -278,6 +279,8 @@ func TestBrowserLoginLimit(t *testing.T) {
 	a := dialWS(t, url, map[string]any{"t": "login", "name": "ann", "password": "secret"})
 	m := a.expect("error", func(m map[string]any) bool { return m["code"] == "ratelimit" })
 	t.Log(m["text"])
+	bob := dialWS(t, url, map[string]any{"t": "login", "name": "bob", "password": "secret"})
+	bob.expect("welcome", nil)
 }
 
 // TestPCMPath: browser PCM frames are encoded, reach the relay, and come back

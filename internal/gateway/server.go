@@ -70,9 +70,11 @@ type Server struct {
 	stop     context.CancelFunc
 	wg       sync.WaitGroup // session handlers
 
-	// Failed logins per browser address: the relay sees every browser
-	// come from the gateway, so the gateway limits them (5, then one per
-	// 10 s); failedLog samples their log lines.
+	// Failed logins per browser address and name, and per address (see
+	// limit.Logins; behind a reverse proxy on this machine, per name
+	// only): the relay sees every browser come from the gateway, so the
+	// gateway limits them (5, then one per 10 s); failedLog samples their
+	// log lines.
 	logins    *limit.Logins
 	failedLog *limit.Sampler
 }
@@ -277,14 +279,14 @@ func (s *Server) login(ctx context.Context, conn *websocket.Conn, ip string, log
 	if len(m.Channel) > proto.MaxChannelLen {
 		m.Channel = ""
 	}
-	if s.logins.Blocked(ip, "", time.Now()) {
-		return nil, fail("ratelimit", "Too many wrong passwords from this device. Wait a minute, then try again.", websocket.StatusTryAgainLater)
+	if s.logins.Blocked(ip, m.Name, time.Now()) {
+		return nil, fail("ratelimit", "Too many wrong passwords. Wait a minute, then try again.", websocket.StatusTryAgainLater)
 	}
 	rs, err := s.cfg.Dialer.Dial(lctx, m.Name, m.Password, m.Channel)
 	if err != nil {
 		var aerr *client.AuthError
 		if errors.As(err, &aerr) {
-			s.logins.Failed(ip, "", time.Now())
+			s.logins.Failed(ip, m.Name, time.Now())
 			return nil, fail("auth", "Wrong name or password.", websocket.StatusPolicyViolation)
 		}
 		var rerr *client.RelayError
