@@ -320,18 +320,8 @@ func containsText(msgs []proto.Message, channel, text string) bool {
 
 func TestReconnectRejoins(t *testing.T) {
 	f := newFakeRelay(t)
-	handler, events := eventSink()
-	c, err := dialFake(t, f, func(c *Config) {
-		c.Channel = "ops"
-		c.Reconnect = true
-		c.MinBackoff = 10 * time.Millisecond
-		c.OnEvent = handler
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, events := dialReconnecting(t, f, "ops")
 	ctx := testCtx(t)
-	waitState(t, ctx, events, StateConnected)
 	f.dropAll()
 	e := waitState(t, ctx, events, StateReconnecting)
 	if e.Err == nil {
@@ -434,17 +424,8 @@ func TestEventQueueDropsOldest(t *testing.T) {
 // of retrying the old password for ever.
 func TestReconnectRefusedEnds(t *testing.T) {
 	f := newFakeRelay(t)
-	handler, events := eventSink()
-	c, err := dialFake(t, f, func(c *Config) {
-		c.Reconnect = true
-		c.MinBackoff = 10 * time.Millisecond
-		c.OnEvent = handler
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, events := dialReconnecting(t, f, "")
 	ctx := testCtx(t)
-	waitState(t, ctx, events, StateConnected)
 	f.mu.Lock()
 	f.password = "changed"
 	f.mu.Unlock()
@@ -454,4 +435,22 @@ func TestReconnectRefusedEnds(t *testing.T) {
 	if !errors.As(c.Err(), &ae) {
 		t.Fatalf("client ended with %v, want an AuthError", c.Err())
 	}
+}
+
+// dialReconnecting dials f with Reconnect on (10 ms backoff) into channel
+// ("" for the default) and waits until it is connected.
+func dialReconnecting(t *testing.T, f *fakeRelay, channel string) (*Client, chan Event) {
+	t.Helper()
+	handler, events := eventSink()
+	c, err := dialFake(t, f, func(c *Config) {
+		c.Channel = channel
+		c.Reconnect = true
+		c.MinBackoff = 10 * time.Millisecond
+		c.OnEvent = handler
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, testCtx(t), events, StateConnected)
+	return c, events
 }
