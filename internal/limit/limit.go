@@ -55,11 +55,12 @@ func (b *Bucket) full(now time.Time) bool {
 // would lock everybody else out of the web page. IPv6 addresses count per
 // /64, the block one subscriber usually has. At most maxAuthEntries
 // addresses and pairs are tracked: past that, new ones are not (the
-// relay's memory stays bounded under a scan from many addresses). Safe for
-// concurrent use.
+// relay's memory stays bounded under a scan from many addresses). Entries
+// whose bucket refilled are forgotten once a minute, as failures come. Safe
+// for concurrent use.
 //
-// The relay limits per address and name; the gateway, which sees browsers,
-// per browser address (name "").
+// The relay keys by the connection's address; the gateway, which sees the
+// browsers, by the browser's.
 type Logins struct {
 	rate, burst float64
 
@@ -103,15 +104,18 @@ func (l *Logins) Blocked(ip, name string, now time.Time) bool {
 	pair, addr := authKeys(ip, name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, k := range []string{pair, addr} {
-		if b := l.m[k]; b != nil {
-			cp := *b
-			if !cp.Allow(now) {
-				return true
-			}
-		}
+	return l.emptyLocked(pair, now) || (addr != "" && l.emptyLocked(addr, now))
+}
+
+// emptyLocked reports whether k's bucket has no token now (without taking
+// one).
+func (l *Logins) emptyLocked(k string, now time.Time) bool {
+	b := l.m[k]
+	if b == nil {
+		return false
 	}
-	return false
+	cp := *b
+	return !cp.Allow(now)
 }
 
 // Failed records a failed login from ip as name.
@@ -147,7 +151,8 @@ func (l *Logins) take(k string, rate, burst float64, now time.Time) {
 	b.Allow(now)
 }
 
-// Prune forgets addresses whose bucket refilled; call it now and then.
+// Prune forgets addresses and pairs whose bucket refilled now (Failed also
+// does it once a minute).
 func (l *Logins) Prune(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

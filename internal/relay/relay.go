@@ -488,7 +488,7 @@ func isConnErr(err error) bool {
 }
 
 // sweep ends floors, talkers and pages whose frames stopped or that ran too
-// long, and forgets old login failures.
+// long. (The login limiter forgets old failures by itself.)
 func (r *Relay) sweep(ctx context.Context) {
 	iv := r.cfg.FloorTimeout / 4
 	if r.cfg.MaxTalk > 0 && r.cfg.MaxTalk/4 < iv {
@@ -497,7 +497,6 @@ func (r *Relay) sweep(ctx context.Context) {
 	iv = min(max(iv, 2*time.Millisecond), 100*time.Millisecond)
 	t := time.NewTicker(iv)
 	defer t.Stop()
-	lastPrune := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -506,10 +505,6 @@ func (r *Relay) sweep(ctx context.Context) {
 			r.mu.Lock()
 			r.sweepLocked(now)
 			r.mu.Unlock()
-			if now.Sub(lastPrune) > time.Minute {
-				lastPrune = now
-				r.auth.Prune(now)
-			}
 		}
 	}
 }
