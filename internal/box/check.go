@@ -12,7 +12,6 @@ import (
 
 	"github.com/hark-intercom/hark/internal/audio"
 	"github.com/hark-intercom/hark/internal/client"
-	"github.com/hark-intercom/hark/internal/gpio"
 	"github.com/hark-intercom/hark/internal/ptt"
 )
 
@@ -81,7 +80,9 @@ func Check(ctx context.Context, cfg Config, w io.Writer, deps CheckDeps) error {
 		}
 	}
 	if cfg.ButtonLine != "" {
-		in, err := ptt.GPIOLine(cfg.GPIOChip, cfg.ButtonLine, gpio.InputConfig{Consumer: "hark-check"})()
+		bcfg := cfg.Button // the configured bias, active-low and debounce, as Run uses them
+		bcfg.Consumer = "hark-check"
+		in, err := ptt.GPIOLine(cfg.GPIOChip, cfg.ButtonLine, bcfg)()
 		if err == nil {
 			var v bool
 			v, err = in.Value()
