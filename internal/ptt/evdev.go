@@ -257,15 +257,19 @@ func (d *Evdev) find(code uint16) (evdevFile, string, error) {
 	return nil, "", fmt.Errorf("%w: %s; devices: %s", errNoInputDevice, what, strings.Join(seen, ", "))
 }
 
+// keyCode is the code of Key (KEY_SPACE when empty).
+func (d *Evdev) keyCode() (uint16, error) {
+	if d.Key == "" {
+		return KeyCode("KEY_SPACE")
+	}
+	return KeyCode(d.Key)
+}
+
 // Probe opens the device as Run would, checks that it has the key, and
 // closes it again; it returns the device's path and name. It is for setup
 // checks (`talk box --check`): a device without the key would never talk.
 func (d *Evdev) Probe() (string, error) {
-	key := d.Key
-	if key == "" {
-		key = "KEY_SPACE"
-	}
-	code, err := KeyCode(key)
+	code, err := d.keyCode()
 	if err != nil {
 		return "", err
 	}
@@ -286,11 +290,7 @@ func (d *Evdev) Probe() (string, error) {
 
 // Run watches the key; see Source.
 func (d *Evdev) Run(ctx context.Context, set func(bool)) error {
-	key := d.Key
-	if key == "" {
-		key = "KEY_SPACE"
-	}
-	code, err := KeyCode(key)
+	code, err := d.keyCode()
 	if err != nil {
 		return err
 	}
