@@ -39,8 +39,10 @@ define install_missing
 endef
 
 GO_WANT := $(shell sed -n 's/^go //p' go.mod)
+RUNS    ?= 5
+N       ?= 10
 
-.PHONY: all deps deps-test build run test bench vet fmt clean pi
+.PHONY: all deps deps-test deps-flake build run test test-audio flake bench vet fmt clean pi
 
 all: build
 
@@ -66,18 +68,28 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Every package runs under the race detector. The end-to-end tests (real
-# relay and talk processes) and the browser tests (headless Chromium) judge
-# audio played in real time, so they run after the rest, one package at a
-# time, instead of competing with other packages for the CPU. They build the
-# binaries they run themselves, which go test's result cache cannot see, so
-# they always run (-count=1).
-SLOW_PKGS := ./internal/e2e/... ./internal/gateway/...
+# test: every stage (hygiene: gofmt, go mod tidy, go vet, staticcheck; unit
+# tests under the race detector; end-to-end tests with real processes; the
+# gateway with headless Chromium) runs even when one before it failed; the
+# end names the failed stages and tests and the ten slowest tests
+# (internal/scripts/test.sh). Real-time stages assert behaviour; audio
+# quality figures are test-audio's.
 test: deps-test
-	@$(MAKE) --no-print-directory fmt
-	$(GO) vet ./...
-	$(GO) test -race -timeout 10m $$($(GO) list ./... | grep -v -e /internal/e2e -e /internal/gateway)
-	$(GO) test -race -count=1 -timeout 30m -p 1 $(SLOW_PKGS)
+	@GO=$(GO) TEST_DIR=$(RUN_DIR)/test bash internal/scripts/test.sh
+
+# test-audio: the real-time audio scenarios RUNS times each (default 5);
+# prints each scenario's median and worst run, writes them to BENCHMARKS.md
+# and fails when a median misses its target.
+test-audio: deps-test
+	@GO=$(GO) RUNS=$(RUNS) OUT_DIR=$(RUN_DIR)/test-audio bash internal/scripts/test-audio.sh
+
+# flake: make test N times idle and N times beside two CPU hogs
+# (stress-ng), with the count of failures of each test.
+flake: deps-test deps-flake
+	@bash internal/scripts/flake.sh $(N)
+
+deps-flake:
+	$(call install_missing,stress-ng)
 
 bench: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./jitter/... ./internal/...

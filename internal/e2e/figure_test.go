@@ -94,6 +94,9 @@ func TestMouthToEar(t *testing.T) {
 			t.Logf("mouth-to-ear at %s frames: median %v, min %v, max %v over %d clicks; recorder %s",
 				frame, med.Round(100*time.Microsecond), delays[0].Round(100*time.Microsecond),
 				delays[len(delays)-1].Round(100*time.Microsecond), len(delays), rec.playoutStats())
+			// The targets: 60 ms at 20 ms frames, 40 ms at 10 ms frames.
+			audiotest.Figure(t, audiotest.Score{Value: ms(med), Unit: "ms", Lower: true,
+				Target: map[string]float64{"20ms": 60, "10ms": 40}[frame]})
 			summary = append(summary, fmt.Sprintf("%s frames: median %.1f ms (min %.1f, max %.1f, %d clicks)", frame,
 				ms(med), ms(delays[0]), ms(delays[len(delays)-1]), len(delays)))
 		})

@@ -29,13 +29,17 @@ var impairedSeeds = []uint64{42, 3, 7, 19}
 
 // TestImpairedNetwork sends speech through an impairment proxy (sender →
 // proxy → relay → recorder with talk record's default adaptive buffer),
-// with FEC on and off, on each of impairedSeeds' patterns. The recordings
-// made with FEC must correlate ≥ 0.8 with the input on the mean over the
-// patterns, and each at least 0.65 (far above broken or missing audio): one
-// real-time run moves by about ±0.1 with the machine's timing (seed 3 with
-// FEC has scored 0.78 to 0.97 on the same code), so a per-run 0.8 failed
-// about one run in five without anything being wrong. The FEC-versus-no-FEC
-// comparison is logged (see the end).
+// with FEC on and off, on each of impairedSeeds' patterns. In `make test`
+// every recording must be the same speech (audiotest.Judge's floor): a
+// broken path, lost words or a buffer that runs away fail it. The quality
+// targets are figures of `make test-audio`, which runs this several times:
+// the median with FEC ≥ 0.8 for each pattern, and FEC's median above no
+// FEC's. One real-time run moves by about ±0.1 with the machine's timing,
+// more than FEC's gain of a few hundredths, so that comparison is asserted
+// per run only where the arrivals are deterministic:
+// TestFECThroughBadNetwork (internal/playout, the simulator's arrivals) and
+// TestVoiceThroughProxy (internal/impair, the real proxy with a fixed
+// schedule).
 func TestImpairedNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
@@ -53,31 +57,21 @@ func TestImpairedNetwork(t *testing.T) {
 	for _, seed := range impairedSeeds {
 		for _, fec := range []bool{true, false} {
 			got, stats := impairedRun(t, ctx, r, model, file, fec, seed)
-			corr, _ := audiotest.EnvelopeCorrelation(speech, got, 48000)
-			mean[fec] += corr / float64(len(impairedSeeds))
-			summary = append(summary, fmt.Sprintf("seed %d, FEC %-5v: envelope correlation %.3f; %s", seed, fec, corr, stats))
-			if fec {
-				t.Run(fmt.Sprintf("seed=%d-fec", seed), func(t *testing.T) {
-					audiotest.RequireCorrelation(t, speech, got, 48000, 0.65)
-				})
-			}
+			name := fmt.Sprintf("seed=%d-fec=%v", seed, fec)
+			t.Run(name, func(t *testing.T) {
+				t.Log(stats)
+				corr := audiotest.Judge(t, "", speech, got, 48000, map[bool]float64{true: 0.8, false: 0}[fec])
+				mean[fec] += corr / float64(len(impairedSeeds))
+				summary = append(summary, fmt.Sprintf("seed %d, FEC %-5v: envelope correlation %.3f; %s", seed, fec, corr, stats))
+			})
 		}
 	}
+	// FEC's gain, over the patterns of this run: a figure for make test-audio.
+	audiotest.Figure(t, audiotest.Score{Scenario: t.Name() + "/mean-fec=true", Value: mean[true], Target: 0.8,
+		Beats: t.Name() + "/mean-fec=false"})
+	audiotest.Figure(t, audiotest.Score{Scenario: t.Name() + "/mean-fec=false", Value: mean[false]})
 	t.Logf("IMPAIRED UPLINK %q, adaptive buffer:\n  %s\n  mean correlation with FEC %.3f, without %.3f",
 		impairedSpec, strings.Join(summary, "\n  "), mean[true], mean[false])
-	if mean[true] < 0.8 {
-		t.Errorf("mean envelope correlation with FEC over the %d patterns is %.3f, want ≥ 0.8", len(impairedSeeds), mean[true])
-	}
-	// Each run here is in real time on a shared machine: the same seed drops
-	// the same datagrams, but the proxy's delays and the processes' timing
-	// move each score by about ±0.1 between runs, more than FEC's gain of a
-	// few hundredths. So the comparison is shown here, and asserted where the
-	// arrivals are deterministic: TestFECThroughBadNetwork (internal/playout,
-	// the simulator's arrivals) and TestVoiceThroughProxy (internal/impair,
-	// the real proxy with a fixed schedule).
-	if mean[true] <= mean[false] {
-		t.Logf("in this run FEC did not raise the mean correlation (%.3f with, %.3f without): within the run-to-run noise", mean[true], mean[false])
-	}
 }
 
 // impairedRun sends file through a fresh impairment proxy with seed and
