@@ -220,5 +220,3 @@ func (e *estimator) quantile() int64 {
 	e.cached = int64(len(e.buckets)) * e.bucketNs
 	return e.cached
 }
-
-func (e *estimator) hasData() bool { return e.samples > 0 }

@@ -23,9 +23,7 @@ var labelSeq atomic.Uint64
 
 // voiceSink collects voice frames.
 type voiceSink struct {
-	mu     sync.Mutex
-	frames []proto.VoiceHeader
-	ch     chan proto.VoiceHeader
+	ch chan proto.VoiceHeader
 }
 
 func newVoiceSink() *voiceSink { return &voiceSink{ch: make(chan proto.VoiceHeader, 1024)} }

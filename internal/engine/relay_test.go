@@ -244,7 +244,6 @@ const clickEvery = 100
 func measureMouthToEar(t testing.TB, frame, clicks int, wallClock, lowLatency bool) []time.Duration {
 	r := relaytest.Start(t, relaytest.Open())
 	click := audiotest.MakeClick(48000)
-	type hit struct{ at time.Time }
 	hits := make(chan time.Time, clicks+10)
 	var dead int // audio thread only: periods to skip after a hit
 	var arrMu sync.Mutex

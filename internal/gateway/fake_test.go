@@ -198,11 +198,6 @@ func (s *fakeSession) Close() error {
 	return nil
 }
 
-// kick ends a session from the relay side.
-func (s *fakeSession) kick() {
-	s.event(&proto.Bye{Code: proto.CodeKicked, Text: "kicked by a test"})
-}
-
 type fakeTx struct {
 	s     *fakeSession
 	ch    uint16

@@ -61,7 +61,6 @@ type talker struct {
 	lastSeen time.Time
 	active   bool
 	pcm      []int16 // whole transmission, for WAV playback members
-	wavWant  bool
 	timer    *time.Timer
 	priority bool
 	released bool // the relay said the talker stopped; the WAV goes out soon

@@ -58,8 +58,6 @@ type session struct {
 	roster     map[uint32]proto.UserInfo
 	tx         *transmission
 	enc        *codec.Encoder
-	seq        uint16
-	ts         uint32
 	born       time.Time
 	ctlLimit   limit.Bucket
 	textLimit  limit.Bucket

@@ -36,19 +36,16 @@ var epoch = time.Unix(1_700_000_000, 0)
 
 // Result is one buffer's figures on one trace.
 type Result struct {
-	Buffer      string
-	Sent        int
-	LatePct     float64 // arrived but not played (late or dropped to shrink), % of sent
-	ConcealPct  float64 // audio produced by concealment, % of sent audio
-	FECPct      float64 // losses recovered with FEC, % of sent packets
-	Mean, P95   time.Duration
-	Stats       jitter.Stats  // the adaptive buffer's own counters (RunHark only)
-	Recovery    time.Duration // after a spike: time until the delay is back to its level before the spike (-1 = n/a)
-	delays      []time.Duration
-	playedAt    map[int]time.Duration
-	recoveryNA  bool
-	spikeEnd    time.Duration
-	preSpikeMed time.Duration
+	Buffer     string
+	Sent       int
+	LatePct    float64 // arrived but not played (late or dropped to shrink), % of sent
+	ConcealPct float64 // audio produced by concealment, % of sent audio
+	FECPct     float64 // losses recovered with FEC, % of sent packets
+	Mean, P95  time.Duration
+	Stats      jitter.Stats  // the adaptive buffer's own counters (RunHark only)
+	Recovery   time.Duration // after a spike: time until the delay is back to its level before the spike (-1 = n/a)
+	delays     []time.Duration
+	playedAt   map[int]time.Duration
 }
 
 // Trace is a named trace with the extra facts the report needs.

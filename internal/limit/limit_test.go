@@ -9,7 +9,8 @@ import (
 func TestBucket(t *testing.T) {
 	now := time.Unix(0, 0)
 	b := NewBucket(10, 2, now)
-	if !b.Allow(now) || !b.Allow(now) || b.Allow(now) {
+	first, second, third := b.Allow(now), b.Allow(now), b.Allow(now)
+	if !first || !second || third {
 		t.Fatal("burst of 2 not enforced")
 	}
 	if !b.Allow(now.Add(100 * time.Millisecond)) {

@@ -172,7 +172,7 @@ func TestMixTwoTalkersAndClip(t *testing.T) {
 		}
 		prev = c
 	}
-	if softClip(1000) != 1000 || softClip(1<<30) > 32767 || softClip(-(1<<30)) < -32767 {
+	if softClip(1000) != 1000 || softClip(1<<30) < 32000 || softClip(-(1<<30)) > -32000 {
 		t.Fatal("softClip limits wrong")
 	}
 }

@@ -422,7 +422,7 @@ func (d *WebM) parseTracks(b []byte) error {
 			continue
 		}
 		if t.number == 0 {
-			return errors.New("Opus track without a track number")
+			return errors.New("the Opus track has no track number")
 		}
 		if t.encoded {
 			return fmt.Errorf("%w: the Opus track is compressed or encrypted (ContentEncodings)", ErrUnsupported)
@@ -549,7 +549,7 @@ func unlace(b []byte, mode byte) ([][]byte, error) {
 			total += s
 		}
 		if total > len(b) {
-			return nil, errors.New("Xiph lacing sizes exceed the block")
+			return nil, errors.New("the block's Xiph lacing sizes exceed the block")
 		}
 		sizes[count-1] = len(b) - total
 	case 3:

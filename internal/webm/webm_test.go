@@ -31,19 +31,6 @@ func readChunks(t testing.TB, dir string) [][]byte {
 	return out
 }
 
-func pushAll(t testing.TB, d Demuxer, chunks [][]byte) []Packet {
-	t.Helper()
-	var pkts []Packet
-	for i, c := range chunks {
-		p, err := d.Push(c)
-		if err != nil {
-			t.Fatalf("chunk %d: %v", i, err)
-		}
-		pkts = append(pkts, p...)
-	}
-	return pkts
-}
-
 func TestChromiumChunks(t *testing.T) {
 	for _, set := range []string{"webm-20ms.chunks", "webm-100ms.chunks"} {
 		t.Run(set, func(t *testing.T) {

@@ -95,14 +95,14 @@ func read(path string) ([]audiotest.Score, error) {
 }
 
 type row struct {
-	scenario                  string
-	unit                      string
-	n                         int
-	median, worst, best       float64
-	target                    float64
-	lower                     bool
-	beats                     string
-	verdict                   string
+	scenario            string
+	unit                string
+	n                   int
+	median, worst, best float64
+	target              float64
+	lower               bool
+	beats               string
+	verdict             string
 }
 
 func summarise(all []audiotest.Score, runs int) ([]row, []string) {
