@@ -19,7 +19,7 @@ RUN=${RUN:-.}
 
 rm -rf "$OUT_DIR"
 mkdir -p "$OUT_DIR"
-scores="$(pwd)/$OUT_DIR/scores.jsonl"
+scores="$(cd "$OUT_DIR" && pwd)/scores.jsonl" # absolute: go test runs each package in its own directory
 echo "Running the real-time audio scenarios $RUNS times each (load average $(cut -d' ' -f1-3 /proc/loadavg)); figures go to $scores"
 HARK_AUDIO_SCORES="$scores" $GO test -count="$RUNS" -timeout 120m -p 1 -run "$RUN" \
 	./internal/e2e/... ./internal/gateway/... 2>&1 | tee "$OUT_DIR/go-test.log"
