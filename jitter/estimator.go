@@ -124,7 +124,7 @@ const (
 	// target to their height; it holds for twice the longest interval
 	// between them (at most peakWindowNs) after the last one.
 	peakEvents    = 8
-	peakMinEvents = 3
+	peakMinEvents = 4
 	peakWindowNs  = 10e9
 )
 

@@ -79,34 +79,34 @@ func TestStallsDoNotRaiseTheTarget(t *testing.T) {
 }
 
 // TestRecurringStallsCoveredWhileTheyLast: 300 ms stalls every second for
-// four seconds. From the third on the buffer covers them (the fourth costs
+// five seconds. From the fourth on the buffer covers them (the fifth costs
 // no audio), and two seconds after the last one the target is back where
 // the network puts it.
 func TestRecurringStallsCoveredWhileTheyLast(t *testing.T) {
-	const length = 12 * time.Second
+	const length = 13 * time.Second
 	_, calmTargets := stallRun(t, length, 0)
 	calmMax := maxTarget(calmTargets, time.Second, length)
-	stalls := []time.Duration{2 * time.Second, 3 * time.Second, 4 * time.Second, 5 * time.Second}
+	stalls := []time.Duration{2 * time.Second, 3 * time.Second, 4 * time.Second, 5 * time.Second, 6 * time.Second}
 	r, targets := stallRun(t, length, 300*time.Millisecond, stalls...)
-	during := maxTarget(targets, 4500*time.Millisecond, 5*time.Second)
-	after := maxTarget(targets, 8*time.Second, length)
-	t.Logf("no stall: target at most %v; stalls every second: %v before the fourth, at most %v from 8 s on; late %d",
+	during := maxTarget(targets, 5500*time.Millisecond, 6*time.Second)
+	after := maxTarget(targets, 9*time.Second, length)
+	t.Logf("no stall: target at most %v; stalls every second: %v before the fifth, at most %v from 9 s on; late %d",
 		calmMax, during, after, r.stats.Late)
 	if during < 300*time.Millisecond {
-		t.Errorf("target %v before the fourth 300 ms stall: recurring stalls not covered", during)
+		t.Errorf("target %v before the fifth 300 ms stall: recurring stalls not covered", during)
 	}
 	if after > calmMax+10*time.Millisecond {
 		t.Errorf("target %v three seconds after the last stall, %v without stalls: it did not come back", after, calmMax)
 	}
-	// The packets stuck behind the fourth stall are played.
+	// The packets stuck behind the fifth stall are played.
 	notPlayed := 0
 	for k := range int(length / (20 * time.Millisecond)) {
 		send := time.Duration(k+1) * 20 * time.Millisecond // a packet leaves after its last sample
-		if send >= stalls[3] && send < stalls[3]+300*time.Millisecond && r.played[k] == 0 {
+		if send >= stalls[4] && send < stalls[4]+300*time.Millisecond && r.played[k] == 0 {
 			notPlayed++
 		}
 	}
 	if notPlayed > 1 {
-		t.Errorf("%d packets stuck behind the fourth stall were not played", notPlayed)
+		t.Errorf("%d packets stuck behind the fifth stall were not played", notPlayed)
 	}
 }
