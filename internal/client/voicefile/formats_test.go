@@ -106,8 +106,9 @@ func TestSenderStallDuringSendRecord(t *testing.T) {
 	}
 }
 
-// stallingSink is a loopSink whose sender stalls for d when it sends frame
-// 30 (0.6 s into the speech), holding up Send; Send then catches up.
+// stallingSink is a loopSink whose sender stalls for d (on the test's fake
+// clock) when it sends frame 30, 0.6 s into the speech, holding up Send;
+// Send then catches up.
 type stallingSink struct {
 	loopSink
 	d time.Duration
