@@ -39,7 +39,7 @@ import "math"
 // between them, then it falls back to the base target, which has followed
 // the network all along.
 //
-// Spikes are told apart from the spikeWarmup-th sample on, with the
+// Spikes are told apart after the first spikeWarmup samples, with the
 // threshold relative to at least warmupTargetNs for the first 50: a stall
 // in the first second of a transmission (when a busy machine is busiest,
 // starting processes) is a spike as much as a later one.
@@ -257,7 +257,7 @@ func (e *estimator) member(need int64) {
 	}
 	e.npending = 0
 	e.spikeRef = e.unlearnBefore(e.spikeAt-burstLeadNs, e.spikeRef)
-	e.peaks[e.peakNext] = peak{at: e.spikeLast, height: h}
+	e.peaks[e.peakNext] = peak{at: e.spikeAt, height: h}
 	e.peakNext = (e.peakNext + 1) % peakEvents
 	e.peakN = min(e.peakN+1, peakEvents)
 }
