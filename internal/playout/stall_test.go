@@ -32,6 +32,9 @@ func afterStalls(ss []stall, t time.Duration) time.Duration {
 // each datagram; the relay may stall too; `talk record` pushes every
 // arrival into the mixer and ticks it every 20 ms. (The recorder's own
 // stalls are voicefile's business: see TestRecorderStallDrainsBeforeCatchingUp.)
+// The link is the proxy's, with its seed, but in the real run QUIC's own
+// datagrams (handshake, acknowledgements) draw from it too, so which voice
+// datagrams are lost differs.
 type stalledRun struct {
 	spec         string
 	seed         uint64
