@@ -323,7 +323,7 @@ func (b *Buffer) expected(ts int64) int64 {
 
 // targetNs is the delay the buffer aims for.
 func (b *Buffer) targetNs() int64 {
-	t := b.est.quantile()
+	t := b.est.target()
 	return min(max(t, b.floorNs()), int64(b.cfg.maxDelay))
 }
 

@@ -23,9 +23,13 @@
 // The buffer keeps a histogram, with exponential forgetting, of the delay
 // each packet needed (its duration plus its jitter) and targets a high
 // percentile of it. Delay spikes — several packets far above target
-// together, such as a stalled Wi-Fi link releasing a burst — are kept out
-// of the histogram unless they recur, so one spike does not raise the
-// target for long. When a packet is missing at its deadline the buffer
+// together, such as a stalled Wi-Fi link, or a stalled sender or relay
+// process on a busy machine, releasing a burst — are kept out of the
+// histogram, also in the first second of a transmission, so a stall costs
+// its own audio but does not raise the target. Spikes that keep coming
+// (four in 10 s) are covered while they do: the target rises to their
+// height and falls back to the network's two intervals after the last
+// one. When a packet is missing at its deadline the buffer
 // conceals (or recovers it from the next packet's FEC data once that one
 // is due too: packets of a burst released out of order still play in
 // time); if the missing packet then arrives while the buffer is still

@@ -31,6 +31,14 @@ type simResult struct {
 // Next for audio until it has a tick's worth.
 func simulate(t testing.TB, tr *netsim.Trace, b *jitter.Buffer, tick int, phase time.Duration, payload func(i int) []byte) simResult {
 	t.Helper()
+	return simulateObserved(t, tr, b, tick, phase, payload, nil)
+}
+
+// simulateObserved is simulate calling observe (if not nil) after every
+// tick with its time.
+func simulateObserved(t testing.TB, tr *netsim.Trace, b *jitter.Buffer, tick int, phase time.Duration, payload func(i int) []byte,
+	observe func(now time.Duration)) simResult {
+	t.Helper()
 	idx := make(map[key]int, len(tr.Sent))
 	for i, s := range tr.Sent {
 		idx[key{s.Seq, s.Timestamp}] = i
@@ -77,6 +85,9 @@ func simulate(t testing.TB, tr *netsim.Trace, b *jitter.Buffer, tick int, phase 
 			}
 		}
 		fifo -= tick
+		if observe != nil {
+			observe(now)
+		}
 	}
 	res.stats = b.Stats()
 	return res

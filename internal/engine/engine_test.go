@@ -460,11 +460,10 @@ func (m markEncoder) Encode(pcm []int16, out []byte) ([]byte, error) {
 func (m markEncoder) FrameSamples() int { return m.frame }
 
 func TestPreRoll(t *testing.T) {
-	seen := make(chan struct{}, 100)
 	h := start(t, func(c *Config) {
 		c.FrameSamples = 960
 		c.PreRoll = 60 * time.Millisecond // three frames
-		c.OnCapture = func([]int16) { seen <- struct{}{} }
+		c.OnCapture = func([]int16) {}    // keeps the capture running while idle
 	})
 	h.e.enc = markEncoder{960}
 	period := func(n int) {
@@ -499,11 +498,13 @@ func TestPreRoll(t *testing.T) {
 	}
 
 	// Ten periods while idle, then a press: the transmission starts with
-	// the 60 ms before the grant, then goes on live without a gap.
+	// the 60 ms before the grant, then goes on live without a gap. The
+	// engine must be done with period 10 before the press, or it may take
+	// it for live audio (and send the periods one later).
 	for n := 1; n <= 10; n++ {
 		period(n)
-		<-seen
 	}
+	h.capt.processed(t, 10)
 	tx := newFakeTx()
 	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
 	h.e.Press(true)
@@ -524,9 +525,7 @@ func TestPreRoll(t *testing.T) {
 	for n := 15; n <= 18; n++ {
 		period(n)
 	}
-	for range 8 { // 4 periods of the first transmission's tail + 4 more
-		<-seen
-	}
+	h.capt.processed(t, 8) // 4 periods of the first transmission + 4 more
 	tx2 := newFakeTx()
 	h.floor.answers <- func() (Transmitter, error) { return tx2, nil }
 	h.e.Press(true)
@@ -548,13 +547,12 @@ func TestPreRoll(t *testing.T) {
 // the voice detector is closed), a transmission starts with live audio:
 // nothing said before the press goes out.
 func TestPreRollOnlyForVoice(t *testing.T) {
-	seen := make(chan struct{}, 100)
 	var voice atomic.Bool
 	h := start(t, func(c *Config) {
 		c.FrameSamples = 960
 		c.PreRoll = 60 * time.Millisecond
 		c.PreRollIf = voice.Load
-		c.OnCapture = func([]int16) { seen <- struct{}{} }
+		c.OnCapture = func([]int16) {} // keeps the capture running while idle
 	})
 	h.e.enc = markEncoder{960}
 	n := 0
@@ -570,8 +568,9 @@ func TestPreRollOnlyForVoice(t *testing.T) {
 		t.Helper()
 		for range 10 {
 			period()
-			<-seen
 		}
+		// Done with the idle periods before the press (see TestPreRoll).
+		h.capt.processed(t, 10)
 		voice.Store(voiceOpen)
 		tx := newFakeTx()
 		h.floor.answers <- func() (Transmitter, error) { return tx, nil }
@@ -603,9 +602,7 @@ func TestPreRollOnlyForVoice(t *testing.T) {
 	if got := talk(false); got[1] != got[0] {
 		t.Errorf("button in silence: sent periods %v, want the first live one (%d) first", got[1:], got[0])
 	}
-	for range 4 { // the first transmission's periods, seen by OnCapture
-		<-seen
-	}
+	h.capt.processed(t, 4) // the first transmission's periods
 	if got := talk(true); got[1] >= got[0] {
 		t.Errorf("voice: sent periods %v, want the pre-roll before period %d", got[1:], got[0])
 	}

@@ -27,15 +27,39 @@ type fakeCapture struct {
 	mu      sync.Mutex
 	closed  bool // guarded by mu
 	started chan struct{}
+	// recycled gets a token for every period the engine hands back
+	// (Recycle), that is once it has done everything it does with it;
+	// tokens beyond its capacity are dropped (tests that do not wait).
+	recycled chan struct{}
 }
 
 func newFakeCapture() *fakeCapture {
-	return &fakeCapture{frames: make(chan []int16, 64), started: make(chan struct{})}
+	return &fakeCapture{frames: make(chan []int16, 64), started: make(chan struct{}),
+		recycled: make(chan struct{}, 1024)}
 }
 
 func (f *fakeCapture) Start(context.Context) error { close(f.started); return nil }
 func (f *fakeCapture) Frames() <-chan []int16      { return f.frames }
-func (f *fakeCapture) Recycle([]int16)             {}
+func (f *fakeCapture) Recycle([]int16) {
+	select {
+	case f.recycled <- struct{}{}:
+	default:
+	}
+}
+
+// processed waits until the engine is done with n more pushed periods:
+// OnCapture sees a period before the engine decides whether it belongs to
+// a transmission, so it cannot tell the test that a period is behind it.
+func (f *fakeCapture) processed(t testing.TB, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		select {
+		case <-f.recycled:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the engine did not finish with a captured period (%d of %d)", i, n)
+		}
+	}
+}
 func (f *fakeCapture) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

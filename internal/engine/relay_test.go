@@ -141,6 +141,24 @@ func (s *station) stop(t testing.TB) {
 	s.c.Close()
 }
 
+// pollUntil polls cond (every 10 ms: counters change without an event to
+// wait for) until it holds, for at most 10 s, a safety net and not a
+// measurement; it returns either way and the caller checks what it waited
+// for.
+func pollUntil(t testing.TB, cond func() bool) {
+	t.Helper()
+	tk := time.NewTicker(10 * time.Millisecond)
+	defer tk.Stop()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-tk.C:
+		case <-deadline:
+			return
+		}
+	}
+}
+
 func (s *station) waitState(t testing.TB, what string, ok func(State) bool) {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
@@ -211,10 +229,16 @@ func TestPreRollThroughRelay(t *testing.T) {
 	}
 	alice.e.Press(false)
 	alice.waitState(t, "idle", func(s State) bool { return !s.Talking })
+	alice.stop(t) // her transmission has ended: FramesSent is final
+	a := alice.e.Stats()
+	// Bob going quiet does not mean he has everything: a frame held up
+	// for more than 100 ms (a busy machine) makes him quiet too. Wait
+	// for the frames themselves (+1: the end-of-transmission frame the
+	// client adds); a missing one fails below.
+	pollUntil(t, func() bool { return bob.e.Stats().Playout.Jitter.Received >= a.FramesSent+1 })
 	bob.waitState(t, "quiet", func(s State) bool { return !s.Receiving })
-	alice.stop(t)
 	bob.stop(t)
-	a, b := alice.e.Stats(), bob.e.Stats()
+	b := bob.e.Stats()
 	t.Logf("alice sent %d frames (%d pre-roll); bob %+v", a.FramesSent, a.PreRollFrames, b.Playout.Jitter)
 	if a.PreRollFrames != 12 {
 		t.Errorf("alice sent %d pre-roll frames, want 12 (240 ms)", a.PreRollFrames)

@@ -85,6 +85,9 @@ type Proxy struct {
 	nextID  uint64
 	stats   Stats
 	closed  bool
+	// changed, when a WaitStats caller asked for it, is closed at the
+	// next change of stats (or Close) and set back to nil.
+	changed chan struct{}
 
 	serveOnce sync.Once
 	wg        sync.WaitGroup
@@ -219,6 +222,7 @@ func (p *Proxy) forward(link *netsim.Link, data []byte, now time.Time, dir Direc
 			p.stats.DownDropped++
 		}
 	}
+	p.notifyLocked()
 	p.mu.Unlock()
 	for _, d := range ds {
 		cp := append([]byte(nil), data...)
@@ -267,6 +271,7 @@ func (p *Proxy) clientFor(from *net.UDPAddr) (*client, error) {
 	}
 	p.clients[key] = c
 	p.stats.Clients = len(p.clients)
+	p.notifyLocked()
 	p.wg.Add(1)
 	p.mu.Unlock()
 	p.log.Debug("impairment proxy: new client", "client", from)
@@ -300,6 +305,7 @@ func (p *Proxy) reap(now time.Time) {
 		}
 	}
 	p.stats.Clients = len(p.clients)
+	p.notifyLocked()
 	p.mu.Unlock()
 	for _, c := range stale {
 		c.conn.Close()
@@ -319,6 +325,43 @@ func (p *Proxy) Stats() Stats {
 	return p.stats
 }
 
+// notifyLocked wakes the WaitStats callers; p.mu must be held.
+func (p *Proxy) notifyLocked() {
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+}
+
+// WaitStats waits until cond holds for the proxy's counters and returns
+// them. The proxy reads and counts datagrams on its own goroutines, so a
+// caller that has sent n datagrams must wait for the proxy to have read
+// them (e.g. UpIn == n) before looking at what it did with them. It returns
+// the last counters seen and an error if ctx ends or the proxy is closed
+// first. cond is called with no lock held, on the caller's goroutine.
+func (p *Proxy) WaitStats(ctx context.Context, cond func(Stats) bool) (Stats, error) {
+	for {
+		p.mu.Lock()
+		s, closed := p.stats, p.closed
+		if p.changed == nil {
+			p.changed = make(chan struct{})
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		if cond(s) {
+			return s, nil
+		}
+		if closed {
+			return s, errors.New("impair: proxy closed while waiting for its counters")
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return s, fmt.Errorf("impair: waiting for the proxy's counters (now %+v): %w", s, ctx.Err())
+		}
+	}
+}
+
 // Close stops the proxy, closes every socket and waits for its goroutines.
 // Datagrams still held back by a delay are discarded. Safe to call more than
 // once and concurrently with Serve.
@@ -329,6 +372,7 @@ func (p *Proxy) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.notifyLocked()
 	conns := make([]*net.UDPConn, 0, len(p.clients))
 	for _, c := range p.clients {
 		conns = append(conns, c.conn)

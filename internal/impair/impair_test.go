@@ -73,6 +73,19 @@ func dial(t *testing.T, p *Proxy) *net.UDPConn {
 	return c
 }
 
+// waitStats waits until cond holds for p's counters and returns them; the
+// 10 s bound is a safety net for a broken proxy, not a measurement.
+func waitStats(t *testing.T, p *Proxy, cond func(Stats) bool) Stats {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	s, err := p.WaitStats(ctx, cond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // readN reads up to n datagrams, giving up when none arrives for a while (a
 // safety net for a broken proxy, not a measurement).
 func readN(c *net.UDPConn, n int) (got [][]byte) {
@@ -139,7 +152,9 @@ func TestLossOnlyUpstream(t *testing.T) {
 		}
 	}
 	got := readN(c, want)
-	s := p.Stats()
+	// The echoes can all be back before the proxy has read the last
+	// datagrams (those it drops): wait until it has read all n.
+	s := waitStats(t, p, func(s Stats) bool { return s.UpIn == n })
 	if len(got) != want || s.UpIn != n || s.UpDropped != uint64(n-want) || s.DownDropped != 0 {
 		t.Fatalf("client got %d echoes, want %d; stats %+v", len(got), want, s)
 	}
@@ -227,4 +242,40 @@ func TestStartAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	p2.Close()
+}
+
+// TestWaitStats: WaitStats returns as soon as the counters satisfy the
+// condition, and with an error when the proxy closes or ctx ends first.
+func TestWaitStats(t *testing.T) {
+	srv := startEcho(t)
+	p := startProxy(t, Config{Listen: "127.0.0.1:0", Upstream: srv.conn.LocalAddr().String()})
+	c := dial(t, p)
+	done := make(chan Stats)
+	go func() {
+		s, err := p.WaitStats(t.Context(), func(s Stats) bool { return s.UpIn == 3 })
+		if err != nil {
+			t.Error(err)
+		}
+		done <- s
+	}()
+	for i := 0; i < 3; i++ {
+		c.Write([]byte{byte(i)})
+	}
+	if s := <-done; s.UpIn != 3 {
+		t.Fatalf("WaitStats returned %+v", s)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := p.WaitStats(ctx, func(s Stats) bool { return s.UpIn == 4 }); err == nil {
+		t.Fatal("WaitStats with a cancelled context returned no error")
+	}
+	go func() {
+		_, err := p.WaitStats(t.Context(), func(s Stats) bool { return s.UpIn == 4 })
+		done <- Stats{Clients: -1}
+		if err == nil {
+			t.Error("WaitStats on a closed proxy returned no error")
+		}
+	}()
+	p.Close()
+	<-done
 }
