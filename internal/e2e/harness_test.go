@@ -315,8 +315,14 @@ func (r *relayProc) newRecorder(t *testing.T, user, password, channel string, ar
 	return &recorder{proc: p, out: out}
 }
 
-// untilSilent waits until the recorder has heard talker (a name) and then
-// silence, and returns the line index of that silence.
+// untilSilent waits until the recorder has played all of talker's (a
+// name's) transmission, and returns the line index of the silence after
+// it: the recorder has heard talker, the relay has said talker stopped
+// talking, and the last "hearing"/"silence" line since is a silence. A
+// silence logged in the middle of the transmission (the sender or the
+// relay stalled on a busy machine, and the buffer ran dry) does not count:
+// the rest of the transmission is still on its way, and interrupting the
+// recorder then would cut it off.
 func (rec *recorder) untilSilent(ctx context.Context, talker string) int {
 	rec.t.Helper()
 	i := 0
@@ -327,8 +333,22 @@ func (rec *recorder) untilSilent(ctx context.Context, talker string) int {
 			break
 		}
 	}
-	k, _ := rec.waitLine(ctx, i, reSilence)
-	return k
+	rec.waitLine(ctx, i, regexp.MustCompile(regexp.QuoteMeta(talker)+`( \(page\))? stopped talking`))
+	from := i
+	for {
+		k, _ := rec.waitLine(ctx, from, reSilence)
+		lines := rec.output()
+		heard := -1
+		for j := k + 1; j < len(lines); j++ {
+			if reHearing.MatchString(lines[j]) {
+				heard = j
+			}
+		}
+		if heard < 0 {
+			return k
+		}
+		from = heard + 1
+	}
 }
 
 // playoutStats returns the recorder's final jitter buffer statistics line.
