@@ -6,7 +6,7 @@
 # The hogs are stress-ng --cpu 2 when installed (make deps-flake), else
 # two shell busy loops; they are bounded by the run and stopped after it.
 #
-# Results per run in .run/flake/MODE-I/ (log and tests.tsv).
+# Results per run in .run/flake/MODE-I/ (log, rc, test/tests.tsv).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -37,11 +37,11 @@ trap stop_hogs EXIT
 for mode in $MODES; do
 	for i in $(seq 1 "$N"); do
 		dir="$OUT/$mode-$i"
-		rm -rf "$dir"
 		mkdir -p "$dir"
+		rm -f "$dir/log" "$dir/rc"
 		[ "$mode" = load ] && start_hogs
 		t0=$(date +%s)
-		TEST_DIR="$dir" bash internal/scripts/test.sh >"$dir/log" 2>&1
+		TEST_DIR="$dir/test" bash internal/scripts/test.sh >"$dir/log" 2>&1
 		rc=$?
 		[ "$mode" = load ] && stop_hogs
 		echo "$mode run $i: $([ $rc = 0 ] && echo passed || echo FAILED) in $(($(date +%s) - t0)) s ($(grep -E '^[0-9]+ passed, [0-9]+ failed' "$dir/log" | tail -1))"
@@ -57,7 +57,7 @@ for mode in $MODES; do
 		[ "$(cat "$OUT/$mode-$i/rc" 2>/dev/null)" = 0 ] && pass=$((pass + 1))
 	done
 	echo "$mode: $pass of $N runs of make test passed"
-	cat "$OUT/$mode"-*/tests.tsv 2>/dev/null | awk -F'\t' -v mode="$mode" '
+	cat "$OUT/$mode"-*/test/tests.tsv 2>/dev/null | awk -F'\t' -v mode="$mode" '
 		$4 == "fail" { fail[$2 " " $3]++ }
 		$4 == "pass" { pass[$2 " " $3]++ }
 		END { for (k in fail) printf "  %s: %s failed %d time(s), passed %d\n", mode, k, fail[k], pass[k] }'

@@ -17,8 +17,8 @@ RUNS=${RUNS:-5}
 OUT_DIR=${OUT_DIR:-.run/test-audio}
 RUN=${RUN:-.}
 
-rm -rf "$OUT_DIR"
 mkdir -p "$OUT_DIR"
+rm -f "$OUT_DIR/scores.jsonl" # this run's figures only
 scores="$(cd "$OUT_DIR" && pwd)/scores.jsonl" # absolute: go test runs each package in its own directory
 echo "Running the real-time audio scenarios $RUNS times each (load average $(cut -d' ' -f1-3 /proc/loadavg)); figures go to $scores"
 HARK_AUDIO_SCORES="$scores" $GO test -count="$RUNS" -timeout 120m -p 1 -run "$RUN" \
