@@ -259,7 +259,7 @@ func TestMalformedDatagrams(t *testing.T) {
 		{1, 2, 3},                      // short
 		append([]byte{7}, good[1:]...), // kind
 		proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1, Duration: 960}, make([]byte, proto.MaxVoicePayload+1)), // too long
-		proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1}, []byte{1}), // zero duration
+		proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1}, []byte{1}),                                            // zero duration
 	}
 	for _, d := range bad {
 		if err := a.SendRaw(d); err != nil {

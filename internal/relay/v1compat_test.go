@@ -198,18 +198,24 @@ func TestV1BoxOnNewRelay(t *testing.T) {
 	if len(who) != 2 || who["alice"] != "lobby" || who["box"] != "lobby" {
 		t.Fatalf("v1 presence %+v", p.Users)
 	}
-	relaytest.Wait(t, a, func(m *proto.PresenceChange) bool { return m.Kind == proto.PresenceMoved && m.User.Name == "box" && m.User.Channel == "lobby" })
+	relaytest.Wait(t, a, func(m *proto.PresenceChange) bool {
+		return m.Kind == proto.PresenceMoved && m.User.Name == "box" && m.User.Channel == "lobby"
+	})
 
 	// Another client comes and goes: the box reads the changes (records,
 	// encoded for v1 while the new clients get v2).
 	c := r.Dial(t, "carol", "pc")
-	wait1(t, box, func(m *protov1.PresenceChange) bool { return m.Kind == protov1.PresenceOnline && m.User.Name == "carol" })
+	wait1(t, box, func(m *protov1.PresenceChange) bool {
+		return m.Kind == protov1.PresenceOnline && m.User.Name == "carol"
+	})
 	c.Join(t, "ops")
 	wait1(t, box, func(m *protov1.PresenceChange) bool {
 		return m.Kind == protov1.PresenceMoved && m.User.Name == "carol" && m.User.Channel == "ops"
 	})
 	c.Close()
-	wait1(t, box, func(m *protov1.PresenceChange) bool { return m.Kind == protov1.PresenceOffline && m.User.Name == "carol" })
+	wait1(t, box, func(m *protov1.PresenceChange) bool {
+		return m.Kind == protov1.PresenceOffline && m.User.Name == "carol"
+	})
 
 	// The box talks; alice hears it, from the box's session.
 	box.sendVoice(t, protov1.VoiceHeader{Flags: protov1.FlagStart, Channel: 1, Seq: 1, Timestamp: 960, Duration: 960}, []byte{0xf8, 1})
