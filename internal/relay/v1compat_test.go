@@ -39,12 +39,7 @@ func dialV1(t *testing.T, r *relaytest.Relay, name, password string) *v1Box {
 	}
 	b := &v1Box{conn: conn, msgs: make(chan protov1.Message, 1000), errs: make(chan error, 100),
 		voice: make(chan []byte, 1000), badDgm: make(chan error, 100)}
-	done := make(chan struct{}, 2)
-	t.Cleanup(func() {
-		conn.CloseWithError(0, "test over")
-		<-done
-		<-done
-	})
+	t.Cleanup(func() { conn.CloseWithError(0, "test over") })
 	b.st, err = conn.OpenStreamSync(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +64,12 @@ func dialV1(t *testing.T, r *relaytest.Relay, name, password string) *v1Box {
 			t.Fatalf("v1 login: unexpected %v", m.Type())
 		}
 	}
+	done := make(chan struct{}, 2)
+	t.Cleanup(func() {
+		conn.CloseWithError(0, "test over")
+		<-done
+		<-done
+	})
 	go func() {
 		defer func() { done <- struct{}{} }()
 		for {
