@@ -295,8 +295,7 @@ func TestWhoAndText(t *testing.T) {
 		{"v1 relay", true, false, proto.Version1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeRelay(t)
-			f.v1, f.splitPresence = tc.v1, tc.split
+			f := newFakeRelayWith(t, func(f *fakeRelay) { f.v1, f.splitPresence = tc.v1, tc.split })
 			c, err := dialFake(t, f, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -29,12 +29,15 @@ type fakeRelay struct {
 	conns      []*quic.Conn
 	got        chan struct{} // signalled on each voice datagram or message (cap 1)
 
-	// Set before the first connection:
+	// Set by newFakeRelayWith before it serves, then read-only:
 	v1            bool // behave as a relay of protocol version 1 (the binary before v2)
 	splitPresence bool // send the presence snapshot in two parts (More set on the first)
 }
 
-func newFakeRelay(t *testing.T) *fakeRelay {
+func newFakeRelay(t *testing.T) *fakeRelay { t.Helper(); return newFakeRelayWith(t, nil) }
+
+// newFakeRelayWith is newFakeRelay with set applied before it serves.
+func newFakeRelayWith(t *testing.T, set func(*fakeRelay)) *fakeRelay {
 	t.Helper()
 	cert, err := certs.InMemory()
 	if err != nil {
@@ -45,6 +48,9 @@ func newFakeRelay(t *testing.T) *fakeRelay {
 		t.Fatal(err)
 	}
 	f := &fakeRelay{t: t, ln: ln, addr: ln.Addr().String(), fp: certs.FingerprintOf(cert), got: make(chan struct{}, 1)}
+	if set != nil {
+		set(f)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
