@@ -146,7 +146,8 @@ type Message interface {
 
 // versioned is implemented by the messages whose encoding depends on the
 // protocol version (those that carry records); the others are encoded the
-// same in every version.
+// same in every version. A message that gains a record must implement it
+// (the round-trip test over every version catches one that does not).
 type versioned interface {
 	appendBodyFor(b []byte, v uint16) []byte
 }
@@ -167,10 +168,10 @@ type versioned interface {
 // a Hello whose version is not 1: that is why version is the lowest version
 // spoken, so a newer client still logs in to a v1 relay (as v1).
 type Hello struct {
-	Version    uint16
-	Software   string
-	MaxVersion uint16
-	Features   Features
+	Version    uint16   // lowest version spoken
+	Software   string   // e.g. "talk 1.2 (hark)", for logs
+	MaxVersion uint16   // highest version spoken (see Versions)
+	Features   Features // offered; used when both sides offer them
 }
 
 // NewHello returns the Hello this package sends: every version from
