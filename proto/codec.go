@@ -7,11 +7,60 @@ import (
 )
 
 // decoder reads fields from a message body, remembering the first error.
-// Once err is set every read returns a zero value.
+// Once err is set every read returns a zero value. v is the protocol version
+// the body was encoded for.
 type decoder struct {
 	b   []byte
 	err error
 	typ MsgType
+	v   uint16
+}
+
+// more reports whether bytes remain: a field added after a message's or
+// record's first version is read only if it is there (an older peer does not
+// send it) and is otherwise left at its zero value.
+func (d *decoder) more() bool { return d.err == nil && len(d.b) > 0 }
+
+// recordParser is a record type: a group of fields that appears in lists
+// (and alone), such as [UserInfo].
+type recordParser interface{ parse(d *decoder) }
+
+// record reads one record. From [Version2] on a record is a u16 byte length
+// followed by that many bytes; the record's fields are read from those bytes
+// alone and whatever follows the fields this version knows is skipped (a
+// newer peer's fields). In [Version1] the fields simply follow each other.
+func (d *decoder) record(r recordParser) {
+	if d.v < Version2 {
+		r.parse(d)
+		return
+	}
+	n := int(d.u16())
+	if !d.need(n) {
+		return
+	}
+	sub := decoder{b: d.b[:n], typ: d.typ, v: d.v}
+	d.b = d.b[n:]
+	r.parse(&sub)
+	if sub.err != nil && d.err == nil {
+		d.err = sub.err
+	}
+}
+
+// beginRecord starts a record (see decoder.record): from Version2 on it
+// reserves the length, which endRecord fills in. start is -1 in Version1.
+func beginRecord(b []byte, v uint16) ([]byte, int) {
+	if v < Version2 {
+		return b, -1
+	}
+	return append(b, 0, 0), len(b)
+}
+
+// endRecord writes the length of the record begun at start.
+func endRecord(b []byte, start int) []byte {
+	if start >= 0 {
+		binary.BigEndian.PutUint16(b[start:], uint16(len(b)-start-2))
+	}
+	return b
 }
 
 func (d *decoder) fail(err error) {
@@ -92,9 +141,13 @@ func (d *decoder) str(field string, max int) string {
 }
 
 // count reads a list length and checks it against MaxListLen and against the
-// bytes left, given the smallest possible size of one element, so a lying
-// count cannot make us allocate.
+// bytes left, given the smallest possible size of one element's fields (plus
+// its length prefix from Version2 on), so a lying count cannot make us
+// allocate.
 func (d *decoder) count(field string, minElem int) int {
+	if d.v >= Version2 {
+		minElem += 2
+	}
 	n := int(d.u16())
 	if d.err != nil {
 		return 0

@@ -10,11 +10,17 @@ import (
 // FrameHeaderLen is the length prefix of a control message.
 const FrameHeaderLen = 2
 
-// AppendMessage appends m, framed (length, type, body), to b. It checks every
-// field against its limit and the whole against [MaxMessageSize], and returns
-// b unchanged with an error wrapping [ErrTooLong] or [ErrBadValue] if one is
-// exceeded.
+// AppendMessage appends m, framed (length, type, body) as the newest
+// [Version] encodes it, to b. It checks every field against its limit and the
+// whole against [MaxMessageSize], and returns b unchanged with an error
+// wrapping [ErrTooLong] or [ErrBadValue] if one is exceeded.
 func AppendMessage(b []byte, m Message) ([]byte, error) {
+	return AppendMessageFor(b, m, Version)
+}
+
+// AppendMessageFor is [AppendMessage] for a peer speaking version v (the
+// version [Negotiate] chose for the connection).
+func AppendMessageFor(b []byte, m Message, v uint16) ([]byte, error) {
 	var c checker
 	m.check(&c)
 	if c.err != nil {
@@ -22,7 +28,11 @@ func AppendMessage(b []byte, m Message) ([]byte, error) {
 	}
 	start := len(b)
 	b = append(b, 0, 0, byte(m.Type()))
-	b = m.AppendBody(b)
+	if vm, ok := m.(versioned); ok {
+		b = vm.appendBodyFor(b, v)
+	} else {
+		b = m.AppendBody(b)
+	}
 	n := len(b) - start - FrameHeaderLen
 	if n > MaxMessageSize {
 		return b[:start], fmt.Errorf("%v: %w: %d bytes, limit %d", m.Type(), ErrTooLong, n, MaxMessageSize)
@@ -31,10 +41,16 @@ func AppendMessage(b []byte, m Message) ([]byte, error) {
 	return b, nil
 }
 
-// ParseMessage parses one unframed message: the type byte and the body. For a
-// type this version does not know it returns an [*Unknown] and an error
-// wrapping [ErrUnknownType]. Strings and lists in the result do not alias b.
-func ParseMessage(b []byte) (Message, error) {
+// ParseMessage parses one unframed message (the type byte and the body) as
+// the newest [Version] encodes it. For a type this version does not know it
+// returns an [*Unknown] and an error wrapping [ErrUnknownType]. Bytes after
+// the fields this version knows are ignored. Strings and lists in the result
+// do not alias b.
+func ParseMessage(b []byte) (Message, error) { return ParseMessageFor(b, Version) }
+
+// ParseMessageFor is [ParseMessage] for a message from a peer speaking
+// version v.
+func ParseMessageFor(b []byte, v uint16) (Message, error) {
 	if len(b) == 0 {
 		return nil, ErrEmptyMessage
 	}
@@ -47,7 +63,7 @@ func ParseMessage(b []byte) (Message, error) {
 		u := &Unknown{T: t, Body: append([]byte(nil), b[1:]...)}
 		return u, fmt.Errorf("%w %d", ErrUnknownType, uint8(t))
 	}
-	d := decoder{b: b[1:], typ: t}
+	d := decoder{b: b[1:], typ: t, v: v}
 	m.parse(&d)
 	if d.err != nil {
 		return nil, d.err
@@ -61,13 +77,20 @@ type Reader struct {
 	r       io.Reader
 	buf     []byte
 	skipped uint64
+	version uint16
 }
 
-// NewReader returns a Reader on r. Reads are made in whole frames with
-// io.ReadFull, so r need not be buffered.
+// NewReader returns a Reader on r that parses messages as the newest
+// [Version] encodes them; call [Reader.SetVersion] once [Negotiate] has
+// chosen the connection's version (the messages before it, Hello, Auth and
+// Error, read the same in every version). Reads are made in whole frames
+// with io.ReadFull, so r need not be buffered and nothing is read ahead.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{r: r, buf: make([]byte, 0, 512)}
+	return &Reader{r: r, buf: make([]byte, 0, 512), version: Version}
 }
+
+// SetVersion makes the following messages parse as version v encodes them.
+func (r *Reader) SetVersion(v uint16) { r.version = v }
 
 // Skipped is the number of messages of unknown type skipped so far.
 func (r *Reader) Skipped() uint64 { return r.skipped }
@@ -102,7 +125,7 @@ func (r *Reader) Next() (Message, error) {
 			}
 			return nil, err
 		}
-		m, err := ParseMessage(b)
+		m, err := ParseMessageFor(b, r.version)
 		if errors.Is(err, ErrUnknownType) {
 			r.skipped++
 			continue

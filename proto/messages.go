@@ -136,20 +136,68 @@ const (
 type Message interface {
 	// Type returns the message's type byte.
 	Type() MsgType
-	// AppendBody appends the message body, without framing and without
-	// checking limits; use [AppendMessage] to frame and check.
+	// AppendBody appends the message body as the newest [Version] encodes
+	// it, without framing and without checking limits; use [AppendMessage]
+	// (or [AppendMessageFor] for an older peer) to frame and check.
 	AppendBody(b []byte) []byte
 	check(c *checker)
 	parse(d *decoder)
 }
 
-// Hello opens the conversation in both directions.
+// versioned is implemented by the messages whose encoding depends on the
+// protocol version (those that carry records); the others are encoded the
+// same in every version. A message that gains a record must implement it
+// (the round-trip test over every version catches one that does not).
+type versioned interface {
+	appendBodyFor(b []byte, v uint16) []byte
+}
+
+// Hello opens the conversation in both directions: each side says which
+// protocol versions it speaks and which features it offers, and both then use
+// the highest version both speak (see [Negotiate]). Hello is encoded the same
+// in every version (it is sent before a version is agreed).
 //
-//	version  u16
-//	software str (MaxSoftwareLen)
+//	version    u16  the lowest version the sender speaks
+//	software   str (MaxSoftwareLen)
+//	maxVersion u16  (v2) the highest version the sender speaks
+//	features   u32  (v2) [Features] the sender offers
+//
+// A version-1 peer sends only version (the one version it speaks) and
+// software; its Hello parses with MaxVersion = Version and no features. It
+// reads only those two fields of a newer peer's Hello, and a v1 relay refuses
+// a Hello whose version is not 1: that is why version is the lowest version
+// spoken, so a newer client still logs in to a v1 relay (as v1).
 type Hello struct {
-	Version  uint16
-	Software string
+	Version    uint16   // lowest version spoken
+	Software   string   // e.g. "talk 1.2 (hark)", for logs
+	MaxVersion uint16   // highest version spoken (see Versions)
+	Features   Features // offered; used when both sides offer them
+}
+
+// NewHello returns the Hello this package sends: every version from
+// [MinVersion] to [Version] and [SupportedFeatures].
+func NewHello(software string) *Hello {
+	return &Hello{Version: MinVersion, Software: software, MaxVersion: Version, Features: SupportedFeatures}
+}
+
+// Versions returns the range of versions h announces. A MaxVersion below
+// Version (a v1 Hello, or a zero field) means Version alone.
+func (h *Hello) Versions() (lowest, highest uint16) {
+	return h.Version, max(h.Version, h.MaxVersion)
+}
+
+// Negotiate returns the version and features a connection uses, given this
+// side's Hello and the peer's: the highest version in both ranges and the
+// features both offer. ok is false when the ranges do not overlap; then
+// which side is older can be told from [Hello.Versions].
+func Negotiate(ours, theirs *Hello) (version uint16, features Features, ok bool) {
+	olo, ohi := ours.Versions()
+	tlo, thi := theirs.Versions()
+	lo, hi := max(olo, tlo), min(ohi, thi)
+	if lo > hi {
+		return 0, 0, false
+	}
+	return hi, ours.Features & theirs.Features, true
 }
 
 // Auth logs in. In an open relay the password is ignored.
@@ -161,7 +209,8 @@ type Auth struct {
 	Password string
 }
 
-// ChannelInfo describes one channel.
+// ChannelInfo describes one channel. It is a record (see the package
+// documentation): length-prefixed from version 2 on.
 //
 //	name str (MaxChannelLen)
 //	id   u16
@@ -179,7 +228,7 @@ type ChannelInfo struct {
 //	roles    u8
 //	server   str (MaxSoftwareLen)
 //	default  str (MaxChannelLen): the channel to join when the user names none
-//	channels u16 count, then ChannelInfo each
+//	channels u16 count, then a ChannelInfo record each
 type Welcome struct {
 	Session        uint32
 	Name           string
@@ -196,15 +245,14 @@ type Join struct{ Channel string }
 
 // Joined confirms a join.
 //
-//	channel str
-//	id      u16
-//	mode    u8
+//	channel ChannelInfo record
 type Joined struct{ ChannelInfo }
 
 // Leave takes the session out of its channel; it stays online.
 type Leave struct{}
 
-// UserInfo is one online user.
+// UserInfo is one online user. It is a record (see the package
+// documentation): length-prefixed from version 2 on.
 //
 //	session u32
 //	name    str
@@ -218,9 +266,18 @@ type UserInfo struct {
 }
 
 // Presence is a snapshot of everyone online, sent after a join and on request.
+// A snapshot too big for one message is split (see [SplitPresence]): from
+// version 2 on, every part but the last has More set, and a receiver
+// assembles the parts before replacing what it knew. (Version 1 has no More:
+// the relay sends a v1 peer the first part as Presence and each further user
+// as a [PresenceChange] of kind online.)
 //
-//	users u16 count, then UserInfo each
-type Presence struct{ Users []UserInfo }
+//	users u16 count, then a UserInfo record each
+//	more  u8 (v2): 1 when the next Presence message continues this snapshot
+type Presence struct {
+	Users []UserInfo
+	More  bool
+}
 
 // PresenceKind says what a [PresenceChange] reports.
 type PresenceKind uint8
@@ -247,7 +304,7 @@ func (k PresenceKind) String() string {
 // PresenceChange reports one user's change to every session.
 //
 //	kind u8
-//	user UserInfo
+//	user UserInfo record
 type PresenceChange struct {
 	Kind PresenceKind
 	User UserInfo
@@ -379,7 +436,8 @@ type Pong struct{ Nonce uint64 }
 // ListSessions asks (role admin) for [Sessions].
 type ListSessions struct{}
 
-// SessionInfo is one session as an admin sees it.
+// SessionInfo is one session as an admin sees it. It is a record (see the
+// package documentation): length-prefixed from version 2 on.
 //
 //	session u32
 //	name    str
@@ -396,10 +454,17 @@ type SessionInfo struct {
 	Roles   Role
 }
 
-// Sessions lists sessions.
+// Sessions lists sessions. A list too big for one message is split (see
+// [SplitSessions]); from version 2 on every part but the last has More set.
+// (A version-1 receiver cannot tell the last part: it sends a [Ping] after
+// its request and takes the parts that arrive before the [Pong].)
 //
-//	sessions u16 count, then SessionInfo each
-type Sessions struct{ Sessions []SessionInfo }
+//	sessions u16 count, then a SessionInfo record each
+//	more     u8 (v2): 1 when the next Sessions message continues this list
+type Sessions struct {
+	Sessions []SessionInfo
+	More     bool
+}
 
 // Kick ends a user's session (role admin).
 //
@@ -457,12 +522,21 @@ func (m *Unknown) Type() MsgType        { return m.T }
 
 func (m *Hello) AppendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, m.Version)
-	return appendStr(b, m.Software)
+	b = appendStr(b, m.Software)
+	b = binary.BigEndian.AppendUint16(b, m.MaxVersion)
+	return binary.BigEndian.AppendUint32(b, uint32(m.Features))
 }
 func (m *Hello) check(c *checker) { c.str("software", m.Software, MaxSoftwareLen) }
 func (m *Hello) parse(d *decoder) {
 	m.Version = d.u16()
 	m.Software = d.str("software", MaxSoftwareLen)
+	m.MaxVersion = m.Version // a v1 Hello: one version
+	if d.more() {
+		m.MaxVersion = d.u16()
+	}
+	if d.more() {
+		m.Features = Features(d.u32())
+	}
 }
 
 func (m *Auth) AppendBody(b []byte) []byte { return appendStr(appendStr(b, m.Name), m.Password) }
@@ -475,10 +549,18 @@ func (m *Auth) parse(d *decoder) {
 	m.Password = d.str("password", MaxPasswordLen)
 }
 
-func (ci *ChannelInfo) appendTo(b []byte) []byte {
+func (ci *ChannelInfo) appendTo(b []byte, v uint16) []byte {
+	b, start := beginRecord(b, v)
 	b = appendStr(b, ci.Name)
 	b = binary.BigEndian.AppendUint16(b, ci.ID)
-	return append(b, byte(ci.Mode))
+	b = append(b, byte(ci.Mode))
+	return endRecord(b, start)
+}
+
+// EncodedLen is the number of bytes ci takes on the wire in version v,
+// including its length prefix from version 2 on.
+func (ci *ChannelInfo) EncodedLen(v uint16) int {
+	return recordPrefixLen(v) + 2 + len(ci.Name) + 2 + 1
 }
 func (ci *ChannelInfo) check(c *checker) { c.str("channel", ci.Name, MaxChannelLen) }
 func (ci *ChannelInfo) parse(d *decoder) {
@@ -487,7 +569,8 @@ func (ci *ChannelInfo) parse(d *decoder) {
 	ci.Mode = ChannelMode(d.u8())
 }
 
-func (m *Welcome) AppendBody(b []byte) []byte {
+func (m *Welcome) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
+func (m *Welcome) appendBodyFor(b []byte, v uint16) []byte {
 	b = binary.BigEndian.AppendUint32(b, m.Session)
 	b = appendStr(b, m.Name)
 	b = append(b, byte(m.Roles))
@@ -495,7 +578,7 @@ func (m *Welcome) AppendBody(b []byte) []byte {
 	b = appendStr(b, m.DefaultChannel)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Channels)))
 	for i := range m.Channels {
-		b = m.Channels[i].appendTo(b)
+		b = m.Channels[i].appendTo(b, v)
 	}
 	return b
 }
@@ -518,7 +601,7 @@ func (m *Welcome) parse(d *decoder) {
 	if n > 0 {
 		m.Channels = make([]ChannelInfo, n)
 		for i := range m.Channels {
-			m.Channels[i].parse(d)
+			d.record(&m.Channels[i])
 		}
 	}
 }
@@ -527,19 +610,30 @@ func (m *Join) AppendBody(b []byte) []byte { return appendStr(b, m.Channel) }
 func (m *Join) check(c *checker)           { c.str("channel", m.Channel, MaxChannelLen) }
 func (m *Join) parse(d *decoder)           { m.Channel = d.str("channel", MaxChannelLen) }
 
-func (m *Joined) AppendBody(b []byte) []byte { return m.ChannelInfo.appendTo(b) }
-func (m *Joined) check(c *checker)           { m.ChannelInfo.check(c) }
-func (m *Joined) parse(d *decoder)           { m.ChannelInfo.parse(d) }
+func (m *Joined) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
+func (m *Joined) appendBodyFor(b []byte, v uint16) []byte {
+	return m.ChannelInfo.appendTo(b, v)
+}
+func (m *Joined) check(c *checker) { m.ChannelInfo.check(c) }
+func (m *Joined) parse(d *decoder) { d.record(&m.ChannelInfo) }
 
 func (m *Leave) AppendBody(b []byte) []byte { return b }
 func (m *Leave) check(*checker)             {}
 func (m *Leave) parse(*decoder)             {}
 
-func (u *UserInfo) appendTo(b []byte) []byte {
+func (u *UserInfo) appendTo(b []byte, v uint16) []byte {
+	b, start := beginRecord(b, v)
 	b = binary.BigEndian.AppendUint32(b, u.Session)
 	b = appendStr(b, u.Name)
 	b = appendStr(b, u.Channel)
-	return appendBool(b, u.Talking)
+	b = appendBool(b, u.Talking)
+	return endRecord(b, start)
+}
+
+// EncodedLen is the number of bytes u takes on the wire in version v,
+// including its length prefix from version 2 on.
+func (u *UserInfo) EncodedLen(v uint16) int {
+	return recordPrefixLen(v) + 4 + 2 + len(u.Name) + 2 + len(u.Channel) + 1
 }
 func (u *UserInfo) check(c *checker) {
 	c.str("name", u.Name, MaxNameLen)
@@ -552,10 +646,14 @@ func (u *UserInfo) parse(d *decoder) {
 	u.Talking = d.bool()
 }
 
-func (m *Presence) AppendBody(b []byte) []byte {
+func (m *Presence) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
+func (m *Presence) appendBodyFor(b []byte, v uint16) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Users)))
 	for i := range m.Users {
-		b = m.Users[i].appendTo(b)
+		b = m.Users[i].appendTo(b, v)
+	}
+	if v >= Version2 {
+		b = appendBool(b, m.More)
 	}
 	return b
 }
@@ -570,18 +668,22 @@ func (m *Presence) parse(d *decoder) {
 	if n > 0 {
 		m.Users = make([]UserInfo, n)
 		for i := range m.Users {
-			m.Users[i].parse(d)
+			d.record(&m.Users[i])
 		}
+	}
+	if d.v >= Version2 {
+		m.More = d.bool()
 	}
 }
 
-func (m *PresenceChange) AppendBody(b []byte) []byte {
-	return m.User.appendTo(append(b, byte(m.Kind)))
+func (m *PresenceChange) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
+func (m *PresenceChange) appendBodyFor(b []byte, v uint16) []byte {
+	return m.User.appendTo(append(b, byte(m.Kind)), v)
 }
 func (m *PresenceChange) check(c *checker) { m.User.check(c) }
 func (m *PresenceChange) parse(d *decoder) {
 	m.Kind = PresenceKind(d.u8())
-	m.User.parse(d)
+	d.record(&m.User)
 }
 
 func (m *FloorRequest) AppendBody(b []byte) []byte {
@@ -723,13 +825,21 @@ func (m *ListSessions) AppendBody(b []byte) []byte { return b }
 func (m *ListSessions) check(*checker)             {}
 func (m *ListSessions) parse(*decoder)             {}
 
-func (s *SessionInfo) appendTo(b []byte) []byte {
+func (s *SessionInfo) appendTo(b []byte, v uint16) []byte {
+	b, start := beginRecord(b, v)
 	b = binary.BigEndian.AppendUint32(b, s.Session)
 	b = appendStr(b, s.Name)
 	b = appendStr(b, s.Channel)
 	b = appendStr(b, s.Addr)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Since))
-	return append(b, byte(s.Roles))
+	b = append(b, byte(s.Roles))
+	return endRecord(b, start)
+}
+
+// EncodedLen is the number of bytes s takes on the wire in version v,
+// including its length prefix from version 2 on.
+func (s *SessionInfo) EncodedLen(v uint16) int {
+	return recordPrefixLen(v) + 4 + 2 + len(s.Name) + 2 + len(s.Channel) + 2 + len(s.Addr) + 8 + 1
 }
 func (s *SessionInfo) check(c *checker) {
 	c.str("name", s.Name, MaxNameLen)
@@ -745,10 +855,14 @@ func (s *SessionInfo) parse(d *decoder) {
 	s.Roles = Role(d.u8())
 }
 
-func (m *Sessions) AppendBody(b []byte) []byte {
+func (m *Sessions) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
+func (m *Sessions) appendBodyFor(b []byte, v uint16) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Sessions)))
 	for i := range m.Sessions {
-		b = m.Sessions[i].appendTo(b)
+		b = m.Sessions[i].appendTo(b, v)
+	}
+	if v >= Version2 {
+		b = appendBool(b, m.More)
 	}
 	return b
 }
@@ -763,8 +877,11 @@ func (m *Sessions) parse(d *decoder) {
 	if n > 0 {
 		m.Sessions = make([]SessionInfo, n)
 		for i := range m.Sessions {
-			m.Sessions[i].parse(d)
+			d.record(&m.Sessions[i])
 		}
+	}
+	if d.v >= Version2 {
+		m.More = d.bool()
 	}
 }
 

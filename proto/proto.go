@@ -2,17 +2,42 @@ package proto
 
 import "errors"
 
-// Version is the protocol version spoken by this package. Peers exchange it in
-// [Hello]; the relay refuses versions it does not speak with [CodeVersion].
-//
-// History:
-//
-//	1  (2026-11) first version: control stream + voice datagrams.
-const Version = 1
+// Protocol versions. Peers announce the range they speak in [Hello] and use
+// the highest version both speak (see [Negotiate]); the version decides how
+// records and lists are encoded (see the package documentation, "Versions",
+// for the history and the rules of change).
+const (
+	// Version1 (2026-11) is the first version: control stream and voice
+	// datagrams. Records in lists are not length-prefixed.
+	Version1 uint16 = 1
+	// Version2 (2026-12) makes the format extensible: every record is
+	// length-prefixed, split lists carry a "more follows" flag, Hello
+	// carries a version range and feature bits, and unknown voice flags
+	// are ignored.
+	Version2 uint16 = 2
+
+	// Version is the newest version this package speaks.
+	Version = Version2
+	// MinVersion is the oldest version this package still speaks.
+	MinVersion = Version1
+)
+
+// Features is a set of optional capabilities announced in [Hello]. A
+// feature is used on a connection only when both peers announce it (see
+// [Negotiate]); bits a peer does not know are ignored. Bits are assigned
+// here, never reused, and documented with the version that added them.
+// Version 2 assigns none: the field exists so that later capabilities can
+// be offered without a new version.
+type Features uint32
+
+// SupportedFeatures is the set of features this package implements.
+const SupportedFeatures Features = 0
 
 // ALPN is the TLS application protocol negotiated on the QUIC connection. It
-// carries the major version so that incompatible peers fail at the handshake
-// with a clear TLS alert instead of parsing each other's bytes.
+// names the major version of the transport, which stays "hark/1" for as long
+// as versions are negotiated in [Hello]: a new ALPN would lock every older
+// peer out at the TLS handshake, so it changes only for a change that Hello
+// cannot negotiate.
 const ALPN = "hark/1"
 
 // DefaultPort is the relay's UDP port when an address gives none.

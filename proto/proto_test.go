@@ -3,6 +3,7 @@ package proto
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -12,14 +13,14 @@ import (
 // samples holds one filled-in value of every message type.
 func samples() []Message {
 	return []Message{
-		&Hello{Version: Version, Software: "hark-test/1"},
+		&Hello{Version: MinVersion, Software: "hark-test/1", MaxVersion: Version, Features: 1<<31 | 5},
 		&Auth{Name: "alice", Password: "s3cret"},
 		&Welcome{Session: 7, Name: "alice", Roles: RolePage | RoleAdmin, Server: "hark relay",
 			DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT}, {"ops", 2, ModeOpen}}},
 		&Join{Channel: "ops"},
 		&Joined{ChannelInfo{"ops", 2, ModeOpen}},
 		&Leave{},
-		&Presence{Users: []UserInfo{{1, "alice", "lobby", true}, {2, "bob", "", false}}},
+		&Presence{Users: []UserInfo{{1, "alice", "lobby", true}, {2, "bob", "", false}}, More: true},
 		&PresenceChange{Kind: PresenceMoved, User: UserInfo{2, "bob", "ops", false}},
 		&FloorRequest{Channel: 1},
 		&FloorGrant{Channel: 1, MaxMillis: 60000},
@@ -35,43 +36,258 @@ func samples() []Message {
 		&Ping{Nonce: 1 << 60},
 		&Pong{Nonce: 42},
 		&ListSessions{},
-		&Sessions{Sessions: []SessionInfo{{1, "alice", "lobby", "127.0.0.1:5000", 1790000000000, RoleAdmin}}},
+		&Sessions{Sessions: []SessionInfo{{1, "alice", "lobby", "127.0.0.1:5000", 1790000000000, RoleAdmin}}, More: true},
 		&Kick{Name: "bob", Reason: "testing"},
 		&Bye{Code: CodeReplaced, Text: "you logged in from another place"},
 	}
 }
 
+// versions lists every version this package speaks.
+func versions() []uint16 {
+	var vs []uint16
+	for v := MinVersion; v <= Version; v++ {
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// asSentIn returns m as a peer of version v receives it: version 1 has no
+// More flag on lists.
+func asSentIn(m Message, v uint16) Message {
+	if v >= Version2 {
+		return m
+	}
+	switch m := m.(type) {
+	case *Presence:
+		c := *m
+		c.More = false
+		return &c
+	case *Sessions:
+		c := *m
+		c.More = false
+		return &c
+	}
+	return m
+}
+
 func TestRoundTrip(t *testing.T) {
-	seen := map[MsgType]bool{}
-	for _, m := range samples() {
-		b, err := AppendMessage(nil, m)
-		if err != nil {
-			t.Fatalf("%v: %v", m.Type(), err)
+	for _, v := range versions() {
+		seen := map[MsgType]bool{}
+		for _, m := range samples() {
+			b, err := AppendMessageFor(nil, m, v)
+			if err != nil {
+				t.Fatalf("v%d %v: %v", v, m.Type(), err)
+			}
+			got, err := ParseMessageFor(b[FrameHeaderLen:], v)
+			if err != nil {
+				t.Fatalf("v%d %v: parse: %v", v, m.Type(), err)
+			}
+			if want := asSentIn(m, v); !reflect.DeepEqual(got, want) {
+				t.Errorf("v%d %v: got %+v, want %+v", v, m.Type(), got, want)
+			}
+			if seen[m.Type()] {
+				t.Errorf("duplicate type %v", m.Type())
+			}
+			seen[m.Type()] = true
+			if strings.HasPrefix(m.Type().String(), "type-") {
+				t.Errorf("type %d has no name", m.Type())
+			}
+			// Every strict prefix of a non-empty body must fail, not panic,
+			// except where optional fields begin (Hello's v2 fields).
+			optional := map[int]bool{}
+			if h, ok := m.(*Hello); ok {
+				optional[1+2+2+len(h.Software)] = true   // a v1 Hello
+				optional[1+2+2+len(h.Software)+2] = true // no features
+			}
+			for i := 1; i < len(b)-FrameHeaderLen; i++ {
+				if _, err := ParseMessageFor(b[FrameHeaderLen:FrameHeaderLen+i], v); err == nil && !optional[i] {
+					t.Errorf("v%d %v: prefix of %d bytes parsed", v, m.Type(), i)
+				}
+			}
+			// Bytes after the known fields are ignored.
+			long := append(b[FrameHeaderLen:len(b):len(b)], 0xde, 0xad, 0xbe, 0xef)
+			if got, err := ParseMessageFor(long, v); err != nil || !reflect.DeepEqual(got, asSentIn(m, v)) {
+				t.Errorf("v%d %v: with trailing bytes: %+v, %v", v, m.Type(), got, err)
+			}
 		}
-		got, err := ParseMessage(b[FrameHeaderLen:])
-		if err != nil {
-			t.Fatalf("%v: parse: %v", m.Type(), err)
-		}
-		if !reflect.DeepEqual(got, m) {
-			t.Errorf("%v: got %+v, want %+v", m.Type(), got, m)
-		}
-		if seen[m.Type()] {
-			t.Errorf("duplicate type %v", m.Type())
-		}
-		seen[m.Type()] = true
-		if strings.HasPrefix(m.Type().String(), "type-") {
-			t.Errorf("type %d has no name", m.Type())
-		}
-		// Every strict prefix of a non-empty body must fail, not panic.
-		for i := 1; i < len(b)-FrameHeaderLen; i++ {
-			if _, err := ParseMessage(b[FrameHeaderLen : FrameHeaderLen+i]); err == nil && len(m.AppendBody(nil)) > 0 {
-				t.Errorf("%v: prefix of %d bytes parsed", m.Type(), i)
+		for ty := MsgType(1); ty < 64; ty++ {
+			if newMessage(ty) != nil && !seen[ty] {
+				t.Errorf("type %v has no sample", ty)
 			}
 		}
 	}
-	for ty := MsgType(1); ty < 64; ty++ {
-		if newMessage(ty) != nil && !seen[ty] {
-			t.Errorf("type %v has no sample", ty)
+}
+
+// TestRecordsGrow checks that a record with fields this version does not
+// know (a newer peer's) parses, its extra bytes skipped, in lists and alone.
+func TestRecordsGrow(t *testing.T) {
+	extra := []byte{9, 8, 7, 6, 5}
+	// grow appends r's fields, then extra, as one v2 record.
+	grow := func(b []byte, appendFields func([]byte, uint16) []byte) []byte {
+		b, start := beginRecord(b, Version2)
+		b = appendFields(b, Version1) // the fields alone, no length
+		b = append(b, extra...)
+		return endRecord(b, start)
+	}
+	users := []UserInfo{{1, "alice", "lobby", true}, {2, "bob", "", false}}
+	b := []byte{byte(TypePresence), 0, 2}
+	for i := range users {
+		b = grow(b, users[i].appendTo)
+	}
+	b = append(b, 1)        // more
+	b = append(b, extra...) // a newer Presence field
+	m, err := ParseMessageFor(b, Version2)
+	if want := (&Presence{Users: users, More: true}); err != nil || !reflect.DeepEqual(m, want) {
+		t.Errorf("presence: got %+v, %v; want %+v", m, err, want)
+	}
+
+	ch := ChannelInfo{"ops", 2, ModeOpen}
+	b = grow([]byte{byte(TypeJoined)}, ch.appendTo)
+	if m, err := ParseMessageFor(b, Version2); err != nil || !reflect.DeepEqual(m, &Joined{ch}) {
+		t.Errorf("joined: got %+v, %v", m, err)
+	}
+
+	b = grow([]byte{byte(TypePresenceChange), byte(PresenceMoved)}, users[0].appendTo)
+	if m, err := ParseMessageFor(b, Version2); err != nil || !reflect.DeepEqual(m, &PresenceChange{PresenceMoved, users[0]}) {
+		t.Errorf("presence change: got %+v, %v", m, err)
+	}
+
+	w := &Welcome{Session: 7, Name: "alice", DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT}, ch}}
+	b = (&Welcome{Session: 7, Name: "alice", DefaultChannel: "lobby"}).appendBodyFor([]byte{byte(TypeWelcome)}, Version2)
+	b = b[:len(b)-2] // the empty channel count
+	b = append(b, 0, 2)
+	for i := range w.Channels {
+		b = grow(b, w.Channels[i].appendTo)
+	}
+	if m, err := ParseMessageFor(b, Version2); err != nil || !reflect.DeepEqual(m, w) {
+		t.Errorf("welcome: got %+v, %v", m, err)
+	}
+
+	si := SessionInfo{1, "alice", "lobby", "127.0.0.1:5000", 1790000000000, RoleAdmin}
+	b = grow([]byte{byte(TypeSessions), 0, 1}, si.appendTo)
+	b = append(b, 0)
+	if m, err := ParseMessageFor(b, Version2); err != nil || !reflect.DeepEqual(m, &Sessions{Sessions: []SessionInfo{si}}) {
+		t.Errorf("sessions: got %+v, %v", m, err)
+	}
+
+	// A record shorter than its known fields, or a length past the end, is
+	// an error.
+	b = []byte{byte(TypeJoined), 0, 3, 0, 1, 'x'}
+	if _, err := ParseMessageFor(b, Version2); !errors.Is(err, ErrShort) {
+		t.Errorf("short record: %v", err)
+	}
+	b = []byte{byte(TypeJoined), 0, 99, 0, 1, 'x', 0, 1, 0}
+	if _, err := ParseMessageFor(b, Version2); !errors.Is(err, ErrShort) {
+		t.Errorf("record past the end: %v", err)
+	}
+}
+
+func TestHelloAndNegotiate(t *testing.T) {
+	// A v1 Hello (version, software, nothing else) is one version.
+	m, err := ParseMessage([]byte{byte(TypeHello), 0, 1, 0, 2, 'o', 'k'})
+	if want := (&Hello{Version: 1, Software: "ok", MaxVersion: 1}); err != nil || !reflect.DeepEqual(m, want) {
+		t.Fatalf("v1 hello: %+v %v", m, err)
+	}
+	ours := NewHello("test")
+	if lo, hi := ours.Versions(); lo != MinVersion || hi != Version {
+		t.Errorf("NewHello speaks %d..%d", lo, hi)
+	}
+	cases := []struct {
+		name   string
+		theirs Hello
+		v      uint16
+		f      Features
+		ok     bool
+	}{
+		{"v1 peer", Hello{Version: 1, MaxVersion: 1}, 1, 0, true},
+		{"v1 peer, zero max", Hello{Version: 1}, 1, 0, true},
+		{"same", Hello{Version: 1, MaxVersion: 2, Features: SupportedFeatures}, 2, SupportedFeatures, true},
+		{"newer peer", Hello{Version: 1, MaxVersion: 9, Features: ^Features(0)}, Version, SupportedFeatures, true},
+		{"newer peer, old dropped", Hello{Version: 2, MaxVersion: 9}, Version, 0, true},
+		{"too new", Hello{Version: Version + 1, MaxVersion: Version + 5}, 0, 0, false},
+		{"too old", Hello{Version: 0, MaxVersion: 0}, 0, 0, false},
+	}
+	for _, c := range cases {
+		v, f, ok := Negotiate(ours, &c.theirs)
+		if v != c.v || f != c.f || ok != c.ok {
+			t.Errorf("%s: got %d %x %v, want %d %x %v", c.name, v, f, ok, c.v, c.f, c.ok)
+		}
+		if v2, f2, ok2 := Negotiate(&c.theirs, ours); v2 != v || f2 != f || ok2 != ok {
+			t.Errorf("%s: not symmetric", c.name)
+		}
+	}
+	a := &Hello{Version: 1, MaxVersion: 2, Features: 0b0110}
+	b := &Hello{Version: 1, MaxVersion: 2, Features: 0b1100}
+	if _, f, _ := Negotiate(a, b); f != 0b0100 {
+		t.Errorf("features %b, want the common ones", f)
+	}
+}
+
+func TestSplitLists(t *testing.T) {
+	var users []UserInfo
+	for i := range 1000 {
+		users = append(users, UserInfo{Session: uint32(i), Name: fmt.Sprintf("user-%04d-%s", i, strings.Repeat("n", 40)), Channel: strings.Repeat("c", 50), Talking: i%2 == 0})
+	}
+	var sessions []SessionInfo
+	for i := range 1000 {
+		sessions = append(sessions, SessionInfo{Session: uint32(i), Name: fmt.Sprintf("u%d", i), Channel: "lobby", Addr: strings.Repeat("a", 100), Since: int64(i)})
+	}
+	for _, v := range versions() {
+		for _, n := range []int{0, 1, 100, 1000} {
+			parts := SplitPresence(users[:n], v)
+			var got []UserInfo
+			for i, p := range parts {
+				b, err := AppendMessageFor(nil, p, v)
+				if err != nil {
+					t.Fatalf("v%d %d users part %d: %v", v, n, i, err)
+				}
+				if p.More != (v >= Version2 && i < len(parts)-1) {
+					t.Errorf("v%d %d users part %d/%d: more %v", v, n, i, len(parts), p.More)
+				}
+				got = append(got, p.Users...)
+				// Sizes come from EncodedLen: a part is full when the next
+				// user would not have fit.
+				if i < len(parts)-1 {
+					next := parts[i+1].Users[0]
+					if len(b)-FrameHeaderLen+next.EncodedLen(v) <= MaxMessageSize && len(p.Users) < MaxListLen {
+						t.Errorf("v%d: part %d of %d bytes left room", v, i, len(b))
+					}
+				}
+			}
+			if len(got) != n || (n > 0 && !reflect.DeepEqual(got, users[:n])) {
+				t.Errorf("v%d: %d users split and joined differ", v, n)
+			}
+			if n == 1000 && len(parts) < 2 {
+				t.Errorf("v%d: 1000 users in %d parts", v, len(parts))
+			}
+		}
+		parts := SplitSessions(sessions, v)
+		var got []SessionInfo
+		for i, p := range parts {
+			if _, err := AppendMessageFor(nil, p, v); err != nil {
+				t.Fatalf("v%d sessions part %d: %v", v, i, err)
+			}
+			got = append(got, p.Sessions...)
+		}
+		if len(parts) < 2 || !reflect.DeepEqual(got, sessions) {
+			t.Errorf("v%d: sessions in %d parts, joined equal %v", v, len(parts), reflect.DeepEqual(got, sessions))
+		}
+	}
+}
+
+func TestEncodedLen(t *testing.T) {
+	u := UserInfo{1, "alice", "lobby", true}
+	ci := ChannelInfo{"ops", 2, ModeOpen}
+	si := SessionInfo{1, "alice", "lobby", "127.0.0.1:5000", 1790000000000, RoleAdmin}
+	for _, v := range versions() {
+		if n := len(u.appendTo(nil, v)); n != u.EncodedLen(v) {
+			t.Errorf("v%d user: %d bytes, EncodedLen %d", v, n, u.EncodedLen(v))
+		}
+		if n := len(ci.appendTo(nil, v)); n != ci.EncodedLen(v) {
+			t.Errorf("v%d channel: %d bytes, EncodedLen %d", v, n, ci.EncodedLen(v))
+		}
+		if n := len(si.appendTo(nil, v)); n != si.EncodedLen(v) {
+			t.Errorf("v%d session: %d bytes, EncodedLen %d", v, n, si.EncodedLen(v))
 		}
 	}
 }
@@ -168,6 +384,13 @@ func TestVoiceRoundTrip(t *testing.T) {
 	if s := (FlagStart | FlagEnd | 0x80).String(); s != "start|end|0x80" {
 		t.Errorf("flags string %q", s)
 	}
+	// Flags this version does not know are kept, not refused: the receiver
+	// ignores them (the relay clears them, see ClientVoiceFlags).
+	h.Flags = FlagEnd | 0x80 | 0x08
+	got, _, err = ParseVoice(AppendVoice(nil, h, payload))
+	if err != nil || got != h {
+		t.Errorf("unknown flags: %+v %v", got, err)
+	}
 }
 
 func TestVoiceRejects(t *testing.T) {
@@ -179,7 +402,6 @@ func TestVoiceRejects(t *testing.T) {
 		"empty":       {nil, ErrShort},
 		"header only": {good[:VoiceHeaderLen], ErrShort},
 		"wrong kind":  {append([]byte{9}, good[1:]...), ErrBadType},
-		"bad flags":   {append([]byte{1, 0x80}, good[2:]...), ErrBadValue},
 		"zero dur":    {AppendVoice(nil, VoiceHeader{}, []byte{1}), ErrBadValue},
 		"too long":    {AppendVoice(nil, VoiceHeader{Duration: 960}, make([]byte, MaxVoicePayload+1)), ErrTooLong},
 	}
@@ -208,21 +430,23 @@ func TestVoiceZeroAlloc(t *testing.T) {
 }
 
 func FuzzParseMessage(f *testing.F) {
-	for _, m := range samples() {
-		b, _ := AppendMessage(nil, m)
-		f.Add(b[FrameHeaderLen:])
+	for _, v := range versions() {
+		for _, m := range samples() {
+			b, _ := AppendMessageFor(nil, m, v)
+			f.Add(v, b[FrameHeaderLen:])
+		}
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParseMessage(b)
+	f.Fuzz(func(t *testing.T, v uint16, b []byte) {
+		m, err := ParseMessageFor(b, v)
 		if err != nil {
 			return
 		}
 		// What parses must encode and parse to the same thing.
-		out, err := AppendMessage(nil, m)
+		out, err := AppendMessageFor(nil, m, v)
 		if err != nil {
 			t.Fatalf("re-encode %v: %v", m.Type(), err)
 		}
-		m2, err := ParseMessage(out[FrameHeaderLen:])
+		m2, err := ParseMessageFor(out[FrameHeaderLen:], v)
 		if err != nil || !reflect.DeepEqual(m, m2) {
 			t.Fatalf("unstable: %+v vs %+v (%v)", m, m2, err)
 		}
@@ -230,13 +454,16 @@ func FuzzParseMessage(f *testing.F) {
 }
 
 func FuzzReader(f *testing.F) {
-	var all []byte
-	for _, m := range samples() {
-		all, _ = AppendMessage(all, m)
+	for _, v := range versions() {
+		var all []byte
+		for _, m := range samples() {
+			all, _ = AppendMessageFor(all, m, v)
+		}
+		f.Add(v, all)
 	}
-	f.Add(all)
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Fuzz(func(t *testing.T, v uint16, b []byte) {
 		r := NewReader(bytes.NewReader(b))
+		r.SetVersion(v)
 		for i := 0; i < 1000; i++ {
 			if _, err := r.Next(); err != nil && IsFramingError(err) {
 				return

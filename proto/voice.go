@@ -15,7 +15,10 @@ const (
 	KindVoice DatagramKind = 0x01
 )
 
-// VoiceFlags mark transmission boundaries and priority.
+// VoiceFlags mark transmission boundaries and priority. A receiver acts on
+// the flags it knows and ignores the others (from version 2 on; a version-1
+// receiver drops a frame with a flag it does not know, which is why the
+// relay forwards only the flags below: see [ClientVoiceFlags]).
 type VoiceFlags uint8
 
 // Voice flags.
@@ -30,6 +33,14 @@ const (
 	FlagPriority VoiceFlags = 1 << 2
 
 	knownFlags = FlagStart | FlagEnd | FlagPriority
+
+	// ClientVoiceFlags are the flags a client may set. The relay clears
+	// every other flag of a client's frame before forwarding it: priority is
+	// the relay's to set, and a flag the relay does not know must not reach
+	// a listener that might not know it either. A flag added later that
+	// should pass a relay joins this set in a new version, and the relay
+	// must clear it for listeners that negotiated an older version.
+	ClientVoiceFlags = FlagStart | FlagEnd
 )
 
 // String renders flags as "start|end|priority".
@@ -102,7 +113,9 @@ func AppendVoice(b []byte, h VoiceHeader, payload []byte) []byte {
 
 // ParseVoice parses a voice datagram. The returned payload aliases b. It
 // checks the kind, that the payload is 1..[MaxVoicePayload] bytes and that
-// no unknown flag is set, and does not allocate.
+// the duration is not zero, and does not allocate. Flags it does not know
+// are kept in the header as they came, so a relay can clear them: receivers
+// ignore them.
 func ParseVoice(b []byte) (VoiceHeader, []byte, error) {
 	if len(b) < VoiceHeaderLen+1 {
 		return VoiceHeader{}, nil, errShortVoice
@@ -121,9 +134,6 @@ func ParseVoice(b []byte) (VoiceHeader, []byte, error) {
 		Timestamp: binary.BigEndian.Uint32(b[10:]),
 		Duration:  binary.BigEndian.Uint16(b[14:]),
 	}
-	if h.Flags&^knownFlags != 0 {
-		return VoiceHeader{}, nil, errFlagsVoice
-	}
 	if h.Duration == 0 {
 		return VoiceHeader{}, nil, errDurVoice
 	}
@@ -136,7 +146,6 @@ var (
 	errShortVoice = fmt.Errorf("%w: voice datagram needs %d header bytes and a payload", ErrShort, VoiceHeaderLen)
 	errKindVoice  = fmt.Errorf("%w: not a voice datagram", ErrBadType)
 	errLongVoice  = fmt.Errorf("%w: voice payload over %d bytes", ErrTooLong, MaxVoicePayload)
-	errFlagsVoice = fmt.Errorf("%w: unknown voice flags", ErrBadValue)
 	errDurVoice   = fmt.Errorf("%w: voice frame duration is zero", ErrBadValue)
 )
 

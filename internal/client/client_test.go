@@ -281,31 +281,55 @@ func TestBusyAndForbidden(t *testing.T) {
 	}
 }
 
+// TestWhoAndText runs against the relay as it is, against one that splits
+// its presence snapshot (the client must assemble it), and against a relay
+// of protocol version 1 (the client must log in as v1 and read v1 records).
 func TestWhoAndText(t *testing.T) {
-	f := newFakeRelay(t)
-	c, err := dialFake(t, f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := testCtx(t)
-	users, err := c.Who(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(users) != 2 || users[0].Name != "alice" || users[1].Name != "zed" || !users[1].Talking {
-		t.Errorf("who: %+v", users)
-	}
-	if err := c.Text(ctx, "", "hello"); err != nil {
-		t.Errorf("text to channel: %v", err)
-	}
-	if err := c.Text(ctx, "nobody", "hello"); err == nil || !strings.Contains(err.Error(), "nobody is not online") {
-		t.Errorf("text to nobody: %v", err)
-	}
-	if _, m := f.snapshot(); !containsText(m, "lobby", "hello") {
-		t.Errorf("relay did not get the text: %v", m)
-	}
-	if rtt, err := c.Ping(ctx); err != nil || rtt <= 0 {
-		t.Errorf("ping %v %v", rtt, err)
+	for _, tc := range []struct {
+		name        string
+		v1, split   bool
+		wantVersion uint16
+	}{
+		{"current", false, false, proto.Version},
+		{"split presence", false, true, proto.Version},
+		{"v1 relay", true, false, proto.Version1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeRelayWith(t, func(f *fakeRelay) { f.v1, f.splitPresence = tc.v1, tc.split })
+			c, err := dialFake(t, f, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.mu.Lock()
+			v := c.cur.version
+			c.mu.Unlock()
+			if v != tc.wantVersion {
+				t.Errorf("negotiated version %d, want %d", v, tc.wantVersion)
+			}
+			if w := c.Welcome(); len(w.Channels) != 2 || w.Channels[1].Name != "ops" || w.Channels[1].ID != 2 || w.Channels[1].Mode != proto.ModeOpen {
+				t.Errorf("welcome channels %+v", w.Channels)
+			}
+			ctx := testCtx(t)
+			users, err := c.Who(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(users) != 2 || users[0].Name != "alice" || users[1].Name != "zed" || !users[1].Talking {
+				t.Errorf("who: %+v", users)
+			}
+			if err := c.Text(ctx, "", "hello"); err != nil {
+				t.Errorf("text to channel: %v", err)
+			}
+			if err := c.Text(ctx, "nobody", "hello"); err == nil || !strings.Contains(err.Error(), "nobody is not online") {
+				t.Errorf("text to nobody: %v", err)
+			}
+			if _, m := f.snapshot(); !containsText(m, "lobby", "hello") {
+				t.Errorf("relay did not get the text: %v", m)
+			}
+			if rtt, err := c.Ping(ctx); err != nil || rtt <= 0 {
+				t.Errorf("ping %v %v", rtt, err)
+			}
+		})
 	}
 }
 

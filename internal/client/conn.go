@@ -34,6 +34,13 @@ type conn struct {
 	fingerprint string
 	early       []proto.Message // received during the handshake; handled by install
 	preJoin     bool            // install is handling early messages that predate Joined
+	// version is the protocol version negotiated in Hello (proto.Negotiate);
+	// write encodes for it. Set by handshake, then read-only.
+	version uint16
+	// presenceParts gathers a presence snapshot that comes in parts (More
+	// set on all but the last). Used only by Client.handle, which runs for
+	// one conn on one goroutine at a time (install, then the reader).
+	presenceParts []proto.UserInfo
 
 	wmu  sync.Mutex // guards writes to st and wbuf
 	wbuf []byte
@@ -174,10 +181,12 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 	}
 	cn.st = st
 	cn.rd = proto.NewReader(st)
+	cn.version = proto.Version // Hello and Auth read the same in every version
 	if dl, ok := ctx.Deadline(); ok {
 		st.SetDeadline(dl)
 	}
-	if err := cn.write(&proto.Hello{Version: proto.Version, Software: c.cfg.Software}); err != nil {
+	hello := proto.NewHello(c.cfg.Software)
+	if err := cn.write(hello); err != nil {
 		return &UnreachableError{Relay: c.relay, Err: err}
 	}
 	if err := cn.write(&proto.Auth{Name: c.cfg.Name, Password: c.cfg.Password}); err != nil {
@@ -220,8 +229,19 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 	if e, ok := m.(*proto.Error); ok {
 		return c.errorFor(e, "log in")
 	}
-	if h := m.(*proto.Hello); h.Version != proto.Version {
-		c.log.Info("relay speaks another protocol version", "relay_version", h.Version, "ours", proto.Version, "relay_software", h.Software)
+	relayHello := m.(*proto.Hello)
+	v, _, ok := proto.Negotiate(hello, relayHello)
+	if !ok {
+		// The relay refuses first; this is for one that does not.
+		lo, hi := relayHello.Versions()
+		return &RelayError{Code: proto.CodeVersion, About: proto.TypeHello, Text: fmt.Sprintf(
+			"the relay speaks protocol versions %d to %d and this program %d to %d: update the older of the two",
+			lo, hi, proto.MinVersion, proto.Version)}
+	}
+	cn.version = v
+	cn.rd.SetVersion(v)
+	if v != proto.Version {
+		c.log.Info("the relay is older than this program: speaking its protocol version", "version", v, "ours", proto.Version, "relay_software", relayHello.Software)
 	}
 	m, err = next("login", proto.TypeWelcome)
 	if err != nil {
@@ -277,7 +297,7 @@ func isTimeout(err error) bool {
 func (cn *conn) write(m proto.Message) error {
 	cn.wmu.Lock()
 	defer cn.wmu.Unlock()
-	b, err := proto.AppendMessage(cn.wbuf[:0], m)
+	b, err := proto.AppendMessageFor(cn.wbuf[:0], m, cn.version)
 	if err != nil {
 		return err
 	}
@@ -480,6 +500,17 @@ func (cn *conn) pingLoop(c *Client) {
 // handle processes one control message from the relay: it answers a
 // waiting request, updates state and queues an event.
 func (c *Client) handle(cn *conn, m proto.Message) {
+	if p, ok := m.(*proto.Presence); ok {
+		// A snapshot may come in parts: act on the whole.
+		if p.More {
+			cn.presenceParts = append(cn.presenceParts, p.Users...)
+			return
+		}
+		if cn.presenceParts != nil {
+			m = &proto.Presence{Users: append(cn.presenceParts, p.Users...)}
+			cn.presenceParts = nil
+		}
+	}
 	c.mu.Lock()
 	var w *waiter
 	partial := false

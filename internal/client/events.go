@@ -37,7 +37,8 @@ func (s State) String() string {
 // State and Msg is set.
 //
 // Msg is one of the relay's messages, owned by the receiver: *proto.Presence
-// (a full snapshot, sent after each join), *proto.PresenceChange,
+// (a full snapshot, sent after each join; a snapshot the relay split over
+// several messages is delivered whole, with More false), *proto.PresenceChange,
 // *proto.Talking (someone took or released the floor; Priority for a page),
 // *proto.Text, *proto.Ring, *proto.Page, *proto.Joined, *proto.Error (a
 // refusal not tied to a request this client is waiting for, e.g. a

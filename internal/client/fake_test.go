@@ -9,6 +9,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/internal/protov1"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -27,9 +28,16 @@ type fakeRelay struct {
 	msgs       []proto.Message
 	conns      []*quic.Conn
 	got        chan struct{} // signalled on each voice datagram or message (cap 1)
+
+	// Set by newFakeRelayWith before it serves, then read-only:
+	v1            bool // behave as a relay of protocol version 1 (the binary before v2)
+	splitPresence bool // send the presence snapshot in two parts (More set on the first)
 }
 
-func newFakeRelay(t *testing.T) *fakeRelay {
+func newFakeRelay(t *testing.T) *fakeRelay { t.Helper(); return newFakeRelayWith(t, nil) }
+
+// newFakeRelayWith is newFakeRelay with set applied before it serves.
+func newFakeRelayWith(t *testing.T, set func(*fakeRelay)) *fakeRelay {
 	t.Helper()
 	cert, err := certs.InMemory()
 	if err != nil {
@@ -40,6 +48,9 @@ func newFakeRelay(t *testing.T) *fakeRelay {
 		t.Fatal(err)
 	}
 	f := &fakeRelay{t: t, ln: ln, addr: ln.Addr().String(), fp: certs.FingerprintOf(cert), got: make(chan struct{}, 1)}
+	if set != nil {
+		set(f)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -102,8 +113,13 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 		return
 	}
 	rd := proto.NewReader(st)
+	version := proto.Version
+	if f.v1 {
+		version = proto.Version1
+		rd.SetVersion(version)
+	}
 	send := func(m proto.Message) {
-		b, err := proto.AppendMessage(nil, m)
+		b, err := proto.AppendMessageFor(nil, m, version)
 		if err != nil {
 			f.t.Error(err)
 			return
@@ -123,7 +139,19 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 		f.signal()
 		switch m := m.(type) {
 		case *proto.Hello:
-			send(&proto.Hello{Version: proto.Version, Software: "fake"})
+			if f.v1 {
+				// What the v1 relay did: refuse any version but 1, answer
+				// with a v1 Hello (version and software, nothing more).
+				if m.Version != protov1.Version {
+					send(&proto.Error{Code: proto.CodeVersion, About: proto.TypeHello, Text: "this relay speaks protocol version 1"})
+					st.Close()
+					return
+				}
+				b, _ := protov1.AppendMessage(nil, &protov1.Hello{Version: protov1.Version, Software: "fake v1"})
+				st.Write(b)
+				continue
+			}
+			send(proto.NewHello("fake"))
 		case *proto.Auth:
 			f.mu.Lock()
 			want := f.password
@@ -140,7 +168,12 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 			for _, ch := range channels {
 				if ch.Name == m.Channel {
 					send(&proto.Joined{ChannelInfo: ch})
-					send(&proto.Presence{Users: []proto.UserInfo{{Session: 7, Name: name, Channel: ch.Name}, {Session: 3, Name: "zed", Channel: "ops", Talking: true}}})
+					users := []proto.UserInfo{{Session: 7, Name: name, Channel: ch.Name}, {Session: 3, Name: "zed", Channel: "ops", Talking: true}}
+					if f.splitPresence {
+						send(&proto.Presence{Users: users[:1], More: true})
+						users = users[1:]
+					}
+					send(&proto.Presence{Users: users})
 					found = true
 				}
 			}

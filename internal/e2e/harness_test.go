@@ -271,6 +271,12 @@ func (r *relayProc) talk(t *testing.T, verb, user, password, channel string, arg
 // talkVia is talk through another address (an impairment proxy).
 func (r *relayProc) talkVia(t *testing.T, addr, verb, user, password, channel string, args ...string) *proc {
 	t.Helper()
+	return r.talkBin(t, "talk", addr, verb, user, password, channel, args...)
+}
+
+// talkBin is talkVia with another talk binary in bin (e.g. an old version).
+func (r *relayProc) talkBin(t *testing.T, binary, addr, verb, user, password, channel string, args ...string) *proc {
+	t.Helper()
 	a := []string{verb, "--relay", addr, "--fingerprint", r.fp, "--user", user}
 	if verb == "send" || verb == "page" {
 		// -v: the sender's sample-0 wall time is an info log line.
@@ -283,7 +289,7 @@ func (r *relayProc) talkVia(t *testing.T, addr, verb, user, password, channel st
 	if password != "" {
 		extra = append(extra, "HARK_PASSWORD="+password)
 	}
-	return start(t, "talk", env(t, extra...), "", append(a, args...)...)
+	return start(t, binary, env(t, extra...), "", append(a, args...)...)
 }
 
 var (
@@ -310,8 +316,14 @@ func (r *relayProc) startRecorder(t *testing.T, ctx context.Context, user, passw
 // newRecorder starts `talk record -v` without waiting for it to join.
 func (r *relayProc) newRecorder(t *testing.T, user, password, channel string, args ...string) *recorder {
 	t.Helper()
+	return r.newRecorderBin(t, "talk", user, password, channel, args...)
+}
+
+// newRecorderBin is newRecorder with another talk binary in bin.
+func (r *relayProc) newRecorderBin(t *testing.T, binary, user, password, channel string, args ...string) *recorder {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), user+"-"+channel+".wav")
-	p := r.talk(t, "record", user, password, channel, append([]string{"-v", "--out", out}, args...)...)
+	p := r.talkBin(t, binary, r.addr, "record", user, password, channel, append([]string{"-v", "--out", out}, args...)...)
 	return &recorder{proc: p, out: out}
 }
 

@@ -147,6 +147,8 @@ type sess struct {
 	st    *quic.Stream
 	chID  uint16
 	id    uint32
+	// version is the protocol version negotiated at login (read-only after).
+	version uint16
 
 	lat       []int32 // µs, owned by the datagram reader until it stops
 	delivered atomic.Uint64
@@ -326,7 +328,9 @@ func (s *sess) login(ctx context.Context, tr *quic.Transport, raddr *net.UDPAddr
 	}
 	s.st = st
 	var b []byte
-	b, _ = proto.AppendMessage(b, &proto.Hello{Version: proto.Version, Software: "hark-loadgen"})
+	hello := proto.NewHello("hark-loadgen")
+	// Hello, Auth and Join read the same in every version: send them at once.
+	b, _ = proto.AppendMessage(b, hello)
 	b, _ = proto.AppendMessage(b, &proto.Auth{Name: fmt.Sprintf("%s%05d", cfg.UserPrefix, s.idx), Password: cfg.Password})
 	b, _ = proto.AppendMessage(b, &proto.Join{Channel: ChannelName(s.group)})
 	if _, err := st.Write(b); err != nil {
@@ -342,6 +346,14 @@ func (s *sess) login(ctx context.Context, tr *quic.Transport, raddr *net.UDPAddr
 			return err
 		}
 		switch m := m.(type) {
+		case *proto.Hello:
+			v, _, ok := proto.Negotiate(hello, m)
+			if !ok {
+				lo, hi := m.Versions()
+				return fmt.Errorf("the relay speaks protocol versions %d to %d and the load tool %d to %d: update the older of the two", lo, hi, proto.MinVersion, proto.Version)
+			}
+			s.version = v
+			rd.SetVersion(v)
 		case *proto.Welcome:
 			s.id = m.Session
 		case *proto.Error:
@@ -360,6 +372,7 @@ func (s *sess) login(ctx context.Context, tr *quic.Transport, raddr *net.UDPAddr
 func (s *sess) readControl() {
 	rd := bufio.NewReaderSize(s.st, 64<<10)
 	r := proto.NewReader(rd)
+	r.SetVersion(s.version)
 	for {
 		if _, err := r.Next(); err != nil {
 			if proto.IsFramingError(err) || s.conn.Context().Err() != nil {

@@ -49,7 +49,7 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 			return
 		}
 		r.c.rings.Add(1)
-		r.toAllLocked(r.encode(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}))
+		r.toAllLocked(r.frame(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}))
 		s.log.Info("ring", "text", m.Text)
 	case *proto.ListSessions:
 		if !r.adminLocked(s, m.Type()) {
@@ -236,10 +236,10 @@ func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
 			return
 		}
 		out.To = m.To
-		b := r.encode(out)
-		to.send(b)
+		f := r.frame(out)
+		to.sendFrame(f)
 		if to != s {
-			s.send(b)
+			s.sendFrame(f)
 		}
 		r.c.texts.Add(1)
 		return
@@ -259,31 +259,28 @@ func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
 		return
 	}
 	out.Channel = name
-	b := r.encode(out)
-	ch.sendAll(b)
+	f := r.frame(out)
+	ch.sendAll(f)
 	if s.ch != ch {
-		s.send(b)
+		s.sendFrame(f)
 	}
 	r.c.texts.Add(1)
 }
 
 // sendSessionsLocked sends an admin the session list, split into several
-// Sessions messages when it does not fit in one.
+// Sessions messages when it does not fit in one (proto.SplitSessions: from
+// version 2 on all but the last say more follows).
 func (r *Relay) sendSessionsLocked(s *session) {
-	var l proto.Sessions
-	size := 0
-	for _, o := range r.sortedSessionsLocked() {
+	all := r.sortedSessionsLocked()
+	list := make([]proto.SessionInfo, 0, len(all))
+	for _, o := range all {
 		si := proto.SessionInfo{Session: o.id, Name: o.name, Addr: o.addr, Since: proto.UnixMillis(o.since), Roles: o.roles}
 		if o.ch != nil {
 			si.Channel = o.ch.info.Name
 		}
-		n := 21 + len(si.Name) + len(si.Channel) + len(si.Addr)
-		if size+n > chunkBudget || len(l.Sessions) >= proto.MaxListLen {
-			s.sendMsg(&l)
-			l, size = proto.Sessions{}, 0
-		}
-		size += n
-		l.Sessions = append(l.Sessions, si)
+		list = append(list, si)
 	}
-	s.sendMsg(&l)
+	for _, m := range proto.SplitSessions(list, s.version) {
+		s.sendMsg(m)
+	}
 }

@@ -17,8 +17,15 @@
 //
 // # Login
 //
-// Hello (the version must be proto.Version, else Error{CodeVersion}), then
-// Auth. With a users file, a wrong name or password gets Error{CodeAuth,
+// Hello, then Auth. The relay speaks every protocol version from
+// proto.MinVersion to proto.Version and uses the highest one the client also
+// speaks (proto.Negotiate); a client with no version in common gets
+// Error{CodeVersion} saying which side to update. Each session's messages are
+// encoded for its own version, so a version-1 box nobody updated keeps
+// working: it gets records without lengths, presence the v1 way (below) and
+// only voice flags v1 knows.
+//
+// With a users file, a wrong name or password gets Error{CodeAuth,
 // "wrong user name or password"} and the connection closes; failures are
 // counted and limited per remote IP address and name (Config.AuthFailures in
 // a burst, then one per Config.AuthFailureEvery; beyond that
@@ -28,8 +35,11 @@
 // quick LAN start can try a page; nobody is admin.
 //
 // After Welcome the relay sends a Presence snapshot (also after every Join).
-// A snapshot too big for one message comes as a Presence with the first
-// users followed by PresenceChange{Online} for the rest. Every
+// A snapshot too big for one message comes, from version 2 on, as several
+// Presence messages, all but the last with More set; to a version-1 client
+// as a Presence with the first users followed by PresenceChange{Online} for
+// the rest. The admin session list is split the same way (several Sessions
+// messages, More set on all but the last from version 2 on). Every
 // PresenceChange (online, offline, moved) goes to every session, including
 // the one it is about.
 //
@@ -65,7 +75,9 @@
 //
 // The relay stamps the authenticated session id into every forwarded frame
 // and drops frames whose channel id is not the sender's channel
-// ("wrong_channel"). FlagPriority from a client is cleared.
+// ("wrong_channel"). FlagPriority from a client is cleared, and so is every
+// flag outside proto.ClientVoiceFlags (unknown flags are ignored, not
+// refused, and never forwarded).
 //
 // # Page
 //
@@ -108,7 +120,7 @@
 // login storm (every login is news to every session) does not close slow
 // but live clients.
 //
-// Bad datagrams (short, unknown kind, too long, unknown flags, zero
+// Bad datagrams (short, unknown kind, too long, zero
 // duration) are dropped and counted by reason, never fatal. So are
 // datagrams at the UDP port that belong to no session (garbage, scans,
 // stale connections): QUIC drops them, and the relay counts them by the

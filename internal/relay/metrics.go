@@ -30,7 +30,7 @@ const (
 	badShort   badReason = iota // shorter than a voice header plus one byte
 	badKind                     // first byte is not a known datagram kind
 	badTooLong                  // payload over proto.MaxVoicePayload
-	badValue                    // unknown flags or zero duration
+	badValue                    // zero duration
 	numBadReasons
 )
 

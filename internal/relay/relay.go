@@ -251,14 +251,41 @@ func (r *Relay) Close() error {
 	return nil
 }
 
-// encode frames m; it logs and returns nil if m breaks a limit (a bug).
-func (r *Relay) encode(m proto.Message) []byte {
-	b, err := proto.AppendMessage(nil, m)
+// encodeFor frames m for a peer speaking protocol version v; it logs and
+// returns nil if m breaks a limit (a bug).
+func (r *Relay) encodeFor(m proto.Message, v uint16) []byte {
+	b, err := proto.AppendMessageFor(nil, m, v)
 	if err != nil {
 		r.cfg.Logger.Error("cannot encode a control message", "type", m.Type().String(), "err", err)
 		return nil
 	}
 	return b
+}
+
+// encodeLogin frames a message sent before a version is agreed (Hello,
+// Error): those read the same in every version.
+func (r *Relay) encodeLogin(m proto.Message) []byte { return r.encodeFor(m, proto.Version) }
+
+// frame is one control message for several sessions, encoded once for each
+// protocol version spoken among them (the encoding of a message may differ
+// by version: see proto.AppendMessageFor). Used under r.mu; the zero value
+// is not usable: see Relay.frame.
+type frame struct {
+	r    *Relay
+	m    proto.Message
+	enc  [proto.Version + 1][]byte // by version, encoded on first use
+	done [proto.Version + 1]bool
+}
+
+func (r *Relay) frame(m proto.Message) *frame { return &frame{r: r, m: m} }
+
+// bytesFor returns the message framed for version v (nil if it cannot be
+// encoded, which was logged). The bytes are shared: never modify them.
+func (f *frame) bytesFor(v uint16) []byte {
+	if !f.done[v] {
+		f.enc[v], f.done[v] = f.r.encodeFor(f.m, v), true
+	}
+	return f.enc[v]
 }
 
 func remoteIP(a net.Addr) string {
@@ -318,7 +345,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return nil, nil
 	}
 	fail := func(code proto.Code, about proto.MsgType, text string) (*session, *proto.Reader) {
-		b := r.encode(&proto.Error{Code: code, About: about, Text: text})
+		b := r.encodeLogin(&proto.Error{Code: code, About: about, Text: text})
 		closeAfterError(ctx, conn, stream, b, code, text, r.cfg.ByeLinger)
 		return nil, nil
 	}
@@ -333,11 +360,15 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	if !ok {
 		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("the first message must be hello, not %v", m.Type()))
 	}
-	if hello.Version != proto.Version {
-		r.logRefusal(log, slog.LevelInfo, "login refused: protocol version", "version", hello.Version, "software", hello.Software)
-		return fail(proto.CodeVersion, proto.TypeHello, fmt.Sprintf("this relay speaks protocol version %d and your program speaks version %d: update the older of the two", proto.Version, hello.Version))
+	ours := proto.NewHello(r.cfg.Software)
+	version, features, ok := proto.Negotiate(ours, hello)
+	if !ok {
+		lo, hi := hello.Versions()
+		r.logRefusal(log, slog.LevelInfo, "login refused: protocol version", "lowest", lo, "highest", hi, "software", hello.Software)
+		return fail(proto.CodeVersion, proto.TypeHello, versionRefusal(lo, hi))
 	}
-	if b := r.encode(&proto.Hello{Version: proto.Version, Software: r.cfg.Software}); b != nil {
+	rd.SetVersion(version)
+	if b := r.encodeLogin(ours); b != nil {
 		if _, err := stream.Write(b); err != nil {
 			conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeInternal), "write failed")
 			return nil, nil
@@ -396,6 +427,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 
 	s := &session{
 		r: r, name: auth.Name, roles: roles, addr: conn.RemoteAddr().String(), since: time.Now(),
+		version: version, features: features, software: hello.Software,
 		conn: conn, stream: stream,
 		closing: make(chan struct{}),
 		abort:   make(chan struct{}),
@@ -431,7 +463,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		}
 	}
 	s.id = r.nextID
-	s.log = r.cfg.Logger.With("session", s.id, "user", s.name, "addr", s.addr)
+	s.log = r.cfg.Logger.With("session", s.id, "user", s.name, "addr", s.addr, "protocol", s.version)
 	s.sendMsg(&proto.Welcome{Session: s.id, Name: s.name, Roles: roles, Server: r.cfg.Software,
 		DefaultChannel: r.cfg.Channels.Default, Channels: r.infos})
 	r.sessions[s.id] = s
@@ -440,8 +472,23 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceOnline, User: r.userInfoLocked(s)})
 	r.mu.Unlock()
 	r.c.logins.Add(1)
-	s.log.Info("logged in", "roles", roles.String())
+	s.log.Info("logged in", "roles", roles.String(), "software", s.software)
 	return s, rd
+}
+
+// versionRefusal tells a client that speaks protocol versions lo to hi why
+// it cannot log in, and which side to update.
+func versionRefusal(lo, hi uint16) string {
+	span := func(lo, hi uint16) string {
+		if lo == hi {
+			return fmt.Sprintf("version %d", lo)
+		}
+		return fmt.Sprintf("versions %d to %d", lo, hi)
+	}
+	if lo > proto.Version {
+		return fmt.Sprintf("your program is newer than this relay: it speaks protocol %s and the relay only %s: update the relay", span(lo, hi), span(proto.MinVersion, proto.Version))
+	}
+	return fmt.Sprintf("your program is too old for this relay: it speaks protocol %s and the relay %s: update your program", span(lo, hi), span(proto.MinVersion, proto.Version))
 }
 
 // readControl reads and handles control messages until the stream ends; it
@@ -569,24 +616,18 @@ func (r *Relay) maxMillis() uint32 {
 
 // ---- tables (all under r.mu) ----
 
-func (r *Relay) toAllLocked(b []byte) {
-	if b == nil {
-		return
-	}
+func (r *Relay) toAllLocked(f *frame) {
 	for _, s := range r.sessions {
-		s.send(b)
+		s.sendFrame(f)
 	}
 }
 
 // presenceToAllLocked sends a presence change to every session (see
 // session.sendPresence).
 func (r *Relay) presenceToAllLocked(m *proto.PresenceChange) {
-	b := r.encode(m)
-	if b == nil {
-		return
-	}
+	f := r.frame(m)
 	for _, s := range r.sessions {
-		s.sendPresence(b)
+		s.sendPresence(f)
 	}
 }
 
@@ -603,12 +644,9 @@ func (r *Relay) refreshPresence(s *session) {
 	r.sendPresenceLocked(s)
 }
 
-func (ch *channel) sendAll(b []byte) {
-	if b == nil {
-		return
-	}
+func (ch *channel) sendAll(f *frame) {
 	for _, s := range ch.members {
-		s.send(b)
+		s.sendFrame(f)
 	}
 }
 
@@ -644,34 +682,30 @@ func (r *Relay) sortedSessionsLocked() []*session {
 	return l
 }
 
-// chunkBudget keeps list messages well under proto.MaxMessageSize.
-const chunkBudget = proto.MaxMessageSize - 1024
-
-// sendPresenceLocked sends s a snapshot of everyone online. A snapshot too
-// big for one message is sent as a Presence with the first users followed by
-// PresenceChange{Online} for each of the rest, which a client applying
-// Presence as "replace" and PresenceChange as "update" assembles correctly.
+// sendPresenceLocked sends s a snapshot of everyone online, split by
+// proto.SplitPresence when it does not fit in one message. From version 2 on
+// the parts are Presence messages that say more follows; a version-1 client
+// knows no such flag, so it gets the first part as a Presence and each
+// further user as a PresenceChange{Online}, which a client applying Presence
+// as "replace" and PresenceChange as "update" assembles correctly.
 func (r *Relay) sendPresenceLocked(s *session) {
-	var p proto.Presence
-	size := 0
-	overflow := false
-	for _, o := range r.sortedSessionsLocked() {
-		u := r.userInfoLocked(o)
-		if !overflow {
-			n := 9 + len(u.Name) + len(u.Channel)
-			if size+n > chunkBudget || len(p.Users) >= proto.MaxListLen {
-				overflow = true
-				s.sendMsg(&p)
-			} else {
-				size += n
-				p.Users = append(p.Users, u)
-				continue
-			}
-		}
-		s.sendMsg(&proto.PresenceChange{Kind: proto.PresenceOnline, User: u})
+	all := r.sortedSessionsLocked()
+	users := make([]proto.UserInfo, len(all))
+	for i, o := range all {
+		users[i] = r.userInfoLocked(o)
 	}
-	if !overflow {
-		s.sendMsg(&p)
+	parts := proto.SplitPresence(users, s.version)
+	if s.version >= proto.Version2 {
+		for _, p := range parts {
+			s.sendMsg(p)
+		}
+		return
+	}
+	s.sendMsg(parts[0])
+	for _, p := range parts[1:] {
+		for _, u := range p.Users {
+			s.sendMsg(&proto.PresenceChange{Kind: proto.PresenceOnline, User: u})
+		}
 	}
 }
 
@@ -715,8 +749,8 @@ func (r *Relay) leaveLocked(s *session) {
 	s.ch = nil
 }
 
-func (r *Relay) talkingMsg(ch *channel, s *session, on, prio bool) []byte {
-	return r.encode(&proto.Talking{Channel: ch.info.ID, Session: s.id, Name: s.name, Talking: on, Priority: prio})
+func (r *Relay) talkingMsg(ch *channel, s *session, on, prio bool) *frame {
+	return r.frame(&proto.Talking{Channel: ch.info.ID, Session: s.id, Name: s.name, Talking: on, Priority: prio})
 }
 
 // grantLocked gives ch's floor to s and announces it.
@@ -759,11 +793,11 @@ func (r *Relay) startPageLocked(s *session, now time.Time) {
 	r.page = &pageState{s: s, since: now, last: now, granted: true}
 	r.c.pages.Add(1)
 	r.c.floorGrants.Add(1)
-	busy := r.encode(&proto.Error{Code: proto.CodeBusy, Text: "paged over by " + s.name})
+	busy := r.frame(&proto.Error{Code: proto.CodeBusy, Text: "paged over by " + s.name})
 	preempt := func(ch *channel, v *session) {
 		v.mustStart = true
 		if v != s {
-			v.send(busy)
+			v.sendFrame(busy)
 			v.log.Info("transmission pre-empted by a page", "pager", s.name)
 		}
 	}
@@ -777,7 +811,7 @@ func (r *Relay) startPageLocked(s *session, now time.Time) {
 			r.talkerStopLocked(ch, v)
 		}
 	}
-	r.toAllLocked(r.encode(&proto.Page{From: s.id, FromName: s.name, Active: true}))
+	r.toAllLocked(r.frame(&proto.Page{From: s.id, FromName: s.name, Active: true}))
 	for _, ch := range r.channels {
 		ch.sendAll(r.talkingMsg(ch, s, true, true))
 	}
@@ -794,6 +828,6 @@ func (r *Relay) endPageLocked() {
 	for _, ch := range r.channels {
 		ch.sendAll(r.talkingMsg(ch, p.s, false, true))
 	}
-	r.toAllLocked(r.encode(&proto.Page{From: p.s.id, FromName: p.s.name, Active: false}))
+	r.toAllLocked(r.frame(&proto.Page{From: p.s.id, FromName: p.s.name, Active: false}))
 	p.s.log.Info("page ended", "length", time.Since(p.since).Round(time.Millisecond))
 }

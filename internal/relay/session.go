@@ -24,6 +24,13 @@ type session struct {
 	conn   *quic.Conn
 	stream *quic.Stream
 	log    *slog.Logger
+	// version and features were negotiated in Hello (proto.Negotiate):
+	// messages to this session are encoded for version, and a feature is
+	// used only if it is in features. software is what the client said it
+	// runs. All three are immutable after login.
+	version  uint16
+	features proto.Features
+	software string
 
 	// Guarded by r.mu.
 	ch        *channel // the channel the session is in, or nil
@@ -76,7 +83,7 @@ func (s *session) send(b []byte) {
 // then the change is skipped and the session gets a fresh snapshot when its
 // queue drains (presence is state, so a snapshot replaces the changes).
 // Called under r.mu.
-func (s *session) sendPresence(b []byte) {
+func (s *session) sendPresence(f *frame) {
 	if s.presenceStale {
 		return
 	}
@@ -85,12 +92,20 @@ func (s *session) sendPresence(b []byte) {
 		s.staleHint.Store(true)
 		return
 	}
-	s.send(b)
+	s.sendFrame(f)
 }
 
-// sendMsg encodes m and queues it (see send).
+// sendMsg encodes m for the session's protocol version and queues it (see
+// send).
 func (s *session) sendMsg(m proto.Message) {
-	if b := s.r.encode(m); b != nil {
+	if b := s.r.encodeFor(m, s.version); b != nil {
+		s.send(b)
+	}
+}
+
+// sendFrame queues f as encoded for the session's version (see send).
+func (s *session) sendFrame(f *frame) {
+	if b := f.bytesFor(s.version); b != nil {
 		s.send(b)
 	}
 }
@@ -173,7 +188,7 @@ func (s *session) finish() {
 	linger := s.r.cfg.ByeLinger
 	s.stream.SetWriteDeadline(time.Now().Add(linger))
 	if err := s.writeBatch(s.ctl.popAll(nil)); err == nil {
-		if b := s.r.encode(&proto.Bye{Code: s.byeCode, Text: s.byeText}); b != nil {
+		if b := s.r.encodeFor(&proto.Bye{Code: s.byeCode, Text: s.byeText}, s.version); b != nil {
 			s.stream.Write(b)
 		}
 	}

@@ -22,7 +22,9 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 		r.c.bad[badReasonOf(err)].Add(1)
 		return
 	}
-	flags := h.Flags &^ proto.FlagPriority // priority is the relay's to set
+	// Priority is the relay's to set, and flags the relay does not know are
+	// ignored: cleared, so no listener gets a flag it may not know.
+	flags := h.Flags & proto.ClientVoiceFlags
 	proto.PutSender(b, s.id)
 	if flags != h.Flags {
 		proto.PutFlags(b, flags)

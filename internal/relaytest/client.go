@@ -25,6 +25,9 @@ type Client struct {
 	Conn    *quic.Conn
 	Stream  *quic.Stream
 	Welcome *proto.Welcome // the relay's welcome
+	// Version is the protocol version negotiated with the relay; Send
+	// encodes for it. Set during login, then read-only.
+	Version uint16
 
 	msgs  chan proto.Message // control messages after Welcome, in order
 	voice chan []byte        // datagrams received (nil with NoVoiceReader)
@@ -42,7 +45,8 @@ type DialOptions struct {
 	// NoVoiceReader leaves datagrams unread: the client stalls as a listener
 	// (quic-go's receive queue fills and it drops).
 	NoVoiceReader bool
-	// Version overrides the protocol version sent in Hello (0: proto.Version).
+	// Version makes the client speak only this protocol version (its Hello
+	// names it as both lowest and highest); 0: every version proto speaks.
 	Version uint16
 	// Queue is the length of the message and voice buffers (0: 100000).
 	Queue int
@@ -107,11 +111,12 @@ func (c *Client) login(ctx context.Context, addr string, r *Relay, name, passwor
 		return err
 	}
 	c.Stream = st
-	v := o.Version
-	if v == 0 {
-		v = proto.Version
+	hello := proto.NewHello("relaytest")
+	if o.Version != 0 {
+		hello.Version, hello.MaxVersion = o.Version, o.Version
 	}
-	if err := c.Send(&proto.Hello{Version: v, Software: "relaytest"}); err != nil {
+	c.Version = proto.Version // Hello and Auth read the same in every version
+	if err := c.Send(hello); err != nil {
 		return err
 	}
 	if err := c.Send(&proto.Auth{Name: name, Password: password}); err != nil {
@@ -128,6 +133,13 @@ func (c *Client) login(ctx context.Context, addr string, r *Relay, name, passwor
 		}
 		switch m := m.(type) {
 		case *proto.Hello:
+			v, _, ok := proto.Negotiate(hello, m)
+			if !ok {
+				lo, hi := m.Versions()
+				return fmt.Errorf("the relay speaks protocol versions %d to %d, none of ours", lo, hi)
+			}
+			c.Version = v
+			rd.SetVersion(v)
 		case *proto.Welcome:
 			c.Welcome = m
 		case *proto.Error:
@@ -177,9 +189,9 @@ func (c *Client) login(ctx context.Context, addr string, r *Relay, name, passwor
 // Session is the client's session id.
 func (c *Client) Session() uint32 { return c.Welcome.Session }
 
-// Send writes one control message.
+// Send writes one control message, encoded for the negotiated version.
 func (c *Client) Send(m proto.Message) error {
-	b, err := proto.AppendMessage(nil, m)
+	b, err := proto.AppendMessageFor(nil, m, c.Version)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,853 @@
+package protov1
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// MsgType is the type byte of a control message.
+type MsgType uint8
+
+// Control message types. Values are part of the protocol: never reuse one.
+// Direction: C = client to relay, R = relay to client.
+const (
+	TypeHello          MsgType = 1  // C,R  version handshake, first message each way
+	TypeAuth           MsgType = 2  // C    name and password
+	TypeWelcome        MsgType = 3  // R    login accepted: session id, roles, channels
+	TypeJoin           MsgType = 4  // C    join a channel (leaves the current one)
+	TypeJoined         MsgType = 5  // R    now in a channel: its voice id and mode
+	TypeLeave          MsgType = 6  // C    leave the current channel
+	TypePresence       MsgType = 7  // R    snapshot of everyone online
+	TypePresenceChange MsgType = 8  // R    one user came, went or moved
+	TypeFloorRequest   MsgType = 9  // C    ask to talk in a channel
+	TypeFloorGrant     MsgType = 10 // R    you may talk
+	TypeFloorDeny      MsgType = 11 // R    you may not: someone else is talking
+	TypeFloorRelease   MsgType = 12 // C    done talking (the end flag also releases)
+	TypeTalking        MsgType = 13 // R    someone started or stopped talking
+	TypeText           MsgType = 14 // C,R  text to a channel or to one user
+	TypeRing           MsgType = 15 // C,R  ring every station
+	TypePageStart      MsgType = 16 // C    start a page to all channels (role page)
+	TypePageStop       MsgType = 17 // C    end the page
+	TypePage           MsgType = 18 // R    a page started or ended
+	TypeError          MsgType = 19 // R    a request failed: code and human text
+	TypePing           MsgType = 20 // C,R  liveness; answered with Pong
+	TypePong           MsgType = 21 // C,R
+	TypeListSessions   MsgType = 22 // C    admin: list sessions
+	TypeSessions       MsgType = 23 // R    admin: the list
+	TypeKick           MsgType = 24 // C    admin: end a user's session
+	TypeBye            MsgType = 25 // R    the relay is closing this session, and why
+)
+
+var typeNames = [...]string{
+	TypeHello: "hello", TypeAuth: "auth", TypeWelcome: "welcome", TypeJoin: "join",
+	TypeJoined: "joined", TypeLeave: "leave", TypePresence: "presence",
+	TypePresenceChange: "presence-change", TypeFloorRequest: "floor-request",
+	TypeFloorGrant: "floor-grant", TypeFloorDeny: "floor-deny",
+	TypeFloorRelease: "floor-release", TypeTalking: "talking", TypeText: "text",
+	TypeRing: "ring", TypePageStart: "page-start", TypePageStop: "page-stop",
+	TypePage: "page", TypeError: "error", TypePing: "ping", TypePong: "pong",
+	TypeListSessions: "list-sessions", TypeSessions: "sessions", TypeKick: "kick",
+	TypeBye: "bye",
+}
+
+func (t MsgType) String() string {
+	if int(t) < len(typeNames) && typeNames[t] != "" {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("type-%d", uint8(t))
+}
+
+// Role is a bit set of permissions beyond talking and listening.
+type Role uint8
+
+// Roles.
+const (
+	RolePage  Role = 1 << 0 // may page all channels
+	RoleAdmin Role = 1 << 1 // may list and kick sessions
+)
+
+func (r Role) String() string {
+	s := ""
+	if r&RolePage != 0 {
+		s = "page"
+	}
+	if r&RoleAdmin != 0 {
+		if s != "" {
+			s += ","
+		}
+		s += "admin"
+	}
+	return s
+}
+
+// ChannelMode says how a channel shares the air.
+type ChannelMode uint8
+
+// Channel modes.
+const (
+	// ModePTT: one talker at a time; the floor is requested and granted.
+	ModePTT ChannelMode = 0
+	// ModeOpen: anyone may talk at any time; listeners mix.
+	ModeOpen ChannelMode = 1
+)
+
+func (m ChannelMode) String() string {
+	switch m {
+	case ModePTT:
+		return "ptt"
+	case ModeOpen:
+		return "open"
+	}
+	return fmt.Sprintf("mode-%d", uint8(m))
+}
+
+// PageChannel is the channel id a client puts in voice datagrams of a page
+// (after a [FloorGrant] for it). The relay forwards them into every channel
+// with [FlagPriority] set and the listener's own channel id.
+const PageChannel uint16 = 0xFFFF
+
+// Code classifies an [Error] or a [Bye].
+type Code uint16
+
+// Error and bye codes.
+const (
+	CodeOK          Code = 0
+	CodeVersion     Code = 1  // protocol version not spoken
+	CodeAuth        Code = 2  // unknown user or wrong password
+	CodeForbidden   Code = 3  // the user lacks the role for this
+	CodeNoChannel   Code = 4  // no such channel
+	CodeBusy        Code = 5  // someone else holds the floor
+	CodeRateLimit   Code = 6  // too many messages or frames
+	CodeBadMessage  Code = 7  // malformed or out-of-order message
+	CodeNotJoined   Code = 8  // the request needs a channel first
+	CodeNoUser      Code = 9  // no such user online
+	CodeKicked      Code = 10 // an admin ended the session
+	CodeReplaced    Code = 11 // the same name logged in elsewhere
+	CodeShutdown    Code = 12 // the relay is stopping
+	CodeIdle        Code = 13 // no sign of life for too long
+	CodeInternal    Code = 14 // the relay failed; not the client's fault
+	CodeTooLong     Code = 15 // a transmission hit the maximum length
+	CodeUnavailable Code = 16 // the relay is full
+)
+
+// Message is one control message. Implementations are the types in this
+// file; their zero values are valid messages.
+type Message interface {
+	// Type returns the message's type byte.
+	Type() MsgType
+	// AppendBody appends the message body, without framing and without
+	// checking limits; use [AppendMessage] to frame and check.
+	AppendBody(b []byte) []byte
+	check(c *checker)
+	parse(d *decoder)
+}
+
+// Hello opens the conversation in both directions.
+//
+//	version  u16
+//	software str (MaxSoftwareLen)
+type Hello struct {
+	Version  uint16
+	Software string
+}
+
+// Auth logs in. In an open relay the password is ignored.
+//
+//	name     str (MaxNameLen)
+//	password str (MaxPasswordLen)
+type Auth struct {
+	Name     string
+	Password string
+}
+
+// ChannelInfo describes one channel.
+//
+//	name str (MaxChannelLen)
+//	id   u16
+//	mode u8
+type ChannelInfo struct {
+	Name string
+	ID   uint16
+	Mode ChannelMode
+}
+
+// Welcome accepts a login.
+//
+//	session  u32
+//	name     str
+//	roles    u8
+//	server   str (MaxSoftwareLen)
+//	default  str (MaxChannelLen): the channel to join when the user names none
+//	channels u16 count, then ChannelInfo each
+type Welcome struct {
+	Session        uint32
+	Name           string
+	Roles          Role
+	Server         string
+	DefaultChannel string
+	Channels       []ChannelInfo
+}
+
+// Join moves the session into a channel.
+//
+//	channel str (MaxChannelLen)
+type Join struct{ Channel string }
+
+// Joined confirms a join.
+//
+//	channel str
+//	id      u16
+//	mode    u8
+type Joined struct{ ChannelInfo }
+
+// Leave takes the session out of its channel; it stays online.
+type Leave struct{}
+
+// UserInfo is one online user.
+//
+//	session u32
+//	name    str
+//	channel str ("" when in none)
+//	talking u8 (0 or 1)
+type UserInfo struct {
+	Session uint32
+	Name    string
+	Channel string
+	Talking bool
+}
+
+// Presence is a snapshot of everyone online, sent after a join and on request.
+//
+//	users u16 count, then UserInfo each
+type Presence struct{ Users []UserInfo }
+
+// PresenceKind says what a [PresenceChange] reports.
+type PresenceKind uint8
+
+// Presence change kinds.
+const (
+	PresenceOnline  PresenceKind = 1 // logged in
+	PresenceOffline PresenceKind = 2 // logged out or dropped
+	PresenceMoved   PresenceKind = 3 // joined or left a channel (User.Channel is the new one)
+)
+
+func (k PresenceKind) String() string {
+	switch k {
+	case PresenceOnline:
+		return "online"
+	case PresenceOffline:
+		return "offline"
+	case PresenceMoved:
+		return "moved"
+	}
+	return fmt.Sprintf("kind-%d", uint8(k))
+}
+
+// PresenceChange reports one user's change to every session.
+//
+//	kind u8
+//	user UserInfo
+type PresenceChange struct {
+	Kind PresenceKind
+	User UserInfo
+}
+
+// FloorRequest asks for the floor of a channel (by id), or of every channel
+// with [PageChannel] (pages use [PageStart] instead, which also sets it up).
+//
+//	channel u16
+type FloorRequest struct{ Channel uint16 }
+
+// FloorGrant gives the floor. MaxMillis is the longest the transmission may
+// last before the relay cuts it (0: no limit).
+//
+//	channel   u16
+//	maxMillis u32
+type FloorGrant struct {
+	Channel   uint16
+	MaxMillis uint32
+}
+
+// FloorDeny refuses the floor, naming who holds it.
+//
+//	channel    u16
+//	holder     u32 (session; 0 if none)
+//	holderName str
+//	reason     str (MaxReasonLen), e.g. "busy: alice is talking"
+type FloorDeny struct {
+	Channel    uint16
+	Holder     uint32
+	HolderName string
+	Reason     string
+}
+
+// FloorRelease gives the floor back.
+//
+//	channel u16
+type FloorRelease struct{ Channel uint16 }
+
+// Talking tells a channel's members that someone started or stopped talking.
+//
+//	channel  u16
+//	session  u32
+//	name     str
+//	talking  u8
+//	priority u8 (a page)
+type Talking struct {
+	Channel  uint16
+	Session  uint32
+	Name     string
+	Talking  bool
+	Priority bool
+}
+
+// Text is a text message. A client sends Channel (its channel's name) or To
+// (a user name) and Text; the relay fills From, FromName and Time (unix
+// milliseconds, the relay's clock) when it delivers.
+//
+//	from     u32
+//	fromName str
+//	channel  str
+//	to       str (MaxNameLen; "" for the channel)
+//	time     u64 unix ms
+//	text     str (MaxTextLen)
+type Text struct {
+	From     uint32
+	FromName string
+	Channel  string
+	To       string
+	Time     int64
+	Text     string
+}
+
+// Ring rings every logged-in station. The relay fills From, FromName, Time.
+//
+//	from     u32
+//	fromName str
+//	time     u64 unix ms
+//	text     str (MaxTextLen)
+type Ring struct {
+	From     uint32
+	FromName string
+	Time     int64
+	Text     string
+}
+
+// PageStart asks to page every channel. The relay answers with [FloorGrant]
+// for [PageChannel] or with an [Error] (CodeForbidden without the page role).
+type PageStart struct{}
+
+// PageStop ends a page.
+type PageStop struct{}
+
+// Page tells everyone a page started or ended.
+//
+//	from     u32
+//	fromName str
+//	active   u8
+type Page struct {
+	From     uint32
+	FromName string
+	Active   bool
+}
+
+// Error reports a failed request. About is the type of the request that
+// failed (0 if none in particular).
+//
+//	code  u16
+//	about u8
+//	text  str (MaxReasonLen)
+type Error struct {
+	Code  Code
+	About MsgType
+	Text  string
+}
+
+func (e *Error) Error() string { return e.Text }
+
+// Ping asks for a [Pong] with the same nonce.
+//
+//	nonce u64
+type Ping struct{ Nonce uint64 }
+
+// Pong answers a [Ping].
+//
+//	nonce u64
+type Pong struct{ Nonce uint64 }
+
+// ListSessions asks (role admin) for [Sessions].
+type ListSessions struct{}
+
+// SessionInfo is one session as an admin sees it.
+//
+//	session u32
+//	name    str
+//	channel str
+//	addr    str (MaxReasonLen)
+//	since   u64 unix ms
+//	roles   u8
+type SessionInfo struct {
+	Session uint32
+	Name    string
+	Channel string
+	Addr    string
+	Since   int64
+	Roles   Role
+}
+
+// Sessions lists sessions.
+//
+//	sessions u16 count, then SessionInfo each
+type Sessions struct{ Sessions []SessionInfo }
+
+// Kick ends a user's session (role admin).
+//
+//	name   str
+//	reason str (MaxReasonLen)
+type Kick struct {
+	Name   string
+	Reason string
+}
+
+// Bye is the relay's last message on a session.
+//
+//	code u16
+//	text str (MaxReasonLen)
+type Bye struct {
+	Code Code
+	Text string
+}
+
+// Unknown holds a message of a type this version does not know. [Reader]
+// skips them; [ParseMessage] returns one with ErrUnknownType.
+type Unknown struct {
+	T    MsgType
+	Body []byte
+}
+
+func (m *Hello) Type() MsgType          { return TypeHello }
+func (m *Auth) Type() MsgType           { return TypeAuth }
+func (m *Welcome) Type() MsgType        { return TypeWelcome }
+func (m *Join) Type() MsgType           { return TypeJoin }
+func (m *Joined) Type() MsgType         { return TypeJoined }
+func (m *Leave) Type() MsgType          { return TypeLeave }
+func (m *Presence) Type() MsgType       { return TypePresence }
+func (m *PresenceChange) Type() MsgType { return TypePresenceChange }
+func (m *FloorRequest) Type() MsgType   { return TypeFloorRequest }
+func (m *FloorGrant) Type() MsgType     { return TypeFloorGrant }
+func (m *FloorDeny) Type() MsgType      { return TypeFloorDeny }
+func (m *FloorRelease) Type() MsgType   { return TypeFloorRelease }
+func (m *Talking) Type() MsgType        { return TypeTalking }
+func (m *Text) Type() MsgType           { return TypeText }
+func (m *Ring) Type() MsgType           { return TypeRing }
+func (m *PageStart) Type() MsgType      { return TypePageStart }
+func (m *PageStop) Type() MsgType       { return TypePageStop }
+func (m *Page) Type() MsgType           { return TypePage }
+func (m *Error) Type() MsgType          { return TypeError }
+func (m *Ping) Type() MsgType           { return TypePing }
+func (m *Pong) Type() MsgType           { return TypePong }
+func (m *ListSessions) Type() MsgType   { return TypeListSessions }
+func (m *Sessions) Type() MsgType       { return TypeSessions }
+func (m *Kick) Type() MsgType           { return TypeKick }
+func (m *Bye) Type() MsgType            { return TypeBye }
+func (m *Unknown) Type() MsgType        { return m.T }
+
+// ---- bodies ----
+
+func (m *Hello) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, m.Version)
+	return appendStr(b, m.Software)
+}
+func (m *Hello) check(c *checker) { c.str("software", m.Software, MaxSoftwareLen) }
+func (m *Hello) parse(d *decoder) {
+	m.Version = d.u16()
+	m.Software = d.str("software", MaxSoftwareLen)
+}
+
+func (m *Auth) AppendBody(b []byte) []byte { return appendStr(appendStr(b, m.Name), m.Password) }
+func (m *Auth) check(c *checker) {
+	c.str("name", m.Name, MaxNameLen)
+	c.str("password", m.Password, MaxPasswordLen)
+}
+func (m *Auth) parse(d *decoder) {
+	m.Name = d.str("name", MaxNameLen)
+	m.Password = d.str("password", MaxPasswordLen)
+}
+
+func (ci *ChannelInfo) appendTo(b []byte) []byte {
+	b = appendStr(b, ci.Name)
+	b = binary.BigEndian.AppendUint16(b, ci.ID)
+	return append(b, byte(ci.Mode))
+}
+func (ci *ChannelInfo) check(c *checker) { c.str("channel", ci.Name, MaxChannelLen) }
+func (ci *ChannelInfo) parse(d *decoder) {
+	ci.Name = d.str("channel", MaxChannelLen)
+	ci.ID = d.u16()
+	ci.Mode = ChannelMode(d.u8())
+}
+
+func (m *Welcome) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, m.Session)
+	b = appendStr(b, m.Name)
+	b = append(b, byte(m.Roles))
+	b = appendStr(b, m.Server)
+	b = appendStr(b, m.DefaultChannel)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Channels)))
+	for i := range m.Channels {
+		b = m.Channels[i].appendTo(b)
+	}
+	return b
+}
+func (m *Welcome) check(c *checker) {
+	c.str("name", m.Name, MaxNameLen)
+	c.str("server", m.Server, MaxSoftwareLen)
+	c.str("default channel", m.DefaultChannel, MaxChannelLen)
+	c.list("channels", len(m.Channels))
+	for i := range m.Channels {
+		m.Channels[i].check(c)
+	}
+}
+func (m *Welcome) parse(d *decoder) {
+	m.Session = d.u32()
+	m.Name = d.str("name", MaxNameLen)
+	m.Roles = Role(d.u8())
+	m.Server = d.str("server", MaxSoftwareLen)
+	m.DefaultChannel = d.str("default channel", MaxChannelLen)
+	n := d.count("channels", 5)
+	if n > 0 {
+		m.Channels = make([]ChannelInfo, n)
+		for i := range m.Channels {
+			m.Channels[i].parse(d)
+		}
+	}
+}
+
+func (m *Join) AppendBody(b []byte) []byte { return appendStr(b, m.Channel) }
+func (m *Join) check(c *checker)           { c.str("channel", m.Channel, MaxChannelLen) }
+func (m *Join) parse(d *decoder)           { m.Channel = d.str("channel", MaxChannelLen) }
+
+func (m *Joined) AppendBody(b []byte) []byte { return m.ChannelInfo.appendTo(b) }
+func (m *Joined) check(c *checker)           { m.ChannelInfo.check(c) }
+func (m *Joined) parse(d *decoder)           { m.ChannelInfo.parse(d) }
+
+func (m *Leave) AppendBody(b []byte) []byte { return b }
+func (m *Leave) check(*checker)             {}
+func (m *Leave) parse(*decoder)             {}
+
+func (u *UserInfo) appendTo(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, u.Session)
+	b = appendStr(b, u.Name)
+	b = appendStr(b, u.Channel)
+	return appendBool(b, u.Talking)
+}
+func (u *UserInfo) check(c *checker) {
+	c.str("name", u.Name, MaxNameLen)
+	c.str("channel", u.Channel, MaxChannelLen)
+}
+func (u *UserInfo) parse(d *decoder) {
+	u.Session = d.u32()
+	u.Name = d.str("name", MaxNameLen)
+	u.Channel = d.str("channel", MaxChannelLen)
+	u.Talking = d.bool()
+}
+
+func (m *Presence) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Users)))
+	for i := range m.Users {
+		b = m.Users[i].appendTo(b)
+	}
+	return b
+}
+func (m *Presence) check(c *checker) {
+	c.list("users", len(m.Users))
+	for i := range m.Users {
+		m.Users[i].check(c)
+	}
+}
+func (m *Presence) parse(d *decoder) {
+	n := d.count("users", 9)
+	if n > 0 {
+		m.Users = make([]UserInfo, n)
+		for i := range m.Users {
+			m.Users[i].parse(d)
+		}
+	}
+}
+
+func (m *PresenceChange) AppendBody(b []byte) []byte {
+	return m.User.appendTo(append(b, byte(m.Kind)))
+}
+func (m *PresenceChange) check(c *checker) { m.User.check(c) }
+func (m *PresenceChange) parse(d *decoder) {
+	m.Kind = PresenceKind(d.u8())
+	m.User.parse(d)
+}
+
+func (m *FloorRequest) AppendBody(b []byte) []byte {
+	return binary.BigEndian.AppendUint16(b, m.Channel)
+}
+func (m *FloorRequest) check(*checker)   {}
+func (m *FloorRequest) parse(d *decoder) { m.Channel = d.u16() }
+
+func (m *FloorGrant) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, m.Channel)
+	return binary.BigEndian.AppendUint32(b, m.MaxMillis)
+}
+func (m *FloorGrant) check(*checker) {}
+func (m *FloorGrant) parse(d *decoder) {
+	m.Channel = d.u16()
+	m.MaxMillis = d.u32()
+}
+
+func (m *FloorDeny) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, m.Channel)
+	b = binary.BigEndian.AppendUint32(b, m.Holder)
+	b = appendStr(b, m.HolderName)
+	return appendStr(b, m.Reason)
+}
+func (m *FloorDeny) check(c *checker) {
+	c.str("holder name", m.HolderName, MaxNameLen)
+	c.str("reason", m.Reason, MaxReasonLen)
+}
+func (m *FloorDeny) parse(d *decoder) {
+	m.Channel = d.u16()
+	m.Holder = d.u32()
+	m.HolderName = d.str("holder name", MaxNameLen)
+	m.Reason = d.str("reason", MaxReasonLen)
+}
+
+func (m *FloorRelease) AppendBody(b []byte) []byte {
+	return binary.BigEndian.AppendUint16(b, m.Channel)
+}
+func (m *FloorRelease) check(*checker)   {}
+func (m *FloorRelease) parse(d *decoder) { m.Channel = d.u16() }
+
+func (m *Talking) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, m.Channel)
+	b = binary.BigEndian.AppendUint32(b, m.Session)
+	b = appendStr(b, m.Name)
+	b = appendBool(b, m.Talking)
+	return appendBool(b, m.Priority)
+}
+func (m *Talking) check(c *checker) { c.str("name", m.Name, MaxNameLen) }
+func (m *Talking) parse(d *decoder) {
+	m.Channel = d.u16()
+	m.Session = d.u32()
+	m.Name = d.str("name", MaxNameLen)
+	m.Talking = d.bool()
+	m.Priority = d.bool()
+}
+
+func (m *Text) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, m.From)
+	b = appendStr(b, m.FromName)
+	b = appendStr(b, m.Channel)
+	b = appendStr(b, m.To)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Time))
+	return appendStr(b, m.Text)
+}
+func (m *Text) check(c *checker) {
+	c.str("sender name", m.FromName, MaxNameLen)
+	c.str("channel", m.Channel, MaxChannelLen)
+	c.str("recipient", m.To, MaxNameLen)
+	c.str("text", m.Text, MaxTextLen)
+}
+func (m *Text) parse(d *decoder) {
+	m.From = d.u32()
+	m.FromName = d.str("sender name", MaxNameLen)
+	m.Channel = d.str("channel", MaxChannelLen)
+	m.To = d.str("recipient", MaxNameLen)
+	m.Time = int64(d.u64())
+	m.Text = d.str("text", MaxTextLen)
+}
+
+func (m *Ring) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, m.From)
+	b = appendStr(b, m.FromName)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Time))
+	return appendStr(b, m.Text)
+}
+func (m *Ring) check(c *checker) {
+	c.str("sender name", m.FromName, MaxNameLen)
+	c.str("text", m.Text, MaxTextLen)
+}
+func (m *Ring) parse(d *decoder) {
+	m.From = d.u32()
+	m.FromName = d.str("sender name", MaxNameLen)
+	m.Time = int64(d.u64())
+	m.Text = d.str("text", MaxTextLen)
+}
+
+func (m *PageStart) AppendBody(b []byte) []byte { return b }
+func (m *PageStart) check(*checker)             {}
+func (m *PageStart) parse(*decoder)             {}
+
+func (m *PageStop) AppendBody(b []byte) []byte { return b }
+func (m *PageStop) check(*checker)             {}
+func (m *PageStop) parse(*decoder)             {}
+
+func (m *Page) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, m.From)
+	b = appendStr(b, m.FromName)
+	return appendBool(b, m.Active)
+}
+func (m *Page) check(c *checker) { c.str("sender name", m.FromName, MaxNameLen) }
+func (m *Page) parse(d *decoder) {
+	m.From = d.u32()
+	m.FromName = d.str("sender name", MaxNameLen)
+	m.Active = d.bool()
+}
+
+func (m *Error) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(m.Code))
+	b = append(b, byte(m.About))
+	return appendStr(b, m.Text)
+}
+func (m *Error) check(c *checker) { c.str("text", m.Text, MaxReasonLen) }
+func (m *Error) parse(d *decoder) {
+	m.Code = Code(d.u16())
+	m.About = MsgType(d.u8())
+	m.Text = d.str("text", MaxReasonLen)
+}
+
+func (m *Ping) AppendBody(b []byte) []byte { return binary.BigEndian.AppendUint64(b, m.Nonce) }
+func (m *Ping) check(*checker)             {}
+func (m *Ping) parse(d *decoder)           { m.Nonce = d.u64() }
+
+func (m *Pong) AppendBody(b []byte) []byte { return binary.BigEndian.AppendUint64(b, m.Nonce) }
+func (m *Pong) check(*checker)             {}
+func (m *Pong) parse(d *decoder)           { m.Nonce = d.u64() }
+
+func (m *ListSessions) AppendBody(b []byte) []byte { return b }
+func (m *ListSessions) check(*checker)             {}
+func (m *ListSessions) parse(*decoder)             {}
+
+func (s *SessionInfo) appendTo(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, s.Session)
+	b = appendStr(b, s.Name)
+	b = appendStr(b, s.Channel)
+	b = appendStr(b, s.Addr)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Since))
+	return append(b, byte(s.Roles))
+}
+func (s *SessionInfo) check(c *checker) {
+	c.str("name", s.Name, MaxNameLen)
+	c.str("channel", s.Channel, MaxChannelLen)
+	c.str("address", s.Addr, MaxReasonLen)
+}
+func (s *SessionInfo) parse(d *decoder) {
+	s.Session = d.u32()
+	s.Name = d.str("name", MaxNameLen)
+	s.Channel = d.str("channel", MaxChannelLen)
+	s.Addr = d.str("address", MaxReasonLen)
+	s.Since = int64(d.u64())
+	s.Roles = Role(d.u8())
+}
+
+func (m *Sessions) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Sessions)))
+	for i := range m.Sessions {
+		b = m.Sessions[i].appendTo(b)
+	}
+	return b
+}
+func (m *Sessions) check(c *checker) {
+	c.list("sessions", len(m.Sessions))
+	for i := range m.Sessions {
+		m.Sessions[i].check(c)
+	}
+}
+func (m *Sessions) parse(d *decoder) {
+	n := d.count("sessions", 19)
+	if n > 0 {
+		m.Sessions = make([]SessionInfo, n)
+		for i := range m.Sessions {
+			m.Sessions[i].parse(d)
+		}
+	}
+}
+
+func (m *Kick) AppendBody(b []byte) []byte { return appendStr(appendStr(b, m.Name), m.Reason) }
+func (m *Kick) check(c *checker) {
+	c.str("name", m.Name, MaxNameLen)
+	c.str("reason", m.Reason, MaxReasonLen)
+}
+func (m *Kick) parse(d *decoder) {
+	m.Name = d.str("name", MaxNameLen)
+	m.Reason = d.str("reason", MaxReasonLen)
+}
+
+func (m *Bye) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(m.Code))
+	return appendStr(b, m.Text)
+}
+func (m *Bye) check(c *checker) { c.str("text", m.Text, MaxReasonLen) }
+func (m *Bye) parse(d *decoder) {
+	m.Code = Code(d.u16())
+	m.Text = d.str("text", MaxReasonLen)
+}
+
+func (m *Unknown) AppendBody(b []byte) []byte { return append(b, m.Body...) }
+func (m *Unknown) check(*checker)             {}
+func (m *Unknown) parse(d *decoder)           { m.Body = append([]byte(nil), d.b...); d.b = nil }
+
+// newMessage returns a zero message of type t, or nil if t is unknown.
+func newMessage(t MsgType) Message {
+	switch t {
+	case TypeHello:
+		return new(Hello)
+	case TypeAuth:
+		return new(Auth)
+	case TypeWelcome:
+		return new(Welcome)
+	case TypeJoin:
+		return new(Join)
+	case TypeJoined:
+		return new(Joined)
+	case TypeLeave:
+		return new(Leave)
+	case TypePresence:
+		return new(Presence)
+	case TypePresenceChange:
+		return new(PresenceChange)
+	case TypeFloorRequest:
+		return new(FloorRequest)
+	case TypeFloorGrant:
+		return new(FloorGrant)
+	case TypeFloorDeny:
+		return new(FloorDeny)
+	case TypeFloorRelease:
+		return new(FloorRelease)
+	case TypeTalking:
+		return new(Talking)
+	case TypeText:
+		return new(Text)
+	case TypeRing:
+		return new(Ring)
+	case TypePageStart:
+		return new(PageStart)
+	case TypePageStop:
+		return new(PageStop)
+	case TypePage:
+		return new(Page)
+	case TypeError:
+		return new(Error)
+	case TypePing:
+		return new(Ping)
+	case TypePong:
+		return new(Pong)
+	case TypeListSessions:
+		return new(ListSessions)
+	case TypeSessions:
+		return new(Sessions)
+	case TypeKick:
+		return new(Kick)
+	case TypeBye:
+		return new(Bye)
+	}
+	return nil
+}
+
+// UnixMillis converts a time to the protocol's timestamps.
+func UnixMillis(t time.Time) int64 { return t.UnixMilli() }
