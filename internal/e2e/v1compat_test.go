@@ -78,11 +78,11 @@ func TestV1TalkOnNewRelay(t *testing.T) {
 		}
 		t.Run(sender.user+"-to-v1", func(t *testing.T) {
 			t.Logf("v1 recorder: %s", oldRec.playoutStats())
-			audiotest.RequireCorrelation(t, ref, readMono(t, oldRec.out), 48000, 0.9)
+			audiotest.Judge(t, "", ref, readMono(t, oldRec.out), 48000, 0.9)
 		})
 		t.Run(sender.user+"-to-v2", func(t *testing.T) {
 			t.Logf("v2 recorder: %s", newRec.playoutStats())
-			audiotest.RequireCorrelation(t, ref, readMono(t, newRec.out), 48000, 0.9)
+			audiotest.Judge(t, "", ref, readMono(t, newRec.out), 48000, 0.9)
 		})
 	}
 
