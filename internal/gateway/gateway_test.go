@@ -127,6 +127,20 @@ func (w *wsClient) expect(typ string, pred func(map[string]any) bool) map[string
 				return m
 			}
 		case <-w.done:
+			// The reader queues every message before it sees the close, but
+			// select picks at random among ready cases: look at what is
+			// still queued before calling the connection closed.
+			for {
+				select {
+				case m := <-w.json:
+					if m["t"] == typ && (pred == nil || pred(m)) {
+						return m
+					}
+					continue
+				default:
+				}
+				break
+			}
 			w.t.Fatalf("connection closed while waiting for %q", typ)
 		case <-timeout:
 			w.t.Fatalf("no %q message", typ)
