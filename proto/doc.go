@@ -18,8 +18,11 @@
 // length counts the type byte and the body, so it is at least 1 and at most
 // [MaxMessageSize]. Bodies are sequences of fields in a fixed order:
 // integers are big-endian; a string is a u16 byte length followed by UTF-8
-// bytes, each string field having its own limit; a list is a u16 count
-// followed by its elements. A decoder ignores bytes after the fields it knows
+// bytes, each string field having its own limit; a bytes field is a u16 byte
+// length followed by that many bytes of any value; a list is a u16 count
+// followed by its elements. A field marked optional is the last of its
+// message and may be left out entirely (the decoder then sees no bytes
+// after the fields before it). A decoder ignores bytes after the fields it knows
 // (so a later version may append fields) and a reader skips messages whose
 // type it does not know (so old clients survive new servers).
 //
@@ -28,8 +31,9 @@
 //	client                         relay
 //	Hello{Version, Software}  ->
 //	                          <-   Hello{Version, Software}
-//	Auth{Name, Password}      ->
+//	Auth{Name, Password[, Ticket]} ->
 //	                          <-   Welcome{Session, Name, Roles, Channels, DefaultChannel}
+//	                          <-   Ticket{Ticket, Lifetime} (relays with passwords)
 //	                               or Error{CodeAuth…} and the connection closes
 //	Join{Channel}             ->
 //	                          <-   Joined{Channel, ID, Mode}, Presence snapshot
@@ -37,6 +41,12 @@
 //	                          <-   FloorGrant{ID} or FloorDeny{ID, Holder, Reason}
 //	voice datagrams           ->   (start flag on the first, end flag on the last)
 //	                          <-   Talking{ID, Session, Name, true} to everyone in the channel
+//
+// A client that lost its connection logs in again with Auth{Name, Password,
+// Ticket}: the relay accepts a valid ticket without checking the password.
+// Pings from the client are padded (see [Ping]) so that a relay that
+// restarted answers the old connection's next ping with a QUIC stateless
+// reset at once.
 //
 // A presence snapshot or session list too big for one message is sent as a
 // first message followed by [PresenceChange] (kind online) or further
