@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -16,10 +17,19 @@ import (
 	"github.com/hark-intercom/hark/proto"
 )
 
-// QUIC settings of the client's connection.
+// QUIC settings of the client's connection. The idle timeout is a backstop:
+// the pings (Config.PingTimeout) notice a silent relay much sooner.
 const (
 	keepAlivePeriod = 5 * time.Second
 	maxIdleTimeout  = 20 * time.Second
+	// maxHandshakeIdle ends a connection attempt when nothing came back
+	// from the relay for this long during the QUIC handshake, so that an
+	// attempt made while the relay was down does not wait for QUIC's
+	// growing retransmission intervals: the next attempt starts afresh.
+	maxHandshakeIdle = 2 * time.Second
+	// pingPadding pads pings so the packet carrying one is over the 42
+	// bytes below which quic-go sends no stateless reset (see proto.Ping).
+	pingPadding = 24
 )
 
 // conn is one QUIC connection to the relay, from login to loss. A Client
@@ -34,6 +44,9 @@ type conn struct {
 	fingerprint string
 	early       []proto.Message // received during the handshake; handled by install
 	preJoin     bool            // install is handling early messages that predate Joined
+	resumed     bool            // the login presented a resume ticket
+
+	heard atomic.Int64 // unix ns when anything last came from the relay
 
 	wmu  sync.Mutex // guards writes to st and wbuf
 	wbuf []byte
@@ -98,7 +111,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,
-		HandshakeIdleTimeout: c.cfg.DialTimeout,
+		HandshakeIdleTimeout: min(c.cfg.DialTimeout, maxHandshakeIdle),
 	})
 	vmu.Lock()
 	vErr, fp, isNew := verifyErr, seen, tofu
@@ -180,7 +193,16 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 	if err := cn.write(&proto.Hello{Version: proto.Version, Software: c.cfg.Software}); err != nil {
 		return &UnreachableError{Relay: c.relay, Err: err}
 	}
-	if err := cn.write(&proto.Auth{Name: c.cfg.Name, Password: c.cfg.Password}); err != nil {
+	auth := &proto.Auth{Name: c.cfg.Name, Password: c.cfg.Password}
+	c.mu.Lock()
+	if c.ticket != nil && time.Now().Before(c.ticketUntil) {
+		// The relay skips the password check for a valid ticket, and
+		// checks the password sent along otherwise.
+		auth.Ticket = c.ticket
+		cn.resumed = true
+	}
+	c.mu.Unlock()
+	if err := cn.write(auth); err != nil {
 		return &UnreachableError{Relay: c.relay, Err: err}
 	}
 	// next reads until one of the wanted types, keeping others for later.
@@ -329,10 +351,15 @@ func (cn *conn) readLoop(c *Client) {
 	defer cn.wg.Done()
 	for {
 		m, err := cn.rd.Next()
+		cn.heard.Store(time.Now().UnixNano())
 		if err != nil {
 			if proto.IsFramingError(err) || cn.qc.Context().Err() != nil || isStreamGone(err) {
 				var ae *quic.ApplicationError
+				var sr *quic.StatelessResetError
 				cause := context.Cause(cn.qc.Context())
+				if errors.As(cause, &sr) || errors.As(err, &sr) {
+					cn.setCause(errors.New("the relay restarted (it no longer knew this connection)"))
+				}
 				if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode != 0 {
 					// The relay closed with a bye code; its Bye message, if
 					// it arrived, was recorded first.
@@ -355,7 +382,9 @@ func isStreamGone(err error) bool {
 	var ae *quic.ApplicationError
 	var te *quic.TransportError
 	var ie *quic.IdleTimeoutError
-	return errors.As(err, &se) || errors.As(err, &ae) || errors.As(err, &te) || errors.As(err, &ie) || isTimeout(err)
+	var sr *quic.StatelessResetError
+	return errors.As(err, &se) || errors.As(err, &ae) || errors.As(err, &te) || errors.As(err, &ie) ||
+		errors.As(err, &sr) || isTimeout(err)
 }
 
 func (cn *conn) datagramLoop(c *Client) {
@@ -366,6 +395,7 @@ func (cn *conn) datagramLoop(c *Client) {
 		if err != nil {
 			return
 		}
+		cn.heard.Store(time.Now().UnixNano())
 		h, payload, err := proto.ParseVoice(b)
 		if err != nil {
 			c.voiceBad.Add(1)
@@ -458,22 +488,49 @@ func (cn *conn) flush(ctx context.Context) error {
 	}
 }
 
+// pingLoop pings the relay every PingInterval and gives the connection up
+// when nothing at all (message, datagram) came from the relay for
+// PingTimeout: a relay that crashed, hangs, or whose network is gone. A
+// relay that restarted answers a ping with a stateless reset, which ends
+// the connection at once (see readLoop).
 func (cn *conn) pingLoop(c *Client) {
 	defer cn.wg.Done()
-	t := time.NewTicker(c.cfg.PingInterval)
+	iv, timeout := c.cfg.PingInterval, c.cfg.PingTimeout
+	now := time.Now()
+	cn.heard.Store(now.UnixNano())
+	nextPing := now.Add(iv)
+	t := time.NewTimer(iv)
 	defer t.Stop()
 	for {
 		select {
 		case <-cn.done:
 			return
 		case <-t.C:
+		}
+		now = time.Now()
+		heard := time.Unix(0, cn.heard.Load())
+		if silent := now.Sub(heard); silent >= timeout {
+			c.silentDrops.Add(1)
+			cn.setCause(fmt.Errorf("the relay stopped answering: nothing from it for %v", silent.Round(time.Millisecond)))
+			cn.close(0, "no answer")
+			return
+		}
+		if !now.Before(nextPing) {
 			n := c.pingNonce.Add(1)
 			c.lastPingNo.Store(n)
-			c.lastPingAt.Store(time.Now().UnixNano())
-			if err := cn.write(&proto.Ping{Nonce: n}); err != nil {
+			c.lastPingAt.Store(now.UnixNano())
+			if err := cn.write(&proto.Ping{Nonce: n, Padding: pingPadding}); err != nil {
+				cn.setCause(err)
+				cn.close(0, "")
 				return
 			}
+			nextPing = now.Add(iv)
 		}
+		wake := heard.Add(timeout)
+		if nextPing.Before(wake) {
+			wake = nextPing
+		}
+		t.Reset(wake.Sub(now))
 	}
 }
 
@@ -504,6 +561,16 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 	}
 
 	switch m := m.(type) {
+	case *proto.Ticket:
+		if len(m.Ticket) > 0 && m.Lifetime > 0 {
+			c.mu.Lock()
+			c.ticket = m.Ticket
+			// A little less than the relay says: our clock counts from
+			// when it arrived.
+			life := time.Duration(m.Lifetime) * time.Second
+			c.ticketUntil = time.Now().Add(life - life/16)
+			c.mu.Unlock()
+		}
 	case *proto.Ping:
 		if err := cn.write(&proto.Pong{Nonce: m.Nonce}); err != nil {
 			c.log.Debug("pong not sent", "err", err)
