@@ -130,8 +130,10 @@ type Config struct {
 	// 0 means DefaultDialTimeout. It should exceed the relay's wait for a
 	// password check (3 s by default), after which the relay answers
 	// "busy" and the client retries. An attempt also ends when nothing
-	// came back from the relay for 2 s during the QUIC handshake (a relay
-	// that is down), and the next attempt starts after the backoff.
+	// came back from the relay during the QUIC handshake for 1 s on the
+	// first attempt, doubling with each failed attempt up to DialTimeout
+	// (a relay that is down): QUIC repeats its first packet at growing
+	// intervals, so a fresh attempt reaches a relay that came back sooner.
 	DialTimeout time.Duration
 	// RequestTimeout bounds requests whose context has no deadline; 0 means
 	// DefaultRequestTimeout.
@@ -270,7 +272,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 
 	var cn *conn
 	for attempt := 0; ; attempt++ {
-		cn, err = c.connect(ctx)
+		cn, err = c.connect(ctx, attempt)
 		if err == nil {
 			break
 		}
@@ -481,7 +483,7 @@ func (c *Client) redial() *conn {
 		c.mu.Lock()
 		c.presenceReady = make(chan struct{})
 		c.mu.Unlock()
-		cn, err := c.connect(c.life)
+		cn, err := c.connect(c.life, attempt)
 		if err == nil {
 			return cn
 		}

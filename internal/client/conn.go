@@ -22,11 +22,12 @@ import (
 const (
 	keepAlivePeriod = 5 * time.Second
 	maxIdleTimeout  = 20 * time.Second
-	// maxHandshakeIdle ends a connection attempt when nothing came back
-	// from the relay for this long during the QUIC handshake, so that an
-	// attempt made while the relay was down does not wait for QUIC's
-	// growing retransmission intervals: the next attempt starts afresh.
-	maxHandshakeIdle = 2 * time.Second
+	// minHandshakeIdle ends a first connection attempt when nothing came
+	// back from the relay for this long during the QUIC handshake, so that
+	// an attempt made while the relay was down does not wait out QUIC's
+	// growing retransmission intervals (0.3, 0.6, 1.2 s…): the next
+	// attempt starts afresh. It doubles with each failed attempt.
+	minHandshakeIdle = time.Second
 	// pingPadding pads pings so the packet carrying one is over the 42
 	// bytes below which quic-go sends no stateless reset (see proto.Ping).
 	pingPadding = 24
@@ -75,8 +76,9 @@ var bufPool = sync.Pool{New: func() any {
 }}
 
 // connect makes one connection: QUIC+TLS with the fingerprint check, Hello,
-// Auth, Welcome and Join. The returned conn is not started.
-func (c *Client) connect(ctx context.Context) (*conn, error) {
+// Auth, Welcome and Join. The returned conn is not started. attempt counts
+// the failed attempts before this one.
+func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 
@@ -111,7 +113,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,
-		HandshakeIdleTimeout: min(c.cfg.DialTimeout, maxHandshakeIdle),
+		HandshakeIdleTimeout: min(c.cfg.DialTimeout, minHandshakeIdle<<min(attempt, 8)),
 	})
 	vmu.Lock()
 	vErr, fp, isNew := verifyErr, seen, tofu
@@ -127,7 +129,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ht) || errors.As(err, &it) {
-			err = fmt.Errorf("no answer within %v", c.cfg.DialTimeout)
+			err = errors.New("no answer")
 		} else if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
 			err = fmt.Errorf("TLS handshake failed (is it a Hark relay speaking %s?): %w", proto.ALPN, err)
 		}
@@ -210,7 +212,11 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		for {
 			m, err := cn.rd.Next()
 			if err != nil {
-				if proto.IsFramingError(err) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+				// Only a message that did not parse leaves the stream
+				// usable; anything else (the connection closed, reset
+				// by a restarted relay, timed out) ends the attempt.
+				if proto.IsFramingError(err) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) ||
+					isStreamGone(err) || cn.qc.Context().Err() != nil {
 					return nil, &UnreachableError{Relay: c.relay, Err: fmt.Errorf("the relay stopped answering during %s: %w", step, err)}
 				}
 				c.badMessages.Add(1)

@@ -480,10 +480,17 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		s.text.Store(0)
 		s.frames.Store(0)
 	}
+	// A session is back when it reconnected (the dead connection may
+	// still look connected until the client notices) and is in its channel.
 	var drops0 uint64
-	for _, s := range r.sess {
-		drops0 += s.c.Stats().SilentDrops
+	base := make([]uint64, len(r.sess))
+	for i, s := range r.sess {
+		st := s.c.Stats()
+		drops0 += st.SilentDrops
+		base[i] = st.Reconnects
 	}
+	senderBase := r.sender.Stats().Reconnects
+	isBack := func(c *client.Client, base uint64) bool { return c.Stats().Reconnects > base && back(c) }
 
 	r.log.Info("stopping the relay", "signal", sig)
 	stopAt := time.Now()
@@ -525,12 +532,12 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 			break
 		}
 		for i, s := range r.sess {
-			if backAt[i].IsZero() && back(s.c) {
+			if backAt[i].IsZero() && isBack(s.c, base[i]) {
 				backAt[i] = now
 				left--
 			}
 		}
-		if senderBack.IsZero() && back(r.sender) {
+		if senderBack.IsZero() && isBack(r.sender, senderBase) {
 			senderBack = now
 		}
 		if !sending && !senderBack.IsZero() && now.Sub(upAt) >= r.cfg.SendAfter {
@@ -585,7 +592,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		if s.text.Load() == 0 {
 			res.TextsLost++
 		}
-		res.FramesExpected += uint64(res.VoiceFrames)
+		res.FramesExpected += uint64(res.VoiceFrames) + 1 // and the end frame
 		res.FramesReceived += s.frames.Load()
 	}
 	res.ClientsSilentDrops -= drops0
