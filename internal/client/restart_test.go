@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +208,19 @@ func TestBackoffFullJitter(t *testing.T) {
 		if !low {
 			t.Errorf("attempt %d: 200 waits all over a quarter of %v: not full jitter", attempt, limit)
 		}
+	}
+}
+
+// A login whose control stream is reset (the relay went away in the middle
+// of it) fails as unreachable, and with Reconnect is tried again.
+func TestLoginStreamResetEndsAttempt(t *testing.T) {
+	f := newFakeRelay(t)
+	f.mu.Lock()
+	f.resetAuth = true
+	f.mu.Unlock()
+	_, err := dialFake(t, f, nil)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want unreachable", err)
 	}
 }
