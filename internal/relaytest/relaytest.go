@@ -14,6 +14,12 @@
 // Clients of the package under test connect to r.Addr and pin
 // r.Fingerprint (certs.PinnedClientConfig(r.Fingerprint, proto.ALPN)).
 //
+// Restarts: r.Kill stops the relay as kill -9 does (its socket closes under
+// it: no goodbye reaches anyone), r.Stop as SIGTERM does (Bye to every
+// session), and r.Restart starts it again on the same port with the same
+// certificate, users and secret, as a relay restarted on its data
+// directory; counters start from zero.
+//
 // Also: r.WaitStats waits for the relay's counters (frames in flight can only
 // be waited for that way); r.NewProxy puts a UDP forwarder in front of the
 // relay that can be frozen to make a client vanish without a word; the raw
