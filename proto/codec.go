@@ -140,6 +140,35 @@ func (d *decoder) str(field string, max int) string {
 	return string(s)
 }
 
+// skip reads a u16-length-prefixed run of at most max bytes and returns it
+// (aliasing the message).
+func (d *decoder) skip(field string, max int) []byte {
+	n := int(d.u16())
+	if d.err != nil {
+		return nil
+	}
+	if n > max {
+		d.fail(fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLong, field, n, max))
+		return nil
+	}
+	if !d.need(n) {
+		return nil
+	}
+	s := d.b[:n]
+	d.b = d.b[n:]
+	return s
+}
+
+// bytes reads a u16-length-prefixed byte string of at most max bytes; an
+// empty one is nil. The result does not alias the message.
+func (d *decoder) bytes(field string, max int) []byte {
+	s := d.skip(field, max)
+	if len(s) == 0 {
+		return nil
+	}
+	return append([]byte(nil), s...)
+}
+
 // count reads a list length and checks it against MaxListLen and against the
 // bytes left, given the smallest possible size of one element's fields (plus
 // its length prefix from Version2 on), so a lying count cannot make us
@@ -168,6 +197,11 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+func appendBytes(b, s []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
 func appendBool(b []byte, v bool) []byte {
 	if v {
 		return append(b, 1)
@@ -184,6 +218,12 @@ func (c *checker) str(field, s string, max int) {
 	}
 	if c.err == nil && !utf8.ValidString(s) {
 		c.err = fmt.Errorf("%w: %s is not UTF-8", ErrBadValue, field)
+	}
+}
+
+func (c *checker) bytes(field string, s []byte, max int) {
+	if c.err == nil && len(s) > max {
+		c.err = fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLong, field, len(s), max)
 	}
 }
 

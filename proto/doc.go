@@ -19,9 +19,12 @@
 // [MaxMessageSize]. Bodies are sequences of fields in a fixed order:
 // integers are big-endian; a bool is a u8, 0 or 1 (any non-zero value reads
 // as true); a string is a u16 byte length followed by UTF-8 bytes, each
-// string field having its own limit; a record is a group of fields that
-// appears in lists ([ChannelInfo], [UserInfo], [SessionInfo]); a list is a
-// u16 count followed by its records.
+// string field having its own limit; a bytes field is a u16 byte length
+// followed by that many bytes of any value; a record is a group of fields
+// that appears in lists ([ChannelInfo], [UserInfo], [SessionInfo]); a list
+// is a u16 count followed by its records. A field marked optional is the
+// last of its message and may be left out entirely (the decoder then sees
+// no bytes after the fields before it).
 //
 // From version 2 on a record is written as a u16 byte length followed by its
 // fields, wherever it appears (in a list or alone, as in [Joined] and
@@ -111,8 +114,9 @@
 //	client                         relay
 //	Hello{Version…MaxVersion, Features, Software} ->
 //	                          <-   Hello{Version…MaxVersion, Features, Software}
-//	Auth{Name, Password}      ->
+//	Auth{Name, Password[, Ticket]} ->
 //	                          <-   Welcome{Session, Name, Roles, Channels, DefaultChannel}
+//	                          <-   Ticket{Ticket, Lifetime} (relays with passwords)
 //	                               or Error{CodeAuth…} and the connection closes
 //	Join{Channel}             ->
 //	                          <-   Joined{Channel, ID, Mode}, Presence snapshot
@@ -123,6 +127,12 @@
 //
 // A client may send Auth right after Hello without waiting for the relay's
 // Hello (both read the same in every version).
+//
+// A client that lost its connection logs in again with Auth{Name, Password,
+// Ticket}: the relay accepts a valid ticket without checking the password.
+// Pings from the client are padded (see [Ping]) so that a relay that
+// restarted answers the old connection's next ping with a QUIC stateless
+// reset at once.
 //
 // A presence snapshot or session list too big for one message is split
 // ([SplitPresence], [SplitSessions]): from version 2 on as several Presence

@@ -37,6 +37,7 @@ const (
 	TypeSessions       MsgType = 23 // R    admin: the list
 	TypeKick           MsgType = 24 // C    admin: end a user's session
 	TypeBye            MsgType = 25 // R    the relay is closing this session, and why
+	TypeTicket         MsgType = 26 // R    a resume ticket: log in again without the password
 )
 
 var typeNames = [...]string{
@@ -48,7 +49,7 @@ var typeNames = [...]string{
 	TypeRing: "ring", TypePageStart: "page-start", TypePageStop: "page-stop",
 	TypePage: "page", TypeError: "error", TypePing: "ping", TypePong: "pong",
 	TypeListSessions: "list-sessions", TypeSessions: "sessions", TypeKick: "kick",
-	TypeBye: "bye",
+	TypeBye: "bye", TypeTicket: "ticket",
 }
 
 func (t MsgType) String() string {
@@ -202,11 +203,22 @@ func Negotiate(ours, theirs *Hello) (version uint16, features Features, ok bool)
 
 // Auth logs in. In an open relay the password is ignored.
 //
+// Ticket, when set, is a resume ticket from an earlier [Ticket] of the same
+// relay for the same name. A relay that accepts it logs the client in
+// without checking the password (no password hashing: a relay restart does
+// not cost one hash per client); a relay that does not (expired, forged,
+// the password changed since, or a relay that predates tickets) checks the
+// password as if no ticket had been sent. A client therefore sends its
+// password along with the ticket.
+//
 //	name     str (MaxNameLen)
 //	password str (MaxPasswordLen)
+//	ticket   bytes (MaxTicketLen), optional: omitted when empty (a later
+//	         field would need it present, with length 0)
 type Auth struct {
 	Name     string
 	Password string
+	Ticket   []byte
 }
 
 // ChannelInfo describes one channel. It is a record (see the package
@@ -425,8 +437,18 @@ func (e *Error) Error() string { return e.Text }
 
 // Ping asks for a [Pong] with the same nonce.
 //
-//	nonce u64
-type Ping struct{ Nonce uint64 }
+// Padding makes the packet that carries the ping big enough (over 42 bytes)
+// for a relay that restarted to answer it with a QUIC stateless reset, so a
+// client learns of the restart at its next ping instead of at its idle
+// timeout. The padding bytes are zero when sent and ignored when received.
+//
+//	nonce   u64
+//	padding u16 length, then that many bytes (at most MaxPingPadding),
+//	        optional: omitted when Padding is 0
+type Ping struct {
+	Nonce   uint64
+	Padding uint16
+}
 
 // Pong answers a [Ping].
 //
@@ -484,6 +506,21 @@ type Bye struct {
 	Text string
 }
 
+// Ticket gives the client a resume ticket: presented in a later [Auth] of the
+// same name (for example after the connection dropped or the relay
+// restarted), it logs the client in without a password check. The relay
+// sends one right after [Welcome] in a relay with passwords (none in an open
+// relay) and a fresh one before the last expires; the newest replaces the
+// others. The ticket is opaque to the client (its layout is the relay's
+// business) and is a credential: keep it in memory only.
+//
+//	ticket   bytes (MaxTicketLen)
+//	lifetime u32 seconds the relay accepts it, from when it was sent
+type Ticket struct {
+	Ticket   []byte
+	Lifetime uint32
+}
+
 // Unknown holds a message of a type this version does not know. [Reader]
 // skips them; [ParseMessage] returns one with ErrUnknownType.
 type Unknown struct {
@@ -516,6 +553,7 @@ func (m *ListSessions) Type() MsgType   { return TypeListSessions }
 func (m *Sessions) Type() MsgType       { return TypeSessions }
 func (m *Kick) Type() MsgType           { return TypeKick }
 func (m *Bye) Type() MsgType            { return TypeBye }
+func (m *Ticket) Type() MsgType         { return TypeTicket }
 func (m *Unknown) Type() MsgType        { return m.T }
 
 // ---- bodies ----
@@ -539,14 +577,24 @@ func (m *Hello) parse(d *decoder) {
 	}
 }
 
-func (m *Auth) AppendBody(b []byte) []byte { return appendStr(appendStr(b, m.Name), m.Password) }
+func (m *Auth) AppendBody(b []byte) []byte {
+	b = appendStr(appendStr(b, m.Name), m.Password)
+	if len(m.Ticket) > 0 {
+		b = appendBytes(b, m.Ticket)
+	}
+	return b
+}
 func (m *Auth) check(c *checker) {
 	c.str("name", m.Name, MaxNameLen)
 	c.str("password", m.Password, MaxPasswordLen)
+	c.bytes("ticket", m.Ticket, MaxTicketLen)
 }
 func (m *Auth) parse(d *decoder) {
 	m.Name = d.str("name", MaxNameLen)
 	m.Password = d.str("password", MaxPasswordLen)
+	if d.more() {
+		m.Ticket = d.bytes("ticket", MaxTicketLen)
+	}
 }
 
 func (ci *ChannelInfo) appendTo(b []byte, v uint16) []byte {
@@ -813,9 +861,25 @@ func (m *Error) parse(d *decoder) {
 	m.Text = d.str("text", MaxReasonLen)
 }
 
-func (m *Ping) AppendBody(b []byte) []byte { return binary.BigEndian.AppendUint64(b, m.Nonce) }
-func (m *Ping) check(*checker)             {}
-func (m *Ping) parse(d *decoder)           { m.Nonce = d.u64() }
+func (m *Ping) AppendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, m.Nonce)
+	if m.Padding > 0 {
+		b = binary.BigEndian.AppendUint16(b, m.Padding)
+		b = append(b, make([]byte, m.Padding)...)
+	}
+	return b
+}
+func (m *Ping) check(c *checker) {
+	if c.err == nil && m.Padding > MaxPingPadding {
+		c.err = fmt.Errorf("%w: ping padding is %d bytes, limit %d", ErrTooLong, m.Padding, MaxPingPadding)
+	}
+}
+func (m *Ping) parse(d *decoder) {
+	m.Nonce = d.u64()
+	if d.more() {
+		m.Padding = uint16(len(d.skip("padding", MaxPingPadding)))
+	}
+}
 
 func (m *Pong) AppendBody(b []byte) []byte { return binary.BigEndian.AppendUint64(b, m.Nonce) }
 func (m *Pong) check(*checker)             {}
@@ -905,6 +969,15 @@ func (m *Bye) parse(d *decoder) {
 	m.Text = d.str("text", MaxReasonLen)
 }
 
+func (m *Ticket) AppendBody(b []byte) []byte {
+	return binary.BigEndian.AppendUint32(appendBytes(b, m.Ticket), m.Lifetime)
+}
+func (m *Ticket) check(c *checker) { c.bytes("ticket", m.Ticket, MaxTicketLen) }
+func (m *Ticket) parse(d *decoder) {
+	m.Ticket = d.bytes("ticket", MaxTicketLen)
+	m.Lifetime = d.u32()
+}
+
 func (m *Unknown) AppendBody(b []byte) []byte { return append(b, m.Body...) }
 func (m *Unknown) check(*checker)             {}
 func (m *Unknown) parse(d *decoder)           { m.Body = append([]byte(nil), d.b...); d.b = nil }
@@ -962,6 +1035,8 @@ func newMessage(t MsgType) Message {
 		return new(Kick)
 	case TypeBye:
 		return new(Bye)
+	case TypeTicket:
+		return new(Ticket)
 	}
 	return nil
 }

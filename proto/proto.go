@@ -55,6 +55,8 @@ const (
 	MaxSoftwareLen  = 128      // software descriptions in Hello
 	MaxListLen      = 4096     // entries in a list (presence, sessions, channels)
 	MaxVoicePayload = 1200     // Opus bytes in one datagram (fits loopback and most paths)
+	MaxTicketLen    = 256      // resume tickets (Ticket, Auth)
+	MaxPingPadding  = 1024     // padding bytes in a Ping
 )
 
 // Errors returned by parsers. They are wrapped with context; test with errors.Is.

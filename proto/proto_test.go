@@ -14,7 +14,7 @@ import (
 func samples() []Message {
 	return []Message{
 		&Hello{Version: MinVersion, Software: "hark-test/1", MaxVersion: Version, Features: 1<<31 | 5},
-		&Auth{Name: "alice", Password: "s3cret"},
+		&Auth{Name: "alice", Password: "s3cret", Ticket: []byte{1, 2, 3, 0xff}},
 		&Welcome{Session: 7, Name: "alice", Roles: RolePage | RoleAdmin, Server: "hark relay",
 			DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT}, {"ops", 2, ModeOpen}}},
 		&Join{Channel: "ops"},
@@ -33,12 +33,13 @@ func samples() []Message {
 		&PageStop{},
 		&Page{From: 3, FromName: "desk", Active: true},
 		&Error{Code: CodeForbidden, About: TypePageStart, Text: "you may not page"},
-		&Ping{Nonce: 1 << 60},
+		&Ping{Nonce: 1 << 60, Padding: 24},
 		&Pong{Nonce: 42},
 		&ListSessions{},
 		&Sessions{Sessions: []SessionInfo{{1, "alice", "lobby", "127.0.0.1:5000", 1790000000000, RoleAdmin}}, More: true},
 		&Kick{Name: "bob", Reason: "testing"},
 		&Bye{Code: CodeReplaced, Text: "you logged in from another place"},
+		&Ticket{Ticket: []byte{1, 0, 0xfe, 7}, Lifetime: 86400},
 	}
 }
 
@@ -99,10 +100,18 @@ func TestRoundTrip(t *testing.T) {
 				optional[1+2+2+len(h.Software)] = true   // a v1 Hello
 				optional[1+2+2+len(h.Software)+2] = true // no features
 			}
+			// A message whose last field is optional parses without it,
+			// and must then encode to exactly that prefix.
 			for i := 1; i < len(b)-FrameHeaderLen; i++ {
-				if _, err := ParseMessageFor(b[FrameHeaderLen:FrameHeaderLen+i], v); err == nil && !optional[i] {
-					t.Errorf("v%d %v: prefix of %d bytes parsed", v, m.Type(), i)
+				prefix := b[FrameHeaderLen : FrameHeaderLen+i]
+				p, err := ParseMessageFor(prefix, v)
+				if err != nil || optional[i] {
+					continue
 				}
+				if out, _ := AppendMessageFor(nil, p, v); optionalTail[m.Type()] && bytes.Equal(out[FrameHeaderLen:], prefix) {
+					continue
+				}
+				t.Errorf("v%d %v: prefix of %d bytes parsed", v, m.Type(), i)
 			}
 			// Bytes after the known fields are ignored.
 			long := append(b[FrameHeaderLen:len(b):len(b)], 0xde, 0xad, 0xbe, 0xef)
@@ -292,6 +301,57 @@ func TestEncodedLen(t *testing.T) {
 	}
 }
 
+// optionalTail lists the types whose last field is optional.
+var optionalTail = map[MsgType]bool{TypeAuth: true, TypePing: true}
+
+// Optional trailing fields: a message without them is the message of a
+// peer that predates them, and parses with the field's zero value; one with
+// them parses in full, and a decoder that knows only the fields before
+// them ignores them (checked by parsing into the older layout by hand).
+func TestOptionalTrailingFields(t *testing.T) {
+	old := appendStr(appendStr([]byte{byte(TypeAuth)}, "alice"), "pw")
+	m, err := ParseMessage(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := m.(*Auth); a.Name != "alice" || a.Password != "pw" || a.Ticket != nil {
+		t.Errorf("auth without ticket: %+v", a)
+	}
+	// Encoding without a ticket is byte for byte the old layout.
+	b, _ := AppendMessage(nil, &Auth{Name: "alice", Password: "pw"})
+	if !bytes.Equal(b[FrameHeaderLen:], old) {
+		t.Errorf("auth without ticket encodes as %x, want %x", b[FrameHeaderLen:], old)
+	}
+	// A version-1 decoder reads name and password and ignores the rest.
+	b, _ = AppendMessage(nil, &Auth{Name: "alice", Password: "pw", Ticket: []byte("t")})
+	d := decoder{b: b[FrameHeaderLen+1:], typ: TypeAuth}
+	if n, p := d.str("name", MaxNameLen), d.str("password", MaxPasswordLen); n != "alice" || p != "pw" || d.err != nil {
+		t.Errorf("old decoder read %q %q %v", n, p, d.err)
+	}
+	// A zero-length ticket that is present parses as none.
+	m, err = ParseMessage(append(append([]byte(nil), old...), 0, 0))
+	if err != nil || m.(*Auth).Ticket != nil {
+		t.Errorf("empty ticket: %+v %v", m, err)
+	}
+	// Ping: old layout, padded layout, and the padding's size.
+	b, _ = AppendMessage(nil, &Ping{Nonce: 5})
+	if len(b) != FrameHeaderLen+1+8 {
+		t.Errorf("unpadded ping is %d bytes", len(b))
+	}
+	b, _ = AppendMessage(nil, &Ping{Nonce: 5, Padding: 30})
+	if len(b) != FrameHeaderLen+1+8+2+30 {
+		t.Errorf("padded ping is %d bytes", len(b))
+	}
+	m, err = ParseMessage(b[FrameHeaderLen:])
+	if err != nil || m.(*Ping).Nonce != 5 || m.(*Ping).Padding != 30 {
+		t.Errorf("padded ping parsed as %+v %v", m, err)
+	}
+	// Padding that claims more bytes than follow is short.
+	if _, err := ParseMessage(b[FrameHeaderLen : len(b)-1]); !errors.Is(err, ErrShort) {
+		t.Errorf("cut padding: %v", err)
+	}
+}
+
 func TestReaderSkipsUnknownAndKeepsGoing(t *testing.T) {
 	var b []byte
 	b, _ = AppendMessage(b, &Ping{Nonce: 1})
@@ -344,8 +404,21 @@ func TestLimits(t *testing.T) {
 	if _, err := AppendMessage(nil, &Text{Text: string([]byte{0xff, 0xfe})}); !errors.Is(err, ErrBadValue) {
 		t.Errorf("invalid UTF-8: %v", err)
 	}
+	if _, err := AppendMessage(nil, &Auth{Name: "a", Ticket: make([]byte, MaxTicketLen+1)}); !errors.Is(err, ErrTooLong) {
+		t.Errorf("long ticket: %v", err)
+	}
+	if _, err := AppendMessage(nil, &Ticket{Ticket: make([]byte, MaxTicketLen+1)}); !errors.Is(err, ErrTooLong) {
+		t.Errorf("long ticket: %v", err)
+	}
+	if _, err := AppendMessage(nil, &Ping{Padding: MaxPingPadding + 1}); !errors.Is(err, ErrTooLong) {
+		t.Errorf("long padding: %v", err)
+	}
+	b := appendBytes([]byte{byte(TypeTicket)}, make([]byte, MaxTicketLen+1))
+	if _, err := ParseMessage(append(b, 0, 0, 0, 1)); !errors.Is(err, ErrTooLong) {
+		t.Errorf("parse long ticket: %v", err)
+	}
 	// A list count that claims more entries than bytes left.
-	b := []byte{byte(TypePresence), 0x0f, 0xff}
+	b = []byte{byte(TypePresence), 0x0f, 0xff}
 	if _, err := ParseMessage(b); !errors.Is(err, ErrShort) {
 		t.Errorf("lying count: %v", err)
 	}

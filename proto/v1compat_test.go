@@ -16,6 +16,9 @@ import (
 // with the v1 decoder and re-encodes with the v1 encoder to the same bytes.
 func TestV1PeerReadsWhatWeSend(t *testing.T) {
 	for _, m := range samples() {
+		if sinceV1[m.Type()] {
+			continue // a v1 peer skips a type it does not know (TestV1SkipsNewTypes)
+		}
 		b, err := AppendMessageFor(nil, m, Version1)
 		if err != nil {
 			t.Fatal(err)
@@ -30,6 +33,13 @@ func TestV1PeerReadsWhatWeSend(t *testing.T) {
 			t.Fatalf("%v: v1 re-encode: %v", m.Type(), err)
 		}
 		want := b
+		if v1m := asV1Reads(m); v1m != m {
+			// Optional fields added since v1 are skipped by a v1 decoder.
+			want, _ = AppendMessageFor(nil, v1m, Version1)
+			if !bytes.HasPrefix(b[FrameHeaderLen:], want[FrameHeaderLen:]) {
+				t.Errorf("%v: the v1 fields are not a prefix: %x vs %x", m.Type(), want, b)
+			}
+		}
 		if m.Type() == TypeHello {
 			// The v1 decoder skips Hello's v2 fields, as designed.
 			want = back
@@ -48,6 +58,9 @@ func TestV1PeerReadsWhatWeSend(t *testing.T) {
 // the v1 encoder's.
 func TestWeReadWhatV1Sends(t *testing.T) {
 	for _, m := range samples() {
+		if sinceV1[m.Type()] {
+			continue
+		}
 		ours, _ := AppendMessageFor(nil, m, Version1)
 		old, err := protov1.ParseMessage(ours[FrameHeaderLen:])
 		if err != nil {
@@ -62,7 +75,7 @@ func TestWeReadWhatV1Sends(t *testing.T) {
 			t.Errorf("%v: we refuse what a v1 peer sends: %v", m.Type(), err)
 			continue
 		}
-		want := asSentIn(m, Version1)
+		want := asV1Reads(asSentIn(m, Version1))
 		if h, ok := want.(*Hello); ok {
 			want = &Hello{Version: h.Version, Software: h.Software, MaxVersion: h.Version}
 		}
@@ -72,14 +85,19 @@ func TestWeReadWhatV1Sends(t *testing.T) {
 	}
 	// The Reader, set to v1, reads a v1 stream.
 	var stream []byte
+	var sent []Message
 	for _, m := range samples() {
+		if sinceV1[m.Type()] {
+			continue
+		}
+		sent = append(sent, m)
 		ours, _ := AppendMessageFor(nil, m, Version1)
 		old, _ := protov1.ParseMessage(ours[FrameHeaderLen:])
 		stream, _ = protov1.AppendMessage(stream, old)
 	}
 	r := NewReader(bytes.NewReader(stream))
 	r.SetVersion(Version1)
-	for _, m := range samples() {
+	for _, m := range sent {
 		got, err := r.Next()
 		if err != nil || got.Type() != m.Type() {
 			t.Fatalf("reader: %v %v, want %v", got, err, m.Type())
@@ -122,5 +140,45 @@ func TestVoiceAcrossVersions(t *testing.T) {
 	b = AppendVoice(nil, VoiceHeader{Flags: forwarded, Duration: 960}, []byte{1})
 	if _, _, err := protov1.ParseVoice(b); err != nil {
 		t.Errorf("a v1 receiver refuses the flags a relay forwards (%v): %v", forwarded, err)
+	}
+}
+
+// sinceV1 lists the message types added after version 1.
+var sinceV1 = map[MsgType]bool{TypeTicket: true}
+
+// asV1Reads returns m as a v1 decoder sees it: without the optional
+// trailing fields added since version 1 (m itself when it has none set).
+func asV1Reads(m Message) Message {
+	switch x := m.(type) {
+	case *Auth:
+		if x.Ticket != nil {
+			c := *x
+			c.Ticket = nil
+			return &c
+		}
+	case *Ping:
+		if x.Padding != 0 {
+			c := *x
+			c.Padding = 0
+			return &c
+		}
+	}
+	return m
+}
+
+// TestV1SkipsNewTypes: a v1 peer's Reader skips the message types added
+// since, and reads what follows them.
+func TestV1SkipsNewTypes(t *testing.T) {
+	var stream []byte
+	for _, m := range samples() {
+		if sinceV1[m.Type()] {
+			stream, _ = AppendMessageFor(stream, m, Version1)
+		}
+	}
+	stream, _ = AppendMessageFor(stream, &Pong{Nonce: 9}, Version1)
+	r := protov1.NewReader(bytes.NewReader(stream))
+	got, err := r.Next()
+	if p, ok := got.(*protov1.Pong); err != nil || !ok || p.Nonce != 9 {
+		t.Fatalf("v1 reader: %+v, %v; want the pong after the new types", got, err)
 	}
 }

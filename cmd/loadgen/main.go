@@ -10,6 +10,14 @@
 // Or let loadgen start the relay binary itself (a separate process all the same):
 //
 //	loadgen --spawn bin/relay --sessions 1000 --talkers 20 --duration 20s
+//
+// Restarts: a relay with 1000 password accounts, all logged in and
+// reconnecting, plus a real `talk record`; the relay is killed (then stopped
+// with SIGTERM), restarted after 1 s, and loadgen prints how long until every
+// session is back and what a text and 3 s of voice sent after the restart
+// lost (internal/scripts/restart.sh runs it):
+//
+//	loadgen restart --relay-bin bin/relay --talk-bin bin/talk --sessions 1000
 package main
 
 import (
@@ -60,6 +68,21 @@ func app() *cli.App {
 		},
 		Action: run,
 		Commands: []*cli.Command{{
+			Name:  "restart",
+			Usage: "measure how fast every session comes back after the relay is killed (SIGKILL) and stopped (SIGTERM) and restarted",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "relay-bin", Value: "bin/relay", Usage: "relay binary"},
+				&cli.StringFlag{Name: "talk-bin", Value: "bin/talk", Usage: "talk binary (for `talk record`)"},
+				&cli.IntFlag{Name: "sessions", Aliases: []string{"n"}, Value: 1000, Usage: "password accounts, each logged in by a reconnecting client (at most 5000)"},
+				&cli.IntFlag{Name: "group", Value: 50, Usage: "sessions per channel"},
+				&cli.DurationFlag{Name: "gap", Value: time.Second, Usage: "how long the relay stays down"},
+				&cli.StringFlag{Name: "signals", Value: "KILL,TERM", Usage: "signals to stop the relay with, one restart each (KILL, TERM, INT)"},
+				&cli.DurationFlag{Name: "settle", Value: time.Minute, Usage: "longest wait for the sessions to be back after each restart"},
+				&cli.IntFlag{Name: "bcrypt-cost", Value: 10, Usage: "password hash cost of the accounts (10 is the relay's own)"},
+				&cli.StringFlag{Name: "keep", Usage: "work in this directory and keep it (logs of the relay and of talk record)"},
+			},
+			Action: restart,
+		}, {
 			Name:  "channels",
 			Usage: "print a relay channels file (JSON) for a run",
 			Flags: []cli.Flag{
@@ -129,6 +152,55 @@ func run(c *cli.Context) error {
 		fmt.Printf("relay drops: %v\n", res.RelayDropped)
 	}
 	return nil
+}
+
+func restart(c *cli.Context) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
+	defer cancel()
+	var sigs []syscall.Signal
+	for _, s := range strings.Split(c.String("signals"), ",") {
+		switch strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(s), "SIG")) {
+		case "KILL", "9":
+			sigs = append(sigs, syscall.SIGKILL)
+		case "TERM", "15":
+			sigs = append(sigs, syscall.SIGTERM)
+		case "INT", "2":
+			sigs = append(sigs, syscall.SIGINT)
+		default:
+			return fmt.Errorf("--signals: %q is not KILL, TERM or INT", s)
+		}
+	}
+	dir := c.String("keep")
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	cfg := loadgen.RestartConfig{
+		RelayBin: c.String("relay-bin"), TalkBin: c.String("talk-bin"), Sessions: c.Int("sessions"),
+		Group: c.Int("group"), Gap: c.Duration("gap"), Signals: sigs, Settle: c.Duration("settle"),
+		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log,
+	}
+	res, err := loadgen.RunRestart(ctx, cfg)
+	for _, r := range res {
+		fmt.Printf("\n== relay stopped with %s, restarted %v later; %d password sessions + talk record + sender ==\n", r.Signal, cfg.Gap, r.Sessions)
+		fmt.Printf("load average before %s, after %s\n", r.LoadAvgBefore, r.LoadAvgAfter)
+		fmt.Printf("all sessions back (logged in and in their channel) %v after the relay answered again (%v after the signal); median %v; still out after %v: %d\n",
+			r.Back.Round(time.Millisecond), r.BackFromStop.Round(time.Millisecond), r.BackP50.Round(time.Millisecond), cfg.Settle, r.NotBack)
+		fmt.Printf("restarted relay: %.0f password checks, %.0f logins on resume tickets, %.0f tickets refused, %.0f busy refusals\n",
+			r.PasswordChecks, r.Resumed, r.TicketsRefused, r.Busy)
+		fmt.Printf("load sessions that noticed by ping timeout (not by stateless reset or goodbye): %d\n", r.ClientsSilentDrops)
+		fmt.Printf("talk record: noticed the loss %v after the signal, back %v after the relay answered again\n",
+			r.RecorderNoticed.Round(time.Millisecond), r.RecorderBack.Round(time.Millisecond))
+		fmt.Printf("sender back %v after the relay answered; sent a text and %v of voice at +%v\n",
+			r.SenderBack.Round(time.Millisecond), r.RecorderVoice, r.SentAt.Round(time.Millisecond))
+		fmt.Printf("texts lost: %d of %d receivers; frames at the load sessions of the channel: %d of %d (lost %d); talk record heard %v of %v\n",
+			r.TextsLost, r.Receivers, r.FramesReceived, r.FramesExpected, int64(r.FramesExpected)-int64(r.FramesReceived), r.RecorderHeard, r.RecorderVoice)
+	}
+	return err
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

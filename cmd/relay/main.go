@@ -43,7 +43,7 @@ func main() {
 
 var dataFlag = &cli.StringFlag{
 	Name: "data", Value: "hark-data", EnvVars: []string{"HARK_DATA"},
-	Usage: "directory for the relay's certificate (relay.crt, relay.key), users (users.json) and channels (channels.json); created if missing",
+	Usage: "directory for the relay's certificate (relay.crt, relay.key), users (users.json), channels (channels.json) and session secret (session.secret: lets clients notice a restart at once and log in again without a password check); created if missing",
 }
 
 func app() *cli.App {
@@ -322,6 +322,10 @@ func serve(c *cli.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+
+	if cfg.Secret, _, err = certs.LoadOrCreateSecret(data, certs.SecretFile); err != nil {
+		return fmt.Errorf("the relay's session secret: %w", err)
 	}
 
 	chPath, must := c.String("channels"), true

@@ -315,6 +315,24 @@ func (s *Store) Authenticate(name, password string) (proto.Role, error) {
 	return u.Roles, nil
 }
 
+// Credential returns a user's roles and a stamp that changes whenever the
+// user's password changes (the stored hash itself: secret, never to be
+// shown), or an error wrapping [ErrAuth] for an unknown user. It reloads the
+// file first if it changed and hashes nothing: the relay checks resume
+// tickets with it.
+func (s *Store) Credential(name string) (proto.Role, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadLocked(); err != nil {
+		return 0, "", err
+	}
+	u, ok := s.users[name]
+	if !ok {
+		return 0, "", ErrAuth
+	}
+	return u.Roles, u.Hash, nil
+}
+
 // Len returns the number of users.
 func (s *Store) Len() int {
 	s.mu.Lock()

@@ -20,10 +20,21 @@
 // # Reconnection
 //
 // With Config.Reconnect the client redials after a lost connection, with
-// exponential backoff and jitter, logs in again and rejoins the channel it
-// was in. It keeps trying until Close (or MaxAttempts). A session the relay
-// ended on purpose (kicked, or replaced by a login of the same name
+// exponential backoff and full jitter, logs in again and rejoins the channel
+// it was in. It keeps trying until Close (or MaxAttempts). A session the
+// relay ended on purpose (kicked, or replaced by a login of the same name
 // elsewhere) is not resumed.
+//
+// A lost connection is noticed within Config.PingTimeout: the client pings
+// the relay every PingInterval on the control stream and gives the
+// connection up when nothing at all came from the relay for PingTimeout. A
+// relay that restarted with its session secret answers the next ping at
+// once with a QUIC stateless reset (the pings are padded so that it can).
+//
+// The relay gives a logged-in client a resume ticket (proto.Ticket), kept
+// in memory; a reconnection presents it with the password and the relay
+// then skips the password check, so a restart of a relay with many users
+// costs it no password hashing.
 package client
 
 import (
@@ -52,7 +63,8 @@ const (
 	DefaultMaxBackoff     = 30 * time.Second
 	DefaultDialTimeout    = 5 * time.Second
 	DefaultRequestTimeout = 10 * time.Second
-	DefaultPingInterval   = 10 * time.Second
+	DefaultPingInterval   = 500 * time.Millisecond
+	DefaultPingTimeout    = 2 * time.Second
 	DefaultEventQueue     = 1024
 	DefaultSendQueue      = 32
 )
@@ -105,14 +117,23 @@ type Config struct {
 	// was changed or the user removed meanwhile) ends the client: retrying
 	// with the same password cannot succeed.
 	Reconnect bool
-	// MinBackoff and MaxBackoff bound the wait between attempts; it doubles
-	// from MinBackoff up to MaxBackoff, with jitter (a random 50–100%).
+	// MinBackoff and MaxBackoff bound the wait between attempts: before
+	// attempt n (from 0) the client waits a random time between 0 and
+	// MinBackoff·2ⁿ, capped at MaxBackoff ("full jitter": clients that lost
+	// the relay together do not come back together).
 	MinBackoff, MaxBackoff time.Duration
 	// MaxAttempts stops reconnecting after that many failed attempts in a
 	// row; 0 means forever.
 	MaxAttempts int
 
-	// DialTimeout bounds one connection attempt; 0 means DefaultDialTimeout.
+	// DialTimeout bounds one connection attempt, login and join included;
+	// 0 means DefaultDialTimeout. It should exceed the relay's wait for a
+	// password check (3 s by default), after which the relay answers
+	// "busy" and the client retries. An attempt also ends when nothing
+	// came back from the relay during the QUIC handshake for 1 s on the
+	// first attempt, doubling with each failed attempt up to DialTimeout
+	// (a relay that is down): QUIC repeats its first packet at growing
+	// intervals, so a fresh attempt reaches a relay that came back sooner.
 	DialTimeout time.Duration
 	// RequestTimeout bounds requests whose context has no deadline; 0 means
 	// DefaultRequestTimeout.
@@ -121,6 +142,10 @@ type Config struct {
 	// stream (it measures the round trip, see Stats); 0 means
 	// DefaultPingInterval. QUIC keep-alives run as well.
 	PingInterval time.Duration
+	// PingTimeout gives the connection up (and, with Reconnect, redials)
+	// when nothing came from the relay for this long; 0 means
+	// DefaultPingTimeout. At least twice PingInterval.
+	PingTimeout time.Duration
 }
 
 // Stats are counters of a Client. All are cumulative since Dial.
@@ -132,6 +157,8 @@ type Stats struct {
 	EventsDropped    uint64        // events dropped because OnEvent lagged
 	BadMessages      uint64        // control messages that did not parse (skipped)
 	Reconnects       uint64        // successful reconnections
+	Resumed          uint64        // logins that presented a resume ticket (the relay may still have checked the password)
+	SilentDrops      uint64        // connections given up because the relay stopped answering (PingTimeout)
 	RTT              time.Duration // last ping round trip (0 before the first)
 }
 
@@ -166,6 +193,8 @@ type Client struct {
 	seq           uint16        // next voice sequence number
 	ts            uint32        // next voice timestamp
 	fingerprint   string        // the relay's, as verified
+	ticket        []byte        // resume ticket from the relay, or nil
+	ticketUntil   time.Time     // when ticket expires (by our clock)
 
 	pingNonce   atomic.Uint64
 	lastPingAt  atomic.Int64 // unix ns of the last keep-alive ping
@@ -177,6 +206,8 @@ type Client struct {
 	voiceBad    atomic.Uint64
 	badMessages atomic.Uint64
 	reconnects  atomic.Uint64
+	resumed     atomic.Uint64
+	silentDrops atomic.Uint64
 }
 
 // waiter is a request waiting for the relay's answer.
@@ -241,12 +272,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 
 	var cn *conn
 	for attempt := 0; ; attempt++ {
-		cn, err = c.connect(ctx)
+		cn, err = c.connect(ctx, attempt)
 		if err == nil {
 			break
 		}
-		var ue *UnreachableError
-		if !cfg.Reconnect || !errors.As(err, &ue) || ctx.Err() != nil ||
+		if !cfg.Reconnect || !transient(err) || ctx.Err() != nil ||
 			(cfg.MaxAttempts > 0 && attempt+1 >= cfg.MaxAttempts) {
 			c.shutdown(err)
 			return nil, err
@@ -287,6 +317,10 @@ func setDefaults(cfg *Config) {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = DefaultPingInterval
 	}
+	if cfg.PingTimeout <= 0 {
+		cfg.PingTimeout = DefaultPingTimeout
+	}
+	cfg.PingTimeout = max(cfg.PingTimeout, 2*cfg.PingInterval)
 	if cfg.EventQueue <= 0 {
 		cfg.EventQueue = DefaultEventQueue
 	}
@@ -321,15 +355,28 @@ func NormalizeAddr(addr string) (string, error) {
 	return addr, nil
 }
 
-// backoff returns the wait before retry number attempt (0-based): doubling
-// from MinBackoff, capped at MaxBackoff, then a random 50–100% of that.
+// backoff returns the wait before retry number attempt (0-based): a random
+// time from 0 to MinBackoff doubled attempt times, capped at MaxBackoff
+// (full jitter).
 func (c *Client) backoff(attempt int) time.Duration {
 	d := c.cfg.MinBackoff
 	for i := 0; i < attempt && d < c.cfg.MaxBackoff; i++ {
 		d *= 2
 	}
 	d = min(d, c.cfg.MaxBackoff)
-	return d/2 + rand.N(d/2+1)
+	return rand.N(d + 1)
+}
+
+// transient reports whether a failed connection attempt may succeed if
+// tried again unchanged: the relay was unreachable, busy checking other
+// passwords, full, or shutting down.
+func transient(err error) bool {
+	var ue *UnreachableError
+	if errors.As(err, &ue) {
+		return true
+	}
+	var re *RelayError
+	return errors.As(err, &re) && (re.Code == proto.CodeUnavailable || re.Code == proto.CodeShutdown)
 }
 
 func (c *Client) setState(s State, err error) {
@@ -355,6 +402,9 @@ func (c *Client) install(cn *conn) {
 	}
 	c.fingerprint = cn.fingerprint
 	c.mu.Unlock()
+	if cn.resumed {
+		c.resumed.Add(1)
+	}
 	// Messages that came during login, before the reader runs (so they
 	// are handled in order). A presence snapshot among them predates the
 	// join: the one that follows Joined completes Who.
@@ -433,7 +483,7 @@ func (c *Client) redial() *conn {
 		c.mu.Lock()
 		c.presenceReady = make(chan struct{})
 		c.mu.Unlock()
-		cn, err := c.connect(c.life)
+		cn, err := c.connect(c.life, attempt)
 		if err == nil {
 			return cn
 		}
@@ -551,6 +601,8 @@ func (c *Client) Stats() Stats {
 		EventsDropped:    c.events.droppedCount(),
 		BadMessages:      c.badMessages.Load(),
 		Reconnects:       c.reconnects.Load(),
+		Resumed:          c.resumed.Load(),
+		SilentDrops:      c.silentDrops.Load(),
 		RTT:              time.Duration(c.rtt.Load()),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -16,10 +17,20 @@ import (
 	"github.com/hark-intercom/hark/proto"
 )
 
-// QUIC settings of the client's connection.
+// QUIC settings of the client's connection. The idle timeout is a backstop:
+// the pings (Config.PingTimeout) notice a silent relay much sooner.
 const (
 	keepAlivePeriod = 5 * time.Second
 	maxIdleTimeout  = 20 * time.Second
+	// minHandshakeIdle ends a first connection attempt when nothing came
+	// back from the relay for this long during the QUIC handshake, so that
+	// an attempt made while the relay was down does not wait out QUIC's
+	// growing retransmission intervals (0.3, 0.6, 1.2 s…): the next
+	// attempt starts afresh. It doubles with each failed attempt.
+	minHandshakeIdle = time.Second
+	// pingPadding pads pings so the packet carrying one is over the 42
+	// bytes below which quic-go sends no stateless reset (see proto.Ping).
+	pingPadding = 24
 )
 
 // conn is one QUIC connection to the relay, from login to loss. A Client
@@ -41,6 +52,9 @@ type conn struct {
 	// set on all but the last). Used only by Client.handle, which runs for
 	// one conn on one goroutine at a time (install, then the reader).
 	presenceParts []proto.UserInfo
+	resumed     bool            // the login presented a resume ticket
+
+	heard atomic.Int64 // unix ns when anything last came from the relay
 
 	wmu  sync.Mutex // guards writes to st and wbuf
 	wbuf []byte
@@ -69,8 +83,9 @@ var bufPool = sync.Pool{New: func() any {
 }}
 
 // connect makes one connection: QUIC+TLS with the fingerprint check, Hello,
-// Auth, Welcome and Join. The returned conn is not started.
-func (c *Client) connect(ctx context.Context) (*conn, error) {
+// Auth, Welcome and Join. The returned conn is not started. attempt counts
+// the failed attempts before this one.
+func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 
@@ -105,7 +120,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,
-		HandshakeIdleTimeout: c.cfg.DialTimeout,
+		HandshakeIdleTimeout: min(c.cfg.DialTimeout, minHandshakeIdle<<min(attempt, 8)),
 	})
 	vmu.Lock()
 	vErr, fp, isNew := verifyErr, seen, tofu
@@ -121,7 +136,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ht) || errors.As(err, &it) {
-			err = fmt.Errorf("no answer within %v", c.cfg.DialTimeout)
+			err = errors.New("no answer")
 		} else if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
 			err = fmt.Errorf("TLS handshake failed (is it a Hark relay speaking %s?): %w", proto.ALPN, err)
 		}
@@ -189,7 +204,16 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 	if err := cn.write(hello); err != nil {
 		return &UnreachableError{Relay: c.relay, Err: err}
 	}
-	if err := cn.write(&proto.Auth{Name: c.cfg.Name, Password: c.cfg.Password}); err != nil {
+	auth := &proto.Auth{Name: c.cfg.Name, Password: c.cfg.Password}
+	c.mu.Lock()
+	if c.ticket != nil && time.Now().Before(c.ticketUntil) {
+		// The relay skips the password check for a valid ticket, and
+		// checks the password sent along otherwise.
+		auth.Ticket = c.ticket
+		cn.resumed = true
+	}
+	c.mu.Unlock()
+	if err := cn.write(auth); err != nil {
 		return &UnreachableError{Relay: c.relay, Err: err}
 	}
 	// next reads until one of the wanted types, keeping others for later.
@@ -197,7 +221,11 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		for {
 			m, err := cn.rd.Next()
 			if err != nil {
-				if proto.IsFramingError(err) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+				// Only a message that did not parse leaves the stream
+				// usable; anything else (the connection closed, reset
+				// by a restarted relay, timed out) ends the attempt.
+				if proto.IsFramingError(err) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) ||
+					isStreamGone(err) || cn.qc.Context().Err() != nil {
 					return nil, &UnreachableError{Relay: c.relay, Err: fmt.Errorf("the relay stopped answering during %s: %w", step, err)}
 				}
 				c.badMessages.Add(1)
@@ -349,10 +377,15 @@ func (cn *conn) readLoop(c *Client) {
 	defer cn.wg.Done()
 	for {
 		m, err := cn.rd.Next()
+		cn.heard.Store(time.Now().UnixNano())
 		if err != nil {
 			if proto.IsFramingError(err) || cn.qc.Context().Err() != nil || isStreamGone(err) {
 				var ae *quic.ApplicationError
+				var sr *quic.StatelessResetError
 				cause := context.Cause(cn.qc.Context())
+				if errors.As(cause, &sr) || errors.As(err, &sr) {
+					cn.setCause(errors.New("the relay restarted (it no longer knew this connection)"))
+				}
 				if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode != 0 {
 					// The relay closed with a bye code; its Bye message, if
 					// it arrived, was recorded first.
@@ -375,7 +408,9 @@ func isStreamGone(err error) bool {
 	var ae *quic.ApplicationError
 	var te *quic.TransportError
 	var ie *quic.IdleTimeoutError
-	return errors.As(err, &se) || errors.As(err, &ae) || errors.As(err, &te) || errors.As(err, &ie) || isTimeout(err)
+	var sr *quic.StatelessResetError
+	return errors.As(err, &se) || errors.As(err, &ae) || errors.As(err, &te) || errors.As(err, &ie) ||
+		errors.As(err, &sr) || isTimeout(err)
 }
 
 func (cn *conn) datagramLoop(c *Client) {
@@ -386,6 +421,7 @@ func (cn *conn) datagramLoop(c *Client) {
 		if err != nil {
 			return
 		}
+		cn.heard.Store(time.Now().UnixNano())
 		h, payload, err := proto.ParseVoice(b)
 		if err != nil {
 			c.voiceBad.Add(1)
@@ -478,22 +514,49 @@ func (cn *conn) flush(ctx context.Context) error {
 	}
 }
 
+// pingLoop pings the relay every PingInterval and gives the connection up
+// when nothing at all (message, datagram) came from the relay for
+// PingTimeout: a relay that crashed, hangs, or whose network is gone. A
+// relay that restarted answers a ping with a stateless reset, which ends
+// the connection at once (see readLoop).
 func (cn *conn) pingLoop(c *Client) {
 	defer cn.wg.Done()
-	t := time.NewTicker(c.cfg.PingInterval)
+	iv, timeout := c.cfg.PingInterval, c.cfg.PingTimeout
+	now := time.Now()
+	cn.heard.Store(now.UnixNano())
+	nextPing := now.Add(iv)
+	t := time.NewTimer(iv)
 	defer t.Stop()
 	for {
 		select {
 		case <-cn.done:
 			return
 		case <-t.C:
+		}
+		now = time.Now()
+		heard := time.Unix(0, cn.heard.Load())
+		if silent := now.Sub(heard); silent >= timeout {
+			c.silentDrops.Add(1)
+			cn.setCause(fmt.Errorf("the relay stopped answering: nothing from it for %v", silent.Round(time.Millisecond)))
+			cn.close(0, "no answer")
+			return
+		}
+		if !now.Before(nextPing) {
 			n := c.pingNonce.Add(1)
 			c.lastPingNo.Store(n)
-			c.lastPingAt.Store(time.Now().UnixNano())
-			if err := cn.write(&proto.Ping{Nonce: n}); err != nil {
+			c.lastPingAt.Store(now.UnixNano())
+			if err := cn.write(&proto.Ping{Nonce: n, Padding: pingPadding}); err != nil {
+				cn.setCause(err)
+				cn.close(0, "")
 				return
 			}
+			nextPing = now.Add(iv)
 		}
+		wake := heard.Add(timeout)
+		if nextPing.Before(wake) {
+			wake = nextPing
+		}
+		t.Reset(wake.Sub(now))
 	}
 }
 
@@ -535,6 +598,16 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 	}
 
 	switch m := m.(type) {
+	case *proto.Ticket:
+		if len(m.Ticket) > 0 && m.Lifetime > 0 {
+			c.mu.Lock()
+			c.ticket = m.Ticket
+			// A little less than the relay says: our clock counts from
+			// when it arrived.
+			life := time.Duration(m.Lifetime) * time.Second
+			c.ticketUntil = time.Now().Add(life - life/16)
+			c.mu.Unlock()
+		}
 	case *proto.Ping:
 		if err := cn.write(&proto.Pong{Nonce: m.Nonce}); err != nil {
 			c.log.Debug("pong not sent", "err", err)

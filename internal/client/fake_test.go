@@ -24,6 +24,7 @@ type fakeRelay struct {
 	mu         sync.Mutex // guards the fields below
 	password   string     // "" accepts any
 	busyHolder string
+	resetAuth  bool // reset the control stream instead of answering Auth
 	voice      [][]byte
 	msgs       []proto.Message
 	conns      []*quic.Conn
@@ -154,8 +155,13 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 			send(proto.NewHello("fake"))
 		case *proto.Auth:
 			f.mu.Lock()
-			want := f.password
+			want, reset := f.password, f.resetAuth
 			f.mu.Unlock()
+			if reset {
+				st.CancelWrite(1)
+				st.CancelRead(1)
+				return
+			}
 			if want != "" && m.Password != want {
 				send(&proto.Error{Code: proto.CodeAuth, About: proto.TypeAuth, Text: "wrong user name or password"})
 				st.Close()

@@ -391,6 +391,30 @@ func TestBrowserReconnects(t *testing.T) {
 	}
 }
 
+// TestBrowserRelayKilled: the relay dies without a word (kill -9): the page
+// says the intercom is reconnecting (the gateway's client noticed the
+// silence) instead of showing "connected"; when the relay is back on the
+// same port and secret, the page is back in its channel and shows a text
+// sent after the restart.
+func TestBrowserRelayKilled(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	st := startStackOn(t, r)
+	b := newPhone(t, micFile)
+	b.open(st.base + "/?name=ann&autologin=1")
+	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && harkTest.state().conn.includes('ok')`)
+	r.Kill(t)
+	b.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('reconnecting')`)
+	r.Restart(t)
+	b.waitFor(`harkTest.state().conn.includes('ok') && harkTest.state().channel === 'lobby'`)
+	cl := dialCLI(t, st, "cli")
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := cl.c.Text(ctx, "", "after the restart"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(`document.getElementById('log').textContent.includes('after the restart')`)
+}
+
 // keyAction sends a real space bar key event.
 func keyAction(typ input.DispatchKeyEventType) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

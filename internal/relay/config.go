@@ -1,12 +1,14 @@
 package relay
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,16 @@ import (
 // safe for concurrent use.
 type Authenticator interface {
 	Authenticate(name, password string) (proto.Role, error)
+}
+
+// Credentials is implemented by an [Authenticator] that lets the relay
+// accept resume tickets (see [proto.Ticket]): Credential returns a user's
+// roles and a stamp that changes whenever the user's password does, without
+// hashing anything, or an error for a user that does not exist. It must be
+// fast and safe for concurrent use. *accounts.Store implements it. Without
+// it the relay issues no tickets and every login checks the password.
+type Credentials interface {
+	Credential(name string) (roles proto.Role, stamp string, err error)
 }
 
 // Config configures a [Relay]. The zero value of every field but Cert (and
@@ -88,6 +100,28 @@ type Config struct {
 	// LoginTimeout bounds the time from connection to a completed login.
 	// Default 10 s.
 	LoginTimeout time.Duration
+	// PasswordWait is how long a login waits for a password check to run
+	// (checks are slow on purpose and run on at most half the cores) before
+	// it is refused as busy with CodeUnavailable, which clients retry after
+	// a random backoff. Default 3 s, less than a client's dial timeout
+	// (client.DefaultDialTimeout), so a client hears "busy" rather than
+	// giving up itself.
+	PasswordWait time.Duration
+	// PasswordSlots is how many password checks run at once. Default half
+	// the cores (at least one), leaving the rest to forwarding voice.
+	PasswordSlots int
+
+	// Secret keys the relay's QUIC stateless resets and its resume tickets;
+	// at least 32 bytes (certs.LoadOrCreateSecret keeps one in the data
+	// directory). Keep it across restarts: a restarted relay then answers
+	// packets of the connections it had before with a stateless reset, so
+	// clients notice the restart at once instead of at their idle timeout,
+	// and accepts the tickets it issued before, so clients log in again
+	// without a password check. nil: a random secret for this process.
+	Secret []byte
+	// TicketLifetime is how long a resume ticket is accepted. A session
+	// gets a fresh ticket when half of it has passed. Default 24 h.
+	TicketLifetime time.Duration
 	// ByeLinger is how long the relay waits, after its last message (Bye or
 	// a login error), for the client to close before closing itself. Default 1 s.
 	ByeLinger time.Duration
@@ -162,6 +196,15 @@ func (c *Config) setDefaults() error {
 	dur(&c.AuthFailureEvery, 10*time.Second)
 	dur(&c.IdleTimeout, 30*time.Second)
 	dur(&c.LoginTimeout, 10*time.Second)
+	dur(&c.PasswordWait, 3*time.Second)
+	integer(&c.PasswordSlots, max(1, runtime.GOMAXPROCS(0)/2))
+	dur(&c.TicketLifetime, 24*time.Hour)
+	if c.Secret == nil {
+		c.Secret = make([]byte, 32)
+		rand.Read(c.Secret)
+	} else if len(c.Secret) < 32 {
+		return fmt.Errorf("relay: Config.Secret is %d bytes; it needs at least 32", len(c.Secret))
+	}
 	dur(&c.ByeLinger, time.Second)
 	dur(&c.ShutdownGrace, 3*time.Second)
 	integer(&c.MaxSessions, 10000)

@@ -12,6 +12,13 @@ import (
 
 // dispatch handles one control message from a logged-in session.
 func (r *Relay) dispatch(s *session, m proto.Message) {
+	if p, ok := m.(*proto.Ping); ok {
+		// Clients ping often to notice a lost relay quickly: answer
+		// without the relay's lock. The Pong is queued after the answers
+		// to earlier messages (requests use it as a barrier).
+		s.sendMsg(&proto.Pong{Nonce: p.Nonce})
+		return
+	}
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -19,8 +26,6 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 		return
 	}
 	switch m := m.(type) {
-	case *proto.Ping:
-		s.sendMsg(&proto.Pong{Nonce: m.Nonce})
 	case *proto.Pong:
 	case *proto.Join:
 		r.joinLocked(s, m.Channel)

@@ -39,6 +39,8 @@ var badNames = [numBadReasons]string{"short", "kind", "too_long", "bad_value"}
 // counters are the relay's statistics, updated atomically from any goroutine.
 type counters struct {
 	logins, authFailures, authLimited         atomic.Uint64
+	authBusy, passwordChecks                  atomic.Uint64
+	resumed, ticketsRefused                   atomic.Uint64
 	framesIn, framesQueued, framesOut         atomic.Uint64
 	dropped                                   [numDropReasons]atomic.Uint64
 	bad                                       [numBadReasons]atomic.Uint64
@@ -56,6 +58,16 @@ type Stats struct {
 	Logins          uint64 // successful logins
 	AuthFailures    uint64 // wrong name or password
 	AuthRateLimited uint64 // logins refused because of too many failures from the address
+	// AuthBusy counts logins refused because no password check could run
+	// within Config.PasswordWait (the client retries); not failures.
+	AuthBusy uint64
+	// PasswordChecks counts password checks run (each a bcrypt hash).
+	PasswordChecks uint64
+	// Resumed counts logins accepted on a resume ticket (no password
+	// check); TicketsRefused tickets refused (expired, forged, another
+	// relay's, or the password changed), after which the password was
+	// checked instead.
+	Resumed, TicketsRefused uint64
 	// FramesIn counts voice datagrams received from logged-in sessions
 	// (well-formed or not); FramesQueued counts copies put in listeners'
 	// queues; FramesOut counts datagrams handed to QUIC for listeners.
@@ -87,6 +99,8 @@ type Stats struct {
 func (c *counters) snapshot() Stats {
 	s := Stats{
 		Logins: c.logins.Load(), AuthFailures: c.authFailures.Load(), AuthRateLimited: c.authLimited.Load(),
+		AuthBusy: c.authBusy.Load(), PasswordChecks: c.passwordChecks.Load(),
+		Resumed: c.resumed.Load(), TicketsRefused: c.ticketsRefused.Load(),
 		FramesIn: c.framesIn.Load(), FramesQueued: c.framesQueued.Load(), FramesOut: c.framesOut.Load(),
 		Dropped: map[string]uint64{}, BadDatagrams: map[string]uint64{}, UDPDropped: map[string]uint64{},
 		FloorGrants: c.floorGrants.Load(), FloorDenials: c.floorDenials.Load(),
@@ -111,6 +125,7 @@ func (c *counters) snapshot() Stats {
 type collector struct {
 	r *Relay
 
+	authBusy, pwChecks, resumed, ticketsRefused,
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
 	queueDepth *prometheus.Desc
@@ -121,34 +136,38 @@ func newCollector(r *Relay) *collector {
 		return prometheus.NewDesc("hark_relay_"+name, help, labels, nil)
 	}
 	return &collector{
-		r:           r,
-		sessions:    d("sessions", "Sessions logged in now."),
-		logins:      d("logins_total", "Successful logins."),
-		authFail:    d("auth_failures_total", "Logins refused for a wrong user name or password."),
-		authLimited: d("auth_rate_limited_total", "Logins refused because the address failed too often."),
-		framesIn:    d("frames_in_total", "Voice datagrams received from logged-in sessions."),
-		framesOut:   d("frames_out_total", "Voice datagrams sent to listeners."),
-		dropped:     d("frames_dropped_total", "Voice frames not forwarded, by reason.", "reason"),
-		bad:         d("bad_datagrams_total", "Datagrams that did not parse, by reason.", "reason"),
-		udpDropped:  d("udp_dropped_total", "Datagrams at the UDP port that QUIC dropped before any session (garbage, scans, stale connections), by reason.", "reason"),
-		grants:      d("floor_grants_total", "Floors given."),
-		denials:     d("floor_denials_total", "Floor requests refused because someone else was talking."),
-		ctlIn:       d("control_messages_total", "Control messages received."),
-		ctlLimited:  d("control_rate_limited_total", "Control messages dropped by the per-session rate limit."),
-		ctlOverrun:  d("control_overruns_total", "Sessions closed because they did not read their control messages."),
-		badMsg:      d("bad_messages_total", "Control messages that did not parse."),
-		rings:       d("rings_total", "Rings sent."),
-		texts:       d("texts_total", "Text messages delivered."),
-		pages:       d("pages_total", "Pages started."),
-		kicks:       d("kicks_total", "Sessions kicked by an admin."),
-		queueDepth:  d("voice_queue_depth", "Voice frames waiting in all listeners' queues."),
+		r:              r,
+		sessions:       d("sessions", "Sessions logged in now."),
+		logins:         d("logins_total", "Successful logins."),
+		authFail:       d("auth_failures_total", "Logins refused for a wrong user name or password."),
+		authLimited:    d("auth_rate_limited_total", "Logins refused because the address failed too often."),
+		authBusy:       d("auth_busy_total", "Logins refused because the relay was busy checking other passwords (clients retry)."),
+		pwChecks:       d("password_checks_total", "Password checks run (bcrypt hashes)."),
+		resumed:        d("logins_resumed_total", "Logins accepted on a resume ticket, without a password check."),
+		ticketsRefused: d("tickets_refused_total", "Resume tickets refused (expired, forged or outdated); the password was checked instead."),
+		framesIn:       d("frames_in_total", "Voice datagrams received from logged-in sessions."),
+		framesOut:      d("frames_out_total", "Voice datagrams sent to listeners."),
+		dropped:        d("frames_dropped_total", "Voice frames not forwarded, by reason.", "reason"),
+		bad:            d("bad_datagrams_total", "Datagrams that did not parse, by reason.", "reason"),
+		udpDropped:     d("udp_dropped_total", "Datagrams at the UDP port that QUIC dropped before any session (garbage, scans, stale connections), by reason.", "reason"),
+		grants:         d("floor_grants_total", "Floors given."),
+		denials:        d("floor_denials_total", "Floor requests refused because someone else was talking."),
+		ctlIn:          d("control_messages_total", "Control messages received."),
+		ctlLimited:     d("control_rate_limited_total", "Control messages dropped by the per-session rate limit."),
+		ctlOverrun:     d("control_overruns_total", "Sessions closed because they did not read their control messages."),
+		badMsg:         d("bad_messages_total", "Control messages that did not parse."),
+		rings:          d("rings_total", "Rings sent."),
+		texts:          d("texts_total", "Text messages delivered."),
+		pages:          d("pages_total", "Pages started."),
+		kicks:          d("kicks_total", "Sessions kicked by an admin."),
+		queueDepth:     d("voice_queue_depth", "Voice frames waiting in all listeners' queues."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
 		c.framesOut, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
-		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.queueDepth} {
+		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused} {
 		ch <- d
 	}
 }
@@ -163,6 +182,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.logins, s.Logins)
 	counter(c.authFail, s.AuthFailures)
 	counter(c.authLimited, s.AuthRateLimited)
+	counter(c.authBusy, s.AuthBusy)
+	counter(c.pwChecks, s.PasswordChecks)
+	counter(c.resumed, s.Resumed)
+	counter(c.ticketsRefused, s.TicketsRefused)
 	counter(c.framesIn, s.FramesIn)
 	counter(c.framesOut, s.FramesOut)
 	for k, v := range s.Dropped {

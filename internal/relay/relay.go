@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -30,7 +29,9 @@ type Relay struct {
 	reg      *prometheus.Registry
 	auth     *limit.Logins
 	refusals *limit.Sampler // samples the log lines of refused logins
-	hashing  chan struct{}  // semaphore: password checks at a time (half the cores)
+	hashing  chan struct{}  // semaphore: password checks at a time (Config.PasswordSlots)
+	keys     keys           // from cfg.Secret: stateless resets, resume tickets
+	creds    Credentials    // cfg.Users, if it can check tickets; nil: no tickets
 
 	channels []*channel          // immutable after New, in config order (voice id i+1)
 	chByName map[string]*channel // immutable after New
@@ -94,7 +95,11 @@ func New(cfg Config) (*Relay, error) {
 		done:     make(chan struct{}),
 		auth:     limit.NewLogins(cfg.AuthFailures, cfg.AuthFailureEvery),
 		refusals: limit.NewSampler(time.Now()),
-		hashing:  make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		hashing:  make(chan struct{}, cfg.PasswordSlots),
+		keys:     deriveKeys(cfg.Secret),
+	}
+	if c, ok := cfg.Users.(Credentials); ok && !cfg.Open {
+		r.creds = c
 	}
 	for i, c := range cfg.Channels.List {
 		if err := accounts.CheckName("channel", c.Name); err != nil {
@@ -169,7 +174,10 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 	defer close(r.done)
 	defer cancel()
 
-	tr := &quic.Transport{Conn: pconn, Tracer: udpTracer{&r.c}}
+	// The stateless reset key comes from the secret kept across restarts:
+	// a restarted relay answers the old connections' packets with a
+	// reset, and their clients reconnect at once.
+	tr := &quic.Transport{Conn: pconn, Tracer: udpTracer{&r.c}, StatelessResetKey: &r.keys.reset}
 	qconf := &quic.Config{
 		EnableDatagrams:       true,
 		MaxIdleTimeout:        r.cfg.IdleTimeout,
@@ -187,10 +195,14 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 		"open", r.cfg.Open, "channels", len(r.channels))
 
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		r.sweep(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		r.refreshTickets(ctx)
 	}()
 	nonQUICDone := make(chan struct{})
 	go func() {
@@ -200,6 +212,10 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 	for {
 		conn, err := ln.Accept(ctx)
 		if err != nil {
+			if ctx.Err() == nil {
+				// The socket failed (or was closed under the relay).
+				r.cfg.Logger.Error("relay: cannot accept connections any more; stopping", "err", err)
+			}
 			break
 		}
 		wg.Add(1)
@@ -208,6 +224,7 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 			r.handleConn(ctx, conn)
 		}()
 	}
+	cancel() // stops sweep and refreshTickets also when the socket failed
 
 	// Graceful shutdown: say goodbye, give clients a moment, then cut.
 	r.mu.Lock()
@@ -394,33 +411,19 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeAuth, proto.TypeAuth, err.Error())
 	}
 	var roles proto.Role
+	stamp, resumed := "", false
 	if r.cfg.Open {
 		roles = proto.RolePage
 	} else {
-		// Password hashing is slow on purpose; a flood of logins from many
-		// addresses must not take every core from forwarding voice.
-		wait := time.NewTimer(r.cfg.LoginTimeout)
-		select {
-		case r.hashing <- struct{}{}:
-			wait.Stop()
-		case <-wait.C:
-			r.c.authLimited.Add(1)
-			return fail(proto.CodeRateLimit, proto.TypeAuth, "the relay is busy checking other logins: try again in a moment")
-		case <-ctx.Done():
-			wait.Stop()
-			return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
+		if len(auth.Ticket) > 0 {
+			roles, stamp, resumed = r.resume(log, auth)
 		}
-		roles, err = r.cfg.Users.Authenticate(auth.Name, auth.Password)
-		<-r.hashing
-		if err != nil {
-			r.c.authFailures.Add(1)
-			r.auth.Failed(ip, auth.Name, time.Now())
-			if !errors.Is(err, accounts.ErrAuth) {
-				log.Error("login: cannot check the password", "user", auth.Name, "err", err)
-				return fail(proto.CodeInternal, proto.TypeAuth, "the relay cannot check passwords right now: tell its operator")
+		if !resumed {
+			var code proto.Code
+			var text string
+			if roles, code, text = r.checkPassword(ctx, log, ip, auth); code != proto.CodeOK {
+				return fail(code, proto.TypeAuth, text)
 			}
-			r.logRefusal(log, slog.LevelInfo, "login refused: wrong user name or password", "user", auth.Name)
-			return fail(proto.CodeAuth, proto.TypeAuth, "wrong user name or password")
 		}
 	}
 	stream.SetReadDeadline(time.Time{})
@@ -466,13 +469,17 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	s.log = r.cfg.Logger.With("session", s.id, "user", s.name, "addr", s.addr, "protocol", s.version)
 	s.sendMsg(&proto.Welcome{Session: s.id, Name: s.name, Roles: roles, Server: r.cfg.Software,
 		DefaultChannel: r.cfg.Channels.Default, Channels: r.infos})
+	if t := r.ticketFor(s.name, stamp, time.Now()); t != nil {
+		s.sendMsg(t)
+		s.ticketAt = time.Now()
+	}
 	r.sessions[s.id] = s
 	r.byName[s.name] = s
 	r.sendPresenceLocked(s)
 	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceOnline, User: r.userInfoLocked(s)})
 	r.mu.Unlock()
 	r.c.logins.Add(1)
-	s.log.Info("logged in", "roles", roles.String(), "software", s.software)
+	s.log.Info("logged in", "roles", roles.String(), "software", s.software, "resumed", resumed)
 	return s, rd
 }
 
@@ -489,6 +496,112 @@ func versionRefusal(lo, hi uint16) string {
 		return fmt.Sprintf("your program is newer than this relay: it speaks protocol %s and the relay only %s: update the relay", span(lo, hi), span(proto.MinVersion, proto.Version))
 	}
 	return fmt.Sprintf("your program is too old for this relay: it speaks protocol %s and the relay %s: update your program", span(lo, hi), span(proto.MinVersion, proto.Version))
+}
+
+// checkPassword checks auth's password, waiting up to Config.PasswordWait
+// for a password-check slot. It returns the user's roles, or a code other
+// than CodeOK and the text to refuse the login with.
+func (r *Relay) checkPassword(ctx context.Context, log *slog.Logger, ip string, auth *proto.Auth) (proto.Role, proto.Code, string) {
+	// Password hashing is slow on purpose; a flood of logins from many
+	// addresses must not take every core from forwarding voice.
+	wait := time.NewTimer(r.cfg.PasswordWait)
+	select {
+	case r.hashing <- struct{}{}:
+		wait.Stop()
+	case <-wait.C:
+		// Not a failure of the user's: counted and logged apart, and the
+		// client retries after a random backoff.
+		n := r.c.authBusy.Add(1)
+		r.logRefusal(log, slog.LevelWarn, "login refused: busy checking other passwords (the client retries)",
+			"user", auth.Name, "waited", r.cfg.PasswordWait, "busy_refusals_total", n)
+		return 0, proto.CodeUnavailable, "the relay is busy checking other logins: try again in a moment"
+	case <-ctx.Done():
+		wait.Stop()
+		return 0, proto.CodeShutdown, "the relay is shutting down"
+	}
+	r.c.passwordChecks.Add(1)
+	roles, err := r.cfg.Users.Authenticate(auth.Name, auth.Password)
+	<-r.hashing
+	if err != nil {
+		r.c.authFailures.Add(1)
+		r.auth.Failed(ip, auth.Name, time.Now())
+		if !errors.Is(err, accounts.ErrAuth) {
+			log.Error("login: cannot check the password", "user", auth.Name, "err", err)
+			return 0, proto.CodeInternal, "the relay cannot check passwords right now: tell its operator"
+		}
+		r.logRefusal(log, slog.LevelInfo, "login refused: wrong user name or password", "user", auth.Name)
+		return 0, proto.CodeAuth, "wrong user name or password"
+	}
+	return roles, proto.CodeOK, ""
+}
+
+// resume checks auth's resume ticket; ok is false (and the password is
+// to be checked) when there is none that is valid.
+func (r *Relay) resume(log *slog.Logger, auth *proto.Auth) (roles proto.Role, stamp string, ok bool) {
+	if r.creds == nil {
+		return 0, "", false
+	}
+	roles, stamp, err := r.creds.Credential(auth.Name)
+	if err == nil {
+		err = r.keys.checkTicket(auth.Ticket, auth.Name, stamp, time.Now())
+	}
+	if err != nil {
+		r.c.ticketsRefused.Add(1)
+		r.logRefusal(log, slog.LevelInfo, "resume ticket refused; checking the password instead", "user", auth.Name, "reason", err)
+		return 0, "", false
+	}
+	r.c.resumed.Add(1)
+	return roles, stamp, true
+}
+
+// ticketFor returns a Ticket message for name, or nil when the relay issues
+// none (open mode, an Authenticator without Credentials, a user removed
+// meanwhile). stamp is the user's credential stamp if known, else "".
+func (r *Relay) ticketFor(name, stamp string, now time.Time) *proto.Ticket {
+	if r.creds == nil {
+		return nil
+	}
+	if stamp == "" {
+		var err error
+		if _, stamp, err = r.creds.Credential(name); err != nil {
+			return nil
+		}
+	}
+	life := r.cfg.TicketLifetime
+	return &proto.Ticket{Ticket: r.keys.issueTicket(name, stamp, now, life), Lifetime: uint32(min(life/time.Second, 1<<32-1))}
+}
+
+// refreshTickets sends a fresh resume ticket to every session whose ticket
+// is past half its lifetime, so that a session of any age can resume.
+func (r *Relay) refreshTickets(ctx context.Context) {
+	if r.creds == nil {
+		return
+	}
+	life := r.cfg.TicketLifetime
+	t := time.NewTicker(min(max(life/8, time.Second), time.Hour))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			var due []*session
+			r.mu.Lock()
+			for _, s := range r.sessions {
+				if now.Sub(s.ticketAt) >= life/2 {
+					s.ticketAt = now
+					due = append(due, s)
+				}
+			}
+			r.mu.Unlock()
+			// Credential may read the users file: outside the lock.
+			for _, s := range due {
+				if m := r.ticketFor(s.name, "", now); m != nil {
+					s.sendMsg(m)
+				}
+			}
+		}
+	}
 }
 
 // readControl reads and handles control messages until the stream ends; it

@@ -55,6 +55,8 @@ type DialOptions struct {
 	// NoControlReader leaves the control stream unread after login: the
 	// client stops reading the relay's messages.
 	NoControlReader bool
+	// Ticket is a resume ticket to present in Auth (see proto.Ticket).
+	Ticket []byte
 }
 
 // Dial logs in as name with password and fails the test if it cannot. The
@@ -119,7 +121,7 @@ func (c *Client) login(ctx context.Context, addr string, r *Relay, name, passwor
 	if err := c.Send(hello); err != nil {
 		return err
 	}
-	if err := c.Send(&proto.Auth{Name: name, Password: password}); err != nil {
+	if err := c.Send(&proto.Auth{Name: name, Password: password, Ticket: o.Ticket}); err != nil {
 		return err
 	}
 	if dl, ok := ctx.Deadline(); ok {

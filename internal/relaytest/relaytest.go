@@ -14,6 +14,12 @@
 // Clients of the package under test connect to r.Addr and pin
 // r.Fingerprint (certs.PinnedClientConfig(r.Fingerprint, proto.ALPN)).
 //
+// Restarts: r.Kill stops the relay as kill -9 does (its socket closes under
+// it: no goodbye reaches anyone), r.Stop as SIGTERM does (Bye to every
+// session), and r.Restart starts it again on the same port with the same
+// certificate, users and secret, as a relay restarted on its data
+// directory; counters start from zero.
+//
 // Also: r.WaitStats waits for the relay's counters (frames in flight can only
 // be waited for that way); r.NewProxy puts a UDP forwarder in front of the
 // relay that can be frozen to make a client vanish without a word; the raw
@@ -28,6 +34,7 @@ package relaytest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -58,9 +65,13 @@ type Relay struct {
 	// Users is the users store (nil in open mode).
 	Users *accounts.Store
 	// Config is the configuration the relay was made with (after options).
+	// Its Secret is fixed at Start, so a [Relay.Restart] keeps it, as a
+	// relay restarted on the same data directory does.
 	Config relay.Config
 
-	label string
+	label  string
+	pc     net.PacketConn
+	served chan error // Serve's result
 }
 
 // Option changes the relay's configuration before it starts.
@@ -117,6 +128,10 @@ func Start(t testing.TB, opts ...Option) *Relay {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.Secret == nil {
+		cfg.Secret = make([]byte, 32)
+		rand.Read(cfg.Secret)
+	}
 	rl, err := relay.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -132,19 +147,79 @@ func Start(t testing.TB, opts ...Option) *Relay {
 	if !cfg.Open {
 		r.Users = users
 	}
-	served := make(chan error, 1)
-	pprof.Do(context.Background(), pprof.Labels("hark_relaytest", r.label), func(context.Context) {
-		go func() { served <- rl.Serve(context.Background(), pc) }()
-	})
+	r.serve(pc)
 	t.Cleanup(func() {
-		rl.Close()
-		if err := <-served; err != nil {
-			t.Errorf("relay Serve: %v", err)
+		if r.served != nil {
+			r.Relay.Close()
+			if err := <-r.served; err != nil {
+				t.Errorf("relay Serve: %v", err)
+			}
+			r.pc.Close()
 		}
-		pc.Close()
 		CheckLeaks(t, r.label)
 	})
 	return r
+}
+
+func (r *Relay) serve(pc net.PacketConn) {
+	r.pc = pc
+	r.served = make(chan error, 1)
+	rl, served := r.Relay, r.served
+	pprof.Do(context.Background(), pprof.Labels("hark_relaytest", r.label), func(context.Context) {
+		go func() { served <- rl.Serve(context.Background(), pc) }()
+	})
+}
+
+// Kill stops the relay the way kill -9 does: its UDP socket closes under it,
+// so nothing more reaches the clients (no Bye, no QUIC close); they find
+// out by themselves. It waits until the relay has stopped. Restart brings
+// it back.
+func (r *Relay) Kill(t testing.TB) {
+	t.Helper()
+	if r.served == nil {
+		t.Fatal("relaytest: Kill of a relay that is not running")
+	}
+	r.pc.Close()
+	if err := <-r.served; err != nil {
+		t.Errorf("relay Serve: %v", err)
+	}
+	r.served = nil
+}
+
+// Stop stops the relay gracefully (every session gets Bye{CodeShutdown}),
+// as SIGTERM does, and waits until it has stopped. Restart brings it back.
+func (r *Relay) Stop(t testing.TB) {
+	t.Helper()
+	if r.served == nil {
+		t.Fatal("relaytest: Stop of a relay that is not running")
+	}
+	r.Relay.Close()
+	if err := <-r.served; err != nil {
+		t.Errorf("relay Serve: %v", err)
+	}
+	r.pc.Close()
+	r.served = nil
+}
+
+// Restart starts a new relay after Kill or Stop with the same address,
+// certificate, users, channels and secret: a relay restarted on the same
+// port and data directory. Its counters start from zero. Not safe to call
+// concurrently with other methods of r.
+func (r *Relay) Restart(t testing.TB) {
+	t.Helper()
+	if r.served != nil {
+		t.Fatal("relaytest: Restart of a relay that is running")
+	}
+	rl, err := relay.New(r.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", r.Addr)
+	if err != nil {
+		t.Fatalf("relaytest: listening again on %s: %v", r.Addr, err)
+	}
+	r.Relay = rl
+	r.serve(pc)
 }
 
 // AddUser adds a user to the relay's store (not in open mode).

@@ -1,0 +1,226 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/relay"
+	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// reconnecting dials name into channel with Reconnect and extra settings.
+func reconnecting(t *testing.T, r *relaytest.Relay, name, password, channel string, mod func(*Config)) *testClient {
+	t.Helper()
+	c, err := dialRelay(t, r.Addr, r.Fingerprint, name, password, channel, func(c *Config) {
+		c.Reconnect = true
+		if mod != nil {
+			mod(c)
+		}
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return c
+}
+
+// waitBack waits until c reconnected after a loss whose cause contains
+// why, and checks it is back in channel.
+func waitBack(t *testing.T, ctx context.Context, c *testClient, why, channel string) {
+	t.Helper()
+	e := waitState(t, ctx, c.events, StateReconnecting)
+	if e.Err == nil || !strings.Contains(e.Err.Error(), why) {
+		t.Errorf("%s lost the connection because of %v, want %q", c.cfg.Name, e.Err, why)
+	}
+	waitState(t, ctx, c.events, StateConnected)
+	if ch, ok := c.Channel(); !ok || ch.Name != channel {
+		t.Errorf("%s is back in %+v %v, want %s", c.cfg.Name, ch, ok, channel)
+	}
+}
+
+// A relay killed (no goodbye) and restarted on the same port with the same
+// secret answers the clients' next ping with a stateless reset: they notice
+// at once (not at QUIC's 20 s idle timeout: the ping timeout is set to a
+// minute here, so the reset is the only way), log in again on their resume
+// tickets without a password check, rejoin their channel, and hear a text
+// sent after the restart.
+func TestKilledRelayRestartedClientsResume(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("alice", "pa", 0)
+	r.AddUser("bob", "pb", 0)
+	ctx := testCtx(t)
+	slowPing := func(c *Config) { c.PingTimeout = time.Minute }
+	alice := reconnecting(t, r, "alice", "pa", "ops", slowPing)
+	bob := reconnecting(t, r, "bob", "pb", "ops", slowPing)
+
+	r.Kill(t)
+	r.Restart(t)
+	for _, c := range []*testClient{alice, bob} {
+		waitBack(t, ctx, c, "the relay restarted", "ops")
+		if st := c.Stats(); st.Resumed != 1 || st.Reconnects != 1 {
+			t.Errorf("%s stats %+v", c.cfg.Name, st)
+		}
+	}
+	if st := r.Stats(); st.PasswordChecks != 0 || st.Resumed != 2 || st.TicketsRefused != 0 {
+		t.Errorf("restarted relay: %+v, want 2 resumed logins and no password check", st)
+	}
+	if err := bob.Text(ctx, "", "after the restart"); err != nil {
+		t.Fatal(err)
+	}
+	waitMsg(t, ctx, alice, func(m *proto.Text) bool { return m.Text == "after the restart" && m.FromName == "bob" })
+}
+
+// A relay that dies and stays away is noticed by the pings: nothing came
+// back for PingTimeout. When it returns, the client is back.
+func TestSilentRelayNoticed(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("alice", "pa", 0)
+	ctx := testCtx(t)
+	alice := reconnecting(t, r, "alice", "pa", "lobby", nil)
+	r.Kill(t)
+	e := waitState(t, ctx, alice.events, StateReconnecting)
+	if e.Err == nil || !strings.Contains(e.Err.Error(), "the relay stopped answering") {
+		t.Fatalf("lost because of %v, want silence", e.Err)
+	}
+	if alice.Stats().SilentDrops != 1 {
+		t.Errorf("stats %+v", alice.Stats())
+	}
+	r.Restart(t)
+	waitState(t, ctx, alice.events, StateConnected)
+	if ch, ok := alice.Channel(); !ok || ch.Name != "lobby" {
+		t.Errorf("back in %+v %v", ch, ok)
+	}
+	if st := r.Stats(); st.PasswordChecks != 0 || st.Resumed != 1 {
+		t.Errorf("restarted relay: %+v", st)
+	}
+}
+
+// A ticket the relay refuses (here forged) costs one password check: the
+// client sent its password along and is back all the same, with a new
+// ticket. Also a graceful restart (Bye, then the relay is away).
+func TestRefusedTicketFallsBackToPassword(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("alice", "pa", 0)
+	ctx := testCtx(t)
+	alice := reconnecting(t, r, "alice", "pa", "ops", nil)
+	alice.mu.Lock()
+	if alice.ticket == nil {
+		alice.mu.Unlock()
+		t.Fatal("no ticket after login")
+	}
+	forged := append([]byte(nil), alice.ticket...)
+	forged[len(forged)-1] ^= 1
+	alice.ticket = forged
+	alice.mu.Unlock()
+
+	r.Stop(t)
+	waitState(t, ctx, alice.events, StateReconnecting)
+	r.Restart(t)
+	waitState(t, ctx, alice.events, StateConnected)
+	if ch, ok := alice.Channel(); !ok || ch.Name != "ops" {
+		t.Errorf("back in %+v %v", ch, ok)
+	}
+	if st := r.Stats(); st.TicketsRefused != 1 || st.PasswordChecks != 1 || st.Resumed != 0 {
+		t.Errorf("restarted relay: %+v", st)
+	}
+	alice.mu.Lock()
+	fresh := alice.ticket
+	alice.mu.Unlock()
+	if string(fresh) == string(forged) {
+		t.Error("no fresh ticket after the password login")
+	}
+}
+
+// "Busy checking passwords" is not a wrong password: a client retries it.
+func TestBusyLoginRetried(t *testing.T) {
+	users := &holdUsers{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) {
+		c.Users = users
+		c.PasswordSlots = 1
+		c.PasswordWait = time.Millisecond
+	}))
+	ctx := testCtx(t)
+	held := make(chan error, 1)
+	go func() {
+		c, err := r.TryDial(ctx, "first", "x", relaytest.DialOptions{})
+		if err == nil {
+			c.Close()
+		}
+		held <- err
+	}()
+	<-users.entered
+	// The first attempt finds the slot taken; release it once the relay
+	// has refused one.
+	dialed := make(chan error, 1)
+	var c *testClient
+	go func() {
+		var err error
+		c, err = dialRelay(t, r.Addr, r.Fingerprint, "alice", "pa", "lobby", func(c *Config) { c.Reconnect = true })
+		dialed <- err
+	}()
+	r.WaitStats(t, "a busy refusal", func(s relay.Stats) bool { return s.AuthBusy >= 1 })
+	close(users.release)
+	if err := <-dialed; err != nil {
+		t.Fatalf("dial after a busy refusal: %v", err)
+	}
+	if ch, ok := c.Channel(); !ok || ch.Name != "lobby" {
+		t.Errorf("in %+v %v", ch, ok)
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stats(); st.AuthFailures != 0 || st.AuthRateLimited != 0 {
+		t.Errorf("busy counted as a failure: %+v", st)
+	}
+}
+
+// holdUsers accepts any password; checks wait until release.
+type holdUsers struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (u *holdUsers) Authenticate(name, password string) (proto.Role, error) {
+	select {
+	case u.entered <- struct{}{}:
+	default:
+	}
+	<-u.release
+	return 0, nil
+}
+
+// Backoff is "full jitter": anywhere from 0 to the doubled cap.
+func TestBackoffFullJitter(t *testing.T) {
+	c := &Client{cfg: Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}}
+	for attempt, limit := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
+		limit *= time.Millisecond
+		low := false
+		for range 200 {
+			d := c.backoff(attempt)
+			if d < 0 || d > limit {
+				t.Fatalf("attempt %d: %v outside [0, %v]", attempt, d, limit)
+			}
+			low = low || d < limit/4
+		}
+		if !low {
+			t.Errorf("attempt %d: 200 waits all over a quarter of %v: not full jitter", attempt, limit)
+		}
+	}
+}
+
+// A login whose control stream is reset (the relay went away in the middle
+// of it) fails as unreachable, and with Reconnect is tried again.
+func TestLoginStreamResetEndsAttempt(t *testing.T) {
+	f := newFakeRelay(t)
+	f.mu.Lock()
+	f.resetAuth = true
+	f.mu.Unlock()
+	_, err := dialFake(t, f, nil)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want unreachable", err)
+	}
+}

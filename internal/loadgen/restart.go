@@ -1,0 +1,726 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// RestartConfig describes a restart run: a relay process (RelayBin) with
+// Sessions password accounts, each logged in by a reconnecting client of
+// package client in channels of Group, plus a real `talk record` (TalkBin)
+// and an in-process sender in the first channel. For each signal the relay
+// is stopped with it, restarted after Gap on the same port and data
+// directory, and the run measures how long until every session is back in
+// its channel and what the first channel lost of a text and 3 s of voice
+// sent after the restart.
+//
+// Everything runs on 127.0.0.1. The run is bounded: at most 5000 sessions,
+// Settle per restart, and the caller's context.
+type RestartConfig struct {
+	RelayBin, TalkBin string
+	Sessions          int              // default 1000
+	Group             int              // sessions per channel; default 50
+	Gap               time.Duration    // relay down time; default 1 s
+	Signals           []syscall.Signal // default SIGKILL, then SIGTERM
+	Settle            time.Duration    // longest wait for sessions to be back; default 60 s
+	BcryptCost        int              // password hash cost of the accounts; default bcrypt.DefaultCost
+	Connectors        int              // first logins in parallel; default 32
+	// SendAfter is when, after the relay answers again, the sender sends
+	// its text and voice (or as soon as it is back itself, if later).
+	// Default 2 s: what is sent from then on must reach everyone.
+	SendAfter time.Duration
+	Dir       string // work directory; default a new temporary one, removed after
+	Logger    *slog.Logger
+}
+
+// RestartResult is what one restart measured.
+type RestartResult struct {
+	Signal   string
+	Sessions int
+	// Back is the time from the relay answering again to the last session
+	// logged in and back in its channel (BackFromStop: from the signal);
+	// NotBack counts sessions still out after Settle.
+	Back, BackFromStop time.Duration
+	BackP50            time.Duration
+	NotBack            int
+	// Recorder is the `talk record` process: when it noticed the loss
+	// (from the signal), and when it was back (from the relay answering).
+	RecorderNoticed, RecorderBack time.Duration
+	// Sender timing (from the relay answering again).
+	SenderBack, SentAt time.Duration
+	// Texts and voice sent to the first channel after the restart: one
+	// text and VoiceFrames frames, expected at Receivers members (load
+	// sessions and talk record).
+	Receivers                   int
+	TextsLost                   int
+	VoiceFrames                 int
+	FramesExpected              uint64 // at the load sessions of the first channel
+	FramesReceived              uint64
+	RecorderText                bool
+	RecorderHeard               time.Duration // non-silent audio in talk record's file after the restart
+	RecorderVoice               time.Duration // what was sent
+	PasswordChecks              float64       // by the restarted relay (from its metrics)
+	Resumed, Busy               float64
+	TicketsRefused              float64
+	ClientsSilentDrops          uint64 // load sessions that noticed by ping timeout
+	LoadAvgBefore, LoadAvgAfter string
+}
+
+func (c *RestartConfig) defaults() error {
+	if c.RelayBin == "" || c.TalkBin == "" {
+		return errors.New("restart run: the relay and talk binaries are needed")
+	}
+	if c.Sessions <= 0 {
+		c.Sessions = 1000
+	}
+	if c.Sessions > 5000 {
+		return fmt.Errorf("restart run: at most 5000 sessions, not %d", c.Sessions)
+	}
+	if c.Group <= 0 {
+		c.Group = 50
+	}
+	if c.Gap <= 0 {
+		c.Gap = time.Second
+	}
+	if len(c.Signals) == 0 {
+		c.Signals = []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM}
+	}
+	if c.Settle <= 0 {
+		c.Settle = time.Minute
+	}
+	if c.BcryptCost == 0 {
+		c.BcryptCost = bcrypt.DefaultCost
+	}
+	if c.Connectors <= 0 {
+		c.Connectors = 32
+	}
+	if c.SendAfter <= 0 {
+		c.SendAfter = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+const restartPassword = "load-password"
+
+// restartRun is the state of a run.
+type restartRun struct {
+	cfg     RestartConfig
+	log     *slog.Logger
+	dir     string
+	addr    string // relay UDP address
+	metrics string // relay metrics address
+	fp      string
+	relay   *exec.Cmd
+	exited  chan struct{} // closed when the current relay process has ended
+
+	sess   []*loadSession
+	sender *client.Client
+}
+
+// loadSession is one reconnecting client.
+type loadSession struct {
+	c      *client.Client
+	first  bool // in the first channel: counts texts and voice
+	text   atomic.Int32
+	frames atomic.Uint64
+}
+
+// RunRestart performs the restart runs and returns one result per signal.
+func RunRestart(ctx context.Context, cfg RestartConfig) ([]RestartResult, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	r := &restartRun{cfg: cfg, log: cfg.Logger}
+	if cfg.Dir == "" {
+		d, err := os.MkdirTemp("", "hark-restart-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		r.dir = d
+	} else {
+		r.dir = cfg.Dir
+	}
+	if err := r.prepare(); err != nil {
+		return nil, err
+	}
+	if err := r.startRelay(ctx); err != nil {
+		return nil, err
+	}
+	defer r.stopRelay()
+	if err := r.login(ctx); err != nil {
+		return nil, err
+	}
+	defer r.closeClients()
+	var out []RestartResult
+	for _, sig := range cfg.Signals {
+		res, err := r.restart(ctx, sig)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *res)
+	}
+	return out, nil
+}
+
+func sessionName(i int) string { return fmt.Sprintf("load%05d", i) }
+
+// prepare writes the users file (one bcrypt hash shared by every account:
+// the relay checks it like any other), the channels file and picks ports.
+func (r *restartRun) prepare() error {
+	h, err := bcrypt.GenerateFromPassword([]byte(restartPassword), r.cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	type user struct {
+		Name  string   `json:"name"`
+		Hash  string   `json:"hash"`
+		Roles []string `json:"roles"`
+	}
+	var f struct {
+		Users []user `json:"users"`
+	}
+	for i := range r.cfg.Sessions {
+		f.Users = append(f.Users, user{sessionName(i), string(h), []string{}})
+	}
+	f.Users = append(f.Users, user{"recorder", string(h), []string{}}, user{"sender", string(h), []string{}})
+	b, _ := json.Marshal(f)
+	data := filepath.Join(r.dir, "relay")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(data, "users.json"), b, 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(data, "channels.json"), []byte(ChannelsJSON(r.cfg.Sessions, r.cfg.Group, 0)), 0o600); err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	r.addr = pc.LocalAddr().String()
+	pc.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	r.metrics = ln.Addr().String()
+	ln.Close()
+	return nil
+}
+
+var reFingerprint = regexp.MustCompile(`Fingerprint: (SHA256:\S+)`)
+
+// startRelay starts the relay process and waits for its banner (it then
+// answers on its port).
+func (r *restartRun) startRelay(ctx context.Context) error {
+	data := filepath.Join(r.dir, "relay")
+	cmd := exec.Command(r.cfg.RelayBin, "--data", data, "--listen", r.addr, "--metrics", r.metrics, "--log-level", "warn")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(r.dir, "relay.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(exited) }()
+	up := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		fp := ""
+		for sc.Scan() {
+			if m := reFingerprint.FindStringSubmatch(sc.Text()); m != nil {
+				fp = m[1]
+			}
+			if strings.HasPrefix(sc.Text(), "Connect with") {
+				up <- fp
+				break
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	t := time.NewTimer(15 * time.Second)
+	defer t.Stop()
+	select {
+	case fp := <-up:
+		if r.fp != "" && fp != r.fp {
+			return fmt.Errorf("the restarted relay has another fingerprint (%s, was %s)", fp, r.fp)
+		}
+		r.fp = fp
+	case <-t.C:
+		cmd.Process.Kill()
+		return fmt.Errorf("the relay did not start within 15 s (see %s)", filepath.Join(r.dir, "relay.log"))
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		return ctx.Err()
+	}
+	r.relay, r.exited = cmd, exited
+	return nil
+}
+
+func (r *restartRun) stopRelay() {
+	if r.relay == nil {
+		return
+	}
+	r.relay.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+	case <-time.After(10 * time.Second):
+		r.relay.Process.Kill()
+		<-r.exited
+	}
+}
+
+func (r *restartRun) clientConfig(name string) client.Config {
+	return client.Config{
+		Relay: r.addr, Name: name, Password: restartPassword, Fingerprint: r.fp,
+		Channel: ChannelName(0), Software: "hark-loadgen restart", Reconnect: true,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+}
+
+// login logs every session in (the first time, with its password: these
+// logins queue for the relay's password checks).
+func (r *restartRun) login(ctx context.Context) error {
+	t0 := time.Now()
+	r.sess = make([]*loadSession, r.cfg.Sessions)
+	sem := make(chan struct{}, r.cfg.Connectors)
+	errs := make(chan error, r.cfg.Sessions)
+	var wg sync.WaitGroup
+	for i := range r.sess {
+		s := &loadSession{first: i/r.cfg.Group == 0}
+		r.sess[i] = s
+		cfg := r.clientConfig(sessionName(i))
+		cfg.Channel = ChannelName(i / r.cfg.Group)
+		if s.first {
+			cfg.OnEvent = func(e client.Event) {
+				if m, ok := e.Msg.(*proto.Text); ok && m.FromName == "sender" {
+					s.text.Add(1)
+				}
+			}
+			cfg.OnVoice = func(proto.VoiceHeader, []byte, time.Time) { s.frames.Add(1) }
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			c, err := client.Dial(dctx, cfg)
+			if err != nil {
+				errs <- fmt.Errorf("%s: %w", cfg.Name, err)
+				return
+			}
+			s.c = c
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	c, err := client.Dial(ctx, r.clientConfig("sender"))
+	if err != nil {
+		return fmt.Errorf("sender: %w", err)
+	}
+	r.sender = c
+	r.log.Info("all sessions logged in with their passwords", "sessions", r.cfg.Sessions, "took", time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+func (r *restartRun) closeClients() {
+	var wg sync.WaitGroup
+	for _, s := range r.sess {
+		if s != nil && s.c != nil {
+			wg.Go(func() { s.c.Close() })
+		}
+	}
+	if r.sender != nil {
+		r.sender.Close()
+	}
+	wg.Wait()
+}
+
+// recorder is a `talk record` process.
+type recorder struct {
+	cmd       *exec.Cmd
+	out       string
+	recording chan struct{} // closed when it said it records
+	done      chan struct{} // closed when it has ended
+
+	mu                sync.Mutex
+	lost, back        time.Time // guarded by mu: when it lost the relay and was back
+	lostSeen, backSet bool      // guarded by mu
+	text              bool      // guarded by mu: it printed the sender's text
+}
+
+func (r *restartRun) startRecorder(ctx context.Context, tag string) (*recorder, error) {
+	rec := &recorder{out: filepath.Join(r.dir, "record-"+tag+".wav"), recording: make(chan struct{}), done: make(chan struct{})}
+	rec.cmd = exec.Command(r.cfg.TalkBin, "record", "--relay", r.addr, "--fingerprint", r.fp,
+		"--user", "recorder", "--password", restartPassword, "--channel", ChannelName(0),
+		"--known-relays", filepath.Join(r.dir, "known_relays"), "--out", rec.out, "-v")
+	stderr, err := rec.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(r.dir, "record-"+tag+".log"))
+	if err != nil {
+		return nil, err
+	}
+	if err := rec.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	go func() {
+		defer close(rec.done)
+		defer logf.Close()
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			l := sc.Text()
+			now := time.Now()
+			fmt.Fprintf(logf, "%s %s\n", now.Format("15:04:05.000"), l)
+			rec.mu.Lock()
+			switch {
+			case strings.HasPrefix(l, "recording channel"):
+				once.Do(func() { close(rec.recording) })
+			case strings.Contains(l, "connection to the relay lost") && !rec.lostSeen:
+				rec.lostSeen, rec.lost = true, now
+			case strings.Contains(l, "msg=connected") && rec.lostSeen && !rec.backSet:
+				rec.backSet, rec.back = true, now
+			case strings.Contains(l, "TEXT from sender"):
+				rec.text = true
+			}
+			rec.mu.Unlock()
+		}
+		rec.cmd.Wait()
+	}()
+	t := time.NewTimer(2 * time.Minute)
+	defer t.Stop()
+	select {
+	case <-rec.recording:
+		return rec, nil
+	case <-rec.done:
+		return nil, fmt.Errorf("talk record ended before recording (see %s)", logf.Name())
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	rec.cmd.Process.Kill()
+	<-rec.done
+	return nil, errors.New("talk record did not start recording")
+}
+
+// stop ends talk record (as Ctrl-C does) and waits for it.
+func (rec *recorder) stop() {
+	rec.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-rec.done:
+	case <-time.After(10 * time.Second):
+		rec.cmd.Process.Kill()
+		<-rec.done
+	}
+}
+
+// back reports whether every session is logged in and in its channel.
+func back(c *client.Client) bool {
+	if c.State() != client.StateConnected {
+		return false
+	}
+	_, ok := c.Channel()
+	return ok
+}
+
+// restart stops the relay with sig, starts it again after Gap and measures.
+func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartResult, error) {
+	res := &RestartResult{Signal: sig.String(), Sessions: r.cfg.Sessions, LoadAvgBefore: loadAvg()}
+	rec, err := r.startRecorder(ctx, strings.ReplaceAll(sig.String(), " ", "-"))
+	if err != nil {
+		return nil, err
+	}
+	defer rec.stop()
+	for _, s := range r.sess {
+		s.text.Store(0)
+		s.frames.Store(0)
+	}
+	// A session is back when it reconnected (the dead connection may
+	// still look connected until the client notices) and is in its channel.
+	var drops0 uint64
+	base := make([]uint64, len(r.sess))
+	for i, s := range r.sess {
+		st := s.c.Stats()
+		drops0 += st.SilentDrops
+		base[i] = st.Reconnects
+	}
+	senderBase := r.sender.Stats().Reconnects
+	isBack := func(c *client.Client, base uint64) bool { return c.Stats().Reconnects > base && back(c) }
+
+	r.log.Info("stopping the relay", "signal", sig)
+	stopAt := time.Now()
+	if err := r.relay.Process.Signal(sig); err != nil {
+		return nil, err
+	}
+	// Wait for the process to end (a graceful stop says goodbye first).
+	select {
+	case <-r.exited:
+	case <-time.After(30 * time.Second):
+		return nil, errors.New("the relay did not stop within 30 s")
+	}
+	r.relay = nil
+	down := time.NewTimer(r.cfg.Gap)
+	select {
+	case <-down.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if err := r.startRelay(ctx); err != nil {
+		return nil, err
+	}
+	upAt := time.Now()
+	r.log.Info("relay answering again", "down_for", upAt.Sub(stopAt).Round(time.Millisecond))
+
+	// Watch sessions come back; the sender sends at SendAfter (or when it
+	// is back, if later).
+	backAt := make([]time.Time, len(r.sess))
+	left := len(r.sess)
+	deadline := upAt.Add(r.cfg.Settle)
+	senderBack := time.Time{}
+	sent := make(chan sendResult, 1)
+	sending := false
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for left > 0 || !sending {
+		now := time.Now()
+		if now.After(deadline) {
+			break
+		}
+		for i, s := range r.sess {
+			if backAt[i].IsZero() && isBack(s.c, base[i]) {
+				backAt[i] = now
+				left--
+			}
+		}
+		if senderBack.IsZero() && isBack(r.sender, senderBase) {
+			senderBack = now
+		}
+		if !sending && !senderBack.IsZero() && now.Sub(upAt) >= r.cfg.SendAfter {
+			sending = true
+			res.SentAt = now.Sub(upAt)
+			go func() { sent <- r.send(ctx) }()
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	var last time.Time
+	var backs []time.Duration
+	for _, t := range backAt {
+		if t.IsZero() {
+			res.NotBack++
+			continue
+		}
+		backs = append(backs, t.Sub(upAt))
+		if t.After(last) {
+			last = t
+		}
+	}
+	if len(backs) > 0 {
+		slices.Sort(backs)
+		res.BackP50 = backs[len(backs)/2]
+	}
+	if !last.IsZero() {
+		res.Back, res.BackFromStop = last.Sub(upAt), last.Sub(stopAt)
+	}
+	if !senderBack.IsZero() {
+		res.SenderBack = senderBack.Sub(upAt)
+	}
+	if sending {
+		sr := <-sent
+		if sr.err != nil {
+			return nil, fmt.Errorf("sender: %w", sr.err)
+		}
+		res.VoiceFrames = sr.frames
+		res.RecorderVoice = time.Duration(sr.frames) * 20 * time.Millisecond
+		// Let the last frames and the text arrive (bounded).
+		time.Sleep(time.Second)
+	}
+	for _, s := range r.sess {
+		res.ClientsSilentDrops += s.c.Stats().SilentDrops
+		if !s.first {
+			continue
+		}
+		res.Receivers++
+		if s.text.Load() == 0 {
+			res.TextsLost++
+		}
+		res.FramesExpected += uint64(res.VoiceFrames) + 1 // and the end frame
+		res.FramesReceived += s.frames.Load()
+	}
+	res.ClientsSilentDrops -= drops0
+	rec.stop()
+	res.Receivers++ // talk record
+	rec.mu.Lock()
+	if rec.lostSeen {
+		res.RecorderNoticed = rec.lost.Sub(stopAt)
+	}
+	if rec.backSet {
+		res.RecorderBack = rec.back.Sub(upAt)
+	}
+	res.RecorderText = rec.text
+	rec.mu.Unlock()
+	if !res.RecorderText {
+		res.TextsLost++
+	}
+	res.RecorderHeard, _ = heard(rec.out)
+	m, err := readCounters("http://" + r.metrics + "/metrics")
+	if err == nil {
+		res.PasswordChecks = m["hark_relay_password_checks_total"]
+		res.Resumed = m["hark_relay_logins_resumed_total"]
+		res.Busy = m["hark_relay_auth_busy_total"]
+		res.TicketsRefused = m["hark_relay_tickets_refused_total"]
+	}
+	res.LoadAvgAfter = loadAvg()
+	return res, nil
+}
+
+type sendResult struct {
+	frames int
+	err    error
+}
+
+// send sends a text and 3 s of a 440 Hz tone (real Opus) to the first
+// channel as the sender.
+func (r *restartRun) send(ctx context.Context) sendResult {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := r.sender.Text(ctx, "", "sent after the restart"); err != nil {
+		return sendResult{err: err}
+	}
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960})
+	if err != nil {
+		return sendResult{err: err}
+	}
+	tx, err := r.sender.Talk(ctx)
+	if err != nil {
+		return sendResult{err: err}
+	}
+	pcm := make([]int16, 960)
+	var pkt []byte
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	n := 0
+	for f := range 150 {
+		for i := range pcm {
+			pcm[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(f*960+i)/48000))
+		}
+		if pkt, err = enc.Encode(pcm, pkt[:0]); err != nil {
+			return sendResult{err: err}
+		}
+		if err := tx.Send(pkt, 960); err != nil {
+			return sendResult{frames: n, err: err}
+		}
+		n++
+		<-tick.C
+	}
+	if err := tx.End(ctx); err != nil {
+		return sendResult{frames: n, err: err}
+	}
+	return sendResult{frames: n}
+}
+
+// heard returns how much of a WAV file is not silence (20 ms blocks whose
+// RMS is over 1% of full scale).
+func heard(path string) (time.Duration, error) {
+	a, err := wav.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	if len(a.Samples) == 0 {
+		return 0, nil
+	}
+	s := a.Samples[0]
+	block := a.SampleRate / 50
+	n := 0
+	for i := 0; i+block <= len(s); i += block {
+		var sum float64
+		for _, v := range s[i : i+block] {
+			sum += float64(v) * float64(v)
+		}
+		if math.Sqrt(sum/float64(block)) > 0.01 {
+			n++
+		}
+	}
+	return time.Duration(n) * 20 * time.Millisecond, nil
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// readCounters reads the unlabelled metrics of a /metrics page.
+func readCounters(url string) (map[string]float64, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && !strings.HasPrefix(f[0], "#") {
+			if v, err := strconv.ParseFloat(f[1], 64); err == nil {
+				out[f[0]] = v
+			}
+		}
+	}
+	return out, sc.Err()
+}
