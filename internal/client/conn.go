@@ -52,7 +52,7 @@ type conn struct {
 	// set on all but the last). Used only by Client.handle, which runs for
 	// one conn on one goroutine at a time (install, then the reader).
 	presenceParts []proto.UserInfo
-	resumed     bool            // the login presented a resume ticket
+	resumed       bool // the login presented a resume ticket
 
 	heard atomic.Int64 // unix ns when anything last came from the relay
 
