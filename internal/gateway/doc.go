@@ -60,7 +60,12 @@
 //	{"t":"clip","text":"Sent your clip (4.2 s)"}
 //	{"t":"state","state":"connected"|"reconnecting","text":"…"}   the gateway's relay link
 //	{"t":"error","code":"rate"|"size"|"format"|"auth"|…,"text":"a sentence for a person"}
+//	    at login also "relay" (the relay is not reachable: the page retries),
+//	    "relay_cert" (the relay's certificate is not the trusted one: the
+//	    operator must act), "full", "ratelimit", "shutdown"
 //	{"t":"bye","code":"kicked"|"replaced"|"shutdown"|…,"text":"…"}  then the socket closes
+//	    "shutdown": the gateway is stopping (Server.Close); the page shows
+//	    the text and logs in again when the gateway is back
 //	{"t":"pong","n":7}
 //
 // Gateway to browser, binary:
@@ -89,6 +94,10 @@
 // (counted). A browser does not get audio while it transmits itself.
 //
 // # Limits
+//
+// Every request must name the gateway in its Host header: an IP address,
+// localhost, this machine's name, a DNS name of the TLS certificate or one
+// of Config.AllowedHosts; others get 403 (DNS rebinding).
 //
 // Per session: JSON messages up to 16 KiB, PCM and media messages up to 64
 // KiB, WAV clips up to Config.MaxClipBytes (the websocket read limit);

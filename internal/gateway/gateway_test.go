@@ -68,6 +68,13 @@ type wsClient struct {
 	json  chan map[string]any
 	audio chan []byte
 	done  chan struct{}
+	rerr  error // why reading ended; set before done is closed
+}
+
+// err is why the connection ended (after done is closed).
+func (w *wsClient) err() error {
+	<-w.done
+	return w.rerr
 }
 
 func dialWS(t *testing.T, url string, login map[string]any) *wsClient {
@@ -85,6 +92,7 @@ func dialWS(t *testing.T, url string, login map[string]any) *wsClient {
 		for {
 			typ, b, err := c.Read(context.Background())
 			if err != nil {
+				w.rerr = err
 				return
 			}
 			if typ == websocket.MessageText {
@@ -127,6 +135,18 @@ func (w *wsClient) expect(typ string, pred func(map[string]any) bool) map[string
 				return m
 			}
 		case <-w.done:
+			// Messages read before the close are still queued.
+			for {
+				select {
+				case m := <-w.json:
+					if m["t"] == typ && (pred == nil || pred(m)) {
+						return m
+					}
+					continue
+				default:
+				}
+				break
+			}
 			w.t.Fatalf("connection closed while waiting for %q", typ)
 		case <-timeout:
 			w.t.Fatalf("no %q message", typ)

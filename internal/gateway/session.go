@@ -55,6 +55,8 @@ type session struct {
 	// Owned by the loop goroutine.
 	roles      proto.Role // from the relay's welcome
 	channel    proto.ChannelInfo
+	inChannel  bool // the browser was told it joined channel
+	linkLost   bool // the relay link went down; the next LinkUp is a reconnection
 	roster     map[uint32]proto.UserInfo
 	tx         *transmission
 	enc        *codec.Encoder
@@ -196,6 +198,10 @@ loop:
 		}
 		select {
 		case <-ctx.Done():
+			break loop
+		case <-s.srv.closing.Done():
+			s.sendJSON(map[string]any{"t": "bye", "code": "shutdown", "text": shutdownText})
+			closeCode, closeText = websocket.StatusGoingAway, "the gateway is restarting"
 			break loop
 		case err := <-readErr:
 			if err != nil && !errors.Is(err, context.Canceled) {
@@ -518,13 +524,20 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 	if ev.Msg == nil {
 		switch ev.Link {
 		case LinkReconnecting:
+			s.linkLost = true
 			if s.tx != nil {
 				s.finishTx()
 			}
 			s.sendJSON(map[string]any{"t": "state", "state": "reconnecting", "text": orDefault(ev.Text, "The gateway lost the intercom server and is reconnecting…")})
 		case LinkUp:
+			// The first connection (made while logging in) is no news.
+			if !s.linkLost {
+				return false
+			}
+			s.linkLost = false
 			s.sendJSON(map[string]any{"t": "state", "state": "connected", "text": orDefault(ev.Text, "Connected again.")})
 			if ch, ok := s.relay.Channel(); ok {
+				s.inChannel = false // say it again: the page forgot the talkers
 				s.joined(ch)
 			}
 		}
@@ -613,12 +626,17 @@ func (s *session) sendRoster() {
 	s.sendJSON(map[string]any{"t": "presence", "users": users})
 }
 
-// joined records the channel the session is in and tells the browser.
+// joined records the channel the session is in and tells the browser,
+// once: the relay's Joined for the login's own join arrives after serve
+// has already told the browser.
 func (s *session) joined(ch proto.ChannelInfo) {
+	if s.inChannel && s.channel == ch {
+		return
+	}
 	if s.channel != ch && s.tx != nil {
 		s.finishTx()
 	}
-	s.channel = ch
+	s.channel, s.inChannel = ch, true
 	s.joinHub(ch.ID)
 	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String()})
 }
