@@ -69,6 +69,11 @@ func (d *decoder) u64() uint64 {
 
 func (d *decoder) bool() bool { return d.u8() != 0 }
 
+// more reports whether bytes are left for an optional trailing field: a
+// message from an older peer ends before it. A field cut short is still
+// an error (ErrShort) when it is read.
+func (d *decoder) more() bool { return d.err == nil && len(d.b) > 0 }
+
 // str reads a u16-length-prefixed UTF-8 string of at most max bytes.
 func (d *decoder) str(field string, max int) string {
 	n := int(d.u16())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/proto"
@@ -99,6 +100,9 @@ func clientConfig(cc *cli.Context) (client.Config, error) {
 	name, err := userName(cc)
 	if err != nil {
 		return client.Config{}, err
+	}
+	if err := accounts.CheckName("user", name); err != nil {
+		return client.Config{}, usagef("--user: %v", err)
 	}
 	pw, err := password(cc)
 	if err != nil {

@@ -212,3 +212,26 @@ func listenLoopback(t *testing.T) (net.Listener, string) {
 	}
 	return ln, "ws://" + ln.Addr().String() + "/ws"
 }
+
+// A name the relay cannot take is refused saying which characters are
+// allowed; in open mode a name that is online is refused as such; neither
+// is "wrong name or password".
+func TestBrowserNameRefusals(t *testing.T) {
+	rl := relaytest.Start(t, relaytest.Open())
+	st := startStackOn(t, rl)
+	url := "ws" + strings.TrimPrefix(st.base, "http") + "/ws"
+	w := dialWS(t, url, login("ann smith"))
+	e := w.expect("error", nil)
+	if e["code"] != "bad_name" || e["text"] != `The user name "ann smith" contains ' ': use letters, digits and . _ - @ only.` {
+		t.Errorf("bad name: %v", e)
+	}
+	ann := dialWS(t, url, login("ann"))
+	ann.expect("welcome", nil)
+	w = dialWS(t, url, login("ann"))
+	e = w.expect("error", nil)
+	if e["code"] != "name_taken" || !strings.Contains(e["text"].(string), "ann is already logged in") {
+		t.Errorf("second ann: %v", e)
+	}
+	ann.send(map[string]any{"t": "ping", "n": 5})
+	ann.expect("pong", nil) // the first ann is still there
+}

@@ -16,12 +16,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
@@ -399,6 +401,11 @@ func (s *Server) login(ctx context.Context, conn *websocket.Conn, ip string, log
 	if m.Name == "" || len(m.Name) > proto.MaxNameLen || !utf8.ValidString(m.Name) || len(m.Password) > proto.MaxPasswordLen {
 		return nil, fail("auth", "Enter a name of 1 to 64 characters.", websocket.StatusPolicyViolation)
 	}
+	if err := accounts.CheckName("user", m.Name); err != nil {
+		// Said as it is, not as "wrong name or password": the person
+		// can fix it.
+		return nil, fail("bad_name", sentence(err.Error()), websocket.StatusPolicyViolation)
+	}
 	s.mu.Lock()
 	full := len(s.sessions) >= s.cfg.MaxSessions
 	s.mu.Unlock()
@@ -479,6 +486,19 @@ const certChangedText = "The intercom server's identity (its certificate) is not
 
 // shutdownText is the bye a browser gets when the gateway stops.
 const shutdownText = "The web gateway is restarting. The page logs you in again by itself when it is back."
+
+// sentence capitalises s and ends it with a full stop, for the page.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
 
 // remoteHost is the address part of an http.Request's RemoteAddr.
 func remoteHost(addr string) string {

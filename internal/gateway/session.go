@@ -689,6 +689,12 @@ func codeName(c proto.Code) string {
 		return "too_long"
 	case proto.CodeUnavailable:
 		return "unavailable"
+	case proto.CodeNameTaken:
+		return "name_taken"
+	case proto.CodeBadName:
+		return "bad_name"
+	case proto.CodeBanned:
+		return "banned"
 	}
 	return "error"
 }

@@ -32,7 +32,10 @@ type Config struct {
 	Users Authenticator
 	// Open accepts any valid name without a password, for a quick start on a
 	// trusted network. In open mode every session gets the page role (so
-	// everyone can try a page) and nobody gets admin.
+	// everyone can try a page) and nobody gets admin, and a name that is
+	// online is refused (CodeNameTaken): nothing proves that the new login
+	// is the same person, so "newest login wins" would let anyone knock
+	// anyone off by typing their name.
 	Open bool
 	// Channels are the channels; zero: accounts.DefaultChannels().
 	Channels accounts.Channels
@@ -96,6 +99,10 @@ type Config struct {
 	// MaxSessions refuses logins beyond this many sessions with
 	// CodeUnavailable. Default 10000.
 	MaxSessions int
+	// UserCheckEvery is how often the relay asks Users (when it is a
+	// UserList) whether users were deleted, to end their sessions.
+	// Default 1 s.
+	UserCheckEvery time.Duration
 
 	// Software is sent in Hello; default "hark-relay".
 	Software string
@@ -165,6 +172,7 @@ func (c *Config) setDefaults() error {
 	dur(&c.ByeLinger, time.Second)
 	dur(&c.ShutdownGrace, 3*time.Second)
 	integer(&c.MaxSessions, 10000)
+	dur(&c.UserCheckEvery, time.Second)
 	if c.Software == "" {
 		c.Software = "hark-relay"
 	}
