@@ -9,6 +9,7 @@ import (
 
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/internal/clitest"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -107,5 +108,13 @@ func TestUserAddExisting(t *testing.T) {
 	}
 	if roles, err := st.Authenticate("alice", "third"); err != nil || roles != proto.RolePage {
 		t.Fatalf("after --reset-password --roles page: %v %v", roles, err)
+	}
+}
+
+// relay --help (and its commands' help) shows each flag with one
+// placeholder word and one default.
+func TestHelpText(t *testing.T) {
+	for _, p := range clitest.FlagProblems(app()) {
+		t.Error(p)
 	}
 }

@@ -57,7 +57,7 @@ that long (also a name that is not online now); the relay forgets bans when
 it restarts. Only users with the admin role may kick; others are refused
 with status 4.`,
 		Flags: append(commonFlags(), &cli.DurationFlag{Name: "ban",
-			Usage: "keep NAME from logging in again for this long, e.g. 10m or 24h (default: no ban; at most a year)"}),
+			Usage: "keep NAME from logging in again for this long, e.g. 10m or 24h (at most a year)", DefaultText: "no ban"}),
 		Action: func(cc *cli.Context) error {
 			if cc.NArg() < 1 {
 				return usagef("kick needs the user to disconnect (talk kick [flags] NAME [REASON…])")

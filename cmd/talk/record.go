@@ -35,9 +35,9 @@ and who is talking are printed as they happen. Reconnects if the relay
 goes away.`,
 		Flags: append(commonFlags(), frameFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, TakesFile: true, Usage: "WAV `FILE` to write (made once connected; an existing file is overwritten then), a named pipe, or - for standard output"},
-			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after this long, e.g. 30s (default: until Ctrl-C)"},
+			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after this long, e.g. 30s", DefaultText: "until Ctrl-C"},
 			&cli.DurationFlag{Name: "buffer", EnvVars: []string{"HARK_RECORD_BUFFER"},
-				Usage: "hold voice at least this long before writing it, e.g. 200ms: a recording needs no low delay, and a generous buffer rides out network and machine hiccups without gaps (default: adaptive, as low as the network allows)"},
+				Usage: "hold voice at least this long before writing it, e.g. 200ms: a recording needs no low delay, and a generous buffer rides out network and machine hiccups without gaps", DefaultText: "adaptive, as low as the network allows"},
 		),
 		Action: record,
 	})
