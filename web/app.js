@@ -342,9 +342,19 @@ function stopTalk(source) {
   render();
 }
 
+// megabytes says a byte count in words.
+function megabytes(n) { return n >= 1e6 ? (n / 1e6).toFixed(1).replace(/\.0$/, '') + ' MB' : Math.ceil(n / 1e3) + ' kB'; }
+
 async function sendClip(file) {
   if (!file) return;
-  if (file.size > 20 * 1024 * 1024) { flash('That clip is too large (20 MB at most).', '', 5000); return; }
+  // The gateway's own limit (from the welcome); one byte of the message is its kind.
+  const limit = (S.maxClip || 10 * 1024 * 1024) - 1;
+  if (file.size > limit) {
+    flash('That clip is too large: this intercom takes clips of up to ' + megabytes(limit) + ', and "' + file.name + '" is ' +
+      megabytes(file.size) + '. Send a shorter clip, or a mono one at a lower sample rate.', '', 8000);
+    ev('clipTooLarge', {size: file.size, limit});
+    return;
+  }
   await initAudio();
   const ab = await file.arrayBuffer();
   sendBin(BIN_WAV, new Uint8Array(ab));
@@ -477,6 +487,8 @@ function onMessage(m) {
     S.loggedIn = true; S.retry = 0; S.closeText = ''; S.wsWelcomed = true;
     S.me = {session: m.session, name: m.name};
     S.roles = m.roles || [];
+    S.maxClip = m.max_clip_bytes || 0;
+    $('clipLimit').textContent = S.maxClip ? ', up to ' + megabytes(S.maxClip - 1) : '';
     S.channels = m.channels || [];
     $('me').textContent = m.name;
     showApp();

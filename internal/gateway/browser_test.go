@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -23,6 +24,7 @@ import (
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/codec"
 	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/internal/wav"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -502,4 +504,27 @@ func TestBrowserPaging(t *testing.T) {
 	if c < 0.8 {
 		t.Fatalf("envelope correlation %.3f < 0.8", c)
 	}
+}
+
+// TestBrowserClipLimit: the page learns the gateway's clip limit from the
+// welcome, shows it next to the clip picker, and refuses a larger file in
+// words before uploading it.
+func TestBrowserClipLimit(t *testing.T) {
+	needChromium(t)
+	r := newFakeRelay()
+	_, _, addr := startGatewayAddr(t, r, func(c *Config) { c.MaxClipBytes = 200_000 })
+	big := filepath.Join(t.TempDir(), "long.wav")
+	pcm := make([]int16, 150_000) // 300 kB and a header
+	var buf bytes.Buffer
+	if err := wav.Encode(&buf, 48000, 1, pcm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, micFile, 1280, 800)
+	b.login("http://"+addr+"/", "ann", "")
+	b.waitFor(`harkTest.state().channel === 'lobby' && document.getElementById('clipLimit').textContent === ', up to 200 kB'`)
+	run(b, chromedp.SetUploadFiles(chromedp.CSS("#clip"), []string{big}))
+	b.waitFor(`document.getElementById('banner').textContent.includes('this intercom takes clips of up to 200 kB, and "long.wav" is 301 kB') && harkTest.events().some(e => e.type === 'clipTooLarge')`)
 }

@@ -52,6 +52,9 @@ type session struct {
 	transmitting atomic.Bool         // the browser is on the air: it gets no audio
 	hub          atomic.Pointer[hub] // the channel's hub, read by the voice pump
 
+	// Logged once per session (owned by the loop goroutine).
+	splitLogged, reencodeLogged, lossLogged bool
+
 	// Owned by the loop goroutine.
 	roles      proto.Role // from the relay's welcome
 	channel    proto.ChannelInfo
@@ -185,12 +188,12 @@ func (s *session) serve(ctx context.Context) {
 	closeCode, closeText := websocket.StatusNormalClosure, ""
 loop:
 	for {
-		// Arm a timer only while a clip is being paced.
-		if s.tx != nil && s.tx.format == "clip" && s.tx.state == txGranted {
+		// Arm a timer only while a clip or media packets are paced.
+		if d, ok := s.tickWait(time.Now()); ok {
 			if timer == nil {
-				timer = time.NewTimer(20 * time.Millisecond)
+				timer = time.NewTimer(d)
 			} else {
-				timer.Reset(20 * time.Millisecond)
+				timer.Reset(d)
 			}
 			tick = timer.C
 		} else {
@@ -227,7 +230,7 @@ loop:
 		case f := <-s.results:
 			f()
 		case now := <-tick:
-			s.clipTick(now)
+			s.tick(now)
 		}
 	}
 	if timer != nil {
@@ -479,7 +482,10 @@ func (s *session) handleJSON(b []byte) {
 }
 
 func (s *session) handleBinary(b []byte) {
-	if !s.audioLimit.Take(float64(len(b)), time.Now()) {
+	// A WAV clip is not charged to the live audio limit: it comes whole
+	// (up to Config.MaxClipBytes, the read limit), one at a time, and is
+	// sent in real time.
+	if b[0] != binWAV && !s.audioLimit.Take(float64(len(b)), time.Now()) {
 		s.srv.m.voiceDropped.WithLabelValues("rate").Inc()
 		s.strike("rate", "Audio is arriving faster than real time; some was dropped.")
 		return
@@ -607,7 +613,7 @@ func (s *session) sendWelcome(w *proto.Welcome) {
 		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String()})
 	}
 	s.sendJSON(map[string]any{"t": "welcome", "session": w.Session, "name": w.Name, "server": w.Server,
-		"default": w.DefaultChannel, "channels": chans, "roles": roles})
+		"default": w.DefaultChannel, "channels": chans, "roles": roles, "max_clip_bytes": s.srv.cfg.MaxClipBytes})
 }
 
 type rosterUser struct {
