@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -229,7 +230,7 @@ func (s *Server) hostAllowed(hostport string) (string, bool) {
 	switch {
 	case host == "":
 		return host, false
-	case net.ParseIP(host) != nil, host == "localhost", strings.HasSuffix(host, ".localhost"), s.hosts[host]:
+	case isIP(host), host == "localhost", strings.HasSuffix(host, ".localhost"), s.hosts[host]:
 		return host, true
 	}
 	for _, w := range s.wildcard {
@@ -506,4 +507,10 @@ func remoteHost(addr string) string {
 		return h
 	}
 	return addr
+}
+
+// isIP reports whether host is an IP address (IPv6 with or without a zone).
+func isIP(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
 }
