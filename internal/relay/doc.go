@@ -39,7 +39,9 @@
 // after a network change must not be locked out by its own dead session).
 // In open mode nothing proves who a name belongs to, so a name that is
 // online is refused with Error{CodeNameTaken, "alice is already logged in:
-// choose another name"}. There are never two sessions with one name.
+// choose another name"} — if its session answers a Ping within
+// Config.OpenProbe; one that does not is dead and is replaced. There are
+// never two sessions with one name.
 //
 // Names: a name that breaks accounts.CheckName is refused with
 // Error{CodeBadName} saying which characters are allowed. An admin's Kick

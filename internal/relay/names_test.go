@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/proto"
@@ -32,27 +33,59 @@ func tryLogin(t *testing.T, r *relaytest.Relay, name, password string) *proto.Er
 	return pe
 }
 
-// In open mode nothing proves who a name belongs to: a name that is online
-// is refused in words, and its session goes on.
+// In open mode nothing proves who a name belongs to: a name whose session
+// answers is refused in words, and that session goes on.
 func TestOpenModeNameTaken(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Open())
-	alice := r.Dial(t, "alice", "")
-	alice.Join(t, "lobby")
+	events := make(chan client.Event, 100)
+	alice, err := client.Dial(context.Background(), client.Config{
+		Relay: r.Addr, Fingerprint: r.Fingerprint, Name: "alice", Channel: "lobby",
+		KnownRelaysFile: filepath.Join(t.TempDir(), "known"),
+		OnEvent: func(e client.Event) {
+			select {
+			case events <- e:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
 	e := tryLogin(t, r, "alice", "")
 	if e == nil || e.Code != proto.CodeNameTaken || e.Text != "alice is already logged in: choose another name" {
 		t.Fatalf("second alice: %+v", e)
 	}
-	// alice is still there and hears bob arrive.
-	bob := r.Dial(t, "bob", "")
-	relaytest.Wait(t, alice, func(m *proto.PresenceChange) bool { return m.Kind == proto.PresenceOnline && m.User.Name == "bob" })
-	bob.Close()
-	if s := r.Stats(); s.Replaced != 0 || s.NameTaken != 1 {
-		t.Errorf("stats: replaced %d, name taken %d", s.Replaced, s.NameTaken)
+	if s := r.Stats(); s.Replaced != 0 || s.NameTaken != 1 || s.Sessions != 1 {
+		t.Errorf("stats: replaced %d, name taken %d, sessions %d", s.Replaced, s.NameTaken, s.Sessions)
 	}
-	select {
-	case <-alice.Done():
-		t.Fatal("alice was knocked off")
-	default:
+	if err := alice.Err(); err != nil {
+		t.Fatalf("alice was knocked off: %v", err)
+	}
+	// alice is still there: she hears bob arrive.
+	bob := r.Dial(t, "bob", "")
+	for ev := range events {
+		if m, ok := ev.Msg.(*proto.PresenceChange); ok && m.Kind == proto.PresenceOnline && m.User.Name == "bob" {
+			break
+		}
+	}
+	bob.Close()
+}
+
+// A session whose client went away without a word (it answers nothing)
+// does not keep its name: after OpenProbe the newer login replaces it, as
+// a box that changed networks needs.
+func TestOpenModeDeadSessionReplaced(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Configure(func(c *relay.Config) { c.OpenProbe = 100 * time.Millisecond }))
+	dead := r.Dial(t, "alice", "") // a raw client: it never answers a ping
+	nw := r.Dial(t, "alice", "")
+	bye := dead.WaitClosed(t)
+	if bye == nil || bye.Code != proto.CodeReplaced {
+		t.Fatalf("the dead session's bye: %+v", bye)
+	}
+	nw.Join(t, "lobby")
+	if s := r.Stats(); s.Replaced != 1 || s.NameTaken != 0 || s.Sessions != 1 {
+		t.Errorf("stats: replaced %d, name taken %d, sessions %d", s.Replaced, s.NameTaken, s.Sessions)
 	}
 }
 

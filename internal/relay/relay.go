@@ -424,11 +424,20 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	old := r.byName[s.name]
 	if old != nil && r.cfg.Open {
 		// Nothing proves who this is: newest-wins would let anyone
-		// knock anyone off (see Config.Open).
+		// knock anyone off (see Config.Open). Unless the session with
+		// the name is dead (its client went away without a word).
 		r.mu.Unlock()
-		r.c.nameTaken.Add(1)
-		r.logRefusal(log, slog.LevelInfo, "login refused: the name is online (open mode)", "user", s.name)
-		return fail(proto.CodeNameTaken, proto.TypeAuth, s.name+" is already logged in: choose another name")
+		if r.answers(old) {
+			r.c.nameTaken.Add(1)
+			r.logRefusal(log, slog.LevelInfo, "login refused: the name is online (open mode)", "user", s.name)
+			return fail(proto.CodeNameTaken, proto.TypeAuth, s.name+" is already logged in: choose another name")
+		}
+		r.mu.Lock()
+		if r.closing {
+			r.mu.Unlock()
+			return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
+		}
+		old = r.byName[s.name] // replaced below if still there
 	}
 	if old == nil && len(r.sessions) >= r.cfg.MaxSessions {
 		r.mu.Unlock()
@@ -486,6 +495,7 @@ func (r *Relay) readControl(s *session, rd *proto.Reader) (proto.Code, string) {
 		}
 		r.c.controlIn.Add(1)
 		now := time.Now()
+		s.heard.Store(now.UnixNano())
 		if !lim.Allow(now) {
 			r.c.controlLimited.Add(1)
 			if now.Sub(lastWarn) > time.Second {

@@ -109,3 +109,28 @@ func (b *bans) check(name string, now time.Time) (string, bool) {
 
 // maxBan bounds a ban (a u32 of seconds is 136 years).
 const maxBan = 366 * 24 * time.Hour
+
+// answers pings s and reports whether it answers (any control message
+// from its client) within Config.OpenProbe. A session that ends meanwhile
+// does not answer. Called without r.mu.
+func (r *Relay) answers(s *session) bool {
+	sent := time.Now()
+	s.sendMsg(&proto.Ping{Nonce: uint64(sent.UnixNano())})
+	deadline := time.NewTimer(r.cfg.OpenProbe)
+	defer deadline.Stop()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-poll.C:
+			if s.heard.Load() >= sent.UnixNano() {
+				return true
+			}
+		case <-s.closing:
+			return false
+		case <-deadline.C:
+			s.log.Info("session did not answer a ping while its name logged in again: taken for dead", "wait", r.cfg.OpenProbe)
+			return false
+		}
+	}
+}
