@@ -13,6 +13,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
 )
 
@@ -234,4 +236,61 @@ func TestBrowserNameRefusals(t *testing.T) {
 	}
 	ann.send(map[string]any{"t": "ping", "n": 5})
 	ann.expect("pong", nil) // the first ann is still there
+}
+
+// A relay that comes back with another certificate (here: after a
+// restart, to a gateway that trusted the first one it met) is explained to
+// the browser logging in again as that; a gateway session that loses its
+// relay to a changed certificate while reconnecting says so too.
+func TestRelayCertificateChangedOnRestart(t *testing.T) {
+	serveRelay := func(addr string) (*relay.Relay, string, chan error) {
+		t.Helper()
+		cert, err := certs.InMemory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rl, err := relay.New(relay.Config{Cert: cert, Open: true, ShutdownGrace: time.Second, ByeLinger: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			t.Skipf("cannot listen on %s again: %v", addr, err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- rl.Serve(context.Background(), pc); pc.Close() }()
+		return rl, pc.LocalAddr().String(), done
+	}
+	first, addr, firstDone := serveRelay("127.0.0.1:0")
+	// No fingerprint: trust on first use, as a gateway without --fingerprint.
+	st := startStackOn(t, &relaytest.Relay{Addr: addr})
+	url := "ws" + strings.TrimPrefix(st.base, "http") + "/ws"
+	w := dialWS(t, url, login("ann"))
+	w.expect("welcome", nil)
+	first.Close()
+	<-firstDone
+	w.expect("bye", func(m map[string]any) bool { return m["code"] == "shutdown" }) // the page logs in again
+	second, _, secondDone := serveRelay(addr)
+	t.Cleanup(func() { second.Close(); <-secondDone })
+	w = dialWS(t, url, login("ann"))
+	if e := w.expect("error", nil); e["code"] != "relay_cert" || e["text"] != certChangedText {
+		t.Errorf("login after the restart: %v", e)
+	}
+
+	// While reconnecting (a relay that crashed and came back with another
+	// certificate), the link's state says the same.
+	fr := newFakeRelay()
+	_, furl := startGateway(t, fr, nil)
+	fw := dialWS(t, furl, login("bob"))
+	fw.expect("joined", nil)
+	fr.mu.Lock()
+	var fs *fakeSession
+	for _, s := range fr.sessions {
+		fs = s
+	}
+	fr.mu.Unlock()
+	fs.events <- RelayEvent{Link: LinkReconnecting, Text: "lost", Err: &client.FingerprintError{Relay: "x", Want: "a", Got: "b"}}
+	if m := fw.expect("state", nil); m["state"] != "reconnecting" || m["text"] != certChangedText {
+		t.Errorf("state %v", m)
+	}
 }

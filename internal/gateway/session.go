@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/codec"
 	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
@@ -534,7 +535,12 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 			if s.tx != nil {
 				s.finishTx()
 			}
-			s.sendJSON(map[string]any{"t": "state", "state": "reconnecting", "text": orDefault(ev.Text, "The gateway lost the intercom server and is reconnecting…")})
+			text := orDefault(ev.Text, "The gateway lost the intercom server and is reconnecting…")
+			var ferr *client.FingerprintError
+			if errors.As(ev.Err, &ferr) {
+				text = certChangedText // the client logs the details for the operator
+			}
+			s.sendJSON(map[string]any{"t": "state", "state": "reconnecting", "text": text})
 		case LinkUp:
 			// The first connection (made while logging in) is no news.
 			if !s.linkLost {
