@@ -9,6 +9,7 @@ BIN          := bin
 RUN_DIR      ?= .run
 RELAY_ADDR   ?= 127.0.0.1:4275
 GATEWAY_ADDR ?= 127.0.0.1:8080
+METRICS_ADDR ?= 127.0.0.1:9275
 
 # System packages: cgo toolchain and libopus for the codec; sox, espeak-ng and
 # ffmpeg make and check test audio; chromium drives the web page in tests;
@@ -58,7 +59,7 @@ build: deps
 
 # run: relay and gateway on loopback with a data directory under .run/.
 run: build
-	@RUN_DIR=$(RUN_DIR) RELAY_ADDR=$(RELAY_ADDR) GATEWAY_ADDR=$(GATEWAY_ADDR) BIN=$(BIN) \
+	@RUN_DIR=$(RUN_DIR) RELAY_ADDR=$(RELAY_ADDR) GATEWAY_ADDR=$(GATEWAY_ADDR) METRICS_ADDR=$(METRICS_ADDR) BIN=$(BIN) \
 	  bash internal/scripts/run.sh
 
 vet:

@@ -130,6 +130,9 @@ const (
 	CodeInternal    Code = 14 // the relay failed; not the client's fault
 	CodeTooLong     Code = 15 // a transmission hit the maximum length
 	CodeUnavailable Code = 16 // the relay is full
+	CodeNameTaken   Code = 17 // the name is online and nothing proves the login is the same user (open mode)
+	CodeBadName     Code = 18 // the name breaks the naming rules (the text says which characters are allowed)
+	CodeBanned      Code = 19 // an admin banned the name for a while (the text says until when)
 )
 
 // Message is one control message. Implementations are the types in this
@@ -488,13 +491,19 @@ type Sessions struct {
 	More     bool
 }
 
-// Kick ends a user's session (role admin).
+// Kick ends a user's session (role admin) and may keep the name out for a
+// while.
 //
 //	name   str
 //	reason str (MaxReasonLen)
+//	ban    u32 seconds the name may not log in again, 0 for none
+//	       (optional: a Kick that ends after reason bans nobody, and a
+//	       relay that does not know the field ignores it; 1 to 3 bytes
+//	       after reason are malformed)
 type Kick struct {
-	Name   string
-	Reason string
+	Name       string
+	Reason     string
+	BanSeconds uint32
 }
 
 // Bye is the relay's last message on a session.
@@ -949,7 +958,13 @@ func (m *Sessions) parse(d *decoder) {
 	}
 }
 
-func (m *Kick) AppendBody(b []byte) []byte { return appendStr(appendStr(b, m.Name), m.Reason) }
+func (m *Kick) AppendBody(b []byte) []byte {
+	b = appendStr(appendStr(b, m.Name), m.Reason)
+	if m.BanSeconds != 0 {
+		b = binary.BigEndian.AppendUint32(b, m.BanSeconds) // absent when 0: what older peers send
+	}
+	return b
+}
 func (m *Kick) check(c *checker) {
 	c.str("name", m.Name, MaxNameLen)
 	c.str("reason", m.Reason, MaxReasonLen)
@@ -957,6 +972,9 @@ func (m *Kick) check(c *checker) {
 func (m *Kick) parse(d *decoder) {
 	m.Name = d.str("name", MaxNameLen)
 	m.Reason = d.str("reason", MaxReasonLen)
+	if d.more() {
+		m.BanSeconds = d.u32()
+	}
 }
 
 func (m *Bye) AppendBody(b []byte) []byte {

@@ -37,7 +37,7 @@ func samples() []Message {
 		&Pong{Nonce: 42},
 		&ListSessions{},
 		&Sessions{Sessions: []SessionInfo{{1, "alice", "lobby", "127.0.0.1:5000", 1790000000000, RoleAdmin}}, More: true},
-		&Kick{Name: "bob", Reason: "testing"},
+		&Kick{Name: "bob", Reason: "testing", BanSeconds: 600},
 		&Bye{Code: CodeReplaced, Text: "you logged in from another place"},
 		&Ticket{Ticket: []byte{1, 0, 0xfe, 7}, Lifetime: 86400},
 	}
@@ -302,7 +302,7 @@ func TestEncodedLen(t *testing.T) {
 }
 
 // optionalTail lists the types whose last field is optional.
-var optionalTail = map[MsgType]bool{TypeAuth: true, TypePing: true}
+var optionalTail = map[MsgType]bool{TypeAuth: true, TypePing: true, TypeKick: true}
 
 // Optional trailing fields: a message without them is the message of a
 // peer that predates them, and parses with the field's zero value; one with
@@ -349,6 +349,25 @@ func TestOptionalTrailingFields(t *testing.T) {
 	// Padding that claims more bytes than follow is short.
 	if _, err := ParseMessage(b[FrameHeaderLen : len(b)-1]); !errors.Is(err, ErrShort) {
 		t.Errorf("cut padding: %v", err)
+	}
+}
+
+// A Kick without the ban (from an older admin client) bans nobody; a ban
+// cut short is malformed; bytes after the ban are ignored.
+func TestKickBanOptional(t *testing.T) {
+	old := appendStr(appendStr([]byte{byte(TypeKick)}, "bob"), "bye")
+	m, err := ParseMessage(old)
+	if err != nil || !reflect.DeepEqual(m, &Kick{Name: "bob", Reason: "bye"}) {
+		t.Fatalf("old kick: %+v, %v", m, err)
+	}
+	for cut := 1; cut < 4; cut++ {
+		if _, err := ParseMessage(append(append([]byte{}, old...), make([]byte, cut)...)); !errors.Is(err, ErrShort) {
+			t.Errorf("ban of %d bytes: %v", cut, err)
+		}
+	}
+	m, err = ParseMessage(append(append([]byte{}, old...), 0, 0, 0x0e, 0x10, 0xAA))
+	if err != nil || m.(*Kick).BanSeconds != 3600 {
+		t.Errorf("kick with a ban and a later field: %+v, %v", m, err)
 	}
 }
 

@@ -156,6 +156,12 @@ func asV1Reads(m Message) Message {
 			c.Ticket = nil
 			return &c
 		}
+	case *Kick:
+		if x.BanSeconds != 0 {
+			c := *x
+			c.BanSeconds = 0
+			return &c
+		}
 	case *Ping:
 		if x.Padding != 0 {
 			c := *x

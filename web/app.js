@@ -15,7 +15,7 @@ const OPUS_CONFIG = {codec: 'opus', sampleRate: 48000, numberOfChannels: 1, bitr
 const PATHS = ['worklet', 'webcodecs', 'mediarecorder'];
 
 const S = {
-  ws: null, loggedIn: false, wantOnline: false, retry: 0, retryTimer: null,
+  ws: null, loggedIn: false, wsWelcomed: false, closeText: '', wantOnline: false, retry: 0, retryTimer: null,
   creds: null, me: null, channel: '', channels: [], users: [],
   talkers: new Map(),          // session id -> {name, priority}
   ctx: null, mic: null, capture: null, play: null, tap: null, recorder: null,
@@ -342,9 +342,19 @@ function stopTalk(source) {
   render();
 }
 
+// megabytes says a byte count in words.
+function megabytes(n) { return n >= 1e6 ? (n / 1e6).toFixed(1).replace(/\.0$/, '') + ' MB' : Math.ceil(n / 1e3) + ' kB'; }
+
 async function sendClip(file) {
   if (!file) return;
-  if (file.size > 20 * 1024 * 1024) { flash('That clip is too large (20 MB at most).', '', 5000); return; }
+  // The gateway's own limit (from the welcome); one byte of the message is its kind.
+  const limit = (S.maxClip || 10 * 1024 * 1024) - 1;
+  if (file.size > limit) {
+    flash('That clip is too large: this intercom takes clips of up to ' + megabytes(limit) + ', and "' + file.name + '" is ' +
+      megabytes(file.size) + '. Send a shorter clip, or a mono one at a lower sample rate.', '', 8000);
+    ev('clipTooLarge', {size: file.size, limit});
+    return;
+  }
   await initAudio();
   const ab = await file.arrayBuffer();
   sendBin(BIN_WAV, new Uint8Array(ab));
@@ -438,6 +448,7 @@ function connect() {
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   S.ws = ws;
+  S.wsWelcomed = false; // until this websocket's welcome
   ws.onopen = () => {
     send(Object.assign({t: 'login', playback: S.playback}, S.creds));
   };
@@ -461,7 +472,9 @@ function connect() {
       return;
     }
     const wait = Math.min(10000, 500 * Math.pow(2, S.retry++));
-    setConn('wait', 'Connection to the intercom lost. Reconnecting…');
+    // Say why when the gateway did (it is restarting, or cannot log in
+    // to the intercom server): a bare "lost" would hide what to do.
+    setConn('wait', S.closeText || 'Connection to the intercom lost. Reconnecting…');
     ev('reconnecting', {wait});
     S.retryTimer = setTimeout(connect, wait);
   };
@@ -471,9 +484,11 @@ function onMessage(m) {
   ev('msg', {t: m.t});
   switch (m.t) {
   case 'welcome':
-    S.loggedIn = true; S.retry = 0;
+    S.loggedIn = true; S.retry = 0; S.closeText = ''; S.wsWelcomed = true;
     S.me = {session: m.session, name: m.name};
     S.roles = m.roles || [];
+    S.maxClip = m.max_clip_bytes || 0;
+    $('clipLimit').textContent = S.maxClip ? ', up to ' + megabytes(S.maxClip - 1) : '';
     S.channels = m.channels || [];
     $('me').textContent = m.name;
     showApp();
@@ -554,11 +569,14 @@ function onMessage(m) {
       if (S.loggedIn) { S.loggedIn = false; showLogin(); }
       $('loginError').textContent = m.text;
     } else flash(m.text, '', 6000);
+    if (S.loggedIn && !S.wsWelcomed) S.closeText = m.text; // logging in again was refused: shown while retrying
     ev('error', {code: m.code, text: m.text});
     break;
   case 'bye':
     S.wantOnline = m.code === 'shutdown';
     if (!S.wantOnline) { S.loggedIn = false; $('loginError').textContent = m.text; showLogin(); }
+    else { S.closeText = m.text; setConn('wait', m.text); }
+    ev('bye', {code: m.code, text: m.text});
     break;
   }
   render();
@@ -617,7 +635,6 @@ function init() {
   $('clip').addEventListener('change', (e) => { sendClip(e.target.files[0]); e.target.value = ''; });
   $('logout').addEventListener('click', () => { S.wantOnline = false; S.loggedIn = false; if (S.ws) S.ws.close(1000, 'logout'); showLogin(); });
   bindPTT();
-  if (params.get('autologin') === '1' && $('name').value) login($('name').value, params.get('password') || '');
 }
 
 async function login(name, password) {
@@ -644,6 +661,8 @@ window.harkTest = {
   mute: () => { S.muted = true; },
   // send puts any message on the websocket (tests of what the gateway refuses).
   send: (obj) => send(obj),
+  // login fills in and submits the login form (a password never goes in the URL).
+  login: (name, password) => { $('name').value = name; $('password').value = password || ''; $('loginForm').requestSubmit(); },
   release: () => stopTalk('test'),
   // Record what the page plays (from the MediaStreamAudioDestinationNode tap).
   async startRecording() {

@@ -11,7 +11,9 @@
 //	                             suppression and gain control (off by default:
 //	                             push-to-talk is half duplex, and the raw signal
 //	                             is cleaner)
-//	?name=NAME&autologin=1       log in without showing the form
+//	?name=NAME                   fill in the login form's name (a password is
+//	                             never taken from the URL: it would stay in
+//	                             the browser's history and the server logs)
 //	?channel=NAME                channel to join after login
 package web
 

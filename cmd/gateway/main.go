@@ -49,11 +49,13 @@ directory (browsers will ask you to accept it once), or uses --cert/--key.`,
 			&cli.StringFlag{Name: "relay", Value: "127.0.0.1:4275", EnvVars: []string{"HARK_GATEWAY_RELAY"},
 				Usage: "the relay's UDP address, HOST:PORT"},
 			&cli.StringFlag{Name: "fingerprint", EnvVars: []string{"HARK_GATEWAY_FINGERPRINT"},
-				Usage: "the relay certificate's fingerprint (as `relay fingerprint --data DIR` prints it on the relay); without it the first one seen is trusted and recorded in DATA/known_relays"},
+				Usage: "the relay certificate's fingerprint, `SHA256:…` as \"relay fingerprint --data DIR\" prints it on the relay's machine; without it the first one seen is trusted and recorded in DATA/known_relays"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", EnvVars: []string{"HARK_GATEWAY_LISTEN"},
 				Usage: "TCP address for the web page (HOST:PORT; \":8443\" is every interface, with HTTPS)"},
 			&cli.StringFlag{Name: "data", Value: "hark-gateway-data", EnvVars: []string{"HARK_GATEWAY_DATA"},
 				Usage: "directory for the gateway's certificate and known relays; created if missing"},
+			&cli.StringSliceFlag{Name: "allowed-host", EnvVars: []string{"HARK_GATEWAY_ALLOWED_HOST"},
+				Usage: "a host `NAME` people type to reach the page, when it is neither an IP address, localhost, this machine's name, the --listen name nor in the certificate (a reverse proxy's name, a DNS alias); repeat the flag for more, \"*.example.com\" allows every name under example.com. Requests for other names are refused, so that a hostile web page cannot reach the gateway under a name of its own (DNS rebinding)"},
 			&cli.StringFlag{Name: "cert", EnvVars: []string{"HARK_GATEWAY_CERT"}, Usage: "TLS certificate file (PEM) instead of the self-signed one"},
 			&cli.StringFlag{Name: "key", EnvVars: []string{"HARK_GATEWAY_KEY"}, Usage: "TLS key file (PEM) for --cert"},
 			&cli.BoolFlag{Name: "http", EnvVars: []string{"HARK_GATEWAY_HTTP"},
@@ -122,6 +124,10 @@ func serve(c *cli.Context) error {
 		scheme = "https"
 	}
 
+	allowed := c.StringSlice("allowed-host")
+	if host, _, err := net.SplitHostPort(listen); err == nil && host != "" && net.ParseIP(host) == nil {
+		allowed = append(allowed, host) // --listen intercom.lan:8443
+	}
 	reg := prometheus.NewRegistry()
 	srv, err := gateway.New(gateway.Config{
 		Dialer: &gateway.ClientDialer{
@@ -131,6 +137,7 @@ func serve(c *cli.Context) error {
 		},
 		Logger: log, Registry: reg, TLS: tlsCfg,
 		MaxClipBytes: c.Int64("max-clip"), MaxSessions: c.Int("max-sessions"),
+		AllowedHosts: allowed,
 	})
 	if err != nil {
 		return err

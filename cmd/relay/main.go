@@ -3,6 +3,7 @@
 //	relay --data DIR [--listen :4275] [--open] [--metrics 127.0.0.1:9275]
 //	relay fingerprint --data DIR
 //	relay user add NAME --roles page,admin --data DIR   (password on stdin)
+//	relay user add NAME --reset-password --data DIR     (new password for NAME)
 //	relay user del NAME --data DIR
 //	relay user list --data DIR
 //
@@ -121,19 +122,20 @@ the channels are lobby (ptt, default) and ops (open).`,
 			},
 			{
 				Name:  "user",
-				Usage: "manage accounts in DATA/users.json (a running relay picks changes up at the next login)",
+				Usage: "manage accounts in DATA/users.json (a running relay picks changes up by itself: new users can log in at once, a deleted user's session ends within seconds)",
 				Subcommands: []*cli.Command{
 					{
 						Name:      "add",
-						Usage:     "add a user or change their password and roles; the password is read from standard input",
+						Usage:     "add a user, or with --reset-password give an existing one a new password; the password is read from standard input",
 						ArgsUsage: "NAME",
 						Flags: []cli.Flag{dataFlag,
-							&cli.StringFlag{Name: "roles", Usage: "comma-separated roles: page (may page all channels), admin (may list and kick sessions); empty for none"}},
+							&cli.StringFlag{Name: "roles", Usage: "comma-separated roles: page (may page all channels), admin (may list and kick sessions); empty for none (with --reset-password: the user keeps their roles unless this is given)"},
+							&cli.BoolFlag{Name: "reset-password", Usage: "the user exists already: replace their password (without it an existing name is refused, so that a typo cannot overwrite someone else's account)"}},
 						Action: userAdd,
 					},
 					{
 						Name: "del", Aliases: []string{"delete", "rm"},
-						Usage:     "remove a user (their current session stays until it ends)",
+						Usage:     "remove a user; a running relay ends their session within seconds",
 						ArgsUsage: "NAME",
 						Flags:     []cli.Flag{dataFlag},
 						Action: func(c *cli.Context) error {
@@ -229,22 +231,50 @@ func userAdd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	pw, err := readPassword(name)
-	if err != nil {
-		return err
-	}
 	st, err := accounts.Open(usersPath(c))
 	if err != nil {
 		return err
 	}
-	if err := st.Add(name, pw, roles); err != nil {
+	reset := c.Bool("reset-password")
+	exists := func() error {
+		return fmt.Errorf("%s already exists in %s: nothing changed. To give them a new password: relay user add %s --reset-password --data %s "+
+			"(they keep their roles unless --roles is given); to remove them: relay user del %s --data %s",
+			name, st.Path(), name, c.String("data"), name, c.String("data"))
+	}
+	if !reset && st.Has(name) { // before asking for a password that would be thrown away
+		return exists()
+	}
+	pw, err := readPassword(name)
+	if err != nil {
+		return err
+	}
+	replaced := false
+	if reset {
+		err = st.Put(name, pw, func(old accounts.User, ok bool) (proto.Role, error) {
+			replaced = ok
+			if ok && !c.IsSet("roles") {
+				roles = old.Roles
+			}
+			return roles, nil
+		})
+	} else {
+		err = st.Add(name, pw, roles)
+	}
+	if errors.Is(err, accounts.ErrUserExists) {
+		return exists()
+	}
+	if err != nil {
 		return err
 	}
 	r := roles.String()
 	if r == "" {
 		r = "no roles"
 	}
-	fmt.Printf("saved %s (%s) in %s\n", name, r, st.Path())
+	if replaced {
+		fmt.Printf("new password for %s (%s) saved in %s\n", name, r, st.Path())
+	} else {
+		fmt.Printf("saved %s (%s) in %s\n", name, r, st.Path())
+	}
 	return nil
 }
 

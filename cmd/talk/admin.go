@@ -49,12 +49,15 @@ status 4.`,
 	})
 	register(&cli.Command{
 		Name:      "kick",
-		Usage:     "end a user's session, with an optional reason they are shown (needs the admin role)",
+		Usage:     "end a user's session, with an optional reason they are shown and an optional ban (needs the admin role)",
 		ArgsUsage: "NAME [REASON…]",
 		Description: `Disconnects the user NAME; their client is told who did it and why, and
-does not reconnect on its own. Only users with the admin role may kick;
-others are refused with status 4.`,
-		Flags: commonFlags(),
+does not reconnect on its own. With --ban the name may not log in again for
+that long (also a name that is not online now); the relay forgets bans when
+it restarts. Only users with the admin role may kick; others are refused
+with status 4.`,
+		Flags: append(commonFlags(), &cli.DurationFlag{Name: "ban",
+			Usage: "keep NAME from logging in again for this long, e.g. 10m or 24h (at most a year)", DefaultText: "no ban"}),
 		Action: func(cc *cli.Context) error {
 			if cc.NArg() < 1 {
 				return usagef("kick needs the user to disconnect (talk kick [flags] NAME [REASON…])")
@@ -64,13 +67,24 @@ others are refused with status 4.`,
 			if len(reason) > proto.MaxReasonLen {
 				return usagef("the reason is %d bytes long; at most %d", len(reason), proto.MaxReasonLen)
 			}
+			ban := cc.Duration("ban")
+			if ban < 0 || ban > 366*24*time.Hour {
+				return usagef("--ban must be between 1s and a year (366 days)")
+			}
+			if ban > 0 && ban < time.Second {
+				return usagef("--ban is counted in whole seconds: give at least 1s")
+			}
 			c, err := connect(cc)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			if err := c.Kick(cc.Context, name, reason); err != nil {
+			if err := c.KickFor(cc.Context, name, reason, ban); err != nil {
 				return err
+			}
+			if ban > 0 {
+				fmt.Fprintf(cc.App.ErrWriter, "disconnected %s (if online) and banned the name for %v\n", name, ban)
+				return nil
 			}
 			fmt.Fprintf(cc.App.ErrWriter, "disconnected %s\n", name)
 			return nil

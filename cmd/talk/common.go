@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/proto"
@@ -24,7 +25,7 @@ const software = "talk (hark)"
 func commonFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "relay", Aliases: []string{"r"}, EnvVars: []string{"HARK_RELAY"}, Value: "127.0.0.1",
-			Usage: fmt.Sprintf("relay address, HOST or HOST:PORT (default port %d)", proto.DefaultPort)},
+			Usage: fmt.Sprintf("relay address, HOST or HOST:PORT (port %d when none is given)", proto.DefaultPort)},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, EnvVars: []string{"HARK_USER"},
 			Usage: "user name to log in with (default: your login name)"},
 		&cli.StringFlag{Name: "password-file", EnvVars: []string{"HARK_PASSWORD_FILE"}, TakesFile: true,
@@ -32,7 +33,7 @@ func commonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "password", EnvVars: []string{"HARK_PASSWORD"},
 			Usage: "password (prefer --password-file or the environment: a flag is visible to other users of this machine)"},
 		&cli.StringFlag{Name: "channel", Aliases: []string{"c"}, EnvVars: []string{"HARK_CHANNEL"},
-			Usage: "channel to join (default: the relay's default channel)"},
+			Usage: "channel to join", DefaultText: "the relay's default channel"},
 		&cli.StringFlag{Name: "fingerprint", EnvVars: []string{"HARK_FINGERPRINT"},
 			Usage: "the relay certificate's fingerprint, `SHA256:…` as printed by 'relay fingerprint' (default: trust on first use)"},
 		&cli.StringFlag{Name: "known-relays", EnvVars: []string{"HARK_KNOWN_RELAYS"}, TakesFile: true,
@@ -45,7 +46,7 @@ func commonFlags() []cli.Flag {
 // frameFlag is the --frame flag of the verbs that carry audio.
 func frameFlag() cli.Flag {
 	return &cli.StringFlag{Name: "frame", EnvVars: []string{"HARK_FRAME"}, Value: "20ms",
-		Usage: "audio frame length: 20ms (default) or 10ms (lower delay, more packets)"}
+		Usage: "audio frame length: 20ms or 10ms (lower delay, more packets)"}
 }
 
 // frameSamples reads --frame.
@@ -99,6 +100,9 @@ func clientConfig(cc *cli.Context) (client.Config, error) {
 	name, err := userName(cc)
 	if err != nil {
 		return client.Config{}, err
+	}
+	if err := accounts.CheckName("user", name); err != nil {
+		return client.Config{}, usagef("--user: %v", err)
 	}
 	pw, err := password(cc)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/clitest"
 )
 
 func TestFlagsFirst(t *testing.T) {
@@ -59,5 +60,13 @@ func TestExitCodes(t *testing.T) {
 	}
 	if got := explainBusy(&client.BusyError{Holder: "alice"}).Error(); got != "busy: alice is talking — try again when they release" {
 		t.Errorf("busy message %q", got)
+	}
+}
+
+// talk --help and every verb's help show each flag with one placeholder
+// word and one default.
+func TestHelpText(t *testing.T) {
+	for _, p := range clitest.FlagProblems(newApp()) {
+		t.Error(p)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,9 +23,9 @@ func tuiFlags() []cli.Flag {
 		&cli.StringFlag{Name: "talk-key", EnvVars: []string{"HARK_TALK_KEY"}, Value: "space",
 			Usage: "key to talk: space, enter, tab, f1…f12, insert, an arrow, or one character"},
 		&cli.BoolFlag{Name: "toggle", EnvVars: []string{"HARK_TOGGLE"},
-			Usage: "press the talk key once to talk and again to stop (default: hold it; the terminal's key repeat shows it is held)"},
-		&cli.DurationFlag{Name: "repeat-delay", EnvVars: []string{"HARK_REPEAT_DELAY"},
-			Usage: "how long to wait for the first key repeat while holding the talk key (default 700ms; raise it if talking stops half a second into every hold)"},
+			Usage: "press the talk key once to talk and again to stop, instead of holding it down (when held, the terminal's key repeat shows it is)"},
+		&cli.DurationFlag{Name: "repeat-delay", EnvVars: []string{"HARK_REPEAT_DELAY"}, Value: 700 * time.Millisecond,
+			Usage: "how long to wait for the first key repeat while holding the talk key: raise it if talking stops half a second into every hold"},
 		&cli.BoolFlag{Name: "vad", EnvVars: []string{"HARK_VAD"},
 			Usage: "hands-free: talk while your voice is heard (voice activity detection), besides the talk key"},
 		&cli.DurationFlag{Name: "vad-preroll", EnvVars: []string{"HARK_VAD_PREROLL"}, Value: engine.DefaultVADPreRoll,

@@ -112,3 +112,63 @@ func TestUsersFileKeepsDirOwner(t *testing.T) {
 		t.Fatalf("users.json owned by %d:%d, want the directory's 4242:4243", sys.Uid, sys.Gid)
 	}
 }
+
+// Add refuses an existing name; Put replaces; Version changes whenever the
+// users do, also when another process edits the file.
+func TestAddExistingAndVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.json")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cost = bcrypt.MinCost
+	v0, _ := s.Version()
+	if err := s.Add("alice", "pw", proto.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := s.Version()
+	if v1 == v0 || !s.Has("alice") {
+		t.Fatalf("version %d → %d after add, has %v", v0, v1, s.Has("alice"))
+	}
+	if err := s.Add("alice", "other", 0); !errors.Is(err, ErrUserExists) {
+		t.Fatalf("second add: %v", err)
+	}
+	if r, err := s.Authenticate("alice", "pw"); err != nil || r != proto.RoleAdmin {
+		t.Fatalf("the refused add changed alice: %v %v", r, err)
+	}
+	if v, _ := s.Version(); v != v1 {
+		t.Errorf("version moved without a change")
+	}
+	err = s.Put("alice", "new", func(old User, ok bool) (proto.Role, error) {
+		if !ok || old.Roles != proto.RoleAdmin {
+			t.Errorf("Put saw %+v, %v", old, ok)
+		}
+		return old.Roles, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate("alice", "new"); err != nil {
+		t.Fatal(err)
+	}
+	// Another process (relay user del) removes alice.
+	s2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := s.Version()
+	if err := s2.Delete("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if v3, _ := s.Version(); v3 == v2 || s.Has("alice") {
+		t.Errorf("the other process's delete was not seen: version %d → %d, has %v", v2, v3, s.Has("alice"))
+	}
+	// In memory too.
+	m := NewMemory(bcrypt.MinCost)
+	m.Add("bob", "pw", 0)
+	mv, _ := m.Version()
+	m.Delete("bob")
+	if v, _ := m.Version(); v == mv || m.Has("bob") {
+		t.Error("in-memory delete not seen")
+	}
+}

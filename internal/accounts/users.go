@@ -16,7 +16,8 @@
 // clear. Roles are "page" (may page every channel) and "admin" (may list and
 // kick sessions). A [Store] notices when the file changed on disk and reloads
 // it before the next login, so users added while the relay runs can log in
-// without a restart.
+// without a restart, and a relay watching it ([Store.Version]) ends the
+// sessions of users deleted while they are logged in.
 //
 // # Names
 //
@@ -49,6 +50,9 @@ var ErrAuth = errors.New("wrong user name or password")
 
 // ErrNoUser is returned by [Store.Delete] for a name not in the file.
 var ErrNoUser = errors.New("no such user")
+
+// ErrUserExists is returned by [Store.Add] for a name already in the file.
+var ErrUserExists = errors.New("the user already exists")
 
 // CheckName reports whether s is a valid user or channel name (see the
 // package documentation), with an error a person can act on.
@@ -127,10 +131,11 @@ type Store struct {
 	dummyOnce sync.Once
 	dummyHash []byte // set once by dummy
 
-	mu    sync.Mutex
-	users map[string]User // guarded by mu
-	mtime time.Time       // guarded by mu: modification time of the loaded file
-	size  int64           // guarded by mu
+	mu      sync.Mutex
+	users   map[string]User // guarded by mu
+	mtime   time.Time       // guarded by mu: modification time of the loaded file
+	size    int64           // guarded by mu
+	version uint64          // guarded by mu: counts changes to users (see Version)
 }
 
 // Open reads the users file at path. A missing file is an empty store (it is
@@ -164,6 +169,9 @@ func (s *Store) loadLocked() error {
 	}
 	st, err := os.Stat(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if len(s.users) > 0 || !s.mtime.IsZero() {
+			s.version++
+		}
 		s.users = map[string]User{}
 		s.mtime, s.size = time.Time{}, 0
 		return nil
@@ -194,6 +202,7 @@ func (s *Store) loadLocked() error {
 		users[u.Name] = User{Name: u.Name, Hash: u.Hash, Roles: roles}
 	}
 	s.users, s.mtime, s.size = users, st.ModTime(), st.Size()
+	s.version++
 	return nil
 }
 
@@ -236,9 +245,20 @@ func (s *Store) listLocked() []User {
 	return out
 }
 
-// Add creates or replaces a user with a password and roles, and saves the
-// file.
+// Add creates a user with a password and roles, and saves the file. A name
+// already in the file is refused with [ErrUserExists] (see [Store.Put]).
 func (s *Store) Add(name, password string, roles proto.Role) error {
+	return s.put(name, password, func(User, bool) (proto.Role, error) { return roles, nil }, false)
+}
+
+// Put creates a user or replaces an existing user's password, and saves
+// the file. roles gives the user's roles from the existing entry (exists
+// false for a new user).
+func (s *Store) Put(name, password string, roles func(old User, exists bool) (proto.Role, error)) error {
+	return s.put(name, password, roles, true)
+}
+
+func (s *Store) put(name, password string, roles func(User, bool) (proto.Role, error), replace bool) error {
 	if err := CheckName("user", name); err != nil {
 		return err
 	}
@@ -257,7 +277,16 @@ func (s *Store) Add(name, password string, roles proto.Role) error {
 	if err := s.loadLocked(); err != nil {
 		return err
 	}
-	s.users[name] = User{Name: name, Hash: string(h), Roles: roles}
+	old, exists := s.users[name]
+	if exists && !replace {
+		return fmt.Errorf("%w: %q", ErrUserExists, name)
+	}
+	r, err := roles(old, exists)
+	if err != nil {
+		return err
+	}
+	s.users[name] = User{Name: name, Hash: string(h), Roles: r}
+	s.version++
 	return s.saveLocked()
 }
 
@@ -272,7 +301,27 @@ func (s *Store) Delete(name string) error {
 		return fmt.Errorf("%w: %q", ErrNoUser, name)
 	}
 	delete(s.users, name)
+	s.version++
 	return s.saveLocked()
+}
+
+// Version re-reads the file if it changed on disk and returns a number
+// that is different whenever the users may have changed since the last
+// call (added, deleted or edited, here or by another process), so that a
+// relay can end the sessions of deleted users.
+func (s *Store) Version() (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.loadLocked()
+	return s.version, err
+}
+
+// Has reports whether name is a user (as last read; see [Store.Version]).
+func (s *Store) Has(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.users[name]
+	return ok
 }
 
 // List returns the users sorted by name (hashes included).

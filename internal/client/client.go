@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -849,7 +850,16 @@ func (c *Client) Sessions(ctx context.Context) ([]proto.SessionInfo, error) {
 
 // Kick ends the named user's session (role admin).
 func (c *Client) Kick(ctx context.Context, name, reason string) error {
-	r, err := c.request(ctx, &proto.Kick{Name: name, Reason: reason}, func(m proto.Message) bool { return isErrorAbout(m, proto.TypeKick) }, true)
+	return c.KickFor(ctx, name, reason, 0)
+}
+
+// KickFor is Kick that also keeps name from logging in again for ban
+// (whole seconds; 0 for no ban). With a ban, a name that is not online is
+// banned without an error. A relay older than the ban field ends the
+// session and ignores the ban.
+func (c *Client) KickFor(ctx context.Context, name, reason string, ban time.Duration) error {
+	secs := uint32(min(max(ban, 0)/time.Second, math.MaxUint32))
+	r, err := c.request(ctx, &proto.Kick{Name: name, Reason: reason, BanSeconds: secs}, func(m proto.Message) bool { return isErrorAbout(m, proto.TypeKick) }, true)
 	if err != nil {
 		return err
 	}

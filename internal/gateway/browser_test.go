@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -23,6 +24,7 @@ import (
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/codec"
 	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/internal/wav"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -244,6 +246,14 @@ func (b *browser) open(url string) {
 	run(b, chromedp.Action[chromedp.Void](chromedp.Navigate(url)))
 }
 
+// login opens the page at url and logs in as name with the login form.
+func (b *browser) login(url, name, password string) {
+	b.t.Helper()
+	b.open(url)
+	b.waitFor(`window.harkTest !== undefined`)
+	b.eval(fmt.Sprintf(`harkTest.login(%q, %q)`, name, password))
+}
+
 func (b *browser) eval(js string) {
 	b.t.Helper()
 	run(b, chromedp.Evaluate[chromedp.Void](js, chromedp.EvalAwaitPromise))
@@ -284,8 +294,8 @@ func TestTwoBrowsersAndCLI(t *testing.T) {
 	cl := dialCLI(t, st, "cli")
 	ann := newBrowser(t, micFile, 1280, 800)
 	bob := newPhone(t, micFile)
-	ann.open(st.base + "/?name=ann&autologin=1")
-	bob.open(st.base + "/?name=bob&autologin=1")
+	ann.login(st.base+"/", "ann", "")
+	bob.login(st.base+"/", "bob", "")
 	names := `[...document.querySelectorAll('#users li')].map(l => l.dataset.name)`
 	for _, b := range []*browser{ann, bob} {
 		b.waitFor(names + `.join(',') === 'ann,bob,cli'`)
@@ -345,8 +355,8 @@ func TestTwoBrowsersAndCLI(t *testing.T) {
 	}
 }
 
-// TestBrowserReconnects: the page shows that it lost the gateway and logs in
-// again by itself when the gateway is back.
+// TestBrowserReconnects: the page shows that the gateway is restarting
+// (its goodbye) and logs in again by itself when the gateway is back.
 func TestBrowserReconnects(t *testing.T) {
 	r := newFakeRelay()
 	srv, err := New(Config{Dialer: r})
@@ -362,15 +372,16 @@ func TestBrowserReconnects(t *testing.T) {
 	go func() { done <- srv.Serve(context.Background(), ln) }()
 	b := newPhone(t, micFile)
 	d := newBrowser(t, micFile, 1280, 800)
-	b.open("http://" + addr + "/?name=ann&autologin=1")
-	d.open("http://" + addr + "/?name=bob&autologin=1")
+	b.login("http://"+addr+"/", "ann", "")
+	d.login("http://"+addr+"/", "bob", "")
 	for _, x := range []*browser{b, d} {
 		x.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && document.querySelectorAll('#users li').length === 2`)
 	}
 	srv.Close()
 	<-done
 	for _, x := range []*browser{b, d} {
-		x.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('Reconnecting')`)
+		// The gateway said goodbye: the page says it is restarting.
+		x.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('The web gateway is restarting') && harkTest.events().some(e => e.type === 'bye' && e.code === 'shutdown')`)
 	}
 	b.screenshot("phone-reconnecting.png")
 	d.screenshot("desktop-reconnecting.png")
@@ -433,7 +444,7 @@ func TestBrowserVOX(t *testing.T) {
 	st := startStack(t)
 	listener := dialCLI(t, st, "listener")
 	b := newBrowser(t, micFile, 1280, 800)
-	b.open(st.base + "/?name=web&autologin=1")
+	b.login(st.base+"/", "web", "")
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
 	b.eval(`document.getElementById('vox').click()`)
 	select {
@@ -463,8 +474,8 @@ func TestBrowserPaging(t *testing.T) {
 
 	boss := newBrowser(t, micFile, 1280, 800)
 	ann := newPhone(t, micFile)
-	boss.open(st.base + "/?name=boss&password=pw&autologin=1")
-	ann.open(st.base + "/?name=ann&password=pw&autologin=1")
+	boss.login(st.base+"/", "boss", "pw")
+	ann.login(st.base+"/", "ann", "pw")
 	hidden := `document.getElementById('page').classList.contains('hidden')`
 	boss.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && !` + hidden)
 	ann.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && ` + hidden)
@@ -511,4 +522,27 @@ func TestBrowserPaging(t *testing.T) {
 	}
 	t.Log("the page heard the page")
 	audiotest.Judge(t, "", src, pcm, 48000, 0.8)
+}
+
+// TestBrowserClipLimit: the page learns the gateway's clip limit from the
+// welcome, shows it next to the clip picker, and refuses a larger file in
+// words before uploading it.
+func TestBrowserClipLimit(t *testing.T) {
+	needChromium(t)
+	r := newFakeRelay()
+	_, _, addr := startGatewayAddr(t, r, func(c *Config) { c.MaxClipBytes = 200_000 })
+	big := filepath.Join(t.TempDir(), "long.wav")
+	pcm := make([]int16, 150_000) // 300 kB and a header
+	var buf bytes.Buffer
+	if err := wav.Encode(&buf, 48000, 1, pcm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, micFile, 1280, 800)
+	b.login("http://"+addr+"/", "ann", "")
+	b.waitFor(`harkTest.state().channel === 'lobby' && document.getElementById('clipLimit').textContent === ', up to 200 kB'`)
+	run(b, chromedp.SetUploadFiles(chromedp.CSS("#clip"), []string{big}))
+	b.waitFor(`document.getElementById('banner').textContent.includes('this intercom takes clips of up to 200 kB, and "long.wav" is 301 kB') && harkTest.events().some(e => e.type === 'clipTooLarge')`)
 }

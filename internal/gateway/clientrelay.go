@@ -72,6 +72,7 @@ func (cs *clientSession) onEvent(ev client.Event) {
 		re.Link = LinkUp
 	case ev.State == client.StateReconnecting:
 		re.Link = LinkReconnecting
+		re.Err = ev.Err
 		if ev.Err != nil {
 			re.Text = "The gateway lost the intercom server (" + ev.Err.Error() + ") and is reconnecting…"
 		}

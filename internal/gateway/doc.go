@@ -34,7 +34,8 @@
 //	            resamples to 48 kHz, cuts 20 ms frames and encodes Opus)
 //	0x04 Opus:  kind u8, flags u8, reserved u16, seq u32 LE, then one Opus
 //	            packet (48 kHz, up to 60 ms) that the gateway forwards
-//	            untouched (WebCodecs AudioEncoder in the page)
+//	            untouched if a datagram can carry it (WebCodecs
+//	            AudioEncoder in the page; see "Audio paths" for larger ones)
 //	0x02 media: kind u8, then the next bytes of the MediaRecorder stream
 //	            (WebM or Ogg Opus; chunks may cut elements anywhere). Opus
 //	            packets are forwarded without re-encoding.
@@ -44,8 +45,9 @@
 //
 // Gateway to browser, JSON:
 //
-//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt"}],"roles":["page"]}
-//	    roles: "page" (may page every channel), "admin"
+//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt"}],"roles":["page"],"max_clip_bytes":10485760}
+//	    roles: "page" (may page every channel), "admin"; max_clip_bytes: the
+//	    largest WAV clip message the gateway takes (Config.MaxClipBytes)
 //	{"t":"joined","channel":"ops","mode":"ptt"}
 //	{"t":"presence","users":[{"id":12,"name":"ann","channel":"ops","talking":false}]}
 //	    the whole roster (after each join)
@@ -60,7 +62,12 @@
 //	{"t":"clip","text":"Sent your clip (4.2 s)"}
 //	{"t":"state","state":"connected"|"reconnecting","text":"…"}   the gateway's relay link
 //	{"t":"error","code":"rate"|"size"|"format"|"auth"|…,"text":"a sentence for a person"}
+//	    at login also "relay" (the relay is not reachable: the page retries),
+//	    "relay_cert" (the relay's certificate is not the trusted one: the
+//	    operator must act), "full", "ratelimit", "shutdown"
 //	{"t":"bye","code":"kicked"|"replaced"|"shutdown"|…,"text":"…"}  then the socket closes
+//	    "shutdown": the gateway is stopping (Server.Close); the page shows
+//	    the text and logs in again when the gateway is back
 //	{"t":"pong","n":7}
 //
 // Gateway to browser, binary:
@@ -76,9 +83,18 @@
 // Browser to relay: PCM is resampled if needed and encoded with one Opus
 // encoder per session; Opus packets from the page's WebCodecs encoder are
 // checked (TOC: a valid packet of at most 60 ms) and forwarded untouched;
-// WebM/Ogg is demuxed (internal/webm) and forwarded
-// untouched (Chromium's packets last 60 ms); WAV clips are decoded
-// (internal/wav), resampled, encoded and paced. Audio that arrives before the
+// WebM/Ogg is demuxed (internal/webm) and forwarded untouched (Chromium's
+// packets last 60 ms), each packet when its own timestamp says it is due
+// (MediaRecorder hands the recording over in bursts, which listeners would
+// take for network jitter). An Opus packet too large for a datagram
+// (Chromium's MediaRecorder makes 60 ms packets of 1225–1286 bytes) is
+// split into one packet per frame without re-encoding (RFC 6716 §3.2); a
+// single frame still too large is decoded and encoded again; both are
+// counted (hark_gateway_voice_repacked_total) and logged once per session,
+// and audio that cannot be sent is counted, logged and told to the page.
+// WAV clips are decoded (internal/wav), resampled, encoded and paced; they
+// are not charged to the live audio rate limit (they come whole, one at a
+// time, up to Config.MaxClipBytes). Audio that arrives before the
 // floor is granted is held (up to MaxHold) and sent on the grant; a denial
 // discards it and the page shows who holds the floor.
 //
@@ -89,6 +105,10 @@
 // (counted). A browser does not get audio while it transmits itself.
 //
 // # Limits
+//
+// Every request must name the gateway in its Host header: an IP address,
+// localhost, this machine's name, a DNS name of the TLS certificate or one
+// of Config.AllowedHosts; others get 403 (DNS rebinding).
 //
 // Per session: JSON messages up to 16 KiB, PCM and media messages up to 64
 // KiB, WAV clips up to Config.MaxClipBytes (the websocket read limit);

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/proto"
@@ -19,6 +20,7 @@ type fakeRelay struct {
 	sessions map[uint32]*fakeSession // guarded by mu
 	floor    map[uint16]uint32       // guarded by mu: channel -> holder
 	sent     map[uint32][]VoiceFrame // guarded by mu: frames each session sent
+	sentAt   map[uint32][]time.Time  // guarded by mu: when each of them was sent
 	password string
 	sentCh   chan VoiceFrame // every frame sent, for tests (buffered; drops when full)
 	pagers   map[string]bool // names with the page role; set before dialling
@@ -29,7 +31,7 @@ func newFakeRelay() *fakeRelay {
 	return &fakeRelay{
 		channels: []proto.ChannelInfo{{Name: "lobby", ID: 1}, {Name: "ops", ID: 2}},
 		next:     100, sessions: map[uint32]*fakeSession{}, floor: map[uint16]uint32{},
-		sent: map[uint32][]VoiceFrame{}, sentCh: make(chan VoiceFrame, 4096),
+		sent: map[uint32][]VoiceFrame{}, sentAt: map[uint32][]time.Time{}, sentCh: make(chan VoiceFrame, 4096),
 	}
 }
 
@@ -235,6 +237,7 @@ func (t *fakeTx) forward(f proto.VoiceFlags, opus []byte, samples int) {
 	r := t.s.r
 	r.mu.Lock()
 	r.sent[t.s.id] = append(r.sent[t.s.id], frame)
+	r.sentAt[t.s.id] = append(r.sentAt[t.s.id], time.Now())
 	var targets []*fakeSession
 	for _, o := range r.sessions {
 		if o != t.s && o.joined && o.channel.ID == t.ch {

@@ -7,19 +7,20 @@ import (
 // metrics are the gateway's Prometheus series, registered on the Server's own
 // registry (no globals).
 type metrics struct {
-	sessions     prometheus.Gauge
-	hubs         prometheus.Gauge
-	logins       *prometheus.CounterVec // result
-	wsIn         *prometheus.CounterVec // kind
-	wsOut        *prometheus.CounterVec // kind
-	voiceSent    *prometheus.CounterVec // path: pcm, media, clip
-	voiceDropped *prometheus.CounterVec // reason
-	audioDropped prometheus.Counter     // browser too slow
-	voiceDup     prometheus.Counter
-	decoded      prometheus.Counter
-	decodeErrors prometheus.Counter
-	concealed    prometheus.Counter
-	badInput     *prometheus.CounterVec // reason
+	sessions      prometheus.Gauge
+	hubs          prometheus.Gauge
+	logins        *prometheus.CounterVec // result
+	wsIn          *prometheus.CounterVec // kind
+	wsOut         *prometheus.CounterVec // kind
+	voiceSent     *prometheus.CounterVec // path: pcm, media, clip
+	voiceDropped  *prometheus.CounterVec // reason
+	voiceRepacked *prometheus.CounterVec // how: split, reencode
+	audioDropped  prometheus.Counter     // browser too slow
+	voiceDup      prometheus.Counter
+	decoded       prometheus.Counter
+	decodeErrors  prometheus.Counter
+	concealed     prometheus.Counter
+	badInput      *prometheus.CounterVec // reason
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,6 +34,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Voice frames sent to the relay, by browser path."}, []string{"path"}),
 		voiceDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_voice_dropped_total",
 			Help: "Voice frames from browsers not sent to the relay, by reason."}, []string{"reason"}),
+		voiceRepacked: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_voice_repacked_total",
+			Help: "Opus packets from browsers too large for a datagram, by how they were sent: split (into one packet per frame, no re-encoding), reencode (a frame too large on its own)."}, []string{"how"}),
 		audioDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_audio_dropped_total",
 			Help: "PCM frames to browsers dropped because the browser read too slowly."}),
 		voiceDup: prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_voice_duplicates_total",
@@ -43,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		badInput: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_bad_input_total",
 			Help: "Browser messages refused, by reason."}, []string{"reason"}),
 	}
-	reg.MustRegister(m.sessions, m.hubs, m.logins, m.wsIn, m.wsOut, m.voiceSent, m.voiceDropped,
+	reg.MustRegister(m.sessions, m.hubs, m.logins, m.wsIn, m.wsOut, m.voiceSent, m.voiceDropped, m.voiceRepacked,
 		m.audioDropped, m.voiceDup, m.decoded, m.decodeErrors, m.concealed, m.badInput)
 	return m
 }

@@ -56,6 +56,8 @@ type RelayEvent struct {
 	Link LinkState
 	// Text explains a link change for a person.
 	Text string
+	// Err is why the link went down (LinkReconnecting), when known.
+	Err error
 }
 
 // LinkState is the state of a session's connection to the relay.

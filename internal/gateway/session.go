@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/codec"
 	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/proto"
@@ -52,9 +53,14 @@ type session struct {
 	transmitting atomic.Bool         // the browser is on the air: it gets no audio
 	hub          atomic.Pointer[hub] // the channel's hub, read by the voice pump
 
+	// Logged once per session (owned by the loop goroutine).
+	splitLogged, reencodeLogged, lossLogged bool
+
 	// Owned by the loop goroutine.
 	roles      proto.Role // from the relay's welcome
 	channel    proto.ChannelInfo
+	inChannel  bool // the browser was told it joined channel
+	linkLost   bool // the relay link went down; the next LinkUp is a reconnection
 	roster     map[uint32]proto.UserInfo
 	tx         *transmission
 	enc        *codec.Encoder
@@ -181,12 +187,12 @@ func (s *session) serve(ctx context.Context) {
 	closeCode, closeText := websocket.StatusNormalClosure, ""
 loop:
 	for {
-		// Arm a timer only while a clip is being paced.
-		if s.tx != nil && s.tx.format == "clip" && s.tx.state == txGranted {
+		// Arm a timer only while a clip or media packets are paced.
+		if d, ok := s.tickWait(time.Now()); ok {
 			if timer == nil {
-				timer = time.NewTimer(20 * time.Millisecond)
+				timer = time.NewTimer(d)
 			} else {
-				timer.Reset(20 * time.Millisecond)
+				timer.Reset(d)
 			}
 			tick = timer.C
 		} else {
@@ -194,6 +200,10 @@ loop:
 		}
 		select {
 		case <-ctx.Done():
+			break loop
+		case <-s.srv.closing.Done():
+			s.sendJSON(map[string]any{"t": "bye", "code": "shutdown", "text": shutdownText})
+			closeCode, closeText = websocket.StatusGoingAway, "the gateway is restarting"
 			break loop
 		case err := <-readErr:
 			if err != nil && !errors.Is(err, context.Canceled) {
@@ -219,7 +229,7 @@ loop:
 		case f := <-s.results:
 			f()
 		case now := <-tick:
-			s.clipTick(now)
+			s.tick(now)
 		}
 	}
 	if timer != nil {
@@ -471,7 +481,10 @@ func (s *session) handleJSON(b []byte) {
 }
 
 func (s *session) handleBinary(b []byte) {
-	if !s.audioLimit.Take(float64(len(b)), time.Now()) {
+	// A WAV clip is not charged to the live audio limit: it comes whole
+	// (up to Config.MaxClipBytes, the read limit), one at a time, and is
+	// sent in real time.
+	if b[0] != binWAV && !s.audioLimit.Take(float64(len(b)), time.Now()) {
 		s.srv.m.voiceDropped.WithLabelValues("rate").Inc()
 		s.strike("rate", "Audio is arriving faster than real time; some was dropped.")
 		return
@@ -516,13 +529,25 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 	if ev.Msg == nil {
 		switch ev.Link {
 		case LinkReconnecting:
+			s.linkLost = true
 			if s.tx != nil {
 				s.finishTx()
 			}
-			s.sendJSON(map[string]any{"t": "state", "state": "reconnecting", "text": orDefault(ev.Text, "The gateway lost the intercom server and is reconnecting…")})
+			text := orDefault(ev.Text, "The gateway lost the intercom server and is reconnecting…")
+			var ferr *client.FingerprintError
+			if errors.As(ev.Err, &ferr) {
+				text = certChangedText // the client logs the details for the operator
+			}
+			s.sendJSON(map[string]any{"t": "state", "state": "reconnecting", "text": text})
 		case LinkUp:
+			// The first connection (made while logging in) is no news.
+			if !s.linkLost {
+				return false
+			}
+			s.linkLost = false
 			s.sendJSON(map[string]any{"t": "state", "state": "connected", "text": orDefault(ev.Text, "Connected again.")})
 			if ch, ok := s.relay.Channel(); ok {
+				s.inChannel = false // say it again: the page forgot the talkers
 				s.joined(ch)
 			}
 		}
@@ -592,7 +617,7 @@ func (s *session) sendWelcome(w *proto.Welcome) {
 		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String()})
 	}
 	s.sendJSON(map[string]any{"t": "welcome", "session": w.Session, "name": w.Name, "server": w.Server,
-		"default": w.DefaultChannel, "channels": chans, "roles": roles})
+		"default": w.DefaultChannel, "channels": chans, "roles": roles, "max_clip_bytes": s.srv.cfg.MaxClipBytes})
 }
 
 type rosterUser struct {
@@ -611,12 +636,17 @@ func (s *session) sendRoster() {
 	s.sendJSON(map[string]any{"t": "presence", "users": users})
 }
 
-// joined records the channel the session is in and tells the browser.
+// joined records the channel the session is in and tells the browser,
+// once: the relay's Joined for the login's own join arrives after serve
+// has already told the browser.
 func (s *session) joined(ch proto.ChannelInfo) {
+	if s.inChannel && s.channel == ch {
+		return
+	}
 	if s.channel != ch && s.tx != nil {
 		s.finishTx()
 	}
-	s.channel = ch
+	s.channel, s.inChannel = ch, true
 	s.joinHub(ch.ID)
 	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String()})
 }
@@ -669,6 +699,12 @@ func codeName(c proto.Code) string {
 		return "too_long"
 	case proto.CodeUnavailable:
 		return "unavailable"
+	case proto.CodeNameTaken:
+		return "name_taken"
+	case proto.CodeBadName:
+		return "bad_name"
+	case proto.CodeBanned:
+		return "banned"
 	}
 	return "error"
 }

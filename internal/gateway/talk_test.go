@@ -302,7 +302,7 @@ func testBrowserToTalk(t *testing.T, path string) {
 	sample0 := rec.sample0()
 
 	b := newBrowser(t, mic, 1280, 800)
-	b.open(st.base + "/?name=web&autologin=1&path=" + path)
+	b.login(st.base+"/?path="+path, "web", "")
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
 	// Press with a real input event: the space bar (worklet) or the mouse on
 	// the big button (mediarecorder).
@@ -382,7 +382,7 @@ func testTalkToBrowser(t *testing.T, playback string) {
 	file, ref, clicks := clickSpeech(t)
 	st := startStack(t)
 	b := newBrowser(t, micFile, 1280, 800)
-	b.open(st.base + "/?name=web&autologin=1&playback=" + playback)
+	b.login(st.base+"/?playback="+playback, "web", "")
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && harkTest.state().ctxState === 'running'`)
 	b.eval(`harkTest.startRecording()`)
 	snd := startTalk(t, st, "send", "talker", "-v", file)

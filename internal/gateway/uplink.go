@@ -12,7 +12,6 @@ import (
 	"github.com/hark-intercom/hark/internal/resample"
 	"github.com/hark-intercom/hark/internal/wav"
 	"github.com/hark-intercom/hark/internal/webm"
-	"github.com/hark-intercom/hark/proto"
 )
 
 // Uplink (browser to relay) state. Everything here is owned by the session's
@@ -61,6 +60,11 @@ type transmission struct {
 	clipAt time.Time
 	clipN  int // samples of the clip sent
 	clipD  time.Duration
+
+	pace     pacer          // media packets waiting for their time (formats "webm", "ogg")
+	dec      *codec.Decoder // for frames too large to forward, made on first use
+	rePCM    []int16        // re-encoded samples not yet a whole frame
+	lossTold bool           // the page was told that audio was lost
 }
 
 // encoder returns the session's Opus encoder, creating it on first use.
@@ -207,16 +211,13 @@ func (s *session) opusIn(pkt []byte) error {
 	if tx.state == txDenied {
 		return nil
 	}
-	if len(pkt) > proto.MaxVoicePayload {
-		s.srv.m.voiceDropped.WithLabelValues("too_big").Inc()
-		return fmt.Errorf("an Opus packet of %d bytes is too large (%d at most): lower the bitrate", len(pkt), proto.MaxVoicePayload)
-	}
 	n := webm.OpusSamples(pkt)
 	if n == 0 || n%120 != 0 || n > 2880 {
 		s.srv.m.voiceDropped.WithLabelValues("bad_opus").Inc()
 		return errors.New("an audio message was not a valid Opus packet of up to 60 ms")
 	}
-	s.voiceOut(tx, pkt, n)
+	// WebCodecs hands packets over as they are made: no pacing.
+	s.fitOpus(tx, pkt, n, 0, func(p []byte, samples int, _ int64) { s.voiceOut(tx, p, samples) })
 	return nil
 }
 
@@ -232,15 +233,12 @@ func (s *session) mediaIn(b []byte) error {
 		if tx.state == txDenied {
 			break
 		}
-		if len(p.Data) > proto.MaxVoicePayload {
-			s.srv.m.voiceDropped.WithLabelValues("too_big").Inc()
-			continue
-		}
 		if p.Samples == 0 || p.Samples%120 != 0 {
-			s.srv.m.voiceDropped.WithLabelValues("bad_opus").Inc()
+			s.lostAudio(tx, "bad_opus", "a packet of the recording was not valid Opus")
 			continue
 		}
-		s.voiceOut(tx, p.Data, p.Samples)
+		// Paced by the packets' own timestamps (see pacer).
+		s.fitOpus(tx, p.Data, p.Samples, p.Timestamp, func(p []byte, samples int, ts int64) { s.pace(tx, p, samples, ts) })
 	}
 	if err != nil {
 		s.srv.m.badInput.WithLabelValues("media").Inc()
@@ -350,7 +348,9 @@ func (s *session) floorGranted(rtx RelayTx) {
 		}
 	}
 	if tx.ended {
-		s.finishTx()
+		if len(tx.pace.q) == 0 {
+			s.finishTx()
+		} // else paceTick ends it after the last paced packet
 		return
 	}
 	if tx.format != "clip" {
@@ -398,6 +398,10 @@ func (s *session) talkOff() {
 		}
 		tx.ended = true
 	case txGranted:
+		if len(tx.pace.q) > 0 {
+			tx.ended = true // paceTick ends it after the last paced packet
+			return
+		}
 		s.finishTx()
 	default:
 		s.tx = nil
@@ -416,8 +420,12 @@ func (s *session) finishTx() {
 	if tx.state != txGranted {
 		return // a pending answer is handled (and given back) by talkAnswer
 	}
-	if tx.format == "pcm" && len(tx.pcm) > 0 {
-		tx.state = txGranted
+	// What still waits goes out now: paced packets, and the samples of a
+	// PCM transmission or of re-encoded frames that are not a whole frame.
+	tx.pace.flush(func(opus []byte, samples int) { s.voiceOut(tx, opus, samples) })
+	tx.pcm = append(tx.pcm, tx.rePCM...)
+	tx.rePCM = nil
+	if len(tx.pcm) > 0 {
 		s.encodeFrames(tx, true)
 	}
 	s.endRelayTx(tx.rtx)

@@ -44,7 +44,11 @@ type Config struct {
 	Users Authenticator
 	// Open accepts any valid name without a password, for a quick start on a
 	// trusted network. In open mode every session gets the page role (so
-	// everyone can try a page) and nobody gets admin.
+	// everyone can try a page) and nobody gets admin, and a name that is
+	// online is refused (CodeNameTaken): nothing proves that the new login
+	// is the same person, so "newest login wins" would let anyone knock
+	// anyone off by typing their name. A session that does not answer a
+	// Ping within OpenProbe is dead and is replaced.
 	Open bool
 	// Channels are the channels; zero: accounts.DefaultChannels().
 	Channels accounts.Channels
@@ -130,6 +134,16 @@ type Config struct {
 	// MaxSessions refuses logins beyond this many sessions with
 	// CodeUnavailable. Default 10000.
 	MaxSessions int
+	// OpenProbe is how long, in open mode, the relay waits for the session
+	// holding a name to answer a Ping when someone else logs in with the
+	// name: one that answers keeps it (the login is refused), one that
+	// does not is dead (its client went away without a word, e.g. a box
+	// that changed networks) and the newer login replaces it. Default 1 s.
+	OpenProbe time.Duration
+	// UserCheckEvery is how often the relay asks Users (when it is a
+	// UserList) whether users were deleted, to end their sessions.
+	// Default 1 s.
+	UserCheckEvery time.Duration
 
 	// Software is sent in Hello; default "hark-relay".
 	Software string
@@ -208,6 +222,8 @@ func (c *Config) setDefaults() error {
 	dur(&c.ByeLinger, time.Second)
 	dur(&c.ShutdownGrace, 3*time.Second)
 	integer(&c.MaxSessions, 10000)
+	dur(&c.UserCheckEvery, time.Second)
+	dur(&c.OpenProbe, time.Second)
 	if c.Software == "" {
 		c.Software = "hark-relay"
 	}

@@ -65,12 +65,22 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 		if !r.adminLocked(s, m.Type()) {
 			return
 		}
+		ban := min(time.Duration(m.BanSeconds)*time.Second, maxBan)
+		if ban > 0 {
+			r.bans.add(m.Name, ban, now) // also for a name that is not online now
+			s.log.Info("banned a name", "victim", m.Name, "for", ban, "reason", m.Reason)
+		}
 		v := r.byName[m.Name]
 		if v == nil {
-			s.sendMsg(&proto.Error{Code: proto.CodeNoUser, About: m.Type(), Text: fmt.Sprintf("%q is not online", m.Name)})
+			if ban == 0 {
+				s.sendMsg(&proto.Error{Code: proto.CodeNoUser, About: m.Type(), Text: fmt.Sprintf("%q is not online", m.Name)})
+			}
 			return
 		}
 		text := "an admin (" + s.name + ") disconnected you"
+		if ban > 0 {
+			text += fmt.Sprintf(" and banned you for %v", ban)
+		}
 		if m.Reason != "" {
 			text += ": " + m.Reason
 		}

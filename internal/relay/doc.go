@@ -43,10 +43,23 @@
 // PresenceChange (online, offline, moved) goes to every session, including
 // the one it is about.
 //
-// Duplicate login: the NEWEST login wins. The older session gets
-// Bye{CodeReplaced, "you logged in from another place"} and is closed (an
-// intercom box that reconnects after a network change must not be locked
-// out by its own dead session). There are never two sessions with one name.
+// Duplicate login: with accounts, the NEWEST login wins (the password
+// proves who it is). The older session gets Bye{CodeReplaced, "you logged
+// in from another place"} and is closed (an intercom box that reconnects
+// after a network change must not be locked out by its own dead session).
+// In open mode nothing proves who a name belongs to, so a name that is
+// online is refused with Error{CodeNameTaken, "alice is already logged in:
+// choose another name"} — if its session answers a Ping within
+// Config.OpenProbe; one that does not is dead and is replaced. There are
+// never two sessions with one name.
+//
+// Names: a name that breaks accounts.CheckName is refused with
+// Error{CodeBadName} saying which characters are allowed. An admin's Kick
+// with BanSeconds keeps the name out for that long (Error{CodeBanned} at
+// login, with the time left; bans live in memory). When Users is a
+// UserList (accounts.Store), the relay checks it every
+// Config.UserCheckEvery and ends the sessions of deleted users with
+// Bye{CodeKicked, "your account was removed from this relay"}.
 //
 // # Channels and floor
 //

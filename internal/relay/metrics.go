@@ -48,6 +48,7 @@ type counters struct {
 	controlIn, controlLimited, controlOverrun atomic.Uint64
 	rings, texts, pages, kicks, replaced      atomic.Uint64
 	badMessages                               atomic.Uint64
+	nameTaken, banned                         atomic.Uint64
 	udpDropped                                [numUDPReasons]atomic.Uint64
 }
 
@@ -93,7 +94,10 @@ type Stats struct {
 	// that did not parse.
 	ControlIn, ControlRateLimited, ControlOverruns, BadMessages uint64
 	Rings, Texts, Pages, Kicks, Replaced                        uint64
-	VoiceQueueDepth                                             int // frames waiting in all listeners' queues now
+	// NameTaken counts logins refused because the name was online (open
+	// mode); Banned those refused because an admin banned the name.
+	NameTaken, Banned uint64
+	VoiceQueueDepth   int // frames waiting in all listeners' queues now
 }
 
 func (c *counters) snapshot() Stats {
@@ -108,6 +112,7 @@ func (c *counters) snapshot() Stats {
 		ControlOverruns: c.controlOverrun.Load(), BadMessages: c.badMessages.Load(),
 		Rings: c.rings.Load(), Texts: c.texts.Load(), Pages: c.pages.Load(),
 		Kicks: c.kicks.Load(), Replaced: c.replaced.Load(),
+		NameTaken: c.nameTaken.Load(), Banned: c.banned.Load(),
 	}
 	for i := range c.dropped {
 		s.Dropped[dropNames[i]] = c.dropped[i].Load()
@@ -128,7 +133,7 @@ type collector struct {
 	authBusy, pwChecks, resumed, ticketsRefused,
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
-	queueDepth *prometheus.Desc
+	refused, queueDepth *prometheus.Desc
 }
 
 func newCollector(r *Relay) *collector {
@@ -159,7 +164,8 @@ func newCollector(r *Relay) *collector {
 		rings:          d("rings_total", "Rings sent."),
 		texts:          d("texts_total", "Text messages delivered."),
 		pages:          d("pages_total", "Pages started."),
-		kicks:          d("kicks_total", "Sessions kicked by an admin."),
+		kicks:          d("kicks_total", "Sessions kicked by an admin (or ended because the user was deleted)."),
+		refused:        d("logins_refused_total", "Logins refused for the name: name_taken (online, open mode), banned (by an admin).", "reason"),
 		queueDepth:     d("voice_queue_depth", "Voice frames waiting in all listeners' queues."),
 	}
 }
@@ -167,7 +173,7 @@ func newCollector(r *Relay) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
 		c.framesOut, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
-		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused} {
+		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused} {
 		ch <- d
 	}
 }
@@ -207,4 +213,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.texts, s.Texts)
 	counter(c.pages, s.Pages)
 	counter(c.kicks, s.Kicks)
+	counter(c.refused, s.NameTaken, "name_taken")
+	counter(c.refused, s.Banned, "banned")
 }

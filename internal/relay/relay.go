@@ -32,6 +32,7 @@ type Relay struct {
 	hashing  chan struct{}  // semaphore: password checks at a time (Config.PasswordSlots)
 	keys     keys           // from cfg.Secret: stateless resets, resume tickets
 	creds    Credentials    // cfg.Users, if it can check tickets; nil: no tickets
+	bans     bans           // names an admin banned for a while
 
 	channels []*channel          // immutable after New, in config order (voice id i+1)
 	chByName map[string]*channel // immutable after New
@@ -203,6 +204,11 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 	go func() {
 		defer wg.Done()
 		r.refreshTickets(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.watchUsers(ctx)
 	}()
 	nonQUICDone := make(chan struct{})
 	go func() {
@@ -408,7 +414,12 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	if err := accounts.CheckName("user", auth.Name); err != nil {
 		r.c.authFailures.Add(1)
 		r.auth.Failed(ip, auth.Name, time.Now())
-		return fail(proto.CodeAuth, proto.TypeAuth, err.Error())
+		return fail(proto.CodeBadName, proto.TypeAuth, err.Error())
+	}
+	if text, banned := r.bans.check(auth.Name, time.Now()); banned {
+		r.c.banned.Add(1)
+		r.logRefusal(log, slog.LevelInfo, "login refused: banned", "user", auth.Name)
+		return fail(proto.CodeBanned, proto.TypeAuth, text)
 	}
 	var roles proto.Role
 	stamp, resumed := "", false
@@ -446,14 +457,32 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
 	}
 	old := r.byName[s.name]
+	if old != nil && r.cfg.Open {
+		// Nothing proves who this is: newest-wins would let anyone
+		// knock anyone off (see Config.Open). Unless the session with
+		// the name is dead (its client went away without a word).
+		r.mu.Unlock()
+		if r.answers(old) {
+			r.c.nameTaken.Add(1)
+			r.logRefusal(log, slog.LevelInfo, "login refused: the name is online (open mode)", "user", s.name)
+			return fail(proto.CodeNameTaken, proto.TypeAuth, s.name+" is already logged in: choose another name")
+		}
+		r.mu.Lock()
+		if r.closing {
+			r.mu.Unlock()
+			return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
+		}
+		old = r.byName[s.name] // replaced below if still there
+	}
 	if old == nil && len(r.sessions) >= r.cfg.MaxSessions {
 		r.mu.Unlock()
 		log.Warn("login refused: relay full", "sessions", r.cfg.MaxSessions)
 		return fail(proto.CodeUnavailable, proto.TypeAuth, "the relay is full: try again later")
 	}
 	if old != nil {
-		// Newest wins: a box that reconnects after a network change must not
-		// be locked out by its own dead session.
+		// Newest wins where the password proved who it is: a box that
+		// reconnects after a network change must not be locked out by its
+		// own dead session.
 		r.removeLocked(old)
 		old.bye(proto.CodeReplaced, "you logged in from another place")
 		r.c.replaced.Add(1)
@@ -626,6 +655,7 @@ func (r *Relay) readControl(s *session, rd *proto.Reader) (proto.Code, string) {
 		}
 		r.c.controlIn.Add(1)
 		now := time.Now()
+		s.heard.Store(now.UnixNano())
 		if !lim.Allow(now) {
 			r.c.controlLimited.Add(1)
 			if now.Sub(lastWarn) > time.Second {

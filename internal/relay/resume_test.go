@@ -72,7 +72,7 @@ func TestResumeTicket(t *testing.T) {
 	}
 
 	// A new password ends the tickets issued before it.
-	r.AddUser("alice", "new", proto.RolePage)
+	r.SetPassword("alice", "new", proto.RolePage)
 	if _, err := tryDial(t, r, "alice", "pa", tk.Ticket); !isCode(err, proto.CodeAuth) {
 		t.Errorf("old ticket and old password after a password change: %v", err)
 	}

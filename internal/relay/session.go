@@ -54,6 +54,8 @@ type session struct {
 	presenceStale bool
 	staleHint     atomic.Bool
 
+	heard atomic.Int64 // wall time (Unix ns) of the last control message read from the client
+
 	closeOnce sync.Once
 	closing   chan struct{} // closed by bye: the writer sends byeMsg, then closes
 	byeCode   proto.Code    // written before closing is closed

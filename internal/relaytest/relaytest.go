@@ -232,6 +232,18 @@ func (r *Relay) AddUser(name, password string, roles proto.Role) {
 	}
 }
 
+// SetPassword gives an existing user (or a new one) a new password and
+// roles, as `relay user add --reset-password` does. It panics on an
+// error, like AddUser.
+func (r *Relay) SetPassword(name, password string, roles proto.Role) {
+	if r.Users == nil {
+		panic("relaytest: SetPassword on an open relay")
+	}
+	if err := r.Users.Put(name, password, func(accounts.User, bool) (proto.Role, error) { return roles, nil }); err != nil {
+		panic(err)
+	}
+}
+
 // ClientTLS returns a client TLS configuration pinned to the relay.
 func (r *Relay) ClientTLS() *tls.Config { return certs.PinnedClientConfig(r.Fingerprint, proto.ALPN) }
 

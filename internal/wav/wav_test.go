@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -641,5 +642,51 @@ func TestCreateFile(t *testing.T) {
 	}
 	if _, err := CreateFile(filepath.Join(t.TempDir(), "no", "such", "dir.wav"), 48000, 1); err == nil {
 		t.Error("create in missing directory succeeded")
+	}
+}
+
+// A stream writer needs no Seek (a pipe): its header says "read to the
+// end", and a reader gets every sample.
+func TestStreamWriter(t *testing.T) {
+	var b bytes.Buffer
+	w, err := NewStreamWriter(struct{ io.Writer }{&b}, 48000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := source(960*5, 48000)
+	for i := 0; i < 5; i++ {
+		if err := w.Write(src[i*960 : (i+1)*960]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Decode(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Streamed || a.Frames() != len(src) {
+		t.Fatalf("streamed=%v frames=%d, want %d", a.Streamed, a.Frames(), len(src))
+	}
+	if m, _ := ToMono48k(a); !slicesEqual(m, src) {
+		t.Error("samples differ")
+	}
+}
+
+// CreateFile with a bad format leaves an existing file alone.
+func TestCreateFileKeepsExisting(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "precious.wav")
+	if err := os.WriteFile(p, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateFile(p, 0, 1); !errors.Is(err, ErrUnsupportedFormat) {
+		t.Fatalf("rate 0: %v", err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "precious" {
+		t.Errorf("existing file now %q, %v", b, err)
 	}
 }

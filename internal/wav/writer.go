@@ -21,6 +21,11 @@ var ErrClosed = errors.New("wav: writer closed")
 // periodically (say once a second) so that a recording interrupted by a
 // crash or Ctrl-C loses at most the unflushed tail.
 //
+// A Writer made by [NewStreamWriter] writes to something that cannot seek
+// (a pipe, standard output): its header says "read to the end" (sizes
+// 0xFFFFFFFF) from the start and is never patched; Flush only writes the
+// buffered samples.
+//
 // A Writer is safe for concurrent use. Close does not close the underlying
 // file unless the Writer came from [CreateFile]. Data beyond 4 GiB is
 // written with saturated (0xFFFFFFFF) sizes, which readers treat as "read
@@ -28,7 +33,7 @@ var ErrClosed = errors.New("wav: writer closed")
 type Writer struct {
 	mu sync.Mutex
 	// guarded by mu:
-	ws        io.WriteSeeker
+	ws        io.WriteSeeker // nil for a stream (NewStreamWriter)
 	bw        *bufio.Writer
 	start     int64 // offset of the RIFF header in ws
 	dataBytes int64 // bytes of samples written (buffered or not)
@@ -49,18 +54,41 @@ func NewWriter(w io.WriteSeeker, sampleRate, channels int) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wav: output is not seekable: %w", err)
 	}
+	if err := writeHeader(w, sampleRate, channels, 36, 0); err != nil {
+		return nil, err
+	}
+	return &Writer{ws: w, bw: bufio.NewWriterSize(w, 64<<10), start: start, channels: channels}, nil
+}
+
+// NewStreamWriter writes a WAV header for 16-bit PCM at sampleRate with
+// channels interleaved channels to w, which need not seek (a pipe): the
+// header's sizes say "read to the end" (0xFFFFFFFF), as for a stream of
+// unknown length, and are never patched. Close does not close w.
+func NewStreamWriter(w io.Writer, sampleRate, channels int) (*Writer, error) {
+	if _, err := validateEncode(Format{Rate: sampleRate, Channels: channels, Bits: 16}); err != nil {
+		return nil, err
+	}
+	if err := writeHeader(w, sampleRate, channels, 0xFFFFFFFF, 0xFFFFFFFF); err != nil {
+		return nil, err
+	}
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), channels: channels}, nil
+}
+
+// writeHeader writes a 44-byte PCM WAV header with the given RIFF and data
+// sizes.
+func writeHeader(w io.Writer, sampleRate, channels int, riff, data uint32) error {
 	hdr := make([]byte, 0, headerSize)
 	le := binary.LittleEndian
 	hdr = append(hdr, "RIFF"...)
-	hdr = le.AppendUint32(hdr, 36)
+	hdr = le.AppendUint32(hdr, riff)
 	hdr = append(hdr, "WAVE"...)
 	hdr = appendChunk(hdr, "fmt ", fmtChunk(Format{Rate: sampleRate, Channels: channels, Bits: 16}, tagPCM))
 	hdr = append(hdr, "data"...)
-	hdr = le.AppendUint32(hdr, 0)
+	hdr = le.AppendUint32(hdr, data)
 	if _, err := w.Write(hdr); err != nil {
-		return nil, fmt.Errorf("wav: writing header: %w", err)
+		return fmt.Errorf("wav: writing header: %w", err)
 	}
-	return &Writer{ws: w, bw: bufio.NewWriterSize(w, 64<<10), start: start, channels: channels}, nil
+	return nil
 }
 
 // Write appends interleaved samples; len(pcm) must be a multiple of the
@@ -116,6 +144,9 @@ func (w *Writer) flushLocked() error {
 		w.err = fmt.Errorf("wav: writing samples: %w", err)
 		return w.err
 	}
+	if w.ws == nil {
+		return nil // a stream: the header already says "read to the end"
+	}
 	data := uint32(0xFFFFFFFF)
 	riff := uint32(0xFFFFFFFF)
 	if w.dataBytes <= 0xFFFFFFFF-headerSize {
@@ -167,16 +198,27 @@ func (w *Writer) Close() error {
 
 // CreateFile creates (or truncates) the file at path and returns a Writer
 // for it, like [NewWriter]. Unlike a Writer made by NewWriter, its Close
-// also closes the file (after patching the header).
+// also closes the file (after patching the header). The format is checked
+// before the file is touched; if the header cannot be written, a file
+// CreateFile made is removed again, one that existed before is left.
 func CreateFile(path string, sampleRate, channels int) (*Writer, error) {
-	f, err := os.Create(path)
+	if _, err := validateEncode(Format{Rate: sampleRate, Channels: channels, Bits: 16}); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	created := err == nil
+	if errors.Is(err, os.ErrExist) {
+		f, err = os.Create(path)
+	}
 	if err != nil {
 		return nil, err
 	}
 	w, err := NewWriter(f, sampleRate, channels)
 	if err != nil {
 		f.Close()
-		os.Remove(path)
+		if created {
+			os.Remove(path)
+		}
 		return nil, err
 	}
 	w.file = f
