@@ -411,7 +411,7 @@ func TestBrowserRelayKilled(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Open())
 	st := startStackOn(t, r)
 	b := newPhone(t, micFile)
-	b.open(st.base + "/?name=ann&autologin=1")
+	b.login(st.base+"/", "ann", "")
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && harkTest.state().conn.includes('ok')`)
 	r.Kill(t)
 	b.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('reconnecting')`)
