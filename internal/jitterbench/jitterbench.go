@@ -52,8 +52,8 @@ type Result struct {
 	LateRecvPct  float64
 	MeanSend     time.Duration
 	EventRecover time.Duration
-	delays     []time.Duration
-	playedAt   map[int]time.Duration
+	delays       []time.Duration
+	playedAt     map[int]time.Duration
 }
 
 // Trace is a named trace with the extra facts the report needs.
