@@ -50,6 +50,10 @@ type Buffer struct {
 	quantum      int // 2.5 ms in samples
 	maxFECSample int
 	noFECSeq     int64 // head seq whose missing FEC was last counted in FECUnavailable
+	// After a fall of the transit (estimator.add): the timestamp of the
+	// fast packet, and until when packets sent before it may still come
+	// over the old path (ns).
+	fallTs, fallUntil int64
 
 	// Pause hints (SetQuiet). Until the consumer gives one, hinted is
 	// false and the delay may change at any time.
@@ -247,6 +251,7 @@ func (b *Buffer) Push(p Packet) {
 		b.anchorWall = arr
 		b.anchorTs = ts
 		b.est.resetBaseline()
+		b.fallTs, b.fallUntil = 0, 0
 		b.stats.Transmissions++
 		if b.state == Idle {
 			b.state = Buffering
@@ -291,13 +296,30 @@ func (b *Buffer) packetDuration(p *Packet) int {
 	return dur
 }
 
-// learn feeds one packet's transit to the delay estimator.
+// learn feeds one packet's transit to the delay estimator. After a fall
+// (see estimator.add) the packets sent before the fast one that are still
+// coming over the old path are not learned from: their jitter against the
+// new baseline is the old path's delay, not the network's jitter.
 func (b *Buffer) learn(arr, ts int64, dur int) {
 	if dur == 0 {
 		dur = b.lastDur
 	}
+	if ts < b.fallTs && arr < b.fallUntil {
+		return
+	}
 	transit := arr - b.anchorWall - b.samplesToNs(ts+int64(dur)-b.anchorTs)
-	b.est.add(transit, arr, b.samplesToNs(int64(dur)))
+	if _, fall := b.est.add(transit, arr, b.samplesToNs(int64(dur))); fall > 0 {
+		b.fallTs = ts
+		b.fallUntil = arr + fall + b.targetNs(dur)
+	}
+}
+
+// oldPath reports whether the audio being played is from before a fall
+// whose old-path packets may still arrive (see learn): its delay is the
+// old path's, and shrinking it would make them late. Only once it has
+// played do drops and skips bring the delay down.
+func (b *Buffer) oldPath(now int64) bool {
+	return now < b.fallUntil && b.playTs < b.fallTs
 }
 
 func (b *Buffer) flush() {
@@ -321,16 +343,22 @@ func (b *Buffer) expected(ts int64) int64 {
 	return b.anchorWall + b.est.baseline + b.samplesToNs(ts-b.anchorTs)
 }
 
-// targetNs is the delay the buffer aims for.
-func (b *Buffer) targetNs() int64 {
-	t := b.est.target()
-	return min(max(t, b.floorNs()), int64(b.cfg.maxDelay))
+// targetNs is the delay the buffer aims for when playing a packet of dur
+// samples (its duration plus the jitter it must cover).
+func (b *Buffer) targetNs(dur int) int64 {
+	if dur <= 0 {
+		dur = b.lastDur
+	}
+	d := b.samplesToNs(int64(dur))
+	t := b.est.target(d)
+	return min(max(t, b.floorNs(d)), int64(b.cfg.maxDelay))
 }
 
 // floorNs: a packet cannot be played before its last sample was captured,
-// so the delay is never below one frame; WithMinDelay can raise the floor.
-func (b *Buffer) floorNs() int64 {
-	return max(int64(b.cfg.minDelay), b.samplesToNs(int64(b.lastDur)))
+// so the delay is never below its duration; WithMinDelay can raise the
+// floor.
+func (b *Buffer) floorNs(durNs int64) int64 {
+	return max(int64(b.cfg.minDelay), durNs)
 }
 
 // startDelayNs is how long after expected(h.ts) the first packet h of a
@@ -343,9 +371,9 @@ func (b *Buffer) startDelayNs(h *entry) int64 {
 		if d == 0 {
 			d = b.lastDur
 		}
-		return max(b.samplesToNs(int64(d))+int64(b.cfg.initialDelay), b.targetNs())
+		return max(b.samplesToNs(int64(d))+int64(b.cfg.initialDelay), b.targetNs(d))
 	}
-	return b.targetNs()
+	return b.targetNs(h.dur)
 }
 
 // duration returns the duration of the head packet in samples.
@@ -436,7 +464,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				// past it, which would make it late, and the next, and so
 				// on for as long as the consumer stays ahead.
 				q := int64(b.quantum)
-				if k := min(int64(chunk), b.nsToSamples(b.targetNs()-cur)/q*q); k > 0 {
+				if k := min(int64(chunk), b.nsToSamples(b.targetNs(b.lastDur)-cur)/q*q); k > 0 {
 					b.stats.Stretched++
 					b.stats.Concealed++
 					b.stats.ConcealedSamples += uint64(k)
@@ -474,16 +502,23 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 					return Decision{Action: Conceal, Samples: chunk, Timestamp: uint32(b.playTs)}, nil
 				}
 			}
-			if haveCur && b.shouldShrink(cur, dur) {
+			if haveCur && !b.oldPath(n) && b.shouldShrink(cur, dur) {
 				e := b.pop()
 				b.stats.Dropped++
 				b.sinceShrink = 0
 				b.advancePlayed(e, dur)
 				continue
 			}
-			skip := 0
-			if haveCur {
+			skip, stretch := 0, 0
+			if haveCur && !b.oldPath(n) {
 				skip = b.partialSkipBy(cur, dur)
+				if skip == 0 {
+					stretch = b.timeStretchBy(cur, dur)
+				}
+			}
+			if stretch != 0 {
+				b.stats.TimeStretched++
+				b.stats.TimeStretchSamples += int64(stretch)
 			}
 			e := b.pop()
 			b.stats.Played++
@@ -505,7 +540,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				b.lastEndFlag = true
 				b.state = Draining
 			}
-			return Decision{Action: Play, Packet: e.p, Samples: dur - skip, Skip: skip, Timestamp: uint32(e.ts)}, nil
+			return Decision{Action: Play, Packet: e.p, Samples: dur - skip, Skip: skip, Stretch: stretch, Timestamp: uint32(e.ts)}, nil
 		}
 
 		// gap > 0
@@ -514,7 +549,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			// transmission with continuous numbering). Shorten the pause if
 			// the delay is above target.
 			if cur, ok := b.currentDelay(n); ok {
-				if excess := cur - b.targetNs(); excess > 0 {
+				if excess := cur - b.targetNs(b.duration(0)); excess > 0 && !b.oldPath(n) {
 					skip := min(gap, b.nsToSamples(excess))
 					b.playTs += skip
 					gap -= skip
@@ -619,8 +654,8 @@ func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 	if !ok || !b.canAdjust() {
 		return false
 	}
-	excess := cur - b.targetNs()
-	if excess <= 0 {
+	excess := cur - b.targetNs(b.duration(0))
+	if excess <= 0 || b.oldPath(now) {
 		return false
 	}
 	skip := min(*gap, b.nsToSamples(excess))
@@ -658,13 +693,13 @@ func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 // without a gap, so the drop costs exactly one frame, and not more often
 // than every few packets so the loss is spread out.
 func (b *Buffer) shouldShrink(cur int64, dur int) bool {
-	if len(b.q) < 2 || b.q[0].p.End || b.q[0].p.Start || !b.canAdjust() {
+	if len(b.q) < 2 || b.q[0].p.End || b.q[0].p.Start || !b.canAdjust() || b.cfg.timeStretch && !b.inPause() {
 		return false
 	}
 	if b.q[1].seq != b.q[0].seq+1 || b.q[1].ts != b.q[0].ts+int64(dur) {
 		return false
 	}
-	excess := cur - b.samplesToNs(int64(dur)) - b.targetNs()
+	excess := cur - b.samplesToNs(int64(dur)) - b.targetNs(b.duration(1))
 	if excess < 0 {
 		return false
 	}
@@ -703,7 +738,7 @@ func (b *Buffer) partialSkipBy(cur int64, dur int) int {
 	if len(b.q) < 2 || b.q[1].seq != b.q[0].seq+1 || b.q[1].ts != b.q[0].ts+int64(dur) {
 		return 0
 	}
-	excess := cur - b.targetNs()
+	excess := cur - b.targetNs(dur)
 	if excess < shrinkMarginNs {
 		return 0
 	}
@@ -720,13 +755,46 @@ func (b *Buffer) stretchBy(cur int64, dur int) int {
 	if b.sinceStretch < stretchEvery || b.q[0].p.Start || !b.canAdjust() {
 		return 0
 	}
-	deficit := b.targetNs() - cur
-	if deficit < stretchMinNs {
+	deficit := b.targetNs(dur) - cur
+	if deficit < stretchMinNs || b.cfg.timeStretch && deficit <= tsmConcealOverNs {
 		return 0
 	}
 	n := min(b.nsToSamples(deficit), int64(stretchMaxFrames*dur), int64(b.maxFECSample))
 	n = n / int64(b.quantum) * int64(b.quantum)
 	return int(n)
+}
+
+// Time-stretching (WithTimeStretch): no request within tsmDeadNs of the
+// target; beyond, a request proportional to the error, which would close
+// it in tsmShrinkTauNs (above target) or tsmGrowTauNs (below: late
+// packets cost more than latency), at most a quarter of the packet. A
+// deficit above tsmConcealOverNs is still filled with concealment.
+const (
+	tsmDeadNs        = int64(2500 * time.Microsecond)
+	tsmShrinkTauNs   = int64(500 * time.Millisecond)
+	tsmGrowTauNs     = int64(250 * time.Millisecond)
+	tsmMaxFraction   = 4 // at most dur/tsmMaxFraction per packet
+	tsmConcealOverNs = int64(40 * time.Millisecond)
+)
+
+// timeStretchBy returns Decision.Stretch for the head packet (of dur
+// samples) played at delay cur, or 0 (see WithTimeStretch).
+func (b *Buffer) timeStretchBy(cur int64, dur int) int {
+	if !b.cfg.timeStretch {
+		return 0
+	}
+	err := cur - b.targetNs(dur)
+	tau := tsmShrinkTauNs
+	switch {
+	case err > tsmDeadNs:
+	case err < -tsmDeadNs:
+		tau = tsmGrowTauNs
+	default:
+		return 0
+	}
+	amt := int(float64(err) / float64(tau) * float64(dur))
+	lim := dur / tsmMaxFraction
+	return -min(max(amt, -lim), lim)
 }
 
 // SetQuiet tells the buffer whether the audio of the packet it last
@@ -798,7 +866,7 @@ func (b *Buffer) Stats() Stats {
 	if b.delayCount > 0 {
 		s.MeanDelay = time.Duration(b.delaySum / float64(b.delayCount))
 	}
-	s.TargetDelay = time.Duration(b.targetNs())
+	s.TargetDelay = time.Duration(b.targetNs(b.lastDur))
 	s.BufferedPackets = len(b.q)
 	s.State = b.state
 	return s

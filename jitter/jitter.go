@@ -158,6 +158,15 @@ type Decision struct {
 	// the buffer measures its delay from when the consumer asks next, so it
 	// sees what was kept (SkippedSamples counts what it allowed).
 	Skip int
+	// Stretch, for Play and only with WithTimeStretch, asks the consumer
+	// to lengthen (> 0) or shorten (< 0) the decoded packet's audio by
+	// about this many samples with time-scale modification (pitch-period
+	// overlap-add), as much as it can do inaudibly: the buffer follows its
+	// target delay in small steps during speech rather than by dropping
+	// or concealing frames. Samples does not include it; the buffer
+	// measures its delay from when the consumer asks next, so it sees what
+	// was done and asks again for what was not.
+	Stretch int
 	// Timestamp is the stream timestamp of the first sample covered
 	// (meaningless for Silence while idle).
 	Timestamp uint32
@@ -209,27 +218,29 @@ var (
 // Stats are counters since New. Frame counts count packets; concealment is
 // also given in samples because concealment runs in tick-sized pieces.
 type Stats struct {
-	Received         uint64 // packets pushed, including bad ones
-	Played           uint64 // packets played
-	FECRecovered     uint64 // FEC decisions (lost stretches recovered from the next packet's FEC data)
-	FECUnavailable   uint64 // lost stretches concealed instead because the next packet had no FEC data (WithFECProbe)
-	Concealed        uint64 // Conceal decisions
-	ConcealedSamples uint64 // samples produced by concealment
-	Late             uint64 // packets that arrived after their playout time and were dropped
-	Duplicate        uint64 // packets received twice
-	Dropped          uint64 // packets dropped on purpose to shrink the delay
-	Overflow         uint64 // packets dropped because the buffer was full
-	Invalid          uint64 // packets rejected (empty payload, far out of sequence)
-	Resumed          uint64 // times a late packet was played after concealment (delay grew)
-	Stretched        uint64 // concealments inserted on purpose to grow the delay to target
-	Transmissions    uint64 // transmissions started
-	PlayedSamples    uint64 // samples produced by Play decisions
-	SkippedSamples   uint64 // samples of lost audio skipped (neither played nor concealed), or of a quiet packet (Decision.Skip), to bring the delay down
-	CurrentDelay     time.Duration
-	MeanDelay        time.Duration // mean playout delay over played packets
-	TargetDelay      time.Duration
-	BufferedPackets  int
-	State            State
+	Received           uint64 // packets pushed, including bad ones
+	Played             uint64 // packets played
+	FECRecovered       uint64 // FEC decisions (lost stretches recovered from the next packet's FEC data)
+	FECUnavailable     uint64 // lost stretches concealed instead because the next packet had no FEC data (WithFECProbe)
+	Concealed          uint64 // Conceal decisions
+	ConcealedSamples   uint64 // samples produced by concealment
+	Late               uint64 // packets that arrived after their playout time and were dropped
+	Duplicate          uint64 // packets received twice
+	Dropped            uint64 // packets dropped on purpose to shrink the delay
+	Overflow           uint64 // packets dropped because the buffer was full
+	Invalid            uint64 // packets rejected (empty payload, far out of sequence)
+	Resumed            uint64 // times a late packet was played after concealment (delay grew)
+	Stretched          uint64 // concealments inserted on purpose to grow the delay to target
+	Transmissions      uint64 // transmissions started
+	PlayedSamples      uint64 // samples produced by Play decisions
+	SkippedSamples     uint64 // samples of lost audio skipped (neither played nor concealed), or of a quiet packet (Decision.Skip), to bring the delay down
+	TimeStretched      uint64 // Play decisions with a Stretch (WithTimeStretch)
+	TimeStretchSamples int64  // sum of their Stretch (> 0: asked to grow the delay, < 0: to shrink it)
+	CurrentDelay       time.Duration
+	MeanDelay          time.Duration // mean playout delay over played packets
+	TargetDelay        time.Duration
+	BufferedPackets    int
+	State              State
 }
 
 // Option configures a Buffer.
@@ -249,6 +260,7 @@ type config struct {
 	maxPackets   int
 	pauseWait    time.Duration
 	partialSkip  bool
+	timeStretch  bool
 }
 
 // WithPartialSkip says the consumer honours Decision.Skip (it decodes each
@@ -258,6 +270,17 @@ type config struct {
 // packets: the delay settles within a few milliseconds of the target rather
 // than anywhere up to a packet above it (20 ms with 20 ms packets).
 func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = on } }
+
+// WithTimeStretch says the consumer honours Decision.Stretch: it
+// lengthens or shortens played audio by time-scale modification, as WebRTC
+// NetEQ's accelerate and preemptive expand do. The buffer then follows its
+// target during speech in small steps (a request proportional to the
+// distance from the target, at most a quarter of a packet), instead of
+// dropping frames (only in pauses, with pause hints) or inserting
+// concealment (only when far below target); a sender clock that drifts is
+// followed continuously. Lost audio and pauses are still skipped to shrink
+// for free.
+func WithTimeStretch(on bool) Option { return func(c *config) { c.timeStretch = on } }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).
 func WithClockRate(hz int) Option { return func(c *config) { c.clockRate = hz } }

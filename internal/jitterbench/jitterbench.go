@@ -326,6 +326,25 @@ func recovery(tr Trace, playedAt map[int]time.Duration, base []time.Duration) ti
 
 // RunHark drives the adaptive buffer with ticks of tick samples.
 func RunHark(name string, tr Trace, tick int, opts ...jitter.Option) Result {
+	return runHark(name, tr, tick, false, opts...)
+}
+
+// StretchPeriod is the pitch period RunHarkStretch's consumer removes or
+// inserts at a time (5 ms, a 200 Hz voice).
+const StretchPeriod = 240
+
+// RunHarkStretch drives the adaptive buffer with time-stretching
+// (jitter.WithTimeStretch) and a consumer that honours Decision.Stretch the
+// way internal/playout does: it adds the requests up and, once they come
+// to a pitch period (StretchPeriod), removes or inserts one from the audio
+// just decoded, at most one per tick. Speech always has a period to work
+// with here, which real audio does not always offer (playout waits for a
+// well-correlated or quiet stretch), so this is its best case.
+func RunHarkStretch(name string, tr Trace, tick int, opts ...jitter.Option) Result {
+	return runHark(name, tr, tick, true, append([]jitter.Option{jitter.WithTimeStretch(true)}, opts...)...)
+}
+
+func runHark(name string, tr Trace, tick int, stretch bool, opts ...jitter.Option) Result {
 	b := jitter.New(opts...)
 	t := tr.T
 	r := Result{Buffer: name, playedAt: map[int]time.Duration{}}
@@ -336,8 +355,9 @@ func RunHark(name string, tr Trace, tick int, opts ...jitter.Option) Result {
 	tickDur := time.Duration(tick) * time.Second / time.Duration(t.ClockRate)
 	end := t.Arrivals[len(t.Arrivals)-1].Arrive + 2*time.Second
 	payload := []byte{1}
-	ai, fifo := 0, 0
+	ai, fifo, debt := 0, 0, 0
 	for now := time.Duration(0); now < end; now += tickDur {
+		stretched := false
 		for ; ai < len(t.Arrivals) && t.Arrivals[ai].Arrive <= now; ai++ {
 			a := t.Arrivals[ai]
 			s := t.Sent[a.Index]
@@ -353,6 +373,20 @@ func RunHark(name string, tr Trace, tick int, opts ...jitter.Option) Result {
 				r.playedAt[idx[[2]uint32{uint32(d.Packet.Seq), d.Packet.Timestamp}]] = startAt
 			}
 			fifo += d.Samples
+			if stretch && d.Action == jitter.Play {
+				debt = min(max(debt+d.Stretch, -2*StretchPeriod), 2*StretchPeriod)
+				switch {
+				case stretched:
+				case debt >= StretchPeriod:
+					fifo += StretchPeriod
+					debt -= StretchPeriod
+					stretched = true
+				case debt <= -StretchPeriod && d.Samples >= 2*StretchPeriod:
+					fifo -= StretchPeriod
+					debt += StretchPeriod
+					stretched = true
+				}
+			}
 		}
 		fifo -= tick
 	}
@@ -503,6 +537,7 @@ func ReportKinds(w io.Writer, traces []Trace) {
 		ideal := Ideal(tr.T)
 		results := []Result{
 			RunHark("hark jitter", tr, 480),
+			RunHarkStretch("hark jitter, time-stretching", tr, 480),
 			RunFixed(tr, 1, 480),
 			RunFixed(tr, 2, 480),
 			RunFixed(tr, 4, 480),

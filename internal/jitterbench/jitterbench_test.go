@@ -94,7 +94,7 @@ func kindSummary(n uint64, opts ...jitter.Option) map[string][3]float64 {
 	out := map[string][3]float64{}
 	for seed := uint64(1); seed <= n; seed++ {
 		for _, tr := range KindTraces(seed) {
-			r := RunHark("hark", tr, 480, opts...)
+			r := RunHarkStretch("hark", tr, 480, opts...)
 			ratio := float64(r.MeanSend) / float64(Ideal(tr.T))
 			w := out[tr.Name]
 			w[0] = max(w[0], r.LatePct)

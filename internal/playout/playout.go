@@ -417,6 +417,8 @@ func addStats(dst *jitter.Stats, s jitter.Stats) {
 	dst.Transmissions += s.Transmissions
 	dst.PlayedSamples += s.PlayedSamples
 	dst.SkippedSamples += s.SkippedSamples
+	dst.TimeStretched += s.TimeStretched
+	dst.TimeStretchSamples += s.TimeStretchSamples
 }
 
 // Mix sums the PCM of frames into out (len(out) samples; frames shorter
