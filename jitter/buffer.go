@@ -54,6 +54,11 @@ type Buffer struct {
 	// fast packet, and until when packets sent before it may still come
 	// over the old path (ns).
 	fallTs, fallUntil int64
+	// Time-stretching: the smoothed distance from the target (ns) and
+	// whether it has a value in this transmission.
+	tsmErr  float64
+	tsmHave bool
+	tick    int // the most samples Next was asked for: the consumer's tick
 
 	// Pause hints (SetQuiet). Until the consumer gives one, hinted is
 	// false and the delay may change at any time.
@@ -412,6 +417,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := now.UnixNano()
+	b.tick = max(b.tick, min(samples, b.maxFECSample))
 	for guard := 0; guard < 4*b.cfg.maxPackets+8; guard++ {
 		switch b.state {
 		case Idle:
@@ -433,6 +439,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			b.concealRun = 0
 			b.lastEndFlag = false
 			b.sinceShrink = 0
+			b.tsmHave = false
 			// A transmission begins in a pause.
 			b.quiet, b.quietRun, b.loudRun = true, b.pauseSamples(), 0
 		}
@@ -770,11 +777,13 @@ func (b *Buffer) stretchBy(cur int64, dur int) int {
 // packets cost more than latency), at most a quarter of the packet. A
 // deficit above tsmConcealOverNs is still filled with concealment.
 const (
-	tsmDeadNs        = int64(2500 * time.Microsecond)
-	tsmShrinkTauNs   = int64(500 * time.Millisecond)
-	tsmGrowTauNs     = int64(250 * time.Millisecond)
-	tsmMaxFraction   = 4 // at most dur/tsmMaxFraction per packet
-	tsmConcealOverNs = int64(40 * time.Millisecond)
+	tsmDeadNs         = int64(2500 * time.Microsecond)
+	tsmShrinkTauNs    = int64(500 * time.Millisecond)
+	tsmGrowTauNs      = int64(250 * time.Millisecond)
+	tsmMaxFraction    = 4 // at most dur/tsmMaxFraction per packet
+	tsmConcealOverNs  = int64(40 * time.Millisecond)
+	tsmSmoothNs       = int64(100 * time.Millisecond)
+	tsmSpeechShrinkNs = int64(40 * time.Millisecond)
 )
 
 // timeStretchBy returns Decision.Stretch for the head packet (of dur
@@ -783,9 +792,34 @@ func (b *Buffer) timeStretchBy(cur int64, dur int) int {
 	if !b.cfg.timeStretch {
 		return 0
 	}
-	err := cur - b.targetNs(dur)
+	// Smoothed: the delay measured at each Next wobbles by up to a tick
+	// with how much audio the consumer still had (a 10 ms tick and 20 ms
+	// packets); stretching after the wobble would pull the audio back and
+	// forth for nothing.
+	e := float64(cur - b.targetNs(dur))
+	if !b.tsmHave {
+		b.tsmErr, b.tsmHave = e, true
+	}
+	b.tsmErr += min(1, float64(b.samplesToNs(int64(dur)))/float64(tsmSmoothNs)) * (e - b.tsmErr)
+	err := int64(b.tsmErr)
 	tau := tsmShrinkTauNs
 	switch {
+	case err > tsmDeadNs && b.tick >= dur && (len(b.q) < 2 || b.q[1].seq != b.q[0].seq+1):
+		// Shorter audio means the next packet is wanted sooner. A
+		// consumer whose tick is as long as a packet plays a packet that
+		// came just after a tick a whole tick "late", whatever the
+		// target: squeezing that away only starves it. For such a
+		// consumer, only when the next packet is here already.
+		return 0
+	case err > tsmDeadNs && b.hinted && !b.noPauseFor() && err < tsmSpeechShrinkNs:
+		// With pause hints a small excess waits for the next pause,
+		// where it goes for free (drops, skips); only a large one (after
+		// a collapse of the network's delay, a resumed stall) is shed by
+		// squeezing speech. A consumer whose tick is as long as a packet
+		// measures a delay up to a tick above what it can really play
+		// at: squeezing that away makes it ask for the next packet
+		// before it arrives, conceal, and lose the packet as late.
+		return 0
 	case err > tsmDeadNs:
 	case err < -tsmDeadNs:
 		tau = tsmGrowTauNs
