@@ -86,32 +86,3 @@ func BenchmarkPushNext(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/frame")
 }
-
-// kindSummary runs the adaptive buffer on every kind of network for seeds
-// 1..n and returns, per kind, the worst late-loss (% of received), the
-// worst mean ÷ ideal and the slowest return after an outage.
-func kindSummary(n uint64, opts ...jitter.Option) map[string][3]float64 {
-	out := map[string][3]float64{}
-	for seed := uint64(1); seed <= n; seed++ {
-		for _, tr := range KindTraces(seed) {
-			r := RunHarkStretch("hark", tr, 480, opts...)
-			ratio := float64(r.MeanSend) / float64(Ideal(tr.T))
-			w := out[tr.Name]
-			w[0] = max(w[0], r.LatePct)
-			w[0] = max(w[0], r.LateRecvPct)
-			w[1] = max(w[1], ratio)
-			w[2] = max(w[2], r.EventRecover.Seconds())
-			out[tr.Name] = w
-		}
-	}
-	return out
-}
-
-func TestKindSummary(t *testing.T) {
-	if os.Getenv("JITTERBENCH_SUMMARY") == "" {
-		t.Skip("set JITTERBENCH_SUMMARY=1")
-	}
-	for k, w := range kindSummary(goalSeeds) {
-		t.Logf("%-12s worst late %.2f%% worst mean/ideal %.2f slowest back %.2f s", k, w[0], w[1], w[2])
-	}
-}
