@@ -824,9 +824,16 @@ func (b *Buffer) timeStretchBy(cur int64, dur int) int {
 	case err < -tsmDeadNs:
 		tau = tsmGrowTauNs
 	default:
-		return 0
+		err = 0
 	}
 	amt := int(float64(err) / float64(tau) * float64(dur))
+	if b.est.ramp && b.est.rampSlope > 0 {
+		// On a ramp the baseline rises by rampSlope per unit of time,
+		// and the delay falls as fast: stretch by as much ahead of the
+		// error (feed-forward), or the error needed to drive it makes
+		// packets late all along the ramp.
+		amt -= int(b.est.rampSlope * float64(dur))
+	}
 	lim := dur / tsmMaxFraction
 	return -min(max(amt, -lim), lim)
 }

@@ -80,6 +80,9 @@ type estimator struct {
 	// last two complete blocks (slope in ns per ns).
 	ramp      bool
 	rampSlope float64
+	// The most a packet needed above the target during the ramp, over
+	// the last rampNeedNs (the newest such sample at rampNeedAt).
+	rampNeed, rampNeedAt int64
 
 	// The current cluster of spike samples (see the type's doc).
 	spikeRun  int   // spike samples in the current cluster
@@ -131,6 +134,8 @@ const (
 	refDurNs = 20e6
 	// rampMinNs: block minima rising by more than this make a ramp.
 	rampMinNs = 4e6
+	// rampNeedNs: how long a need above the target on a ramp is covered.
+	rampNeedNs = 1e9
 	// fallMinNs: a packet this much faster than the baseline is a fall.
 	fallMinNs      = 30e6
 	spikeGapNs     = 200e6
@@ -230,9 +235,13 @@ func (e *estimator) add(transit, arrival, durNs int64) (jit, fall int64) {
 		// need less the later they were sent).
 		e.member(need)
 	case e.ramp && need > base:
-		// On a ramp, the baseline's extrapolation lags a little when
-		// the ramp steepens: what is above the target is that lag, not
-		// jitter to cover once the ramp is over.
+		// On a ramp, what is above the target is jitter around the
+		// extrapolated baseline, and its lag when the ramp steepens:
+		// covered while the ramp lasts (rampNeed), not learned into
+		// the histogram, which would hold it for 20 s after.
+		if arrival-e.rampNeedAt > rampNeedNs || need >= e.rampNeed {
+			e.rampNeed, e.rampNeedAt = need, arrival
+		}
 	default:
 		e.addSample(need)
 	}
@@ -399,6 +408,9 @@ func (e *estimator) peakLevel() int64 {
 // while they last; 0 while nothing is learned.
 func (e *estimator) target(durNs int64) int64 {
 	t := max(e.quantile(), e.peakLevel())
+	if e.ramp && e.lastArr-e.rampNeedAt <= rampNeedNs {
+		t = max(t, e.rampNeed)
+	}
 	if t == 0 {
 		return 0
 	}
