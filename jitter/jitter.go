@@ -20,9 +20,14 @@
 // one frame: that is the floor (WithMinDelay raises it); WithMaxDelay is the
 // ceiling.
 //
-// The buffer keeps a histogram, with exponential forgetting, of the delay
-// each packet needed (its duration plus its jitter) and targets a high
-// percentile of it. Delay spikes — several packets far above target
+// The buffer keeps a histogram, with exponential forgetting, of each
+// packet's jitter and targets a high percentile of it plus the duration of
+// the packet being played (a packet leaves its sender only after its last
+// sample): a stream that mixes 20 and 60 ms packets plays the 20 ms ones
+// 40 ms sooner. A network whose delay ramps up (a filling queue) moves
+// the baseline instead of teaching the histogram the ramp's lag; when such
+// a delay collapses, the packets still coming over the slow path are
+// played before the buffer shrinks. Delay spikes — several packets far above target
 // together, such as a stalled Wi-Fi link, or a stalled sender or relay
 // process on a busy machine, releasing a burst — are kept out of the
 // histogram, also in the first second of a transmission, so a stall costs
@@ -45,6 +50,12 @@
 // to 2.5 ms steps). Only when that is not enough does it drop a frame: at
 // most one every few packets when far above target, rarely when close to
 // it, never two in a row.
+//
+// A consumer that can time-stretch decoded audio (WithTimeStretch, as
+// internal/playout does) is asked to lengthen or shorten played packets
+// by small amounts (Decision.Stretch) instead: the delay follows the
+// target in small steps during speech, including a sender clock that
+// drifts, and frames are dropped only in pauses.
 //
 // A consumer that decodes the audio can tell the buffer where the pauses
 // are (Buffer.SetQuiet after each played packet). The buffer then changes

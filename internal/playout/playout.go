@@ -1,7 +1,9 @@
 // Package playout turns talkers' voice packets into PCM: one jitter buffer
 // and one decoder per talker, a PCM FIFO per talker so packet durations
-// (10, 20, 60 ms) need not match the playout tick, and a mixer that sums
-// talkers with soft clipping.
+// (10, 20, 60 ms) need not match the playout tick, time-scale
+// modification of each talker's decoded audio where its jitter buffer
+// asks for it (a pitch period removed or repeated at a time, WSOLA: see
+// stretch.go), and a mixer that sums talkers with soft clipping.
 //
 // Two ways to use it:
 //
