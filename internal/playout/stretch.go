@@ -18,13 +18,13 @@ import "math"
 // The period is searched by normalized cross-correlation between the
 // overlap window at the start of the unplayed audio and the window one
 // lag later, for lags of 2.5–16 ms (a 400–62.5 Hz voice), first on a
-// 4:1 decimated signal and then refined at full rate around the best
-// decimated lag.
+// 8:1 decimated signal (6 kHz, plenty for a pitch period) and then
+// refined at full rate around the best decimated lag.
 const (
 	tsmMinLag   = 120 // 2.5 ms at 48 kHz
 	tsmMaxLag   = 768 // 16 ms
 	tsmOverlap  = 480 // 10 ms overlap window
-	tsmDecimate = 4
+	tsmDecimate = 8
 	// tsmMinCorr: a lag is used if the window one period later
 	// correlates this well (voiced), or the audio is quiet (a pause,
 	// where anything goes).
@@ -179,16 +179,17 @@ func energy32(a []float32) float64 {
 }
 
 func ncc32(a, b []float32, ea float64) float64 {
-	var ab, eb float64
+	b = b[:len(a)]
+	var ab, eb float32
 	for i, v := range a {
-		w := float64(b[i])
-		ab += float64(v) * w
+		w := b[i]
+		ab += v * w
 		eb += w * w
 	}
 	if ea == 0 || eb == 0 {
 		return 0
 	}
-	return ab / math.Sqrt(ea*eb)
+	return float64(ab) / math.Sqrt(ea*float64(eb))
 }
 
 func energy16(a []int16) float64 {
@@ -200,6 +201,7 @@ func energy16(a []int16) float64 {
 }
 
 func ncc16(a, b []int16, ea float64) float64 {
+	b = b[:len(a)]
 	var ab, eb int64
 	for i, v := range a {
 		w := int64(b[i])
