@@ -28,7 +28,7 @@ const (
 	// tsmMinCorr: a lag is used if the window one period later
 	// correlates this well (voiced), or the audio is quiet (a pause,
 	// where anything goes).
-	tsmMinCorr = 0.7
+	tsmMinCorr = 0.9
 	// tsmMaxDebt bounds the requests not carried out yet (the buffer
 	// asks again for what is not done: no need to remember more).
 	tsmMaxDebt = 2 * tsmMaxLag
