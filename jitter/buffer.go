@@ -618,7 +618,7 @@ func (b *Buffer) conceal(chunk int) Decision {
 	if b.concealRun == 0 {
 		// With pause hints, a late packet after this concealment is not
 		// resumed from (see SetQuiet).
-		b.noResume = b.hinted && !b.noPauseFor()
+		b.noResume = b.hinted && !b.noPauseFor() && !b.cfg.timeStretch
 	}
 	ts := b.playTs
 	b.playTs += int64(chunk)
@@ -847,11 +847,15 @@ func (b *Buffer) timeStretchBy(cur int64, dur int) int {
 // time. A packet that comes after its slot was concealed is dropped as late
 // rather than resumed from: in a pause it held silence, and mid-speech
 // resuming would shift the rest of the speech; the delay it asked for comes
-// from the target, in the next pause. If the talker makes no pause for
-// WithPauseWait (default 3 s), the buffer falls back to adjusting
-// mid-speech and resuming as it does without hints. A consumer that never
-// calls SetQuiet gets that behaviour throughout. Call it after each Play
-// decision, from the goroutine that calls Next.
+// from the target, in the next pause. With WithTimeStretch it is resumed
+// from all the same: the delay it added is squeezed out of the speech
+// that follows if large, or shed in the next pause. If the talker makes
+// no pause for WithPauseWait (default 3 s), the buffer falls back to
+// adjusting mid-speech and resuming as it does without hints. A consumer
+// that never calls SetQuiet gets that behaviour throughout. With
+// WithTimeStretch, the consumer is asked to stretch speech (grow) at any
+// time and to squeeze it (shrink) mid-speech when far above target. Call
+// it after each Play decision, from the goroutine that calls Next.
 func (b *Buffer) SetQuiet(quiet bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -290,7 +290,9 @@ func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = 
 // dropping frames (only in pauses, with pause hints) or inserting
 // concealment (only when far below target); a sender clock that drifts is
 // followed continuously. Lost audio and pauses are still skipped to shrink
-// for free.
+// for free. With pause hints (Buffer.SetQuiet), an excess under 40 ms
+// still waits for a pause, and a packet that comes after its slot began to
+// be concealed is resumed from (the delay grows) rather than lost.
 func WithTimeStretch(on bool) Option { return func(c *config) { c.timeStretch = on } }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).

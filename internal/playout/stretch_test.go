@@ -9,6 +9,7 @@ import (
 
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/internal/codec"
+	"github.com/hark-intercom/hark/internal/netsim"
 	"github.com/hark-intercom/hark/jitter"
 )
 
@@ -290,5 +291,59 @@ func BenchmarkStretchApply(b *testing.B) {
 		buf = append(buf[:0], seg...)
 		s.debt = -480
 		buf, _ = s.apply(buf, 0, 0)
+	}
+}
+
+// TestTimeStretchThroughMixer: speech over the bufferbloat network (the
+// delay ramps up by 40 ms/s to 350 ms and collapses, every 13.75 s),
+// through the mixer with its pause hints, on 10 ms ticks. With
+// time-stretching the buffer stretches speech up the ramps and squeezes
+// it back after each collapse; without, it conceals up the ramps and
+// drops frames after the collapses.
+func TestTimeStretchThroughMixer(t *testing.T) {
+	one := audiotest.Speech(t, "The quick brown fox jumps over the lazy dog. Push to talk, then let go.")
+	var speech []int16
+	for len(speech) < 30*48000 {
+		speech = append(speech, one...)
+	}
+	pkts := opusFrames(t, speech)
+	k, err := netsim.KindByName("bufferbloat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := netsim.Generate(netsim.Talker{Length: time.Duration(len(pkts)) * 20 * time.Millisecond}, netsim.NewLink(k.Link(1)))
+	run := func(off bool) Stats {
+		m := New(Config{FrameSamples: 480, NoTimeStretch: off})
+		out := make([]int16, 480)
+		end := tr.Arrivals[len(tr.Arrivals)-1].Arrive + time.Second
+		ai := 0
+		for now := time.Duration(0); now < end; now += 10 * time.Millisecond {
+			for ; ai < len(tr.Arrivals) && tr.Arrivals[ai].Arrive <= now; ai++ {
+				a := tr.Arrivals[ai]
+				s := tr.Sent[a.Index]
+				m.Push(1, jitter.Packet{Seq: s.Seq, Timestamp: s.Timestamp, Start: s.Start, End: s.End,
+					Payload: pkts[a.Index], Arrival: t0.Add(a.Arrive)})
+			}
+			m.Tick(t0.Add(now), out)
+		}
+		return m.Stats()
+	}
+	plain, stretched := run(true), run(false)
+	for _, r := range []struct {
+		name string
+		s    Stats
+	}{{"without time-stretching", plain}, {"with time-stretching", stretched}} {
+		j := r.s.Jitter
+		t.Logf("%s: %d periods (%+d samples), late %d, dropped %d, concealed %.2f%%, skipped %d samples, mean delay %v",
+			r.name, r.s.TimeStretchOps, r.s.TimeStretchSamples, j.Late, j.Dropped,
+			100*float64(j.ConcealedSamples)/float64(len(pkts)*960), j.SkippedSamples, j.MeanDelay)
+	}
+	if stretched.TimeStretchOps == 0 {
+		t.Fatal("no pitch period was moved")
+	}
+	lost := func(s Stats) uint64 { return s.Jitter.Late + s.Jitter.Dropped }
+	if lost(stretched) >= lost(plain) || stretched.Jitter.ConcealedSamples >= plain.Jitter.ConcealedSamples {
+		t.Errorf("with time-stretching %d frames late or dropped and %d samples concealed, without %d and %d",
+			lost(stretched), stretched.Jitter.ConcealedSamples, lost(plain), plain.Jitter.ConcealedSamples)
 	}
 }
