@@ -312,23 +312,7 @@ func TestTimeStretchThroughMixer(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := netsim.Generate(netsim.Talker{Length: time.Duration(len(pkts)) * 20 * time.Millisecond}, netsim.NewLink(k.Link(1)))
-	run := func(off bool) Stats {
-		m := New(Config{FrameSamples: 480, NoTimeStretch: off})
-		out := make([]int16, 480)
-		end := tr.Arrivals[len(tr.Arrivals)-1].Arrive + time.Second
-		ai := 0
-		for now := time.Duration(0); now < end; now += 10 * time.Millisecond {
-			for ; ai < len(tr.Arrivals) && tr.Arrivals[ai].Arrive <= now; ai++ {
-				a := tr.Arrivals[ai]
-				s := tr.Sent[a.Index]
-				m.Push(1, jitter.Packet{Seq: s.Seq, Timestamp: s.Timestamp, Start: s.Start, End: s.End,
-					Payload: pkts[a.Index], Arrival: t0.Add(a.Arrive)})
-			}
-			m.Tick(t0.Add(now), out)
-		}
-		return m.Stats()
-	}
-	plain, stretched := run(true), run(false)
+	plain, stretched := mixTrace(tr, pkts, true), mixTrace(tr, pkts, false)
 	for _, r := range []struct {
 		name string
 		s    Stats
