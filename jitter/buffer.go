@@ -454,6 +454,22 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				b.stats.Resumed++
 				break
 			}
+			if b.cfg.timeStretch && !b.hinted && b.concealRun > 0 && h.ts >= b.lastEnd &&
+				b.samplesToNs(b.concealRun) <= min(int64(b.cfg.maxDelay), tsmResumeOutageNs) &&
+				b.samplesToNs(b.playTs-h.ts) <= tsmResumeMaxNs {
+				// After an outage longer than concealment but not than
+				// tsmResumeOutageNs (a handover releasing what it
+				// held): with time-stretching and no pause hints,
+				// resume from the last tsmResumeMaxNs of the burst; the
+				// delay this adds is squeezed out of what follows. A
+				// longer stall costs its audio, as without
+				// time-stretching; so does any with pause hints, which
+				// keep the speech after a stall at the delay it had.
+				b.playTs = h.ts
+				b.concealRun = 0
+				b.stats.Resumed++
+				break
+			}
 			b.pop()
 			b.stats.Late++
 		}
@@ -784,6 +800,10 @@ const (
 	tsmConcealOverNs  = int64(40 * time.Millisecond)
 	tsmSmoothNs       = int64(100 * time.Millisecond)
 	tsmSpeechShrinkNs = int64(40 * time.Millisecond)
+	// tsmResumeMaxNs: after a stall longer than WithMaxConceal, how much
+	// delay resuming from its released burst may add.
+	tsmResumeMaxNs    = int64(200 * time.Millisecond)
+	tsmResumeOutageNs = int64(500 * time.Millisecond)
 )
 
 // timeStretchBy returns Decision.Stretch for the head packet (of dur

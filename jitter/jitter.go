@@ -292,7 +292,9 @@ func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = 
 // followed continuously. Lost audio and pauses are still skipped to shrink
 // for free. With pause hints (Buffer.SetQuiet), an excess under 40 ms
 // still waits for a pause, and a packet that comes after its slot began to
-// be concealed is resumed from (the delay grows) rather than lost.
+// be concealed is resumed from (the delay grows) rather than lost. Without
+// pause hints, after an outage of up to 0.5 s the buffer resumes from the
+// last 200 ms of the burst that ends it, and squeezes that delay back.
 func WithTimeStretch(on bool) Option { return func(c *config) { c.timeStretch = on } }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).

@@ -118,3 +118,22 @@ func simulateStretch(t *testing.T, tr *netsim.Trace, b *jitter.Buffer) simResult
 	res.stats = b.Stats()
 	return res
 }
+
+// TestTimeStretchResumesAfterOutage: a 450 ms handover outage releases
+// what it held in a burst. With time-stretching (and no pause hints) the
+// buffer resumes from the burst's last 200 ms rather than losing all of it
+// (22 frames), and squeezes the delay it added back within 2 s.
+func TestTimeStretchResumesAfterOutage(t *testing.T) {
+	k, _ := netsim.KindByName("handover")
+	tr := k.Trace(1)
+	plain := simulateStretch(t, tr, jitter.New())
+	r := simulateStretch(t, tr, jitter.New(jitter.WithTimeStretch(true)))
+	t.Logf("late %d, resumed %d (without time-stretching: late %d, resumed %d); mean delay %v, target %v",
+		r.stats.Late, r.stats.Resumed, plain.stats.Late, plain.stats.Resumed, r.stats.MeanDelay, r.stats.TargetDelay)
+	if r.stats.Late+4 > plain.stats.Late {
+		t.Errorf("late %d with time-stretching, %d without: the burst after the outage was not resumed from", r.stats.Late, plain.stats.Late)
+	}
+	if r.stats.MeanDelay > plain.stats.MeanDelay+10*time.Millisecond {
+		t.Errorf("mean delay %v with time-stretching, %v without: the delay added was not squeezed back", r.stats.MeanDelay, plain.stats.MeanDelay)
+	}
+}
