@@ -50,6 +50,15 @@ type Buffer struct {
 	quantum      int // 2.5 ms in samples
 	maxFECSample int
 	noFECSeq     int64 // head seq whose missing FEC was last counted in FECUnavailable
+	// After a fall of the transit (estimator.add): the timestamp of the
+	// fast packet, and until when packets sent before it may still come
+	// over the old path (ns).
+	fallTs, fallUntil int64
+	// Time-stretching: the smoothed distance from the target (ns) and
+	// whether it has a value in this transmission.
+	tsmErr  float64
+	tsmHave bool
+	tick    int // the most samples Next was asked for: the consumer's tick
 
 	// Pause hints (SetQuiet). Until the consumer gives one, hinted is
 	// false and the delay may change at any time.
@@ -247,6 +256,7 @@ func (b *Buffer) Push(p Packet) {
 		b.anchorWall = arr
 		b.anchorTs = ts
 		b.est.resetBaseline()
+		b.fallTs, b.fallUntil = 0, 0
 		b.stats.Transmissions++
 		if b.state == Idle {
 			b.state = Buffering
@@ -291,13 +301,30 @@ func (b *Buffer) packetDuration(p *Packet) int {
 	return dur
 }
 
-// learn feeds one packet's transit to the delay estimator.
+// learn feeds one packet's transit to the delay estimator. After a fall
+// (see estimator.add) the packets sent before the fast one that are still
+// coming over the old path are not learned from: their jitter against the
+// new baseline is the old path's delay, not the network's jitter.
 func (b *Buffer) learn(arr, ts int64, dur int) {
 	if dur == 0 {
 		dur = b.lastDur
 	}
+	if ts < b.fallTs && arr < b.fallUntil {
+		return
+	}
 	transit := arr - b.anchorWall - b.samplesToNs(ts+int64(dur)-b.anchorTs)
-	b.est.add(transit, arr, b.samplesToNs(int64(dur)))
+	if _, fall := b.est.add(transit, arr, b.samplesToNs(int64(dur))); fall > 0 {
+		b.fallTs = ts
+		b.fallUntil = arr + fall + b.targetNs(dur)
+	}
+}
+
+// oldPath reports whether the audio being played is from before a fall
+// whose old-path packets may still arrive (see learn): its delay is the
+// old path's, and shrinking it would make them late. Only once it has
+// played do drops and skips bring the delay down.
+func (b *Buffer) oldPath(now int64) bool {
+	return now < b.fallUntil && b.playTs < b.fallTs
 }
 
 func (b *Buffer) flush() {
@@ -321,16 +348,22 @@ func (b *Buffer) expected(ts int64) int64 {
 	return b.anchorWall + b.est.baseline + b.samplesToNs(ts-b.anchorTs)
 }
 
-// targetNs is the delay the buffer aims for.
-func (b *Buffer) targetNs() int64 {
-	t := b.est.target()
-	return min(max(t, b.floorNs()), int64(b.cfg.maxDelay))
+// targetNs is the delay the buffer aims for when playing a packet of dur
+// samples (its duration plus the jitter it must cover).
+func (b *Buffer) targetNs(dur int) int64 {
+	if dur <= 0 {
+		dur = b.lastDur
+	}
+	d := b.samplesToNs(int64(dur))
+	t := b.est.target(d)
+	return min(max(t, b.floorNs(d)), int64(b.cfg.maxDelay))
 }
 
 // floorNs: a packet cannot be played before its last sample was captured,
-// so the delay is never below one frame; WithMinDelay can raise the floor.
-func (b *Buffer) floorNs() int64 {
-	return max(int64(b.cfg.minDelay), b.samplesToNs(int64(b.lastDur)))
+// so the delay is never below its duration; WithMinDelay can raise the
+// floor.
+func (b *Buffer) floorNs(durNs int64) int64 {
+	return max(int64(b.cfg.minDelay), durNs)
 }
 
 // startDelayNs is how long after expected(h.ts) the first packet h of a
@@ -343,9 +376,9 @@ func (b *Buffer) startDelayNs(h *entry) int64 {
 		if d == 0 {
 			d = b.lastDur
 		}
-		return max(b.samplesToNs(int64(d))+int64(b.cfg.initialDelay), b.targetNs())
+		return max(b.samplesToNs(int64(d))+int64(b.cfg.initialDelay), b.targetNs(d))
 	}
-	return b.targetNs()
+	return b.targetNs(h.dur)
 }
 
 // duration returns the duration of the head packet in samples.
@@ -384,6 +417,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := now.UnixNano()
+	b.tick = max(b.tick, min(samples, b.maxFECSample))
 	for guard := 0; guard < 4*b.cfg.maxPackets+8; guard++ {
 		switch b.state {
 		case Idle:
@@ -405,6 +439,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			b.concealRun = 0
 			b.lastEndFlag = false
 			b.sinceShrink = 0
+			b.tsmHave = false
 			// A transmission begins in a pause.
 			b.quiet, b.quietRun, b.loudRun = true, b.pauseSamples(), 0
 		}
@@ -414,6 +449,22 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			h := &b.q[0]
 			if b.concealRun > 0 && h.ts >= b.lastEnd && h.epoch == b.playEpoch && !b.noResume &&
 				b.samplesToNs(b.concealRun) <= min(int64(b.cfg.maxDelay), int64(b.cfg.maxConceal)) {
+				b.playTs = h.ts
+				b.concealRun = 0
+				b.stats.Resumed++
+				break
+			}
+			if b.cfg.timeStretch && !b.hinted && b.concealRun > 0 && h.ts >= b.lastEnd &&
+				b.samplesToNs(b.concealRun) <= min(int64(b.cfg.maxDelay), tsmResumeOutageNs) &&
+				b.samplesToNs(b.playTs-h.ts) <= tsmResumeMaxNs {
+				// After an outage longer than concealment but not than
+				// tsmResumeOutageNs (a handover releasing what it
+				// held): with time-stretching and no pause hints,
+				// resume from the last tsmResumeMaxNs of the burst; the
+				// delay this adds is squeezed out of what follows. A
+				// longer stall costs its audio, as without
+				// time-stretching; so does any with pause hints, which
+				// keep the speech after a stall at the delay it had.
 				b.playTs = h.ts
 				b.concealRun = 0
 				b.stats.Resumed++
@@ -436,7 +487,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				// past it, which would make it late, and the next, and so
 				// on for as long as the consumer stays ahead.
 				q := int64(b.quantum)
-				if k := min(int64(chunk), b.nsToSamples(b.targetNs()-cur)/q*q); k > 0 {
+				if k := min(int64(chunk), b.nsToSamples(b.targetNs(b.lastDur)-cur)/q*q); k > 0 {
 					b.stats.Stretched++
 					b.stats.Concealed++
 					b.stats.ConcealedSamples += uint64(k)
@@ -474,16 +525,23 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 					return Decision{Action: Conceal, Samples: chunk, Timestamp: uint32(b.playTs)}, nil
 				}
 			}
-			if haveCur && b.shouldShrink(cur, dur) {
+			if haveCur && !b.oldPath(n) && b.shouldShrink(cur, dur) {
 				e := b.pop()
 				b.stats.Dropped++
 				b.sinceShrink = 0
 				b.advancePlayed(e, dur)
 				continue
 			}
-			skip := 0
-			if haveCur {
+			skip, stretch := 0, 0
+			if haveCur && !b.oldPath(n) {
 				skip = b.partialSkipBy(cur, dur)
+				if skip == 0 {
+					stretch = b.timeStretchBy(cur, dur)
+				}
+			}
+			if stretch != 0 {
+				b.stats.TimeStretched++
+				b.stats.TimeStretchSamples += int64(stretch)
 			}
 			e := b.pop()
 			b.stats.Played++
@@ -505,7 +563,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				b.lastEndFlag = true
 				b.state = Draining
 			}
-			return Decision{Action: Play, Packet: e.p, Samples: dur - skip, Skip: skip, Timestamp: uint32(e.ts)}, nil
+			return Decision{Action: Play, Packet: e.p, Samples: dur - skip, Skip: skip, Stretch: stretch, Timestamp: uint32(e.ts)}, nil
 		}
 
 		// gap > 0
@@ -514,7 +572,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			// transmission with continuous numbering). Shorten the pause if
 			// the delay is above target.
 			if cur, ok := b.currentDelay(n); ok {
-				if excess := cur - b.targetNs(); excess > 0 {
+				if excess := cur - b.targetNs(b.duration(0)); excess > 0 && !b.oldPath(n) {
 					skip := min(gap, b.nsToSamples(excess))
 					b.playTs += skip
 					gap -= skip
@@ -576,7 +634,7 @@ func (b *Buffer) conceal(chunk int) Decision {
 	if b.concealRun == 0 {
 		// With pause hints, a late packet after this concealment is not
 		// resumed from (see SetQuiet).
-		b.noResume = b.hinted && !b.noPauseFor()
+		b.noResume = b.hinted && !b.noPauseFor() && !b.cfg.timeStretch
 	}
 	ts := b.playTs
 	b.playTs += int64(chunk)
@@ -619,8 +677,8 @@ func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 	if !ok || !b.canAdjust() {
 		return false
 	}
-	excess := cur - b.targetNs()
-	if excess <= 0 {
+	excess := cur - b.targetNs(b.duration(0))
+	if excess <= 0 || b.oldPath(now) {
 		return false
 	}
 	skip := min(*gap, b.nsToSamples(excess))
@@ -658,13 +716,13 @@ func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 // without a gap, so the drop costs exactly one frame, and not more often
 // than every few packets so the loss is spread out.
 func (b *Buffer) shouldShrink(cur int64, dur int) bool {
-	if len(b.q) < 2 || b.q[0].p.End || b.q[0].p.Start || !b.canAdjust() {
+	if len(b.q) < 2 || b.q[0].p.End || b.q[0].p.Start || !b.canAdjust() || b.cfg.timeStretch && !b.inPause() {
 		return false
 	}
 	if b.q[1].seq != b.q[0].seq+1 || b.q[1].ts != b.q[0].ts+int64(dur) {
 		return false
 	}
-	excess := cur - b.samplesToNs(int64(dur)) - b.targetNs()
+	excess := cur - b.samplesToNs(int64(dur)) - b.targetNs(b.duration(1))
 	if excess < 0 {
 		return false
 	}
@@ -703,7 +761,7 @@ func (b *Buffer) partialSkipBy(cur int64, dur int) int {
 	if len(b.q) < 2 || b.q[1].seq != b.q[0].seq+1 || b.q[1].ts != b.q[0].ts+int64(dur) {
 		return 0
 	}
-	excess := cur - b.targetNs()
+	excess := cur - b.targetNs(dur)
 	if excess < shrinkMarginNs {
 		return 0
 	}
@@ -720,13 +778,84 @@ func (b *Buffer) stretchBy(cur int64, dur int) int {
 	if b.sinceStretch < stretchEvery || b.q[0].p.Start || !b.canAdjust() {
 		return 0
 	}
-	deficit := b.targetNs() - cur
-	if deficit < stretchMinNs {
+	deficit := b.targetNs(dur) - cur
+	if deficit < stretchMinNs || b.cfg.timeStretch && deficit <= tsmConcealOverNs {
 		return 0
 	}
 	n := min(b.nsToSamples(deficit), int64(stretchMaxFrames*dur), int64(b.maxFECSample))
 	n = n / int64(b.quantum) * int64(b.quantum)
 	return int(n)
+}
+
+// Time-stretching (WithTimeStretch): no request within tsmDeadNs of the
+// target; beyond, a request proportional to the error, which would close
+// it in tsmShrinkTauNs (above target) or tsmGrowTauNs (below: late
+// packets cost more than latency), at most a quarter of the packet. A
+// deficit above tsmConcealOverNs is still filled with concealment.
+const (
+	tsmDeadNs         = int64(2500 * time.Microsecond)
+	tsmShrinkTauNs    = int64(500 * time.Millisecond)
+	tsmGrowTauNs      = int64(250 * time.Millisecond)
+	tsmMaxFraction    = 4 // at most dur/tsmMaxFraction per packet
+	tsmConcealOverNs  = int64(40 * time.Millisecond)
+	tsmSmoothNs       = int64(100 * time.Millisecond)
+	tsmSpeechShrinkNs = int64(40 * time.Millisecond)
+	// tsmResumeMaxNs: after a stall longer than WithMaxConceal, how much
+	// delay resuming from its released burst may add.
+	tsmResumeMaxNs    = int64(200 * time.Millisecond)
+	tsmResumeOutageNs = int64(500 * time.Millisecond)
+)
+
+// timeStretchBy returns Decision.Stretch for the head packet (of dur
+// samples) played at delay cur, or 0 (see WithTimeStretch).
+func (b *Buffer) timeStretchBy(cur int64, dur int) int {
+	if !b.cfg.timeStretch {
+		return 0
+	}
+	// Smoothed: the delay measured at each Next wobbles by up to a tick
+	// with how much audio the consumer still had (a 10 ms tick and 20 ms
+	// packets); stretching after the wobble would pull the audio back and
+	// forth for nothing.
+	e := float64(cur - b.targetNs(dur))
+	if !b.tsmHave {
+		b.tsmErr, b.tsmHave = e, true
+	}
+	b.tsmErr += min(1, float64(b.samplesToNs(int64(dur)))/float64(tsmSmoothNs)) * (e - b.tsmErr)
+	err := int64(b.tsmErr)
+	tau := tsmShrinkTauNs
+	switch {
+	case err > tsmDeadNs && b.tick >= dur && (len(b.q) < 2 || b.q[1].seq != b.q[0].seq+1):
+		// Shorter audio means the next packet is wanted sooner. A
+		// consumer whose tick is as long as a packet plays a packet that
+		// came just after a tick a whole tick "late", whatever the
+		// target: squeezing that away only starves it. For such a
+		// consumer, only when the next packet is here already.
+		return 0
+	case err > tsmDeadNs && b.hinted && !b.noPauseFor() && err < tsmSpeechShrinkNs:
+		// With pause hints a small excess waits for the next pause,
+		// where it goes for free (drops, skips); only a large one (after
+		// a collapse of the network's delay, a resumed stall) is shed by
+		// squeezing speech. A consumer whose tick is as long as a packet
+		// measures a delay up to a tick above what it can really play
+		// at: squeezing that away makes it ask for the next packet
+		// before it arrives, conceal, and lose the packet as late.
+		return 0
+	case err > tsmDeadNs:
+	case err < -tsmDeadNs:
+		tau = tsmGrowTauNs
+	default:
+		err = 0
+	}
+	amt := int(float64(err) / float64(tau) * float64(dur))
+	if b.est.ramp && b.est.rampSlope > 0 {
+		// On a ramp the baseline rises by rampSlope per unit of time,
+		// and the delay falls as fast: stretch by as much ahead of the
+		// error (feed-forward), or the error needed to drive it makes
+		// packets late all along the ramp.
+		amt -= int(b.est.rampSlope * float64(dur))
+	}
+	lim := dur / tsmMaxFraction
+	return -min(max(amt, -lim), lim)
 }
 
 // SetQuiet tells the buffer whether the audio of the packet it last
@@ -738,11 +867,15 @@ func (b *Buffer) stretchBy(cur int64, dur int) int {
 // time. A packet that comes after its slot was concealed is dropped as late
 // rather than resumed from: in a pause it held silence, and mid-speech
 // resuming would shift the rest of the speech; the delay it asked for comes
-// from the target, in the next pause. If the talker makes no pause for
-// WithPauseWait (default 3 s), the buffer falls back to adjusting
-// mid-speech and resuming as it does without hints. A consumer that never
-// calls SetQuiet gets that behaviour throughout. Call it after each Play
-// decision, from the goroutine that calls Next.
+// from the target, in the next pause. With WithTimeStretch it is resumed
+// from all the same: the delay it added is squeezed out of the speech
+// that follows if large, or shed in the next pause. If the talker makes
+// no pause for WithPauseWait (default 3 s), the buffer falls back to
+// adjusting mid-speech and resuming as it does without hints. A consumer
+// that never calls SetQuiet gets that behaviour throughout. With
+// WithTimeStretch, the consumer is asked to stretch speech (grow) at any
+// time and to squeeze it (shrink) mid-speech when far above target. Call
+// it after each Play decision, from the goroutine that calls Next.
 func (b *Buffer) SetQuiet(quiet bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -798,7 +931,7 @@ func (b *Buffer) Stats() Stats {
 	if b.delayCount > 0 {
 		s.MeanDelay = time.Duration(b.delaySum / float64(b.delayCount))
 	}
-	s.TargetDelay = time.Duration(b.targetNs())
+	s.TargetDelay = time.Duration(b.targetNs(b.lastDur))
 	s.BufferedPackets = len(b.q)
 	s.State = b.state
 	return s

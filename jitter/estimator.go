@@ -10,10 +10,24 @@ import "math"
 // sliding window of blocks, so a sender clock that runs slightly fast or slow
 // (drift) is followed. Jitter of a packet = transit − baseline ≥ 0.
 //
-// The delay a packet needed to be played on time — its duration plus its
-// jitter — goes into a histogram with exponential forgetting (weights
-// grow instead of decaying every bucket, so adding is O(1)); its high
-// quantile is the base target. Samples far above it are spikes: a stalled
+// A packet's jitter goes into a histogram with exponential forgetting
+// (weights grow instead of decaying every bucket, so adding is O(1)); the
+// target for a packet is its own duration (it was sent only after its last
+// sample was captured) plus the jitter histogram's high quantile, so a
+// stream mixing 20 and 60 ms packets plays its 20 ms ones 40 ms sooner
+// than its 60 ms ones. The histogram and the spike rules below work on
+// "need" = jitter + refDurNs (a 20 ms frame's), so thresholds read as
+// delays of a 20 ms stream.
+//
+// The baseline follows a ramp (a queue filling: the minimum transit rising
+// block after block) by extrapolating the last two block minima instead of
+// waiting for the low blocks to leave the window, so a ramp's lag is not
+// learned as jitter (a 40 ms/s ramp would teach the histogram 80 ms for
+// its 20 s memory); once the ramp stops, the baseline stays at its level
+// until a faster packet pulls it down. A packet much faster than the
+// baseline (a queue collapsing, a faster route) pulls it down at once and
+// is reported as a fall (see add): the packets of the old path still in
+// flight are then not convicted of being late. Samples far above it are spikes: a stalled
 // link, or a stalled sender or relay process on a busy machine, releasing
 // the packets it held back together. A cluster of spike samples (each
 // within spikeGapNs of the last) is a spike event once it has spikeRunMin
@@ -52,14 +66,23 @@ type estimator struct {
 	forget   float64 // per 20 ms of audio
 	samples  int     // samples seen (for warm-up)
 
-	// baseline: min transit per block, ring of blockCount blocks.
+	// baseline: min transit per block, ring of blockCount blocks, with the
+	// arrival of each block's minimum.
 	blockNs    int64
 	blockMin   [baselineBlocks]int64
+	blockAt    [baselineBlocks]int64
 	blockStart int64 // arrival (ns) when the current block began
 	blockIdx   int
 	blocksUsed int
 	baseline   int64
 	haveBase   bool
+	// ramp: the minima are rising; the baseline is extrapolated from the
+	// last two complete blocks (slope in ns per ns).
+	ramp      bool
+	rampSlope float64
+	// The most a packet needed above the target during the ramp, over
+	// the last rampNeedNs (the newest such sample at rampNeedAt).
+	rampNeed, rampNeedAt int64
 
 	// The current cluster of spike samples (see the type's doc).
 	spikeRun  int   // spike samples in the current cluster
@@ -74,7 +97,7 @@ type estimator struct {
 
 	// The last samples learned, to take back those that turn out to be
 	// part of a spike event (see unlearnBefore).
-	recent     [16]learned
+	recent     [128]learned
 	recentNext int
 
 	// Spike events, newest at peaks[(peakNext-1) % peakEvents]; peakN of
@@ -104,8 +127,17 @@ type learned struct {
 type peak struct{ at, height int64 }
 
 const (
-	spikeRunMin    = 3
-	burstMin       = 4
+	spikeRunMin = 3
+	burstMin    = 4
+	// refDurNs: the histogram holds jitter + refDurNs (see the type's
+	// doc).
+	refDurNs = 20e6
+	// rampMinNs: block minima rising by more than this make a ramp.
+	rampMinNs = 4e6
+	// rampNeedNs: how long a need above the target on a ramp is covered.
+	rampNeedNs = 1e9
+	// fallMinNs: a packet this much faster than the baseline is a fall.
+	fallMinNs      = 30e6
 	spikeGapNs     = 200e6
 	baselineBlocks = 4
 	frame20ms      = 20e6
@@ -153,42 +185,15 @@ func (e *estimator) resetBaseline() {
 }
 
 // add records one packet's transit (ns) observed at arrival (ns) and
-// covering durNs of audio. It returns the jitter of this packet.
-func (e *estimator) add(transit, arrival, durNs int64) int64 {
-	// Baseline: sliding-window minimum.
-	if !e.haveBase {
-		e.haveBase = true
-		e.blockIdx = 0
-		e.blocksUsed = 1
-		e.blockStart = arrival
-		e.blockMin[0] = transit
-		e.baseline = transit
-	} else {
-		if arrival-e.blockStart >= e.blockNs {
-			e.blockIdx = (e.blockIdx + 1) % baselineBlocks
-			if e.blocksUsed < baselineBlocks {
-				e.blocksUsed++
-			}
-			e.blockStart = arrival
-			e.blockMin[e.blockIdx] = transit
-			// Recompute the minimum over the live blocks.
-			m := int64(math.MaxInt64)
-			for i := 0; i < e.blocksUsed; i++ {
-				m = min(m, e.blockMin[i])
-			}
-			e.baseline = m
-		}
-		if transit < e.blockMin[e.blockIdx] {
-			e.blockMin[e.blockIdx] = transit
-		}
-		if transit < e.baseline {
-			e.baseline = transit
-		}
-	}
+// covering durNs of audio. It returns the jitter of this packet and, if it
+// pulled the baseline down by more than fallMinNs at once (a queue
+// collapsed, or a faster route), by how much.
+func (e *estimator) add(transit, arrival, durNs int64) (jit, fall int64) {
+	fall = e.updateBaseline(transit, arrival)
 	j := transit - e.baseline
-	// What this packet needed: its own duration (it is sent only after its
-	// last sample was captured) plus its jitter.
-	need := j + durNs
+	// The histogram holds jitter plus a reference duration (see the
+	// type's doc); the target adds the duration of the packet played.
+	need := j + refDurNs
 
 	// Forgetting is per 20 ms of audio so 60 ms packets age the history as
 	// fast as three 20 ms packets.
@@ -229,10 +234,89 @@ func (e *estimator) add(transit, arrival, durNs int64) int64 {
 		// cluster: the rest of a burst (packets stuck behind a stall
 		// need less the later they were sent).
 		e.member(need)
+	case e.ramp && need > base:
+		// On a ramp, what is above the target is jitter around the
+		// extrapolated baseline, and its lag when the ramp steepens:
+		// covered while the ramp lasts (rampNeed), not learned into
+		// the histogram, which would hold it for 20 s after.
+		if arrival-e.rampNeedAt > rampNeedNs || need >= e.rampNeed {
+			e.rampNeed, e.rampNeedAt = need, arrival
+		}
 	default:
 		e.addSample(need)
 	}
-	return j
+	return j, fall
+}
+
+// updateBaseline moves the baseline with the packet's transit (see the
+// type's doc) and returns by how much it fell at once, if more than
+// fallMinNs, else 0.
+func (e *estimator) updateBaseline(transit, arrival int64) (fall int64) {
+	if !e.haveBase {
+		e.haveBase = true
+		e.blockIdx = 0
+		e.blocksUsed = 1
+		e.blockStart = arrival
+		e.blockMin[0], e.blockAt[0] = transit, arrival
+		e.baseline = transit
+		e.ramp = false
+		return 0
+	}
+	if arrival-e.blockStart >= e.blockNs {
+		prev := e.blockIdx
+		e.blockIdx = (e.blockIdx + 1) % baselineBlocks
+		if e.blocksUsed < baselineBlocks {
+			e.blocksUsed++
+		}
+		e.blockStart = arrival
+		e.blockMin[e.blockIdx], e.blockAt[e.blockIdx] = transit, arrival
+		// The minimum over the live blocks, and over those before the
+		// block just closed.
+		m, older := int64(math.MaxInt64), int64(math.MaxInt64)
+		for i := 0; i < e.blocksUsed; i++ {
+			m = min(m, e.blockMin[i])
+			if i != prev && i != e.blockIdx {
+				older = min(older, e.blockMin[i])
+			}
+		}
+		pp := (prev + baselineBlocks - 1) % baselineBlocks
+		wasRamp := e.ramp
+		e.ramp = false
+		ppp := (pp + baselineBlocks - 1) % baselineBlocks
+		if e.blocksUsed == baselineBlocks && e.blockMin[prev] > older+rampMinNs &&
+			e.blockMin[prev] > e.blockMin[pp]+rampMinNs/2 && e.blockMin[pp] > e.blockMin[ppp]+rampMinNs/2 {
+			// Rising block after block (not just a block of high
+			// jitter): extrapolate from the last two complete blocks.
+			if dt := e.blockAt[prev] - e.blockAt[pp]; dt > 0 {
+				e.ramp = true
+				e.rampSlope = float64(e.blockMin[prev]-e.blockMin[pp]) / float64(dt)
+			}
+		}
+		if e.ramp && !wasRamp {
+			// The ramp began before it could be told: take back what
+			// its lag taught the histogram since its first block.
+			e.unlearnBefore(e.blockAt[ppp], e.cached)
+		}
+		// Rotation only raises the window's minimum; a baseline a ramp
+		// raised above it stays (until a faster packet comes).
+		e.baseline = max(m, min(e.baseline, e.blockMin[prev], transit))
+	}
+	if transit < e.blockMin[e.blockIdx] {
+		e.blockMin[e.blockIdx], e.blockAt[e.blockIdx] = transit, arrival
+	}
+	if e.ramp {
+		prev := (e.blockIdx + baselineBlocks - 1) % baselineBlocks
+		pred := e.blockMin[prev] + int64(e.rampSlope*float64(arrival-e.blockAt[prev]))
+		e.baseline = max(e.baseline, min(pred, e.blockMin[e.blockIdx]))
+	}
+	if transit < e.baseline {
+		if e.baseline-transit > fallMinNs {
+			fall = e.baseline - transit
+			e.ramp = false
+		}
+		e.baseline = transit
+	}
+	return fall
 }
 
 // member takes a sample of the current cluster: held back until the
@@ -319,10 +403,18 @@ func (e *estimator) peakLevel() int64 {
 	return min(level, e.maxNs)
 }
 
-// target is the delay to aim for: the base quantile, or the level of
-// recurring spikes while they last.
-func (e *estimator) target() int64 {
-	return max(e.quantile(), e.peakLevel())
+// target is the delay to aim for when playing a packet of durNs: its
+// duration plus the jitter quantile, or plus the level of recurring spikes
+// while they last; 0 while nothing is learned.
+func (e *estimator) target(durNs int64) int64 {
+	t := max(e.quantile(), e.peakLevel())
+	if e.ramp && e.lastArr-e.rampNeedAt <= rampNeedNs {
+		t = max(t, e.rampNeed)
+	}
+	if t == 0 {
+		return 0
+	}
+	return max(t-refDurNs, 0) + durNs
 }
 
 func (e *estimator) addSample(j int64) {

@@ -20,9 +20,14 @@
 // one frame: that is the floor (WithMinDelay raises it); WithMaxDelay is the
 // ceiling.
 //
-// The buffer keeps a histogram, with exponential forgetting, of the delay
-// each packet needed (its duration plus its jitter) and targets a high
-// percentile of it. Delay spikes — several packets far above target
+// The buffer keeps a histogram, with exponential forgetting, of each
+// packet's jitter and targets a high percentile of it plus the duration of
+// the packet being played (a packet leaves its sender only after its last
+// sample): a stream that mixes 20 and 60 ms packets plays the 20 ms ones
+// 40 ms sooner. A network whose delay ramps up (a filling queue) moves
+// the baseline instead of teaching the histogram the ramp's lag; when such
+// a delay collapses, the packets still coming over the slow path are
+// played before the buffer shrinks. Delay spikes — several packets far above target
 // together, such as a stalled Wi-Fi link, or a stalled sender or relay
 // process on a busy machine, releasing a burst — are kept out of the
 // histogram, also in the first second of a transmission, so a stall costs
@@ -45,6 +50,12 @@
 // to 2.5 ms steps). Only when that is not enough does it drop a frame: at
 // most one every few packets when far above target, rarely when close to
 // it, never two in a row.
+//
+// A consumer that can time-stretch decoded audio (WithTimeStretch, as
+// internal/playout does) is asked to lengthen or shorten played packets
+// by small amounts (Decision.Stretch) instead: the delay follows the
+// target in small steps during speech, including a sender clock that
+// drifts, and frames are dropped only in pauses.
 //
 // A consumer that decodes the audio can tell the buffer where the pauses
 // are (Buffer.SetQuiet after each played packet). The buffer then changes
@@ -158,6 +169,15 @@ type Decision struct {
 	// the buffer measures its delay from when the consumer asks next, so it
 	// sees what was kept (SkippedSamples counts what it allowed).
 	Skip int
+	// Stretch, for Play and only with WithTimeStretch, asks the consumer
+	// to lengthen (> 0) or shorten (< 0) the decoded packet's audio by
+	// about this many samples with time-scale modification (pitch-period
+	// overlap-add), as much as it can do inaudibly: the buffer follows its
+	// target delay in small steps during speech rather than by dropping
+	// or concealing frames. Samples does not include it; the buffer
+	// measures its delay from when the consumer asks next, so it sees what
+	// was done and asks again for what was not.
+	Stretch int
 	// Timestamp is the stream timestamp of the first sample covered
 	// (meaningless for Silence while idle).
 	Timestamp uint32
@@ -209,27 +229,29 @@ var (
 // Stats are counters since New. Frame counts count packets; concealment is
 // also given in samples because concealment runs in tick-sized pieces.
 type Stats struct {
-	Received         uint64 // packets pushed, including bad ones
-	Played           uint64 // packets played
-	FECRecovered     uint64 // FEC decisions (lost stretches recovered from the next packet's FEC data)
-	FECUnavailable   uint64 // lost stretches concealed instead because the next packet had no FEC data (WithFECProbe)
-	Concealed        uint64 // Conceal decisions
-	ConcealedSamples uint64 // samples produced by concealment
-	Late             uint64 // packets that arrived after their playout time and were dropped
-	Duplicate        uint64 // packets received twice
-	Dropped          uint64 // packets dropped on purpose to shrink the delay
-	Overflow         uint64 // packets dropped because the buffer was full
-	Invalid          uint64 // packets rejected (empty payload, far out of sequence)
-	Resumed          uint64 // times a late packet was played after concealment (delay grew)
-	Stretched        uint64 // concealments inserted on purpose to grow the delay to target
-	Transmissions    uint64 // transmissions started
-	PlayedSamples    uint64 // samples produced by Play decisions
-	SkippedSamples   uint64 // samples of lost audio skipped (neither played nor concealed), or of a quiet packet (Decision.Skip), to bring the delay down
-	CurrentDelay     time.Duration
-	MeanDelay        time.Duration // mean playout delay over played packets
-	TargetDelay      time.Duration
-	BufferedPackets  int
-	State            State
+	Received           uint64 // packets pushed, including bad ones
+	Played             uint64 // packets played
+	FECRecovered       uint64 // FEC decisions (lost stretches recovered from the next packet's FEC data)
+	FECUnavailable     uint64 // lost stretches concealed instead because the next packet had no FEC data (WithFECProbe)
+	Concealed          uint64 // Conceal decisions
+	ConcealedSamples   uint64 // samples produced by concealment
+	Late               uint64 // packets that arrived after their playout time and were dropped
+	Duplicate          uint64 // packets received twice
+	Dropped            uint64 // packets dropped on purpose to shrink the delay
+	Overflow           uint64 // packets dropped because the buffer was full
+	Invalid            uint64 // packets rejected (empty payload, far out of sequence)
+	Resumed            uint64 // times a late packet was played after concealment (delay grew)
+	Stretched          uint64 // concealments inserted on purpose to grow the delay to target
+	Transmissions      uint64 // transmissions started
+	PlayedSamples      uint64 // samples produced by Play decisions
+	SkippedSamples     uint64 // samples of lost audio skipped (neither played nor concealed), or of a quiet packet (Decision.Skip), to bring the delay down
+	TimeStretched      uint64 // Play decisions with a Stretch (WithTimeStretch)
+	TimeStretchSamples int64  // sum of their Stretch (> 0: asked to grow the delay, < 0: to shrink it)
+	CurrentDelay       time.Duration
+	MeanDelay          time.Duration // mean playout delay over played packets
+	TargetDelay        time.Duration
+	BufferedPackets    int
+	State              State
 }
 
 // Option configures a Buffer.
@@ -249,6 +271,7 @@ type config struct {
 	maxPackets   int
 	pauseWait    time.Duration
 	partialSkip  bool
+	timeStretch  bool
 }
 
 // WithPartialSkip says the consumer honours Decision.Skip (it decodes each
@@ -258,6 +281,21 @@ type config struct {
 // packets: the delay settles within a few milliseconds of the target rather
 // than anywhere up to a packet above it (20 ms with 20 ms packets).
 func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = on } }
+
+// WithTimeStretch says the consumer honours Decision.Stretch: it
+// lengthens or shortens played audio by time-scale modification, as WebRTC
+// NetEQ's accelerate and preemptive expand do. The buffer then follows its
+// target during speech in small steps (a request proportional to the
+// distance from the target, at most a quarter of a packet), instead of
+// dropping frames (only in pauses, with pause hints) or inserting
+// concealment (only when far below target); a sender clock that drifts is
+// followed continuously. Lost audio and pauses are still skipped to shrink
+// for free. With pause hints (Buffer.SetQuiet), an excess under 40 ms
+// still waits for a pause, and a packet that comes after its slot began to
+// be concealed is resumed from (the delay grows) rather than lost. Without
+// pause hints, after an outage of up to 0.5 s the buffer resumes from the
+// last 200 ms of the burst that ends it, and squeezes that delay back.
+func WithTimeStretch(on bool) Option { return func(c *config) { c.timeStretch = on } }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).
 func WithClockRate(hz int) Option { return func(c *config) { c.clockRate = hz } }

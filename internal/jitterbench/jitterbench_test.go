@@ -19,6 +19,17 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// TestReportKinds prints the table of issue 12's six kinds of network
+// (go test -v -run TestReportKinds).
+func TestReportKinds(t *testing.T) {
+	var sb strings.Builder
+	ReportKinds(&sb, KindTraces(1))
+	t.Log("\n" + sb.String())
+	if os.Getenv("JITTERBENCH_KINDS_OUT") != "" {
+		os.WriteFile(os.Getenv("JITTERBENCH_KINDS_OUT"), []byte(sb.String()), 0o644)
+	}
+}
+
 // goalSeeds is how many seeds TestGoals runs each standard trace with.
 const goalSeeds = 8
 

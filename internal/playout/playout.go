@@ -1,7 +1,9 @@
 // Package playout turns talkers' voice packets into PCM: one jitter buffer
 // and one decoder per talker, a PCM FIFO per talker so packet durations
-// (10, 20, 60 ms) need not match the playout tick, and a mixer that sums
-// talkers with soft clipping.
+// (10, 20, 60 ms) need not match the playout tick, time-scale
+// modification of each talker's decoded audio where its jitter buffer
+// asks for it (a pitch period removed or repeated at a time, WSOLA: see
+// stretch.go), and a mixer that sums talkers with soft clipping.
 //
 // Two ways to use it:
 //
@@ -54,6 +56,13 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// NoTimeStretch turns off time-scale modification: by default every
+	// talker's jitter buffer is given jitter.WithTimeStretch(true) and the
+	// mixer lengthens or shortens the decoded audio by a pitch period at a
+	// time where it asks (see stretch.go), so the delay follows the
+	// buffer's target in small steps during speech; without it the
+	// buffer drops or conceals whole frames.
+	NoTimeStretch bool
 	// NoPauseHints turns off the pause hints the mixer gives each jitter
 	// buffer (jitter.Buffer.SetQuiet, from the level of every decoded
 	// packet): without them the buffers change their delay mid-speech too.
@@ -79,6 +88,11 @@ type Stats struct {
 	TalkersRemoved uint64 // talkers forgotten after IdleTimeout
 	DecodeErrors   uint64 // packets that failed to decode (concealed instead)
 	DecoderErrors  uint64 // failures to create a decoder (packets dropped)
+	// Time-scale modification carried out (see Config.NoTimeStretch):
+	// pitch periods removed or inserted, and the samples they came to
+	// (> 0: inserted, the delay grew).
+	TimeStretchOps     uint64
+	TimeStretchSamples int64
 	// Jitter sums the counters of all talkers' buffers, current and
 	// removed. Its delay fields are the mean over current talkers.
 	Jitter jitter.Stats
@@ -112,6 +126,7 @@ type talker struct {
 	// Used only by the ticking goroutine:
 	dec       codec.FrameDecoder
 	level     float64 // recent speech level (RMS, full scale 1), for pause hints
+	tsm       stretcher
 	fifo      []int16
 	rd        int // read offset in fifo
 	audioLeft int // samples at the end of fifo that are talker audio (not silence)
@@ -159,10 +174,13 @@ func (m *Mixer) Push(talkerID uint32, p jitter.Packet) {
 			m.log.Error("cannot create an audio decoder for a talker; their voice is dropped", "talker", talkerID, "err", err)
 			return
 		}
-		opts := append([]jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC)},
-			m.cfg.JitterOptions...)
+		opts := []jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC)}
+		if !m.cfg.NoTimeStretch {
+			opts = append(opts, jitter.WithTimeStretch(true))
+		}
+		opts = append(opts, m.cfg.JitterOptions...)
 		nt := &talker{id: talkerID, buf: jitter.New(opts...), dec: dec,
-			fifo: make([]int16, 0, 2*codec.MaxPacketSamples+m.cfg.FrameSamples),
+			fifo: make([]int16, 0, 2*codec.MaxPacketSamples+m.cfg.FrameSamples+2*tsmMaxLag),
 			out:  make([]int16, m.cfg.FrameSamples)}
 		m.mu.Lock()
 		if t = m.talkers[talkerID]; t == nil {
@@ -222,7 +240,7 @@ func (m *Mixer) TickTalkers(now time.Time) []TalkerFrame {
 // t.out. It reports whether any of it was talker audio.
 func (m *Mixer) fill(t *talker, now time.Time) bool {
 	n := m.cfg.FrameSamples
-	active := false
+	active, stretched := false, false
 	for guard := 0; len(t.fifo)-t.rd < n && guard < 64; guard++ {
 		need := n - (len(t.fifo) - t.rd)
 		d, _ := t.buf.Next(now, need)
@@ -231,6 +249,22 @@ func (m *Mixer) fill(t *talker, now time.Time) bool {
 		t.fifo = append(t.fifo, pcm...)
 		if audio {
 			t.audioLeft = len(t.fifo) - t.rd
+		}
+		if d.Action == jitter.Play {
+			t.tsm.request(d.Stretch)
+		}
+		if !stretched && t.tsm.pending() {
+			// At most one pitch period per tick.
+			var k int
+			t.fifo, k = t.tsm.apply(t.fifo, t.rd, 32768*max(quietFloor, quietRatio*t.level))
+			if k != 0 {
+				stretched = true
+				t.audioLeft = max(0, t.audioLeft+k)
+				m.mu.Lock()
+				m.stats.TimeStretchOps++
+				m.stats.TimeStretchSamples += int64(k)
+				m.mu.Unlock()
+			}
 		}
 	}
 	avail := len(t.fifo) - t.rd
@@ -417,6 +451,8 @@ func addStats(dst *jitter.Stats, s jitter.Stats) {
 	dst.Transmissions += s.Transmissions
 	dst.PlayedSamples += s.PlayedSamples
 	dst.SkippedSamples += s.SkippedSamples
+	dst.TimeStretched += s.TimeStretched
+	dst.TimeStretchSamples += s.TimeStretchSamples
 }
 
 // Mix sums the PCM of frames into out (len(out) samples; frames shorter

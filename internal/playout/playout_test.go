@@ -41,9 +41,13 @@ func (fakeDecoder) DecodeFEC(pkt []byte, pcm []int16) (int, error) {
 	return len(pcm), nil
 }
 
+// newFake makes a mixer with the fake decoder, without time-stretching:
+// these tests check that every packet's marker comes out for exactly its
+// duration (time-stretching is tested on speech in stretch_test.go).
 func newFake(frame int, opts ...jitter.Option) *Mixer {
 	return New(Config{
 		FrameSamples:  frame,
+		NoTimeStretch: true,
 		NewDecoder:    func() (codec.FrameDecoder, error) { return fakeDecoder{}, nil },
 		JitterOptions: opts,
 		IdleTimeout:   5 * time.Second,
