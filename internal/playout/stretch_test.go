@@ -30,13 +30,8 @@ const (
 	sdBins   = sdFrame * 8000 / 48000
 )
 
-func spectralDistance(ref, got []int16) float64 {
-	m, _ := spectralDistances(ref, got)
-	return m
-}
-
-// spectralDistances returns the mean spectral distance (see
-// spectralDistance) and its 95th percentile over frames.
+// spectralDistances returns the mean spectral distance (above) and its
+// 95th percentile over frames.
 func spectralDistances(ref, got []int16) (mean, p95 float64) {
 	win := make([]float64, sdFrame)
 	for i := range win {
@@ -53,7 +48,7 @@ func spectralDistances(ref, got []int16) (mean, p95 float64) {
 			e += v * v
 			buf[i] = complex(v*win[i], 0)
 		}
-		fft(buf)
+		audiotest.FFT(buf, false)
 		db := make([]float64, sdBins)
 		top := -300.0
 		for k := range db {
@@ -115,32 +110,6 @@ func spectralDistances(ref, got []int16) (mean, p95 float64) {
 	}
 	slices.Sort(ds)
 	return sum / float64(len(ds)), ds[len(ds)*95/100]
-}
-
-// fft is an in-place radix-2 FFT (len(x) a power of two).
-func fft(x []complex128) {
-	n := len(x)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j ^= bit
-		if i < j {
-			x[i], x[j] = x[j], x[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		w := cmplx.Exp(complex(0, -2*math.Pi/float64(size)))
-		for start := 0; start < n; start += size {
-			wk := complex(1, 0)
-			for k := 0; k < size/2; k++ {
-				a, b := x[start+k], x[start+k+size/2]*wk
-				x[start+k], x[start+k+size/2] = a+b, a-b
-				wk *= w
-			}
-		}
-	}
 }
 
 // opusFrames encodes pcm in 20 ms Opus packets.
