@@ -28,23 +28,6 @@ const speechText = "Hello from the hark intercom. One two three."
 // lets the packets queued during its own stalls in before the ticks it
 // missed); what a stall costs is its own audio.
 
-// formats are the WAV formats `talk send` must take.
-var formats = []struct {
-	name string
-	f    wav.Format
-}{
-	{"u8-mono-8k", wav.Format{Rate: 8000, Channels: 1, Bits: 8}},
-	{"u8-stereo-22k", wav.Format{Rate: 22050, Channels: 2, Bits: 8}},
-	{"s16-mono-16k", wav.Format{Rate: 16000, Channels: 1, Bits: 16}},
-	{"s16-stereo-44k", wav.Format{Rate: 44100, Channels: 2, Bits: 16}},
-	{"s16-mono-48k-LIST", wav.Format{Rate: 48000, Channels: 1, Bits: 16, ExtraChunks: true}},
-	{"s24-mono-48k", wav.Format{Rate: 48000, Channels: 1, Bits: 24}},
-	{"s24-stereo-32k", wav.Format{Rate: 32000, Channels: 2, Bits: 24}},
-	{"s32-mono-11k", wav.Format{Rate: 11025, Channels: 1, Bits: 32}},
-	{"s32-stereo-24k-LIST", wav.Format{Rate: 24000, Channels: 2, Bits: 32, ExtraChunks: true}},
-	{"f32-mono-12k", wav.Format{Rate: 12000, Channels: 1, Bits: 32, Float: true}},
-	{"f32-stereo-48k", wav.Format{Rate: 48000, Channels: 2, Bits: 32, Float: true}},
-}
 
 // channelsJSON makes a channels file with n push-to-talk channels c0…
 // plus lobby (default) and ops (open).
@@ -82,7 +65,7 @@ func TestSendRecordEveryFormat(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, 90*time.Second)
 	speech := audiotest.Speech(t, speechText)
-	r := startRelay(t, ctx, true, channelsJSON(len(formats)), nil)
+	r := startRelay(t, ctx, true, channelsJSON(len(audiotest.WAVFormats)), nil)
 
 	type run struct {
 		file string
@@ -90,13 +73,13 @@ func TestSendRecordEveryFormat(t *testing.T) {
 		rec  *recorder
 		send *proc
 	}
-	runs := make([]*run, len(formats))
-	for i, f := range formats {
-		file := audiotest.WriteWAV(t, f.f, speech, audiotest.SpeechRate)
+	runs := make([]*run, len(audiotest.WAVFormats))
+	for i, f := range audiotest.WAVFormats {
+		file := audiotest.WriteWAV(t, f.F, speech, audiotest.SpeechRate)
 		runs[i] = &run{file: file, ref: readMono(t, file)}
 	}
 	// Recorders first (in parallel: each waits only for its own join).
-	for i := range formats {
+	for i := range audiotest.WAVFormats {
 		runs[i].rec = r.newRecorder(t, fmt.Sprintf("rec%d", i), "", fmt.Sprintf("c%d", i))
 	}
 	for i, ru := range runs {
@@ -108,18 +91,18 @@ func TestSendRecordEveryFormat(t *testing.T) {
 	}
 	for i, ru := range runs {
 		if code := ru.send.wait(ctx); code != 0 {
-			t.Fatalf("%s: talk send exited %d:\n%s", formats[i].name, code, ru.send.text())
+			t.Fatalf("%s: talk send exited %d:\n%s", audiotest.WAVFormats[i].Name, code, ru.send.text())
 		}
 	}
 	for i, ru := range runs {
 		ru.rec.untilSilent(ctx, fmt.Sprintf("sender%d", i))
 		if code := ru.rec.interrupt(ctx); code != 0 {
-			t.Fatalf("%s: talk record exited %d after Ctrl-C:\n%s", formats[i].name, code, ru.rec.text())
+			t.Fatalf("%s: talk record exited %d after Ctrl-C:\n%s", audiotest.WAVFormats[i].Name, code, ru.rec.text())
 		}
 	}
-	for i, f := range formats {
-		t.Run(f.name, func(t *testing.T) {
-			t.Logf("%s: %s; recorder %s", f.name, f.f, runs[i].rec.playoutStats())
+	for i, f := range audiotest.WAVFormats {
+		t.Run(f.Name, func(t *testing.T) {
+			t.Logf("%s: %s; recorder %s", f.Name, f.F, runs[i].rec.playoutStats())
 			audiotest.Judge(t, "", runs[i].ref, readMono(t, runs[i].rec.out), 48000, 0.9)
 		})
 	}

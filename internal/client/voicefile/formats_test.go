@@ -10,23 +10,6 @@ import (
 	"github.com/hark-intercom/hark/internal/wav"
 )
 
-// e2eFormats are the WAV formats of internal/e2e's TestSendRecordEveryFormat.
-var e2eFormats = []struct {
-	name string
-	f    wav.Format
-}{
-	{"u8-mono-8k", wav.Format{Rate: 8000, Channels: 1, Bits: 8}},
-	{"u8-stereo-22k", wav.Format{Rate: 22050, Channels: 2, Bits: 8}},
-	{"s16-mono-16k", wav.Format{Rate: 16000, Channels: 1, Bits: 16}},
-	{"s16-stereo-44k", wav.Format{Rate: 44100, Channels: 2, Bits: 16}},
-	{"s16-mono-48k-LIST", wav.Format{Rate: 48000, Channels: 1, Bits: 16, ExtraChunks: true}},
-	{"s24-mono-48k", wav.Format{Rate: 48000, Channels: 1, Bits: 24}},
-	{"s24-stereo-32k", wav.Format{Rate: 32000, Channels: 2, Bits: 24}},
-	{"s32-mono-11k", wav.Format{Rate: 11025, Channels: 1, Bits: 32}},
-	{"s32-stereo-24k-LIST", wav.Format{Rate: 24000, Channels: 2, Bits: 32, ExtraChunks: true}},
-	{"f32-mono-12k", wav.Format{Rate: 12000, Channels: 1, Bits: 32, Float: true}},
-	{"f32-stereo-48k", wav.Format{Rate: 48000, Channels: 2, Bits: 32, Float: true}},
-}
 
 // TestSendRecordEveryFormatOffline is TestSendRecordEveryFormat without the
 // network and the real-time clock: speech written in each format is read
@@ -43,9 +26,9 @@ var e2eFormats = []struct {
 // format.
 func TestSendRecordEveryFormatOffline(t *testing.T) {
 	speech := audiotest.Speech(t, "Hello from the hark intercom. One two three.")
-	for _, f := range e2eFormats {
-		t.Run(f.name, func(t *testing.T) {
-			path := audiotest.WriteWAV(t, f.f, speech, audiotest.SpeechRate)
+	for _, f := range audiotest.WAVFormats {
+		t.Run(f.Name, func(t *testing.T) {
+			path := audiotest.WriteWAV(t, f.F, speech, audiotest.SpeechRate)
 			a, err := wav.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -58,12 +41,12 @@ func TestSendRecordEveryFormatOffline(t *testing.T) {
 			got := sendToRecorder(t, ref, 0)
 			corr, _ := audiotest.RequireCorrelation(t, ref, got, 48000, 0.97)
 			t.Logf("%s: file vs the 16-bit speech %.4f (lag %v, %d vs %d samples), recording vs file %.3f",
-				f.name, fileCorr, fileLag, len(ref), len(speech), corr)
+				f.Name, fileCorr, fileLag, len(ref), len(speech), corr)
 			if fileCorr < 0.99 || fileLag != 0 {
-				t.Errorf("%s: the decoded file differs from the speech it was written from: envelope correlation %.4f, lag %v", f.name, fileCorr, fileLag)
+				t.Errorf("%s: the decoded file differs from the speech it was written from: envelope correlation %.4f, lag %v", f.Name, fileCorr, fileLag)
 			}
 			if d := len(ref) - len(speech); d < -48 || d > 48 { // two resamplings round the length
-				t.Errorf("%s: decoded to %d samples at 48 kHz, the speech has %d", f.name, len(ref), len(speech))
+				t.Errorf("%s: decoded to %d samples at 48 kHz, the speech has %d", f.Name, len(ref), len(speech))
 			}
 		})
 	}
