@@ -28,7 +28,6 @@ const speechText = "Hello from the hark intercom. One two three."
 // lets the packets queued during its own stalls in before the ticks it
 // missed); what a stall costs is its own audio.
 
-
 // channelsJSON makes a channels file with n push-to-talk channels c0…
 // plus lobby (default) and ops (open).
 func channelsJSON(n int) string {

@@ -10,7 +10,6 @@ import (
 	"github.com/hark-intercom/hark/internal/wav"
 )
 
-
 // TestSendRecordEveryFormatOffline is TestSendRecordEveryFormat without the
 // network and the real-time clock: speech written in each format is read
 // back as `talk send` reads it (wav.ReadFile, wav.ToMono48k), sent through
