@@ -495,8 +495,8 @@ func (cn *conn) flush(ctx context.Context) error {
 }
 
 // pingLoop pings the relay every PingInterval and gives the connection up
-// when nothing at all (message, datagram) came from the relay for
-// PingTimeout: a relay that crashed, hangs, or whose network is gone. A
+// when nothing at all (message, datagram, QUIC packet) came from the relay
+// for PingTimeout: a relay that crashed, hangs, or whose network is gone. A
 // relay that restarted answers a ping with a stateless reset, which ends
 // the connection at once (see readLoop).
 func (cn *conn) pingLoop(c *Client) {
@@ -507,6 +507,10 @@ func (cn *conn) pingLoop(c *Client) {
 	nextPing := now.Add(iv)
 	t := time.NewTimer(iv)
 	defer t.Stop()
+	// QUIC packets count as a sign of life too: a relay whose program is
+	// slow (a login storm on a small machine) still acknowledges the
+	// pings at once from its QUIC stack; only a relay that is gone does not.
+	var packets uint64
 	for {
 		select {
 		case <-cn.done:
@@ -514,6 +518,10 @@ func (cn *conn) pingLoop(c *Client) {
 		case <-t.C:
 		}
 		now = time.Now()
+		if p := cn.qc.ConnectionStats().PacketsReceived; p != packets {
+			packets = p
+			cn.heard.Store(now.UnixNano())
+		}
 		heard := time.Unix(0, cn.heard.Load())
 		if silent := now.Sub(heard); silent >= timeout {
 			c.silentDrops.Add(1)
@@ -530,7 +538,14 @@ func (cn *conn) pingLoop(c *Client) {
 				cn.close(0, "")
 				return
 			}
-			nextPing = now.Add(iv)
+			// Nothing heard since the last ping: probe faster. Each probe
+			// is another chance for a restarted relay to answer with a
+			// stateless reset (it drops some when many arrive at once).
+			if now.Sub(heard) > iv {
+				nextPing = now.Add(iv / 4)
+			} else {
+				nextPing = now.Add(iv)
+			}
 		}
 		wake := heard.Add(timeout)
 		if nextPing.Before(wake) {
