@@ -117,10 +117,11 @@ type Config struct {
 	// was changed or the user removed meanwhile) ends the client: retrying
 	// with the same password cannot succeed.
 	Reconnect bool
-	// MinBackoff and MaxBackoff bound the wait between attempts: before
-	// attempt n (from 0) the client waits a random time between 0 and
-	// MinBackoff·2ⁿ, capped at MaxBackoff ("full jitter": clients that lost
-	// the relay together do not come back together).
+	// MinBackoff and MaxBackoff bound the wait between attempts: the client
+	// waits a random time between 0 and MinBackoff·2ⁿ, capped at
+	// MaxBackoff ("full jitter": clients that lost the relay together do
+	// not come back together), where n counts the failed attempts so far,
+	// attempts that got no answer at all (the relay is down) by halves.
 	MinBackoff, MaxBackoff time.Duration
 	// MaxAttempts stops reconnecting after that many failed attempts in a
 	// row; 0 means forever.
@@ -131,9 +132,10 @@ type Config struct {
 	// password check (3 s by default), after which the relay answers
 	// "busy" and the client retries. An attempt also ends when nothing
 	// came back from the relay during the QUIC handshake for 1 s on the
-	// first attempt, doubling with each failed attempt up to DialTimeout
-	// (a relay that is down): QUIC repeats its first packet at growing
-	// intervals, so a fresh attempt reaches a relay that came back sooner.
+	// first four attempts, then doubling with each failed attempt up to
+	// DialTimeout (a relay that is down): QUIC repeats its first packet at
+	// growing intervals, so a fresh attempt reaches a relay that came back
+	// sooner.
 	DialTimeout time.Duration
 	// RequestTimeout bounds requests whose context has no deadline; 0 means
 	// DefaultRequestTimeout.
@@ -271,6 +273,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.setState(StateConnecting, nil)
 
 	var cn *conn
+	growth := 0
 	for attempt := 0; ; attempt++ {
 		cn, err = c.connect(ctx, attempt)
 		if err == nil {
@@ -281,7 +284,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 			c.shutdown(err)
 			return nil, err
 		}
-		d := c.backoff(attempt)
+		growth += growthAfter(err)
+		d := c.backoff(growth / 2)
 		c.log.Warn("relay unreachable; retrying", "err", err, "in", d.Round(time.Millisecond))
 		t := time.NewTimer(d)
 		select {
@@ -365,6 +369,19 @@ func (c *Client) backoff(attempt int) time.Duration {
 	}
 	d = min(d, c.cfg.MaxBackoff)
 	return rand.N(d + 1)
+}
+
+// growthAfter says how much a failed attempt grows the backoff (two steps
+// double it): a relay that answered and refused (busy, shutting down)
+// doubles it, so clients spread out; an attempt that got no answer at all
+// (the relay is down) grows it half as fast: it cost the relay nothing,
+// it already waited for the handshake timeout, and a relay that comes back
+// after a short outage must find its clients soon.
+func growthAfter(err error) int {
+	if errors.Is(err, errNoAnswer) {
+		return 1
+	}
+	return 2
 }
 
 // transient reports whether a failed connection attempt may succeed if
@@ -471,8 +488,9 @@ func (c *Client) supervise(cn *conn) {
 // redial retries until it connects, the client closes or MaxAttempts fail.
 // It returns nil in the latter two cases (after shutting down).
 func (c *Client) redial() *conn {
+	growth := 0
 	for attempt := 0; ; attempt++ {
-		d := c.backoff(attempt)
+		d := c.backoff(growth / 2)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -496,6 +514,7 @@ func (c *Client) redial() *conn {
 		if errors.As(err, &ae) || errors.As(err, &fe) {
 			lvl = slog.LevelError
 		}
+		growth += growthAfter(err)
 		c.log.Log(context.Background(), lvl, "reconnect failed", "attempt", attempt+1, "err", err)
 		if ae != nil {
 			c.shutdown(err)

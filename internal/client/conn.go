@@ -26,7 +26,8 @@ const (
 	// back from the relay for this long during the QUIC handshake, so that
 	// an attempt made while the relay was down does not wait out QUIC's
 	// growing retransmission intervals (0.3, 0.6, 1.2 s…): the next
-	// attempt starts afresh. It doubles with each failed attempt.
+	// attempt starts afresh. It doubles with each failed attempt after
+	// the fourth.
 	minHandshakeIdle = time.Second
 	// pingPadding pads pings so the packet carrying one is over the 42
 	// bytes below which quic-go sends no stateless reset (see proto.Ping).
@@ -113,7 +114,7 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,
-		HandshakeIdleTimeout: min(c.cfg.DialTimeout, minHandshakeIdle<<min(attempt, 8)),
+		HandshakeIdleTimeout: min(c.cfg.DialTimeout, minHandshakeIdle<<min(max(attempt-3, 0), 8)),
 	})
 	vmu.Lock()
 	vErr, fp, isNew := verifyErr, seen, tofu
@@ -129,7 +130,7 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ht) || errors.As(err, &it) {
-			err = errors.New("no answer")
+			err = errNoAnswer
 		} else if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
 			err = fmt.Errorf("TLS handshake failed (is it a Hark relay speaking %s?): %w", proto.ALPN, err)
 		}
@@ -152,6 +153,9 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	}
 	return cn, nil
 }
+
+// errNoAnswer: the relay did not answer the QUIC handshake at all.
+var errNoAnswer = errors.New("no answer")
 
 // parentDone reports whether ctx ended because its parent did (the caller
 // gave up), rather than by the dial timeout.
