@@ -347,9 +347,10 @@ func (r *restartRun) login(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			defer cancel()
-			c, err := client.Dial(dctx, cfg)
+			// Bounded by the run's context: with every password to check
+			// on one or two cores, some logins are refused as busy a few
+			// times and back off.
+			c, err := client.Dial(ctx, cfg)
 			if err != nil {
 				errs <- fmt.Errorf("%s: %w", cfg.Name, err)
 				return
