@@ -26,10 +26,11 @@
 // elsewhere) is not resumed.
 //
 // A lost connection is noticed within Config.PingTimeout: the client pings
-// the relay every PingInterval on the control stream and gives the
-// connection up when nothing at all came from the relay for PingTimeout. A
-// relay that restarted with its session secret answers the next ping at
-// once with a QUIC stateless reset (the pings are padded so that it can).
+// the relay every PingInterval on the control stream (four times as often
+// while a ping is unanswered) and gives the connection up when nothing at
+// all came from the relay for PingTimeout. A relay that restarted with its
+// session secret answers the next ping at once with a QUIC stateless reset
+// (the pings are padded so that it can).
 //
 // The relay gives a logged-in client a resume ticket (proto.Ticket), kept
 // in memory; a reconnection presents it with the password and the relay
@@ -63,7 +64,7 @@ const (
 	DefaultMaxBackoff     = 30 * time.Second
 	DefaultDialTimeout    = 5 * time.Second
 	DefaultRequestTimeout = 10 * time.Second
-	DefaultPingInterval   = 500 * time.Millisecond
+	DefaultPingInterval   = time.Second
 	DefaultPingTimeout    = 2 * time.Second
 	DefaultEventQueue     = 1024
 	DefaultSendQueue      = 32
@@ -146,7 +147,9 @@ type Config struct {
 	PingInterval time.Duration
 	// PingTimeout gives the connection up (and, with Reconnect, redials)
 	// when nothing came from the relay for this long; 0 means
-	// DefaultPingTimeout. At least twice PingInterval.
+	// DefaultPingTimeout. At least twice PingInterval. A relay whose
+	// recent answers were slow gets up to four times as long: a busy
+	// relay is not abandoned (reconnecting would add to its load).
 	PingTimeout time.Duration
 }
 

@@ -49,6 +49,12 @@ type conn struct {
 	resumed     bool            // the login presented a resume ticket
 
 	heard atomic.Int64 // unix ns when anything last came from the relay
+	// The last pings' nonces and send times (unix ns), by nonce % 8, and
+	// a decaying maximum of their round trips (ns): a slow relay gets
+	// more time before the connection is given up (see pingLoop).
+	pingNonces [8]atomic.Uint64
+	pingTimes  [8]atomic.Int64
+	slowRTT    atomic.Int64
 
 	wmu  sync.Mutex // guards writes to st and wbuf
 	wbuf []byte
@@ -505,7 +511,7 @@ func (cn *conn) flush(ctx context.Context) error {
 // the connection at once (see readLoop).
 func (cn *conn) pingLoop(c *Client) {
 	defer cn.wg.Done()
-	iv, timeout := c.cfg.PingInterval, c.cfg.PingTimeout
+	iv, base := c.cfg.PingInterval, c.cfg.PingTimeout
 	now := time.Now()
 	cn.heard.Store(now.UnixNano())
 	nextPing := now.Add(iv)
@@ -527,6 +533,10 @@ func (cn *conn) pingLoop(c *Client) {
 			cn.heard.Store(now.UnixNano())
 		}
 		heard := time.Unix(0, cn.heard.Load())
+		// A relay (or a machine) that answered slowly lately gets up to
+		// four times PingTimeout, so a busy relay is not abandoned, which
+		// would only add logins to its load.
+		timeout := min(max(base, 4*time.Duration(cn.slowRTT.Load())), 4*base)
 		if silent := now.Sub(heard); silent >= timeout {
 			c.silentDrops.Add(1)
 			cn.setCause(fmt.Errorf("the relay stopped answering: nothing from it for %v", silent.Round(time.Millisecond)))
@@ -537,6 +547,8 @@ func (cn *conn) pingLoop(c *Client) {
 			n := c.pingNonce.Add(1)
 			c.lastPingNo.Store(n)
 			c.lastPingAt.Store(now.UnixNano())
+			cn.pingTimes[n%8].Store(now.UnixNano())
+			cn.pingNonces[n%8].Store(n)
 			if err := cn.write(&proto.Ping{Nonce: n, Padding: pingPadding}); err != nil {
 				cn.setCause(err)
 				cn.close(0, "")
@@ -601,8 +613,11 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 			c.log.Debug("pong not sent", "err", err)
 		}
 	case *proto.Pong:
-		if m.Nonce == c.lastPingNo.Load() {
-			c.rtt.Store(time.Now().UnixNano() - c.lastPingAt.Load())
+		if i := m.Nonce % 8; cn.pingNonces[i].Load() == m.Nonce {
+			rtt := time.Now().UnixNano() - cn.pingTimes[i].Load()
+			c.rtt.Store(rtt)
+			old := cn.slowRTT.Load()
+			cn.slowRTT.Store(max(rtt, old-old/8))
 		}
 	case *proto.Presence:
 		c.mu.Lock()
