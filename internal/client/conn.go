@@ -269,6 +269,11 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		return c.errorFor(e, "log in")
 	}
 	cn.welcome = *m.(*proto.Welcome)
+	// The relay accepted the login: the session exists. Give the join the
+	// time of a request rather than what is left of the dial timeout; a
+	// busy relay answers late, and abandoning the session now would only
+	// make it do the login again.
+	st.SetDeadline(time.Now().Add(c.cfg.RequestTimeout))
 	if tofu {
 		if err := c.known.Add(c.relay, fp); err != nil {
 			c.log.Warn("could not record the relay's fingerprint", "err", err)

@@ -110,6 +110,10 @@ func (s *session) bye(code proto.Code, text string) {
 	})
 }
 
+// writeCoalesce is the shortest time between two control writes of a
+// session during a burst (see writeLoop).
+const writeCoalesce = 10 * time.Millisecond
+
 // writeBufs holds buffers for coalesced control writes.
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 20<<10); return &b }}
 
@@ -119,9 +123,23 @@ var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 20<<10); return
 func (s *session) writeLoop() {
 	ctx := s.conn.Context()
 	var batch [][]byte
+	var last time.Time // the last write
 	for {
 		select {
 		case <-s.ctl.notify:
+			// In a burst (a login storm sends every session a presence
+			// change per login) gather for a moment: one write, and a few
+			// packets, instead of one per message, for the relay and for
+			// the client. A message after a quiet spell goes at once.
+			if since := time.Since(last); since < writeCoalesce {
+				t := time.NewTimer(writeCoalesce - since)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+				}
+				t.Stop()
+			}
+			last = time.Now()
 			batch = s.ctl.popAll(batch[:0])
 			if err := s.writeBatch(batch); err != nil {
 				s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeInternal), "control stream write failed")
