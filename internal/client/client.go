@@ -201,10 +201,14 @@ type Client struct {
 	ticket        []byte        // resume ticket from the relay, or nil
 	ticketUntil   time.Time     // when ticket expires (by our clock)
 
-	pingNonce   atomic.Uint64
-	lastPingAt  atomic.Int64 // unix ns of the last keep-alive ping
-	lastPingNo  atomic.Uint64
-	rtt         atomic.Int64
+	pingNonce  atomic.Uint64
+	lastPingAt atomic.Int64 // unix ns of the last keep-alive ping
+	lastPingNo atomic.Uint64
+	rtt        atomic.Int64
+	// slowRTT is a decaying maximum of the ping round trips (ns), kept
+	// across connections: a relay that was slow gets more time before a
+	// connection is given up, also right after a reconnection.
+	slowRTT     atomic.Int64
 	voiceSent   atomic.Uint64
 	voiceDrop   atomic.Uint64
 	voiceRecv   atomic.Uint64

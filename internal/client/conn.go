@@ -49,12 +49,9 @@ type conn struct {
 	resumed     bool            // the login presented a resume ticket
 
 	heard atomic.Int64 // unix ns when anything last came from the relay
-	// The last pings' nonces and send times (unix ns), by nonce % 8, and
-	// a decaying maximum of their round trips (ns): a slow relay gets
-	// more time before the connection is given up (see pingLoop).
+	// The last pings' nonces and send times (unix ns), by nonce % 8.
 	pingNonces [8]atomic.Uint64
 	pingTimes  [8]atomic.Int64
-	slowRTT    atomic.Int64
 
 	wmu  sync.Mutex // guards writes to st and wbuf
 	wbuf []byte
@@ -541,7 +538,7 @@ func (cn *conn) pingLoop(c *Client) {
 		// A relay (or a machine) that answered slowly lately gets up to
 		// four times PingTimeout, so a busy relay is not abandoned, which
 		// would only add logins to its load.
-		timeout := min(max(base, 4*time.Duration(cn.slowRTT.Load())), 4*base)
+		timeout := min(max(base, 4*time.Duration(c.slowRTT.Load())), 4*base)
 		if silent := now.Sub(heard); silent >= timeout {
 			c.silentDrops.Add(1)
 			cn.setCause(fmt.Errorf("the relay stopped answering: nothing from it for %v", silent.Round(time.Millisecond)))
@@ -621,8 +618,8 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		if i := m.Nonce % 8; cn.pingNonces[i].Load() == m.Nonce {
 			rtt := time.Now().UnixNano() - cn.pingTimes[i].Load()
 			c.rtt.Store(rtt)
-			old := cn.slowRTT.Load()
-			cn.slowRTT.Store(max(rtt, old-old/8))
+			old := c.slowRTT.Load()
+			c.slowRTT.Store(max(rtt, old-old/8))
 		}
 	case *proto.Presence:
 		c.mu.Lock()
