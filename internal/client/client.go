@@ -148,7 +148,7 @@ type Config struct {
 	// PingTimeout gives the connection up (and, with Reconnect, redials)
 	// when nothing came from the relay for this long; 0 means
 	// DefaultPingTimeout. At least twice PingInterval. A relay whose
-	// recent answers were slow gets up to four times as long: a busy
+	// recent answers were slow gets up to twice as long: a busy
 	// relay is not abandoned (reconnecting would add to its load).
 	PingTimeout time.Duration
 }

@@ -536,9 +536,9 @@ func (cn *conn) pingLoop(c *Client) {
 		}
 		heard := time.Unix(0, cn.heard.Load())
 		// A relay (or a machine) that answered slowly lately gets up to
-		// four times PingTimeout, so a busy relay is not abandoned, which
+		// twice PingTimeout, so a busy relay is not abandoned, which
 		// would only add logins to its load.
-		timeout := min(max(base, 4*time.Duration(c.slowRTT.Load())), 4*base)
+		timeout := min(max(base, 4*time.Duration(c.slowRTT.Load())), 2*base)
 		if silent := now.Sub(heard); silent >= timeout {
 			c.silentDrops.Add(1)
 			cn.setCause(fmt.Errorf("the relay stopped answering: nothing from it for %v", silent.Round(time.Millisecond)))
