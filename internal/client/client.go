@@ -381,11 +381,14 @@ func (c *Client) backoff(attempt int) time.Duration {
 // growthAfter says how much a failed attempt grows the backoff (two steps
 // double it): a relay that answered and refused (busy, shutting down)
 // doubles it, so clients spread out; an attempt that got no answer at all
-// (the relay is down) grows it half as fast: it cost the relay nothing,
+// (the relay is down) or a refusal because the relay is shutting down
+// (most likely for a restart) grows it half as fast: it cost the relay nothing,
 // it already waited for the handshake timeout, and a relay that comes back
 // after a short outage must find its clients soon.
 func growthAfter(err error) int {
-	if errors.Is(err, errNoAnswer) {
+	var re *RelayError
+	if errors.Is(err, errNoAnswer) || errors.As(err, &re) && re.Code == proto.CodeShutdown {
+		// Down, or on its way down for a restart: it will be back.
 		return 1
 	}
 	return 2
