@@ -80,6 +80,7 @@ func app() *cli.App {
 				&cli.DurationFlag{Name: "settle", Value: time.Minute, Usage: "longest wait for the sessions to be back after each restart"},
 				&cli.IntFlag{Name: "bcrypt-cost", Value: 10, Usage: "password hash cost of the accounts (10 is the relay's own)"},
 				&cli.StringFlag{Name: "keep", Usage: "work in this directory and keep it (logs of the relay and of talk record)"},
+				&cli.StringFlag{Name: "relay-log-level", Value: "warn", Usage: "the relay's --log-level (its log is relay.log in the work directory)"},
 			},
 			Action: restart,
 		}, {
@@ -182,7 +183,7 @@ func restart(c *cli.Context) error {
 	cfg := loadgen.RestartConfig{
 		RelayBin: c.String("relay-bin"), TalkBin: c.String("talk-bin"), Sessions: c.Int("sessions"),
 		Group: c.Int("group"), Gap: c.Duration("gap"), Signals: sigs, Settle: c.Duration("settle"),
-		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log,
+		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log, RelayLogLevel: c.String("relay-log-level"),
 	}
 	res, err := loadgen.RunRestart(ctx, cfg)
 	for _, r := range res {

@@ -26,10 +26,11 @@
 // elsewhere) is not resumed.
 //
 // A lost connection is noticed within Config.PingTimeout: the client pings
-// the relay every PingInterval on the control stream and gives the
-// connection up when nothing at all came from the relay for PingTimeout. A
-// relay that restarted with its session secret answers the next ping at
-// once with a QUIC stateless reset (the pings are padded so that it can).
+// the relay every PingInterval on the control stream (four times as often
+// while a ping is unanswered) and gives the connection up when nothing at
+// all came from the relay for PingTimeout. A relay that restarted with its
+// session secret answers the next ping at once with a QUIC stateless reset
+// (the pings are padded so that it can).
 //
 // The relay gives a logged-in client a resume ticket (proto.Ticket), kept
 // in memory; a reconnection presents it with the password and the relay
@@ -64,7 +65,7 @@ const (
 	DefaultMaxBackoff     = 30 * time.Second
 	DefaultDialTimeout    = 5 * time.Second
 	DefaultRequestTimeout = 10 * time.Second
-	DefaultPingInterval   = 500 * time.Millisecond
+	DefaultPingInterval   = time.Second
 	DefaultPingTimeout    = 2 * time.Second
 	DefaultEventQueue     = 1024
 	DefaultSendQueue      = 32
@@ -118,10 +119,11 @@ type Config struct {
 	// was changed or the user removed meanwhile) ends the client: retrying
 	// with the same password cannot succeed.
 	Reconnect bool
-	// MinBackoff and MaxBackoff bound the wait between attempts: before
-	// attempt n (from 0) the client waits a random time between 0 and
-	// MinBackoff·2ⁿ, capped at MaxBackoff ("full jitter": clients that lost
-	// the relay together do not come back together).
+	// MinBackoff and MaxBackoff bound the wait between attempts: the client
+	// waits a random time between 0 and MinBackoff·2ⁿ, capped at
+	// MaxBackoff ("full jitter": clients that lost the relay together do
+	// not come back together), where n counts the failed attempts so far,
+	// attempts that got no answer at all (the relay is down) by halves.
 	MinBackoff, MaxBackoff time.Duration
 	// MaxAttempts stops reconnecting after that many failed attempts in a
 	// row; 0 means forever.
@@ -132,9 +134,10 @@ type Config struct {
 	// password check (3 s by default), after which the relay answers
 	// "busy" and the client retries. An attempt also ends when nothing
 	// came back from the relay during the QUIC handshake for 1 s on the
-	// first attempt, doubling with each failed attempt up to DialTimeout
-	// (a relay that is down): QUIC repeats its first packet at growing
-	// intervals, so a fresh attempt reaches a relay that came back sooner.
+	// first four attempts, then doubling with each failed attempt up to
+	// DialTimeout (a relay that is down): QUIC repeats its first packet at
+	// growing intervals, so a fresh attempt reaches a relay that came back
+	// sooner.
 	DialTimeout time.Duration
 	// RequestTimeout bounds requests whose context has no deadline; 0 means
 	// DefaultRequestTimeout.
@@ -145,7 +148,9 @@ type Config struct {
 	PingInterval time.Duration
 	// PingTimeout gives the connection up (and, with Reconnect, redials)
 	// when nothing came from the relay for this long; 0 means
-	// DefaultPingTimeout. At least twice PingInterval.
+	// DefaultPingTimeout. At least twice PingInterval. A relay whose
+	// recent answers were slow gets up to twice as long: a busy
+	// relay is not abandoned (reconnecting would add to its load).
 	PingTimeout time.Duration
 }
 
@@ -197,10 +202,14 @@ type Client struct {
 	ticket        []byte        // resume ticket from the relay, or nil
 	ticketUntil   time.Time     // when ticket expires (by our clock)
 
-	pingNonce   atomic.Uint64
-	lastPingAt  atomic.Int64 // unix ns of the last keep-alive ping
-	lastPingNo  atomic.Uint64
-	rtt         atomic.Int64
+	pingNonce  atomic.Uint64
+	lastPingAt atomic.Int64 // unix ns of the last keep-alive ping
+	lastPingNo atomic.Uint64
+	rtt        atomic.Int64
+	// slowRTT is a decaying maximum of the ping round trips (ns), kept
+	// across connections: a relay that was slow gets more time before a
+	// connection is given up, also right after a reconnection.
+	slowRTT     atomic.Int64
 	voiceSent   atomic.Uint64
 	voiceDrop   atomic.Uint64
 	voiceRecv   atomic.Uint64
@@ -272,6 +281,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.setState(StateConnecting, nil)
 
 	var cn *conn
+	growth := 0
 	for attempt := 0; ; attempt++ {
 		cn, err = c.connect(ctx, attempt)
 		if err == nil {
@@ -282,7 +292,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 			c.shutdown(err)
 			return nil, err
 		}
-		d := c.backoff(attempt)
+		growth += growthAfter(err)
+		d := c.backoff(growth / 2)
 		c.log.Warn("relay unreachable; retrying", "err", err, "in", d.Round(time.Millisecond))
 		t := time.NewTimer(d)
 		select {
@@ -366,6 +377,22 @@ func (c *Client) backoff(attempt int) time.Duration {
 	}
 	d = min(d, c.cfg.MaxBackoff)
 	return rand.N(d + 1)
+}
+
+// growthAfter says how much a failed attempt grows the backoff (two steps
+// double it): a relay that answered and refused (busy, shutting down)
+// doubles it, so clients spread out; an attempt that got no answer at all
+// (the relay is down) or a refusal because the relay is shutting down
+// (most likely for a restart) grows it half as fast: it cost the relay nothing,
+// it already waited for the handshake timeout, and a relay that comes back
+// after a short outage must find its clients soon.
+func growthAfter(err error) int {
+	var re *RelayError
+	if errors.Is(err, errNoAnswer) || errors.As(err, &re) && re.Code == proto.CodeShutdown {
+		// Down, or on its way down for a restart: it will be back.
+		return 1
+	}
+	return 2
 }
 
 // transient reports whether a failed connection attempt may succeed if
@@ -472,8 +499,9 @@ func (c *Client) supervise(cn *conn) {
 // redial retries until it connects, the client closes or MaxAttempts fail.
 // It returns nil in the latter two cases (after shutting down).
 func (c *Client) redial() *conn {
+	growth := 0
 	for attempt := 0; ; attempt++ {
-		d := c.backoff(attempt)
+		d := c.backoff(growth / 2)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -497,6 +525,7 @@ func (c *Client) redial() *conn {
 		if errors.As(err, &ae) || errors.As(err, &fe) {
 			lvl = slog.LevelError
 		}
+		growth += growthAfter(err)
 		c.log.Log(context.Background(), lvl, "reconnect failed", "attempt", attempt+1, "err", err)
 		if ae != nil {
 			c.shutdown(err)

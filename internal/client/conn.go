@@ -26,7 +26,8 @@ const (
 	// back from the relay for this long during the QUIC handshake, so that
 	// an attempt made while the relay was down does not wait out QUIC's
 	// growing retransmission intervals (0.3, 0.6, 1.2 s…): the next
-	// attempt starts afresh. It doubles with each failed attempt.
+	// attempt starts afresh. It doubles with each failed attempt after
+	// the fourth.
 	minHandshakeIdle = time.Second
 	// pingPadding pads pings so the packet carrying one is over the 42
 	// bytes below which quic-go sends no stateless reset (see proto.Ping).
@@ -55,6 +56,9 @@ type conn struct {
 	resumed       bool // the login presented a resume ticket
 
 	heard atomic.Int64 // unix ns when anything last came from the relay
+	// The last pings' nonces and send times (unix ns), by nonce % 8.
+	pingNonces [8]atomic.Uint64
+	pingTimes  [8]atomic.Int64
 
 	wmu  sync.Mutex // guards writes to st and wbuf
 	wbuf []byte
@@ -120,7 +124,7 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,
-		HandshakeIdleTimeout: min(c.cfg.DialTimeout, minHandshakeIdle<<min(attempt, 8)),
+		HandshakeIdleTimeout: min(c.cfg.DialTimeout, minHandshakeIdle<<min(max(attempt-3, 0), 8)),
 	})
 	vmu.Lock()
 	vErr, fp, isNew := verifyErr, seen, tofu
@@ -136,7 +140,7 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ht) || errors.As(err, &it) {
-			err = errors.New("no answer")
+			err = errNoAnswer
 		} else if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
 			err = fmt.Errorf("TLS handshake failed (is it a Hark relay speaking %s?): %w", proto.ALPN, err)
 		}
@@ -159,6 +163,9 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	}
 	return cn, nil
 }
+
+// errNoAnswer: the relay did not answer the QUIC handshake at all.
+var errNoAnswer = errors.New("no answer")
 
 // parentDone reports whether ctx ended because its parent did (the caller
 // gave up), rather than by the dial timeout.
@@ -279,6 +286,11 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		return c.errorFor(e, "log in")
 	}
 	cn.welcome = *m.(*proto.Welcome)
+	// The relay accepted the login: the session exists. Give the join the
+	// time of a request rather than what is left of the dial timeout; a
+	// busy relay answers late, and abandoning the session now would only
+	// make it do the login again.
+	st.SetDeadline(time.Now().Add(c.cfg.RequestTimeout))
 	if tofu {
 		if err := c.known.Add(c.relay, fp); err != nil {
 			c.log.Warn("could not record the relay's fingerprint", "err", err)
@@ -515,18 +527,22 @@ func (cn *conn) flush(ctx context.Context) error {
 }
 
 // pingLoop pings the relay every PingInterval and gives the connection up
-// when nothing at all (message, datagram) came from the relay for
-// PingTimeout: a relay that crashed, hangs, or whose network is gone. A
+// when nothing at all (message, datagram, QUIC packet) came from the relay
+// for PingTimeout: a relay that crashed, hangs, or whose network is gone. A
 // relay that restarted answers a ping with a stateless reset, which ends
 // the connection at once (see readLoop).
 func (cn *conn) pingLoop(c *Client) {
 	defer cn.wg.Done()
-	iv, timeout := c.cfg.PingInterval, c.cfg.PingTimeout
+	iv, base := c.cfg.PingInterval, c.cfg.PingTimeout
 	now := time.Now()
 	cn.heard.Store(now.UnixNano())
 	nextPing := now.Add(iv)
 	t := time.NewTimer(iv)
 	defer t.Stop()
+	// QUIC packets count as a sign of life too: a relay whose program is
+	// slow (a login storm on a small machine) still acknowledges the
+	// pings at once from its QUIC stack; only a relay that is gone does not.
+	var packets uint64
 	for {
 		select {
 		case <-cn.done:
@@ -534,7 +550,15 @@ func (cn *conn) pingLoop(c *Client) {
 		case <-t.C:
 		}
 		now = time.Now()
+		if p := cn.qc.ConnectionStats().PacketsReceived; p != packets {
+			packets = p
+			cn.heard.Store(now.UnixNano())
+		}
 		heard := time.Unix(0, cn.heard.Load())
+		// A relay (or a machine) that answered slowly lately gets up to
+		// twice PingTimeout, so a busy relay is not abandoned, which
+		// would only add logins to its load.
+		timeout := min(max(base, 4*time.Duration(c.slowRTT.Load())), 2*base)
 		if silent := now.Sub(heard); silent >= timeout {
 			c.silentDrops.Add(1)
 			cn.setCause(fmt.Errorf("the relay stopped answering: nothing from it for %v", silent.Round(time.Millisecond)))
@@ -545,12 +569,21 @@ func (cn *conn) pingLoop(c *Client) {
 			n := c.pingNonce.Add(1)
 			c.lastPingNo.Store(n)
 			c.lastPingAt.Store(now.UnixNano())
+			cn.pingTimes[n%8].Store(now.UnixNano())
+			cn.pingNonces[n%8].Store(n)
 			if err := cn.write(&proto.Ping{Nonce: n, Padding: pingPadding}); err != nil {
 				cn.setCause(err)
 				cn.close(0, "")
 				return
 			}
-			nextPing = now.Add(iv)
+			// Nothing heard since the last ping: probe faster. Each probe
+			// is another chance for a restarted relay to answer with a
+			// stateless reset (it drops some when many arrive at once).
+			if now.Sub(heard) > iv {
+				nextPing = now.Add(iv / 4)
+			} else {
+				nextPing = now.Add(iv)
+			}
 		}
 		wake := heard.Add(timeout)
 		if nextPing.Before(wake) {
@@ -613,8 +646,11 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 			c.log.Debug("pong not sent", "err", err)
 		}
 	case *proto.Pong:
-		if m.Nonce == c.lastPingNo.Load() {
-			c.rtt.Store(time.Now().UnixNano() - c.lastPingAt.Load())
+		if i := m.Nonce % 8; cn.pingNonces[i].Load() == m.Nonce {
+			rtt := time.Now().UnixNano() - cn.pingTimes[i].Load()
+			c.rtt.Store(rtt)
+			old := c.slowRTT.Load()
+			c.slowRTT.Store(max(rtt, old-old/8))
 		}
 	case *proto.Presence:
 		c.mu.Lock()

@@ -414,7 +414,9 @@ func TestBrowserRelayKilled(t *testing.T) {
 	b.login(st.base+"/", "ann", "")
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && harkTest.state().conn.includes('ok')`)
 	r.Kill(t)
-	b.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('reconnecting')`)
+	// The gateway's client noticed the silence (not QUIC's 20 s idle
+	// timeout) and the page says so.
+	b.waitFor(`harkTest.state().conn.includes('wait') && document.getElementById('banner').textContent.includes('stopped answering')`)
 	r.Restart(t)
 	b.waitFor(`harkTest.state().conn.includes('ok') && harkTest.state().channel === 'lobby'`)
 	cl := dialCLI(t, st, "cli")

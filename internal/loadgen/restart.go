@@ -56,6 +56,8 @@ type RestartConfig struct {
 	// Default 2 s: what is sent from then on must reach everyone.
 	SendAfter time.Duration
 	Dir       string // work directory; default a new temporary one, removed after
+	// RelayLogLevel is the relay's --log-level; default "warn".
+	RelayLogLevel string
 	Logger    *slog.Logger
 }
 
@@ -125,6 +127,9 @@ func (c *RestartConfig) defaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.RelayLogLevel == "" {
+		c.RelayLogLevel = "warn"
 	}
 	return nil
 }
@@ -245,7 +250,7 @@ var reFingerprint = regexp.MustCompile(`Fingerprint: (SHA256:\S+)`)
 // answers on its port).
 func (r *restartRun) startRelay(ctx context.Context) error {
 	data := filepath.Join(r.dir, "relay")
-	cmd := exec.Command(r.cfg.RelayBin, "--data", data, "--listen", r.addr, "--metrics", r.metrics, "--log-level", "warn")
+	cmd := exec.Command(r.cfg.RelayBin, "--data", data, "--listen", r.addr, "--metrics", r.metrics, "--log-level", r.cfg.RelayLogLevel)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -342,9 +347,10 @@ func (r *restartRun) login(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			defer cancel()
-			c, err := client.Dial(dctx, cfg)
+			// Bounded by the run's context: with every password to check
+			// on one or two cores, some logins are refused as busy a few
+			// times and back off.
+			c, err := client.Dial(ctx, cfg)
 			if err != nil {
 				errs <- fmt.Errorf("%s: %w", cfg.Name, err)
 				return
@@ -362,7 +368,14 @@ func (r *restartRun) login(ctx context.Context) error {
 		return fmt.Errorf("sender: %w", err)
 	}
 	r.sender = c
-	r.log.Info("all sessions logged in with their passwords", "sessions", r.cfg.Sessions, "took", time.Since(t0).Round(time.Millisecond))
+	var st client.Stats
+	for _, s := range r.sess {
+		x := s.c.Stats()
+		st.Reconnects += x.Reconnects
+		st.SilentDrops += x.SilentDrops
+	}
+	r.log.Info("all sessions logged in with their passwords", "sessions", r.cfg.Sessions, "took", time.Since(t0).Round(time.Millisecond),
+		"reconnects_meanwhile", st.Reconnects, "of_which_silent_relay", st.SilentDrops)
 	return nil
 }
 

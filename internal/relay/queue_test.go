@@ -208,3 +208,30 @@ func TestListsSplitByVersion(t *testing.T) {
 		t.Errorf("v2: %d sessions in %d messages", len(seen), len(got))
 	}
 }
+
+// Presence changes may wait to be written together; anything else queued
+// with them makes the whole queue go at once, in order.
+func TestCtlQueueLazy(t *testing.T) {
+	var q ctlQueue
+	q.init()
+	if q.onlyLazy() {
+		t.Fatal("an empty queue has nothing waiting")
+	}
+	q.push([]byte{1}, 100, true)
+	q.push([]byte{2}, 100, true)
+	if !q.onlyLazy() {
+		t.Fatal("two presence changes may wait")
+	}
+	q.push([]byte{3}, 100, false)
+	if q.onlyLazy() {
+		t.Fatal("an answer queued behind presence changes must not wait")
+	}
+	got := q.popAll(nil)
+	if len(got) != 3 || got[0][0] != 1 || got[2][0] != 3 {
+		t.Fatalf("popped %v", got)
+	}
+	q.push([]byte{4}, 100, true)
+	if !q.onlyLazy() {
+		t.Fatal("the lazy count was not reset by popAll")
+	}
+}

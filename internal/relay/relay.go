@@ -438,6 +438,8 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		}
 	}
 	stream.SetReadDeadline(time.Time{})
+	// Made before taking the lock: it may read the users file.
+	ticket := r.ticketFor(auth.Name, stamp, time.Now())
 
 	s := &session{
 		r: r, name: auth.Name, roles: roles, addr: conn.RemoteAddr().String(), since: time.Now(),
@@ -498,8 +500,8 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	s.log = r.cfg.Logger.With("session", s.id, "user", s.name, "addr", s.addr, "protocol", s.version)
 	s.sendMsg(&proto.Welcome{Session: s.id, Name: s.name, Roles: roles, Server: r.cfg.Software,
 		DefaultChannel: r.cfg.Channels.Default, Channels: r.infos})
-	if t := r.ticketFor(s.name, stamp, time.Now()); t != nil {
-		s.sendMsg(t)
+	if ticket != nil {
+		s.sendMsg(ticket)
 		s.ticketAt = time.Now()
 	}
 	r.sessions[s.id] = s

@@ -68,8 +68,12 @@ type session struct {
 // holds more than Config.ControlQueue bytes the client is not reading (dead
 // or hostile) and the session is aborted. Safe to call under r.mu; b must not
 // be modified afterwards (it may be shared between sessions).
-func (s *session) send(b []byte) {
-	if s.ctl.push(b, s.r.cfg.ControlQueue) {
+func (s *session) send(b []byte) { s.push(b, false) }
+
+// push queues b; lazy marks a message that may wait a little to be written
+// with others (see writeLoop).
+func (s *session) push(b []byte, lazy bool) {
+	if s.ctl.push(b, s.r.cfg.ControlQueue, lazy) {
 		return
 	}
 	s.abortOnce.Do(func() {
@@ -95,7 +99,9 @@ func (s *session) sendPresence(f *frame) {
 		s.staleHint.Store(true)
 		return
 	}
-	s.sendFrame(f)
+	if b := f.bytesFor(s.version); b != nil {
+		s.push(b, true)
+	}
 }
 
 // sendMsg encodes m for the session's protocol version and queues it (see
@@ -127,6 +133,10 @@ func (s *session) bye(code proto.Code, text string) {
 	})
 }
 
+// presenceCoalesce is the shortest time between two writes of a session
+// that carry nothing but presence changes (see writeLoop).
+const presenceCoalesce = 100 * time.Millisecond
+
 // writeBufs holds buffers for coalesced control writes.
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 20<<10); return &b }}
 
@@ -136,9 +146,34 @@ var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 20<<10); return
 func (s *session) writeLoop() {
 	ctx := s.conn.Context()
 	var batch [][]byte
+	var last time.Time // the last write
 	for {
 		select {
 		case <-s.ctl.notify:
+			// Presence changes come in storms (a thousand clients logging
+			// in again after a restart send every session a thousand):
+			// while only they wait, write them at most every
+			// presenceCoalesce, as one write and a few packets instead of
+			// one per change, for the relay and for the client. Anything
+			// else (answers, floor, talking, texts, pongs) goes at once,
+			// with the changes queued before it.
+			for s.ctl.onlyLazy() {
+				wait := presenceCoalesce - time.Since(last)
+				if wait <= 0 {
+					break
+				}
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-s.ctl.notify:
+				case <-ctx.Done():
+				}
+				t.Stop()
+				if ctx.Err() != nil {
+					break
+				}
+			}
+			last = time.Now()
 			batch = s.ctl.popAll(batch[:0])
 			if err := s.writeBatch(batch); err != nil {
 				s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeInternal), "control stream write failed")
@@ -266,12 +301,14 @@ type ctlQueue struct {
 	mu    sync.Mutex
 	q     [][]byte // guarded by mu
 	bytes int      // guarded by mu: total length of q's messages
+	lazy  int      // guarded by mu: how many of q may wait (presence changes)
 }
 
 func (q *ctlQueue) init() { q.notify = make(chan struct{}, 1) }
 
 // push appends b unless the queue would exceed limit bytes (then false).
-func (q *ctlQueue) push(b []byte, limit int) bool {
+// lazy marks a message that may wait to be written with later ones.
+func (q *ctlQueue) push(b []byte, limit int, lazy bool) bool {
 	q.mu.Lock()
 	if q.bytes+len(b) > limit && q.bytes > 0 {
 		q.mu.Unlock()
@@ -279,6 +316,9 @@ func (q *ctlQueue) push(b []byte, limit int) bool {
 	}
 	q.q = append(q.q, b)
 	q.bytes += len(b)
+	if lazy {
+		q.lazy++
+	}
 	q.mu.Unlock()
 	select {
 	case q.notify <- struct{}{}:
@@ -299,7 +339,15 @@ func (q *ctlQueue) popAll(dst [][]byte) [][]byte {
 		q.q = q.q[:0]
 	}
 	q.bytes = 0
+	q.lazy = 0
 	return dst
+}
+
+// onlyLazy reports whether messages wait and all of them may wait longer.
+func (q *ctlQueue) onlyLazy() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.q) > 0 && q.lazy == len(q.q)
 }
 
 func (q *ctlQueue) size() int {
