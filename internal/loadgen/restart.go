@@ -58,7 +58,7 @@ type RestartConfig struct {
 	Dir       string // work directory; default a new temporary one, removed after
 	// RelayLogLevel is the relay's --log-level; default "warn".
 	RelayLogLevel string
-	Logger    *slog.Logger
+	Logger        *slog.Logger
 }
 
 // RestartResult is what one restart measured.
