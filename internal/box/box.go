@@ -229,9 +229,11 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switch
 			}
 			continue
 		}
+		// The button works from the moment the box says it is connected
+		// (log line, LED): the floor first.
+		floor.set(c)
 		ch, _ := c.Channel()
 		b.log.Info("connected", "relay", c.Relay(), "channel", ch.Name)
-		floor.set(c)
 		b.setConn(client.StateConnected)
 		since := time.Now()
 		select {
