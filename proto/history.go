@@ -269,8 +269,8 @@ type HistoryRead struct{ UpTo uint64 }
 
 // Fetch asks for the audio of one stored transmission or page (an item with
 // [ItemAudio]). The relay answers with [Recording] messages, or an [Error]
-// about TypeFetch (CodeNoChannel for an item the user may not see or that is
-// gone).
+// about TypeFetch ([CodeNotFound] for an item the user may not see, that is
+// gone or that has no audio).
 //
 //	req u32
 //	id  u64

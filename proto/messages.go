@@ -136,6 +136,7 @@ const (
 	CodeNameTaken   Code = 17 // the name is online and nothing proves the login is the same user (open mode)
 	CodeBadName     Code = 18 // the name breaks the naming rules (the text says which characters are allowed)
 	CodeBanned      Code = 19 // an admin banned the name for a while (the text says until when)
+	CodeNotFound    Code = 20 // no such stored item (history), or the user may not see it
 )
 
 // Message is one control message. Implementations are the types in this
