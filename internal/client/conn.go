@@ -49,6 +49,9 @@ type conn struct {
 	// version is the protocol version negotiated in Hello (proto.Negotiate);
 	// write encodes for it. Set by handshake, then read-only.
 	version uint16
+	// features are the features both sides offered (proto.Negotiate). Set
+	// by handshake, then read-only.
+	features proto.Features
 	// presenceParts gathers a presence snapshot that comes in parts (More
 	// set on all but the last). Used only by Client.handle, which runs for
 	// one conn on one goroutine at a time (install, then the reader).
@@ -265,7 +268,8 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		return c.errorFor(e, "log in")
 	}
 	relayHello := m.(*proto.Hello)
-	v, _, ok := proto.Negotiate(hello, relayHello)
+	v, feats, ok := proto.Negotiate(hello, relayHello)
+	cn.features = feats
 	if !ok {
 		// The relay refuses first; this is for one that does not.
 		lo, hi := relayHello.Versions()
@@ -433,7 +437,12 @@ func (cn *conn) datagramLoop(c *Client) {
 		if err != nil {
 			return
 		}
-		cn.heard.Store(time.Now().UnixNano())
+		now := time.Now()
+		cn.heard.Store(now.UnixNano())
+		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
+			c.probeReply(b, now)
+			continue
+		}
 		h, payload, err := proto.ParseVoice(b)
 		if err != nil {
 			c.voiceBad.Add(1)
