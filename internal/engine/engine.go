@@ -72,6 +72,12 @@ type Floor interface {
 	Session() uint32
 }
 
+// EchoFloor is a Floor that can also run an echo test (the relay plays the
+// transmission back to this client alone); ClientFloor is one.
+type EchoFloor interface {
+	Echo(ctx context.Context) (Transmitter, error)
+}
+
 // ClientFloor adapts a client to Floor.
 func ClientFloor(c *client.Client) Floor { return clientFloor{c} }
 
@@ -86,6 +92,14 @@ func (f clientFloor) Talk(ctx context.Context) (Transmitter, error) {
 }
 
 func (f clientFloor) Session() uint32 { return f.c.Welcome().Session }
+
+func (f clientFloor) Echo(ctx context.Context) (Transmitter, error) {
+	tx, err := f.c.Echo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
 
 // PlaybackFunc opens (but does not start) the playback device, which must
 // pull its samples from fill. With package audio:
@@ -250,6 +264,7 @@ type Engine struct {
 	roster client.Roster // who is where, for join/leave cues
 
 	running atomic.Bool
+	echoReq atomic.Bool      // the next press is an echo test (PressEcho)
 	now     func() time.Time // the playout clock; tests replace it before Run
 
 	capturePeriods, framesSent, encodeErrors, sendErrors atomic.Uint64
@@ -360,6 +375,19 @@ func (e *Engine) Press(pressed bool) {
 	e.poke()
 }
 
+// PressEcho is Press for an echo test ("test my microphone"): while
+// pressed the microphone goes to the relay alone, which plays it back to
+// this client after the release (see client.Client.Echo). The playback is
+// heard like any talker. A floor that cannot echo refuses with the busy
+// tone. It never blocks.
+func (e *Engine) PressEcho(pressed bool) {
+	if pressed {
+		e.echoReq.Store(true)
+	}
+	e.manual.Store(pressed)
+	e.poke()
+}
+
 // pttSet is the PTT source's set function.
 func (e *Engine) pttSet(pressed bool) {
 	e.srcOn.Store(pressed)
@@ -431,7 +459,7 @@ func (e *Engine) wakePlayback() {
 // Voice takes a voice frame from the relay; it fits client.Config.OnVoice.
 // It copies opus and never blocks.
 func (e *Engine) Voice(h proto.VoiceHeader, opus []byte, arrival time.Time) {
-	if f := e.floor.Load(); f != nil && h.Sender != 0 && h.Sender == (*f).Session() {
+	if f := e.floor.Load(); f != nil && h.Sender != 0 && h.Sender == (*f).Session() && h.Flags&proto.FlagEcho == 0 {
 		return // our own voice, should the relay ever echo it
 	}
 	e.mix.Push(h.Sender, jitter.Packet{
@@ -702,8 +730,17 @@ loop:
 				if want {
 					if cur == nil && !requesting {
 						requesting = true
+						echo := e.echoReq.Swap(false)
 						wg.Go(func() {
-							tx, err := floor.Talk(ctx)
+							var tx Transmitter
+							var err error
+							if ef, ok := floor.(EchoFloor); echo && ok {
+								tx, err = ef.Echo(ctx)
+							} else if echo {
+								err = errors.New("this connection cannot run an echo test")
+							} else {
+								tx, err = floor.Talk(ctx)
+							}
 							results <- result{tx, err}
 						})
 					}

@@ -44,6 +44,8 @@ type session struct {
 	ringLim, textLim limit.Bucket
 	limWarned        time.Time // last rate-limit error sent for them
 
+	echo *echoRec // the echo test being recorded; owned by readDatagrams
+
 	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
 	voice voiceQueue // datagrams to send
 
@@ -290,6 +292,10 @@ func (s *session) readDatagrams() {
 		}
 		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
 			s.r.handleProbe(s, b)
+			continue
+		}
+		if isEcho(b) {
+			s.handleEcho(b)
 			continue
 		}
 		s.r.handleVoice(s, b)

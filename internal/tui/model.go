@@ -63,6 +63,8 @@ type model struct {
 	lines    []line
 	lastRing string
 
+	echoing bool // a microphone test is recording (key e)
+
 	mode  mode
 	input []rune
 	flash string // one-line notice under the status
@@ -80,6 +82,12 @@ func newModel(cfg Config, key string, ctx context.Context) *model {
 }
 
 func (m *model) Init() tea.Cmd { return levelTick() }
+
+// echoTestLength is how long the microphone test (key e) records.
+const echoTestLength = 3 * time.Second
+
+// echoDoneMsg ends the microphone test's recording.
+type echoDoneMsg struct{}
 
 func levelTick() tea.Cmd {
 	return tea.Tick(levelInterval, func(t time.Time) tea.Msg { return levelMsg(t) })
@@ -106,6 +114,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, levelTick()
 	case expireMsg:
 		return m, m.expire(time.Time(msg))
+	case echoDoneMsg:
+		if m.echoing {
+			m.echoing = false
+			m.cfg.Engine.PressEcho(false)
+			m.flash = "microphone test: playing back what the relay heard…"
+		}
 	case engineMsg:
 		m.eng = msg.s
 	case eventMsg:
@@ -317,6 +331,15 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 	case "c":
 		m.mode, m.input = modeChannel, nil
 		m.releaseTalk()
+	case "e":
+		if m.echoing {
+			return nil
+		}
+		m.releaseTalk()
+		m.echoing = true
+		m.cfg.Engine.PressEcho(true)
+		m.flash = fmt.Sprintf("microphone test: speak now for %v; the relay plays it back to you alone", echoTestLength)
+		return tea.Tick(echoTestLength, func(time.Time) tea.Msg { return echoDoneMsg{} })
 	case "r":
 		m.flash = "ringing every station…"
 		return m.request(func(ctx context.Context) string {
@@ -515,7 +538,7 @@ func (m *model) View() string {
 		if m.cfg.Hold.Toggle {
 			talk = m.key + " talk on/off"
 		}
-		last = talk + " · t text · c channel · r ring all · q quit"
+		last = talk + " · t text · c channel · r ring all · e test mic · q quit"
 	}
 	b.WriteString(fit(last, w))
 	return b.String()

@@ -51,9 +51,10 @@ func (c *fakeClient) Welcome() proto.Welcome {
 func (c *fakeClient) Relay() string       { return "relay.example:4275" }
 func (c *fakeClient) State() client.State { return client.StateConnected }
 
-type fakeEngine struct{ presses []bool }
+type fakeEngine struct{ presses, echoes []bool }
 
 func (e *fakeEngine) Press(p bool)        { e.presses = append(e.presses, p) }
+func (e *fakeEngine) PressEcho(p bool)    { e.echoes = append(e.echoes, p) }
 func (e *fakeEngine) Level() float64      { return -20 }
 func (e *fakeEngine) State() engine.State { return engine.State{} }
 
@@ -186,5 +187,32 @@ func TestBusyShown(t *testing.T) {
 	m.Update(eventMsg{client.Event{State: client.StateReconnecting, Err: context.DeadlineExceeded}})
 	if v := m.View(); !strings.Contains(v, "[RECONNECTING]") || !strings.Contains(v, "deadline exceeded") {
 		t.Errorf("reconnecting not shown:\n%s", v)
+	}
+}
+
+// TestMicTestKey: e starts a microphone test (an echo press, releasing a
+// held talk key first), its timer ends the recording, and a second e while
+// recording does nothing.
+func TestMicTestKey(t *testing.T) {
+	m, _, fe := newTestModel(t, ptt.HoldConfig{})
+	run(m, m.keyPress(key(" "))) // talking…
+	if cmd := m.keyPress(key("e")); cmd == nil {
+		t.Fatal("no timer for the end of the test")
+	}
+	if len(fe.presses) != 2 || fe.presses[1] || len(fe.echoes) != 1 || !fe.echoes[0] {
+		t.Fatalf("presses %v, echoes %v after e", fe.presses, fe.echoes)
+	}
+	if !strings.Contains(m.View(), "microphone test: speak now") {
+		t.Errorf("no instruction on the screen:\n%s", m.View())
+	}
+	if cmd := m.keyPress(key("e")); cmd != nil || len(fe.echoes) != 1 {
+		t.Errorf("a second e started another test: %v", fe.echoes)
+	}
+	m.Update(echoDoneMsg{})
+	if len(fe.echoes) != 2 || fe.echoes[1] {
+		t.Errorf("echoes %v after the timer", fe.echoes)
+	}
+	if !strings.Contains(m.View(), "playing back") {
+		t.Errorf("screen:\n%s", m.View())
 	}
 }

@@ -46,6 +46,9 @@ type Client interface {
 // implements it.
 type Engine interface {
 	Press(pressed bool)
+	// PressEcho is Press for an echo test: the relay plays what was said
+	// back to this client alone after the release.
+	PressEcho(pressed bool)
 	Level() float64
 	State() engine.State
 }
