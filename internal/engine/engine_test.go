@@ -678,3 +678,44 @@ func TestPressEcho(t *testing.T) {
 		t.Errorf("the echo of our own frame was not played: %+v", st)
 	}
 }
+
+// TestVolumesMuteDeafen: volumes follow people by name across sessions,
+// deafen silences every talker, and a muted microphone does not talk.
+func TestVolumesMuteDeafen(t *testing.T) {
+	h := start(t, nil)
+	h.e.Event(client.Event{Msg: &proto.Presence{Users: []proto.UserInfo{
+		{Session: 7, Name: "me", Channel: "lobby"}, {Session: 3, Name: "bob", Channel: "lobby"}, {Session: 4, Name: "carol", Channel: "lobby"}}}})
+	h.e.SetVolume("bob", 0.5)
+	if g3, g4 := h.e.gain(3), h.e.gain(4); g3 != 0.5 || g4 != 1 {
+		t.Errorf("gains %v %v", g3, g4)
+	}
+	// bob reconnects with a new session: his volume follows him.
+	h.e.Event(client.Event{Msg: &proto.PresenceChange{Kind: proto.PresenceOnline, User: proto.UserInfo{Session: 9, Name: "bob", Channel: "lobby"}}})
+	if g := h.e.gain(9); g != 0.5 || h.e.Volume("bob") != 0.5 {
+		t.Errorf("bob's new session: gain %v", g)
+	}
+	h.e.SetVolume("bob", 1)
+	if g := h.e.gain(9); g != 1 {
+		t.Errorf("reset: %v", g)
+	}
+	h.e.SetDeafened(true)
+	if g := h.e.gain(4); g != 0 {
+		t.Errorf("deafened: carol at %v", g)
+	}
+	h.waitState(t, "deafened", func(s State) bool { return s.Deafened })
+	h.e.SetDeafened(false)
+
+	h.e.SetMuted(true)
+	h.waitState(t, "muted", func(s State) bool { return s.Muted })
+	h.e.Press(true)
+	tx := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	h.e.SetMuted(false) // the press held through the mute now talks
+	h.waitState(t, "talking", func(s State) bool { return s.Talking && !s.Muted })
+	h.e.SetMuted(true) // muting ends the transmission
+	<-tx.ended
+	h.waitState(t, "muted, not talking", func(s State) bool { return s.Muted && !s.Talking })
+	if st := h.e.Stats(); st.Grants != 1 {
+		t.Errorf("grants %d: the muted press asked for the floor", st.Grants)
+	}
+}

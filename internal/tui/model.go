@@ -25,6 +25,7 @@ const (
 	modeNormal  mode = iota
 	modeText         // typing a text message
 	modeChannel      // choosing a channel
+	modeVolume       // setting a person's volume
 )
 
 const (
@@ -315,6 +316,8 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		return m.textKey(k)
 	case modeChannel:
 		return m.channelKey(k)
+	case modeVolume:
+		return m.volumeKey(k)
 	}
 	if m.isTalkKey(k) {
 		if pressed, changed := m.hold.Key(time.Now()); changed {
@@ -330,6 +333,25 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		m.releaseTalk()
 	case "c":
 		m.mode, m.input = modeChannel, nil
+		m.releaseTalk()
+	case "m":
+		m.cfg.Engine.SetMuted(!m.eng.Muted)
+		if m.eng.Muted {
+			m.flash = "microphone on"
+		} else {
+			m.flash = "microphone muted: the talk key does nothing until you press m again"
+		}
+		m.eng.Muted = !m.eng.Muted
+	case "d":
+		m.cfg.Engine.SetDeafened(!m.eng.Deafened)
+		if m.eng.Deafened {
+			m.flash = "sound on"
+		} else {
+			m.flash = "deafened: you hear nobody (rings still ring) until you press d again"
+		}
+		m.eng.Deafened = !m.eng.Deafened
+	case "v":
+		m.mode, m.input = modeVolume, nil
 		m.releaseTalk()
 	case "e":
 		if m.echoing {
@@ -450,6 +472,50 @@ func (m *model) channelKey(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// volumeKey reads "NAME LEVEL": LEVEL is a percentage (0 to 400, "mute"
+// for 0, "reset" for 100); a NAME alone shows that person's volume.
+func (m *model) volumeKey(k tea.KeyMsg) tea.Cmd {
+	switch k.Type {
+	case tea.KeyEsc:
+		m.mode, m.input = modeNormal, nil
+		return nil
+	case tea.KeyEnter:
+		in := strings.Fields(string(m.input))
+		m.mode, m.input = modeNormal, nil
+		if len(in) == 0 {
+			return nil
+		}
+		name := strings.TrimPrefix(in[0], "@")
+		if len(in) == 1 {
+			m.flash = fmt.Sprintf("%s's volume is %.0f%%", name, 100*m.cfg.Engine.Volume(name))
+			return nil
+		}
+		var pct float64
+		switch arg := strings.TrimSuffix(in[1], "%"); arg {
+		case "mute", "off":
+			pct = 0
+		case "reset", "normal":
+			pct = 100
+		default:
+			v, err := strconv.ParseFloat(arg, 64)
+			if err != nil || v < 0 || v > 400 {
+				m.flash = "volume: give a name and a percentage from 0 to 400 (or mute, reset), e.g. bob 50"
+				return nil
+			}
+			pct = v
+		}
+		m.cfg.Engine.SetVolume(name, pct/100)
+		if pct == 0 {
+			m.flash = name + " is muted for you (v " + name + " reset to hear them again)"
+		} else {
+			m.flash = fmt.Sprintf("%s's volume is now %.0f%%", name, pct)
+		}
+		return nil
+	}
+	m.edit(k)
+	return nil
+}
+
 func (m *model) join(name string) tea.Cmd {
 	m.flash = "switching to " + name + "…"
 	ctx := m.ctx
@@ -527,6 +593,8 @@ func (m *model) View() string {
 	switch m.mode {
 	case modeText:
 		last = "text (Enter sends, Esc cancels, @name for private)> " + string(m.input) + "█"
+	case modeVolume:
+		last = "volume (name and 0-400%, mute or reset; Esc)> " + string(m.input) + "█"
 	case modeChannel:
 		var names []string
 		for i, c := range m.welcome.Channels {
@@ -538,7 +606,7 @@ func (m *model) View() string {
 		if m.cfg.Hold.Toggle {
 			talk = m.key + " talk on/off"
 		}
-		last = talk + " · t text · c channel · r ring all · e test mic · q quit"
+		last = talk + " · t text · c channel · r ring all · e test mic · m mute · d deafen · v volume · q quit"
 	}
 	b.WriteString(fit(last, w))
 	return b.String()
@@ -637,6 +705,9 @@ func (m *model) floorLine() string {
 	if m.eng.Receiving {
 		s += "   ♪ receiving"
 	}
+	if m.eng.Deafened {
+		s += "   DEAFENED (d)"
+	}
 	return " " + s
 }
 
@@ -655,6 +726,8 @@ func (m *model) micLine(width int) string {
 	}
 	state := "idle"
 	switch {
+	case m.eng.Muted:
+		state = "MUTED (m)"
 	case m.eng.Talking:
 		state = "ON AIR"
 	case m.eng.Pressed:
