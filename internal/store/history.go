@@ -18,11 +18,11 @@ type Kind uint8
 
 // Item kinds.
 const (
-	KindText    Kind = 0 // a channel text
-	KindPrivate Kind = 1 // a private text
-	KindVoice   Kind = 2 // a transmission in a channel
-	KindRing    Kind = 3 // a ring (to everyone)
-	KindPage    Kind = 4 // a page (to everyone; Channel "")
+	KindText    Kind = 1 // a channel text
+	KindPrivate Kind = 2 // a private text
+	KindVoice   Kind = 3 // a transmission in a channel
+	KindRing    Kind = 4 // a ring (to everyone)
+	KindPage    Kind = 5 // a page (to everyone; Channel "")
 )
 
 // Flags mark an item.
@@ -206,7 +206,7 @@ func scanItems(rows *sql.Rows) ([]Item, error) {
 
 // Visible is the SQL condition for items user may see: everything public
 // (channel texts, transmissions, rings, pages) and their own private texts.
-const visible = `(kind != 1 OR sender = ?1 OR recipient = ?1)`
+const visible = `(kind != 2 OR sender = ?1 OR recipient = ?1)`
 
 // CatchUp returns, oldest first, up to limit items user has not seen: newer
 // than their read position and at most upTo, not their own, and more if
@@ -220,7 +220,7 @@ func (s *Store) CatchUp(ctx context.Context, user string, upTo uint64, limit int
 	}
 	if !ok {
 		var first sql.NullInt64
-		if err := s.rdb.QueryRowContext(ctx, `SELECT MIN(id) FROM items WHERE kind = 1 AND recipient = ? AND delivered = 0`, user).Scan(&first); err != nil {
+		if err := s.rdb.QueryRowContext(ctx, `SELECT MIN(id) FROM items WHERE kind = 2 AND recipient = ? AND delivered = 0`, user).Scan(&first); err != nil {
 			return nil, false, err
 		}
 		pos = upTo
@@ -233,7 +233,7 @@ func (s *Store) CatchUp(ctx context.Context, user string, upTo uint64, limit int
 		}, nil)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+itemCols+` FROM items WHERE id > ?2 AND id <= ?3 AND sender != ?1
-		AND (kind != 1 OR recipient = ?1) ORDER BY id LIMIT ?4`, user, int64(pos), int64(upTo), limit+1)
+		AND (kind != 2 OR recipient = ?1) ORDER BY id LIMIT ?4`, user, int64(pos), int64(upTo), limit+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -387,7 +387,7 @@ func (s *Store) RecentClientIDs(limit int) ([]ClientRef, error) {
 
 // Waiting returns the private texts to user not yet delivered, oldest first.
 func (s *Store) Waiting(ctx context.Context, user string) ([]Item, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+itemCols+` FROM items WHERE kind = 1 AND recipient = ? AND delivered = 0 ORDER BY id`, user)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+itemCols+` FROM items WHERE kind = 2 AND recipient = ? AND delivered = 0 ORDER BY id`, user)
 	if err != nil {
 		return nil, err
 	}
@@ -431,7 +431,7 @@ type ChannelStats struct {
 // on disk (with its WAL).
 func (s *Store) HistoryStats() ([]ChannelStats, int64, error) {
 	rows, err := s.rdb.Query(`SELECT channel,
-		SUM(kind IN (0, 1, 3)), SUM(kind = 2), SUM(kind = 4), COALESCE(SUM(size), 0), MIN(time), MAX(time)
+		SUM(kind IN (1, 2, 4)), SUM(kind = 3), SUM(kind = 5), COALESCE(SUM(size), 0), MIN(time), MAX(time)
 		FROM items GROUP BY channel ORDER BY channel`)
 	if err != nil {
 		return nil, 0, err
@@ -488,7 +488,7 @@ func (s *Store) enforceAll(tx *sql.Tx, now time.Time) error {
 	for _, c := range chans {
 		s.touched[c] = true
 	}
-	res, err := tx.Exec(`DELETE FROM items WHERE kind IN (1, 3, 4) AND time < ? AND NOT (kind = 1 AND delivered = 0)`,
+	res, err := tx.Exec(`DELETE FROM items WHERE kind IN (2, 4, 5) AND time < ? AND NOT (kind = 2 AND delivered = 0)`,
 		now.Add(-s.opt.UserMaxAge).UnixMilli())
 	if err != nil {
 		return err

@@ -162,8 +162,8 @@ CREATE TABLE IF NOT EXISTS channels (
 	position INTEGER,          -- order in the relay's list (voice id = position+1); NULL: no longer listed
 	settings TEXT NOT NULL     -- "mode=ptt history=text max-age=…" (see ChannelSettings)
 );
--- Every history item: kind 0 channel text, 1 private text, 2 transmission,
--- 3 ring, 4 page (proto.HistoryKind). time is unix ms (a transmission's
+-- Every history item: kind 1 channel text, 2 private text, 3 transmission,
+-- 4 ring, 5 page (proto.HistoryKind). time is unix ms (a transmission's
 -- start); size the Opus bytes of a transmission or page; delivered marks a
 -- private text handed to a session of its recipient.
 CREATE TABLE IF NOT EXISTS items (
