@@ -106,12 +106,18 @@ func (e *DuplicateError) Unwrap() error { return ErrDuplicate }
 // AddItem queues an item (a Kind, Time, From, … but no ID) with its packets blob
 // (see AppendPacket; nil for none) and returns the id it will have. It
 // never blocks: ErrFull when the queue is full. done (may be nil) is
-// called on the writer goroutine once the item is committed (nil), refused
+// called on the writer goroutine with the id once the item is committed (nil), refused
 // (*DuplicateError) or lost (another error); it must not block.
-func (s *Store) AddItem(it Item, packets []byte, done func(error)) (uint64, error) {
-	return s.enqueue(true, func(tx *sql.Tx, id uint64) error {
-		return s.insert(tx, id, &it, packets)
-	}, done)
+func (s *Store) AddItem(it Item, packets []byte, done func(id uint64, err error)) (uint64, error) {
+	var id uint64 // set under qmu before the writer can see the job
+	var d func(error)
+	if done != nil {
+		d = func(err error) { done(id, err) }
+	}
+	return s.enqueue(true, func(tx *sql.Tx, jid uint64) error {
+		id = jid
+		return s.insert(tx, jid, &it, packets)
+	}, d)
 }
 
 func (s *Store) insert(tx *sql.Tx, id uint64, it *Item, packets []byte) error {
@@ -147,7 +153,7 @@ func (s *Store) insert(tx *sql.Tx, id uint64, it *Item, packets []byte) error {
 // tools; it returns the id.
 func (s *Store) AddItemNow(it Item, packets []byte) (uint64, error) {
 	ch := make(chan error, 1)
-	id, err := s.AddItem(it, packets, func(err error) { ch <- err })
+	id, err := s.AddItem(it, packets, func(_ uint64, err error) { ch <- err })
 	if err != nil {
 		return 0, err
 	}
@@ -208,12 +214,20 @@ func scanItems(rows *sql.Rows) ([]Item, error) {
 // (channel texts, transmissions, rings, pages) and their own private texts.
 const visible = `(kind != 2 OR sender = ?1 OR recipient = ?1)`
 
-// CatchUp returns, oldest first, up to limit items user has not seen: newer
-// than their read position and at most upTo, not their own, and more if
-// there were more. A user without a read position (first login) starts at
-// the newest item, except for private texts waiting for them; that
-// position is stored.
-func (s *Store) CatchUp(ctx context.Context, user string, upTo uint64, limit int) ([]Item, bool, error) {
+// CatchUpQuery selects what a user missed (see [Store.CatchUp]).
+type CatchUpQuery struct {
+	UpTo    uint64 // the newest id to include (the newest when the session started)
+	After   uint64 // also skip ids up to this (what the session already got); 0: none
+	Channel string // only this channel's items; "": everything the user may see
+	Limit   int
+}
+
+// CatchUp returns, oldest first, up to q.Limit items user has not seen:
+// newer than their read position (and q.After), at most q.UpTo, not their
+// own, private texts only their own; more is true if there were more. A
+// user without a read position (first login) starts at q.UpTo, except for
+// private texts waiting for them; that position is stored.
+func (s *Store) CatchUp(ctx context.Context, user string, q CatchUpQuery) ([]Item, bool, error) {
 	pos, ok, err := s.ReadPos(user)
 	if err != nil {
 		return nil, false, err
@@ -223,8 +237,8 @@ func (s *Store) CatchUp(ctx context.Context, user string, upTo uint64, limit int
 		if err := s.rdb.QueryRowContext(ctx, `SELECT MIN(id) FROM items WHERE kind = 2 AND recipient = ? AND delivered = 0`, user).Scan(&first); err != nil {
 			return nil, false, err
 		}
-		pos = upTo
-		if first.Valid && uint64(first.Int64) <= upTo {
+		pos = q.UpTo
+		if first.Valid && uint64(first.Int64) <= q.UpTo {
 			pos = uint64(first.Int64) - 1
 		}
 		s.enqueue(false, func(tx *sql.Tx, _ uint64) error {
@@ -232,8 +246,13 @@ func (s *Store) CatchUp(ctx context.Context, user string, upTo uint64, limit int
 			return err
 		}, nil)
 	}
+	pos = max(pos, q.After)
+	cond, args := "", []any{user, int64(pos), int64(q.UpTo), q.Limit + 1}
+	if q.Channel != "" {
+		cond, args = " AND channel = ?5", append(args, q.Channel)
+	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+itemCols+` FROM items WHERE id > ?2 AND id <= ?3 AND sender != ?1
-		AND (kind != 2 OR recipient = ?1) ORDER BY id LIMIT ?4`, user, int64(pos), int64(upTo), limit+1)
+		AND (kind != 2 OR recipient = ?1)`+cond+` ORDER BY id LIMIT ?4`, args...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -241,11 +260,18 @@ func (s *Store) CatchUp(ctx context.Context, user string, upTo uint64, limit int
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(items) > limit
+	more := len(items) > q.Limit
 	if more {
-		items = items[:limit]
+		items = items[:q.Limit]
 	}
 	return items, more, nil
+}
+
+// Barrier queues done to run after every write queued before it was
+// committed. It never blocks (ErrFull).
+func (s *Store) Barrier(done func(error)) error {
+	_, err := s.enqueue(false, func(*sql.Tx, uint64) error { return nil }, done)
+	return err
 }
 
 // Query selects items (see proto.HistoryQuery).

@@ -293,7 +293,7 @@ func TestCatchUp(t *testing.T) {
 	mustAdd(t, s, Item{Kind: KindPrivate, Time: t0 + 2, From: "a", To: "dave", Text: "hi dave"}, nil)
 	t2 := mustAdd(t, s, Item{Kind: KindText, Time: t0 + 3, From: "b", Channel: "ops", Text: "later"}, nil)
 	mustAdd(t, s, Item{Kind: KindText, Time: t0 + 3, From: "carol", Channel: "ops", Text: "own"}, nil)
-	items, more, err := s.CatchUp(ctx, "carol", s.LastID(), 10)
+	items, more, err := s.CatchUp(ctx, "carol", CatchUpQuery{UpTo: s.LastID(), Limit: 10})
 	if err != nil || more {
 		t.Fatal(err, more)
 	}
@@ -307,7 +307,7 @@ func TestCatchUp(t *testing.T) {
 	}
 	s.SetRead("carol", 1, func(err error) { done <- err }) // never back
 	<-done
-	items, _, _ = s.CatchUp(ctx, "carol", s.LastID(), 1)
+	items, _, _ = s.CatchUp(ctx, "carol", CatchUpQuery{UpTo: s.LastID(), Limit: 1})
 	if len(items) != 1 || items[0].ID != t2 {
 		t.Fatalf("after reading up to %d: %+v", p, items)
 	}
