@@ -69,8 +69,13 @@ build: deps
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 # run: relay and gateway on loopback with a data directory under .run/.
+# LAN=1: the gateway serves phones on this machine's local network (HTTPS on
+# LAN_LISTEN, default :8443) and prints a QR code and the certificate steps.
+LAN        ?=
+LAN_LISTEN ?= :8443
 run: build
 	@RUN_DIR=$(RUN_DIR) RELAY_ADDR=$(RELAY_ADDR) GATEWAY_ADDR=$(GATEWAY_ADDR) METRICS_ADDR=$(METRICS_ADDR) BIN=$(BIN) \
+	  LAN=$(LAN) LAN_LISTEN=$(LAN_LISTEN) \
 	  bash internal/scripts/run.sh
 
 vet:
