@@ -19,6 +19,8 @@ const (
 
 const FeatureHistory Features = 1 << 0
 
+const CodeNotFound Code = 20
+
 type TextFlags uint8
 
 const TextFromHistory TextFlags = 1 << 0
@@ -225,7 +227,7 @@ func (m *Recording) AppendBody(b []byte) []byte {
 func (m *Recording) check(c *checker) { c.list("packets", len(m.Packets)) }
 func (m *Recording) parse(d *decoder) {
 	m.Req, m.ID = d.u32(), d.u64()
-	n := d.count("packets", 6)
+	n := d.count("packets", 4)
 	for range n {
 		var p RecPacket
 		p.Offset = d.u32()

@@ -49,6 +49,9 @@ type conn struct {
 	// version is the protocol version negotiated in Hello (proto.Negotiate);
 	// write encodes for it. Set by handshake, then read-only.
 	version uint16
+	// features are the optional features agreed in Hello. Set by
+	// handshake, then read-only.
+	features proto.Features
 	// presenceParts gathers a presence snapshot that comes in parts (More
 	// set on all but the last). Used only by Client.handle, which runs for
 	// one conn on one goroutine at a time (install, then the reader).
@@ -208,6 +211,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		st.SetDeadline(dl)
 	}
 	hello := proto.NewHello(c.cfg.Software)
+	hello.Features |= proto.FeatureHistory // this client handles history (history.go)
 	if err := cn.write(hello); err != nil {
 		return &UnreachableError{Relay: c.relay, Err: err}
 	}
@@ -265,7 +269,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		return c.errorFor(e, "log in")
 	}
 	relayHello := m.(*proto.Hello)
-	v, _, ok := proto.Negotiate(hello, relayHello)
+	v, feats, ok := proto.Negotiate(hello, relayHello)
 	if !ok {
 		// The relay refuses first; this is for one that does not.
 		lo, hi := relayHello.Versions()
@@ -274,6 +278,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 			lo, hi, proto.MinVersion, proto.Version)}
 	}
 	cn.version = v
+	cn.features = feats
 	cn.rd.SetVersion(v)
 	if v != proto.Version {
 		c.log.Info("the relay is older than this program: speaking its protocol version", "version", v, "ours", proto.Version, "relay_software", relayHello.Software)
@@ -629,6 +634,9 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 	if w != nil {
 		w.ch <- m // cap 1, one send per waiter
 	}
+	if w == nil && c.handleHistory(cn, m) {
+		return
+	}
 
 	switch m := m.(type) {
 	case *proto.Ticket:
@@ -705,6 +713,11 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.events.push(Event{Msg: m})
 	case *proto.Text, *proto.Ring:
 		c.events.push(Event{Msg: m})
+	case *proto.History:
+		c.rememberItems(m.Items)
+		if w == nil && m.Flags&proto.HistoryMissed != 0 {
+			c.events.push(Event{Msg: m})
+		}
 	case *proto.Error:
 		if w != nil {
 			return
