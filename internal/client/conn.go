@@ -716,6 +716,10 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 	case *proto.History:
 		c.rememberItems(m.Items)
 		if w == nil && m.Flags&proto.HistoryMissed != 0 {
+			c.mu.Lock()
+			c.hist.missed = append(c.hist.missed, m.Items...)
+			c.hist.missedMore = m.More
+			c.mu.Unlock()
 			c.events.push(Event{Msg: m})
 		}
 	case *proto.Error:

@@ -62,6 +62,11 @@ type historyState struct {
 
 	// fetch is the Fetch under way, if any (fetchMu serialises them).
 	fetch *fetchState
+
+	// missed is the catch-up of the current connection (History messages
+	// with HistoryMissed, in order), for Missed.
+	missed     []proto.HistoryItem
+	missedMore bool
 }
 
 // outText is a text waiting for its TextAck.
@@ -167,7 +172,7 @@ func (c *Client) FetchFunc(ctx context.Context, id uint64, fn func([]proto.RecPa
 	if !c.HasHistory() {
 		return proto.HistoryItem{}, ErrNoHistory
 	}
-	item, err := c.itemFor(ctx, id)
+	item, err := c.Item(ctx, id)
 	if err != nil {
 		return proto.HistoryItem{}, err
 	}
@@ -225,9 +230,9 @@ func (c *Client) FetchFunc(ctx context.Context, id uint64, fn func([]proto.RecPa
 	}
 }
 
-// itemFor returns the history item id, from the items seen or by asking
-// the relay.
-func (c *Client) itemFor(ctx context.Context, id uint64) (proto.HistoryItem, error) {
+// Item returns the history item id, from the items this client has seen
+// or by asking the relay.
+func (c *Client) Item(ctx context.Context, id uint64) (proto.HistoryItem, error) {
 	c.mu.Lock()
 	it, ok := c.hist.items[id]
 	c.mu.Unlock()
@@ -490,23 +495,41 @@ func readID(m proto.Message) uint64 {
 	return 0
 }
 
-// afterEvent runs on the event goroutine after Config.OnEvent returned: it
-// moves the user's read position past what the handler was shown.
-func (c *Client) afterEvent(ev Event) {
-	id := readID(ev.Msg)
-	if id == 0 {
-		return
-	}
+// Missed returns the items the relay sent as missed (catch-up) since the
+// current connection logged in, oldest first, and whether it had more than
+// it sent. They arrive right after the join, before the answer to any
+// request made after Dial returned; they are not marked read by this
+// (see MarkRead).
+func (c *Client) Missed() (items []proto.HistoryItem, more bool) {
 	c.mu.Lock()
-	if id <= c.hist.readWant {
+	defer c.mu.Unlock()
+	return append([]proto.HistoryItem(nil), c.hist.missed...), c.hist.missedMore
+}
+
+// MarkRead tells the relay the user has been shown every item up to id
+// upTo (their read position only moves forward), for front ends that show
+// history themselves rather than through OnEvent, e.g. talk history. It
+// does not wait for the relay; without a connection the position is sent
+// after reconnecting.
+func (c *Client) MarkRead(upTo uint64) {
+	c.mu.Lock()
+	if upTo <= c.hist.readWant {
 		c.mu.Unlock()
 		return
 	}
-	c.hist.readWant = id
+	c.hist.readWant = upTo
 	cn := c.cur
 	c.mu.Unlock()
 	if cn != nil {
 		c.sendRead(cn)
+	}
+}
+
+// afterEvent runs on the event goroutine after Config.OnEvent returned: it
+// moves the user's read position past what the handler was shown.
+func (c *Client) afterEvent(ev Event) {
+	if id := readID(ev.Msg); id != 0 {
+		c.MarkRead(id)
 	}
 }
 
