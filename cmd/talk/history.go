@@ -274,26 +274,8 @@ func playOnCard(cc *cli.Context, cfg client.Config, id uint64) error {
 		return err
 	}
 	fmt.Fprintf(cc.App.ErrWriter, "playing %s\n", history.Describe(item, cfg.Name))
-	batches := make(chan []proto.RecPacket, 64)
-	fetchErr := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		_, err := c.FetchFunc(ctx, id, func(p []proto.RecPacket) error {
-			select {
-			case batches <- p:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-		fetchErr <- err
-	}()
-	playErr := history.Play(ctx, batches, e.Voice)
-	if err := <-fetchErr; err != nil {
+	if err := history.Replay(ctx, c, id, e.Voice); err != nil {
 		return err
-	}
-	if playErr != nil {
-		return playErr
 	}
 	mu.Lock()
 	fedAll = true

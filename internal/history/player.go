@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/codec"
@@ -103,4 +104,44 @@ func PlayAll(ctx context.Context, packets []proto.RecPacket, sink VoiceSink) err
 	ch <- packets
 	close(ch)
 	return Play(ctx, ch, sink)
+}
+
+// Fetcher fetches a stored transmission packet batch by packet batch;
+// *client.Client implements it.
+type Fetcher interface {
+	FetchFunc(ctx context.Context, id uint64, fn func([]proto.RecPacket) error) (proto.HistoryItem, error)
+}
+
+// Replay fetches transmission id and plays it into sink as it arrives
+// (see Play): the replay starts with the first packets, not after the
+// last. It returns when the last packet was fed (the sound is then still
+// in the playout's jitter buffer), or early with ctx's error (a live
+// transmission interrupting) or the fetch's.
+func Replay(ctx context.Context, f Fetcher, id uint64, sink VoiceSink) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []proto.RecPacket, 64)
+	fetchErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		_, err := f.FetchFunc(ctx, id, func(p []proto.RecPacket) error {
+			select {
+			case batches <- p:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		fetchErr <- err
+	}()
+	playErr := Play(ctx, batches, sink)
+	cancel() // stops the fetch if Play ended first
+	ferr := <-fetchErr
+	if playErr != nil {
+		if ferr != nil && !errors.Is(ferr, context.Canceled) {
+			return ferr // the fetch failing is what ended it
+		}
+		return playErr
+	}
+	return ferr
 }
