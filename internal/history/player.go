@@ -145,3 +145,26 @@ func Replay(ctx context.Context, f Fetcher, id uint64, sink VoiceSink) error {
 	}
 	return ferr
 }
+
+// Querier lists history; *client.Client implements it.
+type Querier interface {
+	History(ctx context.Context, q proto.HistoryQuery) ([]proto.HistoryItem, bool, error)
+}
+
+// PlayableKinds selects transmissions and pages in a proto.HistoryQuery.
+const PlayableKinds = 1<<proto.ItemVoice | 1<<proto.ItemPage
+
+// Latest returns the newest stored transmission of channel, or page, that
+// can be played; ok is false when the relay keeps none.
+func Latest(ctx context.Context, q Querier, channel string) (it proto.HistoryItem, ok bool, err error) {
+	items, _, err := q.History(ctx, proto.HistoryQuery{Kinds: PlayableKinds, Limit: 50})
+	if err != nil {
+		return proto.HistoryItem{}, false, err
+	}
+	for _, it := range items { // newest first
+		if Playable(it) && (it.Kind == proto.ItemPage || it.Channel == channel) {
+			return it, true, nil
+		}
+	}
+	return proto.HistoryItem{}, false, nil
+}

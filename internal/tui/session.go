@@ -120,20 +120,8 @@ type replayer struct {
 	eng *engine.Engine
 }
 
-// playableKinds asks the relay for transmissions and pages only.
-const playableKinds = 1<<proto.ItemVoice | 1<<proto.ItemPage
-
 func (r replayer) Latest(ctx context.Context, channel string) (proto.HistoryItem, bool, error) {
-	items, _, err := r.c.History(ctx, proto.HistoryQuery{Kinds: playableKinds, Limit: 50})
-	if err != nil {
-		return proto.HistoryItem{}, false, err
-	}
-	for _, it := range items { // newest first
-		if history.Playable(it) && (it.Kind == proto.ItemPage || it.Channel == channel) {
-			return it, true, nil
-		}
-	}
-	return proto.HistoryItem{}, false, nil
+	return history.Latest(ctx, r.c, channel)
 }
 
 func (r replayer) Play(ctx context.Context, id uint64) error {
