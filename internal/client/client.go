@@ -101,6 +101,11 @@ type Config struct {
 	OnEvent func(Event)
 	// EventQueue bounds the event queue; 0 means DefaultEventQueue.
 	EventQueue int
+	// ManualRead stops the client from telling the relay, after OnEvent
+	// returned, that the user has seen the history and texts it delivered
+	// (see Event): a front end that shows them later or elsewhere (the
+	// gateway, once the browser has them) calls MarkRead itself.
+	ManualRead bool
 
 	// OnVoice receives every voice frame from the relay, on the datagram
 	// reader goroutine. It MUST NOT block (hand the frame to a buffer, e.g.
@@ -281,7 +286,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.known = knownrelays.Open(path)
 	}
 	c.events = newEventQueue(cfg.OnEvent, cfg.EventQueue)
-	c.events.after = c.afterEvent
+	if !cfg.ManualRead {
+		c.events.after = c.afterEvent
+	}
 	go c.events.run()
 	c.life, c.cancel = context.WithCancel(context.Background())
 	c.setState(StateConnecting, nil)
