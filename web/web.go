@@ -19,7 +19,8 @@ package web
 
 import "embed"
 
-// FS holds the page: index.html, app.js, style.css and the AudioWorklet modules.
+// FS holds the page: index.html, app.js, history.js (the timeline of what
+// the intercom kept), style.css and the AudioWorklet modules.
 //
-//go:embed index.html app.js style.css capture-worklet.js play-worklet.js record-worklet.js
+//go:embed index.html app.js history.js style.css capture-worklet.js play-worklet.js record-worklet.js
 var FS embed.FS
