@@ -231,10 +231,9 @@ type Auth struct {
 //	id   u16
 //	mode u8
 type ChannelInfo struct {
-	Name    string
-	ID      uint16
-	Mode    ChannelMode
-	History ChannelHistory // STUB v2
+	Name string
+	ID   uint16
+	Mode ChannelMode
 }
 
 // Welcome accepts a login.
@@ -392,9 +391,6 @@ type Text struct {
 	To       string
 	Time     int64
 	Text     string
-	ID       uint64    // STUB v2
-	ClientID uint64    // STUB v2
-	Flags    TextFlags // STUB v2
 }
 
 // Ring rings every logged-in station. The relay fills From, FromName, Time.
@@ -615,29 +611,19 @@ func (ci *ChannelInfo) appendTo(b []byte, v uint16) []byte {
 	b = appendStr(b, ci.Name)
 	b = binary.BigEndian.AppendUint16(b, ci.ID)
 	b = append(b, byte(ci.Mode))
-	if v >= Version2 {
-		b = append(b, byte(ci.History))
-	}
 	return endRecord(b, start)
 }
 
 // EncodedLen is the number of bytes ci takes on the wire in version v,
 // including its length prefix from version 2 on.
 func (ci *ChannelInfo) EncodedLen(v uint16) int {
-	n := recordPrefixLen(v) + 2 + len(ci.Name) + 2 + 1
-	if v >= Version2 {
-		n++
-	}
-	return n
+	return recordPrefixLen(v) + 2 + len(ci.Name) + 2 + 1
 }
 func (ci *ChannelInfo) check(c *checker) { c.str("channel", ci.Name, MaxChannelLen) }
 func (ci *ChannelInfo) parse(d *decoder) {
 	ci.Name = d.str("channel", MaxChannelLen)
 	ci.ID = d.u16()
 	ci.Mode = ChannelMode(d.u8())
-	if d.v >= Version2 && d.more() {
-		ci.History = ChannelHistory(d.u8())
-	}
 }
 
 func (m *Welcome) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
@@ -818,10 +804,7 @@ func (m *Text) AppendBody(b []byte) []byte {
 	b = appendStr(b, m.Channel)
 	b = appendStr(b, m.To)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Time))
-	b = appendStr(b, m.Text)
-	b = binary.BigEndian.AppendUint64(b, m.ID)
-	b = binary.BigEndian.AppendUint64(b, m.ClientID)
-	return append(b, byte(m.Flags))
+	return appendStr(b, m.Text)
 }
 func (m *Text) check(c *checker) {
 	c.str("sender name", m.FromName, MaxNameLen)
@@ -836,9 +819,6 @@ func (m *Text) parse(d *decoder) {
 	m.To = d.str("recipient", MaxNameLen)
 	m.Time = int64(d.u64())
 	m.Text = d.str("text", MaxTextLen)
-	if d.more() {
-		m.ID, m.ClientID, m.Flags = d.u64(), d.u64(), TextFlags(d.u8())
-	}
 }
 
 func (m *Ring) AppendBody(b []byte) []byte {
@@ -1076,7 +1056,7 @@ func newMessage(t MsgType) Message {
 	case TypeTicket:
 		return new(Ticket)
 	}
-	return newHistoryMessage(t)
+	return nil
 }
 
 // UnixMillis converts a time to the protocol's timestamps.
