@@ -228,6 +228,7 @@ type Client struct {
 	reconnects  atomic.Uint64
 	resumed     atomic.Uint64
 	silentDrops atomic.Uint64
+	probe       atomic.Pointer[probeRun] // the running Probe, if any
 }
 
 // waiter is a request waiting for the relay's answer.

@@ -49,8 +49,8 @@ type conn struct {
 	// version is the protocol version negotiated in Hello (proto.Negotiate);
 	// write encodes for it. Set by handshake, then read-only.
 	version uint16
-	// features are the optional features agreed in Hello. Set by
-	// handshake, then read-only.
+	// features are the features both sides offered (proto.Negotiate). Set
+	// by handshake, then read-only.
 	features proto.Features
 	// presenceParts gathers a presence snapshot that comes in parts (More
 	// set on all but the last). Used only by Client.handle, which runs for
@@ -211,7 +211,6 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		st.SetDeadline(dl)
 	}
 	hello := proto.NewHello(c.cfg.Software)
-	hello.Features |= proto.FeatureHistory // this client handles history (history.go)
 	if err := cn.write(hello); err != nil {
 		return &UnreachableError{Relay: c.relay, Err: err}
 	}
@@ -438,7 +437,12 @@ func (cn *conn) datagramLoop(c *Client) {
 		if err != nil {
 			return
 		}
-		cn.heard.Store(time.Now().UnixNano())
+		now := time.Now()
+		cn.heard.Store(now.UnixNano())
+		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
+			c.probeReply(b, now)
+			continue
+		}
 		h, payload, err := proto.ParseVoice(b)
 		if err != nil {
 			c.voiceBad.Add(1)

@@ -162,8 +162,8 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 				continue
 			}
 			h := proto.NewHello("fake")
-			if f.history {
-				h.Features |= proto.FeatureHistory
+			if !f.history {
+				h.Features &^= proto.FeatureHistory
 			}
 			send(h)
 		case *proto.Auth:

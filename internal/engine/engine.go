@@ -246,9 +246,8 @@ type Engine struct {
 
 	mu sync.Mutex
 	// guarded by mu:
-	state State
-	users map[uint32]string // session → channel, for join/leave cues
-	self  string            // our channel, from presence
+	state  State
+	roster client.Roster // who is where, for join/leave cues
 
 	running atomic.Bool
 	now     func() time.Time // the playout clock; tests replace it before Run
@@ -326,7 +325,6 @@ func New(cfg Config) (*Engine, error) {
 		wake:   make(chan struct{}, 1),
 		failed: make(chan *txRef, 1),
 		tick:   cfg.PlaybackPeriod,
-		users:  map[uint32]string{},
 		now:    time.Now,
 	}
 	e.mix = playout.New(playout.Config{FrameSamples: cfg.PlaybackPeriod, NewDecoder: cfg.NewDecoder,
@@ -465,44 +463,23 @@ func (e *Engine) Event(ev client.Event) {
 		if !m.Talking && m.Session != self {
 			e.Play(CueRoger)
 		}
-	case *proto.Presence:
+	case *proto.Presence, *proto.Joined:
 		e.mu.Lock()
-		clear(e.users)
-		for _, u := range m.Users {
-			e.users[u.Session] = u.Channel
-			if u.Session == self {
-				e.self = u.Channel
-			}
-		}
-		e.mu.Unlock()
-	case *proto.Joined:
-		e.mu.Lock()
-		e.self = m.Name
+		e.roster.SetSelf(self)
+		e.roster.Apply(m)
 		e.mu.Unlock()
 	case *proto.PresenceChange:
-		u := m.User
 		e.mu.Lock()
-		prev, known := e.users[u.Session]
-		now := u.Channel
-		if m.Kind == proto.PresenceOffline {
-			now = ""
-			delete(e.users, u.Session)
-		} else {
-			e.users[u.Session] = now
-		}
-		mine := e.self
-		if u.Session == self {
-			e.self = now
-		}
+		e.roster.SetSelf(self)
+		cs := e.roster.Apply(m)
 		e.mu.Unlock()
-		if u.Session == self || mine == "" {
-			return
-		}
-		switch {
-		case now == mine && (!known || prev != mine):
-			e.Play(CueJoin)
-		case known && prev == mine && now != mine:
-			e.Play(CueLeave)
+		for _, c := range cs {
+			switch {
+			case c.Came:
+				e.Play(CueJoin)
+			case c.Went:
+				e.Play(CueLeave)
+			}
 		}
 	}
 }

@@ -223,11 +223,9 @@ func (s *session) startReplay(id uint64) {
 		s.sendJSON(map[string]any{"t": "replay", "id": id, "state": "error", "text": "Stop talking first, then play it."})
 		return
 	}
-	for _, u := range s.roster {
-		if u.Talking && u.Channel == s.channel.Name && u.Session != s.sessionID {
-			s.sendJSON(map[string]any{"t": "replay", "id": id, "state": "error", "text": u.Name + " is talking: play it once the channel is quiet."})
-			return
-		}
+	if u, ok := s.roster.Talker(s.channel.Name); ok && u.Session != s.sessionID {
+		s.sendJSON(map[string]any{"t": "replay", "id": id, "state": "error", "text": u.Name + " is talking: play it once the channel is quiet."})
+		return
 	}
 	s.stopReplay("")
 	ctx, cancel := context.WithCancel(s.ctx)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,9 +58,9 @@ type session struct {
 	// Owned by the loop goroutine.
 	roles      proto.Role // from the relay's welcome
 	channel    proto.ChannelInfo
-	inChannel  bool // the browser was told it joined channel
-	linkLost   bool // the relay link went down; the next LinkUp is a reconnection
-	roster     map[uint32]proto.UserInfo
+	inChannel  bool          // the browser was told it joined channel
+	linkLost   bool          // the relay link went down; the next LinkUp is a reconnection
+	roster     client.Roster // who is online, from the relay's presence
 	tx         *transmission
 	enc        *codec.Encoder
 	born       time.Time
@@ -163,7 +162,6 @@ func (s *session) serve(ctx context.Context) {
 	s.strikes = limit.NewBucket(1.0/60, maxStrikes-1, now)
 	s.textLimit = limit.NewBucket(2, 10, now)
 	s.audioLimit = limit.NewBucket(400<<10, 1<<20, now)
-	s.roster = map[uint32]proto.UserInfo{}
 	s.waiting = map[uint64]string{}
 
 	var wg sync.WaitGroup
@@ -568,31 +566,23 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 	switch m := ev.Msg.(type) {
 	case *proto.Welcome:
 		s.sessionID = m.Session
+		s.roster.Apply(m)
 		s.sendWelcome(m)
 	case *proto.Joined:
+		s.roster.Apply(m)
 		s.joined(m.ChannelInfo)
 	case *proto.Presence:
-		s.roster = make(map[uint32]proto.UserInfo, len(m.Users))
-		for _, u := range m.Users {
-			s.roster[u.Session] = u
-		}
+		s.roster.Apply(m)
 		s.sendRoster()
 	case *proto.PresenceChange:
 		// A delta, not the whole roster again: with n users online a login
 		// would otherwise cost n rosters of n entries.
-		if m.Kind == proto.PresenceOffline {
-			delete(s.roster, m.User.Session)
-		} else {
-			s.roster[m.User.Session] = m.User
-		}
+		s.roster.Apply(m)
 		u := m.User
 		s.sendJSON(map[string]any{"t": "user", "kind": m.Kind.String(),
 			"user": rosterUser{ID: u.Session, Name: u.Name, Channel: u.Channel, Talking: u.Talking}})
 	case *proto.Talking:
-		if u, ok := s.roster[m.Session]; ok {
-			u.Talking = m.Talking
-			s.roster[m.Session] = u
-		}
+		s.roster.Apply(m)
 		if h := s.hub.Load(); h != nil && !m.Talking && (h.id == m.Channel || m.Priority) {
 			h.talkerOff(m.Session)
 		}
@@ -652,11 +642,11 @@ type rosterUser struct {
 }
 
 func (s *session) sendRoster() {
-	users := make([]rosterUser, 0, len(s.roster))
-	for _, u := range s.roster {
+	all := s.roster.Users()
+	users := make([]rosterUser, 0, len(all))
+	for _, u := range all {
 		users = append(users, rosterUser{ID: u.Session, Name: u.Name, Channel: u.Channel, Talking: u.Talking})
 	}
-	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
 	s.sendJSON(map[string]any{"t": "presence", "users": users})
 }
 

@@ -288,6 +288,10 @@ func (s *session) readDatagrams() {
 			s.r.c.dropped[dropRateLimit].Add(1)
 			continue
 		}
+		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
+			s.r.handleProbe(s, b)
+			continue
+		}
 		s.r.handleVoice(s, b)
 	}
 }

@@ -55,7 +55,7 @@ type model struct {
 	channel proto.ChannelInfo
 	inChan  bool
 
-	users    map[uint32]proto.UserInfo
+	roster   client.Roster
 	floor    string // who holds the floor in our channel ("" free)
 	paging   string // who is paging every channel
 	eng      engine.State
@@ -75,11 +75,12 @@ type model struct {
 
 func newModel(cfg Config, key string, ctx context.Context) *model {
 	m := &model{cfg: cfg, key: key, ctx: ctx, hold: ptt.NewHold(cfg.Hold),
-		width: 80, height: 24, users: map[uint32]proto.UserInfo{}, level: math.Inf(-1),
-		waiting: map[uint64]string{}}
+		width: 80, height: 24, level: math.Inf(-1), waiting: map[uint64]string{}}
 	m.conn = cfg.Client.State()
 	m.welcome = cfg.Client.Welcome()
 	m.channel, m.inChan = cfg.Client.Channel()
+	m.roster.SetSelf(m.welcome.Session)
+	m.roster.SetChannel(m.channel.Name)
 	return m
 }
 
@@ -123,6 +124,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.flash = "could not switch channel: " + msg.err.Error()
 		} else {
 			m.channel, m.inChan = msg.ch, true
+			m.roster.SetChannel(msg.ch.Name)
 			m.floor = ""
 			m.flash = "now in channel " + msg.ch.Name
 		}
@@ -154,6 +156,8 @@ func (m *model) event(ev client.Event) {
 		case client.StateConnected:
 			m.welcome = m.cfg.Client.Welcome()
 			m.channel, m.inChan = m.cfg.Client.Channel()
+			m.roster.SetSelf(m.welcome.Session)
+			m.roster.SetChannel(m.channel.Name)
 		case client.StateReconnecting:
 			m.floor = ""
 			m.addLine(2, at, "connection lost; reconnecting…")
@@ -162,42 +166,27 @@ func (m *model) event(ev client.Event) {
 	}
 	switch msg := ev.Msg.(type) {
 	case *proto.Presence:
-		clear(m.users)
-		for _, u := range msg.Users {
-			m.users[u.Session] = u
-			if u.Talking && u.Channel == m.channel.Name && m.inChan {
-				m.floor = u.Name
-			}
+		m.roster.Apply(msg)
+		if u, ok := m.roster.Talker(m.channel.Name); ok && m.inChan {
+			m.floor = u.Name
 		}
 	case *proto.PresenceChange:
-		u := msg.User
-		switch msg.Kind {
-		case proto.PresenceOffline:
-			delete(m.users, u.Session)
-			if u.Session != m.self() {
-				m.addLine(2, at, u.Name+" went offline")
-			}
-		default:
-			old, known := m.users[u.Session]
-			m.users[u.Session] = u
-			if u.Session != m.self() && m.inChan {
-				switch {
-				case u.Channel == m.channel.Name && (!known || old.Channel != u.Channel):
-					m.addLine(2, at, u.Name+" joined "+u.Channel)
-				case known && old.Channel == m.channel.Name && u.Channel != old.Channel:
-					m.addLine(2, at, u.Name+" left "+old.Channel)
-				}
+		for _, c := range m.roster.Apply(msg) {
+			switch {
+			case c.Self:
+			case c.Kind == client.ChangeOffline:
+				m.addLine(2, at, c.User.Name+" went offline")
+			case c.Came && m.inChan:
+				m.addLine(2, at, c.User.Name+" joined "+c.User.Channel)
+			case c.Went && m.inChan:
+				m.addLine(2, at, c.User.Name+" left "+c.Prev.Channel)
 			}
 		}
 	case *proto.Joined:
 		m.channel, m.inChan = msg.ChannelInfo, true
+		m.roster.SetChannel(msg.Name)
 	case *proto.Talking:
-		if u, ok := m.users[msg.Session]; ok {
-			u.Talking = msg.Talking
-			m.users[msg.Session] = u
-		} else if msg.Talking {
-			m.users[msg.Session] = proto.UserInfo{Session: msg.Session, Name: msg.Name, Channel: m.channel.Name, Talking: true}
-		}
+		m.roster.Apply(msg)
 		name := msg.Name
 		if msg.Session == m.self() {
 			name = "you"
@@ -516,7 +505,7 @@ func (m *model) View() string {
 		l, r := "", ""
 		switch {
 		case i == 0:
-			l = fmt.Sprintf("Online (%d)", len(m.users))
+			l = fmt.Sprintf("Online (%d)", m.roster.Len())
 			r = "Messages"
 		case i-1 < len(left):
 			l = left[i-1]
@@ -571,10 +560,7 @@ func modeName(mo proto.ChannelMode) string {
 }
 
 func (m *model) peopleLines(width int) []string {
-	users := make([]proto.UserInfo, 0, len(m.users))
-	for _, u := range m.users {
-		users = append(users, u)
-	}
+	users := m.roster.Users()
 	mine := m.channel.Name
 	slices.SortFunc(users, func(a, b proto.UserInfo) int {
 		// Our channel first, then by channel and name.
