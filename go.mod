@@ -10,6 +10,7 @@ require (
 	github.com/gen2brain/malgo v0.11.24
 	github.com/hraban/opus v0.0.0-20260708213942-bde8e4304501
 	github.com/mattn/go-runewidth v0.0.16
+	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/muesli/cancelreader v0.2.2
 	github.com/pion/interceptor v0.1.51
 	github.com/pion/rtp v1.10.6

@@ -93,6 +93,10 @@ func ParseRoles(s string) (proto.Role, error) {
 	return r, nil
 }
 
+// RoleNames returns the names of the roles in r, as the users file writes
+// them ("page", "admin"); empty, not nil, for none.
+func RoleNames(r proto.Role) []string { return roleNames(r) }
+
 func roleNames(r proto.Role) []string {
 	n := []string{}
 	if r&proto.RolePage != 0 {
@@ -262,13 +266,7 @@ func (s *Store) put(name, password string, roles func(User, bool) (proto.Role, e
 	if err := CheckName("user", name); err != nil {
 		return err
 	}
-	if password == "" {
-		return errors.New("the password is empty")
-	}
-	if len(password) > 72 {
-		return errors.New("the password is longer than 72 bytes (bcrypt's limit)")
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	h, err := HashPassword(password, s.cost)
 	if err != nil {
 		return err
 	}
@@ -288,6 +286,21 @@ func (s *Store) put(name, password string, roles func(User, bool) (proto.Role, e
 	s.users[name] = User{Name: name, Hash: string(h), Roles: r}
 	s.version++
 	return s.saveLocked()
+}
+
+// HashPassword checks a new password (not empty, at most 72 bytes: bcrypt's
+// limit) and returns its bcrypt hash at cost (0: the default cost).
+func HashPassword(password string, cost int) ([]byte, error) {
+	if password == "" {
+		return nil, errors.New("the password is empty")
+	}
+	if len(password) > 72 {
+		return nil, errors.New("the password is longer than 72 bytes (bcrypt's limit)")
+	}
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	return bcrypt.GenerateFromPassword([]byte(password), cost)
 }
 
 // Delete removes a user and saves the file; [ErrNoUser] if absent.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/store"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -144,6 +145,14 @@ type Config struct {
 	// UserList) whether users were deleted, to end their sessions.
 	// Default 1 s.
 	UserCheckEvery time.Duration
+
+	// History keeps texts, private texts for offline accounts, rings, pages
+	// and (in channels with history=voice) transmissions, and the channels'
+	// settings (mode, history, limits), which the relay reads at New and
+	// follows while it runs. nil: the relay keeps nothing (as before
+	// history existed). The relay does not close it: close it after Serve
+	// returned, which commits what the relay queued.
+	History *store.Store
 
 	// Software is sent in Hello; default "hark-relay".
 	Software string

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/limit"
+	"github.com/hark-intercom/hark/internal/store"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -17,6 +18,11 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 		// without the relay's lock. The Pong is queued after the answers
 		// to earlier messages (requests use it as a barrier).
 		s.sendMsg(&proto.Pong{Nonce: p.Nonce})
+		return
+	}
+	// History requests read the store: on the history workers, not under
+	// the lock.
+	if r.hist != nil && r.hist.request(s, m) || r.hist == nil && noHistory(s, m) {
 		return
 	}
 	now := time.Now()
@@ -54,6 +60,9 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 			return
 		}
 		r.c.rings.Add(1)
+		if r.hist != nil {
+			r.hist.ringLocked(s, m.Text, now)
+		}
 		r.toAllLocked(r.frame(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}))
 		s.log.Info("ring", "text", m.Text)
 	case *proto.ListSessions:
@@ -153,6 +162,9 @@ func (r *Relay) joinLocked(s *session, name string) {
 	s.sendMsg(&proto.Joined{ChannelInfo: ch.info})
 	r.sendPresenceLocked(s)
 	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)})
+	if r.hist != nil {
+		r.hist.joinedLocked(s, ch)
+	}
 }
 
 func (r *Relay) denyLocked(s *session, chID uint16, holder *session, reason string) {
@@ -243,14 +255,28 @@ func (r *Relay) pageStartLocked(s *session, now time.Time) {
 }
 
 func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
-	out := &proto.Text{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}
+	h := r.hist
+	if h != nil && h.dupLocked(s, m) {
+		return
+	}
+	out := &proto.Text{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text, ClientID: m.ClientID}
 	if m.To != "" {
 		to := r.byName[m.To]
 		if to == nil {
+			if h != nil && r.knownLocked(m.To) {
+				if h.privateOfflineLocked(s, m, now) {
+					r.c.texts.Add(1)
+				}
+				return
+			}
 			s.sendMsg(&proto.Error{Code: proto.CodeNoUser, About: proto.TypeText, Text: fmt.Sprintf("%q is not online", m.To)})
 			return
 		}
 		out.To = m.To
+		if h != nil {
+			out.ID = h.storeLocked(s, store.Item{Kind: store.KindPrivate, Time: out.Time, From: s.name, To: m.To,
+				Text: m.Text, ClientID: m.ClientID, Delivered: true}, proto.TextDelivered)
+		}
 		f := r.frame(out)
 		to.sendFrame(f)
 		if to != s {
@@ -274,6 +300,14 @@ func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
 		return
 	}
 	out.Channel = name
+	if h != nil {
+		if set := ch.hset.Load(); set != nil && set.History != store.HistoryOff {
+			out.ID = h.storeLocked(s, store.Item{Kind: store.KindText, Time: out.Time, From: s.name, Channel: name,
+				Text: m.Text, ClientID: m.ClientID}, proto.TextSent)
+		} else if m.ClientID != 0 && r.historyOK(s) {
+			s.sendMsg(&proto.TextAck{ClientID: m.ClientID, Status: proto.TextSent})
+		}
+	}
 	f := r.frame(out)
 	ch.sendAll(f)
 	if s.ch != ch {

@@ -9,11 +9,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/limit"
+	"github.com/hark-intercom/hark/internal/store"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -37,7 +39,9 @@ type Relay struct {
 	channels []*channel          // immutable after New, in config order (voice id i+1)
 	chByName map[string]*channel // immutable after New
 	chByID   map[uint16]*channel // immutable after New
-	infos    []proto.ChannelInfo // immutable after New
+	infos    []proto.ChannelInfo // guarded by mu (modes and history change live)
+
+	hist *history // nil without Config.History
 
 	done chan struct{} // closed when Serve returns
 
@@ -52,10 +56,14 @@ type Relay struct {
 	cancel   context.CancelFunc  // guarded by mu: cancels Serve
 }
 
-// channel is one configured channel. info is immutable; the rest is
-// guarded by Relay.mu.
+// channel is one configured channel. info's Name and ID are immutable;
+// the rest of info and the other fields are guarded by Relay.mu, except
+// hset and recVoice, which the voice path and the recorder read without it.
 type channel struct {
 	info proto.ChannelInfo
+
+	hset     atomic.Pointer[store.ChannelSettings] // history settings (nil without a store)
+	recVoice atomic.Bool                           // history=voice: its transmissions are recorded
 
 	// members is replaced, never modified, when someone joins or leaves, so
 	// the voice path may range over a copy of the slice header outside the lock.
@@ -115,7 +123,15 @@ func New(cfg Config) (*Relay, error) {
 		r.chByID[ch.info.ID] = ch
 		r.infos = append(r.infos, ch.info)
 	}
+	if cfg.History != nil {
+		if err := r.openHistory(cfg.History); err != nil {
+			return nil, err
+		}
+	}
 	r.reg = prometheus.NewRegistry()
+	if r.hist != nil {
+		r.reg.MustRegister(newHistoryCollector(r))
+	}
 	r.reg.MustRegister(newCollector(r), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r, nil
 }
@@ -210,6 +226,13 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 		defer wg.Done()
 		r.watchUsers(ctx)
 	}()
+	if r.hist != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.hist.run(ctx)
+		}()
+	}
 	nonQUICDone := make(chan struct{})
 	go func() {
 		defer close(nonQUICDone)
@@ -508,6 +531,9 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	r.byName[s.name] = s
 	r.sendPresenceLocked(s)
 	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceOnline, User: r.userInfoLocked(s)})
+	if r.hist != nil {
+		r.hist.loggedInLocked(s)
+	}
 	r.mu.Unlock()
 	r.c.logins.Add(1)
 	s.log.Info("logged in", "roles", roles.String(), "software", s.software, "resumed", resumed)
@@ -877,6 +903,9 @@ func (r *Relay) leaveLocked(s *session) {
 	ch := s.ch
 	if ch == nil {
 		return
+	}
+	if r.hist != nil {
+		r.hist.leftLocked(s, ch)
 	}
 	if ch.holder == s {
 		r.releaseLocked(ch)

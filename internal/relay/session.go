@@ -43,6 +43,12 @@ type session struct {
 	// has a limit of its own under the general control rate.
 	ringLim, textLim limit.Bucket
 	limWarned        time.Time // last rate-limit error sent for them
+	// histLogin is the newest history id when the session logged in (its
+	// catch-up goes up to it); histSeen the newest id of each channel it
+	// caught up on or received live until it left. Guarded by r.mu.
+	histLogin uint64
+	histSeen  map[string]uint64
+	fetching  atomic.Int32 // Fetch answers being sent
 
 	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
 	voice voiceQueue // datagrams to send

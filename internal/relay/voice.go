@@ -17,7 +17,7 @@ type fanout struct {
 // is owned by the relay from here on (quic-go hands out a fresh slice) and is
 // modified in place.
 func (r *Relay) handleVoice(s *session, b []byte) {
-	h, _, err := proto.ParseVoice(b)
+	h, payload, err := proto.ParseVoice(b)
 	if err != nil {
 		r.c.bad[badReasonOf(err)].Add(1)
 		return
@@ -43,6 +43,9 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 	}
 	r.mu.Unlock()
 
+	if r.hist != nil && (one.b != nil || page != nil) {
+		r.hist.capture(s, h, payload, now) // non-blocking hand-off to the recorder
+	}
 	r.deliver(s, one)
 	for _, f := range page {
 		r.deliver(s, f)

@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
@@ -49,6 +50,7 @@ import (
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/relay"
+	"github.com/hark-intercom/hark/internal/store"
 	"github.com/hark-intercom/hark/proto"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -85,6 +87,29 @@ func Channels(list ...accounts.Channel) Option {
 	return func(c *relay.Config) {
 		c.Channels = accounts.Channels{List: list, Default: list[0].Name}
 	}
+}
+
+// WithHistory gives the relay a history store (see [HistoryStore]).
+func WithHistory(st *store.Store) Option { return func(c *relay.Config) { c.History = st } }
+
+// HistoryStore opens a history store in a fresh temporary directory, with
+// the default channels (lobby, ops) and fast password hashing, and closes
+// it when the test ends (after the relay, when it is opened before Start).
+// Change a channel's settings with st.SetChannel before Start, or while
+// the relay runs (it follows within a second).
+func HistoryStore(t testing.TB) *store.Store {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{Logger: logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetPasswordCost(bcrypt.MinCost)
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Import("", filepath.Join(dir, "channels.json"), false); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // Configure applies any change to the configuration.

@@ -1,0 +1,317 @@
+package relay_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/relay"
+	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/internal/store"
+	"github.com/hark-intercom/hark/proto"
+)
+
+func historyRelay(t *testing.T, settings map[string]string) (*relaytest.Relay, *store.Store) {
+	t.Helper()
+	st := relaytest.HistoryStore(t)
+	for ch, set := range settings {
+		if _, err := st.SetChannel(ch, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := relaytest.Start(t, relaytest.WithHistory(st))
+	return r, st
+}
+
+// read waits until the relay has handled what c sent (the Pong to a Ping
+// is queued after the answers to earlier messages).
+func read(t *testing.T, c *relaytest.Client) {
+	t.Helper()
+	c.MustSend(t, &proto.Ping{Nonce: 99})
+	relaytest.Wait(t, c, func(p *proto.Pong) bool { return p.Nonce == 99 })
+}
+
+func missed(t *testing.T, c *relaytest.Client) *proto.History {
+	t.Helper()
+	return relaytest.Wait(t, c, func(h *proto.History) bool { return h.Flags&proto.HistoryMissed != 0 })
+}
+
+// A private text to an offline account is stored ("waiting"), delivered
+// in the recipient's catch-up at their next login ("delivered" to the
+// sender), and never again once read, on a reconnect or another device.
+func TestOfflinePrivateTextDeliveredOnce(t *testing.T) {
+	r, _ := historyRelay(t, nil)
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("carol", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	missed(t, a)
+	a.MustSend(t, &proto.Text{To: "carol", Text: "call me", ClientID: 41})
+	ack := relaytest.Wait[*proto.TextAck](t, a, nil)
+	if ack.ClientID != 41 || ack.Status != proto.TextWaiting || ack.ID == 0 {
+		t.Fatalf("ack for a text to offline carol: %+v", ack)
+	}
+	// A text to a name that is no account is still refused.
+	a.MustSend(t, &proto.Text{To: "nobody", Text: "hello?"})
+	if e := relaytest.Wait[*proto.Error](t, a, nil); e.Code != proto.CodeNoUser {
+		t.Fatalf("text to an unknown name: %+v", e)
+	}
+
+	c := r.Dial(t, "carol", "pw")
+	h := missed(t, c)
+	if len(h.Items) != 1 || h.Items[0].ID != ack.ID || h.Items[0].Kind != proto.ItemPrivate ||
+		h.Items[0].From != "alice" || h.Items[0].Text != "call me" || h.Items[0].To != "carol" {
+		t.Fatalf("carol's catch-up: %+v", h)
+	}
+	del := relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.Status == proto.TextDelivered })
+	if del.ClientID != 41 || del.ID != ack.ID {
+		t.Fatalf("delivered ack %+v", del)
+	}
+	c.MustSend(t, &proto.HistoryRead{UpTo: ack.ID})
+	read(t, c)
+	c.Close()
+
+	for i := range 2 { // a reconnect, then a second device
+		c2 := r.Dial(t, "carol", "pw")
+		if h := missed(t, c2); len(h.Items) != 0 {
+			t.Fatalf("login %d after reading: catch-up again %+v", i+2, h.Items)
+		}
+		if i == 0 {
+			c2.Close()
+		}
+	}
+}
+
+// A text resent with the same client id (after a reconnect) is answered
+// again and neither sent nor stored twice.
+func TestTextResendIsDeduplicated(t *testing.T) {
+	r, st := historyRelay(t, nil)
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("bob", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	b := r.Dial(t, "bob", "pw")
+	a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	for range 2 {
+		a.MustSend(t, &proto.Text{Text: "once", ClientID: 7})
+	}
+	a.MustSend(t, &proto.Text{Text: "after", ClientID: 8})
+	var acks []*proto.TextAck
+	for len(acks) < 3 {
+		acks = append(acks, relaytest.Wait[*proto.TextAck](t, a, nil))
+	}
+	if acks[0].ID == 0 || acks[0].ClientID != 7 || acks[1].ID != acks[0].ID || acks[1].Status != proto.TextSent || acks[2].ClientID != 8 {
+		t.Fatalf("acks %+v %+v %+v", acks[0], acks[1], acks[2])
+	}
+	first := relaytest.Wait[*proto.Text](t, b, nil)
+	second := relaytest.Wait[*proto.Text](t, b, nil)
+	if first.Text != "once" || first.ID != acks[0].ID || second.Text != "after" {
+		t.Fatalf("bob got %+v then %+v", first, second)
+	}
+	items, _, err := st.Query(t.Context(), "bob", store.Query{Channel: "lobby"})
+	if err != nil || len(items) != 2 {
+		t.Fatalf("stored %+v %v", items, err)
+	}
+}
+
+// waitWritten waits until the store committed n items (the recorder hands
+// a transmission over on its own goroutine).
+func waitWritten(t *testing.T, r *relaytest.Relay, n uint64) {
+	t.Helper()
+	r.WaitStats(t, fmt.Sprintf("%d history items written", n), func(relay.Stats) bool { return r.HistoryStats().Written >= n })
+}
+
+func sendTransmission(t *testing.T, c *relaytest.Client, ch uint16, frames int) [][]byte {
+	t.Helper()
+	var sent [][]byte
+	for i := range frames {
+		var fl proto.VoiceFlags
+		if i == 0 {
+			fl |= proto.FlagStart
+		}
+		if i == frames-1 {
+			fl |= proto.FlagEnd
+		}
+		p := bytes.Repeat([]byte{byte(i + 1)}, 40+i)
+		sent = append(sent, p)
+		if err := c.SendVoice(proto.VoiceHeader{Flags: fl, Channel: ch, Seq: uint16(i), Timestamp: uint32(1000 + 960*i), Duration: 960}, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sent
+}
+
+// With history=voice a transmission nobody hears is stored, and Fetch
+// returns its packets with their offsets.
+func TestFetchReturnsThePacketsSent(t *testing.T) {
+	r, _ := historyRelay(t, map[string]string{"lobby": "history=voice"})
+	r.AddUser("alice", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	j := a.Join(t, "lobby")
+	if j.History != proto.HistoryVoice {
+		t.Fatalf("joined lobby: history %v, want voice", j.History)
+	}
+	sent := sendTransmission(t, a, j.ID, 30)
+	waitWritten(t, r, 1)
+
+	a.MustSend(t, &proto.HistoryQuery{Req: 5, Channel: "lobby", Kinds: 1 << proto.ItemVoice})
+	h := relaytest.Wait(t, a, func(h *proto.History) bool { return h.Req == 5 })
+	if len(h.Items) != 1 {
+		t.Fatalf("history of lobby: %+v", h)
+	}
+	it := h.Items[0]
+	size := 0
+	for _, p := range sent {
+		size += len(p)
+	}
+	if it.From != "alice" || it.Flags&proto.ItemAudio == 0 || it.Flags&proto.ItemCut != 0 || it.Size != uint32(size) || it.Duration != 600 {
+		t.Fatalf("stored transmission %+v (want %d bytes, 600 ms)", it, size)
+	}
+	a.MustSend(t, &proto.Fetch{Req: 6, ID: it.ID})
+	var got []proto.RecPacket
+	for {
+		rec := relaytest.Wait(t, a, func(m *proto.Recording) bool { return m.Req == 6 })
+		got = append(got, rec.Packets...)
+		if !rec.More {
+			break
+		}
+	}
+	if len(got) != len(sent) {
+		t.Fatalf("fetched %d packets, sent %d", len(got), len(sent))
+	}
+	for i, p := range got {
+		if !bytes.Equal(p.Opus, sent[i]) || p.Offset != uint32(20*i) {
+			t.Fatalf("packet %d: offset %d, %d bytes; want offset %d and the packet sent", i, p.Offset, len(p.Opus), 20*i)
+		}
+	}
+	a.MustSend(t, &proto.Fetch{Req: 7, ID: it.ID + 1000})
+	if e := relaytest.Wait(t, a, func(e *proto.Error) bool { return e.About == proto.TypeFetch }); e.Code != proto.CodeNotFound {
+		t.Fatalf("fetch of no item: %+v", e)
+	}
+}
+
+// A transmission longer than max-length is stored cut, flagged ItemCut.
+func TestLongTransmissionStoredCut(t *testing.T) {
+	r, _ := historyRelay(t, map[string]string{"lobby": "history=voice max-length=200ms"})
+	r.AddUser("alice", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	j := a.Join(t, "lobby")
+	sendTransmission(t, a, j.ID, 25)
+	waitWritten(t, r, 1)
+	a.MustSend(t, &proto.HistoryQuery{Req: 1, Channel: "lobby"})
+	h := relaytest.Wait(t, a, func(h *proto.History) bool { return h.Req == 1 })
+	if len(h.Items) != 1 || h.Items[0].Flags&proto.ItemCut == 0 || h.Items[0].Duration != 200 {
+		t.Fatalf("cut transmission: %+v", h.Items)
+	}
+	a.MustSend(t, &proto.Fetch{Req: 2, ID: h.Items[0].ID})
+	rec := relaytest.Wait(t, a, func(m *proto.Recording) bool { return m.Req == 2 })
+	if len(rec.Packets) != 10 || rec.More {
+		t.Fatalf("cut recording has %d packets (more %v), want the first 10", len(rec.Packets), rec.More)
+	}
+}
+
+// With history=text texts are kept and nothing of the voice.
+func TestHistoryTextStoresNoVoice(t *testing.T) {
+	r, st := historyRelay(t, nil) // the default is history=text
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("bob", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	b := r.Dial(t, "bob", "pw")
+	j := a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	if j.History != proto.HistoryText {
+		t.Fatalf("lobby history %v", j.History)
+	}
+	sendTransmission(t, a, j.ID, 10)
+	for range 10 {
+		b.RecvVoice(t) // the relay has handled every frame
+	}
+	a.MustSend(t, &proto.Text{Text: "kept", ClientID: 1})
+	relaytest.Wait[*proto.TextAck](t, a, nil)
+	items, _, err := st.Query(t.Context(), "alice", store.Query{})
+	if err != nil || len(items) != 1 || items[0].Kind != store.KindText {
+		t.Fatalf("stored with history=text: %+v %v", items, err)
+	}
+	if s := r.HistoryStats(); s.Bytes != 0 {
+		t.Fatalf("voice bytes stored: %d", s.Bytes)
+	}
+}
+
+// Everyone who was away gets the channel's texts, rings and pages once per
+// user; an admin's ChannelSet applies at once and others may not.
+func TestCatchUpOncePerUserAndChannelSet(t *testing.T) {
+	r, _ := historyRelay(t, nil)
+	r.AddUser("alice", "pw", proto.RoleAdmin|proto.RolePage)
+	r.AddUser("carol", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	missed(t, a)
+	c := r.Dial(t, "carol", "pw")
+	missed(t, c)
+	c.Close()
+	a.Join(t, "lobby")
+	a.MustSend(t, &proto.Text{Text: "one", ClientID: 1})
+	a.MustSend(t, &proto.Ring{Text: "door"})
+	a.MustSend(t, &proto.Text{Text: "two", ClientID: 2})
+	relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ClientID == 2 })
+	waitWritten(t, r, 3)
+
+	c = r.Dial(t, "carol", "pw")
+	h := missed(t, c)
+	if len(h.Items) != 3 || h.Items[0].Text != "one" || h.Items[1].Kind != proto.ItemRing || h.Items[2].Text != "two" {
+		t.Fatalf("carol's catch-up %+v", h.Items)
+	}
+	c.MustSend(t, &proto.HistoryRead{UpTo: h.Items[2].ID})
+	read(t, c)
+	// Joining lobby now brings nothing more: carol got it all at login.
+	c.Join(t, "lobby")
+	c.Close()
+	c = r.Dial(t, "carol", "pw")
+	if h := missed(t, c); len(h.Items) != 0 {
+		t.Fatalf("second catch-up %+v", h.Items)
+	}
+
+	c.MustSend(t, &proto.ChannelSet{Channel: "lobby", Settings: "history=voice"})
+	if e := relaytest.Wait(t, c, func(e *proto.Error) bool { return e.About == proto.TypeChannelSet }); e.Code != proto.CodeForbidden {
+		t.Fatalf("ChannelSet by a non-admin: %+v", e)
+	}
+	a.MustSend(t, &proto.ChannelSet{Channel: "lobby", Settings: "history=voice max-age=24h"})
+	cs := relaytest.Wait[*proto.ChannelSettings](t, a, nil)
+	if cs.Channel != "lobby" || cs.Settings != "mode=ptt history=voice max-length=1m max-tx-bytes=1MB max-count=1000 max-age=1d max-bytes=100MB" {
+		t.Fatalf("settings %+v", cs)
+	}
+	if j := c.Join(t, "lobby"); j.History != proto.HistoryVoice {
+		t.Fatalf("after ChannelSet lobby's history is %v", j.History)
+	}
+	a.MustSend(t, &proto.ChannelSet{Channel: "lobby", Settings: "history=loud"})
+	if e := relaytest.Wait(t, a, func(e *proto.Error) bool { return e.About == proto.TypeChannelSet }); e.Code != proto.CodeBadMessage {
+		t.Fatalf("bad settings: %+v", e)
+	}
+}
+
+// A channel setting changed in the store by another process (`relay
+// channel set`) reaches the running relay.
+func TestChannelSettingsFollowTheStore(t *testing.T) {
+	r, _ := historyRelay(t, nil)
+	r.AddUser("alice", "pw", 0)
+	other, err := store.Open(r.Config.History.Path(), store.Options{NoWriter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.SetChannel("ops", "history=voice mode=ptt"); err != nil {
+		t.Fatal(err)
+	}
+	a := r.Dial(t, "alice", "pw")
+	deadline := time.Now().Add(relaytest.WaitTimeout)
+	for {
+		j := a.Join(t, "ops")
+		if j.History == proto.HistoryVoice && j.Mode == proto.ModePTT {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay did not follow the store: %+v", j)
+		}
+		a.Join(t, "lobby")
+		time.Sleep(50 * time.Millisecond) // the relay polls the store; nothing to wait on
+	}
+}
