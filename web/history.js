@@ -133,13 +133,14 @@ window.HarkHistory = (() => {
     if (m.error) { ev('historyError', {text: m.error}); return; }
     const items = (m.items || []).slice().sort((a, b) => a.id - b.id);
     if (purpose === 'earlier') {
-      if (items.length) {
+      const fresh = items.filter((it) => !H.shown.has(it.id));
+      if (fresh.length && H.anchor && H.anchor.parentNode) {
         const head = document.createElement('li');
         head.className = 'divider earlier';
-        head.textContent = 'Earlier in ' + (m.channel || A.S.channel) + (m.more ? ' (latest ' + items.length + ')' : '');
-        if (H.anchor && H.anchor.parentNode) $('log').insertBefore(head, H.anchor);
+        head.textContent = 'Earlier in ' + (m.channel || A.S.channel) + (m.more ? ' (the latest ' + items.length + ')' : '');
+        $('log').insertBefore(head, H.anchor);
       }
-      for (const it of items) place(it, 'earlier');
+      for (const it of fresh) place(it, 'earlier');
     } else {
       // New transmissions after one ended: their play buttons.
       for (const it of items) if (it.audio) place(it, 'new');
