@@ -32,7 +32,8 @@ window.HarkHistory = (() => {
     case 'text': return {who: it.from + ': ', text: it.text};
     case 'private': {
       const to = it.to === me ? 'you' : it.to;
-      return {who: it.from + ' → ' + to + ': ', text: it.text + (it.waiting ? ' (waiting: not delivered yet)' : '')};
+      const waiting = it.waiting && it.from === me ? ' (waiting: ' + it.to + ' has not logged in since)' : '';
+      return {who: it.from + ' → ' + to + ': ', text: it.text + waiting};
     }
     case 'voice': return {who: it.from, text: ' talked for ' + secs(it.duration_ms || 0) + (it.channel && it.channel !== A.S.channel ? ' in ' + it.channel : '') + (it.cut ? ' (only the start was kept)' : '')};
     case 'ring': return {who: it.from, text: ' rang everyone' + (it.text ? ': ' + it.text : '')};

@@ -158,8 +158,8 @@ func Describe(it proto.HistoryItem, self string) string {
 			to = "you"
 		}
 		s = fmt.Sprintf("%s to %s (private): %s", it.From, to, it.Text)
-		if it.Flags&proto.ItemWaiting != 0 {
-			s += " [waiting: not delivered yet]"
+		if it.Flags&proto.ItemWaiting != 0 && (self == "" || it.From == self) {
+			s += fmt.Sprintf(" [waiting: %s has not logged in since]", it.To)
 		}
 	case proto.ItemVoice:
 		s = fmt.Sprintf("%s talked in %s for %s", it.From, it.Channel, dur())

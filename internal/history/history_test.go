@@ -159,6 +159,8 @@ func TestLine(t *testing.T) {
 			"8      2026-12-07 10:02:03  bob to you (private): psst"},
 		{proto.HistoryItem{ID: 9, Kind: proto.ItemVoice, Flags: proto.ItemAudio | proto.ItemCut, Time: ts, From: "bob", Channel: "ops", Duration: 4240},
 			"9      2026-12-07 10:02:03  bob talked in ops for 4.2s (cut: only the start was kept)  [talk play 9]"},
+		{proto.HistoryItem{ID: 12, Kind: proto.ItemPrivate, Flags: proto.ItemWaiting, Time: ts, From: "carol", To: "dave", Text: "lunch?"},
+			"12     2026-12-07 10:02:03  carol to dave (private): lunch? [waiting: dave has not logged in since]"},
 		{proto.HistoryItem{ID: 10, Kind: proto.ItemRing, Time: ts, From: "bob", Text: "lunch"},
 			"10     2026-12-07 10:02:03  ring from bob: lunch"},
 		{proto.HistoryItem{ID: 11, Kind: proto.ItemPage, Flags: proto.ItemAudio, Time: ts, From: "boss", Duration: 3000},
