@@ -81,11 +81,20 @@ func TestSendThenPlayToFile(t *testing.T) {
 	if res := runTalk(ctx, t, r, "send", "--user", "alice", "--password", "pw", speech); res.code != 0 {
 		t.Fatalf("send: %+v", res)
 	}
-	res := runTalk(ctx, t, r, "history", "--user", "carol", "--password", "pw", "--channel", "lobby")
-	m := regexp.MustCompile(`(?m)^    (\d+) +.*alice talked in lobby for [0-9.]+s  \[talk play (\d+)\]$`).FindStringSubmatch(res.stdout)
-	if m == nil || m[1] != m[2] {
-		t.Fatalf("no playable transmission in the history:\n%s%s", res.stdout, res.stderr)
+	// The relay stores a transmission once it has ended, through its write
+	// queue: list until it is there.
+	reItem := regexp.MustCompile(`(?m)^(new|   ) (\d+) +.*alice talked in lobby for [0-9.]+s  \[talk play (\d+)\]$`)
+	var m []string
+	for m == nil {
+		res := runTalk(ctx, t, r, "history", "--user", "carol", "--password", "pw", "--channel", "lobby")
+		if res.code != 0 || ctx.Err() != nil {
+			t.Fatalf("no playable transmission in the history:\n%s%s", res.stdout, res.stderr)
+		}
+		if m = reItem.FindStringSubmatch(res.stdout); m != nil && m[2] != m[3] {
+			t.Fatalf("the play hint names another number: %s", m[0])
+		}
 	}
+	m = m[1:]
 	out := filepath.Join(t.TempDir(), "got.wav")
 	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", m[1], "--out", out); res.code != 0 || !strings.Contains(res.stderr, "wrote ") {
 		t.Fatalf("play --out: %+v", res)
@@ -107,7 +116,7 @@ func TestSendThenPlayToFile(t *testing.T) {
 
 	// The file exists now: refused without --force, written with it.
 	before, _ := os.ReadFile(out)
-	res = runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", m[1], "--out", out)
+	res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", m[1], "--out", out)
 	if res.code != exitUsage || !strings.Contains(res.stderr, "already exists") || !strings.Contains(res.stderr, "--force") {
 		t.Errorf("play over an existing file: %+v", res)
 	}
