@@ -72,6 +72,8 @@
 //	   new version: every addition is a new type or an optional field.
 //	2  (2026-12, later) feature [FeatureProbe] (bit 1): the datagram kind
 //	   [KindProbe], which the relay echoes (path measurements, talk ping).
+//	2  (2026-12, later) feature [FeatureEcho] (bit 2): echo tests through
+//	   [EchoChannel], played back with the voice flag [FlagEcho].
 //
 // # Rules that keep the format extensible
 //

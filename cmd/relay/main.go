@@ -6,6 +6,10 @@
 //	relay user add NAME --reset-password --data DIR     (new password for NAME)
 //	relay user del NAME --data DIR
 //	relay user list --data DIR
+//	relay channel list --data DIR
+//	relay channel set NAME history=voice max-age=24h ... --data DIR
+//	relay history stats --data DIR
+//	relay history purge --channel C [--before T] --data DIR
 //
 // Every flag can also be set by an environment variable (HARK_…, see --help).
 package main
@@ -29,6 +33,7 @@ import (
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/relay"
+	"github.com/hark-intercom/hark/internal/store"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v2"
@@ -44,7 +49,7 @@ func main() {
 
 var dataFlag = &cli.StringFlag{
 	Name: "data", Value: "hark-data", EnvVars: []string{"HARK_DATA"},
-	Usage: "directory for the relay's certificate (relay.crt, relay.key), users (users.json), channels (channels.json) and session secret (session.secret: lets clients notice a restart at once and log in again without a password check); created if missing",
+	Usage: "directory for the relay's certificate (relay.crt, relay.key), database (hark.db: accounts, channel settings and history; users.json and channels.json are imported from here) and session secret (session.secret: lets clients notice a restart at once and log in again without a password check); created if missing",
 }
 
 func app() *cli.App {
@@ -69,7 +74,15 @@ Channels come from --channels FILE or DATA/channels.json, for example
    {"default": "lobby", "channels": [{"name": "lobby", "mode": "ptt"},
                                      {"name": "ops", "mode": "open"}]}
 ("ptt": one talker at a time; "open": anyone may talk at once). Without a file
-the channels are lobby (ptt, default) and ops (open).`,
+the channels are lobby (ptt, default) and ops (open).
+
+The relay keeps its accounts, channel settings and history in DATA/hark.db
+(SQLite). On the first start it imports DATA/users.json (then manage users with
+relay user ...; the file is left as it is) and the channels file (applied again
+whenever you edit it). By default a channel keeps its texts for a week; to keep
+its voice too (people are told in their programs that it is recorded):
+   relay channel set lobby history=voice max-age=24h --data ./hark-data
+This works while the relay runs: it applies the change within a second.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", proto.DefaultPort), EnvVars: []string{"HARK_LISTEN"},
 				Usage: "UDP address to listen on: HOST:PORT, HOST (port 4275) or :PORT (\":4275\" is every interface, \"127.0.0.1\" this machine only)"},
@@ -85,6 +98,8 @@ the channels are lobby (ptt, default) and ops (open).`,
 				Usage: "longest single transmission or page before the relay cuts it"},
 			&cli.DurationFlag{Name: "floor-timeout", Value: 600 * time.Millisecond, EnvVars: []string{"HARK_FLOOR_TIMEOUT"},
 				Usage: "free the floor when a talker's voice stops arriving for this long"},
+			&cli.StringFlag{Name: "history-max-bytes", Value: "1GB", EnvVars: []string{"HARK_HISTORY_MAX_BYTES"},
+				Usage: "most bytes of recorded voice kept over all channels (oldest removed first); 0: no cap"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HARK_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 			&cli.BoolFlag{Name: "log-json", EnvVars: []string{"HARK_LOG_JSON"}, Usage: "write logs as JSON lines"},
 		},
@@ -122,7 +137,7 @@ the channels are lobby (ptt, default) and ops (open).`,
 			},
 			{
 				Name:  "user",
-				Usage: "manage accounts in DATA/users.json (a running relay picks changes up by itself: new users can log in at once, a deleted user's session ends within seconds)",
+				Usage: "manage accounts in DATA/hark.db (a running relay picks changes up by itself: new users can log in at once, a deleted user's session ends within seconds)",
 				Subcommands: []*cli.Command{
 					{
 						Name:      "add",
@@ -135,21 +150,22 @@ the channels are lobby (ptt, default) and ops (open).`,
 					},
 					{
 						Name: "del", Aliases: []string{"delete", "rm"},
-						Usage:     "remove a user; a running relay ends their session within seconds",
+						Usage:     "remove a user and their private texts; a running relay ends their session within seconds",
 						ArgsUsage: "NAME",
 						Flags:     []cli.Flag{dataFlag},
 						Action: func(c *cli.Context) error {
 							if c.NArg() != 1 {
 								return errors.New("give one user name: relay user del NAME")
 							}
-							st, err := accounts.Open(usersPath(c))
+							st, err := openStore(c)
 							if err != nil {
 								return err
 							}
+							defer st.Close()
 							if err := st.Delete(c.Args().First()); err != nil {
 								return err
 							}
-							fmt.Printf("removed %s\n", c.Args().First())
+							fmt.Printf("removed %s and their private texts\n", c.Args().First())
 							return nil
 						},
 					},
@@ -159,16 +175,30 @@ the channels are lobby (ptt, default) and ops (open).`,
 						ArgsUsage: " ",
 						Flags:     []cli.Flag{dataFlag},
 						Action: func(c *cli.Context) error {
-							st, err := accounts.Open(usersPath(c))
-							if err != nil {
-								return err
-							}
-							l, err := st.List()
-							if err != nil {
-								return err
+							var l []accounts.User
+							where := filepath.Join(c.String("data"), store.FileName)
+							if _, err := os.Stat(where); errors.Is(err, fs.ErrNotExist) {
+								// Nothing to create for a look: read users.json (if any) as the relay will import it.
+								us, err := accounts.Open(usersPath(c))
+								if err != nil {
+									return err
+								}
+								if l, err = us.List(); err != nil {
+									return err
+								}
+								where = us.Path()
+							} else {
+								st, err := openStore(c)
+								if err != nil {
+									return err
+								}
+								defer st.Close()
+								if l, err = st.List(); err != nil {
+									return err
+								}
 							}
 							if len(l) == 0 {
-								fmt.Printf("no users in %s\n", st.Path())
+								fmt.Printf("no users in %s\n", where)
 							}
 							for _, u := range l {
 								r := u.Roles.String()
@@ -182,6 +212,8 @@ the channels are lobby (ptt, default) and ops (open).`,
 					},
 				},
 			},
+			channelCommand(),
+			historyCommand(),
 		},
 	}
 }
@@ -190,10 +222,10 @@ the channels are lobby (ptt, default) and ops (open).`,
 // --roles page` (the cli package stops parsing flags at the first argument)
 // by moving them in front of it.
 func flagsFirst(args []string) []string {
-	if len(args) < 3 || args[1] != "user" {
+	if len(args) < 3 || (args[1] != "user" && args[1] != "channel" && args[1] != "history") {
 		return args
 	}
-	takesValue := map[string]bool{"roles": true, "data": true}
+	takesValue := map[string]bool{"roles": true, "data": true, "channel": true, "before": true}
 	head := append([]string{}, args[:3]...)
 	var flags, pos []string
 	rest := args[3:]
@@ -231,10 +263,11 @@ func userAdd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := accounts.Open(usersPath(c))
+	st, err := openStore(c)
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	reset := c.Bool("reset-password")
 	exists := func() error {
 		return fmt.Errorf("%s already exists in %s: nothing changed. To give them a new password: relay user add %s --reset-password --data %s "+
@@ -362,17 +395,37 @@ func serve(c *cli.Context) error {
 	if chPath == "" {
 		chPath, must = filepath.Join(data, "channels.json"), false
 	}
-	cfg.Channels, err = accounts.LoadChannels(chPath, must)
+	maxBytes, err := store.ParseBytes(c.String("history-max-bytes"))
+	if err != nil {
+		return fmt.Errorf("--history-max-bytes: %w", err)
+	}
+	if maxBytes == 0 {
+		maxBytes = -1
+	}
+	st, err := store.Open(filepath.Join(data, store.FileName), store.Options{Logger: log, TotalMaxBytes: maxBytes})
 	if err != nil {
 		return err
 	}
-	var users *accounts.Store
+	defer st.Close() // after Serve: commits what the relay queued
+	rep, err := st.Import(filepath.Join(data, "users.json"), chPath, must)
+	if err != nil {
+		return err
+	}
+	if rep.UsersFile != "" {
+		log.Info("imported the users file into the database; manage users with `relay user` from now on (the file is left as it is and no longer read)",
+			"users", rep.Users, "file", rep.UsersFile, "db", st.Path())
+	}
+	if rep.ChannelsFrom != "" {
+		log.Info("channels applied to the database", "from", rep.ChannelsFrom, "channels", rep.ChannelsCount)
+	}
+	if cfg.Channels, err = st.AccountsChannels(); err != nil {
+		return err
+	}
+	cfg.History = st
+	var users *store.Store
 	if !cfg.Open {
-		users, err = accounts.Open(filepath.Join(data, "users.json"))
-		if err != nil {
-			return err
-		}
-		cfg.Users = users
+		users = st
+		cfg.Users = st
 	}
 	r, err := relay.New(cfg)
 	if err != nil {
@@ -404,7 +457,7 @@ func serve(c *cli.Context) error {
 	return r.Serve(ctx, pc)
 }
 
-func printBanner(cfg relay.Config, addr net.Addr, fp string, created bool, data string, users *accounts.Store) {
+func printBanner(cfg relay.Config, addr net.Addr, fp string, created bool, data string, users *store.Store) {
 	host, port, _ := net.SplitHostPort(addr.String())
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		if h, err := os.Hostname(); err == nil {
@@ -418,8 +471,14 @@ func printBanner(cfg relay.Config, addr net.Addr, fp string, created bool, data 
 	fmt.Fprintf(w, "Hark relay listening on UDP %s\n", addr)
 	fmt.Fprintf(w, "Fingerprint: %s\n", fp)
 	names := make([]string, len(cfg.Channels.List))
+	sets := map[string]store.ChannelSettings{}
+	if l, _, err := cfg.History.Channels(); err == nil {
+		for _, c := range l {
+			sets[c.Name] = c.Settings
+		}
+	}
 	for i, ch := range cfg.Channels.List {
-		names[i] = ch.Name + " (" + ch.Mode.String() + ")"
+		names[i] = ch.Name + " (" + ch.Mode.String() + ", keeps " + keeps(sets[ch.Name].History) + ")"
 	}
 	fmt.Fprintf(w, "Channels: %s; default %s\n", strings.Join(names, ", "), cfg.Channels.Default)
 	fmt.Fprintf(w, "Connect with:\n  talk --relay %s --fingerprint %s --user NAME ...\n", net.JoinHostPort(host, port), fp)

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/clitest"
+	"github.com/hark-intercom/hark/internal/store"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -90,10 +90,11 @@ func TestUserAddExisting(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "alice already exists") || !strings.Contains(err.Error(), "--reset-password") {
 		t.Fatalf("second add: %v", err)
 	}
-	st, err := accounts.Open(filepath.Join(dir, "users.json"))
+	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{NoWriter: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	if roles, err := st.Authenticate("alice", "first"); err != nil || roles != proto.RoleAdmin {
 		t.Fatalf("after the refused add: %v %v", roles, err)
 	}

@@ -288,6 +288,11 @@ func (s *Store) put(name, password string, roles func(User, bool) (proto.Role, e
 	return s.saveLocked()
 }
 
+// KeepDirOwner gives a file that root wrote in a data directory the
+// directory's owner (see keepDirOwner), so a relay running as its own user
+// can still write it. A no-op unless running as root.
+func KeepDirOwner(path string) { keepDirOwner(path) }
+
 // HashPassword checks a new password (not empty, at most 72 bytes: bcrypt's
 // limit) and returns its bcrypt hash at cost (0: the default cost).
 func HashPassword(password string, cost int) ([]byte, error) {

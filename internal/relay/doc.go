@@ -110,8 +110,52 @@
 // Ring from anyone goes to every session, the sender included; the relay
 // fills From, FromName and Time. Text to a channel goes to its members (and
 // back to the sender if not a member); Text to a user goes to that user and
-// back to the sender (Error{CodeNoUser} if not online). The relay fills From,
+// back to the sender (Error{CodeNoUser} if not online, unless the relay
+// keeps history and the name is an account: see History). The relay fills From,
 // FromName and Time (unix ms, relay clock).
+//
+// # History
+//
+// With Config.History (a store.Store) the relay keeps what passes: channel
+// texts (channels with history=text or voice), private texts, rings, pages,
+// and the transmissions of channels with history=voice (their Opus packets
+// with offsets from the talker's timestamps; a transmission longer than the
+// channel's max-length or max-tx-bytes is kept cut, flag ItemCut). Each
+// item gets an id from one increasing sequence; texts go out live with
+// their id, and a sender whose client offered proto.FeatureHistory gets
+// TextAck after the text is committed (TextSent, TextDelivered, or
+// TextWaiting for a private text to a known account that is offline: it is
+// stored and delivered when they next log in, and the sender gets
+// TextDelivered then if online). A text resent with a ClientID the relay
+// has seen from that sender is answered with the same TextAck and not sent
+// again. A private text to a name that is no account is refused as before.
+//
+// After login (after Welcome and the presence snapshot) a FeatureHistory
+// session gets History{HistoryMissed}: up to 200 items, oldest first, newer
+// than its user's read position and not its own (More when there were
+// more: page with HistoryQuery{After}); after a Join, the channel's items
+// since then that it did not receive live. HistoryRead moves the user's
+// read position forward (never back), so a reconnect or another device of
+// the same user does not get them again. A session without the feature gets
+// the private texts waiting for it as Text{TextFromHistory}, once.
+//
+// HistoryQuery is answered with History (newest first; oldest first with
+// After; as many items as fit in one message, More set when some were left
+// out), Fetch with Recording messages (the first at once, the rest paced at
+// 4× real time so a replay never crowds out the control stream; at most
+// two at once per session) or Error{CodeNotFound}. ChannelSet (admin) changes
+// a channel's settings at once and is answered with ChannelSettings; the
+// relay also follows changes that `relay channel set` makes in the store
+// from another process, within a second. Joined and Welcome carry each
+// channel's history setting. A relay without a store answers these requests
+// with Error{CodeUnavailable}.
+//
+// Nothing touches the disk on a network goroutine or under the relay's lock:
+// writes go through the store's bounded queue (full: a counted history drop,
+// the text still goes out live without an id), frames reach the recorder
+// through a bounded non-blocking queue, and reads run on two history workers
+// (requests beyond their queue get Error{CodeUnavailable}; catch-ups queue
+// apart and are never dropped). Metrics: hark_relay_history_*.
 //
 // # Admin
 //

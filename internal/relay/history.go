@@ -49,6 +49,12 @@ type history struct {
 
 	work chan func() // reads for the workers; bounded
 
+	// Catch-ups wait in their own queue, which no login storm overflows:
+	// it holds at most one or two per session.
+	cmu      sync.Mutex
+	catchUps []func() // guarded by cmu
+	cnotify  chan struct{}
+
 	// dedup: texts by sender and client id, guarded by r.mu.
 	sent     map[textKey]textRef
 	sentFIFO []textKey // oldest first, for eviction; guarded by r.mu
@@ -69,7 +75,7 @@ type textRef struct {
 }
 
 func newHistory(r *Relay, st *store.Store) (*history, error) {
-	h := &history{r: r, st: st, work: make(chan func(), historyQueue), sent: map[textKey]textRef{}}
+	h := &history{r: r, st: st, work: make(chan func(), historyQueue), sent: map[textKey]textRef{}, cnotify: make(chan struct{}, 1)}
 	refs, err := st.RecentClientIDs(dedupMax)
 	if err != nil {
 		return nil, fmt.Errorf("relay: history store: %w", err)
@@ -116,6 +122,24 @@ func (h *history) run(ctx context.Context) {
 				select {
 				case f := <-h.work:
 					f()
+				case <-h.cnotify:
+					for {
+						h.cmu.Lock()
+						if len(h.catchUps) == 0 {
+							h.cmu.Unlock()
+							break
+						}
+						f := h.catchUps[0]
+						h.catchUps = h.catchUps[1:]
+						if len(h.catchUps) > 0 {
+							select { // wake another worker too
+							case h.cnotify <- struct{}{}:
+							default:
+							}
+						}
+						h.cmu.Unlock()
+						f()
+					}
 				case <-ctx.Done():
 					return
 				}
@@ -302,7 +326,9 @@ func (h *history) leftLocked(s *session, ch *channel) {
 // join the channel's items after from as well. Private texts waiting for
 // the user are marked delivered and their senders told.
 func (h *history) submitCatchUp(s *session, channel string, upTo, from uint64) {
-	ok := h.submit(func() {
+	h.cmu.Lock()
+	defer h.cmu.Unlock()
+	h.catchUps = append(h.catchUps, func() {
 		// Everything queued before (the items up to upTo, the user's last
 		// HistoryRead) is committed first, unless the disk stalls.
 		committed := make(chan struct{})
@@ -313,6 +339,9 @@ func (h *history) submitCatchUp(s *session, channel string, upTo, from uint64) {
 			case <-t.C:
 			}
 			t.Stop()
+		}
+		if s.isGone() {
+			return
 		}
 		if !h.r.historyOK(s) {
 			if channel == "" {
@@ -332,8 +361,9 @@ func (h *history) submitCatchUp(s *session, channel string, upTo, from uint64) {
 		s.sendMsg(m)
 		h.delivered(s, items[:len(m.Items)])
 	})
-	if !ok {
-		s.log.Warn("history: too busy to send the catch-up")
+	select {
+	case h.cnotify <- struct{}{}:
+	default:
 	}
 }
 
@@ -717,4 +747,15 @@ func (c *historyCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.fetches, s.Fetches)
 	counter(c.voiceDropped, s.VoiceDropped)
 	counter(c.bytes, s.Bytes)
+}
+
+// isGone reports whether the session is ending (its catch-up is not read
+// any more). Safe without r.mu.
+func (s *session) isGone() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
 }

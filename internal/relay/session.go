@@ -50,6 +50,8 @@ type session struct {
 	histSeen  map[string]uint64
 	fetching  atomic.Int32 // Fetch answers being sent
 
+	echo *echoRec // the echo test being recorded; owned by readDatagrams
+
 	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
 	voice voiceQueue // datagrams to send
 
@@ -296,6 +298,10 @@ func (s *session) readDatagrams() {
 		}
 		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
 			s.r.handleProbe(s, b)
+			continue
+		}
+		if isEcho(b) {
+			s.handleEcho(b)
 			continue
 		}
 		s.r.handleVoice(s, b)

@@ -420,3 +420,10 @@ func (s *Store) Import(usersFile, channelsFile string, mustExist bool) (ImportRe
 	}
 	return rep, s.refreshAccounts()
 }
+
+// Imported reports whether the store has been set up from the
+// configuration files (see [Store.Import]).
+func (s *Store) Imported() bool {
+	_, ok := s.meta("users_imported")
+	return ok
+}

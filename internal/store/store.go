@@ -50,6 +50,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/accounts"
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
@@ -234,6 +235,11 @@ func Open(path string, opt Options) (*Store, error) {
 	if _, err := db.Exec(schema); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("history store %s: cannot create its tables: %w (is it a Hark database? move it away to start afresh)", path, err)
+	}
+	// Root adding a user next to a relay that runs as its own user must not
+	// leave it a database it cannot write.
+	for _, suf := range []string{"", "-wal", "-shm"} {
+		accounts.KeepDirOwner(path + suf)
 	}
 	if err := s.initNext(); err != nil {
 		s.closeDBs()

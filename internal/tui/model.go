@@ -25,6 +25,7 @@ const (
 	modeNormal  mode = iota
 	modeText         // typing a text message
 	modeChannel      // choosing a channel
+	modeVolume       // setting a person's volume
 )
 
 const (
@@ -63,6 +64,8 @@ type model struct {
 	lines    []line
 	lastRing string
 
+	echoing bool // a microphone test is recording (key e)
+
 	mode  mode
 	input []rune
 	flash string // one-line notice under the status
@@ -85,6 +88,12 @@ func newModel(cfg Config, key string, ctx context.Context) *model {
 }
 
 func (m *model) Init() tea.Cmd { return levelTick() }
+
+// echoTestLength is how long the microphone test (key e) records.
+const echoTestLength = 3 * time.Second
+
+// echoDoneMsg ends the microphone test's recording.
+type echoDoneMsg struct{}
 
 func levelTick() tea.Cmd {
 	return tea.Tick(levelInterval, func(t time.Time) tea.Msg { return levelMsg(t) })
@@ -111,6 +120,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, levelTick()
 	case expireMsg:
 		return m, m.expire(time.Time(msg))
+	case echoDoneMsg:
+		if m.echoing {
+			m.echoing = false
+			m.cfg.Engine.PressEcho(false)
+			m.flash = "microphone test: playing back what the relay heard…"
+		}
 	case engineMsg:
 		m.eng = msg.s
 	case eventMsg:
@@ -322,6 +337,8 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		return m.textKey(k)
 	case modeChannel:
 		return m.channelKey(k)
+	case modeVolume:
+		return m.volumeKey(k)
 	}
 	if m.isTalkKey(k) {
 		if pressed, changed := m.hold.Key(time.Now()); changed {
@@ -341,6 +358,34 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 	case "c":
 		m.mode, m.input = modeChannel, nil
 		m.releaseTalk()
+	case "m":
+		m.cfg.Engine.SetMuted(!m.eng.Muted)
+		if m.eng.Muted {
+			m.flash = "microphone on"
+		} else {
+			m.flash = "microphone muted: the talk key does nothing until you press m again"
+		}
+		m.eng.Muted = !m.eng.Muted
+	case "d":
+		m.cfg.Engine.SetDeafened(!m.eng.Deafened)
+		if m.eng.Deafened {
+			m.flash = "sound on"
+		} else {
+			m.flash = "deafened: you hear nobody (rings still ring) until you press d again"
+		}
+		m.eng.Deafened = !m.eng.Deafened
+	case "v":
+		m.mode, m.input = modeVolume, nil
+		m.releaseTalk()
+	case "e":
+		if m.echoing {
+			return nil
+		}
+		m.releaseTalk()
+		m.echoing = true
+		m.cfg.Engine.PressEcho(true)
+		m.flash = fmt.Sprintf("microphone test: speak now for %v; the relay plays it back to you alone", echoTestLength)
+		return tea.Tick(echoTestLength, func(time.Time) tea.Msg { return echoDoneMsg{} })
 	case "r":
 		m.flash = "ringing every station…"
 		return m.request(func(ctx context.Context) string {
@@ -449,6 +494,50 @@ func (m *model) channelKey(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// volumeKey reads "NAME LEVEL": LEVEL is a percentage (0 to 400, "mute"
+// for 0, "reset" for 100); a NAME alone shows that person's volume.
+func (m *model) volumeKey(k tea.KeyMsg) tea.Cmd {
+	switch k.Type {
+	case tea.KeyEsc:
+		m.mode, m.input = modeNormal, nil
+		return nil
+	case tea.KeyEnter:
+		in := strings.Fields(string(m.input))
+		m.mode, m.input = modeNormal, nil
+		if len(in) == 0 {
+			return nil
+		}
+		name := strings.TrimPrefix(in[0], "@")
+		if len(in) == 1 {
+			m.flash = fmt.Sprintf("%s's volume is %.0f%%", name, 100*m.cfg.Engine.Volume(name))
+			return nil
+		}
+		var pct float64
+		switch arg := strings.TrimSuffix(in[1], "%"); arg {
+		case "mute", "off":
+			pct = 0
+		case "reset", "normal":
+			pct = 100
+		default:
+			v, err := strconv.ParseFloat(arg, 64)
+			if err != nil || v < 0 || v > 400 {
+				m.flash = "volume: give a name and a percentage from 0 to 400 (or mute, reset), e.g. bob 50"
+				return nil
+			}
+			pct = v
+		}
+		m.cfg.Engine.SetVolume(name, pct/100)
+		if pct == 0 {
+			m.flash = name + " is muted for you (v " + name + " reset to hear them again)"
+		} else {
+			m.flash = fmt.Sprintf("%s's volume is now %.0f%%", name, pct)
+		}
+		return nil
+	}
+	m.edit(k)
+	return nil
+}
+
 func (m *model) join(name string) tea.Cmd {
 	m.flash = "switching to " + name + "…"
 	ctx := m.ctx
@@ -532,6 +621,8 @@ func (m *model) View() string {
 	switch m.mode {
 	case modeText:
 		last = "text (Enter sends, Esc cancels, @name for private)> " + string(m.input) + "█"
+	case modeVolume:
+		last = "volume (name and 0-400%, mute or reset; Esc)> " + string(m.input) + "█"
 	case modeChannel:
 		var names []string
 		for i, c := range m.welcome.Channels {
@@ -543,9 +634,9 @@ func (m *model) View() string {
 		if m.cfg.Hold.Toggle {
 			talk = m.key + " talk on/off"
 		}
-		last = talk + " · t text · c channel · r ring all · q quit"
+		last = talk + " · t text · c channel · r ring all · e test mic · m mute · d deafen · v volume · q quit"
 		if m.cfg.Replay != nil {
-			last = talk + " · t text · c channel · r ring · p replay · q quit"
+			last = talk + " · t text · c channel · r ring · p replay · e test mic · m mute · d deafen · v volume · q quit"
 		}
 	}
 	b.WriteString(fit(last, w))
@@ -645,6 +736,9 @@ func (m *model) floorLine() string {
 	if m.eng.Receiving {
 		s += "   ♪ receiving"
 	}
+	if m.eng.Deafened {
+		s += "   DEAFENED (d)"
+	}
 	return " " + s
 }
 
@@ -663,6 +757,8 @@ func (m *model) micLine(width int) string {
 	}
 	state := "idle"
 	switch {
+	case m.eng.Muted:
+		state = "MUTED (m)"
 	case m.eng.Talking:
 		state = "ON AIR"
 	case m.eng.Pressed:

@@ -46,6 +46,15 @@ type Client interface {
 // implements it.
 type Engine interface {
 	Press(pressed bool)
+	// PressEcho is Press for an echo test: the relay plays what was said
+	// back to this client alone after the release.
+	PressEcho(pressed bool)
+	// SetMuted, SetDeafened and SetVolume are the per-person controls
+	// (engine.Engine's); Volume reads a person's volume back.
+	SetMuted(bool)
+	SetDeafened(bool)
+	SetVolume(name string, gain float64)
+	Volume(name string) float64
 	Level() float64
 	State() engine.State
 }
