@@ -491,6 +491,7 @@ function connect() {
 
 function onMessage(m) {
   ev('msg', {t: m.t});
+  if (window.HarkHistory) window.HarkHistory.onMessage(m); // history.js: timeline, missed, replays
   switch (m.t) {
   case 'welcome':
     S.loggedIn = true; S.retry = 0; S.closeText = ''; S.wsWelcomed = true;
@@ -619,6 +620,8 @@ function bindPTT() {
 }
 
 function init() {
+  // history.js gets what it needs of this file (and nothing else).
+  if (window.HarkHistory) window.HarkHistory.init({S, send, addLog, flash, hhmm, initAudio, render});
   const stored = (() => { try { return localStorage.getItem('hark.name') || ''; } catch (e) { return ''; } })();
   $('name').value = params.get('name') || stored;
   $('path').value = S.path;

@@ -269,7 +269,6 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 	}
 	relayHello := m.(*proto.Hello)
 	v, feats, ok := proto.Negotiate(hello, relayHello)
-	cn.features = feats
 	if !ok {
 		// The relay refuses first; this is for one that does not.
 		lo, hi := relayHello.Versions()
@@ -278,6 +277,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 			lo, hi, proto.MinVersion, proto.Version)}
 	}
 	cn.version = v
+	cn.features = feats
 	cn.rd.SetVersion(v)
 	if v != proto.Version {
 		c.log.Info("the relay is older than this program: speaking its protocol version", "version", v, "ours", proto.Version, "relay_software", relayHello.Software)
@@ -638,6 +638,9 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 	if w != nil {
 		w.ch <- m // cap 1, one send per waiter
 	}
+	if w == nil && c.handleHistory(cn, m) {
+		return
+	}
 
 	switch m := m.(type) {
 	case *proto.Ticket:
@@ -714,6 +717,15 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.events.push(Event{Msg: m})
 	case *proto.Text, *proto.Ring:
 		c.events.push(Event{Msg: m})
+	case *proto.History:
+		c.rememberItems(m.Items)
+		if w == nil && m.Flags&proto.HistoryMissed != 0 {
+			c.mu.Lock()
+			c.hist.missed = append(c.hist.missed, m.Items...)
+			c.hist.missedMore = m.More
+			c.mu.Unlock()
+			c.events.push(Event{Msg: m})
+		}
 	case *proto.Error:
 		if w != nil {
 			return

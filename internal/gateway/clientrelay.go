@@ -40,8 +40,10 @@ func (d *ClientDialer) Dial(ctx context.Context, name, password, channel string)
 		Fingerprint: d.Fingerprint, KnownRelaysFile: d.KnownRelaysFile,
 		Software: d.Software, Logger: d.Logger,
 		Reconnect: true,
-		OnEvent:   cs.onEvent,
-		OnVoice:   cs.onVoice,
+		// The session marks history read once the browser was sent it.
+		ManualRead: true,
+		OnEvent:    cs.onEvent,
+		OnVoice:    cs.onVoice,
 	}
 	c, err := client.Dial(ctx, cfg)
 	if err != nil {

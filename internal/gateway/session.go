@@ -67,7 +67,9 @@ type session struct {
 	ctlLimit   limit.Bucket
 	textLimit  limit.Bucket
 	audioLimit limit.Bucket
-	strikes    limit.Bucket // violations allowed: maxStrikes, one more a minute
+	strikes    limit.Bucket      // violations allowed: maxStrikes, one more a minute
+	replay     *replayRun        // the history replay under way, if any
+	waiting    map[uint64]string // ClientID → recipient of texts waiting for an offline user
 	cancel     context.CancelFunc
 	ops        chan func(context.Context) // relay requests, run in order by the worker
 	results    chan func()                // answers, run on the loop
@@ -160,6 +162,7 @@ func (s *session) serve(ctx context.Context) {
 	s.strikes = limit.NewBucket(1.0/60, maxStrikes-1, now)
 	s.textLimit = limit.NewBucket(2, 10, now)
 	s.audioLimit = limit.NewBucket(400<<10, 1<<20, now)
+	s.waiting = map[uint64]string{}
 
 	var wg sync.WaitGroup
 	in := make(chan inMsg, 8)
@@ -233,6 +236,7 @@ loop:
 	if timer != nil {
 		timer.Stop()
 	}
+	s.stopReplay("")
 	s.finishTx()
 	s.leaveHub()
 	// Let the worker finish what is queued (ending a transmission), briefly.
@@ -395,6 +399,13 @@ type clientMsg struct {
 	Text     string `json:"text"`
 	To       string `json:"to"`
 	N        int64  `json:"n"`
+	// History requests.
+	Req    uint32 `json:"req"`
+	ID     uint64 `json:"id"`
+	Before uint64 `json:"before"`
+	After  uint64 `json:"after"`
+	Limit  int    `json:"limit"`
+	Kinds  uint8  `json:"kinds"`
 }
 
 func (s *session) handleJSON(b []byte) {
@@ -448,12 +459,7 @@ func (s *session) handleJSON(b []byte) {
 			s.strike("text", "That message is empty or too long (4096 bytes at most).")
 			return
 		}
-		to, text := m.To, m.Text
-		s.do(func(ctx context.Context) {
-			if err := s.relay.Text(ctx, to, text); err != nil {
-				s.post(func() { s.sendError("text", "Your message was not sent: "+err.Error()) })
-			}
-		})
+		s.sendText(m.To, m.Text)
 	case "ring":
 		if !s.textLimit.Take(5, time.Now()) {
 			s.strike("rate", "You rang a moment ago; wait a little before ringing again.")
@@ -469,6 +475,12 @@ func (s *session) handleJSON(b []byte) {
 				s.post(func() { s.sendError("ring", "The ring was not sent: "+err.Error()) })
 			}
 		})
+	case "history":
+		s.queryHistory(m)
+	case "play":
+		s.startReplay(m.ID)
+	case "play_stop":
+		s.stopReplay("Stopped.")
 	case "ping":
 		s.sendJSON(map[string]any{"t": "pong", "n": m.N})
 	case "login":
@@ -575,8 +587,19 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 			h.talkerOff(m.Session)
 		}
 		s.sendJSON(map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority})
+		if m.Talking && m.Session != s.sessionID && (m.Priority || s.hub.Load() != nil && s.hub.Load().id == m.Channel) {
+			s.stopReplay(m.Name + " is talking.")
+		}
 	case *proto.Text:
-		s.sendJSON(map[string]any{"t": "text", "from": m.FromName, "to": m.To, "channel": m.Channel, "time": m.Time, "text": m.Text})
+		s.sendJSON(map[string]any{"t": "text", "from": m.FromName, "to": m.To, "channel": m.Channel, "time": m.Time, "text": m.Text,
+			"id": m.ID, "history": m.Flags&proto.TextFromHistory != 0})
+		if hs := s.historyOf(); hs != nil && m.ID != 0 {
+			hs.MarkRead(m.ID)
+		}
+	case *proto.History:
+		s.missed(m)
+	case *proto.TextAck:
+		s.textAck(m)
 	case *proto.Ring:
 		s.sendJSON(map[string]any{"t": "ring", "from": m.FromName, "time": m.Time, "text": m.Text})
 	case *proto.Page:
@@ -607,7 +630,8 @@ func (s *session) sendWelcome(w *proto.Welcome) {
 		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String()})
 	}
 	s.sendJSON(map[string]any{"t": "welcome", "session": w.Session, "name": w.Name, "server": w.Server,
-		"default": w.DefaultChannel, "channels": chans, "roles": roles, "max_clip_bytes": s.srv.cfg.MaxClipBytes})
+		"default": w.DefaultChannel, "channels": chans, "roles": roles, "max_clip_bytes": s.srv.cfg.MaxClipBytes,
+		"history": s.historyOf() != nil})
 }
 
 type rosterUser struct {
@@ -638,7 +662,7 @@ func (s *session) joined(ch proto.ChannelInfo) {
 	}
 	s.channel, s.inChannel = ch, true
 	s.joinHub(ch.ID)
-	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String()})
+	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String(), "history": historyName(ch.History)})
 }
 
 func (s *session) joinHub(id uint16) {

@@ -69,11 +69,16 @@ type model struct {
 	mode  mode
 	input []rune
 	flash string // one-line notice under the status
+
+	// History (a relay that keeps it).
+	waiting     map[uint64]string  // ClientID → recipient of texts waiting for an offline user
+	replayStop  context.CancelFunc // stops the replay under way (nil: none)
+	replayEpoch int                // counts replays, so a late end of an old one is ignored
 }
 
 func newModel(cfg Config, key string, ctx context.Context) *model {
 	m := &model{cfg: cfg, key: key, ctx: ctx, hold: ptt.NewHold(cfg.Hold),
-		width: 80, height: 24, level: math.Inf(-1)}
+		width: 80, height: 24, level: math.Inf(-1), waiting: map[uint64]string{}}
 	m.conn = cfg.Client.State()
 	m.welcome = cfg.Client.Welcome()
 	m.channel, m.inChan = cfg.Client.Channel()
@@ -138,6 +143,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.floor = ""
 			m.flash = "now in channel " + msg.ch.Name
 		}
+	case textMsg:
+		m.textSent(msg)
+	case replayFoundMsg:
+		return m, m.replayFound(msg)
+	case replayMsg:
+		m.replayEnded(msg)
 	case tea.KeyMsg:
 		return m, m.keyPress(msg)
 	}
@@ -201,6 +212,9 @@ func (m *model) event(ev client.Event) {
 		case m.floor == name:
 			m.floor = ""
 		}
+		if msg.Talking && msg.Session != m.self() {
+			m.stopReplay("replay stopped: " + name + " is talking")
+		}
 	case *proto.Page:
 		if msg.Active {
 			m.paging = msg.FromName
@@ -242,6 +256,13 @@ func (m *model) event(ev client.Event) {
 		}
 		m.addLine(1, when, t)
 		m.lastRing = fmt.Sprintf("%s rang at %s", who, when.Format("15:04:05"))
+	case *proto.History:
+		m.missed(at, msg)
+	case *proto.TextAck:
+		if to, ok := m.waiting[msg.ClientID]; ok && msg.Status == proto.TextDelivered {
+			delete(m.waiting, msg.ClientID)
+			m.addLine(2, at, "your text to "+to+" was delivered")
+		}
 	case *proto.Error:
 		m.addLine(2, at, "relay: "+msg.Text)
 	case *proto.Bye:
@@ -322,6 +343,9 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 	if m.isTalkKey(k) {
 		if pressed, changed := m.hold.Key(time.Now()); changed {
 			m.cfg.Engine.Press(pressed)
+			if pressed {
+				m.stopReplay("replay stopped: you are talking")
+			}
 		}
 		return m.expireCmd()
 	}
@@ -370,8 +394,11 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 			}
 			return "you rang every station"
 		})
+	case "p":
+		return m.replay()
 	case "esc":
 		m.flash = ""
+		m.stopReplay("replay stopped")
 	}
 	return nil
 }
@@ -431,12 +458,7 @@ func (m *model) textKey(k tea.KeyMsg) tea.Cmd {
 				return nil
 			}
 		}
-		return m.request(func(ctx context.Context) string {
-			if err := m.cfg.Client.Text(ctx, to, text); err != nil {
-				return "text not sent: " + err.Error()
-			}
-			return ""
-		})
+		return m.sendText(to, text)
 	}
 	m.edit(k)
 	return nil
@@ -548,6 +570,12 @@ func (m *model) View() string {
 	ch := "no channel"
 	if m.inChan {
 		ch = "#" + m.channel.Name + " (" + modeName(m.channel.Mode) + ")"
+		switch m.channel.History {
+		case proto.HistoryVoice:
+			ch += " ● recorded"
+		case proto.HistoryText:
+			ch += " texts kept"
+		}
 	}
 	put(fmt.Sprintf(" Hark  %s@%s  %s  [%s]", m.welcome.Name, m.cfg.Client.Relay(), ch, conn))
 	if m.conn == client.StateReconnecting && m.connErr != "" {
@@ -607,6 +635,9 @@ func (m *model) View() string {
 			talk = m.key + " talk on/off"
 		}
 		last = talk + " · t text · c channel · r ring all · e test mic · m mute · d deafen · v volume · q quit"
+		if m.cfg.Replay != nil {
+			last = talk + " · t text · c channel · r ring · p replay · e test mic · m mute · d deafen · v volume · q quit"
+		}
 	}
 	b.WriteString(fit(last, w))
 	return b.String()
