@@ -42,6 +42,7 @@ type counters struct {
 	authBusy, passwordChecks                  atomic.Uint64
 	resumed, ticketsRefused                   atomic.Uint64
 	framesIn, framesQueued, framesOut         atomic.Uint64
+	framesDirect, directStuck                 atomic.Uint64
 	dropped                                   [numDropReasons]atomic.Uint64
 	bad                                       [numBadReasons]atomic.Uint64
 	floorGrants, floorDenials                 atomic.Uint64
@@ -73,6 +74,11 @@ type Stats struct {
 	// (well-formed or not); FramesQueued counts copies put in listeners'
 	// queues; FramesOut counts datagrams handed to QUIC for listeners.
 	FramesIn, FramesQueued, FramesOut uint64
+	// FramesDirect counts the datagrams of FramesOut sent straight from the
+	// fan-out (not through a listener's queue); DirectStuck sessions closed
+	// because such a send blocked for half a second (their QUIC send queue
+	// stayed full).
+	FramesDirect, DirectStuck uint64
 	// Dropped counts frames not forwarded, by reason: queue_full, no_floor,
 	// wrong_channel, preempted, rate_limit, not_joined, send_error, late.
 	Dropped map[string]uint64
@@ -106,6 +112,7 @@ func (c *counters) snapshot() Stats {
 		AuthBusy: c.authBusy.Load(), PasswordChecks: c.passwordChecks.Load(),
 		Resumed: c.resumed.Load(), TicketsRefused: c.ticketsRefused.Load(),
 		FramesIn: c.framesIn.Load(), FramesQueued: c.framesQueued.Load(), FramesOut: c.framesOut.Load(),
+		FramesDirect: c.framesDirect.Load(), DirectStuck: c.directStuck.Load(),
 		Dropped: map[string]uint64{}, BadDatagrams: map[string]uint64{}, UDPDropped: map[string]uint64{},
 		FloorGrants: c.floorGrants.Load(), FloorDenials: c.floorDenials.Load(),
 		ControlIn: c.controlIn.Load(), ControlRateLimited: c.controlLimited.Load(),
