@@ -154,6 +154,9 @@ func run(c *cli.Context) error {
 		fmt.Printf("relay Go heap in use %.1f MiB = %.1f KiB per session; %d goroutines\n",
 			res.RelayHeapInuse/(1<<20), res.RelayHeapInuse/1024/float64(res.Sessions), int(res.RelayGoroutines))
 	}
+	if res.RelayFramesOut > 0 {
+		fmt.Printf("relay sent %.0f datagrams to listeners, %.1f %% of them straight from the fan-out\n", res.RelayFramesOut, 100*res.RelayFramesDirect/res.RelayFramesOut)
+	}
 	if len(res.RelayDropped) > 0 {
 		fmt.Printf("relay drops: %v\n", res.RelayDropped)
 	}

@@ -80,11 +80,15 @@ type Result struct {
 	RelayDropped  map[string]float64
 	// ToolCPU is this process's own user+system CPU during the talking
 	// window (the generator; in tests also the in-process relay).
-	ToolCPU          time.Duration
-	RelayHeapInuse   float64 // go_memstats_heap_inuse_bytes at the end (with MetricsURL)
-	RelayGoroutines  float64 // go_goroutines at the end (with MetricsURL)
-	ControlMsgsRecvd uint64
-	LoginTime        time.Duration
+	ToolCPU         time.Duration
+	RelayHeapInuse  float64 // go_memstats_heap_inuse_bytes at the end (with MetricsURL)
+	RelayGoroutines float64 // go_goroutines at the end (with MetricsURL)
+	// RelayFramesOut and RelayFramesDirect: datagrams the relay sent to
+	// listeners since it started, and how many of them straight from the
+	// fan-out (with MetricsURL).
+	RelayFramesOut, RelayFramesDirect float64
+	ControlMsgsRecvd                  uint64
+	LoginTime                         time.Duration
 }
 
 // ChannelName is the name of channel g (0-based) as loadgen expects it.
@@ -300,6 +304,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		var g map[string]float64
 		res.RelayDropped, g, _ = readMetrics(cfg.MetricsURL)
 		res.RelayHeapInuse, res.RelayGoroutines = g["go_memstats_heap_inuse_bytes"], g["go_goroutines"]
+		res.RelayFramesOut, res.RelayFramesDirect = g["hark_relay_frames_out_total"], g["hark_relay_frames_direct_total"]
 	}
 	// Stop the readers, then gather.
 	for _, s := range ss {
@@ -510,7 +515,7 @@ func readMetrics(url string) (drops, gauges map[string]float64, err error) {
 	const pfx = `hark_relay_frames_dropped_total{reason="`
 	for sc.Scan() {
 		l := sc.Text()
-		for _, g := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines"} {
+		for _, g := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines", "hark_relay_frames_out_total", "hark_relay_frames_direct_total"} {
 			if f := strings.Fields(l); len(f) == 2 && f[0] == g {
 				gauges[g], _ = strconv.ParseFloat(f[1], 64)
 			}

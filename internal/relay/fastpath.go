@@ -103,8 +103,10 @@ func (r *Relay) fastVoice(s *session, b []byte, h proto.VoiceHeader, flags proto
 const (
 	// directOwed is how many datagrams may be in QUIC's queue of a
 	// connection (32 at most, then SendDatagram blocks) as far as the relay
-	// can tell, for another one to be sent straight from the fan-out.
-	directOwed = 4
+	// can tell, for another one to be sent straight from the fan-out. The
+	// rest of the 32 is the margin for packets the account took for
+	// datagrams that were not (acknowledgement-only packets).
+	directOwed = 12
 	// directUnheard is how many packets the relay may have sent to a
 	// listener since it last heard from it for direct sends to go on.
 	directUnheard = 24

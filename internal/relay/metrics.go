@@ -138,6 +138,7 @@ type collector struct {
 	r *Relay
 
 	authBusy, pwChecks, resumed, ticketsRefused,
+	framesDirect, directStuck *prometheus.Desc
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
 	refused, queueDepth *prometheus.Desc
@@ -159,6 +160,8 @@ func newCollector(r *Relay) *collector {
 		ticketsRefused: d("tickets_refused_total", "Resume tickets refused (expired, forged or outdated); the password was checked instead."),
 		framesIn:       d("frames_in_total", "Voice datagrams received from logged-in sessions."),
 		framesOut:      d("frames_out_total", "Voice datagrams sent to listeners."),
+		framesDirect:   d("frames_direct_total", "Voice datagrams of frames_out_total sent straight from the fan-out, not through the listener's queue."),
+		directStuck:    d("direct_stuck_total", "Sessions closed because their QUIC send queue stayed full for half a second."),
 		dropped:        d("frames_dropped_total", "Voice frames not forwarded, by reason.", "reason"),
 		bad:            d("bad_datagrams_total", "Datagrams that did not parse, by reason.", "reason"),
 		udpDropped:     d("udp_dropped_total", "Datagrams at the UDP port that QUIC dropped before any session (garbage, scans, stale connections), by reason.", "reason"),
@@ -179,7 +182,7 @@ func newCollector(r *Relay) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
-		c.framesOut, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
+		c.framesOut, c.framesDirect, c.directStuck, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
 		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused} {
 		ch <- d
 	}
@@ -201,6 +204,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.ticketsRefused, s.TicketsRefused)
 	counter(c.framesIn, s.FramesIn)
 	counter(c.framesOut, s.FramesOut)
+	counter(c.framesDirect, s.FramesDirect)
+	counter(c.directStuck, s.DirectStuck)
 	for k, v := range s.Dropped {
 		counter(c.dropped, v, k)
 	}
