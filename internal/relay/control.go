@@ -155,7 +155,7 @@ func (r *Relay) joinLocked(s *session, name string) {
 		r.leaveLocked(s)
 		m := make([]*session, len(ch.members), len(ch.members)+1)
 		copy(m, ch.members)
-		ch.members = append(m, s)
+		ch.setMembers(append(m, s))
 		s.ch = ch
 		s.mustStart = false
 	}
