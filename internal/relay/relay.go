@@ -49,6 +49,7 @@ type Relay struct {
 	sessions map[uint32]*session // guarded by mu
 	byName   map[string]*session // guarded by mu
 	page     *pageState          // guarded by mu: the page on the air, or nil
+	alarms   alarms              // guarded by mu: the alarms ringing
 	nextID   uint32              // guarded by mu
 	addr     net.Addr            // guarded by mu
 	served   bool                // guarded by mu
@@ -900,6 +901,7 @@ func (r *Relay) removeLocked(s *session) {
 	if r.page != nil && r.page.s == s {
 		r.endPageLocked()
 	}
+	r.alarmsGoneLocked(s)
 	r.leaveLocked(s)
 	delete(r.sessions, s.id)
 	if r.byName[s.name] == s {
