@@ -164,9 +164,10 @@ func (h *history) submit(f func()) bool {
 }
 
 // historyOK reports whether s gets history messages: the relay keeps
-// history and s's client offered FeatureHistory.
+// history and s's client offered FeatureHistory (which needs version 2: a
+// version-1 client knows none of the messages).
 func (r *Relay) historyOK(s *session) bool {
-	return r.hist != nil && s.features&proto.FeatureHistory != 0
+	return r.hist != nil && s.features&proto.FeatureHistory != 0 && s.version >= proto.Version2
 }
 
 // itemOf converts a stored item for the wire.

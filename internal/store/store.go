@@ -521,3 +521,16 @@ func (s *Store) version(key string) (uint64, error) {
 	}
 	return strconv.ParseUint(v, 10, 64)
 }
+
+// Hold stops the writer, as a stalled disk would, until release is called
+// (for tests of what a relay does when its disk does not keep up). It
+// returns once the writer is held.
+func (s *Store) Hold() (release func(), err error) {
+	held, rel := make(chan struct{}), make(chan struct{})
+	if _, err := s.enqueue(false, func(*sql.Tx, uint64) error { close(held); <-rel; return nil }, nil); err != nil {
+		return nil, err
+	}
+	<-held
+	var once sync.Once
+	return func() { once.Do(func() { close(rel) }) }, nil
+}
