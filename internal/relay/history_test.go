@@ -371,6 +371,9 @@ func TestStalledDiskDropsHistoryNotVoice(t *testing.T) {
 		t.Fatal("no history drop counted")
 	}
 	release()
+	if !small.WaitCommitted(t.Context(), small.LastID()) { // the queue drained
+		t.Fatal("the store did not commit after the stall")
+	}
 	a.MustSend(t, &proto.Text{Text: "after", ClientID: 200})
 	ack := relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ClientID == 200 })
 	if ack.ID == 0 {
