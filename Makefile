@@ -11,11 +11,25 @@ RELAY_ADDR   ?= 127.0.0.1:4275
 GATEWAY_ADDR ?= 127.0.0.1:8080
 METRICS_ADDR ?= 127.0.0.1:9275
 
-# System packages: cgo toolchain and libopus for the codec; sox, espeak-ng and
+# The relay's store links Debian's SQLite (libsqlite3-dev) instead of
+# compiling the SQLite amalgamation that mattn/go-sqlite3 carries (about
+# 70 s of CPU per build mode, twice under -race). A plain `go build`
+# without the tag works too, only slower the first time.
+export GOFLAGS := $(strip $(GOFLAGS) -tags=libsqlite3)
+
+# System packages: cgo toolchain and libopus for the codec; SQLite for the
+# relay's store; sox, espeak-ng and
 # ffmpeg make and check test audio; chromium drives the web page in tests;
 # tmux drives the terminal UI in tests.
-BUILD_PKGS := build-essential pkg-config libopus-dev libopusfile-dev
+BUILD_PKGS := build-essential pkg-config libopus-dev libopusfile-dev libsqlite3-dev
 TEST_PKGS  := $(BUILD_PKGS) sox espeak-ng ffmpeg chromium tmux file
+# The page's other two engines: Firefox (driven over WebDriver BiDi by
+# puppeteer-core from npm, with a PulseAudio null sink as its microphone) and
+# WebKitGTK, Safari's engine (WebKitWebDriver, in a virtual X display, with
+# GStreamer for its media).
+BROWSER_PKGS := firefox-esr nodejs pulseaudio pulseaudio-utils \
+  webkit2gtk-driver xvfb xauth gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-pulseaudio
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -43,23 +57,32 @@ GO_WANT := $(shell sed -n 's/^go //p' go.mod)
 RUNS    ?= 5
 N       ?= 10
 
-.PHONY: all deps deps-test deps-flake build run test test-audio flake bench vet fmt clean pi
+.PHONY: all deps deps-test deps-browsers deps-flake build run test test-audio flake bench vet fmt clean pi
 
 all: build
 
 deps:
 	$(call install_missing,$(BUILD_PKGS))
 
-deps-test:
+deps-test: deps-browsers
 	$(call install_missing,$(TEST_PKGS))
+
+deps-browsers:
+	$(call install_missing,$(BROWSER_PKGS))
+	@command -v npm >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
 
 build: deps
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 # run: relay and gateway on loopback with a data directory under .run/.
+# LAN=1: the gateway serves phones on this machine's local network (HTTPS on
+# LAN_LISTEN, default :8443) and prints a QR code and the certificate steps.
+LAN        ?=
+LAN_LISTEN ?= :8443
 run: build
 	@RUN_DIR=$(RUN_DIR) RELAY_ADDR=$(RELAY_ADDR) GATEWAY_ADDR=$(GATEWAY_ADDR) METRICS_ADDR=$(METRICS_ADDR) BIN=$(BIN) \
+	  LAN=$(LAN) LAN_LISTEN=$(LAN_LISTEN) \
 	  bash internal/scripts/run.sh
 
 vet:

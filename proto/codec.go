@@ -174,6 +174,11 @@ func (d *decoder) bytes(field string, max int) []byte {
 // its length prefix from Version2 on), so a lying count cannot make us
 // allocate.
 func (d *decoder) count(field string, minElem int) int {
+	return d.countMax(field, minElem, MaxListLen)
+}
+
+// countMax is count with a list limit of max entries.
+func (d *decoder) countMax(field string, minElem, max int) int {
 	if d.v >= Version2 {
 		minElem += 2
 	}
@@ -181,8 +186,8 @@ func (d *decoder) count(field string, minElem int) int {
 	if d.err != nil {
 		return 0
 	}
-	if n > MaxListLen {
-		d.fail(fmt.Errorf("%w: %s has %d entries, limit %d", ErrTooLong, field, n, MaxListLen))
+	if n > max {
+		d.fail(fmt.Errorf("%w: %s has %d entries, limit %d", ErrTooLong, field, n, max))
 		return 0
 	}
 	if n*minElem > len(d.b) {
@@ -227,8 +232,10 @@ func (c *checker) bytes(field string, s []byte, max int) {
 	}
 }
 
-func (c *checker) list(field string, n int) {
-	if c.err == nil && n > MaxListLen {
-		c.err = fmt.Errorf("%w: %s has %d entries, limit %d", ErrTooLong, field, n, MaxListLen)
+func (c *checker) list(field string, n int) { c.listMax(field, n, MaxListLen) }
+
+func (c *checker) listMax(field string, n, max int) {
+	if c.err == nil && n > max {
+		c.err = fmt.Errorf("%w: %s has %d entries, limit %d", ErrTooLong, field, n, max)
 	}
 }

@@ -65,6 +65,15 @@
 //	   and Sessions split over several messages carry a "more follows" flag;
 //	   Hello carries the highest version spoken and feature bits; receivers
 //	   ignore unknown voice flags. No feature bits are assigned yet.
+//	2  (2026-12, later) feature [FeatureHistory] (bit 0): the messages
+//	   TextAck, HistoryQuery, History, HistoryRead, Fetch, Recording,
+//	   ChannelSet and ChannelSettings (types 27 to 34); optional fields
+//	   Text.ID/ClientID/Flags and ChannelInfo.History (see history.go). No
+//	   new version: every addition is a new type or an optional field.
+//	2  (2026-12, later) feature [FeatureProbe] (bit 1): the datagram kind
+//	   [KindProbe], which the relay echoes (path measurements, talk ping).
+//	2  (2026-12, later) feature [FeatureEcho] (bit 2): echo tests through
+//	   [EchoChannel], played back with the voice flag [FlagEcho].
 //
 // # Rules that keep the format extensible
 //

@@ -49,7 +49,10 @@ var typeNames = [...]string{
 	TypeRing: "ring", TypePageStart: "page-start", TypePageStop: "page-stop",
 	TypePage: "page", TypeError: "error", TypePing: "ping", TypePong: "pong",
 	TypeListSessions: "list-sessions", TypeSessions: "sessions", TypeKick: "kick",
-	TypeBye: "bye", TypeTicket: "ticket",
+	TypeBye: "bye", TypeTicket: "ticket", TypeTextAck: "text-ack",
+	TypeHistoryQuery: "history-query", TypeHistory: "history", TypeHistoryRead: "history-read",
+	TypeFetch: "fetch", TypeRecording: "recording", TypeChannelSet: "channel-set",
+	TypeChannelSettings: "channel-settings",
 }
 
 func (t MsgType) String() string {
@@ -133,6 +136,7 @@ const (
 	CodeNameTaken   Code = 17 // the name is online and nothing proves the login is the same user (open mode)
 	CodeBadName     Code = 18 // the name breaks the naming rules (the text says which characters are allowed)
 	CodeBanned      Code = 19 // an admin banned the name for a while (the text says until when)
+	CodeNotFound    Code = 20 // no such stored item (history), or the user may not see it
 )
 
 // Message is one control message. Implementations are the types in this
@@ -227,13 +231,16 @@ type Auth struct {
 // ChannelInfo describes one channel. It is a record (see the package
 // documentation): length-prefixed from version 2 on.
 //
-//	name str (MaxChannelLen)
-//	id   u16
-//	mode u8
+//	name    str (MaxChannelLen)
+//	id      u16
+//	mode    u8
+//	history u8 (v2, optional) [ChannelHistory]: what the relay keeps of the
+//	        channel; front ends show a channel that keeps voice
 type ChannelInfo struct {
-	Name string
-	ID   uint16
-	Mode ChannelMode
+	Name    string
+	ID      uint16
+	Mode    ChannelMode
+	History ChannelHistory
 }
 
 // Welcome accepts a login.
@@ -384,6 +391,14 @@ type Talking struct {
 //	to       str (MaxNameLen; "" for the channel)
 //	time     u64 unix ms
 //	text     str (MaxTextLen)
+//	id       u64 (v2, optional, with the next two) server id of the stored
+//	         text, 0 when not stored
+//	clientID u64 the sender's own id for the text (0: none): the relay
+//	         answers a [TextAck] with it and drops a resend of the same id
+//	flags    u8  [TextFlags]
+//
+// The three optional fields are sent together, only when one is not zero,
+// and only to a peer of version 2 or later.
 type Text struct {
 	From     uint32
 	FromName string
@@ -391,6 +406,9 @@ type Text struct {
 	To       string
 	Time     int64
 	Text     string
+	ID       uint64    // v2, optional: server id (0: not stored)
+	ClientID uint64    // v2, optional: the sender's id, for [TextAck] and resends
+	Flags    TextFlags // v2, optional
 }
 
 // Ring rings every logged-in station. The relay fills From, FromName, Time.
@@ -611,19 +629,29 @@ func (ci *ChannelInfo) appendTo(b []byte, v uint16) []byte {
 	b = appendStr(b, ci.Name)
 	b = binary.BigEndian.AppendUint16(b, ci.ID)
 	b = append(b, byte(ci.Mode))
+	if v >= Version2 {
+		b = append(b, byte(ci.History))
+	}
 	return endRecord(b, start)
 }
 
 // EncodedLen is the number of bytes ci takes on the wire in version v,
 // including its length prefix from version 2 on.
 func (ci *ChannelInfo) EncodedLen(v uint16) int {
-	return recordPrefixLen(v) + 2 + len(ci.Name) + 2 + 1
+	n := recordPrefixLen(v) + 2 + len(ci.Name) + 2 + 1
+	if v >= Version2 {
+		n++
+	}
+	return n
 }
 func (ci *ChannelInfo) check(c *checker) { c.str("channel", ci.Name, MaxChannelLen) }
 func (ci *ChannelInfo) parse(d *decoder) {
 	ci.Name = d.str("channel", MaxChannelLen)
 	ci.ID = d.u16()
 	ci.Mode = ChannelMode(d.u8())
+	if d.v >= Version2 && d.more() { // a v1 record has no length: the next record follows
+		ci.History = ChannelHistory(d.u8())
+	}
 }
 
 func (m *Welcome) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
@@ -798,13 +826,20 @@ func (m *Talking) parse(d *decoder) {
 	m.Priority = d.bool()
 }
 
-func (m *Text) AppendBody(b []byte) []byte {
+func (m *Text) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
+func (m *Text) appendBodyFor(b []byte, v uint16) []byte {
 	b = binary.BigEndian.AppendUint32(b, m.From)
 	b = appendStr(b, m.FromName)
 	b = appendStr(b, m.Channel)
 	b = appendStr(b, m.To)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Time))
-	return appendStr(b, m.Text)
+	b = appendStr(b, m.Text)
+	if v >= Version2 && (m.ID != 0 || m.ClientID != 0 || m.Flags != 0) {
+		b = binary.BigEndian.AppendUint64(b, m.ID)
+		b = binary.BigEndian.AppendUint64(b, m.ClientID)
+		b = append(b, byte(m.Flags))
+	}
+	return b
 }
 func (m *Text) check(c *checker) {
 	c.str("sender name", m.FromName, MaxNameLen)
@@ -819,6 +854,11 @@ func (m *Text) parse(d *decoder) {
 	m.To = d.str("recipient", MaxNameLen)
 	m.Time = int64(d.u64())
 	m.Text = d.str("text", MaxTextLen)
+	if d.v >= Version2 && d.more() { // 1 to 16 bytes after text are malformed
+		m.ID = d.u64()
+		m.ClientID = d.u64()
+		m.Flags = TextFlags(d.u8())
+	}
 }
 
 func (m *Ring) AppendBody(b []byte) []byte {
@@ -1055,6 +1095,22 @@ func newMessage(t MsgType) Message {
 		return new(Bye)
 	case TypeTicket:
 		return new(Ticket)
+	case TypeTextAck:
+		return new(TextAck)
+	case TypeHistoryQuery:
+		return new(HistoryQuery)
+	case TypeHistory:
+		return new(History)
+	case TypeHistoryRead:
+		return new(HistoryRead)
+	case TypeFetch:
+		return new(Fetch)
+	case TypeRecording:
+		return new(Recording)
+	case TypeChannelSet:
+		return new(ChannelSet)
+	case TypeChannelSettings:
+		return new(ChannelSettings)
 	}
 	return nil
 }

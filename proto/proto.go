@@ -26,12 +26,12 @@ const (
 // feature is used on a connection only when both peers announce it (see
 // [Negotiate]); bits a peer does not know are ignored. Bits are assigned
 // here, never reused, and documented with the version that added them.
-// Version 2 assigns none: the field exists so that later capabilities can
-// be offered without a new version.
+// Version 2 added the field with no bits, so that later capabilities can be
+// offered without a new version; [FeatureHistory] is the first.
 type Features uint32
 
 // SupportedFeatures is the set of features this package implements.
-const SupportedFeatures Features = 0
+const SupportedFeatures Features = FeatureHistory | FeatureProbe | FeatureEcho
 
 // ALPN is the TLS application protocol negotiated on the QUIC connection. It
 // names the major version of the transport, which stays "hark/1" for as long

@@ -16,9 +16,9 @@ func samples() []Message {
 		&Hello{Version: MinVersion, Software: "hark-test/1", MaxVersion: Version, Features: 1<<31 | 5},
 		&Auth{Name: "alice", Password: "s3cret", Ticket: []byte{1, 2, 3, 0xff}},
 		&Welcome{Session: 7, Name: "alice", Roles: RolePage | RoleAdmin, Server: "hark relay",
-			DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT}, {"ops", 2, ModeOpen}}},
+			DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT, HistoryOff}, {"ops", 2, ModeOpen, HistoryVoice}}},
 		&Join{Channel: "ops"},
-		&Joined{ChannelInfo{"ops", 2, ModeOpen}},
+		&Joined{ChannelInfo{"ops", 2, ModeOpen, HistoryText}},
 		&Leave{},
 		&Presence{Users: []UserInfo{{1, "alice", "lobby", true}, {2, "bob", "", false}}, More: true},
 		&PresenceChange{Kind: PresenceMoved, User: UserInfo{2, "bob", "ops", false}},
@@ -27,7 +27,8 @@ func samples() []Message {
 		&FloorDeny{Channel: 1, Holder: 1, HolderName: "alice", Reason: "busy: alice is talking"},
 		&FloorRelease{Channel: 1},
 		&Talking{Channel: 1, Session: 1, Name: "alice", Talking: true, Priority: true},
-		&Text{From: 1, FromName: "alice", Channel: "lobby", To: "bob", Time: 1790000000000, Text: "héllo"},
+		&Text{From: 1, FromName: "alice", Channel: "lobby", To: "bob", Time: 1790000000000, Text: "héllo",
+			ID: 1 << 40, ClientID: 99, Flags: TextFromHistory},
 		&Ring{From: 1, FromName: "alice", Time: 1790000000001, Text: "fire drill"},
 		&PageStart{},
 		&PageStop{},
@@ -40,6 +41,17 @@ func samples() []Message {
 		&Kick{Name: "bob", Reason: "testing", BanSeconds: 600},
 		&Bye{Code: CodeReplaced, Text: "you logged in from another place"},
 		&Ticket{Ticket: []byte{1, 0, 0xfe, 7}, Lifetime: 86400},
+		&TextAck{ClientID: 99, ID: 1 << 40, Status: TextWaiting},
+		&HistoryQuery{Req: 5, Channel: "lobby", Before: 100, After: 3, Since: 1790000000000, Until: 1790000009999, Limit: 20, Kinds: 1<<ItemText | 1<<ItemVoice},
+		&History{Req: 5, Flags: HistoryMissed, More: true, Items: []HistoryItem{
+			{ID: 7, Kind: ItemVoice, Flags: ItemAudio | ItemCut, Time: 1790000000000, From: "alice", Channel: "lobby", Duration: 60000, Size: 120000},
+			{ID: 8, Kind: ItemPrivate, Flags: ItemWaiting, Time: 1790000000001, From: "bob", To: "carol", Text: "call me"},
+		}},
+		&HistoryRead{UpTo: 8},
+		&Fetch{Req: 6, ID: 7},
+		&Recording{Req: 6, ID: 7, More: true, Packets: []RecPacket{{0, []byte{0xfc, 1, 2}}, {20, []byte{0xfc, 3}}}},
+		&ChannelSet{Channel: "lobby", Settings: "history=voice max-age=24h"},
+		&ChannelSettings{Channel: "lobby", Settings: "mode=ptt history=voice max-age=24h"},
 	}
 }
 
@@ -66,6 +78,21 @@ func asSentIn(m Message, v uint16) Message {
 	case *Sessions:
 		c := *m
 		c.More = false
+		return &c
+	case *Text:
+		c := *m
+		c.ID, c.ClientID, c.Flags = 0, 0, 0
+		return &c
+	case *Welcome:
+		c := *m
+		c.Channels = append([]ChannelInfo(nil), m.Channels...)
+		for i := range c.Channels {
+			c.Channels[i].History = 0
+		}
+		return &c
+	case *Joined:
+		c := *m
+		c.History = 0
 		return &c
 	}
 	return m
@@ -134,7 +161,7 @@ func TestRecordsGrow(t *testing.T) {
 	// grow appends r's fields, then extra, as one v2 record.
 	grow := func(b []byte, appendFields func([]byte, uint16) []byte) []byte {
 		b, start := beginRecord(b, Version2)
-		b = appendFields(b, Version1) // the fields alone, no length
+		b = append(b, appendFields(nil, Version2)[2:]...) // today's fields, without their length
 		b = append(b, extra...)
 		return endRecord(b, start)
 	}
@@ -150,7 +177,7 @@ func TestRecordsGrow(t *testing.T) {
 		t.Errorf("presence: got %+v, %v; want %+v", m, err, want)
 	}
 
-	ch := ChannelInfo{"ops", 2, ModeOpen}
+	ch := ChannelInfo{"ops", 2, ModeOpen, HistoryVoice}
 	b = grow([]byte{byte(TypeJoined)}, ch.appendTo)
 	if m, err := ParseMessageFor(b, Version2); err != nil || !reflect.DeepEqual(m, &Joined{ch}) {
 		t.Errorf("joined: got %+v, %v", m, err)
@@ -161,7 +188,7 @@ func TestRecordsGrow(t *testing.T) {
 		t.Errorf("presence change: got %+v, %v", m, err)
 	}
 
-	w := &Welcome{Session: 7, Name: "alice", DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT}, ch}}
+	w := &Welcome{Session: 7, Name: "alice", DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT, HistoryOff}, ch}}
 	b = (&Welcome{Session: 7, Name: "alice", DefaultChannel: "lobby"}).appendBodyFor([]byte{byte(TypeWelcome)}, Version2)
 	b = b[:len(b)-2] // the empty channel count
 	b = append(b, 0, 2)
@@ -286,7 +313,7 @@ func TestSplitLists(t *testing.T) {
 
 func TestEncodedLen(t *testing.T) {
 	u := UserInfo{1, "alice", "lobby", true}
-	ci := ChannelInfo{"ops", 2, ModeOpen}
+	ci := ChannelInfo{"ops", 2, ModeOpen, HistoryOff}
 	si := SessionInfo{1, "alice", "lobby", "127.0.0.1:5000", 1790000000000, RoleAdmin}
 	for _, v := range versions() {
 		if n := len(u.appendTo(nil, v)); n != u.EncodedLen(v) {
@@ -302,7 +329,7 @@ func TestEncodedLen(t *testing.T) {
 }
 
 // optionalTail lists the types whose last field is optional.
-var optionalTail = map[MsgType]bool{TypeAuth: true, TypePing: true, TypeKick: true}
+var optionalTail = map[MsgType]bool{TypeAuth: true, TypePing: true, TypeKick: true, TypeText: true}
 
 // Optional trailing fields: a message without them is the message of a
 // peer that predates them, and parses with the field's zero value; one with

@@ -32,7 +32,7 @@ const (
 	// is ignored on frames a client sends.
 	FlagPriority VoiceFlags = 1 << 2
 
-	knownFlags = FlagStart | FlagEnd | FlagPriority
+	knownFlags = FlagStart | FlagEnd | FlagPriority | FlagEcho
 
 	// ClientVoiceFlags are the flags a client may set. The relay clears
 	// every other flag of a client's frame before forwarding it: priority is
@@ -60,6 +60,9 @@ func (f VoiceFlags) String() string {
 	}
 	if f&FlagPriority != 0 {
 		add("priority")
+	}
+	if f&FlagEcho != 0 {
+		add("echo")
 	}
 	if f&^knownFlags != 0 {
 		add(fmt.Sprintf("0x%02x", uint8(f&^knownFlags)))

@@ -91,6 +91,14 @@ function sendBin(kind, payload) {
   S.ws.send(b);
 }
 
+// ---------- events for pwa.js ----------
+// emit tells web/pwa.js (notifications, wake lock, headset button) what
+// happened: a "hark:NAME" event on window with detail.
+function emit(name, detail) {
+  try { window.dispatchEvent(new CustomEvent('hark:' + name, {detail: detail || {}})); } catch (e) { /* no listener */ }
+}
+const mine = (from) => !!S.me && from === S.me.name;
+
 // ---------- sounds ----------
 function tone(freqs, dur, gain, at) {
   if (!S.ctx || S.muted) return;
@@ -439,6 +447,7 @@ function setConn(state, text) {
   if (state === 'ok') banner('');
   else banner(text, state === 'wait' ? 'warn' : '');
   render();
+  emit('conn', {ok: state === 'ok', text: text || ''});
 }
 
 // ---------- websocket ----------
@@ -482,6 +491,7 @@ function connect() {
 
 function onMessage(m) {
   ev('msg', {t: m.t});
+  if (window.HarkHistory) window.HarkHistory.onMessage(m); // history.js: timeline, missed, replays
   switch (m.t) {
   case 'welcome':
     S.loggedIn = true; S.retry = 0; S.closeText = ''; S.wsWelcomed = true;
@@ -493,6 +503,7 @@ function onMessage(m) {
     $('me').textContent = m.name;
     showApp();
     setConn('ok');
+    emit('welcome', {name: m.name});
     break;
   case 'joined':
     if (S.channel !== m.channel) addLog('sys', '', 'Joined channel ' + m.channel);
@@ -539,12 +550,14 @@ function onMessage(m) {
     const priv = !!m.to;
     addLog(priv ? 'private' : '', m.from + (priv ? ' → ' + m.to : '') + ': ', m.text, m.time);
     if (!S.me || m.from !== S.me.name) sounds.text();
+    emit('text', {from: m.from, to: m.to || '', text: m.text, mine: mine(m.from)});
     break;
   }
   case 'ring':
     addLog('ringmsg', m.from, ' rang everyone' + (m.text ? ': ' + m.text : ''), m.time);
     flash(m.from + ' is ringing everyone', 'info', 4000);
     sounds.ring();
+    emit('ring', {from: m.from, text: m.text || '', mine: mine(m.from)});
     break;
   case 'page':
     addLog('sys', '', m.from + (m.on ? ' started a page to all channels' : ' ended the page'));
@@ -552,6 +565,7 @@ function onMessage(m) {
     if (m.on && (!S.me || m.from !== S.me.name)) sounds.page();
     if (!S.reconnecting) banner('');
     ev('page', {from: m.from, on: m.on});
+    emit('page', {from: m.from, on: !!m.on, mine: mine(m.from)});
     break;
   case 'clip':
     addLog('sys', '', m.text);
@@ -583,7 +597,7 @@ function onMessage(m) {
 }
 
 function showApp() { $('login').classList.add('hidden'); $('app').classList.remove('hidden'); render(); }
-function showLogin() { $('app').classList.add('hidden'); $('login').classList.remove('hidden'); setConn('ok'); }
+function showLogin() { $('app').classList.add('hidden'); $('login').classList.remove('hidden'); setConn('ok'); emit('logout'); }
 
 // ---------- input ----------
 function bindPTT() {
@@ -606,6 +620,8 @@ function bindPTT() {
 }
 
 function init() {
+  // history.js gets what it needs of this file (and nothing else).
+  if (window.HarkHistory) window.HarkHistory.init({S, send, addLog, flash, hhmm, initAudio, render});
   const stored = (() => { try { return localStorage.getItem('hark.name') || ''; } catch (e) { return ''; } })();
   $('name').value = params.get('name') || stored;
   $('path').value = S.path;
@@ -646,6 +662,12 @@ async function login(name, password) {
   initAudio().catch((e) => ev('audioError', {err: String(e)}));
   connect();
 }
+
+// ---------- for pwa.js: the headset button talks ----------
+window.harkApp = {
+  talk: (on, source) => (on ? startTalk(source || 'headset') : stopTalk(source || 'headset')),
+  pressed: () => S.pressed,
+};
 
 // ---------- test hooks ----------
 window.harkTest = {

@@ -19,7 +19,11 @@ package web
 
 import "embed"
 
-// FS holds the page: index.html, app.js, style.css and the AudioWorklet modules.
+// FS holds the page: index.html, app.js, history.js (the timeline of what
+// the intercom kept), style.css, the AudioWorklet modules, and what makes it
+// an installable app: pwa.js, the service worker sw.js,
+// manifest.webmanifest and the icons (drawn by icons/gen.go).
 //
-//go:embed index.html app.js style.css capture-worklet.js play-worklet.js record-worklet.js
+//go:embed index.html app.js history.js style.css capture-worklet.js play-worklet.js record-worklet.js
+//go:embed pwa.js sw.js manifest.webmanifest icons/*.png
 var FS embed.FS

@@ -187,7 +187,6 @@ func explainBusy(err error) error {
 // eventPrinter writes events for a person to w: who talks, texts, rings,
 // pages and the connection's state.
 func eventPrinter(w io.Writer, self string) func(client.Event) {
-	names := map[uint32]string{}
 	return func(e client.Event) {
 		ts := e.Time.Format("15:04:05")
 		switch e.State {
@@ -203,12 +202,7 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 			return
 		}
 		switch m := e.Msg.(type) {
-		case *proto.Presence:
-			for _, u := range m.Users {
-				names[u.Session] = u.Name
-			}
 		case *proto.PresenceChange:
-			names[m.User.Session] = m.User.Name
 			switch m.Kind {
 			case proto.PresenceOnline:
 				fmt.Fprintf(w, "%s %s is online\n", ts, m.User.Name)

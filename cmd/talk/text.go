@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/hark-intercom/hark/proto"
 )
 
 func init() {
@@ -12,6 +14,11 @@ func init() {
 		Name:      "text",
 		Usage:     "send a text message to the channel, or to one user with --to",
 		ArgsUsage: "MESSAGE…",
+		Description: `Sends MESSAGE to everyone in the channel, or privately with --to. A
+relay that keeps history stores the text: people who are away see it when
+they next connect, and a private text to someone who is offline waits on
+the relay ("waiting") and is delivered when they next log in. talk says
+which happened. (An older relay refuses texts to people who are offline.)`,
 		Flags: append(commonFlags(),
 			&cli.StringFlag{Name: "to", Usage: "send privately to this `USER` instead of the channel"}),
 		Action: func(cc *cli.Context) error {
@@ -24,14 +31,19 @@ func init() {
 				return err
 			}
 			defer c.Close()
-			if err := c.Text(cc.Context, cc.String("to"), msg); err != nil {
+			ack, err := c.SendText(cc.Context, cc.String("to"), msg)
+			if err != nil {
 				return err
 			}
-			if to := cc.String("to"); to != "" {
-				fmt.Fprintf(cc.App.ErrWriter, "sent to %s\n", to)
-			} else {
+			to := cc.String("to")
+			switch {
+			case to == "":
 				ch, _ := c.Channel()
 				fmt.Fprintf(cc.App.ErrWriter, "sent to channel %s\n", ch.Name)
+			case ack.Status == proto.TextWaiting:
+				fmt.Fprintf(cc.App.ErrWriter, "waiting: %s is offline; the relay keeps the text and delivers it when they next log in\n", to)
+			default:
+				fmt.Fprintf(cc.App.ErrWriter, "delivered to %s\n", to)
 			}
 			return nil
 		},

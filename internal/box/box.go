@@ -9,7 +9,12 @@
 // LEDs: connected is lit while logged in and blinks slowly while
 // (re)connecting; talking is lit while on the air and blinks fast while the
 // floor is refused (someone else is talking); receiving is lit while someone
-// is heard; ring double-blinks for RingFor after a ring.
+// is heard; ring double-blinks for RingFor after a ring, and with a relay
+// that keeps history stays lit while a transmission the box missed (while
+// it was off or disconnected) has not been played: the optional replay
+// button plays the last one missed (press again for the one before), or
+// when none is left the channel's last transmission. A transmission in
+// the channel, or the push-to-talk button, interrupts a replay.
 package box
 
 import (
@@ -40,6 +45,8 @@ type Deps struct {
 	Playback engine.PlaybackFunc
 	// PTT replaces the configured push-to-talk inputs.
 	PTT ptt.Source
+	// Replay replaces the configured replay button.
+	Replay ptt.Source
 	// LEDs replace the configured GPIO LED lines: bit i is the i-th
 	// configured LED in the order connected, talking, receiving, ring.
 	LEDs gpio.Outputs
@@ -78,6 +85,7 @@ type box struct {
 	leds  *gpio.LEDs // nil without LEDs
 	idx   [numLEDs]int
 	floor *switchFloor
+	audio *engine.Engine // set before the client connects; replays play through it
 
 	mu sync.Mutex
 	// guarded by mu:
@@ -86,6 +94,8 @@ type box struct {
 	ringing   bool
 	ringTimer *time.Timer
 	ringGen   int
+	unheard   []proto.HistoryItem // missed transmissions not played yet, oldest first
+	replay    context.CancelFunc  // stops the replay under way (nil: none)
 }
 
 // Run runs the box until ctx ends. It returns an error only for a problem
@@ -182,8 +192,25 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err != nil {
 		return err
 	}
+	b.audio = eng
 	engDone := make(chan error, 1)
 	wg.Go(func() { engDone <- eng.Run(ctx, floor) })
+
+	// The replay button.
+	rsrc := deps.Replay
+	if rsrc == nil && cfg.ReplayButton != "" {
+		rsrc = replaySource(cfg, log)
+	}
+	if rsrc != nil {
+		src := retrying(rsrc, log)
+		wg.Go(func() {
+			_ = src.Run(ctx, func(pressed bool) {
+				if pressed {
+					b.replayPressed(ctx)
+				}
+			})
+		})
+	}
 
 	// The connection, forever.
 	ccfg := client.Config{Relay: cfg.Relay, Name: cfg.User, Password: password, Channel: cfg.Channel,
@@ -296,6 +323,9 @@ func (b *box) engineState(s engine.State) {
 	prev := b.eng
 	b.eng = s
 	b.mu.Unlock()
+	if s.Pressed && !prev.Pressed {
+		b.stopReplay("interrupted: the talk button was pressed")
+	}
 	switch {
 	case s.Talking && !prev.Talking:
 		b.log.Info("talking")
@@ -332,6 +362,11 @@ func (b *box) event(ev client.Event) {
 		b.log.Info("text", "from", m.FromName, "to", m.To, "text", m.Text)
 	case *proto.Talking:
 		b.log.Debug("talking", "name", m.Name, "on", m.Talking, "page", m.Priority)
+		if m.Talking && m.Session != b.floor.Session() {
+			b.stopReplay("interrupted: " + m.Name + " is talking")
+		}
+	case *proto.History:
+		b.missed(m)
 	case *proto.Page:
 		b.log.Info("page", "from", m.FromName, "on", m.Active)
 	case *proto.PresenceChange:
@@ -378,7 +413,7 @@ func (b *box) show() {
 		return
 	}
 	b.mu.Lock()
-	conn, eng, ringing := b.conn, b.eng, b.ringing
+	conn, eng, ringing, unheard := b.conn, b.eng, b.ringing, len(b.unheard)
 	b.mu.Unlock()
 	set := func(role int, p gpio.Pattern) {
 		if i := b.idx[role]; i >= 0 {
@@ -406,9 +441,12 @@ func (b *box) show() {
 	} else {
 		set(ledReceiving, gpio.Off)
 	}
-	if ringing {
+	switch {
+	case ringing:
 		set(ledRing, gpio.DoubleBlink)
-	} else {
+	case unheard > 0:
+		set(ledRing, gpio.On)
+	default:
 		set(ledRing, gpio.Off)
 	}
 }

@@ -51,6 +51,15 @@ type Config struct {
 	// DefaultVADPreRoll, a negative value none.
 	VADPreRoll time.Duration
 
+	// ReplayButton plays the last missed transmission again (a relay that
+	// keeps history): an evdev key or button name (KEY_…, BTN_…) of
+	// ReplayDevice, or else a GPIO line on GPIOChip (with the push-to-talk
+	// button's active-low, bias and debounce). "" for none.
+	ReplayButton string
+	// ReplayDevice is the evdev device of a ReplayButton key; "" means the
+	// ptt-evdev device, or else the first device that has the key.
+	ReplayDevice string
+
 	// LEDs: GPIO lines on GPIOChip; "" leaves one out.
 	LEDConnected, LEDTalking, LEDReceiving, LEDRing string
 	LEDActiveLow                                    bool
@@ -142,7 +151,7 @@ func parseBool(v string) (bool, error) {
 var keys = []string{"relay", "user", "password", "password-file", "channel", "fingerprint", "known-relays",
 	"audio-backend", "capture-device", "playback-device", "frame", "complexity", "mute",
 	"ptt-evdev", "ptt-evdev-key", "ptt-evdev-grab", "gpio-chip", "ptt-gpio-line", "ptt-gpio-active-low",
-	"ptt-gpio-bias", "ptt-gpio-debounce", "vad", "vad-preroll",
+	"ptt-gpio-bias", "ptt-gpio-debounce", "vad", "vad-preroll", "replay-button", "replay-button-device",
 	"led-connected", "led-talking", "led-receiving", "led-ring", "led-active-low", "ring-led-for",
 	"log-level", "log-json"}
 
@@ -219,6 +228,10 @@ func (c *Config) set(k, v string) error {
 		if err == nil && c.VADPreRoll == 0 {
 			c.VADPreRoll = -1
 		}
+	case "replay-button":
+		c.ReplayButton = v
+	case "replay-button-device":
+		c.ReplayDevice = v
 	case "led-connected":
 		c.LEDConnected = v
 	case "led-talking":
@@ -261,6 +274,9 @@ func (c *Config) check() error {
 	if c.EvdevDevice == "" && c.ButtonLine == "" && !c.VAD {
 		return fmt.Errorf("no push-to-talk input: set ptt-evdev, ptt-gpio-line or vad = yes")
 	}
+	if c.ReplayDevice != "" && !c.ReplayIsKey() {
+		return fmt.Errorf("replay-button-device is set but replay-button %q is not a key name (KEY_… or BTN_…)", c.ReplayButton)
+	}
 	if c.RingFor <= 0 {
 		return fmt.Errorf("ring-led-for must be positive")
 	}
@@ -288,3 +304,10 @@ const (
 	ledRing
 	numLEDs
 )
+
+// ReplayIsKey reports whether ReplayButton names an evdev key (else a GPIO
+// line).
+func (c *Config) ReplayIsKey() bool {
+	u := strings.ToUpper(c.ReplayButton)
+	return strings.HasPrefix(u, "KEY_") || strings.HasPrefix(u, "BTN_")
+}

@@ -88,6 +88,11 @@ func Hosts() []string {
 // Generate makes a self-signed ECDSA P-256 certificate for hosts (DNS names
 // or IP addresses) and returns it and its key, PEM encoded.
 func Generate(hosts []string) (certPEM, keyPEM []byte, err error) {
+	return GenerateValid(hosts, Validity)
+}
+
+// GenerateValid is Generate for a certificate valid for validity from now.
+func GenerateValid(hosts []string, validity time.Duration) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -101,7 +106,7 @@ func Generate(hosts []string) (certPEM, keyPEM []byte, err error) {
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "hark relay", Organization: []string{"Hark intercom (self-signed)"}},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(Validity),
+		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
@@ -164,6 +169,13 @@ func LoadOrCreate(dir, name string) (cert tls.Certificate, created bool, err err
 // hosts (DNS names or IP addresses; empty and unspecified addresses such as
 // 0.0.0.0 are left out), for a server listening on a name of its own.
 func LoadOrCreateFor(dir, name string, extra []string) (cert tls.Certificate, created bool, err error) {
+	return LoadOrCreateValid(dir, name, extra, Validity)
+}
+
+// LoadOrCreateValid is LoadOrCreateFor where a new certificate is valid for
+// validity (phones refuse to trust a server certificate valid for more than
+// 825 days, see the gateway's LAN mode).
+func LoadOrCreateValid(dir, name string, extra []string, validity time.Duration) (cert tls.Certificate, created bool, err error) {
 	cf, kf := Paths(dir, name)
 	_, cerr := os.Stat(cf)
 	_, kerr := os.Stat(kf)
@@ -189,7 +201,7 @@ func LoadOrCreateFor(dir, name string, extra []string) (cert tls.Certificate, cr
 		}
 		hosts = append(hosts, h)
 	}
-	cp, kp, err := Generate(hosts)
+	cp, kp, err := GenerateValid(hosts, validity)
 	if err != nil {
 		return tls.Certificate{}, false, err
 	}

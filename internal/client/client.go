@@ -101,6 +101,11 @@ type Config struct {
 	OnEvent func(Event)
 	// EventQueue bounds the event queue; 0 means DefaultEventQueue.
 	EventQueue int
+	// ManualRead stops the client from telling the relay, after OnEvent
+	// returned, that the user has seen the history and texts it delivered
+	// (see Event): a front end that shows them later or elsewhere (the
+	// gateway, once the browser has them) calls MarkRead itself.
+	ManualRead bool
 
 	// OnVoice receives every voice frame from the relay, on the datagram
 	// reader goroutine. It MUST NOT block (hand the frame to a buffer, e.g.
@@ -180,7 +185,10 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // supervisor and connection goroutines
 
-	reqMu sync.Mutex // serialises request/answer exchanges
+	reqMu   sync.Mutex // serialises request/answer exchanges
+	fetchMu sync.Mutex // serialises Fetch (which does not hold reqMu)
+	readMu  sync.Mutex // serialises HistoryRead writes (sendRead)
+	reqNo   atomic.Uint32
 
 	mu            sync.Mutex // guards the fields below
 	cur           *conn      // nil while reconnecting
@@ -194,13 +202,15 @@ type Client struct {
 	presence      map[uint32]proto.UserInfo
 	presenceReady chan struct{} // closed when a snapshot arrived after the last join
 	waiters       []*waiter
-	tx            *Transmission // the transmission on the air, if any
-	ending        *Transmission // a transmission whose end the relay has not confirmed yet
-	seq           uint16        // next voice sequence number
-	ts            uint32        // next voice timestamp
-	fingerprint   string        // the relay's, as verified
-	ticket        []byte        // resume ticket from the relay, or nil
-	ticketUntil   time.Time     // when ticket expires (by our clock)
+	tx            *Transmission  // the transmission on the air, if any
+	ending        *Transmission  // a transmission whose end the relay has not confirmed yet
+	seq           uint16         // next voice sequence number
+	ts            uint32         // next voice timestamp
+	fingerprint   string         // the relay's, as verified
+	ticket        []byte         // resume ticket from the relay, or nil
+	ticketUntil   time.Time      // when ticket expires (by our clock)
+	features      proto.Features // agreed with the relay on the current (or last) connection
+	hist          historyState
 
 	pingNonce  atomic.Uint64
 	lastPingAt atomic.Int64 // unix ns of the last keep-alive ping
@@ -218,6 +228,7 @@ type Client struct {
 	reconnects  atomic.Uint64
 	resumed     atomic.Uint64
 	silentDrops atomic.Uint64
+	probe       atomic.Pointer[probeRun] // the running Probe, if any
 }
 
 // waiter is a request waiting for the relay's answer.
@@ -276,6 +287,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.known = knownrelays.Open(path)
 	}
 	c.events = newEventQueue(cfg.OnEvent, cfg.EventQueue)
+	if !cfg.ManualRead {
+		c.events.after = c.afterEvent
+	}
 	go c.events.run()
 	c.life, c.cancel = context.WithCancel(context.Background())
 	c.setState(StateConnecting, nil)
@@ -429,6 +443,8 @@ func (c *Client) install(cn *conn) {
 		c.channel = cn.joined.Name
 	}
 	c.fingerprint = cn.fingerprint
+	c.features = cn.features
+	c.hist.missed, c.hist.missedMore = nil, false // this connection's catch-up follows
 	c.mu.Unlock()
 	if cn.resumed {
 		c.resumed.Add(1)
@@ -444,6 +460,7 @@ func (c *Client) install(cn *conn) {
 	cn.preJoin = false
 	cn.start(c)
 	c.setState(StateConnected, nil)
+	c.historyInstalled(cn)
 	c.log.Info("connected", "session", cn.welcome.Session, "channel", cn.joined.Name)
 }
 
@@ -550,6 +567,7 @@ func (c *Client) shutdown(err error) {
 	c.closeErr = err
 	c.mu.Unlock()
 	c.setState(StateClosed, err)
+	c.failOutbox(ErrClosed)
 	c.events.close()
 	if c.cancel != nil {
 		c.cancel()
@@ -821,27 +839,12 @@ func (c *Client) Who(ctx context.Context) ([]proto.UserInfo, error) {
 }
 
 // Text sends a text message to the client's channel, or to one user when to
-// is not "". It returns when the relay has taken it (or refused it).
+// is not "". It returns when the relay has taken it (or refused it); see
+// SendText for the acknowledgement (delivered or waiting) and for texts sent
+// while reconnecting.
 func (c *Client) Text(ctx context.Context, to, text string) error {
-	m := &proto.Text{To: to, Text: text}
-	if to == "" {
-		ch, ok := c.Channel()
-		if !ok {
-			return ErrNotJoined
-		}
-		m.Channel = ch.Name
-	}
-	r, err := c.request(ctx, m, func(m proto.Message) bool { return isErrorAbout(m, proto.TypeText) }, true)
-	if err != nil {
-		return err
-	}
-	if e, ok := r.(*proto.Error); ok {
-		if e.Code == proto.CodeNoUser {
-			return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("%s is not online", to)}
-		}
-		return c.errorFor(e, "send text")
-	}
-	return nil
+	_, err := c.SendText(ctx, to, text)
+	return err
 }
 
 // Ring rings every station on the relay, with an optional message.

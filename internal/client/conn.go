@@ -49,6 +49,9 @@ type conn struct {
 	// version is the protocol version negotiated in Hello (proto.Negotiate);
 	// write encodes for it. Set by handshake, then read-only.
 	version uint16
+	// features are the features both sides offered (proto.Negotiate). Set
+	// by handshake, then read-only.
+	features proto.Features
 	// presenceParts gathers a presence snapshot that comes in parts (More
 	// set on all but the last). Used only by Client.handle, which runs for
 	// one conn on one goroutine at a time (install, then the reader).
@@ -265,7 +268,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		return c.errorFor(e, "log in")
 	}
 	relayHello := m.(*proto.Hello)
-	v, _, ok := proto.Negotiate(hello, relayHello)
+	v, feats, ok := proto.Negotiate(hello, relayHello)
 	if !ok {
 		// The relay refuses first; this is for one that does not.
 		lo, hi := relayHello.Versions()
@@ -274,6 +277,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 			lo, hi, proto.MinVersion, proto.Version)}
 	}
 	cn.version = v
+	cn.features = feats
 	cn.rd.SetVersion(v)
 	if v != proto.Version {
 		c.log.Info("the relay is older than this program: speaking its protocol version", "version", v, "ours", proto.Version, "relay_software", relayHello.Software)
@@ -433,7 +437,12 @@ func (cn *conn) datagramLoop(c *Client) {
 		if err != nil {
 			return
 		}
-		cn.heard.Store(time.Now().UnixNano())
+		now := time.Now()
+		cn.heard.Store(now.UnixNano())
+		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
+			c.probeReply(b, now)
+			continue
+		}
 		h, payload, err := proto.ParseVoice(b)
 		if err != nil {
 			c.voiceBad.Add(1)
@@ -629,6 +638,9 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 	if w != nil {
 		w.ch <- m // cap 1, one send per waiter
 	}
+	if w == nil && c.handleHistory(cn, m) {
+		return
+	}
 
 	switch m := m.(type) {
 	case *proto.Ticket:
@@ -705,6 +717,15 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.events.push(Event{Msg: m})
 	case *proto.Text, *proto.Ring:
 		c.events.push(Event{Msg: m})
+	case *proto.History:
+		c.rememberItems(m.Items)
+		if w == nil && m.Flags&proto.HistoryMissed != 0 {
+			c.mu.Lock()
+			c.hist.missed = append(c.hist.missed, m.Items...)
+			c.hist.missedMore = m.More
+			c.mu.Unlock()
+			c.events.push(Event{Msg: m})
+		}
 	case *proto.Error:
 		if w != nil {
 			return

@@ -42,7 +42,16 @@ func (s State) String() string {
 // *proto.Talking (someone took or released the floor; Priority for a page),
 // *proto.Text, *proto.Ring, *proto.Page, *proto.Joined, *proto.Error (a
 // refusal not tied to a request this client is waiting for, e.g. a
-// transmission cut for being too long) and *proto.Bye.
+// transmission cut for being too long), *proto.Bye, and with a relay that
+// keeps history: *proto.History (with proto.HistoryMissed: what the user
+// missed since their read position, sent after each login and rejoin,
+// oldest first) and *proto.TextAck (a private text that was waiting has
+// been delivered, or the answer to a SendText whose caller stopped
+// waiting).
+//
+// After OnEvent returns for a catch-up History or a live Text (with an id)
+// the client tells the relay the user has seen it (proto.HistoryRead), so
+// that the next login and the user's other devices do not get it again.
 type Event struct {
 	Time  time.Time
 	State State // for connection state changes
@@ -55,7 +64,11 @@ type Event struct {
 // oldest is dropped and counted.
 type eventQueue struct {
 	handler func(Event)
-	max     int
+	// after, if set, runs after each call of handler, on the same
+	// goroutine (the client's read position, see Client.afterEvent). Set
+	// before run starts.
+	after func(Event)
+	max   int
 
 	mu      sync.Mutex // guards q, closed, dropped
 	q       []Event
@@ -127,5 +140,8 @@ func (e *eventQueue) run() {
 		e.q = e.q[1:]
 		e.mu.Unlock()
 		e.handler(ev)
+		if e.after != nil {
+			e.after(ev)
+		}
 	}
 }

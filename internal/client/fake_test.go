@@ -33,6 +33,15 @@ type fakeRelay struct {
 	// Set by newFakeRelayWith before it serves, then read-only:
 	v1            bool // behave as a relay of protocol version 1 (the binary before v2)
 	splitPresence bool // send the presence snapshot in two parts (More set on the first)
+	history       bool // offer proto.FeatureHistory and answer its messages (see serveHistory)
+
+	// History state (with history), guarded by mu.
+	items      []proto.HistoryItem          // stored, by id
+	recordings map[uint64][]proto.RecPacket // Opus of the voice items
+	acks       map[uint64]proto.TextAck     // by ClientID: resends answer the same
+	readPos    uint64                       // the user's read position (HistoryRead)
+	dropTexts  int                          // close the connection instead of answering this many texts
+	nextID     uint64
 }
 
 func newFakeRelay(t *testing.T) *fakeRelay { t.Helper(); return newFakeRelayWith(t, nil) }
@@ -152,7 +161,11 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 				st.Write(b)
 				continue
 			}
-			send(proto.NewHello("fake"))
+			h := proto.NewHello("fake")
+			if !f.history {
+				h.Features &^= proto.FeatureHistory
+			}
+			send(h)
 		case *proto.Auth:
 			f.mu.Lock()
 			want, reset := f.password, f.resetAuth
@@ -180,6 +193,9 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 						users = users[1:]
 					}
 					send(&proto.Presence{Users: users})
+					if f.history {
+						f.sendMissed(send)
+					}
 					found = true
 				}
 			}
@@ -198,11 +214,19 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 		case *proto.PageStart:
 			send(&proto.Error{Code: proto.CodeForbidden, About: proto.TypePageStart, Text: "you may not page"})
 		case *proto.Text:
+			if f.history {
+				if !f.serveText(qc, m, name, send) {
+					return
+				}
+				continue
+			}
 			if m.To == "nobody" {
 				send(&proto.Error{Code: proto.CodeNoUser, About: proto.TypeText, Text: "no such user"})
 			}
 		case *proto.Ping:
 			send(&proto.Pong{Nonce: m.Nonce})
+		case *proto.HistoryQuery, *proto.HistoryRead, *proto.Fetch, *proto.ChannelSet:
+			f.serveHistory(m, send)
 		}
 	}
 }

@@ -33,6 +33,7 @@ type Transmission struct {
 	cn      *conn
 	channel uint16 // voice channel id (proto.PageChannel for a page)
 	page    bool
+	echo    bool // an echo test: no floor to release
 	session uint32
 	max     time.Duration
 
@@ -117,6 +118,34 @@ func (c *Client) Page(ctx context.Context) (*Transmission, error) {
 	}
 	return c.newTx(r.(*proto.FloorGrant), proto.PageChannel, true)
 }
+
+// Echo starts an echo test ("test my microphone"): the frames sent go to
+// the relay alone, which plays them back to this client after End, at the
+// pace they came (at most proto.MaxEchoDuration; see proto.EchoChannel).
+// The played-back frames reach Config.OnVoice with proto.FlagEcho set and
+// this session as the sender. No floor is asked for: it works while others
+// talk. It returns ErrEchoUnsupported for a relay without the feature.
+func (c *Client) Echo(ctx context.Context) (*Transmission, error) {
+	cn, err := c.current()
+	if err != nil {
+		return nil, err
+	}
+	if cn.features&proto.FeatureEcho == 0 {
+		return nil, ErrEchoUnsupported
+	}
+	if err := c.checkIdle(); err != nil {
+		return nil, err
+	}
+	t, err := c.newTx(&proto.FloorGrant{Channel: proto.EchoChannel, MaxMillis: uint32(proto.MaxEchoDuration / time.Millisecond)}, proto.EchoChannel, false)
+	if t != nil {
+		t.echo = true
+	}
+	return t, err
+}
+
+// ErrEchoUnsupported: the relay does not play echo tests back (it is older
+// than this program).
+var ErrEchoUnsupported = errors.New("the relay cannot play an echo test back (it is older than this program): update the relay")
 
 func (c *Client) checkIdle() error {
 	c.mu.Lock()
@@ -247,6 +276,9 @@ func (t *Transmission) End(ctx context.Context) error {
 	}
 	if ferr := t.cn.flush(ctx); ferr != nil {
 		return ferr
+	}
+	if t.echo {
+		return err // no floor: the end frame starts the playback
 	}
 	// The end frame frees the floor at the relay. Wait for the relay to say
 	// so before releasing on the control stream: the stream can overtake the

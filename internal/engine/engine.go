@@ -72,6 +72,12 @@ type Floor interface {
 	Session() uint32
 }
 
+// EchoFloor is a Floor that can also run an echo test (the relay plays the
+// transmission back to this client alone); ClientFloor is one.
+type EchoFloor interface {
+	Echo(ctx context.Context) (Transmitter, error)
+}
+
 // ClientFloor adapts a client to Floor.
 func ClientFloor(c *client.Client) Floor { return clientFloor{c} }
 
@@ -86,6 +92,14 @@ func (f clientFloor) Talk(ctx context.Context) (Transmitter, error) {
 }
 
 func (f clientFloor) Session() uint32 { return f.c.Welcome().Session }
+
+func (f clientFloor) Echo(ctx context.Context) (Transmitter, error) {
+	tx, err := f.c.Echo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
 
 // PlaybackFunc opens (but does not start) the playback device, which must
 // pull its samples from fill. With package audio:
@@ -175,6 +189,8 @@ type State struct {
 	Talking    bool // we hold the floor and our microphone is on the air
 	Busy       bool // the floor was refused (busy tone) while pressed
 	Receiving  bool // someone else is audible
+	Muted      bool // the user muted their microphone: presses do not talk
+	Deafened   bool // the user turned every talker off (cues still play)
 }
 
 func (s State) String() string {
@@ -240,18 +256,24 @@ type Engine struct {
 	tick       int
 	stage      []int16
 	stageOff   int
-	clock      time.Time
-	quietTicks int    // consecutive silent ticks without activity
-	seenAct    uint64 // activity at the last tick
+	clock      playout.Clock // the time handed to the jitter buffers
+	quietTicks int           // consecutive silent ticks without activity
+	seenAct    uint64        // activity at the last tick
 
 	mu sync.Mutex
 	// guarded by mu:
-	state State
-	users map[uint32]string // session → channel, for join/leave cues
-	self  string            // our channel, from presence
+	state   State
+	roster  client.Roster      // who is where, for join/leave cues and volumes
+	volumes map[string]float32 // per-person volume by user name (absent: 1)
 
 	running atomic.Bool
-	now     func() time.Time // the playout clock; tests replace it before Run
+	echoReq atomic.Bool // the next press is an echo test (PressEcho)
+	muted   atomic.Bool // SetMuted
+	deaf    atomic.Bool // SetDeafened
+	// gains maps session ids to volumes other than 1, rebuilt (under mu)
+	// when volumes or the roster change; read by the audio thread.
+	gains atomic.Pointer[map[uint32]float32]
+	now   func() time.Time // the playout clock; tests replace it before Run
 
 	capturePeriods, framesSent, encodeErrors, sendErrors atomic.Uint64
 	grants, denials, cuesDropped, playbackTicks          atomic.Uint64
@@ -326,7 +348,6 @@ func New(cfg Config) (*Engine, error) {
 		wake:   make(chan struct{}, 1),
 		failed: make(chan *txRef, 1),
 		tick:   cfg.PlaybackPeriod,
-		users:  map[uint32]string{},
 		now:    time.Now,
 	}
 	e.mix = playout.New(playout.Config{FrameSamples: cfg.PlaybackPeriod, NewDecoder: cfg.NewDecoder,
@@ -360,6 +381,90 @@ func (e *DeviceError) Unwrap() error { return e.Err }
 func (e *Engine) Press(pressed bool) {
 	e.manual.Store(pressed)
 	e.poke()
+}
+
+// PressEcho is Press for an echo test ("test my microphone"): while
+// pressed the microphone goes to the relay alone, which plays it back to
+// this client after the release (see client.Client.Echo). The playback is
+// heard like any talker. A floor that cannot echo refuses with the busy
+// tone. It never blocks.
+func (e *Engine) PressEcho(pressed bool) {
+	if pressed {
+		e.echoReq.Store(true)
+	}
+	e.manual.Store(pressed)
+	e.poke()
+}
+
+// SetMuted mutes or unmutes the microphone: while muted, presses do not
+// talk (a transmission on the air ends). It never blocks.
+func (e *Engine) SetMuted(muted bool) {
+	e.muted.Store(muted)
+	e.poke()
+}
+
+// SetDeafened turns every talker off (true) or on again. Cues (rings,
+// texts, the busy tone) still play. It never blocks.
+func (e *Engine) SetDeafened(deaf bool) {
+	e.deaf.Store(deaf)
+	e.poke()
+}
+
+// SetVolume sets the volume of one person by user name: 1 as received, 0
+// muted, up to playout.MaxGain. It lasts for the engine's life, across
+// that person's reconnections.
+func (e *Engine) SetVolume(name string, gain float64) {
+	g := float32(min(max(gain, 0), playout.MaxGain))
+	e.mu.Lock()
+	if e.volumes == nil {
+		e.volumes = map[string]float32{}
+	}
+	if g == 1 {
+		delete(e.volumes, name)
+	} else {
+		e.volumes[name] = g
+	}
+	e.rebuildGainsLocked()
+	e.mu.Unlock()
+}
+
+// Volume returns the volume SetVolume set for a person (1 if none).
+func (e *Engine) Volume(name string) float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if g, ok := e.volumes[name]; ok {
+		return float64(g)
+	}
+	return 1
+}
+
+// rebuildGainsLocked maps the volumes by name to the sessions online now.
+// Called with e.mu held.
+func (e *Engine) rebuildGainsLocked() {
+	if len(e.volumes) == 0 {
+		e.gains.Store(nil)
+		return
+	}
+	g := map[uint32]float32{}
+	for _, u := range e.roster.Users() {
+		if v, ok := e.volumes[u.Name]; ok {
+			g[u.Session] = v
+		}
+	}
+	e.gains.Store(&g)
+}
+
+// gain is the mixer's volume per talker (audio thread).
+func (e *Engine) gain(talker uint32) float32 {
+	if e.deaf.Load() {
+		return 0
+	}
+	if g := e.gains.Load(); g != nil {
+		if v, ok := (*g)[talker]; ok {
+			return v
+		}
+	}
+	return 1
 }
 
 // pttSet is the PTT source's set function.
@@ -433,7 +538,7 @@ func (e *Engine) wakePlayback() {
 // Voice takes a voice frame from the relay; it fits client.Config.OnVoice.
 // It copies opus and never blocks.
 func (e *Engine) Voice(h proto.VoiceHeader, opus []byte, arrival time.Time) {
-	if f := e.floor.Load(); f != nil && h.Sender != 0 && h.Sender == (*f).Session() {
+	if f := e.floor.Load(); f != nil && h.Sender != 0 && h.Sender == (*f).Session() && h.Flags&proto.FlagEcho == 0 {
 		return // our own voice, should the relay ever echo it
 	}
 	e.mix.Push(h.Sender, jitter.Packet{
@@ -465,44 +570,25 @@ func (e *Engine) Event(ev client.Event) {
 		if !m.Talking && m.Session != self {
 			e.Play(CueRoger)
 		}
-	case *proto.Presence:
+	case *proto.Presence, *proto.Joined:
 		e.mu.Lock()
-		clear(e.users)
-		for _, u := range m.Users {
-			e.users[u.Session] = u.Channel
-			if u.Session == self {
-				e.self = u.Channel
-			}
-		}
-		e.mu.Unlock()
-	case *proto.Joined:
-		e.mu.Lock()
-		e.self = m.Name
+		e.roster.SetSelf(self)
+		e.roster.Apply(m)
+		e.rebuildGainsLocked()
 		e.mu.Unlock()
 	case *proto.PresenceChange:
-		u := m.User
 		e.mu.Lock()
-		prev, known := e.users[u.Session]
-		now := u.Channel
-		if m.Kind == proto.PresenceOffline {
-			now = ""
-			delete(e.users, u.Session)
-		} else {
-			e.users[u.Session] = now
-		}
-		mine := e.self
-		if u.Session == self {
-			e.self = now
-		}
+		e.roster.SetSelf(self)
+		cs := e.roster.Apply(m)
+		e.rebuildGainsLocked()
 		e.mu.Unlock()
-		if u.Session == self || mine == "" {
-			return
-		}
-		switch {
-		case now == mine && (!known || prev != mine):
-			e.Play(CueJoin)
-		case known && prev == mine && now != mine:
-			e.Play(CueLeave)
+		for _, c := range cs {
+			switch {
+			case c.Came:
+				e.Play(CueJoin)
+			case c.Went:
+				e.Play(CueLeave)
+			}
 		}
 	}
 }
@@ -528,7 +614,7 @@ func (e *Engine) fill(out []int16) int {
 
 func (e *Engine) mixTick(out []int16) {
 	act := e.activity.Load()
-	active := e.mix.Tick(e.playoutClock(), out)
+	active := e.mix.TickGains(e.clock.Tick(e.now(), time.Duration(e.tick)*time.Second/48000), out, e.gain)
 	e.playbackTicks.Add(1)
 	if r := len(active) > 0; r != e.recv.Load() {
 		e.recv.Store(r)
@@ -555,31 +641,6 @@ func (e *Engine) mixTick(out []int16) {
 	if e.activity.Load() != act {
 		r.p.Resume()
 	}
-}
-
-// playoutClock returns the time of this tick for the jitter buffers. Sound
-// cards (and miniaudio's null backend even more) call back irregularly,
-// sometimes several periods at once, and their clock drifts from the wall
-// clock. Each tick consumes exactly one period of audio, so the clock handed
-// to the jitter buffers advances by one period per tick and is pulled slowly
-// (1/32 of the error per tick) towards the wall clock, so that a drifting
-// device looks like slowly growing or shrinking delay, which the buffers
-// correct, instead of bursts of late packets and concealment. After a gap
-// (a stalled or reopened device) it jumps to the wall clock.
-func (e *Engine) playoutClock() time.Time {
-	wall := e.now()
-	if e.clock.IsZero() {
-		e.clock = wall
-		return wall
-	}
-	e.clock = e.clock.Add(time.Duration(e.tick) * time.Second / 48000)
-	d := wall.Sub(e.clock)
-	if d > 250*time.Millisecond || d < -250*time.Millisecond {
-		e.clock = wall
-	} else {
-		e.clock = e.clock.Add(d / 32)
-	}
-	return e.clock
 }
 
 // Run opens the devices, runs the push-to-talk input and the audio until ctx
@@ -701,6 +762,8 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error, 
 		st.Requesting = requesting
 		st.Talking = cur != nil
 		st.Receiving = e.recv.Load()
+		st.Muted = e.muted.Load()
+		st.Deafened = e.deaf.Load()
 		e.mu.Lock()
 		changed := st != e.state
 		e.state = st
@@ -719,14 +782,23 @@ loop:
 			runErr = fmt.Errorf("push-to-talk input: %w", err)
 			break loop
 		case <-e.wake:
-			want := e.manual.Load() || e.srcOn.Load()
+			want := (e.manual.Load() || e.srcOn.Load()) && !e.muted.Load()
 			if want != st.Pressed {
 				st.Pressed = want
 				if want {
 					if cur == nil && !requesting {
 						requesting = true
+						echo := e.echoReq.Swap(false)
 						wg.Go(func() {
-							tx, err := floor.Talk(ctx)
+							var tx Transmitter
+							var err error
+							if ef, ok := floor.(EchoFloor); echo && ok {
+								tx, err = ef.Echo(ctx)
+							} else if echo {
+								err = errors.New("this connection cannot run an echo test")
+							} else {
+								tx, err = floor.Talk(ctx)
+							}
 							results <- result{tx, err}
 						})
 					}

@@ -42,6 +42,7 @@ func (t *fakeTx) End(context.Context) error { t.once.Do(func() { close(t.ended) 
 // fakeFloor grants or refuses with the answers queued in it.
 type fakeFloor struct {
 	answers chan func() (Transmitter, error)
+	echoes  chan func() (Transmitter, error)
 	session uint32
 }
 
@@ -626,4 +627,95 @@ func TestRunReportsDeviceError(t *testing.T) {
 		t.Fatalf("Run = %v, want a DeviceError about opening the playback device", err)
 	}
 	checkNoLeaks(t)
+}
+
+// Echo makes fakeFloor an EchoFloor: echo tests take answers from echoes.
+func (f *fakeFloor) Echo(ctx context.Context) (Transmitter, error) {
+	select {
+	case a := <-f.echoes:
+		return a()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestPressEcho: an echo press asks the floor for an echo test, not the
+// channel's floor; the next plain press talks again; the relay's playback
+// of our own frames (FlagEcho) is heard while our own other frames are not.
+func TestPressEcho(t *testing.T) {
+	h := start(t, nil)
+	h.floor.echoes = make(chan func() (Transmitter, error), 1)
+	tx := newFakeTx()
+	h.floor.echoes <- func() (Transmitter, error) { return tx, nil }
+	h.e.PressEcho(true)
+	h.waitState(t, "talking", func(s State) bool { return s.Talking })
+	h.e.PressEcho(false)
+	select {
+	case <-tx.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("releasing did not end the echo test")
+	}
+	h.waitState(t, "idle", func(s State) bool { return !s.Talking && !s.Pressed })
+
+	tx2 := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx2, nil }
+	h.e.Press(true)
+	h.waitState(t, "talking", func(s State) bool { return s.Talking })
+	h.e.Press(false)
+	<-tx2.ended
+	if len(h.floor.echoes) != 0 || len(h.floor.answers) != 0 {
+		t.Error("an answer was not used")
+	}
+
+	pkt := []byte{0xF8, 0xFF, 0xFE}
+	now := time.Now()
+	h.e.Voice(proto.VoiceHeader{Flags: proto.FlagStart, Sender: 7, Seq: 1, Duration: 960}, pkt, now)
+	if st := h.e.Stats().Playout; st.TalkersAdded != 0 {
+		t.Fatalf("our own frame was played: %+v", st)
+	}
+	h.e.Voice(proto.VoiceHeader{Flags: proto.FlagStart | proto.FlagEcho, Channel: proto.EchoChannel, Sender: 7, Seq: 2, Duration: 960}, pkt, now)
+	if st := h.e.Stats().Playout; st.TalkersAdded != 1 {
+		t.Errorf("the echo of our own frame was not played: %+v", st)
+	}
+}
+
+// TestVolumesMuteDeafen: volumes follow people by name across sessions,
+// deafen silences every talker, and a muted microphone does not talk.
+func TestVolumesMuteDeafen(t *testing.T) {
+	h := start(t, nil)
+	h.e.Event(client.Event{Msg: &proto.Presence{Users: []proto.UserInfo{
+		{Session: 7, Name: "me", Channel: "lobby"}, {Session: 3, Name: "bob", Channel: "lobby"}, {Session: 4, Name: "carol", Channel: "lobby"}}}})
+	h.e.SetVolume("bob", 0.5)
+	if g3, g4 := h.e.gain(3), h.e.gain(4); g3 != 0.5 || g4 != 1 {
+		t.Errorf("gains %v %v", g3, g4)
+	}
+	// bob reconnects with a new session: his volume follows him.
+	h.e.Event(client.Event{Msg: &proto.PresenceChange{Kind: proto.PresenceOnline, User: proto.UserInfo{Session: 9, Name: "bob", Channel: "lobby"}}})
+	if g := h.e.gain(9); g != 0.5 || h.e.Volume("bob") != 0.5 {
+		t.Errorf("bob's new session: gain %v", g)
+	}
+	h.e.SetVolume("bob", 1)
+	if g := h.e.gain(9); g != 1 {
+		t.Errorf("reset: %v", g)
+	}
+	h.e.SetDeafened(true)
+	if g := h.e.gain(4); g != 0 {
+		t.Errorf("deafened: carol at %v", g)
+	}
+	h.waitState(t, "deafened", func(s State) bool { return s.Deafened })
+	h.e.SetDeafened(false)
+
+	h.e.SetMuted(true)
+	h.waitState(t, "muted", func(s State) bool { return s.Muted })
+	h.e.Press(true)
+	tx := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	h.e.SetMuted(false) // the press held through the mute now talks
+	h.waitState(t, "talking", func(s State) bool { return s.Talking && !s.Muted })
+	h.e.SetMuted(true) // muting ends the transmission
+	<-tx.ended
+	h.waitState(t, "muted, not talking", func(s State) bool { return s.Muted && !s.Talking })
+	if st := h.e.Stats(); st.Grants != 1 {
+		t.Errorf("grants %d: the muted press asked for the floor", st.Grants)
+	}
 }

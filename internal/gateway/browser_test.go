@@ -268,7 +268,7 @@ func (b *browser) waitFor(cond string) {
 		// Say what the page was doing.
 		sctx, scancel := context.WithTimeout(b.ctx, 5*time.Second)
 		defer scancel()
-		state, _ := chromedp.Run(sctx, chromedp.Evaluate[string](`window.harkTest ? JSON.stringify(harkTest.state()) : 'no harkTest'`))
+		state, _ := chromedp.Run(sctx, chromedp.Evaluate[string](`(window.harkTest ? JSON.stringify(harkTest.state()) : 'no harkTest') + (window.harkPWA ? '\npwa: ' + JSON.stringify(harkPWA.state()) : '')`))
 		b.t.Fatalf("browser: waiting for %s: %v\npage state: %s", cond, err, state)
 	}
 }

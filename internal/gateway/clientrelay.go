@@ -40,8 +40,10 @@ func (d *ClientDialer) Dial(ctx context.Context, name, password, channel string)
 		Fingerprint: d.Fingerprint, KnownRelaysFile: d.KnownRelaysFile,
 		Software: d.Software, Logger: d.Logger,
 		Reconnect: true,
-		OnEvent:   cs.onEvent,
-		OnVoice:   cs.onVoice,
+		// The session marks history read once the browser was sent it.
+		ManualRead: true,
+		OnEvent:    cs.onEvent,
+		OnVoice:    cs.onVoice,
 	}
 	c, err := client.Dial(ctx, cfg)
 	if err != nil {
@@ -103,8 +105,8 @@ func (cs *clientSession) closeEvents() {
 	cs.evMu.Unlock()
 }
 
-func (cs *clientSession) onVoice(h proto.VoiceHeader, opus []byte, _ time.Time) {
-	f := VoiceFrame{Header: h, Opus: append([]byte(nil), opus...)}
+func (cs *clientSession) onVoice(h proto.VoiceHeader, opus []byte, arrival time.Time) {
+	f := VoiceFrame{Header: h, Opus: append([]byte(nil), opus...), Arrival: arrival}
 	select {
 	case cs.voice <- f:
 	default: // the hub is behind: drop rather than block the reader

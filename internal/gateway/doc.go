@@ -26,6 +26,11 @@
 //	{"t":"text","text":"hello","to":""}       to "" = the channel, else one user's name
 //	{"t":"ring","text":""}                    ring every station
 //	{"t":"ping","n":7}                        answered by {"t":"pong","n":7}
+//	{"t":"history","req":1,"channel":"ops","before":0,"after":0,"limit":50,"kinds":0}
+//	    list stored items (ITEM, below); channel "" = every channel
+//	    the user may see and their private texts, rings and pages
+//	{"t":"play","id":42}                      replay a stored transmission
+//	{"t":"play_stop"}                         stop the replay
 //
 // Browser to gateway, binary (only between talk on and talk off, except WAV):
 //
@@ -69,6 +74,26 @@
 //	    "shutdown": the gateway is stopping (Server.Close); the page shows
 //	    the text and logs in again when the gateway is back
 //	{"t":"pong","n":7}
+//	{"t":"missed","items":[ITEM…],"more":false}
+//	    what the user missed since they last looked (after login and after
+//	    each reconnection of the gateway to the relay), oldest first; the
+//	    page shows it under a "while you were away" divider
+//	{"t":"history","req":1,"channel":"ops","items":[ITEM…],"more":false[,"error":"…"]}
+//	    the answer to a history request (newest first unless "after" was given)
+//	{"t":"text_ack","id":5,"to":"carol","status":"sent"|"delivered"|"waiting"}
+//	    what became of a text this page sent ("waiting": carol is offline,
+//	    the relay delivers it at her next login; "delivered" follows then)
+//	{"t":"replay","id":42,"state":"playing"|"done"|"stopped"|"error","item":ITEM,"text":"…"}
+//	    a replay's progress; "stopped" when a transmission (someone's or
+//	    the user's own) interrupted it
+//
+// With a relay that keeps history, "welcome" has "history":true, "joined"
+// has "history":"off"|"text"|"voice" (voice: the channel records what is
+// said, and the page says so), and "text" has the stored "id" and
+// "history":true for a text delivered from history rather than live. An
+// ITEM is {"id":42,"kind":"text"|"private"|"voice"|"ring"|"page",
+// "time":UNIXMS,"from":"bob","channel":"ops","to":"","text":"…",
+// "duration_ms":4200,"audio":true,"cut":false,"waiting":false}.
 //
 // Gateway to browser, binary:
 //
@@ -77,6 +102,9 @@
 //	            One stream per talker; the page mixes them.
 //	0x03 WAV:   kind u8, flags u8, reserved u16, talker u32 LE, then a WAV file
 //	            holding one whole transmission (playback "wav" only).
+//
+// A replay comes as the talker 0xFFFFFFF0 (history.ReplayTalker), paced in
+// real time like live voice (or as one WAV blob with playback "wav").
 //
 // # Audio paths
 //
@@ -100,9 +128,13 @@
 //
 // Relay to browser: a hub per channel decodes each talker once, however many
 // browsers listen (the voice reaches the gateway once per session, so the hub
-// deduplicates by talker and sequence), and puts the PCM frames on every
-// member's bounded queue, which drops its oldest audio when a browser is slow
-// (counted). A browser does not get audio while it transmits itself.
+// deduplicates by talker and sequence), through the jitter buffer and
+// time-stretching playout of the talk client (internal/playout): a tick loop
+// takes 20 ms of each talker's audio at a time, smoothed of the network's
+// jitter, reordering and losses, and puts it on every member's bounded
+// queue, which drops its oldest audio when a browser is slow (counted). A
+// browser does not get audio while it transmits itself. WAV listeners get
+// each transmission once it is over, every frame decoded in order.
 //
 // # Limits
 //

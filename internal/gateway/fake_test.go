@@ -25,6 +25,7 @@ type fakeRelay struct {
 	sentCh   chan VoiceFrame // every frame sent, for tests (buffered; drops when full)
 	pagers   map[string]bool // names with the page role; set before dialling
 	pages    []string        // guarded by mu: who paged
+	hist     *fakeHistory    // history (history_test.go); nil: the relay keeps none. Set before dialling.
 }
 
 func newFakeRelay() *fakeRelay {
@@ -61,6 +62,9 @@ func (r *fakeRelay) Dial(ctx context.Context, name, password, channel string) (R
 	}
 	if _, err := s.Join(ctx, channel); err != nil {
 		return nil, err
+	}
+	if r.hist != nil {
+		r.hist.catchUp(s)
 	}
 	return s, nil
 }

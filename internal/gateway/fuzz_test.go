@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/limit"
-	"github.com/hark-intercom/hark/proto"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -37,8 +36,7 @@ func FuzzSessionInput(f *testing.F) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // requests to the relay are dropped: only the input handling is fuzzed
 		s := &session{srv: srv, relay: rs, out: newOutQueue(maxCtlQueue, maxAudioQ), playback: "pcm",
-			log: srv.log, ctx: ctx, cancel: cancel, ops: make(chan func(context.Context)), results: make(chan func()),
-			roster: map[uint32]proto.UserInfo{}}
+			log: srv.log, ctx: ctx, cancel: cancel, ops: make(chan func(context.Context)), results: make(chan func())}
 		s.ctlLimit = limit.NewBucket(1e9, 1e9, time.Now())
 		s.textLimit = s.ctlLimit
 		s.audioLimit = s.ctlLimit

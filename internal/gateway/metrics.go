@@ -21,6 +21,7 @@ type metrics struct {
 	decodeErrors  prometheus.Counter
 	concealed     prometheus.Counter
 	badInput      *prometheus.CounterVec // reason
+	replays       prometheus.Counter     // stored transmissions played to browsers
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -45,8 +46,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		concealed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_concealed_frames_total", Help: "Lost frames concealed (PLC/FEC)."}),
 		badInput: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hark_gateway_bad_input_total",
 			Help: "Browser messages refused, by reason."}, []string{"reason"}),
+		replays: prometheus.NewCounter(prometheus.CounterOpts{Name: "hark_gateway_replays_total",
+			Help: "Stored transmissions played to browsers (history replays started)."}),
 	}
 	reg.MustRegister(m.sessions, m.hubs, m.logins, m.wsIn, m.wsOut, m.voiceSent, m.voiceDropped, m.voiceRepacked,
-		m.audioDropped, m.voiceDup, m.decoded, m.decodeErrors, m.concealed, m.badInput)
+		m.audioDropped, m.voiceDup, m.decoded, m.decodeErrors, m.concealed, m.badInput, m.replays)
 	return m
 }

@@ -63,6 +63,9 @@ type Config struct {
 	// web page whose own name was made to point at the gateway (DNS
 	// rebinding) would otherwise use it as if it were the intercom's page.
 	AllowedHosts []string
+	// CertDER is the gateway's self-signed certificate (DER), offered at
+	// CertPath for phones to download, install and trust; nil offers none.
+	CertDER []byte
 }
 
 // Server serves the web page and the browsers' websockets.
@@ -139,10 +142,20 @@ func New(cfg Config) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/ws", s.serveWS)
 	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	if der := cfg.CertDER; der != nil {
+		s.mux.HandleFunc(CertPath, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-x509-ca-cert") // phones offer to install it
+			w.Header().Set("Content-Disposition", `attachment; filename="hark-gateway.crt"`)
+			w.Write(der)
+		})
+	}
 	files := http.FileServerFS(cfg.Assets)
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if strings.HasSuffix(r.URL.Path, ".webmanifest") {
+			w.Header().Set("Content-Type", "application/manifest+json")
+		}
 		files.ServeHTTP(w, r)
 	}))
 	s.http = &http.Server{

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,16 +58,18 @@ type session struct {
 	// Owned by the loop goroutine.
 	roles      proto.Role // from the relay's welcome
 	channel    proto.ChannelInfo
-	inChannel  bool // the browser was told it joined channel
-	linkLost   bool // the relay link went down; the next LinkUp is a reconnection
-	roster     map[uint32]proto.UserInfo
+	inChannel  bool          // the browser was told it joined channel
+	linkLost   bool          // the relay link went down; the next LinkUp is a reconnection
+	roster     client.Roster // who is online, from the relay's presence
 	tx         *transmission
 	enc        *codec.Encoder
 	born       time.Time
 	ctlLimit   limit.Bucket
 	textLimit  limit.Bucket
 	audioLimit limit.Bucket
-	strikes    limit.Bucket // violations allowed: maxStrikes, one more a minute
+	strikes    limit.Bucket      // violations allowed: maxStrikes, one more a minute
+	replay     *replayRun        // the history replay under way, if any
+	waiting    map[uint64]string // ClientID → recipient of texts waiting for an offline user
 	cancel     context.CancelFunc
 	ops        chan func(context.Context) // relay requests, run in order by the worker
 	results    chan func()                // answers, run on the loop
@@ -161,7 +162,7 @@ func (s *session) serve(ctx context.Context) {
 	s.strikes = limit.NewBucket(1.0/60, maxStrikes-1, now)
 	s.textLimit = limit.NewBucket(2, 10, now)
 	s.audioLimit = limit.NewBucket(400<<10, 1<<20, now)
-	s.roster = map[uint32]proto.UserInfo{}
+	s.waiting = map[uint64]string{}
 
 	var wg sync.WaitGroup
 	in := make(chan inMsg, 8)
@@ -235,6 +236,7 @@ loop:
 	if timer != nil {
 		timer.Stop()
 	}
+	s.stopReplay("")
 	s.finishTx()
 	s.leaveHub()
 	// Let the worker finish what is queued (ending a transmission), briefly.
@@ -397,6 +399,13 @@ type clientMsg struct {
 	Text     string `json:"text"`
 	To       string `json:"to"`
 	N        int64  `json:"n"`
+	// History requests.
+	Req    uint32 `json:"req"`
+	ID     uint64 `json:"id"`
+	Before uint64 `json:"before"`
+	After  uint64 `json:"after"`
+	Limit  int    `json:"limit"`
+	Kinds  uint8  `json:"kinds"`
 }
 
 func (s *session) handleJSON(b []byte) {
@@ -450,12 +459,7 @@ func (s *session) handleJSON(b []byte) {
 			s.strike("text", "That message is empty or too long (4096 bytes at most).")
 			return
 		}
-		to, text := m.To, m.Text
-		s.do(func(ctx context.Context) {
-			if err := s.relay.Text(ctx, to, text); err != nil {
-				s.post(func() { s.sendError("text", "Your message was not sent: "+err.Error()) })
-			}
-		})
+		s.sendText(m.To, m.Text)
 	case "ring":
 		if !s.textLimit.Take(5, time.Now()) {
 			s.strike("rate", "You rang a moment ago; wait a little before ringing again.")
@@ -471,6 +475,12 @@ func (s *session) handleJSON(b []byte) {
 				s.post(func() { s.sendError("ring", "The ring was not sent: "+err.Error()) })
 			}
 		})
+	case "history":
+		s.queryHistory(m)
+	case "play":
+		s.startReplay(m.ID)
+	case "play_stop":
+		s.stopReplay("Stopped.")
 	case "ping":
 		s.sendJSON(map[string]any{"t": "pong", "n": m.N})
 	case "login":
@@ -556,37 +566,40 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 	switch m := ev.Msg.(type) {
 	case *proto.Welcome:
 		s.sessionID = m.Session
+		s.roster.Apply(m)
 		s.sendWelcome(m)
 	case *proto.Joined:
+		s.roster.Apply(m)
 		s.joined(m.ChannelInfo)
 	case *proto.Presence:
-		s.roster = make(map[uint32]proto.UserInfo, len(m.Users))
-		for _, u := range m.Users {
-			s.roster[u.Session] = u
-		}
+		s.roster.Apply(m)
 		s.sendRoster()
 	case *proto.PresenceChange:
 		// A delta, not the whole roster again: with n users online a login
 		// would otherwise cost n rosters of n entries.
-		if m.Kind == proto.PresenceOffline {
-			delete(s.roster, m.User.Session)
-		} else {
-			s.roster[m.User.Session] = m.User
-		}
+		s.roster.Apply(m)
 		u := m.User
 		s.sendJSON(map[string]any{"t": "user", "kind": m.Kind.String(),
 			"user": rosterUser{ID: u.Session, Name: u.Name, Channel: u.Channel, Talking: u.Talking}})
 	case *proto.Talking:
-		if u, ok := s.roster[m.Session]; ok {
-			u.Talking = m.Talking
-			s.roster[m.Session] = u
-		}
+		s.roster.Apply(m)
 		if h := s.hub.Load(); h != nil && !m.Talking && (h.id == m.Channel || m.Priority) {
 			h.talkerOff(m.Session)
 		}
 		s.sendJSON(map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority})
+		if m.Talking && m.Session != s.sessionID && (m.Priority || s.hub.Load() != nil && s.hub.Load().id == m.Channel) {
+			s.stopReplay(m.Name + " is talking.")
+		}
 	case *proto.Text:
-		s.sendJSON(map[string]any{"t": "text", "from": m.FromName, "to": m.To, "channel": m.Channel, "time": m.Time, "text": m.Text})
+		s.sendJSON(map[string]any{"t": "text", "from": m.FromName, "to": m.To, "channel": m.Channel, "time": m.Time, "text": m.Text,
+			"id": m.ID, "history": m.Flags&proto.TextFromHistory != 0})
+		if hs := s.historyOf(); hs != nil && m.ID != 0 {
+			hs.MarkRead(m.ID)
+		}
+	case *proto.History:
+		s.missed(m)
+	case *proto.TextAck:
+		s.textAck(m)
 	case *proto.Ring:
 		s.sendJSON(map[string]any{"t": "ring", "from": m.FromName, "time": m.Time, "text": m.Text})
 	case *proto.Page:
@@ -617,7 +630,8 @@ func (s *session) sendWelcome(w *proto.Welcome) {
 		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String()})
 	}
 	s.sendJSON(map[string]any{"t": "welcome", "session": w.Session, "name": w.Name, "server": w.Server,
-		"default": w.DefaultChannel, "channels": chans, "roles": roles, "max_clip_bytes": s.srv.cfg.MaxClipBytes})
+		"default": w.DefaultChannel, "channels": chans, "roles": roles, "max_clip_bytes": s.srv.cfg.MaxClipBytes,
+		"history": s.historyOf() != nil})
 }
 
 type rosterUser struct {
@@ -628,11 +642,11 @@ type rosterUser struct {
 }
 
 func (s *session) sendRoster() {
-	users := make([]rosterUser, 0, len(s.roster))
-	for _, u := range s.roster {
+	all := s.roster.Users()
+	users := make([]rosterUser, 0, len(all))
+	for _, u := range all {
 		users = append(users, rosterUser{ID: u.Session, Name: u.Name, Channel: u.Channel, Talking: u.Talking})
 	}
-	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
 	s.sendJSON(map[string]any{"t": "presence", "users": users})
 }
 
@@ -648,7 +662,7 @@ func (s *session) joined(ch proto.ChannelInfo) {
 	}
 	s.channel, s.inChannel = ch, true
 	s.joinHub(ch.ID)
-	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String()})
+	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String(), "history": historyName(ch.History)})
 }
 
 func (s *session) joinHub(id uint16) {

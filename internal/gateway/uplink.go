@@ -84,6 +84,7 @@ func (s *session) startTx(format string, rate int, page bool) error {
 	if s.tx != nil {
 		s.finishTx()
 	}
+	s.stopReplay("You are talking.")
 	if s.channel.Name == "" {
 		return errors.New("join a channel before talking")
 	}

@@ -78,6 +78,14 @@ type TalkerFrame struct {
 	// Active is true when any of the tick's audio came from the talker's
 	// packets or their concealment (false for pure silence).
 	Active bool
+	// Idle is true when the talker has nothing more to play after this
+	// tick: its jitter buffer is idle (no transmission, or the last one
+	// has played out after its end packet or been given up after a
+	// stall) and none of its decoded audio is waiting. A consumer that
+	// forwards each talker as a stream of its own (the gateway) ends the
+	// stream at the first Idle frame, and may stop ticking while every
+	// talker is Idle, as long as it ticks again after the next Push.
+	Idle bool
 }
 
 // Stats aggregates every talker's jitter buffer plus the mixer's own
@@ -203,8 +211,14 @@ func (m *Mixer) Push(talkerID uint32, p jitter.Packet) {
 // sorted. out is all zeros when nobody talks. The returned slice is reused
 // by the next call.
 func (m *Mixer) Tick(now time.Time, out []int16) (active []uint32) {
+	return m.TickGains(now, out, nil)
+}
+
+// TickGains is Tick with a volume per talker (see [MixGains]). A talker
+// at volume 0 is still reported active when it talks.
+func (m *Mixer) TickGains(now time.Time, out []int16, gain func(talker uint32) float32) (active []uint32) {
 	frames := m.TickTalkers(now)
-	Mix(out, frames, nil)
+	MixGains(out, frames, gain)
 	active = m.activeIDs[:0]
 	for _, f := range frames {
 		if f.Active {
@@ -230,7 +244,8 @@ func (m *Mixer) TickTalkers(now time.Time) []TalkerFrame {
 	m.frames = m.frames[:0]
 	for _, t := range m.order {
 		active := m.fill(t, now)
-		m.frames = append(m.frames, TalkerFrame{Talker: t.id, PCM: t.out, Active: active})
+		idle := t.audioLeft == 0 && t.buf.State() == jitter.Idle
+		m.frames = append(m.frames, TalkerFrame{Talker: t.id, PCM: t.out, Active: active, Idle: idle})
 	}
 	m.reap(now)
 	return m.frames
@@ -460,7 +475,23 @@ func addStats(dst *jitter.Stats, s jitter.Stats) {
 // returns true (skip may be nil), with soft clipping. Frames that are not
 // Active are still added (they are silence or fading concealment).
 func Mix(out []int16, frames []TalkerFrame, skip func(talker uint32) bool) {
-	if len(frames) == 1 && (skip == nil || !skip(frames[0].Talker)) {
+	var gain func(uint32) float32
+	if skip != nil {
+		gain = func(id uint32) float32 {
+			if skip(id) {
+				return 0
+			}
+			return 1
+		}
+	}
+	MixGains(out, frames, gain)
+}
+
+// MixGains is [Mix] with a volume per talker: gain returns the factor for a
+// talker's PCM (1 as received, 0 muted, up to [MaxGain]); gain may be nil
+// (every talker at 1).
+func MixGains(out []int16, frames []TalkerFrame, gain func(talker uint32) float32) {
+	if len(frames) == 1 && (gain == nil || gain(frames[0].Talker) == 1) {
 		k := copy(out, frames[0].PCM)
 		clear(out[k:])
 		return
@@ -471,15 +502,23 @@ func Mix(out []int16, frames []TalkerFrame, skip func(talker uint32) bool) {
 		a := acc[:len(seg)]
 		clear(a)
 		for _, f := range frames {
-			if skip != nil && skip(f.Talker) {
-				continue
+			g := float32(1)
+			if gain != nil {
+				g = min(max(gain(f.Talker), 0), MaxGain)
 			}
-			if off >= len(f.PCM) {
+			if g == 0 || off >= len(f.PCM) {
 				continue
 			}
 			src := f.PCM[off:min(off+len(seg), len(f.PCM))]
+			if g == 1 {
+				for i, v := range src {
+					a[i] += int32(v)
+				}
+				continue
+			}
+			gi := int32(g * 1024) // Q10: exact for 0.25 steps, fine for volume
 			for i, v := range src {
-				a[i] += int32(v)
+				a[i] += int32(v) * gi >> 10
 			}
 		}
 		for i, v := range a {
@@ -487,6 +526,9 @@ func Mix(out []int16, frames []TalkerFrame, skip func(talker uint32) bool) {
 		}
 	}
 }
+
+// MaxGain is the largest per-talker volume factor [MixGains] applies.
+const MaxGain = 4
 
 // softClip is linear up to ±24576 and bends smoothly toward ±32767 above.
 func softClip(v int32) int16 {

@@ -2,6 +2,7 @@ package playout
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -330,5 +331,32 @@ func TestQuietLead(t *testing.T) {
 	pcm[50] = -8000
 	if got := tk.quietLead(pcm); got != 0 {
 		t.Errorf("a click at sample 50: may drop %d, want 0", got)
+	}
+}
+
+func TestMixGains(t *testing.T) {
+	a := TalkerFrame{Talker: 1, PCM: []int16{1000, -1000, 400}}
+	b := TalkerFrame{Talker: 2, PCM: []int16{100, 100, 100}}
+	out := make([]int16, 3)
+	MixGains(out, []TalkerFrame{a, b}, func(id uint32) float32 {
+		if id == 1 {
+			return 0.5
+		}
+		return 0
+	})
+	if want := []int16{500, -500, 200}; !slices.Equal(out, want) {
+		t.Errorf("half and muted: %v, want %v", out, want)
+	}
+	MixGains(out, []TalkerFrame{b}, func(uint32) float32 { return 0 })
+	if want := []int16{0, 0, 0}; !slices.Equal(out, want) {
+		t.Errorf("one muted talker: %v", out)
+	}
+	MixGains(out, []TalkerFrame{b}, func(uint32) float32 { return 100 }) // capped at MaxGain
+	if want := []int16{400, 400, 400}; !slices.Equal(out, want) {
+		t.Errorf("capped: %v", out)
+	}
+	Mix(out, []TalkerFrame{a, b}, func(id uint32) bool { return id == 2 })
+	if want := []int16{1000, -1000, 400}; !slices.Equal(out, want) {
+		t.Errorf("Mix with skip: %v", out)
 	}
 }

@@ -18,10 +18,11 @@ const (
 	dropNotJoined                      // the sender is in no channel
 	dropSendError                      // QUIC refused the datagram (too large for the path, connection closing)
 	dropLate                           // a frame of a transmission that had already ended
+	dropEchoFull                       // an echo test longer than proto.MaxEchoDuration
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"queue_full", "no_floor", "wrong_channel", "preempted", "rate_limit", "not_joined", "send_error", "late"}
+var dropNames = [numDropReasons]string{"queue_full", "no_floor", "wrong_channel", "preempted", "rate_limit", "not_joined", "send_error", "late", "echo_full"}
 
 // Reasons a datagram could not be parsed.
 type badReason int
@@ -49,6 +50,7 @@ type counters struct {
 	rings, texts, pages, kicks, replaced      atomic.Uint64
 	badMessages                               atomic.Uint64
 	nameTaken, banned                         atomic.Uint64
+	probes, echoes                            atomic.Uint64
 	udpDropped                                [numUDPReasons]atomic.Uint64
 }
 
@@ -97,7 +99,10 @@ type Stats struct {
 	// NameTaken counts logins refused because the name was online (open
 	// mode); Banned those refused because an admin banned the name.
 	NameTaken, Banned uint64
-	VoiceQueueDepth   int // frames waiting in all listeners' queues now
+	// Probes counts path probes echoed (talk ping); Echoes echo tests
+	// played back ("test my microphone").
+	Probes, Echoes  uint64
+	VoiceQueueDepth int // frames waiting in all listeners' queues now
 }
 
 func (c *counters) snapshot() Stats {
@@ -112,7 +117,7 @@ func (c *counters) snapshot() Stats {
 		ControlOverruns: c.controlOverrun.Load(), BadMessages: c.badMessages.Load(),
 		Rings: c.rings.Load(), Texts: c.texts.Load(), Pages: c.pages.Load(),
 		Kicks: c.kicks.Load(), Replaced: c.replaced.Load(),
-		NameTaken: c.nameTaken.Load(), Banned: c.banned.Load(),
+		NameTaken: c.nameTaken.Load(), Banned: c.banned.Load(), Probes: c.probes.Load(), Echoes: c.echoes.Load(),
 	}
 	for i := range c.dropped {
 		s.Dropped[dropNames[i]] = c.dropped[i].Load()
@@ -133,7 +138,7 @@ type collector struct {
 	authBusy, pwChecks, resumed, ticketsRefused,
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
-	refused, queueDepth *prometheus.Desc
+	refused, queueDepth, probes, echoes *prometheus.Desc
 }
 
 func newCollector(r *Relay) *collector {
@@ -167,13 +172,15 @@ func newCollector(r *Relay) *collector {
 		kicks:          d("kicks_total", "Sessions kicked by an admin (or ended because the user was deleted)."),
 		refused:        d("logins_refused_total", "Logins refused for the name: name_taken (online, open mode), banned (by an admin).", "reason"),
 		queueDepth:     d("voice_queue_depth", "Voice frames waiting in all listeners' queues."),
+		probes:         d("probes_total", "Path probes echoed to their senders (talk ping)."),
+		echoes:         d("echo_tests_total", "Echo tests played back to their senders (test my microphone)."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
 		c.framesOut, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
-		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused} {
+		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes} {
 		ch <- d
 	}
 }
@@ -193,6 +200,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.resumed, s.Resumed)
 	counter(c.ticketsRefused, s.TicketsRefused)
 	counter(c.framesIn, s.FramesIn)
+	counter(c.probes, s.Probes)
+	counter(c.echoes, s.Echoes)
 	counter(c.framesOut, s.FramesOut)
 	for k, v := range s.Dropped {
 		counter(c.dropped, v, k)

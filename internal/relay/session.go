@@ -50,6 +50,8 @@ type session struct {
 	histSeen  map[string]uint64
 	fetching  atomic.Int32 // Fetch answers being sent
 
+	echo *echoRec // the echo test being recorded; owned by readDatagrams
+
 	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
 	voice voiceQueue // datagrams to send
 
@@ -292,6 +294,14 @@ func (s *session) readDatagrams() {
 		s.r.c.framesIn.Add(1)
 		if !lim.Allow(time.Now()) {
 			s.r.c.dropped[dropRateLimit].Add(1)
+			continue
+		}
+		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
+			s.r.handleProbe(s, b)
+			continue
+		}
+		if isEcho(b) {
+			s.handleEcho(b)
 			continue
 		}
 		s.r.handleVoice(s, b)

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Started by `make run`: a relay and a gateway on loopback, with data under
-# $RUN_DIR, until Ctrl-C.
+# $RUN_DIR, until Ctrl-C. With LAN=1 the gateway serves phones on this
+# machine's local network instead (HTTPS on LAN_LISTEN, default :8443, the
+# port on the LAN address) and the script shows its QR code and how to
+# accept the certificate.
 set -euo pipefail
 : "${RUN_DIR:=.run}" "${RELAY_ADDR:=127.0.0.1:4275}" "${GATEWAY_ADDR:=127.0.0.1:8080}"
+: "${LAN:=}" "${LAN_LISTEN:=:8443}"
 : "${METRICS_ADDR:=127.0.0.1:9275}" "${BIN:=bin}"
 
 mkdir -p "$RUN_DIR/relay" "$RUN_DIR/gateway"
@@ -60,10 +64,18 @@ start relay "Hark relay listening" \
   "$BIN/relay" --listen "$RELAY_ADDR" --data "$RUN_DIR/relay" --open --metrics "$METRICS_ADDR"
 
 gateway_note="(the gateway is not built yet)"
-if [ -x "$BIN/gateway" ]; then
+lan=""
+case "$LAN" in ""|0|no|false) ;; *) lan=1 ;; esac
+if [ -x "$BIN/gateway" ] && [ -n "$lan" ]; then
+  start gateway "gateway ready" \
+    "$BIN/gateway" --relay "$RELAY_ADDR" --fingerprint "$fp" --lan --listen "$LAN_LISTEN" --data "$RUN_DIR/gateway"
+  gateway_note=$(sed -n 's/.*msg="gateway ready" url=\([^ ]*\).*/\1/p' "$RUN_DIR/gateway.log" | head -n 1)
+  echo
+  sed -n '/^=== Join from a phone/,/^=== End of the phone instructions ===/p' "$RUN_DIR/gateway.log"
+elif [ -x "$BIN/gateway" ]; then
   start gateway "gateway ready" \
     "$BIN/gateway" --relay "$RELAY_ADDR" --fingerprint "$fp" --listen "$GATEWAY_ADDR" --data "$RUN_DIR/gateway"
-  gateway_note="http://$GATEWAY_ADDR/"
+  gateway_note="http://$GATEWAY_ADDR/   (phones on this network: make run LAN=1)"
 fi
 
 cat <<MSG

@@ -25,6 +25,7 @@ const (
 	modeNormal  mode = iota
 	modeText         // typing a text message
 	modeChannel      // choosing a channel
+	modeVolume       // setting a person's volume
 )
 
 const (
@@ -55,7 +56,7 @@ type model struct {
 	channel proto.ChannelInfo
 	inChan  bool
 
-	users    map[uint32]proto.UserInfo
+	roster   client.Roster
 	floor    string // who holds the floor in our channel ("" free)
 	paging   string // who is paging every channel
 	eng      engine.State
@@ -63,21 +64,36 @@ type model struct {
 	lines    []line
 	lastRing string
 
+	echoing bool // a microphone test is recording (key e)
+
 	mode  mode
 	input []rune
 	flash string // one-line notice under the status
+
+	// History (a relay that keeps it).
+	waiting     map[uint64]string  // ClientID → recipient of texts waiting for an offline user
+	replayStop  context.CancelFunc // stops the replay under way (nil: none)
+	replayEpoch int                // counts replays, so a late end of an old one is ignored
 }
 
 func newModel(cfg Config, key string, ctx context.Context) *model {
 	m := &model{cfg: cfg, key: key, ctx: ctx, hold: ptt.NewHold(cfg.Hold),
-		width: 80, height: 24, users: map[uint32]proto.UserInfo{}, level: math.Inf(-1)}
+		width: 80, height: 24, level: math.Inf(-1), waiting: map[uint64]string{}}
 	m.conn = cfg.Client.State()
 	m.welcome = cfg.Client.Welcome()
 	m.channel, m.inChan = cfg.Client.Channel()
+	m.roster.SetSelf(m.welcome.Session)
+	m.roster.SetChannel(m.channel.Name)
 	return m
 }
 
 func (m *model) Init() tea.Cmd { return levelTick() }
+
+// echoTestLength is how long the microphone test (key e) records.
+const echoTestLength = 3 * time.Second
+
+// echoDoneMsg ends the microphone test's recording.
+type echoDoneMsg struct{}
 
 func levelTick() tea.Cmd {
 	return tea.Tick(levelInterval, func(t time.Time) tea.Msg { return levelMsg(t) })
@@ -104,6 +120,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, levelTick()
 	case expireMsg:
 		return m, m.expire(time.Time(msg))
+	case echoDoneMsg:
+		if m.echoing {
+			m.echoing = false
+			m.cfg.Engine.PressEcho(false)
+			m.flash = "microphone test: playing back what the relay heard…"
+		}
 	case engineMsg:
 		m.eng = msg.s
 	case eventMsg:
@@ -117,9 +139,16 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.flash = "could not switch channel: " + msg.err.Error()
 		} else {
 			m.channel, m.inChan = msg.ch, true
+			m.roster.SetChannel(msg.ch.Name)
 			m.floor = ""
 			m.flash = "now in channel " + msg.ch.Name
 		}
+	case textMsg:
+		m.textSent(msg)
+	case replayFoundMsg:
+		return m, m.replayFound(msg)
+	case replayMsg:
+		m.replayEnded(msg)
 	case tea.KeyMsg:
 		return m, m.keyPress(msg)
 	}
@@ -142,6 +171,8 @@ func (m *model) event(ev client.Event) {
 		case client.StateConnected:
 			m.welcome = m.cfg.Client.Welcome()
 			m.channel, m.inChan = m.cfg.Client.Channel()
+			m.roster.SetSelf(m.welcome.Session)
+			m.roster.SetChannel(m.channel.Name)
 		case client.StateReconnecting:
 			m.floor = ""
 			m.addLine(2, at, "connection lost; reconnecting…")
@@ -150,42 +181,27 @@ func (m *model) event(ev client.Event) {
 	}
 	switch msg := ev.Msg.(type) {
 	case *proto.Presence:
-		clear(m.users)
-		for _, u := range msg.Users {
-			m.users[u.Session] = u
-			if u.Talking && u.Channel == m.channel.Name && m.inChan {
-				m.floor = u.Name
-			}
+		m.roster.Apply(msg)
+		if u, ok := m.roster.Talker(m.channel.Name); ok && m.inChan {
+			m.floor = u.Name
 		}
 	case *proto.PresenceChange:
-		u := msg.User
-		switch msg.Kind {
-		case proto.PresenceOffline:
-			delete(m.users, u.Session)
-			if u.Session != m.self() {
-				m.addLine(2, at, u.Name+" went offline")
-			}
-		default:
-			old, known := m.users[u.Session]
-			m.users[u.Session] = u
-			if u.Session != m.self() && m.inChan {
-				switch {
-				case u.Channel == m.channel.Name && (!known || old.Channel != u.Channel):
-					m.addLine(2, at, u.Name+" joined "+u.Channel)
-				case known && old.Channel == m.channel.Name && u.Channel != old.Channel:
-					m.addLine(2, at, u.Name+" left "+old.Channel)
-				}
+		for _, c := range m.roster.Apply(msg) {
+			switch {
+			case c.Self:
+			case c.Kind == client.ChangeOffline:
+				m.addLine(2, at, c.User.Name+" went offline")
+			case c.Came && m.inChan:
+				m.addLine(2, at, c.User.Name+" joined "+c.User.Channel)
+			case c.Went && m.inChan:
+				m.addLine(2, at, c.User.Name+" left "+c.Prev.Channel)
 			}
 		}
 	case *proto.Joined:
 		m.channel, m.inChan = msg.ChannelInfo, true
+		m.roster.SetChannel(msg.Name)
 	case *proto.Talking:
-		if u, ok := m.users[msg.Session]; ok {
-			u.Talking = msg.Talking
-			m.users[msg.Session] = u
-		} else if msg.Talking {
-			m.users[msg.Session] = proto.UserInfo{Session: msg.Session, Name: msg.Name, Channel: m.channel.Name, Talking: true}
-		}
+		m.roster.Apply(msg)
 		name := msg.Name
 		if msg.Session == m.self() {
 			name = "you"
@@ -195,6 +211,9 @@ func (m *model) event(ev client.Event) {
 			m.floor = name
 		case m.floor == name:
 			m.floor = ""
+		}
+		if msg.Talking && msg.Session != m.self() {
+			m.stopReplay("replay stopped: " + name + " is talking")
 		}
 	case *proto.Page:
 		if msg.Active {
@@ -237,6 +256,13 @@ func (m *model) event(ev client.Event) {
 		}
 		m.addLine(1, when, t)
 		m.lastRing = fmt.Sprintf("%s rang at %s", who, when.Format("15:04:05"))
+	case *proto.History:
+		m.missed(at, msg)
+	case *proto.TextAck:
+		if to, ok := m.waiting[msg.ClientID]; ok && msg.Status == proto.TextDelivered {
+			delete(m.waiting, msg.ClientID)
+			m.addLine(2, at, "your text to "+to+" was delivered")
+		}
 	case *proto.Error:
 		m.addLine(2, at, "relay: "+msg.Text)
 	case *proto.Bye:
@@ -311,10 +337,15 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		return m.textKey(k)
 	case modeChannel:
 		return m.channelKey(k)
+	case modeVolume:
+		return m.volumeKey(k)
 	}
 	if m.isTalkKey(k) {
 		if pressed, changed := m.hold.Key(time.Now()); changed {
 			m.cfg.Engine.Press(pressed)
+			if pressed {
+				m.stopReplay("replay stopped: you are talking")
+			}
 		}
 		return m.expireCmd()
 	}
@@ -327,6 +358,34 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 	case "c":
 		m.mode, m.input = modeChannel, nil
 		m.releaseTalk()
+	case "m":
+		m.cfg.Engine.SetMuted(!m.eng.Muted)
+		if m.eng.Muted {
+			m.flash = "microphone on"
+		} else {
+			m.flash = "microphone muted: the talk key does nothing until you press m again"
+		}
+		m.eng.Muted = !m.eng.Muted
+	case "d":
+		m.cfg.Engine.SetDeafened(!m.eng.Deafened)
+		if m.eng.Deafened {
+			m.flash = "sound on"
+		} else {
+			m.flash = "deafened: you hear nobody (rings still ring) until you press d again"
+		}
+		m.eng.Deafened = !m.eng.Deafened
+	case "v":
+		m.mode, m.input = modeVolume, nil
+		m.releaseTalk()
+	case "e":
+		if m.echoing {
+			return nil
+		}
+		m.releaseTalk()
+		m.echoing = true
+		m.cfg.Engine.PressEcho(true)
+		m.flash = fmt.Sprintf("microphone test: speak now for %v; the relay plays it back to you alone", echoTestLength)
+		return tea.Tick(echoTestLength, func(time.Time) tea.Msg { return echoDoneMsg{} })
 	case "r":
 		m.flash = "ringing every station…"
 		return m.request(func(ctx context.Context) string {
@@ -335,8 +394,11 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 			}
 			return "you rang every station"
 		})
+	case "p":
+		return m.replay()
 	case "esc":
 		m.flash = ""
+		m.stopReplay("replay stopped")
 	}
 	return nil
 }
@@ -396,12 +458,7 @@ func (m *model) textKey(k tea.KeyMsg) tea.Cmd {
 				return nil
 			}
 		}
-		return m.request(func(ctx context.Context) string {
-			if err := m.cfg.Client.Text(ctx, to, text); err != nil {
-				return "text not sent: " + err.Error()
-			}
-			return ""
-		})
+		return m.sendText(to, text)
 	}
 	m.edit(k)
 	return nil
@@ -432,6 +489,50 @@ func (m *model) channelKey(k tea.KeyMsg) tea.Cmd {
 				return m.join(chans[n-1].Name)
 			}
 		}
+	}
+	m.edit(k)
+	return nil
+}
+
+// volumeKey reads "NAME LEVEL": LEVEL is a percentage (0 to 400, "mute"
+// for 0, "reset" for 100); a NAME alone shows that person's volume.
+func (m *model) volumeKey(k tea.KeyMsg) tea.Cmd {
+	switch k.Type {
+	case tea.KeyEsc:
+		m.mode, m.input = modeNormal, nil
+		return nil
+	case tea.KeyEnter:
+		in := strings.Fields(string(m.input))
+		m.mode, m.input = modeNormal, nil
+		if len(in) == 0 {
+			return nil
+		}
+		name := strings.TrimPrefix(in[0], "@")
+		if len(in) == 1 {
+			m.flash = fmt.Sprintf("%s's volume is %.0f%%", name, 100*m.cfg.Engine.Volume(name))
+			return nil
+		}
+		var pct float64
+		switch arg := strings.TrimSuffix(in[1], "%"); arg {
+		case "mute", "off":
+			pct = 0
+		case "reset", "normal":
+			pct = 100
+		default:
+			v, err := strconv.ParseFloat(arg, 64)
+			if err != nil || v < 0 || v > 400 {
+				m.flash = "volume: give a name and a percentage from 0 to 400 (or mute, reset), e.g. bob 50"
+				return nil
+			}
+			pct = v
+		}
+		m.cfg.Engine.SetVolume(name, pct/100)
+		if pct == 0 {
+			m.flash = name + " is muted for you (v " + name + " reset to hear them again)"
+		} else {
+			m.flash = fmt.Sprintf("%s's volume is now %.0f%%", name, pct)
+		}
+		return nil
 	}
 	m.edit(k)
 	return nil
@@ -469,6 +570,12 @@ func (m *model) View() string {
 	ch := "no channel"
 	if m.inChan {
 		ch = "#" + m.channel.Name + " (" + modeName(m.channel.Mode) + ")"
+		switch m.channel.History {
+		case proto.HistoryVoice:
+			ch += " ● recorded"
+		case proto.HistoryText:
+			ch += " texts kept"
+		}
 	}
 	put(fmt.Sprintf(" Hark  %s@%s  %s  [%s]", m.welcome.Name, m.cfg.Client.Relay(), ch, conn))
 	if m.conn == client.StateReconnecting && m.connErr != "" {
@@ -487,7 +594,7 @@ func (m *model) View() string {
 		l, r := "", ""
 		switch {
 		case i == 0:
-			l = fmt.Sprintf("Online (%d)", len(m.users))
+			l = fmt.Sprintf("Online (%d)", m.roster.Len())
 			r = "Messages"
 		case i-1 < len(left):
 			l = left[i-1]
@@ -514,6 +621,8 @@ func (m *model) View() string {
 	switch m.mode {
 	case modeText:
 		last = "text (Enter sends, Esc cancels, @name for private)> " + string(m.input) + "█"
+	case modeVolume:
+		last = "volume (name and 0-400%, mute or reset; Esc)> " + string(m.input) + "█"
 	case modeChannel:
 		var names []string
 		for i, c := range m.welcome.Channels {
@@ -525,7 +634,10 @@ func (m *model) View() string {
 		if m.cfg.Hold.Toggle {
 			talk = m.key + " talk on/off"
 		}
-		last = talk + " · t text · c channel · r ring all · q quit"
+		last = talk + " · t text · c channel · r ring all · e test mic · m mute · d deafen · v volume · q quit"
+		if m.cfg.Replay != nil {
+			last = talk + " · t text · c channel · r ring · p replay · e test mic · m mute · d deafen · v volume · q quit"
+		}
 	}
 	b.WriteString(fit(last, w))
 	return b.String()
@@ -539,10 +651,7 @@ func modeName(mo proto.ChannelMode) string {
 }
 
 func (m *model) peopleLines(width int) []string {
-	users := make([]proto.UserInfo, 0, len(m.users))
-	for _, u := range m.users {
-		users = append(users, u)
-	}
+	users := m.roster.Users()
 	mine := m.channel.Name
 	slices.SortFunc(users, func(a, b proto.UserInfo) int {
 		// Our channel first, then by channel and name.
@@ -627,6 +736,9 @@ func (m *model) floorLine() string {
 	if m.eng.Receiving {
 		s += "   ♪ receiving"
 	}
+	if m.eng.Deafened {
+		s += "   DEAFENED (d)"
+	}
 	return " " + s
 }
 
@@ -645,6 +757,8 @@ func (m *model) micLine(width int) string {
 	}
 	state := "idle"
 	switch {
+	case m.eng.Muted:
+		state = "MUTED (m)"
 	case m.eng.Talking:
 		state = "ON AIR"
 	case m.eng.Pressed:

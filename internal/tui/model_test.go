@@ -51,9 +51,28 @@ func (c *fakeClient) Welcome() proto.Welcome {
 func (c *fakeClient) Relay() string       { return "relay.example:4275" }
 func (c *fakeClient) State() client.State { return client.StateConnected }
 
-type fakeEngine struct{ presses []bool }
+type fakeEngine struct {
+	presses, echoes []bool
+	muted, deaf     bool
+	volumes         map[string]float64
+}
 
-func (e *fakeEngine) Press(p bool)        { e.presses = append(e.presses, p) }
+func (e *fakeEngine) Press(p bool)       { e.presses = append(e.presses, p) }
+func (e *fakeEngine) PressEcho(p bool)   { e.echoes = append(e.echoes, p) }
+func (e *fakeEngine) SetMuted(b bool)    { e.muted = b }
+func (e *fakeEngine) SetDeafened(b bool) { e.deaf = b }
+func (e *fakeEngine) SetVolume(n string, g float64) {
+	if e.volumes == nil {
+		e.volumes = map[string]float64{}
+	}
+	e.volumes[n] = g
+}
+func (e *fakeEngine) Volume(n string) float64 {
+	if g, ok := e.volumes[n]; ok {
+		return g
+	}
+	return 1
+}
 func (e *fakeEngine) Level() float64      { return -20 }
 func (e *fakeEngine) State() engine.State { return engine.State{} }
 
@@ -186,5 +205,71 @@ func TestBusyShown(t *testing.T) {
 	m.Update(eventMsg{client.Event{State: client.StateReconnecting, Err: context.DeadlineExceeded}})
 	if v := m.View(); !strings.Contains(v, "[RECONNECTING]") || !strings.Contains(v, "deadline exceeded") {
 		t.Errorf("reconnecting not shown:\n%s", v)
+	}
+}
+
+// TestMicTestKey: e starts a microphone test (an echo press, releasing a
+// held talk key first), its timer ends the recording, and a second e while
+// recording does nothing.
+func TestMicTestKey(t *testing.T) {
+	m, _, fe := newTestModel(t, ptt.HoldConfig{})
+	run(m, m.keyPress(key(" "))) // talking…
+	if cmd := m.keyPress(key("e")); cmd == nil {
+		t.Fatal("no timer for the end of the test")
+	}
+	if len(fe.presses) != 2 || fe.presses[1] || len(fe.echoes) != 1 || !fe.echoes[0] {
+		t.Fatalf("presses %v, echoes %v after e", fe.presses, fe.echoes)
+	}
+	if !strings.Contains(m.View(), "microphone test: speak now") {
+		t.Errorf("no instruction on the screen:\n%s", m.View())
+	}
+	if cmd := m.keyPress(key("e")); cmd != nil || len(fe.echoes) != 1 {
+		t.Errorf("a second e started another test: %v", fe.echoes)
+	}
+	m.Update(echoDoneMsg{})
+	if len(fe.echoes) != 2 || fe.echoes[1] {
+		t.Errorf("echoes %v after the timer", fe.echoes)
+	}
+	if !strings.Contains(m.View(), "playing back") {
+		t.Errorf("screen:\n%s", m.View())
+	}
+}
+
+// TestMuteDeafenVolumeKeys: m and d toggle the engine's mute and deafen
+// and say so; v sets a person's volume by name.
+func TestMuteDeafenVolumeKeys(t *testing.T) {
+	m, _, fe := newTestModel(t, ptt.HoldConfig{})
+	run(m, m.keyPress(key("m")))
+	if !fe.muted || !strings.Contains(m.View(), "MUTED") {
+		t.Errorf("m: muted %v\n%s", fe.muted, m.View())
+	}
+	run(m, m.keyPress(key("m")))
+	if fe.muted {
+		t.Error("a second m did not unmute")
+	}
+	run(m, m.keyPress(key("d")))
+	if !fe.deaf || !strings.Contains(m.View(), "DEAFENED") {
+		t.Errorf("d: deaf %v\n%s", fe.deaf, m.View())
+	}
+	typeLine := func(s string) {
+		run(m, m.keyPress(key("v")))
+		run(m, m.keyPress(key(s)))
+		run(m, m.keyPress(key("enter")))
+	}
+	typeLine("bob 50")
+	if fe.volumes["bob"] != 0.5 || !strings.Contains(m.flash, "bob's volume is now 50%") {
+		t.Errorf("bob 50: %v, %q", fe.volumes, m.flash)
+	}
+	typeLine("carol mute")
+	if g, ok := fe.volumes["carol"]; !ok || g != 0 || !strings.Contains(m.flash, "carol is muted for you") {
+		t.Errorf("carol mute: %v, %q", fe.volumes, m.flash)
+	}
+	typeLine("bob")
+	if !strings.Contains(m.flash, "bob's volume is 50%") {
+		t.Errorf("bob: %q", m.flash)
+	}
+	typeLine("bob loud")
+	if fe.volumes["bob"] != 0.5 || !strings.Contains(m.flash, "percentage from 0 to 400") {
+		t.Errorf("bob loud: %v, %q", fe.volumes, m.flash)
 	}
 }

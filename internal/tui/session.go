@@ -7,6 +7,8 @@ import (
 
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/engine"
+	"github.com/hark-intercom/hark/internal/history"
+	"github.com/hark-intercom/hark/proto"
 )
 
 // SessionConfig configures RunSession.
@@ -53,6 +55,9 @@ func RunSession(ctx context.Context, cfg SessionConfig) error {
 
 	ucfg := cfg.UI
 	ucfg.Client, ucfg.Engine = c, eng
+	if c.HasHistory() {
+		ucfg.Replay = NewReplayer(c, eng)
+	}
 	u, err := New(ucfg)
 	if err != nil {
 		return err
@@ -103,4 +108,22 @@ func RunSession(ctx context.Context, cfg SessionConfig) error {
 	default:
 	}
 	return nil
+}
+
+// NewReplayer returns the Replayer of a client and an engine: transmissions
+// are fetched from the relay and played through the engine's playout, as
+// live voice is (the box uses it too).
+func NewReplayer(c *client.Client, eng *engine.Engine) Replayer { return replayer{c, eng} }
+
+type replayer struct {
+	c   *client.Client
+	eng *engine.Engine
+}
+
+func (r replayer) Latest(ctx context.Context, channel string) (proto.HistoryItem, bool, error) {
+	return history.Latest(ctx, r.c, channel)
+}
+
+func (r replayer) Play(ctx context.Context, id uint64) error {
+	return history.Replay(ctx, r.c, id, r.eng.Voice)
 }

@@ -46,14 +46,44 @@ type Client interface {
 // implements it.
 type Engine interface {
 	Press(pressed bool)
+	// PressEcho is Press for an echo test: the relay plays what was said
+	// back to this client alone after the release.
+	PressEcho(pressed bool)
+	// SetMuted, SetDeafened and SetVolume are the per-person controls
+	// (engine.Engine's); Volume reads a person's volume back.
+	SetMuted(bool)
+	SetDeafened(bool)
+	SetVolume(name string, gain float64)
+	Volume(name string) float64
 	Level() float64
 	State() engine.State
+}
+
+// Replayer plays the relay's stored transmissions (a relay that keeps
+// history); RunSession makes one of the client and the engine.
+type Replayer interface {
+	// Latest returns the newest stored transmission the user may play in
+	// channel, or a page; ok is false when there is none.
+	Latest(ctx context.Context, channel string) (it proto.HistoryItem, ok bool, err error)
+	// Play plays transmission id through the speaker and returns when the
+	// last of it was handed to the playout, or when ctx ends.
+	Play(ctx context.Context, id uint64) error
+}
+
+// TextSender is a Client that says what became of a text (delivered,
+// waiting for an offline user); *client.Client implements it. The UI
+// uses it when its Client has it.
+type TextSender interface {
+	SendText(ctx context.Context, to, text string) (proto.TextAck, error)
 }
 
 // Config configures New. Client and Engine are required.
 type Config struct {
 	Client Client
 	Engine Engine
+	// Replay plays stored transmissions (the p key); nil when the relay
+	// keeps none.
+	Replay Replayer
 	// TalkKey is the talk key as ptt.ParseKey accepts it; "" means space.
 	TalkKey string
 	// Hold configures hold and toggle modes (Hold.Toggle for toggle).
@@ -192,5 +222,20 @@ type (
 	joinedMsg struct {
 		ch  proto.ChannelInfo
 		err error
+	}
+	textMsg struct { // a text was sent (or not)
+		to  string
+		ack proto.TextAck
+		err error
+	}
+	replayFoundMsg struct { // the transmission to replay was found (or not)
+		epoch int
+		item  proto.HistoryItem
+		ctx   context.Context // the replay's; cancelled to stop it
+		err   error
+	}
+	replayMsg struct { // a replay ended
+		epoch int
+		err   error
 	}
 )

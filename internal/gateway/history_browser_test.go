@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hark-intercom/hark/internal/audiotest"
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/relaytest"
+)
+
+// TestBrowserHistory: ann was away while bob talked in lobby (which keeps
+// voice) and texted; when she logs in, the page shows the channel as
+// recorded, what she missed under a "while you were away" divider with a
+// play button for the transmission, and plays it through the page's
+// player (its output tap hears bob's speech).
+func TestBrowserHistory(t *testing.T) {
+	needChromium(t)
+	hs := relaytest.HistoryStore(t)
+	if _, err := hs.SetChannel("lobby", "history=voice"); err != nil {
+		t.Fatal(err)
+	}
+	r := relaytest.Start(t, relaytest.Open(), relaytest.WithHistory(hs))
+	st := startStackOn(t, r)
+
+	// ann has been here before: the relay knows where she stopped reading.
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	first, err := client.Dial(ctx, client.Config{Relay: r.Addr, Fingerprint: r.Fingerprint, Name: "ann",
+		KnownRelaysFile: filepath.Join(t.TempDir(), "known")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	// While she is away, bob talks and texts.
+	bob := dialCLI(t, st, "bob")
+	src := sourcePCM(t)
+	bob.talk(t, src)
+	if _, err := bob.c.SendText(ctx, "", "did you hear that?"); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t, micFile, 1280, 800)
+	b.login(st.base+"/", "ann", "")
+	b.waitFor(`window.HarkHistory && HarkHistory.test.state().mode === 'voice' && !document.getElementById('recorded').classList.contains('hidden') && document.getElementById('recorded').textContent.includes('recorded')`)
+	b.waitFor(`HarkHistory.test.state().dividers.some(d => d.startsWith('While you were away (2)'))`)
+	b.waitFor(`HarkHistory.test.state().items.some(i => i.playable && i.text.includes('bob talked for')) && document.getElementById('log').textContent.includes('did you hear that?')`)
+	b.screenshot("desktop-history.png")
+	id := run(b, chromedp.Evaluate[int](`HarkHistory.test.state().items.find(i => i.playable).id`))
+
+	// Play it.
+	b.waitFor(`harkTest.state().ctxState === 'running'`)
+	b.eval(`harkTest.mute(); harkTest.startRecording()`)
+	b.eval(fmt.Sprintf(`document.querySelector('#log li[data-id="%d"] button.play').click()`, id))
+	b.waitFor(`HarkHistory.test.events().some(e => e.type === 'replay' && e.state === 'playing')`)
+	b.waitFor(`HarkHistory.test.events().some(e => e.type === 'replay' && e.state === 'done') && harkTest.state().stats.drained > 0`)
+	got := run(b, chromedp.Evaluate[struct {
+		PCM string `json:"pcm"`
+	}](`harkTest.stopRecording()`, chromedp.EvalAwaitPromise))
+	raw, err := base64.StdEncoding.DecodeString(got.PCM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, len(raw)/2)
+	for i := range pcm {
+		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
+	}
+	audiotest.Judge(t, "", src[:len(src)/960*960], pcm, 48000, 0.9)
+}
