@@ -61,6 +61,8 @@ type history struct {
 
 	pageVoice atomic.Bool // some channel keeps voice: pages are kept with their audio
 
+	chVersion uint64 // the store's channels version the settings were read at (New); then the watcher's
+
 	textDups, busy, fetches atomic.Uint64
 }
 
@@ -606,8 +608,7 @@ func (r *Relay) applySettingsLocked(ch *channel, set store.ChannelSettings) {
 // watchChannels applies channel settings changed in the store by another
 // process (`relay channel set`) within a second.
 func (h *history) watchChannels(ctx context.Context) {
-	last, err := h.st.ChannelsVersion()
-	failing := err != nil
+	last, failing := h.chVersion, false
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -674,6 +675,10 @@ func (r *Relay) openHistory(st *store.Store) error {
 		return err
 	}
 	r.hist = h
+	// The version first: a change made after it is applied by the watcher.
+	if h.chVersion, err = st.ChannelsVersion(); err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
 	list, _, err := st.Channels()
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
