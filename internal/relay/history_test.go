@@ -270,6 +270,7 @@ func TestCatchUpOncePerUserAndChannelSet(t *testing.T) {
 		t.Fatalf("second catch-up %+v", h.Items)
 	}
 
+	c.Join(t, "lobby")
 	c.MustSend(t, &proto.ChannelSet{Channel: "lobby", Settings: "history=voice"})
 	if e := relaytest.Wait(t, c, func(e *proto.Error) bool { return e.About == proto.TypeChannelSet }); e.Code != proto.CodeForbidden {
 		t.Fatalf("ChannelSet by a non-admin: %+v", e)
@@ -279,8 +280,9 @@ func TestCatchUpOncePerUserAndChannelSet(t *testing.T) {
 	if cs.Channel != "lobby" || cs.Settings != "mode=ptt history=voice max-length=1m max-tx-bytes=1MB max-count=1000 max-age=1d max-bytes=100MB" {
 		t.Fatalf("settings %+v", cs)
 	}
-	if j := c.Join(t, "lobby"); j.History != proto.HistoryVoice {
-		t.Fatalf("after ChannelSet lobby's history is %v", j.History)
+	// Carol, in lobby, is told at once that it now records voice.
+	if j := relaytest.Wait[*proto.Joined](t, c, nil); j.Name != "lobby" || j.History != proto.HistoryVoice {
+		t.Fatalf("after ChannelSet carol got %+v", j)
 	}
 	a.MustSend(t, &proto.ChannelSet{Channel: "lobby", Settings: "history=loud"})
 	if e := relaytest.Wait(t, a, func(e *proto.Error) bool { return e.About == proto.TypeChannelSet }); e.Code != proto.CodeBadMessage {
@@ -419,5 +421,32 @@ func TestPageStoredAndWaitingTextsForOldClients(t *testing.T) {
 		if tx, ok := m.(*proto.Text); ok {
 			t.Fatalf("delivered again: %+v", tx)
 		}
+	}
+}
+
+// A session's catch-up comes before the answer to any history request it
+// sends after login (front ends mark what is new by it).
+func TestCatchUpBeforeAnswers(t *testing.T) {
+	r, _ := historyRelay(t, nil)
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("carol", "pw", 0)
+	c := r.Dial(t, "carol", "pw")
+	missed(t, c)
+	c.Close()
+	a := r.Dial(t, "alice", "pw")
+	a.Join(t, "lobby")
+	for i := range 5 {
+		a.MustSend(t, &proto.Text{Text: fmt.Sprint("t", i), ClientID: uint64(i + 1)})
+	}
+	relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ClientID == 5 })
+	for i := range 10 {
+		c := r.Dial(t, "carol", "pw")
+		c.MustSend(t, &proto.HistoryQuery{Req: 1, Channel: "lobby"})
+		first := relaytest.Wait[*proto.History](t, c, nil)
+		if first.Flags&proto.HistoryMissed == 0 {
+			t.Fatalf("login %d: the answer %+v came before the catch-up", i, first)
+		}
+		relaytest.Wait(t, c, func(h *proto.History) bool { return h.Req == 1 })
+		c.Close()
 	}
 }
