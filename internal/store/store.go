@@ -273,8 +273,8 @@ func (s *Store) initNext() error {
 }
 
 func (s *Store) closeDBs() {
-	s.db.Close()
 	s.rdb.Close()
+	s.db.Close()
 }
 
 // Path returns the database file.
@@ -292,9 +292,10 @@ func (s *Store) Close() error {
 	}
 	s.qmu.Unlock()
 	<-s.writerDone
-	err := s.db.Close()
+	// The writer connection last: the last connection to close checkpoints
+	// the WAL and removes it (a read-only one cannot).
 	s.rdb.Close()
-	return err
+	return s.db.Close()
 }
 
 // job is one queued write. fn runs inside the writer's transaction; done
