@@ -49,6 +49,9 @@ type session struct {
 	histLogin uint64
 	histSeen  map[string]uint64
 	fetching  atomic.Int32 // Fetch answers being sent
+	// History reads waiting for a worker, in order; guarded by r.hist.rmu.
+	histQ      []func()
+	histQueued bool // in r.hist.ready or being run
 
 	echo *echoRec // the echo test being recorded; owned by readDatagrams
 
