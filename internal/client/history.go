@@ -446,7 +446,7 @@ func (c *Client) failOutbox(err error) {
 func (c *Client) textError(to string, e *proto.Error) error {
 	if e.Code == proto.CodeNoUser {
 		if c.HasHistory() {
-			return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("there is no user %q on the relay", to)}
+			return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("%s is not online, and the relay keeps texts for later only for users with an account, which %s is not", to, to)}
 		}
 		return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("%s is not online", to)}
 	}

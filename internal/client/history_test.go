@@ -119,7 +119,7 @@ func TestSendTextAcks(t *testing.T) {
 		}
 	}
 	var re *RelayError
-	if _, err := c.SendText(ctx, "nobody", "hello"); !errors.As(err, &re) || re.Code != proto.CodeNoUser || !strings.Contains(err.Error(), `no user "nobody"`) {
+	if _, err := c.SendText(ctx, "nobody", "hello"); !errors.As(err, &re) || re.Code != proto.CodeNoUser || !strings.Contains(err.Error(), "nobody is not online, and the relay keeps texts") {
 		t.Errorf("text to an unknown user: %v", err)
 	}
 	// The refusal belonged to that text only: the next one goes through.
