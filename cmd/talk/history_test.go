@@ -126,6 +126,14 @@ func TestSendThenPlayToFile(t *testing.T) {
 	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", m[1], "--out", out, "--force"); res.code != 0 {
 		t.Errorf("play --force: %+v", res)
 	}
+	// As Ogg Opus: the stored packets as they are.
+	ogg := filepath.Join(t.TempDir(), "got.ogg")
+	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", m[1], "--out", ogg); res.code != 0 || !strings.Contains(res.stderr, "as Ogg Opus") {
+		t.Errorf("play --out .ogg: %+v", res)
+	}
+	if b, err := os.ReadFile(ogg); err != nil || !strings.HasPrefix(string(b), "OggS") {
+		t.Errorf("the .ogg file does not start an Ogg stream: %v", err)
+	}
 	// On the (null) sound card, through the playout.
 	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", "--audio-backend", "null", m[1]); res.code != 0 || !strings.Contains(res.stderr, "playing alice talked in lobby") {
 		t.Errorf("play on the sound card: %+v", res)
