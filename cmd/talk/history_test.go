@@ -11,6 +11,7 @@ import (
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/proto"
 )
 
 func historyRelay(t *testing.T, lobby string) *relaytest.Relay {
@@ -141,5 +142,22 @@ func TestSendThenPlayToFile(t *testing.T) {
 	// A number that is not there.
 	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", "9999", "--out", filepath.Join(t.TempDir(), "x.wav")); res.code == 0 || !strings.Contains(res.stderr, "no item 9999") {
 		t.Errorf("play of an unknown number: %+v", res)
+	}
+}
+
+func TestSetChannel(t *testing.T) {
+	r := historyRelay(t, "history=off")
+	r.AddUser("boss", "pw", proto.RoleAdmin)
+	ctx := testCtx(t)
+	res := runTalk(ctx, t, r, "set-channel", "--user", "boss", "--password", "pw", "lobby", "history=voice", "max-age=24h")
+	if res.code != 0 || !strings.Contains(res.stdout, "lobby: ") || !strings.Contains(res.stdout, "history=voice") {
+		t.Fatalf("set-channel: %+v", res)
+	}
+	res = runTalk(ctx, t, r, "set-channel", "--user", "alice", "--password", "pw", "lobby", "history=off")
+	if res.code != exitAuth {
+		t.Errorf("set-channel by a user without the admin role: %+v", res)
+	}
+	if res := runTalk(ctx, t, r, "set-channel", "--user", "boss", "--password", "pw", "lobby", "voice"); res.code != exitUsage {
+		t.Errorf("a setting without =: %+v", res)
 	}
 }
