@@ -256,9 +256,9 @@ type Engine struct {
 	tick       int
 	stage      []int16
 	stageOff   int
-	clock      time.Time
-	quietTicks int    // consecutive silent ticks without activity
-	seenAct    uint64 // activity at the last tick
+	clock      playout.Clock // the time handed to the jitter buffers
+	quietTicks int           // consecutive silent ticks without activity
+	seenAct    uint64        // activity at the last tick
 
 	mu sync.Mutex
 	// guarded by mu:
@@ -614,7 +614,7 @@ func (e *Engine) fill(out []int16) int {
 
 func (e *Engine) mixTick(out []int16) {
 	act := e.activity.Load()
-	active := e.mix.TickGains(e.playoutClock(), out, e.gain)
+	active := e.mix.TickGains(e.clock.Tick(e.now(), time.Duration(e.tick)*time.Second/48000), out, e.gain)
 	e.playbackTicks.Add(1)
 	if r := len(active) > 0; r != e.recv.Load() {
 		e.recv.Store(r)
@@ -641,31 +641,6 @@ func (e *Engine) mixTick(out []int16) {
 	if e.activity.Load() != act {
 		r.p.Resume()
 	}
-}
-
-// playoutClock returns the time of this tick for the jitter buffers. Sound
-// cards (and miniaudio's null backend even more) call back irregularly,
-// sometimes several periods at once, and their clock drifts from the wall
-// clock. Each tick consumes exactly one period of audio, so the clock handed
-// to the jitter buffers advances by one period per tick and is pulled slowly
-// (1/32 of the error per tick) towards the wall clock, so that a drifting
-// device looks like slowly growing or shrinking delay, which the buffers
-// correct, instead of bursts of late packets and concealment. After a gap
-// (a stalled or reopened device) it jumps to the wall clock.
-func (e *Engine) playoutClock() time.Time {
-	wall := e.now()
-	if e.clock.IsZero() {
-		e.clock = wall
-		return wall
-	}
-	e.clock = e.clock.Add(time.Duration(e.tick) * time.Second / 48000)
-	d := wall.Sub(e.clock)
-	if d > 250*time.Millisecond || d < -250*time.Millisecond {
-		e.clock = wall
-	} else {
-		e.clock = e.clock.Add(d / 32)
-	}
-	return e.clock
 }
 
 // Run opens the devices, runs the push-to-talk input and the audio until ctx

@@ -105,8 +105,8 @@ func (cs *clientSession) closeEvents() {
 	cs.evMu.Unlock()
 }
 
-func (cs *clientSession) onVoice(h proto.VoiceHeader, opus []byte, _ time.Time) {
-	f := VoiceFrame{Header: h, Opus: append([]byte(nil), opus...)}
+func (cs *clientSession) onVoice(h proto.VoiceHeader, opus []byte, arrival time.Time) {
+	f := VoiceFrame{Header: h, Opus: append([]byte(nil), opus...), Arrival: arrival}
 	select {
 	case cs.voice <- f:
 	default: // the hub is behind: drop rather than block the reader

@@ -128,9 +128,13 @@
 //
 // Relay to browser: a hub per channel decodes each talker once, however many
 // browsers listen (the voice reaches the gateway once per session, so the hub
-// deduplicates by talker and sequence), and puts the PCM frames on every
-// member's bounded queue, which drops its oldest audio when a browser is slow
-// (counted). A browser does not get audio while it transmits itself.
+// deduplicates by talker and sequence), through the jitter buffer and
+// time-stretching playout of the talk client (internal/playout): a tick loop
+// takes 20 ms of each talker's audio at a time, smoothed of the network's
+// jitter, reordering and losses, and puts it on every member's bounded
+// queue, which drops its oldest audio when a browser is slow (counted). A
+// browser does not get audio while it transmits itself. WAV listeners get
+// each transmission once it is over, every frame decoded in order.
 //
 // # Limits
 //

@@ -1,13 +1,13 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/binary"
 	"sync"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/codec"
-	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/internal/playout"
+	"github.com/hark-intercom/hark/jitter"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -27,11 +27,12 @@ const (
 
 	// maxWAVSamples bounds one transmission kept for WAV playback (60 s).
 	maxWAVSamples = 60 * codec.SampleRate
-	// talkerIdle ends a transmission whose end frame was lost.
+	// talkerIdle: after this long without a frame from a talker, any
+	// sequence number starts its stream afresh.
 	talkerIdle = 1500 * time.Millisecond
-	// releaseGrace is how long after the relay says a talker stopped the
-	// WAV of a transmission without an end frame is sent (frames still in
-	// flight may arrive just after the control message).
+	// releaseGrace is how long after a transmission's end frame, or the
+	// relay saying the talker stopped, WAV listeners get it (frames still
+	// in flight may arrive just after).
 	releaseGrace = 150 * time.Millisecond
 	// talkerForget: a talker silent this long is forgotten (its decoder
 	// freed) when the next new talker appears. The relay gives a new
@@ -42,63 +43,97 @@ const (
 
 // hub decodes the voice of one channel once and fans it out to the browser
 // sessions in that channel. Every member's relay session receives the same
-// datagrams, so the hub keeps the first copy of each frame and drops the rest.
-// Safe for concurrent use.
+// datagrams, so the hub keeps the first copy of each frame and drops the
+// rest. The frames it keeps go to a playout.Mixer, the jitter buffers and
+// playout of the talk client (see live.go), whose tick loop sends each
+// talker's audio to the members. Safe for concurrent use.
 type hub struct {
 	srv *Server
 	id  uint16
+	mix *playout.Mixer
 
-	mu      sync.Mutex
-	members map[*session]struct{} // guarded by mu
-	talkers map[uint32]*talker    // guarded by mu
+	// wake (capacity 1) tells the tick loop that a frame came; quit is
+	// closed when the hub is empty and done.
+	wake chan struct{}
+	quit chan struct{}
+
+	mu         sync.Mutex
+	members    map[*session]struct{} // guarded by mu
+	talkers    map[uint32]*talker    // guarded by mu
+	wavMembers int                   // guarded by mu: members with playback "wav"
+	running    bool                  // guarded by mu: the tick loop was started
+	closed     bool                  // guarded by mu: quit is closed
+
+	// Used only by the tick loop (see live.go):
+	loop liveLoop
 }
 
-// talker is one sender's decoding state; guarded by hub.mu.
+// talker is one sender's state at the hub; guarded by hub.mu.
 type talker struct {
-	dec      *codec.Decoder
 	last     uint16 // newest sequence number accepted
 	window   uint64 // bit i: sequence last-i was accepted
 	lastSeen time.Time
-	active   bool
-	pcm      []int16 // whole transmission, for WAV playback members
-	timer    *time.Timer
-	priority bool
-	released bool // the relay said the talker stopped; the WAV goes out soon
+	priority bool // the newest frame asked for priority (a page)
+	active   bool // a transmission is under way (no end frame since its last frame)
+	released bool // the relay said the talker stopped
+	// streaming: the members got the start of the talker's audio and not
+	// its end yet (set and cleared by the tick loop).
+	streaming bool
+	// For WAV members (see wavout.go): the transmission's frames so far
+	// and their samples, where the last one sent as WAV ended, and the
+	// timer that sends it after releaseGrace.
+	wav        []VoiceFrame
+	wavSamples int
+	wavEnd     uint32
+	wavEndSet  bool
+	wavTimer   *time.Timer
 }
 
 func newHub(srv *Server, id uint16) *hub {
-	return &hub{srv: srv, id: id, members: map[*session]struct{}{}, talkers: map[uint32]*talker{}}
+	return &hub{srv: srv, id: id, members: map[*session]struct{}{}, talkers: map[uint32]*talker{},
+		mix:  playout.New(playout.Config{FrameSamples: outFrame, IdleTimeout: talkerForget, Logger: srv.log}),
+		wake: make(chan struct{}, 1), quit: make(chan struct{})}
 }
 
 func (h *hub) add(s *session) {
 	h.mu.Lock()
+	if _, ok := h.members[s]; !ok && s.playback == "wav" {
+		h.wavMembers++
+	}
 	h.members[s] = struct{}{}
 	h.mu.Unlock()
 }
 
-// remove drops a member and reports whether the hub is now empty.
+// remove drops a member and reports whether the hub is now empty; an
+// empty hub is done (its tick loop ends).
 func (h *hub) remove(s *session) bool {
 	h.mu.Lock()
+	if _, ok := h.members[s]; ok && s.playback == "wav" {
+		h.wavMembers--
+	}
 	delete(h.members, s)
 	empty := len(h.members) == 0
 	if empty {
 		for _, t := range h.talkers {
-			if t.timer != nil {
-				t.timer.Stop()
+			if t.wavTimer != nil {
+				t.wavTimer.Stop()
 			}
 		}
 		h.talkers = map[uint32]*talker{}
+		if !h.closed {
+			h.closed = true
+			close(h.quit)
+		}
 	}
 	h.mu.Unlock()
 	return empty
 }
 
-// accept reports whether seq is new for t and records it; gap is the number
-// of frames missing just before it (lost, or not yet arrived).
-func (t *talker) accept(seq uint16, start bool, now time.Time) (ok bool, gap int) {
+// accept reports whether seq is new for t and records it.
+func (t *talker) accept(seq uint16, start bool, now time.Time) bool {
 	if t.window == 0 || now.Sub(t.lastSeen) > talkerIdle {
 		t.last, t.window = seq, 1
-		return true, 0
+		return true
 	}
 	d := int16(seq - t.last)
 	switch {
@@ -109,211 +144,160 @@ func (t *talker) accept(seq uint16, start bool, now time.Time) (ok bool, gap int
 			t.window = t.window<<uint(d) | 1
 		}
 		t.last = seq
-		return true, int(d) - 1
+		return true
 	case d > -64:
-		// A duplicate (another member's copy) or a frame older than one
-		// already played: drop it either way.
-		t.window |= uint64(1) << uint(-d)
-		return false, 0
+		// A duplicate (another member's copy), or a frame that came
+		// after a later one: new if its bit is not set (the jitter
+		// buffer puts it in its place or counts it late).
+		bit := uint64(1) << uint(-d)
+		if t.window&bit != 0 {
+			return false
+		}
+		t.window |= bit
+		return true
 	default:
 		// Far in the past: a very late copy, or a new sequence space if the
 		// talker reconnected (then it starts a transmission).
 		if !start {
-			return false, 0
+			return false
 		}
 		t.last, t.window = seq, 1
-		return true, 0
+		return true
 	}
 }
 
 // push takes a voice frame received by a member's relay session.
 func (h *hub) push(f VoiceFrame) {
 	now := time.Now()
+	arrival := f.Arrival
+	if arrival.IsZero() {
+		arrival = now
+	}
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
 	t := h.talkers[f.Header.Sender]
 	if t == nil {
-		dec, err := codec.NewDecoder()
-		if err != nil {
-			h.mu.Unlock()
-			h.srv.log.Error("cannot create an Opus decoder", "err", err)
-			return
-		}
 		h.forgetIdleLocked(now)
-		t = &talker{dec: dec}
+		t = &talker{}
 		h.talkers[f.Header.Sender] = t
 	}
-	ok, gap := t.accept(f.Header.Seq, f.Header.Flags&proto.FlagStart != 0, now)
-	if !ok {
+	start := f.Header.Flags&proto.FlagStart != 0
+	if !t.accept(f.Header.Seq, start, now) {
 		h.mu.Unlock()
 		h.srv.m.voiceDup.Inc()
 		return
 	}
 	t.lastSeen = now
-	start := !t.active || f.Header.Flags&proto.FlagStart != 0
-	t.active = true
 	if start {
 		t.released = false
 	}
 	t.priority = f.Header.Flags&proto.FlagPriority != 0
 	end := f.Header.Flags&proto.FlagEnd != 0
-
-	var pcmBuf [4 * codec.MaxPacketSamples]int16
-	n := 0
-	if dur := int(f.Header.Duration); t.active && !start && gap > 0 && gap <= 3 && dur > 0 && dur%120 == 0 && dur <= codec.MaxPacketSamples {
-		// Conceal lost frames: PLC for all but the last, which the new
-		// frame's in-band FEC may recover.
-		h.srv.m.concealed.Add(float64(gap))
-		for i := 0; i < gap-1; i++ {
-			k, _ := t.dec.DecodePLC(pcmBuf[n : n+dur])
-			n += k
-		}
-		k, _ := t.dec.DecodeFEC(f.Opus, pcmBuf[n:n+dur])
-		n += k
+	t.active = !end
+	if h.wavMembers > 0 {
+		h.keepWAVLocked(f, t, start, end)
 	}
-	k, err := t.dec.Decode(f.Opus, pcmBuf[n:n+codec.MaxPacketSamples])
-	if err != nil {
-		h.srv.m.decodeErrors.Inc()
-		k = 0
-	}
-	pcm := pcmBuf[:n+k]
-	h.srv.m.decoded.Inc()
-
-	var flags byte
-	if t.priority {
-		flags |= binFlagPriority
-	}
-	var msgs [][]byte
-	for off := 0; off < len(pcm) || (off == 0 && (start || end)); off += outFrame {
-		chunk := pcm[off:min(off+outFrame, len(pcm))]
-		fl := flags
-		if off == 0 && start {
-			fl |= binFlagStart
-		}
-		if end && off+outFrame >= len(pcm) {
-			fl |= binFlagEnd
-		}
-		msgs = append(msgs, pcmMessage(binPCM, fl, f.Header.Sender, chunk))
-		if len(pcm) == 0 {
-			break
-		}
-	}
-
-	members := make([]*session, 0, len(h.members))
-	wantWAV := false
-	for s := range h.members {
-		members = append(members, s)
-		if s.playback == "wav" {
-			wantWAV = true
-		}
-	}
-	var wavMsg []byte
-	if wantWAV {
-		if start {
-			t.pcm = t.pcm[:0]
-		}
-		if len(t.pcm)+len(pcm) <= maxWAVSamples {
-			t.pcm = append(t.pcm, pcm...)
-		}
-		if end {
-			wavMsg = h.wavMessage(f.Header.Sender, t)
-		} else {
-			h.armIdle(f.Header.Sender, t)
-		}
-	}
-	if end {
-		t.active = false
+	h.mix.Push(f.Header.Sender, jitter.Packet{
+		Seq: f.Header.Seq, Timestamp: f.Header.Timestamp, Duration: uint32(f.Header.Duration),
+		Start: start, End: end,
+		Payload: f.Opus, Arrival: arrival,
+	})
+	if !h.running {
+		h.running = true
+		go h.run()
 	}
 	h.mu.Unlock()
-
-	for _, s := range members {
-		if s.transmitting.Load() || s.sessionID == f.Header.Sender {
-			continue
-		}
-		if s.playback == "wav" {
-			if wavMsg != nil {
-				s.queueAudio(wavMsg)
-			}
-			continue
-		}
-		for _, m := range msgs {
-			s.queueAudio(m)
-		}
+	select {
+	case h.wake <- struct{}{}:
+	default:
 	}
-}
-
-// armIdle makes sure a WAV transmission is delivered even if its end frame is lost.
-func (h *hub) armIdle(sender uint32, t *talker) {
-	if t.timer != nil {
-		t.timer.Reset(talkerIdle)
-		return
-	}
-	t.timer = time.AfterFunc(talkerIdle, func() {
-		h.mu.Lock()
-		var msg []byte
-		if t.active && (t.released || time.Since(t.lastSeen) >= talkerIdle/2) {
-			t.active = false
-			msg = h.wavMessage(sender, t)
-		}
-		var members []*session
-		for s := range h.members {
-			if s.playback == "wav" {
-				members = append(members, s)
-			}
-		}
-		h.mu.Unlock()
-		if msg != nil {
-			for _, s := range members {
-				if !s.transmitting.Load() && s.sessionID != sender {
-					s.queueAudio(msg)
-				}
-			}
-		}
-	})
 }
 
 // talkerOff is the relay saying a talker stopped. The end frame usually
 // comes first; when it was lost (the relay may take the floor release before
-// the last datagram), WAV listeners get the transmission after releaseGrace
-// instead of talkerIdle.
+// the last datagram), the stream ends as soon as the talker's audio runs
+// out instead of after the jitter buffer gives up waiting for more.
 func (h *hub) talkerOff(sender uint32) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t := h.talkers[sender]
-	if t == nil || !t.active || t.timer == nil {
-		return
-	}
-	t.released = true
-	t.timer.Reset(releaseGrace)
-}
-
-// forgetIdleLocked drops talkers silent for talkerForget; called with h.mu
-// held.
-func (h *hub) forgetIdleLocked(now time.Time) {
-	for id, t := range h.talkers {
-		if !t.active && now.Sub(t.lastSeen) >= talkerForget {
-			if t.timer != nil {
-				t.timer.Stop()
-			}
-			delete(h.talkers, id)
+	if t := h.talkers[sender]; t != nil {
+		t.released = true
+		if len(t.wav) > 0 {
+			h.armWAVLocked(sender, t)
 		}
 	}
 }
 
-// wavMessage encodes t's transmission; called with h.mu held.
-func (h *hub) wavMessage(sender uint32, t *talker) []byte {
-	if len(t.pcm) == 0 {
-		return nil
+// keepWAVLocked keeps a frame for WAV members; called with h.mu held.
+func (h *hub) keepWAVLocked(f VoiceFrame, t *talker, start, end bool) {
+	if start && len(t.wav) > 0 {
+		// The previous transmission's end was lost.
+		h.flushWAVLocked(f.Header.Sender, t)
 	}
-	var buf bytes.Buffer
-	hdr := make([]byte, binHeaderLen)
-	hdr[0] = binWAV
-	binary.LittleEndian.PutUint32(hdr[4:], sender)
-	buf.Write(hdr)
-	if err := wav.Encode(&buf, codec.SampleRate, 1, t.pcm); err != nil {
-		return nil
+	if !start && t.wavEndSet && int32(f.Header.Timestamp-t.wavEnd) < 0 {
+		return // a late frame of a transmission already sent
 	}
-	t.pcm = nil // up to 60 s of audio: not kept between transmissions
-	return buf.Bytes()
+	if d := int(f.Header.Duration); t.wavSamples+d <= maxWAVSamples {
+		t.wav = append(t.wav, f)
+		t.wavSamples += d
+	}
+	if end {
+		h.armWAVLocked(f.Header.Sender, t)
+	}
+}
+
+// armWAVLocked sends t's transmission to WAV members after releaseGrace;
+// called with h.mu held.
+func (h *hub) armWAVLocked(sender uint32, t *talker) {
+	if t.wavTimer != nil {
+		t.wavTimer.Reset(releaseGrace)
+		return
+	}
+	t.wavTimer = time.AfterFunc(releaseGrace, func() {
+		h.mu.Lock()
+		if h.talkers[sender] == t && len(t.wav) > 0 {
+			h.flushWAVLocked(sender, t)
+		}
+		h.mu.Unlock()
+	})
+}
+
+// flushWAVLocked hands t's transmission so far to the WAV members; called
+// with h.mu held.
+func (h *hub) flushWAVLocked(sender uint32, t *talker) {
+	frames := t.wav
+	t.wav, t.wavSamples = nil, 0
+	for i, f := range frames {
+		e := f.Header.Timestamp + uint32(f.Header.Duration)
+		if i == 0 && !t.wavEndSet || int32(e-t.wavEnd) > 0 {
+			t.wavEnd, t.wavEndSet = e, true
+		}
+	}
+	var members []*session
+	for s := range h.members {
+		if s.playback == "wav" {
+			members = append(members, s)
+		}
+	}
+	if len(members) > 0 && len(frames) > 0 {
+		go h.sendWAV(sender, frames, members)
+	}
+}
+
+// forgetIdleLocked drops talkers silent for talkerForget; called with h.mu
+// held. (The mixer forgets their decoders after as long.)
+func (h *hub) forgetIdleLocked(now time.Time) {
+	for id, t := range h.talkers {
+		if !t.active && !t.streaming && now.Sub(t.lastSeen) >= talkerForget {
+			if t.wavTimer != nil {
+				t.wavTimer.Stop()
+			}
+			delete(h.talkers, id)
+		}
+	}
 }
 
 // pcmMessage builds a binary PCM message.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"time"
 
 	"github.com/hark-intercom/hark/proto"
 )
@@ -73,6 +74,10 @@ const (
 type VoiceFrame struct {
 	Header proto.VoiceHeader
 	Opus   []byte
+	// Arrival is when the datagram was received; zero means when the
+	// channel's hub takes it (the hub's jitter buffer measures the
+	// network from it).
+	Arrival time.Time
 }
 
 // Dialer logs a user in at the relay and joins channel ("" for the relay's

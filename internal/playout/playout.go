@@ -78,6 +78,14 @@ type TalkerFrame struct {
 	// Active is true when any of the tick's audio came from the talker's
 	// packets or their concealment (false for pure silence).
 	Active bool
+	// Idle is true when the talker has nothing more to play after this
+	// tick: its jitter buffer is idle (no transmission, or the last one
+	// has played out after its end packet or been given up after a
+	// stall) and none of its decoded audio is waiting. A consumer that
+	// forwards each talker as a stream of its own (the gateway) ends the
+	// stream at the first Idle frame, and may stop ticking while every
+	// talker is Idle, as long as it ticks again after the next Push.
+	Idle bool
 }
 
 // Stats aggregates every talker's jitter buffer plus the mixer's own
@@ -236,7 +244,8 @@ func (m *Mixer) TickTalkers(now time.Time) []TalkerFrame {
 	m.frames = m.frames[:0]
 	for _, t := range m.order {
 		active := m.fill(t, now)
-		m.frames = append(m.frames, TalkerFrame{Talker: t.id, PCM: t.out, Active: active})
+		idle := t.audioLeft == 0 && t.buf.State() == jitter.Idle
+		m.frames = append(m.frames, TalkerFrame{Talker: t.id, PCM: t.out, Active: active, Idle: idle})
 	}
 	m.reap(now)
 	return m.frames

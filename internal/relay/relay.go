@@ -407,6 +407,10 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("the first message must be hello, not %v", m.Type()))
 	}
 	ours := proto.NewHello(r.cfg.Software)
+	if r.hist == nil {
+		// No store: nothing to catch up on and no text to acknowledge.
+		ours.Features &^= proto.FeatureHistory
+	}
 	version, features, ok := proto.Negotiate(ours, hello)
 	if !ok {
 		lo, hi := hello.Versions()
