@@ -12,7 +12,9 @@ import (
 
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/history"
 	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/proto"
 )
 
 // TestBrowserHistory: ann was away while bob talked in lobby (which keeps
@@ -46,6 +48,17 @@ func TestBrowserHistory(t *testing.T) {
 	bob := dialCLI(t, st, "bob")
 	src := sourcePCM(t)
 	bob.talk(t, src)
+	// The relay stores a transmission once it has ended: wait for it, so
+	// that it is among what ann missed.
+	for {
+		items, _, err := bob.c.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > 0 {
+			break
+		}
+	}
 	if _, err := bob.c.SendText(ctx, "", "did you hear that?"); err != nil {
 		t.Fatal(err)
 	}
