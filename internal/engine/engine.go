@@ -189,6 +189,7 @@ type State struct {
 	Talking    bool // we hold the floor and our microphone is on the air
 	Busy       bool // the floor was refused (busy tone) while pressed
 	Receiving  bool // someone else is audible
+	Alarm      bool // an alarm rings here that this station has not acknowledged
 	Muted      bool // the user muted their microphone: presses do not talk
 	Deafened   bool // the user turned every talker off (cues still play)
 }
@@ -265,10 +266,12 @@ type Engine struct {
 	state   State
 	roster  client.Roster      // who is where, for join/leave cues and volumes
 	volumes map[string]float32 // per-person volume by user name (absent: 1)
+	alarms  map[uint32]bool    // alarms ringing here, not acknowledged
 
 	running atomic.Bool
 	echoReq atomic.Bool // the next press is an echo test (PressEcho)
 	muted   atomic.Bool // SetMuted
+	alarmOn atomic.Bool // some alarm rings (mirrors len(alarms) > 0)
 	deaf    atomic.Bool // SetDeafened
 	// gains maps session ids to volumes other than 1, rebuilt (under mu)
 	// when volumes or the roster change; read by the audio thread.
@@ -393,6 +396,32 @@ func (e *Engine) PressEcho(pressed bool) {
 		e.echoReq.Store(true)
 	}
 	e.manual.Store(pressed)
+	e.poke()
+}
+
+// alarm notes that an alarm started ringing here (on) or stopped: this
+// station acknowledged it, or it is over. The alarm cue loops while any
+// alarm rings.
+func (e *Engine) alarm(id uint32, on bool) {
+	e.mu.Lock()
+	before := len(e.alarms)
+	if on {
+		if e.alarms == nil {
+			e.alarms = map[uint32]bool{}
+		}
+		e.alarms[id] = true
+	} else {
+		delete(e.alarms, id)
+	}
+	after := len(e.alarms)
+	e.alarmOn.Store(after > 0)
+	e.mu.Unlock()
+	switch {
+	case before == 0 && after > 0:
+		e.cue(cueCmd{cue: CueAlarm, loop: true})
+	case before > 0 && after == 0:
+		e.cue(cueCmd{cue: CueAlarm, stop: true})
+	}
 	e.poke()
 }
 
@@ -559,8 +588,16 @@ func (e *Engine) Event(ev client.Event) {
 	}
 	switch m := ev.Msg.(type) {
 	case *proto.Ring:
+		if m.Flags&proto.RingAlarm != 0 && m.Alarm != 0 && (m.From != self || self == 0) {
+			e.alarm(m.Alarm, true)
+			return
+		}
 		if m.From != self || self == 0 {
 			e.Play(CueRing)
+		}
+	case *proto.AlarmAck:
+		if m.Over || (m.Session == self && self != 0) {
+			e.alarm(m.Alarm, false)
 		}
 	case *proto.Text:
 		if m.From != self || self == 0 {
@@ -763,6 +800,7 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error, 
 		st.Talking = cur != nil
 		st.Receiving = e.recv.Load()
 		st.Muted = e.muted.Load()
+		st.Alarm = e.alarmOn.Load()
 		st.Deafened = e.deaf.Load()
 		e.mu.Lock()
 		changed := st != e.state

@@ -719,3 +719,24 @@ func TestVolumesMuteDeafen(t *testing.T) {
 		t.Errorf("grants %d: the muted press asked for the floor", st.Grants)
 	}
 }
+
+// TestAlarmRingsUntilAcknowledged: an alarm loops its cue until this
+// station's acknowledgement (or the end of the alarm) comes from the relay;
+// someone else's acknowledgement does not stop it.
+func TestAlarmRingsUntilAcknowledged(t *testing.T) {
+	h := start(t, nil)
+	h.e.Event(client.Event{Msg: &proto.Ring{From: 3, FromName: "bob", Flags: proto.RingAlarm, Alarm: 5}})
+	h.waitState(t, "alarm", func(s State) bool { return s.Alarm })
+	if got := h.play.pull(t); energy(got) == 0 {
+		t.Error("the alarm is silent")
+	}
+	h.e.Event(client.Event{Msg: &proto.AlarmAck{Alarm: 5, Session: 4, Name: "carol", Pending: 1}})
+	h.e.Event(client.Event{Msg: &proto.AlarmAck{Alarm: 5, Session: 7, Name: "me", Pending: 0}})
+	h.waitState(t, "acknowledged", func(s State) bool { return !s.Alarm })
+	// Our own alarm does not ring here; an alarm that is over stops.
+	h.e.Event(client.Event{Msg: &proto.Ring{From: 7, FromName: "me", Flags: proto.RingAlarm, Alarm: 6}})
+	h.e.Event(client.Event{Msg: &proto.Ring{From: 3, FromName: "bob", Flags: proto.RingAlarm, Alarm: 8}})
+	h.waitState(t, "second alarm", func(s State) bool { return s.Alarm })
+	h.e.Event(client.Event{Msg: &proto.AlarmAck{Alarm: 8, Over: true}})
+	h.waitState(t, "over", func(s State) bool { return !s.Alarm })
+}

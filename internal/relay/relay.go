@@ -49,6 +49,7 @@ type Relay struct {
 	sessions map[uint32]*session // guarded by mu
 	byName   map[string]*session // guarded by mu
 	page     *pageState          // guarded by mu: the page on the air, or nil
+	alarms   alarms              // guarded by mu: the alarms ringing
 	nextID   uint32              // guarded by mu
 	addr     net.Addr            // guarded by mu
 	served   bool                // guarded by mu
@@ -67,7 +68,10 @@ type channel struct {
 
 	// members is replaced, never modified, when someone joins or leaves, so
 	// the voice path may range over a copy of the slice header outside the lock.
+	// Set it with setMembers, which also publishes it to live (read by the
+	// voice fast path without the lock).
 	members []*session
+	live    atomic.Pointer[[]*session]
 
 	// ptt floor
 	holder        *session
@@ -221,10 +225,14 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 		defer wg.Done()
 		r.refreshTickets(ctx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		r.watchUsers(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		r.watchDirect(ctx)
 	}()
 	if r.hist != nil {
 		wg.Add(1)
@@ -745,7 +753,7 @@ func (r *Relay) sweepLocked(now time.Time) {
 	}
 	for _, ch := range r.channels {
 		if h := ch.holder; h != nil {
-			timeout, tooLong := expired(ch.holderSince, ch.holderLast, ch.holderGranted)
+			timeout, tooLong := expired(ch.holderSince, h.lastFrame(ch.holderLast), ch.holderGranted)
 			if tooLong {
 				r.cutLocked(h)
 			}
@@ -754,7 +762,7 @@ func (r *Relay) sweepLocked(now time.Time) {
 			}
 		}
 		for s, t := range ch.talkers {
-			timeout, tooLong := expired(t.since, t.last, t.granted)
+			timeout, tooLong := expired(t.since, s.lastFrame(t.last), t.granted)
 			if tooLong {
 				r.cutLocked(s)
 			}
@@ -893,6 +901,7 @@ func (r *Relay) removeLocked(s *session) {
 	if r.page != nil && r.page.s == s {
 		r.endPageLocked()
 	}
+	r.alarmsGoneLocked(s)
 	r.leaveLocked(s)
 	delete(r.sessions, s.id)
 	if r.byName[s.name] == s {
@@ -923,7 +932,7 @@ func (r *Relay) leaveLocked(s *session) {
 			m = append(m, o)
 		}
 	}
-	ch.members = m
+	ch.setMembers(m)
 	s.ch = nil
 }
 
@@ -946,6 +955,7 @@ func (r *Relay) releaseLocked(ch *channel) {
 		return
 	}
 	ch.holder = nil
+	h.withdrawPassLocked()
 	ch.sendAll(r.talkingMsg(ch, h, false, false))
 }
 
@@ -963,6 +973,7 @@ func (r *Relay) talkerStopLocked(ch *channel, s *session) {
 		return
 	}
 	delete(ch.talkers, s)
+	s.withdrawPassLocked()
 	ch.sendAll(r.talkingMsg(ch, s, false, false))
 }
 

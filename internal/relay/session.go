@@ -55,6 +55,15 @@ type session struct {
 	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
 	voice voiceQueue // datagrams to send
 
+	// The voice fast path (fastpath.go). pass is the talker's pass past
+	// floor control, issued and withdrawn under r.mu, read without it;
+	// passLast (guarded by r.mu) is the last frame time of a withdrawn
+	// pass. direct decides whether a frame for this listener may go to
+	// QUIC straight from the fan-out.
+	pass     atomic.Pointer[voicePass]
+	passLast int64
+	direct   directState
+
 	// presenceStale (guarded by r.mu) is set when presence changes were
 	// skipped because the control queue was long; the writer sends a fresh
 	// Presence snapshot once the queue drained. staleHint mirrors it for the
@@ -248,9 +257,9 @@ func (s *session) finish() {
 	s.conn.CloseWithError(quic.ApplicationErrorCode(s.byeCode), s.byeText)
 }
 
-// voiceLoop sends queued voice datagrams. It is the only caller of
-// SendDatagram for this session, so QUIC's blocking send queue only ever
-// delays this listener.
+// voiceLoop sends queued voice datagrams. The fan-out sends the others
+// itself only when QUIC's queue has room (session.trySend), so QUIC's
+// blocking send queue only ever delays this listener.
 func (s *session) voiceLoop() {
 	done := s.conn.Context().Done()
 	for {
@@ -264,7 +273,10 @@ func (s *session) voiceLoop() {
 			if b == nil {
 				break
 			}
-			if err := s.conn.SendDatagram(b); err != nil {
+			s.direct.queued() // before sent: the fan-out must see it owed
+			err := s.conn.SendDatagram(b)
+			s.voice.sent()
+			if err != nil {
 				s.r.c.dropped[dropSendError].Add(1)
 				var tl *quic.DatagramTooLargeError
 				if !errors.As(err, &tl) {
@@ -376,6 +388,10 @@ func (q *ctlQueue) size() int {
 // channel. Safe for concurrent use. The zero value is not usable: see init.
 type voiceQueue struct {
 	notify chan struct{} // capacity 1: "something was pushed"
+	// busy counts datagrams queued or popped and not yet handed to QUIC
+	// (see sent); while it is not 0 the fan-out queues, so that a
+	// talker's frames keep their order.
+	busy atomic.Int32
 
 	mu   sync.Mutex
 	buf  [][]byte // guarded by mu: ring buffer
@@ -400,6 +416,9 @@ func (q *voiceQueue) push(b []byte) (dropped bool) {
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = b
 	q.n++
+	if !dropped {
+		q.busy.Add(1)
+	}
 	q.mu.Unlock()
 	select {
 	case q.notify <- struct{}{}:
@@ -408,7 +427,12 @@ func (q *voiceQueue) push(b []byte) (dropped bool) {
 	return dropped
 }
 
-// pop removes and returns the oldest entry, or nil.
+// sent tells the queue that an entry pop returned was handed to QUIC (or
+// refused by it).
+func (q *voiceQueue) sent() { q.busy.Add(-1) }
+
+// pop removes and returns the oldest entry, or nil. Call sent once the
+// entry is sent.
 func (q *voiceQueue) pop() []byte {
 	q.mu.Lock()
 	defer q.mu.Unlock()

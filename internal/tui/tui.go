@@ -35,6 +35,8 @@ import (
 type Client interface {
 	Text(ctx context.Context, to, text string) error
 	Ring(ctx context.Context, text string) error
+	Alarm(ctx context.Context, text string) error
+	AckAlarm(id uint32) error
 	Join(ctx context.Context, channel string) (proto.ChannelInfo, error)
 	Channel() (proto.ChannelInfo, bool)
 	Welcome() proto.Welcome
