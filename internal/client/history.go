@@ -368,9 +368,35 @@ func (c *Client) pumpOut(cn *conn) {
 	ot.cn = cn
 	m := ot.msg
 	c.mu.Unlock()
+	if cn.features&proto.FeatureHistory == 0 {
+		// The relay came back without history (an older one): it sends no
+		// TextAck, but answers a refusal before a Ping's Pong.
+		go c.pumpOld(cn, ot)
+		return
+	}
 	if err := cn.write(&m); err != nil {
 		c.log.Debug("text not sent; it is sent again after reconnecting", "err", err)
 	}
+}
+
+// pumpOld sends the first waiting text to a relay without history (queued
+// while the client was reconnecting to it) and finishes it as the relay
+// answers: a refusal, or the Pong of a Ping sent after it.
+func (c *Client) pumpOld(cn *conn, ot *outText) {
+	m := ot.msg
+	r, err := c.request(c.life, &m, func(m proto.Message) bool { return isErrorAbout(m, proto.TypeText) }, true)
+	if err != nil {
+		return // the connection ended: the next one sends it again
+	}
+	if e, ok := r.(*proto.Error); ok {
+		c.finishOut(cn, nil, e)
+		return
+	}
+	st := proto.TextSent
+	if m.To != "" {
+		st = proto.TextDelivered
+	}
+	c.finishOut(cn, &proto.TextAck{ClientID: m.ClientID, Status: st}, nil)
 }
 
 // finishOut takes the text on the wire (the first waiting) off the outbox
@@ -586,10 +612,7 @@ func (c *Client) handleHistory(cn *conn, m proto.Message) bool {
 // historyInstalled runs when a new connection is installed: it resends the
 // waiting texts and the read position.
 func (c *Client) historyInstalled(cn *conn) {
-	if cn.features&proto.FeatureHistory == 0 {
-		return
-	}
-	c.pumpOut(cn)
+	c.pumpOut(cn) // also to a relay without history (see pumpOld)
 	c.sendRead(cn)
 }
 
