@@ -10,6 +10,7 @@ window.HarkHistory = (() => {
     enabled: false,           // the relay keeps history (welcome)
     mode: 'off',              // the channel's history setting: off | text | voice
     shown: new Map(),         // item id -> its <li> in the log
+    items: new Map(),         // item id -> the item shown
     newest: 0,                // the newest item id this page knows
     anchor: null,             // earlier history goes before this element
     divider: null,            // the current "while you were away" divider
@@ -81,6 +82,7 @@ window.HarkHistory = (() => {
     const li = itemLi(it, where === 'missed');
     if (old) old.remove();
     H.shown.set(it.id, li);
+    H.items.set(it.id, it);
     if (where === 'earlier' && H.anchor && H.anchor.parentNode === log) log.insertBefore(li, H.anchor);
     else log.appendChild(li);
   }
@@ -142,6 +144,18 @@ window.HarkHistory = (() => {
         $('log').insertBefore(head, H.anchor);
       }
       for (const it of fresh) place(it, 'earlier');
+    } else if (purpose === 'waiting') {
+      // Private texts this user sent that still wait for their recipient.
+      const me = A.S.me ? A.S.me.name : '';
+      const mine = items.filter((it) => it.waiting && it.from === me && !H.shown.has(it.id));
+      if (mine.length) {
+        const div = document.createElement('li');
+        div.className = 'divider';
+        div.textContent = 'Your private messages still waiting for someone to log in (' + mine.length + ')';
+        $('log').appendChild(div);
+        for (const it of mine) place(it, 'new');
+        scroll();
+      }
     } else {
       // New transmissions after one ended: their play buttons.
       for (const it of items) if (it.audio) place(it, 'new');
@@ -192,6 +206,7 @@ window.HarkHistory = (() => {
       const ch = $('channel');
       ch.parentNode.insertBefore(b, ch.nextSibling);
     }
+    b.className = 'recorded ' + H.mode;
     b.classList.toggle('hidden', H.mode === 'off');
     b.textContent = H.mode === 'voice' ? '● recorded' : 'texts kept';
     b.title = H.mode === 'voice' ? 'This channel records voice: what is said here is kept and can be played again.'
@@ -205,6 +220,7 @@ window.HarkHistory = (() => {
       switch (m.t) {
       case 'welcome':
         H.enabled = !!m.history;
+        if (H.enabled) request('waiting', {kinds: 1 << 2, limit: 100}); // 2: private texts
         break;
       case 'joined':
         H.mode = m.history || 'off';
@@ -217,10 +233,21 @@ window.HarkHistory = (() => {
       case 'text':
         if (m.id) { H.newest = Math.max(H.newest, m.id); H.shown.set(m.id, null); }
         break;
-      case 'text_ack':
+      case 'text_ack': {
+        const it = H.items.get(m.id);
         if (m.status === 'waiting') A.addLog('sys', '', m.to + ' is offline: your message waits and is delivered when they next log in.');
-        else if (m.status === 'delivered' && m.to) A.addLog('sys', '', 'Your message to ' + m.to + ' was delivered.');
+        else if (m.status === 'delivered' && (m.to || it)) {
+          A.addLog('sys', '', 'Your message to ' + (m.to || it.to) + ' was delivered.');
+          if (it && it.waiting) { // no longer waiting: draw it again
+            it.waiting = false;
+            const old = H.shown.get(it.id), li = itemLi(it, false);
+            if (old) old.replaceWith(li);
+            H.shown.set(it.id, li);
+          }
+        }
+        ev('textAck', {id: m.id, status: m.status});
         break;
+      }
       case 'talking':
         // A transmission ended in the channel: it may now be playable.
         if (!m.on && H.enabled && H.mode === 'voice') setTimeout(() => request('new', {channel: A.S.channel, after: H.newest, limit: 20}), 300);

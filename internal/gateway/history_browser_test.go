@@ -90,3 +90,38 @@ func TestBrowserHistory(t *testing.T) {
 	}
 	audiotest.Judge(t, "", src[:len(src)/960*960], pcm, 48000, 0.9)
 }
+
+// TestBrowserWaitingText: alice writes "@carol …" while carol is offline;
+// the page says it waits; after alice comes back (a new login) the page
+// lists it as still waiting, and says when carol's login delivered it.
+func TestBrowserWaitingText(t *testing.T) {
+	needChromium(t)
+	hs := relaytest.HistoryStore(t)
+	r := relaytest.Start(t, relaytest.WithHistory(hs))
+	r.AddUser("alice", "apw", 0)
+	r.AddUser("carol", "cpw", 0)
+	st := startStackOn(t, r)
+
+	b := newBrowser(t, micFile, 1280, 800)
+	b.login(st.base+"/", "alice", "apw")
+	b.waitFor(`window.HarkHistory && HarkHistory.test.state().enabled && harkTest.state().channel === 'lobby'`)
+	b.eval(`document.getElementById('text').value = '@carol the parcel is here'; document.getElementById('textForm').requestSubmit()`)
+	b.waitFor(`document.getElementById('log').textContent.includes('carol is offline: your message waits')`)
+
+	// alice comes back later: the page lists what still waits.
+	b.login(st.base+"/", "alice", "apw")
+	b.waitFor(`window.HarkHistory && HarkHistory.test.state().dividers.some(d => d.startsWith('Your private messages still waiting for someone to log in (1)'))`)
+	b.waitFor(`HarkHistory.test.state().items.some(i => i.text.includes('the parcel is here') && i.text.includes('waiting: carol has not logged in since'))`)
+	b.screenshot("desktop-waiting.png")
+
+	// carol logs in: the page says it was delivered.
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	carol, err := client.Dial(ctx, client.Config{Relay: r.Addr, Fingerprint: r.Fingerprint, Name: "carol", Password: "cpw",
+		KnownRelaysFile: filepath.Join(t.TempDir(), "known")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carol.Close()
+	b.waitFor(`document.getElementById('log').textContent.includes('Your message to carol was delivered') && !HarkHistory.test.state().items.some(i => i.text.includes('waiting: carol'))`)
+}
