@@ -157,9 +157,13 @@ window.HarkHistory = (() => {
         scroll();
       }
     } else {
-      // New transmissions after one ended: their play buttons.
-      for (const it of items) if (it.audio) place(it, 'new');
-      if (items.length) scroll();
+      // New transmissions after one ended: their play buttons. The relay
+      // stores a transmission just after it ends; ask once more if it
+      // was not there yet.
+      const fresh = items.filter((it) => it.audio && !H.shown.has(it.id));
+      for (const it of fresh) place(it, 'new');
+      if (fresh.length) scroll();
+      else if (purpose === 'new') setTimeout(() => request('new-again', {channel: A.S.channel, after: H.newest, limit: 20}), 1500);
     }
     ev('history', {purpose, n: items.length});
   }
