@@ -12,6 +12,8 @@ window.HarkHistory = (() => {
     shown: new Map(),         // item id -> its <li> in the log
     items: new Map(),         // item id -> the item shown
     newest: 0,                // the newest item id this page knows
+    lastAudio: 0,             // the newest playable item id shown
+    before: 0,                // the newest id known when the last transmission began
     anchor: null,             // earlier history goes before this element
     divider: null,            // the current "while you were away" divider
     req: 0, reqs: new Map(),  // history requests in flight: req -> purpose
@@ -83,6 +85,7 @@ window.HarkHistory = (() => {
     if (old) old.remove();
     H.shown.set(it.id, li);
     H.items.set(it.id, it);
+    if (it.audio) H.lastAudio = Math.max(H.lastAudio, it.id);
     if (where === 'earlier' && H.anchor && H.anchor.parentNode === log) log.insertBefore(li, H.anchor);
     else log.appendChild(li);
   }
@@ -163,9 +166,14 @@ window.HarkHistory = (() => {
       const fresh = items.filter((it) => it.audio && !H.shown.has(it.id));
       for (const it of fresh) place(it, 'new');
       if (fresh.length) scroll();
-      else if (purpose === 'new') setTimeout(() => request('new-again', {channel: A.S.channel, after: H.newest, limit: 20}), 1500);
+      else if (purpose === 'new') setTimeout(() => request('new-again', newQuery()), 1500);
     }
     ev('history', {purpose, n: items.length});
+  }
+
+  // newQuery asks for the channel's transmissions newer than the last one shown.
+  function newQuery() {
+    return {channel: A.S.channel, kinds: (1 << 3) | (1 << 5), after: Math.max(H.lastAudio, H.before), limit: 20}; // 3: voice, 5: page
   }
 
   function toggle(id) {
@@ -254,7 +262,8 @@ window.HarkHistory = (() => {
       }
       case 'talking':
         // A transmission ended in the channel: it may now be playable.
-        if (!m.on && H.enabled && H.mode === 'voice') setTimeout(() => request('new', {channel: A.S.channel, after: H.newest, limit: 20}), 300);
+        if (m.on) H.before = H.newest;
+        else if (H.enabled && H.mode === 'voice') setTimeout(() => request('new', newQuery()), 300);
         break;
       }
     },

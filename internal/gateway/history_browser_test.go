@@ -89,6 +89,10 @@ func TestBrowserHistory(t *testing.T) {
 		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
 	}
 	audiotest.Judge(t, "", src[:len(src)/960*960], pcm, 48000, 0.9)
+
+	// A transmission ann hears live gets its play button once it is stored.
+	bob.talk(t, src[:48000])
+	b.waitFor(`HarkHistory.test.state().items.filter(i => i.playable).length === 2`)
 }
 
 // TestBrowserWaitingText: alice writes "@carol …" while carol is offline;
