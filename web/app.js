@@ -632,9 +632,13 @@ function init() {
   $('channel').addEventListener('change', (e) => send({t: 'join', channel: e.target.value}));
   $('textForm').addEventListener('submit', (e) => {
     e.preventDefault();
-    const text = $('text').value.trim();
+    let text = $('text').value.trim(), to = $('to').value;
+    // "@name message" writes privately, also to someone who is offline
+    // (a relay with history keeps it for them).
+    const at = /^@(\S+)\s+([\s\S]+)$/.exec(text);
+    if (at) { to = at[1]; text = at[2]; }
     if (!text) return;
-    send({t: 'text', text, to: $('to').value});
+    send({t: 'text', text, to});
     $('text').value = '';
   });
   $('ring').addEventListener('click', () => { initAudio(); send({t: 'ring'}); });

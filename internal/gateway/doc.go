@@ -82,7 +82,13 @@
 //	    the answer to a history request (newest first unless "after" was given)
 //	{"t":"text_ack","id":5,"to":"carol","status":"sent"|"delivered"|"waiting"}
 //	    what became of a text this page sent ("waiting": carol is offline,
-//	    the relay delivers it at her next login; "delivered" follows then)
+//	    the relay delivers it at her next login; "delivered" follows then,
+//	    without "to" for a text sent in an earlier session: the page knows
+//	    it by its id)
+//
+// The page turns a text typed as "@name message" into {"t":"text",
+// "to":"name"}: the way to write to someone who is offline, whom its list
+// of recipients (people online) does not offer.
 //	{"t":"replay","id":42,"state":"playing"|"done"|"stopped"|"error","item":ITEM,"text":"…"}
 //	    a replay's progress; "stopped" when a transmission (someone's or
 //	    the user's own) interrupted it

@@ -777,7 +777,7 @@ func (m *model) messageLines(width, rows int) []string {
 	var out []string
 	for i := len(m.lines) - 1; i >= 0 && len(out) < rows; i-- {
 		l := m.lines[i]
-		text := l.at.Format("15:04") + " "
+		text := clock(l.at) + " "
 		switch l.kind {
 		case 1:
 			text += "** " + l.text + " **"
