@@ -10,9 +10,11 @@ import (
 // engines are the browser engines the page is tested in.
 var engines = []string{"chromium", "firefox", "webkit"}
 
-// TestBrowserEngines: in each engine, at phone size: log in, see who is
-// online, text (and see a CLI user's text), hear a CLI user talk, and
-// talk to the CLI user. Where the engine has no WebCodecs Opus encoder the
+// TestBrowserEngines: in each engine, at phone size: the page becomes an
+// app (service worker in control, wake lock asked for), log in, see who is
+// online, text (and see a CLI user's text), a ring, hear a CLI user talk
+// and be told the channel is busy when pressing meanwhile, and talk to the
+// CLI user. Where the engine has no WebCodecs Opus encoder the
 // page sends PCM from its AudioWorklet instead, and the test checks that it
 // chose what the engine offers.
 func TestBrowserEngines(t *testing.T) {
@@ -33,6 +35,10 @@ func TestBrowserEngines(t *testing.T) {
   WakeLock: 'wakeLock' in navigator, Notification: !!window.Notification, MediaSession: !!navigator.mediaSession,
   ServiceWorker: 'serviceWorker' in navigator}))()`, &caps)
 			t.Logf("[%s] the engine has: %+v", name, caps)
+			p.waitFor(`harkPWA.state().sw === 'registered' && harkPWA.state().controlled && harkPWA.state().wake !== 'off'`)
+			var pwa struct{ Wake, Media, Alerts string }
+			p.eval(`harkPWA.state()`, &pwa)
+			t.Logf("[%s] wake lock: %s, media session: %s, notifications: %s", name, pwa.Wake, pwa.Media, pwa.Alerts)
 			p.screenshot(name + "-phone-idle.png")
 
 			// Text both ways.
@@ -44,15 +50,24 @@ func TestBrowserEngines(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.waitFor(`document.getElementById('log').textContent.includes('hello from the CLI')`)
+			if err := cl.c.Ring(ctx, "dock 3"); err != nil {
+				t.Fatal(err)
+			}
+			p.waitFor(`document.getElementById('log').textContent.includes('cli rang everyone: dock 3') && document.getElementById('banner').textContent.includes('cli is ringing')`)
+			p.screenshot(name + "-phone-ring.png")
 
 			// Hear: the CLI talks, the page shows it and plays it.
 			src := sourcePCM(t)
 			done := make(chan struct{})
 			go func() { defer close(done); cl.talk(t, src[:48000*2]) }()
-			p.waitFor(`document.getElementById('air').textContent.includes('cli is talking')`)
+			p.waitFor(`document.getElementById('air').textContent.includes('cli is talking') && harkTest.state().stats.recvFrames >= 25`)
 			p.screenshot(name + "-phone-hearing.png")
+			p.eval(`harkTest.press()`, nil)
+			p.waitFor(`harkTest.state().floor === 'busy' && document.getElementById('banner').textContent.includes('cli is talking')`)
+			p.screenshot(name + "-phone-busy.png")
+			p.eval(`harkTest.release()`, nil)
 			<-done
-			p.waitFor(`harkTest.state().stats.recvFrames >= 90 && harkTest.state().talkers.length === 0 && (harkTest.state().stats.drained > 0 || harkTest.state().stats.wavPlayed > 0)`)
+			p.waitFor(`harkTest.state().talkers.length === 0 && (harkTest.state().stats.drained > 0 || harkTest.state().stats.wavPlayed > 0)`)
 
 			// Talk: the page's microphone reaches the CLI user.
 			p.eval(`harkTest.press()`, nil)

@@ -629,6 +629,13 @@ func startWebKit(t *testing.T) (*webkitEngine, error) {
 	}
 	if inner != [2]int{390, 844} {
 		wdCall("POST", w.base+"/window/rect", map[string]any{"width": 390 + 390 - inner[0], "height": 844 + 844 - inner[1]}, nil)
+		raw, err = w.Eval(`[innerWidth, innerHeight]`)
+		if err == nil {
+			err = json.Unmarshal(raw, &inner)
+		}
+	}
+	if err != nil || inner != [2]int{390, 844} {
+		t.Logf("[webkit] the page is %v CSS pixels, not 390×844: MiniBrowser's window is no narrower (%v)", inner, err)
 	}
 	return w, nil
 }
