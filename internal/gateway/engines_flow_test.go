@@ -92,6 +92,27 @@ func TestBrowserEngines(t *testing.T) {
 			} else {
 				t.Logf("[%s] the CLI heard %d frames, RMS %.0f", name, len(frames), rms)
 			}
+
+			// The compressed recorder: WebM (Chromium), Ogg or WebM
+			// (Firefox), Opus in MP4 (WebKit, like Safari).
+			cl2 := dialCLI(t, st, "cli2")
+			p.waitFor(`document.querySelectorAll('#users li').length === 3`)
+			p.eval(`(document.getElementById('path').value = 'mediarecorder', document.getElementById('path').dispatchEvent(new Event('change')))`, nil)
+			var mime string
+			p.eval(`['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4;codecs=opus', 'audio/webm'].find((m) => MediaRecorder.isTypeSupported(m)) || ''`, &mime)
+			cap0 := 0
+			p.eval(`harkTest.state().stats.capSamples`, &cap0)
+			p.eval(`harkTest.press()`, nil)
+			p.waitFor(`harkTest.state().floor === 'granted' && harkTest.state().txPath === 'mediarecorder'`)
+			p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, cap0+48000*3/2))
+			p.eval(`harkTest.release()`, nil)
+			<-cl2.ended
+			pcm, frames = cl2.heard(t)
+			if rms := rmsOf(pcm); len(pcm) < 48000 || rms < 100 {
+				t.Errorf("[%s] recorder (%s): the CLI heard %d frames, %.2f s at RMS %.0f: want 1 s or more, not silence", name, mime, len(frames), float64(len(pcm))/48000, rms)
+			} else {
+				t.Logf("[%s] recorder (%s): the CLI heard %d frames, %.2f s, RMS %.0f", name, mime, len(frames), float64(len(pcm))/48000, rms)
+			}
 		})
 	}
 }
@@ -107,4 +128,3 @@ func rmsOf(pcm []int16) float64 {
 	return math.Sqrt(s / float64(len(pcm)))
 }
 
-var _ = fmt.Sprintf
