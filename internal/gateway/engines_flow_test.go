@@ -127,4 +127,3 @@ func rmsOf(pcm []int16) float64 {
 	}
 	return math.Sqrt(s / float64(len(pcm)))
 }
-
