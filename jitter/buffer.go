@@ -806,12 +806,15 @@ const (
 	// target between stalls (1.18 × the ideal on 3 of 24 seeds; now
 	// 1.16 × on 1).
 	tsmResumeShrinkTauNs = int64(150 * time.Millisecond)
-	tsmAfterResumeNs     = int64(500 * time.Millisecond)
-	tsmGrowTauNs         = int64(250 * time.Millisecond)
-	tsmMaxFraction       = 4 // at most dur/tsmMaxFraction per packet
-	tsmConcealOverNs     = int64(40 * time.Millisecond)
-	tsmSmoothNs          = int64(100 * time.Millisecond)
-	tsmSpeechShrinkNs    = int64(40 * time.Millisecond)
+	// tsmPauseShrinkTauNs: with pause hints, in a pause (free, but
+	// faster only conceals more when the next speech comes early).
+	tsmPauseShrinkTauNs = int64(1000 * time.Millisecond)
+	tsmAfterResumeNs    = int64(500 * time.Millisecond)
+	tsmGrowTauNs        = int64(250 * time.Millisecond)
+	tsmMaxFraction      = 4 // at most dur/tsmMaxFraction per packet
+	tsmConcealOverNs    = int64(40 * time.Millisecond)
+	tsmSmoothNs         = int64(100 * time.Millisecond)
+	tsmSpeechShrinkNs   = int64(40 * time.Millisecond)
 	// tsmResumeMaxNs: after a stall longer than WithMaxConceal, how much
 	// delay resuming from its released burst may add.
 	tsmResumeMaxNs    = int64(200 * time.Millisecond)
@@ -843,6 +846,12 @@ func (b *Buffer) timeStretchBy(cur int64, dur int) int {
 		// target: squeezing that away only starves it. For such a
 		// consumer, only when the next packet is here already.
 		return 0
+	case err > tsmDeadNs && b.inPause():
+		// In a pause squeezing is free (the consumer removes quiet
+		// audio): shed any excess, quickly. A drop would need a whole
+		// packet of excess, and a resume from a late packet leaves
+		// less, which otherwise stayed until the next large one.
+		tau = tsmPauseShrinkTauNs
 	case err > tsmDeadNs && b.hinted && !b.noPauseFor() && err < tsmSpeechShrinkNs:
 		// With pause hints a small excess waits for the next pause,
 		// where it goes for free (drops, skips); only a large one (after
