@@ -135,6 +135,7 @@ async function setupAudio() {
   S.out.connect(ctx.destination);
   S.tap = ctx.createMediaStreamDestination();   // tests record what the page plays from here
   S.out.connect(S.tap);
+  if (window.HarkIntercom) window.HarkIntercom.audioReady();
   if (ctx.audioWorklet) {
     await ctx.audioWorklet.addModule('play-worklet.js');
     await ctx.audioWorklet.addModule('capture-worklet.js');
@@ -497,6 +498,7 @@ function connect() {
 function onMessage(m) {
   ev('msg', {t: m.t});
   if (window.HarkHistory) window.HarkHistory.onMessage(m); // history.js: timeline, missed, replays
+  if (window.HarkIntercom) window.HarkIntercom.onMessage(m); // intercom.js: alarms, sound off
   switch (m.t) {
   case 'welcome':
     S.loggedIn = true; S.retry = 0; S.closeText = ''; S.wsWelcomed = true;
@@ -559,6 +561,7 @@ function onMessage(m) {
     break;
   }
   case 'ring':
+    if (m.alarm) break; // intercom.js shows and sounds alarms
     addLog('ringmsg', m.from, ' rang everyone' + (m.text ? ': ' + m.text : ''), m.time);
     flash(m.from + ' is ringing everyone', 'info', 4000);
     sounds.ring();
@@ -627,6 +630,7 @@ function bindPTT() {
 function init() {
   // history.js gets what it needs of this file (and nothing else).
   if (window.HarkHistory) window.HarkHistory.init({S, send, addLog, flash, hhmm, initAudio, render});
+  if (window.HarkIntercom) window.HarkIntercom.init({S, send, addLog, flash, tone, initAudio, render});
   const stored = (() => { try { return localStorage.getItem('hark.name') || ''; } catch (e) { return ''; } })();
   $('name').value = params.get('name') || stored;
   $('path').value = S.path;

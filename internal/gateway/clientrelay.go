@@ -119,6 +119,8 @@ func (cs *clientSession) Events() <-chan RelayEvent                    { return 
 func (cs *clientSession) Voice() <-chan VoiceFrame                     { return cs.voice }
 func (cs *clientSession) Text(ctx context.Context, to, t string) error { return cs.c.Text(ctx, to, t) }
 func (cs *clientSession) Ring(ctx context.Context, t string) error     { return cs.c.Ring(ctx, t) }
+func (cs *clientSession) Alarm(ctx context.Context, t string) error    { return cs.c.Alarm(ctx, t) }
+func (cs *clientSession) AckAlarm(id uint32) error                     { return cs.c.AckAlarm(id) }
 
 func (cs *clientSession) Join(ctx context.Context, channel string) (proto.ChannelInfo, error) {
 	return cs.c.Join(ctx, channel)

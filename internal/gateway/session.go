@@ -418,6 +418,9 @@ func (s *session) handleJSON(b []byte) {
 		s.strike("json", "The gateway did not understand a message from this page (not a Hark message). Reload the page.")
 		return
 	}
+	if s.alarmJSON(&m) {
+		return
+	}
 	switch m.T {
 	case "join":
 		if m.Channel == "" || len(m.Channel) > proto.MaxChannelLen {
@@ -601,7 +604,13 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 	case *proto.TextAck:
 		s.textAck(m)
 	case *proto.Ring:
-		s.sendJSON(map[string]any{"t": "ring", "from": m.FromName, "time": m.Time, "text": m.Text})
+		ring := map[string]any{"t": "ring", "from": m.FromName, "time": m.Time, "text": m.Text}
+		if m.Flags&proto.RingAlarm != 0 && m.Alarm != 0 {
+			ring["alarm"] = m.Alarm
+		}
+		s.sendJSON(ring)
+	case *proto.AlarmAck:
+		s.alarmAckJSON(m)
 	case *proto.Page:
 		s.sendJSON(map[string]any{"t": "page", "from": m.FromName, "on": m.Active})
 	case *proto.Error:

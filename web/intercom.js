@@ -1,0 +1,114 @@
+// Hark web client: intercom controls kept apart from app.js — alarms (raise
+// one, acknowledge one, a repeating tone until this station acknowledged)
+// and the sound-off switch. app.js calls HarkIntercom.init(api) once and
+// HarkIntercom.onMessage(m) for every message from the gateway.
+'use strict';
+window.HarkIntercom = (() => {
+  let A = null;                 // app.js's api: {S, send, addLog, flash, tone, initAudio, render}
+  const I = {
+    alarms: new Map(),          // alarm id -> {from, text} ringing here, not acknowledged
+    timer: 0,                   // the alarm tone's repeat timer
+    soundOff: false,            // the sound-off switch: nothing is played
+    log: [],                    // events for tests
+  };
+  function $(id) { return document.getElementById(id); }
+  function ev(type, d) { I.log.push(Object.assign({type, at: Date.now()}, d || {})); if (I.log.length > 200) I.log.shift(); }
+
+  // The alarm tone: 960/770 Hz alternating, as on the boxes and talk.
+  function alarmTone() {
+    const S = A.S;
+    if (!S.ctx) return;
+    const t = S.ctx.currentTime;
+    for (let i = 0; i < 4; i++) A.tone([i % 2 ? 770 : 960], 0.25, 0.25, t + i * 0.25);
+  }
+  function ringOn() {
+    if (I.timer) return;
+    alarmTone();
+    I.timer = setInterval(alarmTone, 1000);
+  }
+  function ringOff() {
+    if (I.timer) { clearInterval(I.timer); I.timer = 0; }
+  }
+
+  function show() {
+    const box = $('alarmBanner');
+    if (!box) return;
+    if (I.alarms.size === 0) { box.classList.add('hidden'); return; }
+    const [id, a] = [...I.alarms.entries()].pop();
+    $('alarmText').textContent = 'ALARM from ' + a.from + (a.text ? ': ' + a.text : '') +
+      (I.alarms.size > 1 ? ' (and ' + (I.alarms.size - 1) + ' more)' : '');
+    $('alarmAck').dataset.id = String(id);
+    box.classList.remove('hidden');
+  }
+
+  function rang(m) {
+    const mine = A.S.me && m.from === A.S.me.name;
+    A.addLog('ringmsg', m.from, ' raised an ALARM' + (m.text ? ': ' + m.text : ''), m.time);
+    ev('alarm', {id: m.alarm, from: m.from, mine});
+    if (mine) { A.flash('Alarm raised: every station rings until someone there acknowledges it.', 'info', 6000); return; }
+    I.alarms.set(m.alarm, {from: m.from, text: m.text || ''});
+    ringOn();
+    show();
+    if (document.hidden && window.Notification && Notification.permission === 'granted') {
+      try { new Notification('ALARM from ' + m.from, {body: m.text || 'Open Hark to acknowledge.', tag: 'hark-alarm-' + m.alarm, requireInteraction: true}); } catch (e) { /* not allowed here */ }
+    }
+    if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+  }
+
+  function acked(m) {
+    let text;
+    if (m.over && m.name && m.pending > 0) text = m.name + ' called the alarm off';
+    else if (m.over && !m.name) text = 'the alarm is over';
+    else if (m.mine) text = 'you acknowledged the alarm';
+    else text = m.name + ' acknowledged the alarm' + (m.over ? '; every station has now' : ' (' + m.pending + ' still ringing)');
+    A.addLog('sys', '', text);
+    ev('alarm_ack', {id: m.id, name: m.name, over: !!m.over, mine: !!m.mine});
+    if (m.over || m.mine) {
+      I.alarms.delete(m.id);
+      if (I.alarms.size === 0) ringOff();
+      show();
+    }
+  }
+
+  function setSoundOff(off) {
+    I.soundOff = off;
+    const S = A.S;
+    if (S.out) S.out.gain.value = off ? 0 : 1;
+    const b = $('soundOff');
+    if (b) { b.setAttribute('aria-pressed', String(off)); b.textContent = off ? 'Sound is off' : 'Sound on'; }
+    try { localStorage.setItem('hark.soundOff', off ? '1' : ''); } catch (e) { /* private mode */ }
+    ev('sound', {off});
+  }
+
+  return {
+    init(api) {
+      A = api;
+      const raise = $('alarm');
+      if (raise) raise.addEventListener('click', () => {
+        if (!window.confirm('Raise an ALARM at every station? Each one rings until someone there acknowledges it.')) return;
+        A.initAudio();
+        A.send({t: 'alarm'});
+      });
+      const ack = $('alarmAck');
+      if (ack) ack.addEventListener('click', () => {
+        const id = Number(ack.dataset.id);
+        if (id) A.send({t: 'alarm_ack', id});
+      });
+      const so = $('soundOff');
+      if (so) so.addEventListener('click', () => { A.initAudio().then(() => setSoundOff(!I.soundOff)); });
+      let stored = false;
+      try { stored = localStorage.getItem('hark.soundOff') === '1'; } catch (e) { /* private mode */ }
+      if (stored) setSoundOff(true);
+    },
+    onMessage(m) {
+      switch (m.t) {
+      case 'ring': if (m.alarm) rang(m); break;
+      case 'alarm_ack': acked(m); break;
+      case 'welcome': if (I.soundOff) setSoundOff(true); break;
+      }
+    },
+    // audioReady re-applies the sound-off switch to a new audio graph.
+    audioReady() { if (I.soundOff) setSoundOff(true); },
+    test: {alarms: () => [...I.alarms.keys()], events: () => I.log, soundOff: () => I.soundOff, ringing: () => !!I.timer},
+  };
+})();
