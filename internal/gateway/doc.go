@@ -89,6 +89,7 @@
 // The page turns a text typed as "@name message" into {"t":"text",
 // "to":"name"}: the way to write to someone who is offline, whom its list
 // of recipients (people online) does not offer.
+//
 //	{"t":"replay","id":42,"state":"playing"|"done"|"stopped"|"error","item":ITEM,"text":"…"}
 //	    a replay's progress; "stopped" when a transmission (someone's or
 //	    the user's own) interrupted it
