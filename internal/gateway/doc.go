@@ -85,11 +85,6 @@
 //	    the relay delivers it at her next login; "delivered" follows then,
 //	    without "to" for a text sent in an earlier session: the page knows
 //	    it by its id)
-//
-// The page turns a text typed as "@name message" into {"t":"text",
-// "to":"name"}: the way to write to someone who is offline, whom its list
-// of recipients (people online) does not offer.
-//
 //	{"t":"replay","id":42,"state":"playing"|"done"|"stopped"|"error","item":ITEM,"text":"…"}
 //	    a replay's progress; "stopped" when a transmission (someone's or
 //	    the user's own) interrupted it
@@ -101,6 +96,10 @@
 // ITEM is {"id":42,"kind":"text"|"private"|"voice"|"ring"|"page",
 // "time":UNIXMS,"from":"bob","channel":"ops","to":"","text":"…",
 // "duration_ms":4200,"audio":true,"cut":false,"waiting":false}.
+//
+// The page turns a text typed as "@name message" into {"t":"text",
+// "to":"name"}: the way to write to someone who is offline, whom its list
+// of recipients (people online) does not offer.
 //
 // Gateway to browser, binary:
 //
