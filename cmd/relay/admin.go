@@ -138,7 +138,9 @@ func historyCommand() *cli.Command {
 						return err
 					}
 					w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-					fmt.Fprintln(w, "CHANNEL\tTEXTS\tTRANSMISSIONS\tPAGES\tVOICE BYTES\tOLDEST\tNEWEST")
+					if len(l) > 0 {
+						fmt.Fprintln(w, "CHANNEL\tTEXTS\tTRANSMISSIONS\tPAGES\tVOICE BYTES\tOLDEST\tNEWEST")
+					}
 					for _, s := range l {
 						name := s.Channel
 						if name == "" {

@@ -9,13 +9,121 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/internal/store"
 	"github.com/hark-intercom/hark/proto"
 )
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// relayBin builds the relay once for the tests that run it as a process.
+func relayBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hark-relay-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "relay")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// TestAdminCommandsWhileTheRelayRuns: on a relay machine, `relay user
+// add`, `relay user del`, `relay channel set` and `relay history purge`
+// work next to the running relay, which follows them within seconds.
+func TestAdminCommandsWhileTheRelayRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a relay process")
+	}
+	data := t.TempDir()
+	run := func(stdin string, args ...string) error {
+		return withStdin(t, stdin, func() error {
+			return app().Run(flagsFirst(append(append([]string{"relay"}, args...), "--data", data)))
+		})
+	}
+	if err := run("pw-alice\n", "user", "add", "alice", "--roles", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	p := startRelayProc(t, relayBin(t), data)
+	a := p.dial(t, "alice")
+	if err := run("pw-carol\n", "user", "add", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	c := p.dial(t, "carol") // a user added while the relay runs logs in
+	a.MustSend(t, &proto.Text{To: "carol", Text: "hi", ClientID: 1})
+	relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ClientID == 1 })
+
+	if err := run("", "channel", "set", "lobby", "history=voice", "max-age=24h"); err != nil {
+		t.Fatal(err)
+	}
+	err := run("", "channel", "set", "nowhere", "history=voice")
+	if err == nil || !strings.Contains(err.Error(), `there is no channel "nowhere"; the channels are: lobby, ops`) {
+		t.Fatalf("channel set of an unknown channel: %v", err)
+	}
+	// The relay follows within a second or two (it polls the store).
+	var j *proto.Joined
+	for range 100 {
+		if j = a.Join(t, "lobby"); j.History == proto.HistoryVoice {
+			break
+		}
+		a.Join(t, "ops")
+		time.Sleep(50 * time.Millisecond)
+	}
+	if j.History != proto.HistoryVoice {
+		t.Fatalf("the running relay did not apply history=voice: %+v", j)
+	}
+	a.MustSend(t, &proto.Text{Text: "in lobby", ClientID: 2})
+	relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ClientID == 2 })
+	if err := run("", "history", "purge", "--channel", "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	a.MustSend(t, &proto.HistoryQuery{Req: 1, Channel: "lobby"})
+	if h := relaytest.Wait(t, a, func(h *proto.History) bool { return h.Req == 1 }); len(h.Items) != 0 {
+		t.Fatalf("lobby after a purge: %+v", h.Items)
+	}
+	if err := run("", "history", "stats"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Deleting carol ends her session and removes her private texts.
+	if err := run("", "user", "del", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if bye := c.WaitClosed(t); bye == nil || bye.Code != proto.CodeKicked {
+		t.Fatalf("carol's session after user del: %+v", bye)
+	}
+	a.MustSend(t, &proto.HistoryQuery{Req: 2, Kinds: 1 << proto.ItemPrivate})
+	if h := relaytest.Wait(t, a, func(h *proto.History) bool { return h.Req == 2 }); len(h.Items) != 0 {
+		t.Fatalf("private texts of a deleted user: %+v", h.Items)
+	}
+	a.Close()
+	c.Close()
+}
 
 // relayProc is a relay process on a data directory.
 type relayProc struct {
@@ -97,10 +205,7 @@ func TestCrashKeepsAcknowledgedHistory(t *testing.T) {
 		t.Skip("builds and kills a relay 20 times")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "relay")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := relayBin(t)
 	data := filepath.Join(dir, "data")
 	// An old data directory: users.json and channels.json, imported by the
 	// relay's first start.

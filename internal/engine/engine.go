@@ -93,6 +93,14 @@ func (f clientFloor) Talk(ctx context.Context) (Transmitter, error) {
 
 func (f clientFloor) Session() uint32 { return f.c.Welcome().Session }
 
+func (f clientFloor) Page(ctx context.Context) (Transmitter, error) {
+	tx, err := f.c.Page(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
 func (f clientFloor) Echo(ctx context.Context) (Transmitter, error) {
 	tx, err := f.c.Echo(ctx)
 	if err != nil {
@@ -268,11 +276,11 @@ type Engine struct {
 	volumes map[string]float32 // per-person volume by user name (absent: 1)
 	alarms  map[uint32]bool    // alarms ringing here, not acknowledged
 
-	running atomic.Bool
-	echoReq atomic.Bool // the next press is an echo test (PressEcho)
-	muted   atomic.Bool // SetMuted
-	alarmOn atomic.Bool // some alarm rings (mirrors len(alarms) > 0)
-	deaf    atomic.Bool // SetDeafened
+	running   atomic.Bool
+	pressKind atomic.Int32 // what the next press asks for: pressTalk, pressEcho, pressPage
+	muted     atomic.Bool  // SetMuted
+	alarmOn   atomic.Bool  // some alarm rings (mirrors len(alarms) > 0)
+	deaf      atomic.Bool  // SetDeafened
 	// gains maps session ids to volumes other than 1, rebuilt (under mu)
 	// when volumes or the roster change; read by the audio thread.
 	gains atomic.Pointer[map[uint32]float32]
@@ -391,12 +399,33 @@ func (e *Engine) Press(pressed bool) {
 // this client after the release (see client.Client.Echo). The playback is
 // heard like any talker. A floor that cannot echo refuses with the busy
 // tone. It never blocks.
-func (e *Engine) PressEcho(pressed bool) {
+func (e *Engine) PressEcho(pressed bool) { e.pressAs(pressEcho, pressed) }
+
+// PressPage is Press for a live page: while pressed the microphone is heard
+// in every channel, over anyone talking (the page role is needed; without
+// it, or with a floor that cannot page, the busy tone says no). It never
+// blocks.
+func (e *Engine) PressPage(pressed bool) { e.pressAs(pressPage, pressed) }
+
+// What a press asks for (Engine.pressKind).
+const (
+	pressTalk int32 = iota
+	pressEcho
+	pressPage
+)
+
+func (e *Engine) pressAs(kind int32, pressed bool) {
 	if pressed {
-		e.echoReq.Store(true)
+		e.pressKind.Store(kind)
 	}
 	e.manual.Store(pressed)
 	e.poke()
+}
+
+// PageFloor is a Floor that can also page every channel; ClientFloor is
+// one.
+type PageFloor interface {
+	Page(ctx context.Context) (Transmitter, error)
 }
 
 // alarm notes that an alarm started ringing here (on) or stopped: this
@@ -775,9 +804,18 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error, 
 		requesting bool
 		cur        *txRef
 	)
+	// lastEnd is closed when the last transmission's End returned: a new
+	// request waits for it, so a quick release and press again (or a page
+	// right after talking) does not meet the old transmission still open
+	// in the client ("already transmitting"), and the relay has the old
+	// floor back first.
+	var lastEnd chan struct{}
 	endTx := func(r *txRef) {
 		e.sendTx.CompareAndSwap(r, nil)
+		done := make(chan struct{})
+		lastEnd = done
 		wg.Go(func() {
+			defer close(done)
 			ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.EndTimeout)
 			defer cancel()
 			if err := r.tx.End(ectx); err != nil {
@@ -826,15 +864,27 @@ loop:
 				if want {
 					if cur == nil && !requesting {
 						requesting = true
-						echo := e.echoReq.Swap(false)
+						kind := e.pressKind.Swap(pressTalk)
+						prevEnd := lastEnd
 						wg.Go(func() {
+							if prevEnd != nil {
+								select {
+								case <-prevEnd:
+								case <-ctx.Done():
+								}
+							}
 							var tx Transmitter
 							var err error
-							if ef, ok := floor.(EchoFloor); echo && ok {
+							ef, canEcho := floor.(EchoFloor)
+							pf, canPage := floor.(PageFloor)
+							switch {
+							case kind == pressEcho && canEcho:
 								tx, err = ef.Echo(ctx)
-							} else if echo {
-								err = errors.New("this connection cannot run an echo test")
-							} else {
+							case kind == pressPage && canPage:
+								tx, err = pf.Page(ctx)
+							case kind != pressTalk:
+								err = errors.New("this connection cannot page or run an echo test")
+							default:
 								tx, err = floor.Talk(ctx)
 							}
 							results <- result{tx, err}

@@ -43,6 +43,7 @@ func (t *fakeTx) End(context.Context) error { t.once.Do(func() { close(t.ended) 
 type fakeFloor struct {
 	answers chan func() (Transmitter, error)
 	echoes  chan func() (Transmitter, error)
+	pages   chan func() (Transmitter, error)
 	session uint32
 }
 
@@ -739,4 +740,35 @@ func TestAlarmRingsUntilAcknowledged(t *testing.T) {
 	h.waitState(t, "second alarm", func(s State) bool { return s.Alarm })
 	h.e.Event(client.Event{Msg: &proto.AlarmAck{Alarm: 8, Over: true}})
 	h.waitState(t, "over", func(s State) bool { return !s.Alarm })
+}
+
+// Page makes fakeFloor a PageFloor: pages take answers from pages.
+func (f *fakeFloor) Page(ctx context.Context) (Transmitter, error) {
+	select {
+	case a := <-f.pages:
+		return a()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestPressPage: a page press asks the floor for a page; a refusal (no
+// page role) sounds the busy tone like a busy channel.
+func TestPressPage(t *testing.T) {
+	h := start(t, nil)
+	h.floor.pages = make(chan func() (Transmitter, error), 2)
+	tx := newFakeTx()
+	h.floor.pages <- func() (Transmitter, error) { return tx, nil }
+	h.e.PressPage(true)
+	h.waitState(t, "paging", func(s State) bool { return s.Talking })
+	h.e.PressPage(false)
+	<-tx.ended
+	h.waitState(t, "idle", func(s State) bool { return !s.Talking && !s.Pressed })
+	h.floor.pages <- func() (Transmitter, error) { return nil, errors.New("you may not page") }
+	h.e.PressPage(true)
+	h.waitState(t, "refused", func(s State) bool { return s.Busy })
+	h.e.PressPage(false)
+	if len(h.floor.answers) != 0 {
+		t.Error("a page press asked for the channel's floor")
+	}
 }

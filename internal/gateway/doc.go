@@ -18,7 +18,7 @@
 //	{"t":"join","channel":"ops"}              switch channel
 //	{"t":"talk","on":true,"format":"pcm","rate":48000}
 //	{"t":"talk","on":true,"format":"opus"}    Opus packets encoded by the page (WebCodecs)
-//	{"t":"talk","on":true,"format":"webm"}    (or "ogg"; "mp4" is refused)
+//	{"t":"talk","on":true,"format":"webm"}    (or "ogg", or "mp4": Safari's fragmented MP4 with Opus; AAC is refused)
 //	{"t":"talk","on":true,"format":"pcm","rate":48000,"page":true}
 //	    a page: heard in every channel, over anyone talking (only for users
 //	    whose welcome lists the "page" role; others get an error "forbidden")
@@ -117,7 +117,7 @@
 // Browser to relay: PCM is resampled if needed and encoded with one Opus
 // encoder per session; Opus packets from the page's WebCodecs encoder are
 // checked (TOC: a valid packet of at most 60 ms) and forwarded untouched;
-// WebM/Ogg is demuxed (internal/webm) and forwarded untouched (Chromium's
+// WebM/Ogg/MP4 is demuxed (internal/webm) and forwarded untouched (Chromium's
 // packets last 60 ms), each packet when its own timestamp says it is due
 // (MediaRecorder hands the recording over in bursts, which listeners would
 // take for network jitter). An Opus packet too large for a datagram

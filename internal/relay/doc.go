@@ -147,15 +147,19 @@
 // a channel's settings at once and is answered with ChannelSettings; the
 // relay also follows changes that `relay channel set` makes in the store
 // from another process, within a second. Joined and Welcome carry each
-// channel's history setting. A relay without a store answers these requests
+// channel's history setting; when a channel's mode or history setting
+// changes, its members get Joined again with the new ChannelInfo (a front
+// end shows at once that the channel now records voice). A relay without a store answers these requests
 // with Error{CodeUnavailable}.
 //
 // Nothing touches the disk on a network goroutine or under the relay's lock:
 // writes go through the store's bounded queue (full: a counted history drop,
 // the text still goes out live without an id), frames reach the recorder
-// through a bounded non-blocking queue, and reads run on two history workers
-// (requests beyond their queue get Error{CodeUnavailable}; catch-ups queue
-// apart and are never dropped). Metrics: hark_relay_history_*.
+// through a bounded non-blocking queue, and reads run on two history workers,
+// each session's in the order they came (its catch-up before the answers to
+// its requests; sessions take turns). A session with 32 requests waiting
+// gets Error{CodeUnavailable} for more; catch-ups are never dropped.
+// Metrics: hark_relay_history_*.
 //
 // # Admin
 //

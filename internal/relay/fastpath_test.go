@@ -161,8 +161,8 @@ func TestDirectAdmit(t *testing.T) {
 		t.Fatalf("admitted with %d datagrams owed and no packet sent", directOwed)
 	}
 	st.PacketsSent += 2
-	if !d.admit(st, now) || !d.admit(st, now) || d.admit(st, now) {
-		t.Fatal("two packets sent should make room for exactly two datagrams")
+	if got := []bool{d.admit(st, now), d.admit(st, now), d.admit(st, now)}; !got[0] || !got[1] || got[2] {
+		t.Fatalf("two packets sent should make room for exactly two datagrams: %v", got)
 	}
 	d.queued() // the voiceLoop's datagrams count too
 	st.PacketsSent += 1

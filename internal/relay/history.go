@@ -23,7 +23,8 @@ import (
 //   - voice frames reach the recorder through its own bounded queue
 //     (recorder.capture, a non-blocking send from the voice path);
 //   - reads (catch-up, queries, fetches, channel settings) run on a few
-//     history workers fed by a bounded queue; a full queue answers
+//     history workers, each session's in order (catch-up first) and
+//     sessions in turn; a session with too many waiting gets
 //     CodeUnavailable.
 //
 // A text is acknowledged (TextAck) from the store's writer goroutine after
@@ -33,7 +34,7 @@ import (
 const (
 	catchUpMax     = 200             // items in a catch-up (History with HistoryMissed)
 	historyWorkers = 2               // goroutines reading the store
-	historyQueue   = 256             // reads waiting for a worker
+	historyPending = 32              // history requests of one session waiting for a worker
 	fetchesPerUser = 2               // Fetch answers being paced at once per session
 	fetchSpeed     = 4               // Recording chunks go at up to this times real time
 	fetchChunk     = 1 * time.Second // audio per Recording chunk (less if the message is full)
@@ -47,19 +48,21 @@ type history struct {
 	st  *store.Store
 	rec *recorder
 
-	work chan func() // reads for the workers; bounded
-
-	// Catch-ups wait in their own queue, which no login storm overflows:
-	// it holds at most one or two per session.
-	cmu      sync.Mutex
-	catchUps []func() // guarded by cmu
-	cnotify  chan struct{}
+	// Reads run on the workers, one task of a session at a time and in the
+	// order they came (its catch-up before the answers to its requests):
+	// each session with tasks waits once in ready (round robin), and its
+	// tasks wait in its histQ (at most historyPending, plus catch-ups).
+	rmu     sync.Mutex
+	ready   []*session // guarded by rmu
+	rnotify chan struct{}
 
 	// dedup: texts by sender and client id, guarded by r.mu.
 	sent     map[textKey]textRef
 	sentFIFO []textKey // oldest first, for eviction; guarded by r.mu
 
 	pageVoice atomic.Bool // some channel keeps voice: pages are kept with their audio
+
+	chVersion uint64 // the store's channels version the settings were read at (New); then the watcher's
 
 	textDups, busy, fetches atomic.Uint64
 }
@@ -75,7 +78,7 @@ type textRef struct {
 }
 
 func newHistory(r *Relay, st *store.Store) (*history, error) {
-	h := &history{r: r, st: st, work: make(chan func(), historyQueue), sent: map[textKey]textRef{}, cnotify: make(chan struct{}, 1)}
+	h := &history{r: r, st: st, sent: map[textKey]textRef{}, rnotify: make(chan struct{}, 1)}
 	refs, err := st.RecentClientIDs(dedupMax)
 	if err != nil {
 		return nil, fmt.Errorf("relay: history store: %w", err)
@@ -120,25 +123,8 @@ func (h *history) run(ctx context.Context) {
 			defer wg.Done()
 			for {
 				select {
-				case f := <-h.work:
-					f()
-				case <-h.cnotify:
-					for {
-						h.cmu.Lock()
-						if len(h.catchUps) == 0 {
-							h.cmu.Unlock()
-							break
-						}
-						f := h.catchUps[0]
-						h.catchUps = h.catchUps[1:]
-						if len(h.catchUps) > 0 {
-							select { // wake another worker too
-							case h.cnotify <- struct{}{}:
-							default:
-							}
-						}
-						h.cmu.Unlock()
-						f()
+				case <-h.rnotify:
+					for h.runOne() {
 					}
 				case <-ctx.Done():
 					return
@@ -152,21 +138,66 @@ func (h *history) run(ctx context.Context) {
 	wg.Wait()
 }
 
-// submit queues a read for a worker; false (counted) when they are busy.
-func (h *history) submit(f func()) bool {
-	select {
-	case h.work <- f:
-		return true
-	default:
+// submit queues a read of s's for a worker, after s's earlier ones; false
+// (counted) when s has too many waiting. A catch-up (force) always waits.
+func (h *history) submit(s *session, f func(), force bool) bool {
+	h.rmu.Lock()
+	defer h.rmu.Unlock()
+	if !force && len(s.histQ) >= historyPending {
 		h.busy.Add(1)
 		return false
 	}
+	s.histQ = append(s.histQ, f)
+	if !s.histQueued {
+		s.histQueued = true
+		h.ready = append(h.ready, s)
+		h.wake()
+	}
+	return true
+}
+
+// wake makes a worker look at the ready sessions. Called under rmu.
+func (h *history) wake() {
+	select {
+	case h.rnotify <- struct{}{}:
+	default:
+	}
+}
+
+// runOne runs the next task of the next ready session; false when none
+// was ready.
+func (h *history) runOne() bool {
+	h.rmu.Lock()
+	if len(h.ready) == 0 {
+		h.rmu.Unlock()
+		return false
+	}
+	s := h.ready[0]
+	h.ready = h.ready[1:]
+	f := s.histQ[0]
+	s.histQ = s.histQ[1:]
+	if len(h.ready) > 0 {
+		h.wake() // another worker may take the next session
+	}
+	h.rmu.Unlock()
+	f()
+	h.rmu.Lock()
+	if len(s.histQ) > 0 {
+		h.ready = append(h.ready, s)
+		h.wake()
+	} else {
+		s.histQueued = false
+		s.histQ = nil
+	}
+	h.rmu.Unlock()
+	return true
 }
 
 // historyOK reports whether s gets history messages: the relay keeps
-// history and s's client offered FeatureHistory.
+// history and s's client offered FeatureHistory (which needs version 2: a
+// version-1 client knows none of the messages).
 func (r *Relay) historyOK(s *session) bool {
-	return r.hist != nil && s.features&proto.FeatureHistory != 0
+	return r.hist != nil && s.features&proto.FeatureHistory != 0 && s.version >= proto.Version2
 }
 
 // itemOf converts a stored item for the wire.
@@ -326,9 +357,7 @@ func (h *history) leftLocked(s *session, ch *channel) {
 // join the channel's items after from as well. Private texts waiting for
 // the user are marked delivered and their senders told.
 func (h *history) submitCatchUp(s *session, channel string, upTo, from uint64) {
-	h.cmu.Lock()
-	defer h.cmu.Unlock()
-	h.catchUps = append(h.catchUps, func() {
+	h.submit(s, func() {
 		// Everything queued before (the items up to upTo, the user's last
 		// HistoryRead) is committed first, unless the disk stalls.
 		committed := make(chan struct{})
@@ -360,11 +389,7 @@ func (h *history) submitCatchUp(s *session, channel string, upTo, from uint64) {
 		m := historyMsg(0, proto.HistoryMissed, items, more, s.version)
 		s.sendMsg(m)
 		h.delivered(s, items[:len(m.Items)])
-	})
-	select {
-	case h.cnotify <- struct{}{}:
-	default:
-	}
+	}, true)
 }
 
 // delivered marks the waiting private texts among items delivered and
@@ -428,7 +453,7 @@ func (h *history) request(s *session, m proto.Message) bool {
 		}
 	case *proto.HistoryQuery:
 		q := store.Query{Channel: m.Channel, Before: m.Before, After: m.After, Since: m.Since, Until: m.Until, Limit: int(m.Limit), Kinds: m.Kinds}
-		if !h.submit(func() {
+		if !h.submit(s, func() {
 			items, more, err := h.st.Query(context.Background(), s.name, q)
 			if err != nil {
 				s.log.Error("history: query failed", "err", err)
@@ -436,7 +461,7 @@ func (h *history) request(s *session, m proto.Message) bool {
 				return
 			}
 			s.sendMsg(historyMsg(m.Req, 0, items, more, s.version))
-		}) {
+		}, false) {
 			h.busyErr(s, m.Type())
 		}
 	case *proto.Fetch:
@@ -445,7 +470,7 @@ func (h *history) request(s *session, m proto.Message) bool {
 			return true
 		}
 		s.fetching.Add(1)
-		if !h.submit(func() { h.fetch(s, m) }) {
+		if !h.submit(s, func() { h.fetch(s, m) }, false) {
 			s.fetching.Add(-1)
 			h.busyErr(s, m.Type())
 		}
@@ -454,7 +479,7 @@ func (h *history) request(s *session, m proto.Message) bool {
 			s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: m.Type(), Text: "only an admin may change a channel's settings: ask an admin for the admin role"})
 			return true
 		}
-		if !h.submit(func() { h.channelSet(s, m) }) {
+		if !h.submit(s, func() { h.channelSet(s, m) }, false) {
 			h.busyErr(s, m.Type())
 		}
 	default:
@@ -464,7 +489,7 @@ func (h *history) request(s *session, m proto.Message) bool {
 }
 
 func (h *history) busyErr(s *session, t proto.MsgType) {
-	s.sendMsg(&proto.Error{Code: proto.CodeUnavailable, About: t, Text: "the relay is busy reading its history: try again in a moment"})
+	s.sendMsg(&proto.Error{Code: proto.CodeUnavailable, About: t, Text: "too many history requests are waiting: wait for their answers, then try again"})
 }
 
 // noHistory answers a history request on a relay that keeps none.
@@ -570,7 +595,9 @@ func (h *history) channelSet(s *session, m *proto.ChannelSet) {
 
 // applySettingsLocked puts a channel's settings into effect. A change of
 // mode ends the channel's transmissions (they were granted under the old
-// mode).
+// mode). When the mode or what the channel keeps changed, its members get
+// Joined again with the new ChannelInfo: people must know at once that
+// they are now recorded.
 func (r *Relay) applySettingsLocked(ch *channel, set store.ChannelSettings) {
 	old := ch.hset.Load()
 	ch.hset.Store(&set)
@@ -583,8 +610,15 @@ func (r *Relay) applySettingsLocked(ch *channel, set store.ChannelSettings) {
 			r.talkerStopLocked(ch, s)
 		}
 	}
+	changed := ch.info.Mode != set.Mode || ch.info.History != proto.ChannelHistory(set.History)
 	ch.info.Mode = set.Mode
 	ch.info.History = proto.ChannelHistory(set.History)
+	if changed && old != nil {
+		f := r.frame(&proto.Joined{ChannelInfo: ch.info})
+		for _, s := range ch.members {
+			s.sendFrame(f)
+		}
+	}
 	for i := range r.infos {
 		if r.infos[i].Name == ch.info.Name {
 			r.infos[i] = ch.info
@@ -605,8 +639,7 @@ func (r *Relay) applySettingsLocked(ch *channel, set store.ChannelSettings) {
 // watchChannels applies channel settings changed in the store by another
 // process (`relay channel set`) within a second.
 func (h *history) watchChannels(ctx context.Context) {
-	last, err := h.st.ChannelsVersion()
-	failing := err != nil
+	last, failing := h.chVersion, false
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -650,7 +683,7 @@ type HistoryStats struct {
 	store.Stats
 	// TextDuplicates counts texts resent with a client id already seen
 	// (answered again, not sent again); Busy reads refused because the
-	// history workers were busy; Fetches recordings sent; VoiceDropped
+	// session had too many waiting; Fetches recordings sent; VoiceDropped
 	// voice frames the recorder could not take (its queue was full).
 	TextDuplicates, Busy, Fetches, VoiceDropped uint64
 }
@@ -673,6 +706,10 @@ func (r *Relay) openHistory(st *store.Store) error {
 		return err
 	}
 	r.hist = h
+	// The version first: a change made after it is applied by the watcher.
+	if h.chVersion, err = st.ChannelsVersion(); err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
 	list, _, err := st.Channels()
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)

@@ -270,6 +270,7 @@ func TestCatchUpOncePerUserAndChannelSet(t *testing.T) {
 		t.Fatalf("second catch-up %+v", h.Items)
 	}
 
+	c.Join(t, "lobby")
 	c.MustSend(t, &proto.ChannelSet{Channel: "lobby", Settings: "history=voice"})
 	if e := relaytest.Wait(t, c, func(e *proto.Error) bool { return e.About == proto.TypeChannelSet }); e.Code != proto.CodeForbidden {
 		t.Fatalf("ChannelSet by a non-admin: %+v", e)
@@ -279,8 +280,9 @@ func TestCatchUpOncePerUserAndChannelSet(t *testing.T) {
 	if cs.Channel != "lobby" || cs.Settings != "mode=ptt history=voice max-length=1m max-tx-bytes=1MB max-count=1000 max-age=1d max-bytes=100MB" {
 		t.Fatalf("settings %+v", cs)
 	}
-	if j := c.Join(t, "lobby"); j.History != proto.HistoryVoice {
-		t.Fatalf("after ChannelSet lobby's history is %v", j.History)
+	// Carol, in lobby, is told at once that it now records voice.
+	if j := relaytest.Wait[*proto.Joined](t, c, nil); j.Name != "lobby" || j.History != proto.HistoryVoice {
+		t.Fatalf("after ChannelSet carol got %+v", j)
 	}
 	a.MustSend(t, &proto.ChannelSet{Channel: "lobby", Settings: "history=loud"})
 	if e := relaytest.Wait(t, a, func(e *proto.Error) bool { return e.About == proto.TypeChannelSet }); e.Code != proto.CodeBadMessage {
@@ -313,5 +315,138 @@ func TestChannelSettingsFollowTheStore(t *testing.T) {
 		}
 		a.Join(t, "lobby")
 		time.Sleep(50 * time.Millisecond) // the relay polls the store; nothing to wait on
+	}
+}
+
+// When the disk stalls, voice and live texts go on; the texts that find the
+// store's queue full go out without an id, are acknowledged with id 0 and
+// counted, and storing resumes when the disk does.
+func TestStalledDiskDropsHistoryNotVoice(t *testing.T) {
+	st := relaytest.HistoryStore(t)
+	if _, err := st.SetChannel("lobby", "history=voice"); err != nil {
+		t.Fatal(err)
+	}
+	// A store whose queue holds 4 writes.
+	small, err := store.Open(st.Path()+"-small", store.Options{Queue: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	if _, err := small.Import("", st.Path()+"-none.json", false); err != nil {
+		t.Fatal(err)
+	}
+	small.SetChannel("lobby", "history=voice")
+	r := relaytest.Start(t, relaytest.WithHistory(small))
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("bob", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	b := r.Dial(t, "bob", "pw")
+	j := a.Join(t, "lobby")
+	b.Join(t, "lobby")
+	read(t, a)
+	read(t, b) // their catch-ups were read before the stall
+	release, err := small.Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	for i := range 8 {
+		a.MustSend(t, &proto.Text{Text: fmt.Sprint("stalled ", i), ClientID: uint64(100 + i)})
+	}
+	for i := range 8 {
+		m := relaytest.Wait[*proto.Text](t, b, nil)
+		if m.Text != fmt.Sprint("stalled ", i) {
+			t.Fatalf("bob got %q", m.Text)
+		}
+	}
+	sendTransmission(t, a, j.ID, 10)
+	for range 10 {
+		b.RecvVoice(t)
+	}
+	// The texts beyond the queue were refused at once and acknowledged
+	// without an id.
+	zero := relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ID == 0 })
+	if zero.Status != proto.TextSent {
+		t.Fatalf("ack of an unstored text: %+v", zero)
+	}
+	if d := r.HistoryStats().Dropped; d == 0 {
+		t.Fatal("no history drop counted")
+	}
+	release()
+	if !small.WaitCommitted(t.Context(), small.LastID()) { // the queue drained
+		t.Fatal("the store did not commit after the stall")
+	}
+	a.MustSend(t, &proto.Text{Text: "after", ClientID: 200})
+	ack := relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ClientID == 200 })
+	if ack.ID == 0 {
+		t.Fatalf("after the stall: %+v", ack)
+	}
+}
+
+// A page is history (with its audio when a channel keeps voice); a client
+// without FeatureHistory gets the private texts waiting for it as texts,
+// once.
+func TestPageStoredAndWaitingTextsForOldClients(t *testing.T) {
+	r, st := historyRelay(t, map[string]string{"ops": "history=voice"})
+	r.AddUser("boss", "pw", proto.RolePage)
+	r.AddUser("carol", "pw", 0)
+	boss := r.Dial(t, "boss", "pw")
+	boss.MustSend(t, &proto.PageStart{})
+	relaytest.Wait(t, boss, func(g *proto.FloorGrant) bool { return g.Channel == proto.PageChannel })
+	for i := range 5 {
+		fl := proto.VoiceFlags(0)
+		if i == 4 {
+			fl = proto.FlagEnd
+		}
+		boss.SendVoice(proto.VoiceHeader{Flags: fl, Channel: proto.PageChannel, Seq: uint16(i), Timestamp: uint32(960 * i), Duration: 960}, []byte{1, 2, 3})
+	}
+	boss.MustSend(t, &proto.Text{To: "carol", Text: "see me", ClientID: 3})
+	relaytest.Wait(t, boss, func(m *proto.TextAck) bool { return m.ClientID == 3 })
+	waitWritten(t, r, 2)
+	items, _, err := st.Query(t.Context(), "boss", store.Query{Kinds: 1 << store.KindPage})
+	if err != nil || len(items) != 1 || items[0].From != "boss" || items[0].Flags&store.FlagAudio == 0 || items[0].Duration != 100 {
+		t.Fatalf("stored page %+v %v", items, err)
+	}
+
+	old := r.DialWith(t, "carol", "pw", relaytest.DialOptions{Version: proto.Version1})
+	m := relaytest.Wait[*proto.Text](t, old, nil)
+	if m.Text != "see me" || m.FromName != "boss" {
+		t.Fatalf("v1 client got %+v", m)
+	}
+	relaytest.Wait(t, boss, func(m *proto.TextAck) bool { return m.Status == proto.TextDelivered })
+	old.Close()
+	again := r.DialWith(t, "carol", "pw", relaytest.DialOptions{Version: proto.Version1})
+	read(t, again)
+	for _, m := range again.Pending() {
+		if tx, ok := m.(*proto.Text); ok {
+			t.Fatalf("delivered again: %+v", tx)
+		}
+	}
+}
+
+// A session's catch-up comes before the answer to any history request it
+// sends after login (front ends mark what is new by it).
+func TestCatchUpBeforeAnswers(t *testing.T) {
+	r, _ := historyRelay(t, nil)
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("carol", "pw", 0)
+	c := r.Dial(t, "carol", "pw")
+	missed(t, c)
+	c.Close()
+	a := r.Dial(t, "alice", "pw")
+	a.Join(t, "lobby")
+	for i := range 5 {
+		a.MustSend(t, &proto.Text{Text: fmt.Sprint("t", i), ClientID: uint64(i + 1)})
+	}
+	relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ClientID == 5 })
+	for i := range 10 {
+		c := r.Dial(t, "carol", "pw")
+		c.MustSend(t, &proto.HistoryQuery{Req: 1, Channel: "lobby"})
+		first := relaytest.Wait[*proto.History](t, c, nil)
+		if first.Flags&proto.HistoryMissed == 0 {
+			t.Fatalf("login %d: the answer %+v came before the catch-up", i, first)
+		}
+		relaytest.Wait(t, c, func(h *proto.History) bool { return h.Req == 1 })
+		c.Close()
 	}
 }

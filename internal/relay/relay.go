@@ -44,6 +44,7 @@ type Relay struct {
 	hist *history // nil without Config.History
 
 	done chan struct{} // closed when Serve returns
+	pres presenceState // presence news waiting to be sent (see presence.go)
 
 	mu       sync.Mutex
 	sessions map[uint32]*session // guarded by mu
@@ -110,6 +111,7 @@ func New(cfg Config) (*Relay, error) {
 		refusals: limit.NewSampler(time.Now()),
 		hashing:  make(chan struct{}, cfg.PasswordSlots),
 		keys:     deriveKeys(cfg.Secret),
+		pres:     presenceState{kick: make(chan struct{}, 1)},
 	}
 	if c, ok := cfg.Users.(Credentials); ok && !cfg.Open {
 		r.creds = c
@@ -241,6 +243,11 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 			r.hist.run(ctx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.presenceLoop(ctx)
+	}()
 	nonQUICDone := make(chan struct{})
 	go func() {
 		defer close(nonQUICDone)
@@ -805,28 +812,6 @@ func (r *Relay) toAllLocked(f *frame) {
 	}
 }
 
-// presenceToAllLocked sends a presence change to every session (see
-// session.sendPresence).
-func (r *Relay) presenceToAllLocked(m *proto.PresenceChange) {
-	f := r.frame(m)
-	for _, s := range r.sessions {
-		s.sendPresence(f)
-	}
-}
-
-// refreshPresence sends s a fresh snapshot if presence changes were skipped
-// for it. Called by s's writer (no lock held).
-func (r *Relay) refreshPresence(s *session) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s.gone || !s.presenceStale {
-		return
-	}
-	s.presenceStale = false
-	s.staleHint.Store(false)
-	r.sendPresenceLocked(s)
-}
-
 func (ch *channel) sendAll(f *frame) {
 	for _, s := range ch.members {
 		s.sendFrame(f)
@@ -863,33 +848,6 @@ func (r *Relay) sortedSessionsLocked() []*session {
 	}
 	sort.Slice(l, func(i, j int) bool { return l[i].id < l[j].id })
 	return l
-}
-
-// sendPresenceLocked sends s a snapshot of everyone online, split by
-// proto.SplitPresence when it does not fit in one message. From version 2 on
-// the parts are Presence messages that say more follows; a version-1 client
-// knows no such flag, so it gets the first part as a Presence and each
-// further user as a PresenceChange{Online}, which a client applying Presence
-// as "replace" and PresenceChange as "update" assembles correctly.
-func (r *Relay) sendPresenceLocked(s *session) {
-	all := r.sortedSessionsLocked()
-	users := make([]proto.UserInfo, len(all))
-	for i, o := range all {
-		users[i] = r.userInfoLocked(o)
-	}
-	parts := proto.SplitPresence(users, s.version)
-	if s.version >= proto.Version2 {
-		for _, p := range parts {
-			s.sendMsg(p)
-		}
-		return
-	}
-	s.sendMsg(parts[0])
-	for _, p := range parts[1:] {
-		for _, u := range p.Users {
-			s.sendMsg(&proto.PresenceChange{Kind: proto.PresenceOnline, User: u})
-		}
-	}
 }
 
 // removeLocked takes s out of every table and tells the others. Idempotent.

@@ -59,8 +59,9 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 }
 
 // deliver hands f.b to each listener but the sender: straight to QUIC where
-// that cannot block (session.trySend), else into the listener's queue. It
-// never blocks. The counters are added once per frame, not per listener.
+// the relay's account says that cannot block (session.trySend; a send that
+// blocks anyway is ended by Relay.watchDirect), else into the listener's
+// bounded queue. The counters are added once per frame, not per listener.
 func (r *Relay) deliver(from *session, f fanout) {
 	var queued, dropped, direct, failed uint64
 	now := time.Now().UnixNano()

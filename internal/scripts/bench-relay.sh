@@ -100,7 +100,7 @@ stop_murmur() { kill "$MPID" 2>/dev/null || true; wait "$MPID" 2>/dev/null || tr
 # (or "RESULT failed") and keeps the output in runs/.
 run() {
   local srv=$1 n=$2 m=$3 scpu=$4 tcpu=$5 tag=$6 out
-  out="$OUT_DIR/runs/$tag-$srv-n$n-m$m.txt"
+  out="$OUT_DIR/runs/${tag// /-}-$srv-n$n-m$m.txt"
   if [ "$srv" = murmur ]; then
     start_murmur "$scpu"
     timeout 600 taskset -c "$tcpu" "$BIN/mumbleload" -addr "127.0.0.1:$PORT" -transport udp -n "$n" -m "$m" \

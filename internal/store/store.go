@@ -273,8 +273,8 @@ func (s *Store) initNext() error {
 }
 
 func (s *Store) closeDBs() {
-	s.db.Close()
 	s.rdb.Close()
+	s.db.Close()
 }
 
 // Path returns the database file.
@@ -292,9 +292,10 @@ func (s *Store) Close() error {
 	}
 	s.qmu.Unlock()
 	<-s.writerDone
-	err := s.db.Close()
+	// The writer connection last: the last connection to close checkpoints
+	// the WAL and removes it (a read-only one cannot).
 	s.rdb.Close()
-	return err
+	return s.db.Close()
 }
 
 // job is one queued write. fn runs inside the writer's transaction; done
@@ -520,4 +521,17 @@ func (s *Store) version(key string) (uint64, error) {
 		return 0, err
 	}
 	return strconv.ParseUint(v, 10, 64)
+}
+
+// Hold stops the writer, as a stalled disk would, until release is called
+// (for tests of what a relay does when its disk does not keep up). It
+// returns once the writer is held.
+func (s *Store) Hold() (release func(), err error) {
+	held, rel := make(chan struct{}), make(chan struct{})
+	if _, err := s.enqueue(false, func(*sql.Tx, uint64) error { close(held); <-rel; return nil }, nil); err != nil {
+		return nil, err
+	}
+	<-held
+	var once sync.Once
+	return func() { once.Do(func() { close(rel) }) }, nil
 }

@@ -394,6 +394,18 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		}
 		return m.expireCmd()
 	}
+	if keyName(k) == "P" && !k.Alt && !k.Paste {
+		// Hold shift-P to page every channel (the page role is needed).
+		// It shares the talk key's hold: one press at a time.
+		if pressed, changed := m.hold.Key(time.Now()); changed {
+			m.cfg.Engine.PressPage(pressed)
+			if pressed {
+				m.stopReplay("replay stopped: you are paging")
+				m.flash = "paging every channel while you hold P"
+			}
+		}
+		return m.expireCmd()
+	}
 	switch keyName(k) {
 	case "q", "ctrl+d":
 		return tea.Quit
@@ -702,7 +714,7 @@ func (m *model) View() string {
 		if len(m.alarms) > 0 {
 			keys = append(keys, "a ACKNOWLEDGE ALARM")
 		}
-		keys = append(keys, "t text", "c channel", "r ring", "! alarm")
+		keys = append(keys, "t text", "c channel", "r ring", "! alarm", "P page")
 		if m.cfg.Replay != nil {
 			keys = append(keys, "p replay")
 		}

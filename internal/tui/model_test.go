@@ -67,13 +67,14 @@ func (c *fakeClient) Relay() string       { return "relay.example:4275" }
 func (c *fakeClient) State() client.State { return client.StateConnected }
 
 type fakeEngine struct {
-	presses, echoes []bool
-	muted, deaf     bool
-	volumes         map[string]float64
+	presses, echoes, pages []bool
+	muted, deaf            bool
+	volumes                map[string]float64
 }
 
 func (e *fakeEngine) Press(p bool)       { e.presses = append(e.presses, p) }
 func (e *fakeEngine) PressEcho(p bool)   { e.echoes = append(e.echoes, p) }
+func (e *fakeEngine) PressPage(p bool)   { e.pages = append(e.pages, p) }
 func (e *fakeEngine) SetMuted(b bool)    { e.muted = b }
 func (e *fakeEngine) SetDeafened(b bool) { e.deaf = b }
 func (e *fakeEngine) SetVolume(n string, g float64) {
@@ -326,5 +327,19 @@ func TestAlarmKeys(t *testing.T) {
 	run(m, m.keyPress(key("!")))
 	if fc.alarms != 1 {
 		t.Errorf("! raised %d alarms", fc.alarms)
+	}
+}
+
+// TestPageKey: holding shift-P pages; the hold's timeout releases it.
+func TestPageKey(t *testing.T) {
+	m, _, fe := newTestModel(t, ptt.HoldConfig{})
+	run(m, m.keyPress(key("P")))
+	run(m, m.keyPress(key("PPP")))
+	if len(fe.pages) != 1 || !fe.pages[0] || len(fe.presses) != 0 {
+		t.Fatalf("pages %v, presses %v", fe.pages, fe.presses)
+	}
+	m.expire(m.hold.Deadline())
+	if len(fe.presses) != 1 || fe.presses[0] {
+		t.Fatalf("release: presses %v", fe.presses)
 	}
 }

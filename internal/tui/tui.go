@@ -51,6 +51,8 @@ type Engine interface {
 	// PressEcho is Press for an echo test: the relay plays what was said
 	// back to this client alone after the release.
 	PressEcho(pressed bool)
+	// PressPage is Press for a live page to every channel.
+	PressPage(pressed bool)
 	// SetMuted, SetDeafened and SetVolume are the per-person controls
 	// (engine.Engine's); Volume reads a person's volume back.
 	SetMuted(bool)
