@@ -96,12 +96,16 @@ func historyList(cc *cli.Context) error {
 	if d := cc.Duration("since"); d > 0 {
 		q.Since = time.Now().Add(-d).UnixMilli()
 	}
+	// What the user missed (the relay sends it after the login) marks the
+	// new items.
+	missed, missedMore, err := c.WaitMissed(cc.Context)
+	if err != nil {
+		return err
+	}
 	items, more, err := c.History(cc.Context, q)
 	if err != nil {
 		return err
 	}
-	// The catch-up came before the answer (the relay sends it at login).
-	missed, missedMore := c.Missed()
 	isNew := map[uint64]bool{}
 	for _, it := range missed {
 		isNew[it.ID] = true

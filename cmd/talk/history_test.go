@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/internal/client"
@@ -86,6 +87,8 @@ func TestSendThenPlayToFile(t *testing.T) {
 	// queue: list until it is there.
 	reItem := regexp.MustCompile(`(?m)^(new|   ) (\d+) +.*alice talked in lobby for [0-9.]+s  \[talk play (\d+)\]$`)
 	var m []string
+	tick := time.NewTicker(50 * time.Millisecond) // not a login storm
+	defer tick.Stop()
 	for m == nil {
 		res := runTalk(ctx, t, r, "history", "--user", "carol", "--password", "pw", "--channel", "lobby")
 		if res.code != 0 || ctx.Err() != nil {
@@ -93,6 +96,9 @@ func TestSendThenPlayToFile(t *testing.T) {
 		}
 		if m = reItem.FindStringSubmatch(res.stdout); m != nil && m[2] != m[3] {
 			t.Fatalf("the play hint names another number: %s", m[0])
+		}
+		if m == nil {
+			<-tick.C
 		}
 	}
 	m = m[1:]

@@ -104,7 +104,10 @@ func TestBoxMissedTransmissionAndReplayButton(t *testing.T) {
 	}
 	defer bob.Close()
 	talkTone(t, bob, time.Second)
-	// Stored once the transmission ended: wait for it.
+	// Stored once the transmission ended: wait for it (asking every 50 ms:
+	// the relay limits how fast a session may ask).
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		items, _, err := bob.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
 		if err != nil {
@@ -113,7 +116,9 @@ func TestBoxMissedTransmissionAndReplayButton(t *testing.T) {
 		if len(items) > 0 {
 			break
 		}
-		if ctx.Err() != nil {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
 			t.Fatal("the transmission was not stored")
 		}
 	}

@@ -445,6 +445,7 @@ func (c *Client) install(cn *conn) {
 	c.fingerprint = cn.fingerprint
 	c.features = cn.features
 	c.hist.missed, c.hist.missedMore = nil, false // this connection's catch-up follows
+	c.hist.missedReady = make(chan struct{})
 	c.mu.Unlock()
 	if cn.resumed {
 		c.resumed.Add(1)

@@ -723,6 +723,13 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 			c.mu.Lock()
 			c.hist.missed = append(c.hist.missed, m.Items...)
 			c.hist.missedMore = m.More
+			if c.cur == cn {
+				select {
+				case <-c.hist.missedReady:
+				default:
+					close(c.hist.missedReady)
+				}
+			}
 			c.mu.Unlock()
 			c.events.push(Event{Msg: m})
 		}

@@ -39,7 +39,8 @@ func (f *fakeRelay) storedTexts() []proto.HistoryItem {
 	return out
 }
 
-// sendMissed sends the catch-up: the items after the read position.
+// sendMissed sends the catch-up: the items after the read position (also
+// when there are none, as the relay does after a login).
 func (f *fakeRelay) sendMissed(send func(proto.Message)) {
 	f.mu.Lock()
 	var missed []proto.HistoryItem
@@ -49,9 +50,7 @@ func (f *fakeRelay) sendMissed(send func(proto.Message)) {
 		}
 	}
 	f.mu.Unlock()
-	if len(missed) > 0 {
-		send(&proto.History{Flags: proto.HistoryMissed, Items: missed})
-	}
+	send(&proto.History{Flags: proto.HistoryMissed, Items: missed})
 }
 
 // serveText answers a text as the history relay does; false means the

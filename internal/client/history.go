@@ -69,6 +69,9 @@ type historyState struct {
 	// with HistoryMissed, in order), for Missed.
 	missed     []proto.HistoryItem
 	missedMore bool
+	// missedReady is closed when the login catch-up of the current
+	// connection has arrived (see WaitMissed).
+	missedReady chan struct{}
 }
 
 // outText is a text waiting for its TextAck.
@@ -513,6 +516,33 @@ func (c *Client) Missed() (items []proto.HistoryItem, more bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]proto.HistoryItem(nil), c.hist.missed...), c.hist.missedMore
+}
+
+// WaitMissed waits for the catch-up the relay sends after each login (it
+// is sent even when nothing was missed, but from the relay's history
+// workers, so it may come after the answers to requests made after Dial)
+// and returns Missed. With a relay without history it returns at once.
+func (c *Client) WaitMissed(ctx context.Context) ([]proto.HistoryItem, bool, error) {
+	if !c.HasHistory() {
+		return nil, false, nil
+	}
+	c.mu.Lock()
+	ready := c.hist.missedReady
+	c.mu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
+		defer cancel()
+	}
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return nil, false, fmt.Errorf("the relay did not send what was missed: %w", ctx.Err())
+	case <-c.life.Done():
+		return nil, false, ErrClosed
+	}
+	items, more := c.Missed()
+	return items, more, nil
 }
 
 // MarkRead tells the relay the user has been shown every item up to id

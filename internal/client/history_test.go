@@ -342,3 +342,35 @@ func TestSendTextQueuedForRelayWithoutHistory(t *testing.T) {
 		t.Errorf("text to nobody: %v", err)
 	}
 }
+
+// WaitMissed returns the login catch-up, also an empty one, and at once
+// with a relay without history.
+func TestWaitMissed(t *testing.T) {
+	f := historyFake(t)
+	f.addItem(proto.HistoryItem{Kind: proto.ItemText, From: "bob", Channel: "lobby", Text: "hi"}, nil)
+	c, err := dialFake(t, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _, err := c.WaitMissed(testCtx(t))
+	if err != nil || len(items) != 1 || items[0].Text != "hi" {
+		t.Errorf("WaitMissed = %+v, %v", items, err)
+	}
+	f.mu.Lock()
+	f.readPos = 1
+	f.mu.Unlock()
+	c2, err := dialFake(t, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if items, _, err := c2.WaitMissed(testCtx(t)); err != nil || len(items) != 0 {
+		t.Errorf("nothing missed: WaitMissed = %+v, %v", items, err)
+	}
+	old, err := dialFake(t, newFakeRelay(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := old.WaitMissed(testCtx(t)); err != nil {
+		t.Errorf("relay without history: %v", err)
+	}
+}

@@ -52,7 +52,9 @@ func TestHistoryTextAndReplay(t *testing.T) {
 	reVoice := regexp.MustCompile(`(?m)^(?:new|   ) +(\d+) +.*alice talked in lobby for [0-9.]+s  \[talk play (\d+)\]$`)
 	var id string
 	first := true
-	for id == "" {
+	tick := time.NewTicker(100 * time.Millisecond) // not a login storm
+	defer tick.Stop()
+	for ; id == ""; <-tick.C {
 		h := r.talk(t, "history", "carol", "cpw", "")
 		if code := h.wait(ctx); code != 0 {
 			t.Fatalf("talk history exited %d:\n%s", code, h.text())

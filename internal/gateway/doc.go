@@ -25,6 +25,8 @@
 //	{"t":"talk","on":false}                   release: ends the transmission
 //	{"t":"text","text":"hello","to":""}       to "" = the channel, else one user's name
 //	{"t":"ring","text":""}                    ring every station
+//	{"t":"alarm","text":""}                   raise an alarm: every station rings until acknowledged
+//	{"t":"alarm_ack","id":5}                  acknowledge alarm 5 at this station (the sender's calls it off)
 //	{"t":"ping","n":7}                        answered by {"t":"pong","n":7}
 //	{"t":"history","req":1,"channel":"ops","before":0,"after":0,"limit":50,"kinds":0}
 //	    list stored items (ITEM, below); channel "" = every channel
@@ -63,6 +65,11 @@
 //	{"t":"busy","holder":"bob","text":"bob is talking …"}  floor refused; audio is discarded
 //	{"t":"text","from":"bob","to":"","channel":"ops","time":1700000000000,"text":"hi"}
 //	{"t":"ring","from":"bob","time":1700000000000,"text":""}
+//	    with "alarm":5 for an alarm: it rings until this station acknowledges
+//	{"t":"alarm_ack","id":5,"name":"ann","pending":2,"over":false,"mine":false}
+//	    someone acknowledged an alarm; "over" when it stopped for everyone
+//	    (every station acknowledged or left; or its sender, "name", called
+//	    it off with "pending" stations left); "mine": this user's own
 //	{"t":"page","from":"boss","on":true}
 //	{"t":"clip","text":"Sent your clip (4.2 s)"}
 //	{"t":"state","state":"connected"|"reconnecting","text":"…"}   the gateway's relay link
@@ -85,11 +92,6 @@
 //	    the relay delivers it at her next login; "delivered" follows then,
 //	    without "to" for a text sent in an earlier session: the page knows
 //	    it by its id)
-//
-// The page turns a text typed as "@name message" into {"t":"text",
-// "to":"name"}: the way to write to someone who is offline, whom its list
-// of recipients (people online) does not offer.
-//
 //	{"t":"replay","id":42,"state":"playing"|"done"|"stopped"|"error","item":ITEM,"text":"…"}
 //	    a replay's progress; "stopped" when a transmission (someone's or
 //	    the user's own) interrupted it
@@ -101,6 +103,10 @@
 // ITEM is {"id":42,"kind":"text"|"private"|"voice"|"ring"|"page",
 // "time":UNIXMS,"from":"bob","channel":"ops","to":"","text":"…",
 // "duration_ms":4200,"audio":true,"cut":false,"waiting":false}.
+//
+// The page turns a text typed as "@name message" into {"t":"text",
+// "to":"name"}: the way to write to someone who is offline, whom its list
+// of recipients (people online) does not offer.
 //
 // Gateway to browser, binary:
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -49,7 +50,10 @@ func TestBrowserHistory(t *testing.T) {
 	src := sourcePCM(t)
 	bob.talk(t, src)
 	// The relay stores a transmission once it has ended: wait for it, so
-	// that it is among what ann missed.
+	// that it is among what ann missed (asking every 50 ms: the relay
+	// limits how fast a session may ask).
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		items, _, err := bob.c.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
 		if err != nil {
@@ -57,6 +61,11 @@ func TestBrowserHistory(t *testing.T) {
 		}
 		if len(items) > 0 {
 			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the transmission was not stored")
 		}
 	}
 	if _, err := bob.c.SendText(ctx, "", "did you hear that?"); err != nil {
