@@ -237,3 +237,24 @@ func TestQueuedFramesKeepOrder(t *testing.T) {
 		t.Fatalf("busy %d with nothing left", q.busy.Load())
 	}
 }
+
+// TestFastPathZeroAlloc: a frame on a talker's pass is forwarded to every
+// listener's queue without allocating (quic-go's SendDatagram, not run
+// here, allocates on its own).
+func TestFastPathZeroAlloc(t *testing.T) {
+	r, ch, ss := passRelay(t, 20)
+	a := ss[0]
+	r.handleVoice(a, testFrame(ch.info.ID, 0, proto.FlagStart))
+	frame := testFrame(ch.info.ID, 1, 0)
+	buf := make([]byte, len(frame))
+	n := testing.AllocsPerRun(200, func() {
+		copy(buf, frame)
+		r.handleVoice(a, buf)
+	})
+	if n != 0 {
+		t.Errorf("the voice fast path allocates %v times per frame", n)
+	}
+	if a.pass.Load() == nil || r.c.framesQueued.Load() < 19*200 {
+		t.Fatalf("frames did not take the fast path to the listeners: pass %v, queued %d", a.pass.Load() != nil, r.c.framesQueued.Load())
+	}
+}
