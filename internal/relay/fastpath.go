@@ -124,10 +124,12 @@ const (
 // datagrams wait in the connection's queue, and the fan-out must never
 // block; quic-go does not say how many wait, so the relay keeps its own
 // account from the connection's counters: every datagram handed to QUIC
-// counts as owed until the connection has sent one packet per owed
-// datagram (QUIC puts queued datagrams first in every packet it sends, so a
-// packet sent while datagrams wait carries at least one of them unless the
-// connection is congestion-limited). Congestion is what can hold datagrams,
+// counts as owed until the connection has sent packets for it. QUIC puts
+// queued datagrams, oldest first, before anything else in every packet it
+// sends, as many as fit, so unless the connection is congestion-limited
+// each packet sent carries at least one waiting datagram, and the packets
+// sent since the previous look carried up to directPerPacket each of those
+// that waited at that look. Congestion is what can hold datagrams,
 // and it follows loss or a peer that stopped answering: after a loss, or
 // when the listener has not been heard for directUnheard packets, its
 // voice takes the queue. A direct send that blocks anyway is ended by the
@@ -140,6 +142,7 @@ type directState struct {
 	heardAt  uint64 // guarded by mu: PacketsSent when PacketsReceived last moved
 	lost     uint64 // guarded by mu: PacketsLost at the last look
 	owed     int    // guarded by mu: datagrams handed to QUIC not yet matched by packets sent
+	owedThen int    // guarded by mu: owed at the last look
 	looked   bool   // guarded by mu: the counters above were read once
 	pauseEnd int64  // guarded by mu: Unix ns before which nothing is sent directly
 
@@ -148,12 +151,12 @@ type directState struct {
 	since atomic.Int64
 }
 
-// admit reports whether one more datagram may be sent directly, and if so
-// counts it as owed.
-func (d *directState) admit(st quic.ConnectionStats, now int64) bool {
+// admit reports whether one more datagram of size bytes may be sent
+// directly, and if so counts it as owed.
+func (d *directState) admit(st quic.ConnectionStats, size int, now int64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.lookLocked(st, now)
+	d.lookLocked(st, size, now)
 	if now < d.pauseEnd || st.PacketsSent-d.heardAt > directUnheard || d.owed >= directOwed {
 		return false
 	}
@@ -168,9 +171,21 @@ func (d *directState) queued() {
 	d.mu.Unlock()
 }
 
-func (d *directState) lookLocked(st quic.ConnectionStats, now int64) {
+// directPerPacket is how many datagrams of size bytes one packet carries
+// at least, from what QUIC leaves for them in a packet of the smallest size
+// it sends after the handshake (1200 bytes less header, an
+// acknowledgement and the AEAD tag; each DATAGRAM frame adds a type byte
+// and a length).
+func directPerPacket(size int) int { return max(1, (1200-100)/(size+3)) }
+
+func (d *directState) lookLocked(st quic.ConnectionStats, size int, now int64) {
 	if st.PacketsSent > d.sent {
-		d.owed = max(0, d.owed-int(st.PacketsSent-d.sent))
+		// Packets sent since the last look: each carried at least one
+		// waiting datagram, and together up to directPerPacket each of
+		// the ones that waited at the last look (a backlog leaves in few
+		// packets).
+		n := int(min(st.PacketsSent-d.sent, 1<<20))
+		d.owed = max(0, d.owed-max(n, min(d.owedThen, n*directPerPacket(size))))
 		d.sent = st.PacketsSent
 	}
 	if st.PacketsReceived != d.recv {
@@ -183,6 +198,7 @@ func (d *directState) lookLocked(st quic.ConnectionStats, now int64) {
 		d.lost = st.PacketsLost
 	}
 	d.looked = true
+	d.owedThen = d.owed
 }
 
 // trySend hands b to QUIC for s at once when that cannot block and nothing
@@ -191,7 +207,7 @@ func (d *directState) lookLocked(st quic.ConnectionStats, now int64) {
 // it (counted by the caller as a send error: a datagram QUIC refused once
 // it refuses again, so it is not queued either).
 func (s *session) trySend(b []byte, now int64) (handled, sent bool) {
-	if s.conn == nil || s.voice.busy.Load() != 0 || !s.direct.admit(s.conn.ConnectionStats(), now) {
+	if s.conn == nil || s.voice.busy.Load() != 0 || !s.direct.admit(s.conn.ConnectionStats(), len(b), now) {
 		return false, false
 	}
 	mine := s.direct.since.CompareAndSwap(0, now)

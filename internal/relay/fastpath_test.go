@@ -153,39 +153,61 @@ func TestDirectAdmit(t *testing.T) {
 	st := quic.ConnectionStats{PacketsSent: 10, PacketsReceived: 5, PacketsLost: 3}
 	now := time.Now().UnixNano()
 	for i := range directOwed {
-		if !d.admit(st, now) {
+		if !d.admit(st, 100, now) {
 			t.Fatalf("datagram %d refused on a fresh connection (losses before the first look do not count)", i)
 		}
 	}
-	if d.admit(st, now) {
+	if d.admit(st, 100, now) {
 		t.Fatalf("admitted with %d datagrams owed and no packet sent", directOwed)
 	}
-	st.PacketsSent += 2
-	if got := []bool{d.admit(st, now), d.admit(st, now), d.admit(st, now)}; !got[0] || !got[1] || got[2] {
-		t.Fatalf("two packets sent should make room for exactly two datagrams: %v", got)
+	// One packet sent after a look takes up to directPerPacket (10 of 100
+	// bytes) of the datagrams that waited at that look, and at least one.
+	st.PacketsSent++
+	for i := range directOwed - 2 {
+		if !d.admit(st, 100, now) {
+			t.Fatalf("datagram %d refused after a packet took 10 of 12", i)
+		}
 	}
-	d.queued() // the voiceLoop's datagrams count too
-	st.PacketsSent += 1
-	if d.admit(st, now) {
-		t.Fatal("a queued datagram was not counted")
+	if d.admit(st, 100, now) {
+		t.Fatalf("admitted with %d owed", directOwed)
+	}
+	// The voiceLoop's datagrams count too, and datagrams handed to QUIC
+	// after the last look are not taken by the next packet's share.
+	for range 10 {
+		d.queued()
+	}
+	d.admit(st, 100, now) // a look: 22 owed
+	for range 5 {
+		d.queued()
+	}
+	st.PacketsSent++
+	d.admit(st, 100, now) // 27 owed, one packet: 10 of the 22 gone
+	owed := func() int { d.mu.Lock(); defer d.mu.Unlock(); return d.owed }
+	if got := owed(); got != 17 {
+		t.Fatalf("owed %d after one packet drained a backlog, want 17", got)
+	}
+	st.PacketsSent += 2
+	d.admit(st, 100, now) // two packets take the other 17 (12 + 5), one more admitted
+	if got := owed(); got != 1 {
+		t.Fatalf("owed %d after the backlog left, want 1 (the one just admitted)", got)
 	}
 	// A loss pauses direct sends for directLossPause.
 	st.PacketsSent += 10
 	st.PacketsLost++
-	if d.admit(st, now) {
+	if d.admit(st, 100, now) {
 		t.Fatal("admitted right after a loss")
 	}
 	now += int64(directLossPause)
-	if !d.admit(st, now) {
+	if !d.admit(st, 100, now) {
 		t.Fatal("refused after the loss pause")
 	}
 	// A listener not heard for directUnheard packets gets its queue.
 	st.PacketsSent += directUnheard + 1
-	if d.admit(st, now) {
+	if d.admit(st, 100, now) {
 		t.Fatal("admitted to a listener not heard for many packets")
 	}
 	st.PacketsReceived++
-	if !d.admit(st, now) {
+	if !d.admit(st, 100, now) {
 		t.Fatal("refused once the listener was heard again")
 	}
 }
@@ -213,5 +235,26 @@ func TestQueuedFramesKeepOrder(t *testing.T) {
 	q.sent()
 	if q.busy.Load() != 0 {
 		t.Fatalf("busy %d with nothing left", q.busy.Load())
+	}
+}
+
+// TestFastPathZeroAlloc: a frame on a talker's pass is forwarded to every
+// listener's queue without allocating (quic-go's SendDatagram, not run
+// here, allocates on its own).
+func TestFastPathZeroAlloc(t *testing.T) {
+	r, ch, ss := passRelay(t, 20)
+	a := ss[0]
+	r.handleVoice(a, testFrame(ch.info.ID, 0, proto.FlagStart))
+	frame := testFrame(ch.info.ID, 1, 0)
+	buf := make([]byte, len(frame))
+	n := testing.AllocsPerRun(200, func() {
+		copy(buf, frame)
+		r.handleVoice(a, buf)
+	})
+	if n != 0 {
+		t.Errorf("the voice fast path allocates %v times per frame", n)
+	}
+	if a.pass.Load() == nil || r.c.framesQueued.Load() < 19*200 {
+		t.Fatalf("frames did not take the fast path to the listeners: pass %v, queued %d", a.pass.Load() != nil, r.c.framesQueued.Load())
 	}
 }
