@@ -450,3 +450,39 @@ func TestCatchUpBeforeAnswers(t *testing.T) {
 		c.Close()
 	}
 }
+
+// BenchmarkReplayStart measures, on loopback, the time from a Fetch to the
+// first Recording message at the client (the first second of audio, sent at
+// once; the rest is paced).
+func BenchmarkReplayStart(b *testing.B) {
+	st := relaytest.HistoryStore(b)
+	if _, err := st.SetChannel("lobby", "history=voice"); err != nil {
+		b.Fatal(err)
+	}
+	r := relaytest.Start(b, relaytest.WithHistory(st), relaytest.Configure(func(c *relay.Config) { c.ControlRate, c.ControlBurst = 1e6, 1e6 }))
+	r.AddUser("alice", "pw", 0)
+	a := r.Dial(b, "alice", "pw")
+	j := a.Join(b, "lobby")
+	for i := range 50 {
+		var fl proto.VoiceFlags
+		switch i {
+		case 0:
+			fl = proto.FlagStart
+		case 49:
+			fl = proto.FlagEnd
+		}
+		a.SendVoice(proto.VoiceHeader{Flags: fl, Channel: j.ID, Seq: uint16(i), Timestamp: uint32(960 * i), Duration: 960}, make([]byte, 80))
+	}
+	r.WaitStats(b, "the transmission stored", func(relay.Stats) bool { return r.HistoryStats().Written >= 1 })
+	a.MustSend(b, &proto.HistoryQuery{Req: 1, Channel: "lobby"})
+	id := relaytest.Wait(b, a, func(h *proto.History) bool { return h.Req == 1 && len(h.Items) == 1 }).Items[0].ID
+	b.ResetTimer()
+	for i := range b.N {
+		req := uint32(i + 10)
+		a.MustSend(b, &proto.Fetch{Req: req, ID: id})
+		rec := relaytest.Wait(b, a, func(m *proto.Recording) bool { return m.Req == req })
+		if rec.More {
+			b.Fatal("a one-second recording came in several parts")
+		}
+	}
+}
