@@ -486,3 +486,34 @@ func BenchmarkReplayStart(b *testing.B) {
 		}
 	}
 }
+
+// In a channel that keeps nothing a resent text is not sent twice either.
+func TestResendInChannelWithoutHistory(t *testing.T) {
+	r, st := historyRelay(t, map[string]string{"lobby": "history=off"})
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("bob", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	b := r.Dial(t, "bob", "pw")
+	if j := a.Join(t, "lobby"); j.History != proto.HistoryOff {
+		t.Fatalf("lobby %+v", j)
+	}
+	b.Join(t, "lobby")
+	a.MustSend(t, &proto.Text{Text: "once", ClientID: 9})
+	a.MustSend(t, &proto.Text{Text: "once", ClientID: 9})
+	a.MustSend(t, &proto.Text{Text: "next", ClientID: 10})
+	for _, want := range []string{"once", "next"} {
+		if m := relaytest.Wait[*proto.Text](t, b, nil); m.Text != want || m.ID != 0 {
+			t.Fatalf("bob got %+v, want %q without an id", m, want)
+		}
+	}
+	acks := 0
+	for acks < 3 {
+		if ack := relaytest.Wait[*proto.TextAck](t, a, nil); ack.ID != 0 || ack.Status != proto.TextSent {
+			t.Fatalf("ack %+v", ack)
+		}
+		acks++
+	}
+	if items, _, _ := st.Query(t.Context(), "alice", store.Query{}); len(items) != 0 {
+		t.Fatalf("history=off stored %+v", items)
+	}
+}
