@@ -291,8 +291,10 @@ func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = 
 // concealment (only when far below target); a sender clock that drifts is
 // followed continuously. Lost audio and pauses are still skipped to shrink
 // for free. With pause hints (Buffer.SetQuiet), an excess under 40 ms
-// still waits for a pause, and a packet that comes after its slot began to
-// be concealed is resumed from (the delay grows) rather than lost. Without
+// is squeezed only in pauses (quiet audio, where it is free; also an
+// excess smaller than a packet, which a drop could not take), and a packet
+// that comes after its slot began to be concealed is resumed from (the
+// delay grows) rather than lost. Without
 // pause hints, after an outage of up to 0.5 s the buffer resumes from the
 // last 200 ms of the burst that ends it, and squeezes that delay back.
 func WithTimeStretch(on bool) Option { return func(c *config) { c.timeStretch = on } }

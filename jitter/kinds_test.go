@@ -137,3 +137,44 @@ func TestTimeStretchResumesAfterOutage(t *testing.T) {
 		t.Errorf("mean delay %v with time-stretching, %v without: the delay added was not squeezed back", r.stats.MeanDelay, plain.stats.MeanDelay)
 	}
 }
+
+// TestTimeStretchShedsSmallExcessInPauses: with pause hints, an excess
+// smaller than a packet (here from a start 20 ms above what a steady
+// network needs; in the field, what resuming from a late packet adds) can
+// be neither dropped (a drop would take the delay below target) nor
+// squeezed mid-speech (that waits for 40 ms). In a pause the buffer asks
+// the consumer to squeeze it, which is free there; before, it stayed for
+// the whole transmission (talk record's mouth-to-ear was 20 ms longer).
+func TestTimeStretchShedsSmallExcessInPauses(t *testing.T) {
+	b := jitter.New(jitter.WithTimeStretch(true), jitter.WithInitialDelay(40*time.Millisecond))
+	fifo := 0
+	var first, last jitter.Stats
+	for tick := 0; tick < 1000; tick++ { // 10 s of 10 ms ticks
+		now := t0.Add(time.Duration(tick) * 10 * time.Millisecond)
+		if tick%2 == 0 {
+			i := tick / 2
+			b.Push(jitter.Packet{Seq: uint16(i), Timestamp: uint32(i * 960), Duration: 960, Start: i == 0,
+				Payload: []byte{1}, Arrival: now.Add(20 * time.Millisecond)})
+		}
+		for fifo < 480 {
+			d, _ := b.Next(now, 480-fifo)
+			fifo += d.Samples + d.Stretch
+			if d.Action == jitter.Play {
+				b.SetQuiet(true) // a long pause (or a quiet talker)
+			}
+		}
+		fifo -= 480
+		if st := b.Stats(); tick < 30 && st.CurrentDelay > first.CurrentDelay {
+			first = st // the largest excess in the first 0.3 s
+		}
+	}
+	last = b.Stats()
+	t.Logf("at first: delay %v, target %v; after 10 s: delay %v, target %v, %d stretch requests (%d samples), %d dropped, %d concealed",
+		first.CurrentDelay, first.TargetDelay, last.CurrentDelay, last.TargetDelay, last.TimeStretched, last.TimeStretchSamples, last.Dropped, last.Concealed)
+	if first.CurrentDelay < first.TargetDelay+10*time.Millisecond {
+		t.Fatalf("at first the delay is %v, target %v: the test starts no excess", first.CurrentDelay, first.TargetDelay)
+	}
+	if last.CurrentDelay > last.TargetDelay+5*time.Millisecond {
+		t.Errorf("after 10 s of pause the delay is %v, target %v: the excess was not shed", last.CurrentDelay, last.TargetDelay)
+	}
+}

@@ -52,7 +52,7 @@ var typeNames = [...]string{
 	TypeBye: "bye", TypeTicket: "ticket", TypeTextAck: "text-ack",
 	TypeHistoryQuery: "history-query", TypeHistory: "history", TypeHistoryRead: "history-read",
 	TypeFetch: "fetch", TypeRecording: "recording", TypeChannelSet: "channel-set",
-	TypeChannelSettings: "channel-settings",
+	TypeChannelSettings: "channel-settings", TypeAlarmAck: "alarm-ack",
 }
 
 func (t MsgType) String() string {
@@ -417,11 +417,18 @@ type Text struct {
 //	fromName str
 //	time     u64 unix ms
 //	text     str (MaxTextLen)
+//	flags    u8  (v2, optional, with alarm) [RingFlags]
+//	alarm    u32 the alarm's id, set by the relay (see [AlarmAck])
+//
+// The two optional fields are sent together, only when one is not zero,
+// and only to a peer of version 2 or later.
 type Ring struct {
 	From     uint32
 	FromName string
 	Time     int64
 	Text     string
+	Flags    RingFlags // v2, optional
+	Alarm    uint32    // v2, optional
 }
 
 // PageStart asks to page every channel. The relay answers with [FloorGrant]
@@ -861,11 +868,17 @@ func (m *Text) parse(d *decoder) {
 	}
 }
 
-func (m *Ring) AppendBody(b []byte) []byte {
+func (m *Ring) AppendBody(b []byte) []byte { return m.appendBodyFor(b, Version) }
+func (m *Ring) appendBodyFor(b []byte, v uint16) []byte {
 	b = binary.BigEndian.AppendUint32(b, m.From)
 	b = appendStr(b, m.FromName)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Time))
-	return appendStr(b, m.Text)
+	b = appendStr(b, m.Text)
+	if v >= Version2 && (m.Flags != 0 || m.Alarm != 0) {
+		b = append(b, byte(m.Flags))
+		b = binary.BigEndian.AppendUint32(b, m.Alarm)
+	}
+	return b
 }
 func (m *Ring) check(c *checker) {
 	c.str("sender name", m.FromName, MaxNameLen)
@@ -876,6 +889,10 @@ func (m *Ring) parse(d *decoder) {
 	m.FromName = d.str("sender name", MaxNameLen)
 	m.Time = int64(d.u64())
 	m.Text = d.str("text", MaxTextLen)
+	if d.v >= Version2 && d.more() { // 1 to 4 bytes after text are malformed
+		m.Flags = RingFlags(d.u8())
+		m.Alarm = d.u32()
+	}
 }
 
 func (m *PageStart) AppendBody(b []byte) []byte { return b }
@@ -1111,6 +1128,8 @@ func newMessage(t MsgType) Message {
 		return new(ChannelSet)
 	case TypeChannelSettings:
 		return new(ChannelSettings)
+	case TypeAlarmAck:
+		return new(AlarmAck)
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func samples() []Message {
 		&Talking{Channel: 1, Session: 1, Name: "alice", Talking: true, Priority: true},
 		&Text{From: 1, FromName: "alice", Channel: "lobby", To: "bob", Time: 1790000000000, Text: "héllo",
 			ID: 1 << 40, ClientID: 99, Flags: TextFromHistory},
-		&Ring{From: 1, FromName: "alice", Time: 1790000000001, Text: "fire drill"},
+		&Ring{From: 1, FromName: "alice", Time: 1790000000001, Text: "fire drill", Flags: RingAlarm, Alarm: 4},
 		&PageStart{},
 		&PageStop{},
 		&Page{From: 3, FromName: "desk", Active: true},
@@ -52,6 +52,7 @@ func samples() []Message {
 		&Recording{Req: 6, ID: 7, More: true, Packets: []RecPacket{{0, []byte{0xfc, 1, 2}}, {20, []byte{0xfc, 3}}}},
 		&ChannelSet{Channel: "lobby", Settings: "history=voice max-age=24h"},
 		&ChannelSettings{Channel: "lobby", Settings: "mode=ptt history=voice max-age=24h"},
+		&AlarmAck{Alarm: 4, Session: 2, Name: "bob", Pending: 3, Over: true},
 	}
 }
 
@@ -82,6 +83,10 @@ func asSentIn(m Message, v uint16) Message {
 	case *Text:
 		c := *m
 		c.ID, c.ClientID, c.Flags = 0, 0, 0
+		return &c
+	case *Ring:
+		c := *m
+		c.Flags, c.Alarm = 0, 0
 		return &c
 	case *Welcome:
 		c := *m
@@ -329,7 +334,7 @@ func TestEncodedLen(t *testing.T) {
 }
 
 // optionalTail lists the types whose last field is optional.
-var optionalTail = map[MsgType]bool{TypeAuth: true, TypePing: true, TypeKick: true, TypeText: true}
+var optionalTail = map[MsgType]bool{TypeAuth: true, TypePing: true, TypeKick: true, TypeText: true, TypeRing: true}
 
 // Optional trailing fields: a message without them is the message of a
 // peer that predates them, and parses with the field's zero value; one with

@@ -299,17 +299,22 @@ async function startTalk(source, page) {
   let path = S.path;
   if (path === 'webcodecs' && !(S.ctx.sampleRate === 48000 && await webcodecsOK())) path = 'worklet';
   if (!S.pressed) return;
+  if (path === 'worklet' && !S.ctx.audioWorklet) path = 'mediarecorder'; // no AudioWorklet: the recorder
+  // The recorder: WebM or Ogg (Chromium, Firefox) or Opus in MP4 (Safari);
+  // a browser that records only AAC (older Safari) sends live PCM instead.
+  const mime = path === 'mediarecorder' && ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4;codecs=opus', 'audio/webm']
+    .find((m) => window.MediaRecorder && MediaRecorder.isTypeSupported(m));
+  if (path === 'mediarecorder' && !mime && S.ctx.audioWorklet) { path = 'worklet'; ev('mrFallback'); }
   S.txPath = path;
   if (path === 'mediarecorder') {
-    const mime = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/webm'].find((m) => window.MediaRecorder && MediaRecorder.isTypeSupported(m));
     if (!mime) {
       S.pressed = false;
-      flash('This browser records only MP4 audio, which the gateway does not take. Choose "live PCM" in the menu.', '', 7000);
+      flash('This browser cannot record audio in a form the intercom takes. Try another browser.', '', 7000);
       ev('mrUnsupported');
       return;
     }
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : 'webm', page: S.pageTx});
+    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'mp4' : 'webm', page: S.pageTx});
     S.sending = true;
     const rec = new MediaRecorder(S.mic, {mimeType: mime, audioBitsPerSecond: 48000});
     S.mr = rec;
@@ -632,9 +637,13 @@ function init() {
   $('channel').addEventListener('change', (e) => send({t: 'join', channel: e.target.value}));
   $('textForm').addEventListener('submit', (e) => {
     e.preventDefault();
-    const text = $('text').value.trim();
+    let text = $('text').value.trim(), to = $('to').value;
+    // "@name message" writes privately, also to someone who is offline
+    // (a relay with history keeps it for them).
+    const at = /^@(\S+)\s+([\s\S]+)$/.exec(text);
+    if (at) { to = at[1]; text = at[2]; }
     if (!text) return;
-    send({t: 'text', text, to: $('to').value});
+    send({t: 'text', text, to});
     $('text').value = '';
   });
   $('ring').addEventListener('click', () => { initAudio(); send({t: 'ring'}); });

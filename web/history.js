@@ -10,7 +10,10 @@ window.HarkHistory = (() => {
     enabled: false,           // the relay keeps history (welcome)
     mode: 'off',              // the channel's history setting: off | text | voice
     shown: new Map(),         // item id -> its <li> in the log
+    items: new Map(),         // item id -> the item shown
     newest: 0,                // the newest item id this page knows
+    lastAudio: 0,             // the newest playable item id shown
+    before: 0,                // the newest id known when the last transmission began
     anchor: null,             // earlier history goes before this element
     divider: null,            // the current "while you were away" divider
     req: 0, reqs: new Map(),  // history requests in flight: req -> purpose
@@ -81,6 +84,8 @@ window.HarkHistory = (() => {
     const li = itemLi(it, where === 'missed');
     if (old) old.remove();
     H.shown.set(it.id, li);
+    H.items.set(it.id, it);
+    if (it.audio) H.lastAudio = Math.max(H.lastAudio, it.id);
     if (where === 'earlier' && H.anchor && H.anchor.parentNode === log) log.insertBefore(li, H.anchor);
     else log.appendChild(li);
   }
@@ -142,12 +147,33 @@ window.HarkHistory = (() => {
         $('log').insertBefore(head, H.anchor);
       }
       for (const it of fresh) place(it, 'earlier');
+    } else if (purpose === 'waiting') {
+      // Private texts this user sent that still wait for their recipient.
+      const me = A.S.me ? A.S.me.name : '';
+      const mine = items.filter((it) => it.waiting && it.from === me && !H.shown.has(it.id));
+      if (mine.length) {
+        const div = document.createElement('li');
+        div.className = 'divider';
+        div.textContent = 'Your private messages still waiting for someone to log in (' + mine.length + ')';
+        $('log').appendChild(div);
+        for (const it of mine) place(it, 'new');
+        scroll();
+      }
     } else {
-      // New transmissions after one ended: their play buttons.
-      for (const it of items) if (it.audio) place(it, 'new');
-      if (items.length) scroll();
+      // New transmissions after one ended: their play buttons. The relay
+      // stores a transmission just after it ends; ask once more if it
+      // was not there yet.
+      const fresh = items.filter((it) => it.audio && !H.shown.has(it.id));
+      for (const it of fresh) place(it, 'new');
+      if (fresh.length) scroll();
+      else if (purpose === 'new') setTimeout(() => request('new-again', newQuery()), 1500);
     }
     ev('history', {purpose, n: items.length});
+  }
+
+  // newQuery asks for the channel's transmissions newer than the last one shown.
+  function newQuery() {
+    return {channel: A.S.channel, kinds: (1 << 3) | (1 << 5), after: Math.max(H.lastAudio, H.before), limit: 20}; // 3: voice, 5: page
   }
 
   function toggle(id) {
@@ -192,6 +218,7 @@ window.HarkHistory = (() => {
       const ch = $('channel');
       ch.parentNode.insertBefore(b, ch.nextSibling);
     }
+    b.className = 'recorded ' + H.mode;
     b.classList.toggle('hidden', H.mode === 'off');
     b.textContent = H.mode === 'voice' ? '● recorded' : 'texts kept';
     b.title = H.mode === 'voice' ? 'This channel records voice: what is said here is kept and can be played again.'
@@ -205,6 +232,7 @@ window.HarkHistory = (() => {
       switch (m.t) {
       case 'welcome':
         H.enabled = !!m.history;
+        if (H.enabled) request('waiting', {kinds: 1 << 2, limit: 100}); // 2: private texts
         break;
       case 'joined':
         H.mode = m.history || 'off';
@@ -217,13 +245,25 @@ window.HarkHistory = (() => {
       case 'text':
         if (m.id) { H.newest = Math.max(H.newest, m.id); H.shown.set(m.id, null); }
         break;
-      case 'text_ack':
+      case 'text_ack': {
+        const it = H.items.get(m.id);
         if (m.status === 'waiting') A.addLog('sys', '', m.to + ' is offline: your message waits and is delivered when they next log in.');
-        else if (m.status === 'delivered' && m.to) A.addLog('sys', '', 'Your message to ' + m.to + ' was delivered.');
+        else if (m.status === 'delivered' && (m.to || it)) {
+          A.addLog('sys', '', 'Your message to ' + (m.to || it.to) + ' was delivered.');
+          if (it && it.waiting) { // no longer waiting: draw it again
+            it.waiting = false;
+            const old = H.shown.get(it.id), li = itemLi(it, false);
+            if (old) old.replaceWith(li);
+            H.shown.set(it.id, li);
+          }
+        }
+        ev('textAck', {id: m.id, status: m.status});
         break;
+      }
       case 'talking':
         // A transmission ended in the channel: it may now be playable.
-        if (!m.on && H.enabled && H.mode === 'voice') setTimeout(() => request('new', {channel: A.S.channel, after: H.newest, limit: 20}), 300);
+        if (m.on) H.before = H.newest;
+        else if (H.enabled && H.mode === 'voice') setTimeout(() => request('new', newQuery()), 300);
         break;
       }
     },

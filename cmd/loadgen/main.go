@@ -58,6 +58,7 @@ func app() *cli.App {
 			&cli.IntFlag{Name: "pid", Usage: "relay process id, to read its CPU time and memory from /proc"},
 			&cli.StringFlag{Name: "metrics", Usage: "relay metrics URL (http://HOST:PORT/metrics) to report its drop counters"},
 			&cli.StringFlag{Name: "spawn", Usage: "start this relay binary (open mode, loopback, a temporary data directory) and measure it"},
+			&cli.StringFlag{Name: "spawn-cpus", Usage: "with --spawn: run the relay on these CPUs only (taskset list, e.g. 0 or 0,1)"},
 			&cli.IntFlag{Name: "sessions", Aliases: []string{"n"}, Value: 50, Usage: "sessions (N)"},
 			&cli.IntFlag{Name: "talkers", Aliases: []string{"m"}, Value: 1, Usage: "talkers (M), spread over the channels"},
 			&cli.IntFlag{Name: "group", Value: 50, Usage: "sessions per channel"},
@@ -110,7 +111,7 @@ func run(c *cli.Context) error {
 		Logger: log,
 	}
 	if bin := c.String("spawn"); bin != "" {
-		stopRelay, err := spawn(ctx, bin, &cfg, log)
+		stopRelay, err := spawn(ctx, bin, c.String("spawn-cpus"), &cfg, log)
 		if err != nil {
 			return err
 		}
@@ -127,6 +128,9 @@ func run(c *cli.Context) error {
 	if res.Expected > 0 {
 		ratio = float64(res.Delivered) / float64(res.Expected)
 	}
+	defer fmt.Printf("RESULT tool=loadgen n=%d m=%d sent=%d expected=%d delivered=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f relay_cpu_s=%.2f cpu_us_per_frame=%.2f tool_cpu_s=%.2f\n",
+		res.Sessions, res.Talkers, res.FramesSent, res.Expected, res.Delivered, ms(res.LatencyP50), ms(res.LatencyP99), ms(res.LatencyMax),
+		res.RelayCPU.Seconds(), float64(res.CPUPerFrame.Nanoseconds())/1000, res.ToolCPU.Seconds())
 	if c.Bool("markdown") {
 		fmt.Printf("| %d | %d | %d/%d (%.4f) | %.1f | %.1f | %.2f | %.2f | %.2f |\n",
 			res.Sessions, res.Talkers, res.Delivered, res.Expected, ratio,
@@ -144,10 +148,14 @@ func run(c *cli.Context) error {
 		fmt.Printf("relay RSS %.1f MiB before, %.1f MiB after = %.1f KiB per session\n",
 			float64(res.RSSBefore)/(1<<20), float64(res.RSSAfter)/(1<<20), float64(res.RSSPerSession)/1024)
 	}
+	fmt.Printf("load tool CPU %v = %.1f µs per delivered frame\n", res.ToolCPU.Round(time.Millisecond), perFrame(res.ToolCPU, res.Delivered))
 	fmt.Printf("forward latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", ms(res.LatencyP50), ms(res.LatencyP99), ms(res.LatencyMax))
 	if res.RelayHeapInuse > 0 {
 		fmt.Printf("relay Go heap in use %.1f MiB = %.1f KiB per session; %d goroutines\n",
 			res.RelayHeapInuse/(1<<20), res.RelayHeapInuse/1024/float64(res.Sessions), int(res.RelayGoroutines))
+	}
+	if res.RelayFramesOut > 0 {
+		fmt.Printf("relay sent %.0f datagrams to listeners, %.1f %% of them straight from the fan-out\n", res.RelayFramesOut, 100*res.RelayFramesDirect/res.RelayFramesOut)
 	}
 	if len(res.RelayDropped) > 0 {
 		fmt.Printf("relay drops: %v\n", res.RelayDropped)
@@ -204,6 +212,13 @@ func restart(c *cli.Context) error {
 	return err
 }
 
+func perFrame(d time.Duration, frames uint64) float64 {
+	if frames == 0 {
+		return 0
+	}
+	return float64(d.Nanoseconds()) / 1000 / float64(frames)
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 var (
@@ -213,7 +228,7 @@ var (
 
 // spawn starts the relay binary in open mode on loopback with a channels
 // file for the run, and fills cfg's address, fingerprint, PID and metrics URL.
-func spawn(ctx context.Context, bin string, cfg *loadgen.Config, log *slog.Logger) (func(), error) {
+func spawn(ctx context.Context, bin, cpus string, cfg *loadgen.Config, log *slog.Logger) (func(), error) {
 	dir, err := os.MkdirTemp("", "hark-load-")
 	if err != nil {
 		return nil, err
@@ -230,8 +245,17 @@ func spawn(ctx context.Context, bin string, cfg *loadgen.Config, log *slog.Logge
 	maddr := ml.Addr().String()
 	ml.Close()
 	cfg.MetricsURL = "http://" + maddr + "/metrics"
-	cmd := exec.Command(bin, "--open", "--data", dir, "--channels", chf, "--listen", "127.0.0.1:0",
-		"--metrics", maddr, "--max-talk", (cfg.Duration + time.Minute).String(), "--log-level", "warn")
+	args := []string{"--open", "--data", dir, "--channels", chf, "--listen", "127.0.0.1:0",
+		"--metrics", maddr, "--max-talk", (cfg.Duration + time.Minute).String(), "--log-level", "warn"}
+	cmd := exec.Command(bin, args...)
+	if cpus != "" {
+		// taskset execs the relay: the process id stays the relay's.
+		ts, err := exec.LookPath("taskset")
+		if err != nil {
+			return nil, errors.New("--spawn-cpus needs taskset (Debian package util-linux)")
+		}
+		cmd = exec.Command(ts, append([]string{"-c", cpus, bin}, args...)...)
+	}
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

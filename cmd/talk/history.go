@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,11 +51,12 @@ show "waiting" until they are delivered.`,
 		ArgsUsage: "NUMBER",
 		Description: `Fetches the transmission with this number (from "talk history") from the
 relay and plays it on the sound card, or with --out writes it to a 48 kHz
-mono 16-bit WAV file. Pauses in the transmission are kept as silence.
-An existing file is not overwritten unless --force is given.`,
+mono 16-bit WAV file (or an Ogg Opus file: --out NAME.ogg). Pauses in the
+transmission are kept as silence. An existing file is not overwritten
+unless --force is given.`,
 		Flags: append(append(commonFlags(), withoutFlag(audioFlags(), "mute", "capture-device")...),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, TakesFile: true,
-				Usage: "write the transmission to this WAV `FILE` instead of playing it (- for standard output)"},
+				Usage: "write the transmission to `FILE` instead of playing it: a WAV file (48 kHz mono 16-bit), or Ogg Opus when the name ends in .ogg or .opus (the stored sound as it is, smaller); - for standard output (WAV)"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "with --out, overwrite the file if it exists"},
 		),
 		Action: play,
@@ -203,6 +206,9 @@ func playToFile(cc *cli.Context, cfg client.Config, id uint64, out recordOut) er
 	if err != nil {
 		return err
 	}
+	if ext := strings.ToLower(filepath.Ext(out.path)); ext == ".ogg" || ext == ".opus" {
+		return writeOgg(cc, rec, out)
+	}
 	pcm, st, err := history.Decode(rec.Packets)
 	if err != nil {
 		return fmt.Errorf("transmission %d: %w", id, err)
@@ -223,6 +229,33 @@ func playToFile(cc *cli.Context, cfg client.Config, id uint64, out recordOut) er
 	}
 	fmt.Fprintf(cc.App.ErrWriter, "wrote %v (%s) to %s\n", history.Duration(pcm).Round(10*time.Millisecond),
 		history.Describe(rec.Item, cfg.Name), out.name)
+	return nil
+}
+
+// writeOgg writes the recording as Ogg Opus (its packets as they are) to
+// out.path: a new file, or one play's checks allowed to replace.
+func writeOgg(cc *cli.Context, rec *client.Recording, out recordOut) error {
+	var buf bytes.Buffer
+	if err := history.WriteOgg(&buf, rec.Item, rec.Packets); err != nil {
+		return fmt.Errorf("transmission %d: %w", rec.Item.ID, err)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if _, err := os.Stat(out.path); err == nil {
+		flags = os.O_WRONLY | os.O_TRUNC // --force, or a named pipe
+	}
+	f, err := os.OpenFile(out.path, flags, 0o666)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", out.path, err)
+	}
+	_, err = f.Write(buf.Bytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", out.path, err)
+	}
+	fmt.Fprintf(cc.App.ErrWriter, "wrote %v (%s) to %s as Ogg Opus\n", (time.Duration(rec.Item.Duration) * time.Millisecond).Round(10*time.Millisecond),
+		history.Describe(rec.Item, ""), out.path)
 	return nil
 }
 

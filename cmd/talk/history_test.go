@@ -11,6 +11,7 @@ import (
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/proto"
 )
 
 func historyRelay(t *testing.T, lobby string) *relaytest.Relay {
@@ -67,7 +68,7 @@ func TestTextWaitsAndHistoryShowsItOnce(t *testing.T) {
 	}
 	// An unknown name is refused in words.
 	res = runTalk(ctx, t, r, "text", "--user", "alice", "--password", "pw", "--to", "nobody", "hello")
-	if res.code == 0 || !strings.Contains(res.stderr, `no user "nobody"`) {
+	if res.code == 0 || !strings.Contains(res.stderr, "nobody is not online, and the relay keeps texts") {
 		t.Errorf("text to an unknown user: %+v", res)
 	}
 }
@@ -126,6 +127,14 @@ func TestSendThenPlayToFile(t *testing.T) {
 	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", m[1], "--out", out, "--force"); res.code != 0 {
 		t.Errorf("play --force: %+v", res)
 	}
+	// As Ogg Opus: the stored packets as they are.
+	ogg := filepath.Join(t.TempDir(), "got.ogg")
+	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", m[1], "--out", ogg); res.code != 0 || !strings.Contains(res.stderr, "as Ogg Opus") {
+		t.Errorf("play --out .ogg: %+v", res)
+	}
+	if b, err := os.ReadFile(ogg); err != nil || !strings.HasPrefix(string(b), "OggS") {
+		t.Errorf("the .ogg file does not start an Ogg stream: %v", err)
+	}
 	// On the (null) sound card, through the playout.
 	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", "--audio-backend", "null", m[1]); res.code != 0 || !strings.Contains(res.stderr, "playing alice talked in lobby") {
 		t.Errorf("play on the sound card: %+v", res)
@@ -133,5 +142,22 @@ func TestSendThenPlayToFile(t *testing.T) {
 	// A number that is not there.
 	if res := runTalk(ctx, t, r, "play", "--user", "carol", "--password", "pw", "9999", "--out", filepath.Join(t.TempDir(), "x.wav")); res.code == 0 || !strings.Contains(res.stderr, "no item 9999") {
 		t.Errorf("play of an unknown number: %+v", res)
+	}
+}
+
+func TestSetChannel(t *testing.T) {
+	r := historyRelay(t, "history=off")
+	r.AddUser("boss", "pw", proto.RoleAdmin)
+	ctx := testCtx(t)
+	res := runTalk(ctx, t, r, "set-channel", "--user", "boss", "--password", "pw", "lobby", "history=voice", "max-age=24h")
+	if res.code != 0 || !strings.Contains(res.stdout, "lobby: ") || !strings.Contains(res.stdout, "history=voice") {
+		t.Fatalf("set-channel: %+v", res)
+	}
+	res = runTalk(ctx, t, r, "set-channel", "--user", "alice", "--password", "pw", "lobby", "history=off")
+	if res.code != exitAuth {
+		t.Errorf("set-channel by a user without the admin role: %+v", res)
+	}
+	if res := runTalk(ctx, t, r, "set-channel", "--user", "boss", "--password", "pw", "lobby", "voice"); res.code != exitUsage {
+		t.Errorf("a setting without =: %+v", res)
 	}
 }

@@ -47,6 +47,8 @@ type Deps struct {
 	PTT ptt.Source
 	// Replay replaces the configured replay button.
 	Replay ptt.Source
+	// Page replaces the configured page button.
+	Page ptt.Source
 	// LEDs replace the configured GPIO LED lines: bit i is the i-th
 	// configured LED in the order connected, talking, receiving, ring.
 	LEDs gpio.Outputs
@@ -95,6 +97,7 @@ type box struct {
 	ringTimer *time.Timer
 	ringGen   int
 	unheard   []proto.HistoryItem // missed transmissions not played yet, oldest first
+	alarms    []uint32            // alarms ringing here, not acknowledged
 	replay    context.CancelFunc  // stops the replay under way (nil: none)
 }
 
@@ -212,6 +215,16 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		})
 	}
 
+	// The page button.
+	psrc := deps.Page
+	if psrc == nil && cfg.PageButton != "" {
+		psrc = buttonSource(cfg, cfg.PageButton, cfg.PageDevice, "page-button", log)
+	}
+	if psrc != nil {
+		src := retrying(psrc, log)
+		wg.Go(func() { _ = src.Run(ctx, eng.PressPage) })
+	}
+
 	// The connection, forever.
 	ccfg := client.Config{Relay: cfg.Relay, Name: cfg.User, Password: password, Channel: cfg.Channel,
 		Fingerprint: cfg.Fingerprint, KnownRelaysFile: cfg.KnownRelaysFile, Software: "talk box (hark)",
@@ -325,6 +338,7 @@ func (b *box) engineState(s engine.State) {
 	b.mu.Unlock()
 	if s.Pressed && !prev.Pressed {
 		b.stopReplay("interrupted: the talk button was pressed")
+		b.ackAlarms()
 	}
 	switch {
 	case s.Talking && !prev.Talking:
@@ -352,6 +366,9 @@ func (b *box) event(ev client.Event) {
 		b.setConn(ev.State)
 		return
 	case client.StateClosed:
+		return
+	}
+	if b.alarmEvent(ev.Msg) {
 		return
 	}
 	switch m := ev.Msg.(type) {
@@ -413,7 +430,7 @@ func (b *box) show() {
 		return
 	}
 	b.mu.Lock()
-	conn, eng, ringing, unheard := b.conn, b.eng, b.ringing, len(b.unheard)
+	conn, eng, ringing, unheard, alarm := b.conn, b.eng, b.ringing, len(b.unheard), len(b.alarms) > 0
 	b.mu.Unlock()
 	set := func(role int, p gpio.Pattern) {
 		if i := b.idx[role]; i >= 0 {
@@ -442,6 +459,8 @@ func (b *box) show() {
 		set(ledReceiving, gpio.Off)
 	}
 	switch {
+	case alarm:
+		set(ledRing, gpio.FastBlink)
 	case ringing:
 		set(ledRing, gpio.DoubleBlink)
 	case unheard > 0:

@@ -409,3 +409,58 @@ func nullAudio(t *testing.T, d Deps) Deps {
 	}
 	return d
 }
+
+// TestBoxAlarmAndPageButton: an alarm blinks the ring LED until the talk
+// button acknowledges it; the page button pages every channel.
+func TestBoxAlarmAndPageButton(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	bob := r.Dial(t, "bob", "")
+	bob.Join(t, "lobby")
+	cfg, err := ParseConfig([]byte("relay = " + r.Addr + "\nuser = door\nfingerprint = " + r.Fingerprint +
+		"\nvad = yes\nled-ring = 4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.KnownRelaysFile = filepath.Join(t.TempDir(), "known")
+	leds := &fakeLEDs{change: make(chan struct{}, 1)}
+	button := &fakeButton{press: make(chan bool)}
+	page := &fakeButton{press: make(chan bool)}
+	logs := &logBuffer{change: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, nullAudio(t, Deps{PTT: button, Page: page, LEDs: leds, Out: logs})) }()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return")
+		}
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", logs.String())
+		}
+	})
+	logs.waitFor(t, "msg=connected relay=")
+
+	bob.MustSend(t, &proto.Ring{Text: "fire", Flags: proto.RingAlarm})
+	logs.waitFor(t, "ALARM")
+	leds.waitFor(t, "alarm", func(v uint64) bool { return v&1 != 0 })
+	button.press <- true
+	ack := relaytest.Wait(t, bob, func(m *proto.AlarmAck) bool { return m.Name == "door" })
+	if !ack.Over {
+		t.Errorf("door was the only station: %+v", ack)
+	}
+	button.press <- false
+	leds.waitFor(t, "alarm off", func(v uint64) bool { return v&1 == 0 })
+	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "door" && !m.Talking })
+
+	page.press <- true
+	relaytest.Wait(t, bob, func(m *proto.Page) bool { return m.FromName == "door" && m.Active })
+	page.press <- false
+	relaytest.Wait(t, bob, func(m *proto.Page) bool { return m.FromName == "door" && !m.Active })
+}

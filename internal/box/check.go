@@ -70,19 +70,19 @@ func Check(ctx context.Context, cfg Config, w io.Writer, deps CheckDeps) error {
 	// Sound cards.
 	checkSound(ctx, cfg, ok, problem)
 
-	// Push-to-talk inputs.
-	if cfg.EvdevDevice != "" {
-		d := &ptt.Evdev{Device: cfg.EvdevDevice, Key: cfg.EvdevKey}
+	// Push-to-talk inputs, and the replay button.
+	evdev := func(part, device, key, fix string) {
+		d := &ptt.Evdev{Device: device, Key: key}
 		if desc, err := d.Probe(); err != nil {
-			problem("button (input)", err, "check ptt-evdev and ptt-evdev-key (`talk devices` lists the input devices); reading /dev/input needs root or the \"input\" group")
+			problem(part, err, fix+" (`talk devices` lists the input devices); reading /dev/input needs root or the \"input\" group")
 		} else {
-			ok("button (input)", "%s", desc)
+			ok(part, "%s", desc)
 		}
 	}
-	if cfg.ButtonLine != "" {
+	gpioButton := func(part, line, setting string) {
 		bcfg := cfg.Button // the configured bias, active-low and debounce, as Run uses them
 		bcfg.Consumer = "hark-check"
-		in, err := ptt.GPIOLine(cfg.GPIOChip, cfg.ButtonLine, bcfg)()
+		in, err := ptt.GPIOLine(cfg.GPIOChip, line, bcfg)()
 		if err == nil {
 			var v bool
 			v, err = in.Value()
@@ -92,12 +92,29 @@ func Check(ctx context.Context, cfg Config, w io.Writer, deps CheckDeps) error {
 				if v {
 					state = "pressed"
 				}
-				ok("button (GPIO)", "line %s on %s, %s now", cfg.ButtonLine, cfg.GPIOChip, state)
+				ok(part, "line %s on %s, %s now", line, cfg.GPIOChip, state)
 			}
 		}
 		if err != nil {
-			problem("button (GPIO)", err, gpioFix("ptt-gpio-line"))
+			problem(part, err, gpioFix(setting))
 		}
+	}
+	if cfg.EvdevDevice != "" {
+		evdev("button (input)", cfg.EvdevDevice, cfg.EvdevKey, "check ptt-evdev and ptt-evdev-key")
+	}
+	if cfg.ButtonLine != "" {
+		gpioButton("button (GPIO)", cfg.ButtonLine, "ptt-gpio-line")
+	}
+	switch {
+	case cfg.ReplayButton == "":
+	case cfg.ReplayIsKey():
+		dev := cfg.ReplayDevice
+		if dev == "" {
+			dev = cfg.EvdevDevice
+		}
+		evdev("replay button", dev, cfg.ReplayButton, "check replay-button and replay-button-device")
+	default:
+		gpioButton("replay button", cfg.ReplayButton, "replay-button")
 	}
 	if cfg.VAD {
 		ok("hands-free", "voice activation is on")

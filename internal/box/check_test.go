@@ -56,7 +56,7 @@ func TestCheckProblems(t *testing.T) {
 	cfg, err := ParseConfig([]byte("relay = " + r.Addr + "\nuser = door\npassword-file = " + pw +
 		"\nfingerprint = " + r.Fingerprint + "\naudio-backend = null\ncapture-device = no such microphone\n" +
 		"ptt-evdev = " + filepath.Join(dir, "event99") + "\ngpio-chip = " + filepath.Join(dir, "gpiochip9") +
-		"\nptt-gpio-line = 17\nled-connected = 5\n"))
+		"\nptt-gpio-line = 17\nled-connected = 5\nreplay-button = 27\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestCheckProblems(t *testing.T) {
 		"PROBLEM  microphone", "no capture device has \"no such microphone\"",
 		"ok       speaker",
 		"PROBLEM  button (input)", "event99",
-		"PROBLEM  button (GPIO)", "PROBLEM  LEDs",
+		"PROBLEM  button (GPIO)", "PROBLEM  LEDs", "PROBLEM  replay button", "check gpio-chip and replay-button",
 		"PROBLEM  relay          wrong user name or password for door", "relay user add NAME",
 	} {
 		if !strings.Contains(out.String(), want) {

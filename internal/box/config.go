@@ -60,6 +60,13 @@ type Config struct {
 	// ptt-evdev device, or else the first device that has the key.
 	ReplayDevice string
 
+	// PageButton pages every channel while held (the box's user needs the
+	// page role): an evdev key or button name of PageDevice, or a GPIO line,
+	// like ReplayButton. "" for none.
+	PageButton string
+	// PageDevice is the evdev device of a PageButton key (see ReplayDevice).
+	PageDevice string
+
 	// LEDs: GPIO lines on GPIOChip; "" leaves one out.
 	LEDConnected, LEDTalking, LEDReceiving, LEDRing string
 	LEDActiveLow                                    bool
@@ -151,7 +158,7 @@ func parseBool(v string) (bool, error) {
 var keys = []string{"relay", "user", "password", "password-file", "channel", "fingerprint", "known-relays",
 	"audio-backend", "capture-device", "playback-device", "frame", "complexity", "mute",
 	"ptt-evdev", "ptt-evdev-key", "ptt-evdev-grab", "gpio-chip", "ptt-gpio-line", "ptt-gpio-active-low",
-	"ptt-gpio-bias", "ptt-gpio-debounce", "vad", "vad-preroll", "replay-button", "replay-button-device",
+	"ptt-gpio-bias", "ptt-gpio-debounce", "vad", "vad-preroll", "replay-button", "replay-button-device", "page-button", "page-button-device",
 	"led-connected", "led-talking", "led-receiving", "led-ring", "led-active-low", "ring-led-for",
 	"log-level", "log-json"}
 
@@ -232,6 +239,10 @@ func (c *Config) set(k, v string) error {
 		c.ReplayButton = v
 	case "replay-button-device":
 		c.ReplayDevice = v
+	case "page-button":
+		c.PageButton = v
+	case "page-button-device":
+		c.PageDevice = v
 	case "led-connected":
 		c.LEDConnected = v
 	case "led-talking":
@@ -277,6 +288,9 @@ func (c *Config) check() error {
 	if c.ReplayDevice != "" && !c.ReplayIsKey() {
 		return fmt.Errorf("replay-button-device is set but replay-button %q is not a key name (KEY_… or BTN_…)", c.ReplayButton)
 	}
+	if c.PageDevice != "" && !isKeyName(c.PageButton) {
+		return fmt.Errorf("page-button-device is set but page-button %q is not a key name (KEY_… or BTN_…)", c.PageButton)
+	}
 	if c.RingFor <= 0 {
 		return fmt.Errorf("ring-led-for must be positive")
 	}
@@ -307,7 +321,11 @@ const (
 
 // ReplayIsKey reports whether ReplayButton names an evdev key (else a GPIO
 // line).
-func (c *Config) ReplayIsKey() bool {
-	u := strings.ToUpper(c.ReplayButton)
+func (c *Config) ReplayIsKey() bool { return isKeyName(c.ReplayButton) }
+
+// isKeyName reports whether a button setting names an evdev key or button
+// (KEY_…, BTN_…), else a GPIO line.
+func isKeyName(s string) bool {
+	u := strings.ToUpper(s)
 	return strings.HasPrefix(u, "KEY_") || strings.HasPrefix(u, "BTN_")
 }

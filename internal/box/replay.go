@@ -15,16 +15,7 @@ import (
 
 // replaySource is the configured replay button.
 func replaySource(cfg Config, log *slog.Logger) ptt.Source {
-	if cfg.ReplayIsKey() {
-		dev := cfg.ReplayDevice
-		if dev == "" {
-			dev = cfg.EvdevDevice
-		}
-		return &ptt.Evdev{Device: dev, Key: cfg.ReplayButton, WaitForDevice: true, Logger: log.With("part", "replay-button")}
-	}
-	bcfg := cfg.Button
-	bcfg.Consumer = "hark-replay"
-	return &ptt.Button{Open: ptt.GPIOLine(cfg.GPIOChip, cfg.ReplayButton, bcfg)}
+	return buttonSource(cfg, cfg.ReplayButton, cfg.ReplayDevice, "replay-button", log)
 }
 
 // missed logs what the box missed (the relay's catch-up at login) and keeps

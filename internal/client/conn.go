@@ -715,7 +715,7 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		}
 		c.mu.Unlock()
 		c.events.push(Event{Msg: m})
-	case *proto.Text, *proto.Ring:
+	case *proto.Text, *proto.Ring, *proto.AlarmAck:
 		c.events.push(Event{Msg: m})
 	case *proto.History:
 		c.rememberItems(m.Items)

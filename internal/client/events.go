@@ -40,7 +40,10 @@ func (s State) String() string {
 // (a full snapshot, sent after each join; a snapshot the relay split over
 // several messages is delivered whole, with More false), *proto.PresenceChange,
 // *proto.Talking (someone took or released the floor; Priority for a page),
-// *proto.Text, *proto.Ring, *proto.Page, *proto.Joined, *proto.Error (a
+// *proto.Text, *proto.Ring (an alarm when Flags has proto.RingAlarm: it
+// rings until [Client.AckAlarm]), *proto.AlarmAck (someone acknowledged an
+// alarm; Over when it stopped for everyone), *proto.Page, *proto.Joined,
+// *proto.Error (a
 // refusal not tied to a request this client is waiting for, e.g. a
 // transmission cut for being too long), *proto.Bye, and with a relay that
 // keeps history: *proto.History (with proto.HistoryMissed: what the user

@@ -33,7 +33,7 @@ type fakeRelay struct {
 	// Set by newFakeRelayWith before it serves, then read-only:
 	v1            bool // behave as a relay of protocol version 1 (the binary before v2)
 	splitPresence bool // send the presence snapshot in two parts (More set on the first)
-	history       bool // offer proto.FeatureHistory and answer its messages (see serveHistory)
+	history       bool // offer proto.FeatureHistory and answer its messages (see serveHistory); guarded by mu after serving starts (a test may turn it off for the next connections)
 
 	// History state (with history), guarded by mu.
 	items      []proto.HistoryItem          // stored, by id
@@ -138,6 +138,7 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 	}
 	channels := []proto.ChannelInfo{{Name: "lobby", ID: 1}, {Name: "ops", ID: 2, Mode: proto.ModeOpen}}
 	var name string
+	hist := false // this connection offered history
 	for {
 		m, err := rd.Next()
 		if err != nil {
@@ -162,7 +163,10 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 				continue
 			}
 			h := proto.NewHello("fake")
-			if !f.history {
+			f.mu.Lock()
+			hist = f.history
+			f.mu.Unlock()
+			if !hist {
 				h.Features &^= proto.FeatureHistory
 			}
 			send(h)
@@ -193,7 +197,7 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 						users = users[1:]
 					}
 					send(&proto.Presence{Users: users})
-					if f.history {
+					if hist {
 						f.sendMissed(send)
 					}
 					found = true
@@ -214,7 +218,7 @@ func (f *fakeRelay) serve(qc *quic.Conn) {
 		case *proto.PageStart:
 			send(&proto.Error{Code: proto.CodeForbidden, About: proto.TypePageStart, Text: "you may not page"})
 		case *proto.Text:
-			if f.history {
+			if hist {
 				if !f.serveText(qc, m, name, send) {
 					return
 				}

@@ -41,11 +41,13 @@ type Recording struct {
 // historyState is the Client's history bookkeeping. Its fields are guarded
 // by Client.mu unless noted.
 type historyState struct {
-	// outbox holds texts sent with SendText and not yet acknowledged, in
-	// the order they were sent. Each is (re)written on the current
-	// connection; after a reconnection all are written again with the
-	// same ClientID (the relay drops a resend it already has and answers
-	// its TextAck again).
+	// outbox holds texts sent with SendText and not yet answered, in the
+	// order they were sent. Only the first is on the wire at a time (see
+	// pumpOut): the relay answers an accepted text after storing it but
+	// refuses one at once, so with several in flight a refusal could not
+	// be told apart from an earlier text's late answer. After a
+	// reconnection the first is written again with the same ClientID (the
+	// relay drops a resend it already has and answers its TextAck again).
 	outbox []*outText
 	// nextClientID numbers texts: a random start, so that a restarted
 	// program never reuses the ids of its previous run.
@@ -326,9 +328,7 @@ func (c *Client) SendText(ctx context.Context, to, text string) (proto.TextAck, 
 	c.hist.outbox = append(c.hist.outbox, ot)
 	cn := c.cur
 	c.mu.Unlock()
-	if cn != nil {
-		c.writeOut(cn, ot)
-	}
+	c.pumpOut(cn)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
@@ -352,64 +352,73 @@ func (c *Client) SendText(ctx context.Context, to, text string) (proto.TextAck, 
 	}
 }
 
-// writeOut writes ot on cn unless it was written there already. A failed
-// write is retried by the next connection (the write failing means this
-// one is ending).
-func (c *Client) writeOut(cn *conn, ot *outText) {
+// pumpOut writes the first waiting text on cn, unless it is on cn
+// already (nil cn: not connected). A failed write is repeated on the next
+// connection (the write failing means this one is ending).
+func (c *Client) pumpOut(cn *conn) {
+	if cn == nil {
+		return
+	}
 	c.mu.Lock()
-	if ot.cn == cn || !c.outboxHas(ot) {
+	if len(c.hist.outbox) == 0 || c.hist.outbox[0].cn == cn {
 		c.mu.Unlock()
 		return
 	}
+	ot := c.hist.outbox[0]
 	ot.cn = cn
 	m := ot.msg
 	c.mu.Unlock()
+	if cn.features&proto.FeatureHistory == 0 {
+		// The relay came back without history (an older one): it sends no
+		// TextAck, but answers a refusal before a Ping's Pong.
+		go c.pumpOld(cn, ot)
+		return
+	}
 	if err := cn.write(&m); err != nil {
 		c.log.Debug("text not sent; it is sent again after reconnecting", "err", err)
 	}
 }
 
-// outboxHas reports whether ot is still waiting. c.mu held.
-func (c *Client) outboxHas(ot *outText) bool {
-	for _, x := range c.hist.outbox {
-		if x == ot {
-			return true
-		}
+// pumpOld sends the first waiting text to a relay without history (queued
+// while the client was reconnecting to it) and finishes it as the relay
+// answers: a refusal, or the Pong of a Ping sent after it.
+func (c *Client) pumpOld(cn *conn, ot *outText) {
+	m := ot.msg
+	r, err := c.request(c.life, &m, func(m proto.Message) bool { return isErrorAbout(m, proto.TypeText) }, true)
+	if err != nil {
+		return // the connection ended: the next one sends it again
 	}
-	return false
+	if e, ok := r.(*proto.Error); ok {
+		c.finishOut(cn, nil, e)
+		return
+	}
+	st := proto.TextSent
+	if m.To != "" {
+		st = proto.TextDelivered
+	}
+	c.finishOut(cn, &proto.TextAck{ClientID: m.ClientID, Status: st}, nil)
 }
 
-// resendOutbox writes every waiting text on the new connection cn, in order.
-func (c *Client) resendOutbox(cn *conn) {
-	c.mu.Lock()
-	out := append([]*outText(nil), c.hist.outbox...)
-	c.mu.Unlock()
-	for _, ot := range out {
-		c.writeOut(cn, ot)
-	}
-}
-
-// finishOut takes the text that the relay answered off the outbox and
-// reports the outcome. For an Error (which names no text) it is the oldest
-// text written on cn: the relay answers a session's texts in order.
-// It returns false when no waiting text matches.
+// finishOut takes the text on the wire (the first waiting) off the outbox
+// when the relay answered it: a TextAck with its ClientID, or an Error
+// (which names no text) on the connection it was written on. It reports
+// the outcome and writes the next text. It returns false when the answer
+// is not for it (e.g. a later "delivered" for an earlier text).
 func (c *Client) finishOut(cn *conn, ack *proto.TextAck, e *proto.Error) bool {
 	c.mu.Lock()
-	idx := -1
-	for i, ot := range c.hist.outbox {
-		if ack != nil && ot.msg.ClientID == ack.ClientID || ack == nil && ot.cn == cn {
-			idx = i
-			break
-		}
-	}
-	if idx < 0 {
+	if len(c.hist.outbox) == 0 {
 		c.mu.Unlock()
 		return false
 	}
-	ot := c.hist.outbox[idx]
-	c.hist.outbox = append(c.hist.outbox[:idx], c.hist.outbox[idx+1:]...)
+	ot := c.hist.outbox[0]
+	if ack != nil && ot.msg.ClientID != ack.ClientID || ack == nil && ot.cn != cn {
+		c.mu.Unlock()
+		return false
+	}
+	c.hist.outbox = c.hist.outbox[1:]
 	gone := ot.gone
 	c.mu.Unlock()
+	defer c.pumpOut(cn)
 	var r textResult
 	if ack != nil {
 		r.ack = *ack
@@ -446,7 +455,7 @@ func (c *Client) failOutbox(err error) {
 func (c *Client) textError(to string, e *proto.Error) error {
 	if e.Code == proto.CodeNoUser {
 		if c.HasHistory() {
-			return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("there is no user %q on the relay", to)}
+			return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("%s is not online, and the relay keeps texts for later only for users with an account, which %s is not", to, to)}
 		}
 		return &RelayError{Code: e.Code, About: e.About, Text: fmt.Sprintf("%s is not online", to)}
 	}
@@ -603,10 +612,7 @@ func (c *Client) handleHistory(cn *conn, m proto.Message) bool {
 // historyInstalled runs when a new connection is installed: it resends the
 // waiting texts and the read position.
 func (c *Client) historyInstalled(cn *conn) {
-	if cn.features&proto.FeatureHistory == 0 {
-		return
-	}
-	c.resendOutbox(cn)
+	c.pumpOut(cn) // also to a relay without history (see pumpOld)
 	c.sendRead(cn)
 }
 

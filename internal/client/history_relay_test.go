@@ -93,3 +93,45 @@ delivered:
 		}
 	}
 }
+
+// Texts sent at once each get their own answer: the relay acknowledges an
+// accepted text after storing it but refuses one at once, so a refusal
+// must not be taken for an earlier text's answer.
+func TestRelayConcurrentTextsKeepTheirAnswers(t *testing.T) {
+	st := relaytest.HistoryStore(t)
+	if _, err := st.SetChannel("lobby", "history=text"); err != nil {
+		t.Fatal(err)
+	}
+	r := relaytest.Start(t, relaytest.WithHistory(st))
+	r.AddUser("alice", "pw", 0)
+	ctx := testCtx(t)
+	alice, err := dialRelay(t, r.Addr, r.Fingerprint, "alice", "pw", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		to  string
+		ack proto.TextAck
+		err error
+	}
+	out := make(chan result, 20)
+	for i := range 10 {
+		to := ""
+		if i%2 == 1 {
+			to = "nobody"
+		}
+		go func() {
+			ack, err := alice.SendText(ctx, to, "hello")
+			out <- result{to, ack, err}
+		}()
+	}
+	for range 10 {
+		r := <-out
+		switch {
+		case r.to == "" && (r.err != nil || r.ack.Status != proto.TextSent || r.ack.ID == 0):
+			t.Errorf("channel text: %+v, %v", r.ack, r.err)
+		case r.to == "nobody" && r.err == nil:
+			t.Errorf("text to nobody accepted: %+v", r.ack)
+		}
+	}
+}

@@ -119,7 +119,7 @@ func TestSendTextAcks(t *testing.T) {
 		}
 	}
 	var re *RelayError
-	if _, err := c.SendText(ctx, "nobody", "hello"); !errors.As(err, &re) || re.Code != proto.CodeNoUser || !strings.Contains(err.Error(), `no user "nobody"`) {
+	if _, err := c.SendText(ctx, "nobody", "hello"); !errors.As(err, &re) || re.Code != proto.CodeNoUser || !strings.Contains(err.Error(), "nobody is not online, and the relay keeps texts") {
 		t.Errorf("text to an unknown user: %v", err)
 	}
 	// The refusal belonged to that text only: the next one goes through.
@@ -284,4 +284,61 @@ func TestHistoryReadAfterHandler(t *testing.T) {
 		t.Errorf("read position %d, want 3", pos)
 	}
 	_ = context.Background
+}
+
+// A text kept while reconnecting to a relay that came back without history
+// (an older version) is still sent, and answered.
+func TestSendTextQueuedForRelayWithoutHistory(t *testing.T) {
+	f := historyFake(t)
+	onEvent, events := eventSink()
+	c, err := dialFake(t, f, func(c *Config) {
+		c.Reconnect = true
+		c.MinBackoff = 10e6
+		c.MaxBackoff = 50e6
+		c.OnEvent = onEvent
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	f.mu.Lock()
+	f.resetAuth = true
+	f.history = false // it comes back older
+	f.mu.Unlock()
+	f.dropAll()
+	waitState(t, ctx, events, StateReconnecting)
+	done := make(chan error, 2)
+	go func() {
+		ack, err := c.SendText(ctx, "zed", "are you there")
+		if err == nil && ack.Status != proto.TextDelivered {
+			t.Errorf("ack %+v", ack)
+		}
+		done <- err
+	}()
+	for {
+		c.mu.Lock()
+		n := len(c.hist.outbox)
+		c.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		select {
+		case <-events:
+		case <-ctx.Done():
+			t.Fatal("the text was not queued")
+		}
+	}
+	f.mu.Lock()
+	f.resetAuth = false
+	f.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c.HasHistory() {
+		t.Error("the relay without history is taken for one with history")
+	}
+	// And a refusal from it reaches the sender.
+	if _, err := c.SendText(ctx, "nobody", "hi"); err == nil || !strings.Contains(err.Error(), "nobody is not online") {
+		t.Errorf("text to nobody: %v", err)
+	}
 }

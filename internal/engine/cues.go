@@ -19,10 +19,11 @@ const (
 	CueJoin                  // someone joined your channel
 	CueLeave                 // someone left your channel
 	CueMessage               // a text message arrived
+	CueAlarm                 // an alarm: loops until this station acknowledges it
 	numCues
 )
 
-var cueNames = [numCues]string{"ring", "busy", "permit", "roger", "join", "leave", "message"}
+var cueNames = [numCues]string{"ring", "busy", "permit", "roger", "join", "leave", "message", "alarm"}
 
 func (c Cue) String() string {
 	if c < numCues {
@@ -104,6 +105,7 @@ func makeCueSounds() *cueSounds {
 		CueJoin:       tones.Join(),
 		CueLeave:      tones.Leave(),
 		CueMessage:    tones.Message(),
+		CueAlarm:      tones.Alarm(),
 	}
 }
 

@@ -93,6 +93,14 @@ func (f clientFloor) Talk(ctx context.Context) (Transmitter, error) {
 
 func (f clientFloor) Session() uint32 { return f.c.Welcome().Session }
 
+func (f clientFloor) Page(ctx context.Context) (Transmitter, error) {
+	tx, err := f.c.Page(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
 func (f clientFloor) Echo(ctx context.Context) (Transmitter, error) {
 	tx, err := f.c.Echo(ctx)
 	if err != nil {
@@ -189,6 +197,7 @@ type State struct {
 	Talking    bool // we hold the floor and our microphone is on the air
 	Busy       bool // the floor was refused (busy tone) while pressed
 	Receiving  bool // someone else is audible
+	Alarm      bool // an alarm rings here that this station has not acknowledged
 	Muted      bool // the user muted their microphone: presses do not talk
 	Deafened   bool // the user turned every talker off (cues still play)
 }
@@ -265,11 +274,13 @@ type Engine struct {
 	state   State
 	roster  client.Roster      // who is where, for join/leave cues and volumes
 	volumes map[string]float32 // per-person volume by user name (absent: 1)
+	alarms  map[uint32]bool    // alarms ringing here, not acknowledged
 
-	running atomic.Bool
-	echoReq atomic.Bool // the next press is an echo test (PressEcho)
-	muted   atomic.Bool // SetMuted
-	deaf    atomic.Bool // SetDeafened
+	running   atomic.Bool
+	pressKind atomic.Int32 // what the next press asks for: pressTalk, pressEcho, pressPage
+	muted     atomic.Bool  // SetMuted
+	alarmOn   atomic.Bool  // some alarm rings (mirrors len(alarms) > 0)
+	deaf      atomic.Bool  // SetDeafened
 	// gains maps session ids to volumes other than 1, rebuilt (under mu)
 	// when volumes or the roster change; read by the audio thread.
 	gains atomic.Pointer[map[uint32]float32]
@@ -388,11 +399,58 @@ func (e *Engine) Press(pressed bool) {
 // this client after the release (see client.Client.Echo). The playback is
 // heard like any talker. A floor that cannot echo refuses with the busy
 // tone. It never blocks.
-func (e *Engine) PressEcho(pressed bool) {
+func (e *Engine) PressEcho(pressed bool) { e.pressAs(pressEcho, pressed) }
+
+// PressPage is Press for a live page: while pressed the microphone is heard
+// in every channel, over anyone talking (the page role is needed; without
+// it, or with a floor that cannot page, the busy tone says no). It never
+// blocks.
+func (e *Engine) PressPage(pressed bool) { e.pressAs(pressPage, pressed) }
+
+// What a press asks for (Engine.pressKind).
+const (
+	pressTalk int32 = iota
+	pressEcho
+	pressPage
+)
+
+func (e *Engine) pressAs(kind int32, pressed bool) {
 	if pressed {
-		e.echoReq.Store(true)
+		e.pressKind.Store(kind)
 	}
 	e.manual.Store(pressed)
+	e.poke()
+}
+
+// PageFloor is a Floor that can also page every channel; ClientFloor is
+// one.
+type PageFloor interface {
+	Page(ctx context.Context) (Transmitter, error)
+}
+
+// alarm notes that an alarm started ringing here (on) or stopped: this
+// station acknowledged it, or it is over. The alarm cue loops while any
+// alarm rings.
+func (e *Engine) alarm(id uint32, on bool) {
+	e.mu.Lock()
+	before := len(e.alarms)
+	if on {
+		if e.alarms == nil {
+			e.alarms = map[uint32]bool{}
+		}
+		e.alarms[id] = true
+	} else {
+		delete(e.alarms, id)
+	}
+	after := len(e.alarms)
+	e.alarmOn.Store(after > 0)
+	e.mu.Unlock()
+	switch {
+	case before == 0 && after > 0:
+		e.cue(cueCmd{cue: CueAlarm, loop: true})
+	case before > 0 && after == 0:
+		e.cue(cueCmd{cue: CueAlarm, stop: true})
+	}
 	e.poke()
 }
 
@@ -559,8 +617,16 @@ func (e *Engine) Event(ev client.Event) {
 	}
 	switch m := ev.Msg.(type) {
 	case *proto.Ring:
+		if m.Flags&proto.RingAlarm != 0 && m.Alarm != 0 && (m.From != self || self == 0) {
+			e.alarm(m.Alarm, true)
+			return
+		}
 		if m.From != self || self == 0 {
 			e.Play(CueRing)
+		}
+	case *proto.AlarmAck:
+		if m.Over || (m.Session == self && self != 0) {
+			e.alarm(m.Alarm, false)
 		}
 	case *proto.Text:
 		if m.From != self || self == 0 {
@@ -738,9 +804,18 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error, 
 		requesting bool
 		cur        *txRef
 	)
+	// lastEnd is closed when the last transmission's End returned: a new
+	// request waits for it, so a quick release and press again (or a page
+	// right after talking) does not meet the old transmission still open
+	// in the client ("already transmitting"), and the relay has the old
+	// floor back first.
+	var lastEnd chan struct{}
 	endTx := func(r *txRef) {
 		e.sendTx.CompareAndSwap(r, nil)
+		done := make(chan struct{})
+		lastEnd = done
 		wg.Go(func() {
+			defer close(done)
 			ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.EndTimeout)
 			defer cancel()
 			if err := r.tx.End(ectx); err != nil {
@@ -763,6 +838,7 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error, 
 		st.Talking = cur != nil
 		st.Receiving = e.recv.Load()
 		st.Muted = e.muted.Load()
+		st.Alarm = e.alarmOn.Load()
 		st.Deafened = e.deaf.Load()
 		e.mu.Lock()
 		changed := st != e.state
@@ -788,15 +864,27 @@ loop:
 				if want {
 					if cur == nil && !requesting {
 						requesting = true
-						echo := e.echoReq.Swap(false)
+						kind := e.pressKind.Swap(pressTalk)
+						prevEnd := lastEnd
 						wg.Go(func() {
+							if prevEnd != nil {
+								select {
+								case <-prevEnd:
+								case <-ctx.Done():
+								}
+							}
 							var tx Transmitter
 							var err error
-							if ef, ok := floor.(EchoFloor); echo && ok {
+							ef, canEcho := floor.(EchoFloor)
+							pf, canPage := floor.(PageFloor)
+							switch {
+							case kind == pressEcho && canEcho:
 								tx, err = ef.Echo(ctx)
-							} else if echo {
-								err = errors.New("this connection cannot run an echo test")
-							} else {
+							case kind == pressPage && canPage:
+								tx, err = pf.Page(ctx)
+							case kind != pressTalk:
+								err = errors.New("this connection cannot page or run an echo test")
+							default:
 								tx, err = floor.Talk(ctx)
 							}
 							results <- result{tx, err}

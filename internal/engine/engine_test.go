@@ -43,6 +43,7 @@ func (t *fakeTx) End(context.Context) error { t.once.Do(func() { close(t.ended) 
 type fakeFloor struct {
 	answers chan func() (Transmitter, error)
 	echoes  chan func() (Transmitter, error)
+	pages   chan func() (Transmitter, error)
 	session uint32
 }
 
@@ -717,5 +718,57 @@ func TestVolumesMuteDeafen(t *testing.T) {
 	h.waitState(t, "muted, not talking", func(s State) bool { return s.Muted && !s.Talking })
 	if st := h.e.Stats(); st.Grants != 1 {
 		t.Errorf("grants %d: the muted press asked for the floor", st.Grants)
+	}
+}
+
+// TestAlarmRingsUntilAcknowledged: an alarm loops its cue until this
+// station's acknowledgement (or the end of the alarm) comes from the relay;
+// someone else's acknowledgement does not stop it.
+func TestAlarmRingsUntilAcknowledged(t *testing.T) {
+	h := start(t, nil)
+	h.e.Event(client.Event{Msg: &proto.Ring{From: 3, FromName: "bob", Flags: proto.RingAlarm, Alarm: 5}})
+	h.waitState(t, "alarm", func(s State) bool { return s.Alarm })
+	if got := h.play.pull(t); energy(got) == 0 {
+		t.Error("the alarm is silent")
+	}
+	h.e.Event(client.Event{Msg: &proto.AlarmAck{Alarm: 5, Session: 4, Name: "carol", Pending: 1}})
+	h.e.Event(client.Event{Msg: &proto.AlarmAck{Alarm: 5, Session: 7, Name: "me", Pending: 0}})
+	h.waitState(t, "acknowledged", func(s State) bool { return !s.Alarm })
+	// Our own alarm does not ring here; an alarm that is over stops.
+	h.e.Event(client.Event{Msg: &proto.Ring{From: 7, FromName: "me", Flags: proto.RingAlarm, Alarm: 6}})
+	h.e.Event(client.Event{Msg: &proto.Ring{From: 3, FromName: "bob", Flags: proto.RingAlarm, Alarm: 8}})
+	h.waitState(t, "second alarm", func(s State) bool { return s.Alarm })
+	h.e.Event(client.Event{Msg: &proto.AlarmAck{Alarm: 8, Over: true}})
+	h.waitState(t, "over", func(s State) bool { return !s.Alarm })
+}
+
+// Page makes fakeFloor a PageFloor: pages take answers from pages.
+func (f *fakeFloor) Page(ctx context.Context) (Transmitter, error) {
+	select {
+	case a := <-f.pages:
+		return a()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestPressPage: a page press asks the floor for a page; a refusal (no
+// page role) sounds the busy tone like a busy channel.
+func TestPressPage(t *testing.T) {
+	h := start(t, nil)
+	h.floor.pages = make(chan func() (Transmitter, error), 2)
+	tx := newFakeTx()
+	h.floor.pages <- func() (Transmitter, error) { return tx, nil }
+	h.e.PressPage(true)
+	h.waitState(t, "paging", func(s State) bool { return s.Talking })
+	h.e.PressPage(false)
+	<-tx.ended
+	h.waitState(t, "idle", func(s State) bool { return !s.Talking && !s.Pressed })
+	h.floor.pages <- func() (Transmitter, error) { return nil, errors.New("you may not page") }
+	h.e.PressPage(true)
+	h.waitState(t, "refused", func(s State) bool { return s.Busy })
+	h.e.PressPage(false)
+	if len(h.floor.answers) != 0 {
+		t.Error("a page press asked for the channel's floor")
 	}
 }

@@ -18,7 +18,7 @@
 //	{"t":"join","channel":"ops"}              switch channel
 //	{"t":"talk","on":true,"format":"pcm","rate":48000}
 //	{"t":"talk","on":true,"format":"opus"}    Opus packets encoded by the page (WebCodecs)
-//	{"t":"talk","on":true,"format":"webm"}    (or "ogg"; "mp4" is refused)
+//	{"t":"talk","on":true,"format":"webm"}    (or "ogg", or "mp4": Safari's fragmented MP4 with Opus; AAC is refused)
 //	{"t":"talk","on":true,"format":"pcm","rate":48000,"page":true}
 //	    a page: heard in every channel, over anyone talking (only for users
 //	    whose welcome lists the "page" role; others get an error "forbidden")
@@ -82,7 +82,13 @@
 //	    the answer to a history request (newest first unless "after" was given)
 //	{"t":"text_ack","id":5,"to":"carol","status":"sent"|"delivered"|"waiting"}
 //	    what became of a text this page sent ("waiting": carol is offline,
-//	    the relay delivers it at her next login; "delivered" follows then)
+//	    the relay delivers it at her next login; "delivered" follows then,
+//	    without "to" for a text sent in an earlier session: the page knows
+//	    it by its id)
+//
+// The page turns a text typed as "@name message" into {"t":"text",
+// "to":"name"}: the way to write to someone who is offline, whom its list
+// of recipients (people online) does not offer.
 //	{"t":"replay","id":42,"state":"playing"|"done"|"stopped"|"error","item":ITEM,"text":"…"}
 //	    a replay's progress; "stopped" when a transmission (someone's or
 //	    the user's own) interrupted it
@@ -111,7 +117,7 @@
 // Browser to relay: PCM is resampled if needed and encoded with one Opus
 // encoder per session; Opus packets from the page's WebCodecs encoder are
 // checked (TOC: a valid packet of at most 60 ms) and forwarded untouched;
-// WebM/Ogg is demuxed (internal/webm) and forwarded untouched (Chromium's
+// WebM/Ogg/MP4 is demuxed (internal/webm) and forwarded untouched (Chromium's
 // packets last 60 ms), each packet when its own timestamp says it is due
 // (MediaRecorder hands the recording over in bursts, which listeners would
 // take for network jitter). An Opus packet too large for a datagram

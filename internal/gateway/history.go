@@ -191,16 +191,17 @@ func (s *session) sendText(to, text string) {
 	})
 }
 
-// textAck tells the page a waiting text was delivered.
+// textAck tells the page a waiting text was delivered (also one sent from
+// an earlier session: the page knows it by its id from the history).
 func (s *session) textAck(a *proto.TextAck) {
-	to, ok := s.waiting[a.ClientID]
-	if !ok {
-		return // not sent from this page
+	m := map[string]any{"t": "text_ack", "id": a.ID, "status": textStatusName(a.Status)}
+	if to, ok := s.waiting[a.ClientID]; ok {
+		m["to"] = to
+		if a.Status == proto.TextDelivered {
+			delete(s.waiting, a.ClientID)
+		}
 	}
-	if a.Status == proto.TextDelivered {
-		delete(s.waiting, a.ClientID)
-	}
-	s.sendJSON(map[string]any{"t": "text_ack", "id": a.ID, "to": to, "status": textStatusName(a.Status)})
+	s.sendJSON(m)
 }
 
 // replayRun is a replay under way; owned by the loop goroutine.

@@ -12,7 +12,9 @@ import (
 
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/history"
 	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/proto"
 )
 
 // TestBrowserHistory: ann was away while bob talked in lobby (which keeps
@@ -46,6 +48,17 @@ func TestBrowserHistory(t *testing.T) {
 	bob := dialCLI(t, st, "bob")
 	src := sourcePCM(t)
 	bob.talk(t, src)
+	// The relay stores a transmission once it has ended: wait for it, so
+	// that it is among what ann missed.
+	for {
+		items, _, err := bob.c.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > 0 {
+			break
+		}
+	}
 	if _, err := bob.c.SendText(ctx, "", "did you hear that?"); err != nil {
 		t.Fatal(err)
 	}
@@ -76,4 +89,43 @@ func TestBrowserHistory(t *testing.T) {
 		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
 	}
 	audiotest.Judge(t, "", src[:len(src)/960*960], pcm, 48000, 0.9)
+
+	// A transmission ann hears live gets its play button once it is stored.
+	bob.talk(t, src[:48000])
+	b.waitFor(`HarkHistory.test.state().items.filter(i => i.playable).length === 2`)
+}
+
+// TestBrowserWaitingText: alice writes "@carol …" while carol is offline;
+// the page says it waits; after alice comes back (a new login) the page
+// lists it as still waiting, and says when carol's login delivered it.
+func TestBrowserWaitingText(t *testing.T) {
+	needChromium(t)
+	hs := relaytest.HistoryStore(t)
+	r := relaytest.Start(t, relaytest.WithHistory(hs))
+	r.AddUser("alice", "apw", 0)
+	r.AddUser("carol", "cpw", 0)
+	st := startStackOn(t, r)
+
+	b := newBrowser(t, micFile, 1280, 800)
+	b.login(st.base+"/", "alice", "apw")
+	b.waitFor(`window.HarkHistory && HarkHistory.test.state().enabled && harkTest.state().channel === 'lobby'`)
+	b.eval(`document.getElementById('text').value = '@carol the parcel is here'; document.getElementById('textForm').requestSubmit()`)
+	b.waitFor(`document.getElementById('log').textContent.includes('carol is offline: your message waits')`)
+
+	// alice comes back later: the page lists what still waits.
+	b.login(st.base+"/", "alice", "apw")
+	b.waitFor(`window.HarkHistory && HarkHistory.test.state().dividers.some(d => d.startsWith('Your private messages still waiting for someone to log in (1)'))`)
+	b.waitFor(`HarkHistory.test.state().items.some(i => i.text.includes('the parcel is here') && i.text.includes('waiting: carol has not logged in since'))`)
+	b.screenshot("desktop-waiting.png")
+
+	// carol logs in: the page says it was delivered.
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	carol, err := client.Dial(ctx, client.Config{Relay: r.Addr, Fingerprint: r.Fingerprint, Name: "carol", Password: "cpw",
+		KnownRelaysFile: filepath.Join(t.TempDir(), "known")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carol.Close()
+	b.waitFor(`document.getElementById('log').textContent.includes('Your message to carol was delivered') && !HarkHistory.test.state().items.some(i => i.text.includes('waiting: carol'))`)
 }

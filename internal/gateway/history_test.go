@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"slices"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/codec"
 	"github.com/hark-intercom/hark/internal/history"
+	"github.com/hark-intercom/hark/internal/wav"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -267,4 +270,36 @@ func TestReplayStreamsAndLiveInterrupts(t *testing.T) {
 	if e := ann.expect("replay", nil); e["state"] != "error" {
 		t.Errorf("replay of an unknown id: %v", e)
 	}
+}
+
+// A page that plays WAV (playback "wav") gets a replay as one WAV blob of
+// the replay talker.
+func TestReplayAsWAV(t *testing.T) {
+	r := newFakeRelay()
+	r.hist = newFakeHistory()
+	speech := sourcePCM(t)
+	speech = speech[:len(speech)/960*960]
+	id := r.hist.add(proto.HistoryItem{Kind: proto.ItemVoice, Flags: proto.ItemAudio, From: "bob", Channel: "lobby",
+		Duration: uint32(len(speech) / 48)}, recordingOf(t, speech))
+	_, url := startGateway(t, r, nil)
+	ann := dialWS(t, url, map[string]any{"t": "login", "name": "ann", "playback": "wav"})
+	ann.expect("joined", nil)
+	ann.send(map[string]any{"t": "play", "id": id})
+	ann.expect("replay", func(m map[string]any) bool { return m["state"] == "done" })
+	var blob []byte
+	for blob == nil {
+		b := <-ann.audio
+		if b[0] == binWAV {
+			blob = b
+		}
+	}
+	if talker := binary.LittleEndian.Uint32(blob[4:]); talker != history.ReplayTalker {
+		t.Errorf("WAV of talker %d, want the replay talker", talker)
+	}
+	a, err := wav.Decode(bytes.NewReader(blob[binHeaderLen:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, _ := wav.ToMono48k(a)
+	audiotest.RequireCorrelation(t, speech, pcm, 48000, 0.9)
 }

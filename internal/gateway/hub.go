@@ -233,11 +233,14 @@ func (h *hub) talkerOff(sender uint32) {
 
 // keepWAVLocked keeps a frame for WAV members; called with h.mu held.
 func (h *hub) keepWAVLocked(f VoiceFrame, t *talker, start, end bool) {
-	if start && len(t.wav) > 0 {
-		// The previous transmission's end was lost.
-		h.flushWAVLocked(f.Header.Sender, t)
+	if start {
+		if len(t.wav) > 0 {
+			// The previous transmission's end was lost.
+			h.flushWAVLocked(f.Header.Sender, t)
+		}
+		t.wavEndSet = false // a new transmission may number its samples anew
 	}
-	if !start && t.wavEndSet && int32(f.Header.Timestamp-t.wavEnd) < 0 {
+	if t.wavEndSet && int32(f.Header.Timestamp-t.wavEnd) < 0 {
 		return // a late frame of a transmission already sent
 	}
 	if d := int(f.Header.Duration); t.wavSamples+d <= maxWAVSamples {

@@ -67,6 +67,7 @@ func BenchmarkHubFanout100(b *testing.B) {
 			Opus: pkt, Arrival: at})
 		h.tick(at)
 	}
+	b.ReportMetric(counterValue(b, srv.m.decoded)/float64(b.N), "decoded/op")
 }
 
 // TestHubForgetsIdleTalkers: every login talks with a new sender id, so a

@@ -12,10 +12,9 @@ import (
 // audio out of it every 20 ms (outFrame) and sends it to the members as
 // PCM frames, one stream per talker (flagged start, end and priority);
 // WAV members get each transmission whole when it is over (wavout.go). So
-// a gateway far from its relay
-// smooths out the network's jitter, losses and reordering as a talk client
-// does, and browsers receive audio at an even pace; their own small buffer
-// only has to cover the websocket.
+// a gateway far from its relay smooths out the network's jitter, losses
+// and reordering as a talk client does, and browsers receive audio at an
+// even pace; their own small buffer only has to cover the websocket.
 //
 // The loop runs while any talker has audio to play and sleeps otherwise
 // (push wakes it); it ends when the hub is empty.

@@ -43,7 +43,7 @@ type heldFrame struct {
 
 // transmission is one press of the talk button (or one WAV clip).
 type transmission struct {
-	format  string // "pcm", "opus", "webm", "ogg", "clip"
+	format  string // "pcm", "opus", "webm", "ogg", "mp4", "clip"
 	page    bool   // to every channel (page role)
 	state   txState
 	started time.Time
@@ -61,7 +61,8 @@ type transmission struct {
 	clipN  int // samples of the clip sent
 	clipD  time.Duration
 
-	pace     pacer          // media packets waiting for their time (formats "webm", "ogg")
+	pace     pacer          // media packets waiting for their time (formats "webm", "ogg", "mp4")
+	dropped  int            // samples the demuxer found missing so far (MP4)
 	dec      *codec.Decoder // for frames too large to forward, made on first use
 	rePCM    []int16        // re-encoded samples not yet a whole frame
 	lossTold bool           // the page was told that audio was lost
@@ -104,13 +105,13 @@ func (s *session) startTx(format string, rate int, page bool) error {
 			}
 			tx.rs = rs
 		}
-	case "webm", "ogg":
+	case "webm", "ogg", "mp4":
+		// The demuxer recognises the container from its first bytes; MP4 is
+		// Safari's (fragmented, Opus; AAC is refused, see webm.MP4).
 		tx.demux = webm.New(webm.Config{MaxElementSize: 64 << 10})
 	case "clip", "opus":
-	case "mp4":
-		return errors.New("MP4 recordings (Safari's recorder) are not supported: choose live PCM in the menu")
 	default:
-		return fmt.Errorf("unknown audio format %q (want pcm, opus, webm or ogg)", format)
+		return fmt.Errorf("unknown audio format %q (want pcm, opus, webm, ogg or mp4)", format)
 	}
 	s.tx = tx
 	s.transmitting.Store(true)
@@ -230,6 +231,11 @@ func (s *session) mediaIn(b []byte) error {
 		return nil
 	}
 	pkts, err := tx.demux.Push(b)
+	if d, ok := tx.demux.(interface{ Dropped() int }); ok {
+		for ; tx.dropped < d.Dropped(); tx.dropped++ {
+			s.lostAudio(tx, "media_missing", "the recording announced audio it did not contain")
+		}
+	}
 	for _, p := range pkts {
 		if tx.state == txDenied {
 			break
@@ -325,7 +331,7 @@ func (s *session) voiceOut(tx *transmission, pkt []byte, samples int) {
 
 func pathLabel(format string) string {
 	switch format {
-	case "webm", "ogg":
+	case "webm", "ogg", "mp4":
 		return "media"
 	case "clip":
 		return "clip"

@@ -54,8 +54,9 @@ const goals12Seeds = 24
 // every seed, the worst figures they reach (seeds 1-24), so that they do
 // not get worse unnoticed: late-loss %, mean ÷ ideal.
 var goals12Bounds = map[string][2]float64{
-	// 1.15 x on seeds 4, 19, 23.
-	"wifi-beacon": {1, 1.20},
+	// 1.16 x on seed 4 (1.18 x on seeds 4, 19, 23 before the excess
+	// after a resume was shed faster).
+	"wifi-beacon": {1, 1.17},
 	// Issue 3's traces: mobile reaches 1.23 % and 1.23 x, wifi 1.27 x.
 	"mobile": {1.25, 1.25},
 	"wifi":   {1, 1.28},

@@ -347,7 +347,7 @@ func recovery(tr Trace, playedAt map[int]time.Duration, base []time.Duration) ti
 
 // RunHark drives the adaptive buffer with ticks of tick samples.
 func RunHark(name string, tr Trace, tick int, opts ...jitter.Option) Result {
-	return runHark(name, tr, tick, false, opts...)
+	return runHark(name, tr, tick, false, nil, opts...)
 }
 
 // StretchPeriod is the pitch period RunHarkStretch's consumer removes or
@@ -362,10 +362,12 @@ const StretchPeriod = 240
 // with here, which real audio does not always offer (playout waits for a
 // well-correlated or quiet stretch), so this is its best case.
 func RunHarkStretch(name string, tr Trace, tick int, opts ...jitter.Option) Result {
-	return runHark(name, tr, tick, true, append([]jitter.Option{jitter.WithTimeStretch(true)}, opts...)...)
+	return runHark(name, tr, tick, true, nil, append([]jitter.Option{jitter.WithTimeStretch(true)}, opts...)...)
 }
 
-func runHark(name string, tr Trace, tick int, stretch bool, opts ...jitter.Option) Result {
+// runHark runs the buffer on tr; observe, if not nil, is called after
+// every tick with the time and the buffer's stats.
+func runHark(name string, tr Trace, tick int, stretch bool, observe func(now time.Duration, st jitter.Stats), opts ...jitter.Option) Result {
 	b := jitter.New(opts...)
 	t := tr.T
 	r := Result{Buffer: name, playedAt: map[int]time.Duration{}}
@@ -410,6 +412,9 @@ func runHark(name string, tr Trace, tick int, stretch bool, opts ...jitter.Optio
 			}
 		}
 		fifo -= tick
+		if observe != nil {
+			observe(now, b.Stats())
+		}
 	}
 	st := b.Stats()
 	r.Stats = st

@@ -8,6 +8,13 @@
 // include the generator's own scheduling delays: they are an upper bound for
 // the relay's forwarding time.
 //
+// The generator is built to cost less per frame than the relay: talkers are
+// spread evenly over the frame period (as independent people would be, and
+// as the Mumble load tool does), the sessions of a channel share one UDP
+// socket (one quic.Transport), and listeners record latency into one shared
+// fixed histogram (no per-frame allocation). Result.ToolCPU says what the
+// generator itself used.
+//
 // Frame payload layout (PayloadSize bytes, at least 16):
 //
 //	0  u64 send time, unix nanoseconds
@@ -26,7 +33,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,16 +72,23 @@ type Result struct {
 	LatencyP50, LatencyP99      time.Duration
 	LatencyMax                  time.Duration
 	// Relay process figures (zero without PID).
-	RelayCPU         time.Duration // user+system CPU during the talking window
-	CPUPerFrame      time.Duration // RelayCPU / Delivered
-	RSSBefore        int64         // bytes, before the sessions logged in
-	RSSAfter         int64         // bytes, at the end of the talking window
-	RSSPerSession    int64         // (RSSAfter − RSSBefore) / Sessions
-	RelayDropped     map[string]float64
-	RelayHeapInuse   float64 // go_memstats_heap_inuse_bytes at the end (with MetricsURL)
-	RelayGoroutines  float64 // go_goroutines at the end (with MetricsURL)
-	ControlMsgsRecvd uint64
-	LoginTime        time.Duration
+	RelayCPU      time.Duration // user+system CPU during the talking window
+	CPUPerFrame   time.Duration // RelayCPU / Delivered
+	RSSBefore     int64         // bytes, before the sessions logged in
+	RSSAfter      int64         // bytes, at the end of the talking window
+	RSSPerSession int64         // (RSSAfter − RSSBefore) / Sessions
+	RelayDropped  map[string]float64
+	// ToolCPU is this process's own user+system CPU during the talking
+	// window (the generator; in tests also the in-process relay).
+	ToolCPU         time.Duration
+	RelayHeapInuse  float64 // go_memstats_heap_inuse_bytes at the end (with MetricsURL)
+	RelayGoroutines float64 // go_goroutines at the end (with MetricsURL)
+	// RelayFramesOut and RelayFramesDirect: datagrams the relay sent to
+	// listeners since it started, and how many of them straight from the
+	// fan-out (with MetricsURL).
+	RelayFramesOut, RelayFramesDirect float64
+	ControlMsgsRecvd                  uint64
+	LoginTime                         time.Duration
 }
 
 // ChannelName is the name of channel g (0-based) as loadgen expects it.
@@ -150,7 +163,7 @@ type sess struct {
 	// version is the protocol version negotiated at login (read-only after).
 	version uint16
 
-	lat       []int32 // µs, owned by the datagram reader until it stops
+	hist      *latHist // shared by every session of the run
 	delivered atomic.Uint64
 	ctlMsgs   atomic.Uint64
 }
@@ -193,9 +206,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	qconf := &quic.Config{EnableDatagrams: true, MaxIdleTimeout: 60 * time.Second, KeepAlivePeriod: 10 * time.Second}
 
+	hist := newLatHist()
 	ss := make([]*sess, cfg.Sessions)
 	for i := range ss {
-		ss[i] = &sess{idx: i, group: i / cfg.Group}
+		ss[i] = &sess{idx: i, group: i / cfg.Group, hist: hist}
 	}
 	// Talkers: spread over the groups, one per group first.
 	talkers := make([]*sess, 0, cfg.Talkers)
@@ -250,7 +264,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	cpu0, _ := readCPU(cfg.PID)
-	// Talk.
+	self0 := selfCPU()
+	// Talk: talker ti starts ti/M of a frame period after the first, so the
+	// relay sees frames spread over the period as from independent people.
 	var sent atomic.Uint64
 	var expected atomic.Uint64
 	members := make([]int, groups)
@@ -262,9 +278,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var tw sync.WaitGroup
 	for ti, s := range talkers {
 		tw.Add(1)
+		first := start.Add(cfg.FrameEvery * time.Duration(ti) / time.Duration(len(talkers)))
 		go func() {
 			defer tw.Done()
-			n := s.talk(runCtx, ti, end, cfg)
+			n := s.talk(runCtx, ti, first, end, cfg)
 			sent.Add(n)
 			expected.Add(n * uint64(members[s.group]-1))
 		}()
@@ -277,6 +294,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	case <-ctx.Done():
 	}
 	cpu1, _ := readCPU(cfg.PID)
+	res.ToolCPU = selfCPU() - self0
 	if cfg.PID > 0 {
 		res.RSSAfter, _ = readRSS(cfg.PID)
 		res.RelayCPU = cpu1 - cpu0
@@ -286,6 +304,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		var g map[string]float64
 		res.RelayDropped, g, _ = readMetrics(cfg.MetricsURL)
 		res.RelayHeapInuse, res.RelayGoroutines = g["go_memstats_heap_inuse_bytes"], g["go_goroutines"]
+		res.RelayFramesOut, res.RelayFramesDirect = g["hark_relay_frames_out_total"], g["hark_relay_frames_direct_total"]
 	}
 	// Stop the readers, then gather.
 	for _, s := range ss {
@@ -294,23 +313,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cancel()
 	readers.Wait()
 
-	var lat []int32
 	for _, s := range ss {
 		res.Delivered += s.delivered.Load()
 		res.ControlMsgsRecvd += s.ctlMsgs.Load()
-		lat = append(lat, s.lat...)
 	}
 	res.FramesSent, res.Expected = sent.Load(), expected.Load()
 	if res.Delivered > 0 && res.RelayCPU > 0 {
 		res.CPUPerFrame = res.RelayCPU / time.Duration(res.Delivered)
 	}
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		q := func(p float64) time.Duration {
-			return time.Duration(lat[min(len(lat)-1, int(p*float64(len(lat))))]) * time.Microsecond
-		}
-		res.LatencyP50, res.LatencyP99, res.LatencyMax = q(0.50), q(0.99), time.Duration(lat[len(lat)-1])*time.Microsecond
-	}
+	res.LatencyP50, res.LatencyP99, res.LatencyMax = hist.quantile(0.50), hist.quantile(0.99), hist.max()
 	return res, nil
 }
 
@@ -397,21 +408,29 @@ func (s *sess) readVoice(ctx context.Context) {
 		}
 		sentAt := int64(binary.BigEndian.Uint64(p))
 		s.delivered.Add(1)
-		s.lat = append(s.lat, int32(min((now-sentAt)/1000, 1<<31-1)))
+		s.hist.add(time.Duration(now - sentAt))
 	}
 }
 
-// talk sends frames every cfg.FrameEvery until end; returns frames sent.
-func (s *sess) talk(ctx context.Context, ti int, end time.Time, cfg Config) uint64 {
+// talk sends a frame at first and then every cfg.FrameEvery until end;
+// returns frames sent. The schedule is fixed (frame i is due at first +
+// i·FrameEvery): a late frame does not shift the ones after it.
+func (s *sess) talk(ctx context.Context, ti int, first, end time.Time, cfg Config) uint64 {
 	payload := make([]byte, cfg.PayloadSize)
 	buf := make([]byte, 0, proto.VoiceHeaderLen+cfg.PayloadSize)
-	tick := time.NewTicker(cfg.FrameEvery)
-	defer tick.Stop()
 	dur := uint16(cfg.FrameEvery * 48000 / time.Second)
+	t := time.NewTimer(time.Until(first))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return 0
+	}
 	var n uint64
 	for i := 0; ; i++ {
 		now := time.Now()
-		last := !now.Add(cfg.FrameEvery).Before(end)
+		due := first.Add(time.Duration(i+1) * cfg.FrameEvery)
+		last := !due.Before(end)
 		var f proto.VoiceFlags
 		if i == 0 {
 			f |= proto.FlagStart
@@ -429,8 +448,9 @@ func (s *sess) talk(ctx context.Context, ti int, end time.Time, cfg Config) uint
 		if last {
 			return n
 		}
+		t.Reset(time.Until(due))
 		select {
-		case <-tick.C:
+		case <-t.C:
 		case <-ctx.Done():
 			return n
 		}
@@ -495,7 +515,7 @@ func readMetrics(url string) (drops, gauges map[string]float64, err error) {
 	const pfx = `hark_relay_frames_dropped_total{reason="`
 	for sc.Scan() {
 		l := sc.Text()
-		for _, g := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines"} {
+		for _, g := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines", "hark_relay_frames_out_total", "hark_relay_frames_direct_total"} {
 			if f := strings.Fields(l); len(f) == 2 && f[0] == g {
 				gauges[g], _ = strconv.ParseFloat(f[1], 64)
 			}

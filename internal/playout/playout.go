@@ -134,6 +134,8 @@ type talker struct {
 	// Used only by the ticking goroutine:
 	dec       codec.FrameDecoder
 	level     float64 // recent speech level (RMS, full scale 1), for pause hints
+	decay     float64 // how much level keeps over decayLen samples
+	decayLen  int
 	tsm       stretcher
 	fifo      []int16
 	rd        int // read offset in fifo
@@ -358,14 +360,12 @@ func (t *talker) quiet(pcm []int16) bool {
 	if len(pcm) == 0 {
 		return true
 	}
-	var sum float64
-	for _, v := range pcm {
-		x := float64(v)
-		sum += x * x
+	rms := math.Sqrt(float64(dot16(pcm, pcm))/float64(len(pcm))) / 32768
+	if len(pcm) != t.decayLen { // the same packet duration as last time, usually
+		dur := time.Duration(len(pcm)) * time.Second / codec.SampleRate
+		t.decay, t.decayLen = math.Exp2(-float64(dur)/float64(levelHalfLife)), len(pcm)
 	}
-	rms := math.Sqrt(sum/float64(len(pcm))) / 32768
-	dur := time.Duration(len(pcm)) * time.Second / codec.SampleRate
-	t.level = max(rms, t.level*math.Exp2(-float64(dur)/float64(levelHalfLife)))
+	t.level = max(rms, t.level*t.decay)
 	return rms < quietFloor || rms < quietRatio*t.level
 }
 

@@ -233,7 +233,7 @@ func BenchmarkTickOneTalker(b *testing.B) {
 				m.Tick(now, out)
 				i++
 			}
-			for range 300 { // settle at the target
+			for range 500 { // settle at the target (after pauseWait, 3 s)
 				tick()
 			}
 			ops := m.Stats().TimeStretchOps
@@ -246,6 +246,76 @@ func BenchmarkTickOneTalker(b *testing.B) {
 			}
 		})
 	}
+}
+
+// speechDecoder "decodes" every packet into the next piece of a speech
+// recording (no Opus cost), so time-stretching has real speech to search.
+type speechDecoder struct {
+	speech []int16
+	pos    int
+}
+
+func (d *speechDecoder) next(pcm []int16) {
+	for len(pcm) > 0 {
+		k := copy(pcm, d.speech[d.pos:])
+		pcm = pcm[k:]
+		d.pos = (d.pos + k) % len(d.speech)
+	}
+}
+
+func (d *speechDecoder) Decode(pkt []byte, pcm []int16) (int, error) {
+	n, err := codec.PacketSamples(pkt)
+	if err != nil {
+		return 0, err
+	}
+	d.next(pcm[:n])
+	return n, nil
+}
+func (d *speechDecoder) DecodePLC(pcm []int16) (int, error) { d.next(pcm); return len(pcm), nil }
+func (d *speechDecoder) DecodeFEC(pkt []byte, pcm []int16) (int, error) {
+	d.next(pcm)
+	return len(pcm), nil
+}
+
+// BenchmarkTickStretching: the mixer's cost per 10 ms tick for one talker
+// of speech (a decoder that costs nothing, so Opus is not counted) over 60 s
+// of the bufferbloat network, whose delay ramps up and collapses every
+// 13.75 s: the buffer asks for time-stretching most of the time
+// ("periods/tick" is how often a pitch period was moved: at most one per
+// packet, so every other tick with 20 ms packets).
+func BenchmarkTickStretching(b *testing.B) {
+	speech := audiotest.Speech(b, "The quick brown fox jumps over the lazy dog. Push to talk, then let go.")
+	k, err := netsim.KindByName("bufferbloat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := netsim.Generate(netsim.Talker{Length: 60 * time.Second}, netsim.NewLink(k.Link(1)))
+	payload := []byte{toc(960), 7}
+	out := make([]int16, 480)
+	var ticks, ops int64
+	var st Stats
+	b.ReportAllocs()
+	for b.Loop() {
+		m := New(Config{FrameSamples: 480, NewDecoder: func() (codec.FrameDecoder, error) { return &speechDecoder{speech: speech}, nil }})
+		end := tr.Arrivals[len(tr.Arrivals)-1].Arrive + time.Second
+		ai := 0
+		for now := time.Duration(0); now < end; now += 10 * time.Millisecond {
+			for ; ai < len(tr.Arrivals) && tr.Arrivals[ai].Arrive <= now; ai++ {
+				a := tr.Arrivals[ai]
+				s := tr.Sent[a.Index]
+				m.Push(1, jitter.Packet{Seq: s.Seq, Timestamp: s.Timestamp, Start: s.Start, End: s.End,
+					Payload: payload, Arrival: t0.Add(a.Arrive)})
+			}
+			m.Tick(t0.Add(now), out)
+			ticks++
+		}
+		st = m.Stats()
+		ops += int64(st.TimeStretchOps)
+	}
+	b.ReportMetric(float64(st.Jitter.Late+st.Jitter.Dropped), "lost/run")
+	b.ReportMetric(float64(st.Jitter.ConcealedSamples)/480, "concealed-ticks/run")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(ticks), "ns/tick")
+	b.ReportMetric(float64(ops)/float64(ticks), "periods/tick")
 }
 
 // BenchmarkStretchApply: one pitch period found and removed from 30 ms of

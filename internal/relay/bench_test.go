@@ -29,7 +29,7 @@ func BenchmarkFanout(b *testing.B) {
 		ss = append(ss, s)
 		r.sessions[s.id] = s
 	}
-	ch.members = ss
+	ch.setMembers(ss)
 	frame := proto.AppendVoice(nil, proto.VoiceHeader{Flags: proto.FlagStart, Channel: ch.info.ID, Duration: 960}, make([]byte, 80))
 	talker := ss[0]
 	r.handleVoice(talker, append([]byte(nil), frame...))

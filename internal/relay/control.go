@@ -63,8 +63,14 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 		if r.hist != nil {
 			r.hist.ringLocked(s, m.Text, now)
 		}
+		if m.Flags&proto.RingAlarm != 0 {
+			r.alarmLocked(s, m.Text, now)
+			return
+		}
 		r.toAllLocked(r.frame(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}))
 		s.log.Info("ring", "text", m.Text)
+	case *proto.AlarmAck:
+		r.alarmAckLocked(s, m.Alarm)
 	case *proto.ListSessions:
 		if !r.adminLocked(s, m.Type()) {
 			return
@@ -155,7 +161,7 @@ func (r *Relay) joinLocked(s *session, name string) {
 		r.leaveLocked(s)
 		m := make([]*session, len(ch.members), len(ch.members)+1)
 		copy(m, ch.members)
-		ch.members = append(m, s)
+		ch.setMembers(append(m, s))
 		s.ch = ch
 		s.mustStart = false
 	}

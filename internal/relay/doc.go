@@ -170,11 +170,17 @@
 // # Fan-out and limits
 //
 // One goroutine per connection reads datagrams and one reads the control
-// stream; neither ever waits for a listener. Each listener has its own
-// sender goroutine fed by a bounded drop-oldest queue (Config.VoiceQueue);
-// only that goroutine calls quic-go's SendDatagram (which blocks when QUIC's
-// own queue is full), so a slow or dead listener only loses its own frames
-// ("queue_full"). Control messages to a session go through a bounded queue
+// stream; neither ever waits for a listener. A talker's first frame goes
+// through floor control under the relay's lock; the frames after it skip
+// the lock (a pass, withdrawn when the floor ends), so talkers fan out in
+// parallel on every core. The fan-out hands each copy to quic-go's
+// SendDatagram itself when the listener's QUIC queue has room as far as the
+// relay can tell (SendDatagram blocks when that queue is full; see
+// fastpath.go), and otherwise to the listener's sender goroutine through a
+// bounded drop-oldest queue (Config.VoiceQueue), so a slow or dead listener
+// only loses its own frames ("queue_full"); a direct send that blocks
+// anyway closes that listener's connection after half a second
+// (direct_stuck_total). Control messages to a session go through a bounded queue
 // (Config.ControlQueue bytes); a session that lets it overflow is closed.
 // Presence is state: a session whose queue is long has presence changes
 // skipped and gets a fresh Presence snapshot once its queue drained, so a

@@ -43,6 +43,7 @@ type counters struct {
 	authBusy, passwordChecks                  atomic.Uint64
 	resumed, ticketsRefused                   atomic.Uint64
 	framesIn, framesQueued, framesOut         atomic.Uint64
+	framesDirect, directStuck                 atomic.Uint64
 	dropped                                   [numDropReasons]atomic.Uint64
 	bad                                       [numBadReasons]atomic.Uint64
 	floorGrants, floorDenials                 atomic.Uint64
@@ -75,6 +76,11 @@ type Stats struct {
 	// (well-formed or not); FramesQueued counts copies put in listeners'
 	// queues; FramesOut counts datagrams handed to QUIC for listeners.
 	FramesIn, FramesQueued, FramesOut uint64
+	// FramesDirect counts the datagrams of FramesOut sent straight from the
+	// fan-out (not through a listener's queue); DirectStuck sessions closed
+	// because such a send blocked for half a second (their QUIC send queue
+	// stayed full).
+	FramesDirect, DirectStuck uint64
 	// Dropped counts frames not forwarded, by reason: queue_full, no_floor,
 	// wrong_channel, preempted, rate_limit, not_joined, send_error, late.
 	Dropped map[string]uint64
@@ -111,6 +117,7 @@ func (c *counters) snapshot() Stats {
 		AuthBusy: c.authBusy.Load(), PasswordChecks: c.passwordChecks.Load(),
 		Resumed: c.resumed.Load(), TicketsRefused: c.ticketsRefused.Load(),
 		FramesIn: c.framesIn.Load(), FramesQueued: c.framesQueued.Load(), FramesOut: c.framesOut.Load(),
+		FramesDirect: c.framesDirect.Load(), DirectStuck: c.directStuck.Load(),
 		Dropped: map[string]uint64{}, BadDatagrams: map[string]uint64{}, UDPDropped: map[string]uint64{},
 		FloorGrants: c.floorGrants.Load(), FloorDenials: c.floorDenials.Load(),
 		ControlIn: c.controlIn.Load(), ControlRateLimited: c.controlLimited.Load(),
@@ -136,6 +143,7 @@ type collector struct {
 	r *Relay
 
 	authBusy, pwChecks, resumed, ticketsRefused,
+	framesDirect, directStuck *prometheus.Desc
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
 	refused, queueDepth, probes, echoes *prometheus.Desc
@@ -157,6 +165,8 @@ func newCollector(r *Relay) *collector {
 		ticketsRefused: d("tickets_refused_total", "Resume tickets refused (expired, forged or outdated); the password was checked instead."),
 		framesIn:       d("frames_in_total", "Voice datagrams received from logged-in sessions."),
 		framesOut:      d("frames_out_total", "Voice datagrams sent to listeners."),
+		framesDirect:   d("frames_direct_total", "Voice datagrams of frames_out_total sent straight from the fan-out, not through the listener's queue."),
+		directStuck:    d("direct_stuck_total", "Sessions closed because their QUIC send queue stayed full for half a second."),
 		dropped:        d("frames_dropped_total", "Voice frames not forwarded, by reason.", "reason"),
 		bad:            d("bad_datagrams_total", "Datagrams that did not parse, by reason.", "reason"),
 		udpDropped:     d("udp_dropped_total", "Datagrams at the UDP port that QUIC dropped before any session (garbage, scans, stale connections), by reason.", "reason"),
@@ -179,7 +189,7 @@ func newCollector(r *Relay) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
-		c.framesOut, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
+		c.framesOut, c.framesDirect, c.directStuck, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
 		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes} {
 		ch <- d
 	}
@@ -203,6 +213,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.probes, s.Probes)
 	counter(c.echoes, s.Echoes)
 	counter(c.framesOut, s.FramesOut)
+	counter(c.framesDirect, s.FramesDirect)
+	counter(c.directStuck, s.DirectStuck)
 	for k, v := range s.Dropped {
 		counter(c.dropped, v, k)
 	}

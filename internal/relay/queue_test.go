@@ -37,37 +37,6 @@ func TestVoiceQueueDropOldest(t *testing.T) {
 	}
 }
 
-func TestPresenceSkippedThenSnapshot(t *testing.T) {
-	cert, err := certs.InMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := New(Config{Cert: cert, Open: true, ControlQueue: 4000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &session{r: r, id: 1, name: "slow", version: proto.Version}
-	s.ctl.init()
-	r.sessions[1], r.byName["slow"] = s, s
-	big := make([]byte, 1500) // over a quarter of the limit
-	s.send(big)
-	r.mu.Lock()
-	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceOnline, User: proto.UserInfo{Session: 2, Name: "x"}})
-	r.mu.Unlock()
-	if got := s.ctl.popAll(nil); len(got) != 1 || !s.staleHint.Load() {
-		t.Fatalf("queue %d messages, stale %v", len(got), s.staleHint.Load())
-	}
-	r.refreshPresence(s)
-	got := s.ctl.popAll(nil)
-	if len(got) != 1 || s.staleHint.Load() {
-		t.Fatalf("after refresh: %d messages, stale %v", len(got), s.staleHint.Load())
-	}
-	m, err := proto.ParseMessage(got[0][proto.FrameHeaderLen:])
-	if p, ok := m.(*proto.Presence); err != nil || !ok || len(p.Users) != 1 || p.Users[0].Name != "slow" {
-		t.Fatalf("snapshot %+v %v", m, err)
-	}
-}
-
 func TestListenAddr(t *testing.T) {
 	for in, want := range map[string]string{
 		"":               ":4275",
@@ -124,6 +93,7 @@ func TestListsSplitByVersion(t *testing.T) {
 	r.mu.Lock()
 	r.sendPresenceLocked(old)
 	r.sendPresenceLocked(cur)
+	r.flushPresenceLocked()
 	r.mu.Unlock()
 
 	// v1: one Presence, then PresenceChange{Online} for each of the rest.
@@ -206,32 +176,5 @@ func TestListsSplitByVersion(t *testing.T) {
 	}
 	if len(seen) != n || len(got) < 2 {
 		t.Errorf("v2: %d sessions in %d messages", len(seen), len(got))
-	}
-}
-
-// Presence changes may wait to be written together; anything else queued
-// with them makes the whole queue go at once, in order.
-func TestCtlQueueLazy(t *testing.T) {
-	var q ctlQueue
-	q.init()
-	if q.onlyLazy() {
-		t.Fatal("an empty queue has nothing waiting")
-	}
-	q.push([]byte{1}, 100, true)
-	q.push([]byte{2}, 100, true)
-	if !q.onlyLazy() {
-		t.Fatal("two presence changes may wait")
-	}
-	q.push([]byte{3}, 100, false)
-	if q.onlyLazy() {
-		t.Fatal("an answer queued behind presence changes must not wait")
-	}
-	got := q.popAll(nil)
-	if len(got) != 3 || got[0][0] != 1 || got[2][0] != 3 {
-		t.Fatalf("popped %v", got)
-	}
-	q.push([]byte{4}, 100, true)
-	if !q.onlyLazy() {
-		t.Fatal("the lazy count was not reset by popAll")
 	}
 }

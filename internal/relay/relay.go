@@ -44,11 +44,13 @@ type Relay struct {
 	hist *history // nil without Config.History
 
 	done chan struct{} // closed when Serve returns
+	pres presenceState // presence news waiting to be sent (see presence.go)
 
 	mu       sync.Mutex
 	sessions map[uint32]*session // guarded by mu
 	byName   map[string]*session // guarded by mu
 	page     *pageState          // guarded by mu: the page on the air, or nil
+	alarms   alarms              // guarded by mu: the alarms ringing
 	nextID   uint32              // guarded by mu
 	addr     net.Addr            // guarded by mu
 	served   bool                // guarded by mu
@@ -67,7 +69,10 @@ type channel struct {
 
 	// members is replaced, never modified, when someone joins or leaves, so
 	// the voice path may range over a copy of the slice header outside the lock.
+	// Set it with setMembers, which also publishes it to live (read by the
+	// voice fast path without the lock).
 	members []*session
+	live    atomic.Pointer[[]*session]
 
 	// ptt floor
 	holder        *session
@@ -106,6 +111,7 @@ func New(cfg Config) (*Relay, error) {
 		refusals: limit.NewSampler(time.Now()),
 		hashing:  make(chan struct{}, cfg.PasswordSlots),
 		keys:     deriveKeys(cfg.Secret),
+		pres:     presenceState{kick: make(chan struct{}, 1)},
 	}
 	if c, ok := cfg.Users.(Credentials); ok && !cfg.Open {
 		r.creds = c
@@ -221,10 +227,14 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 		defer wg.Done()
 		r.refreshTickets(ctx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		r.watchUsers(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		r.watchDirect(ctx)
 	}()
 	if r.hist != nil {
 		wg.Add(1)
@@ -233,6 +243,11 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 			r.hist.run(ctx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.presenceLoop(ctx)
+	}()
 	nonQUICDone := make(chan struct{})
 	go func() {
 		defer close(nonQUICDone)
@@ -407,6 +422,10 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("the first message must be hello, not %v", m.Type()))
 	}
 	ours := proto.NewHello(r.cfg.Software)
+	if r.hist == nil {
+		// No store: nothing to catch up on and no text to acknowledge.
+		ours.Features &^= proto.FeatureHistory
+	}
 	version, features, ok := proto.Negotiate(ours, hello)
 	if !ok {
 		lo, hi := hello.Versions()
@@ -741,7 +760,7 @@ func (r *Relay) sweepLocked(now time.Time) {
 	}
 	for _, ch := range r.channels {
 		if h := ch.holder; h != nil {
-			timeout, tooLong := expired(ch.holderSince, ch.holderLast, ch.holderGranted)
+			timeout, tooLong := expired(ch.holderSince, h.lastFrame(ch.holderLast), ch.holderGranted)
 			if tooLong {
 				r.cutLocked(h)
 			}
@@ -750,7 +769,7 @@ func (r *Relay) sweepLocked(now time.Time) {
 			}
 		}
 		for s, t := range ch.talkers {
-			timeout, tooLong := expired(t.since, t.last, t.granted)
+			timeout, tooLong := expired(t.since, s.lastFrame(t.last), t.granted)
 			if tooLong {
 				r.cutLocked(s)
 			}
@@ -793,28 +812,6 @@ func (r *Relay) toAllLocked(f *frame) {
 	}
 }
 
-// presenceToAllLocked sends a presence change to every session (see
-// session.sendPresence).
-func (r *Relay) presenceToAllLocked(m *proto.PresenceChange) {
-	f := r.frame(m)
-	for _, s := range r.sessions {
-		s.sendPresence(f)
-	}
-}
-
-// refreshPresence sends s a fresh snapshot if presence changes were skipped
-// for it. Called by s's writer (no lock held).
-func (r *Relay) refreshPresence(s *session) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s.gone || !s.presenceStale {
-		return
-	}
-	s.presenceStale = false
-	s.staleHint.Store(false)
-	r.sendPresenceLocked(s)
-}
-
 func (ch *channel) sendAll(f *frame) {
 	for _, s := range ch.members {
 		s.sendFrame(f)
@@ -853,33 +850,6 @@ func (r *Relay) sortedSessionsLocked() []*session {
 	return l
 }
 
-// sendPresenceLocked sends s a snapshot of everyone online, split by
-// proto.SplitPresence when it does not fit in one message. From version 2 on
-// the parts are Presence messages that say more follows; a version-1 client
-// knows no such flag, so it gets the first part as a Presence and each
-// further user as a PresenceChange{Online}, which a client applying Presence
-// as "replace" and PresenceChange as "update" assembles correctly.
-func (r *Relay) sendPresenceLocked(s *session) {
-	all := r.sortedSessionsLocked()
-	users := make([]proto.UserInfo, len(all))
-	for i, o := range all {
-		users[i] = r.userInfoLocked(o)
-	}
-	parts := proto.SplitPresence(users, s.version)
-	if s.version >= proto.Version2 {
-		for _, p := range parts {
-			s.sendMsg(p)
-		}
-		return
-	}
-	s.sendMsg(parts[0])
-	for _, p := range parts[1:] {
-		for _, u := range p.Users {
-			s.sendMsg(&proto.PresenceChange{Kind: proto.PresenceOnline, User: u})
-		}
-	}
-}
-
 // removeLocked takes s out of every table and tells the others. Idempotent.
 func (r *Relay) removeLocked(s *session) {
 	if s.gone {
@@ -889,6 +859,7 @@ func (r *Relay) removeLocked(s *session) {
 	if r.page != nil && r.page.s == s {
 		r.endPageLocked()
 	}
+	r.alarmsGoneLocked(s)
 	r.leaveLocked(s)
 	delete(r.sessions, s.id)
 	if r.byName[s.name] == s {
@@ -919,7 +890,7 @@ func (r *Relay) leaveLocked(s *session) {
 			m = append(m, o)
 		}
 	}
-	ch.members = m
+	ch.setMembers(m)
 	s.ch = nil
 }
 
@@ -942,6 +913,7 @@ func (r *Relay) releaseLocked(ch *channel) {
 		return
 	}
 	ch.holder = nil
+	h.withdrawPassLocked()
 	ch.sendAll(r.talkingMsg(ch, h, false, false))
 }
 
@@ -959,6 +931,7 @@ func (r *Relay) talkerStopLocked(ch *channel, s *session) {
 		return
 	}
 	delete(ch.talkers, s)
+	s.withdrawPassLocked()
 	ch.sendAll(r.talkingMsg(ch, s, false, false))
 }
 

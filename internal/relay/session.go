@@ -58,12 +58,25 @@ type session struct {
 	ctl   ctlQueue   // framed control messages to send, bounded (Config.ControlQueue bytes)
 	voice voiceQueue // datagrams to send
 
-	// presenceStale (guarded by r.mu) is set when presence changes were
-	// skipped because the control queue was long; the writer sends a fresh
-	// Presence snapshot once the queue drained. staleHint mirrors it for the
-	// writer without the lock.
-	presenceStale bool
-	staleHint     atomic.Bool
+	// The voice fast path (fastpath.go). pass is the talker's pass past
+	// floor control, issued and withdrawn under r.mu, read without it;
+	// passLast (guarded by r.mu) is the last frame time of a withdrawn
+	// pass. direct decides whether a frame for this listener may go to
+	// QUIC straight from the fan-out.
+	pass     atomic.Pointer[voicePass]
+	passLast int64
+	direct   directState
+
+	// needSnapshot (guarded by r.mu): the next presence flush sends the
+	// session a Presence snapshot instead of changes (it logged in or
+	// joined, or changes were held back because its control queue was
+	// long). staleHint is set, for the writer without the lock, in the
+	// last case: the writer asks for the snapshot once the queue drained.
+	needSnapshot bool
+	staleHint    atomic.Bool
+	// presFrom (guarded by r.mu): the session got a snapshot after the
+	// first presFrom presence changes waiting for the next flush.
+	presFrom int
 
 	heard atomic.Int64 // wall time (Unix ns) of the last control message read from the client
 
@@ -79,12 +92,8 @@ type session struct {
 // holds more than Config.ControlQueue bytes the client is not reading (dead
 // or hostile) and the session is aborted. Safe to call under r.mu; b must not
 // be modified afterwards (it may be shared between sessions).
-func (s *session) send(b []byte) { s.push(b, false) }
-
-// push queues b; lazy marks a message that may wait a little to be written
-// with others (see writeLoop).
-func (s *session) push(b []byte, lazy bool) {
-	if s.ctl.push(b, s.r.cfg.ControlQueue, lazy) {
+func (s *session) send(b []byte) {
+	if s.ctl.push(b, s.r.cfg.ControlQueue) {
 		return
 	}
 	s.abortOnce.Do(func() {
@@ -95,24 +104,6 @@ func (s *session) push(b []byte, lazy bool) {
 		// reads: close from outside (not under the caller's lock).
 		go s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeRateLimit), "you did not read the relay's messages: closing")
 	})
-}
-
-// sendPresence queues a presence change unless the queue is already long:
-// then the change is skipped and the session gets a fresh snapshot when its
-// queue drains (presence is state, so a snapshot replaces the changes).
-// Called under r.mu.
-func (s *session) sendPresence(f *frame) {
-	if s.presenceStale {
-		return
-	}
-	if s.ctl.size() > s.r.cfg.ControlQueue/4 {
-		s.presenceStale = true
-		s.staleHint.Store(true)
-		return
-	}
-	if b := f.bytesFor(s.version); b != nil {
-		s.push(b, true)
-	}
 }
 
 // sendMsg encodes m for the session's protocol version and queues it (see
@@ -144,10 +135,6 @@ func (s *session) bye(code proto.Code, text string) {
 	})
 }
 
-// presenceCoalesce is the shortest time between two writes of a session
-// that carry nothing but presence changes (see writeLoop).
-const presenceCoalesce = 100 * time.Millisecond
-
 // writeBufs holds buffers for coalesced control writes.
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 20<<10); return &b }}
 
@@ -157,34 +144,11 @@ var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 20<<10); return
 func (s *session) writeLoop() {
 	ctx := s.conn.Context()
 	var batch [][]byte
-	var last time.Time // the last write
 	for {
 		select {
 		case <-s.ctl.notify:
-			// Presence changes come in storms (a thousand clients logging
-			// in again after a restart send every session a thousand):
-			// while only they wait, write them at most every
-			// presenceCoalesce, as one write and a few packets instead of
-			// one per change, for the relay and for the client. Anything
-			// else (answers, floor, talking, texts, pongs) goes at once,
-			// with the changes queued before it.
-			for s.ctl.onlyLazy() {
-				wait := presenceCoalesce - time.Since(last)
-				if wait <= 0 {
-					break
-				}
-				t := time.NewTimer(wait)
-				select {
-				case <-t.C:
-				case <-s.ctl.notify:
-				case <-ctx.Done():
-				}
-				t.Stop()
-				if ctx.Err() != nil {
-					break
-				}
-			}
-			last = time.Now()
+			// Presence changes arrive in batches (see presence.go) and
+			// are written together, in writes of up to 16 KiB.
 			batch = s.ctl.popAll(batch[:0])
 			if err := s.writeBatch(batch); err != nil {
 				s.conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeInternal), "control stream write failed")
@@ -251,9 +215,9 @@ func (s *session) finish() {
 	s.conn.CloseWithError(quic.ApplicationErrorCode(s.byeCode), s.byeText)
 }
 
-// voiceLoop sends queued voice datagrams. It is the only caller of
-// SendDatagram for this session, so QUIC's blocking send queue only ever
-// delays this listener.
+// voiceLoop sends queued voice datagrams. The fan-out sends the others
+// itself only when QUIC's queue has room (session.trySend), so QUIC's
+// blocking send queue only ever delays this listener.
 func (s *session) voiceLoop() {
 	done := s.conn.Context().Done()
 	for {
@@ -267,7 +231,10 @@ func (s *session) voiceLoop() {
 			if b == nil {
 				break
 			}
-			if err := s.conn.SendDatagram(b); err != nil {
+			s.direct.queued() // before sent: the fan-out must see it owed
+			err := s.conn.SendDatagram(b)
+			s.voice.sent()
+			if err != nil {
 				s.r.c.dropped[dropSendError].Add(1)
 				var tl *quic.DatagramTooLargeError
 				if !errors.As(err, &tl) {
@@ -320,14 +287,12 @@ type ctlQueue struct {
 	mu    sync.Mutex
 	q     [][]byte // guarded by mu
 	bytes int      // guarded by mu: total length of q's messages
-	lazy  int      // guarded by mu: how many of q may wait (presence changes)
 }
 
 func (q *ctlQueue) init() { q.notify = make(chan struct{}, 1) }
 
 // push appends b unless the queue would exceed limit bytes (then false).
-// lazy marks a message that may wait to be written with later ones.
-func (q *ctlQueue) push(b []byte, limit int, lazy bool) bool {
+func (q *ctlQueue) push(b []byte, limit int) bool {
 	q.mu.Lock()
 	if q.bytes+len(b) > limit && q.bytes > 0 {
 		q.mu.Unlock()
@@ -335,9 +300,6 @@ func (q *ctlQueue) push(b []byte, limit int, lazy bool) bool {
 	}
 	q.q = append(q.q, b)
 	q.bytes += len(b)
-	if lazy {
-		q.lazy++
-	}
 	q.mu.Unlock()
 	select {
 	case q.notify <- struct{}{}:
@@ -358,15 +320,7 @@ func (q *ctlQueue) popAll(dst [][]byte) [][]byte {
 		q.q = q.q[:0]
 	}
 	q.bytes = 0
-	q.lazy = 0
 	return dst
-}
-
-// onlyLazy reports whether messages wait and all of them may wait longer.
-func (q *ctlQueue) onlyLazy() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.q) > 0 && q.lazy == len(q.q)
 }
 
 func (q *ctlQueue) size() int {
@@ -379,6 +333,10 @@ func (q *ctlQueue) size() int {
 // channel. Safe for concurrent use. The zero value is not usable: see init.
 type voiceQueue struct {
 	notify chan struct{} // capacity 1: "something was pushed"
+	// busy counts datagrams queued or popped and not yet handed to QUIC
+	// (see sent); while it is not 0 the fan-out queues, so that a
+	// talker's frames keep their order.
+	busy atomic.Int32
 
 	mu   sync.Mutex
 	buf  [][]byte // guarded by mu: ring buffer
@@ -403,6 +361,9 @@ func (q *voiceQueue) push(b []byte) (dropped bool) {
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = b
 	q.n++
+	if !dropped {
+		q.busy.Add(1)
+	}
 	q.mu.Unlock()
 	select {
 	case q.notify <- struct{}{}:
@@ -411,7 +372,12 @@ func (q *voiceQueue) push(b []byte) (dropped bool) {
 	return dropped
 }
 
-// pop removes and returns the oldest entry, or nil.
+// sent tells the queue that an entry pop returned was handed to QUIC (or
+// refused by it).
+func (q *voiceQueue) sent() { q.busy.Add(-1) }
+
+// pop removes and returns the oldest entry, or nil. Call sent once the
+// entry is sent.
 func (q *voiceQueue) pop() []byte {
 	q.mu.Lock()
 	defer q.mu.Unlock()

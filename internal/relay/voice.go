@@ -30,6 +30,12 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 		proto.PutFlags(b, flags)
 	}
 	now := time.Now()
+	if r.fastVoice(s, b, h, flags, now) {
+		if r.hist != nil {
+			r.hist.capture(s, h, payload, now) // non-blocking hand-off to the recorder
+		}
+		return
+	}
 
 	var one fanout
 	var page []fanout
@@ -52,10 +58,23 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 	}
 }
 
+// deliver hands f.b to each listener but the sender: straight to QUIC where
+// the relay's account says that cannot block (session.trySend; a send that
+// blocks anyway is ended by Relay.watchDirect), else into the listener's
+// bounded queue. The counters are added once per frame, not per listener.
 func (r *Relay) deliver(from *session, f fanout) {
-	var queued, dropped uint64
+	var queued, dropped, direct, failed uint64
+	now := time.Now().UnixNano()
 	for _, l := range f.to {
 		if l == from {
+			continue
+		}
+		if handled, sent := l.trySend(f.b, now); handled {
+			if sent {
+				direct++
+			} else {
+				failed++
+			}
 			continue
 		}
 		if l.voice.push(f.b) {
@@ -66,8 +85,15 @@ func (r *Relay) deliver(from *session, f fanout) {
 	if dropped > 0 {
 		r.c.dropped[dropQueueFull].Add(dropped)
 	}
+	if failed > 0 {
+		r.c.dropped[dropSendError].Add(failed)
+	}
 	if queued > 0 {
 		r.c.framesQueued.Add(queued)
+	}
+	if direct > 0 {
+		r.c.framesDirect.Add(direct)
+		r.c.framesOut.Add(direct)
 	}
 }
 
@@ -128,6 +154,8 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 		t.last, t.granted = now, false
 		if end {
 			r.talkerStopLocked(ch, s)
+		} else {
+			r.issuePassLocked(s, ch, now)
 		}
 		return fanout{b: b, to: members}
 	}
@@ -151,6 +179,8 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 	ch.holderLast, ch.holderGranted = now, false
 	if end {
 		r.releaseLocked(ch)
+	} else {
+		r.issuePassLocked(s, ch, now)
 	}
 	return fanout{b: b, to: members}
 }

@@ -57,6 +57,9 @@ type DialOptions struct {
 	NoControlReader bool
 	// Ticket is a resume ticket to present in Auth (see proto.Ticket).
 	Ticket []byte
+	// Without are features the client does not offer in its Hello (as an
+	// older client would not).
+	Without proto.Features
 }
 
 // Dial logs in as name with password and fails the test if it cannot. The
@@ -117,6 +120,7 @@ func (c *Client) login(ctx context.Context, addr string, r *Relay, name, passwor
 	if o.Version != 0 {
 		hello.Version, hello.MaxVersion = o.Version, o.Version
 	}
+	hello.Features &^= o.Without
 	c.Version = proto.Version // Hello and Auth read the same in every version
 	if err := c.Send(hello); err != nil {
 		return err

@@ -6,7 +6,8 @@
 #   hygiene  gofmt, go mod tidy -diff, go vet, staticcheck (pinned)
 #   unit     every package but the real-time ones, under the race detector
 #   e2e      real relay and talk processes (internal/e2e), one test binary at a time
-#   gateway  the gateway with fake browsers and headless Chromium (internal/gateway)
+#   gateway  the gateway with fake browsers and the page in headless Chromium,
+#            Firefox and WebKitGTK (internal/gateway)
 #
 # The real-time stages assert behaviour only (the frame arrived, the floor
 # was refused, the recording is the same speech); audio-quality figures are

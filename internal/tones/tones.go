@@ -93,6 +93,15 @@ func Ring() []int16 {
 // continuous ringing with the familiar cadence.
 func RingCycle() []int16 { return join(Ring(), gap(2*time.Second)) }
 
+// Alarm returns one cycle of the alarm tone: 960 Hz and 770 Hz
+// alternating, 0.25 s each, twice (1.0 s), louder than a ring. Loop it
+// until the alarm is acknowledged.
+func Alarm() []int16 {
+	hi := burst(250*time.Millisecond, ringLevel, 0, 960)
+	lo := burst(250*time.Millisecond, ringLevel, 0, 770)
+	return join(hi, lo, hi, lo)
+}
+
 // Busy returns one cadence of the European busy tone: 425 Hz, 0.5 s on,
 // 0.5 s off (1.0 s). Loop it, or use [BusyFor].
 func Busy() []int16 {

@@ -151,3 +151,13 @@ func (m *model) stopReplay(why string) {
 	m.replayStop = nil
 	m.flash = why
 }
+
+// clock is a message's time: the time of day, with the date in front when
+// it is not today (missed items can be days old).
+func clock(t time.Time) string {
+	now := time.Now()
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("Jan 2 15:04")
+}

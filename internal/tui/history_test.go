@@ -39,7 +39,8 @@ func (r *fakeReplayer) Play(ctx context.Context, id uint64) error {
 
 func TestMissedShownUnderMarker(t *testing.T) {
 	m, _, _ := newTestModel(t, ptt.HoldConfig{})
-	then := time.Date(2026, 12, 7, 9, 2, 0, 0, time.Local).UnixMilli()
+	now := time.Now()
+	then := time.Date(now.Year(), now.Month(), now.Day(), 9, 2, 0, 0, time.Local).UnixMilli()
 	missed := &proto.History{Flags: proto.HistoryMissed, Items: []proto.HistoryItem{
 		{ID: 4, Kind: proto.ItemText, Time: then, From: "bob", Channel: "lobby", Text: "meeting at ten"},
 		{ID: 5, Kind: proto.ItemRing, Time: then, From: "bob"},
@@ -50,12 +51,15 @@ func TestMissedShownUnderMarker(t *testing.T) {
 	m.Update(eventMsg{client.Event{State: client.StateReconnecting}})
 	m.Update(eventMsg{client.Event{Msg: &proto.History{Flags: proto.HistoryMissed, Items: []proto.HistoryItem{
 		{ID: 7, Kind: proto.ItemPrivate, Time: then, From: "carol", To: "alice", Text: "call me"}}}}})
+	// An item from another day says which.
+	m.Update(eventMsg{client.Event{Msg: &proto.History{Flags: proto.HistoryMissed, Items: []proto.HistoryItem{
+		{ID: 8, Kind: proto.ItemText, Time: time.Date(2020, 3, 4, 5, 6, 0, 0, time.Local).UnixMilli(), From: "dave", Channel: "lobby", Text: "long ago"}}}}})
 	// An answer to a query is not catch-up: not shown.
 	m.Update(eventMsg{client.Event{Msg: &proto.History{Req: 3, Items: []proto.HistoryItem{{ID: 1, Kind: proto.ItemText, Text: "ancient-item"}}}}})
 	v := m.View()
 	for _, want := range []string{"-- ── while you were away (3) ──", "09:02 bob in lobby: meeting at ten",
 		"09:02 ** ring from bob **", "09:02 -- bob talked in lobby for 4.2s", "── while you were away (1) ──",
-		"carol to you (private): call me", "last ring: bob rang at 09:02"} {
+		"carol to you (private): call me", "last ring: bob rang at 09:02", "Mar 4 05:06 dave in lobby: long ago"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("the screen lacks %q:\n%s", want, v)
 		}

@@ -64,7 +64,8 @@ type model struct {
 	lines    []line
 	lastRing string
 
-	echoing bool // a microphone test is recording (key e)
+	echoing bool     // a microphone test is recording (key e)
+	alarms  []uint32 // alarms ringing here, oldest first (key a acknowledges the newest)
 
 	mode  mode
 	input []rune
@@ -88,6 +89,44 @@ func newModel(cfg Config, key string, ctx context.Context) *model {
 }
 
 func (m *model) Init() tea.Cmd { return levelTick() }
+
+// alarmRang shows an alarm and remembers it until acknowledged. Our own
+// alarm is remembered too: a acknowledges it, which calls it off.
+func (m *model) alarmRang(at time.Time, r *proto.Ring) {
+	who := r.FromName
+	if r.From == m.self() {
+		who = "you"
+	}
+	t := "ALARM from " + who
+	if r.Text != "" {
+		t += ": " + r.Text
+	}
+	if who == "you" {
+		t += " (press a to call it off)"
+	} else {
+		t += " — press a to acknowledge"
+	}
+	m.addLine(1, at, t)
+	m.alarms = append(m.alarms, r.Alarm)
+}
+
+// alarmAcked shows who acknowledged an alarm and forgets the alarm once
+// this station acknowledged it or it is over.
+func (m *model) alarmAcked(at time.Time, a *proto.AlarmAck) {
+	switch {
+	case a.Over && a.Name != "" && a.Pending > 0:
+		m.addLine(2, at, a.Name+" called the alarm off")
+	case a.Over && a.Name == "":
+		m.addLine(2, at, "the alarm is over")
+	case a.Session == m.self():
+		m.addLine(2, at, "you acknowledged the alarm")
+	default:
+		m.addLine(2, at, fmt.Sprintf("%s acknowledged the alarm (%d still ringing)", a.Name, a.Pending))
+	}
+	if a.Over || a.Session == m.self() {
+		m.alarms = slices.DeleteFunc(m.alarms, func(id uint32) bool { return id == a.Alarm })
+	}
+}
 
 // echoTestLength is how long the microphone test (key e) records.
 const echoTestLength = 3 * time.Second
@@ -242,6 +281,10 @@ func (m *model) event(ev client.Event) {
 		}
 		m.addLine(kind, when, prefix+msg.Text)
 	case *proto.Ring:
+		if msg.Flags&proto.RingAlarm != 0 && msg.Alarm != 0 {
+			m.alarmRang(at, msg)
+			return
+		}
 		when := time.UnixMilli(msg.Time)
 		if msg.Time == 0 {
 			when = at
@@ -256,6 +299,8 @@ func (m *model) event(ev client.Event) {
 		}
 		m.addLine(1, when, t)
 		m.lastRing = fmt.Sprintf("%s rang at %s", who, when.Format("15:04:05"))
+	case *proto.AlarmAck:
+		m.alarmAcked(at, msg)
 	case *proto.History:
 		m.missed(at, msg)
 	case *proto.TextAck:
@@ -349,6 +394,18 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		}
 		return m.expireCmd()
 	}
+	if keyName(k) == "P" && !k.Alt && !k.Paste {
+		// Hold shift-P to page every channel (the page role is needed).
+		// It shares the talk key's hold: one press at a time.
+		if pressed, changed := m.hold.Key(time.Now()); changed {
+			m.cfg.Engine.PressPage(pressed)
+			if pressed {
+				m.stopReplay("replay stopped: you are paging")
+				m.flash = "paging every channel while you hold P"
+			}
+		}
+		return m.expireCmd()
+	}
 	switch keyName(k) {
 	case "q", "ctrl+d":
 		return tea.Quit
@@ -358,6 +415,25 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 	case "c":
 		m.mode, m.input = modeChannel, nil
 		m.releaseTalk()
+	case "a":
+		if len(m.alarms) == 0 {
+			m.flash = "no alarm to acknowledge"
+			return nil
+		}
+		id := m.alarms[len(m.alarms)-1]
+		if err := m.cfg.Client.AckAlarm(id); err != nil {
+			m.flash = "could not acknowledge the alarm: " + err.Error()
+			return nil
+		}
+		m.flash = "alarm acknowledged"
+	case "!":
+		m.flash = "raising an alarm at every station…"
+		return m.request(func(ctx context.Context) string {
+			if err := m.cfg.Client.Alarm(ctx, ""); err != nil {
+				return "alarm failed: " + err.Error()
+			}
+			return "alarm raised: every station rings until someone there presses a (press a to call it off)"
+		})
 	case "m":
 		m.cfg.Engine.SetMuted(!m.eng.Muted)
 		if m.eng.Muted {
@@ -634,10 +710,16 @@ func (m *model) View() string {
 		if m.cfg.Hold.Toggle {
 			talk = m.key + " talk on/off"
 		}
-		last = talk + " · t text · c channel · r ring all · e test mic · m mute · d deafen · v volume · q quit"
-		if m.cfg.Replay != nil {
-			last = talk + " · t text · c channel · r ring · p replay · e test mic · m mute · d deafen · v volume · q quit"
+		keys := []string{talk}
+		if len(m.alarms) > 0 {
+			keys = append(keys, "a ACKNOWLEDGE ALARM")
 		}
+		keys = append(keys, "t text", "c channel", "r ring", "! alarm", "P page")
+		if m.cfg.Replay != nil {
+			keys = append(keys, "p replay")
+		}
+		keys = append(keys, "e mic test", "m mute", "d deafen", "v volume", "q quit")
+		last = strings.Join(keys, " · ")
 	}
 	b.WriteString(fit(last, w))
 	return b.String()
@@ -695,7 +777,7 @@ func (m *model) messageLines(width, rows int) []string {
 	var out []string
 	for i := len(m.lines) - 1; i >= 0 && len(out) < rows; i-- {
 		l := m.lines[i]
-		text := l.at.Format("15:04") + " "
+		text := clock(l.at) + " "
 		switch l.kind {
 		case 1:
 			text += "** " + l.text + " **"
@@ -738,6 +820,9 @@ func (m *model) floorLine() string {
 	}
 	if m.eng.Deafened {
 		s += "   DEAFENED (d)"
+	}
+	if len(m.alarms) > 0 {
+		s = " ALARM — press a to acknowledge ·" + s
 	}
 	return " " + s
 }

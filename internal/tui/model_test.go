@@ -21,6 +21,9 @@ type fakeClient struct {
 	texts []string // "to|text"
 	rings int
 	joins []string
+	// alarms raised, alarms acknowledged
+	alarms int
+	acks   []uint32
 }
 
 func (c *fakeClient) Text(_ context.Context, to, text string) error {
@@ -32,6 +35,18 @@ func (c *fakeClient) Text(_ context.Context, to, text string) error {
 func (c *fakeClient) Ring(context.Context, string) error {
 	c.mu.Lock()
 	c.rings++
+	c.mu.Unlock()
+	return nil
+}
+func (c *fakeClient) Alarm(context.Context, string) error {
+	c.mu.Lock()
+	c.alarms++
+	c.mu.Unlock()
+	return nil
+}
+func (c *fakeClient) AckAlarm(id uint32) error {
+	c.mu.Lock()
+	c.acks = append(c.acks, id)
 	c.mu.Unlock()
 	return nil
 }
@@ -52,13 +67,14 @@ func (c *fakeClient) Relay() string       { return "relay.example:4275" }
 func (c *fakeClient) State() client.State { return client.StateConnected }
 
 type fakeEngine struct {
-	presses, echoes []bool
-	muted, deaf     bool
-	volumes         map[string]float64
+	presses, echoes, pages []bool
+	muted, deaf            bool
+	volumes                map[string]float64
 }
 
 func (e *fakeEngine) Press(p bool)       { e.presses = append(e.presses, p) }
 func (e *fakeEngine) PressEcho(p bool)   { e.echoes = append(e.echoes, p) }
+func (e *fakeEngine) PressPage(p bool)   { e.pages = append(e.pages, p) }
 func (e *fakeEngine) SetMuted(b bool)    { e.muted = b }
 func (e *fakeEngine) SetDeafened(b bool) { e.deaf = b }
 func (e *fakeEngine) SetVolume(n string, g float64) {
@@ -271,5 +287,59 @@ func TestMuteDeafenVolumeKeys(t *testing.T) {
 	typeLine("bob loud")
 	if fe.volumes["bob"] != 0.5 || !strings.Contains(m.flash, "percentage from 0 to 400") {
 		t.Errorf("bob loud: %v, %q", fe.volumes, m.flash)
+	}
+}
+
+// TestAlarmKeys: an alarm shows and stays until this station's
+// acknowledgement comes back; a acknowledges the newest; ! raises one.
+func TestAlarmKeys(t *testing.T) {
+	m, fc, _ := newTestModel(t, ptt.HoldConfig{})
+	now := time.Now()
+	m.Update(eventMsg{client.Event{Time: now, Msg: &proto.Ring{From: 2, FromName: "bob", Text: "fire", Flags: proto.RingAlarm, Alarm: 9, Time: now.UnixMilli()}}})
+	lines := func() string {
+		var b strings.Builder
+		for _, l := range m.lines {
+			b.WriteString(l.text + "\n")
+		}
+		return b.String()
+	}
+	v := m.View()
+	for _, want := range []string{"ALARM — press a", "a ACKNOWLEDGE ALARM"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("no %q on the screen:\n%s", want, v)
+		}
+	}
+	if !strings.Contains(lines(), "ALARM from bob: fire — press a to acknowledge") {
+		t.Errorf("messages:\n%s", lines())
+	}
+	run(m, m.keyPress(key("a")))
+	if len(fc.acks) != 1 || fc.acks[0] != 9 {
+		t.Fatalf("acks %v", fc.acks)
+	}
+	m.Update(eventMsg{client.Event{Time: now, Msg: &proto.AlarmAck{Alarm: 9, Session: 3, Name: "carol", Pending: 1}}})
+	if !strings.Contains(lines(), "carol acknowledged the alarm (1 still ringing)") || len(m.alarms) != 1 {
+		t.Errorf("after carol's ack:\n%s", lines())
+	}
+	m.Update(eventMsg{client.Event{Time: now, Msg: &proto.AlarmAck{Alarm: 9, Session: 1, Name: "alice", Pending: 0, Over: true}}})
+	if len(m.alarms) != 0 || strings.Contains(m.View(), "ALARM —") {
+		t.Errorf("the alarm stays after our acknowledgement:\n%s", m.View())
+	}
+	run(m, m.keyPress(key("!")))
+	if fc.alarms != 1 {
+		t.Errorf("! raised %d alarms", fc.alarms)
+	}
+}
+
+// TestPageKey: holding shift-P pages; the hold's timeout releases it.
+func TestPageKey(t *testing.T) {
+	m, _, fe := newTestModel(t, ptt.HoldConfig{})
+	run(m, m.keyPress(key("P")))
+	run(m, m.keyPress(key("PPP")))
+	if len(fe.pages) != 1 || !fe.pages[0] || len(fe.presses) != 0 {
+		t.Fatalf("pages %v, presses %v", fe.pages, fe.presses)
+	}
+	m.expire(m.hold.Deadline())
+	if len(fe.presses) != 1 || fe.presses[0] {
+		t.Fatalf("release: presses %v", fe.presses)
 	}
 }

@@ -35,6 +35,8 @@ import (
 type Client interface {
 	Text(ctx context.Context, to, text string) error
 	Ring(ctx context.Context, text string) error
+	Alarm(ctx context.Context, text string) error
+	AckAlarm(id uint32) error
 	Join(ctx context.Context, channel string) (proto.ChannelInfo, error)
 	Channel() (proto.ChannelInfo, bool)
 	Welcome() proto.Welcome
@@ -49,6 +51,8 @@ type Engine interface {
 	// PressEcho is Press for an echo test: the relay plays what was said
 	// back to this client alone after the release.
 	PressEcho(pressed bool)
+	// PressPage is Press for a live page to every channel.
+	PressPage(pressed bool)
 	// SetMuted, SetDeafened and SetVolume are the per-person controls
 	// (engine.Engine's); Volume reads a person's volume back.
 	SetMuted(bool)

@@ -6,8 +6,8 @@ import (
 )
 
 // New returns a demuxer that recognises the container from its first bytes:
-// WebM/Matroska or Ogg. Safari's MP4 (ISO BMFF) is recognised and refused with
-// ErrUnsupported; anything else fails with ErrNotRecognized.
+// WebM/Matroska, Ogg or fragmented MP4 with Opus (Safari's, see MP4);
+// anything else fails with ErrNotRecognized.
 func New(cfg Config) Demuxer { return &auto{cfg: cfg} }
 
 type auto struct {
@@ -29,6 +29,15 @@ func (a *auto) Info() Info {
 	return a.d.Info()
 }
 
+// Dropped is the count of samples a fragmented MP4 announced but did not
+// hold (0 for the other containers, which announce nothing).
+func (a *auto) Dropped() int {
+	if m, ok := a.d.(*MP4); ok {
+		return m.Dropped()
+	}
+	return 0
+}
+
 func (a *auto) Push(p []byte) ([]Packet, error) {
 	if a.d != nil {
 		return a.d.Push(p)
@@ -47,7 +56,7 @@ func (a *auto) Push(p []byte) ([]Packet, error) {
 	case len(h) >= 4 && bytes.Equal(h[:4], magicOgg):
 		a.d = NewOgg(a.cfg)
 	case len(h) >= 8 && string(h[4:8]) == "ftyp":
-		a.err = fmt.Errorf("%w: this is an MP4 recording (Safari's audio/mp4); send WebM, Ogg, WAV or live PCM instead", ErrUnsupported)
+		a.d = NewMP4(a.cfg)
 	case bytes.HasPrefix(magicEBML, h) || bytes.HasPrefix(magicOgg, h):
 		// wait for more bytes
 	case len(h) < 8 && h[0] == 0:

@@ -1,6 +1,6 @@
 // Package webm demuxes the audio recordings browsers make with MediaRecorder,
 // incrementally, as the bytes arrive over a websocket: WebM/Matroska (Chromium,
-// Firefox) and Ogg (Firefox). It yields Opus packets with their timestamps as soon
+// Firefox), Ogg (Firefox) and fragmented MP4 with Opus (Safari, WebKit; see MP4). It yields Opus packets with their timestamps as soon
 // as each one is complete, without re-encoding anything.
 //
 // Both demuxers are push parsers: call Push with each received chunk, in order.
@@ -45,7 +45,8 @@ var (
 	// ErrNotRecognized: the bytes are not a container this package reads.
 	ErrNotRecognized = errors.New("not a WebM or Ogg recording")
 	// ErrUnsupported: a valid container with content we do not handle
-	// (a codec other than Opus, Safari's MP4, laced or encrypted blocks, ...).
+	// (a codec other than Opus such as Safari's AAC, laced or encrypted
+	// blocks, a plain MP4 whose index comes last, ...).
 	ErrUnsupported = errors.New("unsupported recording")
 	// ErrTooLarge: an element or page exceeds Config.MaxElementSize.
 	ErrTooLarge = errors.New("element too large")

@@ -160,7 +160,7 @@ func TestBadInput(t *testing.T) {
 		want error
 	}{
 		{"garbage", []byte("hello, this is not a recording at all"), ErrNotRecognized},
-		{"mp4", append([]byte{0, 0, 0, 0x20}, []byte("ftypiso5....")...), ErrUnsupported},
+		{"mp4 without ftyp", append([]byte{0, 0, 0, 0x10}, []byte("moovxxxxyyyy")...), ErrNotRecognized},
 		{"huge block", append(append([]byte{}, whole[:clusterAt+15]...), 0xA3, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0), ErrTooLarge},
 		{"unknown-size block", append(append([]byte{}, whole[:clusterAt+15]...), 0xA3, 0xFF), ErrUnsupported},
 		{"garbage after header", append(append([]byte{}, whole[:clusterAt+12+3]...), 0x00, 0x00, 0x00), ErrCorrupt},
@@ -226,6 +226,8 @@ func FuzzDemux(f *testing.F) {
 	f.Add(ogg[:2000], uint16(100))
 	st, _ := os.ReadFile("testdata/ffmpeg-stereo.webm")
 	f.Add(st[:1500], uint16(1))
+	mp4, _ := os.ReadFile("testdata/webkit-opus.mp4")
+	f.Add(mp4[:3000], uint16(33))
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
 		d := New(Config{MaxElementSize: 4096})
 		step := int(cut%512) + 1
