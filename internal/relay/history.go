@@ -281,7 +281,8 @@ func (h *history) storeLocked(s *session, it store.Item, status proto.TextStatus
 				ack(dup.ID)
 				return
 			}
-			s.log.Warn("history: a text could not be stored", "err", err)
+			// The store logged the failure once and counts it.
+			s.log.Debug("history: a text could not be stored", "err", err)
 			ack(0)
 			return
 		}
