@@ -310,8 +310,12 @@ func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
 		if set := ch.hset.Load(); set != nil && set.History != store.HistoryOff {
 			out.ID = h.storeLocked(s, store.Item{Kind: store.KindText, Time: out.Time, From: s.name, Channel: name,
 				Text: m.Text, ClientID: m.ClientID}, proto.TextSent)
-		} else if m.ClientID != 0 && r.historyOK(s) {
-			s.sendMsg(&proto.TextAck{ClientID: m.ClientID, Status: proto.TextSent})
+		} else if m.ClientID != 0 {
+			// Not kept, but a resend must not go out twice.
+			h.rememberLocked(textKey{s.name, m.ClientID}, textRef{0, proto.TextSent})
+			if r.historyOK(s) {
+				s.sendMsg(&proto.TextAck{ClientID: m.ClientID, Status: proto.TextSent})
+			}
 		}
 	}
 	f := r.frame(out)

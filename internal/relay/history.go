@@ -262,9 +262,11 @@ func (h *history) dupLocked(s *session, m *proto.Text) bool {
 	return true
 }
 
-// store queues a text; it returns its id, 0 when it could not be queued
-// (counted by the store). The TextAck with status goes to s after the
-// commit (or at once, with id 0, when it was not queued).
+// storeLocked queues a text; it returns its id, 0 when it could not be
+// queued (counted by the store). The TextAck with status goes to s after
+// the commit (or at once, with id 0, when it was not queued). A text that
+// goes out live (status other than waiting) is remembered for dedup even
+// when it was not stored: a resend must not deliver it twice.
 func (h *history) storeLocked(s *session, it store.Item, status proto.TextStatus) uint64 {
 	clientID := it.ClientID
 	ack := func(id uint64) {
@@ -279,7 +281,8 @@ func (h *history) storeLocked(s *session, it store.Item, status proto.TextStatus
 				ack(dup.ID)
 				return
 			}
-			s.log.Warn("history: a text could not be stored", "err", err)
+			// The store logged the failure once and counts it.
+			s.log.Debug("history: a text could not be stored", "err", err)
 			ack(0)
 			return
 		}
@@ -287,6 +290,9 @@ func (h *history) storeLocked(s *session, it store.Item, status proto.TextStatus
 	})
 	if err != nil {
 		ack(0)
+		if clientID != 0 && status != proto.TextWaiting {
+			h.rememberLocked(textKey{s.name, clientID}, textRef{0, status})
+		}
 		return 0
 	}
 	if clientID != 0 {

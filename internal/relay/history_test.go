@@ -450,3 +450,70 @@ func TestCatchUpBeforeAnswers(t *testing.T) {
 		c.Close()
 	}
 }
+
+// BenchmarkReplayStart measures, on loopback, the time from a Fetch to the
+// first Recording message at the client (the first second of audio, sent at
+// once; the rest is paced).
+func BenchmarkReplayStart(b *testing.B) {
+	st := relaytest.HistoryStore(b)
+	if _, err := st.SetChannel("lobby", "history=voice"); err != nil {
+		b.Fatal(err)
+	}
+	r := relaytest.Start(b, relaytest.WithHistory(st), relaytest.Configure(func(c *relay.Config) { c.ControlRate, c.ControlBurst = 1e6, 1e6 }))
+	r.AddUser("alice", "pw", 0)
+	a := r.Dial(b, "alice", "pw")
+	j := a.Join(b, "lobby")
+	for i := range 50 {
+		var fl proto.VoiceFlags
+		switch i {
+		case 0:
+			fl = proto.FlagStart
+		case 49:
+			fl = proto.FlagEnd
+		}
+		a.SendVoice(proto.VoiceHeader{Flags: fl, Channel: j.ID, Seq: uint16(i), Timestamp: uint32(960 * i), Duration: 960}, make([]byte, 80))
+	}
+	r.WaitStats(b, "the transmission stored", func(relay.Stats) bool { return r.HistoryStats().Written >= 1 })
+	a.MustSend(b, &proto.HistoryQuery{Req: 1, Channel: "lobby"})
+	id := relaytest.Wait(b, a, func(h *proto.History) bool { return h.Req == 1 && len(h.Items) == 1 }).Items[0].ID
+	b.ResetTimer()
+	for i := range b.N {
+		req := uint32(i + 10)
+		a.MustSend(b, &proto.Fetch{Req: req, ID: id})
+		rec := relaytest.Wait(b, a, func(m *proto.Recording) bool { return m.Req == req })
+		if rec.More {
+			b.Fatal("a one-second recording came in several parts")
+		}
+	}
+}
+
+// In a channel that keeps nothing a resent text is not sent twice either.
+func TestResendInChannelWithoutHistory(t *testing.T) {
+	r, st := historyRelay(t, map[string]string{"lobby": "history=off"})
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("bob", "pw", 0)
+	a := r.Dial(t, "alice", "pw")
+	b := r.Dial(t, "bob", "pw")
+	if j := a.Join(t, "lobby"); j.History != proto.HistoryOff {
+		t.Fatalf("lobby %+v", j)
+	}
+	b.Join(t, "lobby")
+	a.MustSend(t, &proto.Text{Text: "once", ClientID: 9})
+	a.MustSend(t, &proto.Text{Text: "once", ClientID: 9})
+	a.MustSend(t, &proto.Text{Text: "next", ClientID: 10})
+	for _, want := range []string{"once", "next"} {
+		if m := relaytest.Wait[*proto.Text](t, b, nil); m.Text != want || m.ID != 0 {
+			t.Fatalf("bob got %+v, want %q without an id", m, want)
+		}
+	}
+	acks := 0
+	for acks < 3 {
+		if ack := relaytest.Wait[*proto.TextAck](t, a, nil); ack.ID != 0 || ack.Status != proto.TextSent {
+			t.Fatalf("ack %+v", ack)
+		}
+		acks++
+	}
+	if items, _, _ := st.Query(t.Context(), "alice", store.Query{}); len(items) != 0 {
+		t.Fatalf("history=off stored %+v", items)
+	}
+}
