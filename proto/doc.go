@@ -75,7 +75,8 @@
 //	2  (2026-12, later) feature [FeatureEcho] (bit 2): echo tests through
 //	   [EchoChannel], played back with the voice flag [FlagEcho].
 //	2  (2026-12, later) feature [FeatureAlarm] (bit 3): alarms, a [Ring]
-//	   with the optional fields Flags ([RingAlarm]) and Alarm, and the
+//	   with the optional fields Flags ([RingAlarm]), Alarm and ID (its
+//	   history id, so a ring heard live is not "missed" later), and the
 //	   message [AlarmAck] (type 35).
 //
 // # Rules that keep the format extensible

@@ -417,10 +417,11 @@ type Text struct {
 //	fromName str
 //	time     u64 unix ms
 //	text     str (MaxTextLen)
-//	flags    u8  (v2, optional, with alarm) [RingFlags]
+//	flags    u8  (v2, optional, with the next two) [RingFlags]
 //	alarm    u32 the alarm's id, set by the relay (see [AlarmAck])
+//	id       u64 the ring's server id in the relay's history (0: not stored)
 //
-// The two optional fields are sent together, only when one is not zero,
+// The three optional fields are sent together, only when one is not zero,
 // and only to a peer of version 2 or later.
 type Ring struct {
 	From     uint32
@@ -429,6 +430,7 @@ type Ring struct {
 	Text     string
 	Flags    RingFlags // v2, optional
 	Alarm    uint32    // v2, optional
+	ID       uint64    // v2, optional
 }
 
 // PageStart asks to page every channel. The relay answers with [FloorGrant]
@@ -874,9 +876,10 @@ func (m *Ring) appendBodyFor(b []byte, v uint16) []byte {
 	b = appendStr(b, m.FromName)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Time))
 	b = appendStr(b, m.Text)
-	if v >= Version2 && (m.Flags != 0 || m.Alarm != 0) {
+	if v >= Version2 && (m.Flags != 0 || m.Alarm != 0 || m.ID != 0) {
 		b = append(b, byte(m.Flags))
 		b = binary.BigEndian.AppendUint32(b, m.Alarm)
+		b = binary.BigEndian.AppendUint64(b, m.ID)
 	}
 	return b
 }
@@ -889,9 +892,10 @@ func (m *Ring) parse(d *decoder) {
 	m.FromName = d.str("sender name", MaxNameLen)
 	m.Time = int64(d.u64())
 	m.Text = d.str("text", MaxTextLen)
-	if d.v >= Version2 && d.more() { // 1 to 4 bytes after text are malformed
+	if d.v >= Version2 && d.more() { // 1 to 12 bytes after text are malformed
 		m.Flags = RingFlags(d.u8())
 		m.Alarm = d.u32()
+		m.ID = d.u64()
 	}
 }
 

@@ -29,7 +29,7 @@ func samples() []Message {
 		&Talking{Channel: 1, Session: 1, Name: "alice", Talking: true, Priority: true},
 		&Text{From: 1, FromName: "alice", Channel: "lobby", To: "bob", Time: 1790000000000, Text: "héllo",
 			ID: 1 << 40, ClientID: 99, Flags: TextFromHistory},
-		&Ring{From: 1, FromName: "alice", Time: 1790000000001, Text: "fire drill", Flags: RingAlarm, Alarm: 4},
+		&Ring{From: 1, FromName: "alice", Time: 1790000000001, Text: "fire drill", Flags: RingAlarm, Alarm: 4, ID: 1 << 41},
 		&PageStart{},
 		&PageStop{},
 		&Page{From: 3, FromName: "desk", Active: true},
@@ -86,7 +86,7 @@ func asSentIn(m Message, v uint16) Message {
 		return &c
 	case *Ring:
 		c := *m
-		c.Flags, c.Alarm = 0, 0
+		c.Flags, c.Alarm, c.ID = 0, 0, 0
 		return &c
 	case *Welcome:
 		c := *m

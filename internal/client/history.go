@@ -503,6 +503,8 @@ func readID(m proto.Message) uint64 {
 		return id
 	case *proto.Text:
 		return m.ID
+	case *proto.Ring:
+		return m.ID
 	}
 	return 0
 }

@@ -222,3 +222,49 @@ func BenchmarkReplayStart(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	}
 }
+
+// A ring heard live is not "missed" at the next login: the ring carries its
+// history id and the client marks it read once shown.
+func TestRelayLiveRingNotMissedLater(t *testing.T) {
+	st := relaytest.HistoryStore(t)
+	r := relaytest.Start(t, relaytest.WithHistory(st))
+	r.AddUser("alice", "pw", 0)
+	r.AddUser("bob", "pw", 0)
+	ctx := testCtx(t)
+	bob, err := dialRelay(t, r.Addr, r.Fingerprint, "bob", "pw", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := bob.WaitMissed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := dialRelay(t, r.Addr, r.Fingerprint, "alice", "pw", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Ring(ctx, "lunch"); err != nil {
+		t.Fatal(err)
+	}
+	ring := waitMsg(t, ctx, bob, func(m *proto.Ring) bool { return m.Text == "lunch" })
+	if ring.ID == 0 {
+		t.Fatalf("the ring has no history id: %+v", ring)
+	}
+	// The read position reaches the relay before bob's second login.
+	if _, err := bob.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob.Close()
+	bob2, err := dialRelay(t, r.Addr, r.Fingerprint, "bob", "pw", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missed, _, err := bob2.WaitMissed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range missed {
+		if it.Kind == proto.ItemRing {
+			t.Errorf("the ring heard live came again as missed: %+v", it)
+		}
+	}
+}

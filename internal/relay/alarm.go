@@ -27,8 +27,8 @@ const maxAlarms = 16
 
 // alarmLocked starts an alarm from s: every station rings until it
 // acknowledges. Stations without FeatureAlarm get it as a plain ring and
-// are not waited for.
-func (r *Relay) alarmLocked(s *session, text string, now time.Time) {
+// are not waited for. histID is the ring's history id (0: not stored).
+func (r *Relay) alarmLocked(s *session, text string, histID uint64, now time.Time) {
 	a := &r.alarms
 	if a.on == nil {
 		a.on = map[uint32]*alarm{}
@@ -54,7 +54,7 @@ func (r *Relay) alarmLocked(s *session, text string, now time.Time) {
 	}
 	a.on[al.id] = al
 	r.toAllLocked(r.frame(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: text,
-		Flags: proto.RingAlarm, Alarm: al.id}))
+		Flags: proto.RingAlarm, Alarm: al.id, ID: histID}))
 	s.log.Warn("alarm", "text", text, "stations", len(al.pending))
 	if len(al.pending) == 0 {
 		r.endAlarmLocked(al, nil)

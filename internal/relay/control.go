@@ -60,14 +60,15 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 			return
 		}
 		r.c.rings.Add(1)
+		var id uint64
 		if r.hist != nil {
-			r.hist.ringLocked(s, m.Text, now)
+			id = r.hist.ringLocked(s, m.Text, now)
 		}
 		if m.Flags&proto.RingAlarm != 0 {
-			r.alarmLocked(s, m.Text, now)
+			r.alarmLocked(s, m.Text, id, now)
 			return
 		}
-		r.toAllLocked(r.frame(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text}))
+		r.toAllLocked(r.frame(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text, ID: id}))
 		s.log.Info("ring", "text", m.Text)
 	case *proto.AlarmAck:
 		r.alarmAckLocked(s, m.Alarm)

@@ -317,9 +317,11 @@ func (h *history) privateOfflineLocked(s *session, m *proto.Text, now time.Time)
 	return true
 }
 
-// ringLocked stores a ring.
-func (h *history) ringLocked(s *session, text string, now time.Time) {
-	h.st.AddItem(store.Item{Kind: store.KindRing, Time: proto.UnixMillis(now), From: s.name, Text: text}, nil, nil)
+// ringLocked stores a ring and returns its id (0 when the store refused it:
+// counted there).
+func (h *history) ringLocked(s *session, text string, now time.Time) uint64 {
+	id, _ := h.st.AddItem(store.Item{Kind: store.KindRing, Time: proto.UnixMillis(now), From: s.name, Text: text}, nil, nil)
+	return id
 }
 
 // ---- login and join: catch-up ----
