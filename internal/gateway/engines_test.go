@@ -378,6 +378,9 @@ user_pref("app.update.disabledForTesting", true);
 user_pref("browser.aboutwelcome.enabled", false);
 user_pref("network.http.http3.enable", false);
 user_pref("extensions.autoDisableScopes", 0);
+user_pref("fission.autostart", false);
+user_pref("dom.ipc.processCount", 1);
+user_pref("browser.tabs.remote.separatePrivilegedContentProcess", false);
 `
 
 type firefoxEngine struct {
