@@ -118,6 +118,7 @@ func TestBrowserEngines(t *testing.T) {
 			p.screenshot(name + "-phone-hearing.png")
 			p.eval(`harkTest.press()`, nil)
 			p.waitFor(`harkTest.state().floor === 'busy' && document.getElementById('banner').textContent.includes('cli is talking')`)
+			p.waitFor(`!document.getAnimations().some(a => a.animationName === 'shake')`) // a still picture
 			p.screenshot(name + "-phone-busy.png")
 			p.eval(`harkTest.release()`, nil)
 			close(stop)
