@@ -115,7 +115,7 @@ func serve(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see gateway --help)", c.Args().First())
 	}
-	listen, data := c.String("listen"), c.String("data")
+	data := c.String("data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return fmt.Errorf("cannot create the data directory: %w", err)
 	}
@@ -128,7 +128,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	listen = choice.listen
+	listen := choice.listen
 	tlsCfg, scheme := choice.cfg, "http"
 	if tlsCfg != nil {
 		scheme = "https"

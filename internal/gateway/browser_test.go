@@ -186,6 +186,13 @@ func needChromium(t *testing.T) string {
 
 func newBrowser(t *testing.T, mic string, width, height int) *browser {
 	t.Helper()
+	return newBrowserMic(t, mic, "%noloop", width, height)
+}
+
+// newBrowserMic is newBrowser with the fake microphone's file option:
+// "%noloop" plays it once, "" over and over.
+func newBrowserMic(t *testing.T, mic, loop string, width, height int) *browser {
+	t.Helper()
 	exe := needChromium(t)
 	abs, err := filepath.Abs(mic)
 	if err != nil {
@@ -203,7 +210,7 @@ func newBrowser(t *testing.T, mic string, width, height int) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-audio-capture", abs+"%noloop"),
+		chromedp.Flag("use-file-for-fake-audio-capture", abs+loop),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),

@@ -28,17 +28,22 @@ import (
 // an iPhone). Each engine is driven by its own protocol: Chromium by CDP
 // (chromedp), Firefox by WebDriver BiDi, WebKitGTK by W3C WebDriver
 // (WebKitWebDriver, in a virtual X display); the tests see one interface.
-// Each engine has a fake microphone: Chromium plays ../webm/testdata/source.wav,
-// Firefox and WebKit have tone generators (media.navigator.streams.fake,
-// WebKit's mock capture devices).
+// Chromium and Firefox have a fake microphone playing
+// ../webm/testdata/source.wav: Chromium's own (--use-file-for-fake-audio-capture,
+// from the moment the page opens the microphone); Firefox records from a
+// private PulseAudio server whose default source is the monitor of a null
+// sink that the test plays the file into (enginePage.playMic). WebKitGTK
+// lists no PulseAudio source here (its GStreamer device monitor finds none:
+// getUserMedia fails with OverconstrainedError), so it records from its
+// mock capture device, a tone.
 
 // engine is a browser with one page.
 type engine interface {
 	// Open loads url and waits until it has loaded.
 	Open(url string) error
 	// Eval runs a JavaScript expression in the page, waits for it if it is
-	// a promise, and returns its value as JSON.
-	Eval(js string) (json.RawMessage, error)
+	// a promise, and returns its value as JSON; it gives up after limit.
+	Eval(js string, limit time.Duration) (json.RawMessage, error)
 	// Screenshot returns a PNG of the page's viewport.
 	Screenshot() ([]byte, error)
 	Close()
@@ -46,13 +51,39 @@ type engine interface {
 
 // enginePage is an engine in a test: every failure names the engine.
 type enginePage struct {
-	t    *testing.T
-	name string
-	e    engine
+	t     *testing.T
+	name  string
+	e     engine
+	pulse *pulseServer // nil for Chromium
+	wav   bool         // the microphone plays micFile (else a tone)
+}
+
+// playMic starts the fake microphone's WAV file: Chromium plays it over
+// and over from the moment the page opened the microphone; for the others
+// it is played into the PulseAudio microphone now, once. The channel is
+// closed when the file has been played (nil for Chromium).
+func (p *enginePage) playMic() <-chan struct{} {
+	p.t.Helper()
+	if p.pulse == nil {
+		return nil
+	}
+	played, err := p.pulse.play(p.t, micFile)
+	if err != nil {
+		p.fatalf("playing %s into the microphone: %v", micFile, err)
+	}
+	return played
 }
 
 func (p *enginePage) fatalf(format string, args ...any) {
 	p.t.Helper()
+	if l, ok := p.e.(interface{ Log() string }); ok {
+		out := l.Log()
+		if len(out) > 4000 {
+			out = "…" + out[len(out)-4000:]
+		}
+		format += "\nthe browser's output:\n%s"
+		args = append(args, out)
+	}
 	p.t.Fatalf("[%s] "+format, append([]any{p.name}, args...)...)
 }
 
@@ -63,10 +94,21 @@ func (p *enginePage) open(url string) {
 	}
 }
 
-// eval runs js and unmarshals its value into out (nil: ignore it).
+// eval runs js and unmarshals its value into out (nil: ignore it). An
+// evaluation left unanswered for 15 s is asked again (see waitFor), so js
+// must be safe to run twice (the test hooks are: a second press while
+// pressed does nothing).
 func (p *enginePage) eval(js string, out any) {
 	p.t.Helper()
-	raw, err := p.e.Eval(js)
+	var raw json.RawMessage
+	var err error
+	for start := time.Now(); ; {
+		raw, err = p.e.Eval(js, 15*time.Second)
+		if err == nil || !errors.Is(err, errNoAnswer) || time.Since(start) > evalLimit {
+			break
+		}
+		p.t.Logf("[%s] no answer to %.60q within 15 s: asking again", p.name, js)
+	}
 	if err != nil {
 		p.fatalf("%s: %v", js, err)
 	}
@@ -77,24 +119,39 @@ func (p *enginePage) eval(js string, out any) {
 	}
 }
 
-// waitFor waits until the JavaScript condition is true. The page polls it
-// (every 50 ms) and answers when it holds or after waitLimit×2.
+// errNoAnswer: the browser did not answer a command in time.
+var errNoAnswer = errors.New("no answer")
+
+// evalLimit is a hang guard for one evaluation: a loaded machine is slow.
+const evalLimit = 6 * waitLimit
+
+// waitFor waits until the JavaScript condition is true, asking the page
+// every 50 ms. One question left unanswered for 10 s is asked again:
+// Firefox's WebDriver BiDi sometimes loses a command on a loaded machine
+// ("MessageHandlerFrameParent ping … timed out") and never answers it.
 func (p *enginePage) waitFor(cond string) {
 	p.t.Helper()
-	js := fmt.Sprintf(`new Promise((resolve) => {
-  const end = Date.now() + %d;
-  const check = () => { let ok = false; try { ok = !!(%s); } catch (e) { /* not yet */ }
-    if (ok) resolve(true); else if (Date.now() > end) resolve(false); else setTimeout(check, 50); };
-  check();
-})`, (2 * waitLimit).Milliseconds(), cond)
-	var ok bool
-	p.eval(js, &ok)
-	if !ok {
-		var state string
-		raw, _ := p.e.Eval(`(window.harkTest ? JSON.stringify(harkTest.state()) : 'no harkTest') + (window.harkPWA ? ' pwa: ' + JSON.stringify(harkPWA.state()) : '')`)
-		json.Unmarshal(raw, &state)
-		p.fatalf("waiting for %s: not true after %v\npage state: %s", cond, 2*waitLimit, state)
+	js := `(() => { try { return !!(` + cond + `); } catch (e) { return false; } })()`
+	deadline := time.Now().Add(2 * waitLimit)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		var ok bool
+		raw, err := p.e.Eval(js, 10*time.Second)
+		if err == nil {
+			err = json.Unmarshal(raw, &ok)
+		}
+		if ok {
+			return
+		}
+		if err != nil {
+			lastErr = err
+		}
+		time.Sleep(50 * time.Millisecond) // between questions, not a wait for an event
 	}
+	var state string
+	raw, _ := p.e.Eval(`(window.harkTest ? JSON.stringify(harkTest.state()) : 'no harkTest') + (window.harkPWA ? ' pwa: ' + JSON.stringify(harkPWA.state()) : '')`, 10*time.Second)
+	json.Unmarshal(raw, &state)
+	p.fatalf("waiting for %s: not true after %v (last error: %v)\npage state: %s", cond, 2*waitLimit, lastErr, state)
 }
 
 func (p *enginePage) screenshot(name string) {
@@ -122,13 +179,20 @@ func newEngine(t *testing.T, name string) *enginePage {
 	}
 	var e engine
 	var err error
+	var pulse *pulseServer
 	switch name {
 	case "chromium":
-		e = &chromiumEngine{b: newPhone(t, micFile)}
+		b := newBrowserMic(t, micFile, "", 390, 844) // the file over and over
+		run(b, chromedp.Action[chromedp.Void](chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulateTouch)))
+		e = &chromiumEngine{b: b}
 	case "firefox":
-		e, err = startFirefox(t)
+		if pulse, err = startPulse(t); err == nil {
+			e, err = startFirefox(t, pulse.server)
+		}
 	case "webkit":
-		e, err = startWebKit(t)
+		if pulse, err = startPulse(t); err == nil {
+			e, err = startWebKit(t, pulse.server)
+		}
 	default:
 		t.Fatalf("unknown engine %q", name)
 	}
@@ -140,7 +204,7 @@ func newEngine(t *testing.T, name string) *enginePage {
 		t.Fatalf("[%s] starting the browser: %v", name, err)
 	}
 	t.Cleanup(e.Close)
-	return &enginePage{t: t, name: name, e: e}
+	return &enginePage{t: t, name: name, e: e, pulse: pulse, wav: name != "webkit"}
 }
 
 // missingError says that a browser is not installed.
@@ -163,31 +227,41 @@ func lookPath(name, pkg string) (string, error) {
 
 // ---------- PulseAudio ----------
 
-// startPulse starts a private PulseAudio server with a null sink (a sound
-// card that plays into nothing), for engines that need a sound server to
-// run their audio at all (Firefox, WebKitGTK). It returns the PULSE_SERVER
-// value for the browser's environment.
-func startPulse(t *testing.T) (string, error) {
+// pulseServer is a private PulseAudio server for one browser.
+type pulseServer struct {
+	server string // the PULSE_SERVER value for the browser's environment
+}
+
+// startPulse starts a private PulseAudio server for engines that need a
+// sound server to run their audio at all (Firefox, WebKitGTK): a null sink
+// (a sound card that plays into nothing) for the page's sound, and the
+// fake microphone: the default source is the monitor of a second null
+// sink, hark_mic, that play writes into.
+func startPulse(t *testing.T) (*pulseServer, error) {
 	exe, err := lookPath("pulseaudio", "pulseaudio")
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	if _, err := lookPath("pactl", "pulseaudio-utils"); err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "hark-pulse-") // short: a socket path has at most 107 bytes
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	sock := filepath.Join(dir, "native")
 	cmd := exec.Command(exe, "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no",
 		"--load=module-native-protocol-unix auth-anonymous=1 socket="+sock,
 		"--load=module-null-sink sink_name=hark_out",
-		"--load=module-always-sink", "-v")
+		"--load=module-null-sink sink_name=hark_mic",
+		"-v")
 	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "HOME="+dir)
 	log := &lockedBuffer{}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = log, io.MultiWriter(log, pw)
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return "", err
+		return nil, err
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); pw.Close(); close(done) }()
@@ -216,12 +290,43 @@ func startPulse(t *testing.T) (string, error) {
 	select {
 	case ok := <-ready:
 		if !ok {
-			return "", fmt.Errorf("pulseaudio stopped: %s", log)
+			return nil, fmt.Errorf("pulseaudio stopped: %s", log)
 		}
 	case <-time.After(2 * waitLimit):
-		return "", fmt.Errorf("pulseaudio did not start: %s", log)
+		return nil, fmt.Errorf("pulseaudio did not start: %s", log)
 	}
-	return "unix:" + sock, nil
+	ps := &pulseServer{server: "unix:" + sock}
+	for _, args := range [][]string{{"set-default-sink", "hark_out"}, {"set-default-source", "hark_mic.monitor"}} {
+		if out, err := exec.Command("pactl", append([]string{"-s", ps.server}, args...)...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("pactl %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return ps, nil
+}
+
+// play starts playing a WAV file into the fake microphone (it runs on
+// after play returns, for as long as the file lasts); the channel is
+// closed when it has been played.
+func (ps *pulseServer) play(t *testing.T, file string) (<-chan struct{}, error) {
+	exe, err := lookPath("paplay", "pulseaudio-utils")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-s", ps.server, "--device=hark_mic", "--latency-msec=20", file)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done, played := make(chan error, 1), make(chan struct{})
+	go func() { done <- cmd.Wait(); close(played) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if err := <-done; err != nil && out.String() != "" {
+			t.Logf("paplay: %v: %s", err, out.String())
+		}
+	})
+	return played, nil
 }
 
 // ---------- Chromium (CDP) ----------
@@ -233,10 +338,13 @@ func (c *chromiumEngine) Open(url string) error {
 	return err
 }
 
-func (c *chromiumEngine) Eval(js string) (json.RawMessage, error) {
-	ctx, cancel := context.WithTimeout(c.b.ctx, 3*waitLimit)
+func (c *chromiumEngine) Eval(js string, limit time.Duration) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(c.b.ctx, limit)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](jsonExpr(js), chromedp.EvalAwaitPromise))
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: %v", errNoAnswer, err)
+	}
 	return json.RawMessage(s), err
 }
 
@@ -254,11 +362,10 @@ func jsonExpr(js string) string {
 
 // ---------- Firefox (WebDriver BiDi) ----------
 
-// firefoxPrefs: a fake microphone and no permission questions (the tone
-// generator stands in for speech), sound without a click, notifications
-// allowed, and nothing that phones home.
+// firefoxPrefs: the microphone without a question (PulseAudio's default
+// source, see startPulse), sound without a click, notifications allowed,
+// and nothing that phones home.
 const firefoxPrefs = `
-user_pref("media.navigator.streams.fake", true);
 user_pref("media.navigator.permission.disabled", true);
 user_pref("media.autoplay.default", 0);
 user_pref("media.autoplay.block-webaudio", false);
@@ -271,6 +378,9 @@ user_pref("app.update.disabledForTesting", true);
 user_pref("browser.aboutwelcome.enabled", false);
 user_pref("network.http.http3.enable", false);
 user_pref("extensions.autoDisableScopes", 0);
+user_pref("fission.autostart", false);
+user_pref("dom.ipc.processCount", 1);
+user_pref("browser.tabs.remote.separatePrivilegedContentProcess", false);
 `
 
 type firefoxEngine struct {
@@ -281,7 +391,7 @@ type firefoxEngine struct {
 	log  *lockedBuffer
 }
 
-func startFirefox(t *testing.T) (*firefoxEngine, error) {
+func startFirefox(t *testing.T, pulse string) (*firefoxEngine, error) {
 	exe, err := lookPath("firefox-esr", "firefox-esr")
 	if err != nil {
 		if p, err2 := lookPath("firefox", "firefox-esr"); err2 == nil {
@@ -292,10 +402,6 @@ func startFirefox(t *testing.T) (*firefoxEngine, error) {
 	}
 	profile := t.TempDir()
 	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(firefoxPrefs), 0o644); err != nil {
-		return nil, err
-	}
-	pulse, err := startPulse(t)
-	if err != nil {
 		return nil, err
 	}
 	f := &firefoxEngine{done: make(chan struct{}), log: &lockedBuffer{}}
@@ -366,13 +472,16 @@ func startFirefox(t *testing.T) (*firefoxEngine, error) {
 	return f, nil
 }
 
+// Log is what Firefox printed.
+func (f *firefoxEngine) Log() string { return f.log.String() }
+
 func (f *firefoxEngine) Open(url string) error {
 	_, err := f.bidi.call("browsingContext.navigate", map[string]any{"context": f.ctx, "url": url, "wait": "complete"})
 	return err
 }
 
-func (f *firefoxEngine) Eval(js string) (json.RawMessage, error) {
-	res, err := f.bidi.call("script.evaluate", map[string]any{"expression": jsonExpr(js), "target": map[string]any{"context": f.ctx},
+func (f *firefoxEngine) Eval(js string, limit time.Duration) (json.RawMessage, error) {
+	res, err := f.bidi.callLimit(limit, "script.evaluate", map[string]any{"expression": jsonExpr(js), "target": map[string]any{"context": f.ctx},
 		"awaitPromise": true, "resultOwnership": "none"})
 	if err != nil {
 		return nil, err
@@ -476,6 +585,11 @@ func (b *bidiConn) read() {
 }
 
 func (b *bidiConn) call(method string, params any) (json.RawMessage, error) {
+	return b.callLimit(evalLimit, method, params)
+}
+
+// callLimit is call that gives up after limit.
+func (b *bidiConn) callLimit(limit time.Duration, method string, params any) (json.RawMessage, error) {
 	b.mu.Lock()
 	b.next++
 	id := b.next
@@ -483,11 +597,16 @@ func (b *bidiConn) call(method string, params any) (json.RawMessage, error) {
 	b.waiting[id] = ch
 	b.mu.Unlock()
 	msg, _ := json.Marshal(map[string]any{"id": id, "method": method, "params": params})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	if err := b.c.Write(ctx, websocket.MessageText, msg); err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
+	defer func() {
+		b.mu.Lock()
+		delete(b.waiting, id) // an answer that comes later is dropped
+		b.mu.Unlock()
+	}()
 	select {
 	case a := <-ch:
 		if a.Type == "error" {
@@ -497,7 +616,7 @@ func (b *bidiConn) call(method string, params any) (json.RawMessage, error) {
 	case <-b.readErr:
 		return nil, fmt.Errorf("%s: the connection closed: %v", method, b.err)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: no answer", method)
+		return nil, fmt.Errorf("%s: %w", method, errNoAnswer)
 	}
 }
 
@@ -514,7 +633,7 @@ type webkitEngine struct {
 	log          *lockedBuffer
 }
 
-func startWebKit(t *testing.T) (*webkitEngine, error) {
+func startWebKit(t *testing.T, pulse string) (*webkitEngine, error) {
 	driver, err := lookPath("WebKitWebDriver", "webkit2gtk-driver")
 	if err != nil {
 		return nil, err
@@ -523,10 +642,6 @@ func startWebKit(t *testing.T) (*webkitEngine, error) {
 		return nil, &missingError{miniBrowser, "webkit2gtk-driver"}
 	}
 	xvfb, err := lookPath("Xvfb", "xvfb")
-	if err != nil {
-		return nil, err
-	}
-	pulse, err := startPulse(t)
 	if err != nil {
 		return nil, err
 	}
@@ -608,7 +723,7 @@ func startWebKit(t *testing.T) (*webkitEngine, error) {
 		return nil, fmt.Errorf("new session: %v\n%s", err, w.log)
 	}
 	w.base = root + "/session/" + sess.SessionID
-	if err := wdCall("POST", w.base+"/timeouts", map[string]any{"script": (3 * waitLimit).Milliseconds(), "pageLoad": (2 * waitLimit).Milliseconds()}, nil); err != nil {
+	if err := wdCall("POST", w.base+"/timeouts", map[string]any{"script": (6 * waitLimit).Milliseconds(), "pageLoad": (3 * waitLimit).Milliseconds()}, nil); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -619,7 +734,7 @@ func startWebKit(t *testing.T) (*webkitEngine, error) {
 		return nil, err
 	}
 	var inner [2]int
-	raw, err := w.Eval(`[innerWidth, innerHeight]`)
+	raw, err := w.Eval(`[innerWidth, innerHeight]`, evalLimit)
 	if err == nil {
 		err = json.Unmarshal(raw, &inner)
 	}
@@ -629,7 +744,7 @@ func startWebKit(t *testing.T) (*webkitEngine, error) {
 	}
 	if inner != [2]int{390, 844} {
 		wdCall("POST", w.base+"/window/rect", map[string]any{"width": 390 + 390 - inner[0], "height": 844 + 844 - inner[1]}, nil)
-		raw, err = w.Eval(`[innerWidth, innerHeight]`)
+		raw, err = w.Eval(`[innerWidth, innerHeight]`, evalLimit)
 		if err == nil {
 			err = json.Unmarshal(raw, &inner)
 		}
@@ -640,22 +755,32 @@ func startWebKit(t *testing.T) (*webkitEngine, error) {
 	return w, nil
 }
 
-// wdClient gives up on a driver that does not answer (a hung browser).
-var wdClient = &http.Client{Timeout: 4 * waitLimit}
+// wdClient talks to WebKitWebDriver; each request has its own limit.
+var wdClient = &http.Client{}
 
 // wdCall makes one W3C WebDriver request and unmarshals its value.
 func wdCall(method, url string, body, out any) error {
+	return wdCallLimit(evalLimit, method, url, body, out)
+}
+
+// wdCallLimit is wdCall that gives up after limit.
+func wdCallLimit(limit time.Duration, method, url string, body, out any) error {
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, url, r)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := wdClient.Do(req)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s: %w: %v", method, url, errNoAnswer, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -676,18 +801,21 @@ func wdCall(method, url string, body, out any) error {
 	return nil
 }
 
+// Log is what Xvfb, WebKitWebDriver and MiniBrowser printed.
+func (w *webkitEngine) Log() string { return w.log.String() }
+
 func (w *webkitEngine) Open(url string) error {
 	return wdCall("POST", w.base+"/url", map[string]any{"url": url}, nil)
 }
 
-func (w *webkitEngine) Eval(js string) (json.RawMessage, error) {
+func (w *webkitEngine) Eval(js string, limit time.Duration) (json.RawMessage, error) {
 	script := `const done = arguments[arguments.length - 1];
 (` + jsonExpr(js) + `).then((v) => done({ok: v}), (e) => done({err: String(e && e.stack || e)}));`
 	var r struct {
 		OK  *string `json:"ok"`
 		Err string  `json:"err"`
 	}
-	if err := wdCall("POST", w.base+"/execute/async", map[string]any{"script": script, "args": []any{}}, &r); err != nil {
+	if err := wdCallLimit(limit, "POST", w.base+"/execute/async", map[string]any{"script": script, "args": []any{}}, &r); err != nil {
 		return nil, err
 	}
 	if r.OK == nil {

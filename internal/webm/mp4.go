@@ -411,7 +411,7 @@ func (t *trakInfo) parseStsd(b []byte) (string, error) {
 		// version (QuickTime: 1 and 2 add 16 and 36 bytes), 6 reserved,
 		// channelcount, samplesize, pre_defined, reserved, samplerate.
 		if len(e) < 28 {
-			return fmt.Errorf("Opus sample entry too short")
+			return errors.New("MP4: the Opus sample entry is too short")
 		}
 		off := 28
 		switch binary.BigEndian.Uint16(e[8:]) {
@@ -421,7 +421,7 @@ func (t *trakInfo) parseStsd(b []byte) (string, error) {
 			off += 36
 		}
 		if len(e) < off {
-			return fmt.Errorf("Opus sample entry too short")
+			return errors.New("MP4: the Opus sample entry is too short")
 		}
 		var seen bool
 		err := eachBox(e[off:], func(typ string, body []byte) error {
@@ -430,7 +430,7 @@ func (t *trakInfo) parseStsd(b []byte) (string, error) {
 			}
 			seen = true
 			if len(body) < 11 {
-				return fmt.Errorf("dOps box too short")
+				return errors.New("MP4: the dOps box is too short")
 			}
 			if body[0] != 0 {
 				ferr = fmt.Errorf("%w: MP4: dOps version %d", ErrUnsupported, body[0])
@@ -447,7 +447,7 @@ func (t *trakInfo) parseStsd(b []byte) (string, error) {
 			return nil
 		})
 		if err == nil && !seen {
-			err = fmt.Errorf("Opus sample entry without dOps")
+			err = errors.New("MP4: an Opus sample entry without a dOps box")
 		}
 		return err
 	})
