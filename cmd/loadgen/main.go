@@ -206,6 +206,12 @@ func restart(c *cli.Context) error {
 			r.RecorderNoticed.Round(time.Millisecond), r.RecorderBack.Round(time.Millisecond))
 		fmt.Printf("sender back %v after the relay answered; sent a text and %v of voice at +%v\n",
 			r.SenderBack.Round(time.Millisecond), r.RecorderVoice, r.SentAt.Round(time.Millisecond))
+		if !r.TextSent {
+			fmt.Printf("the sender's text did not go out: texts are not counted\n")
+		}
+		if r.SenderErr != "" {
+			fmt.Printf("the sender stopped early (%s): the figures below count what it had sent\n", r.SenderErr)
+		}
 		fmt.Printf("texts lost: %d of %d receivers; frames at the load sessions of the channel: %d of %d (lost %d); talk record heard %v of %v\n",
 			r.TextsLost, r.Receivers, r.FramesReceived, r.FramesExpected, int64(r.FramesExpected)-int64(r.FramesReceived), r.RecorderHeard, r.RecorderVoice)
 	}

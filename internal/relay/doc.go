@@ -41,7 +41,14 @@
 // the rest. The admin session list is split the same way (several Sessions
 // messages, More set on all but the last from version 2 on). Every
 // PresenceChange (online, offline, moved) goes to every session, including
-// the one it is about.
+// the one it is about, at most every 100 ms with the others of that time
+// (presence.go). In a storm (a restart: everyone logs in again) a session
+// gets each user's net change instead (a login and a join within 100 ms are
+// one PresenceChange{Online} with the channel; someone who came and went is
+// not mentioned), or one snapshot when that is cheaper, and a session that
+// logs in or joins during a storm gets its snapshot up to 100 ms later.
+// Applied in order ("Presence replaces, PresenceChange updates"), every
+// session's roster ends the same as the relay's.
 //
 // Duplicate login: with accounts, the NEWEST login wins (the password
 // proves who it is). The older session gets Bye{CodeReplaced, "you logged
@@ -185,7 +192,8 @@
 // Presence is state: a session whose queue is long has presence changes
 // skipped and gets a fresh Presence snapshot once its queue drained, so a
 // login storm (every login is news to every session) does not close slow
-// but live clients.
+// but live clients. Presence changes are queued in batches, at most one
+// per session every 100 ms, each change encoded once per protocol version.
 //
 // Bad datagrams (short, unknown kind, too long, zero
 // duration) are dropped and counted by reason, never fatal. So are
