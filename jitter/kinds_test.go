@@ -178,3 +178,49 @@ func TestTimeStretchShedsSmallExcessInPauses(t *testing.T) {
 		t.Errorf("after 10 s of pause the delay is %v, target %v: the excess was not shed", last.CurrentDelay, last.TargetDelay)
 	}
 }
+
+// TestTimeStretchResumeNeedsShortTicks: with pause hints and
+// time-stretching, a packet that comes after its slot began to be
+// concealed is resumed from (the delay grows, to be squeezed back later)
+// only by a consumer whose tick is shorter than a packet: one that asks
+// for a whole packet at a time can rarely squeeze (the next packet is
+// seldom there yet), so the delay resuming adds would stay, as it did for
+// talk record on 20 ms ticks.
+func TestTimeStretchResumeNeedsShortTicks(t *testing.T) {
+	for _, tc := range []struct {
+		tick        int
+		wantResumed bool
+	}{{480, true}, {960, false}} {
+		b := jitter.New(jitter.WithTimeStretch(true))
+		tickDur := time.Duration(tc.tick) * time.Second / 48000
+		fifo := 0
+		const n = 300 // 6 s of 20 ms packets
+		arrive := func(i int) time.Duration {
+			d := time.Duration(i+1) * 20 * time.Millisecond
+			if i == 100 { // 2 s in (not 3 s of speech without a pause: see WithPauseWait)
+				d += 45 * time.Millisecond // late: its slot is concealed first
+			}
+			return d
+		}
+		next := 0
+		for now := time.Duration(0); now < (n+10)*20*time.Millisecond; now += tickDur {
+			for ; next < n && arrive(next) <= now; next++ {
+				b.Push(jitter.Packet{Seq: uint16(next), Timestamp: uint32(next * 960), Duration: 960, Start: next == 0,
+					Payload: []byte{1}, Arrival: t0.Add(arrive(next))})
+			}
+			for fifo < tc.tick {
+				d, _ := b.Next(t0.Add(now), tc.tick-fifo)
+				fifo += d.Samples + d.Stretch
+				if d.Action == jitter.Play {
+					b.SetQuiet(false) // speech
+				}
+			}
+			fifo -= tc.tick
+		}
+		st := b.Stats()
+		t.Logf("tick %d: resumed %d, late %d, concealed %d, mean delay %v, target %v", tc.tick, st.Resumed, st.Late, st.Concealed, st.MeanDelay, st.TargetDelay)
+		if (st.Resumed > 0) != tc.wantResumed {
+			t.Errorf("tick %d: resumed %d times, want resuming %v", tc.tick, st.Resumed, tc.wantResumed)
+		}
+	}
+}
