@@ -77,8 +77,12 @@ type talker struct {
 	active   bool // a transmission is under way (no end frame since its last frame)
 	released bool // the relay said the talker stopped
 	// streaming: the members got the start of the talker's audio and not
-	// its end yet (set and cleared by the tick loop).
+	// its end yet; pend is audio of the stream not sent yet (less than
+	// outFrame) and pendFlags the flags it goes with (set and used by the
+	// tick loop).
 	streaming bool
+	pend      []int16
+	pendFlags byte
 	// For WAV members (see wavout.go): the transmission's frames so far
 	// and their samples, where the last one sent as WAV ended, and the
 	// timer that sends it after releaseGrace.
@@ -91,7 +95,7 @@ type talker struct {
 
 func newHub(srv *Server, id uint16) *hub {
 	return &hub{srv: srv, id: id, members: map[*session]struct{}{}, talkers: map[uint32]*talker{},
-		mix:  playout.New(playout.Config{FrameSamples: outFrame, IdleTimeout: talkerForget, Logger: srv.log}),
+		mix:  playout.New(playout.Config{FrameSamples: liveTickSamples, IdleTimeout: talkerForget, Logger: srv.log}),
 		wake: make(chan struct{}, 1), quit: make(chan struct{})}
 }
 

@@ -9,8 +9,9 @@ import (
 // The hub's live voice: the frames a hub keeps go to a playout.Mixer (one
 // jitter buffer, Opus decoder and time-stretching playout per talker, the
 // same as the talk client's), and a tick loop per hub takes each talker's
-// audio out of it every 20 ms (outFrame) and sends it to the members as
-// PCM frames, one stream per talker (flagged start, end and priority);
+// audio out of it every 10 ms, as talk does, and sends it to the members
+// in frames of 20 ms (outFrame), one stream per talker (flagged start, end
+// and priority);
 // WAV members get each transmission whole when it is over (wavout.go). So
 // a gateway far from its relay smooths out the network's jitter, losses
 // and reordering as a talk client does, and browsers receive audio at an
@@ -20,10 +21,13 @@ import (
 // (push wakes it); it ends when the hub is empty.
 
 const (
-	// liveTick is the loop's period: one outFrame of audio per talker.
-	// (talk ticks every 10 ms; 20 ms keeps the browsers' frames as they
-	// were and halves the gateway's wake-ups, at up to 10 ms more delay.)
-	liveTick = outFrame * time.Second / 48000
+	// liveTick is the loop's period, liveTickSamples of audio per talker.
+	// A consumer whose tick is as long as a packet can seldom squeeze its
+	// delay (the jitter buffer asks it to only when the next packet is
+	// already there), so ticks are shorter than the 20 ms packets talkers
+	// send; two ticks make one frame for the browsers.
+	liveTickSamples = outFrame / 2
+	liveTick        = liveTickSamples * time.Second / 48000
 	// liveCatchUp: a loop that fell behind (a busy machine) runs the
 	// ticks it missed at once, so the audio keeps its pace, for up to
 	// this much; beyond, it starts the schedule again from now (as the
@@ -77,8 +81,9 @@ func (h *hub) run() {
 	}
 }
 
-// tick takes one outFrame of every talker's audio out of the mixer and
-// sends it to the members. It reports whether every talker is idle.
+// tick takes liveTickSamples of every talker's audio out of the mixer and
+// sends it to the members once it makes a frame (or the stream ends or
+// pauses). It reports whether every talker is idle.
 func (h *hub) tick(now time.Time) (idle bool) {
 	frames := h.mix.TickTalkers(now)
 	l := &h.loop
@@ -104,35 +109,40 @@ func (h *hub) tick(now time.Time) (idle bool) {
 		if t.priority {
 			flags |= binFlagPriority
 		}
-		var pcm []int16
+		end, flush := false, false
 		switch {
 		case f.Active:
 			if !t.streaming {
 				t.streaming = true
-				flags |= binFlagStart
+				t.pendFlags |= binFlagStart
+				t.pend = t.pend[:0]
 			}
-			if f.Idle {
-				flags |= binFlagEnd
-			}
-			pcm = f.PCM
+			t.pend = append(t.pend, f.PCM...)
+			end = f.Idle
 		case t.streaming && (f.Idle || t.released):
 			// The talker's audio ran out: the transmission is over (its
 			// end packet played, the buffer gave up waiting, or the relay
 			// said the talker stopped).
-			flags |= binFlagEnd
+			end = true
+		case t.streaming && len(t.pend) > 0:
+			flush = true // a silence in the stream: send what waits
 		default:
 			continue
 		}
-		if flags&binFlagEnd != 0 {
+		if end {
 			t.streaming = false
+			t.pendFlags |= binFlagEnd
 			if len(t.wav) > 0 {
 				h.flushWAVLocked(f.Talker, t)
 			}
+		} else if len(t.pend) < outFrame && !flush {
+			continue
 		}
 		if len(l.members) > 0 {
-			l.msgs = append(l.msgs, pcmMessage(binPCM, flags, f.Talker, pcm))
+			l.msgs = append(l.msgs, pcmMessage(binPCM, flags|t.pendFlags, f.Talker, t.pend))
 			l.senders = append(l.senders, f.Talker)
 		}
+		t.pend, t.pendFlags = t.pend[:0], 0
 	}
 	h.mu.Unlock()
 
