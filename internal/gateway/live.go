@@ -41,6 +41,7 @@ type liveLoop struct {
 	members []*session    // the PCM members
 	msgs    [][]byte      // this tick's messages
 	senders []uint32      // the talker of each message
+	done    []func()      // talkerOff callbacks of the streams that ended
 	stats   playout.Stats // the mixer's counters at the last tick, for the metrics
 }
 
@@ -97,6 +98,7 @@ func (h *hub) tick(now time.Time) (idle bool) {
 	}
 	l.msgs = l.msgs[:0]
 	l.senders = l.senders[:0]
+	l.done = l.done[:0]
 	for _, f := range frames {
 		if !f.Idle {
 			idle = false
@@ -119,19 +121,26 @@ func (h *hub) tick(now time.Time) (idle bool) {
 			}
 			t.pend = append(t.pend, f.PCM...)
 			end = f.Idle
-		case t.streaming && (f.Idle || t.released):
+		case t.streaming && (f.Idle || t.released && h.drained(f.Talker)):
 			// The talker's audio ran out: the transmission is over (its
 			// end packet played, the buffer gave up waiting, or the relay
-			// said the talker stopped).
+			// said the talker stopped and nothing is left to play).
 			end = true
 		case t.streaming && len(t.pend) > 0:
 			flush = true // a silence in the stream: send what waits
+		case !t.streaming && f.Idle && len(t.offDone) > 0:
+			// Nothing of the talker's last frames was played.
+			l.done = append(l.done, t.offDone...)
+			t.offDone = nil
+			continue
 		default:
 			continue
 		}
 		if end {
 			t.streaming = false
 			t.pendFlags |= binFlagEnd
+			l.done = append(l.done, t.offDone...)
+			t.offDone = nil
 			if len(t.wav) > 0 {
 				h.flushWAVLocked(f.Talker, t)
 			}
@@ -153,10 +162,20 @@ func (h *hub) tick(now time.Time) (idle bool) {
 			}
 		}
 	}
+	for i, f := range l.done {
+		f()
+		l.done[i] = nil
+	}
 	if len(frames) > 0 {
 		h.countStats()
 	}
 	return idle
+}
+
+// drained reports whether the talker's jitter buffer holds no packets.
+func (h *hub) drained(talker uint32) bool {
+	st, ok := h.mix.TalkerStats(talker)
+	return !ok || st.BufferedPackets == 0
 }
 
 // countStats adds what the mixer did since the last tick to the metrics.

@@ -229,7 +229,10 @@ func waitAudio(t *testing.T, s *session) []byte {
 
 // TestHubEndLost: when a transmission's end frame is lost, the stream ends
 // once the relay says the talker stopped and its audio has run out, not
-// only when the jitter buffer gives up waiting (a second).
+// only when the jitter buffer gives up waiting (a second); the session is
+// told to pass the news on to its page (talkerOff's callback) only then,
+// though the relay said so while the jitter buffer still held the last of
+// the audio.
 func TestHubEndLost(t *testing.T) {
 	src := sourcePCM(t)[:48000]
 	t0 := time.Unix(1000, 0)
@@ -244,14 +247,16 @@ func TestHubEndLost(t *testing.T) {
 	h.add(m)
 	lastAt := frames[len(frames)-1].at
 	var got []liveMsg
+	toldAt, tickNow := -1, 0 // the tick at which talkerOff's callback ran, and the current one
 	for k := 0; ; k++ {
+		tickNow = k
 		now := t0.Add(time.Duration(k) * liveTick)
 		for len(frames) > 0 && !frames[0].at.After(now) {
 			h.push(frames[0].f)
 			frames = frames[1:]
 		}
 		if len(frames) == 0 && now.Sub(lastAt) < liveTick {
-			h.talkerOff(7)
+			h.talkerOff(7, func() { toldAt = tickNow })
 		}
 		h.tick(now)
 		m.out.mu.Lock()
@@ -262,7 +267,10 @@ func TestHubEndLost(t *testing.T) {
 		m.out.mu.Unlock()
 		if n := len(got); n > 0 && got[n-1].b[1]&binFlagEnd != 0 {
 			end := t0.Add(time.Duration(k) * liveTick).Sub(lastAt)
-			t.Logf("the stream ended %v after the last frame came", end)
+			t.Logf("the stream ended %v after the last frame came; talkerOff's callback ran at tick %d, the end was sent at tick %d", end, toldAt, k)
+			if toldAt != k {
+				t.Errorf("talkerOff's callback ran at tick %d, the stream ended at tick %d: the page would end the stream before its last audio", toldAt, k)
+			}
 			if end > 300*time.Millisecond {
 				t.Fatalf("the stream ended %v after the last frame came and the relay said the talker stopped", end)
 			}

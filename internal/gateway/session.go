@@ -581,10 +581,14 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 			u.Talking = m.Talking
 			s.roster[m.Session] = u
 		}
+		msg := map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority}
 		if h := s.hub.Load(); h != nil && !m.Talking && (h.id == m.Channel || m.Priority) {
-			h.talkerOff(m.Session)
+			// The page ends the talker's stream when told: tell it once
+			// the hub has sent the last of the audio (see talkerOff).
+			h.talkerOff(m.Session, func() { s.sendJSON(msg) })
+		} else {
+			s.sendJSON(msg)
 		}
-		s.sendJSON(map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority})
 	case *proto.Text:
 		s.sendJSON(map[string]any{"t": "text", "from": m.FromName, "to": m.To, "channel": m.Channel, "time": m.Time, "text": m.Text})
 	case *proto.Ring:
