@@ -9,9 +9,8 @@ import (
 // The hub's live voice: the frames a hub keeps go to a playout.Mixer (one
 // jitter buffer, Opus decoder and time-stretching playout per talker, the
 // same as the talk client's), and a tick loop per hub takes each talker's
-// audio out of it every 10 ms, as talk does, and sends it to the members
-// in frames of 20 ms (outFrame), one stream per talker (flagged start, end
-// and priority);
+// audio out of it every 20 ms and sends it to the members in frames of 20
+// ms (outFrame), one stream per talker (flagged start, end and priority);
 // WAV members get each transmission whole when it is over (wavout.go). So
 // a gateway far from its relay smooths out the network's jitter, losses
 // and reordering as a talk client does, and browsers receive audio at an
@@ -21,12 +20,14 @@ import (
 // (push wakes it); it ends when the hub is empty.
 
 const (
-	// liveTick is the loop's period, liveTickSamples of audio per talker.
-	// A consumer whose tick is as long as a packet can seldom squeeze its
-	// delay (the jitter buffer asks it to only when the next packet is
-	// already there), so ticks are shorter than the 20 ms packets talkers
-	// send; two ticks make one frame for the browsers.
-	liveTickSamples = outFrame / 2
+	// liveTick is the loop's period, liveTickSamples of audio per talker:
+	// one frame for the browsers. (talk ticks every 10 ms. With 10 ms
+	// ticks here, on a machine at load 12-20 the loop's irregular wake-ups
+	// made the jitter buffers conceal and resume from late packets by
+	// turns, hundreds of times a minute; a consumer whose tick is as long
+	// as a packet neither resumes nor squeezes unless the next packet is
+	// there, which keeps the gateway steady at up to 10 ms more delay.)
+	liveTickSamples = outFrame
 	liveTick        = liveTickSamples * time.Second / 48000
 	// liveCatchUp: a loop that fell behind (a busy machine) runs the
 	// ticks it missed at once, so the audio keeps its pace, for up to

@@ -149,8 +149,8 @@ func TestHubJitterBuffer(t *testing.T) {
 			}
 			last = m.tick
 		}
-		// A frame every two ticks; the end (with what is left) at
-		// most as long after the last frame.
+		// A frame every tick (outFrame of audio); the end (with what
+		// is left) at most as long after the last frame.
 		const every = outFrame / liveTickSamples
 		if i > 0 && (m.tick-got[pcmMember][i-1].tick != every && b[1]&binFlagEnd == 0 || m.tick-got[pcmMember][i-1].tick > every) {
 			t.Fatalf("message %d came at tick %d, after one at tick %d: the stream is not even", i, m.tick, got[pcmMember][i-1].tick)
