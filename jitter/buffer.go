@@ -637,12 +637,8 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 func (b *Buffer) conceal(chunk int) Decision {
 	if b.concealRun == 0 {
 		// With pause hints, a late packet after this concealment is not
-		// resumed from (see SetQuiet); with time-stretching it is, unless
-		// the consumer's tick is as long as a packet: such a consumer
-		// can rarely squeeze (see timeStretchBy), so the delay resuming
-		// adds would stay (talk record on 20 ms ticks: mouth-to-ear
-		// 10–15 ms longer than without time-stretching).
-		b.noResume = b.hinted && !b.noPauseFor() && (!b.cfg.timeStretch || b.tick >= b.lastDur)
+		// resumed from (see SetQuiet).
+		b.noResume = b.hinted && !b.noPauseFor() && !b.cfg.timeStretch
 	}
 	ts := b.playTs
 	b.playTs += int64(chunk)

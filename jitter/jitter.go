@@ -294,9 +294,7 @@ func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = 
 // is squeezed only in pauses (quiet audio, where it is free; also an
 // excess smaller than a packet, which a drop could not take), and a packet
 // that comes after its slot began to be concealed is resumed from (the
-// delay grows) rather than lost, by a consumer whose tick is shorter than
-// a packet (one that takes a whole packet per tick can seldom squeeze the
-// delay back). Without
+// delay grows) rather than lost. Without
 // pause hints, after an outage of up to 0.5 s the buffer resumes from the
 // last 200 ms of the burst that ends it, and squeezes that delay back.
 func WithTimeStretch(on bool) Option { return func(c *config) { c.timeStretch = on } }
