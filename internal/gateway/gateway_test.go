@@ -481,7 +481,7 @@ func TestBusy(t *testing.T) {
 // end the transmission.
 func TestOpusPath(t *testing.T) {
 	r := newFakeRelay()
-	_, url := startGateway(t, r, nil)
+	srv, url := startGateway(t, r, nil)
 	a := dialWS(t, url, login("ann"))
 	a.expect("joined", nil)
 	b := dialWS(t, url, login("bob"))
@@ -494,7 +494,13 @@ func TestOpusPath(t *testing.T) {
 	var sent [][]byte
 	a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
 	a.expect("floor", nil)
+	// In real time, as the page's encoder makes them (see sendLive).
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
 	for i := 0; i+960 <= len(src); i += 960 {
+		if i > 0 {
+			<-tk.C
+		}
 		pkt, err := enc.Encode(src[i:i+960], nil)
 		if err != nil {
 			t.Fatal(err)
@@ -526,7 +532,7 @@ func TestOpusPath(t *testing.T) {
 		}
 	}
 	heard, _ := b.collectTransmission()
-	t.Logf("Opus (WebCodecs) path: %d packets forwarded untouched", len(sent))
+	t.Logf("Opus (WebCodecs) path: %d packets forwarded untouched; the gateway's jitter buffer: %+v", len(sent), hubStats(srv))
 	audiotest.Judge(t, "browser", src, heard, 48000, 0.8)
 }
 

@@ -77,8 +77,14 @@ type talker struct {
 	active   bool // a transmission is under way (no end frame since its last frame)
 	released bool // the relay said the talker stopped
 	// streaming: the members got the start of the talker's audio and not
-	// its end yet (set and cleared by the tick loop).
+	// its end yet; pend is audio of the stream not sent yet (less than
+	// outFrame) and pendFlags the flags it goes with (set and used by the
+	// tick loop).
 	streaming bool
+	pend      []int16
+	pendFlags byte
+	// offDone are talkerOff's callbacks waiting for the stream's end.
+	offDone []func()
 	// For WAV members (see wavout.go): the transmission's frames so far
 	// and their samples, where the last one sent as WAV ended, and the
 	// timer that sends it after releaseGrace.
@@ -91,7 +97,7 @@ type talker struct {
 
 func newHub(srv *Server, id uint16) *hub {
 	return &hub{srv: srv, id: id, members: map[*session]struct{}{}, talkers: map[uint32]*talker{},
-		mix:  playout.New(playout.Config{FrameSamples: outFrame, IdleTimeout: talkerForget, Logger: srv.log}),
+		mix:  playout.New(playout.Config{FrameSamples: liveTickSamples, IdleTimeout: talkerForget, Logger: srv.log}),
 		wake: make(chan struct{}, 1), quit: make(chan struct{})}
 }
 
@@ -113,11 +119,13 @@ func (h *hub) remove(s *session) bool {
 	}
 	delete(h.members, s)
 	empty := len(h.members) == 0
+	var waiting []func()
 	if empty {
 		for _, t := range h.talkers {
 			if t.wavTimer != nil {
 				t.wavTimer.Stop()
 			}
+			waiting = append(waiting, t.offDone...)
 		}
 		h.talkers = map[uint32]*talker{}
 		if !h.closed {
@@ -126,6 +134,9 @@ func (h *hub) remove(s *session) bool {
 		}
 	}
 	h.mu.Unlock()
+	for _, f := range waiting {
+		f()
+	}
 	return empty
 }
 
@@ -220,14 +231,29 @@ func (h *hub) push(f VoiceFrame) {
 // comes first; when it was lost (the relay may take the floor release before
 // the last datagram), the stream ends as soon as the talker's audio runs
 // out instead of after the jitter buffer gives up waiting for more.
-func (h *hub) talkerOff(sender uint32) {
+//
+// done (may be nil) is called once the members have been sent the end of
+// the talker's stream, at once if none is under way: a session tells its
+// page that the talker stopped from it, since the page plays out what it
+// has and ends the stream when told, and the hub's jitter buffer still
+// holds the last of the audio when the relay says so. It is called
+// without h.mu held, from the tick loop or the caller's goroutine.
+func (h *hub) talkerOff(sender uint32, done func()) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if t := h.talkers[sender]; t != nil {
+	t := h.talkers[sender]
+	if t != nil {
 		t.released = true
 		if len(t.wav) > 0 {
 			h.armWAVLocked(sender, t)
 		}
+	}
+	wait := t != nil && (t.streaming || t.active) && !h.closed && done != nil
+	if wait {
+		t.offDone = append(t.offDone, done)
+	}
+	h.mu.Unlock()
+	if !wait && done != nil {
+		done()
 	}
 }
 

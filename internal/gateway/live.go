@@ -9,8 +9,8 @@ import (
 // The hub's live voice: the frames a hub keeps go to a playout.Mixer (one
 // jitter buffer, Opus decoder and time-stretching playout per talker, the
 // same as the talk client's), and a tick loop per hub takes each talker's
-// audio out of it every 20 ms (outFrame) and sends it to the members as
-// PCM frames, one stream per talker (flagged start, end and priority);
+// audio out of it every 20 ms and sends it to the members in frames of 20
+// ms (outFrame), one stream per talker (flagged start, end and priority);
 // WAV members get each transmission whole when it is over (wavout.go). So
 // a gateway far from its relay smooths out the network's jitter, losses
 // and reordering as a talk client does, and browsers receive audio at an
@@ -20,10 +20,15 @@ import (
 // (push wakes it); it ends when the hub is empty.
 
 const (
-	// liveTick is the loop's period: one outFrame of audio per talker.
-	// (talk ticks every 10 ms; 20 ms keeps the browsers' frames as they
-	// were and halves the gateway's wake-ups, at up to 10 ms more delay.)
-	liveTick = outFrame * time.Second / 48000
+	// liveTick is the loop's period, liveTickSamples of audio per talker:
+	// one frame for the browsers. (talk ticks every 10 ms. With 10 ms
+	// ticks here, on a machine at load 12-20 the loop's irregular wake-ups
+	// made the jitter buffers conceal and resume from late packets by
+	// turns, hundreds of times a minute; a consumer whose tick is as long
+	// as a packet neither resumes nor squeezes unless the next packet is
+	// there, which keeps the gateway steady at up to 10 ms more delay.)
+	liveTickSamples = outFrame
+	liveTick        = liveTickSamples * time.Second / 48000
 	// liveCatchUp: a loop that fell behind (a busy machine) runs the
 	// ticks it missed at once, so the audio keeps its pace, for up to
 	// this much; beyond, it starts the schedule again from now (as the
@@ -37,6 +42,7 @@ type liveLoop struct {
 	members []*session    // the PCM members
 	msgs    [][]byte      // this tick's messages
 	senders []uint32      // the talker of each message
+	done    []func()      // talkerOff callbacks of the streams that ended
 	stats   playout.Stats // the mixer's counters at the last tick, for the metrics
 }
 
@@ -77,8 +83,9 @@ func (h *hub) run() {
 	}
 }
 
-// tick takes one outFrame of every talker's audio out of the mixer and
-// sends it to the members. It reports whether every talker is idle.
+// tick takes liveTickSamples of every talker's audio out of the mixer and
+// sends it to the members once it makes a frame (or the stream ends or
+// pauses). It reports whether every talker is idle.
 func (h *hub) tick(now time.Time) (idle bool) {
 	frames := h.mix.TickTalkers(now)
 	l := &h.loop
@@ -92,6 +99,7 @@ func (h *hub) tick(now time.Time) (idle bool) {
 	}
 	l.msgs = l.msgs[:0]
 	l.senders = l.senders[:0]
+	l.done = l.done[:0]
 	for _, f := range frames {
 		if !f.Idle {
 			idle = false
@@ -104,35 +112,47 @@ func (h *hub) tick(now time.Time) (idle bool) {
 		if t.priority {
 			flags |= binFlagPriority
 		}
-		var pcm []int16
+		end, flush := false, false
 		switch {
 		case f.Active:
 			if !t.streaming {
 				t.streaming = true
-				flags |= binFlagStart
+				t.pendFlags |= binFlagStart
+				t.pend = t.pend[:0]
 			}
-			if f.Idle {
-				flags |= binFlagEnd
-			}
-			pcm = f.PCM
-		case t.streaming && (f.Idle || t.released):
+			t.pend = append(t.pend, f.PCM...)
+			end = f.Idle
+		case t.streaming && (f.Idle || t.released && h.drained(f.Talker)):
 			// The talker's audio ran out: the transmission is over (its
 			// end packet played, the buffer gave up waiting, or the relay
-			// said the talker stopped).
-			flags |= binFlagEnd
+			// said the talker stopped and nothing is left to play).
+			end = true
+		case t.streaming && len(t.pend) > 0:
+			flush = true // a silence in the stream: send what waits
+		case !t.streaming && f.Idle && len(t.offDone) > 0:
+			// Nothing of the talker's last frames was played.
+			l.done = append(l.done, t.offDone...)
+			t.offDone = nil
+			continue
 		default:
 			continue
 		}
-		if flags&binFlagEnd != 0 {
+		if end {
 			t.streaming = false
+			t.pendFlags |= binFlagEnd
+			l.done = append(l.done, t.offDone...)
+			t.offDone = nil
 			if len(t.wav) > 0 {
 				h.flushWAVLocked(f.Talker, t)
 			}
+		} else if len(t.pend) < outFrame && !flush {
+			continue
 		}
 		if len(l.members) > 0 {
-			l.msgs = append(l.msgs, pcmMessage(binPCM, flags, f.Talker, pcm))
+			l.msgs = append(l.msgs, pcmMessage(binPCM, flags|t.pendFlags, f.Talker, t.pend))
 			l.senders = append(l.senders, f.Talker)
 		}
+		t.pend, t.pendFlags = t.pend[:0], 0
 	}
 	h.mu.Unlock()
 
@@ -143,10 +163,20 @@ func (h *hub) tick(now time.Time) (idle bool) {
 			}
 		}
 	}
+	for i, f := range l.done {
+		f()
+		l.done[i] = nil
+	}
 	if len(frames) > 0 {
 		h.countStats()
 	}
 	return idle
+}
+
+// drained reports whether the talker's jitter buffer holds no packets.
+func (h *hub) drained(talker uint32) bool {
+	st, ok := h.mix.TalkerStats(talker)
+	return !ok || st.BufferedPackets == 0
 }
 
 // countStats adds what the mixer did since the last tick to the metrics.

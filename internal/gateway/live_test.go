@@ -48,7 +48,7 @@ func jitteryFrames(t *testing.T, pcm []int16, t0 time.Time, seed uint64, lost in
 		if i > 0 && i < n-1 && rng.IntN(100) < lost {
 			continue
 		}
-		sent := t0.Add(time.Duration(i+1) * liveTick)
+		sent := t0.Add(time.Duration(i+1) * 20 * time.Millisecond)
 		at := sent.Add(30*time.Millisecond + time.Duration(rng.Float64()*rng.Float64()*80*float64(time.Millisecond)))
 		out = append(out, liveFrame{at: at, f: VoiceFrame{
 			Header:  proto.VoiceHeader{Flags: fl, Channel: 1, Sender: 7, Seq: uint16(i), Timestamp: uint32(i * 960), Duration: 960},
@@ -149,7 +149,10 @@ func TestHubJitterBuffer(t *testing.T) {
 			}
 			last = m.tick
 		}
-		if i > 0 && m.tick != got[pcmMember][i-1].tick+1 {
+		// A frame every tick (outFrame of audio); the end (with what
+		// is left) at most as long after the last frame.
+		const every = outFrame / liveTickSamples
+		if i > 0 && (m.tick-got[pcmMember][i-1].tick != every && b[1]&binFlagEnd == 0 || m.tick-got[pcmMember][i-1].tick > every) {
 			t.Fatalf("message %d came at tick %d, after one at tick %d: the stream is not even", i, m.tick, got[pcmMember][i-1].tick)
 		}
 		if n != outFrame && b[1]&binFlagEnd == 0 {
@@ -226,7 +229,10 @@ func waitAudio(t *testing.T, s *session) []byte {
 
 // TestHubEndLost: when a transmission's end frame is lost, the stream ends
 // once the relay says the talker stopped and its audio has run out, not
-// only when the jitter buffer gives up waiting (a second).
+// only when the jitter buffer gives up waiting (a second); the session is
+// told to pass the news on to its page (talkerOff's callback) only then,
+// though the relay said so while the jitter buffer still held the last of
+// the audio.
 func TestHubEndLost(t *testing.T) {
 	src := sourcePCM(t)[:48000]
 	t0 := time.Unix(1000, 0)
@@ -241,14 +247,16 @@ func TestHubEndLost(t *testing.T) {
 	h.add(m)
 	lastAt := frames[len(frames)-1].at
 	var got []liveMsg
+	toldAt, tickNow := -1, 0 // the tick at which talkerOff's callback ran, and the current one
 	for k := 0; ; k++ {
+		tickNow = k
 		now := t0.Add(time.Duration(k) * liveTick)
 		for len(frames) > 0 && !frames[0].at.After(now) {
 			h.push(frames[0].f)
 			frames = frames[1:]
 		}
 		if len(frames) == 0 && now.Sub(lastAt) < liveTick {
-			h.talkerOff(7)
+			h.talkerOff(7, func() { toldAt = tickNow })
 		}
 		h.tick(now)
 		m.out.mu.Lock()
@@ -259,7 +267,10 @@ func TestHubEndLost(t *testing.T) {
 		m.out.mu.Unlock()
 		if n := len(got); n > 0 && got[n-1].b[1]&binFlagEnd != 0 {
 			end := t0.Add(time.Duration(k) * liveTick).Sub(lastAt)
-			t.Logf("the stream ended %v after the last frame came", end)
+			t.Logf("the stream ended %v after the last frame came; talkerOff's callback ran at tick %d, the end was sent at tick %d", end, toldAt, k)
+			if toldAt != k {
+				t.Errorf("talkerOff's callback ran at tick %d, the stream ended at tick %d: the page would end the stream before its last audio", toldAt, k)
+			}
 			if end > 300*time.Millisecond {
 				t.Fatalf("the stream ended %v after the last frame came and the relay said the talker stopped", end)
 			}

@@ -586,10 +586,14 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 			"user": rosterUser{ID: u.Session, Name: u.Name, Channel: u.Channel, Talking: u.Talking}})
 	case *proto.Talking:
 		s.roster.Apply(m)
+		msg := map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority}
 		if h := s.hub.Load(); h != nil && !m.Talking && (h.id == m.Channel || m.Priority) {
-			h.talkerOff(m.Session)
+			// The page ends the talker's stream when told: tell it once
+			// the hub has sent the last of the audio (see talkerOff).
+			h.talkerOff(m.Session, func() { s.sendJSON(msg) })
+		} else {
+			s.sendJSON(msg)
 		}
-		s.sendJSON(map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority})
 		if m.Talking && m.Session != s.sessionID && (m.Priority || s.hub.Load() != nil && s.hub.Load().id == m.Channel) {
 			s.stopReplay(m.Name + " is talking.")
 		}
