@@ -281,10 +281,11 @@ async function playWAV(ab) {
 }
 
 // ---------- talking ----------
-async function startTalk(source, page) {
+async function startTalk(source, page, echo) {
   if (S.pressed) return;
   S.pressed = true;
   S.pageTx = !!page;
+  S.echoTx = !!echo; // a microphone test: the intercom plays it back to this page alone
   S.onsetAt = 0;
   ev('press', {source});
   try {
@@ -315,7 +316,7 @@ async function startTalk(source, page) {
       return;
     }
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'mp4' : 'webm', page: S.pageTx});
+    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'mp4' : 'webm', page: S.pageTx, echo: S.echoTx});
     S.sending = true;
     const rec = new MediaRecorder(S.mic, {mimeType: mime, audioBitsPerSecond: 48000});
     S.mr = rec;
@@ -329,12 +330,12 @@ async function startTalk(source, page) {
     rec.start(20);
   } else if (path === 'webcodecs') {
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: 'opus', page: S.pageTx});
+    send({t: 'talk', on: true, format: 'opus', page: S.pageTx, echo: S.echoTx});
     S.sending = true;
     startEncoder();
   } else {
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate, page: S.pageTx});
+    send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate, page: S.pageTx, echo: S.echoTx});
     S.sending = true;
   }
   render();
@@ -630,7 +631,7 @@ function bindPTT() {
 function init() {
   // history.js gets what it needs of this file (and nothing else).
   if (window.HarkHistory) window.HarkHistory.init({S, send, addLog, flash, hhmm, initAudio, render});
-  if (window.HarkIntercom) window.HarkIntercom.init({S, send, addLog, flash, tone, initAudio, render});
+  if (window.HarkIntercom) window.HarkIntercom.init({S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk});
   const stored = (() => { try { return localStorage.getItem('hark.name') || ''; } catch (e) { return ''; } })();
   $('name').value = params.get('name') || stored;
   $('path').value = S.path;

@@ -1,14 +1,17 @@
 // Hark web client: intercom controls kept apart from app.js — alarms (raise
-// one, acknowledge one, a repeating tone until this station acknowledged)
-// and the sound-off switch. app.js calls HarkIntercom.init(api) once and
+// one, acknowledge one, a repeating tone until this station acknowledged),
+// the sound-off switch and "Test my microphone" (an echo test: 3 s to the
+// intercom alone, which plays them back). app.js calls HarkIntercom.init(api) once and
 // HarkIntercom.onMessage(m) for every message from the gateway.
 'use strict';
 window.HarkIntercom = (() => {
-  let A = null;                 // app.js's api: {S, send, addLog, flash, tone, initAudio, render}
+  let A = null;                 // app.js's api: {S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk}
+  const ECHO_MS = 3000;         // how long the microphone test records
   const I = {
     alarms: new Map(),          // alarm id -> {from, text} ringing here, not acknowledged
     timer: 0,                   // the alarm tone's repeat timer
     soundOff: false,            // the sound-off switch: nothing is played
+    echoing: false,             // the microphone test is recording
     log: [],                    // events for tests
   };
   function $(id) { return document.getElementById(id); }
@@ -70,6 +73,22 @@ window.HarkIntercom = (() => {
     }
   }
 
+  // micTest records ECHO_MS of the microphone as an echo test; the
+  // intercom plays it back to this page alone once it ends.
+  async function micTest() {
+    if (I.echoing || A.S.pressed) return;
+    I.echoing = true;
+    ev('echo', {state: 'recording'});
+    A.flash('Microphone test: speak now for 3 seconds. The intercom plays it back to you alone.', 'info', ECHO_MS);
+    await A.startTalk('echo', false, true);
+    setTimeout(() => {
+      A.stopTalk('echo');
+      I.echoing = false;
+      ev('echo', {state: 'playing'});
+      A.flash('Playing back what the intercom heard…', 'info', ECHO_MS + 1000);
+    }, ECHO_MS);
+  }
+
   function setSoundOff(off) {
     I.soundOff = off;
     const S = A.S;
@@ -94,6 +113,8 @@ window.HarkIntercom = (() => {
         const id = Number(ack.dataset.id);
         if (id) A.send({t: 'alarm_ack', id});
       });
+      const mt = $('micTest');
+      if (mt) mt.addEventListener('click', () => { micTest(); });
       const so = $('soundOff');
       if (so) so.addEventListener('click', () => { A.initAudio().then(() => setSoundOff(!I.soundOff)); });
       let stored = false;
@@ -109,6 +130,7 @@ window.HarkIntercom = (() => {
     },
     // audioReady re-applies the sound-off switch to a new audio graph.
     audioReady() { if (I.soundOff) setSoundOff(true); },
-    test: {alarms: () => [...I.alarms.keys()], events: () => I.log, soundOff: () => I.soundOff, ringing: () => !!I.timer},
+    test: {alarms: () => [...I.alarms.keys()], events: () => I.log, soundOff: () => I.soundOff, ringing: () => !!I.timer,
+      micTest: () => micTest()},
   };
 })();

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"time"
 	"unicode/utf8"
 
@@ -61,4 +62,32 @@ func (s *session) alarmJSON(m *clientMsg) bool {
 func (s *session) alarmAckJSON(m *proto.AlarmAck) {
 	s.sendJSON(map[string]any{"t": "alarm_ack", "id": m.Alarm, "name": m.Name, "pending": m.Pending,
 		"over": m.Over, "mine": m.Session != 0 && m.Session == s.sessionID})
+}
+
+// EchoSession is a RelaySession that can run an echo test ("test my
+// microphone": client.Client.Echo); the client library's session is one.
+type EchoSession interface {
+	Echo(ctx context.Context) (RelayTx, error)
+}
+
+// echoTx starts an echo test for the page's microphone test.
+func (s *session) echoTx(ctx context.Context) (RelayTx, error) {
+	es, ok := s.relay.(EchoSession)
+	if !ok {
+		return nil, errors.New("this gateway cannot run a microphone test")
+	}
+	return es.Echo(ctx)
+}
+
+// echoPlayback plays the relay's playback of this page's microphone test
+// to the page, like a replay (the voice pump's goroutine; the decoder is
+// made on first use and kept).
+func (s *session) echoPlayback(f VoiceFrame) {
+	if f.Header.Flags&proto.FlagEcho == 0 || f.Header.Sender != s.sessionID {
+		return
+	}
+	if s.echoSink == nil {
+		s.echoSink = s.replaySink()
+	}
+	s.echoSink(f.Header, f.Opus, f.Arrival)
 }

@@ -2,10 +2,15 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"path/filepath"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -73,4 +78,41 @@ func TestBrowserAlarm(t *testing.T) {
 
 	b.eval(`document.getElementById('soundOff').click()`)
 	b.waitFor(`HarkIntercom.test.soundOff() && document.getElementById('soundOff').getAttribute('aria-pressed') === 'true'`)
+}
+
+// TestBrowserMicTest: "Test my microphone" sends 3 s of the page's
+// microphone to the relay as an echo test; the relay plays it back and the
+// page plays it (its output is not silence); nobody else hears it.
+func TestBrowserMicTest(t *testing.T) {
+	st := startStack(t)
+	other := dialCLI(t, st, "other")
+	b := newBrowser(t, micFile, 1280, 800)
+	b.login(st.base+"/", "web", "")
+	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
+	b.eval(`document.getElementById('micTest').click()`)
+	b.waitFor(`harkTest.state().ctxState === 'running'`)
+	b.eval(`harkTest.mute(); harkTest.startRecording()`)
+	st.relay.WaitStats(t, "an echo test played back", func(s relay.Stats) bool { return s.Echoes == 1 })
+	b.waitFor(`HarkIntercom.test.events().some(e => e.type === 'echo' && e.state === 'playing') && harkTest.state().stats.drained > 0`)
+	got := run(b, chromedp.Evaluate[struct {
+		PCM string `json:"pcm"`
+	}](`harkTest.stopRecording()`, chromedp.EvalAwaitPromise))
+	raw, err := base64.StdEncoding.DecodeString(got.PCM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peak int
+	for i := 0; i+1 < len(raw); i += 2 {
+		v := int(int16(binary.LittleEndian.Uint16(raw[i:])))
+		peak = max(peak, v, -v)
+	}
+	if peak < 1000 {
+		t.Errorf("the page played silence back (peak %d of %d samples)", peak, len(raw)/2)
+	}
+	other.mu.Lock()
+	n := len(other.voice)
+	other.mu.Unlock()
+	if n != 0 {
+		t.Errorf("another user heard %d frames of the microphone test", n)
+	}
 }

@@ -122,6 +122,14 @@ func (cs *clientSession) Ring(ctx context.Context, t string) error     { return 
 func (cs *clientSession) Alarm(ctx context.Context, t string) error    { return cs.c.Alarm(ctx, t) }
 func (cs *clientSession) AckAlarm(id uint32) error                     { return cs.c.AckAlarm(id) }
 
+func (cs *clientSession) Echo(ctx context.Context) (RelayTx, error) {
+	tx, err := cs.c.Echo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
 func (cs *clientSession) Join(ctx context.Context, channel string) (proto.ChannelInfo, error) {
 	return cs.c.Join(ctx, channel)
 }

@@ -52,6 +52,9 @@ type session struct {
 	transmitting atomic.Bool         // the browser is on the air: it gets no audio
 	hub          atomic.Pointer[hub] // the channel's hub, read by the voice pump
 
+	// echoSink plays the microphone test back (owned by the voice pump).
+	echoSink func(h proto.VoiceHeader, opus []byte, at time.Time)
+
 	// Logged once per session (owned by the loop goroutine).
 	splitLogged, reencodeLogged, lossLogged bool
 
@@ -377,6 +380,10 @@ func (s *session) voicePump(ctx context.Context) {
 			if !ok {
 				return
 			}
+			if f.Header.Channel == proto.EchoChannel {
+				s.echoPlayback(f)
+				continue
+			}
 			if h := s.hub.Load(); h != nil && h.id == f.Header.Channel {
 				h.push(f)
 			}
@@ -396,6 +403,7 @@ type clientMsg struct {
 	Format   string `json:"format"`
 	Rate     int    `json:"rate"`
 	Page     bool   `json:"page"`
+	Echo     bool   `json:"echo"` // talk: a microphone test (played back to this page alone)
 	Text     string `json:"text"`
 	To       string `json:"to"`
 	N        int64  `json:"n"`
@@ -447,7 +455,7 @@ func (s *session) handleJSON(b []byte) {
 				s.sendJSON(map[string]any{"t": "floor", "granted": false})
 				return
 			}
-			if err := s.startTx(m.Format, m.Rate, m.Page); err != nil {
+			if err := s.startTx(m.Format, m.Rate, m.Page, m.Echo); err != nil {
 				s.sendError("talk", err.Error())
 			}
 		} else {
@@ -613,6 +621,9 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 			ring["alarm"] = m.Alarm
 		}
 		s.sendJSON(ring)
+		if hs := s.historyOf(); hs != nil && m.ID != 0 {
+			hs.MarkRead(m.ID) // heard live: not "missed" at the next login
+		}
 	case *proto.AlarmAck:
 		s.alarmAckJSON(m)
 	case *proto.Page:

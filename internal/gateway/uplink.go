@@ -81,7 +81,7 @@ func (s *session) encoder() (*codec.Encoder, error) {
 }
 
 // startTx opens a transmission and asks the relay for the floor.
-func (s *session) startTx(format string, rate int, page bool) error {
+func (s *session) startTx(format string, rate int, page, echo bool) error {
 	if s.tx != nil {
 		s.finishTx()
 	}
@@ -119,7 +119,9 @@ func (s *session) startTx(format string, rate int, page bool) error {
 		ctx, cancel := context.WithTimeout(ctx, floorWait)
 		var rtx RelayTx
 		var err error
-		if page {
+		if echo {
+			rtx, err = s.echoTx(ctx)
+		} else if page {
 			rtx, err = s.relay.Page(ctx)
 		} else {
 			rtx, err = s.relay.Talk(ctx)
@@ -271,7 +273,7 @@ func (s *session) clipIn(b []byte) error {
 	if len(pcm) == 0 {
 		return errors.New("the clip holds no audio")
 	}
-	if err := s.startTx("clip", codec.SampleRate, false); err != nil {
+	if err := s.startTx("clip", codec.SampleRate, false, false); err != nil {
 		return err
 	}
 	s.tx.clip = pcm
