@@ -11,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hark-intercom/hark/internal/client/voicefile"
-	"github.com/hark-intercom/hark/internal/wav"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -45,20 +44,13 @@ func echoFile(cc *cli.Context) error {
 		return err
 	}
 	path := cc.Args().First()
-	a, err := wav.ReadFile(path)
+	pcm, err := readMono48k(path)
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", path, err)
-	}
-	pcm, err := wav.ToMono48k(a)
-	if err != nil {
-		return fmt.Errorf("cannot convert %s to 48 kHz mono: %w", path, err)
+		return err
 	}
 	if max := int(proto.MaxEchoDuration.Seconds()) * 48000; len(pcm) > max {
 		fmt.Fprintf(cc.App.ErrWriter, "talk: the relay plays back at most %v: the rest of %s is left out\n", proto.MaxEchoDuration, path)
 		pcm = pcm[:max]
-	}
-	if len(pcm) == 0 {
-		return fmt.Errorf("%s holds no audio", path)
 	}
 	out, err := checkOut(cc.String("out"), cc.App.Writer)
 	if err != nil {

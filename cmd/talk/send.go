@@ -58,16 +58,9 @@ func sendFile(cc *cli.Context, page bool) error {
 	path := cc.Args().First()
 	// Read and convert before taking the floor: the relay frees a floor
 	// that stays silent.
-	a, err := wav.ReadFile(path)
+	pcm, err := readMono48k(path)
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", path, err)
-	}
-	pcm, err := wav.ToMono48k(a)
-	if err != nil {
-		return fmt.Errorf("cannot convert %s to 48 kHz mono: %w", path, err)
-	}
-	if len(pcm) == 0 {
-		return fmt.Errorf("%s holds no audio", path)
+		return err
 	}
 	ctx := cc.Context
 	c, err := dial(ctx, cfg)
@@ -122,4 +115,21 @@ func sendFile(cc *cli.Context, page bool) error {
 	}
 	fmt.Fprintf(cc.App.ErrWriter, "sent %s (%v) as a %s\n", path, dur.Round(10*time.Millisecond), what)
 	return nil
+}
+
+// readMono48k reads a WAV file as 48 kHz mono samples, with errors that
+// name the file; a file without audio is an error.
+func readMono48k(path string) ([]int16, error) {
+	a, err := wav.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	pcm, err := wav.ToMono48k(a)
+	if err != nil {
+		return nil, fmt.Errorf("cannot convert %s to 48 kHz mono: %w", path, err)
+	}
+	if len(pcm) == 0 {
+		return nil, fmt.Errorf("%s holds no audio", path)
+	}
+	return pcm, nil
 }

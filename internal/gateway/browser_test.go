@@ -518,17 +518,7 @@ func TestBrowserPaging(t *testing.T) {
 	rec.waitLine(i, reSilence)
 
 	// ann's page played the page.
-	got := run(ann, chromedp.Evaluate[struct {
-		PCM string `json:"pcm"`
-	}](`harkTest.stopRecording()`, chromedp.EvalAwaitPromise))
-	raw, err := base64.StdEncoding.DecodeString(got.PCM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcm := make([]int16, len(raw)/2)
-	for i := range pcm {
-		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
-	}
+	pcm := ann.stopRecording()
 	t.Log("the page heard the page")
 	audiotest.Judge(t, "", src, pcm, 48000, 0.8)
 }
@@ -554,4 +544,28 @@ func TestBrowserClipLimit(t *testing.T) {
 	b.waitFor(`harkTest.state().channel === 'lobby' && document.getElementById('clipLimit').textContent === ', up to 200 kB'`)
 	run(b, chromedp.SetUploadFiles(chromedp.CSS("#clip"), []string{big}))
 	b.waitFor(`document.getElementById('banner').textContent.includes('this intercom takes clips of up to 200 kB, and "long.wav" is 301 kB') && harkTest.events().some(e => e.type === 'clipTooLarge')`)
+}
+
+// stopRecording stops the page's output recording (harkTest.startRecording)
+// and returns what the page played, 48 kHz mono.
+func (b *browser) stopRecording() []int16 {
+	b.t.Helper()
+	got := run(b, chromedp.Evaluate[struct {
+		PCM string `json:"pcm"`
+	}](`harkTest.stopRecording()`, chromedp.EvalAwaitPromise))
+	return decodePCM(b.t, got.PCM)
+}
+
+// decodePCM decodes base64 little-endian 16-bit samples from the page.
+func decodePCM(t testing.TB, b64 string) []int16 {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, len(raw)/2)
+	for i := range pcm {
+		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
+	}
+	return pcm
 }

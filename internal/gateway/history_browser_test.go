@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -86,17 +84,7 @@ func TestBrowserHistory(t *testing.T) {
 	b.eval(fmt.Sprintf(`document.querySelector('#log li[data-id="%d"] button.play').click()`, id))
 	b.waitFor(`HarkHistory.test.events().some(e => e.type === 'replay' && e.state === 'playing')`)
 	b.waitFor(`HarkHistory.test.events().some(e => e.type === 'replay' && e.state === 'done') && harkTest.state().stats.drained > 0`)
-	got := run(b, chromedp.Evaluate[struct {
-		PCM string `json:"pcm"`
-	}](`harkTest.stopRecording()`, chromedp.EvalAwaitPromise))
-	raw, err := base64.StdEncoding.DecodeString(got.PCM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcm := make([]int16, len(raw)/2)
-	for i := range pcm {
-		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
-	}
+	pcm := b.stopRecording()
 	audiotest.Judge(t, "", src[:len(src)/960*960], pcm, 48000, 0.9)
 
 	// A transmission ann hears live gets its play button once it is stored.

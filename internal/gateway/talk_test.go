@@ -3,8 +3,6 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -405,14 +403,7 @@ func testTalkToBrowser(t *testing.T, playback string) {
 		Onsets    []float64 `json:"onsetWalls"`
 		TapOnsets []float64 `json:"tapOnsetWalls"`
 	}](`harkTest.stopRecording()`, chromedp.EvalAwaitPromise))
-	raw, err := base64.StdEncoding.DecodeString(rec.PCM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcm := make([]int16, len(raw)/2)
-	for i := range pcm {
-		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
-	}
+	pcm := decodePCM(t, rec.PCM)
 	if rec.Rate != 48000 {
 		t.Fatalf("page plays at %d Hz", rec.Rate)
 	}
