@@ -98,6 +98,7 @@ func record(cc *cli.Context) error {
 		}
 	}
 	cfg.Reconnect = true
+	cfg.NoAlarms = true // nobody can acknowledge an alarm at a recorder: it is not waited for
 	dialCtx, cancel := context.WithTimeout(cc.Context, 15*time.Second)
 	c, err := dial(dialCtx, cfg)
 	cancel()

@@ -106,6 +106,10 @@ type Config struct {
 	// (see Event): a front end that shows them later or elsewhere (the
 	// gateway, once the browser has them) calls MarkRead itself.
 	ManualRead bool
+	// NoAlarms leaves proto.FeatureAlarm out of the Hello: the relay does
+	// not wait for this client to acknowledge alarms (it still hears of
+	// them). For clients nobody can acknowledge from (talk record).
+	NoAlarms bool
 
 	// OnVoice receives every voice frame from the relay, on the datagram
 	// reader goroutine. It MUST NOT block (hand the frame to a buffer, e.g.

@@ -211,6 +211,9 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		st.SetDeadline(dl)
 	}
 	hello := proto.NewHello(c.cfg.Software)
+	if c.cfg.NoAlarms {
+		hello.Features &^= proto.FeatureAlarm
+	}
 	if err := cn.write(hello); err != nil {
 		return &UnreachableError{Relay: c.relay, Err: err}
 	}

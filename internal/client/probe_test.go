@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/proto"
 )
 
 // TestProbeThroughRelay: the relay echoes every probe; the figures add up.
@@ -50,5 +51,25 @@ func TestPathStatsLossAndJitter(t *testing.T) {
 	// Consecutive pairs only: (14,12) and (12,20): mean of 2 and 8.
 	if p.Jitter != 5 || p.RTTMin != 10 || p.RTTMax != 20 || p.RTTMedian != 14 {
 		t.Errorf("%+v", p)
+	}
+}
+
+// TestNoAlarmsNotWaitedFor: a client with NoAlarms (a recorder) hears of
+// an alarm but the relay does not wait for it: with nobody else online the
+// alarm is over at once.
+func TestNoAlarmsNotWaitedFor(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	ctx := testCtx(t)
+	rec, err := dialRelay(t, r.Addr, r.Fingerprint, "recorder", "", "", func(c *Config) { c.NoAlarms = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := mustDial(t, r, "alice", "", "")
+	if err := alice.Alarm(ctx, "fire"); err != nil {
+		t.Fatal(err)
+	}
+	waitMsg(t, ctx, rec, func(m *proto.Ring) bool { return m.Text == "fire" })
+	if ack := waitMsg(t, ctx, alice, func(m *proto.AlarmAck) bool { return true }); !ack.Over || ack.Name != "" {
+		t.Errorf("the alarm waited for the recorder: %+v", ack)
 	}
 }
