@@ -66,4 +66,8 @@ for mode in $MODES; do
 	for i in $(seq 1 "$N"); do
 		grep -h 'FAILED' "$OUT/$mode-$i/log" 2>/dev/null | grep -E '^  [a-z0-9]+ +FAILED' | sed "s/^/  run $i stage/"
 	done
+	[ "$pass" = "$N" ] || failed=1
 done
+# Exit status: 0 when every run passed (the grep above ends with 1 when it
+# finds no failure, which must not be the script's status).
+exit "${failed:-0}"
