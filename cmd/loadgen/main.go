@@ -239,6 +239,12 @@ func spawn(ctx context.Context, bin, cpus string, cfg *loadgen.Config, log *slog
 	if err != nil {
 		return nil, err
 	}
+	started := false
+	defer func() {
+		if !started {
+			os.RemoveAll(dir) // ours, made above; the relay did not start
+		}
+	}()
 	chf := filepath.Join(dir, "channels.json")
 	if err := os.WriteFile(chf, []byte(loadgen.ChannelsJSON(cfg.Sessions, cfg.Group, cfg.Talkers)), 0o600); err != nil {
 		return nil, err
@@ -265,9 +271,9 @@ func spawn(ctx context.Context, bin, cpus string, cfg *loadgen.Config, log *slog
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
 		return nil, err
 	}
+	started = true
 	stop := func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
