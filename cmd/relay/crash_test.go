@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/relaytest"
@@ -71,6 +70,7 @@ func TestAdminCommandsWhileTheRelayRuns(t *testing.T) {
 	}
 	p := startRelayProc(t, relayBin(t), data)
 	a := p.dial(t, "alice")
+	a.Join(t, "lobby")
 	if err := run("pw-carol\n", "user", "add", "carol"); err != nil {
 		t.Fatal(err)
 	}
@@ -85,18 +85,9 @@ func TestAdminCommandsWhileTheRelayRuns(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `there is no channel "nowhere"; the channels are: lobby, ops`) {
 		t.Fatalf("channel set of an unknown channel: %v", err)
 	}
-	// The relay follows within a second or two (it polls the store).
-	var j *proto.Joined
-	for range 100 {
-		if j = a.Join(t, "lobby"); j.History == proto.HistoryVoice {
-			break
-		}
-		a.Join(t, "ops")
-		time.Sleep(50 * time.Millisecond)
-	}
-	if j.History != proto.HistoryVoice {
-		t.Fatalf("the running relay did not apply history=voice: %+v", j)
-	}
+	// The relay follows (it polls the store) and tells the channel's
+	// members with a fresh Joined.
+	relaytest.Wait(t, a, func(j *proto.Joined) bool { return j.Name == "lobby" && j.History == proto.HistoryVoice })
 	a.MustSend(t, &proto.Text{Text: "in lobby", ClientID: 2})
 	relaytest.Wait(t, a, func(m *proto.TextAck) bool { return m.ClientID == 2 })
 	if err := run("", "history", "purge", "--channel", "lobby"); err != nil {

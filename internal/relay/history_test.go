@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
@@ -300,22 +299,16 @@ func TestChannelSettingsFollowTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
+	a := r.Dial(t, "alice", "pw")
+	a.Join(t, "ops")
 	if _, err := other.SetChannel("ops", "history=voice mode=ptt"); err != nil {
 		t.Fatal(err)
 	}
-	a := r.Dial(t, "alice", "pw")
-	deadline := time.Now().Add(relaytest.WaitTimeout)
-	for {
-		j := a.Join(t, "ops")
-		if j.History == proto.HistoryVoice && j.Mode == proto.ModePTT {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the relay did not follow the store: %+v", j)
-		}
-		a.Join(t, "lobby")
-		time.Sleep(50 * time.Millisecond) // the relay polls the store; nothing to wait on
-	}
+	// The relay polls the store and tells the channel's members with a
+	// fresh Joined.
+	relaytest.Wait(t, a, func(j *proto.Joined) bool {
+		return j.Name == "ops" && j.History == proto.HistoryVoice && j.Mode == proto.ModePTT
+	})
 }
 
 // When the disk stalls, voice and live texts go on; the texts that find the
