@@ -109,7 +109,7 @@ max-age or more than max-bytes of voice, the oldest go first.`,
 						return err
 					}
 					fmt.Printf("%s: %s\n", c.Args().First(), set)
-					fmt.Println("A running relay applies this within a second; clients see it when they next join the channel.")
+					fmt.Println("A running relay applies this within a second and tells the people in the channel.")
 					return nil
 				},
 			},

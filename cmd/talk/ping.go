@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hark-intercom/hark/internal/client"
 	"github.com/urfave/cli/v2"
+
+	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/proto"
 )
 
 func init() {
@@ -32,6 +34,9 @@ talker's mouth to a listener's ear for people on paths like this one.`,
 			}
 			if d < iv || d > 10*time.Minute {
 				return usagef("--duration must be at least one --interval and at most 10m")
+			}
+			if sz := cc.Int("size"); sz < proto.ProbeHeaderLen || sz > proto.MaxProbeLen {
+				return usagef("--size must be between %d and %d bytes", proto.ProbeHeaderLen, proto.MaxProbeLen)
 			}
 			c, err := connect(cc)
 			if err != nil {

@@ -25,6 +25,10 @@ func TestPingVerb(t *testing.T) {
 	if got := r.Stats().Probes; got == 0 {
 		t.Error("the relay echoed no probe")
 	}
+	res = runTalk(ctx, t, r, "ping", "--user", "alice", "--size", "5")
+	if res.code == 0 || !strings.Contains(res.stderr, "--size must be between 16 and") {
+		t.Errorf("bad size: %d %s", res.code, res.stderr)
+	}
 	res = runTalk(ctx, t, r, "ping", "--user", "alice", "--interval", "0s")
 	if res.code == 0 || !strings.Contains(res.stderr, "--interval must be") {
 		t.Errorf("bad interval: %d %s", res.code, res.stderr)
