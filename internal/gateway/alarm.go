@@ -42,8 +42,13 @@ func (s *session) alarmJSON(m *clientMsg) bool {
 			}
 		})
 	case "alarm_ack":
+		if m.ID == 0 || m.ID > 0xFFFFFFFF {
+			s.strike("alarm", "That is not an alarm this page was told of. Reload the page.")
+			return true
+		}
 		as, ok := s.relay.(AlarmSession)
-		if !ok || m.ID == 0 || m.ID > 0xFFFFFFFF {
+		if !ok {
+			s.sendError("alarm", "This gateway cannot acknowledge alarms.")
 			return true
 		}
 		id := uint32(m.ID)
