@@ -78,6 +78,10 @@
 //	   with the optional fields Flags ([RingAlarm]), Alarm and ID (its
 //	   history id, so a ring heard live is not "missed" later), and the
 //	   message [AlarmAck] (type 35).
+//	2  (2026-12, later) per-channel rules: optional ChannelInfo fields
+//	   Access ([ChannelAccess]: listen-only, may not listen) and MaxMillis
+//	   (the channel's longest transmission), computed per session. No
+//	   feature bit: a peer that skips them is refused by the relay in words.
 //
 // # Rules that keep the format extensible
 //

@@ -236,12 +236,36 @@ type Auth struct {
 //	mode    u8
 //	history u8 (v2, optional) [ChannelHistory]: what the relay keeps of the
 //	        channel; front ends show a channel that keeps voice
+//	access  u8 (v2, optional, 2026-12) [ChannelAccess] flags: what the
+//	        receiving session may not do in the channel (per-channel rules)
+//	maxms   u32 (v2, optional, 2026-12): the longest transmission in the
+//	        channel in milliseconds, 0 when the relay sets no limit
+//
+// Access and MaxMillis are the receiver's own: a relay computes them per
+// session (a Welcome and a Joined are sent to one session). A peer that
+// does not send them means "no restriction" (zero values), which is what a
+// relay without per-channel rules enforces.
 type ChannelInfo struct {
-	Name    string
-	ID      uint16
-	Mode    ChannelMode
-	History ChannelHistory
+	Name      string
+	ID        uint16
+	Mode      ChannelMode
+	History   ChannelHistory
+	Access    ChannelAccess
+	MaxMillis uint32
 }
+
+// ChannelAccess says what a session may not do in a channel. The zero value
+// allows everything. Unknown bits are ignored.
+type ChannelAccess uint8
+
+// Channel access bits.
+const (
+	// AccessNoTalk: the session may listen but not talk or write texts in
+	// the channel (a listen-only member: an announcement channel).
+	AccessNoTalk ChannelAccess = 1 << 0
+	// AccessNoListen: the session may not join or monitor the channel.
+	AccessNoListen ChannelAccess = 1 << 1
+)
 
 // Welcome accepts a login.
 //
@@ -639,7 +663,8 @@ func (ci *ChannelInfo) appendTo(b []byte, v uint16) []byte {
 	b = binary.BigEndian.AppendUint16(b, ci.ID)
 	b = append(b, byte(ci.Mode))
 	if v >= Version2 {
-		b = append(b, byte(ci.History))
+		b = append(b, byte(ci.History), byte(ci.Access))
+		b = binary.BigEndian.AppendUint32(b, ci.MaxMillis)
 	}
 	return endRecord(b, start)
 }
@@ -649,7 +674,7 @@ func (ci *ChannelInfo) appendTo(b []byte, v uint16) []byte {
 func (ci *ChannelInfo) EncodedLen(v uint16) int {
 	n := recordPrefixLen(v) + 2 + len(ci.Name) + 2 + 1
 	if v >= Version2 {
-		n++
+		n += 1 + 1 + 4
 	}
 	return n
 }
@@ -660,6 +685,12 @@ func (ci *ChannelInfo) parse(d *decoder) {
 	ci.Mode = ChannelMode(d.u8())
 	if d.v >= Version2 && d.more() { // a v1 record has no length: the next record follows
 		ci.History = ChannelHistory(d.u8())
+	}
+	if d.v >= Version2 && d.more() {
+		ci.Access = ChannelAccess(d.u8())
+	}
+	if d.v >= Version2 && d.more() {
+		ci.MaxMillis = d.u32()
 	}
 }
 

@@ -16,9 +16,9 @@ func samples() []Message {
 		&Hello{Version: MinVersion, Software: "hark-test/1", MaxVersion: Version, Features: 1<<31 | 5},
 		&Auth{Name: "alice", Password: "s3cret", Ticket: []byte{1, 2, 3, 0xff}},
 		&Welcome{Session: 7, Name: "alice", Roles: RolePage | RoleAdmin, Server: "hark relay",
-			DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT, HistoryOff}, {"ops", 2, ModeOpen, HistoryVoice}}},
+			DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT, HistoryOff, 0, 0}, {"ops", 2, ModeOpen, HistoryVoice, AccessNoTalk, 30000}}},
 		&Join{Channel: "ops"},
-		&Joined{ChannelInfo{"ops", 2, ModeOpen, HistoryText}},
+		&Joined{ChannelInfo{"ops", 2, ModeOpen, HistoryText, AccessNoTalk | AccessNoListen, 60000}},
 		&Leave{},
 		&Presence{Users: []UserInfo{{1, "alice", "lobby", true}, {2, "bob", "", false}}, More: true},
 		&PresenceChange{Kind: PresenceMoved, User: UserInfo{2, "bob", "ops", false}},
@@ -92,12 +92,12 @@ func asSentIn(m Message, v uint16) Message {
 		c := *m
 		c.Channels = append([]ChannelInfo(nil), m.Channels...)
 		for i := range c.Channels {
-			c.Channels[i].History = 0
+			c.Channels[i].History, c.Channels[i].Access, c.Channels[i].MaxMillis = 0, 0, 0
 		}
 		return &c
 	case *Joined:
 		c := *m
-		c.History = 0
+		c.History, c.Access, c.MaxMillis = 0, 0, 0
 		return &c
 	}
 	return m
@@ -182,7 +182,7 @@ func TestRecordsGrow(t *testing.T) {
 		t.Errorf("presence: got %+v, %v; want %+v", m, err, want)
 	}
 
-	ch := ChannelInfo{"ops", 2, ModeOpen, HistoryVoice}
+	ch := ChannelInfo{"ops", 2, ModeOpen, HistoryVoice, AccessNoTalk, 1500}
 	b = grow([]byte{byte(TypeJoined)}, ch.appendTo)
 	if m, err := ParseMessageFor(b, Version2); err != nil || !reflect.DeepEqual(m, &Joined{ch}) {
 		t.Errorf("joined: got %+v, %v", m, err)
@@ -193,7 +193,7 @@ func TestRecordsGrow(t *testing.T) {
 		t.Errorf("presence change: got %+v, %v", m, err)
 	}
 
-	w := &Welcome{Session: 7, Name: "alice", DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT, HistoryOff}, ch}}
+	w := &Welcome{Session: 7, Name: "alice", DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT, HistoryOff, 0, 0}, ch}}
 	b = (&Welcome{Session: 7, Name: "alice", DefaultChannel: "lobby"}).appendBodyFor([]byte{byte(TypeWelcome)}, Version2)
 	b = b[:len(b)-2] // the empty channel count
 	b = append(b, 0, 2)
@@ -318,7 +318,7 @@ func TestSplitLists(t *testing.T) {
 
 func TestEncodedLen(t *testing.T) {
 	u := UserInfo{1, "alice", "lobby", true}
-	ci := ChannelInfo{"ops", 2, ModeOpen, HistoryOff}
+	ci := ChannelInfo{"ops", 2, ModeOpen, HistoryOff, 0, 0}
 	si := SessionInfo{1, "alice", "lobby", "127.0.0.1:5000", 1790000000000, RoleAdmin}
 	for _, v := range versions() {
 		if n := len(u.appendTo(nil, v)); n != u.EncodedLen(v) {

@@ -384,11 +384,12 @@ function render() {
   ptt.classList.toggle('waiting', talking && S.floor === 'waiting');
   ptt.classList.toggle('busy', S.floor === 'busy' && !S.pageTx);
   const label = ptt.querySelector('.ptt-label');
-  label.textContent = S.reconnecting ? 'Offline' : S.floor === 'busy' && !S.pageTx ? 'Busy' : talking ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : 'Hold to talk';
+  ptt.classList.toggle('listenonly', !!S.listenOnly && !talking);
+  label.textContent = S.reconnecting ? 'Offline' : S.floor === 'busy' && !S.pageTx ? 'Busy' : talking ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : S.listenOnly ? 'Listen only' : 'Hold to talk';
   const hint = ptt.querySelector('.ptt-hint');
   const holder = [...S.talkers.values()].map((t) => t.name)[0];
   const keys = !S.reconnecting && !(S.floor === 'busy' && !S.pageTx) && !talking;
-  hint.textContent = S.reconnecting ? 'you can talk again once reconnected' : S.floor === 'busy' && !S.pageTx ? ('wait until ' + (holder || 'the talker') + ' finishes') : talking ? 'release to stop' : 'or hold the space bar';
+  hint.textContent = S.reconnecting ? 'you can talk again once reconnected' : S.floor === 'busy' && !S.pageTx ? ('wait until ' + (holder || 'the talker') + ' finishes') : talking ? 'release to stop' : S.listenOnly ? 'only some people may talk in ' + S.channel : 'or hold the space bar';
   hint.classList.toggle('keys', keys); // the space bar hint is hidden on touch screens
 
   const pg = $('page');
@@ -439,7 +440,8 @@ function renderChannels() {
   for (const c of S.channels) {
     const o = document.createElement('option');
     o.value = c.name;
-    o.textContent = '# ' + c.name + (c.mode === 'open' ? ' (open)' : '');
+    o.textContent = '# ' + c.name + (c.mode === 'open' ? ' (open)' : '') + (c.closed ? ' (closed to you)' : c.listen_only ? ' (listen only)' : '');
+    o.disabled = !!c.closed && c.name !== S.channel;
     sel.appendChild(o);
   }
   sel.value = S.channel;
@@ -515,7 +517,10 @@ function onMessage(m) {
     break;
   case 'joined':
     if (S.channel !== m.channel) addLog('sys', '', 'Joined channel ' + m.channel);
+    else if (!!S.listenOnly !== !!m.listen_only) addLog('sys', '', m.listen_only ? 'You may only listen in ' + m.channel + ' now (an admin changed its rules).' : 'You may talk in ' + m.channel + ' again.');
     S.channel = m.channel;
+    S.listenOnly = !!m.listen_only;
+    for (const c of S.channels) if (c.name === m.channel) c.listen_only = S.listenOnly;
     S.talkers.clear();
     renderChannels();
     break;

@@ -25,7 +25,18 @@ history=off keeps nothing, text keeps texts, rings and pages, voice also
 keeps every transmission (the channel then shows as recorded: people must
 know). The limits (max-length, max-tx-bytes, max-count, max-age,
 max-bytes; "relay channel set --help" explains each) remove the oldest
-first. Only users with the admin role may change settings; others are refused
+first.
+
+Who may do what, per channel (changed at once for the people in it):
+
+   talk set-channel news talk=role:admin,alice   only admins and alice talk
+   talk set-channel security listen=role:admin,bob,carol   others may not join
+   talk set-channel dock max-talk=30s   transmissions there are cut at 30 s
+
+talk= and listen= take "everyone" or user names and roles (role:page,
+role:admin) separated by commas; max-talk= a duration or "default" (the
+relay's --max-talk). "talk channels" shows what you may do in each channel.
+Only users with the admin role may change settings; others are refused
 with status 4.`,
 		Flags: commonFlags(),
 		Action: func(cc *cli.Context) error {

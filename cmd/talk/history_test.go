@@ -167,3 +167,26 @@ func TestSetChannel(t *testing.T) {
 		t.Errorf("a setting without =: %+v", res)
 	}
 }
+
+// talk channels shows what each channel's rules let this user do, and talk
+// send into a listen-only channel is refused in words with status 4.
+func TestChannelsShowsRulesAndListenOnlyRefuses(t *testing.T) {
+	r := historyRelay(t, "talk=alice max-talk=30s")
+	ctx := testCtx(t)
+	res := runTalk(ctx, t, r, "channels", "--user", "carol", "--password", "pw")
+	if res.code != 0 {
+		t.Fatalf("channels: %+v", res)
+	}
+	if !regexp.MustCompile(`(?m)^lobby \(default\) +ptt +text +30s +listen only$`).MatchString(res.stdout) {
+		t.Errorf("carol's channels do not show lobby as listen only with 30s:\n%s", res.stdout)
+	}
+	res = runTalk(ctx, t, r, "channels", "--user", "alice", "--password", "pw")
+	if !regexp.MustCompile(`(?m)^lobby \(default\) +ptt +text +30s +talk$`).MatchString(res.stdout) {
+		t.Errorf("alice's channels do not show lobby as talk:\n%s", res.stdout)
+	}
+	in := audiotest.SpeechFile(t, "may I talk")
+	res = runTalk(ctx, t, r, "send", "--user", "carol", "--password", "pw", in)
+	if res.code != 4 || !strings.Contains(res.stderr, "only alice may talk in lobby") {
+		t.Fatalf("carol's send into a listen-only channel: %+v", res)
+	}
+}

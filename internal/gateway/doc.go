@@ -52,10 +52,12 @@
 //
 // Gateway to browser, JSON:
 //
-//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt"}],"roles":["page"],"max_clip_bytes":10485760}
+//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt","listen_only":false,"closed":false}],"roles":["page"],"max_clip_bytes":10485760}
 //	    roles: "page" (may page every channel), "admin"; max_clip_bytes: the
 //	    largest WAV clip message the gateway takes (Config.MaxClipBytes)
-//	{"t":"joined","channel":"ops","mode":"ptt"}
+//	{"t":"joined","channel":"ops","mode":"ptt","listen_only":false,"max_talk_ms":60000}
+//	    listen_only: the channel's rules let this user listen, not talk or
+//	    write (sent again when an admin changes the rules)
 //	{"t":"presence","users":[{"id":12,"name":"ann","channel":"ops","talking":false}]}
 //	    the whole roster (after each join)
 //	{"t":"user","kind":"online"|"offline"|"moved","user":{"id":12,"name":"ann","channel":"ops","talking":false}}

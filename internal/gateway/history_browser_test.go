@@ -126,3 +126,31 @@ func TestBrowserWaitingText(t *testing.T) {
 	defer carol.Close()
 	b.waitFor(`document.getElementById('log').textContent.includes('Your message to carol was delivered') && !HarkHistory.test.state().items.some(i => i.text.includes('waiting: carol'))`)
 }
+
+// A channel whose rules let the user only listen: the page shows it on the
+// talk button and in the channel list, and a press gets the relay's words.
+// When an admin opens the channel, the page says so and the button is back.
+func TestBrowserListenOnly(t *testing.T) {
+	needChromium(t)
+	hs := relaytest.HistoryStore(t)
+	if _, err := hs.SetChannel("lobby", "talk=role:admin"); err != nil {
+		t.Fatal(err)
+	}
+	r := relaytest.Start(t, relaytest.WithHistory(hs))
+	r.AddUser("carol", "cpw", 0)
+	st := startStackOn(t, r)
+
+	b := newBrowser(t, micFile, 390, 844)
+	b.login(st.base+"/", "carol", "cpw")
+	b.waitFor(`harkTest.state().channel === 'lobby' && document.querySelector('#ptt .ptt-label').textContent === 'Listen only'`)
+	b.waitFor(`[...document.getElementById('channel').options].some(o => o.textContent.includes('lobby') && o.textContent.includes('(listen only)'))`)
+	b.screenshot("phone-listen-only.png")
+	b.eval(`harkTest.press()`)
+	b.waitFor(`document.body.textContent.includes('only admins may talk in lobby')`)
+	b.eval(`harkTest.release()`)
+
+	if _, err := hs.SetChannel("lobby", "talk=everyone"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(`document.getElementById('log').textContent.includes('You may talk in lobby again.') && document.querySelector('#ptt .ptt-label').textContent === 'Hold to talk'`)
+}

@@ -651,7 +651,8 @@ func (s *session) sendWelcome(w *proto.Welcome) {
 	}
 	chans := make([]map[string]any, 0, len(w.Channels))
 	for _, c := range w.Channels {
-		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String()})
+		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String(),
+			"listen_only": c.Access&proto.AccessNoTalk != 0, "closed": c.Access&proto.AccessNoListen != 0})
 	}
 	s.sendJSON(map[string]any{"t": "welcome", "session": w.Session, "name": w.Name, "server": w.Server,
 		"default": w.DefaultChannel, "channels": chans, "roles": roles, "max_clip_bytes": s.srv.cfg.MaxClipBytes,
@@ -686,7 +687,8 @@ func (s *session) joined(ch proto.ChannelInfo) {
 	}
 	s.channel, s.inChannel = ch, true
 	s.joinHub(ch.ID)
-	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String(), "history": historyName(ch.History)})
+	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String(), "history": historyName(ch.History),
+		"listen_only": ch.Access&proto.AccessNoTalk != 0, "max_talk_ms": ch.MaxMillis})
 }
 
 func (s *session) joinHub(id uint16) {

@@ -158,6 +158,11 @@ func (r *Relay) joinLocked(s *session, name string) {
 			Text: truncate(fmt.Sprintf("there is no channel %q; the channels are: %s", name, r.channelNames()), proto.MaxReasonLen)})
 		return
 	}
+	if !ch.mayListen(s) {
+		r.c.ruleRefusals.Add(1)
+		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: proto.TypeJoin, Text: truncate(ch.listenRefusal(), proto.MaxReasonLen)})
+		return
+	}
 	if s.ch != ch {
 		r.leaveLocked(s)
 		m := make([]*session, len(ch.members), len(ch.members)+1)
@@ -166,7 +171,7 @@ func (r *Relay) joinLocked(s *session, name string) {
 		s.ch = ch
 		s.mustStart = false
 	}
-	s.sendMsg(&proto.Joined{ChannelInfo: ch.info})
+	s.sendMsg(&proto.Joined{ChannelInfo: r.infoFor(ch, s)})
 	r.sendPresenceLocked(s)
 	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)})
 	if r.hist != nil {
@@ -195,12 +200,16 @@ func (r *Relay) floorRequestLocked(s *session, id uint16, now time.Time) {
 			Text: fmt.Sprintf("you can only talk in the channel you joined (%s, id %d)", ch.info.Name, ch.info.ID)})
 		return
 	}
+	if !ch.mayTalk(s) {
+		r.refuseTalkLocked(s, ch, proto.TypeFloorRequest)
+		return
+	}
 	if p := r.page; p != nil && p.s != s {
 		r.denyLocked(s, id, p.s, "busy: "+p.s.name+" is paging everyone")
 		return
 	}
 	// The grant goes out before the Talking announcement.
-	grant := &proto.FloorGrant{Channel: id, MaxMillis: r.maxMillis()}
+	grant := &proto.FloorGrant{Channel: id, MaxMillis: r.maxMillis(ch)}
 	if ch.info.Mode == proto.ModeOpen {
 		s.sendMsg(grant)
 		if t := ch.talkers[s]; t != nil {
@@ -254,10 +263,10 @@ func (r *Relay) pageStartLocked(s *session, now time.Time) {
 			return
 		}
 		p.last = now
-		s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis()})
+		s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis(nil)})
 		return
 	}
-	s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis()})
+	s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis(nil)})
 	r.startPageLocked(s, now)
 }
 
@@ -304,6 +313,12 @@ func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
 	if ch == nil {
 		s.sendMsg(&proto.Error{Code: proto.CodeNoChannel, About: proto.TypeText,
 			Text: truncate(fmt.Sprintf("there is no channel %q; the channels are: %s", name, r.channelNames()), proto.MaxReasonLen)})
+		return
+	}
+	if !ch.mayTalk(s) {
+		r.c.ruleRefusals.Add(1)
+		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: proto.TypeText,
+			Text: truncate(fmt.Sprintf("only %s may write in %s: your text was not sent", who(ch.rules.Load().talkText), ch.info.Name), proto.MaxReasonLen)})
 		return
 	}
 	out.Channel = name

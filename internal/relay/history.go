@@ -391,6 +391,7 @@ func (h *history) submitCatchUp(s *session, channel string, upTo, from uint64) {
 			s.log.Error("history: cannot read the catch-up", "err", err)
 			return
 		}
+		items = h.r.listenable(s, items)
 		if channel != "" && len(items) == 0 {
 			return
 		}
@@ -460,6 +461,11 @@ func (h *history) request(s *session, m proto.Message) bool {
 			h.st.SetRead(s.name, min(m.UpTo, h.st.LastID()), nil)
 		}
 	case *proto.HistoryQuery:
+		if ch := h.r.chByName[m.Channel]; ch != nil && !ch.mayListen(s) {
+			h.r.c.ruleRefusals.Add(1)
+			s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: m.Type(), Text: truncate(ch.listenRefusal(), proto.MaxReasonLen)})
+			return true
+		}
 		q := store.Query{Channel: m.Channel, Before: m.Before, After: m.After, Since: m.Since, Until: m.Until, Limit: int(m.Limit), Kinds: m.Kinds}
 		if !h.submit(s, func() {
 			items, more, err := h.st.Query(context.Background(), s.name, q)
@@ -468,7 +474,7 @@ func (h *history) request(s *session, m proto.Message) bool {
 				s.sendMsg(&proto.Error{Code: proto.CodeInternal, About: m.Type(), Text: "the relay could not read its history: tell its operator"})
 				return
 			}
-			s.sendMsg(historyMsg(m.Req, 0, items, more, s.version))
+			s.sendMsg(historyMsg(m.Req, 0, h.r.listenable(s, items), more, s.version))
 		}, false) {
 			h.busyErr(s, m.Type())
 		}
@@ -528,8 +534,13 @@ func (h *history) fetch(s *session, m *proto.Fetch) {
 		s.sendMsg(&proto.Error{Code: proto.CodeInternal, About: m.Type(), Text: "the relay could not read the recording: tell its operator"})
 		return
 	}
+	if ch := h.r.chByName[it.Channel]; ch != nil && !ch.mayListen(s) {
+		s.fetching.Add(-1)
+		h.r.c.ruleRefusals.Add(1)
+		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: m.Type(), Text: truncate(ch.listenRefusal(), proto.MaxReasonLen)})
+		return
+	}
 	h.fetches.Add(1)
-	_ = it
 	chunks := chunkPackets(m.Req, m.ID, packets, s.version)
 	s.sendMsg(chunks[0])
 	if len(chunks) == 1 {
@@ -603,9 +614,10 @@ func (h *history) channelSet(s *session, m *proto.ChannelSet) {
 
 // applySettingsLocked puts a channel's settings into effect. A change of
 // mode ends the channel's transmissions (they were granted under the old
-// mode). When the mode or what the channel keeps changed, its members get
-// Joined again with the new ChannelInfo: people must know at once that
-// they are now recorded.
+// mode); new rules take effect at once (see applyRulesLocked). When the
+// mode, what the channel keeps or its rules changed, its members get
+// Joined again with their new ChannelInfo: people must know at once that
+// they are now recorded, or listen-only.
 func (r *Relay) applySettingsLocked(ch *channel, set store.ChannelSettings) {
 	old := ch.hset.Load()
 	ch.hset.Store(&set)
@@ -621,16 +633,11 @@ func (r *Relay) applySettingsLocked(ch *channel, set store.ChannelSettings) {
 	changed := ch.info.Mode != set.Mode || ch.info.History != proto.ChannelHistory(set.History)
 	ch.info.Mode = set.Mode
 	ch.info.History = proto.ChannelHistory(set.History)
-	if changed && old != nil {
-		f := r.frame(&proto.Joined{ChannelInfo: ch.info})
-		for _, s := range ch.members {
-			s.sendFrame(f)
-		}
+	if r.applyRulesLocked(ch, newChanRules(set, r.cfg.Logger, ch.info.Name)) {
+		changed = true
 	}
-	for i := range r.infos {
-		if r.infos[i].Name == ch.info.Name {
-			r.infos[i] = ch.info
-		}
+	if changed && old != nil {
+		r.rejoinedLocked(ch)
 	}
 	any := false
 	for _, c := range r.channels {

@@ -276,7 +276,7 @@ func TestCatchUpOncePerUserAndChannelSet(t *testing.T) {
 	}
 	a.MustSend(t, &proto.ChannelSet{Channel: "lobby", Settings: "history=voice max-age=24h"})
 	cs := relaytest.Wait[*proto.ChannelSettings](t, a, nil)
-	if cs.Channel != "lobby" || cs.Settings != "mode=ptt history=voice max-length=1m max-tx-bytes=1MB max-count=1000 max-age=1d max-bytes=100MB" {
+	if cs.Channel != "lobby" || cs.Settings != "mode=ptt history=voice max-length=1m max-tx-bytes=1MB max-count=1000 max-age=1d max-bytes=100MB max-talk=default talk=everyone listen=everyone" {
 		t.Fatalf("settings %+v", cs)
 	}
 	// Carol, in lobby, is told at once that it now records voice.

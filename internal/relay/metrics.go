@@ -19,10 +19,11 @@ const (
 	dropSendError                      // QUIC refused the datagram (too large for the path, connection closing)
 	dropLate                           // a frame of a transmission that had already ended
 	dropEchoFull                       // an echo test longer than proto.MaxEchoDuration
+	dropForbidden                      // the channel's talk= rule does not let the sender talk
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"queue_full", "no_floor", "wrong_channel", "preempted", "rate_limit", "not_joined", "send_error", "late", "echo_full"}
+var dropNames = [numDropReasons]string{"queue_full", "no_floor", "wrong_channel", "preempted", "rate_limit", "not_joined", "send_error", "late", "echo_full", "forbidden"}
 
 // Reasons a datagram could not be parsed.
 type badReason int
@@ -52,6 +53,7 @@ type counters struct {
 	badMessages                               atomic.Uint64
 	nameTaken, banned                         atomic.Uint64
 	probes, echoes                            atomic.Uint64
+	ruleRefusals                              atomic.Uint64
 	udpDropped                                [numUDPReasons]atomic.Uint64
 }
 
@@ -107,7 +109,12 @@ type Stats struct {
 	NameTaken, Banned uint64
 	// Probes counts path probes echoed (talk ping); Echoes echo tests
 	// played back ("test my microphone").
-	Probes, Echoes  uint64
+	Probes, Echoes uint64
+	// RuleRefusals counts what a channel's rules refused: a join or monitor
+	// of a channel the user may not listen to, a talk or text where the
+	// user may not talk, and members taken out or cut when an admin
+	// changed the rules.
+	RuleRefusals    uint64
 	VoiceQueueDepth int // frames waiting in all listeners' queues now
 }
 
@@ -125,6 +132,7 @@ func (c *counters) snapshot() Stats {
 		Rings: c.rings.Load(), Texts: c.texts.Load(), Pages: c.pages.Load(),
 		Kicks: c.kicks.Load(), Replaced: c.replaced.Load(),
 		NameTaken: c.nameTaken.Load(), Banned: c.banned.Load(), Probes: c.probes.Load(), Echoes: c.echoes.Load(),
+		RuleRefusals: c.ruleRefusals.Load(),
 	}
 	for i := range c.dropped {
 		s.Dropped[dropNames[i]] = c.dropped[i].Load()
@@ -146,7 +154,7 @@ type collector struct {
 	framesDirect, directStuck *prometheus.Desc
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
-	refused, queueDepth, probes, echoes *prometheus.Desc
+	refused, queueDepth, probes, echoes, ruleRefusals *prometheus.Desc
 }
 
 func newCollector(r *Relay) *collector {
@@ -184,13 +192,14 @@ func newCollector(r *Relay) *collector {
 		queueDepth:     d("voice_queue_depth", "Voice frames waiting in all listeners' queues."),
 		probes:         d("probes_total", "Path probes echoed to their senders (talk ping)."),
 		echoes:         d("echo_tests_total", "Echo tests played back to their senders (test my microphone)."),
+		ruleRefusals:   d("channel_rule_refusals_total", "Joins, talks and texts refused by a channel's talk= and listen= rules, and members taken out or cut when the rules changed."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
 		c.framesOut, c.framesDirect, c.directStuck, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
-		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes} {
+		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes, c.ruleRefusals} {
 		ch <- d
 	}
 }
@@ -212,6 +221,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.framesIn, s.FramesIn)
 	counter(c.probes, s.Probes)
 	counter(c.echoes, s.Echoes)
+	counter(c.ruleRefusals, s.RuleRefusals)
 	counter(c.framesOut, s.FramesOut)
 	counter(c.framesDirect, s.FramesDirect)
 	counter(c.directStuck, s.DirectStuck)

@@ -39,7 +39,6 @@ type Relay struct {
 	channels []*channel          // immutable after New, in config order (voice id i+1)
 	chByName map[string]*channel // immutable after New
 	chByID   map[uint16]*channel // immutable after New
-	infos    []proto.ChannelInfo // guarded by mu (modes and history change live)
 
 	hist *history // nil without Config.History
 
@@ -66,6 +65,7 @@ type channel struct {
 
 	hset     atomic.Pointer[store.ChannelSettings] // history settings (nil without a store)
 	recVoice atomic.Bool                           // history=voice: its transmissions are recorded
+	rules    atomic.Pointer[chanRules]             // who may talk and listen (nil: everyone); stored under Relay.mu
 
 	// members is replaced, never modified, when someone joins or leaves, so
 	// the voice path may range over a copy of the slice header outside the lock.
@@ -127,7 +127,6 @@ func New(cfg Config) (*Relay, error) {
 		r.channels = append(r.channels, ch)
 		r.chByName[c.Name] = ch
 		r.chByID[ch.info.ID] = ch
-		r.infos = append(r.infos, ch.info)
 	}
 	if cfg.History != nil {
 		if err := r.openHistory(cfg.History); err != nil {
@@ -541,7 +540,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 	s.id = r.nextID
 	s.log = r.cfg.Logger.With("session", s.id, "user", s.name, "addr", s.addr, "protocol", s.version)
 	s.sendMsg(&proto.Welcome{Session: s.id, Name: s.name, Roles: roles, Server: r.cfg.Software,
-		DefaultChannel: r.cfg.Channels.Default, Channels: r.infos})
+		DefaultChannel: r.cfg.Channels.Default, Channels: r.infosForLocked(s)})
 	if ticket != nil {
 		s.sendMsg(ticket)
 		s.ticketAt = time.Now()
@@ -747,8 +746,7 @@ func (r *Relay) sweep(ctx context.Context) {
 }
 
 func (r *Relay) sweepLocked(now time.Time) {
-	maxTalk := r.cfg.MaxTalk
-	expired := func(since, last time.Time, granted bool) (timeout, tooLong bool) {
+	expired := func(since, last time.Time, granted bool, maxTalk time.Duration) (timeout, tooLong bool) {
 		lim := r.cfg.FloorTimeout
 		if granted {
 			lim = r.cfg.GrantTimeout
@@ -759,19 +757,20 @@ func (r *Relay) sweepLocked(now time.Time) {
 		return false, maxTalk > 0 && now.Sub(since) > maxTalk
 	}
 	for _, ch := range r.channels {
+		maxTalk := r.maxTalk(ch)
 		if h := ch.holder; h != nil {
-			timeout, tooLong := expired(ch.holderSince, h.lastFrame(ch.holderLast), ch.holderGranted)
+			timeout, tooLong := expired(ch.holderSince, h.lastFrame(ch.holderLast), ch.holderGranted, maxTalk)
 			if tooLong {
-				r.cutLocked(h)
+				r.cutLocked(h, maxTalk)
 			}
 			if timeout || tooLong {
 				r.releaseLocked(ch)
 			}
 		}
 		for s, t := range ch.talkers {
-			timeout, tooLong := expired(t.since, s.lastFrame(t.last), t.granted)
+			timeout, tooLong := expired(t.since, s.lastFrame(t.last), t.granted, maxTalk)
 			if tooLong {
-				r.cutLocked(s)
+				r.cutLocked(s, maxTalk)
 			}
 			if timeout || tooLong {
 				r.talkerStopLocked(ch, s)
@@ -779,9 +778,10 @@ func (r *Relay) sweepLocked(now time.Time) {
 		}
 	}
 	if p := r.page; p != nil {
-		timeout, tooLong := expired(p.since, p.last, p.granted)
+		maxTalk := r.maxTalk(nil)
+		timeout, tooLong := expired(p.since, p.last, p.granted, maxTalk)
 		if tooLong {
-			r.cutLocked(p.s)
+			r.cutLocked(p.s, maxTalk)
 		}
 		if timeout || tooLong {
 			r.endPageLocked()
@@ -789,19 +789,16 @@ func (r *Relay) sweepLocked(now time.Time) {
 	}
 }
 
-// cutLocked tells a talker its transmission hit the maximum length.
-func (r *Relay) cutLocked(s *session) {
+// cutLocked tells a talker its transmission hit the maximum length max.
+func (r *Relay) cutLocked(s *session, max time.Duration) {
 	s.mustStart = true
-	s.sendMsg(&proto.Error{Code: proto.CodeTooLong, Text: fmt.Sprintf("your transmission reached the maximum length of %v and was cut: release and press again", r.cfg.MaxTalk)})
-	s.log.Info("transmission cut at the maximum length", "max", r.cfg.MaxTalk)
+	s.sendMsg(&proto.Error{Code: proto.CodeTooLong, Text: fmt.Sprintf("your transmission reached the maximum length of %v and was cut: release and press again", max)})
+	s.log.Info("transmission cut at the maximum length", "max", max)
 }
 
-// maxMillis is FloorGrant.MaxMillis.
-func (r *Relay) maxMillis() uint32 {
-	if r.cfg.MaxTalk <= 0 {
-		return 0
-	}
-	return uint32(r.cfg.MaxTalk / time.Millisecond)
+// maxMillis is FloorGrant.MaxMillis for a transmission in ch (nil: a page).
+func (r *Relay) maxMillis(ch *channel) uint32 {
+	return uint32(r.maxTalk(ch) / time.Millisecond)
 }
 
 // ---- tables (all under r.mu) ----

@@ -142,6 +142,13 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 	if end {
 		s.ended, s.endSeq = true, seq
 	}
+	if ch.holder != s && ch.talkers[s] == nil && !ch.mayTalk(s) {
+		if start {
+			r.refuseTalkLocked(s, ch, proto.TypeFloorRequest)
+		}
+		s.mustStart = true
+		return r.drop(dropForbidden)
+	}
 	members := ch.members
 	if ch.info.Mode == proto.ModeOpen {
 		t := ch.talkers[s]

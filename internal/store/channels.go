@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,7 @@ func (h HistoryMode) String() string {
 //
 //	mode=ptt|open  history=off|text|voice  max-length=60s  max-tx-bytes=1MB
 //	max-count=1000  max-age=7d  max-bytes=100MB
+//	max-talk=30s|default  talk=everyone|role:admin,alice  listen=everyone|…
 type ChannelSettings struct {
 	Mode    proto.ChannelMode
 	History HistoryMode
@@ -58,6 +60,72 @@ type ChannelSettings struct {
 	MaxCount int64
 	MaxAge   time.Duration
 	MaxBytes int64
+	// MaxTalk is the longest transmission in the channel: longer ones are
+	// cut live (not only in what is kept). Zero: the relay's --max-talk.
+	MaxTalk time.Duration
+	// Talk and Listen say who may talk (and write texts) in the channel and
+	// who may join or monitor it: "" for everyone, else a comma-separated
+	// list of user names and roles written role:page or role:admin (see
+	// [AccessRule]). A member who may listen but not talk is listen-only.
+	Talk, Listen string
+}
+
+// AccessRule is the parsed form of a Talk or Listen setting. The zero value
+// (and the nil value) allows everyone. It is immutable and safe for
+// concurrent use.
+type AccessRule struct {
+	users map[string]bool
+	roles proto.Role
+	all   bool // no restriction
+}
+
+// ParseAccess parses a Talk or Listen setting: "everyone" (or "" or "all"),
+// or names and roles separated by commas ("role:admin,alice,bob").
+func ParseAccess(v string) (*AccessRule, error) {
+	r := &AccessRule{users: map[string]bool{}}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "everyone", "all":
+		r.all = true
+		return r, nil
+	}
+	for _, w := range strings.Split(v, ",") {
+		w = strings.TrimSpace(w)
+		if role, ok := strings.CutPrefix(strings.ToLower(w), "role:"); ok {
+			ro, err := accounts.ParseRoles(role)
+			if err != nil || ro == 0 {
+				return nil, fmt.Errorf("%q: the roles are role:page and role:admin", w)
+			}
+			r.roles |= ro
+			continue
+		}
+		if err := accounts.CheckName("user", w); err != nil {
+			return nil, err
+		}
+		r.users[w] = true
+	}
+	return r, nil
+}
+
+// Allows reports whether the user name with roles passes the rule.
+func (r *AccessRule) Allows(name string, roles proto.Role) bool {
+	return r == nil || r.all || r.users[name] || r.roles&roles != 0
+}
+
+// String is the rule in the form ParseAccess reads, "everyone" for none.
+func (r *AccessRule) String() string {
+	if r == nil || r.all {
+		return "everyone"
+	}
+	var w []string
+	for _, n := range accounts.RoleNames(r.roles) {
+		w = append(w, "role:"+n)
+	}
+	names := make([]string, 0, len(r.users))
+	for n := range r.users {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return strings.Join(append(w, names...), ",")
 }
 
 // DefaultSettings are a new channel's settings: texts kept (voice is
@@ -70,13 +138,41 @@ func DefaultSettings(mode proto.ChannelMode) ChannelSettings {
 
 // String writes every setting, in the form Apply reads.
 func (c ChannelSettings) String() string {
-	return fmt.Sprintf("mode=%s history=%s max-length=%s max-tx-bytes=%s max-count=%s max-age=%s max-bytes=%s",
-		c.Mode, c.History, fmtDur(c.MaxLength), fmtBytes(c.MaxTxBytes), fmtCount(c.MaxCount), fmtDur(c.MaxAge), fmtBytes(c.MaxBytes))
+	talk := "default"
+	if c.MaxTalk > 0 {
+		talk = fmtDur(c.MaxTalk)
+	}
+	return fmt.Sprintf("mode=%s history=%s max-length=%s max-tx-bytes=%s max-count=%s max-age=%s max-bytes=%s max-talk=%s talk=%s listen=%s",
+		c.Mode, c.History, fmtDur(c.MaxLength), fmtBytes(c.MaxTxBytes), fmtCount(c.MaxCount), fmtDur(c.MaxAge), fmtBytes(c.MaxBytes),
+		talk, accessString(c.Talk), accessString(c.Listen))
+}
+
+func accessString(v string) string {
+	if v == "" {
+		return "everyone"
+	}
+	return v
+}
+
+// TalkRule and ListenRule return the parsed Talk and Listen settings (a
+// setting that no longer parses allows nobody but admins, and says so in
+// the error).
+func (c ChannelSettings) TalkRule() (*AccessRule, error)   { return parseStored(c.Talk) }
+func (c ChannelSettings) ListenRule() (*AccessRule, error) { return parseStored(c.Listen) }
+
+func parseStored(v string) (*AccessRule, error) {
+	r, err := ParseAccess(v)
+	if err != nil {
+		return &AccessRule{users: map[string]bool{}, roles: proto.RoleAdmin}, err
+	}
+	return r, nil
 }
 
 // SettingsHelp describes the settings for error messages and help texts.
 const SettingsHelp = "settings are key=value words: mode=ptt|open, history=off|text|voice, max-length=60s, max-tx-bytes=1MB, " +
-	"max-count=1000, max-age=7d (or 24h, 30m), max-bytes=100MB; 0 or none: no limit"
+	"max-count=1000, max-age=7d (or 24h, 30m), max-bytes=100MB (0 or none: no limit); " +
+	"max-talk=30s (the longest transmission, cut live; default: the relay's --max-talk); " +
+	"talk= and listen= who may talk (and write) and who may join or monitor: everyone, or names and roles (role:page, role:admin) separated by commas"
 
 // Apply returns c changed by the "key=value" words of s.
 func (c ChannelSettings) Apply(s string) (ChannelSettings, error) {
@@ -115,6 +211,25 @@ func (c ChannelSettings) Apply(s string) (ChannelSettings, error) {
 			c.MaxTxBytes, err = ParseBytes(v)
 		case "max-bytes":
 			c.MaxBytes, err = ParseBytes(v)
+		case "max-talk":
+			if strings.EqualFold(v, "default") {
+				c.MaxTalk = 0
+			} else if c.MaxTalk, err = parseDur(v); err == nil && c.MaxTalk <= 0 {
+				err = errors.New("give a duration such as 30s or 2m, or default for the relay's --max-talk")
+			}
+		case "talk", "listen":
+			var r *AccessRule
+			if r, err = ParseAccess(v); err == nil {
+				norm := ""
+				if !r.all {
+					norm = r.String()
+				}
+				if strings.ToLower(k) == "talk" {
+					c.Talk = norm
+				} else {
+					c.Listen = norm
+				}
+			}
 		case "max-count":
 			if isNone(v) {
 				c.MaxCount = 0

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,7 +322,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "mode=open history=voice max-length=90s max-tx-bytes=512KB max-count=500 max-age=1d max-bytes=50MB"
+	want := "mode=open history=voice max-length=90s max-tx-bytes=512KB max-count=500 max-age=1d max-bytes=50MB max-talk=default talk=everyone listen=everyone"
 	if c.String() != want {
 		t.Fatalf("got %q want %q", c.String(), want)
 	}
@@ -329,7 +330,36 @@ func TestSettingsRoundTrip(t *testing.T) {
 	if err != nil || back != c {
 		t.Fatalf("round trip %+v %v", back, err)
 	}
-	for _, bad := range []string{"history=all", "max-age=-1h", "nope=1", "max-bytes", "max-count=x"} {
+	c, err = c.Apply("max-talk=45s talk=bob,role:admin,alice listen=role:page,carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "max-talk=45s talk=role:admin,alice,bob listen=role:page,carol"; !strings.HasSuffix(c.String(), want) {
+		t.Fatalf("got %q, want it to end in %q", c.String(), want)
+	}
+	if back, err := DefaultSettings(0).Apply(c.String()); err != nil || back != c {
+		t.Fatalf("round trip %+v %v", back, err)
+	}
+	talk, _ := c.TalkRule()
+	listen, _ := c.ListenRule()
+	for _, tc := range []struct {
+		name          string
+		roles         proto.Role
+		talk, listens bool
+	}{
+		{"alice", 0, true, false}, {"bob", 0, true, false}, {"carol", 0, false, true},
+		{"dave", proto.RoleAdmin, true, false}, {"erin", proto.RolePage, false, true}, {"frank", 0, false, false},
+	} {
+		if talk.Allows(tc.name, tc.roles) != tc.talk || listen.Allows(tc.name, tc.roles) != tc.listens {
+			t.Errorf("%s (%v): talk %v listen %v, want %v %v", tc.name, tc.roles, talk.Allows(tc.name, tc.roles),
+				listen.Allows(tc.name, tc.roles), tc.talk, tc.listens)
+		}
+	}
+	if c, err = c.Apply("talk=everyone listen=all max-talk=default"); err != nil || c.Talk != "" || c.Listen != "" || c.MaxTalk != 0 {
+		t.Fatalf("back to everyone: %+v %v", c, err)
+	}
+	for _, bad := range []string{"history=all", "max-age=-1h", "nope=1", "max-bytes", "max-count=x",
+		"max-talk=0", "max-talk=soon", "talk=role:boss", "listen=bad name", "talk=alice,,bob"} {
 		if _, err := c.Apply(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

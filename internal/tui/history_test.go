@@ -81,6 +81,20 @@ func TestRecordedChannelShown(t *testing.T) {
 	}
 }
 
+// A channel whose rules let this user only listen says so in the header,
+// and stops saying it when an admin opens the channel again.
+func TestListenOnlyChannelShown(t *testing.T) {
+	m, _, _ := newTestModel(t, ptt.HoldConfig{})
+	m.Update(eventMsg{client.Event{Msg: &proto.Joined{ChannelInfo: proto.ChannelInfo{Name: "news", ID: 3, Access: proto.AccessNoTalk}}}})
+	if v := m.View(); !strings.Contains(v, "#news (ptt) listen only") {
+		t.Errorf("a listen-only channel is not shown as such:\n%s", v)
+	}
+	m.Update(eventMsg{client.Event{Msg: &proto.Joined{ChannelInfo: proto.ChannelInfo{Name: "news", ID: 3}}}})
+	if v := m.View(); strings.Contains(v, "listen only") {
+		t.Errorf("the channel is still shown listen-only:\n%s", v)
+	}
+}
+
 func TestReplayKeyAndInterruption(t *testing.T) {
 	fr := &fakeReplayer{started: make(chan uint64, 2), done: make(chan struct{}),
 		items: []proto.HistoryItem{{ID: 9, Kind: proto.ItemVoice, Flags: proto.ItemAudio, From: "bob", Channel: "lobby", Duration: 3000}}}

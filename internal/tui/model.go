@@ -652,6 +652,9 @@ func (m *model) View() string {
 		case proto.HistoryText:
 			ch += " texts kept"
 		}
+		if m.channel.Access&proto.AccessNoTalk != 0 {
+			ch += " listen only"
+		}
 	}
 	put(fmt.Sprintf(" Hark  %s@%s  %s  [%s]", m.welcome.Name, m.cfg.Client.Relay(), ch, conn))
 	if m.conn == client.StateReconnecting && m.connErr != "" {
