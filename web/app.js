@@ -34,7 +34,7 @@ const S = {
   seq: 0, vox: false, voxOpen: false, voxQuiet: 0, voxLoud: 0, preroll: [],
   mr: null, mrChain: Promise.resolve(),
   log: [],            // events for tests
-  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0},
+  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0, mutedFrames: 0},
   capOnsets: [],      // context times of sound onsets at the capture (tests)
 };
 
@@ -262,19 +262,26 @@ function onBinary(buf) {
   if (b[0] === BIN_PCM) {
     S.stats.recvFrames++;
     const pcm = new Int16Array(buf.slice(8));
+    if (window.HarkIntercom && !HarkIntercom.scale(talker, pcm)) { S.stats.mutedFrames++; return; } // muted by this user
     if (S.play) S.play.port.postMessage({pcm, talker, flags}, [pcm.buffer]);
   } else if (b[0] === BIN_WAV) {
     S.stats.wavBlobs++;
-    playWAV(buf.slice(8));
+    const g = window.HarkIntercom ? HarkIntercom.gainOfTalker(talker) : 1;
+    if (g === 0) { S.stats.mutedFrames++; return; }
+    playWAV(buf.slice(8), g);
   }
 }
-async function playWAV(ab) {
+async function playWAV(ab, gain) {
   if (!S.ctx) return;
   try {
     const audio = await S.ctx.decodeAudioData(ab);
     const src = S.ctx.createBufferSource();
     src.buffer = audio;
-    src.connect(S.out);
+    if (gain !== undefined && gain !== 1) {
+      const g = S.ctx.createGain();
+      g.gain.value = gain;
+      src.connect(g).connect(S.out);
+    } else src.connect(S.out);
     src.onended = () => { S.stats.wavPlayed = (S.stats.wavPlayed || 0) + 1; };
     src.start();
   } catch (e) { ev('wavError', {err: String(e)}); }
@@ -420,6 +427,7 @@ function render() {
     if (S.talkers.has(u.id) || u.talking) li.classList.add('talking');
     if (S.me && u.id === S.me.session) li.classList.add('self');
     li.dataset.name = u.name;
+    if (window.HarkIntercom) HarkIntercom.decorateUser(li, u);
     ul.appendChild(li);
   }
   $('count').textContent = '(' + here.length + ' here, ' + S.users.length + ' online)';

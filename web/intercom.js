@@ -1,7 +1,9 @@
 // Hark web client: intercom controls kept apart from app.js — alarms (raise
 // one, acknowledge one, a repeating tone until this station acknowledged),
-// the sound-off switch and "Test my microphone" (an echo test: 3 s to the
-// intercom alone, which plays them back). app.js calls HarkIntercom.init(api) once and
+// the sound-off switch, "Test my microphone" (an echo test: 3 s to the
+// intercom alone, which plays them back) and each person's volume (a button
+// beside each name: full, half, muted; kept per name in localStorage, so it
+// follows the person across reconnections, as in the terminal UI). app.js calls HarkIntercom.init(api) once and
 // HarkIntercom.onMessage(m) for every message from the gateway.
 'use strict';
 window.HarkIntercom = (() => {
@@ -13,7 +15,35 @@ window.HarkIntercom = (() => {
     soundOff: false,            // the sound-off switch: nothing is played
     echoing: false,             // the microphone test is recording
     log: [],                    // events for tests
+    gains: new Map(),           // user name -> 0.5 or 0 (absent: full volume)
   };
+  const GAIN_STEPS = [1, 0.5, 0];
+  const GAIN_ICON = {1: '🔊', 0.5: '🔉', 0: '🔇'};
+
+  function loadGains() {
+    try {
+      const g = JSON.parse(localStorage.getItem('hark.gains') || '{}');
+      for (const [n, v] of Object.entries(g)) if (v === 0 || v === 0.5) I.gains.set(n, v);
+    } catch (e) { /* private mode or a damaged entry: full volume for everyone */ }
+  }
+  function saveGains() {
+    try { localStorage.setItem('hark.gains', JSON.stringify(Object.fromEntries(I.gains))); } catch (e) { /* private mode */ }
+  }
+  function gainOf(name) { return I.gains.has(name) ? I.gains.get(name) : 1; }
+  function setGain(name, g) {
+    if (g === 1) I.gains.delete(name); else I.gains.set(name, g);
+    saveGains();
+    ev('gain', {name, gain: g});
+    A.addLog('sys', '', g === 0 ? name + ' is muted for you (others still hear them).' : name + ' plays at ' + Math.round(g * 100) + '% for you.');
+    A.render();
+  }
+  // nameOfTalker maps a talker id (the relay's session id) to a name.
+  function nameOfTalker(id) {
+    const u = A.S.users.find((x) => x.id === id);
+    if (u) return u.name;
+    const t = A.S.talkers.get(id);
+    return t ? t.name : '';
+  }
   function $(id) { return document.getElementById(id); }
   function ev(type, d) { I.log.push(Object.assign({type, at: Date.now()}, d || {})); if (I.log.length > 200) I.log.shift(); }
 
@@ -120,6 +150,7 @@ window.HarkIntercom = (() => {
       let stored = false;
       try { stored = localStorage.getItem('hark.soundOff') === '1'; } catch (e) { /* private mode */ }
       if (stored) setSoundOff(true);
+      loadGains();
     },
     onMessage(m) {
       switch (m.t) {
@@ -128,9 +159,38 @@ window.HarkIntercom = (() => {
       case 'welcome': if (I.soundOff) setSoundOff(true); break;
       }
     },
+    // scale applies the talker's volume to one frame of PCM in place; it
+    // returns false when the talker is muted here (the frame is not played).
+    scale(talker, pcm) {
+      if (!A || I.gains.size === 0) return true;
+      const g = gainOf(nameOfTalker(talker));
+      if (g === 1) return true;
+      if (g === 0) return false;
+      for (let i = 0; i < pcm.length; i++) pcm[i] = pcm[i] * g;
+      return true;
+    },
+    // gainOfTalker is the volume (1, 0.5 or 0) of a talker id.
+    gainOfTalker(talker) { return A ? gainOf(nameOfTalker(talker)) : 1; },
+    // decorateUser adds the volume button to a person's entry in the list.
+    decorateUser(li, u) {
+      if (!A || (A.S.me && u.id === A.S.me.session)) return;
+      const g = gainOf(u.name);
+      const b = document.createElement('button');
+      b.className = 'vol small' + (g === 0 ? ' muted' : '');
+      b.dataset.name = u.name;
+      b.textContent = GAIN_ICON[g];
+      b.title = (g === 0 ? u.name + ' is muted for you' : u.name + ' at ' + Math.round(g * 100) + '%') + ': tap to change (full, half, muted)';
+      b.setAttribute('aria-label', 'Volume of ' + u.name);
+      b.addEventListener('click', (e) => {
+        e.stopPropagation();
+        setGain(u.name, GAIN_STEPS[(GAIN_STEPS.indexOf(g) + 1) % GAIN_STEPS.length]);
+      });
+      li.appendChild(b);
+      if (g === 0) li.classList.add('muted');
+    },
     // audioReady re-applies the sound-off switch to a new audio graph.
     audioReady() { if (I.soundOff) setSoundOff(true); },
     test: {alarms: () => [...I.alarms.keys()], events: () => I.log, soundOff: () => I.soundOff, ringing: () => !!I.timer,
-      micTest: () => micTest()},
+      micTest: () => micTest(), gain: (name) => gainOf(name), setGain: (name, g) => setGain(name, g)},
   };
 })();
