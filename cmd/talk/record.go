@@ -9,14 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/client/voicefile"
 	"github.com/hark-intercom/hark/internal/wav"
 	"github.com/hark-intercom/hark/jitter"
@@ -70,25 +68,7 @@ func record(cc *cli.Context) error {
 	}
 	log := cfg.Logger
 
-	// Talker names for the "hearing" lines, from the events.
-	var mu sync.Mutex // guards names
-	names := map[uint32]string{}
-	printer := eventPrinter(cc.App.ErrWriter, cfg.Name)
-	cfg.OnEvent = func(e client.Event) {
-		mu.Lock()
-		switch m := e.Msg.(type) {
-		case *proto.Presence:
-			for _, u := range m.Users {
-				names[u.Session] = u.Name
-			}
-		case *proto.PresenceChange:
-			names[m.User.Session] = m.User.Name
-		case *proto.Talking:
-			names[m.Session] = m.Name
-		}
-		mu.Unlock()
-		printer(e)
-	}
+	cfg.OnEvent = eventPrinter(cc.App.ErrWriter, cfg.Name)
 	// The recorder exists once the output is open, after connecting:
 	// voice that comes before is not recorded (recording has not begun).
 	var recp atomic.Pointer[voicefile.Recorder]
@@ -123,15 +103,13 @@ func record(cc *cli.Context) error {
 				log.Debug("silence")
 				return
 			}
-			mu.Lock()
 			who := make([]string, len(ids))
 			for i, id := range ids {
-				who[i] = names[id]
-				if who[i] == "" {
+				// The talker's name from the client's roster.
+				if who[i] = c.Name(id); who[i] == "" {
 					who[i] = fmt.Sprintf("session %d", id)
 				}
 			}
-			mu.Unlock()
 			log.Info("hearing", "talkers", strings.Join(who, ", "))
 		},
 	})

@@ -203,7 +203,7 @@ type Client struct {
 	joined        proto.ChannelInfo
 	inChannel     bool
 	welcome       proto.Welcome
-	presence      map[uint32]proto.UserInfo
+	roster        Roster        // who is online, from the current connection's presence messages
 	presenceReady chan struct{} // closed when a snapshot arrived after the last join
 	waiters       []*waiter
 	tx            *Transmission  // the transmission on the air, if any
@@ -276,7 +276,6 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		log:           cfg.Logger.With("relay", relay, "user", cfg.Name),
 		relay:         relay,
 		channel:       cfg.Channel,
-		presence:      map[uint32]proto.UserInfo{},
 		presenceReady: make(chan struct{}),
 		seq:           uint16(rand.Uint32()),
 		ts:            rand.Uint32(),
@@ -441,6 +440,7 @@ func (c *Client) install(cn *conn) {
 	c.mu.Lock()
 	c.cur = cn
 	c.welcome = cn.welcome
+	c.roster.SetSelf(cn.welcome.Session)
 	c.joined = cn.joined
 	c.inChannel = cn.inChannel
 	if cn.inChannel {
@@ -801,6 +801,14 @@ func (c *Client) Leave(ctx context.Context) error {
 	return nil
 }
 
+// Name returns the name of an online session (a talker), or "" when the
+// client does not know it. Safe for concurrent use.
+func (c *Client) Name(session uint32) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.roster.Name(session)
+}
+
 // Who returns everyone online (name, channel, talking), sorted by channel
 // and name. It waits for the relay's presence snapshot after the last join.
 func (c *Client) Who(ctx context.Context) ([]proto.UserInfo, error) {
@@ -820,10 +828,7 @@ func (c *Client) Who(ctx context.Context) ([]proto.UserInfo, error) {
 		return nil, ErrClosed
 	}
 	c.mu.Lock()
-	users := make([]proto.UserInfo, 0, len(c.presence))
-	for _, u := range c.presence {
-		users = append(users, u)
-	}
+	users := c.roster.Users()
 	c.mu.Unlock()
 	slices.SortFunc(users, func(a, b proto.UserInfo) int {
 		if a.Channel != b.Channel {

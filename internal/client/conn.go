@@ -669,10 +669,7 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		}
 	case *proto.Presence:
 		c.mu.Lock()
-		clear(c.presence)
-		for _, u := range m.Users {
-			c.presence[u.Session] = u
-		}
+		c.roster.Apply(m)
 		if !cn.preJoin {
 			select {
 			case <-c.presenceReady:
@@ -684,19 +681,12 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.events.push(Event{Msg: m})
 	case *proto.PresenceChange:
 		c.mu.Lock()
-		if m.Kind == proto.PresenceOffline {
-			delete(c.presence, m.User.Session)
-		} else {
-			c.presence[m.User.Session] = m.User
-		}
+		c.roster.Apply(m)
 		c.mu.Unlock()
 		c.events.push(Event{Msg: m})
 	case *proto.Talking:
 		c.mu.Lock()
-		if u, ok := c.presence[m.Session]; ok {
-			u.Talking = m.Talking
-			c.presence[m.Session] = u
-		}
+		c.roster.Apply(m)
 		if t := c.ending; t != nil && !m.Talking && !t.page && m.Session == t.session {
 			t.confirmEnd()
 		}
@@ -708,6 +698,7 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 			c.joined = m.ChannelInfo
 			c.inChannel = true
 			c.channel = m.Name
+			c.roster.Apply(m)
 		}
 		c.mu.Unlock()
 		c.events.push(Event{Msg: m})
