@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/client/voicefile"
 	"github.com/hark-intercom/hark/internal/codec"
 	"github.com/hark-intercom/hark/internal/resample"
 	"github.com/hark-intercom/hark/internal/wav"
@@ -52,14 +53,14 @@ type transmission struct {
 	held    []heldFrame
 	heldLen int
 
-	rate   int              // PCM input rate
-	rs     *resample.Stream // nil at 48 kHz
-	pcm    []int16          // 48 kHz samples not yet a whole frame
-	demux  webm.Demuxer
-	clip   []int16 // remaining clip samples (format "clip")
-	clipAt time.Time
-	clipN  int // samples of the clip sent
-	clipD  time.Duration
+	rate     int              // PCM input rate
+	rs       *resample.Stream // nil at 48 kHz
+	pcm      []int16          // 48 kHz samples not yet a whole frame
+	demux    webm.Demuxer
+	clip     []int16         // remaining clip samples (format "clip")
+	clipPace voicefile.Pacer // zero until the first tick after the grant
+	clipSent int             // frames of the clip sent
+	clipD    time.Duration
 
 	pace     pacer          // media packets waiting for their time (formats "webm", "ogg", "mp4")
 	dropped  int            // samples the demuxer found missing so far (MP4)
@@ -281,21 +282,21 @@ func (s *session) clipIn(b []byte) error {
 	return nil
 }
 
-// clipTick sends the clip frames that are due: real-time pacing with 60 ms lead.
+// clipTick sends the clip frames that are due (voicefile.Pacer, as talk
+// send paces a file), 60 ms ahead of real time.
 func (s *session) clipTick(now time.Time) {
 	tx := s.tx
 	if tx == nil || tx.format != "clip" || tx.state != txGranted {
 		return
 	}
-	if tx.clipAt.IsZero() {
-		tx.clipAt = now
+	if tx.clipPace.Start.IsZero() {
+		// talk send's pacing, 60 ms ahead: a clip is a file, not a microphone.
+		tx.clipPace = voicefile.Pacer{Start: now, Period: upFrame * time.Second / codec.SampleRate, Lead: 60 * time.Millisecond}
 	}
-	due := int((now.Sub(tx.clipAt) + 60*time.Millisecond) * codec.SampleRate / time.Second)
-	for tx.clipN < due && len(tx.clip) > 0 {
+	for due := tx.clipPace.Due(now); tx.clipSent < due && len(tx.clip) > 0; tx.clipSent++ {
 		n := min(upFrame, len(tx.clip))
 		tx.pcm = append(tx.pcm, tx.clip[:n]...)
 		tx.clip = tx.clip[n:]
-		tx.clipN += n
 		s.encodeFrames(tx, len(tx.clip) == 0)
 	}
 	if len(tx.clip) == 0 {

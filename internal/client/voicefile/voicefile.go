@@ -49,6 +49,27 @@ type SendConfig struct {
 	OnStart func(sample0 time.Time)
 }
 
+// Pacer paces audio from a file as a live microphone would send it: frame
+// n (counting from 0) is due when its audio would have been captured, Lead
+// earlier. talk send and the gateway's WAV clips use it. The zero Lead
+// sends each frame once its whole period has passed. A Pacer is a value:
+// safe to copy, not to share while its owner changes it.
+type Pacer struct {
+	Start  time.Time     // when sample 0 was "captured"
+	Period time.Duration // one frame
+	Lead   time.Duration // how far ahead of real time frames may go
+}
+
+// Due returns how many frames are due at now (0 before Start-Lead+Period).
+// A sender sends frames until it has sent Due: a late tick catches up, so
+// the pace stays true over the whole file.
+func (p Pacer) Due(now time.Time) int {
+	if p.Period <= 0 {
+		return 0
+	}
+	return max(0, int((now.Sub(p.Start)+p.Lead)/p.Period))
+}
+
 // Send encodes pcm (48 kHz mono) frame by frame and hands each frame to
 // sink in real time, paced by a ticker: frame n goes out at sample0 +
 // (n+1) frame periods, as from a live microphone. The last partial frame is
@@ -72,6 +93,7 @@ func Send(ctx context.Context, sink Sink, pcm []int16, cfg SendConfig) (int, err
 	if cfg.OnStart != nil {
 		cfg.OnStart(start)
 	}
+	pace := Pacer{Start: start, Period: period}
 	t := time.NewTicker(period)
 	defer t.Stop()
 	sent := 0
@@ -82,7 +104,7 @@ func Send(ctx context.Context, sink Sink, pcm []int16, cfg SendConfig) (int, err
 		case now := <-t.C:
 			// A late tick (the ticker drops ticks for a slow receiver)
 			// sends every frame that is due, so the pace stays true.
-			due := min(frames, int(now.Sub(start)/period))
+			due := min(frames, pace.Due(now))
 			for ; sent < due; sent++ {
 				clear(frame)
 				copy(frame, pcm[sent*n:min(len(pcm), (sent+1)*n)])

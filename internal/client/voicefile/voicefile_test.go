@@ -315,3 +315,23 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+func TestPacerDue(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := Pacer{Start: t0, Period: 20 * time.Millisecond}
+	for _, c := range []struct {
+		at   time.Duration
+		want int
+	}{{-time.Second, 0}, {0, 0}, {19 * time.Millisecond, 0}, {20 * time.Millisecond, 1}, {999 * time.Millisecond, 49}, {time.Second, 50}} {
+		if got := p.Due(t0.Add(c.at)); got != c.want {
+			t.Errorf("at %v: %d due, want %d", c.at, got, c.want)
+		}
+	}
+	p.Lead = 60 * time.Millisecond
+	if got := p.Due(t0); got != 3 {
+		t.Errorf("with a 60 ms lead, %d due at the start, want 3", got)
+	}
+	if got := (Pacer{}).Due(t0); got != 0 {
+		t.Errorf("the zero Pacer has %d due", got)
+	}
+}
