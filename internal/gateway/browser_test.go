@@ -517,8 +517,11 @@ func TestBrowserPaging(t *testing.T) {
 	}
 	rec.waitLine(i, reSilence)
 
-	// ann's page played the page.
+	// ann's page played the page. The pages' counters say which leg
+	// suffered if the score is low (capture at boss, playout at ann).
 	pcm := ann.stopRecording()
+	t.Logf("boss's page: %s", run(boss, chromedp.Evaluate[string](`JSON.stringify(harkTest.state().stats)`)))
+	t.Logf("ann's page: %s", run(ann, chromedp.Evaluate[string](`JSON.stringify(harkTest.state().stats)`)))
 	t.Log("the page heard the page")
 	audiotest.Judge(t, "", src, pcm, 48000, 0.8)
 }
