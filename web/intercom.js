@@ -18,7 +18,7 @@ window.HarkIntercom = (() => {
     gains: new Map(),           // user name -> 0.5 or 0 (absent: full volume)
   };
   const GAIN_STEPS = [1, 0.5, 0];
-  const GAIN_ICON = {1: '🔊', 0.5: '🔉', 0: '🔇'};
+  const GAIN_ICON = {1: '100%', 0.5: '50%', 0: 'muted'};
 
   function loadGains() {
     try {
