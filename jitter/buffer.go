@@ -485,18 +485,12 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			}
 			chunk := b.roundChunk(int64(samples))
 			chunk = min(chunk, b.maxFECSample)
-			if cur, ok := b.currentDelay(n); ok {
-				// Running ahead of the arrivals (below target with nothing
-				// here): wait for the next packet instead of concealing
-				// past it, which would make it late, and the next, and so
-				// on for as long as the consumer stays ahead.
-				q := int64(b.quantum)
-				if k := min(int64(chunk), b.nsToSamples(b.targetNs(b.lastDur)-cur)/q*q); k > 0 {
-					b.stats.Stretched++
-					b.stats.Concealed++
-					b.stats.ConcealedSamples += uint64(k)
-					return Decision{Action: Conceal, Samples: int(k), Timestamp: uint32(b.playTs)}, nil
-				}
+			// Running ahead of the arrivals (below target with nothing
+			// here): wait for the next packet instead of concealing past
+			// it, which would make it late, and the next, and so on for
+			// as long as the consumer stays ahead.
+			if d, ok := b.waitFor(n, samples, b.lastDur); ok {
+				return d, nil
 			}
 			if b.samplesToNs(b.concealRun+int64(chunk)) > int64(b.cfg.maxDelay) {
 				// Nothing for longer than the ceiling: the end of the
@@ -597,6 +591,20 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 		// Several packets may be missing; only the first is due now; the
 		// others may still arrive in time (a burst released out of order).
 		several := h.seq > b.lastSeq+2
+		missDur := b.lastDur // the first missing packet's duration
+		if !several && gap <= int64(b.maxFECSample) {
+			missDur = int(gap)
+		}
+		if d, ok := b.waitFor(n, samples, missDur); ok {
+			// The first missing packet is not due yet: the consumer has
+			// come to it before the target delay says it may be late.
+			// Wait for it as when nothing is queued, rather than
+			// replacing it with the next packet's FEC data (a copy of
+			// lower quality) or concealing past it, which would make it
+			// late when it comes a few milliseconds later (a network
+			// that reorders: its successor overtook it).
+			return d, nil
+		}
 		if b.skipLost(n, h, &gap, several) {
 			continue
 		}
@@ -632,6 +640,33 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 	// Not reachable with a consistent state; fail safe.
 	b.flush()
 	return Decision{Action: Silence, Samples: samples}, ErrEmpty
+}
+
+// waitFor returns a concealment to insert before the audio at playTs (it
+// does not advance playTs: the delay grows by it) when that audio, which
+// is not here, is not due yet: the current delay is below the target for
+// a packet of dur samples. It covers at most the consumer's need rounded
+// up to whole 2.5 ms steps, and never takes the delay above the target,
+// so a packet that does not come is waited for no longer than the target
+// allows; then it is concealed or, when the next packet carries FEC data
+// for it, recovered (as NetEq decodes a packet's FEC copy only once its
+// timestamp is due and the packet itself has not arrived). ok is false
+// when there is nothing to wait for.
+func (b *Buffer) waitFor(now int64, samples, dur int) (d Decision, ok bool) {
+	cur, have := b.currentDelay(now)
+	if !have {
+		return Decision{}, false
+	}
+	q := int64(b.quantum)
+	chunk := min(int64(b.roundChunk(int64(samples))), int64(b.maxFECSample))
+	k := min(chunk, b.nsToSamples(b.targetNs(dur)-cur)/q*q)
+	if k <= 0 {
+		return Decision{}, false
+	}
+	b.stats.Stretched++
+	b.stats.Concealed++
+	b.stats.ConcealedSamples += uint64(k)
+	return Decision{Action: Conceal, Samples: int(k), Timestamp: uint32(b.playTs)}, true
 }
 
 func (b *Buffer) conceal(chunk int) Decision {
