@@ -475,6 +475,16 @@ func (e *estimator) unlearnBefore(from, ref int64) int64 {
 	return ref
 }
 
+// setQuantile changes the quantile the target covers; the cached value
+// is recomputed when it has moved by a step worth it.
+func (e *estimator) setQuantile(q float64) {
+	if math.Abs(q-e.q) < 2e-4 {
+		return
+	}
+	e.q = q
+	e.dirty = 1 << 30
+}
+
 // quantile returns the q-quantile of the jitter histogram in ns.
 func (e *estimator) quantile() int64 {
 	if e.dirty < 4 {

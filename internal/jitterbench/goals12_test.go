@@ -54,12 +54,12 @@ const goals12Seeds = 24
 // every seed, the worst figures they reach (seeds 1-24), so that they do
 // not get worse unnoticed: late-loss %, mean ÷ ideal.
 var goals12Bounds = map[string][2]float64{
-	// 1.16 x on seed 4 (1.18 x on seeds 4, 19, 23 before the excess
-	// after a resume was shed faster).
-	"wifi-beacon": {1, 1.17},
-	// Issue 3's traces: mobile reaches 1.23 % and 1.23 x, wifi 1.27 x.
-	"mobile": {1.25, 1.25},
-	"wifi":   {1, 1.28},
+	// 1.12 % late on seed 10 and 1.20 x on seed 1 with the late-loss
+	// feedback on the quantile (12 of 24 seeds missed at 1.23 % and
+	// 1.21 x before FEC waited for a packet not due yet; 4 then, at
+	// 0.99 % and 1.21 x). Wi-Fi (1.24 x on 2 seeds) and wifi-beacon
+	// (1.16 x on 1) now meet the goals on every seed.
+	"mobile": {1.15, 1.22},
 }
 
 // TestGoals12 checks issue 12's goals on every run of the ten traces
