@@ -78,6 +78,11 @@
 //	   with the optional fields Flags ([RingAlarm]), Alarm and ID (its
 //	   history id, so a ring heard live is not "missed" later), and the
 //	   message [AlarmAck] (type 35).
+//	2  (2026-12, later) feature [FeatureMonitor] (bit 4): listening to
+//	   several channels, [Monitor] and [Monitoring] (types 36 and 37).
+//	2  (2026-12, later) feature [FeatureWhisper] (bit 5): calls to one user,
+//	   [WhisperStart], [WhisperStop] and [Whisper] (types 38 to 40), voice
+//	   through [WhisperChannel].
 //
 // # Rules that keep the format extensible
 //
