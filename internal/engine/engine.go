@@ -278,7 +278,7 @@ type Engine struct {
 	// the channels by name (from Joined and Monitoring)
 	chanVolumes map[string]float32
 	chanIDs     map[string]uint16
-	alarms  map[uint32]bool    // alarms ringing here, not acknowledged
+	alarms      map[uint32]bool // alarms ringing here, not acknowledged
 
 	running   atomic.Bool
 	pressKind atomic.Int32 // what the next press asks for: pressTalk, pressEcho, pressPage
@@ -296,7 +296,7 @@ type Engine struct {
 	talkerChan atomic.Pointer[map[uint32]uint16]
 	talkerMu   sync.Mutex
 	callTo     atomic.Pointer[string] // whom the next pressCall calls
-	now   func() time.Time // the playout clock; tests replace it before Run
+	now        func() time.Time       // the playout clock; tests replace it before Run
 
 	capturePeriods, framesSent, encodeErrors, sendErrors atomic.Uint64
 	grants, denials, cuesDropped, playbackTicks          atomic.Uint64
