@@ -64,13 +64,13 @@ type model struct {
 	lines    []line
 	lastRing string
 
-	echoing bool     // a microphone test is recording (key e)
+	echoing bool // a microphone test is recording (key e)
 	// Listening and calls (intercom.go).
 	monitored []proto.ChannelInfo // channels heard besides ours
 	heard     map[uint16]string   // who talks in a monitored channel, by its id
 	callTo    string              // whom W calls
 	call      string              // the call on the air, "alice → you", or ""
-	alarms  []uint32 // alarms ringing here, oldest first (key a acknowledges the newest)
+	alarms    []uint32            // alarms ringing here, oldest first (key a acknowledges the newest)
 
 	mode  mode
 	input []rune
