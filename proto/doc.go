@@ -82,6 +82,11 @@
 //	   Access ([ChannelAccess]: listen-only, may not listen) and MaxMillis
 //	   (the channel's longest transmission), computed per session. No
 //	   feature bit: a peer that skips them is refused by the relay in words.
+//	2  (2026-12, later) feature [FeatureMonitor] (bit 4): listening to
+//	   several channels, [Monitor] and [Monitoring] (types 36 and 37).
+//	2  (2026-12, later) feature [FeatureWhisper] (bit 5): calls to one user,
+//	   [WhisperStart], [WhisperStop] and [Whisper] (types 38 to 40), voice
+//	   through [WhisperChannel].
 //
 // # Rules that keep the format extensible
 //

@@ -53,6 +53,8 @@ var typeNames = [...]string{
 	TypeHistoryQuery: "history-query", TypeHistory: "history", TypeHistoryRead: "history-read",
 	TypeFetch: "fetch", TypeRecording: "recording", TypeChannelSet: "channel-set",
 	TypeChannelSettings: "channel-settings", TypeAlarmAck: "alarm-ack",
+	TypeMonitor: "monitor", TypeMonitoring: "monitoring", TypeWhisperStart: "whisper-start",
+	TypeWhisperStop: "whisper-stop", TypeWhisper: "whisper",
 }
 
 func (t MsgType) String() string {
@@ -1165,6 +1167,16 @@ func newMessage(t MsgType) Message {
 		return new(ChannelSettings)
 	case TypeAlarmAck:
 		return new(AlarmAck)
+	case TypeMonitor:
+		return new(Monitor)
+	case TypeMonitoring:
+		return new(Monitoring)
+	case TypeWhisperStart:
+		return new(WhisperStart)
+	case TypeWhisperStop:
+		return new(WhisperStop)
+	case TypeWhisper:
+		return new(Whisper)
 	}
 	return nil
 }

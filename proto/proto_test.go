@@ -53,6 +53,11 @@ func samples() []Message {
 		&ChannelSet{Channel: "lobby", Settings: "history=voice max-age=24h"},
 		&ChannelSettings{Channel: "lobby", Settings: "mode=ptt history=voice max-age=24h"},
 		&AlarmAck{Alarm: 4, Session: 2, Name: "bob", Pending: 3, Over: true},
+		&Monitor{Channels: []string{"ops", "dock"}},
+		&Monitoring{Channels: []ChannelInfo{{"ops", 2, ModeOpen, HistoryVoice, AccessNoTalk, 0}, {"dock", 3, ModePTT, HistoryOff, 0, 30000}}},
+		&WhisperStart{To: "bob"},
+		&WhisperStop{},
+		&Whisper{From: 1, FromName: "alice", To: 2, ToName: "bob", Active: true},
 	}
 }
 
@@ -89,6 +94,13 @@ func asSentIn(m Message, v uint16) Message {
 		c.Flags, c.Alarm, c.ID = 0, 0, 0
 		return &c
 	case *Welcome:
+		c := *m
+		c.Channels = append([]ChannelInfo(nil), m.Channels...)
+		for i := range c.Channels {
+			c.Channels[i].History, c.Channels[i].Access, c.Channels[i].MaxMillis = 0, 0, 0
+		}
+		return &c
+	case *Monitoring:
 		c := *m
 		c.Channels = append([]ChannelInfo(nil), m.Channels...)
 		for i := range c.Channels {

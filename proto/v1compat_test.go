@@ -146,7 +146,8 @@ func TestVoiceAcrossVersions(t *testing.T) {
 // sinceV1 lists the message types added after version 1.
 var sinceV1 = map[MsgType]bool{TypeTicket: true, TypeTextAck: true, TypeHistoryQuery: true,
 	TypeHistory: true, TypeHistoryRead: true, TypeFetch: true, TypeRecording: true,
-	TypeChannelSet: true, TypeChannelSettings: true, TypeAlarmAck: true}
+	TypeChannelSet: true, TypeChannelSettings: true, TypeAlarmAck: true,
+	TypeMonitor: true, TypeMonitoring: true, TypeWhisperStart: true, TypeWhisperStop: true, TypeWhisper: true}
 
 // asV1Reads returns m as a v1 decoder sees it: without the optional
 // trailing fields added since version 1 (m itself when it has none set).

@@ -126,6 +126,31 @@ func clientConfig(cc *cli.Context) (client.Config, error) {
 	}, nil
 }
 
+// listenFlag is --listen: channels to hear besides the joined one.
+func listenFlag() cli.Flag {
+	return &cli.StringFlag{Name: "listen", Aliases: []string{"l"}, EnvVars: []string{"HARK_LISTEN"},
+		Usage: "also hear these channels, comma-separated (e.g. ops,dock), besides the one you talk in; you still talk only in --channel"}
+}
+
+// listenChannels parses --listen into channel names (none when not set).
+func listenChannels(cc *cli.Context) ([]string, error) {
+	var out []string
+	for _, n := range strings.Split(cc.String("listen"), ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if err := accounts.CheckName("channel", n); err != nil {
+			return nil, usagef("--listen: %v", err)
+		}
+		out = append(out, n)
+	}
+	if len(out) > proto.MaxMonitored {
+		return nil, usagef("--listen names %d channels; at most %d can be heard besides your own", len(out), proto.MaxMonitored)
+	}
+	return out, nil
+}
+
 // dial connects with cfg and explains a failure.
 // connect dials the relay named by the common flags: the one-shot verbs'
 // way in (clientConfig, then dial).
@@ -200,6 +225,10 @@ func alarmAckLine(m *proto.AlarmAck) string {
 // eventPrinter writes events for a person to w: who talks, texts, rings,
 // pages and the connection's state.
 func eventPrinter(w io.Writer, self string) func(client.Event) {
+	// Channel names by voice id, from the joined and monitored channels:
+	// a talker in a monitored channel is shown with the channel's name.
+	var own uint16
+	monitored := map[uint16]string{}
 	return func(e client.Event) {
 		ts := e.Time.Format("15:04:05")
 		switch e.State {
@@ -228,10 +257,38 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 					fmt.Fprintf(w, "%s %s is now in %s\n", ts, m.User.Name, m.User.Channel)
 				}
 			}
+		case *proto.Joined:
+			own = m.ID
+		case *proto.Monitoring:
+			clear(monitored)
+			names := make([]string, len(m.Channels))
+			for i, ch := range m.Channels {
+				monitored[ch.ID] = ch.Name
+				names[i] = ch.Name
+			}
+			if len(names) > 0 {
+				fmt.Fprintf(w, "%s also listening to %s\n", ts, strings.Join(names, ", "))
+			}
+		case *proto.Whisper:
+			from, to := m.FromName, m.ToName
+			if from == self {
+				from = "you"
+			}
+			if to == self {
+				to = "you"
+			}
+			if m.Active {
+				fmt.Fprintf(w, "%s CALL %s → %s (only %s hear it)\n", ts, from, to, map[bool]string{true: "you", false: "they"}[to == "you"])
+			} else {
+				fmt.Fprintf(w, "%s call %s → %s ended\n", ts, from, to)
+			}
 		case *proto.Talking:
 			who := m.Name
 			if m.Priority {
 				who += " (page)"
+			}
+			if n, ok := monitored[m.Channel]; ok && m.Channel != own && !m.Priority {
+				who += " in " + n
 			}
 			if m.Talking {
 				fmt.Fprintf(w, "%s %s is talking\n", ts, who)

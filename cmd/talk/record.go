@@ -30,8 +30,9 @@ mixed, pages included) to a 48 kHz mono 16-bit WAV file in real time:
 silence is kept, so the file's length is the time spent recording. Stops
 after --duration or at Ctrl-C; the file is valid either way. Texts, rings
 and who is talking are printed as they happen. Reconnects if the relay
-goes away.`,
-		Flags: append(commonFlags(), frameFlag(),
+goes away. With --listen ops,dock it also records what is said in those
+channels (mixed in), and calls made to this user.`,
+		Flags: append(commonFlags(), frameFlag(), listenFlag(),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, TakesFile: true, Usage: "WAV `FILE` to write (made once connected; an existing file is overwritten then), a named pipe, or - for standard output"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after this long, e.g. 30s", DefaultText: "until Ctrl-C"},
 			&cli.DurationFlag{Name: "buffer", EnvVars: []string{"HARK_RECORD_BUFFER"},
@@ -50,6 +51,10 @@ func record(cc *cli.Context) error {
 		return err
 	}
 	cfg, err := clientConfig(cc)
+	if err != nil {
+		return err
+	}
+	listen, err := listenChannels(cc)
 	if err != nil {
 		return err
 	}
@@ -86,6 +91,22 @@ func record(cc *cli.Context) error {
 		return err // the output was not touched
 	}
 	defer c.Close()
+	ch, _ := c.Channel()
+	what := "channel " + ch.Name
+	if len(listen) > 0 {
+		// Before the output is touched: a channel that does not exist
+		// ends here. The set is asked for again after a reconnection.
+		mctx, mcancel := context.WithTimeout(cc.Context, 10*time.Second)
+		mon, err := c.Monitor(mctx, listen)
+		mcancel()
+		if err != nil {
+			return fmt.Errorf("cannot listen to %s: %w", strings.Join(listen, ", "), err)
+		}
+		for _, m := range mon {
+			what += ", " + m.Name
+		}
+		what = "channels " + strings.TrimPrefix(what, "channel ")
+	}
 	w, closeOut, err := out.open()
 	if err != nil {
 		return err
@@ -114,12 +135,11 @@ func record(cc *cli.Context) error {
 		},
 	})
 	recp.Store(rec)
-	ch, _ := c.Channel()
 	stop := "Ctrl-C to stop"
 	if d := cc.Duration("duration"); d > 0 {
 		stop = fmt.Sprintf("for %v", d)
 	}
-	fmt.Fprintf(cc.App.ErrWriter, "recording channel %s of %s to %s (%s)\n", ch.Name, c.Relay(), out.name, stop)
+	fmt.Fprintf(cc.App.ErrWriter, "recording %s of %s to %s (%s)\n", what, c.Relay(), out.name, stop)
 
 	// Stop when the relay ends the session for good (kicked, replaced by a
 	// login elsewhere): there is nothing more to hear.

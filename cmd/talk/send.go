@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/client/voicefile"
 	"github.com/hark-intercom/hark/internal/wav"
@@ -23,8 +24,12 @@ releases the floor. Any common WAV works (8-bit, 16/24/32-bit integer,
 32-bit float, mono or stereo, any rate from 8 to 48 kHz): it is converted
 to 48 kHz mono and encoded with Opus. If someone else is talking, talk says
 who and exits with status 3; so it does when a page cuts the transmission
-off (status 1 when the relay's maximum transmission length cuts it).`,
-		Flags:  append(commonFlags(), frameFlag(), fecFlag()),
+off (status 1 when the relay's maximum transmission length cuts it).
+With --to NAME it is a call: only that user hears it (they need not be
+in your channel, and no channel floor is needed); a user who is not
+online is refused (status 1).`,
+		Flags: append(commonFlags(), frameFlag(), fecFlag(),
+			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "call this user: only they hear the file (whisper)"}),
 		Action: func(cc *cli.Context) error { return sendFile(cc, false) },
 	})
 	register(&cli.Command{
@@ -55,6 +60,18 @@ func sendFile(cc *cli.Context, page bool) error {
 	if err != nil {
 		return err
 	}
+	to := ""
+	if !page {
+		to = cc.String("to")
+		if to != "" {
+			if err := accounts.CheckName("user", to); err != nil {
+				return usagef("--to: %v", err)
+			}
+			if to == cfg.Name {
+				return usagef("--to %s is you: call someone else", to)
+			}
+		}
+	}
 	path := cc.Args().First()
 	// Read and convert before taking the floor: the relay frees a floor
 	// that stays silent.
@@ -72,10 +89,14 @@ func sendFile(cc *cli.Context, page bool) error {
 
 	var tx *client.Transmission
 	what := ""
-	if page {
+	switch {
+	case page:
 		tx, err = c.Page(ctx)
 		what = "page to all channels"
-	} else {
+	case to != "":
+		tx, err = c.Whisper(ctx, to)
+		what = "call to " + to
+	default:
 		tx, err = c.Talk(ctx)
 		ch, _ := c.Channel()
 		what = "transmission in " + ch.Name

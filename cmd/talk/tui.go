@@ -19,7 +19,7 @@ import (
 // tuiFlags are the flags of `talk` with no verb (the terminal UI).
 func tuiFlags() []cli.Flag {
 	f := append(commonFlags(), audioFlags()...)
-	return append(f,
+	return append(f, listenFlag(),
 		&cli.StringFlag{Name: "talk-key", EnvVars: []string{"HARK_TALK_KEY"}, Value: "space",
 			Usage: "key to talk: space, enter, tab, f1…f12, insert, an arrow, or one character"},
 		&cli.BoolFlag{Name: "toggle", EnvVars: []string{"HARK_TOGGLE"},
@@ -46,6 +46,9 @@ func tuiAction(cc *cli.Context) error {
 	}
 	ccfg, err := clientConfig(cc)
 	if err != nil {
+		return err
+	}
+	if ccfg.Monitor, err = listenChannels(cc); err != nil {
 		return err
 	}
 	// Logs go to a file or nowhere: the screen belongs to the UI.

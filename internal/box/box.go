@@ -24,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,8 @@ type Deps struct {
 	Replay ptt.Source
 	// Page replaces the configured page button.
 	Page ptt.Source
+	// Call replaces the configured call button.
+	Call ptt.Source
 	// LEDs replace the configured GPIO LED lines: bit i is the i-th
 	// configured LED in the order connected, talking, receiving, ring.
 	LEDs gpio.Outputs
@@ -225,8 +228,19 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		wg.Go(func() { _ = src.Run(ctx, eng.PressPage) })
 	}
 
+	// The call button: held, the box talks to cfg.Call alone.
+	csrc := deps.Call
+	if csrc == nil && cfg.CallButton != "" {
+		csrc = buttonSource(cfg, cfg.CallButton, cfg.CallDevice, "call-button", log)
+	}
+	if csrc != nil && cfg.Call != "" {
+		src := retrying(csrc, log)
+		to := cfg.Call
+		wg.Go(func() { _ = src.Run(ctx, func(pressed bool) { eng.PressCall(to, pressed) }) })
+	}
+
 	// The connection, forever.
-	ccfg := client.Config{Relay: cfg.Relay, Name: cfg.User, Password: password, Channel: cfg.Channel,
+	ccfg := client.Config{Relay: cfg.Relay, Name: cfg.User, Password: password, Channel: cfg.Channel, Monitor: cfg.Listen,
 		Fingerprint: cfg.Fingerprint, KnownRelaysFile: cfg.KnownRelaysFile, Software: "talk box (hark)",
 		Logger: log.With("part", "client"), Reconnect: true,
 		OnVoice: eng.Voice,
@@ -386,6 +400,24 @@ func (b *box) event(ev client.Event) {
 		b.missed(m)
 	case *proto.Page:
 		b.log.Info("page", "from", m.FromName, "on", m.Active)
+	case *proto.Monitoring:
+		names := make([]string, len(m.Channels))
+		for i, ch := range m.Channels {
+			names[i] = ch.Name
+		}
+		b.log.Info("also listening to", "channels", strings.Join(names, ","))
+	case *proto.Whisper:
+		from, to := m.FromName, m.ToName
+		if m.From == b.floor.Session() {
+			from = "this box"
+		}
+		if m.To == b.floor.Session() {
+			to = "this box"
+		}
+		b.log.Info("call", "from", from, "to", to, "on", m.Active)
+		if m.Active && m.To == b.floor.Session() {
+			b.stopReplay("interrupted: " + m.FromName + " is calling")
+		}
 	case *proto.PresenceChange:
 		b.log.Debug("presence", "name", m.User.Name, "channel", m.User.Channel, "kind", m.Kind)
 	case *proto.Error:

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/engine"
 	"github.com/hark-intercom/hark/internal/gpio"
+	"github.com/hark-intercom/hark/proto"
 )
 
 // Config is a box's configuration, read from its config file by LoadConfig.
@@ -66,6 +68,14 @@ type Config struct {
 	PageButton string
 	// PageDevice is the evdev device of a PageButton key (see ReplayDevice).
 	PageDevice string
+
+	// Listen names channels the box hears besides Channel (it talks only
+	// in Channel).
+	Listen []string
+	// Call is the user the call button talks to alone while held (a
+	// whisper); CallButton the button, like PageButton; CallDevice the
+	// evdev device of a CallButton key.
+	Call, CallButton, CallDevice string
 
 	// LEDs: GPIO lines on GPIOChip; "" leaves one out.
 	LEDConnected, LEDTalking, LEDReceiving, LEDRing string
@@ -159,6 +169,7 @@ var keys = []string{"relay", "user", "password", "password-file", "channel", "fi
 	"audio-backend", "capture-device", "playback-device", "frame", "complexity", "mute",
 	"ptt-evdev", "ptt-evdev-key", "ptt-evdev-grab", "gpio-chip", "ptt-gpio-line", "ptt-gpio-active-low",
 	"ptt-gpio-bias", "ptt-gpio-debounce", "vad", "vad-preroll", "replay-button", "replay-button-device", "page-button", "page-button-device",
+	"listen", "call", "call-button", "call-button-device",
 	"led-connected", "led-talking", "led-receiving", "led-ring", "led-active-low", "ring-led-for",
 	"log-level", "log-json"}
 
@@ -243,6 +254,28 @@ func (c *Config) set(k, v string) error {
 		c.PageButton = v
 	case "page-button-device":
 		c.PageDevice = v
+	case "listen":
+		c.Listen = nil
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				if err := accounts.CheckName("channel", n); err != nil {
+					return err
+				}
+				c.Listen = append(c.Listen, n)
+			}
+		}
+		if len(c.Listen) > proto.MaxMonitored {
+			return fmt.Errorf("%d channels: a box hears at most %d besides its own", len(c.Listen), proto.MaxMonitored)
+		}
+	case "call":
+		if err := accounts.CheckName("user", v); err != nil {
+			return err
+		}
+		c.Call = v
+	case "call-button":
+		c.CallButton = v
+	case "call-button-device":
+		c.CallDevice = v
 	case "led-connected":
 		c.LEDConnected = v
 	case "led-talking":
@@ -290,6 +323,18 @@ func (c *Config) check() error {
 	}
 	if c.PageDevice != "" && !isKeyName(c.PageButton) {
 		return fmt.Errorf("page-button-device is set but page-button %q is not a key name (KEY_… or BTN_…)", c.PageButton)
+	}
+	if c.CallButton != "" && c.Call == "" {
+		return fmt.Errorf("call-button is set but call is not: set call = NAME, the user the button talks to")
+	}
+	if c.Call != "" && c.CallButton == "" {
+		return fmt.Errorf("call = %s is set but call-button is not: set the button that calls them", c.Call)
+	}
+	if c.Call != "" && c.Call == c.User {
+		return fmt.Errorf("call = %s is this box's own user: name the user the button talks to", c.Call)
+	}
+	if c.CallDevice != "" && !isKeyName(c.CallButton) {
+		return fmt.Errorf("call-button-device is set but call-button %q is not a key name (KEY_… or BTN_…)", c.CallButton)
 	}
 	if c.RingFor <= 0 {
 		return fmt.Errorf("ring-led-for must be positive")

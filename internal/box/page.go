@@ -40,6 +40,20 @@ func (f *switchFloor) Page(ctx context.Context) (engine.Transmitter, error) {
 	return tx, nil
 }
 
+// Whisper calls one user with the current connection (the engine's
+// PressCall, from the call button).
+func (f *switchFloor) Whisper(ctx context.Context, to string) (engine.Transmitter, error) {
+	c := f.c.Load()
+	if c == nil {
+		return nil, client.ErrNotConnected
+	}
+	tx, err := c.Whisper(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
 // Echo starts an echo test with the current connection.
 func (f *switchFloor) Echo(ctx context.Context) (engine.Transmitter, error) {
 	c := f.c.Load()

@@ -80,6 +80,10 @@ type Config struct {
 	Password string
 	// Channel to join after login; "" joins the relay's default channel.
 	Channel string
+	// Monitor names channels to hear besides the joined one from the
+	// start (see Client.Monitor); a relay without the feature ignores it
+	// (logged).
+	Monitor []string
 
 	// Fingerprint pins the relay's certificate ("SHA256:…", as `relay
 	// fingerprint` prints it). When "", the known-relays file decides:
@@ -206,14 +210,16 @@ type Client struct {
 	roster        Roster        // who is online, from the current connection's presence messages
 	presenceReady chan struct{} // closed when a snapshot arrived after the last join
 	waiters       []*waiter
-	tx            *Transmission  // the transmission on the air, if any
-	ending        *Transmission  // a transmission whose end the relay has not confirmed yet
-	seq           uint16         // next voice sequence number
-	ts            uint32         // next voice timestamp
-	fingerprint   string         // the relay's, as verified
-	ticket        []byte         // resume ticket from the relay, or nil
-	ticketUntil   time.Time      // when ticket expires (by our clock)
-	features      proto.Features // agreed with the relay on the current (or last) connection
+	tx            *Transmission       // the transmission on the air, if any
+	ending        *Transmission       // a transmission whose end the relay has not confirmed yet
+	seq           uint16              // next voice sequence number
+	ts            uint32              // next voice timestamp
+	fingerprint   string              // the relay's, as verified
+	ticket        []byte              // resume ticket from the relay, or nil
+	ticketUntil   time.Time           // when ticket expires (by our clock)
+	features      proto.Features      // agreed with the relay on the current (or last) connection
+	monitor       []string            // channels to monitor (sent again after a reconnection)
+	monitored     []proto.ChannelInfo // the monitored channels as the relay last confirmed them
 	hist          historyState
 
 	pingNonce  atomic.Uint64
@@ -276,6 +282,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		log:           cfg.Logger.With("relay", relay, "user", cfg.Name),
 		relay:         relay,
 		channel:       cfg.Channel,
+		monitor:       slices.Clone(cfg.Monitor),
 		presenceReady: make(chan struct{}),
 		seq:           uint16(rand.Uint32()),
 		ts:            rand.Uint32(),

@@ -332,7 +332,26 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 	cn.joined = m.(*proto.Joined).ChannelInfo
 	cn.inChannel = true
 	st.SetDeadline(time.Time{})
+	c.sendMonitor(cn)
 	return nil
+}
+
+// sendMonitor asks a new connection's relay for the monitored channels;
+// its answer is handled with the other messages (Client.handle).
+func (c *Client) sendMonitor(cn *conn) {
+	c.mu.Lock()
+	mon := c.monitor
+	c.mu.Unlock()
+	if len(mon) == 0 {
+		return
+	}
+	if cn.features&proto.FeatureMonitor == 0 {
+		c.log.Warn("the relay cannot let you listen to other channels (it is older than this program)", "channels", mon)
+		return
+	}
+	if err := cn.write(&proto.Monitor{Channels: mon}); err != nil {
+		c.log.Warn("could not ask to listen to other channels", "err", err)
+	}
 }
 
 func isTimeout(err error) bool {
@@ -710,6 +729,20 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.mu.Unlock()
 		c.events.push(Event{Msg: m})
 	case *proto.Text, *proto.Ring, *proto.AlarmAck:
+		c.events.push(Event{Msg: m})
+	case *proto.Monitoring:
+		c.mu.Lock()
+		if c.cur == cn || c.cur == nil {
+			c.monitored = m.Channels
+		}
+		c.mu.Unlock()
+		c.events.push(Event{Msg: m})
+	case *proto.Whisper:
+		c.mu.Lock()
+		if t := c.ending; t != nil && !m.Active && t.whisper && m.From == t.session {
+			t.confirmEnd()
+		}
+		c.mu.Unlock()
 		c.events.push(Event{Msg: m})
 	case *proto.History:
 		c.rememberItems(m.Items)

@@ -34,6 +34,7 @@ type Transmission struct {
 	channel uint16 // voice channel id (proto.PageChannel for a page)
 	page    bool
 	echo    bool // an echo test: no floor to release
+	whisper bool // a call to one user (whisper.go)
 	session uint32
 	max     time.Duration
 
@@ -46,7 +47,7 @@ type Transmission struct {
 	err    error // set when the connection dropped or the relay cut us
 
 	// released is closed when the relay confirms the end of this
-	// transmission (Talking false or Page inactive for our session).
+	// transmission (Talking false, Page or Whisper inactive for our session).
 	released     chan struct{}
 	releasedOnce sync.Once
 }
@@ -296,8 +297,11 @@ func (t *Transmission) End(ctx context.Context) error {
 		}
 	}
 	var rel proto.Message = &proto.FloorRelease{Channel: t.channel}
-	if t.page {
+	switch {
+	case t.page:
 		rel = &proto.PageStop{}
+	case t.whisper:
+		rel = &proto.WhisperStop{}
 	}
 	if werr := t.cn.write(rel); werr != nil {
 		return ErrConnectionLost

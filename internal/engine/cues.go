@@ -20,10 +20,11 @@ const (
 	CueLeave                 // someone left your channel
 	CueMessage               // a text message arrived
 	CueAlarm                 // an alarm: loops until this station acknowledges it
+	CueCall                  // someone started a call to you alone (whisper)
 	numCues
 )
 
-var cueNames = [numCues]string{"ring", "busy", "permit", "roger", "join", "leave", "message", "alarm"}
+var cueNames = [numCues]string{"ring", "busy", "permit", "roger", "join", "leave", "message", "alarm", "call"}
 
 func (c Cue) String() string {
 	if c < numCues {
@@ -106,6 +107,7 @@ func makeCueSounds() *cueSounds {
 		CueLeave:      tones.Leave(),
 		CueMessage:    tones.Message(),
 		CueAlarm:      tones.Alarm(),
+		CueCall:       tones.Call(),
 	}
 }
 

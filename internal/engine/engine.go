@@ -274,7 +274,11 @@ type Engine struct {
 	state   State
 	roster  client.Roster      // who is where, for join/leave cues and volumes
 	volumes map[string]float32 // per-person volume by user name (absent: 1)
-	alarms  map[uint32]bool    // alarms ringing here, not acknowledged
+	// per-channel volume by channel name (absent: 1), and the voice ids of
+	// the channels by name (from Joined and Monitoring)
+	chanVolumes map[string]float32
+	chanIDs     map[string]uint16
+	alarms      map[uint32]bool // alarms ringing here, not acknowledged
 
 	running   atomic.Bool
 	pressKind atomic.Int32 // what the next press asks for: pressTalk, pressEcho, pressPage
@@ -284,7 +288,15 @@ type Engine struct {
 	// gains maps session ids to volumes other than 1, rebuilt (under mu)
 	// when volumes or the roster change; read by the audio thread.
 	gains atomic.Pointer[map[uint32]float32]
-	now   func() time.Time // the playout clock; tests replace it before Run
+	// chanGains maps channel ids to volumes other than 1 (rebuilt under
+	// mu); talkerChan maps talkers to the channel of their last frames
+	// (replaced under talkerMu when one changes). Both read by the audio
+	// thread (intercom.go).
+	chanGains  atomic.Pointer[map[uint16]float32]
+	talkerChan atomic.Pointer[map[uint32]uint16]
+	talkerMu   sync.Mutex
+	callTo     atomic.Pointer[string] // whom the next pressCall calls
+	now        func() time.Time       // the playout clock; tests replace it before Run
 
 	capturePeriods, framesSent, encodeErrors, sendErrors atomic.Uint64
 	grants, denials, cuesDropped, playbackTicks          atomic.Uint64
@@ -412,6 +424,7 @@ const (
 	pressTalk int32 = iota
 	pressEcho
 	pressPage
+	pressCall
 )
 
 func (e *Engine) pressAs(kind int32, pressed bool) {
@@ -517,12 +530,13 @@ func (e *Engine) gain(talker uint32) float32 {
 	if e.deaf.Load() {
 		return 0
 	}
+	c := e.channelGain(talker)
 	if g := e.gains.Load(); g != nil {
 		if v, ok := (*g)[talker]; ok {
-			return v
+			return v * c
 		}
 	}
-	return 1
+	return c
 }
 
 // pttSet is the PTT source's set function.
@@ -599,6 +613,7 @@ func (e *Engine) Voice(h proto.VoiceHeader, opus []byte, arrival time.Time) {
 	if f := e.floor.Load(); f != nil && h.Sender != 0 && h.Sender == (*f).Session() && h.Flags&proto.FlagEcho == 0 {
 		return // our own voice, should the relay ever echo it
 	}
+	e.noteTalkerChannel(h.Sender, h.Channel)
 	e.mix.Push(h.Sender, jitter.Packet{
 		Seq: h.Seq, Timestamp: h.Timestamp, Duration: uint32(h.Duration),
 		Start: h.Flags&proto.FlagStart != 0, End: h.Flags&proto.FlagEnd != 0,
@@ -636,8 +651,19 @@ func (e *Engine) Event(ev client.Event) {
 		if !m.Talking && m.Session != self {
 			e.Play(CueRoger)
 		}
+	case *proto.Whisper:
+		if m.Active && m.To == self && self != 0 {
+			e.Play(CueCall)
+		}
+	case *proto.Monitoring:
+		e.mu.Lock()
+		e.noteChannelsLocked(m.Channels...)
+		e.mu.Unlock()
 	case *proto.Presence, *proto.Joined:
 		e.mu.Lock()
+		if j, ok := m.(*proto.Joined); ok {
+			e.noteChannelsLocked(j.ChannelInfo)
+		}
 		e.roster.SetSelf(self)
 		e.roster.Apply(m)
 		e.rebuildGainsLocked()
@@ -877,13 +903,16 @@ loop:
 							var err error
 							ef, canEcho := floor.(EchoFloor)
 							pf, canPage := floor.(PageFloor)
+							cf, canCall := floor.(CallFloor)
 							switch {
+							case kind == pressCall && canCall && e.callTo.Load() != nil:
+								tx, err = cf.Whisper(ctx, *e.callTo.Load())
 							case kind == pressEcho && canEcho:
 								tx, err = ef.Echo(ctx)
 							case kind == pressPage && canPage:
 								tx, err = pf.Page(ctx)
 							case kind != pressTalk:
-								err = errors.New("this connection cannot page or run an echo test")
+								err = errors.New("this connection cannot page, call one person or run an echo test")
 							default:
 								tx, err = floor.Talk(ctx)
 							}

@@ -44,6 +44,8 @@ type fakeFloor struct {
 	answers chan func() (Transmitter, error)
 	echoes  chan func() (Transmitter, error)
 	pages   chan func() (Transmitter, error)
+	calls   chan func() (Transmitter, error)
+	called  chan string // whom each call was for
 	session uint32
 }
 

@@ -72,6 +72,14 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 		s.log.Info("ring", "text", m.Text)
 	case *proto.AlarmAck:
 		r.alarmAckLocked(s, m.Alarm)
+	case *proto.Monitor:
+		r.monitorLocked(s, m.Channels)
+	case *proto.WhisperStart:
+		r.whisperStartLocked(s, m.To, now)
+	case *proto.WhisperStop:
+		if c := s.call; c != nil {
+			r.endCallLocked(c)
+		}
 	case *proto.ListSessions:
 		if !r.adminLocked(s, m.Type()) {
 			return

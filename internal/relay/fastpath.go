@@ -20,7 +20,7 @@ import (
 // relay fan out in parallel, one per core. The pass is withdrawn (under
 // Relay.mu) when the floor is released or the talker stops, which is also
 // what happens when a talker leaves, is cut, pre-empted by a page or logs
-// out. The channel's members are published with an atomic pointer
+// out. The channel's listeners (members and monitors) are published with an atomic pointer
 // (channel.live), replaced whenever someone joins or leaves.
 //
 // Each copy is then handed to QUIC straight from the fan-out when that
@@ -70,14 +70,16 @@ func (s *session) lastFrame(t time.Time) time.Time {
 }
 
 // setMembers replaces ch's member list (never modified in place) and
-// publishes it to the fast path. Called under r.mu.
+// publishes the listeners (members and monitors, see monitor.go) to the
+// fast path. Called under r.mu.
 func (ch *channel) setMembers(m []*session) {
 	ch.members = m
-	ch.live.Store(&m)
+	ch.refreshListeners()
 }
 
-// liveMembers returns the member list as last published.
-func (ch *channel) liveMembers() []*session {
+// liveListeners returns the listener list (members, then monitors) as last
+// published.
+func (ch *channel) liveListeners() []*session {
 	if m := ch.live.Load(); m != nil {
 		return *m
 	}
@@ -95,7 +97,7 @@ func (r *Relay) fastVoice(s *session, b []byte, h proto.VoiceHeader, flags proto
 		return false
 	}
 	p.last.Store(now.UnixNano())
-	r.deliver(s, fanout{b: b, to: p.ch.liveMembers()})
+	r.deliver(s, fanout{b: b, to: p.ch.liveListeners()})
 	return true
 }
 

@@ -73,6 +73,12 @@ type channel struct {
 	// voice fast path without the lock).
 	members []*session
 	live    atomic.Pointer[[]*session]
+	// monitors are the sessions that monitor the channel (proto.Monitor);
+	// listeners are members and then the monitors that are not members,
+	// rebuilt by refreshListeners (monitor.go) and published to live.
+	// Both are replaced, never modified in place, guarded by Relay.mu.
+	monitors  []*session
+	listeners []*session
 
 	// ptt floor
 	holder        *session
@@ -777,6 +783,7 @@ func (r *Relay) sweepLocked(now time.Time) {
 			}
 		}
 	}
+	r.sweepCallsLocked(now)
 	if p := r.page; p != nil {
 		maxTalk := r.maxTalk(nil)
 		timeout, tooLong := expired(p.since, p.last, p.granted, maxTalk)
@@ -857,6 +864,8 @@ func (r *Relay) removeLocked(s *session) {
 		r.endPageLocked()
 	}
 	r.alarmsGoneLocked(s)
+	r.monitorGoneLocked(s)
+	r.callGoneLocked(s)
 	r.leaveLocked(s)
 	delete(r.sessions, s.id)
 	if r.byName[s.name] == s {
@@ -900,7 +909,7 @@ func (r *Relay) grantLocked(ch *channel, s *session, byRequest bool, now time.Ti
 	ch.holder, ch.holderSince, ch.holderLast, ch.holderGranted = s, now, now, byRequest
 	s.mustStart = false
 	r.c.floorGrants.Add(1)
-	ch.sendAll(r.talkingMsg(ch, s, true, false))
+	ch.sendListeners(r.talkingMsg(ch, s, true, false))
 }
 
 // releaseLocked frees ch's floor and announces it.
@@ -911,7 +920,7 @@ func (r *Relay) releaseLocked(ch *channel) {
 	}
 	ch.holder = nil
 	h.withdrawPassLocked()
-	ch.sendAll(r.talkingMsg(ch, h, false, false))
+	ch.sendListeners(r.talkingMsg(ch, h, false, false))
 }
 
 func (r *Relay) talkerStartLocked(ch *channel, s *session, byRequest bool, now time.Time) *talkState {
@@ -919,7 +928,7 @@ func (r *Relay) talkerStartLocked(ch *channel, s *session, byRequest bool, now t
 	ch.talkers[s] = t
 	s.mustStart = false
 	r.c.floorGrants.Add(1)
-	ch.sendAll(r.talkingMsg(ch, s, true, false))
+	ch.sendListeners(r.talkingMsg(ch, s, true, false))
 	return t
 }
 
@@ -929,7 +938,7 @@ func (r *Relay) talkerStopLocked(ch *channel, s *session) {
 	}
 	delete(ch.talkers, s)
 	s.withdrawPassLocked()
-	ch.sendAll(r.talkingMsg(ch, s, false, false))
+	ch.sendListeners(r.talkingMsg(ch, s, false, false))
 }
 
 // startPageLocked puts s on the air everywhere, pre-empting every talker.
@@ -955,6 +964,7 @@ func (r *Relay) startPageLocked(s *session, now time.Time) {
 			r.talkerStopLocked(ch, v)
 		}
 	}
+	r.callsPreemptedLocked(s, busy)
 	r.toAllLocked(r.frame(&proto.Page{From: s.id, FromName: s.name, Active: true}))
 	for _, ch := range r.channels {
 		ch.sendAll(r.talkingMsg(ch, s, true, true))

@@ -3,6 +3,7 @@ package relay
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -165,6 +166,21 @@ func (r *Relay) applyRulesLocked(ch *channel, ru *chanRules) bool {
 		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: proto.TypeJoin,
 			Text: truncate(ch.listenRefusal()+"; an admin changed the channel's rules, so you are in no channel now", proto.MaxReasonLen)})
 		r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceMoved, User: r.userInfoLocked(s)})
+	}
+	var deaf []*session
+	for _, s := range ch.monitors {
+		if s.ch != ch && !ch.mayListen(s) {
+			deaf = append(deaf, s)
+		}
+	}
+	for _, s := range deaf {
+		ch.monitors = without(ch.monitors, s)
+		ch.refreshListeners()
+		s.monitored = slices.DeleteFunc(slices.Clone(s.monitored), func(c *channel) bool { return c == ch })
+		r.c.ruleRefusals.Add(1)
+		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: proto.TypeMonitor,
+			Text: truncate(ch.listenRefusal()+"; an admin changed the channel's rules, so you no longer hear it", proto.MaxReasonLen)})
+		r.sendMonitoringLocked(s)
 	}
 	if h := ch.holder; h != nil && !ch.mayTalk(h) {
 		r.releaseLocked(ch)

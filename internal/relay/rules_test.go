@@ -168,3 +168,48 @@ func TestChannelMaxTalk(t *testing.T) {
 		t.Fatalf("lobby grant %+v", g)
 	}
 }
+
+// Monitoring obeys listen= too: a user who may not listen to a channel may
+// not monitor it, and a monitor loses it when an admin closes the channel.
+func TestChannelRulesMonitor(t *testing.T) {
+	r, _ := historyRelay(t, map[string]string{"ops": "listen=role:admin,bob"})
+	r.AddUser("alice", "pw", proto.RoleAdmin)
+	r.AddUser("bob", "pw", 0)
+	r.AddUser("carol", "pw", 0)
+	a, b, c := r.Dial(t, "alice", "pw"), r.Dial(t, "bob", "pw"), r.Dial(t, "carol", "pw")
+	a.Join(t, "ops")
+	b.Join(t, "lobby")
+	c.Join(t, "lobby")
+	c.MustSend(t, &proto.Monitor{Channels: []string{"ops"}})
+	e := relaytest.Wait(t, c, func(e *proto.Error) bool { return e.About == proto.TypeMonitor })
+	if e.Code != proto.CodeForbidden || !strings.Contains(e.Text, "only admins and bob may listen to ops") {
+		t.Fatalf("carol's monitor: %+v", e)
+	}
+	b.MustSend(t, &proto.Monitor{Channels: []string{"ops"}})
+	if m := relaytest.Wait[*proto.Monitoring](t, b, nil); len(m.Channels) != 1 || m.Channels[0].Name != "ops" {
+		t.Fatalf("bob monitors %+v", m.Channels)
+	}
+	a.SendVoice(voice(2, 1, proto.FlagStart))
+	if h, _ := b.RecvVoice(t); h.Sender != a.Session() || h.Channel != 2 {
+		t.Fatalf("bob heard %+v", h)
+	}
+	// Closed to bob: he stops hearing ops and is told.
+	a.MustSend(t, &proto.ChannelSet{Channel: "ops", Settings: "listen=role:admin"})
+	e = relaytest.Wait(t, b, func(e *proto.Error) bool { return e.About == proto.TypeMonitor })
+	if e.Code != proto.CodeForbidden || !strings.Contains(e.Text, "you no longer hear it") {
+		t.Fatalf("bob: %+v", e)
+	}
+	if m := relaytest.Wait[*proto.Monitoring](t, b, nil); len(m.Channels) != 0 {
+		t.Fatalf("bob still monitors %+v", m.Channels)
+	}
+	relaytest.Wait[*proto.ChannelSettings](t, a, nil)
+	n := b.VoicePending()
+	a.SendVoice(voice(2, 2, 0))
+	a.SendVoice(voice(2, 3, proto.FlagEnd))
+	read(t, a)
+	r.WaitStats(t, "alice's frames forwarded", func(s relay.Stats) bool { return s.FramesIn >= 3 })
+	read(t, b)
+	if b.VoicePending() != n {
+		t.Fatalf("bob got %d frames of ops after it was closed to him", b.VoicePending()-n)
+	}
+}

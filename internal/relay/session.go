@@ -33,12 +33,15 @@ type session struct {
 	software string
 
 	// Guarded by r.mu.
-	ch        *channel  // the channel the session is in, or nil
-	mustStart bool      // frames need FlagStart (or a FloorRequest) to take a floor: last attempt was refused or cut
-	gone      bool      // removed from the relay's tables
-	ticketAt  time.Time // when the session was last sent a resume ticket
-	ended     bool      // the last transmission ended with an end frame…
-	endSeq    uint16    // …of this sequence number
+	ch        *channel     // the channel the session is in, or nil
+	mustStart bool         // frames need FlagStart (or a FloorRequest) to take a floor: last attempt was refused or cut
+	gone      bool         // removed from the relay's tables
+	ticketAt  time.Time    // when the session was last sent a resume ticket
+	ended     bool         // the last transmission ended with an end frame…
+	endSeq    uint16       // …of this sequence number
+	monitored []*channel   // the channels it monitors besides its own (monitor.go)
+	call      *whisperCall // the call it makes (whisper.go), or nil
+	called    *whisperCall // the call it hears (whisper.go), or nil
 	// Rings and texts reach everyone (and every box logs them), so each
 	// has a limit of its own under the general control rate.
 	ringLim, textLim limit.Bucket

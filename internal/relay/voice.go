@@ -44,6 +44,15 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 	case s.gone:
 	case h.Channel == proto.PageChannel:
 		page = r.pageVoiceLocked(s, b, flags, now)
+	case h.Channel == proto.WhisperChannel:
+		// A call (whisper.go): to the callee alone, never recorded.
+		call := r.whisperVoiceLocked(s, flags, now)
+		r.mu.Unlock()
+		if call.to != nil {
+			call.b = b
+			r.deliver(s, call)
+		}
+		return
 	default:
 		one = r.channelVoiceLocked(s, b, h.Channel, h.Seq, flags, now)
 	}
@@ -149,7 +158,7 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 		s.mustStart = true
 		return r.drop(dropForbidden)
 	}
-	members := ch.members
+	members := ch.listeners // members and monitors (monitor.go)
 	if ch.info.Mode == proto.ModeOpen {
 		t := ch.talkers[s]
 		if t == nil {

@@ -13,7 +13,8 @@
 // chirp: speak now), [Roger] (falling two-note: end of transmission),
 // [Join]/[Leave] (soft rising/falling fifths), [Message] (three-note chime),
 // [PageAlert] (louder rising chime before a page), [Denied] (two low buzzes:
-// not allowed).
+// not allowed), [Call] (a double knock of high pips: someone talks to you
+// alone).
 //
 // Every function returns a new slice that the caller owns. [Loop] plays a
 // sound repeatedly in fixed-size frames.
@@ -160,6 +161,17 @@ func PageAlert() []int16 {
 		return burst(250*time.Millisecond, ringLevel, 150*time.Millisecond, f, 2*f)
 	}
 	return join(note(783.99), note(1046.5), note(1318.5))
+}
+
+// Call returns the cue for an incoming call (someone talks to you alone):
+// a quick "knock-knock" of two high double pips, 1175 Hz with its octave,
+// 60 ms on, 40 ms off, twice, a pause of 120 ms, and again (about 0.5 s).
+// It is unlike a ring (low, long), a message (falling bell decay) or the
+// talk permit (one rising pair).
+func Call() []int16 {
+	pip := burst(60*time.Millisecond, cueLevel, 0, 1174.66, 2349.32)
+	knock := join(pip, gap(40*time.Millisecond), pip)
+	return join(knock, gap(120*time.Millisecond), knock)
 }
 
 // Denied returns the refusal cue (not allowed, e.g. paging without the

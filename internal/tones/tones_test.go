@@ -49,6 +49,7 @@ func all() []sound {
 		{"message", Message(), 500 * time.Millisecond, []float64{1318.5}},
 		{"page", PageAlert(), 750 * time.Millisecond, []float64{783.99}},
 		{"denied", Denied(), 300 * time.Millisecond, []float64{330, 990}},
+		{"call", Call(), 440 * time.Millisecond, []float64{1174.66}},
 	}
 }
 

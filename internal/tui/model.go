@@ -64,8 +64,13 @@ type model struct {
 	lines    []line
 	lastRing string
 
-	echoing bool     // a microphone test is recording (key e)
-	alarms  []uint32 // alarms ringing here, oldest first (key a acknowledges the newest)
+	echoing bool // a microphone test is recording (key e)
+	// Listening and calls (intercom.go).
+	monitored []proto.ChannelInfo // channels heard besides ours
+	heard     map[uint16]string   // who talks in a monitored channel, by its id
+	callTo    string              // whom W calls
+	call      string              // the call on the air, "alice → you", or ""
+	alarms    []uint32            // alarms ringing here, oldest first (key a acknowledges the newest)
 
 	mode  mode
 	input []rune
@@ -85,6 +90,9 @@ func newModel(cfg Config, key string, ctx context.Context) *model {
 	m.channel, m.inChan = cfg.Client.Channel()
 	m.roster.SetSelf(m.welcome.Session)
 	m.roster.SetChannel(m.channel.Name)
+	if mon, ok := cfg.Client.(Monitorer); ok {
+		m.monitored = mon.Monitored()
+	}
 	return m
 }
 
@@ -182,6 +190,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.floor = ""
 			m.flash = "now in channel " + msg.ch.Name
 		}
+	case monitoredMsg:
+		m.monitoredDone(msg)
 	case textMsg:
 		m.textSent(msg)
 	case replayFoundMsg:
@@ -239,8 +249,17 @@ func (m *model) event(ev client.Event) {
 	case *proto.Joined:
 		m.channel, m.inChan = msg.ChannelInfo, true
 		m.roster.SetChannel(msg.Name)
+	case *proto.Monitoring:
+		m.monitored = msg.Channels
+	case *proto.Whisper:
+		m.whisperEvent(at, msg)
 	case *proto.Talking:
 		m.roster.Apply(msg)
+		if m.inChan && msg.Channel != m.channel.ID && !msg.Priority &&
+			slices.ContainsFunc(m.monitored, func(c proto.ChannelInfo) bool { return c.ID == msg.Channel }) {
+			m.talkingElsewhere(msg) // a monitored channel
+			return
+		}
 		name := msg.Name
 		if msg.Session == m.self() {
 			name = "you"
@@ -384,6 +403,15 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		return m.channelKey(k)
 	case modeVolume:
 		return m.volumeKey(k)
+	case modeListen:
+		return m.listenKey(k)
+	case modeCall:
+		return m.callKey(k)
+	}
+	if keyName(k) == "W" && !k.Alt && !k.Paste {
+		// Hold shift-W to talk to the person picked with w alone. It
+		// shares the talk key's hold: one press at a time.
+		return m.callPress()
 	}
 	if m.isTalkKey(k) {
 		if pressed, changed := m.hold.Key(time.Now()); changed {
@@ -452,6 +480,16 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		m.eng.Deafened = !m.eng.Deafened
 	case "v":
 		m.mode, m.input = modeVolume, nil
+		m.releaseTalk()
+	case "l":
+		if _, ok := m.cfg.Client.(Monitorer); !ok {
+			m.flash = "this connection cannot listen to other channels"
+			return nil
+		}
+		m.mode = modeListen
+		m.releaseTalk()
+	case "w":
+		m.mode, m.input = modeCall, nil
 		m.releaseTalk()
 	case "e":
 		if m.echoing {
@@ -584,6 +622,11 @@ func (m *model) volumeKey(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		name := strings.TrimPrefix(in[0], "@")
+		chName, isChannel := strings.CutPrefix(in[0], "#")
+		if len(in) == 1 && isChannel {
+			m.channelVolume(chName, -1)
+			return nil
+		}
 		if len(in) == 1 {
 			m.flash = fmt.Sprintf("%s's volume is %.0f%%", name, 100*m.cfg.Engine.Volume(name))
 			return nil
@@ -601,6 +644,10 @@ func (m *model) volumeKey(k tea.KeyMsg) tea.Cmd {
 				return nil
 			}
 			pct = v
+		}
+		if isChannel {
+			m.channelVolume(chName, pct)
+			return nil
 		}
 		m.cfg.Engine.SetVolume(name, pct/100)
 		if pct == 0 {
@@ -646,6 +693,9 @@ func (m *model) View() string {
 	ch := "no channel"
 	if m.inChan {
 		ch = "#" + m.channel.Name + " (" + modeName(m.channel.Mode) + ")"
+		if len(m.monitored) > 0 {
+			ch += " +" + m.monitoredNames()
+		}
 		switch m.channel.History {
 		case proto.HistoryVoice:
 			ch += " ● recorded"
@@ -701,7 +751,11 @@ func (m *model) View() string {
 	case modeText:
 		last = "text (Enter sends, Esc cancels, @name for private)> " + string(m.input) + "█"
 	case modeVolume:
-		last = "volume (name and 0-400%, mute or reset; Esc)> " + string(m.input) + "█"
+		last = "volume (name or #channel and 0-400%, mute or reset; Esc)> " + string(m.input) + "█"
+	case modeListen:
+		last = m.listenPrompt()
+	case modeCall:
+		last = "call whom (then hold W to talk to them alone; Esc)> " + string(m.input) + "█"
 	case modeChannel:
 		var names []string
 		for i, c := range m.welcome.Channels {
@@ -720,6 +774,10 @@ func (m *model) View() string {
 		keys = append(keys, "t text", "c channel", "r ring", "! alarm", "P page")
 		if m.cfg.Replay != nil {
 			keys = append(keys, "p replay")
+		}
+		keys = append(keys, "l listen", "w call")
+		if m.callTo != "" {
+			keys = append(keys, "W talk to "+m.callTo)
 		}
 		keys = append(keys, "e mic test", "m mute", "d deafen", "v volume", "q quit")
 		last = strings.Join(keys, " · ")
@@ -803,6 +861,8 @@ func (m *model) floorLine() string {
 	switch {
 	case m.paging != "":
 		s = "Floor: PAGE by " + m.paging
+	case m.call != "" && (m.eng.Talking || !strings.HasPrefix(m.call, "you")):
+		s = "CALL " + m.call + " (nobody else hears it)"
 	case m.eng.Talking:
 		s = "Floor: YOU are talking"
 	case m.eng.Requesting:
@@ -821,6 +881,7 @@ func (m *model) floorLine() string {
 	if m.eng.Receiving {
 		s += "   ♪ receiving"
 	}
+	s += m.heardLine()
 	if m.eng.Deafened {
 		s += "   DEAFENED (d)"
 	}

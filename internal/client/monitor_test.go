@@ -1,0 +1,71 @@
+package client
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// TestClientMonitorAndWhisper: a client dialled with Config.Monitor hears
+// the monitored channel (also after a reconnection) and knows it as
+// monitored; a call reaches the callee alone, ends with End, and a call to
+// someone offline is refused with a clear error.
+func TestClientMonitorAndWhisper(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), relaytest.Channels(accounts.Channel{Name: "lobby"}, accounts.Channel{Name: "ops"}))
+	ctx := testCtx(t)
+	sup, err := dialRelay(t, r.Addr, r.Fingerprint, "sup", "", "lobby", func(c *Config) { c.Monitor = []string{"ops"}; c.Reconnect = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMsg(t, ctx, sup, func(m *proto.Monitoring) bool { return len(m.Channels) == 1 && m.Channels[0].Name == "ops" })
+	if !sup.IsMonitored(2) || sup.IsMonitored(1) || sup.ChannelName(2) != "ops" {
+		t.Fatalf("monitored %+v", sup.Monitored())
+	}
+	otto := mustDial(t, r, "otto", "", "ops")
+	lena := mustDial(t, r, "lena", "", "lobby")
+	tx, err := otto.Talk(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.Send([]byte{0xF8, 0xFF, 0xFE}, 960)
+	tx.End(ctx)
+	for range 2 {
+		if h := sup.voice.next(t, ctx); h.Channel != 2 || h.Sender != otto.Welcome().Session {
+			t.Fatalf("sup heard %+v", h)
+		}
+	}
+
+	// A call from lena to sup: sup hears it, otto does not.
+	call, err := lena.Whisper(ctx, "sup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMsg(t, ctx, sup, func(m *proto.Whisper) bool { return m.Active && m.FromName == "lena" && m.ToName == "sup" })
+	call.Send([]byte{0xF8, 0xFF, 0xFE}, 960)
+	if err := call.End(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if h := sup.voice.next(t, ctx); h.Channel != proto.WhisperChannel || h.Sender != lena.Welcome().Session {
+			t.Fatalf("sup heard %+v", h)
+		}
+	}
+	waitMsg(t, ctx, sup, func(m *proto.Whisper) bool { return !m.Active && m.FromName == "lena" })
+	if n := len(otto.voice.ch); n != 0 {
+		t.Fatalf("otto heard %d frames of the call", n)
+	}
+	_, err = lena.Whisper(ctx, "zed")
+	var re *RelayError
+	if !errors.As(err, &re) || re.Code != proto.CodeNoUser || re.Error() == "" {
+		t.Fatalf("call to someone offline: %v", err)
+	}
+	t.Logf("call to someone offline: %v", err)
+
+	// After a reconnection the set is asked for again.
+	r.Kill(t)
+	r.Restart(t)
+	waitMsg(t, ctx, sup, func(m *proto.Monitoring) bool { return len(m.Channels) == 1 && m.Channels[0].Name == "ops" })
+}
