@@ -157,14 +157,14 @@ var ErrNotReady = errors.New("the relays' cluster is not ready")
 // Cluster is one relay's membership of a cluster. Make it with New, hand
 // it a Handler with Start, stop it with Close. Safe for concurrent use.
 type Cluster struct {
-	cfg    Config
-	log    *slog.Logger
-	srv    *server.Server // nil with an external NATS
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	prefix string
-	num    uint32
-	token  string
+	cfg     Config
+	log     *slog.Logger
+	srv     *server.Server // nil with an external NATS
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	prefix  string
+	num     uint32
+	token   string
 	urlFile string
 
 	q *voiceQueue
@@ -179,15 +179,15 @@ type Cluster struct {
 
 	h atomic.Pointer[handlerBox]
 
-	mu        sync.Mutex
-	want      map[string]bool               // guarded by mu: voice channels to subscribe
-	subs      map[string]*nats.Subscription // guarded by mu
-	held      map[string]*heldLease         // guarded by mu: leases this relay holds
-	releasing map[string]chan struct{}      // guarded by mu: releases under way
-	roster    []byte                        // guarded by mu: our roster, JSON (nil: not set yet)
-	rosterGen uint64                        // guarded by mu
-	peers     map[string]*peer              // guarded by mu: other relays seen in the roster bucket
-	subKick   chan struct{}
+	mu         sync.Mutex
+	want       map[string]bool               // guarded by mu: voice channels to subscribe
+	subs       map[string]*nats.Subscription // guarded by mu
+	held       map[string]*heldLease         // guarded by mu: leases this relay holds
+	releasing  map[string]chan struct{}      // guarded by mu: releases under way
+	roster     []byte                        // guarded by mu: our roster, JSON (nil: not set yet)
+	rosterGen  uint64                        // guarded by mu
+	peers      map[string]*peer              // guarded by mu: other relays seen in the roster bucket
+	subKick    chan struct{}
 	rosterKick chan struct{}
 
 	st stats
@@ -207,17 +207,17 @@ type heldLease struct {
 }
 
 type peer struct {
-	seen   time.Time
-	rtt    time.Duration
-	up     bool
-	users  int
-	gone   bool
+	seen  time.Time
+	rtt   time.Duration
+	up    bool
+	users int
+	gone  bool
 }
 
 type stats struct {
 	voiceOut, voiceIn, eventsOut, eventsIn atomic.Uint64
-	acquired, refused, acquireErr, lost   atomic.Uint64
-	publishErr                            atomic.Uint64
+	acquired, refused, acquireErr, lost    atomic.Uint64
+	publishErr                             atomic.Uint64
 }
 
 // NodeNumber derives the 12-bit number (1..4095) that prefixes the session
@@ -861,7 +861,17 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, ctx.Err())
 		}
 	}
-	for try := 0; try < 3; try++ {
+	// A replica may answer Get with an older state than the Create saw
+	// (KV reads go to any replica): try again a few times, a moment later.
+	for try := 0; try < 20; try++ {
+		if try > 1 {
+			select {
+			case <-ctx.Done():
+				c.st.acquireErr.Add(1)
+				return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, ctx.Err())
+			case <-time.After(time.Duration(try) * time.Millisecond):
+			}
+		}
 		rev, err := box.kv.Create(ctx, key, val)
 		if err == nil {
 			c.mu.Lock()
