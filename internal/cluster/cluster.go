@@ -333,7 +333,7 @@ func (c *Cluster) startServer() error {
 		}
 		routes = append(routes, u)
 	}
-	c.token = hex.EncodeToString(cfg.Keys.Secret)
+	c.token = cfg.Keys.Token()
 	store := filepath.Join(cfg.DataDir, "nats")
 	opts := &server.Options{
 		ServerName: cfg.Node,
@@ -364,8 +364,9 @@ func (c *Cluster) startServer() error {
 	}
 	c.srv = ns
 	if cfg.DataDir != "" {
-		c.urlFile = filepath.Join(cfg.DataDir, "cluster-client.url")
-		if err := os.WriteFile(c.urlFile, []byte(ns.ClientURL()+"\n"), 0o600); err != nil {
+		c.urlFile = filepath.Join(cfg.DataDir, clientInfoFile)
+		b, _ := json.Marshal(ClientInfo{URL: ns.ClientURL(), Cluster: cfg.Name, Node: cfg.Node})
+		if err := os.WriteFile(c.urlFile, b, 0o600); err != nil {
 			c.log.Warn("cannot write the client address for `relay cluster status`", "file", c.urlFile, "err", err)
 			c.urlFile = ""
 		}
@@ -393,11 +394,24 @@ func splitListen(s string) (string, int, error) {
 }
 
 // natsLog passes the embedded server's warnings and errors to the relay's
-// log (its notices at debug level).
+// log (its notices at debug level). Warnings that are expected are logged
+// at debug or info level: the routes' certificate chain is not verified
+// because the peer's certificate is pinned instead (Keys.routeTLS), and
+// peers that are not up yet are retried.
 type natsLog struct{ l *slog.Logger }
 
 func (n *natsLog) Noticef(f string, a ...any) { n.l.Debug("nats: " + fmt.Sprintf(f, a...)) }
-func (n *natsLog) Warnf(f string, a ...any)   { n.l.Warn("nats: " + fmt.Sprintf(f, a...)) }
+func (n *natsLog) Warnf(f string, a ...any) {
+	msg := fmt.Sprintf(f, a...)
+	switch {
+	case strings.Contains(msg, "will not be verified"), strings.Contains(msg, "Error trying to connect to route"):
+		n.l.Debug("nats: " + msg)
+	case strings.Contains(msg, "Waiting for routing"), strings.Contains(msg, "meta leader"), strings.Contains(msg, "Metalayer"):
+		n.l.Info("nats: " + msg)
+	default:
+		n.l.Warn("nats: " + msg)
+	}
+}
 func (n *natsLog) Fatalf(f string, a ...any)  { n.l.Error("nats: " + fmt.Sprintf(f, a...)) }
 func (n *natsLog) Errorf(f string, a ...any)  { n.l.Warn("nats: " + fmt.Sprintf(f, a...)) }
 func (n *natsLog) Debugf(f string, a ...any)  {}

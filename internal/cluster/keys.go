@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,6 +22,9 @@ import (
 //	cluster.secret            32 random bytes (hex): keys the relays' resume
 //	                          tickets (valid at every relay) and is the token
 //	                          of the embedded server's loopback client port
+//	relay.crt, relay.key      the certificate every relay of the cluster
+//	                          presents to clients: one fingerprint to pin,
+//	                          whichever relay a client reaches
 const (
 	KeyDir     = "cluster"
 	certName   = "cluster"
@@ -53,7 +58,52 @@ func Init(dataDir string) (dir string, err error) {
 	if _, _, err := certs.LoadOrCreateSecret(dir, secretName); err != nil {
 		return dir, err
 	}
+	if _, _, err := certs.LoadOrCreate(dir, "relay"); err != nil {
+		return dir, err
+	}
 	return dir, nil
+}
+
+// RelayCert reads the certificate the relays of the cluster present to
+// clients (made by Init). An error that wraps fs.ErrNotExist means there
+// is none (key material from before it was made, or no cluster).
+func RelayCert(dataDir string) (tls.Certificate, error) {
+	dir := filepath.Join(dataDir, KeyDir)
+	cf, kf := certs.Paths(dir, "relay")
+	if _, err := os.Stat(cf); err != nil {
+		return tls.Certificate{}, err
+	}
+	return certs.Load(cf, kf)
+}
+
+// Token is the password of the embedded server's loopback client port.
+func (k Keys) Token() string { return hex.EncodeToString(k.Secret) }
+
+// ClientInfo says where a running relay's embedded NATS server takes
+// local clients (`relay cluster status`); kept in DATA/cluster-client.json
+// while the relay runs.
+type ClientInfo struct {
+	URL     string `json:"url"`
+	Cluster string `json:"cluster"`
+	Node    string `json:"node"`
+}
+
+const clientInfoFile = "cluster-client.json"
+
+// ReadClientInfo reads the ClientInfo of the relay running with dataDir.
+func ReadClientInfo(dataDir string) (ClientInfo, error) {
+	var ci ClientInfo
+	b, err := os.ReadFile(filepath.Join(dataDir, clientInfoFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return ci, fmt.Errorf("no clustered relay is running with data directory %s (it writes %s while it runs): give the relay's --data, or --nats URL and --cluster NAME", dataDir, clientInfoFile)
+	}
+	if err != nil {
+		return ci, err
+	}
+	if err := json.Unmarshal(b, &ci); err != nil {
+		return ci, fmt.Errorf("%s: %w", filepath.Join(dataDir, clientInfoFile), err)
+	}
+	return ci, nil
 }
 
 // LoadKeys reads the key material Init made in dataDir/cluster.
