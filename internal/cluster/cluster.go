@@ -412,10 +412,10 @@ func (n *natsLog) Warnf(f string, a ...any) {
 		n.l.Warn("nats: " + msg)
 	}
 }
-func (n *natsLog) Fatalf(f string, a ...any)  { n.l.Error("nats: " + fmt.Sprintf(f, a...)) }
-func (n *natsLog) Errorf(f string, a ...any)  { n.l.Warn("nats: " + fmt.Sprintf(f, a...)) }
-func (n *natsLog) Debugf(f string, a ...any)  {}
-func (n *natsLog) Tracef(f string, a ...any)  {}
+func (n *natsLog) Fatalf(f string, a ...any) { n.l.Error("nats: " + fmt.Sprintf(f, a...)) }
+func (n *natsLog) Errorf(f string, a ...any) { n.l.Warn("nats: " + fmt.Sprintf(f, a...)) }
+func (n *natsLog) Debugf(f string, a ...any) {}
+func (n *natsLog) Tracef(f string, a ...any) {}
 
 // Node returns this relay's node name.
 func (c *Cluster) Node() string { return c.cfg.Node }

@@ -85,7 +85,7 @@ type clusterState struct {
 
 	kick chan struct{} // capacity 1: the roster may have changed
 
-	voiceIn, voiceBad, acquireFail, lost atomic.Uint64
+	voiceIn, voiceBad, acquireFail atomic.Uint64
 }
 
 // pendingFloor is a floor request of a local session waiting for the
@@ -113,7 +113,6 @@ func (r *Relay) initCluster() {
 		voiceIn:  prometheus.NewDesc("hark_relay_cluster_frames_in_total", "Voice frames received from other relays and delivered here.", nil, nil),
 		voiceBad: prometheus.NewDesc("hark_relay_cluster_frames_bad_total", "Voice frames from other relays that did not parse or named an unknown channel.", nil, nil),
 		acqFail:  prometheus.NewDesc("hark_relay_cluster_floor_unavailable_total", "Floor requests refused because the cluster could not decide (not ready, unreachable).", nil, nil),
-		lost:     prometheus.NewDesc("hark_relay_cluster_floor_lost_total", "Floors cut because their lease could not be renewed.", nil, nil),
 		remote:   prometheus.NewDesc("hark_relay_cluster_peer_sessions", "Sessions logged in at each other relay.", []string{"peer"}, nil),
 	})
 	if c, ok := r.cfg.Cluster.(prometheus.Collector); ok {
@@ -122,15 +121,14 @@ func (r *Relay) initCluster() {
 }
 
 type clusterCollector struct {
-	r                                        *Relay
-	voiceIn, voiceBad, acqFail, lost, remote *prometheus.Desc
+	r                                  *Relay
+	voiceIn, voiceBad, acqFail, remote *prometheus.Desc
 }
 
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.voiceIn
 	ch <- c.voiceBad
 	ch <- c.acqFail
-	ch <- c.lost
 	ch <- c.remote
 }
 
@@ -139,7 +137,6 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.voiceIn, prometheus.CounterValue, float64(cs.voiceIn.Load()))
 	ch <- prometheus.MustNewConstMetric(c.voiceBad, prometheus.CounterValue, float64(cs.voiceBad.Load()))
 	ch <- prometheus.MustNewConstMetric(c.acqFail, prometheus.CounterValue, float64(cs.acquireFail.Load()))
-	ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(cs.lost.Load()))
 	c.r.mu.Lock()
 	for node, u := range cs.remote {
 		ch <- prometheus.MustNewConstMetric(c.remote, prometheus.GaugeValue, float64(len(u)), node)
@@ -400,7 +397,6 @@ func (h clusterHandler) Floor(key string, l *cluster.Lease) {
 
 func (h clusterHandler) FloorLost(key string) {
 	r := h.r
-	r.cs.lost.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if key == cluster.PageKey {

@@ -2,7 +2,6 @@ package relay_test
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -137,6 +136,21 @@ func TestClusterVoicePresenceTextRing(t *testing.T) {
 		t.Errorf("alice got %+v", tx)
 	}
 
+	// The relays' metrics count what crossed.
+	mfs, err := nodes[0].Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "hark_relay_cluster_frames_published_total" {
+			published = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if published < 11 {
+		t.Errorf("relay A says it published %v frames to the other relays, want 11", published)
+	}
+
 	// Bob leaves: gone everywhere.
 	bob.Close()
 	want = expectRoster(alice, carol)
@@ -215,5 +229,3 @@ func waitFloorAnswer(t *testing.T, c *relaytest.Client) proto.Message {
 		}
 	}
 }
-
-var _ = slices.Contains[[]int]
