@@ -173,6 +173,7 @@ type Cluster struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	ready  chan struct{}
+	killed atomic.Bool
 
 	floorKV  atomic.Pointer[kvBox]
 	rosterKV atomic.Pointer[kvBox]
@@ -477,7 +478,7 @@ func (c *Cluster) handler() Handler {
 func (c *Cluster) Close() error {
 	c.cancel()
 	c.wg.Wait()
-	if kv := c.rosterKV.Load(); kv != nil {
+	if kv := c.rosterKV.Load(); kv != nil && !c.killed.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		kv.kv.Delete(ctx, nodeKey(c.cfg.Node))
 		c.mu.Lock()
@@ -502,6 +503,20 @@ func (c *Cluster) Close() error {
 		os.Remove(c.urlFile)
 	}
 	return nil
+}
+
+// Kill ends the membership the way a crash does (for tests): the
+// connection and the embedded server stop, nothing is deleted, and the
+// other relays find out when this relay's leases and presence expire.
+// Close after Kill does nothing more.
+func (c *Cluster) Kill() {
+	c.killed.Store(true)
+	c.cancel()
+	if c.srv != nil {
+		c.srv.Shutdown()
+	}
+	c.nc.Close()
+	c.wg.Wait()
 }
 
 // setup makes (or opens) the buckets, retrying until the cluster's
@@ -673,16 +688,20 @@ func (c *Cluster) SetRoster(users []proto.UserInfo) {
 func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
 	t := time.NewTicker(c.cfg.RosterTTL / 3)
 	defer t.Stop()
+	exp := time.NewTicker(100 * time.Millisecond)
+	defer exp.Stop()
 	var sent uint64
 	key := nodeKey(c.cfg.Node)
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
+		case <-exp.C:
+			c.expirePeers()
+			continue
 		case <-c.rosterKick:
 		case <-t.C:
 			sent = 0 // renew
-			c.expirePeers()
 		}
 		c.mu.Lock()
 		b, gen := c.roster, c.rosterGen
@@ -708,13 +727,13 @@ func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
 }
 
 // expirePeers drops relays whose roster was not renewed for RosterTTL and
-// a half (the bucket's expiry marker should have said so already).
+// a little (the bucket's expiry marker may come later than that).
 func (c *Cluster) expirePeers() {
 	var gone []string
 	now := time.Now()
 	c.mu.Lock()
 	for n, p := range c.peers {
-		if !p.gone && now.Sub(p.seen) > c.cfg.RosterTTL*3/2 {
+		if !p.gone && now.Sub(p.seen) > c.cfg.RosterTTL+200*time.Millisecond {
 			gone = append(gone, n)
 		}
 	}
@@ -919,6 +938,16 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 				box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 				continue
 			}
+		}
+		c.mu.Lock()
+		p := c.peers[cur.Node]
+		dead := p != nil && p.gone
+		c.mu.Unlock()
+		if dead {
+			// Held at a relay that died: its lease has not run out yet,
+			// but nobody will renew it.
+			box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+			continue
 		}
 		c.st.refused.Add(1)
 		return cur, false, nil

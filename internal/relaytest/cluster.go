@@ -5,10 +5,20 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/cluster"
 	"github.com/hark-intercom/hark/internal/relay"
 	"golang.org/x/crypto/bcrypt"
 )
+
+// KillNode stops relay i the way kill -9 does: its UDP socket and its
+// cluster membership end without a word (its floors and presence are left
+// to expire at the other relays).
+func KillNode(t testing.TB, n *Node) {
+	t.Helper()
+	n.Cluster.Kill()
+	n.Kill(t)
+}
 
 // Node is one relay of a test cluster.
 type Node struct {
@@ -38,6 +48,10 @@ func StartCluster(t testing.TB, n int, opts ...Option) []*Node {
 		peers = append(peers, "nats://"+a)
 	}
 	users := accounts.NewMemory(bcrypt.MinCost)
+	cert, err := certs.InMemory() // one certificate for the intercom, as relay cluster init makes
+	if err != nil {
+		t.Fatal(err)
+	}
 	var nodes []*Node
 	for i := 0; i < n; i++ {
 		c, err := cluster.New(cluster.Config{Name: "test", Node: string(rune('a' + i)), Listen: addrs[i], Peers: peers,
@@ -47,6 +61,7 @@ func StartCluster(t testing.TB, n int, opts ...Option) []*Node {
 		}
 		o := append([]Option{func(cfg *relay.Config) {
 			cfg.Users = users
+			cfg.Cert = cert
 			cfg.Secret = keys.Secret
 			cfg.Cluster = c
 		}}, opts...)
