@@ -266,7 +266,15 @@ func New(cfg Config) (*Cluster, error) {
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 3
 		if cfg.NATS == "" {
-			cfg.Replicas = min(3, 1+len(cfg.Peers))
+			others := 0
+			seen := map[string]bool{}
+			for _, p := range cfg.Peers {
+				if !isSelf(p, cfg.Listen) && !seen[p] {
+					seen[p] = true
+					others++
+				}
+			}
+			cfg.Replicas = min(3, 1+others)
 		}
 	}
 	c := &Cluster{
@@ -374,6 +382,38 @@ func (c *Cluster) startServer() error {
 	}
 	c.log.Info("cluster: embedded NATS server up", "routes_listen", ns.ClusterAddr().String(), "peers", strings.Join(cfg.Peers, ","))
 	return nil
+}
+
+// isSelf reports whether the route URL peer is this relay's own listen
+// address (an operator may list every relay, this one too, on each).
+func isSelf(peer, listen string) bool {
+	u, err := url.Parse(peer)
+	if err != nil || !strings.Contains(peer, "://") {
+		u = &url.URL{Host: peer}
+	}
+	ph, pp, err1 := net.SplitHostPort(u.Host)
+	lh, lp, err2 := net.SplitHostPort(listen)
+	if err1 != nil || err2 != nil || pp != lp {
+		return false
+	}
+	if ph == lh {
+		return true
+	}
+	local := map[string]bool{"localhost": true}
+	if h, err := os.Hostname(); err == nil {
+		local[h] = true
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				local[n.IP.String()] = true
+			}
+		}
+	}
+	if lip := net.ParseIP(lh); lh != "" && (lip == nil || !lip.IsUnspecified()) {
+		return false // listening on one address, and the peer is another
+	}
+	return local[ph] || net.ParseIP(ph) != nil && net.ParseIP(ph).IsLoopback()
 }
 
 func splitListen(s string) (string, int, error) {

@@ -169,3 +169,34 @@ func TestClusterFloorVoiceRoster(t *testing.T) {
 		}
 	}
 }
+
+// The relay's fan-out hands frames to the publish queue without allocating,
+// and a full queue drops its oldest frame, counted.
+func TestVoiceQueueNoAllocDropOldest(t *testing.T) {
+	q := newVoiceQueue(4)
+	frame := make([]byte, 100)
+	if n := testing.AllocsPerRun(1000, func() { q.push("lobby", frame) }); n != 0 {
+		t.Errorf("push allocates %v times", n)
+	}
+	for len(q.kick) > 0 {
+		<-q.kick
+	}
+	q = newVoiceQueue(4)
+	for i := 0; i < 6; i++ {
+		frame[0] = byte(i)
+		q.push("lobby", frame)
+	}
+	if d := q.dropped.Load(); d != 2 {
+		t.Errorf("dropped %d, want 2", d)
+	}
+	var buf [maxFrame]byte
+	for want := byte(2); want < 6; want++ {
+		ch, n, ok := q.pop(buf[:])
+		if !ok || ch != "lobby" || n != 100 || buf[0] != want {
+			t.Fatalf("pop: %q %d %v first byte %d, want frame %d", ch, n, ok, buf[0], want)
+		}
+	}
+	if _, _, ok := q.pop(buf[:]); ok {
+		t.Error("queue not empty")
+	}
+}

@@ -62,6 +62,14 @@ func waitRoster(t *testing.T, c *relaytest.Client, r *roster, want string) {
 	}
 }
 
+// waitOnline reads c's messages until its roster has name with session id.
+func waitOnline(t *testing.T, c *relaytest.Client, r *roster, name string, id uint32) {
+	t.Helper()
+	for r.users[id].Name != name {
+		r.apply(c.Next(t))
+	}
+}
+
 // names is the roster as "name@channel" for every client, sorted.
 func expectRoster(cs ...*relaytest.Client) string {
 	var l []string
@@ -227,5 +235,86 @@ func waitFloorAnswer(t *testing.T, c *relaytest.Client) proto.Message {
 		case *proto.Error:
 			t.Fatalf("%s: %+v", c.Welcome.Name, m)
 		}
+	}
+}
+
+// A page from relay C pre-empts a talker at A and is heard at A and B;
+// the page ends everywhere.
+func TestClusterPage(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
+	alice := nodes[0].Dial(t, "alice", "")
+	bob := nodes[1].Dial(t, "bob", "")
+	carol := nodes[2].Dial(t, "carol", "")
+	alice.Join(t, "lobby")
+	bob.Join(t, "lobby")
+	want := expectRoster(alice, bob)
+	var rb roster
+	waitRoster(t, bob, &rb, want+" carol#"+fmt.Sprint(carol.Session())+"@")
+	alice.MustSend(t, &proto.FloorRequest{Channel: 1})
+	relaytest.Wait(t, alice, func(m *proto.FloorGrant) bool { return true })
+	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && m.Talking })
+
+	carol.MustSend(t, &proto.PageStart{})
+	relaytest.Wait(t, carol, func(m *proto.FloorGrant) bool { return m.Channel == proto.PageChannel })
+	if e := relaytest.Wait(t, alice, func(m *proto.Error) bool { return m.Code == proto.CodeBusy }); e.Text != "paged over by carol" {
+		t.Errorf("alice was told %q", e.Text)
+	}
+	for _, c := range []*relaytest.Client{alice, bob} {
+		relaytest.Wait(t, c, func(m *proto.Page) bool { return m.Active && m.FromName == "carol" })
+	}
+	// A talker at B cannot take the floor during the page.
+	bob.MustSend(t, &proto.FloorRequest{Channel: 1})
+	if d := relaytest.Wait(t, bob, func(m *proto.FloorDeny) bool { return true }); d.Reason != "busy: carol is paging everyone" {
+		t.Errorf("bob's refusal during the page: %+v", d)
+	}
+	for seq := uint16(0); seq < 5; seq++ {
+		fl := proto.VoiceFlags(0)
+		if seq == 4 {
+			fl = proto.FlagEnd
+		}
+		carol.SendVoice(proto.VoiceHeader{Channel: proto.PageChannel, Seq: seq, Duration: 960, Flags: fl}, []byte{byte(seq)})
+		for _, c := range []*relaytest.Client{alice, bob} {
+			h, p := c.RecvVoice(t)
+			if h.Sender != carol.Session() || h.Flags&proto.FlagPriority == 0 || h.Channel != 1 || p[0] != byte(seq) {
+				t.Fatalf("%s got %+v %x, want carol's page frame %d in lobby with priority", c.Welcome.Name, h, p, seq)
+			}
+		}
+	}
+	for _, c := range []*relaytest.Client{alice, bob} {
+		relaytest.Wait(t, c, func(m *proto.Page) bool { return !m.Active && m.FromName == "carol" })
+	}
+	// After the page the floor is free again for anyone.
+	bob.MustSend(t, &proto.FloorRequest{Channel: 1})
+	relaytest.Wait(t, bob, func(m *proto.FloorGrant) bool { return m.Channel == 1 })
+}
+
+// A name is logged in once in the whole cluster: with accounts the newest
+// login, at another relay, replaces the older session; an admin at one
+// relay kicks a user at another.
+func TestClusterDuplicateLoginAndKick(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 2)
+	nodes[0].AddUser("alice", "pa", 0)
+	nodes[0].AddUser("root", "pr", proto.RoleAdmin)
+	nodes[0].AddUser("bob", "pb", 0)
+	old := nodes[0].Dial(t, "alice", "pa")
+	root := nodes[0].Dial(t, "root", "pr")
+	bob := nodes[1].Dial(t, "bob", "pb")
+	var rr, rbob roster
+	waitOnline(t, root, &rr, "bob", bob.Session())
+	waitOnline(t, bob, &rbob, "alice", old.Session())
+
+	fresh := nodes[1].Dial(t, "alice", "pa")
+	if b := old.WaitClosed(t); b == nil || b.Code != proto.CodeReplaced {
+		t.Errorf("the older session of alice at relay A ended with %+v, want replaced", b)
+	}
+	// root hears alice's old session go and the new one come.
+	waitOnline(t, root, &rr, "alice", fresh.Session())
+	for rr.users[old.Session()].Name == "alice" {
+		rr.apply(root.Next(t))
+	}
+
+	root.MustSend(t, &proto.Kick{Name: "bob", Reason: "testing"})
+	if b := bob.WaitClosed(t); b == nil || b.Code != proto.CodeKicked || !strings.Contains(b.Text, "root") {
+		t.Errorf("bob at relay B ended with %+v, want kicked by root", b)
 	}
 }
