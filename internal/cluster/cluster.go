@@ -116,7 +116,7 @@ const (
 	EventRing     = "ring"     // Msg: a proto.Ring
 	EventKick     = "kick"     // end Name's session: Text says why (an admin)
 	EventReplaced = "replaced" // Name logged in at the origin relay: end the older session
-	EventPage     = "page"     // Msg: a proto.Page (on or off)
+	EventTalking  = "talking"  // Msg: a proto.Talking in an open channel (Text: the channel's name)
 )
 
 // NodeStatus is what a relay says about itself in `relay cluster status`.

@@ -81,6 +81,7 @@ type clusterState struct {
 	page     *cluster.Lease                       // a page on the air at another relay
 	pagePend *session                             // a local page waiting for the cluster
 	listen   map[string]bool                      // channels Listen(true) was called for
+	talkers  map[uint32]bool                      // talkers in open channels at other relays
 	lastRost []proto.UserInfo                     // the roster last published
 
 	kick chan struct{} // capacity 1: the roster may have changed
@@ -104,7 +105,7 @@ func (r *Relay) initCluster() {
 	cs := &clusterState{cl: r.cfg.Cluster, byKey: map[string]*channel{},
 		remote: map[string]map[uint32]proto.UserInfo{}, owner: map[uint32]string{}, byName: map[string]uint32{},
 		floors: map[*channel]*cluster.Lease{}, held: map[*channel]bool{}, pending: map[*channel]*pendingFloor{},
-		listen: map[string]bool{}, kick: make(chan struct{}, 1)}
+		listen: map[string]bool{}, talkers: map[uint32]bool{}, kick: make(chan struct{}, 1)}
 	for _, ch := range r.channels {
 		cs.byKey[cluster.FloorKey(ch.info.Name)] = ch
 	}
@@ -179,8 +180,9 @@ func (r *Relay) clusterDirtyLocked() {
 func (r *Relay) runCluster(ctx context.Context) {
 	cs := r.cs
 	cs.cl.Start(clusterHandler{r})
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
+	// At most one roster build every rosterEvery: in a login storm every
+	// login kicks.
+	const rosterEvery = 50 * time.Millisecond
 	first := true
 	for {
 		if !first {
@@ -188,10 +190,6 @@ func (r *Relay) runCluster(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-cs.kick:
-			case <-t.C:
-				r.mu.Lock()
-				r.expireRemoteFloorsLocked()
-				r.mu.Unlock()
 			}
 		}
 		first = false
@@ -234,12 +232,13 @@ func (r *Relay) runCluster(ctx context.Context) {
 		if changed {
 			cs.cl.SetRoster(users)
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(rosterEvery):
+		}
 	}
 }
-
-// expireRemoteFloorsLocked is nothing yet: remote floors end with their
-// lease (the bucket's expiry marker).
-func (r *Relay) expireRemoteFloorsLocked() {}
 
 // clusterHandler receives what comes from the other relays.
 type clusterHandler struct{ r *Relay }
@@ -300,6 +299,20 @@ func (h clusterHandler) Event(ev cluster.Event) {
 			ch.sendAll(f)
 			r.c.texts.Add(1)
 		}
+	case cluster.EventTalking:
+		m, err := parseEventMsg(ev.Msg)
+		tk, ok := m.(*proto.Talking)
+		ch := r.chByName[ev.Text]
+		if err != nil || !ok || ch == nil {
+			return
+		}
+		tk.Channel = ch.info.ID
+		if tk.Talking {
+			r.cs.talkers[tk.Session] = true
+		} else {
+			delete(r.cs.talkers, tk.Session)
+		}
+		ch.sendAll(r.frame(tk))
 	case cluster.EventRing:
 		m, err := parseEventMsg(ev.Msg)
 		if g, ok := m.(*proto.Ring); err == nil && ok {
@@ -352,6 +365,7 @@ func (h clusterHandler) Roster(node string, users []proto.UserInfo) {
 		switch {
 		case had && !has:
 			delete(cs.owner, id)
+			delete(cs.talkers, id)
 			if cs.byName[o.Name] == id {
 				delete(cs.byName, o.Name)
 			}
@@ -614,6 +628,20 @@ func (r *Relay) acquireFloor(ch *channel, p *pendingFloor) {
 	}
 }
 
+// clusterTalkingLocked tells the other relays that s started or stopped
+// talking in open channel ch (a push-to-talk floor is announced by its
+// lease instead).
+func (r *Relay) clusterTalkingLocked(ch *channel, s *session, on bool) {
+	if r.cs == nil {
+		return
+	}
+	b, err := proto.AppendMessage(nil, &proto.Talking{Channel: ch.info.ID, Session: s.id, Name: s.name, Talking: on})
+	if err != nil {
+		return
+	}
+	r.cs.cl.Send(cluster.Event{Kind: cluster.EventTalking, Text: ch.info.Name, Msg: b})
+}
+
 // clusterReleasedLocked gives back ch's lease when its local holder's
 // floor ends.
 func (r *Relay) clusterReleasedLocked(ch *channel) {
@@ -710,9 +738,17 @@ func (r *Relay) remoteUsersLocked() []proto.UserInfo {
 	if r.cs == nil {
 		return nil
 	}
+	talking := map[uint32]bool{}
+	for _, l := range r.cs.floors {
+		talking[l.Session] = true
+	}
+	if p := r.cs.page; p != nil {
+		talking[p.Session] = true
+	}
 	var out []proto.UserInfo
 	for _, m := range r.cs.remote {
 		for _, u := range m {
+			u.Talking = talking[u.Session] || r.cs.talkers[u.Session]
 			out = append(out, u)
 		}
 	}

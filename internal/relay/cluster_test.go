@@ -318,3 +318,19 @@ func TestClusterDuplicateLoginAndKick(t *testing.T) {
 		t.Errorf("bob at relay B ended with %+v, want kicked by root", b)
 	}
 }
+
+// In an open channel (no floor) a talker at relay A is announced at B too.
+func TestClusterOpenChannelTalking(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 2, relaytest.Open())
+	alice := nodes[0].Dial(t, "alice", "")
+	bob := nodes[1].Dial(t, "bob", "")
+	alice.Join(t, "ops")
+	bob.Join(t, "ops")
+	var rb roster
+	waitOnline(t, bob, &rb, "alice", alice.Session())
+	alice.MustSend(t, &proto.FloorRequest{Channel: 2})
+	relaytest.Wait(t, alice, func(m *proto.FloorGrant) bool { return true })
+	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Session == alice.Session() && m.Talking && m.Channel == 2 })
+	alice.MustSend(t, &proto.FloorRelease{Channel: 2})
+	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Session == alice.Session() && !m.Talking })
+}

@@ -937,6 +937,7 @@ func (r *Relay) talkerStartLocked(ch *channel, s *session, byRequest bool, now t
 	s.mustStart = false
 	r.c.floorGrants.Add(1)
 	ch.sendAll(r.talkingMsg(ch, s, true, false))
+	r.clusterTalkingLocked(ch, s, true)
 	return t
 }
 
@@ -947,6 +948,7 @@ func (r *Relay) talkerStopLocked(ch *channel, s *session) {
 	delete(ch.talkers, s)
 	s.withdrawPassLocked()
 	ch.sendAll(r.talkingMsg(ch, s, false, false))
+	r.clusterTalkingLocked(ch, s, false)
 }
 
 // startPageLocked puts s on the air everywhere, pre-empting every talker.
