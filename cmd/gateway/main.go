@@ -59,7 +59,7 @@ must be reachable from the internet), or from the site's own ACME server
 with --acme-ca.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "relay", Value: "127.0.0.1:4275", EnvVars: []string{"HARK_GATEWAY_RELAY"},
-				Usage: "the relay's UDP address, HOST:PORT"},
+				Usage: "the relay's UDP address, HOST:PORT; several relays of one cluster separated by commas (a:4275,b:4275): each browser session moves to the next when its relay dies"},
 			&cli.StringFlag{Name: "fingerprint", EnvVars: []string{"HARK_GATEWAY_FINGERPRINT"},
 				Usage: "the relay certificate's fingerprint, `SHA256:…` as \"relay fingerprint --data DIR\" prints it on the relay's machine; without it the first one seen is trusted and recorded in DATA/known_relays"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", EnvVars: []string{"HARK_GATEWAY_LISTEN"},

@@ -53,7 +53,7 @@ var dataFlag = &cli.StringFlag{
 }
 
 func app() *cli.App {
-	return &cli.App{
+	a := &cli.App{
 		Name:  "relay",
 		Usage: "Hark push-to-talk intercom relay: forwards voice between talk clients",
 		Description: `The relay is the server every Hark client connects to. Start it, note the
@@ -214,8 +214,11 @@ This works while the relay runs: it applies the change within a second.`,
 			},
 			channelCommand(),
 			historyCommand(),
+			clusterCommand(),
 		},
 	}
+	a.Flags = append(a.Flags, clusterFlags...)
+	return a
 }
 
 // flagsFirst lets flags follow the user name in `relay user add NAME
@@ -389,6 +392,13 @@ func serve(c *cli.Context) error {
 
 	if cfg.Secret, _, err = certs.LoadOrCreateSecret(data, certs.SecretFile); err != nil {
 		return fmt.Errorf("the relay's session secret: %w", err)
+	}
+	cl, err := setupCluster(c, data, log, &cfg)
+	if err != nil {
+		return err
+	}
+	if cl != nil {
+		defer cl.Close() // after Serve
 	}
 
 	chPath, must := c.String("channels"), true

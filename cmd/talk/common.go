@@ -25,7 +25,7 @@ const software = "talk (hark)"
 func commonFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "relay", Aliases: []string{"r"}, EnvVars: []string{"HARK_RELAY"}, Value: "127.0.0.1",
-			Usage: fmt.Sprintf("relay address, HOST or HOST:PORT (port %d when none is given)", proto.DefaultPort)},
+			Usage: fmt.Sprintf("relay address, HOST or HOST:PORT (port %d when none is given); several relays of one cluster separated by commas (a:4275,b:4275): talk moves to the next when its relay dies", proto.DefaultPort)},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, EnvVars: []string{"HARK_USER"},
 			Usage: "user name to log in with (default: your login name)"},
 		&cli.StringFlag{Name: "password-file", EnvVars: []string{"HARK_PASSWORD_FILE"}, TakesFile: true,

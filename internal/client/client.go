@@ -73,7 +73,14 @@ const (
 
 // Config configures Dial. Name is required; everything else has a default.
 type Config struct {
-	// Relay is "host:port" or "host" (port proto.DefaultPort).
+	// Relay is "host:port" or "host" (port proto.DefaultPort), or several
+	// of them separated by commas: the relays of one cluster (see
+	// `relay --cluster`). The client connects to the first that answers
+	// and, when its relay dies or cannot be reached, moves on to the next
+	// (with its resume ticket: no password check), at once rather than
+	// after a backoff. With several relays PingInterval and PingTimeout
+	// default to 400 ms and 1 s, so a dead relay is left within about
+	// 1.5 s.
 	Relay string
 	// Name and Password log in. An open relay ignores the password.
 	Name     string
@@ -185,7 +192,8 @@ type Stats struct {
 type Client struct {
 	cfg    Config
 	log    *slog.Logger
-	relay  string // host:port
+	relays []string     // host:port of each relay, in the order given
+	relayN atomic.Int32 // index in relays of the relay in use or being tried
 	known  *knownrelays.File
 	events *eventQueue
 
@@ -264,9 +272,18 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Name == "" {
 		return nil, errors.New("a user name is needed to log in to the relay")
 	}
-	relay, err := NormalizeAddr(cfg.Relay)
+	relays, err := NormalizeAddrs(cfg.Relay)
 	if err != nil {
 		return nil, err
+	}
+	relay := strings.Join(relays, ",")
+	if len(relays) > 1 {
+		if cfg.PingInterval <= 0 {
+			cfg.PingInterval = 400 * time.Millisecond
+		}
+		if cfg.PingTimeout <= 0 {
+			cfg.PingTimeout = time.Second
+		}
 	}
 	if cfg.Fingerprint != "" {
 		if err := certs.CheckFingerprint(cfg.Fingerprint); err != nil {
@@ -280,7 +297,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:           cfg,
 		log:           cfg.Logger.With("relay", relay, "user", cfg.Name),
-		relay:         relay,
+		relays:        relays,
 		channel:       cfg.Channel,
 		monitor:       slices.Clone(cfg.Monitor),
 		presenceReady: make(chan struct{}),
@@ -318,6 +335,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		growth += growthAfter(err)
 		d := c.backoff(growth / 2)
+		if c.nextRelay() && (attempt+1)%len(c.relays) != 0 {
+			d = 0 // another relay: at once, until each was tried
+		}
 		c.log.Warn("relay unreachable; retrying", "err", err, "in", d.Round(time.Millisecond))
 		t := time.NewTimer(d)
 		select {
@@ -366,6 +386,27 @@ func setDefaults(cfg *Config) {
 	if cfg.Software == "" {
 		cfg.Software = "hark client"
 	}
+}
+
+// NormalizeAddrs splits a comma-separated list of relay addresses and
+// normalizes each (NormalizeAddr).
+func NormalizeAddrs(list string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" && strings.Contains(list, ",") {
+			continue
+		}
+		n, err := NormalizeAddr(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no relay address given (host or host:port)")
+	}
+	return out, nil
 }
 
 // NormalizeAddr returns addr as host:port, adding proto.DefaultPort when
@@ -515,7 +556,8 @@ func (c *Client) supervise(cn *conn) {
 		// Reported to the caller as StateReconnecting: info only.
 		c.log.Info("connection to the relay lost; reconnecting", "err", err)
 		c.setState(StateReconnecting, err)
-		next := c.redial()
+		moved := c.nextRelay()
+		next := c.redial(moved)
 		if next == nil {
 			return
 		}
@@ -527,10 +569,13 @@ func (c *Client) supervise(cn *conn) {
 
 // redial retries until it connects, the client closes or MaxAttempts fail.
 // It returns nil in the latter two cases (after shutting down).
-func (c *Client) redial() *conn {
+func (c *Client) redial(moved bool) *conn {
 	growth := 0
 	for attempt := 0; ; attempt++ {
 		d := c.backoff(growth / 2)
+		if moved && attempt < len(c.relays)-1 {
+			d = 0 // another relay of the cluster: at once, until each was tried
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -561,6 +606,7 @@ func (c *Client) redial() *conn {
 			return nil
 		}
 		c.events.push(Event{State: StateReconnecting, Err: err})
+		moved = c.nextRelay()
 		if c.cfg.MaxAttempts > 0 && attempt+1 >= c.cfg.MaxAttempts {
 			c.shutdown(fmt.Errorf("gave up reconnecting after %d attempts: %w", attempt+1, err))
 			return nil
@@ -623,8 +669,21 @@ func (c *Client) State() State {
 	return c.state
 }
 
-// Relay returns the relay's address as host:port.
-func (c *Client) Relay() string { return c.relay }
+// Relay returns the address (host:port) of the relay in use, or being
+// tried while reconnecting.
+func (c *Client) Relay() string { return c.relays[c.relayN.Load()] }
+
+// nextRelay moves on to the next relay of Config.Relay; false when there
+// is only one.
+func (c *Client) nextRelay() bool {
+	if len(c.relays) < 2 {
+		return false
+	}
+	n := (c.relayN.Load() + 1) % int32(len(c.relays))
+	c.relayN.Store(n)
+	c.log.Info("trying another relay", "relay", c.relays[n])
+	return true
+}
 
 // Fingerprint returns the relay certificate's fingerprint, as verified.
 func (c *Client) Fingerprint() string {

@@ -100,7 +100,7 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	var verifyErr error
 	var seen string
 	var tofu bool
-	host, _, _ := net.SplitHostPort(c.relay)
+	host, _, _ := net.SplitHostPort(c.Relay())
 	tlsConf := &tls.Config{
 		// Chain verification is replaced by the fingerprint check in
 		// VerifyConnection, which runs on every handshake: a relay whose
@@ -112,7 +112,7 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 			vmu.Lock()
 			defer vmu.Unlock()
 			if len(cs.PeerCertificates) == 0 {
-				verifyErr = fmt.Errorf("the relay at %s presented no certificate", c.relay)
+				verifyErr = fmt.Errorf("the relay at %s presented no certificate", c.Relay())
 				return verifyErr
 			}
 			seen = knownrelays.Fingerprint(cs.PeerCertificates[0].Raw)
@@ -123,7 +123,7 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	if net.ParseIP(host) == nil {
 		tlsConf.ServerName = host
 	}
-	qc, err := quic.DialAddr(ctx, c.relay, tlsConf, &quic.Config{
+	qc, err := quic.DialAddr(ctx, c.Relay(), tlsConf, &quic.Config{
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,
@@ -147,11 +147,11 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 		} else if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
 			err = fmt.Errorf("TLS handshake failed (is it a Hark relay speaking %s?): %w", proto.ALPN, err)
 		}
-		return nil, &UnreachableError{Relay: c.relay, Err: err}
+		return nil, &UnreachableError{Relay: c.Relay(), Err: err}
 	}
 	if !qc.ConnectionState().SupportsDatagrams.Remote {
 		qc.CloseWithError(0, "datagrams needed")
-		return nil, &UnreachableError{Relay: c.relay, Err: errors.New("the relay does not accept QUIC datagrams, which carry voice")}
+		return nil, &UnreachableError{Relay: c.Relay(), Err: errors.New("the relay does not accept QUIC datagrams, which carry voice")}
 	}
 	cn := &conn{
 		qc:          qc,
@@ -184,14 +184,14 @@ func (c *Client) checkFingerprint(got string) (tofu bool, err error) {
 			want = "SHA256:" + want
 		}
 		if strings.TrimRight(want, "=") != got {
-			return false, &FingerprintError{Relay: c.relay, Want: c.cfg.Fingerprint, Got: got}
+			return false, &FingerprintError{Relay: c.Relay(), Want: c.cfg.Fingerprint, Got: got}
 		}
 		return false, nil
 	}
-	known, err := c.known.Check(c.relay, got)
+	known, err := c.known.Check(c.Relay(), got)
 	var me *knownrelays.MismatchError
 	if errors.As(err, &me) {
-		return false, &FingerprintError{Relay: c.relay, Want: me.Known.Fingerprint, Got: got, Known: me}
+		return false, &FingerprintError{Relay: c.Relay(), Want: me.Known.Fingerprint, Got: got, Known: me}
 	}
 	if err != nil {
 		return false, err
@@ -202,7 +202,7 @@ func (c *Client) checkFingerprint(got string) (tofu bool, err error) {
 func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) error {
 	st, err := cn.qc.OpenStreamSync(ctx)
 	if err != nil {
-		return &UnreachableError{Relay: c.relay, Err: err}
+		return &UnreachableError{Relay: c.Relay(), Err: err}
 	}
 	cn.st = st
 	cn.rd = proto.NewReader(st)
@@ -215,7 +215,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		hello.Features &^= proto.FeatureAlarm
 	}
 	if err := cn.write(hello); err != nil {
-		return &UnreachableError{Relay: c.relay, Err: err}
+		return &UnreachableError{Relay: c.Relay(), Err: err}
 	}
 	auth := &proto.Auth{Name: c.cfg.Name, Password: c.cfg.Password}
 	c.mu.Lock()
@@ -227,7 +227,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 	}
 	c.mu.Unlock()
 	if err := cn.write(auth); err != nil {
-		return &UnreachableError{Relay: c.relay, Err: err}
+		return &UnreachableError{Relay: c.Relay(), Err: err}
 	}
 	// next reads until one of the wanted types, keeping others for later.
 	next := func(step string, want ...proto.MsgType) (proto.Message, error) {
@@ -239,7 +239,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 				// by a restarted relay, timed out) ends the attempt.
 				if proto.IsFramingError(err) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) ||
 					isStreamGone(err) || cn.qc.Context().Err() != nil {
-					return nil, &UnreachableError{Relay: c.relay, Err: fmt.Errorf("the relay stopped answering during %s: %w", step, err)}
+					return nil, &UnreachableError{Relay: c.Relay(), Err: fmt.Errorf("the relay stopped answering during %s: %w", step, err)}
 				}
 				c.badMessages.Add(1)
 				c.log.Warn("bad message from the relay skipped", "err", err)
@@ -299,7 +299,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 	// make it do the login again.
 	st.SetDeadline(time.Now().Add(c.cfg.RequestTimeout))
 	if tofu {
-		if err := c.known.Add(c.relay, fp); err != nil {
+		if err := c.known.Add(c.Relay(), fp); err != nil {
 			c.log.Warn("could not record the relay's fingerprint", "err", err)
 		} else {
 			c.log.Warn("trusting a relay seen for the first time; fingerprint recorded",
@@ -317,7 +317,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		return nil
 	}
 	if err := cn.write(&proto.Join{Channel: channel}); err != nil {
-		return &UnreachableError{Relay: c.relay, Err: err}
+		return &UnreachableError{Relay: c.Relay(), Err: err}
 	}
 	m, err = next("join", proto.TypeJoined)
 	if err != nil {

@@ -184,7 +184,7 @@ func (e *RelayError) Error() string {
 func (c *Client) errorFor(m *proto.Error, action string) error {
 	switch m.Code {
 	case proto.CodeAuth:
-		return &AuthError{Name: c.cfg.Name, Relay: c.relay, Text: m.Text}
+		return &AuthError{Name: c.cfg.Name, Relay: c.Relay(), Text: m.Text}
 	case proto.CodeForbidden:
 		return &ForbiddenError{Name: c.cfg.Name, Action: action, Text: m.Text}
 	case proto.CodeBusy:

@@ -124,6 +124,12 @@ type Config struct {
 	// and accepts the tickets it issued before, so clients log in again
 	// without a password check. nil: a random secret for this process.
 	Secret []byte
+	// Cluster, if set, joins the relay to a cluster of relays sharing
+	// channels, floors, presence, texts, rings and pages (see cluster.go;
+	// a *cluster.Cluster). Give the cluster's shared secret as Secret so
+	// that resume tickets are valid at every relay. The caller closes it
+	// after the relay.
+	Cluster Cluster
 	// TicketLifetime is how long a resume ticket is accepted. A session
 	// gets a fresh ticket when half of it has passed. Default 24 h.
 	TicketLifetime time.Duration

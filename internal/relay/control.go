@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/cluster"
 	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/hark-intercom/hark/internal/store"
 	"github.com/hark-intercom/hark/proto"
@@ -68,7 +69,10 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 			r.alarmLocked(s, m.Text, id, now)
 			return
 		}
-		r.toAllLocked(r.frame(&proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text, ID: id}))
+		ring := &proto.Ring{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text, ID: id}
+		r.toAllLocked(r.frame(ring))
+		ring.ID = 0 // a history id of this relay's
+		r.clusterSend(cluster.EventRing, ring)
 		s.log.Info("ring", "text", m.Text)
 	case *proto.AlarmAck:
 		r.alarmAckLocked(s, m.Alarm)
@@ -95,19 +99,18 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 			s.log.Info("banned a name", "victim", m.Name, "for", ban, "reason", m.Reason)
 		}
 		v := r.byName[m.Name]
+		if v == nil && r.clusterKickLocked(m.Name, truncate(kickText(s.name, ban, m.Reason), proto.MaxReasonLen)) {
+			r.c.kicks.Add(1)
+			s.log.Info("kicked a session at another relay", "victim", m.Name, "reason", m.Reason)
+			return
+		}
 		if v == nil {
 			if ban == 0 {
 				s.sendMsg(&proto.Error{Code: proto.CodeNoUser, About: m.Type(), Text: fmt.Sprintf("%q is not online", m.Name)})
 			}
 			return
 		}
-		text := "an admin (" + s.name + ") disconnected you"
-		if ban > 0 {
-			text += fmt.Sprintf(" and banned you for %v", ban)
-		}
-		if m.Reason != "" {
-			text += ": " + m.Reason
-		}
+		text := kickText(s.name, ban, m.Reason)
 		r.removeLocked(v)
 		v.bye(proto.CodeKicked, truncate(text, proto.MaxReasonLen))
 		r.c.kicks.Add(1)
@@ -117,6 +120,18 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 	default:
 		s.sendMsg(&proto.Error{Code: proto.CodeBadMessage, About: m.Type(), Text: fmt.Sprintf("a client may not send %v", m.Type())})
 	}
+}
+
+// kickText tells a kicked user who kicked them, for how long, and why.
+func kickText(admin string, ban time.Duration, reason string) string {
+	text := "an admin (" + admin + ") disconnected you"
+	if ban > 0 {
+		text += fmt.Sprintf(" and banned you for %v", ban)
+	}
+	if reason != "" {
+		text += ": " + reason
+	}
+	return text
 }
 
 // chattyAllowedLocked applies a session's ring or text limit; a refusal is
@@ -216,6 +231,12 @@ func (r *Relay) floorRequestLocked(s *session, id uint16, now time.Time) {
 		r.denyLocked(s, id, p.s, "busy: "+p.s.name+" is paging everyone")
 		return
 	}
+	if p := r.remotePagerLocked(); p != nil {
+		r.c.floorDenials.Add(1)
+		s.mustStart = true
+		s.sendMsg(&proto.FloorDeny{Channel: id, Holder: p.Session, HolderName: p.Name, Reason: "busy: " + p.Name + " is paging everyone"})
+		return
+	}
 	// The grant goes out before the Talking announcement.
 	grant := &proto.FloorGrant{Channel: id, MaxMillis: r.maxMillis(ch)}
 	if ch.info.Mode == proto.ModeOpen {
@@ -229,6 +250,10 @@ func (r *Relay) floorRequestLocked(s *session, id uint16, now time.Time) {
 	}
 	switch ch.holder {
 	case nil:
+		if r.cs != nil {
+			r.clusterFloorLocked(ch, s, nil, false, true) // granted when the cluster agrees
+			return
+		}
 		s.sendMsg(grant)
 		r.grantLocked(ch, s, true, now)
 	case s:
@@ -250,6 +275,7 @@ func (r *Relay) floorReleaseLocked(s *session, id uint16) {
 	if ch == nil || ch.info.ID != id {
 		return
 	}
+	r.clusterCancelLocked(s, ch)
 	if ch.holder == s {
 		r.releaseLocked(ch)
 	}
@@ -274,6 +300,9 @@ func (r *Relay) pageStartLocked(s *session, now time.Time) {
 		s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis(nil)})
 		return
 	}
+	if r.clusterPageLocked(s) {
+		return // started when the cluster agrees
+	}
 	s.sendMsg(&proto.FloorGrant{Channel: proto.PageChannel, MaxMillis: r.maxMillis(nil)})
 	r.startPageLocked(s, now)
 }
@@ -286,6 +315,17 @@ func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
 	out := &proto.Text{From: s.id, FromName: s.name, Time: proto.UnixMillis(now), Text: m.Text, ClientID: m.ClientID}
 	if m.To != "" {
 		to := r.byName[m.To]
+		if to == nil && r.remoteNameLocked(m.To) {
+			// At another relay: sent there (not kept in this relay's history).
+			out.To = m.To
+			r.clusterSend(cluster.EventText, out)
+			s.sendMsg(out)
+			if m.ClientID != 0 && r.historyOK(s) {
+				s.sendMsg(&proto.TextAck{ClientID: m.ClientID, Status: proto.TextDelivered})
+			}
+			r.c.texts.Add(1)
+			return
+		}
 		if to == nil {
 			if h != nil && r.knownLocked(m.To) {
 				if h.privateOfflineLocked(s, m, now) {
@@ -347,6 +387,7 @@ func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
 	if s.ch != ch {
 		s.sendFrame(f)
 	}
+	r.clusterSend(cluster.EventText, out)
 	r.c.texts.Add(1)
 }
 

@@ -168,6 +168,16 @@
 // gets Error{CodeUnavailable} for more; catch-ups are never dropped.
 // Metrics: hark_relay_history_*.
 //
+// # Cluster
+//
+// With Config.Cluster the relay is one of several sharing channels,
+// floors, presence, texts, rings, kicks and pages through NATS (package
+// cluster); cluster.go says what crosses between relays and how. Session
+// ids then carry the relay's node number in their top 12 bits; a
+// push-to-talk floor that is free here is taken through the cluster (the
+// talker's first frames wait for the answer), and FloorDeny names a holder
+// at any relay.
+//
 // # Admin
 //
 // ListSessions is answered with Sessions (several messages if the list is

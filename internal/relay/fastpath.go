@@ -98,6 +98,7 @@ func (r *Relay) fastVoice(s *session, b []byte, h proto.VoiceHeader, flags proto
 	}
 	p.last.Store(now.UnixNano())
 	r.deliver(s, fanout{b: b, to: p.ch.liveListeners()})
+	r.clusterPublish(p.ch.info.Name, b)
 	return true
 }
 

@@ -80,6 +80,7 @@ func (r *Relay) monitorLocked(s *session, names []string) {
 		}
 	}
 	s.monitored = want
+	r.clusterDirtyLocked() // other relays send this relay the channels it now listens to
 	r.sendMonitoringLocked(s)
 	s.log.Info("monitoring", "channels", names)
 }

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/hark-intercom/hark/proto"
@@ -74,6 +75,7 @@ func (r *Relay) stormingLocked() bool {
 func (r *Relay) presenceToAllLocked(m *proto.PresenceChange) {
 	r.pres.changes = append(r.pres.changes, m)
 	r.kickPresence()
+	r.clusterDirtyLocked()
 }
 
 // sendPresenceLocked sends s a snapshot of everyone online, and of the
@@ -142,7 +144,7 @@ func (r *Relay) flushPresenceLocked() {
 	}
 	merged, snapAll := false, false
 	if len(changes) >= presenceMergeAt {
-		changes = netChanges(changes, r.sessions)
+		changes = netChanges(changes, r.onlineLocked)
 		merged = true
 		snapAll = len(changes) > 0 && 2*len(changes) >= len(r.sessions)
 	}
@@ -205,7 +207,7 @@ func (r *Relay) refreshPresence(s *session) {
 // as Online if the first change was its login (it is news), else as the
 // last kind; a user who logged in and out among changes is left out.
 // Sessions still online carry their channel as of their last change.
-func netChanges(changes []*proto.PresenceChange, online map[uint32]*session) []*proto.PresenceChange {
+func netChanges(changes []*proto.PresenceChange, online func(id uint32) bool) []*proto.PresenceChange {
 	first := make(map[uint32]proto.PresenceKind, len(changes))
 	at := make(map[uint32]int, len(changes))
 	var out []*proto.PresenceChange
@@ -223,7 +225,7 @@ func netChanges(changes []*proto.PresenceChange, online map[uint32]*session) []*
 	for _, m := range out {
 		fresh := first[m.User.Session] == proto.PresenceOnline
 		switch {
-		case m.Kind == proto.PresenceOffline || online[m.User.Session] == nil:
+		case m.Kind == proto.PresenceOffline || !online(m.User.Session):
 			if fresh {
 				continue // came and went: nobody needs to hear of it
 			}
@@ -254,6 +256,10 @@ func (r *Relay) snapshotLocked() *snapshot {
 	users := make([]proto.UserInfo, len(all))
 	for i, o := range all {
 		users[i] = r.userInfoLocked(o)
+	}
+	if remote := r.remoteUsersLocked(); len(remote) > 0 {
+		users = append(users, remote...)
+		sort.Slice(users, func(i, j int) bool { return users[i].Session < users[j].Session })
 	}
 	return &snapshot{r: r, users: users}
 }

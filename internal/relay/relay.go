@@ -40,7 +40,8 @@ type Relay struct {
 	chByName map[string]*channel // immutable after New
 	chByID   map[uint16]*channel // immutable after New
 
-	hist *history // nil without Config.History
+	hist *history      // nil without Config.History
+	cs   *clusterState // nil without Config.Cluster (cluster.go)
 
 	done chan struct{} // closed when Serve returns
 	pres presenceState // presence news waiting to be sent (see presence.go)
@@ -144,6 +145,7 @@ func New(cfg Config) (*Relay, error) {
 		r.reg.MustRegister(newHistoryCollector(r))
 	}
 	r.reg.MustRegister(newCollector(r), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.initCluster()
 	return r, nil
 }
 
@@ -253,6 +255,13 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 		defer wg.Done()
 		r.presenceLoop(ctx)
 	}()
+	if r.cs != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runCluster(ctx)
+		}()
+	}
 	nonQUICDone := make(chan struct{})
 	go func() {
 		defer close(nonQUICDone)
@@ -506,6 +515,16 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
 	}
 	old := r.byName[s.name]
+	if old == nil && r.cfg.Open && r.remoteNameLocked(s.name) {
+		r.mu.Unlock()
+		r.c.nameTaken.Add(1)
+		r.logRefusal(log, slog.LevelInfo, "login refused: the name is online at another relay (open mode)", "user", s.name)
+		return fail(proto.CodeNameTaken, proto.TypeAuth, s.name+" is already logged in: choose another name")
+	}
+	if old == nil && r.clusterReplaceLocked(s.name) {
+		r.c.replaced.Add(1)
+		log.Info("a session of this user at another relay is replaced by this login", "user", s.name)
+	}
 	if old != nil && r.cfg.Open {
 		// Nothing proves who this is: newest-wins would let anyone
 		// knock anyone off (see Config.Open). Unless the session with
@@ -537,13 +556,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		r.c.replaced.Add(1)
 		old.log.Info("session replaced by a newer login", "new_addr", s.addr)
 	}
-	for {
-		r.nextID++
-		if r.nextID != 0 && r.sessions[r.nextID] == nil {
-			break
-		}
-	}
-	s.id = r.nextID
+	s.id = r.newIDLocked()
 	s.log = r.cfg.Logger.With("session", s.id, "user", s.name, "addr", s.addr, "protocol", s.version)
 	s.sendMsg(&proto.Welcome{Session: s.id, Name: s.name, Roles: roles, Server: r.cfg.Software,
 		DefaultChannel: r.cfg.Channels.Default, Channels: r.infosForLocked(s)})
@@ -920,6 +933,7 @@ func (r *Relay) releaseLocked(ch *channel) {
 	}
 	ch.holder = nil
 	h.withdrawPassLocked()
+	r.clusterReleasedLocked(ch)
 	ch.sendListeners(r.talkingMsg(ch, h, false, false))
 }
 
@@ -929,6 +943,7 @@ func (r *Relay) talkerStartLocked(ch *channel, s *session, byRequest bool, now t
 	s.mustStart = false
 	r.c.floorGrants.Add(1)
 	ch.sendListeners(r.talkingMsg(ch, s, true, false))
+	r.clusterTalkingLocked(ch, s, true)
 	return t
 }
 
@@ -939,6 +954,7 @@ func (r *Relay) talkerStopLocked(ch *channel, s *session) {
 	delete(ch.talkers, s)
 	s.withdrawPassLocked()
 	ch.sendListeners(r.talkingMsg(ch, s, false, false))
+	r.clusterTalkingLocked(ch, s, false)
 }
 
 // startPageLocked puts s on the air everywhere, pre-empting every talker.
@@ -979,6 +995,7 @@ func (r *Relay) endPageLocked() {
 		return
 	}
 	r.page = nil
+	r.clusterPageEndedLocked()
 	for _, ch := range r.channels {
 		ch.sendAll(r.talkingMsg(ch, p.s, false, true))
 	}

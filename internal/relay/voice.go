@@ -7,10 +7,12 @@ import (
 	"github.com/hark-intercom/hark/proto"
 )
 
-// fanout is one copy of a datagram and who gets it.
+// fanout is one copy of a datagram and who gets it; ch is the channel of
+// a local talker's frame (published to the other relays of a cluster).
 type fanout struct {
 	b  []byte
 	to []*session
+	ch *channel
 }
 
 // handleVoice checks one datagram from s and queues it for its listeners. b
@@ -62,8 +64,14 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 		r.hist.capture(s, h, payload, now) // non-blocking hand-off to the recorder
 	}
 	r.deliver(s, one)
+	if one.ch != nil {
+		r.clusterPublish(one.ch.info.Name, one.b)
+	}
 	for _, f := range page {
 		r.deliver(s, f)
+	}
+	if page != nil {
+		r.clusterPublish("", b)
 	}
 }
 
@@ -140,6 +148,13 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 		s.mustStart = true
 		return r.drop(dropPreempted)
 	}
+	if p := r.remotePagerLocked(); p != nil {
+		if start {
+			s.sendMsg(&proto.Error{Code: proto.CodeBusy, Text: "busy: " + p.Name + " is paging everyone"})
+		}
+		s.mustStart = true
+		return r.drop(dropPreempted)
+	}
 	// A frame of a transmission that already ended (it arrived after the
 	// end frame) must not start a new one.
 	if !start && s.ended && int16(seq-s.endSeq) <= 0 && ch.holder != s && ch.talkers[s] == nil {
@@ -173,7 +188,7 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 		} else {
 			r.issuePassLocked(s, ch, now)
 		}
-		return fanout{b: b, to: members}
+		return fanout{b: b, to: members, ch: ch}
 	}
 	switch ch.holder {
 	case s:
@@ -183,6 +198,9 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 		// not refused or cut (its start frame may have been lost).
 		if !start && s.mustStart {
 			return r.drop(dropNoFloor)
+		}
+		if r.cs != nil {
+			return r.clusterFloorLocked(ch, s, b, start, false)
 		}
 		r.grantLocked(ch, s, false, now)
 	default:
@@ -198,7 +216,7 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 	} else {
 		r.issuePassLocked(s, ch, now)
 	}
-	return fanout{b: b, to: members}
+	return fanout{b: b, to: members, ch: ch}
 }
 
 // pageVoiceLocked fans a page frame out to every session: one copy per
@@ -211,6 +229,17 @@ func (r *Relay) pageVoiceLocked(s *session, b []byte, flags proto.VoiceFlags, no
 		return nil
 	}
 	p.last, p.granted = now, false
+	out := r.pageFanoutLocked(b, flags)
+	if flags&proto.FlagEnd != 0 {
+		r.endPageLocked()
+	}
+	return out
+}
+
+// pageFanoutLocked makes the copies of a page frame b: one per channel with
+// members, with that channel's id and the priority flag, and b itself (the
+// priority flag set) for the sessions in no channel.
+func (r *Relay) pageFanoutLocked(b []byte, flags proto.VoiceFlags) []fanout {
 	out := make([]fanout, 0, len(r.channels)+1)
 	for _, ch := range r.channels {
 		if len(ch.members) == 0 {
@@ -230,9 +259,6 @@ func (r *Relay) pageVoiceLocked(s *session, b []byte, flags proto.VoiceFlags, no
 	if len(nowhere) > 0 {
 		proto.PutFlags(b, flags|proto.FlagPriority)
 		out = append(out, fanout{b: b, to: nowhere})
-	}
-	if flags&proto.FlagEnd != 0 {
-		r.endPageLocked()
 	}
 	return out
 }

@@ -153,6 +153,7 @@ func Start(t testing.TB, opts ...Option) *Relay {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cert = cfg.Cert // an option may have given one
 	if cfg.Secret == nil {
 		cfg.Secret = make([]byte, 32)
 		rand.Read(cfg.Secret)

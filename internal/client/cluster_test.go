@@ -1,0 +1,91 @@
+package client
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/internal/relaytest"
+	"github.com/hark-intercom/hark/proto"
+)
+
+// A client given the three relays of a cluster moves to another one when
+// its relay dies (kill -9: no goodbye), on its resume ticket (no password
+// check), back in its channel, and what it sends afterwards reaches a
+// listener at the third relay.
+func TestClusterFailover(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 3)
+	nodes[0].AddUser("alice", "pa", 0) // one users store for the cluster
+	nodes[0].AddUser("bob", "pb", 0)
+	ctx := testCtx(t)
+	list := nodes[0].Addr + "," + nodes[1].Addr + "," + nodes[2].Addr
+	alice := reconnecting(t, nodes[0].Relay, "alice", "pa", "lobby", func(c *Config) { c.Relay = list })
+	if alice.Relay() != nodes[0].Addr {
+		t.Fatalf("alice is at %s, want the first relay %s", alice.Relay(), nodes[0].Addr)
+	}
+	bob := nodes[2].Dial(t, "bob", "pb")
+	bob.Join(t, "lobby")
+
+	killed := time.Now()
+	relaytest.KillNode(t, nodes[0])
+	e := waitState(t, ctx, alice.events, StateReconnecting)
+	waitState(t, ctx, alice.events, StateConnected)
+	took := time.Since(killed)
+	t.Logf("alice moved from %s to %s %v after the kill (lost: %v)", nodes[0].Addr, alice.Relay(), took.Round(time.Millisecond), e.Err)
+	if alice.Relay() == nodes[0].Addr {
+		t.Fatalf("alice is back at the dead relay")
+	}
+	if ch, ok := alice.Channel(); !ok || ch.Name != "lobby" {
+		t.Errorf("alice is in %+v %v after the move, want lobby", ch, ok)
+	}
+	if st := alice.Stats(); st.Resumed != 1 {
+		t.Errorf("alice's stats %+v: want the move on the resume ticket", st)
+	}
+	for _, n := range nodes[1:] {
+		want := uint64(0)
+		if n == nodes[2] {
+			want = 1 // bob's login
+		}
+		if got := n.Stats().PasswordChecks; got != want {
+			t.Errorf("relay %s checked %d passwords, want %d: alice's ticket from the dead relay should do", n.Addr, got, want)
+		}
+	}
+	if err := alice.Text(ctx, "", "after the move"); err != nil {
+		t.Fatal(err)
+	}
+	relaytest.Wait(t, bob, func(m *proto.Text) bool { return m.Text == "after the move" && m.FromName == "alice" })
+}
+
+// A floor held by a talker at a relay that dies is free at the others
+// when its lease runs out, and the talker is gone from their presence.
+func TestClusterDeadRelayFreesFloor(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
+	alice := nodes[0].Dial(t, "alice", "")
+	bob := nodes[1].Dial(t, "bob", "")
+	alice.Join(t, "lobby")
+	bob.Join(t, "lobby")
+	relaytest.Wait(t, bob, func(m *proto.PresenceChange) bool { return m.User.Name == "alice" && m.User.Channel == "lobby" })
+	alice.MustSend(t, &proto.FloorRequest{Channel: 1})
+	relaytest.Wait(t, alice, func(m *proto.FloorGrant) bool { return true })
+	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && m.Talking })
+	// Keep the floor alive with frames until the kill.
+	alice.SendVoice(proto.VoiceHeader{Channel: 1, Duration: 960, Flags: proto.FlagStart}, []byte{1})
+
+	killed := time.Now()
+	relaytest.KillNode(t, nodes[0])
+	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && !m.Talking })
+	freed := time.Since(killed)
+	relaytest.Wait(t, bob, func(m *proto.PresenceChange) bool {
+		return m.Kind == proto.PresenceOffline && m.User.Name == "alice"
+	})
+	gone := time.Since(killed)
+	t.Logf("after relay A died: its floor free at B in %v, its user offline in %v", freed.Round(time.Millisecond), gone.Round(time.Millisecond))
+	bob.MustSend(t, &proto.FloorRequest{Channel: 1})
+	m := relaytest.Wait(t, bob, func(m proto.Message) bool {
+		_, g := m.(*proto.FloorGrant)
+		_, d := m.(*proto.FloorDeny)
+		return g || d
+	})
+	if d, ok := m.(*proto.FloorDeny); ok {
+		t.Fatalf("bob refused after the holder's relay died: %+v", d)
+	}
+}

@@ -1,0 +1,1204 @@
+// Package cluster joins several Hark relays into one intercom through NATS:
+// an embedded nats-server in each relay with TLS routes between the relays
+// (or an external NATS), never a protocol of our own.
+//
+// What crosses between relays:
+//
+//   - Voice: core NATS subjects hark.NAME.voice.CHANNEL (channel name in
+//     hex) and hark.NAME.page. A relay publishes each frame of its own
+//     talkers once, subscribes only to the channels its own sessions are
+//     in, and never republishes what it received (the connection is
+//     NoEcho, and received frames never reach the publish queue).
+//     Publishing goes through a bounded drop-oldest queue drained by one
+//     goroutine, so the relay's fan-out never waits for NATS.
+//   - Floors: a JetStream key-value bucket (memory, replicated on up to
+//     three relays). Taking a floor is Create (compare-and-set: only one
+//     relay can create a key); the holder's relay renews it (Update with
+//     the revision) every LeaseTTL/3; the bucket's max age is LeaseTTL, so
+//     the floor of a relay that died frees itself within LeaseTTL. Every
+//     relay watches the bucket to know who talks elsewhere.
+//   - Presence: each relay puts its own sessions under its node name in a
+//     second bucket (max age RosterTTL, renewed every RosterTTL/3); the
+//     others watch it. A relay that dies disappears within RosterTTL.
+//   - Events (text, ring, kick, page, replaced logins): hark.NAME.events,
+//     JSON with the proto message inside.
+//   - Status and round trips: hark.NAME.status (every relay answers),
+//     hark.NAME.ping.NODE.
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hark-intercom/hark/proto"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config configures a relay's membership of a cluster. Either Listen (and
+// Peers) for the embedded NATS server, or NATS for an external one.
+type Config struct {
+	// Name is the cluster's name: the same on every relay of the cluster
+	// (letters, digits, - and _).
+	Name string
+	// Node is this relay's name, unique in the cluster. Default: the host
+	// name and the cluster port.
+	Node string
+	// Listen is where the embedded NATS server listens for routes from the
+	// other relays (host:port; port 0 picks a free one). Peers are the
+	// other relays' route addresses (nats://host:port). Routes use TLS with
+	// the cluster certificate in Keys.
+	Listen string
+	Peers  []string
+	// NATS is the URL of an external NATS server or cluster to use instead
+	// of an embedded one (JetStream must be enabled there).
+	NATS string
+	// DataDir is the relay's data directory: the embedded server keeps its
+	// JetStream files in DataDir/nats and writes the address of its
+	// loopback client port to DataDir/cluster-client.url while it runs
+	// (read by `relay cluster status`).
+	DataDir string
+	// Keys is the cluster's key material (LoadKeys); required with the
+	// embedded server.
+	Keys Keys
+	// Replicas of the floor and presence buckets. Default: 3, or fewer
+	// when fewer relays are configured.
+	Replicas int
+	// VoiceQueue is how many frames may wait to be published (default
+	// 512); beyond that the oldest is dropped and counted.
+	VoiceQueue int
+	// LeaseTTL is how long a floor lives without renewal (default 1.5 s);
+	// RosterTTL the same for a relay's presence (default 1.5 s).
+	LeaseTTL, RosterTTL time.Duration
+	// ReadyTimeout bounds how long New waits for the embedded server to
+	// accept connections (default 10 s).
+	ReadyTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Lease is who holds a floor (or the page).
+type Lease struct {
+	Session uint32 `json:"s"`
+	Name    string `json:"n"`
+	Node    string `json:"node"`
+	Channel string `json:"c,omitempty"`
+}
+
+// Event is a control event for the other relays.
+type Event struct {
+	Kind string `json:"k"`
+	Node string `json:"node"`           // the relay it came from (filled by Send)
+	To   string `json:"to,omitempty"`   // a relay's node name; "" for every relay
+	Name string `json:"name,omitempty"` // the user concerned (kick, replaced)
+	Text string `json:"text,omitempty"`
+	Msg  []byte `json:"m,omitempty"` // a proto message framed at proto.Version
+}
+
+// Event kinds.
+const (
+	EventText     = "text"     // Msg: a proto.Text the origin relay filled in
+	EventRing     = "ring"     // Msg: a proto.Ring
+	EventKick     = "kick"     // end Name's session: Text says why (an admin)
+	EventReplaced = "replaced" // Name logged in at the origin relay: end the older session
+	EventTalking  = "talking"  // Msg: a proto.Talking in an open channel (Text: the channel's name)
+)
+
+// NodeStatus is what a relay says about itself in `relay cluster status`.
+type NodeStatus struct {
+	Node     string           `json:"node"`
+	Sessions int              `json:"sessions"`
+	Channels map[string]int   `json:"channels"` // local sessions per channel
+	Routes   []string         `json:"routes,omitempty"`
+	RTT      map[string]int64 `json:"rtt_us,omitempty"` // round trip to each peer, microseconds
+	Dropped  uint64           `json:"voice_dropped"`
+}
+
+// Handler receives what comes from the other relays. Its methods are
+// called on the cluster's goroutines (one at a time per kind) and must not
+// block for long.
+type Handler interface {
+	// Voice is a frame of another relay's talker in channel ("" for a
+	// page frame). frame is the handler's to keep.
+	Voice(channel string, frame []byte)
+	Event(ev Event)
+	// Roster is another relay's sessions (all of them); users nil when
+	// that relay left or died.
+	Roster(node string, users []proto.UserInfo)
+	// Floor says who holds a floor key at another relay, or nil when the
+	// key is free.
+	Floor(key string, l *Lease)
+	// FloorLost: a lease this relay held could not be renewed (taken
+	// over after a partition, or the cluster is unreachable).
+	FloorLost(key string)
+	// Status describes this relay for `relay cluster status`.
+	Status() NodeStatus
+}
+
+// ErrNotReady is returned by AcquireFloor before the floor bucket exists
+// (the cluster is still forming) or when NATS cannot be reached.
+var ErrNotReady = errors.New("the relays' cluster is not ready")
+
+// Cluster is one relay's membership of a cluster. Make it with New, hand
+// it a Handler with Start, stop it with Close. Safe for concurrent use.
+type Cluster struct {
+	cfg     Config
+	log     *slog.Logger
+	srv     *server.Server // nil with an external NATS
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	prefix  string
+	num     uint32
+	token   string
+	urlFile string
+
+	q *voiceQueue
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	ready  chan struct{}
+	killed atomic.Bool
+
+	floorKV  atomic.Pointer[kvBox]
+	rosterKV atomic.Pointer[kvBox]
+
+	h atomic.Pointer[handlerBox]
+
+	mu         sync.Mutex
+	want       map[string]bool               // guarded by mu: voice channels to subscribe
+	subs       map[string]*nats.Subscription // guarded by mu
+	held       map[string]*heldLease         // guarded by mu: leases this relay holds
+	releasing  map[string]chan struct{}      // guarded by mu: releases under way
+	roster     []byte                        // guarded by mu: our roster, JSON (nil: not set yet)
+	rosterGen  uint64                        // guarded by mu
+	peers      map[string]*peer              // guarded by mu: other relays seen in the roster bucket
+	subKick    chan struct{}
+	rosterKick chan struct{}
+
+	st stats
+}
+
+type kvBox struct{ kv jetstream.KeyValue }
+type handlerBox struct{ h Handler }
+
+// heldLease is a lease this relay holds. mu serialises its renewal and
+// its release, so that a release deletes the revision the last renewal
+// made.
+type heldLease struct {
+	mu       sync.Mutex
+	rev      uint64 // guarded by mu
+	released bool   // guarded by mu
+	val      []byte
+}
+
+type peer struct {
+	seen  time.Time
+	rtt   time.Duration
+	up    bool
+	users int
+	gone  bool
+}
+
+type stats struct {
+	voiceOut, voiceIn, eventsOut, eventsIn atomic.Uint64
+	acquired, refused, acquireErr, lost    atomic.Uint64
+	publishErr                             atomic.Uint64
+}
+
+// NodeNumber derives the 12-bit number (1..4095) that prefixes the session
+// ids of a relay named node, so that session ids are unique in the cluster.
+func NodeNumber(node string) uint32 {
+	sum := sha256.Sum256([]byte(node))
+	return binary.BigEndian.Uint32(sum[:4])%4095 + 1
+}
+
+// New joins the cluster: it starts the embedded NATS server (or connects to
+// the external one) and returns at once; the floor and presence buckets
+// are made in the background (Ready is closed then).
+func New(cfg Config) (*Cluster, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Name == "" {
+		return nil, errors.New("cluster: the cluster needs a name (--cluster NAME)")
+	}
+	for _, r := range cfg.Name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return nil, fmt.Errorf("cluster: the cluster name %q contains %q: use letters, digits, - and _ only", cfg.Name, r)
+		}
+	}
+	if cfg.NATS == "" && cfg.Listen == "" {
+		return nil, errors.New("cluster: give --cluster-listen (this relay's address for the other relays) or --nats URL (an external NATS)")
+	}
+	if cfg.VoiceQueue <= 0 {
+		cfg.VoiceQueue = 512
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 1500 * time.Millisecond
+	}
+	if cfg.RosterTTL <= 0 {
+		cfg.RosterTTL = 1500 * time.Millisecond
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 10 * time.Second
+	}
+	if cfg.Node == "" {
+		h, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(cfg.Listen)
+		cfg.Node = strings.Trim(h+"-"+port, "-")
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 3
+		if cfg.NATS == "" {
+			others := 0
+			seen := map[string]bool{}
+			for _, p := range cfg.Peers {
+				if !isSelf(p, cfg.Listen) && !seen[p] {
+					seen[p] = true
+					others++
+				}
+			}
+			cfg.Replicas = min(3, 1+others)
+		}
+	}
+	c := &Cluster{
+		cfg: cfg, log: cfg.Logger.With("cluster", cfg.Name, "node", cfg.Node),
+		prefix: "hark." + cfg.Name + ".", num: NodeNumber(cfg.Node),
+		q: newVoiceQueue(cfg.VoiceQueue), ready: make(chan struct{}),
+		want: map[string]bool{}, subs: map[string]*nats.Subscription{}, held: map[string]*heldLease{},
+		releasing: map[string]chan struct{}{}, peers: map[string]*peer{},
+		subKick: make(chan struct{}, 1), rosterKick: make(chan struct{}, 1),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	opts := []nats.Option{nats.Name("hark relay " + cfg.Node), nats.NoEcho(), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				c.log.Warn("lost the connection to NATS; reconnecting", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { c.log.Info("connected to NATS again") }),
+		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
+			c.log.Warn("NATS error (messages from other relays may have been lost)", "err", err)
+		}),
+	}
+	var err error
+	if cfg.NATS != "" {
+		c.nc, err = nats.Connect(cfg.NATS, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("cannot connect to NATS at %s: %w", cfg.NATS, err)
+		}
+	} else {
+		if err := c.startServer(); err != nil {
+			return nil, err
+		}
+		c.nc, err = nats.Connect("", append(opts, nats.InProcessServer(c.srv), nats.Token(c.token))...)
+		if err != nil {
+			c.srv.Shutdown()
+			return nil, fmt.Errorf("cluster: cannot connect to the embedded NATS server: %w", err)
+		}
+	}
+	c.js, err = jetstream.New(c.nc)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) startServer() error {
+	cfg := c.cfg
+	if len(cfg.Keys.Cert.Certificate) == 0 {
+		return errors.New("cluster: no cluster key material (run `relay cluster init`)")
+	}
+	host, port, err := splitListen(cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cluster: --cluster-listen %q: %w", cfg.Listen, err)
+	}
+	var routes []*url.URL
+	for _, p := range cfg.Peers {
+		if !strings.Contains(p, "://") {
+			p = "nats://" + p
+		}
+		u, err := url.Parse(p)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("cluster: --peer %q is not an address like nats://relay2:6222", p)
+		}
+		routes = append(routes, u)
+	}
+	c.token = cfg.Keys.Token()
+	store := filepath.Join(cfg.DataDir, "nats")
+	opts := &server.Options{
+		ServerName: cfg.Node,
+		Host:       "127.0.0.1", Port: server.RANDOM_PORT, // loopback client port: this relay and `relay cluster status`
+		Authorization:      c.token,
+		NoSigs:             true,
+		JetStream:          true,
+		StoreDir:           store,
+		JetStreamMaxMemory: 256 << 20,
+		JetStreamMaxStore:  64 << 20,
+		Cluster: server.ClusterOpts{
+			Name: cfg.Name, Host: host, Port: port,
+			TLSConfig: cfg.Keys.routeTLS(), TLSTimeout: 5,
+			ConnectRetries: -1, // keep trying peers that are not up yet
+			PingInterval:   time.Second, MaxPingsOut: 2,
+		},
+		Routes: routes,
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("cluster: cannot start the embedded NATS server: %w", err)
+	}
+	ns.SetLoggerV2(&natsLog{c.log}, false, false, false)
+	go ns.Start()
+	if !ns.ReadyForConnections(cfg.ReadyTimeout) {
+		ns.Shutdown()
+		return fmt.Errorf("cluster: the embedded NATS server did not start within %v (is %s free?)", cfg.ReadyTimeout, cfg.Listen)
+	}
+	c.srv = ns
+	if cfg.DataDir != "" {
+		c.urlFile = filepath.Join(cfg.DataDir, clientInfoFile)
+		b, _ := json.Marshal(ClientInfo{URL: ns.ClientURL(), Cluster: cfg.Name, Node: cfg.Node})
+		if err := os.WriteFile(c.urlFile, b, 0o600); err != nil {
+			c.log.Warn("cannot write the client address for `relay cluster status`", "file", c.urlFile, "err", err)
+			c.urlFile = ""
+		}
+	}
+	c.log.Info("cluster: embedded NATS server up", "routes_listen", ns.ClusterAddr().String(), "peers", strings.Join(cfg.Peers, ","))
+	return nil
+}
+
+// isSelf reports whether the route URL peer is this relay's own listen
+// address (an operator may list every relay, this one too, on each).
+func isSelf(peer, listen string) bool {
+	u, err := url.Parse(peer)
+	if err != nil || !strings.Contains(peer, "://") {
+		u = &url.URL{Host: peer}
+	}
+	ph, pp, err1 := net.SplitHostPort(u.Host)
+	lh, lp, err2 := net.SplitHostPort(listen)
+	if err1 != nil || err2 != nil || pp != lp {
+		return false
+	}
+	if ph == lh {
+		return true
+	}
+	local := map[string]bool{"localhost": true}
+	if h, err := os.Hostname(); err == nil {
+		local[h] = true
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				local[n.IP.String()] = true
+			}
+		}
+	}
+	if lip := net.ParseIP(lh); lh != "" && (lip == nil || !lip.IsUnspecified()) {
+		return false // listening on one address, and the peer is another
+	}
+	return local[ph] || net.ParseIP(ph) != nil && net.ParseIP(ph).IsLoopback()
+}
+
+func splitListen(s string) (string, int, error) {
+	h, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 0 || n > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	if n == 0 {
+		n = server.RANDOM_PORT
+	}
+	if h == "" {
+		h = "0.0.0.0"
+	}
+	return h, n, nil
+}
+
+// natsLog passes the embedded server's warnings and errors to the relay's
+// log (its notices at debug level). Warnings that are expected are logged
+// at debug or info level: the routes' certificate chain is not verified
+// because the peer's certificate is pinned instead (Keys.routeTLS), and
+// peers that are not up yet are retried.
+type natsLog struct{ l *slog.Logger }
+
+func (n *natsLog) Noticef(f string, a ...any) { n.l.Debug("nats: " + fmt.Sprintf(f, a...)) }
+func (n *natsLog) Warnf(f string, a ...any) {
+	msg := fmt.Sprintf(f, a...)
+	switch {
+	case strings.Contains(msg, "will not be verified"), strings.Contains(msg, "Error trying to connect to route"):
+		n.l.Debug("nats: " + msg)
+	case strings.Contains(msg, "Waiting for routing"), strings.Contains(msg, "meta leader"), strings.Contains(msg, "Metalayer"):
+		n.l.Info("nats: " + msg)
+	default:
+		n.l.Warn("nats: " + msg)
+	}
+}
+func (n *natsLog) Fatalf(f string, a ...any) { n.l.Error("nats: " + fmt.Sprintf(f, a...)) }
+func (n *natsLog) Errorf(f string, a ...any) { n.l.Warn("nats: " + fmt.Sprintf(f, a...)) }
+func (n *natsLog) Debugf(f string, a ...any) {}
+func (n *natsLog) Tracef(f string, a ...any) {}
+
+// Node returns this relay's node name.
+func (c *Cluster) Node() string { return c.cfg.Node }
+
+// NodeNumber returns the number that prefixes this relay's session ids.
+func (c *Cluster) NodeNumber() uint32 { return c.num }
+
+// RouteAddr returns where the embedded server listens for routes (nil with
+// an external NATS).
+func (c *Cluster) RouteAddr() net.Addr {
+	if c.srv == nil {
+		return nil
+	}
+	return c.srv.ClusterAddr()
+}
+
+// Ready is closed once the floor and presence buckets are usable.
+func (c *Cluster) Ready() <-chan struct{} { return c.ready }
+
+// Start hands the cluster its handler and starts exchanging with the other
+// relays. Call it once.
+func (c *Cluster) Start(h Handler) {
+	c.h.Store(&handlerBox{h})
+	subs := []struct {
+		subj string
+		fn   nats.MsgHandler
+	}{
+		{c.prefix + "events", c.onEvent},
+		{c.prefix + "page", func(m *nats.Msg) { c.st.voiceIn.Add(1); h.Voice("", m.Data) }},
+		{c.prefix + "status", func(m *nats.Msg) {
+			b, _ := json.Marshal(c.status())
+			m.Respond(b)
+		}},
+		{c.prefix + "ping." + c.cfg.Node, func(m *nats.Msg) { m.Respond(nil) }},
+	}
+	for _, s := range subs {
+		if _, err := c.nc.Subscribe(s.subj, s.fn); err != nil {
+			c.log.Error("cluster: cannot subscribe", "subject", s.subj, "err", err)
+		}
+	}
+	c.wg.Add(5)
+	go func() { defer c.wg.Done(); c.publishLoop() }()
+	go func() { defer c.wg.Done(); c.subscribeLoop() }()
+	go func() { defer c.wg.Done(); c.setup() }()
+	go func() { defer c.wg.Done(); c.renewLoop() }()
+	go func() { defer c.wg.Done(); c.pingLoop() }()
+}
+
+func (c *Cluster) handler() Handler {
+	if b := c.h.Load(); b != nil {
+		return b.h
+	}
+	return nil
+}
+
+// Close leaves the cluster: this relay's floors and presence are deleted
+// (the others see it at once rather than after the TTL), then the
+// connection and the embedded server stop.
+func (c *Cluster) Close() error {
+	c.cancel()
+	c.wg.Wait()
+	if kv := c.rosterKV.Load(); kv != nil && !c.killed.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		kv.kv.Delete(ctx, nodeKey(c.cfg.Node))
+		c.mu.Lock()
+		held := c.held
+		c.held = map[string]*heldLease{}
+		c.mu.Unlock()
+		if fk := c.floorKV.Load(); fk != nil {
+			for k, h := range held {
+				fk.kv.Delete(ctx, k, jetstream.LastRevision(h.rev))
+			}
+		}
+		cancel()
+	}
+	if c.nc != nil {
+		c.nc.Close()
+	}
+	if c.srv != nil {
+		c.srv.Shutdown()
+		c.srv.WaitForShutdown()
+	}
+	if c.urlFile != "" {
+		os.Remove(c.urlFile)
+	}
+	return nil
+}
+
+// Kill ends the membership the way a crash does (for tests): the
+// connection and the embedded server stop, nothing is deleted, and the
+// other relays find out when this relay's leases and presence expire.
+// Close after Kill does nothing more.
+func (c *Cluster) Kill() {
+	c.killed.Store(true)
+	c.cancel()
+	if c.srv != nil {
+		c.srv.Shutdown()
+	}
+	c.nc.Close()
+	c.wg.Wait()
+}
+
+// setup makes (or opens) the buckets, retrying until the cluster's
+// JetStream is up, then watches them.
+func (c *Cluster) setup() {
+	floorCfg := jetstream.KeyValueConfig{Bucket: "hark-" + c.cfg.Name + "-floor", History: 1, TTL: c.cfg.LeaseTTL,
+		Storage: jetstream.MemoryStorage, Replicas: c.cfg.Replicas, LimitMarkerTTL: time.Second}
+	rosterCfg := jetstream.KeyValueConfig{Bucket: "hark-" + c.cfg.Name + "-roster", History: 1, TTL: c.cfg.RosterTTL,
+		Storage: jetstream.MemoryStorage, Replicas: c.cfg.Replicas, LimitMarkerTTL: time.Second, MaxValueSize: 1 << 20}
+	open := func(cfg jetstream.KeyValueConfig) jetstream.KeyValue {
+		wait := 100 * time.Millisecond
+		var lastErr string
+		for c.ctx.Err() == nil {
+			ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+			kv, err := c.js.CreateOrUpdateKeyValue(ctx, cfg)
+			cancel()
+			if err == nil {
+				return kv
+			}
+			if err.Error() != lastErr {
+				c.log.Info("cluster: waiting for the relays' JetStream to form", "bucket", cfg.Bucket, "err", err)
+				lastErr = err.Error()
+			}
+			select {
+			case <-c.ctx.Done():
+			case <-time.After(wait):
+			}
+			wait = min(wait*2, time.Second)
+		}
+		return nil
+	}
+	fkv := open(floorCfg)
+	if fkv == nil {
+		return
+	}
+	rkv := open(rosterCfg)
+	if rkv == nil {
+		return
+	}
+	c.floorKV.Store(&kvBox{fkv})
+	c.rosterKV.Store(&kvBox{rkv})
+	c.wg.Add(3)
+	go func() { defer c.wg.Done(); c.watch(fkv, c.onFloor) }()
+	go func() { defer c.wg.Done(); c.watch(rkv, c.onRoster) }()
+	go func() { defer c.wg.Done(); c.rosterLoop(rkv) }()
+	close(c.ready)
+	c.log.Info("cluster: ready", "replicas", c.cfg.Replicas)
+}
+
+// watch follows every key of kv until Close, calling fn for each update
+// (and for each value there when it starts); it starts again when the
+// watcher fails.
+func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry)) {
+	for c.ctx.Err() == nil {
+		w, err := kv.WatchAll(c.ctx)
+		if err != nil {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			continue
+		}
+		for e := range w.Updates() {
+			if e != nil {
+				fn(e)
+			}
+		}
+		w.Stop()
+	}
+}
+
+func floorKeyOf(channel string) string { return "f." + hex.EncodeToString([]byte(channel)) }
+
+// FloorKey is the key of channel's floor; PageKey the page's.
+func FloorKey(channel string) string { return floorKeyOf(channel) }
+
+// PageKey is the key of the cluster-wide page (one pager at a time).
+const PageKey = "page"
+
+func nodeKey(node string) string { return "n." + hex.EncodeToString([]byte(node)) }
+
+func (c *Cluster) onFloor(e jetstream.KeyValueEntry) {
+	h := c.handler()
+	if h == nil {
+		return
+	}
+	switch e.Operation() {
+	case jetstream.KeyValuePut:
+		var l Lease
+		if json.Unmarshal(e.Value(), &l) != nil || l.Node == c.cfg.Node {
+			return
+		}
+		h.Floor(e.Key(), &l)
+	default:
+		h.Floor(e.Key(), nil)
+	}
+}
+
+type roster struct {
+	Node  string           `json:"node"`
+	Users []proto.UserInfo `json:"users"`
+}
+
+func (c *Cluster) onRoster(e jetstream.KeyValueEntry) {
+	h := c.handler()
+	if h == nil {
+		return
+	}
+	b, _ := hex.DecodeString(strings.TrimPrefix(e.Key(), "n."))
+	node := string(b)
+	if node == c.cfg.Node {
+		return
+	}
+	if e.Operation() != jetstream.KeyValuePut {
+		c.log.Debug("cluster: roster removed", "peer", node, "op", e.Operation().String(), "rev", e.Revision())
+		c.peerGone(node)
+		h.Roster(node, nil)
+		return
+	}
+	var r roster
+	if json.Unmarshal(e.Value(), &r) != nil {
+		return
+	}
+	if r.Users == nil {
+		r.Users = []proto.UserInfo{}
+	}
+	c.mu.Lock()
+	p := c.peers[node]
+	if p == nil {
+		p = &peer{}
+		c.peers[node] = p
+		c.log.Info("cluster: a relay joined", "peer", node)
+	}
+	p.seen, p.gone, p.users = time.Now(), false, len(r.Users)
+	c.mu.Unlock()
+	h.Roster(node, r.Users)
+}
+
+func (c *Cluster) peerGone(node string) {
+	c.mu.Lock()
+	if p := c.peers[node]; p != nil && !p.gone {
+		p.gone, p.up, p.users = true, false, 0
+		c.log.Warn("cluster: a relay left or stopped answering; its sessions and floors are released", "peer", node)
+	}
+	c.mu.Unlock()
+}
+
+// SetRoster replaces this relay's sessions as the other relays see them
+// (published within about 50 ms, and renewed while the relay runs). It
+// does not block.
+func (c *Cluster) SetRoster(users []proto.UserInfo) {
+	b, err := json.Marshal(roster{Node: c.cfg.Node, Users: users})
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	c.roster = b
+	c.rosterGen++
+	c.mu.Unlock()
+	select {
+	case c.rosterKick <- struct{}{}:
+	default:
+	}
+}
+
+// rosterLoop puts this relay's roster when it changed and every
+// RosterTTL/3, and notices relays whose roster expired without a marker.
+func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
+	t := time.NewTicker(c.cfg.RosterTTL / 3)
+	defer t.Stop()
+	exp := time.NewTicker(100 * time.Millisecond)
+	defer exp.Stop()
+	var sent uint64
+	key := nodeKey(c.cfg.Node)
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-exp.C:
+			c.expirePeers()
+			continue
+		case <-c.rosterKick:
+		case <-t.C:
+			sent = 0 // renew
+		}
+		c.mu.Lock()
+		b, gen := c.roster, c.rosterGen
+		c.mu.Unlock()
+		if b == nil || gen == sent {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.RosterTTL)
+		_, err := kv.Put(ctx, key, b)
+		cancel()
+		if err != nil {
+			c.st.publishErr.Add(1)
+			c.log.Debug("cluster: cannot publish this relay's sessions", "err", err)
+			continue
+		}
+		sent = gen
+		select { // coalesce a burst of changes
+		case <-c.ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// expirePeers drops relays whose roster was not renewed for RosterTTL and
+// a little (the bucket's expiry marker may come later than that).
+func (c *Cluster) expirePeers() {
+	var gone []string
+	now := time.Now()
+	c.mu.Lock()
+	for n, p := range c.peers {
+		if !p.gone && now.Sub(p.seen) > c.cfg.RosterTTL+200*time.Millisecond {
+			gone = append(gone, n)
+		}
+	}
+	c.mu.Unlock()
+	for _, n := range gone {
+		c.peerGone(n)
+		if h := c.handler(); h != nil {
+			h.Roster(n, nil)
+		}
+	}
+}
+
+// Listen says whether this relay has sessions in channel: only then does
+// it subscribe to the channel's voice. It does not block.
+func (c *Cluster) Listen(channel string, on bool) {
+	c.mu.Lock()
+	if on {
+		c.want[channel] = true
+	} else {
+		delete(c.want, channel)
+	}
+	c.mu.Unlock()
+	select {
+	case c.subKick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Cluster) voiceSubject(channel string) string {
+	return c.prefix + "voice." + hex.EncodeToString([]byte(channel))
+}
+
+func (c *Cluster) subscribeLoop() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.subKick:
+		}
+		c.mu.Lock()
+		var add, del []string
+		for ch := range c.want {
+			if c.subs[ch] == nil {
+				add = append(add, ch)
+			}
+		}
+		for ch := range c.subs {
+			if !c.want[ch] {
+				del = append(del, ch)
+			}
+		}
+		c.mu.Unlock()
+		for _, ch := range del {
+			c.mu.Lock()
+			s := c.subs[ch]
+			delete(c.subs, ch)
+			c.mu.Unlock()
+			s.Unsubscribe()
+		}
+		for _, ch := range add {
+			s, err := c.nc.Subscribe(c.voiceSubject(ch), func(m *nats.Msg) {
+				c.st.voiceIn.Add(1)
+				if h := c.handler(); h != nil {
+					h.Voice(ch, m.Data)
+				}
+			})
+			if err != nil {
+				c.log.Error("cluster: cannot subscribe to a channel's voice", "channel", ch, "err", err)
+				continue
+			}
+			s.SetPendingLimits(4096, 8<<20)
+			c.mu.Lock()
+			c.subs[ch] = s
+			c.mu.Unlock()
+		}
+		c.nc.Flush()
+	}
+}
+
+// PublishVoice queues a frame of one of this relay's talkers for the other
+// relays (channel "" for a page frame). It copies frame, never blocks and
+// does not allocate; when the queue is full the oldest frame is dropped
+// and counted.
+func (c *Cluster) PublishVoice(channel string, frame []byte) { c.q.push(channel, frame) }
+
+func (c *Cluster) publishLoop() {
+	var buf [maxFrame]byte
+	subjects := map[string]string{"": c.prefix + "page"}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.q.kick:
+		}
+		for {
+			ch, n, ok := c.q.pop(buf[:])
+			if !ok {
+				break
+			}
+			subj, found := subjects[ch]
+			if !found {
+				subj = c.voiceSubject(ch)
+				subjects[ch] = subj
+			}
+			if err := c.nc.Publish(subj, buf[:n]); err != nil {
+				c.st.publishErr.Add(1)
+				continue
+			}
+			c.st.voiceOut.Add(1)
+		}
+	}
+}
+
+// Send publishes ev to the other relays (ev.To one of them, or all).
+func (c *Cluster) Send(ev Event) {
+	ev.Node = c.cfg.Node
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	if err := c.nc.Publish(c.prefix+"events", b); err != nil {
+		c.st.publishErr.Add(1)
+		c.log.Warn("cluster: cannot send an event to the other relays", "kind", ev.Kind, "err", err)
+		return
+	}
+	c.st.eventsOut.Add(1)
+}
+
+func (c *Cluster) onEvent(m *nats.Msg) {
+	var ev Event
+	if json.Unmarshal(m.Data, &ev) != nil || ev.Node == c.cfg.Node || ev.To != "" && ev.To != c.cfg.Node {
+		return
+	}
+	c.st.eventsIn.Add(1)
+	if h := c.handler(); h != nil {
+		h.Event(ev)
+	}
+}
+
+// AcquireFloor tries to take key for l with compare-and-set. ok is true
+// when l holds it now (renewed by this relay until ReleaseFloor); else cur
+// is who holds it. err is ErrNotReady (wrapped) when the cluster cannot
+// decide. It blocks for a round trip through the cluster's JetStream.
+func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Lease, ok bool, err error) {
+	box := c.floorKV.Load()
+	if box == nil {
+		return Lease{}, false, ErrNotReady
+	}
+	l.Node = c.cfg.Node
+	val, _ := json.Marshal(l)
+	c.mu.Lock()
+	rel := c.releasing[key]
+	c.mu.Unlock()
+	if rel != nil {
+		select {
+		case <-rel:
+		case <-ctx.Done():
+			return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, ctx.Err())
+		}
+	}
+	// A replica may answer Get with an older state than the Create saw
+	// (KV reads go to any replica): try again a few times, a moment later.
+	for try := 0; try < 20; try++ {
+		if try > 1 {
+			select {
+			case <-ctx.Done():
+				c.st.acquireErr.Add(1)
+				return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, ctx.Err())
+			case <-time.After(time.Duration(try) * time.Millisecond):
+			}
+		}
+		rev, err := box.kv.Create(ctx, key, val)
+		if err == nil {
+			c.mu.Lock()
+			c.held[key] = &heldLease{rev: rev, val: val}
+			c.mu.Unlock()
+			c.st.acquired.Add(1)
+			return l, true, nil
+		}
+		if !keyExists(err) {
+			c.st.acquireErr.Add(1)
+			return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, err)
+		}
+		e, gerr := box.kv.Get(ctx, key)
+		if errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted) {
+			continue // freed meanwhile
+		}
+		if gerr != nil {
+			c.st.acquireErr.Add(1)
+			return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, gerr)
+		}
+		if json.Unmarshal(e.Value(), &cur) != nil {
+			continue
+		}
+		if cur.Node == c.cfg.Node {
+			c.mu.Lock()
+			mine := c.held[key] != nil
+			c.mu.Unlock()
+			if !mine {
+				// A lease of ours this relay no longer holds (its
+				// release failed): delete it and try again.
+				box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+				continue
+			}
+		}
+		c.mu.Lock()
+		p := c.peers[cur.Node]
+		dead := p != nil && p.gone
+		c.mu.Unlock()
+		if dead {
+			// Held at a relay that died: its lease has not run out yet,
+			// but nobody will renew it.
+			box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+			continue
+		}
+		c.st.refused.Add(1)
+		return cur, false, nil
+	}
+	c.st.refused.Add(1)
+	return Lease{Name: "someone"}, false, nil
+}
+
+// keyExists reports whether a Create failed because the key has a value:
+// the server says so with "wrong last sequence", in one of two codes
+// depending on whether the clustered stream checked it before or after
+// proposing the write.
+func keyExists(err error) bool {
+	var ae *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) ||
+		errors.As(err, &ae) && (ae.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || ae.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// ReleaseFloor gives key back (if this relay holds it). It does not block:
+// the delete runs in the background, and an AcquireFloor of the same key
+// waits for it.
+func (c *Cluster) ReleaseFloor(key string) {
+	c.mu.Lock()
+	h := c.held[key]
+	delete(c.held, key)
+	if h == nil || c.releasing[key] != nil {
+		c.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	c.releasing[key] = done
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer func() {
+			c.mu.Lock()
+			delete(c.releasing, key)
+			c.mu.Unlock()
+			close(done)
+		}()
+		box := c.floorKV.Load()
+		if box == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LeaseTTL)
+		defer cancel()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.released = true
+		if err := box.kv.Delete(ctx, key, jetstream.LastRevision(h.rev)); err != nil {
+			c.log.Debug("cluster: releasing a floor failed (it expires by itself)", "key", key, "err", err)
+		}
+	}()
+}
+
+// renewLoop renews the leases this relay holds every LeaseTTL/3.
+func (c *Cluster) renewLoop() {
+	t := time.NewTicker(c.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		box := c.floorKV.Load()
+		if box == nil {
+			continue
+		}
+		c.mu.Lock()
+		keys := make([]string, 0, len(c.held))
+		for k := range c.held {
+			keys = append(keys, k)
+		}
+		c.mu.Unlock()
+		for _, k := range keys {
+			c.mu.Lock()
+			h := c.held[k]
+			c.mu.Unlock()
+			if h == nil {
+				continue
+			}
+			h.mu.Lock()
+			if h.released {
+				h.mu.Unlock()
+				continue
+			}
+			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LeaseTTL/2)
+			rev, err := box.kv.Update(ctx, k, h.val, h.rev)
+			cancel()
+			if err == nil {
+				h.rev = rev
+			}
+			h.mu.Unlock()
+			c.mu.Lock()
+			still := c.held[k] == h
+			if err != nil && still {
+				delete(c.held, k)
+			}
+			c.mu.Unlock()
+			if err != nil && still && c.ctx.Err() == nil {
+				c.st.lost.Add(1)
+				c.log.Warn("cluster: lost a floor (it could not be renewed)", "key", k, "err", err)
+				if hd := c.handler(); hd != nil {
+					hd.FloorLost(k)
+				}
+			}
+		}
+	}
+}
+
+// pingLoop measures the round trip to every other relay every 2 s.
+func (c *Cluster) pingLoop() {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		var nodes []string
+		for n, p := range c.peers {
+			if !p.gone {
+				nodes = append(nodes, n)
+			}
+		}
+		c.mu.Unlock()
+		for _, n := range nodes {
+			start := time.Now()
+			_, err := c.nc.Request(c.prefix+"ping."+n, nil, time.Second)
+			rtt := time.Since(start)
+			c.mu.Lock()
+			if p := c.peers[n]; p != nil {
+				p.up = err == nil
+				if err == nil {
+					p.rtt = rtt
+				}
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// PeerRTT returns the last measured round trip to each other relay.
+func (c *Cluster) PeerRTT() map[string]time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[string]time.Duration{}
+	for n, p := range c.peers {
+		if !p.gone && p.up {
+			m[n] = p.rtt
+		}
+	}
+	return m
+}
+
+func (c *Cluster) status() NodeStatus {
+	var st NodeStatus
+	if h := c.handler(); h != nil {
+		st = h.Status()
+	}
+	st.Node = c.cfg.Node
+	st.Dropped = c.q.dropped.Load()
+	st.RTT = map[string]int64{}
+	for n, d := range c.PeerRTT() {
+		st.RTT[n] = d.Microseconds()
+	}
+	if c.srv != nil {
+		if rz, err := c.srv.Routez(nil); err == nil {
+			seen := map[string]bool{}
+			for _, r := range rz.Routes {
+				name := r.RemoteName
+				if name == "" {
+					name = net.JoinHostPort(r.IP, strconv.Itoa(r.Port))
+				}
+				if !seen[name] {
+					seen[name] = true
+					st.Routes = append(st.Routes, name)
+				}
+			}
+		}
+	}
+	return st
+}
+
+// Status asks every relay of the cluster for its status through nc (any
+// connection to the cluster's NATS), collecting answers for wait.
+func Status(nc *nats.Conn, name string, wait time.Duration) ([]NodeStatus, error) {
+	inbox := nats.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Unsubscribe()
+	if err := nc.PublishRequest("hark."+name+".status", inbox, nil); err != nil {
+		return nil, err
+	}
+	var out []NodeStatus
+	deadline := time.Now().Add(wait)
+	for {
+		m, err := sub.NextMsg(time.Until(deadline))
+		if err != nil {
+			break
+		}
+		var st NodeStatus
+		if json.Unmarshal(m.Data, &st) == nil {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}

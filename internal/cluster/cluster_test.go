@@ -1,0 +1,202 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hark-intercom/hark/proto"
+)
+
+// rec is a Handler that records what it gets.
+type rec struct {
+	mu     sync.Mutex
+	voice  chan []byte
+	events chan Event
+	floors map[string]*Lease
+	roster map[string][]proto.UserInfo
+	change chan struct{}
+}
+
+func newRec() *rec {
+	return &rec{voice: make(chan []byte, 64), events: make(chan Event, 64), floors: map[string]*Lease{},
+		roster: map[string][]proto.UserInfo{}, change: make(chan struct{}, 1)}
+}
+
+func (r *rec) poke() {
+	select {
+	case r.change <- struct{}{}:
+	default:
+	}
+}
+func (r *rec) Voice(ch string, b []byte) { r.voice <- b }
+func (r *rec) Event(ev Event)            { r.events <- ev }
+func (r *rec) Roster(n string, u []proto.UserInfo) {
+	r.mu.Lock()
+	r.roster[n] = u
+	r.mu.Unlock()
+	r.poke()
+}
+func (r *rec) Floor(k string, l *Lease) {
+	r.mu.Lock()
+	r.floors[k] = l
+	r.mu.Unlock()
+	r.poke()
+}
+func (r *rec) FloorLost(string)   {}
+func (r *rec) Status() NodeStatus { return NodeStatus{} }
+
+// waitFor waits (bounded) until cond holds, re-checking at each change.
+func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		r.mu.Lock()
+		ok := cond()
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-r.change:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// startThree starts three clustered nodes on loopback, B and C routed to A.
+func startThree(t *testing.T) ([]*Cluster, []*rec) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := LoadKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []*Cluster
+	var rs []*rec
+	addrs := FreeAddrs(t, 3)
+	var peers []string
+	for _, a := range addrs {
+		peers = append(peers, "nats://"+a)
+	}
+	for i, n := range []string{"a", "b", "c"} {
+		c, err := New(Config{Name: "test", Node: n, Listen: addrs[i], Peers: peers, DataDir: t.TempDir(), Keys: keys, Replicas: 3, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		r := newRec()
+		c.Start(r)
+		cs, rs = append(cs, c), append(rs, r)
+	}
+	for _, c := range cs {
+		select {
+		case <-c.Ready():
+		case <-time.After(30 * time.Second):
+			t.Fatal("the cluster did not form")
+		}
+	}
+	return cs, rs
+}
+
+func TestClusterFloorVoiceRoster(t *testing.T) {
+	cs, rs := startThree(t)
+	ctx := context.Background()
+
+	// Roster: every node sees the others'.
+	for i, c := range cs {
+		c.SetRoster([]proto.UserInfo{{Session: uint32(i + 1), Name: fmt.Sprint("u", i)}})
+	}
+	for i, r := range rs {
+		r.waitFor(t, "rosters", func() bool {
+			n := 0
+			for node, u := range r.roster {
+				if node != cs[i].Node() && len(u) == 1 {
+					n++
+				}
+			}
+			return n == 2
+		})
+	}
+
+	// Floor contention: exactly one of two simultaneous takers wins, 20 times.
+	key := FloorKey("ops")
+	for round := 0; round < 20; round++ {
+		var wg sync.WaitGroup
+		won := make([]bool, 2)
+		for i := 0; i < 2; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, ok, err := cs[i].AcquireFloor(ctx, key, Lease{Session: uint32(i + 1), Name: fmt.Sprint("u", i)})
+				if err != nil {
+					t.Error(err)
+				}
+				won[i] = ok
+			}()
+		}
+		wg.Wait()
+		if won[0] == won[1] {
+			t.Fatalf("round %d: grants %v: want exactly one", round, won)
+		}
+		w := 0
+		if won[1] {
+			w = 1
+		}
+		cs[w].ReleaseFloor(key)
+	}
+
+	// Voice: C listens to ops, A publishes, C gets it; B does not listen.
+	cs[2].Listen("ops", true)
+	frame := proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1, Duration: 960}, []byte{1, 2, 3})
+	for {
+		cs[0].PublishVoice("ops", frame)
+		select {
+		case b := <-rs[2].voice:
+			if string(b) != string(frame) {
+				t.Fatalf("got %x want %x", b, frame)
+			}
+			return
+		case <-time.After(50 * time.Millisecond): // subscription still propagating: publish again
+		}
+	}
+}
+
+// The relay's fan-out hands frames to the publish queue without allocating,
+// and a full queue drops its oldest frame, counted.
+func TestVoiceQueueNoAllocDropOldest(t *testing.T) {
+	q := newVoiceQueue(4)
+	frame := make([]byte, 100)
+	if n := testing.AllocsPerRun(1000, func() { q.push("lobby", frame) }); n != 0 {
+		t.Errorf("push allocates %v times", n)
+	}
+	for len(q.kick) > 0 {
+		<-q.kick
+	}
+	q = newVoiceQueue(4)
+	for i := 0; i < 6; i++ {
+		frame[0] = byte(i)
+		q.push("lobby", frame)
+	}
+	if d := q.dropped.Load(); d != 2 {
+		t.Errorf("dropped %d, want 2", d)
+	}
+	var buf [maxFrame]byte
+	for want := byte(2); want < 6; want++ {
+		ch, n, ok := q.pop(buf[:])
+		if !ok || ch != "lobby" || n != 100 || buf[0] != want {
+			t.Fatalf("pop: %q %d %v first byte %d, want frame %d", ch, n, ok, buf[0], want)
+		}
+	}
+	if _, _, ok := q.pop(buf[:]); ok {
+		t.Error("queue not empty")
+	}
+}
