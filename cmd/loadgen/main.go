@@ -201,7 +201,10 @@ func restart(c *cli.Context) error {
 			r.Back.Round(time.Millisecond), r.BackFromStop.Round(time.Millisecond), r.BackP50.Round(time.Millisecond), cfg.Settle, r.NotBack)
 		fmt.Printf("restarted relay: %.0f password checks, %.0f logins on resume tickets, %.0f tickets refused, %.0f busy refusals\n",
 			r.PasswordChecks, r.Resumed, r.TicketsRefused, r.Busy)
-		fmt.Printf("load sessions that noticed by ping timeout (not by stateless reset or goodbye): %d\n", r.ClientsSilentDrops)
+		fmt.Printf("load sessions noticed the loss %v after the signal (median), the last %v; %d of them by ping timeout (not by stateless reset or goodbye)\n",
+			r.NoticedP50.Round(time.Millisecond), r.NoticedMax.Round(time.Millisecond), r.ClientsSilentDrops)
+		fmt.Printf("restarted relay: %.0f logins for %d sessions; %d sessions reconnected more than once (gave up a session they had again)\n",
+			r.Logins, r.Sessions+2, r.GivenUpAgain)
 		fmt.Printf("talk record: noticed the loss %v after the signal, back %v after the relay answered again\n",
 			r.RecorderNoticed.Round(time.Millisecond), r.RecorderBack.Round(time.Millisecond))
 		fmt.Printf("sender back %v after the relay answered; sent a text and %v of voice at +%v\n",
@@ -212,8 +215,8 @@ func restart(c *cli.Context) error {
 		if r.SenderErr != "" {
 			fmt.Printf("the sender stopped early (%s): the figures below count what it had sent\n", r.SenderErr)
 		}
-		fmt.Printf("texts lost: %d of %d receivers; frames at the load sessions of the channel: %d of %d (lost %d); talk record heard %v of %v\n",
-			r.TextsLost, r.Receivers, r.FramesReceived, r.FramesExpected, int64(r.FramesExpected)-int64(r.FramesReceived), r.RecorderHeard, r.RecorderVoice)
+		fmt.Printf("texts lost: %d of %d receivers (%d more got it late, in the catch-up after logging in again); frames at the load sessions of the channel: %d of %d (lost %d); talk record heard %v of %v\n",
+			r.TextsLost, r.Receivers, r.TextsCaughtUp, r.FramesReceived, r.FramesExpected, int64(r.FramesExpected)-int64(r.FramesReceived), r.RecorderHeard, r.RecorderVoice)
 	}
 	return err
 }

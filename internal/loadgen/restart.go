@@ -86,6 +86,10 @@ type RestartResult struct {
 	// sessions and talk record).
 	Receivers                   int
 	TextsLost                   int
+	// TextsCaughtUp counts receivers that got the text not live but in
+	// the catch-up the relay sends after a login (the session was not
+	// back yet when it was sent): late, not lost.
+	TextsCaughtUp               int
 	VoiceFrames                 int
 	FramesExpected              uint64 // at the load sessions of the first channel
 	FramesReceived              uint64
@@ -96,6 +100,13 @@ type RestartResult struct {
 	Resumed, Busy               float64
 	TicketsRefused              float64
 	ClientsSilentDrops          uint64 // load sessions that noticed by ping timeout
+	// Noticed is when the load sessions noticed the loss (their state
+	// left connected), from the signal: median and last.
+	NoticedP50, NoticedMax time.Duration
+	// GivenUpAgain counts load sessions that reconnected more than once
+	// after the restart: they gave up a session they had logged in to.
+	GivenUpAgain int
+	Logins       float64 // logins at the restarted relay until the end of the round
 	LoadAvgBefore, LoadAvgAfter string
 }
 
@@ -151,16 +162,29 @@ type restartRun struct {
 	fp      string
 	relay   *exec.Cmd
 	exited  chan struct{} // closed when the current relay process has ended
+	// clientLog receives the load clients' logs (clients.log in the work
+	// directory: why each one lost the relay and how its reconnection went).
+	clientLog *slog.Logger
 
 	sess   []*loadSession
 	sender *client.Client
+	// text is what the sender sends this round (each round its own, so a
+	// catch-up of an earlier round's text is not counted).
+	text atomic.Pointer[string]
+}
+
+// isRoundText reports whether t is the text the sender sends this round.
+func (r *restartRun) isRoundText(t string) bool {
+	p := r.text.Load()
+	return p != nil && *p == t
 }
 
 // loadSession is one reconnecting client.
 type loadSession struct {
 	c      *client.Client
 	first  bool // in the first channel: counts texts and voice
-	text   atomic.Int32
+	text   atomic.Int32 // the round's text, received live
+	caught atomic.Int32 // the round's text, received in a catch-up
 	frames atomic.Uint64
 }
 
@@ -183,6 +207,15 @@ func RunRestart(ctx context.Context, cfg RestartConfig) ([]RestartResult, error)
 	if err := r.prepare(); err != nil {
 		return nil, err
 	}
+	lf, err := os.Create(filepath.Join(r.dir, "clients.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer lf.Close()
+	bw := bufio.NewWriterSize(lf, 1<<16)
+	var bwMu sync.Mutex
+	defer func() { bwMu.Lock(); bw.Flush(); bwMu.Unlock() }()
+	r.clientLog = slog.New(slog.NewTextHandler(lockedWriter{&bwMu, bw}, nil))
 	if err := r.startRelay(ctx); err != nil {
 		return nil, err
 	}
@@ -200,6 +233,18 @@ func RunRestart(ctx context.Context, cfg RestartConfig) ([]RestartResult, error)
 		out = append(out, *res)
 	}
 	return out, nil
+}
+
+// lockedWriter serialises writes to a buffered writer shared by clients.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func sessionName(i int) string { return fmt.Sprintf("load%05d", i) }
@@ -322,7 +367,7 @@ func (r *restartRun) clientConfig(name string) client.Config {
 	return client.Config{
 		Relay: r.addr, Name: name, Password: restartPassword, Fingerprint: r.fp,
 		Channel: ChannelName(0), Software: "hark-loadgen restart", Reconnect: true,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: r.clientLog,
 	}
 }
 
@@ -341,8 +386,17 @@ func (r *restartRun) login(ctx context.Context) error {
 		cfg.Channel = ChannelName(i / r.cfg.Group)
 		if s.first {
 			cfg.OnEvent = func(e client.Event) {
-				if m, ok := e.Msg.(*proto.Text); ok && m.FromName == "sender" {
-					s.text.Add(1)
+				switch m := e.Msg.(type) {
+				case *proto.Text:
+					if m.FromName == "sender" && r.isRoundText(m.Text) {
+						s.text.Add(1)
+					}
+				case *proto.History:
+					for _, it := range m.Items {
+						if it.From == "sender" && r.isRoundText(it.Text) {
+							s.caught.Add(1)
+						}
+					}
 				}
 			}
 			cfg.OnVoice = func(proto.VoiceHeader, []byte, time.Time) { s.frames.Add(1) }
@@ -494,8 +548,11 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		return nil, err
 	}
 	defer rec.stop()
+	text := "sent after the restart (" + sig.String() + ")"
+	r.text.Store(&text)
 	for _, s := range r.sess {
 		s.text.Store(0)
+		s.caught.Store(0)
 		s.frames.Store(0)
 	}
 	// A session is back when it reconnected (the dead connection may
@@ -515,6 +572,31 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 	if err := r.relay.Process.Signal(sig); err != nil {
 		return nil, err
 	}
+	// When each session noticed: its state left connected (or it was
+	// back already between two looks).
+	lostAt := make([]time.Time, len(r.sess))
+	watchStop, watchDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for left := len(r.sess); left > 0; {
+			now := time.Now()
+			for i, s := range r.sess {
+				if lostAt[i].IsZero() && (s.c.State() != client.StateConnected || s.c.Stats().Reconnects > base[i]) {
+					lostAt[i] = now
+					left--
+				}
+			}
+			select {
+			case <-t.C:
+			case <-watchStop:
+				return
+			}
+		}
+	}()
+	stopWatch := sync.OnceFunc(func() { close(watchStop); <-watchDone })
+	defer stopWatch()
 	// Wait for the process to end (a graceful stop says goodbye first).
 	select {
 	case <-r.exited:
@@ -569,6 +651,17 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 			return nil, ctx.Err()
 		}
 	}
+	stopWatch()
+	var noticed []time.Duration
+	for _, t := range lostAt {
+		if !t.IsZero() {
+			noticed = append(noticed, t.Sub(stopAt))
+		}
+	}
+	if len(noticed) > 0 {
+		slices.Sort(noticed)
+		res.NoticedP50, res.NoticedMax = noticed[len(noticed)/2], noticed[len(noticed)-1]
+	}
 	var last time.Time
 	var backs []time.Duration
 	for _, t := range backAt {
@@ -605,13 +698,21 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		// Let the last frames and the text arrive (bounded).
 		time.Sleep(time.Second)
 	}
-	for _, s := range r.sess {
-		res.ClientsSilentDrops += s.c.Stats().SilentDrops
+	for i, s := range r.sess {
+		st := s.c.Stats()
+		res.ClientsSilentDrops += st.SilentDrops
+		if st.Reconnects > base[i]+1 {
+			res.GivenUpAgain++
+		}
 		if !s.first {
 			continue
 		}
 		res.Receivers++
-		if res.TextSent && s.text.Load() == 0 {
+		switch {
+		case !res.TextSent, s.text.Load() > 0:
+		case s.caught.Load() > 0:
+			res.TextsCaughtUp++
+		default:
 			res.TextsLost++
 		}
 		res.FramesExpected += uint64(res.VoiceFrames) + 1 // and the end frame
@@ -639,6 +740,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		res.Resumed = m["hark_relay_logins_resumed_total"]
 		res.Busy = m["hark_relay_auth_busy_total"]
 		res.TicketsRefused = m["hark_relay_tickets_refused_total"]
+		res.Logins = m["hark_relay_logins_total"]
 	}
 	res.LoadAvgAfter = loadAvg()
 	return res, nil
@@ -655,7 +757,7 @@ type sendResult struct {
 func (r *restartRun) send(ctx context.Context) sendResult {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := r.sender.Text(ctx, "", "sent after the restart"); err != nil {
+	if err := r.sender.Text(ctx, "", *r.text.Load()); err != nil {
 		return sendResult{err: err}
 	}
 	res := sendResult{text: true}
