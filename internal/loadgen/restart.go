@@ -84,29 +84,29 @@ type RestartResult struct {
 	// Texts and voice sent to the first channel after the restart: one
 	// text and VoiceFrames frames, expected at Receivers members (load
 	// sessions and talk record).
-	Receivers                   int
-	TextsLost                   int
+	Receivers int
+	TextsLost int
 	// TextsCaughtUp counts receivers that got the text not live but in
 	// the catch-up the relay sends after a login (the session was not
 	// back yet when it was sent): late, not lost.
-	TextsCaughtUp               int
-	VoiceFrames                 int
-	FramesExpected              uint64 // at the load sessions of the first channel
-	FramesReceived              uint64
-	RecorderText                bool
-	RecorderHeard               time.Duration // non-silent audio in talk record's file after the restart
-	RecorderVoice               time.Duration // what was sent
-	PasswordChecks              float64       // by the restarted relay (from its metrics)
-	Resumed, Busy               float64
-	TicketsRefused              float64
-	ClientsSilentDrops          uint64 // load sessions that noticed by ping timeout
+	TextsCaughtUp      int
+	VoiceFrames        int
+	FramesExpected     uint64 // at the load sessions of the first channel
+	FramesReceived     uint64
+	RecorderText       bool
+	RecorderHeard      time.Duration // non-silent audio in talk record's file after the restart
+	RecorderVoice      time.Duration // what was sent
+	PasswordChecks     float64       // by the restarted relay (from its metrics)
+	Resumed, Busy      float64
+	TicketsRefused     float64
+	ClientsSilentDrops uint64 // load sessions that noticed by ping timeout
 	// Noticed is when the load sessions noticed the loss (their state
 	// left connected), from the signal: median and last.
 	NoticedP50, NoticedMax time.Duration
 	// GivenUpAgain counts load sessions that reconnected more than once
 	// after the restart: they gave up a session they had logged in to.
-	GivenUpAgain int
-	Logins       float64 // logins at the restarted relay until the end of the round
+	GivenUpAgain                int
+	Logins                      float64 // logins at the restarted relay until the end of the round
 	LoadAvgBefore, LoadAvgAfter string
 }
 
@@ -182,7 +182,7 @@ func (r *restartRun) isRoundText(t string) bool {
 // loadSession is one reconnecting client.
 type loadSession struct {
 	c      *client.Client
-	first  bool // in the first channel: counts texts and voice
+	first  bool         // in the first channel: counts texts and voice
 	text   atomic.Int32 // the round's text, received live
 	caught atomic.Int32 // the round's text, received in a catch-up
 	frames atomic.Uint64
