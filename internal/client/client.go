@@ -54,6 +54,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go"
+
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/knownrelays"
 	"github.com/hark-intercom/hark/proto"
@@ -300,11 +302,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 
 	var cn *conn
 	growth := 0
+	patient := false
 	for attempt := 0; ; attempt++ {
-		cn, err = c.connect(ctx, attempt)
+		cn, err = c.connect(ctx, attempt, patient)
 		if err == nil {
 			break
 		}
+		patient = relayIsUp(err)
 		if !cfg.Reconnect || !transient(err) || ctx.Err() != nil ||
 			(cfg.MaxAttempts > 0 && attempt+1 >= cfg.MaxAttempts) {
 			c.shutdown(err)
@@ -413,6 +417,26 @@ func growthAfter(err error) int {
 	return 2
 }
 
+// relayIsUp reports whether a failed attempt (or a lost connection) shows
+// the relay is up, so that the next attempt is patient with a slow
+// handshake (see connect): it refused as busy, or the QUIC handshake was
+// done before the attempt failed, or it ended the connection with a
+// stateless reset (it restarted and is back). Not when it did not answer,
+// and not when it is shutting down: those attempts stay short, to find it
+// soon once it is back.
+func relayIsUp(err error) bool {
+	var re *RelayError
+	if errors.As(err, &re) {
+		return re.Code != proto.CodeShutdown
+	}
+	var sr *quic.StatelessResetError
+	if errors.As(err, &sr) || errors.Is(err, errRestarted) {
+		return true
+	}
+	var ue *UnreachableError
+	return errors.As(err, &ue) && errors.Is(err, errLoginStalled)
+}
+
 // transient reports whether a failed connection attempt may succeed if
 // tried again unchanged: the relay was unreachable, busy checking other
 // passwords, full, or shutting down.
@@ -508,7 +532,7 @@ func (c *Client) supervise(cn *conn) {
 		// Reported to the caller as StateReconnecting: info only.
 		c.log.Info("connection to the relay lost; reconnecting", "err", err)
 		c.setState(StateReconnecting, err)
-		next := c.redial()
+		next := c.redial(relayIsUp(err))
 		if next == nil {
 			return
 		}
@@ -519,8 +543,9 @@ func (c *Client) supervise(cn *conn) {
 }
 
 // redial retries until it connects, the client closes or MaxAttempts fail.
-// It returns nil in the latter two cases (after shutting down).
-func (c *Client) redial() *conn {
+// It returns nil in the latter two cases (after shutting down). patient
+// says the relay is known to be up (see connect).
+func (c *Client) redial(patient bool) *conn {
 	growth := 0
 	for attempt := 0; ; attempt++ {
 		d := c.backoff(growth / 2)
@@ -534,10 +559,11 @@ func (c *Client) redial() *conn {
 		c.mu.Lock()
 		c.presenceReady = make(chan struct{})
 		c.mu.Unlock()
-		cn, err := c.connect(c.life, attempt)
+		cn, err := c.connect(c.life, attempt, patient)
 		if err == nil {
 			return cn
 		}
+		patient = relayIsUp(err)
 		if c.life.Err() != nil {
 			return nil
 		}
