@@ -85,6 +85,20 @@ func app() *cli.App {
 			},
 			Action: restart,
 		}, {
+			Name:  "flood",
+			Usage: "measure a login flood through the gateway: wrong-password websocket logins while real users log in",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "relay-bin", Value: "bin/relay", Usage: "relay binary"},
+				&cli.StringFlag{Name: "gateway-bin", Value: "bin/gateway", Usage: "gateway binary"},
+				&cli.IntFlag{Name: "accounts", Value: 100, Usage: "password accounts at the relay (the flood names the lower half)"},
+				&cli.IntFlag{Name: "real-users", Value: 10, Usage: "people logging in with the right password during the flood (half as accounts the flood names)"},
+				&cli.IntFlag{Name: "attempts", Value: 500, Usage: "wrong-password logins (at most 5000)"},
+				&cli.DurationFlag{Name: "over", Value: 10 * time.Second, Usage: "how long the flood lasts (at most 1m)"},
+				&cli.IntFlag{Name: "bcrypt-cost", Value: 10, Usage: "password hash cost of the accounts (10 is the relay's own)"},
+				&cli.StringFlag{Name: "keep", Usage: "work in this directory and keep it (logs of the relay and the gateway)"},
+			},
+			Action: flood,
+		}, {
 			Name:  "channels",
 			Usage: "print a relay channels file (JSON) for a run",
 			Flags: []cli.Flag{
@@ -219,6 +233,38 @@ func restart(c *cli.Context) error {
 			r.TextsLost, r.Receivers, r.TextsCaughtUp, r.FramesReceived, r.FramesExpected, int64(r.FramesExpected)-int64(r.FramesReceived), r.RecorderHeard, r.RecorderVoice)
 	}
 	return err
+}
+
+func flood(c *cli.Context) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	dir := c.String("keep")
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	cfg := loadgen.FloodConfig{
+		RelayBin: c.String("relay-bin"), GatewayBin: c.String("gateway-bin"), Accounts: c.Int("accounts"),
+		RealUsers: c.Int("real-users"), Attempts: c.Int("attempts"), Over: c.Duration("over"),
+		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log,
+	}
+	r, err := loadgen.RunFlood(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n== %d wrong-password websocket logins over %v through the gateway (from 127.0.0.2), %d real users logging in again and again (from 127.0.0.1) ==\n",
+		r.Attempts, cfg.Over, cfg.RealUsers)
+	fmt.Printf("load average before %s, after %s; the flood's last answer after %v\n", r.LoadAvgBefore, r.LoadAvgAfter, r.FloodTook.Round(time.Millisecond))
+	fmt.Printf("flood answers: %v\n", r.FloodAnswers)
+	fmt.Printf("real logins during the flood: %d, %d in (p50 %v, p99 %v, max %v), failed: %v; refused as locked out: %d\n",
+		r.RealLogins, r.RealOK, r.RealP50.Round(time.Millisecond), r.RealP99.Round(time.Millisecond), r.RealMax.Round(time.Millisecond), r.RealFailed, r.RealLockedOut)
+	fmt.Printf("at the relay: %.0f password checks, %.0f wrong passwords, %.0f refused as rate limited, %.0f refused as busy (password checks), %.0f connections refused before the handshake, %.0f logins\n",
+		r.RelayPasswordChecks, r.RelayAuthFailures, r.RelayRateLimited, r.RelayBusy, r.RelayConnRefused, r.RelayLogins)
+	return nil
 }
 
 func perFrame(d time.Duration, frames uint64) float64 {

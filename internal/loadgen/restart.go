@@ -3,18 +3,15 @@ package loadgen
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,14 +151,10 @@ const restartPassword = "load-password"
 
 // restartRun is the state of a run.
 type restartRun struct {
-	cfg     RestartConfig
-	log     *slog.Logger
-	dir     string
-	addr    string // relay UDP address
-	metrics string // relay metrics address
-	fp      string
-	relay   *exec.Cmd
-	exited  chan struct{} // closed when the current relay process has ended
+	cfg RestartConfig
+	log *slog.Logger
+	dir string
+	relayProc
 	// clientLog receives the load clients' logs (clients.log in the work
 	// directory: why each one lost the relay and how its reconnection went).
 	clientLog *slog.Logger
@@ -216,10 +209,10 @@ func RunRestart(ctx context.Context, cfg RestartConfig) ([]RestartResult, error)
 	var bwMu sync.Mutex
 	defer func() { bwMu.Lock(); bw.Flush(); bwMu.Unlock() }()
 	r.clientLog = slog.New(slog.NewTextHandler(lockedWriter{&bwMu, bw}, nil))
-	if err := r.startRelay(ctx); err != nil {
+	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
-	defer r.stopRelay()
+	defer r.stop()
 	if err := r.login(ctx); err != nil {
 		return nil, err
 	}
@@ -249,118 +242,16 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 
 func sessionName(i int) string { return fmt.Sprintf("load%05d", i) }
 
-// prepare writes the users file (one bcrypt hash shared by every account:
-// the relay checks it like any other), the channels file and picks ports.
+// prepare writes the accounts (one bcrypt hash shared by every account:
+// the relay checks it like any other) and the channels file, and picks
+// the relay's ports.
 func (r *restartRun) prepare() error {
-	h, err := bcrypt.GenerateFromPassword([]byte(restartPassword), r.cfg.BcryptCost)
-	if err != nil {
-		return err
-	}
-	type user struct {
-		Name  string   `json:"name"`
-		Hash  string   `json:"hash"`
-		Roles []string `json:"roles"`
-	}
-	var f struct {
-		Users []user `json:"users"`
-	}
+	names := []string{"recorder", "sender"}
 	for i := range r.cfg.Sessions {
-		f.Users = append(f.Users, user{sessionName(i), string(h), []string{}})
+		names = append(names, sessionName(i))
 	}
-	f.Users = append(f.Users, user{"recorder", string(h), []string{}}, user{"sender", string(h), []string{}})
-	b, _ := json.Marshal(f)
-	data := filepath.Join(r.dir, "relay")
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(data, "users.json"), b, 0o600); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(data, "channels.json"), []byte(ChannelsJSON(r.cfg.Sessions, r.cfg.Group, 0)), 0o600); err != nil {
-		return err
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	r.addr = pc.LocalAddr().String()
-	pc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	r.metrics = ln.Addr().String()
-	ln.Close()
-	return nil
-}
-
-var reFingerprint = regexp.MustCompile(`Fingerprint: (SHA256:\S+)`)
-
-// startRelay starts the relay process and waits for its banner (it then
-// answers on its port).
-func (r *restartRun) startRelay(ctx context.Context) error {
-	data := filepath.Join(r.dir, "relay")
-	cmd := exec.Command(r.cfg.RelayBin, "--data", data, "--listen", r.addr, "--metrics", r.metrics, "--log-level", r.cfg.RelayLogLevel)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	logf, err := os.OpenFile(filepath.Join(r.dir, "relay.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	up := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		fp := ""
-		for sc.Scan() {
-			if m := reFingerprint.FindStringSubmatch(sc.Text()); m != nil {
-				fp = m[1]
-			}
-			if strings.HasPrefix(sc.Text(), "Connect with") {
-				up <- fp
-				break
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	t := time.NewTimer(15 * time.Second)
-	defer t.Stop()
-	select {
-	case fp := <-up:
-		if r.fp != "" && fp != r.fp {
-			return fmt.Errorf("the restarted relay has another fingerprint (%s, was %s)", fp, r.fp)
-		}
-		r.fp = fp
-	case <-t.C:
-		cmd.Process.Kill()
-		return fmt.Errorf("the relay did not start within 15 s (see %s)", filepath.Join(r.dir, "relay.log"))
-	case <-ctx.Done():
-		cmd.Process.Kill()
-		return ctx.Err()
-	}
-	r.relay, r.exited = cmd, exited
-	return nil
-}
-
-func (r *restartRun) stopRelay() {
-	if r.relay == nil {
-		return
-	}
-	r.relay.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(10 * time.Second):
-		r.relay.Process.Kill()
-		<-r.exited
-	}
+	r.relayProc = relayProc{bin: r.cfg.RelayBin, dir: r.dir, logLevel: r.cfg.RelayLogLevel}
+	return r.relayProc.prepare(names, restartPassword, r.cfg.BcryptCost, ChannelsJSON(r.cfg.Sessions, r.cfg.Group, 0))
 }
 
 func (r *restartRun) clientConfig(name string) client.Config {
@@ -569,7 +460,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 
 	r.log.Info("stopping the relay", "signal", sig)
 	stopAt := time.Now()
-	if err := r.relay.Process.Signal(sig); err != nil {
+	if err := r.cmd.Process.Signal(sig); err != nil {
 		return nil, err
 	}
 	// When each session noticed: its state left connected (or it was
@@ -603,14 +494,14 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 	case <-time.After(30 * time.Second):
 		return nil, errors.New("the relay did not stop within 30 s")
 	}
-	r.relay = nil
+	r.cmd = nil
 	down := time.NewTimer(r.cfg.Gap)
 	select {
 	case <-down.C:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if err := r.startRelay(ctx); err != nil {
+	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
 	upAt := time.Now()
