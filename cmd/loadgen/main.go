@@ -74,6 +74,7 @@ func app() *cli.App {
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "relay-bin", Value: "bin/relay", Usage: "relay binary"},
 				&cli.StringFlag{Name: "talk-bin", Value: "bin/talk", Usage: "talk binary (for `talk record`)"},
+				&cli.StringFlag{Name: "gateway-bin", Usage: "gateway binary: with it, a websocket client (as the web page) through a gateway in front of the relay"},
 				&cli.IntFlag{Name: "sessions", Aliases: []string{"n"}, Value: 1000, Usage: "password accounts, each logged in by a reconnecting client (at most 5000)"},
 				&cli.IntFlag{Name: "group", Value: 50, Usage: "sessions per channel"},
 				&cli.DurationFlag{Name: "gap", Value: time.Second, Usage: "how long the relay stays down"},
@@ -203,7 +204,7 @@ func restart(c *cli.Context) error {
 		}
 	}
 	cfg := loadgen.RestartConfig{
-		RelayBin: c.String("relay-bin"), TalkBin: c.String("talk-bin"), Sessions: c.Int("sessions"),
+		RelayBin: c.String("relay-bin"), TalkBin: c.String("talk-bin"), GatewayBin: c.String("gateway-bin"), Sessions: c.Int("sessions"),
 		Group: c.Int("group"), Gap: c.Duration("gap"), Signals: sigs, Settle: c.Duration("settle"),
 		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log, RelayLogLevel: c.String("relay-log-level"),
 	}
@@ -221,6 +222,10 @@ func restart(c *cli.Context) error {
 			r.Logins, r.Sessions+2, r.GivenUpAgain)
 		fmt.Printf("talk record: noticed the loss %v after the signal, back %v after the relay answered again\n",
 			r.RecorderNoticed.Round(time.Millisecond), r.RecorderBack.Round(time.Millisecond))
+		if r.Browser {
+			fmt.Printf("browser through the gateway: told of the loss %v after the signal, back in its channel %v after the relay answered again; text: live %v, in the missed list %v; heard %v of %v\n",
+				r.BrowserNoticed.Round(time.Millisecond), r.BrowserBack.Round(time.Millisecond), r.BrowserText, r.BrowserCaught, r.BrowserHeard, r.RecorderVoice)
+		}
 		fmt.Printf("sender back %v after the relay answered; sent a text and %v of voice at +%v\n",
 			r.SenderBack.Round(time.Millisecond), r.RecorderVoice, r.SentAt.Round(time.Millisecond))
 		if !r.TextSent {

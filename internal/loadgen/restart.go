@@ -41,13 +41,16 @@ import (
 // Settle per restart, and the caller's context.
 type RestartConfig struct {
 	RelayBin, TalkBin string
-	Sessions          int              // default 1000
-	Group             int              // sessions per channel; default 50
-	Gap               time.Duration    // relay down time; default 1 s
-	Signals           []syscall.Signal // default SIGKILL, then SIGTERM
-	Settle            time.Duration    // longest wait for sessions to be back; default 60 s
-	BcryptCost        int              // password hash cost of the accounts; default bcrypt.DefaultCost
-	Connectors        int              // first logins in parallel; default 32
+	// GatewayBin, if set, puts a gateway in front of the relay with one
+	// websocket client (as the web page is) in the first channel.
+	GatewayBin string
+	Sessions   int              // default 1000
+	Group      int              // sessions per channel; default 50
+	Gap        time.Duration    // relay down time; default 1 s
+	Signals    []syscall.Signal // default SIGKILL, then SIGTERM
+	Settle     time.Duration    // longest wait for sessions to be back; default 60 s
+	BcryptCost int              // password hash cost of the accounts; default bcrypt.DefaultCost
+	Connectors int              // first logins in parallel; default 32
 	// SendAfter is when, after the relay answers again, the sender sends
 	// its text and voice (or as soon as it is back itself, if later).
 	// Default 2 s: what is sent from then on must reach everyone.
@@ -71,6 +74,15 @@ type RestartResult struct {
 	// Recorder is the `talk record` process: when it noticed the loss
 	// (from the signal), and when it was back (from the relay answering).
 	RecorderNoticed, RecorderBack time.Duration
+	// Browser is the websocket client through the gateway (with
+	// GatewayBin): when the gateway told it the relay was lost (from the
+	// signal) and when it was back in its channel (from the relay
+	// answering); whether the text came (live, or in the "missed" list)
+	// and how much of the voice it played.
+	Browser                     bool
+	BrowserNoticed, BrowserBack time.Duration
+	BrowserText, BrowserCaught  bool
+	BrowserHeard                time.Duration
 	// Sender timing (from the relay answering again).
 	SenderBack, SentAt time.Duration
 	// SenderErr says why the sender stopped early (its own connection
@@ -159,11 +171,20 @@ type restartRun struct {
 	// directory: why each one lost the relay and how its reconnection went).
 	clientLog *slog.Logger
 
-	sess   []*loadSession
-	sender *client.Client
+	sess    []*loadSession
+	sender  *client.Client
+	browser *browser // with GatewayBin
 	// text is what the sender sends this round (each round its own, so a
 	// catch-up of an earlier round's text is not counted).
 	text atomic.Pointer[string]
+}
+
+// roundText is the text the sender sends this round.
+func (r *restartRun) roundText() string {
+	if p := r.text.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // isRoundText reports whether t is the text the sender sends this round.
@@ -217,6 +238,19 @@ func RunRestart(ctx context.Context, cfg RestartConfig) ([]RestartResult, error)
 		return nil, err
 	}
 	defer r.closeClients()
+	if cfg.GatewayBin != "" {
+		gw, err := startGateway(ctx, cfg.GatewayBin, r.dir, &r.relayProc)
+		if err != nil {
+			return nil, err
+		}
+		defer gw.stop()
+		b, err := dialBrowser(ctx, "ws://"+gw.addr+"/ws", "browser", restartPassword, ChannelName(0))
+		if err != nil {
+			return nil, err
+		}
+		defer b.close()
+		r.browser = b
+	}
 	var out []RestartResult
 	for _, sig := range cfg.Signals {
 		res, err := r.restart(ctx, sig)
@@ -246,7 +280,7 @@ func sessionName(i int) string { return fmt.Sprintf("load%05d", i) }
 // the relay checks it like any other) and the channels file, and picks
 // the relay's ports.
 func (r *restartRun) prepare() error {
-	names := []string{"recorder", "sender"}
+	names := []string{"recorder", "sender", "browser"}
 	for i := range r.cfg.Sessions {
 		names = append(names, sessionName(i))
 	}
@@ -352,7 +386,8 @@ type recorder struct {
 	mu                sync.Mutex
 	lost, back        time.Time // guarded by mu: when it lost the relay and was back
 	lostSeen, backSet bool      // guarded by mu
-	text              bool      // guarded by mu: it printed the sender's text
+	text              bool      // guarded by mu: it printed the round's text, live
+	caught            bool      // guarded by mu: it printed the round's text as missed
 }
 
 func (r *restartRun) startRecorder(ctx context.Context, tag string) (*recorder, error) {
@@ -389,8 +424,10 @@ func (r *restartRun) startRecorder(ctx context.Context, tag string) (*recorder, 
 				rec.lostSeen, rec.lost = true, now
 			case strings.Contains(l, "msg=connected") && rec.lostSeen && !rec.backSet:
 				rec.backSet, rec.back = true, now
-			case strings.Contains(l, "TEXT from sender"):
+			case strings.Contains(l, "TEXT from sender") && strings.HasSuffix(l, ": "+r.roundText()):
 				rec.text = true
+			case strings.Contains(l, "missed: sender in ") && strings.HasSuffix(l, ": "+r.roundText()):
+				rec.caught = true
 			}
 			rec.mu.Unlock()
 		}
@@ -441,6 +478,10 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 	defer rec.stop()
 	text := "sent after the restart (" + sig.String() + ")"
 	r.text.Store(&text)
+	if r.browser != nil {
+		r.browser.arm(text)
+		res.Browser = true
+	}
 	for _, s := range r.sess {
 		s.text.Store(0)
 		s.caught.Store(0)
@@ -620,9 +661,32 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		res.RecorderBack = rec.back.Sub(upAt)
 	}
 	res.RecorderText = rec.text
+	caught := rec.caught
 	rec.mu.Unlock()
-	if res.TextSent && !res.RecorderText {
+	switch {
+	case !res.TextSent || res.RecorderText:
+	case caught:
+		res.TextsCaughtUp++
+	default:
 		res.TextsLost++
+	}
+	if r.browser != nil {
+		res.Receivers++
+		lost, back, text, caught, heard := r.browser.round()
+		if !lost.IsZero() {
+			res.BrowserNoticed = lost.Sub(stopAt)
+		}
+		if !back.IsZero() {
+			res.BrowserBack = back.Sub(upAt)
+		}
+		res.BrowserText, res.BrowserCaught, res.BrowserHeard = text, caught, heard
+		switch {
+		case !res.TextSent || text:
+		case caught:
+			res.TextsCaughtUp++
+		default:
+			res.TextsLost++
+		}
 	}
 	res.RecorderHeard, _ = heard(rec.out)
 	m, err := readCounters("http://" + r.metrics + "/metrics")
