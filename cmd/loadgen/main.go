@@ -74,6 +74,7 @@ func app() *cli.App {
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "relay-bin", Value: "bin/relay", Usage: "relay binary"},
 				&cli.StringFlag{Name: "talk-bin", Value: "bin/talk", Usage: "talk binary (for `talk record`)"},
+				&cli.StringFlag{Name: "gateway-bin", Usage: "gateway binary: with it, a websocket client (as the web page) through a gateway in front of the relay"},
 				&cli.IntFlag{Name: "sessions", Aliases: []string{"n"}, Value: 1000, Usage: "password accounts, each logged in by a reconnecting client (at most 5000)"},
 				&cli.IntFlag{Name: "group", Value: 50, Usage: "sessions per channel"},
 				&cli.DurationFlag{Name: "gap", Value: time.Second, Usage: "how long the relay stays down"},
@@ -84,6 +85,20 @@ func app() *cli.App {
 				&cli.StringFlag{Name: "relay-log-level", Value: "warn", Usage: "the relay's --log-level (its log is relay.log in the work directory)"},
 			},
 			Action: restart,
+		}, {
+			Name:  "flood",
+			Usage: "measure a login flood through the gateway: wrong-password websocket logins while real users log in",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "relay-bin", Value: "bin/relay", Usage: "relay binary"},
+				&cli.StringFlag{Name: "gateway-bin", Value: "bin/gateway", Usage: "gateway binary"},
+				&cli.IntFlag{Name: "accounts", Value: 100, Usage: "password accounts at the relay (the flood names the lower half)"},
+				&cli.IntFlag{Name: "real-users", Value: 10, Usage: "people logging in with the right password during the flood (half as accounts the flood names)"},
+				&cli.IntFlag{Name: "attempts", Value: 500, Usage: "wrong-password logins (at most 5000)"},
+				&cli.DurationFlag{Name: "over", Value: 10 * time.Second, Usage: "how long the flood lasts (at most 1m)"},
+				&cli.IntFlag{Name: "bcrypt-cost", Value: 10, Usage: "password hash cost of the accounts (10 is the relay's own)"},
+				&cli.StringFlag{Name: "keep", Usage: "work in this directory and keep it (logs of the relay and the gateway)"},
+			},
+			Action: flood,
 		}, {
 			Name:  "channels",
 			Usage: "print a relay channels file (JSON) for a run",
@@ -189,7 +204,7 @@ func restart(c *cli.Context) error {
 		}
 	}
 	cfg := loadgen.RestartConfig{
-		RelayBin: c.String("relay-bin"), TalkBin: c.String("talk-bin"), Sessions: c.Int("sessions"),
+		RelayBin: c.String("relay-bin"), TalkBin: c.String("talk-bin"), GatewayBin: c.String("gateway-bin"), Sessions: c.Int("sessions"),
 		Group: c.Int("group"), Gap: c.Duration("gap"), Signals: sigs, Settle: c.Duration("settle"),
 		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log, RelayLogLevel: c.String("relay-log-level"),
 	}
@@ -201,9 +216,16 @@ func restart(c *cli.Context) error {
 			r.Back.Round(time.Millisecond), r.BackFromStop.Round(time.Millisecond), r.BackP50.Round(time.Millisecond), cfg.Settle, r.NotBack)
 		fmt.Printf("restarted relay: %.0f password checks, %.0f logins on resume tickets, %.0f tickets refused, %.0f busy refusals\n",
 			r.PasswordChecks, r.Resumed, r.TicketsRefused, r.Busy)
-		fmt.Printf("load sessions that noticed by ping timeout (not by stateless reset or goodbye): %d\n", r.ClientsSilentDrops)
+		fmt.Printf("load sessions noticed the loss %v after the signal (median), the last %v; %d of them by ping timeout (not by stateless reset or goodbye)\n",
+			r.NoticedP50.Round(time.Millisecond), r.NoticedMax.Round(time.Millisecond), r.ClientsSilentDrops)
+		fmt.Printf("restarted relay: %.0f logins for %d sessions; %d sessions reconnected more than once (gave up a session they had again)\n",
+			r.Logins, r.Sessions+2, r.GivenUpAgain)
 		fmt.Printf("talk record: noticed the loss %v after the signal, back %v after the relay answered again\n",
 			r.RecorderNoticed.Round(time.Millisecond), r.RecorderBack.Round(time.Millisecond))
+		if r.Browser {
+			fmt.Printf("browser through the gateway: told of the loss %v after the signal, back in its channel %v after the relay answered again; text: live %v, in the missed list %v; heard %v of %v\n",
+				r.BrowserNoticed.Round(time.Millisecond), r.BrowserBack.Round(time.Millisecond), r.BrowserText, r.BrowserCaught, r.BrowserHeard, r.RecorderVoice)
+		}
 		fmt.Printf("sender back %v after the relay answered; sent a text and %v of voice at +%v\n",
 			r.SenderBack.Round(time.Millisecond), r.RecorderVoice, r.SentAt.Round(time.Millisecond))
 		if !r.TextSent {
@@ -212,10 +234,42 @@ func restart(c *cli.Context) error {
 		if r.SenderErr != "" {
 			fmt.Printf("the sender stopped early (%s): the figures below count what it had sent\n", r.SenderErr)
 		}
-		fmt.Printf("texts lost: %d of %d receivers; frames at the load sessions of the channel: %d of %d (lost %d); talk record heard %v of %v\n",
-			r.TextsLost, r.Receivers, r.FramesReceived, r.FramesExpected, int64(r.FramesExpected)-int64(r.FramesReceived), r.RecorderHeard, r.RecorderVoice)
+		fmt.Printf("texts lost: %d of %d receivers (%d more got it late, in the catch-up after logging in again); frames at the load sessions of the channel: %d of %d (lost %d); talk record heard %v of %v\n",
+			r.TextsLost, r.Receivers, r.TextsCaughtUp, r.FramesReceived, r.FramesExpected, int64(r.FramesExpected)-int64(r.FramesReceived), r.RecorderHeard, r.RecorderVoice)
 	}
 	return err
+}
+
+func flood(c *cli.Context) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	dir := c.String("keep")
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	cfg := loadgen.FloodConfig{
+		RelayBin: c.String("relay-bin"), GatewayBin: c.String("gateway-bin"), Accounts: c.Int("accounts"),
+		RealUsers: c.Int("real-users"), Attempts: c.Int("attempts"), Over: c.Duration("over"),
+		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log,
+	}
+	r, err := loadgen.RunFlood(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n== %d wrong-password websocket logins over %v through the gateway (from 127.0.0.2), %d real users logging in again and again (from 127.0.0.1) ==\n",
+		r.Attempts, cfg.Over, cfg.RealUsers)
+	fmt.Printf("load average before %s, after %s; the flood's last answer after %v\n", r.LoadAvgBefore, r.LoadAvgAfter, r.FloodTook.Round(time.Millisecond))
+	fmt.Printf("flood answers: %v\n", r.FloodAnswers)
+	fmt.Printf("real logins during the flood: %d, %d in (p50 %v, p99 %v, max %v), failed: %v; refused as locked out: %d\n",
+		r.RealLogins, r.RealOK, r.RealP50.Round(time.Millisecond), r.RealP99.Round(time.Millisecond), r.RealMax.Round(time.Millisecond), r.RealFailed, r.RealLockedOut)
+	fmt.Printf("at the relay: %.0f password checks, %.0f wrong passwords, %.0f refused as rate limited, %.0f refused as busy (password checks), %.0f connections refused before the handshake, %.0f logins\n",
+		r.RelayPasswordChecks, r.RelayAuthFailures, r.RelayRateLimited, r.RelayBusy, r.RelayConnRefused, r.RelayLogins)
+	return nil
 }
 
 func perFrame(d time.Duration, frames uint64) float64 {

@@ -16,6 +16,7 @@ import (
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/client"
+	"github.com/hark-intercom/hark/internal/history"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -325,6 +326,20 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 			fmt.Fprintf(w, "%s relay: %s\n", ts, m.Text)
 		case *proto.Bye:
 			fmt.Fprintf(w, "%s the relay ended the session: %s\n", ts, m.Text)
+		case *proto.History:
+			// What came while this program was not connected (after a
+			// login and each reconnection). The client counts it as seen
+			// once this returns, so it is said here.
+			if m.Flags&proto.HistoryMissed == 0 {
+				return
+			}
+			for _, it := range m.Items {
+				at := time.UnixMilli(it.Time).Format("15:04:05")
+				fmt.Fprintf(w, "%s missed: %s\n", at, history.Describe(it, self))
+			}
+			if m.More {
+				fmt.Fprintf(w, "%s more was missed than listed here: \"talk history\" lists it\n", ts)
+			}
 		}
 	}
 }

@@ -54,6 +54,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go"
+
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/knownrelays"
 	"github.com/hark-intercom/hark/proto"
@@ -323,11 +325,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 
 	var cn *conn
 	growth := 0
+	patient := false
 	for attempt := 0; ; attempt++ {
-		cn, err = c.connect(ctx, attempt)
+		cn, err = c.connect(ctx, attempt, patient)
 		if err == nil {
 			break
 		}
+		patient = relayIsUp(err)
 		if !cfg.Reconnect || !transient(err) || ctx.Err() != nil ||
 			(cfg.MaxAttempts > 0 && attempt+1 >= cfg.MaxAttempts) {
 			c.shutdown(err)
@@ -460,6 +464,26 @@ func growthAfter(err error) int {
 	return 2
 }
 
+// relayIsUp reports whether a failed attempt (or a lost connection) shows
+// the relay is up, so that the next attempt is patient with a slow
+// handshake (see connect): it refused as busy, or the QUIC handshake was
+// done before the attempt failed, or it ended the connection with a
+// stateless reset (it restarted and is back). Not when it did not answer,
+// and not when it is shutting down: those attempts stay short, to find it
+// soon once it is back.
+func relayIsUp(err error) bool {
+	var re *RelayError
+	if errors.As(err, &re) {
+		return re.Code != proto.CodeShutdown
+	}
+	var sr *quic.StatelessResetError
+	if errors.As(err, &sr) || errors.Is(err, errRestarted) {
+		return true
+	}
+	var ue *UnreachableError
+	return errors.As(err, &ue) && errors.Is(err, errLoginStalled)
+}
+
 // transient reports whether a failed connection attempt may succeed if
 // tried again unchanged: the relay was unreachable, busy checking other
 // passwords, full, or shutting down.
@@ -557,7 +581,7 @@ func (c *Client) supervise(cn *conn) {
 		c.log.Info("connection to the relay lost; reconnecting", "err", err)
 		c.setState(StateReconnecting, err)
 		moved := c.nextRelay()
-		next := c.redial(moved)
+		next := c.redial(moved, relayIsUp(err) && !moved)
 		if next == nil {
 			return
 		}
@@ -568,8 +592,10 @@ func (c *Client) supervise(cn *conn) {
 }
 
 // redial retries until it connects, the client closes or MaxAttempts fail.
-// It returns nil in the latter two cases (after shutting down).
-func (c *Client) redial(moved bool) *conn {
+// It returns nil in the latter two cases (after shutting down). moved says
+// the client just moved to another relay of the cluster (tried at once);
+// patient says the relay is known to be up (see connect).
+func (c *Client) redial(moved, patient bool) *conn {
 	growth := 0
 	for attempt := 0; ; attempt++ {
 		d := c.backoff(growth / 2)
@@ -586,10 +612,11 @@ func (c *Client) redial(moved bool) *conn {
 		c.mu.Lock()
 		c.presenceReady = make(chan struct{})
 		c.mu.Unlock()
-		cn, err := c.connect(c.life, attempt)
+		cn, err := c.connect(c.life, attempt, patient)
 		if err == nil {
 			return cn
 		}
+		patient = relayIsUp(err)
 		if c.life.Err() != nil {
 			return nil
 		}
@@ -606,7 +633,9 @@ func (c *Client) redial(moved bool) *conn {
 			return nil
 		}
 		c.events.push(Event{State: StateReconnecting, Err: err})
-		moved = c.nextRelay()
+		if moved = c.nextRelay(); moved {
+			patient = false // known of the relay before, not of this one
+		}
 		if c.cfg.MaxAttempts > 0 && attempt+1 >= c.cfg.MaxAttempts {
 			c.shutdown(fmt.Errorf("gave up reconnecting after %d attempts: %w", attempt+1, err))
 			return nil

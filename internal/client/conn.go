@@ -91,8 +91,12 @@ var bufPool = sync.Pool{New: func() any {
 
 // connect makes one connection: QUIC+TLS with the fingerprint check, Hello,
 // Auth, Welcome and Join. The returned conn is not started. attempt counts
-// the failed attempts before this one.
-func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
+// the failed attempts before this one. patient says the relay is known to
+// be up (it answered the last attempt, or ended the last connection with a
+// stateless reset): the QUIC handshake then gets all of DialTimeout, since
+// a relay that is up and slow to answer is busy, and abandoning a
+// handshake it has begun only makes it do another one.
+func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 
@@ -123,11 +127,15 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	if net.ParseIP(host) == nil {
 		tlsConf.ServerName = host
 	}
+	handshakeIdle := min(c.cfg.DialTimeout, minHandshakeIdle<<min(max(attempt-3, 0), 8))
+	if patient {
+		handshakeIdle = c.cfg.DialTimeout
+	}
 	qc, err := quic.DialAddr(ctx, c.Relay(), tlsConf, &quic.Config{
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,
-		HandshakeIdleTimeout: min(c.cfg.DialTimeout, minHandshakeIdle<<min(max(attempt-3, 0), 8)),
+		HandshakeIdleTimeout: handshakeIdle,
 	})
 	vmu.Lock()
 	vErr, fp, isNew := verifyErr, seen, tofu
@@ -144,6 +152,10 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ht) || errors.As(err, &it) {
 			err = errNoAnswer
+		} else if errors.As(err, &te) && te.Remote && te.ErrorCode == quic.ConnectionRefused {
+			// The relay is up and refused before the handshake: too many
+			// logins under way (or it is shutting down).
+			return nil, errRefused
 		} else if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
 			err = fmt.Errorf("TLS handshake failed (is it a Hark relay speaking %s?): %w", proto.ALPN, err)
 		}
@@ -167,8 +179,32 @@ func (c *Client) connect(ctx context.Context, attempt int) (*conn, error) {
 	return cn, nil
 }
 
+// errRestarted: the relay answered with a stateless reset (it restarted).
+var errRestarted = errors.New("the relay restarted (it no longer knew this connection)")
+
+// errLoginStalled: the QUIC handshake was done, the login did not finish.
+var errLoginStalled = errors.New("the relay stopped answering")
+
 // errNoAnswer: the relay did not answer the QUIC handshake at all.
 var errNoAnswer = errors.New("no answer")
+
+// errRefused: the relay refused the connection before the handshake
+// (QUIC's CONNECTION_REFUSED). Transient: the client retries.
+var errRefused = &RelayError{Code: proto.CodeUnavailable,
+	Text: "it is busy with other logins (or shutting down): trying again in a moment"}
+
+// closedByRelay returns the relay's own reason when it closed qc with a
+// code (a Bye in QUIC's CONNECTION_CLOSE: shutting down, say), else nil.
+func closedByRelay(qc *quic.Conn, err error) error {
+	var ae *quic.ApplicationError
+	if !errors.As(err, &ae) && !errors.As(context.Cause(qc.Context()), &ae) {
+		return nil
+	}
+	if !ae.Remote || ae.ErrorCode == 0 {
+		return nil
+	}
+	return &RelayError{Code: proto.Code(ae.ErrorCode), Text: ae.ErrorMessage, Bye: true}
+}
 
 // parentDone reports whether ctx ended because its parent did (the caller
 // gave up), rather than by the dial timeout.
@@ -215,6 +251,9 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		hello.Features &^= proto.FeatureAlarm
 	}
 	if err := cn.write(hello); err != nil {
+		if rerr := closedByRelay(cn.qc, err); rerr != nil {
+			return rerr
+		}
 		return &UnreachableError{Relay: c.Relay(), Err: err}
 	}
 	auth := &proto.Auth{Name: c.cfg.Name, Password: c.cfg.Password}
@@ -237,9 +276,12 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 				// Only a message that did not parse leaves the stream
 				// usable; anything else (the connection closed, reset
 				// by a restarted relay, timed out) ends the attempt.
+				if rerr := closedByRelay(cn.qc, err); rerr != nil {
+					return nil, rerr
+				}
 				if proto.IsFramingError(err) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) ||
 					isStreamGone(err) || cn.qc.Context().Err() != nil {
-					return nil, &UnreachableError{Relay: c.Relay(), Err: fmt.Errorf("the relay stopped answering during %s: %w", step, err)}
+					return nil, &UnreachableError{Relay: c.Relay(), Err: fmt.Errorf("%w during %s: %w", errLoginStalled, step, err)}
 				}
 				c.badMessages.Add(1)
 				c.log.Warn("bad message from the relay skipped", "err", err)
@@ -422,7 +464,7 @@ func (cn *conn) readLoop(c *Client) {
 				var sr *quic.StatelessResetError
 				cause := context.Cause(cn.qc.Context())
 				if errors.As(cause, &sr) || errors.As(err, &sr) {
-					cn.setCause(errors.New("the relay restarted (it no longer knew this connection)"))
+					cn.setCause(errRestarted)
 				}
 				if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode != 0 {
 					// The relay closed with a bye code; its Bye message, if

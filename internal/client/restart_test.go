@@ -3,9 +3,13 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
 
 	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
@@ -222,5 +226,143 @@ func TestLoginStreamResetEndsAttempt(t *testing.T) {
 	var ue *UnreachableError
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want unreachable", err)
+	}
+}
+
+// A login storm meets the relay's admission limit: while Config.MaxLogins
+// logins are under way, a new connection is refused before its handshake
+// (CONNECTION_REFUSED), which the client reports as "busy" and retries,
+// instead of joining a queue of logins that all get slow. Once the login
+// under way is over, the retry gets in.
+func TestLoginRefusedWhileTooManyUnderWay(t *testing.T) {
+	users := &holdUsers{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) {
+		c.Users = users
+		c.MaxLogins = 1
+		c.PasswordWait = time.Minute // the held login is not refused as busy
+	}))
+	released := sync.OnceFunc(func() { close(users.release) })
+	t.Cleanup(released) // also when the test fails before it lets the login go
+	ctx := testCtx(t)
+	held := make(chan error, 1)
+	go func() {
+		c, err := r.TryDial(ctx, "first", "x", relaytest.DialOptions{})
+		if err == nil {
+			c.Close()
+		}
+		held <- err
+	}()
+	<-users.entered
+
+	_, err := dialRelay(t, r.Addr, r.Fingerprint, "alice", "pa", "lobby", nil)
+	var re *RelayError
+	if !errors.As(err, &re) || re.Code != proto.CodeUnavailable || !transient(err) {
+		t.Fatalf("login while another is under way: %v, want a busy refusal to retry", err)
+	}
+	// (A client's first flight may take two packets, each refused.)
+	refused := r.Stats().ConnRefused["busy"]
+	if st := r.Stats(); refused == 0 || st.PasswordChecks != 1 {
+		t.Errorf("relay: refused %v, %d password checks; want busy refusals and only the held check", st.ConnRefused, st.PasswordChecks)
+	}
+
+	dialed := make(chan error, 1)
+	var c *testClient
+	go func() {
+		var err error
+		c, err = dialRelay(t, r.Addr, r.Fingerprint, "alice", "pa", "lobby", func(c *Config) { c.Reconnect = true })
+		dialed <- err
+	}()
+	r.WaitStats(t, "another busy refusal", func(s relay.Stats) bool { return s.ConnRefused["busy"] > refused })
+	released()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-dialed; err != nil {
+		t.Fatalf("retry after the login under way was over: %v", err)
+	}
+	if ch, ok := c.Channel(); !ok || ch.Name != "lobby" {
+		t.Errorf("in %+v %v", ch, ok)
+	}
+}
+
+// A relay that is shutting down no longer takes connections: one that
+// arrives while it waits for its sessions to leave is not taken into a
+// login that never comes (the client waited its whole dial timeout, then
+// several seconds more to try again), it gets no answer and the client
+// soon tries again.
+func TestNoLoginWhileShuttingDown(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) {
+		c.ByeLinger = time.Minute // the stubborn session below keeps the relay shutting down
+		c.ShutdownGrace = time.Minute
+	}))
+	r.AddUser("stubborn", "ps", 0)
+	r.AddUser("alice", "pa", 0)
+	ctx := testCtx(t)
+	// A session that ignores the goodbye and does not close.
+	qc, err := quic.DialAddr(ctx, r.Addr, r.ClientTLS(), &quic.Config{EnableDatagrams: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qc.CloseWithError(0, "")
+	st, err := qc.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	b, _ = proto.AppendMessage(b, proto.NewHello("stubborn"))
+	b, _ = proto.AppendMessage(b, &proto.Auth{Name: "stubborn", Password: "ps"})
+	if _, err := st.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	bye := make(chan struct{})
+	welcome := make(chan struct{})
+	go func() {
+		rd := proto.NewReader(st)
+		for {
+			m, err := rd.Next()
+			if err != nil {
+				return
+			}
+			switch m.(type) {
+			case *proto.Welcome:
+				close(welcome)
+			case *proto.Bye:
+				close(bye)
+				return
+			}
+		}
+	}()
+	<-welcome
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); r.Stop(t) }()
+	<-bye
+
+	_, err = dialRelay(t, r.Addr, r.Fingerprint, "alice", "pa", "lobby", nil)
+	if errors.Is(err, errLoginStalled) || !errors.Is(err, errNoAnswer) {
+		t.Errorf("login while the relay shuts down: %v, want no answer (not a login left hanging)", err)
+	}
+	qc.CloseWithError(0, "")
+	<-stopped
+}
+
+// Which failures show that the relay is up, so that the next attempt is
+// patient with a slow handshake.
+func TestRelayIsUp(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{errRefused, true},
+		{&RelayError{Code: proto.CodeUnavailable, Text: "busy checking passwords"}, true},
+		{&RelayError{Code: proto.CodeShutdown, Bye: true}, false},
+		{&UnreachableError{Err: errNoAnswer}, false},
+		{&UnreachableError{Err: fmt.Errorf("%w during login: %w", errLoginStalled, context.DeadlineExceeded)}, true},
+		{errRestarted, true},
+		{fmt.Errorf("sending ping to the relay: %w", &quic.StatelessResetError{}), true},
+		{errors.New("the relay stopped answering: nothing from it for 2s"), false},
+	} {
+		if got := relayIsUp(c.err); got != c.want {
+			t.Errorf("relayIsUp(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }

@@ -3,18 +3,15 @@ package loadgen
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,13 +41,16 @@ import (
 // Settle per restart, and the caller's context.
 type RestartConfig struct {
 	RelayBin, TalkBin string
-	Sessions          int              // default 1000
-	Group             int              // sessions per channel; default 50
-	Gap               time.Duration    // relay down time; default 1 s
-	Signals           []syscall.Signal // default SIGKILL, then SIGTERM
-	Settle            time.Duration    // longest wait for sessions to be back; default 60 s
-	BcryptCost        int              // password hash cost of the accounts; default bcrypt.DefaultCost
-	Connectors        int              // first logins in parallel; default 32
+	// GatewayBin, if set, puts a gateway in front of the relay with one
+	// websocket client (as the web page is) in the first channel.
+	GatewayBin string
+	Sessions   int              // default 1000
+	Group      int              // sessions per channel; default 50
+	Gap        time.Duration    // relay down time; default 1 s
+	Signals    []syscall.Signal // default SIGKILL, then SIGTERM
+	Settle     time.Duration    // longest wait for sessions to be back; default 60 s
+	BcryptCost int              // password hash cost of the accounts; default bcrypt.DefaultCost
+	Connectors int              // first logins in parallel; default 32
 	// SendAfter is when, after the relay answers again, the sender sends
 	// its text and voice (or as soon as it is back itself, if later).
 	// Default 2 s: what is sent from then on must reach everyone.
@@ -74,6 +74,15 @@ type RestartResult struct {
 	// Recorder is the `talk record` process: when it noticed the loss
 	// (from the signal), and when it was back (from the relay answering).
 	RecorderNoticed, RecorderBack time.Duration
+	// Browser is the websocket client through the gateway (with
+	// GatewayBin): when the gateway told it the relay was lost (from the
+	// signal) and when it was back in its channel (from the relay
+	// answering); whether the text came (live, or in the "missed" list)
+	// and how much of the voice it played.
+	Browser                     bool
+	BrowserNoticed, BrowserBack time.Duration
+	BrowserText, BrowserCaught  bool
+	BrowserHeard                time.Duration
 	// Sender timing (from the relay answering again).
 	SenderBack, SentAt time.Duration
 	// SenderErr says why the sender stopped early (its own connection
@@ -84,18 +93,29 @@ type RestartResult struct {
 	// Texts and voice sent to the first channel after the restart: one
 	// text and VoiceFrames frames, expected at Receivers members (load
 	// sessions and talk record).
-	Receivers                   int
-	TextsLost                   int
-	VoiceFrames                 int
-	FramesExpected              uint64 // at the load sessions of the first channel
-	FramesReceived              uint64
-	RecorderText                bool
-	RecorderHeard               time.Duration // non-silent audio in talk record's file after the restart
-	RecorderVoice               time.Duration // what was sent
-	PasswordChecks              float64       // by the restarted relay (from its metrics)
-	Resumed, Busy               float64
-	TicketsRefused              float64
-	ClientsSilentDrops          uint64 // load sessions that noticed by ping timeout
+	Receivers int
+	TextsLost int
+	// TextsCaughtUp counts receivers that got the text not live but in
+	// the catch-up the relay sends after a login (the session was not
+	// back yet when it was sent): late, not lost.
+	TextsCaughtUp      int
+	VoiceFrames        int
+	FramesExpected     uint64 // at the load sessions of the first channel
+	FramesReceived     uint64
+	RecorderText       bool
+	RecorderHeard      time.Duration // non-silent audio in talk record's file after the restart
+	RecorderVoice      time.Duration // what was sent
+	PasswordChecks     float64       // by the restarted relay (from its metrics)
+	Resumed, Busy      float64
+	TicketsRefused     float64
+	ClientsSilentDrops uint64 // load sessions that noticed by ping timeout
+	// Noticed is when the load sessions noticed the loss (their state
+	// left connected), from the signal: median and last.
+	NoticedP50, NoticedMax time.Duration
+	// GivenUpAgain counts load sessions that reconnected more than once
+	// after the restart: they gave up a session they had logged in to.
+	GivenUpAgain                int
+	Logins                      float64 // logins at the restarted relay until the end of the round
 	LoadAvgBefore, LoadAvgAfter string
 }
 
@@ -143,24 +163,42 @@ const restartPassword = "load-password"
 
 // restartRun is the state of a run.
 type restartRun struct {
-	cfg     RestartConfig
-	log     *slog.Logger
-	dir     string
-	addr    string // relay UDP address
-	metrics string // relay metrics address
-	fp      string
-	relay   *exec.Cmd
-	exited  chan struct{} // closed when the current relay process has ended
+	cfg RestartConfig
+	log *slog.Logger
+	dir string
+	relayProc
+	// clientLog receives the load clients' logs (clients.log in the work
+	// directory: why each one lost the relay and how its reconnection went).
+	clientLog *slog.Logger
 
-	sess   []*loadSession
-	sender *client.Client
+	sess    []*loadSession
+	sender  *client.Client
+	browser *browser // with GatewayBin
+	// text is what the sender sends this round (each round its own, so a
+	// catch-up of an earlier round's text is not counted).
+	text atomic.Pointer[string]
+}
+
+// roundText is the text the sender sends this round.
+func (r *restartRun) roundText() string {
+	if p := r.text.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// isRoundText reports whether t is the text the sender sends this round.
+func (r *restartRun) isRoundText(t string) bool {
+	p := r.text.Load()
+	return p != nil && *p == t
 }
 
 // loadSession is one reconnecting client.
 type loadSession struct {
 	c      *client.Client
-	first  bool // in the first channel: counts texts and voice
-	text   atomic.Int32
+	first  bool         // in the first channel: counts texts and voice
+	text   atomic.Int32 // the round's text, received live
+	caught atomic.Int32 // the round's text, received in a catch-up
 	frames atomic.Uint64
 }
 
@@ -183,14 +221,36 @@ func RunRestart(ctx context.Context, cfg RestartConfig) ([]RestartResult, error)
 	if err := r.prepare(); err != nil {
 		return nil, err
 	}
-	if err := r.startRelay(ctx); err != nil {
+	lf, err := os.Create(filepath.Join(r.dir, "clients.log"))
+	if err != nil {
 		return nil, err
 	}
-	defer r.stopRelay()
+	defer lf.Close()
+	bw := bufio.NewWriterSize(lf, 1<<16)
+	var bwMu sync.Mutex
+	defer func() { bwMu.Lock(); bw.Flush(); bwMu.Unlock() }()
+	r.clientLog = slog.New(slog.NewTextHandler(lockedWriter{&bwMu, bw}, nil))
+	if err := r.start(ctx); err != nil {
+		return nil, err
+	}
+	defer r.stop()
 	if err := r.login(ctx); err != nil {
 		return nil, err
 	}
 	defer r.closeClients()
+	if cfg.GatewayBin != "" {
+		gw, err := startGateway(ctx, cfg.GatewayBin, r.dir, &r.relayProc)
+		if err != nil {
+			return nil, err
+		}
+		defer gw.stop()
+		b, err := dialBrowser(ctx, "ws://"+gw.addr+"/ws", "browser", restartPassword, ChannelName(0))
+		if err != nil {
+			return nil, err
+		}
+		defer b.close()
+		r.browser = b
+	}
 	var out []RestartResult
 	for _, sig := range cfg.Signals {
 		res, err := r.restart(ctx, sig)
@@ -202,127 +262,37 @@ func RunRestart(ctx context.Context, cfg RestartConfig) ([]RestartResult, error)
 	return out, nil
 }
 
+// lockedWriter serialises writes to a buffered writer shared by clients.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 func sessionName(i int) string { return fmt.Sprintf("load%05d", i) }
 
-// prepare writes the users file (one bcrypt hash shared by every account:
-// the relay checks it like any other), the channels file and picks ports.
+// prepare writes the accounts (one bcrypt hash shared by every account:
+// the relay checks it like any other) and the channels file, and picks
+// the relay's ports.
 func (r *restartRun) prepare() error {
-	h, err := bcrypt.GenerateFromPassword([]byte(restartPassword), r.cfg.BcryptCost)
-	if err != nil {
-		return err
-	}
-	type user struct {
-		Name  string   `json:"name"`
-		Hash  string   `json:"hash"`
-		Roles []string `json:"roles"`
-	}
-	var f struct {
-		Users []user `json:"users"`
-	}
+	names := []string{"recorder", "sender", "browser"}
 	for i := range r.cfg.Sessions {
-		f.Users = append(f.Users, user{sessionName(i), string(h), []string{}})
+		names = append(names, sessionName(i))
 	}
-	f.Users = append(f.Users, user{"recorder", string(h), []string{}}, user{"sender", string(h), []string{}})
-	b, _ := json.Marshal(f)
-	data := filepath.Join(r.dir, "relay")
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(data, "users.json"), b, 0o600); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(data, "channels.json"), []byte(ChannelsJSON(r.cfg.Sessions, r.cfg.Group, 0)), 0o600); err != nil {
-		return err
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	r.addr = pc.LocalAddr().String()
-	pc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	r.metrics = ln.Addr().String()
-	ln.Close()
-	return nil
-}
-
-var reFingerprint = regexp.MustCompile(`Fingerprint: (SHA256:\S+)`)
-
-// startRelay starts the relay process and waits for its banner (it then
-// answers on its port).
-func (r *restartRun) startRelay(ctx context.Context) error {
-	data := filepath.Join(r.dir, "relay")
-	cmd := exec.Command(r.cfg.RelayBin, "--data", data, "--listen", r.addr, "--metrics", r.metrics, "--log-level", r.cfg.RelayLogLevel)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	logf, err := os.OpenFile(filepath.Join(r.dir, "relay.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	up := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		fp := ""
-		for sc.Scan() {
-			if m := reFingerprint.FindStringSubmatch(sc.Text()); m != nil {
-				fp = m[1]
-			}
-			if strings.HasPrefix(sc.Text(), "Connect with") {
-				up <- fp
-				break
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	t := time.NewTimer(15 * time.Second)
-	defer t.Stop()
-	select {
-	case fp := <-up:
-		if r.fp != "" && fp != r.fp {
-			return fmt.Errorf("the restarted relay has another fingerprint (%s, was %s)", fp, r.fp)
-		}
-		r.fp = fp
-	case <-t.C:
-		cmd.Process.Kill()
-		return fmt.Errorf("the relay did not start within 15 s (see %s)", filepath.Join(r.dir, "relay.log"))
-	case <-ctx.Done():
-		cmd.Process.Kill()
-		return ctx.Err()
-	}
-	r.relay, r.exited = cmd, exited
-	return nil
-}
-
-func (r *restartRun) stopRelay() {
-	if r.relay == nil {
-		return
-	}
-	r.relay.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(10 * time.Second):
-		r.relay.Process.Kill()
-		<-r.exited
-	}
+	r.relayProc = relayProc{bin: r.cfg.RelayBin, dir: r.dir, logLevel: r.cfg.RelayLogLevel}
+	return r.relayProc.prepare(names, restartPassword, r.cfg.BcryptCost, ChannelsJSON(r.cfg.Sessions, r.cfg.Group, 0))
 }
 
 func (r *restartRun) clientConfig(name string) client.Config {
 	return client.Config{
 		Relay: r.addr, Name: name, Password: restartPassword, Fingerprint: r.fp,
 		Channel: ChannelName(0), Software: "hark-loadgen restart", Reconnect: true,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: r.clientLog,
 	}
 }
 
@@ -341,8 +311,17 @@ func (r *restartRun) login(ctx context.Context) error {
 		cfg.Channel = ChannelName(i / r.cfg.Group)
 		if s.first {
 			cfg.OnEvent = func(e client.Event) {
-				if m, ok := e.Msg.(*proto.Text); ok && m.FromName == "sender" {
-					s.text.Add(1)
+				switch m := e.Msg.(type) {
+				case *proto.Text:
+					if m.FromName == "sender" && r.isRoundText(m.Text) {
+						s.text.Add(1)
+					}
+				case *proto.History:
+					for _, it := range m.Items {
+						if it.From == "sender" && r.isRoundText(it.Text) {
+							s.caught.Add(1)
+						}
+					}
 				}
 			}
 			cfg.OnVoice = func(proto.VoiceHeader, []byte, time.Time) { s.frames.Add(1) }
@@ -407,7 +386,8 @@ type recorder struct {
 	mu                sync.Mutex
 	lost, back        time.Time // guarded by mu: when it lost the relay and was back
 	lostSeen, backSet bool      // guarded by mu
-	text              bool      // guarded by mu: it printed the sender's text
+	text              bool      // guarded by mu: it printed the round's text, live
+	caught            bool      // guarded by mu: it printed the round's text as missed
 }
 
 func (r *restartRun) startRecorder(ctx context.Context, tag string) (*recorder, error) {
@@ -444,8 +424,10 @@ func (r *restartRun) startRecorder(ctx context.Context, tag string) (*recorder, 
 				rec.lostSeen, rec.lost = true, now
 			case strings.Contains(l, "msg=connected") && rec.lostSeen && !rec.backSet:
 				rec.backSet, rec.back = true, now
-			case strings.Contains(l, "TEXT from sender"):
+			case strings.Contains(l, "TEXT from sender") && strings.HasSuffix(l, ": "+r.roundText()):
 				rec.text = true
+			case strings.Contains(l, "missed: sender in ") && strings.HasSuffix(l, ": "+r.roundText()):
+				rec.caught = true
 			}
 			rec.mu.Unlock()
 		}
@@ -494,8 +476,15 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		return nil, err
 	}
 	defer rec.stop()
+	text := "sent after the restart (" + sig.String() + ")"
+	r.text.Store(&text)
+	if r.browser != nil {
+		r.browser.arm(text)
+		res.Browser = true
+	}
 	for _, s := range r.sess {
 		s.text.Store(0)
+		s.caught.Store(0)
 		s.frames.Store(0)
 	}
 	// A session is back when it reconnected (the dead connection may
@@ -512,23 +501,48 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 
 	r.log.Info("stopping the relay", "signal", sig)
 	stopAt := time.Now()
-	if err := r.relay.Process.Signal(sig); err != nil {
+	if err := r.cmd.Process.Signal(sig); err != nil {
 		return nil, err
 	}
+	// When each session noticed: its state left connected (or it was
+	// back already between two looks).
+	lostAt := make([]time.Time, len(r.sess))
+	watchStop, watchDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for left := len(r.sess); left > 0; {
+			now := time.Now()
+			for i, s := range r.sess {
+				if lostAt[i].IsZero() && (s.c.State() != client.StateConnected || s.c.Stats().Reconnects > base[i]) {
+					lostAt[i] = now
+					left--
+				}
+			}
+			select {
+			case <-t.C:
+			case <-watchStop:
+				return
+			}
+		}
+	}()
+	stopWatch := sync.OnceFunc(func() { close(watchStop); <-watchDone })
+	defer stopWatch()
 	// Wait for the process to end (a graceful stop says goodbye first).
 	select {
 	case <-r.exited:
 	case <-time.After(30 * time.Second):
 		return nil, errors.New("the relay did not stop within 30 s")
 	}
-	r.relay = nil
+	r.cmd = nil
 	down := time.NewTimer(r.cfg.Gap)
 	select {
 	case <-down.C:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if err := r.startRelay(ctx); err != nil {
+	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
 	upAt := time.Now()
@@ -569,6 +583,17 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 			return nil, ctx.Err()
 		}
 	}
+	stopWatch()
+	var noticed []time.Duration
+	for _, t := range lostAt {
+		if !t.IsZero() {
+			noticed = append(noticed, t.Sub(stopAt))
+		}
+	}
+	if len(noticed) > 0 {
+		slices.Sort(noticed)
+		res.NoticedP50, res.NoticedMax = noticed[len(noticed)/2], noticed[len(noticed)-1]
+	}
 	var last time.Time
 	var backs []time.Duration
 	for _, t := range backAt {
@@ -605,13 +630,21 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		// Let the last frames and the text arrive (bounded).
 		time.Sleep(time.Second)
 	}
-	for _, s := range r.sess {
-		res.ClientsSilentDrops += s.c.Stats().SilentDrops
+	for i, s := range r.sess {
+		st := s.c.Stats()
+		res.ClientsSilentDrops += st.SilentDrops
+		if st.Reconnects > base[i]+1 {
+			res.GivenUpAgain++
+		}
 		if !s.first {
 			continue
 		}
 		res.Receivers++
-		if res.TextSent && s.text.Load() == 0 {
+		switch {
+		case !res.TextSent, s.text.Load() > 0:
+		case s.caught.Load() > 0:
+			res.TextsCaughtUp++
+		default:
 			res.TextsLost++
 		}
 		res.FramesExpected += uint64(res.VoiceFrames) + 1 // and the end frame
@@ -628,9 +661,32 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		res.RecorderBack = rec.back.Sub(upAt)
 	}
 	res.RecorderText = rec.text
+	caught := rec.caught
 	rec.mu.Unlock()
-	if res.TextSent && !res.RecorderText {
+	switch {
+	case !res.TextSent || res.RecorderText:
+	case caught:
+		res.TextsCaughtUp++
+	default:
 		res.TextsLost++
+	}
+	if r.browser != nil {
+		res.Receivers++
+		lost, back, text, caught, heard := r.browser.round()
+		if !lost.IsZero() {
+			res.BrowserNoticed = lost.Sub(stopAt)
+		}
+		if !back.IsZero() {
+			res.BrowserBack = back.Sub(upAt)
+		}
+		res.BrowserText, res.BrowserCaught, res.BrowserHeard = text, caught, heard
+		switch {
+		case !res.TextSent || text:
+		case caught:
+			res.TextsCaughtUp++
+		default:
+			res.TextsLost++
+		}
 	}
 	res.RecorderHeard, _ = heard(rec.out)
 	m, err := readCounters("http://" + r.metrics + "/metrics")
@@ -639,6 +695,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		res.Resumed = m["hark_relay_logins_resumed_total"]
 		res.Busy = m["hark_relay_auth_busy_total"]
 		res.TicketsRefused = m["hark_relay_tickets_refused_total"]
+		res.Logins = m["hark_relay_logins_total"]
 	}
 	res.LoadAvgAfter = loadAvg()
 	return res, nil
@@ -655,7 +712,7 @@ type sendResult struct {
 func (r *restartRun) send(ctx context.Context) sendResult {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := r.sender.Text(ctx, "", "sent after the restart"); err != nil {
+	if err := r.sender.Text(ctx, "", *r.text.Load()); err != nil {
 		return sendResult{err: err}
 	}
 	res := sendResult{text: true}

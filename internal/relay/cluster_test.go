@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -169,7 +170,11 @@ func TestClusterVoicePresenceTextRing(t *testing.T) {
 // Two people at two relays ask for one push-to-talk floor at the same
 // moment, 100 times: exactly one grant, and the other hears who holds it.
 func TestClusterFloorContention(t *testing.T) {
-	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
+	// 100 rounds of requests and releases as fast as the machine goes: more
+	// than the per-session control rate limit allows a person.
+	nodes := relaytest.StartCluster(t, 3, relaytest.Open(), relaytest.Configure(func(c *relay.Config) {
+		c.ControlRate, c.ControlBurst = 1e6, 1e6
+	}))
 	alice := nodes[0].Dial(t, "alice", "")
 	bob := nodes[1].Dial(t, "bob", "")
 	alice.Join(t, "lobby")

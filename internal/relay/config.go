@@ -136,6 +136,14 @@ type Config struct {
 	// ByeLinger is how long the relay waits, after its last message (Bye or
 	// a login error), for the client to close before closing itself. Default 1 s.
 	ByeLinger time.Duration
+	// MaxLogins is how many connections may be between their first
+	// packet and the end of their login at once; more are refused at
+	// once with QUIC's CONNECTION_REFUSED (no handshake work) and their
+	// clients retry after a backoff. A login storm (a restart) then
+	// admits what the relay can finish promptly instead of making every
+	// login slow enough for clients to give up and start over. Default 16
+	// per core, at least 16.
+	MaxLogins int
 	// ShutdownGrace bounds a graceful shutdown. Default 3 s.
 	ShutdownGrace time.Duration
 	// MaxSessions refuses logins beyond this many sessions with
@@ -236,6 +244,7 @@ func (c *Config) setDefaults() error {
 	}
 	dur(&c.ByeLinger, time.Second)
 	dur(&c.ShutdownGrace, 3*time.Second)
+	integer(&c.MaxLogins, max(16, 16*runtime.GOMAXPROCS(0)))
 	integer(&c.MaxSessions, 10000)
 	dur(&c.UserCheckEvery, time.Second)
 	dur(&c.OpenProbe, time.Second)

@@ -55,7 +55,19 @@ type counters struct {
 	probes, echoes                            atomic.Uint64
 	ruleRefusals                              atomic.Uint64
 	udpDropped                                [numUDPReasons]atomic.Uint64
+	connRefused                               [numRefusedReasons]atomic.Uint64
 }
+
+// Reasons a new connection was refused before its handshake (admit.go).
+type refusedReason int
+
+const (
+	refusedBusy     refusedReason = iota // Config.MaxLogins logins were under way
+	refusedShutdown                      // the relay was shutting down
+	numRefusedReasons
+)
+
+var refusedNames = [numRefusedReasons]string{"busy", "shutdown"}
 
 // Stats is a snapshot of the relay's counters. The maps are fresh copies
 // owned by the caller.
@@ -95,7 +107,11 @@ type Stats struct {
 	// unknown_connection_id, unexpected_packet, unexpected_version,
 	// version_negotiation (answered, not dropped: a QUIC version the relay
 	// does not speak), dos_prevention, other.
-	UDPDropped   map[string]uint64
+	UDPDropped map[string]uint64
+	// ConnRefused counts new connections refused before their handshake,
+	// by reason: busy (Config.MaxLogins logins were under way; the client
+	// retries), shutdown (the relay was shutting down).
+	ConnRefused  map[string]uint64
 	FloorGrants  uint64 // floors given (by request, implicitly, pages)
 	FloorDenials uint64 // floor requests refused because someone else talks
 	// ControlIn counts control messages received; ControlRateLimited those
@@ -126,6 +142,7 @@ func (c *counters) snapshot() Stats {
 		FramesIn: c.framesIn.Load(), FramesQueued: c.framesQueued.Load(), FramesOut: c.framesOut.Load(),
 		FramesDirect: c.framesDirect.Load(), DirectStuck: c.directStuck.Load(),
 		Dropped: map[string]uint64{}, BadDatagrams: map[string]uint64{}, UDPDropped: map[string]uint64{},
+		ConnRefused: map[string]uint64{},
 		FloorGrants: c.floorGrants.Load(), FloorDenials: c.floorDenials.Load(),
 		ControlIn: c.controlIn.Load(), ControlRateLimited: c.controlLimited.Load(),
 		ControlOverruns: c.controlOverrun.Load(), BadMessages: c.badMessages.Load(),
@@ -143,6 +160,9 @@ func (c *counters) snapshot() Stats {
 	for i := range c.udpDropped {
 		s.UDPDropped[udpNames[i]] = c.udpDropped[i].Load()
 	}
+	for i := range c.connRefused {
+		s.ConnRefused[refusedNames[i]] = c.connRefused[i].Load()
+	}
 	return s
 }
 
@@ -152,6 +172,7 @@ type collector struct {
 
 	authBusy, pwChecks, resumed, ticketsRefused,
 	framesDirect, directStuck *prometheus.Desc
+	connRefused,
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
 	refused, queueDepth, probes, echoes, ruleRefusals *prometheus.Desc
@@ -177,6 +198,7 @@ func newCollector(r *Relay) *collector {
 		directStuck:    d("direct_stuck_total", "Sessions closed because their QUIC send queue stayed full for half a second."),
 		dropped:        d("frames_dropped_total", "Voice frames not forwarded, by reason.", "reason"),
 		bad:            d("bad_datagrams_total", "Datagrams that did not parse, by reason.", "reason"),
+		connRefused:    d("connections_refused_total", "New connections refused before their handshake, by reason: busy (too many logins under way; clients retry), shutdown.", "reason"),
 		udpDropped:     d("udp_dropped_total", "Datagrams at the UDP port that QUIC dropped before any session (garbage, scans, stale connections), by reason.", "reason"),
 		grants:         d("floor_grants_total", "Floors given."),
 		denials:        d("floor_denials_total", "Floor requests refused because someone else was talking."),
@@ -199,7 +221,7 @@ func newCollector(r *Relay) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
 		c.framesOut, c.framesDirect, c.directStuck, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
-		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes, c.ruleRefusals} {
+		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes, c.ruleRefusals, c.connRefused} {
 		ch <- d
 	}
 }
@@ -233,6 +255,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, v := range s.UDPDropped {
 		counter(c.udpDropped, v, k)
+	}
+	for k, v := range s.ConnRefused {
+		counter(c.connRefused, v, k)
 	}
 	counter(c.grants, s.FloorGrants)
 	counter(c.denials, s.FloorDenials)

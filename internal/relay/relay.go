@@ -43,6 +43,12 @@ type Relay struct {
 	hist *history      // nil without Config.History
 	cs   *clusterState // nil without Config.Cluster (cluster.go)
 
+	// stopping is set when a graceful shutdown begins: new connections
+	// are refused (see admit.go). loggingIn counts the connections
+	// admitted whose login is not over.
+	stopping  atomic.Bool
+	loggingIn atomic.Int64
+
 	done chan struct{} // closed when Serve returns
 	pres presenceState // presence news waiting to be sent (see presence.go)
 
@@ -207,7 +213,7 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 	// The stateless reset key comes from the secret kept across restarts:
 	// a restarted relay answers the old connections' packets with a
 	// reset, and their clients reconnect at once.
-	tr := &quic.Transport{Conn: pconn, Tracer: udpTracer{&r.c}, StatelessResetKey: &r.keys.reset}
+	tr := &quic.Transport{Conn: pconn, Tracer: udpTracer{&r.c}, StatelessResetKey: &r.keys.reset, ConnContext: r.admit}
 	qconf := &quic.Config{
 		EnableDatagrams:       true,
 		MaxIdleTimeout:        r.cfg.IdleTimeout,
@@ -284,7 +290,13 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 	}
 	cancel() // stops sweep and refreshTickets also when the socket failed
 
-	// Graceful shutdown: say goodbye, give clients a moment, then cut.
+	// Graceful shutdown: refuse new connections (those that finished
+	// their handshake meanwhile too), say goodbye, give clients a moment,
+	// then cut.
+	r.stopping.Store(true)
+	ln.Close() // handshakes under way are refused, new ones get no answer
+	refused := make(chan struct{})
+	go func() { defer close(refused); r.refuseQueued(ln) }()
 	r.mu.Lock()
 	r.closing = true
 	n := len(r.sessions)
@@ -302,7 +314,7 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 		r.cfg.Logger.Warn("shutdown grace period over: closing remaining connections")
 	}
 	t.Stop()
-	ln.Close()
+	<-refused
 	tr.Close()
 	<-allDone
 	<-nonQUICDone
@@ -411,6 +423,7 @@ func (r *Relay) handleConn(ctx context.Context, conn *quic.Conn) {
 // login runs Hello and Auth and registers the session; it returns nil (after
 // telling the client why) when the login fails.
 func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Reader) {
+	defer loginOver(conn)
 	log := r.cfg.Logger.With("addr", conn.RemoteAddr().String())
 	lctx, cancel := context.WithTimeout(ctx, r.cfg.LoginTimeout)
 	defer cancel()

@@ -1,0 +1,75 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/hark-intercom/hark/proto"
+)
+
+// Admission of new connections (quic.Transport.ConnContext, which runs on
+// quic-go's packet goroutine before any TLS work).
+//
+// A connection is refused with QUIC's CONNECTION_REFUSED, which costs the
+// relay one small packet and no handshake, while Config.MaxLogins
+// connections are between their first packet and the end of their login
+// (and, in case one slips through, once the relay is shutting down: it
+// then no longer listens). The second keeps a login storm (every
+// client of a restarted relay at once) from making every login slow: a
+// relay that takes them all at once answers each one late, clients give up
+// on handshakes the relay already paid for and try again, and the work
+// multiplies. Refused clients come back after their backoff; those admitted
+// finish quickly. Counted in hark_relay_connections_refused_total by reason.
+
+// errRefused is what ConnContext returns to have quic-go refuse.
+var errRefused = errors.New("connection refused")
+
+// admitKey keys the release function in an admitted connection's context.
+type admitKey struct{}
+
+// admit is the relay's quic.Transport.ConnContext.
+func (r *Relay) admit(ctx context.Context, info *quic.ClientInfo) (context.Context, error) {
+	if r.stopping.Load() {
+		r.c.connRefused[refusedShutdown].Add(1)
+		return nil, errRefused
+	}
+	if n := r.loggingIn.Add(1); n > int64(r.cfg.MaxLogins) {
+		r.loggingIn.Add(-1)
+		total := r.c.connRefused[refusedBusy].Add(1)
+		r.logRefusal(r.cfg.Logger, slog.LevelWarn, "connection refused: busy with other logins (the client retries)",
+			"addr", info.RemoteAddr.String(), "logins_in_progress", r.cfg.MaxLogins, "busy_refusals_total", total)
+		return nil, errRefused
+	}
+	release := sync.OnceFunc(func() { r.loggingIn.Add(-1) })
+	// A handshake that fails or is abandoned ends the connection, whose
+	// context quic-go then cancels.
+	context.AfterFunc(ctx, release)
+	return context.WithValue(ctx, admitKey{}, release), nil
+}
+
+// loginOver ends conn's admission: its login succeeded or failed.
+func loginOver(conn *quic.Conn) {
+	if f, ok := conn.Context().Value(admitKey{}).(func()); ok {
+		f()
+	}
+}
+
+// refuseQueued answers the connections that finished their handshake but
+// were not taken before the relay began to shut down: they are closed with
+// CodeShutdown (the client retries) instead of waiting for a login that
+// never comes. Call it after closing ln; it returns when ln has no more.
+func (r *Relay) refuseQueued(ln *quic.Listener) {
+	for {
+		conn, err := ln.Accept(context.Background())
+		if err != nil {
+			return
+		}
+		r.c.connRefused[refusedShutdown].Add(1)
+		loginOver(conn)
+		conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeShutdown), "the relay is shutting down")
+	}
+}
