@@ -237,7 +237,9 @@ func (b *Buffer) Push(p Packet) {
 		// target must learn about.
 		b.markSeen(seq)
 		b.stats.Late++
-		b.noteLate(true)
+		if !p.Backlog {
+			b.noteLate(true)
+		}
 		b.sinceStretch = stretchEvery // react at once: more may follow
 		if b.playEpoch == b.epoch && !p.Backlog {
 			b.learn(arr, unwrap32(b.hiTs, p.Timestamp), dur)
@@ -479,9 +481,10 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				b.tsmResumedNs = tsmAfterResumeNs
 				break
 			}
-			b.pop()
+			if e := b.pop(); !e.p.Backlog {
+				b.noteLate(true)
+			}
 			b.stats.Late++
-			b.noteLate(true)
 		}
 
 		if len(b.q) == 0 {
@@ -670,7 +673,9 @@ const (
 )
 
 // noteLate records whether a packet was lost late (or played) and moves
-// the estimator's quantile (see lateBudget).
+// the estimator's quantile (see lateBudget). A packet read late from a
+// stalled receiver's backlog (Packet.Backlog) is not counted as late: as
+// its arrival is not learned, the receiver's stall is not the network's.
 func (b *Buffer) noteLate(late bool) {
 	x := 0.0
 	if late {
