@@ -34,7 +34,7 @@ const S = {
   seq: 0, vox: false, voxOpen: false, voxQuiet: 0, voxLoud: 0, preroll: [],
   mr: null, mrChain: Promise.resolve(),
   log: [],            // events for tests
-  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0},
+  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0, recvByChannel: {}},
   capOnsets: [],      // context times of sound onsets at the capture (tests)
 };
 
@@ -263,7 +263,9 @@ function onBinary(buf) {
     S.stats.recvFrames++;
     const pcm = new Int16Array(buf.slice(8));
     // The channel the audio comes from (a heard channel has its own volume).
-    const g = window.HarkListen ? window.HarkListen.gain(new DataView(buf).getUint16(2, true)) : 1;
+    const ch = new DataView(buf).getUint16(2, true);
+    S.stats.recvByChannel[ch] = (S.stats.recvByChannel[ch] || 0) + 1;
+    const g = window.HarkListen ? window.HarkListen.gain(ch) : 1;
     if (g !== 1) for (let i = 0; i < pcm.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(pcm[i] * g)));
     if (S.play) S.play.port.postMessage({pcm, talker, flags}, [pcm.buffer]);
   } else if (b[0] === BIN_WAV) {
