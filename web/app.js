@@ -34,7 +34,7 @@ const S = {
   seq: 0, vox: false, voxOpen: false, voxQuiet: 0, voxLoud: 0, preroll: [],
   mr: null, mrChain: Promise.resolve(),
   log: [],            // events for tests
-  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0, mutedFrames: 0},
+  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0, mutedFrames: 0, recvByChannel: {}},
   capOnsets: [],      // context times of sound onsets at the capture (tests)
 };
 
@@ -262,7 +262,12 @@ function onBinary(buf) {
   if (b[0] === BIN_PCM) {
     S.stats.recvFrames++;
     const pcm = new Int16Array(buf.slice(8));
-    if (window.HarkIntercom && !HarkIntercom.scale(talker, pcm)) { S.stats.mutedFrames++; return; } // muted by this user
+    // The channel the audio comes from (a heard channel has its own volume).
+    const ch = new DataView(buf).getUint16(2, true);
+    S.stats.recvByChannel[ch] = (S.stats.recvByChannel[ch] || 0) + 1;
+    if (window.HarkIntercom && !HarkIntercom.scale(talker, pcm)) { S.stats.mutedFrames++; return; } // this person is muted here
+    const g = window.HarkListen ? window.HarkListen.gain(ch) : 1;
+    if (g !== 1) for (let i = 0; i < pcm.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(pcm[i] * g)));
     if (S.play) S.play.port.postMessage({pcm, talker, flags}, [pcm.buffer]);
   } else if (b[0] === BIN_WAV) {
     S.stats.wavBlobs++;
@@ -288,10 +293,11 @@ async function playWAV(ab, gain) {
 }
 
 // ---------- talking ----------
-async function startTalk(source, page, echo) {
+async function startTalk(source, page, echo, to) {
   if (S.pressed) return;
   S.pressed = true;
   S.pageTx = !!page;
+  S.callTo = to || ''; // a call: only that person hears it (listen.js)
   S.echoTx = !!echo; // a microphone test: the intercom plays it back to this page alone
   S.onsetAt = 0;
   ev('press', {source});
@@ -323,7 +329,7 @@ async function startTalk(source, page, echo) {
       return;
     }
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'mp4' : 'webm', page: S.pageTx, echo: S.echoTx});
+    send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'mp4' : 'webm', page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
     const rec = new MediaRecorder(S.mic, {mimeType: mime, audioBitsPerSecond: 48000});
     S.mr = rec;
@@ -337,12 +343,12 @@ async function startTalk(source, page, echo) {
     rec.start(20);
   } else if (path === 'webcodecs') {
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: 'opus', page: S.pageTx, echo: S.echoTx});
+    send({t: 'talk', on: true, format: 'opus', page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
     startEncoder();
   } else {
     S.floor = 'waiting'; render();
-    send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate, page: S.pageTx, echo: S.echoTx});
+    send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate, page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
   }
   render();
@@ -409,7 +415,7 @@ function render() {
   const air = $('air');
   const others = [...S.talkers.entries()].filter(([id]) => !S.me || id !== S.me.session).map(([, t]) => t);
   air.className = 'air';
-  if (S.pressed && S.floor === 'granted') { air.textContent = S.pageTx ? 'You are paging everyone' : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
+  if (S.pressed && S.floor === 'granted') { air.textContent = S.pageTx ? 'You are paging everyone' : S.callTo ? 'Only ' + S.callTo + ' hears you' : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
   else if (others.length) {
     air.textContent = others.map((t) => t.name).join(', ') + (others.length > 1 ? ' are' : ' is') + (others.some((t) => t.priority) ? ' paging everyone' : ' talking');
     air.classList.add(S.floor === 'busy' ? 'busy' : others.some((t) => t.priority) ? 'paging' : 'talking');
@@ -427,6 +433,7 @@ function render() {
     if (S.talkers.has(u.id) || u.talking) li.classList.add('talking');
     if (S.me && u.id === S.me.session) li.classList.add('self');
     li.dataset.name = u.name;
+    if (!(S.me && u.id === S.me.session)) li.title = 'Hold to talk to ' + u.name + ' alone';
     if (window.HarkIntercom) HarkIntercom.decorateUser(li, u);
     ul.appendChild(li);
   }
@@ -440,6 +447,7 @@ function render() {
     const o = document.createElement('option'); o.value = u.name; o.textContent = 'Only ' + u.name; to.appendChild(o);
   }
   to.value = [...to.options].some((o) => o.value === cur) ? cur : '';
+  if (window.HarkListen) window.HarkListen.render();
 }
 
 function renderChannels() {
@@ -510,6 +518,7 @@ function onMessage(m) {
   ev('msg', {t: m.t});
   if (window.HarkHistory) window.HarkHistory.onMessage(m); // history.js: timeline, missed, replays
   if (window.HarkIntercom) window.HarkIntercom.onMessage(m); // intercom.js: alarms, sound off
+  if (window.HarkListen) window.HarkListen.onMessage(m); // listen.js: heard channels, calls
   switch (m.t) {
   case 'welcome':
     S.loggedIn = true; S.retry = 0; S.closeText = ''; S.wsWelcomed = true;
@@ -545,6 +554,10 @@ function onMessage(m) {
     break;
   }
   case 'talking':
+    if (m.monitored) { // a heard channel (listen.js): not our floor
+      if (!m.on && S.play) S.play.port.postMessage({end: m.id});
+      break;
+    }
     if (m.on) S.talkers.set(m.id, {name: m.name, priority: m.priority});
     else {
       S.talkers.delete(m.id);
@@ -645,6 +658,7 @@ function init() {
   // history.js gets what it needs of this file (and nothing else).
   if (window.HarkHistory) window.HarkHistory.init({S, send, addLog, flash, hhmm, initAudio, render});
   if (window.HarkIntercom) window.HarkIntercom.init({S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk});
+  if (window.HarkListen) window.HarkListen.init({S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk});
   const stored = (() => { try { return localStorage.getItem('hark.name') || ''; } catch (e) { return ''; } })();
   $('name').value = params.get('name') || stored;
   $('path').value = S.path;

@@ -24,6 +24,6 @@ import "embed"
 // an installable app: pwa.js, the service worker sw.js,
 // manifest.webmanifest and the icons (drawn by icons/gen.go).
 //
-//go:embed index.html app.js history.js intercom.js style.css capture-worklet.js play-worklet.js record-worklet.js
+//go:embed index.html app.js history.js intercom.js listen.js style.css capture-worklet.js play-worklet.js record-worklet.js
 //go:embed pwa.js sw.js manifest.webmanifest icons/*.png
 var FS embed.FS

@@ -22,7 +22,13 @@
 //	{"t":"talk","on":true,"format":"pcm","rate":48000,"page":true}
 //	    a page: heard in every channel, over anyone talking (only for users
 //	    whose welcome lists the "page" role; others get an error "forbidden")
+//	{"t":"talk","on":true,"format":"opus","to":"bob"}
+//	    a call: only bob hears it, wherever he is, and no channel floor is
+//	    needed; refused with an error "no_user" when bob is not online,
+//	    "busy" when someone else is calling him
 //	{"t":"talk","on":false}                   release: ends the transmission
+//	{"t":"listen","channels":["ops","dock"]}  also hear these channels (the whole
+//	    set each time; [] for none); you still talk only in your channel
 //	{"t":"text","text":"hello","to":""}       to "" = the channel, else one user's name
 //	{"t":"ring","text":""}                    ring every station
 //	{"t":"alarm","text":""}                   raise an alarm: every station rings until acknowledged
@@ -52,7 +58,7 @@
 //
 // Gateway to browser, JSON:
 //
-//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt","listen_only":false,"closed":false}],"roles":["page"],"max_clip_bytes":10485760}
+//	{"t":"welcome","session":12,"name":"ann","server":"…","channels":[{"name":"ops","mode":"ptt","id":2,"listen_only":false,"closed":false}],"roles":["page"],"max_clip_bytes":10485760}
 //	    roles: "page" (may page every channel), "admin"; max_clip_bytes: the
 //	    largest WAV clip message the gateway takes (Config.MaxClipBytes)
 //	{"t":"joined","channel":"ops","mode":"ptt","listen_only":false,"max_talk_ms":60000}
@@ -63,6 +69,11 @@
 //	{"t":"user","kind":"online"|"offline"|"moved","user":{"id":12,"name":"ann","channel":"ops","talking":false}}
 //	    one change to the roster
 //	{"t":"talking","channel":"ops","id":3,"name":"bob","on":true,"priority":false}
+//	    with "monitored":true for a channel heard besides the own one (not
+//	    the page's floor)
+//	{"t":"listening","channels":[{"name":"ops","id":2}]}  the channels heard now
+//	{"t":"call","from":"alice","to":"bob","on":true,"mine":false,"to_me":true}
+//	    a call to or from this user started or ended
 //	{"t":"floor","granted":true,"max_ms":60000}   the transmission is on the air
 //	{"t":"busy","holder":"bob","text":"bob is talking …"}  floor refused; audio is discarded
 //	{"t":"text","from":"bob","to":"","channel":"ops","time":1700000000000,"text":"hi"}
@@ -112,7 +123,9 @@
 //
 // Gateway to browser, binary:
 //
-//	0x01 PCM:   kind u8, flags u8 (1 start, 2 end, 4 priority), reserved u16,
+//	0x01 PCM:   kind u8, flags u8 (1 start, 2 end, 4 priority), channel u16 LE
+//	            (the voice id of the channel the audio comes from, as in the
+//	            welcome; 0xFFFD a call to this user alone; 0 a replay),
 //	            talker session u32 LE, then 20 ms of int16 LE mono at 48 kHz.
 //	            One stream per talker; the page mixes them.
 //	0x03 WAV:   kind u8, flags u8, reserved u16, talker u32 LE, then a WAV file
@@ -143,7 +156,9 @@
 //
 // Relay to browser: a hub per channel decodes each talker once, however many
 // browsers listen (the voice reaches the gateway once per session, so the hub
-// deduplicates by talker and sequence), through the jitter buffer and
+// deduplicates by talker and sequence; a browser that hears other channels
+// besides its own is a member of their hubs too, and a call to a user goes
+// through a private hub of that browser's session), through the jitter buffer and
 // time-stretching playout of the talk client (internal/playout): a tick loop
 // takes 20 ms of each talker's audio at a time, smoothed of the network's
 // jitter, reordering and losses, and puts it on every member's bounded

@@ -321,7 +321,7 @@ func (s *session) replaySink() history.VoiceSink {
 			if off+960 >= len(pcm) && h.Flags&proto.FlagEnd != 0 {
 				fl |= 2
 			}
-			s.queueAudio(pcmMessage(binPCM, fl, history.ReplayTalker, chunk))
+			s.queueAudio(pcmMessage(binPCM, fl, 0, history.ReplayTalker, chunk))
 		}
 	}
 }

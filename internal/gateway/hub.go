@@ -329,10 +329,13 @@ func (h *hub) forgetIdleLocked(now time.Time) {
 	}
 }
 
-// pcmMessage builds a binary PCM message.
-func pcmMessage(kind, flags byte, talker uint32, pcm []int16) []byte {
+// pcmMessage builds a binary PCM message of channel (the voice id of the
+// channel the audio comes from; proto.WhisperChannel for a call, 0 for a
+// replay).
+func pcmMessage(kind, flags byte, channel uint16, talker uint32, pcm []int16) []byte {
 	b := make([]byte, binHeaderLen+2*len(pcm))
 	b[0], b[1] = kind, flags
+	binary.LittleEndian.PutUint16(b[2:], channel)
 	binary.LittleEndian.PutUint32(b[4:], talker)
 	for i, v := range pcm {
 		binary.LittleEndian.PutUint16(b[binHeaderLen+2*i:], uint16(v))

@@ -149,7 +149,7 @@ func (h *hub) tick(now time.Time) (idle bool) {
 			continue
 		}
 		if len(l.members) > 0 {
-			l.msgs = append(l.msgs, pcmMessage(binPCM, flags|t.pendFlags, f.Talker, t.pend))
+			l.msgs = append(l.msgs, pcmMessage(binPCM, flags|t.pendFlags, h.id, f.Talker, t.pend))
 			l.senders = append(l.senders, f.Talker)
 		}
 		t.pend, t.pendFlags = t.pend[:0], 0

@@ -51,6 +51,13 @@ type session struct {
 
 	transmitting atomic.Bool         // the browser is on the air: it gets no audio
 	hub          atomic.Pointer[hub] // the channel's hub, read by the voice pump
+	// monHubs are the hubs of the monitored channels but the own one, and
+	// callHub the session's private hub for calls to it (intercom.go):
+	// written by the loop (callHub also by the voice pump), read by the
+	// voice pump.
+	monHubs   atomic.Pointer[[]*hub]
+	callHub   atomic.Pointer[hub]
+	monitored []proto.ChannelInfo // the monitored channels (loop)
 
 	// echoSink plays the microphone test back (owned by the voice pump).
 	echoSink func(h proto.VoiceHeader, opus []byte, at time.Time)
@@ -242,6 +249,7 @@ loop:
 	s.stopReplay("")
 	s.finishTx()
 	s.leaveHub()
+	s.leaveMonitorHubs()
 	// Let the worker finish what is queued (ending a transmission), briefly.
 	close(workerQuit)
 	select {
@@ -384,8 +392,15 @@ func (s *session) voicePump(ctx context.Context) {
 				s.echoPlayback(f)
 				continue
 			}
-			if h := s.hub.Load(); h != nil && h.id == f.Header.Channel {
+			switch h := s.hub.Load(); {
+			case h != nil && h.id == f.Header.Channel:
 				h.push(f)
+			case f.Header.Channel == proto.WhisperChannel:
+				s.privateCallHub().push(f)
+			default:
+				if mh := s.monitorHub(f.Header.Channel); mh != nil {
+					mh.push(f)
+				}
 			}
 		}
 	}
@@ -414,6 +429,8 @@ type clientMsg struct {
 	After  uint64 `json:"after"`
 	Limit  int    `json:"limit"`
 	Kinds  uint8  `json:"kinds"`
+	// Listening: the channels to hear besides the own one.
+	Channels []string `json:"channels"`
 }
 
 func (s *session) handleJSON(b []byte) {
@@ -455,12 +472,19 @@ func (s *session) handleJSON(b []byte) {
 				s.sendJSON(map[string]any{"t": "floor", "granted": false})
 				return
 			}
-			if err := s.startTx(m.Format, m.Rate, m.Page, m.Echo); err != nil {
+			if m.To != "" && (m.Page || m.Echo || len(m.To) > proto.MaxNameLen || !utf8.ValidString(m.To)) {
+				s.strike("talk", "A call goes to one person: not with a page or a microphone test, and with a valid name.")
+				s.sendJSON(map[string]any{"t": "floor", "granted": false})
+				return
+			}
+			if err := s.startTx(m.Format, m.Rate, m.Page, m.Echo, m.To); err != nil {
 				s.sendError("talk", err.Error())
 			}
 		} else {
 			s.talkOff()
 		}
+	case "listen":
+		s.listen(m.Channels)
 	case "text":
 		if !s.textLimit.Take(1, time.Now()) {
 			s.strike("rate", "You are sending messages too fast.")
@@ -592,8 +616,23 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 		u := m.User
 		s.sendJSON(map[string]any{"t": "user", "kind": m.Kind.String(),
 			"user": rosterUser{ID: u.Session, Name: u.Name, Channel: u.Channel, Talking: u.Talking}})
+	case *proto.Monitoring:
+		s.relayMonitoring(m)
+	case *proto.Whisper:
+		s.whisperEvent(m)
 	case *proto.Talking:
 		s.roster.Apply(m)
+		if mh := s.monitorHub(m.Channel); mh != nil && !m.Priority && !(s.inChannel && m.Channel == s.channel.ID) {
+			// A monitored channel.
+			msg := map[string]any{"t": "talking", "channel": s.channelName(m.Channel), "id": m.Session, "name": m.Name,
+				"on": m.Talking, "priority": false, "monitored": true}
+			if !m.Talking {
+				mh.talkerOff(m.Session, func() { s.sendJSON(msg) })
+			} else {
+				s.sendJSON(msg)
+			}
+			return false
+		}
 		msg := map[string]any{"t": "talking", "channel": s.channel.Name, "id": m.Session, "name": m.Name, "on": m.Talking, "priority": m.Priority}
 		if h := s.hub.Load(); h != nil && !m.Talking && (h.id == m.Channel || m.Priority) {
 			// The page ends the talker's stream when told: tell it once
@@ -651,7 +690,7 @@ func (s *session) sendWelcome(w *proto.Welcome) {
 	}
 	chans := make([]map[string]any, 0, len(w.Channels))
 	for _, c := range w.Channels {
-		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String(),
+		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String(), "id": c.ID,
 			"listen_only": c.Access&proto.AccessNoTalk != 0, "closed": c.Access&proto.AccessNoListen != 0})
 	}
 	s.sendJSON(map[string]any{"t": "welcome", "session": w.Session, "name": w.Name, "server": w.Server,
@@ -686,7 +725,9 @@ func (s *session) joined(ch proto.ChannelInfo) {
 		s.finishTx()
 	}
 	s.channel, s.inChannel = ch, true
+	s.syncMonitorHubs(false) // leave a monitored channel's hub that becomes our own
 	s.joinHub(ch.ID)
+	s.syncMonitorHubs(true) // hear the channel we left if it is monitored
 	s.sendJSON(map[string]any{"t": "joined", "channel": ch.Name, "mode": ch.Mode.String(), "history": historyName(ch.History),
 		"listen_only": ch.Access&proto.AccessNoTalk != 0, "max_talk_ms": ch.MaxMillis})
 }

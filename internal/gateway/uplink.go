@@ -82,7 +82,7 @@ func (s *session) encoder() (*codec.Encoder, error) {
 }
 
 // startTx opens a transmission and asks the relay for the floor.
-func (s *session) startTx(format string, rate int, page, echo bool) error {
+func (s *session) startTx(format string, rate int, page, echo bool, to string) error {
 	if s.tx != nil {
 		s.finishTx()
 	}
@@ -122,6 +122,8 @@ func (s *session) startTx(format string, rate int, page, echo bool) error {
 		var err error
 		if echo {
 			rtx, err = s.echoTx(ctx)
+		} else if to != "" {
+			rtx, err = s.callTx(ctx, to)
 		} else if page {
 			rtx, err = s.relay.Page(ctx)
 		} else {
@@ -150,7 +152,9 @@ func (s *session) talkAnswer(tx *transmission, rtx RelayTx, err error) {
 		}
 		s.tx = nil
 		s.transmitting.Store(false)
-		if errors.Is(err, context.DeadlineExceeded) {
+		if code, text, ok := callRefused(err); ok {
+			s.sendError(code, text)
+		} else if errors.Is(err, context.DeadlineExceeded) {
 			s.sendError("floor", "The intercom did not answer the request to talk. Try again.")
 		} else {
 			s.sendError("floor", "You cannot talk right now: "+err.Error())
@@ -274,7 +278,7 @@ func (s *session) clipIn(b []byte) error {
 	if len(pcm) == 0 {
 		return errors.New("the clip holds no audio")
 	}
-	if err := s.startTx("clip", codec.SampleRate, false, false); err != nil {
+	if err := s.startTx("clip", codec.SampleRate, false, false, ""); err != nil {
 		return err
 	}
 	s.tx.clip = pcm

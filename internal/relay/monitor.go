@@ -23,8 +23,10 @@ func (ch *channel) refreshListeners() {
 	if len(ch.monitors) > 0 {
 		l = make([]*session, len(ch.members), len(ch.members)+len(ch.monitors))
 		copy(l, ch.members)
+		// By the member list, not s.ch: a session that joins or leaves
+		// is moved between the lists before its s.ch changes.
 		for _, s := range ch.monitors {
-			if s.ch != ch {
+			if !slices.Contains(ch.members, s) {
 				l = append(l, s)
 			}
 		}

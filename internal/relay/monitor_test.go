@@ -152,3 +152,29 @@ func TestMonitorNeedsFeature(t *testing.T) {
 		t.Fatalf("old client: %+v", e)
 	}
 }
+
+// TestMonitorAcrossJoins: a session that joins a channel it monitors hears
+// it once, and still hears it after moving on.
+func TestMonitorAcrossJoins(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open(), threeChannels())
+	sup, o := r.Dial(t, "sup", ""), r.Dial(t, "otto", "")
+	sup.Join(t, "lobby")
+	o.Join(t, "ops")
+	sup.MustSend(t, &proto.Monitor{Channels: []string{"ops"}})
+	relaytest.Wait[*proto.Monitoring](t, sup, nil)
+	out := r.Stats().FramesOut
+	for i, ch := range []string{"ops", "lobby"} {
+		sup.Join(t, ch)
+		talkBurst(t, o, 2, uint16(100*i), 5)
+		for range 5 {
+			if h, _ := sup.RecvVoice(t); h.Channel != 2 {
+				t.Fatalf("in %s: heard %+v", ch, h)
+			}
+		}
+		out += 5
+		r.WaitStats(t, "frames out", func(s relay.Stats) bool { return s.FramesOut >= out })
+		if n := sup.VoicePending(); n != 0 {
+			t.Fatalf("in %s: %d extra copies of ops' frames", ch, n)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+// Hark web client: listening to several channels and calls to one person,
+// kept apart from app.js. Ticking a channel under "Also hear" asks the
+// gateway to forward it ({"t":"listen"}); each heard channel has its own
+// volume, applied to the audio marked with its id. Holding a person's name
+// in the list talks to them alone ({"t":"talk","to":NAME}); a call to this
+// user shows "NAME → you" with its own knock cue. app.js calls
+// HarkListen.init(api) once, HarkListen.onMessage(m) for every message
+// and HarkListen.gain(channelId) for every audio frame.
+'use strict';
+window.HarkListen = (() => {
+  let A = null;                 // app.js's api: {S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk}
+  const WHISPER = 0xFFFD;       // the channel id of a call's audio
+  const L = {
+    heard: [],                  // [{name, id}] the channels heard besides ours, as the gateway confirmed
+    gains: new Map(),           // channel id -> volume (0..2; absent: 1)
+    talking: new Map(),         // "channel/id" -> {channel, name} who talks in a heard channel
+    call: null,                 // {from, to} the call to or from us on the air
+    log: [],                    // events for tests
+  };
+  function $(id) { return document.getElementById(id); }
+  function ev(type, d) { L.log.push(Object.assign({type, at: Date.now()}, d || {})); if (L.log.length > 200) L.log.shift(); }
+
+  // The call cue: a double knock of high pips, as on talk and the boxes.
+  function knock() {
+    const S = A.S;
+    if (!S.ctx) return;
+    const t = S.ctx.currentTime;
+    for (const k of [0, 0.1, 0.32, 0.42]) A.tone([1174.66, 2349.32], 0.06, 0.15, t + k);
+  }
+
+  function channelId(name) { const c = A.S.channels.find((x) => x.name === name); return c ? c.id : 0; }
+
+  // The "Also hear" list: a tick and a volume for every channel but ours.
+  let drawn = '';
+  function renderList() {
+    const box = $('listenList');
+    if (!box) return;
+    // Rebuilt only when something it shows changed (not under a moving slider).
+    const key = JSON.stringify([A.S.channels, A.S.channel, L.heard, [...L.talking.entries()]]);
+    if (key === drawn) return;
+    drawn = key;
+    box.textContent = '';
+    for (const c of A.S.channels) {
+      if (c.name === A.S.channel) continue;
+      const row = document.createElement('label');
+      row.className = 'listenrow';
+      const tick = document.createElement('input');
+      tick.type = 'checkbox';
+      tick.dataset.channel = c.name;
+      tick.checked = L.heard.some((h) => h.name === c.name);
+      if (c.closed && !tick.checked) { tick.disabled = true; tick.title = 'This channel is closed to you (its rules)'; }
+      tick.addEventListener('change', () => {
+        const want = L.heard.map((h) => h.name).filter((n) => n !== c.name);
+        if (tick.checked) want.push(c.name);
+        A.initAudio();
+        A.send({t: 'listen', channels: want});
+        ev('listen', {channels: want});
+      });
+      const vol = document.createElement('input');
+      vol.type = 'range'; vol.min = '0'; vol.max = '200'; vol.step = '10';
+      vol.value = String(Math.round(100 * (L.gains.has(c.id) ? L.gains.get(c.id) : 1)));
+      vol.title = 'Volume of ' + c.name;
+      vol.dataset.volume = c.name;
+      vol.addEventListener('input', () => { L.gains.set(c.id, Number(vol.value) / 100); });
+      const who = [...L.talking.values()].filter((t) => t.channel === c.name).map((t) => t.name);
+      const name = document.createElement('span');
+      name.textContent = '# ' + c.name + (who.length ? ' — ' + who.join(', ') + ' talking' : '');
+      if (who.length) name.className = 'talking';
+      row.append(tick, name, vol);
+      box.appendChild(row);
+    }
+    const wrap = $('listen');
+    if (wrap) wrap.classList.toggle('hidden', A.S.channels.length < 2);
+  }
+
+  function showCall() {
+    const b = $('callBanner');
+    if (!b) return;
+    if (!L.call) { b.classList.add('hidden'); return; }
+    b.textContent = L.call.from + ' → ' + L.call.to + (L.call.to === 'you' ? ' (only you hear this)' : ' (only they hear you)');
+    b.classList.remove('hidden');
+  }
+
+  function onMessage(m) {
+    switch (m.t) {
+    case 'welcome':
+      L.heard = []; L.talking.clear(); L.call = null; showCall();
+      break;
+    case 'listening':
+      L.heard = m.channels || [];
+      ev('listening', {channels: L.heard.map((h) => h.name)});
+      break;
+    case 'talking':
+      if (!m.monitored) break;
+      if (m.on) L.talking.set(m.channel + '/' + m.id, {channel: m.channel, name: m.name});
+      else L.talking.delete(m.channel + '/' + m.id);
+      break;
+    case 'call': {
+      const from = m.mine ? 'you' : m.from, to = m.to_me ? 'you' : m.to;
+      if (m.on) {
+        L.call = {from, to};
+        A.addLog('private', from + ' → ' + to + ': ', '(a call: nobody else hears it)');
+        if (m.to_me) { knock(); if (navigator.vibrate) navigator.vibrate([60, 40, 60]); }
+      } else if (L.call && L.call.from === from && L.call.to === to) L.call = null;
+      ev('call', {from: m.from, to: m.to, on: !!m.on, toMe: !!m.to_me});
+      showCall();
+      break;
+    }
+    }
+  }
+
+  // gain returns the volume of audio marked with channel id (app.js).
+  function gain(id) {
+    if (!id || id === WHISPER) return 1;
+    const g = L.gains.get(id);
+    return g === undefined ? 1 : g;
+  }
+
+  // Holding a person's name in the list talks to them alone.
+  function bindUsers() {
+    const ul = $('users');
+    if (!ul) return;
+    let holding = '';
+    ul.addEventListener('pointerdown', (e) => {
+      if (e.target.closest('button')) return; // the person's volume button (intercom.js)
+      const li = e.target.closest('li');
+      if (!li || !li.dataset.name || li.classList.contains('self')) return;
+      e.preventDefault();
+      try { li.setPointerCapture(e.pointerId); } catch (_) { /* not capturable */ }
+      holding = li.dataset.name;
+      ev('callPress', {to: holding});
+      A.startTalk('call', false, false, holding);
+    });
+    const up = () => { if (holding) { holding = ''; A.stopTalk('call'); } };
+    for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) ul.addEventListener(t, up);
+    ul.addEventListener('contextmenu', (e) => e.preventDefault());
+  }
+
+  function init(api) {
+    A = api;
+    bindUsers();
+  }
+
+  return {
+    init, onMessage, gain, channelId, render: renderList,
+    // For tests.
+    state: () => ({heard: L.heard.map((h) => h.name), call: L.call, talking: [...L.talking.values()]}),
+    events: () => L.log,
+    setVolume: (name, v) => { L.gains.set(channelId(name), v); renderList(); },
+  };
+})();
