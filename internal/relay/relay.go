@@ -739,7 +739,7 @@ func isConnErr(err error) bool {
 	var te *quic.TransportError
 	var se *quic.StreamError
 	return errors.As(err, &ae) || errors.As(err, &ie) || errors.As(err, &te) || errors.As(err, &se) ||
-		errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "closed")
+		isWTConnErr(err) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "closed")
 }
 
 // sweep ends floors, talkers and pages whose frames stopped or that ran too

@@ -229,3 +229,12 @@ func refuseExtraStreams(conn *quic.Conn) {
 		st.CancelWrite(quic.StreamErrorCode(proto.CodeBadMessage))
 	}
 }
+
+// isWTConnErr reports whether err ended a WebTransport session or stream
+// (the peer closed or reset it): the session is over, like a QUIC
+// connection error.
+func isWTConnErr(err error) bool {
+	var se *webtransport.SessionError
+	var st *webtransport.StreamError
+	return errors.As(err, &se) || errors.As(err, &st)
+}

@@ -211,3 +211,29 @@ func TestWebTransportOffAndNative(t *testing.T) {
 func voiceHdr(ch, seq uint16, f proto.VoiceFlags) proto.VoiceHeader {
 	return proto.VoiceHeader{Flags: f, Channel: ch, Seq: seq, Timestamp: uint32(seq) * 960, Duration: 960}
 }
+
+// A browser whose control stream is reset (a tab that is closed) ends its
+// relay session: the others see it go offline.
+func TestWebTransportSessionEnds(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) { c.WebTransport = true }))
+	r.AddUser("ann", "pa", 0)
+	r.AddUser("bob", "pb", 0)
+	b := r.Dial(t, "bob", "pb")
+	sess, _ := dialWT(t, r)
+	ctx, cancel := context.WithTimeout(context.Background(), relaytest.WaitTimeout)
+	defer cancel()
+	st, err := sess.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf []byte
+	buf, _ = proto.AppendMessage(buf, proto.NewHello("webtransport test"))
+	buf, _ = proto.AppendMessage(buf, &proto.Auth{Name: "ann", Password: "pa"})
+	st.Write(buf)
+	relaytest.Wait(t, b, func(m *proto.PresenceChange) bool { return m.Kind == proto.PresenceOnline && m.User.Name == "ann" })
+	st.CancelWrite(0)
+	relaytest.Wait(t, b, func(m *proto.PresenceChange) bool { return m.Kind == proto.PresenceOffline && m.User.Name == "ann" })
+	if s := r.Stats(); s.BadMessages != 0 {
+		t.Fatalf("a closed session counted %d bad messages", s.BadMessages)
+	}
+}
