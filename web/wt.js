@@ -88,7 +88,7 @@ window.HarkWT = (() => {
       channels: [], channel: null, presence: [], tx: null, decoders: new Map(), ticket: null,
       stats: {sent: 0, recv: 0, undecodable: 0, badDatagrams: 0},
     };
-    let settle;
+    let settle, spare = null; // spare: a configured decoder for the next talker
     const ready = new Promise((resolve, reject) => { settle = {resolve, reject}; });
     const timer = setTimeout(() => fail('WebTransport did not log in within ' + timeoutMs + ' ms'), timeoutMs);
     function fail(why) {
@@ -100,7 +100,7 @@ window.HarkWT = (() => {
     function close() {
       if (C.closed) return;
       C.closed = true;
-      for (const d of C.decoders.values()) { try { d.dec.close(); } catch (e) { /* closed */ } }
+      for (const d of [...C.decoders.values(), ...(spare ? [spare] : [])]) { try { d.dec.close(); } catch (e) { /* closed */ } }
       C.decoders.clear();
       try { wt.close(); } catch (e) { /* closed */ }
     }
@@ -155,7 +155,12 @@ window.HarkWT = (() => {
         const ch = r.u16(), id = r.u32(), name = r.str(), on = r.u8() !== 0, priority = r.u8() !== 0;
         const c = C.channels.find((x) => x.id === ch);
         if (!on && C.tx && C.tx.ending && id === C.session) C.tx.confirmed = true;
-        if (!on) { const d = C.decoders.get(id); if (d) d.endAt = performance.now(); }
+        if (!on) {
+          // Free the talker's decoder once its last frames are played,
+          // unless the talker is back by then.
+          const d = C.decoders.get(id);
+          if (d) { const seen = d.frames; setTimeout(() => { if (C.decoders.get(id) === d && d.frames === seen) { C.decoders.delete(id); try { d.dec.close(); } catch (e) { /* closed */ } } }, 3000); }
+        }
         h.onMessage({t: 'talking', channel: c ? c.name : '', id, name, on, priority});
         break;
       }
@@ -211,10 +216,10 @@ window.HarkWT = (() => {
     }
 
     // ---- voice in: one decoder per talker ----
-    function decoderFor(talker) {
-      let d = C.decoders.get(talker);
-      if (d) return d;
-      d = {flags: [], endAt: 0, dec: null};
+    // A decoder is made ready before a talker needs it: configuring one
+    // when the first datagram arrives delays the first words.
+    function newDecoder() {
+      const d = {flags: [], talker: 0, frames: 0, dec: null};
       d.dec = new AudioDecoder({
         output: (ad) => {
           const f = d.flags.shift() || 0;
@@ -223,12 +228,20 @@ window.HarkWT = (() => {
           ad.close();
           const pcm = new Int16Array(n);
           for (let i = 0; i < n; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(f32[i] * 32767)));
-          h.onPCM(pcm, talker, f);
+          h.onPCM(pcm, d.talker, f);
         },
-        error: (e) => { C.stats.undecodable++; C.decoders.delete(talker); console.warn('hark: voice decoder failed', e); },
+        error: (e) => { C.stats.undecodable++; C.decoders.delete(d.talker); console.warn('hark: voice decoder failed', e); },
       });
       d.dec.configure({codec: 'opus', sampleRate: 48000, numberOfChannels: 1});
+      return d;
+    }
+    function decoderFor(talker) {
+      let d = C.decoders.get(talker);
+      if (d) return d;
+      d = spare || newDecoder();
+      d.talker = talker;
       C.decoders.set(talker, d);
+      spare = newDecoder();
       return d;
     }
     function onDatagram(b) {
@@ -240,6 +253,7 @@ window.HarkWT = (() => {
       const d = decoderFor(talker);
       if (d.dec.state !== 'configured') return;
       d.flags.push(flags);
+      d.frames++;
       d.dec.decode(new EncodedAudioChunk({type: 'key', timestamp: Math.round(ts * 1e6 / 48000), data: b.subarray(16)}));
     }
     async function readDatagrams() {
@@ -318,6 +332,7 @@ window.HarkWT = (() => {
       const auth = new W().str(creds.name).str(creds.password || '');
       if (creds.ticket) auth.bytes(creds.ticket);
       write(hello); write(auth.frame(T.AUTH));
+      spare = newDecoder();
       readDatagrams().catch(() => {});
       await readControl(stream);
     }).catch((e) => fail(e && e.message ? e.message : String(e)));
