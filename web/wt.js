@@ -325,6 +325,10 @@ window.HarkWT = (() => {
     };
 
     wt.ready.then(async () => {
+      // A datagram may wait up to 200 ms to be sent (a frame later than
+      // that is useless to a listener). Chromium's default is about an
+      // RTT, which on a loaded machine dropped most of a transmission.
+      try { wt.datagrams.outgoingMaxAge = 200; wt.datagrams.outgoingHighWaterMark = 64; } catch (e) { /* not settable here */ }
       C.dgw = wt.datagrams.writable.getWriter();
       const stream = await wt.createBidirectionalStream();
       C.writer = stream.writable.getWriter();

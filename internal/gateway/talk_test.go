@@ -347,6 +347,8 @@ func testBrowserToTalkOn(t *testing.T, st *stack, path, transport string) {
 			t.Fatalf("talk record exited with %d", code)
 		}
 	}
+	sent := run(b, chromedp.Evaluate[int](`harkTest.state().stats.sentFrames`))
+	t.Logf("%s path over %s: the page sent %d frames, the relay received %d from everyone", path, transport, sent, st.relay.Stats().FramesIn)
 	got := readRecording(t, out)
 	cLow, _ := audiotest.EnvelopeCorrelation(ref, got, 48000)
 	gotB := readRecording(t, outB)
