@@ -2,8 +2,18 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/quic-go/quic-go"
 
 	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
@@ -105,5 +115,62 @@ func TestWebTransportEngines(t *testing.T) {
 			<-done
 			p.waitFor(`harkTest.state().talkers.length === 0`)
 		})
+	}
+}
+
+// The gateway hands pages the relay's WebTransport URL and the hash of the
+// certificate the relay presents to browsers, after checking that the relay
+// certificate it pins signed it; a relay it cannot check gets pages a 404
+// (they use the websocket), counted.
+func TestWebTransportInfo(t *testing.T) {
+	st := startWTStack(t)
+	get := func(host string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", st.base+WebTransportPath, nil)
+		req.Host = host
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rsp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(rsp.Body).Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return rsp.StatusCode, m
+	}
+	code, m := get("192.0.2.7:8080")
+	_, port, _ := net.SplitHostPort(st.relay.Addr)
+	if code != 200 || m["url"] != "https://192.0.2.7:"+port+"/hark" {
+		t.Fatalf("%d %v: want the relay's port on the host the browser used", code, m)
+	}
+	hashes, _ := m["hashes"].([]any)
+	if len(hashes) != 1 {
+		t.Fatalf("hashes %v", m["hashes"])
+	}
+	// The hash is that of the certificate a browser is shown.
+	var leaf []byte
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	conn, err := quic.DialAddr(ctx, st.relay.Addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h3"},
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error { leaf = raw[0]; return nil }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.CloseWithError(0, "")
+	if want := base64.StdEncoding.EncodeToString(certs.WebTransportHash(leaf)); hashes[0] != want {
+		t.Fatalf("hash %v, want %s", hashes[0], want)
+	}
+
+	// A gateway pinning another certificate refuses to vouch for it.
+	wt := &RelayWebTransport{Relay: st.relay.Addr, Fingerprint: "SHA256:" + strings.Repeat("A", 43)}
+	st2 := startStackOn(t, st.relay, func(c *Config) { c.WebTransport = wt })
+	rsp, err := http.Get(st2.base + WebTransportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp.Body.Close()
+	if rsp.StatusCode != http.StatusNotFound || wt.Failures() != 1 {
+		t.Fatalf("status %d, failures %d: want 404 and 1", rsp.StatusCode, wt.Failures())
 	}
 }
