@@ -187,9 +187,8 @@ window.HarkWT = (() => {
       case T.PING: { const hi = r.u32(), lo = r.u32(); write(new W().u32(hi).u32(lo).frame(T.PONG)); break; }
       case T.BYE: {
         const code = r.u16(), text = r.str();
-        C.closedSaid = true;
         h.onMessage({t: 'bye', code: CODES[code] || 'relay', text});
-        close();
+        fail(text); // the page decides whether to come back (a shutdown: yes)
         break;
       }
       default: break; // unknown or unused types are skipped (proto's rule)

@@ -72,9 +72,10 @@ func (w *RelayWebTransport) logFailure() (bool, int) {
 }
 
 // wtCacheFor is how long a learnt hash is handed out before the relay is
-// asked again: it renews its certificate at half of its 10 days, and a
-// restarted relay makes a new one.
-const wtCacheFor = 30 * time.Second
+// asked again. A restarted relay makes a new certificate, and its pages
+// come back within seconds: the cache only spares the relay a handshake per
+// page when many load at once.
+const wtCacheFor = 2 * time.Second
 
 func (w *RelayWebTransport) pinned() (string, error) {
 	if w.Fingerprint != "" {

@@ -174,3 +174,18 @@ func TestWebTransportInfo(t *testing.T) {
 		t.Fatalf("status %d, failures %d: want 404 and 1", rsp.StatusCode, wt.Failures())
 	}
 }
+
+// TestWebTransportRelayRestart: the relay restarts under a page on
+// WebTransport: the page says so, comes back by itself on WebTransport
+// (with the restarted relay's new certificate) and is in its channel again.
+func TestWebTransportRelayRestart(t *testing.T) {
+	st := startWTStack(t)
+	b := newBrowser(t, micFile, 1280, 800)
+	b.login(st.base+"/", "ann", "")
+	b.waitFor(`harkTest.state().channel === 'lobby' && harkTest.state().transport === 'webtransport'`)
+	st.relay.Stop(t)
+	b.waitFor(`harkTest.state().conn.includes('wait') && harkTest.events().some(e => e.type === 'bye' && e.code === 'shutdown')`)
+	st.relay.Restart(t)
+	b.waitFor(`harkTest.state().conn.includes('ok') && harkTest.state().channel === 'lobby' && harkTest.state().transport === 'webtransport' &&
+  harkTest.events().filter(e => e.type === 'transport' && e.use === 'webtransport').length === 2`)
+}
