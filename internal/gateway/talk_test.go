@@ -362,7 +362,12 @@ func testBrowserToTalkOn(t *testing.T, st *stack, path, transport string) {
 	heard, ok := firstLast(got)
 	if spacing := heard[1] - heard[0]; ok && (spacing < clicks[1]-clicks[0]-200*time.Millisecond || spacing > clicks[1]-clicks[0]+500*time.Millisecond) {
 		// The first onset found is not the first click: the recording lost it.
-		t.Logf("%s path: no mouth-to-ear figure: the adaptive recording lost the first click (onsets %v apart, sent %v apart)", path, spacing.Round(time.Millisecond), clicks[1]-clicks[0])
+		t.Logf("%s path over %s: no first-click figure: the adaptive recording lost the first click (onsets %v apart, sent %v apart)", path, transport, spacing.Round(time.Millisecond), clicks[1]-clicks[0])
+		if len(capOn) >= 2 {
+			// The last onset is still the last click.
+			t.Logf("%s path over %s: mouth-to-ear browser → talk record: last click %v", path, transport,
+				sample0.Add(heard[1]).Sub(wallMs(capOn[len(capOn)-1])).Round(100*time.Microsecond))
+		}
 	} else if len(capOn) >= 2 && ok {
 		mouth := [2]time.Time{wallMs(capOn[0]), wallMs(capOn[len(capOn)-1])}
 		ear := [2]time.Time{sample0.Add(heard[0]), sample0.Add(heard[1])}
