@@ -1,5 +1,10 @@
 // Hark web client. Talks to the gateway over one websocket: JSON text frames
 // for control, binary frames for audio (see internal/gateway's package doc).
+// Where the browser has WebTransport and WebCodecs it races a WebTransport
+// session straight to the relay (web/wt.js) against the websocket: the
+// WebTransport session wins when it logs in within WT_WAIT_MS, the websocket
+// otherwise (a browser without it, or where it is broken). ?transport=websocket
+// skips the race.
 'use strict';
 (() => {
 const $ = (id) => document.getElementById(id);
@@ -13,9 +18,10 @@ const BIN_PCM = 1, BIN_MEDIA = 2, BIN_WAV = 3, BIN_OPUS = 4;
 const OPUS_CONFIG = {codec: 'opus', sampleRate: 48000, numberOfChannels: 1, bitrate: 24000,
   opus: {frameDuration: 20000, useinbandfec: true, packetlossperc: 10}};
 const PATHS = ['worklet', 'webcodecs', 'mediarecorder'];
+const WT_WAIT_MS = 4000;
 
 const S = {
-  ws: null, loggedIn: false, wsWelcomed: false, closeText: '', wantOnline: false, retry: 0, retryTimer: null,
+  ws: null, wt: null, transport: '', connGen: 0, wtTicket: null, wtRefused: {}, loggedIn: false, wsWelcomed: false, closeText: '', wantOnline: false, retry: 0, retryTimer: null,
   creds: null, me: null, channel: '', channels: [], users: [],
   talkers: new Map(),          // session id -> {name, priority}
   ctx: null, mic: null, capture: null, play: null, tap: null, recorder: null,
@@ -79,7 +85,18 @@ function addLog(cls, who, text, time) {
   log.scrollTop = log.scrollHeight;
 }
 function send(obj) {
-  if (S.ws && S.ws.readyState === WebSocket.OPEN) { S.ws.send(JSON.stringify(obj)); return true; }
+  if (S.wt) {
+    if (S.wt.send(obj)) return true;
+    // Only the gateway offers it (history, replays, alarms, clips, the
+    // microphone test): say so once per kind of request.
+    ev('wtUnsupported', {t: obj.t});
+    if (!S.wtRefused[obj.t] && !['history', 'play', 'play_stop', 'read'].includes(obj.t)) {
+      S.wtRefused[obj.t] = true;
+      flash('Not available over WebTransport. Open the page with ?transport=websocket to use it.', 'warn', 6000);
+    }
+    return false;
+  }
+  if (S.transport === 'websocket' && S.ws && S.ws.readyState === WebSocket.OPEN) { S.ws.send(JSON.stringify(obj)); return true; }
   return false;
 }
 function sendBin(kind, payload) {
@@ -200,6 +217,12 @@ function startEncoder() {
   const enc = new AudioEncoder({
     output: (chunk) => {
       // Header: kind, flags, 2 reserved bytes, u32 LE sequence; then the packet.
+      if (S.wt) {
+        const p = new Uint8Array(chunk.byteLength);
+        chunk.copyTo(p);
+        if (S.wt.sendOpus(p, chunk.duration ? Math.round(chunk.duration * 48 / 1000) : 960)) S.stats.sentFrames++;
+        return;
+      }
       const b = new Uint8Array(8 + chunk.byteLength);
       b[0] = BIN_OPUS;
       new DataView(b.buffer).setUint32(4, S.seq++, true);
@@ -315,6 +338,16 @@ async function startTalk(source, page, echo, to) {
   if (path === 'webcodecs' && !(S.ctx.sampleRate === 48000 && await webcodecsOK())) path = 'worklet';
   if (!S.pressed) return;
   if (path === 'worklet' && !S.ctx.audioWorklet) path = 'mediarecorder'; // no AudioWorklet: the recorder
+  if (S.wt && path !== 'webcodecs') {
+    // WebTransport carries the page's Opus packets only.
+    if (S.ctx.sampleRate === 48000) path = 'webcodecs';
+    else {
+      S.pressed = false;
+      flash('Cannot talk over WebTransport with audio at ' + S.ctx.sampleRate + ' Hz. Open the page with ?transport=websocket.', '', 7000);
+      ev('wtNoEncoder', {rate: S.ctx.sampleRate});
+      return;
+    }
+  }
   // The recorder: WebM or Ogg (Chromium, Firefox) or Opus in MP4 (Safari);
   // a browser that records only AAC (older Safari) sends live PCM instead.
   const mime = path === 'mediarecorder' && ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4;codecs=opus', 'audio/webm']
@@ -475,16 +508,45 @@ function setConn(state, text) {
   emit('conn', {ok: state === 'ok', text: text || ''});
 }
 
-// ---------- websocket ----------
-function connect() {
+// showTransport says in the header which path the page uses.
+function showTransport() {
+  const t = $('transport');
+  if (!t) return;
+  t.textContent = S.transport === 'webtransport' ? 'WebTransport' : S.transport === 'websocket' ? 'WebSocket' : '';
+  t.title = S.transport === 'webtransport' ? 'Voice goes straight to the intercom server over QUIC (WebTransport)'
+    : 'Voice goes through the web gateway over a websocket';
+}
+
+// onPCM plays 20 ms of a talker decoded from WebTransport.
+function onPCM(pcm, talker, flags) {
+  S.stats.recvFrames++;
+  S.stats.recvBytes += pcm.byteLength;
+  if (S.play) S.play.port.postMessage({pcm, talker, flags}, [pcm.buffer]);
+}
+
+// ---------- connection: WebTransport raced against the websocket ----------
+async function connect() {
   clearTimeout(S.retryTimer);
+  const gen = ++S.connGen;
   const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+  // The websocket opens at once, so that it is ready if WebTransport loses.
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   S.ws = ws;
+  S.transport = '';
   S.wsWelcomed = false; // until this websocket's welcome
+  let useWS = false, deadClose = null;
+  const loginWS = (why) => {
+    if (gen !== S.connGen) return;
+    useWS = true;
+    S.transport = 'websocket';
+    showTransport();
+    ev('transport', {use: 'websocket', why});
+    if (deadClose) { ws.onclose(deadClose); return; }
+    if (ws.readyState === WebSocket.OPEN) send(Object.assign({t: 'login', playback: S.playback}, S.creds));
+  };
   ws.onopen = () => {
-    send(Object.assign({t: 'login', playback: S.playback}, S.creds));
+    if (useWS) send(Object.assign({t: 'login', playback: S.playback}, S.creds));
   };
   ws.onmessage = (e) => {
     if (typeof e.data !== 'string') { onBinary(e.data); return; }
@@ -494,6 +556,7 @@ function connect() {
   };
   ws.onclose = (e) => {
     if (S.ws !== ws) return;
+    if (!useWS) { deadClose = e; return; } // WebTransport may still win; else loginWS reports it
     S.ws = null;
     if (S.sending) { S.sending = false; }
     closeEncoder();
@@ -512,6 +575,49 @@ function connect() {
     ev('reconnecting', {wait});
     S.retryTimer = setTimeout(connect, wait);
   };
+
+  if (params.get('transport') === 'websocket') { loginWS('asked'); return; }
+  if (!window.HarkWT || !(await window.HarkWT.available()) || !(await webcodecsOK())) { loginWS('missing'); return; }
+  let conn = null;
+  try {
+    const r = await fetch('webtransport', {cache: 'no-store'});
+    const info = await r.json();
+    if (!r.ok) throw new Error(info.error || 'no WebTransport');
+    conn = await window.HarkWT.connect(info, Object.assign({ticket: S.wtTicket}, S.creds), {
+      onReady: (c) => { if (gen === S.connGen) { S.wt = c; S.transport = 'webtransport'; } },
+      onMessage: (m) => { if (S.wt === conn || !conn) onMessage(m); },
+      onPCM: (pcm, talker, flags) => { if (S.wt === conn || !conn) onPCM(pcm, talker, flags); },
+      onClose: (text) => wtClosed(conn, text),
+    }, WT_WAIT_MS);
+  } catch (e) {
+    if (S.wt && S.connGen === gen) S.wt = null;
+    loginWS(String(e && e.message ? e.message : e));
+    return;
+  }
+  if (gen !== S.connGen) { conn.close(); return; }
+  S.wt = conn;
+  S.wtTicket = conn.ticket();
+  S.ws = null;
+  ws.close(1000, 'using WebTransport');
+  showTransport();
+  ev('transport', {use: 'webtransport'});
+}
+
+// wtClosed handles the end of a WebTransport session: reconnect (racing
+// again) unless the user logged out or the relay said goodbye for good.
+function wtClosed(conn, text) {
+  if (!conn || S.wt !== conn) return;
+  S.wtTicket = conn.ticket() || S.wtTicket;
+  S.wt = null;
+  S.sending = false;
+  closeEncoder();
+  S.talkers.clear();
+  if (S.play) S.play.port.postMessage({reset: true});
+  if (!S.wantOnline) return;
+  const wait = Math.min(10000, 500 * Math.pow(2, S.retry++));
+  setConn('wait', S.closeText || 'Connection to the intercom lost (' + text + '). Reconnecting…');
+  ev('reconnecting', {wait, transport: 'webtransport'});
+  S.retryTimer = setTimeout(connect, wait);
 }
 
 function onMessage(m) {
@@ -690,7 +796,13 @@ function init() {
   });
   $('path').addEventListener('change', (e) => { S.path = e.target.value; });
   $('clip').addEventListener('change', (e) => { sendClip(e.target.files[0]); e.target.value = ''; });
-  $('logout').addEventListener('click', () => { S.wantOnline = false; S.loggedIn = false; if (S.ws) S.ws.close(1000, 'logout'); showLogin(); });
+  $('logout').addEventListener('click', () => {
+    S.wantOnline = false; S.loggedIn = false; S.connGen++;
+    if (S.ws) S.ws.close(1000, 'logout');
+    if (S.wt) { const c = S.wt; S.wt = null; c.close(); }
+    S.wtTicket = null;
+    showLogin();
+  });
   bindPTT();
 }
 
@@ -715,7 +827,7 @@ window.harkTest = {
   state: () => ({loggedIn: S.loggedIn, channel: S.channel, floor: S.floor, pressed: S.pressed, sending: S.sending,
     users: S.users, talkers: [...S.talkers.values()].map((t) => t.name), stats: S.stats, path: S.path, txPath: S.txPath,
     baseLatency: S.ctx && S.ctx.baseLatency, outputLatency: S.ctx && S.ctx.outputLatency,
-    rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, conn: $('conn').className, onsetAt: S.onsetAt || 0}),
+    rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, transport: S.transport, conn: $('conn').className, onsetAt: S.onsetAt || 0}),
   events: () => S.log,
   // Wall-clock times (ms) of the sound onsets the capture worklet saw.
   captureOnsets: () => S.capOnsets.map((t) => t * 1000 + S.capOff),

@@ -7,8 +7,8 @@
 // as soon as it is reachable); the cache answers only when the network does
 // not. The websocket (/ws) and /healthz are never cached.
 'use strict';
-const CACHE = 'hark-shell-v4'; // v2: history.js; v3: intercom.js; v4: listen.js
-const SHELL = ['./', 'index.html', 'history.js', 'intercom.js', 'listen.js', 'app.js', 'pwa.js', 'style.css', 'capture-worklet.js', 'play-worklet.js',
+const CACHE = 'hark-shell-v5'; // v2: history.js; v3: intercom.js; v4: listen.js; v5: wt.js
+const SHELL = ['./', 'index.html', 'history.js', 'intercom.js', 'listen.js', 'wt.js', 'app.js', 'pwa.js', 'style.css', 'capture-worklet.js', 'play-worklet.js',
   'record-worklet.js', 'manifest.webmanifest', 'icons/icon-192.png', 'icons/icon-512.png', 'icons/apple-touch-icon.png'];
 
 self.addEventListener('install', (e) => {

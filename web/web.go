@@ -25,5 +25,5 @@ import "embed"
 // manifest.webmanifest and the icons (drawn by icons/gen.go).
 //
 //go:embed index.html app.js history.js intercom.js listen.js style.css capture-worklet.js play-worklet.js record-worklet.js
-//go:embed pwa.js sw.js manifest.webmanifest icons/*.png
+//go:embed pwa.js sw.js wt.js manifest.webmanifest icons/*.png
 var FS embed.FS

@@ -62,6 +62,10 @@ with --acme-ca.`,
 				Usage: "the relay's UDP address, HOST:PORT; several relays of one cluster separated by commas (a:4275,b:4275): each browser session moves to the next when its relay dies"},
 			&cli.StringFlag{Name: "fingerprint", EnvVars: []string{"HARK_GATEWAY_FINGERPRINT"},
 				Usage: "the relay certificate's fingerprint, `SHA256:…` as \"relay fingerprint --data DIR\" prints it on the relay's machine; without it the first one seen is trusted and recorded in DATA/known_relays"},
+			&cli.BoolFlag{Name: "webtransport", Value: true, EnvVars: []string{"HARK_GATEWAY_WEBTRANSPORT"},
+				Usage: "let pages talk to the relay over WebTransport when their browser can (the relay must have it on too); they fall back to the websocket"},
+			&cli.StringFlag{Name: "webtransport-host", EnvVars: []string{"HARK_GATEWAY_WEBTRANSPORT_HOST"},
+				Usage: "the relay's host name as browsers reach it (default: --relay's host, or the gateway's when --relay is on loopback)"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", EnvVars: []string{"HARK_GATEWAY_LISTEN"},
 				Usage: "TCP address for the web page (HOST:PORT; \":8443\" is every interface, with HTTPS)"},
 			&cli.StringFlag{Name: "data", Value: "hark-gateway-data", EnvVars: []string{"HARK_GATEWAY_DATA"},
@@ -143,6 +147,11 @@ func serve(c *cli.Context) error {
 	if choice.selfSigned != nil {
 		certDER = choice.selfSigned.Raw
 	}
+	var wt *gateway.RelayWebTransport
+	if c.Bool("webtransport") {
+		wt = &gateway.RelayWebTransport{Relay: c.String("relay"), Fingerprint: c.String("fingerprint"),
+			KnownRelaysFile: filepath.Join(data, "known_relays"), Host: c.String("webtransport-host")}
+	}
 	reg := prometheus.NewRegistry()
 	srv, err := gateway.New(gateway.Config{
 		Dialer: &gateway.ClientDialer{
@@ -152,7 +161,7 @@ func serve(c *cli.Context) error {
 		},
 		Logger: log, Registry: reg, TLS: tlsCfg,
 		MaxClipBytes: c.Int64("max-clip"), MaxSessions: c.Int("max-sessions"),
-		AllowedHosts: allowed, CertDER: certDER,
+		AllowedHosts: allowed, CertDER: certDER, WebTransport: wt,
 	})
 	if err != nil {
 		return err

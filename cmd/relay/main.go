@@ -89,6 +89,8 @@ This works while the relay runs: it applies the change within a second.`,
 			dataFlag,
 			&cli.BoolFlag{Name: "open", EnvVars: []string{"HARK_OPEN"},
 				Usage: "accept any user name without a password (trusted networks only); everyone may page, nobody is admin"},
+			&cli.BoolFlag{Name: "webtransport", Value: true, EnvVars: []string{"HARK_WEBTRANSPORT"},
+				Usage: "also accept browsers (WebTransport over HTTP/3) on the UDP port; --webtransport=false: only native clients, browsers use the gateway's websocket"},
 			&cli.StringFlag{Name: "cert", EnvVars: []string{"HARK_CERT"}, Usage: "TLS certificate file (PEM) instead of the self-signed one"},
 			&cli.StringFlag{Name: "key", EnvVars: []string{"HARK_KEY"}, Usage: "TLS key file (PEM) for --cert"},
 			&cli.StringFlag{Name: "metrics", EnvVars: []string{"HARK_METRICS"},
@@ -374,7 +376,7 @@ func serve(c *cli.Context) error {
 	}
 	var cert = struct{ created bool }{}
 	cfg := relay.Config{
-		Listen: listen, Open: c.Bool("open"), Logger: log,
+		Listen: listen, Open: c.Bool("open"), Logger: log, WebTransport: c.Bool("webtransport"),
 		MaxTalk: c.Duration("max-talk"), FloorTimeout: c.Duration("floor-timeout"),
 	}
 	switch {

@@ -46,12 +46,16 @@ func startStack(t *testing.T) *stack {
 	return startStackOn(t, relaytest.Start(t, relaytest.Open()))
 }
 
-// startStackOn starts a gateway in front of relay r.
-func startStackOn(t *testing.T, r *relaytest.Relay) *stack {
+// startStackOn starts a gateway in front of relay r; opts change its
+// configuration.
+func startStackOn(t *testing.T, r *relaytest.Relay, opts ...func(*Config)) *stack {
 	t.Helper()
 	cfg := Config{
 		Dialer: &ClientDialer{Relay: r.Addr, Fingerprint: r.Fingerprint,
 			KnownRelaysFile: filepath.Join(t.TempDir(), "known_relays"), Software: "gateway-test"},
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	if testing.Verbose() && os.Getenv("HARK_TEST_LOG") != "" {
 		cfg.Logger = testLogger()
@@ -203,7 +207,6 @@ func newBrowserMic(t *testing.T, mic, loop string, width, height int) *browser {
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),

@@ -66,6 +66,9 @@ type Config struct {
 	// CertDER is the gateway's self-signed certificate (DER), offered at
 	// CertPath for phones to download, install and trust; nil offers none.
 	CertDER []byte
+	// WebTransport, when set, offers pages a WebTransport session straight
+	// to the relay (at WebTransportPath); nil: pages use the websocket.
+	WebTransport *RelayWebTransport
 }
 
 // Server serves the web page and the browsers' websockets.
@@ -141,6 +144,7 @@ func New(cfg Config) (*Server, error) {
 	s.hosts, s.wildcard = allowedHosts(cfg)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/ws", s.serveWS)
+	s.mux.HandleFunc(WebTransportPath, s.serveWebTransport)
 	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	if der := cfg.CertDER; der != nil {
 		s.mux.HandleFunc(CertPath, func(w http.ResponseWriter, r *http.Request) {

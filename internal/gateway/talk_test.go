@@ -283,8 +283,13 @@ func TestBrowserToTalk(t *testing.T) {
 
 func testBrowserToTalk(t *testing.T, path string) {
 	needChromium(t)
+	testBrowserToTalkOn(t, startStack(t), path, "websocket")
+}
+
+// testBrowserToTalkOn is testBrowserToTalk on stack st, checking that the
+// page uses transport ("websocket" or "webtransport").
+func testBrowserToTalkOn(t *testing.T, st *stack, path, transport string) {
 	mic, ref, clicks := clickSpeech(t)
-	st := startStack(t)
 	// Two recorders: one with the default adaptive buffer (as low as the
 	// network allows) gives the mouth-to-ear figure; one with a 200 ms
 	// buffer (what --buffer is for: a recording needs no low delay) is
@@ -302,6 +307,9 @@ func testBrowserToTalk(t *testing.T, path string) {
 	b := newBrowser(t, mic, 1280, 800)
 	b.login(st.base+"/?path="+path, "web", "")
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
+	if tr := run(b, chromedp.Evaluate[string](`harkTest.state().transport`)); tr != transport {
+		t.Fatalf("the page uses %q, want %q", tr, transport)
+	}
 	// Press with a real input event: the space bar (worklet) or the mouse on
 	// the big button (mediarecorder).
 	var x, y float64
@@ -339,11 +347,13 @@ func testBrowserToTalk(t *testing.T, path string) {
 			t.Fatalf("talk record exited with %d", code)
 		}
 	}
+	sent := run(b, chromedp.Evaluate[int](`harkTest.state().stats.sentFrames`))
+	t.Logf("%s path over %s: the page sent %d frames, the relay received %d from everyone", path, transport, sent, st.relay.Stats().FramesIn)
 	got := readRecording(t, out)
 	cLow, _ := audiotest.EnvelopeCorrelation(ref, got, 48000)
 	gotB := readRecording(t, outB)
 	c, lag := audiotest.EnvelopeCorrelation(ref, gotB, 48000)
-	t.Logf("%s path: talk record --buffer 200ms wrote %.2f s, envelope r=%.3f, lag %v (adaptive buffer: r=%.3f)", path, float64(len(gotB))/48000, c, lag, cLow)
+	t.Logf("%s path over %s: talk record --buffer 200ms wrote %.2f s, envelope r=%.3f, lag %v (adaptive buffer: r=%.3f)", path, transport, float64(len(gotB))/48000, c, lag, cLow)
 	audiotest.Figure(t, audiotest.Score{Scenario: t.Name() + "/adaptive-buffer", Value: cLow})
 
 	// Mouth-to-ear: from the page's capture of each click (wall clock) to
@@ -352,12 +362,17 @@ func testBrowserToTalk(t *testing.T, path string) {
 	heard, ok := firstLast(got)
 	if spacing := heard[1] - heard[0]; ok && (spacing < clicks[1]-clicks[0]-200*time.Millisecond || spacing > clicks[1]-clicks[0]+500*time.Millisecond) {
 		// The first onset found is not the first click: the recording lost it.
-		t.Logf("%s path: no mouth-to-ear figure: the adaptive recording lost the first click (onsets %v apart, sent %v apart)", path, spacing.Round(time.Millisecond), clicks[1]-clicks[0])
+		t.Logf("%s path over %s: no first-click figure: the adaptive recording lost the first click (onsets %v apart, sent %v apart)", path, transport, spacing.Round(time.Millisecond), clicks[1]-clicks[0])
+		if len(capOn) >= 2 {
+			// The last onset is still the last click.
+			t.Logf("%s path over %s: mouth-to-ear browser → talk record: last click %v", path, transport,
+				sample0.Add(heard[1]).Sub(wallMs(capOn[len(capOn)-1])).Round(100*time.Microsecond))
+		}
 	} else if len(capOn) >= 2 && ok {
 		mouth := [2]time.Time{wallMs(capOn[0]), wallMs(capOn[len(capOn)-1])}
 		ear := [2]time.Time{sample0.Add(heard[0]), sample0.Add(heard[1])}
-		t.Logf("%s path: mouth-to-ear browser → talk record: first click %v, last click %v (click spacing: sent %v, captured %v, heard %v)",
-			path, ear[0].Sub(mouth[0]).Round(100*time.Microsecond), ear[1].Sub(mouth[1]).Round(100*time.Microsecond),
+		t.Logf("%s path over %s: mouth-to-ear browser → talk record: first click %v, last click %v (click spacing: sent %v, captured %v, heard %v)",
+			path, transport, ear[0].Sub(mouth[0]).Round(100*time.Microsecond), ear[1].Sub(mouth[1]).Round(100*time.Microsecond),
 			(clicks[1] - clicks[0]).Round(time.Millisecond), mouth[1].Sub(mouth[0]).Round(time.Millisecond), (heard[1] - heard[0]).Round(time.Millisecond))
 	} else {
 		t.Logf("%s path: clicks not found for the delay figure (page %d onsets, recording ok=%v)", path, len(capOn), ok)
@@ -377,11 +392,19 @@ func TestTalkToBrowser(t *testing.T) {
 
 func testTalkToBrowser(t *testing.T, playback string) {
 	needChromium(t)
+	testTalkToBrowserOn(t, startStack(t), playback, "websocket")
+}
+
+// testTalkToBrowserOn is testTalkToBrowser on stack st, checking that the
+// page uses transport ("websocket" or "webtransport").
+func testTalkToBrowserOn(t *testing.T, st *stack, playback, transport string) {
 	file, ref, clicks := clickSpeech(t)
-	st := startStack(t)
 	b := newBrowser(t, micFile, 1280, 800)
 	b.login(st.base+"/?playback="+playback, "web", "")
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby' && harkTest.state().ctxState === 'running'`)
+	if tr := run(b, chromedp.Evaluate[string](`harkTest.state().transport`)); tr != transport {
+		t.Fatalf("the page uses %q, want %q", tr, transport)
+	}
 	b.eval(`harkTest.startRecording()`)
 	snd := startTalk(t, st, "send", "talker", "-v", file)
 	if code := snd.wait(); code != 0 {
@@ -420,8 +443,8 @@ func testTalkToBrowser(t *testing.T, playback string) {
 			tap = fmt.Sprintf(" (at the MediaStream tap: %v, %v)", wallMs(rec.TapOnsets[0]).Sub(mouth[0]).Round(100*time.Microsecond),
 				wallMs(rec.TapOnsets[m-1]).Sub(mouth[1]).Round(100*time.Microsecond))
 		}
-		t.Logf("%s playback: mouth-to-ear talk send → page output: first click %v, last click %v%s (click spacing: sent %v, played %v)",
-			playback, ear[0].Sub(mouth[0]).Round(100*time.Microsecond), ear[1].Sub(mouth[1]).Round(100*time.Microsecond), tap,
+		t.Logf("%s playback over %s: mouth-to-ear talk send → page output: first click %v, last click %v%s (click spacing: sent %v, played %v)",
+			playback, transport, ear[0].Sub(mouth[0]).Round(100*time.Microsecond), ear[1].Sub(mouth[1]).Round(100*time.Microsecond), tap,
 			(clicks[1] - clicks[0]).Round(time.Millisecond), ear[1].Sub(ear[0]).Round(time.Millisecond))
 	} else {
 		t.Logf("%s playback: clicks not found at the page's output (%d onsets)", playback, len(rec.Onsets))

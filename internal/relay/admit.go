@@ -51,9 +51,10 @@ func (r *Relay) admit(ctx context.Context, info *quic.ClientInfo) (context.Conte
 	return context.WithValue(ctx, admitKey{}, release), nil
 }
 
-// loginOver ends conn's admission: its login succeeded or failed.
-func loginOver(conn *quic.Conn) {
-	if f, ok := conn.Context().Value(admitKey{}).(func()); ok {
+// loginOver ends the admission of the connection whose context is ctx: its
+// login succeeded or failed (a no-op for a context without one).
+func loginOver(ctx context.Context) {
+	if f, ok := ctx.Value(admitKey{}).(func()); ok {
 		f()
 	}
 }
@@ -69,7 +70,7 @@ func (r *Relay) refuseQueued(ln *quic.Listener) {
 			return
 		}
 		r.c.connRefused[refusedShutdown].Add(1)
-		loginOver(conn)
+		loginOver(conn.Context())
 		conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeShutdown), "the relay is shutting down")
 	}
 }

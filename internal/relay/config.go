@@ -58,6 +58,10 @@ type Config struct {
 	// proto.DefaultPort) or :PORT (every interface); default ":4275". See
 	// ListenAddr.
 	Listen string
+	// WebTransport also accepts browsers on the UDP port: HTTP/3 (ALPN
+	// "h3") with WebTransport sessions at WebTransportPath, speaking the
+	// same protocol (see webtransport.go). Off by default.
+	WebTransport bool
 
 	// MaxTalk is the longest transmission (ptt floor, open-channel talker or
 	// page) before the relay cuts it with Error{CodeTooLong}. Default 60 s;

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 )
 
 // Relay is the voice relay server. Make one with [New], run it with
@@ -222,15 +223,22 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 		MaxIncomingStreams:    1,
 		MaxIncomingUniStreams: -1,
 	}
-	ln, err := tr.Listen(certs.ServerConfig(r.cfg.Cert, proto.ALPN), qconf)
+	tlsConf := certs.ServerConfig(r.cfg.Cert, proto.ALPN)
+	var wg sync.WaitGroup
+	var wt *wtServer
+	if r.cfg.WebTransport {
+		wt = r.newWTServer(ctx, &wg)
+		tlsConf = wt.tlsConfig()
+		wtQUICConfig(qconf)
+	}
+	ln, err := tr.Listen(tlsConf, qconf)
 	if err != nil {
 		tr.Close()
 		return fmt.Errorf("relay: %w", err)
 	}
 	r.cfg.Logger.Info("relay listening", "addr", pconn.LocalAddr().String(), "fingerprint", r.Fingerprint(),
-		"open", r.cfg.Open, "channels", len(r.channels))
+		"open", r.cfg.Open, "channels", len(r.channels), "webtransport", r.cfg.WebTransport)
 
-	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -282,10 +290,18 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 			}
 			break
 		}
+		if wt != nil && conn.ConnectionState().TLS.NegotiatedProtocol == http3.NextProtoH3 {
+			// A browser's HTTP/3 connection lives on after its logins (each
+			// WebTransport session logs in on its own): it leaves admission
+			// now, or it would hold a place as long as the page is open.
+			loginOver(conn.Context())
+			go wt.serve(conn) // a browser: its sessions join wg
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.handleConn(ctx, conn)
+			r.handleConn(ctx, quicConn{conn})
 		}()
 	}
 	cancel() // stops sweep and refreshTickets also when the socket failed
@@ -314,6 +330,9 @@ func (r *Relay) Serve(ctx context.Context, pconn net.PacketConn) error {
 		r.cfg.Logger.Warn("shutdown grace period over: closing remaining connections")
 	}
 	t.Stop()
+	if wt != nil {
+		wt.close()
+	}
 	<-refused
 	tr.Close()
 	<-allDone
@@ -400,10 +419,13 @@ func (r *Relay) logRefusal(log *slog.Logger, lvl slog.Level, msg string, args ..
 }
 
 // handleConn runs one connection: login, then the control loop.
-func (r *Relay) handleConn(ctx context.Context, conn *quic.Conn) {
+func (r *Relay) handleConn(ctx context.Context, conn sessConn) {
 	s, rd := r.login(ctx, conn)
 	if s == nil {
 		return
+	}
+	if qc, ok := conn.(quicConn); ok && r.cfg.WebTransport {
+		go refuseExtraStreams(qc.Conn) // the stream limits allow more for browsers
 	}
 	var wg sync.WaitGroup
 	wg.Add(3)
@@ -422,12 +444,12 @@ func (r *Relay) handleConn(ctx context.Context, conn *quic.Conn) {
 
 // login runs Hello and Auth and registers the session; it returns nil (after
 // telling the client why) when the login fails.
-func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Reader) {
-	defer loginOver(conn)
+func (r *Relay) login(ctx context.Context, conn sessConn) (*session, *proto.Reader) {
+	defer loginOver(conn.Context())
 	log := r.cfg.Logger.With("addr", conn.RemoteAddr().String())
 	lctx, cancel := context.WithTimeout(ctx, r.cfg.LoginTimeout)
 	defer cancel()
-	stream, err := conn.AcceptStream(lctx)
+	stream, err := conn.acceptControl(lctx)
 	if err != nil {
 		conn.CloseWithError(quic.ApplicationErrorCode(proto.CodeIdle), "no control stream opened in time")
 		return nil, nil
@@ -752,7 +774,7 @@ func isConnErr(err error) bool {
 	var te *quic.TransportError
 	var se *quic.StreamError
 	return errors.As(err, &ae) || errors.As(err, &ie) || errors.As(err, &te) || errors.As(err, &se) ||
-		errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "closed")
+		isWTConnErr(err) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "closed")
 }
 
 // sweep ends floors, talkers and pages whose frames stopped or that ran too

@@ -21,8 +21,8 @@ type session struct {
 	roles  proto.Role
 	addr   string
 	since  time.Time
-	conn   *quic.Conn
-	stream *quic.Stream
+	conn   sessConn  // a QUIC connection or a WebTransport session (webtransport.go)
+	stream ctlStream // the control stream
 	log    *slog.Logger
 	// version and features were negotiated in Hello (proto.Negotiate):
 	// messages to this session are encoded for version, and a feature is
@@ -403,7 +403,7 @@ func (q *voiceQueue) len() int {
 // closeAfterError writes a last message straight to the stream of a
 // connection that has no session (login failures), waits up to linger for
 // the client to close, then closes with code and text.
-func closeAfterError(ctx context.Context, conn *quic.Conn, stream *quic.Stream, frame []byte, code proto.Code, text string, linger time.Duration) {
+func closeAfterError(ctx context.Context, conn sessConn, stream ctlStream, frame []byte, code proto.Code, text string, linger time.Duration) {
 	if stream != nil {
 		stream.SetWriteDeadline(time.Now().Add(linger))
 		if frame != nil {
