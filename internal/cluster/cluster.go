@@ -39,6 +39,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -1171,6 +1172,7 @@ func (c *Cluster) status() NodeStatus {
 					st.Routes = append(st.Routes, name)
 				}
 			}
+			sort.Strings(st.Routes)
 		}
 	}
 	return st
