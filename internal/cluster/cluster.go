@@ -149,6 +149,10 @@ type Handler interface {
 	FloorLost(key string)
 	// Status describes this relay for `relay cluster status`.
 	Status() NodeStatus
+	// NameAnswers reports whether this relay has a session named name
+	// that answers a ping (open mode: another relay wants to know whether
+	// the name is really taken). It may block for the relay's probe time.
+	NameAnswers(name string) bool
 }
 
 // ErrNotReady is returned by AcquireFloor before the floor bucket exists
@@ -492,6 +496,15 @@ func (c *Cluster) Start(h Handler) {
 			m.Respond(b)
 		}},
 		{c.prefix + "ping." + c.cfg.Node, func(m *nats.Msg) { m.Respond(nil) }},
+		{c.prefix + "probe." + c.cfg.Node, func(m *nats.Msg) {
+			go func() { // the ping waits for the client: not on the subscription's goroutine
+				ans := []byte("free")
+				if h.NameAnswers(string(m.Data)) {
+					ans = []byte("taken")
+				}
+				m.Respond(ans)
+			}()
+		}},
 	}
 	for _, s := range subs {
 		if _, err := c.nc.Subscribe(s.subj, s.fn); err != nil {
@@ -955,8 +968,16 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			return l, true, nil
 		}
 		if !keyExists(err) {
-			c.st.acquireErr.Add(1)
-			return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, err)
+			// No answer (a relay died and JetStream is electing a new
+			// leader for the bucket): again until ctx ends.
+			select {
+			case <-ctx.Done():
+				c.st.acquireErr.Add(1)
+				return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			try = 0
+			continue
 		}
 		e, gerr := box.kv.Get(ctx, key)
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted) {
@@ -1133,6 +1154,18 @@ func (c *Cluster) pingLoop() {
 			c.mu.Unlock()
 		}
 	}
+}
+
+// NameTaken asks relay node whether its session named name is alive. An
+// answer within timeout decides; a relay that does not answer (it died,
+// and its presence has not expired yet) leaves the name free.
+func (c *Cluster) NameTaken(node, name string, timeout time.Duration) bool {
+	m, err := c.nc.Request(c.prefix+"probe."+node, []byte(name), timeout)
+	if err != nil {
+		c.log.Info("cluster: the relay holding a name did not answer; the name is taken over", "peer", node, "user", name, "err", err)
+		return false
+	}
+	return string(m.Data) == "taken"
 }
 
 // PeerRTT returns the last measured round trip to each other relay.

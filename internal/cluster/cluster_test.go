@@ -47,8 +47,9 @@ func (r *rec) Floor(k string, l *Lease) {
 	r.mu.Unlock()
 	r.poke()
 }
-func (r *rec) FloorLost(string)   {}
-func (r *rec) Status() NodeStatus { return NodeStatus{} }
+func (r *rec) FloorLost(string)        {}
+func (r *rec) Status() NodeStatus      { return NodeStatus{} }
+func (r *rec) NameAnswers(string) bool { return false }
 
 // waitFor waits (bounded) until cond holds, re-checking at each change.
 func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {

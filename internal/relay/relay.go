@@ -510,11 +510,19 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
 	}
 	old := r.byName[s.name]
-	if old == nil && r.cfg.Open && r.remoteNameLocked(s.name) {
+	if node, ok := r.remoteNodeLocked(s.name); old == nil && r.cfg.Open && ok {
 		r.mu.Unlock()
-		r.c.nameTaken.Add(1)
-		r.logRefusal(log, slog.LevelInfo, "login refused: the name is online at another relay (open mode)", "user", s.name)
-		return fail(proto.CodeNameTaken, proto.TypeAuth, s.name+" is already logged in: choose another name")
+		if r.remoteNameAnswers(node, s.name) {
+			r.c.nameTaken.Add(1)
+			r.logRefusal(log, slog.LevelInfo, "login refused: the name is online at another relay (open mode)", "user", s.name)
+			return fail(proto.CodeNameTaken, proto.TypeAuth, s.name+" is already logged in: choose another name")
+		}
+		r.mu.Lock()
+		if r.closing {
+			r.mu.Unlock()
+			return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
+		}
+		old = r.byName[s.name]
 	}
 	if old == nil && r.clusterReplaceLocked(s.name) {
 		r.c.replaced.Add(1)
