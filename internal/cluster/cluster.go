@@ -590,6 +590,14 @@ func (c *Cluster) setup() {
 			if err == nil {
 				return kv
 			}
+			var ae *jetstream.APIError
+			if errors.As(err, &ae) && ae.ErrorCode == 10074 && cfg.Replicas > 1 { // "replicas > 1 not supported in non-clustered mode"
+				// An external NATS that is one server (not clustered)
+				// keeps one copy.
+				c.log.Info("cluster: the NATS server is not clustered; the buckets keep one copy", "bucket", cfg.Bucket)
+				cfg.Replicas = 1
+				continue
+			}
 			if err.Error() != lastErr {
 				c.log.Info("cluster: waiting for the relays' JetStream to form", "bucket", cfg.Bucket, "err", err)
 				lastErr = err.Error()
