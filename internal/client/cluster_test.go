@@ -65,7 +65,20 @@ func TestClusterDeadRelayFreesFloor(t *testing.T) {
 	bob := nodes[1].Dial(t, "bob", "")
 	alice.Join(t, "lobby")
 	bob.Join(t, "lobby")
-	relaytest.Wait(t, bob, func(m *proto.PresenceChange) bool { return m.User.Name == "alice" && m.User.Channel == "lobby" })
+	// bob sees alice in lobby (in a snapshot or a change).
+	relaytest.Wait(t, bob, func(m proto.Message) bool {
+		switch m := m.(type) {
+		case *proto.Presence:
+			for _, u := range m.Users {
+				if u.Name == "alice" && u.Channel == "lobby" {
+					return true
+				}
+			}
+		case *proto.PresenceChange:
+			return m.User.Name == "alice" && m.User.Channel == "lobby"
+		}
+		return false
+	})
 	alice.MustSend(t, &proto.FloorRequest{Channel: 1})
 	relaytest.Wait(t, alice, func(m *proto.FloorGrant) bool { return true })
 	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && m.Talking })
