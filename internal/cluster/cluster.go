@@ -109,6 +109,9 @@ type Event struct {
 	Name string `json:"name,omitempty"` // the user concerned (kick, replaced)
 	Text string `json:"text,omitempty"`
 	Msg  []byte `json:"m,omitempty"` // a proto message framed at proto.Version
+	// At is when the newer login was made (replaced; Unix ns): a relay
+	// whose own session of the name is newer still keeps it.
+	At int64 `json:"at,omitempty"`
 }
 
 // Event kinds.

@@ -330,6 +330,11 @@ func (h clusterHandler) Event(ev cluster.Event) {
 		if s == nil {
 			return
 		}
+		if ev.Kind == cluster.EventReplaced && s.since.UnixNano() > ev.At {
+			// Two logins with one name at two relays at once: the newer
+			// stays (the other relay ends its own when it hears of ours).
+			return
+		}
 		r.removeLocked(s)
 		if ev.Kind == cluster.EventKick {
 			s.bye(proto.CodeKicked, truncate(ev.Text, proto.MaxReasonLen))
@@ -846,6 +851,6 @@ func (r *Relay) clusterReplaceLocked(name string) bool {
 	if !r.remoteNameLocked(name) {
 		return false
 	}
-	r.cs.cl.Send(cluster.Event{Kind: cluster.EventReplaced, Name: name})
+	r.cs.cl.Send(cluster.Event{Kind: cluster.EventReplaced, Name: name, At: time.Now().UnixNano()})
 	return true
 }
