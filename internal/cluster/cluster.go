@@ -20,8 +20,10 @@
 //   - Presence: each relay puts its own sessions under its node name in a
 //     second bucket (max age RosterTTL, renewed every RosterTTL/3); the
 //     others watch it. A relay that dies disappears within RosterTTL.
-//   - Events (text, ring, kick, page, replaced logins): hark.NAME.events,
-//     JSON with the proto message inside.
+//   - Events (texts, rings, kicks, replaced logins, talkers in open
+//     channels): hark.NAME.events, JSON with the proto message inside.
+//   - Open-mode name probes: hark.NAME.probe.NODE (is your session of this
+//     name alive?); no answer means that relay is dead.
 //   - Status and round trips: hark.NAME.status (every relay answers),
 //     hark.NAME.ping.NODE.
 package cluster
