@@ -1,6 +1,8 @@
 package client
 
 import (
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -63,7 +65,20 @@ func TestClusterDeadRelayFreesFloor(t *testing.T) {
 	bob := nodes[1].Dial(t, "bob", "")
 	alice.Join(t, "lobby")
 	bob.Join(t, "lobby")
-	relaytest.Wait(t, bob, func(m *proto.PresenceChange) bool { return m.User.Name == "alice" && m.User.Channel == "lobby" })
+	// bob sees alice in lobby (in a snapshot or a change).
+	relaytest.Wait(t, bob, func(m proto.Message) bool {
+		switch m := m.(type) {
+		case *proto.Presence:
+			for _, u := range m.Users {
+				if u.Name == "alice" && u.Channel == "lobby" {
+					return true
+				}
+			}
+		case *proto.PresenceChange:
+			return m.User.Name == "alice" && m.User.Channel == "lobby"
+		}
+		return false
+	})
 	alice.MustSend(t, &proto.FloorRequest{Channel: 1})
 	relaytest.Wait(t, alice, func(m *proto.FloorGrant) bool { return true })
 	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && m.Talking })
@@ -87,5 +102,98 @@ func TestClusterDeadRelayFreesFloor(t *testing.T) {
 	})
 	if d, ok := m.(*proto.FloorDeny); ok {
 		t.Fatalf("bob refused after the holder's relay died: %+v", d)
+	}
+}
+
+// kill -9 of a relay with 50 sessions on it: every one is back at another
+// relay of the cluster, in its channel, on its resume ticket, and hears a
+// text sent after the failover.
+func TestClusterFailoverMany(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50 sessions")
+	}
+	n := 50
+	if s := os.Getenv("HARK_FAILOVER_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	nodes := relaytest.StartCluster(t, 3)
+	list := nodes[0].Addr + "," + nodes[1].Addr + "," + nodes[2].Addr
+	type sess struct {
+		c      *Client
+		states chan Event
+		texts  chan string
+	}
+	var all []*sess
+	for i := 0; i < n; i++ {
+		name := "user" + string(rune('a'+i/26)) + string(rune('a'+i%26))
+		nodes[0].AddUser(name, "pw", 0)
+		s := &sess{states: make(chan Event, 64), texts: make(chan string, 64)}
+		c, err := dialRelay(t, list, nodes[0].Fingerprint, name, "pw", "lobby", func(c *Config) {
+			c.Reconnect = true
+			c.OnEvent = func(e Event) {
+				if e.State != 0 {
+					select {
+					case s.states <- e:
+					default:
+					}
+				}
+				if m, ok := e.Msg.(*proto.Text); ok {
+					select {
+					case s.texts <- m.Text:
+					default:
+					}
+				}
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.c = c.Client
+		all = append(all, s)
+	}
+	nodes[1].AddUser("sender", "ps", 0)
+	sender := nodes[1].Dial(t, "sender", "ps")
+	sender.Join(t, "lobby")
+
+	ctx := testCtx(t)
+	killed := time.Now()
+	relaytest.KillNode(t, nodes[0])
+	var slowest time.Duration
+	for _, s := range all {
+		lost := false
+		for {
+			var e Event
+			select {
+			case e = <-s.states:
+			case <-ctx.Done():
+				t.Fatalf("%s did not come back: %v", s.c.cfg.Name, s.c.State())
+			}
+			lost = lost || e.State == StateReconnecting
+			if lost && e.State == StateConnected {
+				break
+			}
+		}
+		if s.c.Relay() == nodes[0].Addr {
+			t.Errorf("%s is back at the dead relay", s.c.cfg.Name)
+		}
+		slowest = max(slowest, time.Since(killed))
+		if st := s.c.Stats(); st.Resumed != 1 {
+			t.Errorf("%s: %+v, want back on its ticket", s.c.cfg.Name, st)
+		}
+	}
+	t.Logf("%d sessions back at relays B and C; the last %v after the kill", n, slowest.Round(time.Millisecond))
+	sender.MustSend(t, &proto.Text{Text: "after the failover"})
+	for _, s := range all {
+		for {
+			var txt string
+			select {
+			case txt = <-s.texts:
+			case <-ctx.Done():
+				t.Fatalf("%s did not get the text sent after the failover", s.c.cfg.Name)
+			}
+			if txt == "after the failover" {
+				break
+			}
+		}
 	}
 }

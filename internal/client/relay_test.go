@@ -63,7 +63,7 @@ func dialRelay(t *testing.T, addr, fp, name, password, channel string, mod func(
 	if mod != nil {
 		mod(&cfg)
 	}
-	label := fmt.Sprintf("client-%d", labelSeq.Add(1))
+	label := fmt.Sprintf("libclient-%d", labelSeq.Add(1)) // not relaytest's "client-N": a test may use both
 	var err error
 	pprof.Do(context.Background(), pprof.Labels("hark_relaytest", label), func(context.Context) {
 		tc.Client, err = Dial(testCtx(t), cfg)

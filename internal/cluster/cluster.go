@@ -20,8 +20,10 @@
 //   - Presence: each relay puts its own sessions under its node name in a
 //     second bucket (max age RosterTTL, renewed every RosterTTL/3); the
 //     others watch it. A relay that dies disappears within RosterTTL.
-//   - Events (text, ring, kick, page, replaced logins): hark.NAME.events,
-//     JSON with the proto message inside.
+//   - Events (texts, rings, kicks, replaced logins, talkers in open
+//     channels): hark.NAME.events, JSON with the proto message inside.
+//   - Open-mode name probes: hark.NAME.probe.NODE (is your session of this
+//     name alive?); no answer means that relay is dead.
 //   - Status and round trips: hark.NAME.status (every relay answers),
 //     hark.NAME.ping.NODE.
 package cluster
@@ -39,6 +41,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,6 +111,9 @@ type Event struct {
 	Name string `json:"name,omitempty"` // the user concerned (kick, replaced)
 	Text string `json:"text,omitempty"`
 	Msg  []byte `json:"m,omitempty"` // a proto message framed at proto.Version
+	// At is when the newer login was made (replaced; Unix ns): a relay
+	// whose own session of the name is newer still keeps it.
+	At int64 `json:"at,omitempty"`
 }
 
 // Event kinds.
@@ -148,6 +154,10 @@ type Handler interface {
 	FloorLost(key string)
 	// Status describes this relay for `relay cluster status`.
 	Status() NodeStatus
+	// NameAnswers reports whether this relay has a session named name
+	// that answers a ping (open mode: another relay wants to know whether
+	// the name is really taken). It may block for the relay's probe time.
+	NameAnswers(name string) bool
 }
 
 // ErrNotReady is returned by AcquireFloor before the floor bucket exists
@@ -491,6 +501,15 @@ func (c *Cluster) Start(h Handler) {
 			m.Respond(b)
 		}},
 		{c.prefix + "ping." + c.cfg.Node, func(m *nats.Msg) { m.Respond(nil) }},
+		{c.prefix + "probe." + c.cfg.Node, func(m *nats.Msg) {
+			go func() { // the ping waits for the client: not on the subscription's goroutine
+				ans := []byte("free")
+				if h.NameAnswers(string(m.Data)) {
+					ans = []byte("taken")
+				}
+				m.Respond(ans)
+			}()
+		}},
 	}
 	for _, s := range subs {
 		if _, err := c.nc.Subscribe(s.subj, s.fn); err != nil {
@@ -575,6 +594,14 @@ func (c *Cluster) setup() {
 			cancel()
 			if err == nil {
 				return kv
+			}
+			var ae *jetstream.APIError
+			if errors.As(err, &ae) && ae.ErrorCode == 10074 && cfg.Replicas > 1 { // "replicas > 1 not supported in non-clustered mode"
+				// An external NATS that is one server (not clustered)
+				// keeps one copy.
+				c.log.Info("cluster: the NATS server is not clustered; the buckets keep one copy", "bucket", cfg.Bucket)
+				cfg.Replicas = 1
+				continue
 			}
 			if err.Error() != lastErr {
 				c.log.Info("cluster: waiting for the relays' JetStream to form", "bucket", cfg.Bucket, "err", err)
@@ -954,8 +981,16 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			return l, true, nil
 		}
 		if !keyExists(err) {
-			c.st.acquireErr.Add(1)
-			return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, err)
+			// No answer (a relay died and JetStream is electing a new
+			// leader for the bucket): again until ctx ends.
+			select {
+			case <-ctx.Done():
+				c.st.acquireErr.Add(1)
+				return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			try = 0
+			continue
 		}
 		e, gerr := box.kv.Get(ctx, key)
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted) {
@@ -1134,6 +1169,18 @@ func (c *Cluster) pingLoop() {
 	}
 }
 
+// NameTaken asks relay node whether its session named name is alive. An
+// answer within timeout decides; a relay that does not answer (it died,
+// and its presence has not expired yet) leaves the name free.
+func (c *Cluster) NameTaken(node, name string, timeout time.Duration) bool {
+	m, err := c.nc.Request(c.prefix+"probe."+node, []byte(name), timeout)
+	if err != nil {
+		c.log.Info("cluster: the relay holding a name did not answer; the name is taken over", "peer", node, "user", name, "err", err)
+		return false
+	}
+	return string(m.Data) == "taken"
+}
+
 // PeerRTT returns the last measured round trip to each other relay.
 func (c *Cluster) PeerRTT() map[string]time.Duration {
 	c.mu.Lock()
@@ -1171,6 +1218,7 @@ func (c *Cluster) status() NodeStatus {
 					st.Routes = append(st.Routes, name)
 				}
 			}
+			sort.Strings(st.Routes)
 		}
 	}
 	return st

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/proto"
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 // rec is a Handler that records what it gets.
@@ -47,8 +48,9 @@ func (r *rec) Floor(k string, l *Lease) {
 	r.mu.Unlock()
 	r.poke()
 }
-func (r *rec) FloorLost(string)   {}
-func (r *rec) Status() NodeStatus { return NodeStatus{} }
+func (r *rec) FloorLost(string)        {}
+func (r *rec) Status() NodeStatus      { return NodeStatus{} }
+func (r *rec) NameAnswers(string) bool { return false }
 
 // waitFor waits (bounded) until cond holds, re-checking at each change.
 func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {
@@ -199,4 +201,53 @@ func TestVoiceQueueNoAllocDropOldest(t *testing.T) {
 	if _, _, ok := q.pop(buf[:]); ok {
 		t.Error("queue not empty")
 	}
+}
+
+// With an external NATS (--nats URL) two relays share floors and voice the
+// same way, with no embedded server.
+func TestClusterExternalNATS(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	var cs []*Cluster
+	var rs []*rec
+	for _, n := range []string{"x", "y"} {
+		c, err := New(Config{Name: "ext", Node: n, NATS: ns.ClientURL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		r := newRec()
+		c.Start(r)
+		cs, rs = append(cs, c), append(rs, r)
+	}
+	for _, c := range cs {
+		select {
+		case <-c.Ready():
+		case <-time.After(20 * time.Second):
+			t.Fatal("not ready")
+		}
+		if c.RouteAddr() != nil {
+			t.Error("an embedded server runs with --nats")
+		}
+	}
+	ctx := context.Background()
+	key := FloorKey("lobby")
+	if _, ok, err := cs[0].AcquireFloor(ctx, key, Lease{Session: 1, Name: "alice"}); !ok || err != nil {
+		t.Fatalf("x: %v %v", ok, err)
+	}
+	cur, ok, err := cs[1].AcquireFloor(ctx, key, Lease{Session: 2, Name: "bob"})
+	if ok || err != nil || cur.Name != "alice" || cur.Node != "x" {
+		t.Fatalf("y got %v %v %+v, want refused with alice at x", ok, err, cur)
+	}
+	rs[1].waitFor(t, "y to see alice's floor", func() bool { l := rs[1].floors[key]; return l != nil && l.Name == "alice" })
+	cs[0].ReleaseFloor(key)
+	rs[1].waitFor(t, "y to see the floor free", func() bool { return rs[1].floors[key] == nil })
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +66,12 @@ func TestClusterSendRecord(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, 120*time.Second)
 	rs := startClusterRelays(t, ctx, 3)
+	// relay cluster status sees the three relays, each routed to the two others.
+	st := start(t, "relay", env(t), "", "cluster", "status", "--data", rs[1].data, "--wait", "3s")
+	if code := st.wait(ctx); code != 0 || !strings.Contains(st.text(), "3 relays answered") ||
+		!strings.Contains(st.text(), "relaya: ") || !strings.Contains(st.text(), "routes to: relaya, relayc") {
+		t.Errorf("relay cluster status (exit %d):\n%s", code, st.text())
+	}
 	speech := audiotest.Speech(t, speechText)
 	file := audiotest.WriteWAV(t, wav.Format{Rate: 48000, Channels: 1, Bits: 16}, speech, 48000)
 	other := audiotest.WriteWAV(t, wav.Format{Rate: 16000, Channels: 1, Bits: 16}, audiotest.Speech(t, "Interruption attempt."), 48000)
@@ -108,4 +115,52 @@ func copyDir(t *testing.T, from, to string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+var reConnected = regexp.MustCompile(`msg=connected .*relay=`)
+
+// TestClusterFailoverRecord: `talk record --relay A,B,C` at relay A; A is
+// killed with SIGKILL; the recorder moves to another relay by itself, and
+// a transmission sent at B afterwards is recorded whole.
+func TestClusterFailoverRecord(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with real processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t, 120*time.Second)
+	rs := startClusterRelays(t, ctx, 3)
+	speech := audiotest.Speech(t, speechText)
+	file := audiotest.WriteWAV(t, wav.Format{Rate: 48000, Channels: 1, Bits: 16}, speech, 48000)
+
+	list := rs[0].addr + "," + rs[1].addr + "," + rs[2].addr
+	out := filepath.Join(t.TempDir(), "rec.wav")
+	rec := &recorder{proc: rs[0].talkBin(t, "talk", list, "record", "listener", "", "lobby", "-v", "--out", out), out: out}
+	rec.waitLine(ctx, 0, reRecording)
+	first := len(rec.output())
+
+	killed := time.Now()
+	if err := rs[0].cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	i, _ := rec.waitLine(ctx, first, reConnected)
+	t.Logf("the recorder was connected again %v after the kill:\n%s", time.Since(killed).Round(time.Millisecond), strings.Join(rec.output()[first:i+1], "\n"))
+
+	// If the dead relay led the cluster's floor bucket, JetStream elects a
+	// new leader (4-9 s in nats-server) and floor requests are refused
+	// meanwhile ("cannot agree"): bob presses again until one is granted.
+	for try := 1; ; try++ {
+		bob := rs[1].talk(t, "send", "bob", "", "lobby", file)
+		code := bob.wait(ctx)
+		if code == 0 {
+			t.Logf("bob's send at relay B was granted at try %d (it ended %v after the kill)", try, time.Since(killed).Round(time.Millisecond))
+			break
+		}
+		if !strings.Contains(bob.text(), "cannot agree") {
+			t.Fatalf("bob's send at relay B exited %d:\n%s", code, bob.text())
+		}
+	}
+	rec.untilSilent(ctx, "bob")
+	rec.interrupt(ctx)
+	t.Logf("recorder: %s", rec.playoutStats())
+	audiotest.Judge(t, "", speech, readMono(t, rec.out), 48000, 0.9)
 }

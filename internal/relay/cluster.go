@@ -56,11 +56,18 @@ type Cluster interface {
 	SetRoster(users []proto.UserInfo)
 	AcquireFloor(ctx context.Context, key string, l cluster.Lease) (cluster.Lease, bool, error)
 	ReleaseFloor(key string)
+	NameTaken(node, name string, timeout time.Duration) bool
 }
 
 // pendingMax is how many frames of a talker wait for the cluster's answer
 // to its floor request; older ones are dropped (counted "pending_full").
 const pendingMax = 25
+
+// acquireWait bounds the wait for the cluster's answer to a floor or page
+// request. After the death of the relay that led the floor bucket,
+// JetStream elects a new leader (4-9 s in nats-server); requests in that
+// time wait this long and are then refused ("try again in a moment").
+const acquireWait = 3 * time.Second
 
 // sessionIDBits is how many low bits of a clustered session id count the
 // relay's own sessions.
@@ -323,6 +330,11 @@ func (h clusterHandler) Event(ev cluster.Event) {
 		if s == nil {
 			return
 		}
+		if ev.Kind == cluster.EventReplaced && s.since.UnixNano() > ev.At {
+			// Two logins with one name at two relays at once: the newer
+			// stays (the other relay ends its own when it hears of ours).
+			return
+		}
 		r.removeLocked(s)
 		if ev.Kind == cluster.EventKick {
 			s.bye(proto.CodeKicked, truncate(ev.Text, proto.MaxReasonLen))
@@ -432,6 +444,14 @@ func (h clusterHandler) FloorLost(key string) {
 		hd.sendMsg(&proto.Error{Code: proto.CodeBusy, Text: "your transmission was cut: the relays lost contact with each other; press again"})
 		r.releaseLocked(ch)
 	}
+}
+
+func (h clusterHandler) NameAnswers(name string) bool {
+	r := h.r
+	r.mu.Lock()
+	s := r.byName[name]
+	r.mu.Unlock()
+	return s != nil && r.answers(s)
 }
 
 func (h clusterHandler) Status() cluster.NodeStatus {
@@ -568,7 +588,7 @@ func (p *pendingFloor) add(r *Relay, b []byte) {
 func (r *Relay) acquireFloor(ch *channel, p *pendingFloor) {
 	s := p.s
 	key := cluster.FloorKey(ch.info.Name)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), acquireWait)
 	cur, ok, err := r.cs.cl.AcquireFloor(ctx, key, cluster.Lease{Session: s.id, Name: s.name, Channel: ch.info.Name})
 	cancel()
 	now := time.Now()
@@ -685,7 +705,7 @@ func (r *Relay) clusterPageLocked(s *session) bool {
 	}
 	cs.pagePend = s
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), acquireWait)
 		cur, ok, err := cs.cl.AcquireFloor(ctx, cluster.PageKey, cluster.Lease{Session: s.id, Name: s.name})
 		cancel()
 		r.mu.Lock()
@@ -771,11 +791,27 @@ func (r *Relay) onlineLocked(id uint32) bool {
 
 // remoteNameLocked reports whether name is logged in at another relay.
 func (r *Relay) remoteNameLocked(name string) bool {
-	if r.cs == nil {
-		return false
-	}
-	_, ok := r.cs.byName[name]
+	_, ok := r.remoteNodeLocked(name)
 	return ok
+}
+
+// remoteNodeLocked returns the relay where name is logged in, if another.
+func (r *Relay) remoteNodeLocked(name string) (string, bool) {
+	if r.cs == nil {
+		return "", false
+	}
+	id, ok := r.cs.byName[name]
+	if !ok {
+		return "", false
+	}
+	return r.cs.owner[id], true
+}
+
+// remoteNameAnswers (open mode) asks the relay where name is logged in
+// whether that session is alive: a dead session, or a dead relay, leaves
+// the name to a new login, as on one relay. Called without the lock.
+func (r *Relay) remoteNameAnswers(node, name string) bool {
+	return r.cs.cl.NameTaken(node, name, r.cfg.OpenProbe+500*time.Millisecond)
 }
 
 // parseEventMsg parses the framed message of an event.
@@ -815,6 +851,6 @@ func (r *Relay) clusterReplaceLocked(name string) bool {
 	if !r.remoteNameLocked(name) {
 		return false
 	}
-	r.cs.cl.Send(cluster.Event{Kind: cluster.EventReplaced, Name: name})
+	r.cs.cl.Send(cluster.Event{Kind: cluster.EventReplaced, Name: name, At: time.Now().UnixNano()})
 	return true
 }

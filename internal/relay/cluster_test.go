@@ -1,12 +1,15 @@
 package relay_test
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/proto"
@@ -338,4 +341,36 @@ func TestClusterOpenChannelTalking(t *testing.T) {
 	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Session == alice.Session() && m.Talking && m.Channel == 2 })
 	alice.MustSend(t, &proto.FloorRelease{Channel: 2})
 	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Session == alice.Session() && !m.Talking })
+}
+
+// Open mode: a name logged in at a relay that died is free at another
+// relay at once (its relay does not answer the probe), while a name whose
+// session answers is refused as on one relay.
+func TestClusterOpenNameProbe(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
+	alice := nodes[0].Dial(t, "alice", "")
+	// carol's client answers pings.
+	carol, err := client.Dial(context.Background(), client.Config{
+		Relay: nodes[2].Addr, Fingerprint: nodes[2].Fingerprint, Name: "carol",
+		KnownRelaysFile: filepath.Join(t.TempDir(), "known"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carol.Close()
+	bob := nodes[1].Dial(t, "bob", "")
+	var rb roster
+	waitOnline(t, bob, &rb, "alice", alice.Session())
+	waitOnline(t, bob, &rb, "carol", carol.Welcome().Session)
+	if e := tryLogin(t, nodes[1].Relay, "carol", ""); e == nil || e.Code != proto.CodeNameTaken {
+		t.Errorf("a second carol at relay B: %+v, want refused", e)
+	}
+	if err := carol.Err(); err != nil {
+		t.Fatalf("carol was knocked off: %v", err)
+	}
+	relaytest.KillNode(t, nodes[0])
+	again := nodes[1].Dial(t, "alice", "") // before A's presence expired
+	if again.Welcome.Name != "alice" {
+		t.Errorf("welcome %+v", again.Welcome)
+	}
 }

@@ -550,24 +550,22 @@ func (r *Relay) login(ctx context.Context, conn sessConn) (*session, *proto.Read
 		return fail(proto.CodeShutdown, proto.TypeAuth, "the relay is shutting down")
 	}
 	old := r.byName[s.name]
-	if old == nil && r.cfg.Open && r.remoteNameLocked(s.name) {
-		r.mu.Unlock()
-		r.c.nameTaken.Add(1)
-		r.logRefusal(log, slog.LevelInfo, "login refused: the name is online at another relay (open mode)", "user", s.name)
-		return fail(proto.CodeNameTaken, proto.TypeAuth, s.name+" is already logged in: choose another name")
-	}
-	if old == nil && r.clusterReplaceLocked(s.name) {
-		r.c.replaced.Add(1)
-		log.Info("a session of this user at another relay is replaced by this login", "user", s.name)
-	}
-	if old != nil && r.cfg.Open {
+	node, remote := r.remoteNodeLocked(s.name) // at another relay of a cluster
+	if r.cfg.Open && (old != nil || remote) {
 		// Nothing proves who this is: newest-wins would let anyone
 		// knock anyone off (see Config.Open). Unless the session with
-		// the name is dead (its client went away without a word).
+		// the name is dead (its client went away without a word), or
+		// its relay is.
 		r.mu.Unlock()
-		if r.answers(old) {
+		var alive bool
+		if old != nil {
+			alive = r.answers(old)
+		} else {
+			alive = r.remoteNameAnswers(node, s.name)
+		}
+		if alive {
 			r.c.nameTaken.Add(1)
-			r.logRefusal(log, slog.LevelInfo, "login refused: the name is online (open mode)", "user", s.name)
+			r.logRefusal(log, slog.LevelInfo, "login refused: the name is online (open mode)", "user", s.name, "other_relay", node)
 			return fail(proto.CodeNameTaken, proto.TypeAuth, s.name+" is already logged in: choose another name")
 		}
 		r.mu.Lock()
@@ -581,6 +579,12 @@ func (r *Relay) login(ctx context.Context, conn sessConn) (*session, *proto.Read
 		r.mu.Unlock()
 		log.Warn("login refused: relay full", "sessions", r.cfg.MaxSessions)
 		return fail(proto.CodeUnavailable, proto.TypeAuth, "the relay is full: try again later")
+	}
+	if old == nil && r.clusterReplaceLocked(s.name) {
+		// At another relay: newest wins there too (in open mode that
+		// session did not answer).
+		r.c.replaced.Add(1)
+		log.Info("a session of this user at another relay is replaced by this login", "user", s.name)
 	}
 	if old != nil {
 		// Newest wins where the password proved who it is: a box that
