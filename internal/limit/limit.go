@@ -107,6 +107,16 @@ func (l *Logins) Blocked(ip, name string, now time.Time) bool {
 	return l.emptyLocked(pair, now) || (addr != "" && l.emptyLocked(addr, now))
 }
 
+// Failing reports whether logins from ip as name failed lately: the pair
+// has not earned back every failure it spent.
+func (l *Logins) Failing(ip, name string, now time.Time) bool {
+	pair, _ := authKeys(ip, name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.m[pair]
+	return b != nil && !b.full(now)
+}
+
 // emptyLocked reports whether k's bucket has no token now (without taking
 // one).
 func (l *Logins) emptyLocked(k string, now time.Time) bool {

@@ -31,7 +31,7 @@ type Relay struct {
 	reg      *prometheus.Registry
 	auth     *limit.Logins
 	refusals *limit.Sampler // samples the log lines of refused logins
-	hashing  chan struct{}  // semaphore: password checks at a time (Config.PasswordSlots)
+	hashing  *passwordSlots // password checks at a time (Config.PasswordSlots)
 	keys     keys           // from cfg.Secret: stateless resets, resume tickets
 	creds    Credentials    // cfg.Users, if it can check tickets; nil: no tickets
 	bans     bans           // names an admin banned for a while
@@ -115,7 +115,7 @@ func New(cfg Config) (*Relay, error) {
 		done:     make(chan struct{}),
 		auth:     limit.NewLogins(cfg.AuthFailures, cfg.AuthFailureEvery),
 		refusals: limit.NewSampler(time.Now()),
-		hashing:  make(chan struct{}, cfg.PasswordSlots),
+		hashing:  newPasswordSlots(cfg.PasswordSlots),
 		keys:     deriveKeys(cfg.Secret),
 		pres:     presenceState{kick: make(chan struct{}, 1)},
 	}
@@ -592,25 +592,22 @@ func versionRefusal(lo, hi uint16) string {
 // than CodeOK and the text to refuse the login with.
 func (r *Relay) checkPassword(ctx context.Context, log *slog.Logger, ip string, auth *proto.Auth) (proto.Role, proto.Code, string) {
 	// Password hashing is slow on purpose; a flood of logins from many
-	// addresses must not take every core from forwarding voice.
-	wait := time.NewTimer(r.cfg.PasswordWait)
-	select {
-	case r.hashing <- struct{}{}:
-		wait.Stop()
-	case <-wait.C:
+	// addresses must not take every core from forwarding voice. Names
+	// that failed lately from this address wait behind the others.
+	if !r.hashing.acquire(ctx, r.auth.Failing(ip, auth.Name, time.Now()), r.cfg.PasswordWait) {
+		if ctx.Err() != nil {
+			return 0, proto.CodeShutdown, "the relay is shutting down"
+		}
 		// Not a failure of the user's: counted and logged apart, and the
 		// client retries after a random backoff.
 		n := r.c.authBusy.Add(1)
 		r.logRefusal(log, slog.LevelWarn, "login refused: busy checking other passwords (the client retries)",
 			"user", auth.Name, "waited", r.cfg.PasswordWait, "busy_refusals_total", n)
 		return 0, proto.CodeUnavailable, "the relay is busy checking other logins: try again in a moment"
-	case <-ctx.Done():
-		wait.Stop()
-		return 0, proto.CodeShutdown, "the relay is shutting down"
 	}
 	r.c.passwordChecks.Add(1)
 	roles, err := r.cfg.Users.Authenticate(auth.Name, auth.Password)
-	<-r.hashing
+	r.hashing.release()
 	if err != nil {
 		r.c.authFailures.Add(1)
 		r.auth.Failed(ip, auth.Name, time.Now())
