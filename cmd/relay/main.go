@@ -89,6 +89,8 @@ This works while the relay runs: it applies the change within a second.`,
 			dataFlag,
 			&cli.BoolFlag{Name: "open", EnvVars: []string{"HARK_OPEN"},
 				Usage: "accept any user name without a password (trusted networks only); everyone may page, nobody is admin"},
+			&cli.BoolFlag{Name: "limit-loopback", EnvVars: []string{"HARK_LIMIT_LOOPBACK"},
+				Usage: "limit wrong passwords from this machine per name too (without it, logins from 127.0.0.1 are never refused for failures: a gateway there limits them per browser, so one browser cannot lock a name out of every other); for a relay with no gateway on its machine"},
 			&cli.StringFlag{Name: "cert", EnvVars: []string{"HARK_CERT"}, Usage: "TLS certificate file (PEM) instead of the self-signed one"},
 			&cli.StringFlag{Name: "key", EnvVars: []string{"HARK_KEY"}, Usage: "TLS key file (PEM) for --cert"},
 			&cli.StringFlag{Name: "metrics", EnvVars: []string{"HARK_METRICS"},
@@ -371,7 +373,7 @@ func serve(c *cli.Context) error {
 	}
 	var cert = struct{ created bool }{}
 	cfg := relay.Config{
-		Listen: listen, Open: c.Bool("open"), Logger: log,
+		Listen: listen, Open: c.Bool("open"), LimitLoopback: c.Bool("limit-loopback"), Logger: log,
 		MaxTalk: c.Duration("max-talk"), FloorTimeout: c.Duration("floor-timeout"),
 	}
 	switch {

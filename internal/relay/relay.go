@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -361,6 +362,13 @@ func (f *frame) bytesFor(v uint16) []byte {
 	return f.enc[v]
 }
 
+// isLoopback reports whether ip (as remoteIP returns it) is a loopback
+// address: a gateway or a local user on the relay's machine.
+func isLoopback(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
 func remoteIP(a net.Addr) string {
 	if u, ok := a.(*net.UDPAddr); ok {
 		return u.IP.String()
@@ -461,7 +469,7 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("expected auth after hello, not %v", m.Type()))
 	}
 	ip := remoteIP(conn.RemoteAddr())
-	if r.auth.Blocked(ip, auth.Name, time.Now()) {
+	if r.auth.Blocked(ip, auth.Name, time.Now()) && (r.cfg.LimitLoopback || !isLoopback(ip)) {
 		r.c.authLimited.Add(1)
 		r.logRefusal(log, slog.LevelWarn, "login refused: too many failed logins from this address", "user", auth.Name)
 		return fail(proto.CodeRateLimit, proto.TypeAuth, "too many failed logins from your address: wait a minute and try again")
