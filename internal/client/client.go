@@ -315,7 +315,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, err
 		}
 		growth += growthAfter(err)
-		d := c.backoff(growth / 2)
+		d := c.backoff(backoffStep(growth, err))
 		c.log.Warn("relay unreachable; retrying", "err", err, "in", d.Round(time.Millisecond))
 		t := time.NewTimer(d)
 		select {
@@ -437,6 +437,23 @@ func relayIsUp(err error) bool {
 	return errors.As(err, &ue) && errors.Is(err, errLoginStalled)
 }
 
+// maxRefusedStep caps the backoff after a refusal before the handshake
+// (errRefused): MinBackoff·2³, 2 s by default. Such a refusal costs the
+// relay one small packet, and it admits logins as fast as it finishes
+// them, so clients that wait longer only come back later than they could
+// (after a restart of a thousand sessions, the last ones waited up to
+// half a minute).
+const maxRefusedStep = 3
+
+// backoffStep is the exponent for Client.backoff after failures that grew
+// the backoff by growth (see growthAfter), the last of them last.
+func backoffStep(growth int, last error) int {
+	if errors.Is(last, errRefused) {
+		return min(growth/2, maxRefusedStep)
+	}
+	return growth / 2
+}
+
 // transient reports whether a failed connection attempt may succeed if
 // tried again unchanged: the relay was unreachable, busy checking other
 // passwords, full, or shutting down.
@@ -547,8 +564,9 @@ func (c *Client) supervise(cn *conn) {
 // says the relay is known to be up (see connect).
 func (c *Client) redial(patient bool) *conn {
 	growth := 0
+	var last error
 	for attempt := 0; ; attempt++ {
-		d := c.backoff(growth / 2)
+		d := c.backoff(backoffStep(growth, last))
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -574,6 +592,7 @@ func (c *Client) redial(patient bool) *conn {
 			lvl = slog.LevelError
 		}
 		growth += growthAfter(err)
+		last = err
 		c.log.Log(context.Background(), lvl, "reconnect failed", "attempt", attempt+1, "err", err)
 		if ae != nil {
 			c.shutdown(err)

@@ -366,3 +366,18 @@ func TestRelayIsUp(t *testing.T) {
 		}
 	}
 }
+
+// After refusals before the handshake (the relay admits logins as fast as
+// it finishes them) the wait stays short however many came; other
+// failures keep doubling it.
+func TestBackoffAfterRefusalsStaysShort(t *testing.T) {
+	if got := backoffStep(40, errRefused); got != maxRefusedStep {
+		t.Errorf("after 20 refusals: step %d, want %d", got, maxRefusedStep)
+	}
+	if got := backoffStep(40, &UnreachableError{Err: errNoAnswer}); got != 20 {
+		t.Errorf("after silence: step %d, want 20", got)
+	}
+	if got := backoffStep(2, errRefused); got != 1 {
+		t.Errorf("after one refusal: step %d, want 1", got)
+	}
+}
