@@ -141,7 +141,8 @@ type Config struct {
 	// a login error), for the client to close before closing itself. Default 1 s.
 	ByeLinger time.Duration
 	// MaxLogins is how many connections may be between their first
-	// packet and the end of their login at once; more are refused at
+	// packet and the end of their login (or the start of their wait for a
+	// password check) at once; more are refused at
 	// once with QUIC's CONNECTION_REFUSED (no handshake work) and their
 	// clients retry after a backoff. A login storm (a restart) then
 	// admits what the relay can finish promptly instead of making every

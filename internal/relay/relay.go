@@ -493,6 +493,11 @@ func (r *Relay) login(ctx context.Context, conn *quic.Conn) (*session, *proto.Re
 			roles, stamp, resumed = r.resume(log, auth)
 		}
 		if !resumed {
+			// Waiting for a password check costs nothing: the login
+			// no longer counts against Config.MaxLogins, so a flood of
+			// wrong passwords queued there does not keep every other
+			// login from being admitted.
+			loginOver(conn)
 			var code proto.Code
 			var text string
 			if roles, code, text = r.checkPassword(ctx, log, ip, auth); code != proto.CodeOK {
