@@ -267,6 +267,8 @@ func flood(c *cli.Context) error {
 	fmt.Printf("flood answers: %v\n", r.FloodAnswers)
 	fmt.Printf("real logins during the flood: %d, %d in (p50 %v, p99 %v, max %v), failed: %v; refused as locked out: %d\n",
 		r.RealLogins, r.RealOK, r.RealP50.Round(time.Millisecond), r.RealP99.Round(time.Millisecond), r.RealMax.Round(time.Millisecond), r.RealFailed, r.RealLockedOut)
+	fmt.Printf("  as names the flood also tried: %d in (p50 %v, p99 %v); as other names: %d in (p50 %v, p99 %v)\n",
+		r.NamedOK, r.NamedP50.Round(time.Millisecond), r.NamedP99.Round(time.Millisecond), r.OtherOK, r.OtherP50.Round(time.Millisecond), r.OtherP99.Round(time.Millisecond))
 	fmt.Printf("at the relay: %.0f password checks, %.0f wrong passwords, %.0f refused as rate limited, %.0f refused as busy (password checks), %.0f connections refused before the handshake, %.0f logins\n",
 		r.RelayPasswordChecks, r.RelayAuthFailures, r.RelayRateLimited, r.RelayBusy, r.RelayConnRefused, r.RelayLogins)
 	return nil
