@@ -308,7 +308,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		if err == nil {
 			break
 		}
-		patient = relayIsUp(err)
+		patient = stillPatient(patient, err)
 		if !cfg.Reconnect || !transient(err) || ctx.Err() != nil ||
 			(cfg.MaxAttempts > 0 && attempt+1 >= cfg.MaxAttempts) {
 			c.shutdown(err)
@@ -454,6 +454,19 @@ func backoffStep(growth int, last error) int {
 	return growth / 2
 }
 
+// stillPatient says whether the next attempt is patient (see connect)
+// after a failed one: once the relay showed it is up it stays so for the
+// rest of the attempts (an attempt that then got no answer met a busy
+// relay, or one whose refusal was dropped, not one that is down), until
+// it says it is shutting down.
+func stillPatient(patient bool, err error) bool {
+	var re *RelayError
+	if errors.As(err, &re) && re.Code == proto.CodeShutdown {
+		return false
+	}
+	return patient || relayIsUp(err)
+}
+
 // transient reports whether a failed connection attempt may succeed if
 // tried again unchanged: the relay was unreachable, busy checking other
 // passwords, full, or shutting down.
@@ -581,7 +594,7 @@ func (c *Client) redial(patient bool) *conn {
 		if err == nil {
 			return cn
 		}
-		patient = relayIsUp(err)
+		patient = stillPatient(patient, err)
 		if c.life.Err() != nil {
 			return nil
 		}

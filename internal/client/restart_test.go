@@ -402,3 +402,18 @@ func TestBackoffAfterRefusalsStaysShort(t *testing.T) {
 		t.Errorf("after one refusal: step %d, want 1", got)
 	}
 }
+
+// Once the relay showed it is up, attempts stay patient (a busy relay
+// answers late or its refusal is lost), until it says it is shutting down.
+func TestPatienceSticks(t *testing.T) {
+	noAnswer := &UnreachableError{Err: errNoAnswer}
+	if stillPatient(false, noAnswer) {
+		t.Error("patient after silence alone")
+	}
+	if !stillPatient(stillPatient(false, errRefused), noAnswer) {
+		t.Error("a refusal, then no answer: impatient again")
+	}
+	if stillPatient(true, &RelayError{Code: proto.CodeShutdown, Bye: true}) {
+		t.Error("still patient with a relay shutting down")
+	}
+}
