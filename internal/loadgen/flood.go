@@ -41,8 +41,13 @@ type FloodConfig struct {
 	Over                 time.Duration // default 10 s
 	BcryptCost           int           // default bcrypt.DefaultCost (the relay's own)
 	LoginWait            time.Duration // longest wait for one login's answer; default 30 s
-	Dir                  string        // work directory; default a new temporary one, removed after
-	Logger               *slog.Logger
+	// From is the flood's local address; default 127.0.0.2 (loopback:
+	// the gateway limits it per name only, as browsers behind a proxy on
+	// its machine; a distributed flood). A non-loopback address of this
+	// machine shows the gateway's per-address limit too.
+	From   net.IP
+	Dir    string // work directory; default a new temporary one, removed after
+	Logger *slog.Logger
 }
 
 // FloodResult is what a flood run measured.
@@ -172,7 +177,10 @@ func RunFlood(ctx context.Context, cfg FloodConfig) (*FloodResult, error) {
 	floodDone := make(chan struct{})
 	var wg sync.WaitGroup
 	start := time.Now()
-	flooder := net.ParseIP("127.0.0.2")
+	flooder := cfg.From
+	if flooder == nil {
+		flooder = net.ParseIP("127.0.0.2")
+	}
 	wg.Go(func() {
 		defer close(floodDone)
 		var fw sync.WaitGroup
