@@ -97,6 +97,7 @@ func app() *cli.App {
 				&cli.DurationFlag{Name: "over", Value: 10 * time.Second, Usage: "how long the flood lasts (at most 1m)"},
 				&cli.IntFlag{Name: "bcrypt-cost", Value: 10, Usage: "password hash cost of the accounts (10 is the relay's own)"},
 				&cli.StringFlag{Name: "keep", Usage: "work in this directory and keep it (logs of the relay and the gateway)"},
+				&cli.StringFlag{Name: "from", Value: "127.0.0.2", Usage: "the flood's local address (a non-loopback address of this machine shows the gateway's per-address limit)"},
 			},
 			Action: flood,
 		}, {
@@ -255,18 +256,23 @@ func flood(c *cli.Context) error {
 	cfg := loadgen.FloodConfig{
 		RelayBin: c.String("relay-bin"), GatewayBin: c.String("gateway-bin"), Accounts: c.Int("accounts"),
 		RealUsers: c.Int("real-users"), Attempts: c.Int("attempts"), Over: c.Duration("over"),
-		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log,
+		BcryptCost: c.Int("bcrypt-cost"), Dir: dir, Logger: log, From: net.ParseIP(c.String("from")),
+	}
+	if cfg.From == nil {
+		return fmt.Errorf("--from %q is not an IP address", c.String("from"))
 	}
 	r, err := loadgen.RunFlood(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n== %d wrong-password websocket logins over %v through the gateway (from 127.0.0.2), %d real users logging in again and again (from 127.0.0.1) ==\n",
-		r.Attempts, cfg.Over, cfg.RealUsers)
+	fmt.Printf("\n== %d wrong-password websocket logins over %v through the gateway (from %s), %d real users logging in again and again (from 127.0.0.1) ==\n",
+		r.Attempts, cfg.Over, cfg.From, cfg.RealUsers)
 	fmt.Printf("load average before %s, after %s; the flood's last answer after %v\n", r.LoadAvgBefore, r.LoadAvgAfter, r.FloodTook.Round(time.Millisecond))
 	fmt.Printf("flood answers: %v\n", r.FloodAnswers)
 	fmt.Printf("real logins during the flood: %d, %d in (p50 %v, p99 %v, max %v), failed: %v; refused as locked out: %d\n",
 		r.RealLogins, r.RealOK, r.RealP50.Round(time.Millisecond), r.RealP99.Round(time.Millisecond), r.RealMax.Round(time.Millisecond), r.RealFailed, r.RealLockedOut)
+	fmt.Printf("  as names the flood also tried: %d in (p50 %v, p99 %v); as other names: %d in (p50 %v, p99 %v)\n",
+		r.NamedOK, r.NamedP50.Round(time.Millisecond), r.NamedP99.Round(time.Millisecond), r.OtherOK, r.OtherP50.Round(time.Millisecond), r.OtherP99.Round(time.Millisecond))
 	fmt.Printf("at the relay: %.0f password checks, %.0f wrong passwords, %.0f refused as rate limited, %.0f refused as busy (password checks), %.0f connections refused before the handshake, %.0f logins\n",
 		r.RelayPasswordChecks, r.RelayAuthFailures, r.RelayRateLimited, r.RelayBusy, r.RelayConnRefused, r.RelayLogins)
 	return nil

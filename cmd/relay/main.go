@@ -91,6 +91,8 @@ This works while the relay runs: it applies the change within a second.`,
 				Usage: "accept any user name without a password (trusted networks only); everyone may page, nobody is admin"},
 			&cli.BoolFlag{Name: "webtransport", Value: true, EnvVars: []string{"HARK_WEBTRANSPORT"},
 				Usage: "also accept browsers (WebTransport over HTTP/3) on the UDP port; --webtransport=false: only native clients, browsers use the gateway's websocket"},
+			&cli.BoolFlag{Name: "limit-loopback", EnvVars: []string{"HARK_LIMIT_LOOPBACK"},
+				Usage: "limit wrong passwords from this machine per name too (without it, logins from 127.0.0.1 are never refused for failures: a gateway there limits them per browser, so one browser cannot lock a name out of every other); for a relay with no gateway on its machine"},
 			&cli.StringFlag{Name: "cert", EnvVars: []string{"HARK_CERT"}, Usage: "TLS certificate file (PEM) instead of the self-signed one"},
 			&cli.StringFlag{Name: "key", EnvVars: []string{"HARK_KEY"}, Usage: "TLS key file (PEM) for --cert"},
 			&cli.StringFlag{Name: "metrics", EnvVars: []string{"HARK_METRICS"},
@@ -376,7 +378,7 @@ func serve(c *cli.Context) error {
 	}
 	var cert = struct{ created bool }{}
 	cfg := relay.Config{
-		Listen: listen, Open: c.Bool("open"), Logger: log, WebTransport: c.Bool("webtransport"),
+		Listen: listen, Open: c.Bool("open"), LimitLoopback: c.Bool("limit-loopback"), Logger: log, WebTransport: c.Bool("webtransport"),
 		MaxTalk: c.Duration("max-talk"), FloorTimeout: c.Duration("floor-timeout"),
 	}
 	switch {

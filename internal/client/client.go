@@ -331,14 +331,14 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		if err == nil {
 			break
 		}
-		patient = relayIsUp(err)
+		patient = stillPatient(patient, err)
 		if !cfg.Reconnect || !transient(err) || ctx.Err() != nil ||
 			(cfg.MaxAttempts > 0 && attempt+1 >= cfg.MaxAttempts) {
 			c.shutdown(err)
 			return nil, err
 		}
 		growth += growthAfter(err)
-		d := c.backoff(growth / 2)
+		d := c.backoff(backoffStep(growth, err))
 		if c.nextRelay() && (attempt+1)%len(c.relays) != 0 {
 			d = 0 // another relay: at once, until each was tried
 		}
@@ -484,6 +484,36 @@ func relayIsUp(err error) bool {
 	return errors.As(err, &ue) && errors.Is(err, errLoginStalled)
 }
 
+// maxRefusedStep caps the backoff after a refusal before the handshake
+// (errRefused): MinBackoff·2³, 2 s by default. Such a refusal costs the
+// relay one small packet, and it admits logins as fast as it finishes
+// them, so clients that wait longer only come back later than they could
+// (after a restart of a thousand sessions, the last ones waited up to
+// half a minute).
+const maxRefusedStep = 3
+
+// backoffStep is the exponent for Client.backoff after failures that grew
+// the backoff by growth (see growthAfter), the last of them last.
+func backoffStep(growth int, last error) int {
+	if errors.Is(last, errRefused) {
+		return min(growth/2, maxRefusedStep)
+	}
+	return growth / 2
+}
+
+// stillPatient says whether the next attempt is patient (see connect)
+// after a failed one: once the relay showed it is up it stays so for the
+// rest of the attempts (an attempt that then got no answer met a busy
+// relay, or one whose refusal was dropped, not one that is down), until
+// it says it is shutting down.
+func stillPatient(patient bool, err error) bool {
+	var re *RelayError
+	if errors.As(err, &re) && re.Code == proto.CodeShutdown {
+		return false
+	}
+	return patient || relayIsUp(err)
+}
+
 // transient reports whether a failed connection attempt may succeed if
 // tried again unchanged: the relay was unreachable, busy checking other
 // passwords, full, or shutting down.
@@ -597,8 +627,9 @@ func (c *Client) supervise(cn *conn) {
 // patient says the relay is known to be up (see connect).
 func (c *Client) redial(moved, patient bool) *conn {
 	growth := 0
+	var last error
 	for attempt := 0; ; attempt++ {
-		d := c.backoff(growth / 2)
+		d := c.backoff(backoffStep(growth, last))
 		if moved && attempt < len(c.relays)-1 {
 			d = 0 // another relay of the cluster: at once, until each was tried
 		}
@@ -616,7 +647,7 @@ func (c *Client) redial(moved, patient bool) *conn {
 		if err == nil {
 			return cn
 		}
-		patient = relayIsUp(err)
+		patient = stillPatient(patient, err)
 		if c.life.Err() != nil {
 			return nil
 		}
@@ -627,6 +658,7 @@ func (c *Client) redial(moved, patient bool) *conn {
 			lvl = slog.LevelError
 		}
 		growth += growthAfter(err)
+		last = err
 		c.log.Log(context.Background(), lvl, "reconnect failed", "attempt", attempt+1, "err", err)
 		if ae != nil {
 			c.shutdown(err)

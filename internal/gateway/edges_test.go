@@ -269,7 +269,11 @@ func TestRelayCertificateChangedOnRestart(t *testing.T) {
 	w.expect("welcome", nil)
 	first.Close()
 	<-firstDone
-	w.expect("bye", func(m map[string]any) bool { return m["code"] == "shutdown" }) // the page logs in again
+	// The relay said it was shutting down: the page stays, reconnecting
+	// (not a bye: the gateway's client comes back on its ticket).
+	w.expect("state", func(m map[string]any) bool {
+		return m["state"] == "reconnecting" && strings.Contains(m["text"].(string), "shutting down")
+	})
 	second, _, secondDone := serveRelay(addr)
 	t.Cleanup(func() { second.Close(); <-secondDone })
 	w = dialWS(t, url, login("ann"))

@@ -26,6 +26,10 @@ type fakeRelay struct {
 	pagers   map[string]bool // names with the page role; set before dialling
 	pages    []string        // guarded by mu: who paged
 	hist     *fakeHistory    // history (history_test.go); nil: the relay keeps none. Set before dialling.
+	// entered, if set, gets a value as each Dial begins; gate, if set,
+	// holds each Dial until it is closed. Set before dialling.
+	entered chan struct{}
+	gate    chan struct{}
 }
 
 func newFakeRelay() *fakeRelay {
@@ -48,6 +52,16 @@ type fakeSession struct {
 }
 
 func (r *fakeRelay) Dial(ctx context.Context, name, password, channel string) (RelaySession, error) {
+	if r.entered != nil {
+		r.entered <- struct{}{}
+	}
+	if r.gate != nil {
+		select {
+		case <-r.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if r.password != "" && password != r.password {
 		return nil, &client.AuthError{Name: name, Text: "wrong password"}
 	}

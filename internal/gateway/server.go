@@ -433,14 +433,19 @@ func (s *Server) login(ctx context.Context, conn *websocket.Conn, ip string, log
 	if len(m.Channel) > proto.MaxChannelLen {
 		m.Channel = ""
 	}
-	if s.logins.Blocked(ip, m.Name, time.Now()) {
+	// The failure is taken before the relay checks the password, and
+	// given back unless it was a wrong password: logins from one browser
+	// checked at the same time cannot all pass the limit.
+	if !s.logins.Try(ip, m.Name, time.Now()) {
 		return nil, fail("ratelimit", "Too many wrong passwords. Wait a minute, then try again.", websocket.StatusTryAgainLater)
 	}
 	rs, err := s.cfg.Dialer.Dial(lctx, m.Name, m.Password, m.Channel)
+	var aerr *client.AuthError
+	if !errors.As(err, &aerr) {
+		s.logins.Refund(ip, m.Name, time.Now())
+	}
 	if err != nil {
-		var aerr *client.AuthError
-		if errors.As(err, &aerr) {
-			s.logins.Failed(ip, m.Name, time.Now())
+		if aerr != nil {
 			return nil, fail("auth", "Wrong name or password.", websocket.StatusPolicyViolation)
 		}
 		var rerr *client.RelayError

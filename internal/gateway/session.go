@@ -673,6 +673,14 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 		}
 		s.sendError(codeName(m.Code), m.Text)
 	case *proto.Bye:
+		if m.Code == proto.CodeShutdown {
+			// The relay is stopping, most likely to restart: the
+			// session's client reconnects on its resume ticket and the
+			// page shows the link's state meanwhile (a bye would make it
+			// log in again with the password, a password check per
+			// browser at a relay that just came back).
+			return false
+		}
 		s.sendJSON(map[string]any{"t": "bye", "code": codeName(m.Code), "text": m.Text})
 		return true
 	}

@@ -107,6 +107,16 @@ func (l *Logins) Blocked(ip, name string, now time.Time) bool {
 	return l.emptyLocked(pair, now) || (addr != "" && l.emptyLocked(addr, now))
 }
 
+// Failing reports whether logins from ip as name failed lately: the pair
+// has not earned back every failure it spent.
+func (l *Logins) Failing(ip, name string, now time.Time) bool {
+	pair, _ := authKeys(ip, name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.m[pair]
+	return b != nil && !b.full(now)
+}
+
 // emptyLocked reports whether k's bucket has no token now (without taking
 // one).
 func (l *Logins) emptyLocked(k string, now time.Time) bool {
@@ -116,6 +126,40 @@ func (l *Logins) emptyLocked(k string, now time.Time) bool {
 	}
 	cp := *b
 	return !cp.Allow(now)
+}
+
+// Try takes a failure in advance for a login from ip as name whose
+// password is about to be checked, and reports whether one was left (false:
+// refuse the login as Blocked would). A login that then succeeds, or whose
+// password was not checked after all, gives it back with Refund. Unlike
+// Blocked and then Failed, logins checked at the same time cannot all pass
+// while their failures are still being decided (a flood from one browser
+// got hundreds of wrong passwords through a limit of 20).
+func (l *Logins) Try(ip, name string, now time.Time) bool {
+	pair, addr := authKeys(ip, name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.emptyLocked(pair, now) || (addr != "" && l.emptyLocked(addr, now)) {
+		return false
+	}
+	l.take(pair, l.rate, l.burst, now)
+	if addr != "" {
+		l.take(addr, addrFactor*l.rate, addrFactor*l.burst, now)
+	}
+	return true
+}
+
+// Refund gives back the failure Try took.
+func (l *Logins) Refund(ip, name string, now time.Time) {
+	pair, addr := authKeys(ip, name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range []string{pair, addr} {
+		if b := l.m[k]; k != "" && b != nil {
+			b.Take(0, now) // refill to now
+			b.tokens = min(b.burst, b.tokens+1)
+		}
+	}
 }
 
 // Failed records a failed login from ip as name.

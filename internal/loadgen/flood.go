@@ -41,8 +41,13 @@ type FloodConfig struct {
 	Over                 time.Duration // default 10 s
 	BcryptCost           int           // default bcrypt.DefaultCost (the relay's own)
 	LoginWait            time.Duration // longest wait for one login's answer; default 30 s
-	Dir                  string        // work directory; default a new temporary one, removed after
-	Logger               *slog.Logger
+	// From is the flood's local address; default 127.0.0.2 (loopback:
+	// the gateway limits it per name only, as browsers behind a proxy on
+	// its machine; a distributed flood). A non-loopback address of this
+	// machine shows the gateway's per-address limit too.
+	From   net.IP
+	Dir    string // work directory; default a new temporary one, removed after
+	Logger *slog.Logger
 }
 
 // FloodResult is what a flood run measured.
@@ -57,6 +62,10 @@ type FloodResult struct {
 	RealP50       time.Duration
 	RealP99       time.Duration
 	RealMax       time.Duration
+	// The same for the real users whose names the flood also tried
+	// (Named) and the others (Other): logins in, and their p50 and p99.
+	NamedOK, OtherOK                       int
+	NamedP50, NamedP99, OtherP50, OtherP99 time.Duration
 	// What reached the relay (its counters after the run): password
 	// checks, wrong passwords, logins refused as rate limited or busy,
 	// connections refused before the handshake, successful logins.
@@ -164,11 +173,14 @@ func RunFlood(ctx context.Context, cfg FloodConfig) (*FloodResult, error) {
 	log.Info("flooding", "attempts", cfg.Attempts, "over", cfg.Over, "accounts", cfg.Accounts, "real_users", cfg.RealUsers)
 
 	var mu sync.Mutex // guards res's maps and counts, and times
-	var times []time.Duration
+	var times, named, other []time.Duration
 	floodDone := make(chan struct{})
 	var wg sync.WaitGroup
 	start := time.Now()
-	flooder := net.ParseIP("127.0.0.2")
+	flooder := cfg.From
+	if flooder == nil {
+		flooder = net.ParseIP("127.0.0.2")
+	}
 	wg.Go(func() {
 		defer close(floodDone)
 		var fw sync.WaitGroup
@@ -216,8 +228,12 @@ func RunFlood(ctx context.Context, cfg FloodConfig) (*FloodResult, error) {
 				case err != nil:
 					res.RealFailed["no answer"]++
 				case code == "":
-					res.RealOK++
 					times = append(times, took)
+					if u%2 == 0 {
+						named = append(named, took)
+					} else {
+						other = append(other, took)
+					}
 				default:
 					res.RealFailed[code]++
 					if code == "rate" { // the relay's refusal: the account is locked out
@@ -230,12 +246,9 @@ func RunFlood(ctx context.Context, cfg FloodConfig) (*FloodResult, error) {
 	}
 	wg.Wait()
 	res.FloodTook = time.Since(start)
-	if len(times) > 0 {
-		slices.Sort(times)
-		res.RealP50 = times[len(times)/2]
-		res.RealP99 = times[min(len(times)-1, len(times)*99/100)]
-		res.RealMax = times[len(times)-1]
-	}
+	res.RealOK, res.RealP50, res.RealP99, res.RealMax = percentiles(times)
+	res.NamedOK, res.NamedP50, res.NamedP99, _ = percentiles(named)
+	res.OtherOK, res.OtherP50, res.OtherP99, _ = percentiles(other)
 	res.LoadAvgAfter = loadAvg()
 	if m, err := readCounters("http://" + rp.metrics + "/metrics"); err == nil {
 		res.RelayPasswordChecks = m["hark_relay_password_checks_total"]
@@ -250,6 +263,16 @@ func RunFlood(ctx context.Context, cfg FloodConfig) (*FloodResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// percentiles returns how many durations there are, their median, p99 and
+// maximum (sorting d).
+func percentiles(d []time.Duration) (n int, p50, p99, max time.Duration) {
+	if len(d) == 0 {
+		return 0, 0, 0, 0
+	}
+	slices.Sort(d)
+	return len(d), d[len(d)/2], d[min(len(d)-1, len(d)*99/100)], d[len(d)-1]
 }
 
 // wsLogin opens a websocket to url from the local address from, logs in

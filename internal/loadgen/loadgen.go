@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -328,9 +329,27 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func (s *sess) login(ctx context.Context, tr *quic.Transport, raddr *net.UDPAddr, qconf *quic.Config, cfg Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := tr.Dial(ctx, raddr, certs.PinnedClientConfig(cfg.Fingerprint, proto.ALPN), qconf)
-	if err != nil {
-		return err
+	var conn *quic.Conn
+	for try := 1; ; try++ {
+		var err error
+		conn, err = tr.Dial(ctx, raddr, certs.PinnedClientConfig(cfg.Fingerprint, proto.ALPN), qconf)
+		var te *quic.TransportError
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &te) || !te.Remote || te.ErrorCode != quic.ConnectionRefused {
+			return err
+		}
+		// Too many logins under way at the relay (its MaxLogins, 16
+		// per core: fewer than Connectors on a relay pinned to one
+		// core): try again soon, as the client library does.
+		t := time.NewTimer(rand.N(min(time.Duration(try)*50*time.Millisecond, time.Second)))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("the relay kept refusing the connection (too many logins under way): %w", ctx.Err())
+		}
 	}
 	s.conn = conn
 	st, err := conn.OpenStreamSync(ctx)

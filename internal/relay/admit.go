@@ -17,6 +17,8 @@ import (
 // A connection is refused with QUIC's CONNECTION_REFUSED, which costs the
 // relay one small packet and no handshake, while Config.MaxLogins
 // connections are between their first packet and the end of their login
+// or the start of their wait for a password check (which costs nothing
+// and has its own bound, Config.PasswordWait)
 // (and, in case one slips through, once the relay is shutting down: it
 // then no longer listens). The second keeps a login storm (every
 // client of a restarted relay at once) from making every login slow: a

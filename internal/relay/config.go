@@ -98,9 +98,19 @@ type Config struct {
 	// name in a burst, then one more per AuthFailureEvery; four times as
 	// many per address over all names, except from loopback (a gateway on
 	// the same machine, which limits per browser). IPv6 counts per /64.
+	// From loopback failures are counted but refuse nothing unless
+	// LimitLoopback: every browser comes from the gateway's address, so
+	// five wrong passwords for a name from one browser would lock the
+	// name out of every browser; the gateway limits them per browser, and
+	// names that failed lately get password checks last (see
+	// passwordSlots), so a flood from there cannot crowd out the others.
 	// Defaults 5 and 10 s.
 	AuthFailures     int
 	AuthFailureEvery time.Duration
+	// LimitLoopback limits failed logins from loopback per name as from
+	// any other address (for a relay with no gateway on its machine, where
+	// loopback is only local users).
+	LimitLoopback bool
 
 	// IdleTimeout closes a connection that sent nothing (not even a QUIC
 	// keep-alive) for this long. Default 30 s. The relay sends keep-alives
@@ -141,7 +151,8 @@ type Config struct {
 	// a login error), for the client to close before closing itself. Default 1 s.
 	ByeLinger time.Duration
 	// MaxLogins is how many connections may be between their first
-	// packet and the end of their login at once; more are refused at
+	// packet and the end of their login (or the start of their wait for a
+	// password check) at once; more are refused at
 	// once with QUIC's CONNECTION_REFUSED (no handshake work) and their
 	// clients retry after a backoff. A login storm (a restart) then
 	// admits what the relay can finish promptly instead of making every

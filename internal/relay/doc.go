@@ -30,7 +30,11 @@
 // counted and limited per remote IP address and name (Config.AuthFailures in
 // a burst, then one per Config.AuthFailureEvery; beyond that
 // Error{CodeRateLimit} without checking the password), and per address over
-// all names except from loopback, where a gateway logs many people in. In open mode (Config.Open) any valid name
+// all names except from loopback, where a gateway logs many people in (from
+// loopback failures refuse nothing, unless Config.LimitLoopback: the gateway
+// limits them per browser, so that a wrong password in one browser does not
+// lock the name out of all; names that failed lately get password checks
+// after the others). In open mode (Config.Open) any valid name
 // is accepted without a password and every session gets the page role, so a
 // quick LAN start can try a page; nobody is admin.
 //

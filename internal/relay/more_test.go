@@ -453,7 +453,11 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestAuthRateLimitAndVersion(t *testing.T) {
-	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) { c.AuthFailures = 2; c.AuthFailureEvery = time.Hour }))
+	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) {
+		c.AuthFailures = 2
+		c.AuthFailureEvery = time.Hour
+		c.LimitLoopback = true // the test's clients are local
+	}))
 	r.AddUser("alice", "a", 0)
 	ctx := context.Background()
 	var pe *proto.Error

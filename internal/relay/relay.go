@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -32,7 +33,7 @@ type Relay struct {
 	reg      *prometheus.Registry
 	auth     *limit.Logins
 	refusals *limit.Sampler // samples the log lines of refused logins
-	hashing  chan struct{}  // semaphore: password checks at a time (Config.PasswordSlots)
+	hashing  *passwordSlots // password checks at a time (Config.PasswordSlots)
 	keys     keys           // from cfg.Secret: stateless resets, resume tickets
 	creds    Credentials    // cfg.Users, if it can check tickets; nil: no tickets
 	bans     bans           // names an admin banned for a while
@@ -123,7 +124,7 @@ func New(cfg Config) (*Relay, error) {
 		done:     make(chan struct{}),
 		auth:     limit.NewLogins(cfg.AuthFailures, cfg.AuthFailureEvery),
 		refusals: limit.NewSampler(time.Now()),
-		hashing:  make(chan struct{}, cfg.PasswordSlots),
+		hashing:  newPasswordSlots(cfg.PasswordSlots),
 		keys:     deriveKeys(cfg.Secret),
 		pres:     presenceState{kick: make(chan struct{}, 1)},
 	}
@@ -394,6 +395,13 @@ func (f *frame) bytesFor(v uint16) []byte {
 	return f.enc[v]
 }
 
+// isLoopback reports whether ip (as remoteIP returns it) is a loopback
+// address: a gateway or a local user on the relay's machine.
+func isLoopback(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
 func remoteIP(a net.Addr) string {
 	if u, ok := a.(*net.UDPAddr); ok {
 		return u.IP.String()
@@ -497,7 +505,7 @@ func (r *Relay) login(ctx context.Context, conn sessConn) (*session, *proto.Read
 		return fail(proto.CodeBadMessage, m.Type(), fmt.Sprintf("expected auth after hello, not %v", m.Type()))
 	}
 	ip := remoteIP(conn.RemoteAddr())
-	if r.auth.Blocked(ip, auth.Name, time.Now()) {
+	if r.auth.Blocked(ip, auth.Name, time.Now()) && (r.cfg.LimitLoopback || !isLoopback(ip)) {
 		r.c.authLimited.Add(1)
 		r.logRefusal(log, slog.LevelWarn, "login refused: too many failed logins from this address", "user", auth.Name)
 		return fail(proto.CodeRateLimit, proto.TypeAuth, "too many failed logins from your address: wait a minute and try again")
@@ -521,6 +529,11 @@ func (r *Relay) login(ctx context.Context, conn sessConn) (*session, *proto.Read
 			roles, stamp, resumed = r.resume(log, auth)
 		}
 		if !resumed {
+			// Waiting for a password check costs nothing: the login
+			// no longer counts against Config.MaxLogins, so a flood of
+			// wrong passwords queued there does not keep every other
+			// login from being admitted.
+			loginOver(conn.Context())
 			var code proto.Code
 			var text string
 			if roles, code, text = r.checkPassword(ctx, log, ip, auth); code != proto.CodeOK {
@@ -636,25 +649,22 @@ func versionRefusal(lo, hi uint16) string {
 // than CodeOK and the text to refuse the login with.
 func (r *Relay) checkPassword(ctx context.Context, log *slog.Logger, ip string, auth *proto.Auth) (proto.Role, proto.Code, string) {
 	// Password hashing is slow on purpose; a flood of logins from many
-	// addresses must not take every core from forwarding voice.
-	wait := time.NewTimer(r.cfg.PasswordWait)
-	select {
-	case r.hashing <- struct{}{}:
-		wait.Stop()
-	case <-wait.C:
+	// addresses must not take every core from forwarding voice. Names
+	// that failed lately from this address wait behind the others.
+	if !r.hashing.acquire(ctx, r.auth.Failing(ip, auth.Name, time.Now()), r.cfg.PasswordWait) {
+		if ctx.Err() != nil {
+			return 0, proto.CodeShutdown, "the relay is shutting down"
+		}
 		// Not a failure of the user's: counted and logged apart, and the
 		// client retries after a random backoff.
 		n := r.c.authBusy.Add(1)
 		r.logRefusal(log, slog.LevelWarn, "login refused: busy checking other passwords (the client retries)",
 			"user", auth.Name, "waited", r.cfg.PasswordWait, "busy_refusals_total", n)
 		return 0, proto.CodeUnavailable, "the relay is busy checking other logins: try again in a moment"
-	case <-ctx.Done():
-		wait.Stop()
-		return 0, proto.CodeShutdown, "the relay is shutting down"
 	}
 	r.c.passwordChecks.Add(1)
 	roles, err := r.cfg.Users.Authenticate(auth.Name, auth.Password)
-	<-r.hashing
+	r.hashing.release()
 	if err != nil {
 		r.c.authFailures.Add(1)
 		r.auth.Failed(ip, auth.Name, time.Now())

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Restart benchmark: a relay on 127.0.0.1 with SESSIONS password accounts
 # (default 1000), each logged in by a reconnecting client of the load tool,
-# plus a real `talk record`. The relay is killed (SIGKILL), restarted 1 s
+# plus a real `talk record` and a websocket client (as the web page) through
+# a gateway. The relay is killed (SIGKILL), restarted 1 s
 # later on the same port and data directory, and the run prints how long
 # until the last session is back in its channel and what a text and 3 s of
 # voice sent after the restart lost; then the same with SIGTERM.
@@ -15,8 +16,8 @@ sessions=${1:-1000}
 shift || true
 : "${BIN:=bin}"
 mkdir -p "$BIN"
-go build -o "$BIN/" ./cmd/relay ./cmd/talk ./cmd/loadgen
+go build -o "$BIN/" ./cmd/relay ./cmd/talk ./cmd/loadgen ./cmd/gateway
 # Each session has a UDP socket of its own.
 ulimit -n "$(( sessions * 2 + 1024 ))" 2>/dev/null || true
 echo "machine: $(nproc) cores, $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-exec "$BIN/loadgen" restart --relay-bin "$BIN/relay" --talk-bin "$BIN/talk" --sessions "$sessions" "$@"
+exec "$BIN/loadgen" restart --relay-bin "$BIN/relay" --talk-bin "$BIN/talk" --gateway-bin "$BIN/gateway" --sessions "$sessions" "$@"
