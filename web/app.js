@@ -21,7 +21,7 @@ const PATHS = ['worklet', 'webcodecs', 'mediarecorder'];
 const WT_WAIT_MS = 4000;
 
 const S = {
-  ws: null, wt: null, transport: '', connGen: 0, wtTicket: null, wtRefused: {}, loggedIn: false, wsWelcomed: false, closeText: '', wantOnline: false, retry: 0, retryTimer: null,
+  ws: null, wt: null, transport: '', lastTransport: '', wtFails: 0, connGen: 0, wtTicket: null, wtRefused: {}, loggedIn: false, wsWelcomed: false, closeText: '', wantOnline: false, retry: 0, retryTimer: null,
   creds: null, me: null, channel: '', channels: [], users: [],
   talkers: new Map(),          // session id -> {name, priority}
   ctx: null, mic: null, capture: null, play: null, tap: null, recorder: null,
@@ -591,12 +591,29 @@ async function connect() {
     }, WT_WAIT_MS);
   } catch (e) {
     if (S.wt && S.connGen === gen) S.wt = null;
-    loginWS(String(e && e.message ? e.message : e));
+    const why = String(e && e.message ? e.message : e);
+    if (gen === S.connGen && S.lastTransport === 'webtransport' && S.wtFails < 3 && S.wantOnline) {
+      // It worked before: most likely the relay is restarting, and the
+      // websocket would not get through either. Try again a few times
+      // before settling for the websocket.
+      S.wtFails++;
+      S.ws = null;
+      ws.close(1000, 'retrying WebTransport');
+      const wait = Math.min(10000, 500 * Math.pow(2, S.retry++));
+      setConn('wait', S.closeText || 'The intercom is not reachable. Reconnecting…');
+      ev('reconnecting', {wait, transport: 'webtransport', why});
+      S.retryTimer = setTimeout(connect, wait);
+      return;
+    }
+    S.lastTransport = 'websocket';
+    loginWS(why);
     return;
   }
   if (gen !== S.connGen) { conn.close(); return; }
   S.wt = conn;
   S.wtTicket = conn.ticket();
+  S.lastTransport = 'webtransport';
+  S.wtFails = 0;
   S.ws = null;
   ws.close(1000, 'using WebTransport');
   showTransport();
@@ -800,7 +817,7 @@ function init() {
     S.wantOnline = false; S.loggedIn = false; S.connGen++;
     if (S.ws) S.ws.close(1000, 'logout');
     if (S.wt) { const c = S.wt; S.wt = null; c.close(); }
-    S.wtTicket = null;
+    S.wtTicket = null; S.lastTransport = ''; S.wtFails = 0;
     showLogin();
   });
   bindPTT();

@@ -200,7 +200,8 @@ window.HarkWT = (() => {
       let buf = new Uint8Array(0);
       for (;;) {
         const {value, done} = await rd.read();
-        if (done) throw new Error('the relay closed the control stream');
+        if (done || !value || C.closed) throw new Error('the relay closed the control stream');
+        if (!value.length) { await new Promise((r) => setTimeout(r, 0)); continue; }
         const nb = new Uint8Array(buf.length + value.length);
         nb.set(buf); nb.set(value, buf.length); buf = nb;
         while (buf.length >= 2) {
@@ -259,7 +260,10 @@ window.HarkWT = (() => {
       const rd = wt.datagrams.readable.getReader();
       for (;;) {
         const {value, done} = await rd.read();
-        if (done) return;
+        // Firefox keeps answering reads of a closed session at once: stop
+        // (looping on them starved the page).
+        if (done || !value || C.closed) return;
+        if (!value.length) { await new Promise((r) => setTimeout(r, 0)); continue; }
         try { onDatagram(value); } catch (e) { C.stats.badDatagrams++; }
       }
     }

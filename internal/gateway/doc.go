@@ -134,6 +134,16 @@
 // A replay comes as the talker 0xFFFFFFF0 (history.ReplayTalker), paced in
 // real time like live voice (or as one WAV blob with playback "wav").
 //
+// # WebTransport
+//
+// With Config.WebTransport, GET /webtransport (WebTransportPath) tells the
+// page how to reach the relay itself over WebTransport: the relay's URL and
+// the hash of the short-lived certificate it shows browsers, checked
+// against the pinned relay certificate (RelayWebTransport). A page whose
+// browser has WebTransport and WebCodecs Opus races that session against
+// this websocket (web/wt.js speaks the relay's protocol) and, when it wins,
+// closes the websocket: the gateway is then out of that page's path.
+//
 // # Audio paths
 //
 // Browser to relay: PCM is resampled if needed and encoded with one Opus
