@@ -208,7 +208,7 @@ func (r *Relay) floorRequestLocked(s *session, id uint16, now time.Time) {
 		return
 	}
 	// The grant goes out before the Talking announcement.
-	grant := &proto.FloorGrant{Channel: id, MaxMillis: r.maxMillis()}
+	grant := &proto.FloorGrant{Channel: id, MaxMillis: millis(r.maxTalkOf(ch))}
 	if ch.info.Mode == proto.ModeOpen {
 		s.sendMsg(grant)
 		if t := ch.talkers[s]; t != nil {

@@ -754,7 +754,7 @@ func (r *Relay) sweep(ctx context.Context) {
 
 func (r *Relay) sweepLocked(now time.Time) {
 	maxTalk := r.cfg.MaxTalk
-	expired := func(since, last time.Time, granted bool) (timeout, tooLong bool) {
+	expired := func(since, last time.Time, granted bool, maxTalk time.Duration) (timeout, tooLong bool) {
 		lim := r.cfg.FloorTimeout
 		if granted {
 			lim = r.cfg.GrantTimeout
@@ -765,19 +765,20 @@ func (r *Relay) sweepLocked(now time.Time) {
 		return false, maxTalk > 0 && now.Sub(since) > maxTalk
 	}
 	for _, ch := range r.channels {
+		chMax := r.maxTalkOf(ch)
 		if h := ch.holder; h != nil {
-			timeout, tooLong := expired(ch.holderSince, h.lastFrame(ch.holderLast), ch.holderGranted)
+			timeout, tooLong := expired(ch.holderSince, h.lastFrame(ch.holderLast), ch.holderGranted, chMax)
 			if tooLong {
-				r.cutLocked(h)
+				r.cutLocked(h, chMax)
 			}
 			if timeout || tooLong {
 				r.releaseLocked(ch)
 			}
 		}
 		for s, t := range ch.talkers {
-			timeout, tooLong := expired(t.since, s.lastFrame(t.last), t.granted)
+			timeout, tooLong := expired(t.since, s.lastFrame(t.last), t.granted, chMax)
 			if tooLong {
-				r.cutLocked(s)
+				r.cutLocked(s, chMax)
 			}
 			if timeout || tooLong {
 				r.talkerStopLocked(ch, s)
@@ -786,9 +787,9 @@ func (r *Relay) sweepLocked(now time.Time) {
 	}
 	r.sweepCallsLocked(now)
 	if p := r.page; p != nil {
-		timeout, tooLong := expired(p.since, p.last, p.granted)
+		timeout, tooLong := expired(p.since, p.last, p.granted, maxTalk)
 		if tooLong {
-			r.cutLocked(p.s)
+			r.cutLocked(p.s, maxTalk)
 		}
 		if timeout || tooLong {
 			r.endPageLocked()
@@ -796,19 +797,31 @@ func (r *Relay) sweepLocked(now time.Time) {
 	}
 }
 
-// cutLocked tells a talker its transmission hit the maximum length.
-func (r *Relay) cutLocked(s *session) {
+// cutLocked tells a talker its transmission hit the maximum length max.
+func (r *Relay) cutLocked(s *session, max time.Duration) {
 	s.mustStart = true
-	s.sendMsg(&proto.Error{Code: proto.CodeTooLong, Text: fmt.Sprintf("your transmission reached the maximum length of %v and was cut: release and press again", r.cfg.MaxTalk)})
-	s.log.Info("transmission cut at the maximum length", "max", r.cfg.MaxTalk)
+	s.sendMsg(&proto.Error{Code: proto.CodeTooLong, Text: fmt.Sprintf("your transmission reached the maximum length of %v and was cut: release and press again", max)})
+	s.log.Info("transmission cut at the maximum length", "max", max)
 }
 
-// maxMillis is FloorGrant.MaxMillis.
-func (r *Relay) maxMillis() uint32 {
-	if r.cfg.MaxTalk <= 0 {
+// maxMillis is FloorGrant.MaxMillis for pages and calls (the relay's
+// limit).
+func (r *Relay) maxMillis() uint32 { return millis(r.cfg.MaxTalk) }
+
+// maxTalkOf is the longest transmission in ch: the channel's own setting
+// (store.ChannelSettings.MaxTalk, changed live), else the relay's.
+func (r *Relay) maxTalkOf(ch *channel) time.Duration {
+	if cs := ch.hset.Load(); cs != nil && cs.MaxTalk > 0 {
+		return cs.MaxTalk
+	}
+	return r.cfg.MaxTalk
+}
+
+func millis(d time.Duration) uint32 {
+	if d <= 0 {
 		return 0
 	}
-	return uint32(r.cfg.MaxTalk / time.Millisecond)
+	return uint32(d / time.Millisecond)
 }
 
 // ---- tables (all under r.mu) ----

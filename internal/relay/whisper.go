@@ -138,7 +138,7 @@ func (r *Relay) sweepCallsLocked(now time.Time) {
 		}
 		tooLong := r.cfg.MaxTalk > 0 && now.Sub(c.since) > r.cfg.MaxTalk
 		if tooLong {
-			r.cutLocked(s)
+			r.cutLocked(s, r.cfg.MaxTalk)
 		}
 		if tooLong || now.Sub(c.last) > lim {
 			r.endCallLocked(c)

@@ -58,6 +58,10 @@ type ChannelSettings struct {
 	MaxCount int64
 	MaxAge   time.Duration
 	MaxBytes int64
+	// MaxTalk is the longest transmission in the channel (the relay cuts
+	// it there and the talker must press again); 0 means the relay's own
+	// limit (relay --max-talk).
+	MaxTalk time.Duration
 }
 
 // DefaultSettings are a new channel's settings: texts kept (voice is
@@ -68,15 +72,20 @@ func DefaultSettings(mode proto.ChannelMode) ChannelSettings {
 		MaxCount: 1000, MaxAge: 7 * 24 * time.Hour, MaxBytes: 100 << 20}
 }
 
-// String writes every setting, in the form Apply reads.
+// String writes every setting, in the form Apply reads (max-talk only when
+// the channel has its own).
 func (c ChannelSettings) String() string {
-	return fmt.Sprintf("mode=%s history=%s max-length=%s max-tx-bytes=%s max-count=%s max-age=%s max-bytes=%s",
+	s := fmt.Sprintf("mode=%s history=%s max-length=%s max-tx-bytes=%s max-count=%s max-age=%s max-bytes=%s",
 		c.Mode, c.History, fmtDur(c.MaxLength), fmtBytes(c.MaxTxBytes), fmtCount(c.MaxCount), fmtDur(c.MaxAge), fmtBytes(c.MaxBytes))
+	if c.MaxTalk > 0 {
+		s += " max-talk=" + fmtDur(c.MaxTalk)
+	}
+	return s
 }
 
 // SettingsHelp describes the settings for error messages and help texts.
 const SettingsHelp = "settings are key=value words: mode=ptt|open, history=off|text|voice, max-length=60s, max-tx-bytes=1MB, " +
-	"max-count=1000, max-age=7d (or 24h, 30m), max-bytes=100MB; 0 or none: no limit"
+	"max-count=1000, max-age=7d (or 24h, 30m), max-bytes=100MB, max-talk=30s (the longest transmission; none: the relay's own); 0 or none: no limit"
 
 // Apply returns c changed by the "key=value" words of s.
 func (c ChannelSettings) Apply(s string) (ChannelSettings, error) {
@@ -111,6 +120,11 @@ func (c ChannelSettings) Apply(s string) (ChannelSettings, error) {
 			c.MaxLength, err = parseDur(v)
 		case "max-age":
 			c.MaxAge, err = parseDur(v)
+		case "max-talk":
+			c.MaxTalk, err = parseDur(v)
+			if err == nil && c.MaxTalk > 0 && c.MaxTalk < time.Second {
+				err = errors.New("at least 1s (a shorter transmission says nothing)")
+			}
 		case "max-tx-bytes":
 			c.MaxTxBytes, err = ParseBytes(v)
 		case "max-bytes":
