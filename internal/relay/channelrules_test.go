@@ -44,3 +44,62 @@ func TestChannelMaxTalkLive(t *testing.T) {
 		t.Fatalf("a max-talk under a second: %v", err)
 	}
 }
+
+// TestChannelTalkListenRoles: talk=page lets only users with the page role
+// (or an admin) talk in a channel, others hear it; listen=admin keeps
+// others from joining or monitoring it; both are refused in words and
+// change live.
+func TestChannelTalkListenRoles(t *testing.T) {
+	r, st := historyRelay(t, nil)
+	r.AddUser("boss", "pw", proto.RolePage)
+	r.AddUser("worker", "pw", 0)
+	r.AddUser("root", "pw", proto.RoleAdmin)
+	boss, worker, root := r.Dial(t, "boss", "pw"), r.Dial(t, "worker", "pw"), r.Dial(t, "root", "pw")
+	for _, c := range []*relaytest.Client{boss, worker, root} {
+		c.Join(t, "lobby")
+	}
+	if _, err := st.SetChannel("lobby", "history=voice talk=page"); err != nil {
+		t.Fatal(err)
+	}
+	relaytest.Wait(t, worker, func(j *proto.Joined) bool { return j.History == proto.HistoryVoice })
+	worker.MustSend(t, &proto.FloorRequest{Channel: 1})
+	if e := relaytest.Wait[*proto.Error](t, worker, nil); e.Code != proto.CodeForbidden || !strings.Contains(e.Text, "only users with the page role may talk") {
+		t.Fatalf("worker's floor request: %+v", e)
+	}
+	// A start frame (and any frame) of worker's is dropped, said once.
+	worker.SendVoice(voice(1, 1, proto.FlagStart))
+	if e := relaytest.Wait[*proto.Error](t, worker, nil); e.Code != proto.CodeForbidden {
+		t.Fatalf("worker's start frame: %+v", e)
+	}
+	for _, c := range []*relaytest.Client{boss, root} {
+		c.MustSend(t, &proto.FloorRequest{Channel: 1})
+		relaytest.Wait[*proto.FloorGrant](t, c, nil)
+		c.MustSend(t, &proto.FloorRelease{Channel: 1})
+		relaytest.Wait(t, worker, func(m *proto.Talking) bool { return m.Session == c.Session() && !m.Talking })
+	}
+	if n := worker.VoicePending(); n != 0 {
+		t.Fatalf("worker's frame went out: %d", n)
+	}
+
+	root.Join(t, "ops")
+	if _, err := st.SetChannel("ops", "history=voice listen=admin"); err != nil {
+		t.Fatal(err)
+	}
+	relaytest.Wait(t, root, func(j *proto.Joined) bool { return j.Name == "ops" && j.History == proto.HistoryVoice })
+	worker.MustSend(t, &proto.Join{Channel: "ops"})
+	if e := relaytest.Wait(t, worker, func(e *proto.Error) bool { return e.About == proto.TypeJoin }); e.Code != proto.CodeForbidden || !strings.Contains(e.Text, "channel ops") {
+		t.Fatalf("worker joins ops: %+v", e)
+	}
+	worker.MustSend(t, &proto.Monitor{Channels: []string{"ops"}})
+	if e := relaytest.Wait(t, worker, func(e *proto.Error) bool { return e.About == proto.TypeMonitor }); e.Code != proto.CodeForbidden {
+		t.Fatalf("worker monitors ops: %+v", e)
+	}
+	// Opened again: worker may join.
+	if _, err := st.SetChannel("ops", "history=text listen=everyone"); err != nil {
+		t.Fatal(err)
+	}
+	relaytest.Wait(t, root, func(j *proto.Joined) bool { return j.Name == "ops" && j.History == proto.HistoryText })
+	if j := worker.Join(t, "ops"); j.Name != "ops" {
+		t.Fatalf("worker joins the opened ops: %+v", j)
+	}
+}

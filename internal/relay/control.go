@@ -166,6 +166,9 @@ func (r *Relay) joinLocked(s *session, name string) {
 			Text: truncate(fmt.Sprintf("there is no channel %q; the channels are: %s", name, r.channelNames()), proto.MaxReasonLen)})
 		return
 	}
+	if s.ch != ch && !r.mayListenLocked(s, ch, proto.TypeJoin) {
+		return
+	}
 	if s.ch != ch {
 		r.leaveLocked(s)
 		m := make([]*session, len(ch.members), len(ch.members)+1)
@@ -205,6 +208,9 @@ func (r *Relay) floorRequestLocked(s *session, id uint16, now time.Time) {
 	}
 	if p := r.page; p != nil && p.s != s {
 		r.denyLocked(s, id, p.s, "busy: "+p.s.name+" is paging everyone")
+		return
+	}
+	if !r.mayTalkLocked(s, ch, proto.TypeFloorRequest) {
 		return
 	}
 	// The grant goes out before the Talking announcement.

@@ -60,6 +60,9 @@ func (r *Relay) monitorLocked(s *session, names []string) {
 				Text: truncate(fmt.Sprintf("cannot listen to %q: there is no such channel; the channels are: %s", n, r.channelNames()), proto.MaxReasonLen)})
 			return
 		}
+		if !slices.Contains(s.monitored, ch) && !r.mayListenLocked(s, ch, proto.TypeMonitor) {
+			return
+		}
 		if !slices.Contains(want, ch) {
 			want = append(want, ch)
 		}

@@ -145,6 +145,15 @@ func (r *Relay) channelVoiceLocked(s *session, b []byte, id, seq uint16, flags p
 	if !start && s.ended && int16(seq-s.endSeq) <= 0 && ch.holder != s && ch.talkers[s] == nil {
 		return r.drop(dropLate)
 	}
+	if ch.holder != s && ch.talkers[s] == nil && !r.talkAllowed(s, ch) {
+		// Would take the floor without the channel's talk role (rules.go):
+		// said once, at the start frame.
+		if start {
+			r.mayTalkLocked(s, ch, 0)
+		}
+		s.mustStart = true
+		return r.drop(dropNoFloor)
+	}
 	if start {
 		s.ended = false
 	}

@@ -62,6 +62,9 @@ type ChannelSettings struct {
 	// it there and the talker must press again); 0 means the relay's own
 	// limit (relay --max-talk).
 	MaxTalk time.Duration
+	// Talk and Listen are the role a user needs to talk in the channel
+	// and to join or monitor it (0: everyone; an admin always may).
+	Talk, Listen proto.Role
 }
 
 // DefaultSettings are a new channel's settings: texts kept (voice is
@@ -80,12 +83,31 @@ func (c ChannelSettings) String() string {
 	if c.MaxTalk > 0 {
 		s += " max-talk=" + fmtDur(c.MaxTalk)
 	}
+	if c.Talk != 0 {
+		s += " talk=" + c.Talk.String()
+	}
+	if c.Listen != 0 {
+		s += " listen=" + c.Listen.String()
+	}
 	return s
+}
+
+// parseWho reads who may talk or listen: everyone, or a role.
+func parseWho(v string) (proto.Role, error) {
+	switch strings.ToLower(v) {
+	case "everyone", "all", "anyone":
+		return 0, nil
+	case "page":
+		return proto.RolePage, nil
+	case "admin":
+		return proto.RoleAdmin, nil
+	}
+	return 0, errors.New("use everyone, page or admin (the role a user needs; an admin always may)")
 }
 
 // SettingsHelp describes the settings for error messages and help texts.
 const SettingsHelp = "settings are key=value words: mode=ptt|open, history=off|text|voice, max-length=60s, max-tx-bytes=1MB, " +
-	"max-count=1000, max-age=7d (or 24h, 30m), max-bytes=100MB, max-talk=30s (the longest transmission; none: the relay's own); 0 or none: no limit"
+	"max-count=1000, max-age=7d (or 24h, 30m), max-bytes=100MB, max-talk=30s (the longest transmission; none: the relay's own), talk=everyone|page|admin and listen=everyone|page|admin (who may talk in it, who may join or hear it); 0 or none: no limit"
 
 // Apply returns c changed by the "key=value" words of s.
 func (c ChannelSettings) Apply(s string) (ChannelSettings, error) {
@@ -120,6 +142,10 @@ func (c ChannelSettings) Apply(s string) (ChannelSettings, error) {
 			c.MaxLength, err = parseDur(v)
 		case "max-age":
 			c.MaxAge, err = parseDur(v)
+		case "talk":
+			c.Talk, err = parseWho(v)
+		case "listen":
+			c.Listen, err = parseWho(v)
 		case "max-talk":
 			c.MaxTalk, err = parseDur(v)
 			if err == nil && c.MaxTalk > 0 && c.MaxTalk < time.Second {
