@@ -103,3 +103,43 @@ func TestChannelTalkListenRoles(t *testing.T) {
 		t.Fatalf("worker joins the opened ops: %+v", j)
 	}
 }
+
+// TestListenRuleTightensLive: when a channel becomes admin-only, a member
+// without the role is taken out of it and a monitor stops hearing it, both
+// told why; the admin stays.
+func TestListenRuleTightensLive(t *testing.T) {
+	r, st := historyRelay(t, nil)
+	r.AddUser("worker", "pw", 0)
+	r.AddUser("sup", "pw", 0)
+	r.AddUser("root", "pw", proto.RoleAdmin)
+	r.AddUser("admin", "pw", proto.RoleAdmin)
+	worker, sup, root := r.Dial(t, "worker", "pw"), r.Dial(t, "sup", "pw"), r.Dial(t, "root", "pw")
+	worker.Join(t, "ops")
+	root.Join(t, "ops")
+	sup.Join(t, "lobby")
+	sup.MustSend(t, &proto.Monitor{Channels: []string{"ops"}})
+	relaytest.Wait[*proto.Monitoring](t, sup, nil)
+	if _, err := st.SetChannel("ops", "history=voice listen=admin"); err != nil {
+		t.Fatal(err)
+	}
+	if e := relaytest.Wait[*proto.Error](t, worker, nil); e.Code != proto.CodeForbidden || !strings.Contains(e.Text, "taken out") {
+		t.Fatalf("worker: %+v", e)
+	}
+	if e := relaytest.Wait[*proto.Error](t, sup, nil); e.About != proto.TypeMonitor {
+		t.Fatalf("sup: %+v", e)
+	}
+	if m := relaytest.Wait[*proto.Monitoring](t, sup, nil); len(m.Channels) != 0 {
+		t.Fatalf("sup still monitors %+v", m.Channels)
+	}
+	relaytest.Wait(t, root, func(m *proto.PresenceChange) bool { return m.User.Name == "worker" && m.User.Channel == "" })
+	// root still talks in ops; admin hears it, sup and worker nothing.
+	admin := r.Dial(t, "admin", "pw")
+	admin.Join(t, "ops")
+	talkBurst(t, root, 2, 0, 3)
+	for range 3 {
+		admin.RecvVoice(t)
+	}
+	if n := worker.VoicePending() + sup.VoicePending(); n != 0 {
+		t.Fatalf("%d frames of the admin-only channel went out", n)
+	}
+}

@@ -642,6 +642,7 @@ func (r *Relay) applySettingsLocked(ch *channel, set store.ChannelSettings) {
 	if old != nil && *old != set {
 		r.cfg.Logger.Info("channel settings in effect", "channel", ch.info.Name, "settings", set.String())
 	}
+	r.enforceListenLocked(ch) // rules.go
 }
 
 // watchChannels applies channel settings changed in the store by another
