@@ -485,16 +485,8 @@ func (e *Engine) SetDeafened(deaf bool) {
 // muted, up to playout.MaxGain. It lasts for the engine's life, across
 // that person's reconnections.
 func (e *Engine) SetVolume(name string, gain float64) {
-	g := float32(min(max(gain, 0), playout.MaxGain))
 	e.mu.Lock()
-	if e.volumes == nil {
-		e.volumes = map[string]float32{}
-	}
-	if g == 1 {
-		delete(e.volumes, name)
-	} else {
-		e.volumes[name] = g
-	}
+	setGain(&e.volumes, name, gain)
 	e.rebuildGainsLocked()
 	e.mu.Unlock()
 }
@@ -503,7 +495,26 @@ func (e *Engine) SetVolume(name string, gain float64) {
 func (e *Engine) Volume(name string) float64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if g, ok := e.volumes[name]; ok {
+	return gainOf(e.volumes, name)
+}
+
+// setGain sets name's gain in *m, clamped to 0..playout.MaxGain; 1 (as
+// received) removes the entry. The caller guards *m.
+func setGain(m *map[string]float32, name string, gain float64) {
+	g := float32(min(max(gain, 0), playout.MaxGain))
+	if *m == nil {
+		*m = map[string]float32{}
+	}
+	if g == 1 {
+		delete(*m, name)
+	} else {
+		(*m)[name] = g
+	}
+}
+
+// gainOf is name's gain in m (1 when it has none).
+func gainOf(m map[string]float32, name string) float64 {
+	if g, ok := m[name]; ok {
 		return float64(g)
 	}
 	return 1

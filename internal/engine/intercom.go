@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 
-	"github.com/hark-intercom/hark/internal/playout"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -45,16 +44,8 @@ func (e *Engine) PressCall(to string, pressed bool) {
 // name: 1 as received, 0 silent, up to playout.MaxGain. It applies on top
 // of each person's volume, to the joined channel and to monitored ones.
 func (e *Engine) SetChannelVolume(name string, gain float64) {
-	g := float32(min(max(gain, 0), playout.MaxGain))
 	e.mu.Lock()
-	if e.chanVolumes == nil {
-		e.chanVolumes = map[string]float32{}
-	}
-	if g == 1 {
-		delete(e.chanVolumes, name)
-	} else {
-		e.chanVolumes[name] = g
-	}
+	setGain(&e.chanVolumes, name, gain)
 	e.rebuildChanGainsLocked()
 	e.mu.Unlock()
 }
@@ -64,10 +55,7 @@ func (e *Engine) SetChannelVolume(name string, gain float64) {
 func (e *Engine) ChannelVolume(name string) float64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if g, ok := e.chanVolumes[name]; ok {
-		return float64(g)
-	}
-	return 1
+	return gainOf(e.chanVolumes, name)
 }
 
 // noteChannels records the voice ids of channels by name, from Joined and

@@ -386,24 +386,16 @@ func (g *gatewayProc) stop() {
 
 // readLabelled reads the values of one labelled metric, by label set.
 func readLabelled(url, name string) (map[string]float64, error) {
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		l := sc.Text()
+	err := scrapeMetrics(url, func(l string) {
 		if !strings.HasPrefix(l, name+"{") {
-			continue
+			return
 		}
 		i := strings.LastIndexByte(l, ' ')
 		var v float64
 		if _, err := fmt.Sscan(l[i+1:], &v); err == nil {
 			out[l[len(name):i]] = v
 		}
-	}
-	return out, sc.Err()
+	})
+	return out, err
 }

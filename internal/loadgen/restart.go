@@ -788,21 +788,29 @@ func loadAvg() string {
 
 // readCounters reads the unlabelled metrics of a /metrics page.
 func readCounters(url string) (map[string]float64, error) {
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	err := scrapeMetrics(url, func(l string) {
+		f := strings.Fields(l)
 		if len(f) == 2 && !strings.HasPrefix(f[0], "#") {
 			if v, err := strconv.ParseFloat(f[1], 64); err == nil {
 				out[f[0]] = v
 			}
 		}
+	})
+	return out, err
+}
+
+// scrapeMetrics fetches a /metrics page and hands each line to f.
+func scrapeMetrics(url string, f func(line string)) error {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
 	}
-	return out, sc.Err()
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f(sc.Text())
+	}
+	return sc.Err()
 }
