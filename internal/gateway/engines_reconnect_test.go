@@ -31,7 +31,7 @@ func TestEnginesRelayRestart(t *testing.T) {
 			p.waitFor(`harkTest.state().conn.includes('wait')`)
 			st.relay.Restart(t)
 			cl.c.Close()
-			cl = dialCLI(t, st, "cli")
+			dialCLI(t, st, "cli") // a CLI user at the restarted relay, for the page's roster
 			p.waitFor(`harkTest.state().conn.includes('ok') && harkTest.state().channel === 'lobby' && harkTest.state().transport === '` + tr + `' &&
   [...document.querySelectorAll('#users li')].map(l => l.dataset.name).join(',') === 'cli,web'`)
 			p.eval(`(document.getElementById('text').value = 'back on `+tr+`', document.getElementById('textForm').requestSubmit())`, nil)
