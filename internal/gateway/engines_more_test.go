@@ -151,7 +151,7 @@ func TestEnginesPaging(t *testing.T) {
 
 			p := newEngine(t, name)
 			p.login(st.base+"/", "ann", "pw")
-			p.waitFor(`harkTest.state().channel === 'lobby' && ` + hidden + ` && [...document.querySelectorAll('#users li')].map(l => l.dataset.name).join(',') === 'ann,ops,pager'`)
+			p.waitFor(`harkTest.state().channel === 'lobby' && ` + hidden + ` && harkTest.state().users.map(u => u.name).sort().join(',') === 'ann,ops,pager'`)
 
 			// A forged page request from ann is refused in words.
 			p.eval(`harkTest.send({t: 'talk', on: true, format: 'pcm', rate: 48000, page: true})`, nil)
@@ -165,7 +165,7 @@ func TestEnginesPaging(t *testing.T) {
 			p.waitFor(`document.getElementById('banner').className.includes('page') && document.getElementById('banner').textContent === 'pager is paging everyone' && harkTest.events().some(e => e.type === 'page' && e.from === 'pager' && e.on)`)
 			p.screenshot(name + "-phone-paged.png")
 			<-pagerDone
-			p.waitFor(`!document.getElementById('banner').className.includes('page') && harkTest.state().talkers.length === 0 && (harkTest.state().stats.drained > 0 || harkTest.state().stats.wavPlayed > 0)`)
+			p.waitFor(`document.getElementById('banner').classList.contains('hidden') && harkTest.state().talkers.length === 0 && (harkTest.state().stats.drained > 0 || harkTest.state().stats.wavPlayed > 0)`)
 			judgeSpeech(t, name, "the page played pager's page", src, p.stopRecording())
 
 			// boss (the page role) holds the page button; ops, in another
@@ -198,6 +198,8 @@ func TestEnginesPaging(t *testing.T) {
 				judgeSpeech(t, name, fmt.Sprintf("ops heard boss's page (%d frames)", len(frames)), src, pcm)
 			} else if rms := rmsOf(pcm); len(pcm) < len(src) || rms < 100 {
 				t.Errorf("[%s] ops heard %.2f s at RMS %.0f of boss's page (the mock microphone's tone): want %.2f s, not silence", name, float64(len(pcm))/48000, rms, float64(len(src))/48000)
+			} else {
+				t.Logf("[%s] ops heard boss's page (%d frames): %.2f s of the mock microphone's tone at RMS %.0f", name, len(frames), float64(len(pcm))/48000, rms)
 			}
 		})
 	}
