@@ -149,7 +149,9 @@ func (p *enginePage) waitFor(cond string) {
 		time.Sleep(50 * time.Millisecond) // between questions, not a wait for an event
 	}
 	var state string
-	raw, _ := p.e.Eval(`(window.harkTest ? JSON.stringify(harkTest.state()) : 'no harkTest') + (window.harkPWA ? ' pwa: ' + JSON.stringify(harkPWA.state()) : '')`, 10*time.Second)
+	raw, _ := p.e.Eval(`(window.harkTest ? JSON.stringify(harkTest.state()) + '\nlast events: ' + JSON.stringify(harkTest.events().slice(-20)) : 'no harkTest') +
+  (window.harkPWA ? '\npwa: ' + JSON.stringify(harkPWA.state()) : '') +
+  (window.HarkHistory ? '\nhistory: ' + JSON.stringify(HarkHistory.test.state()) + '\nhistory events: ' + JSON.stringify(HarkHistory.test.events().slice(-20)) : '')`, 10*time.Second)
 	json.Unmarshal(raw, &state)
 	p.fatalf("waiting for %s: not true after %v (last error: %v)\npage state: %s", cond, 2*waitLimit, lastErr, state)
 }
