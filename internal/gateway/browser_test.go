@@ -50,17 +50,7 @@ func startStack(t *testing.T) *stack {
 // configuration.
 func startStackOn(t *testing.T, r *relaytest.Relay, opts ...func(*Config)) *stack {
 	t.Helper()
-	cfg := Config{
-		Dialer: &ClientDialer{Relay: r.Addr, Fingerprint: r.Fingerprint,
-			KnownRelaysFile: filepath.Join(t.TempDir(), "known_relays"), Software: "gateway-test"},
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if testing.Verbose() && os.Getenv("HARK_TEST_LOG") != "" {
-		cfg.Logger = testLogger()
-	}
-	srv, err := New(cfg)
+	srv, err := New(stackConfig(t, r, opts...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +65,23 @@ func startStackOn(t *testing.T, r *relaytest.Relay, opts ...func(*Config)) *stac
 		<-done
 	})
 	return &stack{relay: r, gw: srv, base: "http://" + ln.Addr().String()}
+}
+
+// stackConfig is the configuration of a test gateway in front of relay r;
+// opts change it.
+func stackConfig(t *testing.T, r *relaytest.Relay, opts ...func(*Config)) Config {
+	t.Helper()
+	cfg := Config{
+		Dialer: &ClientDialer{Relay: r.Addr, Fingerprint: r.Fingerprint,
+			KnownRelaysFile: filepath.Join(t.TempDir(), "known_relays"), Software: "gateway-test"},
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if testing.Verbose() && os.Getenv("HARK_TEST_LOG") != "" {
+		cfg.Logger = testLogger()
+	}
+	return cfg
 }
 
 // cli is a relay client playing the part of `talk`.
@@ -94,21 +101,27 @@ type timedFrame struct {
 
 func dialCLI(t *testing.T, st *stack, name string) *cli {
 	t.Helper()
+	return dialCLIAs(t, st, client.Config{Name: name})
+}
+
+// dialCLIAs is dialCLI with a login (Name, Password) and a channel of
+// cfg; the rest of cfg is set here.
+func dialCLIAs(t *testing.T, st *stack, cfg client.Config) *cli {
+	t.Helper()
 	c := &cli{ended: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	cl, err := client.Dial(ctx, client.Config{
-		Relay: st.relay.Addr, Fingerprint: st.relay.Fingerprint, Name: name,
-		KnownRelaysFile: filepath.Join(t.TempDir(), "known"),
-		OnVoice: func(h proto.VoiceHeader, opus []byte, at time.Time) {
-			c.mu.Lock()
-			c.voice = append(c.voice, timedFrame{h, append([]byte(nil), opus...), at})
-			c.mu.Unlock()
-			if h.Flags&proto.FlagEnd != 0 {
-				c.once.Do(func() { close(c.ended) })
-			}
-		},
-	})
+	cfg.Relay, cfg.Fingerprint = st.relay.Addr, st.relay.Fingerprint
+	cfg.KnownRelaysFile = filepath.Join(t.TempDir(), "known")
+	cfg.OnVoice = func(h proto.VoiceHeader, opus []byte, at time.Time) {
+		c.mu.Lock()
+		c.voice = append(c.voice, timedFrame{h, append([]byte(nil), opus...), at})
+		c.mu.Unlock()
+		if h.Flags&proto.FlagEnd != 0 {
+			c.once.Do(func() { close(c.ended) })
+		}
+	}
+	cl, err := client.Dial(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +154,24 @@ func (c *cli) heard(t *testing.T) ([]int16, []timedFrame) {
 // each 20 ms frame was handed over (first frame's time returned).
 func (c *cli) talk(t *testing.T, pcm []int16) time.Time {
 	t.Helper()
+	return c.transmit(t, "talk", c.c.Talk, pcm)
+}
+
+// page is talk to every channel (`talk page`; the page role).
+func (c *cli) page(t *testing.T, pcm []int16) time.Time {
+	t.Helper()
+	return c.transmit(t, "page", c.c.Page, pcm)
+}
+
+// transmit sends pcm as one transmission that open opens (what names it
+// in errors).
+func (c *cli) transmit(t *testing.T, what string, open func(context.Context) (*client.Transmission, error), pcm []int16) time.Time {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	tx, err := c.c.Talk(ctx)
+	tx, err := open(ctx)
 	if err != nil {
-		t.Fatalf("talk: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960, FEC: true})
 	if err != nil {

@@ -149,9 +149,45 @@ func (p *enginePage) waitFor(cond string) {
 		time.Sleep(50 * time.Millisecond) // between questions, not a wait for an event
 	}
 	var state string
-	raw, _ := p.e.Eval(`(window.harkTest ? JSON.stringify(harkTest.state()) : 'no harkTest') + (window.harkPWA ? ' pwa: ' + JSON.stringify(harkPWA.state()) : '')`, 10*time.Second)
+	raw, _ := p.e.Eval(`(window.harkTest ? JSON.stringify(harkTest.state()) + '\nlast events: ' + JSON.stringify(harkTest.events().slice(-20)) : 'no harkTest') +
+  (window.harkPWA ? '\npwa: ' + JSON.stringify(harkPWA.state()) : '') +
+  (window.HarkHistory ? '\nhistory: ' + JSON.stringify(HarkHistory.test.state()) + '\nhistory events: ' + JSON.stringify(HarkHistory.test.events().slice(-20)) : '')`, 10*time.Second)
 	json.Unmarshal(raw, &state)
 	p.fatalf("waiting for %s: not true after %v (last error: %v)\npage state: %s", cond, 2*waitLimit, lastErr, state)
+}
+
+// login opens the page at url and logs in as name with the login form.
+func (p *enginePage) login(url, name, password string) {
+	p.t.Helper()
+	p.open(url)
+	p.waitFor(`window.harkTest !== undefined`)
+	p.eval(fmt.Sprintf(`harkTest.login(%q, %q)`, name, password), nil)
+}
+
+// stopRecording stops the page's output recording (harkTest.startRecording)
+// and returns what the page played, 48 kHz mono.
+func (p *enginePage) stopRecording() []int16 {
+	p.t.Helper()
+	var got struct {
+		PCM  string `json:"pcm"`
+		Rate int    `json:"rate"`
+	}
+	p.eval(`harkTest.stopRecording()`, &got)
+	if got.Rate != 48000 {
+		p.fatalf("the page's audio runs at %d Hz, not 48000", got.Rate)
+	}
+	return decodePCM(p.t, got.PCM)
+}
+
+// pointer sends a pointer event of type typ ("pointerdown", "pointerup")
+// to the element with that id, as a finger or mouse on it does. It is a
+// DOM event, the same in every engine (each protocol has its own input
+// commands); the element's own handlers run as for real input.
+func (p *enginePage) pointer(id, typ string) {
+	p.t.Helper()
+	p.eval(fmt.Sprintf(`(() => { const el = document.getElementById(%q); const r = el.getBoundingClientRect();
+  return el.dispatchEvent(new PointerEvent(%q, {bubbles: true, cancelable: true, pointerId: 1, pointerType: 'touch', isPrimary: true, button: 0,
+    buttons: %q === 'pointerdown' ? 1 : 0, clientX: r.x + r.width / 2, clientY: r.y + r.height / 2})); })()`, id, typ, typ), nil)
 }
 
 func (p *enginePage) screenshot(name string) {
