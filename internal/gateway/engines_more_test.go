@@ -10,7 +10,6 @@ import (
 
 	"github.com/hark-intercom/hark/internal/audiotest"
 	"github.com/hark-intercom/hark/internal/client"
-	"github.com/hark-intercom/hark/internal/history"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -224,41 +223,9 @@ func TestEnginesHistory(t *testing.T) {
 			r := relaytest.Start(t, relaytest.Open(), relaytest.WithHistory(hs))
 			st := startStackOn(t, r)
 
-			// ann has been here before: the relay knows where she stopped reading.
 			ctx, cancel := context.WithTimeout(context.Background(), 2*waitLimit)
 			defer cancel()
-			first := dialCLI(t, st, "ann")
-			if _, err := first.c.Ping(ctx); err != nil {
-				t.Fatal(err)
-			}
-			first.c.Close()
-
-			// While she is away, bob talks and texts.
-			bob := dialCLI(t, st, "bob")
-			src := sourcePCM(t)
-			bob.talk(t, src)
-			// The relay stores a transmission once it has ended: wait for
-			// it (asking every 50 ms: the relay limits how fast a session
-			// may ask).
-			tick := time.NewTicker(50 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				items, _, err := bob.c.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(items) > 0 {
-					break
-				}
-				select {
-				case <-tick.C:
-				case <-ctx.Done():
-					t.Fatal("the transmission was not stored")
-				}
-			}
-			if _, err := bob.c.SendText(ctx, "", "did you hear that?"); err != nil {
-				t.Fatal(err)
-			}
+			bob, src := annWasAway(ctx, t, st)
 
 			p := newEngine(t, name)
 			p.login(st.base+"/", "ann", "")

@@ -30,45 +30,9 @@ func TestBrowserHistory(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Open(), relaytest.WithHistory(hs))
 	st := startStackOn(t, r)
 
-	// ann has been here before: the relay knows where she stopped reading.
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	first, err := client.Dial(ctx, client.Config{Relay: r.Addr, Fingerprint: r.Fingerprint, Name: "ann",
-		KnownRelaysFile: filepath.Join(t.TempDir(), "known")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := first.Ping(ctx); err != nil {
-		t.Fatal(err)
-	}
-	first.Close()
-
-	// While she is away, bob talks and texts.
-	bob := dialCLI(t, st, "bob")
-	src := sourcePCM(t)
-	bob.talk(t, src)
-	// The relay stores a transmission once it has ended: wait for it, so
-	// that it is among what ann missed (asking every 50 ms: the relay
-	// limits how fast a session may ask).
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		items, _, err := bob.c.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(items) > 0 {
-			break
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatal("the transmission was not stored")
-		}
-	}
-	if _, err := bob.c.SendText(ctx, "", "did you hear that?"); err != nil {
-		t.Fatal(err)
-	}
+	bob, src := annWasAway(ctx, t, st)
 
 	b := newBrowser(t, micFile, 1280, 800)
 	b.login(st.base+"/", "ann", "")
@@ -153,4 +117,44 @@ func TestBrowserListenOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.waitFor(`document.getElementById('log').textContent.includes('You may talk in lobby again.') && document.querySelector('#ptt .ptt-label').textContent === 'Hold to talk'`)
+}
+
+// annWasAway sets up what ann missed: she has used the intercom before (the
+// relay knows where she stopped reading), then, while she is away, bob
+// talks (stored: lobby keeps voice) and texts. It returns bob and what he
+// said. Shared by TestBrowserHistory and TestEnginesHistory.
+func annWasAway(ctx context.Context, t *testing.T, st *stack) (*cli, []int16) {
+	t.Helper()
+	first := dialCLI(t, st, "ann")
+	if _, err := first.c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first.c.Close()
+
+	bob := dialCLI(t, st, "bob")
+	src := sourcePCM(t)
+	bob.talk(t, src)
+	// The relay stores a transmission once it has ended: wait for it, so
+	// that it is among what ann missed (asking every 50 ms: the relay
+	// limits how fast a session may ask).
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		items, _, err := bob.c.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the transmission was not stored")
+		}
+	}
+	if _, err := bob.c.SendText(ctx, "", "did you hear that?"); err != nil {
+		t.Fatal(err)
+	}
+	return bob, src
 }
