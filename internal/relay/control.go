@@ -175,15 +175,8 @@ func (r *Relay) joinLocked(s *session, name string) {
 	if name == "" {
 		name = r.cfg.Channels.Default
 	}
-	ch := r.chByName[name]
+	ch := r.channelToHear(s, name, proto.TypeJoin)
 	if ch == nil {
-		s.sendMsg(&proto.Error{Code: proto.CodeNoChannel, About: proto.TypeJoin,
-			Text: truncate(fmt.Sprintf("there is no channel %q; the channels are: %s", name, r.channelNames()), proto.MaxReasonLen)})
-		return
-	}
-	if !ch.mayListen(s) {
-		r.c.ruleRefusals.Add(1)
-		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: proto.TypeJoin, Text: truncate(ch.listenRefusal(), proto.MaxReasonLen)})
 		return
 	}
 	if s.ch != ch {
@@ -359,8 +352,7 @@ func (r *Relay) textLocked(s *session, m *proto.Text, now time.Time) {
 	}
 	ch := r.chByName[name]
 	if ch == nil {
-		s.sendMsg(&proto.Error{Code: proto.CodeNoChannel, About: proto.TypeText,
-			Text: truncate(fmt.Sprintf("there is no channel %q; the channels are: %s", name, r.channelNames()), proto.MaxReasonLen)})
+		r.noChannel(s, name, proto.TypeText)
 		return
 	}
 	if !ch.mayTalk(s) {

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/hark-intercom/hark/proto"
@@ -54,15 +53,8 @@ func (r *Relay) monitorLocked(s *session, names []string) {
 	}
 	var want []*channel
 	for _, n := range names {
-		ch := r.chByName[n]
+		ch := r.channelToHear(s, n, proto.TypeMonitor)
 		if ch == nil {
-			s.sendMsg(&proto.Error{Code: proto.CodeNoChannel, About: proto.TypeMonitor,
-				Text: truncate(fmt.Sprintf("cannot listen to %q: there is no such channel; the channels are: %s", n, r.channelNames()), proto.MaxReasonLen)})
-			return
-		}
-		if !ch.mayListen(s) {
-			r.c.ruleRefusals.Add(1)
-			s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: proto.TypeMonitor, Text: truncate(ch.listenRefusal(), proto.MaxReasonLen)})
 			return
 		}
 		if !slices.Contains(want, ch) {

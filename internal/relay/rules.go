@@ -216,3 +216,26 @@ func (r *Relay) listenable(s *session, items []store.Item) []store.Item {
 	}
 	return out
 }
+
+// channelToHear returns the channel named name for s's request about (a
+// Join or a Monitor), or nil after telling s in words that there is no
+// such channel or that its rules do not let s listen to it.
+func (r *Relay) channelToHear(s *session, name string, about proto.MsgType) *channel {
+	ch := r.chByName[name]
+	if ch == nil {
+		r.noChannel(s, name, about)
+		return nil
+	}
+	if !ch.mayListen(s) {
+		r.c.ruleRefusals.Add(1)
+		s.sendMsg(&proto.Error{Code: proto.CodeForbidden, About: about, Text: truncate(ch.listenRefusal(), proto.MaxReasonLen)})
+		return nil
+	}
+	return ch
+}
+
+// noChannel tells s that the channel it named does not exist, and which do.
+func (r *Relay) noChannel(s *session, name string, about proto.MsgType) {
+	s.sendMsg(&proto.Error{Code: proto.CodeNoChannel, About: about,
+		Text: truncate(fmt.Sprintf("there is no channel %q; the channels are: %s", name, r.channelNames()), proto.MaxReasonLen)})
+}
