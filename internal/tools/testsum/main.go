@@ -83,6 +83,7 @@ func filter(r io.Reader, w io.Writer, stage, dir string) int {
 	type key struct{ pkg, test string }
 	buf := map[key]*strings.Builder{} // output of each running test, printed if it fails
 	open := map[string]bool{}         // packages started and not ended
+	pkgFailed := map[string]bool{}    // packages with a failed test
 	failed := false
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -121,12 +122,32 @@ func filter(r io.Reader, w io.Writer, stage, dir string) int {
 				delete(open, e.Package)
 				if e.Action == "fail" {
 					failed = true
+					// A test that started and has no result when its
+					// package fails was running when the binary
+					// stopped (a timeout or a crash): it failed, and
+					// the summary names it. A package that failed
+					// with no test to blame (TestMain, a panic in
+					// init) is named as the package.
+					blamed := pkgFailed[e.Package]
+					for k, b := range buf {
+						if k.pkg != e.Package {
+							continue
+						}
+						blamed = true
+						fmt.Fprintf(out, "--- %s did not finish (the test binary stopped: timeout or crash); its output:\n%s", k.test, b.String())
+						fmt.Fprintf(tsv, "%s\t%s\t%s\t%s\t%.2f\n", stage, k.pkg, k.test+" (did not finish)", "fail", e.Elapsed)
+						delete(buf, k)
+					}
+					if !blamed {
+						fmt.Fprintf(tsv, "%s\t%s\t%s\t%s\t%.2f\n", stage, e.Package, "(package)", "fail", e.Elapsed)
+					}
 				}
 				continue
 			}
 			k := key{e.Package, e.Test}
 			if e.Action == "fail" {
 				failed = true
+				pkgFailed[e.Package] = true
 				if b := buf[k]; b != nil {
 					out.WriteString(b.String())
 				}
