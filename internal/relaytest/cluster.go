@@ -69,7 +69,7 @@ func StartCluster(t testing.TB, n int, opts ...Option) []*Node {
 		if !r.Config.Open {
 			r.Users = users
 		}
-		t.Cleanup(func() { c.Close() }) // before the relay's own cleanup (LIFO)
+		t.Cleanup(func() { within(t, "the cluster node's Close", func() error { c.Close(); return nil }) }) // before the relay's own cleanup (LIFO)
 		nodes = append(nodes, &Node{Relay: r, Cluster: c})
 	}
 	for _, nd := range nodes {

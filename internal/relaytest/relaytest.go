@@ -176,9 +176,12 @@ func Start(t testing.TB, opts ...Option) *Relay {
 	r.serve(pc)
 	t.Cleanup(func() {
 		if r.served != nil {
-			r.Relay.Close()
-			if err := <-r.served; err != nil {
-				t.Errorf("relay Serve: %v", err)
+			served := r.served
+			if !within(t, "the relay's Close and Serve to return", func() error {
+				r.Relay.Close()
+				return <-served
+			}) {
+				return // stacks printed; leak checks would only repeat them
 			}
 			r.pc.Close()
 		}
@@ -206,9 +209,8 @@ func (r *Relay) Kill(t testing.TB) {
 		t.Fatal("relaytest: Kill of a relay that is not running")
 	}
 	r.pc.Close()
-	if err := <-r.served; err != nil {
-		t.Errorf("relay Serve: %v", err)
-	}
+	served := r.served
+	within(t, "the killed relay's Serve to return", func() error { return <-served })
 	r.served = nil
 }
 
@@ -219,10 +221,11 @@ func (r *Relay) Stop(t testing.TB) {
 	if r.served == nil {
 		t.Fatal("relaytest: Stop of a relay that is not running")
 	}
-	r.Relay.Close()
-	if err := <-r.served; err != nil {
-		t.Errorf("relay Serve: %v", err)
-	}
+	served := r.served
+	within(t, "the stopped relay's Close and Serve to return", func() error {
+		r.Relay.Close()
+		return <-served
+	})
 	r.pc.Close()
 	r.served = nil
 }
@@ -296,6 +299,37 @@ func CheckLeaks(t testing.TB, label string) {
 		}
 	}
 	t.Errorf("goroutines left running after the test (%s):\n%s", label, strings.Join(leaked, "\n\n"))
+}
+
+// TeardownTimeout bounds how long a relay's or a cluster node's teardown
+// may take before the test fails with every goroutine's stack. Teardown
+// has no event to report a hang, and without this a stuck Close hangs the
+// package until go test's own timeout, which names no test (CI,
+// 2026-12-07: internal/relay stopped at 10 minutes with no clue).
+var TeardownTimeout = 60 * time.Second
+
+// within runs f and waits up to TeardownTimeout for it to return; an
+// error from f is reported as "relay Serve: err". If f does not return,
+// within fails the test with all goroutines' stacks and returns false (f
+// is left running; it must not touch t).
+func within(t testing.TB, what string, f func() error) bool {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	tm := time.NewTimer(TeardownTimeout)
+	defer tm.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("relay Serve: %v", err)
+		}
+		return true
+	case <-tm.C:
+	}
+	var buf bytes.Buffer
+	pprof.Lookup("goroutine").WriteTo(&buf, 2)
+	t.Errorf("relaytest: still waiting for %s after %v; every goroutine's stack:\n%s", what, TeardownTimeout, buf.String())
+	return false
 }
 
 // WaitStats waits until cond holds for the relay's statistics (datagrams
