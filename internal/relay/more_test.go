@@ -510,7 +510,7 @@ func TestControlOverflow(t *testing.T) {
 		relaytest.Wait[*proto.Ring](t, a, nil)
 	}
 	relaytest.Wait(t, a, func(m *proto.PresenceChange) bool { return m.Kind == proto.PresenceOffline && m.User.Name == "deaf" })
-	<-deaf.Done()
+	deaf.WaitClosed(t)
 	if s := r.Stats(); s.ControlOverruns != 1 || s.Sessions != 1 {
 		t.Fatalf("stats %+v", s)
 	}

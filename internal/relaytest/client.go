@@ -203,6 +203,10 @@ func (c *Client) Send(m proto.Message) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	// A relay that stopped reading this stream (flow control full) would
+	// otherwise block the test until go test's timeout, naming nothing.
+	c.Stream.SetWriteDeadline(time.Now().Add(WaitTimeout))
+	defer c.Stream.SetWriteDeadline(time.Time{})
 	_, err = c.Stream.Write(b)
 	return err
 }
