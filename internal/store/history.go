@@ -241,8 +241,9 @@ func (s *Store) CatchUp(ctx context.Context, user string, q CatchUpQuery) ([]Ite
 		if first.Valid && uint64(first.Int64) <= q.UpTo {
 			pos = uint64(first.Int64) - 1
 		}
+		start := pos // the writer runs the insert later; pos changes below
 		s.enqueue(false, func(tx *sql.Tx, _ uint64) error {
-			_, err := tx.Exec(`INSERT INTO read_pos(user, upto) VALUES(?, ?) ON CONFLICT(user) DO NOTHING`, user, int64(pos))
+			_, err := tx.Exec(`INSERT INTO read_pos(user, upto) VALUES(?, ?) ON CONFLICT(user) DO NOTHING`, user, int64(start))
 			return err
 		}, nil)
 	}
