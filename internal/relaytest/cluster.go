@@ -16,7 +16,7 @@ import (
 // to expire at the other relays).
 func KillNode(t testing.TB, n *Node) {
 	t.Helper()
-	n.Cluster.Kill()
+	within(t, "the killed cluster node's Kill", func() error { n.Cluster.Kill(); return nil })
 	n.Kill(t)
 }
 
