@@ -130,12 +130,27 @@ func (r *Reader) Next() (Message, error) {
 			r.skipped++
 			continue
 		}
-		return m, err
+		if err != nil {
+			return nil, &MessageError{Err: err}
+		}
+		return m, nil
 	}
 }
 
+// MessageError is the error [Reader.Next] returns for one frame whose body
+// did not parse: the frame was consumed and the stream is still usable.
+// Its text is the parse error's; errors.Is and errors.As see through it.
+type MessageError struct{ Err error }
+
+func (e *MessageError) Error() string { return e.Err.Error() }
+func (e *MessageError) Unwrap() error { return e.Err }
+
 // IsFramingError reports whether err from [Reader.Next] means the stream can
-// no longer be read (as opposed to one bad message, which was consumed).
+// no longer be read: anything but one bad message (a [MessageError], which
+// was consumed). That includes [ErrFraming], io.EOF and every error of the
+// stream itself (reset, deadline, connection closed), so a reader that
+// goes on after a bad message cannot spin on a dead stream.
 func IsFramingError(err error) bool {
-	return errors.Is(err, ErrFraming) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	var me *MessageError
+	return err != nil && !errors.As(err, &me)
 }

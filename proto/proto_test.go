@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // samples holds one filled-in value of every message type.
@@ -456,6 +457,14 @@ func TestReaderFramingErrors(t *testing.T) {
 	_, err := NewReader(bytes.NewReader([]byte{0, 5, 1})).Next()
 	if err != io.ErrUnexpectedEOF {
 		t.Errorf("truncated: %v", err)
+	}
+	// An error of the stream itself (a QUIC stream reset, a deadline) ends
+	// the stream too: a reader that goes on after bad messages must not
+	// spin on it.
+	reset := errors.New("stream reset by peer")
+	_, err = NewReader(iotest.ErrReader(reset)).Next()
+	if !errors.Is(err, reset) || !IsFramingError(err) {
+		t.Errorf("stream error: %v, IsFramingError %v; want the stream's error, fatal", err, IsFramingError(err))
 	}
 }
 

@@ -78,10 +78,14 @@ func dialV1(t *testing.T, r *relaytest.Relay, name, password string) *v1Box {
 				if protov1.IsFramingError(err) || conn.Context().Err() != nil {
 					return
 				}
-				b.errs <- err
+				if !put(conn.Context(), b.errs, err) {
+					return
+				}
 				continue
 			}
-			b.msgs <- m
+			if !put(conn.Context(), b.msgs, m) {
+				return
+			}
 		}
 	}()
 	go func() {
@@ -92,13 +96,28 @@ func dialV1(t *testing.T, r *relaytest.Relay, name, password string) *v1Box {
 				return
 			}
 			if _, _, err := protov1.ParseVoice(d); err != nil {
-				b.badDgm <- err
+				if !put(conn.Context(), b.badDgm, err) {
+					return
+				}
 				continue
 			}
-			b.voice <- d
+			if !put(conn.Context(), b.voice, d) {
+				return
+			}
 		}
 	}()
 	return b
+}
+
+// put hands v to the test, or gives up (false) once the connection is
+// closed: a reader blocked on a full channel would hang the cleanup.
+func put[T any](ctx context.Context, ch chan T, v T) bool {
+	select {
+	case ch <- v:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (b *v1Box) send(t *testing.T, m protov1.Message) {
