@@ -97,6 +97,9 @@ func (f *fakeRelay) serveText(qc *quic.Conn, m *proto.Text, name string, send fu
 }
 
 func (f *fakeRelay) serveHistory(m proto.Message, send func(proto.Message)) {
+	// The message was recorded (and waiters woken) before it was served:
+	// wake them again once its effect (readPos) is there to see.
+	defer f.signal()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch m := m.(type) {

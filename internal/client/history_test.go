@@ -277,11 +277,11 @@ func TestHistoryReadAfterHandler(t *testing.T) {
 	if err := f.waitFor(ctx, hasRead(3)); err != nil {
 		t.Fatal("no HistoryRead up to 3 after the live text")
 	}
-	f.mu.Lock()
-	pos := f.readPos
-	f.mu.Unlock()
-	if pos != 3 {
-		t.Errorf("read position %d, want 3", pos)
+	// The fake records a message before it serves it: wait for the
+	// read position itself.
+	readPos := func() uint64 { f.mu.Lock(); defer f.mu.Unlock(); return f.readPos }
+	if err := f.waitFor(ctx, func([][]byte, []proto.Message) bool { return readPos() == 3 }); err != nil {
+		t.Errorf("read position %d, want 3", readPos())
 	}
 	_ = context.Background
 }
