@@ -47,23 +47,28 @@ func isKind(name string) bool {
 	return false
 }
 
-// goals12Seeds is how many seeds TestGoals12 runs every trace with.
-const goals12Seeds = 24
+// goals12Seeds is how many seeds TestGoals12 runs every trace with:
+// 1-24, on which the buffer's rules were worked out, and 25-48, held out
+// until they were.
+const goals12Seeds = 48
 
 // goals12Bounds are, for the traces that do not meet issue 12's goals on
-// every seed, the worst figures they reach (seeds 1-24), so that they do
+// every seed, the worst figures they reach (seeds 1-48), so that they do
 // not get worse unnoticed: late-loss %, mean ÷ ideal.
 var goals12Bounds = map[string][2]float64{
-	// 1.12 % late on seed 10 and 1.20 x on seed 1 with the late-loss
-	// feedback on the quantile (12 of 24 seeds missed at 1.23 % and
-	// 1.21 x before FEC waited for a packet not due yet; 4 then, at
-	// 0.99 % and 1.21 x). Wi-Fi (1.24 x on 2 seeds) and wifi-beacon
-	// (1.16 x on 1) now meet the goals on every seed.
-	"mobile": {1.15, 1.22},
+	// Mobile (issue 3's preset: 60 ms heavy-tailed jitter in correlated
+	// bursts, 5 % bursty loss): 1.10 % late on seed 31, 1.02 % on seed
+	// 19, 1.16 × on seed 1, the other 45 seeds meet the goals. Before
+	// the interpolated quantile and the late-loss margin: 1.12 % and
+	// 1.23 ×, 5 seeds missed (1, 10, 27, 31, and Wi-Fi 34). A minute of
+	// this network is not predictable from the one before: the ideal
+	// fixed delay of a trace's first 30 s loses 0.5-2.1 % of its last
+	// 30 s (median 0.99 %, over 1 % on 21 of the 48 seeds).
+	"mobile": {1.11, 1.16},
 }
 
 // TestGoals12 checks issue 12's goals on every run of the ten traces
-// (the six kinds and issue 3's four, seeds 1-24), with a consumer that
+// (the six kinds and issue 3's four, seeds 1-48), with a consumer that
 // time-stretches (RunHarkStretch): late-loss ≤ 1 % of frames received,
 // mean delay ≤ 1.15 × the ideal fixed delay on the 10 ms tick grid (see
 // measure12), back within 2 s after a spike or an outage. Traces that do
