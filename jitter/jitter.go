@@ -327,7 +327,7 @@ func WithInitialDelay(d time.Duration) Option { return func(c *config) { c.initi
 
 // WithPercentile sets which quantile of the jitter distribution the target
 // covers, in (0,1) (default 0.990). The target's jitter is that quantile
-// with a margin, from 5 % below to 50 % above, that follows the packets
+// with a margin, from 0 to 50 % above it, that follows the packets
 // the buffer loses late: each one raises it by 2 %, each packet played
 // lowers it by 2 % of 0.7 %, so that over time 0.7 % of the packets come
 // too late, whatever the shape of the network's tail. Packets of a stall

@@ -67,8 +67,9 @@ var goals12Bounds = map[string][2]float64{
 	"mobile": {1.11, 1.16},
 }
 
-// TestGoals12 checks issue 12's goals on every run of the ten traces
-// (the six kinds and issue 3's four, seeds 1-48), with a consumer that
+// TestGoals12 checks issue 12's goals on every run of the eleven traces
+// (netsim's seven kinds: issue 12's six and its bursty sender; issue 3's
+// four; seeds 1-48), with a consumer that
 // time-stretches (RunHarkStretch): late-loss ≤ 1 % of frames received,
 // mean delay ≤ 1.15 × the ideal fixed delay on the 10 ms tick grid (see
 // measure12), back within 2 s after a spike or an outage. Traces that do

@@ -10,7 +10,7 @@ import (
 )
 
 // TestKindsThroughMixer: 30 s of espeak speech in 20 ms Opus packets over
-// five of netsim's kinds of network (not mixed-frames: the encoder here
+// netsim's kinds of network (not mixed-frames: the encoder here
 // makes only 20 ms packets), through the mixer with its pause hints on
 // 10 ms ticks, with and without time-stretching. With it, no kind loses
 // more packets as late or conceals more audio.
