@@ -342,6 +342,23 @@ func (b *Buffer) oldPath(now int64) bool {
 	return now < b.fallUntil && b.playTs < b.fallTs
 }
 
+// noShrink reports whether the delay must not be brought down now (no
+// drops, skips or squeezing): the audio is from before a fall (oldPath),
+// or the buffer has learned fewer than learnSamples packets. Until then
+// an excess over the target is the baseline settling, not a measure:
+// the baseline is the first packet's transit until faster ones pull it
+// down, and a sender that hands its audio over in bursts (a browser's
+// MediaRecorder, every 280 ms) has the first packet of each burst wait
+// the longest. Shrinking to a target learned from the first burst alone
+// dropped 7 of its 14 packets and left the buffer short for the next
+// burst: 59 packets lost in the first 1.2 s through the mixer.
+func (b *Buffer) noShrink(now int64) bool {
+	return b.oldPath(now) || b.est.samples < learnSamples
+}
+
+// learnSamples: see noShrink.
+const learnSamples = 50
+
 func (b *Buffer) flush() {
 	clear(b.q)
 	b.q = b.q[:0]
@@ -539,7 +556,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 					return Decision{Action: Conceal, Samples: chunk, Timestamp: uint32(b.playTs)}, nil
 				}
 			}
-			if haveCur && !b.oldPath(n) && b.shouldShrink(cur, dur) {
+			if haveCur && !b.noShrink(n) && b.shouldShrink(cur, dur) {
 				e := b.pop()
 				b.stats.Dropped++
 				b.sinceShrink = 0
@@ -548,9 +565,14 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			}
 			skip, stretch := 0, 0
 			if haveCur && !b.oldPath(n) {
-				skip = b.partialSkipBy(cur, dur)
+				if !b.noShrink(n) {
+					skip = b.partialSkipBy(cur, dur)
+				}
 				if skip == 0 {
 					stretch = b.timeStretchBy(cur, dur)
+					if stretch < 0 && b.noShrink(n) {
+						stretch = 0
+					}
 				}
 			}
 			if stretch != 0 {
@@ -587,7 +609,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			// transmission with continuous numbering). Shorten the pause if
 			// the delay is above target.
 			if cur, ok := b.currentDelay(n); ok {
-				if excess := cur - b.targetNs(b.duration(0)); excess > 0 && !b.oldPath(n) {
+				if excess := cur - b.targetNs(b.duration(0)); excess > 0 && !b.noShrink(n) {
 					skip := min(gap, b.nsToSamples(excess))
 					b.playTs += skip
 					gap -= skip
@@ -785,7 +807,7 @@ func (b *Buffer) skipLost(now int64, h *entry, gap *int64, several bool) bool {
 		return false
 	}
 	excess := cur - b.targetNs(b.duration(0))
-	if excess <= 0 || b.oldPath(now) {
+	if excess <= 0 || b.noShrink(now) {
 		return false
 	}
 	skip := min(*gap, b.nsToSamples(excess))
