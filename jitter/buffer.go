@@ -60,6 +60,9 @@ type Buffer struct {
 	// fast packet, and until when packets sent before it may still come
 	// over the old path (ns).
 	fallTs, fallUntil int64
+	// txBase: the transit baseline when the newest transmission's first
+	// packet came (see noShrink).
+	txBase int64
 	// Time-stretching: the smoothed distance from the target (ns) and
 	// whether it has a value in this transmission.
 	tsmErr  float64
@@ -284,6 +287,9 @@ func (b *Buffer) Push(p Packet) {
 		// the next packets lower it if it was late.)
 		cluster = b.learn(arr, ts, dur)
 	}
+	if newTx {
+		b.txBase = b.est.baseline
+	}
 
 	// Insert sorted by seq; most packets arrive in order and append.
 	e := entry{p: p, seq: seq, ts: ts, dur: dur, epoch: b.epoch, fec: hasFEC, cluster: cluster}
@@ -344,16 +350,20 @@ func (b *Buffer) oldPath(now int64) bool {
 
 // noShrink reports whether the delay must not be brought down now (no
 // drops, skips or squeezing): the audio is from before a fall (oldPath),
-// or the buffer has learned fewer than learnSamples packets. Until then
-// an excess over the target is the baseline settling, not a measure:
-// the baseline is the first packet's transit until faster ones pull it
-// down, and a sender that hands its audio over in bursts (a browser's
-// MediaRecorder, every 280 ms) has the first packet of each burst wait
-// the longest. Shrinking to a target learned from the first burst alone
-// dropped 7 of its 14 packets and left the buffer short for the next
-// burst: 59 packets lost in the first 1.2 s through the mixer.
+// or the buffer has learned fewer than learnSamples packets and the
+// transmission's first packet was more than fallMinNs slower than those
+// after it. The excess over the target is then the first packet's wait,
+// and with so little learned it tells of a path where waits like it
+// recur more than of an excess: a sender that hands its audio over in
+// bursts (a browser's MediaRecorder, every 280 ms) has the first packet
+// of each burst wait the longest. Through the mixer, which starts a
+// transmission in a pause, the buffer dropped 7 of the first burst's 14
+// packets to reach a target learned from that burst alone, and lacked
+// audio for every burst after until it saw them recur: 59 packets lost
+// in the first 1.2 s. A start delay on an ordinary path (its first packet
+// a few ms slow) is still shed in the pause at the start.
 func (b *Buffer) noShrink(now int64) bool {
-	return b.oldPath(now) || b.est.samples < learnSamples
+	return b.oldPath(now) || b.est.samples < learnSamples && b.txBase-b.est.baseline > fallMinNs
 }
 
 // learnSamples: see noShrink.
