@@ -17,7 +17,7 @@ type goal12 struct {
 // measure12 runs the adaptive buffer with a time-stretching consumer on
 // tr and measures it the way issue 12 does: late-loss in % of frames
 // received; mean delay ÷ the ideal fixed delay (after send time, Ideal)
-// for the six kinds, ÷ the oracle on the 10 ms tick grid for the four
+// for the kinds, ÷ the oracle on the 10 ms tick grid for the four
 // standard traces (whose ideal after send time, ~1.5 ms on the LAN, no
 // consumer ticking every 10 ms can approach); the return after the
 // spike or the outage.
