@@ -21,8 +21,8 @@
 // ceiling.
 //
 // The buffer keeps a histogram, with exponential forgetting, of each
-// packet's jitter and targets a high percentile of it (moved up or down by
-// the late-loss the buffer sees, see WithPercentile) plus the duration of
+// packet's jitter and targets a high percentile of it (with a margin that
+// follows the late-loss the buffer sees, see WithPercentile) plus the duration of
 // the packet being played (a packet leaves its sender only after its last
 // sample): a stream that mixes 20 and 60 ms packets plays the 20 ms ones
 // 40 ms sooner. A network whose delay ramps up (a filling queue) moves
@@ -326,9 +326,13 @@ func WithMaxDelay(d time.Duration) Option { return func(c *config) { c.maxDelay 
 func WithInitialDelay(d time.Duration) Option { return func(c *config) { c.initialDelay = d } }
 
 // WithPercentile sets which quantile of the jitter distribution the target
-// covers, in (0,1) (default 0.990). The buffer moves it by up to 0.002
-// down and 0.004 up following the share of packets it loses late: down
-// while fewer than 0.7 % come too late, up while more do.
+// covers, in (0,1) (default 0.990). The target's jitter is that quantile
+// with a margin, from 0 to 50 % above it, that follows the packets
+// the buffer loses late: each one raises it by 2 %, each packet played
+// lowers it by 2 % of 0.7 %, so that over time 0.7 % of the packets come
+// too late, whatever the shape of the network's tail. Packets of a stall
+// the buffer does not cover (see the package documentation) and packets
+// read late from the receiver's own backlog (Packet.Backlog) do not count.
 func WithPercentile(q float64) Option { return func(c *config) { c.percentile = q } }
 
 // WithForgetFactor sets how much old jitter samples keep of their weight

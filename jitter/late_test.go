@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// TestLateLossFeedback: the quantile the target covers falls while no
-// packet is lost late and rises when packets are (noteLate), within its
-// bounds; packets read late from a stalled receiver's backlog
-// (Packet.Backlog) do not move it.
+// TestLateLossFeedback: the margin the target adds to the jitter
+// quantile falls while no packet is lost late and rises when packets are
+// (noteLate), within its bounds; packets read late from a stalled
+// receiver's backlog (Packet.Backlog) do not move it.
 func TestLateLossFeedback(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	const n = 4500
@@ -42,25 +42,24 @@ func TestLateLossFeedback(t *testing.T) {
 			}
 			b.Next(t0.Add(tick), 960)
 			if tick == time.Duration(lateFrom)*20*time.Millisecond {
-				atLateFrom = b.est.q
+				atLateFrom = b.est.margin
 			}
 		}
 		if s := b.Stats(); s.Late < uint64(n-lateFrom)/50-1 {
 			t.Fatalf("%d packets late, want %d: %+v", s.Late, (n-lateFrom)/50, s)
 		}
-		return atLateFrom, b.est.q
+		return atLateFrom, b.est.margin
 	}
-	p := defaultConfig().percentile
-	calm, lateQ := run(2000, false)
-	if calm > p-lateQDown+3e-4 {
-		t.Errorf("after 2000 packets none of them late, the quantile is %.4f; want it down near %.4f", calm, p-lateQDown)
+	calm, lateM := run(2000, false)
+	if calm > lateMarginMin+1e-3 {
+		t.Errorf("after 2000 packets none of them late, the margin is %.3f; want it down at %.3f", calm, lateMarginMin)
 	}
-	if lateQ < p+lateQUp-3e-4 {
-		t.Errorf("with 1 packet in 50 lost late, the quantile is %.4f; want it up near %.4f", lateQ, p+lateQUp)
+	if lateM < lateMarginMax-lateStep {
+		t.Errorf("with 1 packet in 50 lost late, the margin is %.3f; want it up at %.3f", lateM, lateMarginMax)
 	}
-	_, backlogQ := run(2000, true)
-	if backlogQ > p-lateQDown+3e-4 {
-		t.Errorf("with 1 packet in 50 read late from a receiver's backlog, the quantile is %.4f; want it where no packet was late, near %.4f", backlogQ, p-lateQDown)
+	_, backlogM := run(2000, true)
+	if backlogM > lateMarginMin+1e-3 {
+		t.Errorf("with 1 packet in 50 read late from a receiver's backlog, the margin is %.3f; want it where no packet was late, %.3f", backlogM, lateMarginMin)
 	}
-	t.Logf("quantile: %.4f after 2000 packets in time; 2500 more with 1 in 50 late %.4f, read from a backlog %.4f", calm, lateQ, backlogQ)
+	t.Logf("margin: %.3f after 2000 packets in time; 2500 more with 1 in 50 late %.3f, read from a backlog %.3f", calm, lateM, backlogM)
 }

@@ -17,7 +17,7 @@ type goal12 struct {
 // measure12 runs the adaptive buffer with a time-stretching consumer on
 // tr and measures it the way issue 12 does: late-loss in % of frames
 // received; mean delay ÷ the ideal fixed delay (after send time, Ideal)
-// for the six kinds, ÷ the oracle on the 10 ms tick grid for the four
+// for the kinds, ÷ the oracle on the 10 ms tick grid for the four
 // standard traces (whose ideal after send time, ~1.5 ms on the LAN, no
 // consumer ticking every 10 ms can approach); the return after the
 // spike or the outage.
@@ -47,46 +47,62 @@ func isKind(name string) bool {
 	return false
 }
 
-// goals12Seeds is how many seeds TestGoals12 runs every trace with.
-const goals12Seeds = 24
+// goals12Seeds is how many seeds TestGoals12 runs every trace with:
+// 1-24, on which the buffer's rules were worked out, and 25-48, held out
+// until they were.
+const goals12Seeds = 48
 
 // goals12Bounds are, for the traces that do not meet issue 12's goals on
-// every seed, the worst figures they reach (seeds 1-24), so that they do
+// every seed, the worst figures they reach (seeds 1-48), so that they do
 // not get worse unnoticed: late-loss %, mean ÷ ideal.
 var goals12Bounds = map[string][2]float64{
-	// 1.12 % late on seed 10 and 1.20 x on seed 1 with the late-loss
-	// feedback on the quantile (12 of 24 seeds missed at 1.23 % and
-	// 1.21 x before FEC waited for a packet not due yet; 4 then, at
-	// 0.99 % and 1.21 x). Wi-Fi (1.24 x on 2 seeds) and wifi-beacon
-	// (1.16 x on 1) now meet the goals on every seed.
-	"mobile": {1.15, 1.22},
+	// Mobile (issue 3's preset: 60 ms heavy-tailed jitter in correlated
+	// bursts, 5 % bursty loss): 1.10 % late on seed 31, 1.02 % on seed
+	// 19, 1.16 × on seed 1, the other 45 seeds meet the goals. Before
+	// the interpolated quantile and the late-loss margin: 1.12 % and
+	// 1.23 ×, 5 seeds missed (1, 10, 27, 31, and Wi-Fi 34). A minute of
+	// this network is not predictable from the one before: the ideal
+	// fixed delay of a trace's first 30 s loses 0.5-2.1 % of its last
+	// 30 s (median 0.99 %, over 1 % on 21 of the 48 seeds).
+	"mobile": {1.11, 1.16},
 }
 
-// TestGoals12 checks issue 12's goals on every run of the ten traces
-// (the six kinds and issue 3's four, seeds 1-24), with a consumer that
+// TestGoals12 checks issue 12's goals on every run of the eleven traces
+// (netsim's seven kinds: issue 12's six and its bursty sender; issue 3's
+// four; seeds 1-48), with a consumer that
 // time-stretches (RunHarkStretch): late-loss ≤ 1 % of frames received,
 // mean delay ≤ 1.15 × the ideal fixed delay on the 10 ms tick grid (see
 // measure12), back within 2 s after a spike or an outage. Traces that do
 // not meet them on every seed are held to their current worst instead
 // (goals12Bounds) and logged.
 func TestGoals12(t *testing.T) {
+	// The worst of each trace over the seeds the rules were worked out
+	// on (1-24) and over the held-out ones (25-48).
 	type worst struct {
-		late, ratio float64
-		back        time.Duration
-		missed      []uint64
+		late, ratio         float64
+		lateSeed, ratioSeed uint64
+		back                time.Duration
+		missed              []uint64
 	}
-	res := map[string]*worst{}
+	res := map[string]*[2]worst{}
 	var names []string
 	for seed := uint64(1); seed <= goals12Seeds; seed++ {
 		for _, tr := range append(StandardTraces(seed), KindTraces(seed)...) {
 			g := measure12(tr)
-			w := res[tr.Name]
-			if w == nil {
-				w = &worst{}
-				res[tr.Name] = w
+			ws := res[tr.Name]
+			if ws == nil {
+				ws = &[2]worst{}
+				res[tr.Name] = ws
 				names = append(names, tr.Name)
 			}
-			w.late, w.ratio, w.back = max(w.late, g.late), max(w.ratio, g.ratio), max(w.back, g.back)
+			w := &ws[min((seed-1)/24, 1)]
+			if g.late >= w.late {
+				w.late, w.lateSeed = g.late, seed
+			}
+			if g.ratio >= w.ratio {
+				w.ratio, w.ratioSeed = g.ratio, seed
+			}
+			w.back = max(w.back, g.back)
 			if g.late > 1 || g.ratio > 1.15 || g.back > 2*time.Second {
 				w.missed = append(w.missed, seed)
 			}
@@ -100,12 +116,16 @@ func TestGoals12(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("| network | seeds | worst late-loss %% of received (seed) | worst mean delay ÷ ideal (seed) | longest return after spike/outage | seeds missing a goal |")
+	t.Logf("|---|---|---:|---:|---:|---|")
 	for _, n := range names {
-		w := res[n]
-		status := "meets the goals on every seed"
-		if len(w.missed) > 0 {
-			status = fmt.Sprintf("misses them on %d of %d seeds %v", len(w.missed), goals12Seeds, w.missed)
+		for i, w := range res[n] {
+			missed := "none"
+			if len(w.missed) > 0 {
+				missed = fmt.Sprint(w.missed)
+			}
+			t.Logf("| %s | %s | %.2f (%d) | %.3f (%d) | %v | %s |", n, []string{"1-24", "25-48"}[i],
+				w.late, w.lateSeed, w.ratio, w.ratioSeed, max(w.back, 0).Round(time.Millisecond), missed)
 		}
-		t.Logf("%-12s worst late-loss %.2f%%, mean %.2f × ideal, back after %v: %s", n, w.late, w.ratio, max(w.back, 0), status)
 	}
 }

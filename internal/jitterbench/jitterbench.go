@@ -66,8 +66,8 @@ type Trace struct {
 	Events []time.Duration
 }
 
-// KindTraces are the six kinds of network of issue 12 (netsim.Kinds, 60 s
-// of one talker each) for a seed.
+// KindTraces are the kinds of network of issue 12 (netsim.Kinds: its six
+// and its bursty sender, 60 s of one talker each) for a seed.
 func KindTraces(seed uint64) []Trace {
 	var out []Trace
 	for _, k := range netsim.Kinds {
@@ -552,7 +552,7 @@ func Report(w io.Writer, traces []Trace) {
 	}
 }
 
-// ReportKinds runs every buffer on the six kinds of network of issue 12
+// ReportKinds runs every buffer on the kinds of network of issue 12
 // and writes a markdown table with that issue's measures: late-loss in %
 // of frames received, mean delay after send time ÷ the ideal fixed delay
 // (Ideal), and the time to come back after an outage (Events).

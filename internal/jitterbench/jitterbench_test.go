@@ -19,7 +19,7 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// TestReportKinds prints the table of issue 12's six kinds of network
+// TestReportKinds prints the table of issue 12's kinds of network
 // (go test -v -run TestReportKinds).
 func TestReportKinds(t *testing.T) {
 	var sb strings.Builder

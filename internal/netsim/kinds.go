@@ -8,7 +8,8 @@ import (
 )
 
 // A Kind is a kind of real network that the four presets do not cover,
-// as a generator of seeded 60 s traces of one talker: the six of issue 12,
+// as a generator of seeded 60 s traces of one talker: the six of issue 12
+// and its bursty sender,
 // whose recorded arrival times broke the jitter buffer's goals. Each
 // combines a one-way base delay (to a relay across the internet) with the
 // impairment that makes the kind.
@@ -32,7 +33,7 @@ func (k Kind) Trace(seed uint64) *Trace {
 // KindLength is the length of every Kind's trace.
 const KindLength = 60 * time.Second
 
-// Kinds are the six kinds of network of issue 12:
+// Kinds are the six kinds of network of issue 12 and its bursty sender:
 //
 //	wifi-beacon  Wi-Fi: 25 ms + 0–10 ms heavy-tailed jitter, 0.5 % loss;
 //	             every 2.048 s (20 beacon intervals) the link stalls for
@@ -53,6 +54,10 @@ const KindLength = 60 * time.Second
 //	reorder      30 ms + 0–10 ms; 3 % of packets held back 30 ms (later
 //	             ones overtake them), 2 % delivered twice up to 40 ms
 //	             apart
+//	bursty-sender a browser's MediaRecorder with a 280 ms timeslice: the
+//	             sender hands over what it recorded every 280 ms, so
+//	             packets leave in bursts of 14, the first held 280 ms;
+//	             20 ms + 0–8 ms on the way
 var Kinds = []Kind{
 	{
 		Name:   "wifi-beacon",
@@ -110,6 +115,22 @@ var Kinds = []Kind{
 				DuplicateProb: 0.02, DuplicateSpread: 40 * time.Millisecond}
 		},
 	},
+	burstySender(280 * time.Millisecond),
+}
+
+// burstySender is a Kind's sender that hands its packets over every
+// period (MediaRecorder's timeslice).
+func burstySender(period time.Duration) Kind {
+	return Kind{
+		Name:   "bursty-sender",
+		Talker: Talker{Length: KindLength},
+		Link: func(seed uint64) Config {
+			return Config{Seed: seed, Delay: &PeriodicStalls{
+				Base:   Uniform{Min: 20 * time.Millisecond, Max: 28 * time.Millisecond},
+				Period: period, MinHeight: period, MaxHeight: period,
+			}}
+		},
+	}
 }
 
 // mixedFrames is 5 s of 60 ms packets, then 5 s of 20 ms ones.
