@@ -144,8 +144,16 @@ type Store struct {
 
 // Open reads the users file at path. A missing file is an empty store (it is
 // created by the first [Store.Add]).
-func Open(path string) (*Store, error) {
-	s := &Store{path: path, cost: bcrypt.DefaultCost, users: map[string]User{}}
+func Open(path string) (*Store, error) { return OpenCost(path, 0) }
+
+// OpenCost is [Open] hashing new passwords with bcrypt cost (0: the
+// default cost; bcrypt.MinCost makes tests fast, also under the race
+// detector on a busy machine, where the default cost took seconds).
+func OpenCost(path string, cost int) (*Store, error) {
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	s := &Store{path: path, cost: cost, users: map[string]User{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.loadLocked(); err != nil {

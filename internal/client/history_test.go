@@ -21,7 +21,9 @@ func TestHistoryQueryAndFetch(t *testing.T) {
 	f.addItem(proto.HistoryItem{Kind: proto.ItemText, From: "bob", Channel: "lobby", Text: "hi"}, nil)
 	voice := f.addItem(proto.HistoryItem{Kind: proto.ItemVoice, Flags: proto.ItemAudio, From: "bob", Channel: "lobby", Duration: 120}, pkts)
 	f.addItem(proto.HistoryItem{Kind: proto.ItemText, From: "zed", Channel: "ops", Text: "elsewhere"}, nil)
+	f.mu.Lock() // the fake's goroutines read it; the network between is no happens-before for the race detector
 	f.readPos = 3 // nothing missed: no catch-up, so Fetch must ask for the item
+	f.mu.Unlock()
 	c, err := dialFake(t, f, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +137,9 @@ func TestSendTextAcks(t *testing.T) {
 // reconnection with the same ClientID, and stored once.
 func TestSendTextResentAfterReconnect(t *testing.T) {
 	f := historyFake(t)
+	f.mu.Lock()
 	f.dropTexts = 1
+	f.mu.Unlock()
 	c, err := dialFake(t, f, func(c *Config) { c.Reconnect = true; c.MinBackoff = 10e6; c.MaxBackoff = 50e6 })
 	if err != nil {
 		t.Fatal(err)

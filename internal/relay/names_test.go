@@ -13,6 +13,7 @@ import (
 	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/relaytest"
 	"github.com/hark-intercom/hark/proto"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // tryLogin logs in and returns the relay's refusal (nil if it let the
@@ -112,7 +113,9 @@ func TestBadNameSaysWhy(t *testing.T) {
 // deleted user's live session within UserCheckEvery; others stay.
 func TestUserDelEndsSession(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "users.json")
-	users, err := accounts.Open(path)
+	// Cheap hashes: at the default cost under -race at load 17-27 bob's
+	// second login (checked against a dummy hash) outlasted the wait.
+	users, err := accounts.OpenCost(path, bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +123,7 @@ func TestUserDelEndsSession(t *testing.T) {
 		c.Users = users
 		c.UserCheckEvery = 10 * time.Millisecond
 	}))
-	admin, err := accounts.Open(path) // `relay user add/del` on the same file
+	admin, err := accounts.OpenCost(path, bcrypt.MinCost) // `relay user add/del` on the same file
 	if err != nil {
 		t.Fatal(err)
 	}
