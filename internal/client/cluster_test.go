@@ -57,54 +57,6 @@ func TestClusterFailover(t *testing.T) {
 	relaytest.Wait(t, bob, func(m *proto.Text) bool { return m.Text == "after the move" && m.FromName == "alice" })
 }
 
-// A floor held by a talker at a relay that dies is free at the others
-// when its lease runs out, and the talker is gone from their presence.
-func TestClusterDeadRelayFreesFloor(t *testing.T) {
-	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
-	alice := nodes[0].Dial(t, "alice", "")
-	bob := nodes[1].Dial(t, "bob", "")
-	alice.Join(t, "lobby")
-	bob.Join(t, "lobby")
-	// bob sees alice in lobby (in a snapshot or a change).
-	relaytest.Wait(t, bob, func(m proto.Message) bool {
-		switch m := m.(type) {
-		case *proto.Presence:
-			for _, u := range m.Users {
-				if u.Name == "alice" && u.Channel == "lobby" {
-					return true
-				}
-			}
-		case *proto.PresenceChange:
-			return m.User.Name == "alice" && m.User.Channel == "lobby"
-		}
-		return false
-	})
-	alice.MustSend(t, &proto.FloorRequest{Channel: 1})
-	relaytest.Wait(t, alice, func(m *proto.FloorGrant) bool { return true })
-	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && m.Talking })
-	// Keep the floor alive with frames until the kill.
-	alice.SendVoice(proto.VoiceHeader{Channel: 1, Duration: 960, Flags: proto.FlagStart}, []byte{1})
-
-	killed := time.Now()
-	relaytest.KillNode(t, nodes[0])
-	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && !m.Talking })
-	freed := time.Since(killed)
-	relaytest.Wait(t, bob, func(m *proto.PresenceChange) bool {
-		return m.Kind == proto.PresenceOffline && m.User.Name == "alice"
-	})
-	gone := time.Since(killed)
-	t.Logf("after relay A died: its floor free at B in %v, its user offline in %v", freed.Round(time.Millisecond), gone.Round(time.Millisecond))
-	bob.MustSend(t, &proto.FloorRequest{Channel: 1})
-	m := relaytest.Wait(t, bob, func(m proto.Message) bool {
-		_, g := m.(*proto.FloorGrant)
-		_, d := m.(*proto.FloorDeny)
-		return g || d
-	})
-	if d, ok := m.(*proto.FloorDeny); ok {
-		t.Fatalf("bob refused after the holder's relay died: %+v", d)
-	}
-}
-
 // kill -9 of a relay with 50 sessions on it: every one is back at another
 // relay of the cluster, in its channel, on its resume ticket, and hears a
 // text sent after the failover.

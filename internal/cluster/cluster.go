@@ -89,6 +89,11 @@ type Config struct {
 	// LeaseTTL is how long a floor lives without renewal (default 1.5 s);
 	// RosterTTL the same for a relay's presence (default 1.5 s).
 	LeaseTTL, RosterTTL time.Duration
+	// PeerTimeout is how long another relay may stay silent before it
+	// counts as dead: its sessions leave the presence and its floors are
+	// free (default 1 s). Every relay says it is alive on core NATS every
+	// PeerTimeout/5, so this does not wait for JetStream.
+	PeerTimeout time.Duration
 	// ReadyTimeout bounds how long New waits for the embedded server to
 	// accept connections (default 10 s).
 	ReadyTimeout time.Duration
@@ -133,6 +138,9 @@ type NodeStatus struct {
 	Routes   []string         `json:"routes,omitempty"`
 	RTT      map[string]int64 `json:"rtt_us,omitempty"` // round trip to each peer, microseconds
 	Dropped  uint64           `json:"voice_dropped"`
+	// FloorLeader: this relay's NATS server leads the floor bucket's
+	// raft group (embedded server only).
+	FloorLeader bool `json:"floor_leader,omitempty"`
 }
 
 // Handler receives what comes from the other relays. Its methods are
@@ -217,12 +225,15 @@ type heldLease struct {
 	val      []byte
 }
 
+// peer is another relay. seen is when it last said it was alive (core
+// NATS heartbeat or presence update); goneAt when it was counted dead.
 type peer struct {
-	seen  time.Time
-	rtt   time.Duration
-	up    bool
-	users int
-	gone  bool
+	seen   time.Time
+	goneAt time.Time
+	rtt    time.Duration
+	up     bool
+	users  int
+	gone   bool
 }
 
 type stats struct {
@@ -264,6 +275,9 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	if cfg.RosterTTL <= 0 {
 		cfg.RosterTTL = 1500 * time.Millisecond
+	}
+	if cfg.PeerTimeout <= 0 {
+		cfg.PeerTimeout = time.Second
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 10 * time.Second
@@ -468,6 +482,19 @@ func (n *natsLog) Errorf(f string, a ...any) { n.l.Warn("nats: " + fmt.Sprintf(f
 func (n *natsLog) Debugf(f string, a ...any) {}
 func (n *natsLog) Tracef(f string, a ...any) {}
 
+// LeadsFloors reports whether this relay's embedded server leads the
+// floor bucket's raft group (every floor's compare-and-set goes through
+// that leader). False with an external NATS.
+func (c *Cluster) LeadsFloors() bool {
+	if c.srv == nil {
+		return false
+	}
+	return c.srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, "KV_"+c.floorBucket())
+}
+
+func (c *Cluster) floorBucket() string  { return "hark-" + c.cfg.Name + "-floor" }
+func (c *Cluster) rosterBucket() string { return "hark-" + c.cfg.Name + "-roster" }
+
 // Node returns this relay's node name.
 func (c *Cluster) Node() string { return c.cfg.Node }
 
@@ -501,6 +528,7 @@ func (c *Cluster) Start(h Handler) {
 			m.Respond(b)
 		}},
 		{c.prefix + "ping." + c.cfg.Node, func(m *nats.Msg) { m.Respond(nil) }},
+		{c.prefix + "alive", c.onAlive},
 		{c.prefix + "probe." + c.cfg.Node, func(m *nats.Msg) {
 			go func() { // the ping waits for the client: not on the subscription's goroutine
 				ans := []byte("free")
@@ -516,7 +544,8 @@ func (c *Cluster) Start(h Handler) {
 			c.log.Error("cluster: cannot subscribe", "subject", s.subj, "err", err)
 		}
 	}
-	c.wg.Add(5)
+	c.wg.Add(6)
+	go func() { defer c.wg.Done(); c.aliveLoop() }()
 	go func() { defer c.wg.Done(); c.publishLoop() }()
 	go func() { defer c.wg.Done(); c.subscribeLoop() }()
 	go func() { defer c.wg.Done(); c.setup() }()
@@ -572,6 +601,9 @@ func (c *Cluster) Kill() {
 	c.killed.Store(true)
 	c.cancel()
 	if c.srv != nil {
+		// A crash hands no raft leadership over: the others must elect
+		// new leaders after their election timeout, as after kill -9.
+		stopRaftSilently(c.srv)
 		c.srv.Shutdown()
 	}
 	c.nc.Close()
@@ -581,9 +613,9 @@ func (c *Cluster) Kill() {
 // setup makes (or opens) the buckets, retrying until the cluster's
 // JetStream is up, then watches them.
 func (c *Cluster) setup() {
-	floorCfg := jetstream.KeyValueConfig{Bucket: "hark-" + c.cfg.Name + "-floor", History: 1, TTL: c.cfg.LeaseTTL,
+	floorCfg := jetstream.KeyValueConfig{Bucket: c.floorBucket(), History: 1, TTL: c.cfg.LeaseTTL,
 		Storage: jetstream.MemoryStorage, Replicas: c.cfg.Replicas, LimitMarkerTTL: time.Second}
-	rosterCfg := jetstream.KeyValueConfig{Bucket: "hark-" + c.cfg.Name + "-roster", History: 1, TTL: c.cfg.RosterTTL,
+	rosterCfg := jetstream.KeyValueConfig{Bucket: c.rosterBucket(), History: 1, TTL: c.cfg.RosterTTL,
 		Storage: jetstream.MemoryStorage, Replicas: c.cfg.Replicas, LimitMarkerTTL: time.Second, MaxValueSize: 1 << 20}
 	open := func(cfg jetstream.KeyValueConfig) jetstream.KeyValue {
 		wait := 100 * time.Millisecond
@@ -713,10 +745,18 @@ func (c *Cluster) onRoster(e jetstream.KeyValueEntry) {
 	}
 	c.mu.Lock()
 	p := c.peers[node]
+	if p != nil && p.gone && e.Created().Before(p.goneAt) {
+		// A value written before the relay was counted dead (a watcher
+		// that started again replays the bucket): not a sign of life.
+		c.mu.Unlock()
+		return
+	}
 	if p == nil {
 		p = &peer{}
 		c.peers[node] = p
 		c.log.Info("cluster: a relay joined", "peer", node)
+	} else if p.gone {
+		c.log.Info("cluster: a relay is back", "peer", node)
 	}
 	p.seen, p.gone, p.users = time.Now(), false, len(r.Users)
 	c.mu.Unlock()
@@ -726,7 +766,7 @@ func (c *Cluster) onRoster(e jetstream.KeyValueEntry) {
 func (c *Cluster) peerGone(node string) {
 	c.mu.Lock()
 	if p := c.peers[node]; p != nil && !p.gone {
-		p.gone, p.up, p.users = true, false, 0
+		p.gone, p.up, p.users, p.goneAt = true, false, 0, time.Now()
 		c.log.Warn("cluster: a relay left or stopped answering; its sessions and floors are released", "peer", node)
 	}
 	c.mu.Unlock()
@@ -793,14 +833,49 @@ func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
 	}
 }
 
-// expirePeers drops relays whose roster was not renewed for RosterTTL and
+// aliveLoop tells the other relays every PeerTimeout/5 that this one is
+// alive, on core NATS: routes only, no JetStream, so the death of the
+// relay that led a bucket does not make the others look dead too.
+func (c *Cluster) aliveLoop() {
+	t := time.NewTicker(c.cfg.PeerTimeout / 5)
+	defer t.Stop()
+	subj, me := c.prefix+"alive", []byte(c.cfg.Node)
+	for {
+		if err := c.nc.Publish(subj, me); err != nil && c.ctx.Err() == nil {
+			c.st.publishErr.Add(1)
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// onAlive notes another relay's heartbeat. A relay counted dead comes
+// back with its next presence update, not with a heartbeat (its sessions
+// come with that).
+func (c *Cluster) onAlive(m *nats.Msg) {
+	node := string(m.Data)
+	if node == c.cfg.Node {
+		return
+	}
+	c.mu.Lock()
+	if p := c.peers[node]; p != nil && !p.gone {
+		p.seen = time.Now()
+	}
+	c.mu.Unlock()
+}
+
+// expirePeers drops relays not heard of for PeerTimeout (heartbeat or
+// presence), and those whose presence was not renewed for RosterTTL and
 // a little (the bucket's expiry marker may come later than that).
 func (c *Cluster) expirePeers() {
 	var gone []string
 	now := time.Now()
 	c.mu.Lock()
 	for n, p := range c.peers {
-		if !p.gone && now.Sub(p.seen) > c.cfg.RosterTTL+200*time.Millisecond {
+		if !p.gone && now.Sub(p.seen) > c.cfg.PeerTimeout {
 			gone = append(gone, n)
 		}
 	}
@@ -1201,6 +1276,7 @@ func (c *Cluster) status() NodeStatus {
 	}
 	st.Node = c.cfg.Node
 	st.Dropped = c.q.dropped.Load()
+	st.FloorLeader = c.LeadsFloors()
 	st.RTT = map[string]int64{}
 	for n, d := range c.PeerRTT() {
 		st.RTT[n] = d.Microseconds()

@@ -65,8 +65,10 @@ const pendingMax = 25
 
 // acquireWait bounds the wait for the cluster's answer to a floor or page
 // request. After the death of the relay that led the floor bucket,
-// JetStream elects a new leader (4-9 s in nats-server); requests in that
-// time wait this long and are then refused ("try again in a moment").
+// JetStream elects a new leader (within about 1.1 s with the embedded
+// server, package cluster's raft.go; 4-9 s with an external nats-server
+// left at its defaults); requests in that time wait for it, at most this
+// long, and are then refused ("try again in a moment").
 const acquireWait = 3 * time.Second
 
 // sessionIDBits is how many low bits of a clustered session id count the
