@@ -131,7 +131,7 @@ func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn,
 	if patient {
 		handshakeIdle = c.cfg.DialTimeout
 	}
-	qc, err := quic.DialAddr(ctx, c.Relay(), tlsConf, &quic.Config{
+	qc, err := dialQUIC(ctx, c.Relay(), tlsConf, &quic.Config{
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,

@@ -77,14 +77,20 @@ func TestKilledRelayRestartedClientsResume(t *testing.T) {
 	waitMsg(t, ctx, alice, func(m *proto.Text) bool { return m.Text == "after the restart" && m.FromName == "bob" })
 }
 
-// A relay that dies and stays away is noticed by the pings: nothing came
-// back for PingTimeout. When it returns, the client is back.
+// A relay that falls silent (its host or its network is gone: nothing
+// answers, not even the host's kernel) is noticed by the pings: nothing
+// came back for PingTimeout. When it is reachable again, the client is
+// back on its ticket.
 func TestSilentRelayNoticed(t *testing.T) {
 	r := relaytest.Start(t)
 	r.AddUser("alice", "pa", 0)
+	px := r.NewProxy(t)
 	ctx := testCtx(t)
-	alice := reconnecting(t, r, "alice", "pa", "lobby", nil)
-	r.Kill(t)
+	alice, err := dialRelay(t, px.Addr, r.Fingerprint, "alice", "pa", "lobby", func(c *Config) { c.Reconnect = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Freeze(true)
 	e := waitState(t, ctx, alice.events, StateReconnecting)
 	if e.Err == nil || !strings.Contains(e.Err.Error(), "the relay stopped answering") {
 		t.Fatalf("lost because of %v, want silence", e.Err)
@@ -92,13 +98,39 @@ func TestSilentRelayNoticed(t *testing.T) {
 	if alice.Stats().SilentDrops != 1 {
 		t.Errorf("stats %+v", alice.Stats())
 	}
-	r.Restart(t)
+	px.Freeze(false)
 	waitState(t, ctx, alice.events, StateConnected)
 	if ch, ok := alice.Channel(); !ok || ch.Name != "lobby" {
 		t.Errorf("back in %+v %v", ch, ok)
 	}
-	if st := r.Stats(); st.PasswordChecks != 0 || st.Resumed != 1 {
-		t.Errorf("restarted relay: %+v", st)
+	if st := r.Stats(); st.PasswordChecks != 1 || st.Resumed != 1 {
+		t.Errorf("relay: %+v, want the first login's password check and the return on the ticket", st)
+	}
+}
+
+// A relay whose program died while its host is up (kill -9, a crash) is
+// noticed at once, not after PingTimeout: the host answers the client's
+// next packet with ICMP "port unreachable", which the client's connected
+// UDP socket reports. When the relay is back, so is the client.
+func TestKilledRelayNoticedAtOnce(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("alice", "pa", 0)
+	ctx := testCtx(t)
+	alice := reconnecting(t, r, "alice", "pa", "lobby", func(c *Config) {
+		c.PingTimeout = time.Hour // the pings would notice only after the test's deadline
+	})
+	r.Kill(t)
+	e := waitState(t, ctx, alice.events, StateReconnecting)
+	if e.Err == nil || !strings.Contains(e.Err.Error(), "connection refused") {
+		t.Errorf("lost because of %v, want the host's refusal", e.Err)
+	}
+	if alice.Stats().SilentDrops != 0 {
+		t.Errorf("stats %+v: the pings noticed, not the refusal", alice.Stats())
+	}
+	r.Restart(t)
+	waitState(t, ctx, alice.events, StateConnected)
+	if ch, ok := alice.Channel(); !ok || ch.Name != "lobby" {
+		t.Errorf("back in %+v %v", ch, ok)
 	}
 }
 
