@@ -1015,11 +1015,20 @@ func (c *Cluster) onEvent(m *nats.Msg) {
 	}
 }
 
+// acquireMax bounds AcquireFloor when its context has no deadline.
+const acquireMax = 10 * time.Second
+
 // AcquireFloor tries to take key for l with compare-and-set. ok is true
 // when l holds it now (renewed by this relay until ReleaseFloor); else cur
 // is who holds it. err is ErrNotReady (wrapped) when the cluster cannot
 // decide. It blocks for a round trip through the cluster's JetStream.
 func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Lease, ok bool, err error) {
+	if _, ok := ctx.Deadline(); !ok {
+		// It retries until ctx ends: never forever.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, acquireMax)
+		defer cancel()
+	}
 	box := c.floorKV.Load()
 	if box == nil {
 		return Lease{}, false, ErrNotReady

@@ -34,8 +34,21 @@ func (r *rec) poke() {
 	default:
 	}
 }
-func (r *rec) Voice(ch string, b []byte) { r.voice <- b }
-func (r *rec) Event(ev Event)            { r.events <- ev }
+
+// Voice and Event never block the cluster's goroutines: beyond the
+// channels' room, frames and events are dropped (the tests wait for one).
+func (r *rec) Voice(ch string, b []byte) {
+	select {
+	case r.voice <- b:
+	default:
+	}
+}
+func (r *rec) Event(ev Event) {
+	select {
+	case r.events <- ev:
+	default:
+	}
+}
 func (r *rec) Roster(n string, u []proto.UserInfo) {
 	r.mu.Lock()
 	r.roster[n] = u
@@ -111,7 +124,8 @@ func startThree(t *testing.T) ([]*Cluster, []*rec) {
 
 func TestClusterFloorVoiceRoster(t *testing.T) {
 	cs, rs := startThree(t)
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 
 	// Roster: every node sees the others'.
 	for i, c := range cs {
@@ -160,6 +174,9 @@ func TestClusterFloorVoiceRoster(t *testing.T) {
 	cs[2].Listen("ops", true)
 	frame := proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1, Duration: 960}, []byte{1, 2, 3})
 	for {
+		if ctx.Err() != nil {
+			t.Fatal("C never got A's voice frame")
+		}
 		cs[0].PublishVoice("ops", frame)
 		select {
 		case b := <-rs[2].voice:
@@ -238,7 +255,8 @@ func TestClusterExternalNATS(t *testing.T) {
 			t.Error("an embedded server runs with --nats")
 		}
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	key := FloorKey("lobby")
 	if _, ok, err := cs[0].AcquireFloor(ctx, key, Lease{Session: 1, Name: "alice"}); !ok || err != nil {
 		t.Fatalf("x: %v %v", ok, err)

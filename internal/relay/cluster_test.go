@@ -59,18 +59,29 @@ func (r *roster) String() string {
 
 // waitRoster reads c's messages until its roster is want (other messages
 // are discarded) and returns it.
+// It fails the test after relaytest.WaitTimeout, also while messages keep
+// coming (a roster that changes all the time).
 func waitRoster(t *testing.T, c *relaytest.Client, r *roster, want string) {
 	t.Helper()
+	deadline := time.Now().Add(relaytest.WaitTimeout)
 	for r.String() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's roster is %q after %v, want %q", c.Welcome.Name, r.String(), relaytest.WaitTimeout, want)
+		}
 		m := c.Next(t)
 		r.apply(m)
 	}
 }
 
 // waitOnline reads c's messages until its roster has name with session id.
+// It fails the test after relaytest.WaitTimeout.
 func waitOnline(t *testing.T, c *relaytest.Client, r *roster, name string, id uint32) {
 	t.Helper()
+	deadline := time.Now().Add(relaytest.WaitTimeout)
 	for r.users[id].Name != name {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not see %s#%d online after %v: %s", c.Welcome.Name, name, id, relaytest.WaitTimeout, r)
+		}
 		r.apply(c.Next(t))
 	}
 }
@@ -234,7 +245,11 @@ func TestClusterFloorContention(t *testing.T) {
 // waitFloorAnswer returns c's next FloorGrant or FloorDeny for channel 1.
 func waitFloorAnswer(t *testing.T, c *relaytest.Client) proto.Message {
 	t.Helper()
+	deadline := time.Now().Add(relaytest.WaitTimeout)
 	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no floor grant or refusal within %v", c.Welcome.Name, relaytest.WaitTimeout)
+		}
 		m := c.Next(t)
 		switch m := m.(type) {
 		case *proto.FloorGrant:
@@ -318,7 +333,10 @@ func TestClusterDuplicateLoginAndKick(t *testing.T) {
 	}
 	// root hears alice's old session go and the new one come.
 	waitOnline(t, root, &rr, "alice", fresh.Session())
-	for rr.users[old.Session()].Name == "alice" {
+	for deadline := time.Now().Add(relaytest.WaitTimeout); rr.users[old.Session()].Name == "alice"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("root still sees alice's older session after %v", relaytest.WaitTimeout)
+		}
 		rr.apply(root.Next(t))
 	}
 
