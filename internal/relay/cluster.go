@@ -39,9 +39,11 @@ import (
 //     name that is logged in at another relay ends that session there
 //     (accounts: newest wins) or is refused (open mode).
 //
-// What the relay does not share: history (each relay records its own
-// talkers' transmissions and the texts it handled), alarms, bans, the
-// admin session list (local sessions only).
+// What the relay does not share: history (each relay records what its own
+// users said: its talkers' transmissions and pages, the channel texts and
+// rings they sent, their texts to someone offline; frames and texts from
+// other relays are delivered, not recorded), alarms, bans, the admin
+// session list (local sessions only). README, design notes, says why.
 
 // Cluster is what the relay needs from its cluster membership
 // (*cluster.Cluster; tests may fake it). The relay calls Start once from
