@@ -86,13 +86,19 @@ type Config struct {
 	// VoiceQueue is how many frames may wait to be published (default
 	// 512); beyond that the oldest is dropped and counted.
 	VoiceQueue int
-	// LeaseTTL is how long a floor lives without renewal (default 1.5 s);
-	// RosterTTL the same for a relay's presence (default 1.5 s).
+	// LeaseTTL is how long a floor lives without renewal (default 3 s;
+	// renewed every LeaseTTL/3, and a renewal that gets no answer is
+	// tried again while the lease may be alive, so a busy machine does not
+	// cut a talker); RosterTTL the same for a relay's presence (default
+	// 1.5 s). A relay that dies loses its floors sooner: when it is counted
+	// dead (PeerTimeout).
 	LeaseTTL, RosterTTL time.Duration
 	// PeerTimeout is how long another relay may stay silent before it
-	// counts as dead: its sessions leave the presence and its floors are
-	// free (default 1 s). Every relay says it is alive on core NATS every
-	// PeerTimeout/5, so this does not wait for JetStream.
+	// counts as dead when its route is down too (its program died): its
+	// sessions leave the presence and its floors are free (default 1 s;
+	// with its route up, 3 × PeerTimeout: see expirePeers). Every relay
+	// says it is alive on core NATS every PeerTimeout/5, so this does not
+	// wait for JetStream.
 	PeerTimeout time.Duration
 	// ReadyTimeout bounds how long New waits for the embedded server to
 	// accept connections (default 10 s).
@@ -220,8 +226,9 @@ type handlerBox struct{ h Handler }
 // made.
 type heldLease struct {
 	mu       sync.Mutex
-	rev      uint64 // guarded by mu
-	released bool   // guarded by mu
+	rev      uint64    // guarded by mu
+	renewed  time.Time // guarded by mu: when rev was written
+	released bool      // guarded by mu
 	val      []byte
 }
 
@@ -271,7 +278,7 @@ func New(cfg Config) (*Cluster, error) {
 		cfg.VoiceQueue = 512
 	}
 	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 1500 * time.Millisecond
+		cfg.LeaseTTL = 3 * time.Second
 	}
 	if cfg.RosterTTL <= 0 {
 		cfg.RosterTTL = 1500 * time.Millisecond
@@ -867,15 +874,33 @@ func (c *Cluster) onAlive(m *nats.Msg) {
 	c.mu.Unlock()
 }
 
-// expirePeers drops relays not heard of for PeerTimeout (heartbeat or
-// presence), and those whose presence was not renewed for RosterTTL and
-// a little (the bucket's expiry marker may come later than that).
+// expirePeers counts as dead the relays not heard of (heartbeat or
+// presence) for PeerTimeout whose route is down — a relay whose program
+// died: its machine closed the route's TCP connection at once — and those
+// not heard of for slowPeerFactor × PeerTimeout whatever their route (a
+// hung relay, a machine gone without a word: the route's own pings take
+// seconds). A relay whose route is up and whose heartbeats are late is
+// most likely busy (a login storm on a small machine): counting it dead
+// would take its people off every presence list and put them back a
+// moment later. With an external NATS no route is known: PeerTimeout.
 func (c *Cluster) expirePeers() {
-	var gone []string
+	var silent []string
 	now := time.Now()
 	c.mu.Lock()
 	for n, p := range c.peers {
 		if !p.gone && now.Sub(p.seen) > c.cfg.PeerTimeout {
+			silent = append(silent, n)
+		}
+	}
+	c.mu.Unlock()
+	if len(silent) == 0 {
+		return
+	}
+	routed := c.routedPeers()
+	var gone []string
+	c.mu.Lock()
+	for _, n := range silent {
+		if p := c.peers[n]; p != nil && (!routed[n] || now.Sub(p.seen) > slowPeerFactor*c.cfg.PeerTimeout) {
 			gone = append(gone, n)
 		}
 	}
@@ -886,6 +911,29 @@ func (c *Cluster) expirePeers() {
 			h.Roster(n, nil)
 		}
 	}
+}
+
+// slowPeerFactor: a relay whose route is up is counted dead after this
+// many PeerTimeouts without a heartbeat.
+const slowPeerFactor = 3
+
+// routedPeers returns the relays the embedded server has a route to, by
+// node name (nil with an external NATS).
+func (c *Cluster) routedPeers() map[string]bool {
+	if c.srv == nil {
+		return nil
+	}
+	rz, err := c.srv.Routez(nil)
+	if err != nil {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, r := range rz.Routes {
+		if r.RemoteName != "" {
+			m[r.RemoteName] = true
+		}
+	}
+	return m
 }
 
 // Listen says whether this relay has sessions in channel: only then does
@@ -1059,7 +1107,7 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 		rev, err := box.kv.Create(ctx, key, val)
 		if err == nil {
 			c.mu.Lock()
-			c.held[key] = &heldLease{rev: rev, val: val}
+			c.held[key] = &heldLease{rev: rev, val: val, renewed: time.Now()}
 			c.mu.Unlock()
 			c.st.acquired.Add(1)
 			return l, true, nil
@@ -1195,20 +1243,18 @@ func (c *Cluster) renewLoop() {
 				h.mu.Unlock()
 				continue
 			}
-			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LeaseTTL/2)
-			rev, err := box.kv.Update(ctx, k, h.val, h.rev)
-			cancel()
-			if err == nil {
-				h.rev = rev
-			}
+			alive, err := c.renew(box.kv, k, h)
 			h.mu.Unlock()
+			if err != nil && alive {
+				c.log.Debug("cluster: a floor's renewal got no answer; trying again", "key", k, "err", err)
+			}
 			c.mu.Lock()
 			still := c.held[k] == h
-			if err != nil && still {
+			if !alive && still {
 				delete(c.held, k)
 			}
 			c.mu.Unlock()
-			if err != nil && still && c.ctx.Err() == nil {
+			if !alive && still && c.ctx.Err() == nil {
 				c.st.lost.Add(1)
 				c.log.Warn("cluster: lost a floor (it could not be renewed)", "key", k, "err", err)
 				if hd := c.handler(); hd != nil {
@@ -1217,6 +1263,50 @@ func (c *Cluster) renewLoop() {
 			}
 		}
 	}
+}
+
+// renew renews lease h of key k once (h.mu held). It returns false when
+// the lease is lost: another relay holds the key now, or the lease could
+// be neither renewed nor taken again for LeaseTTL since its last renewal.
+// A renewal without an answer in time (a busy machine, the bucket electing
+// a leader) is tried again at the next tick while the lease may still be
+// alive; a lease that expired meanwhile, with nobody else on the floor, is
+// taken again; a renewal that was done but whose answer was lost is found
+// by its value.
+func (c *Cluster) renew(kv jetstream.KeyValue, k string, h *heldLease) (bool, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LeaseTTL/3)
+	defer cancel()
+	rev, err := kv.Update(ctx, k, h.val, h.rev)
+	if err == nil {
+		h.rev, h.renewed = rev, time.Now()
+		return true, nil
+	}
+	if keyExists(err) || errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		// The key changed since our revision: it expired, or an Update
+		// of ours went through unanswered, or another relay holds it.
+		e, gerr := kv.Get(ctx, k)
+		switch {
+		case errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted):
+			rev, cerr := kv.Create(ctx, k, h.val)
+			if cerr == nil {
+				h.rev, h.renewed = rev, time.Now()
+				c.log.Info("cluster: a floor's lease had run out (no answer in time); taken again", "key", k)
+				return true, nil
+			}
+			if keyExists(cerr) {
+				return false, fmt.Errorf("another relay took the floor after its lease ran out: %w", cerr)
+			}
+			err = cerr
+		case gerr == nil && string(e.Value()) == string(h.val):
+			h.rev, h.renewed = e.Revision(), time.Now()
+			return true, nil
+		case gerr == nil:
+			return false, fmt.Errorf("another relay holds the floor now: %w", err)
+		default:
+			err = gerr
+		}
+	}
+	return time.Since(h.renewed) < c.cfg.LeaseTTL, err
 }
 
 // pingLoop measures the round trip to every other relay every 2 s.

@@ -31,7 +31,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  [ -n "${KEEP:-}" ] && cp -r "$WORK/r" "$KEEP" ; rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -88,6 +88,10 @@ crossed() { # frames the relays published to and received from the others
     in=$((in + $(curl -s "$m" | awk '/^hark_relay_cluster_frames_received_total/ {printf "%d", $2}' || echo 0)))
   done
   echo "published=$out received=$in"
+  for m in "${METRICS[@]}"; do
+    curl -s "$m" | grep -E '^hark_relay_frames_dropped_total|^hark_relay_cluster_floor_leases_lost_total|^hark_relay_cluster_frames_dropped_total|^hark_relay_cluster_floor_requests_total' | awk '$2 != 0' | tr '\n' ' '
+    echo
+  done
 }
 
 run() { # run KIND
