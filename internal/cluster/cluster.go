@@ -19,7 +19,8 @@
 //     relay watches the bucket to know who talks elsewhere.
 //   - Presence: each relay puts its own sessions under its node name in a
 //     second bucket (max age RosterTTL, renewed every RosterTTL/3); the
-//     others watch it. A relay that dies disappears within RosterTTL.
+//     others watch it. A relay that dies disappears when it is counted
+//     dead: no heartbeat (hark.NAME.alive, core NATS) for PeerTimeout.
 //   - Events (texts, rings, kicks, replaced logins, talkers in open
 //     channels): hark.NAME.events, JSON with the proto message inside.
 //   - Open-mode name probes: hark.NAME.probe.NODE (is your session of this
@@ -90,8 +91,11 @@ type Config struct {
 	// renewed every LeaseTTL/3, and a renewal that gets no answer is
 	// tried again while the lease may be alive, so a busy machine does not
 	// cut a talker); RosterTTL the same for a relay's presence (default
-	// 1.5 s). A relay that dies loses its floors sooner: when it is counted
-	// dead (PeerTimeout).
+	// 30 s: a relay's death is told by its silence, PeerTimeout, so the
+	// whole list of its sessions is put again only every 10 s, not twice a
+	// second: with 600 sessions that re-put cost the idle cluster a fifth
+	// of a core). A relay that dies loses its floors and sessions when it
+	// is counted dead (PeerTimeout).
 	LeaseTTL, RosterTTL time.Duration
 	// PeerTimeout is how long another relay may stay silent before it
 	// counts as dead when its route is down too (its program died): its
@@ -204,6 +208,8 @@ type Cluster struct {
 
 	h atomic.Pointer[handlerBox]
 
+	rosterMu sync.Mutex // serialises applyRoster (watch and revive)
+
 	mu         sync.Mutex
 	want       map[string]bool               // guarded by mu: voice channels to subscribe
 	subs       map[string]*nats.Subscription // guarded by mu
@@ -235,12 +241,14 @@ type heldLease struct {
 // peer is another relay. seen is when it last said it was alive (core
 // NATS heartbeat or presence update); goneAt when it was counted dead.
 type peer struct {
-	seen   time.Time
-	goneAt time.Time
-	rtt    time.Duration
-	up     bool
-	users  int
-	gone   bool
+	seen     time.Time
+	goneAt   time.Time
+	rtt      time.Duration
+	up       bool
+	users    int
+	gone     bool
+	reviving bool   // a revive is under way
+	rev      uint64 // revision of the roster entry applied
 }
 
 type stats struct {
@@ -281,7 +289,7 @@ func New(cfg Config) (*Cluster, error) {
 		cfg.LeaseTTL = 3 * time.Second
 	}
 	if cfg.RosterTTL <= 0 {
-		cfg.RosterTTL = 1500 * time.Millisecond
+		cfg.RosterTTL = 30 * time.Second
 	}
 	if cfg.PeerTimeout <= 0 {
 		cfg.PeerTimeout = time.Second
@@ -727,7 +735,15 @@ type roster struct {
 	Users []proto.UserInfo `json:"users"`
 }
 
-func (c *Cluster) onRoster(e jetstream.KeyValueEntry) {
+func (c *Cluster) onRoster(e jetstream.KeyValueEntry) { c.applyRoster(e, false) }
+
+// applyRoster hands another relay's roster entry to the handler. alive:
+// the relay was heard from after it was counted dead (its heartbeat), so
+// its last roster is good again however old. Entries are applied one at a
+// time and never older over newer.
+func (c *Cluster) applyRoster(e jetstream.KeyValueEntry, alive bool) {
+	c.rosterMu.Lock()
+	defer c.rosterMu.Unlock()
 	h := c.handler()
 	if h == nil {
 		return
@@ -752,9 +768,10 @@ func (c *Cluster) onRoster(e jetstream.KeyValueEntry) {
 	}
 	c.mu.Lock()
 	p := c.peers[node]
-	if p != nil && p.gone && e.Created().Before(p.goneAt) {
+	if p != nil && (p.gone && !alive && e.Created().Before(p.goneAt) || e.Revision() < p.rev) {
 		// A value written before the relay was counted dead (a watcher
-		// that started again replays the bucket): not a sign of life.
+		// that started again replays the bucket): not a sign of life. Or
+		// older than the one applied.
 		c.mu.Unlock()
 		return
 	}
@@ -765,9 +782,33 @@ func (c *Cluster) onRoster(e jetstream.KeyValueEntry) {
 	} else if p.gone {
 		c.log.Info("cluster: a relay is back", "peer", node)
 	}
-	p.seen, p.gone, p.users = time.Now(), false, len(r.Users)
+	p.seen, p.gone, p.users, p.rev = time.Now(), false, len(r.Users), e.Revision()
 	c.mu.Unlock()
 	h.Roster(node, r.Users)
+}
+
+// revive fetches the roster of a relay counted dead that was heard from
+// again, and applies it: the relay is back without waiting for its next
+// roster renewal (RosterTTL/3).
+func (c *Cluster) revive(node string) {
+	defer func() {
+		c.mu.Lock()
+		if p := c.peers[node]; p != nil {
+			p.reviving = false
+		}
+		c.mu.Unlock()
+	}()
+	box := c.rosterKV.Load()
+	if box == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+	defer cancel()
+	e, err := box.kv.Get(ctx, nodeKey(node))
+	if err != nil || c.ctx.Err() != nil {
+		return
+	}
+	c.applyRoster(e, true)
 }
 
 func (c *Cluster) peerGone(node string) {
@@ -798,37 +839,36 @@ func (c *Cluster) SetRoster(users []proto.UserInfo) {
 }
 
 // rosterLoop puts this relay's roster when it changed and every
-// RosterTTL/3, and notices relays whose roster expired without a marker.
+// RosterTTL/3 (a put that fails is tried again 250 ms later).
 func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
 	t := time.NewTicker(c.cfg.RosterTTL / 3)
 	defer t.Stop()
-	exp := time.NewTicker(100 * time.Millisecond)
-	defer exp.Stop()
 	var sent uint64
+	var retry <-chan time.Time
 	key := nodeKey(c.cfg.Node)
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case <-exp.C:
-			c.expirePeers()
-			continue
 		case <-c.rosterKick:
+		case <-retry:
 		case <-t.C:
 			sent = 0 // renew
 		}
+		retry = nil
 		c.mu.Lock()
 		b, gen := c.roster, c.rosterGen
 		c.mu.Unlock()
 		if b == nil || gen == sent {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.RosterTTL)
+		ctx, cancel := context.WithTimeout(c.ctx, min(c.cfg.RosterTTL, 2*time.Second))
 		_, err := kv.Put(ctx, key, b)
 		cancel()
 		if err != nil {
 			c.st.publishErr.Add(1)
-			c.log.Debug("cluster: cannot publish this relay's sessions", "err", err)
+			c.log.Debug("cluster: cannot publish this relay's sessions; trying again", "err", err)
+			retry = time.After(250 * time.Millisecond)
 			continue
 		}
 		sent = gen
@@ -842,7 +882,8 @@ func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
 
 // aliveLoop tells the other relays every PeerTimeout/5 that this one is
 // alive, on core NATS: routes only, no JetStream, so the death of the
-// relay that led a bucket does not make the others look dead too.
+// relay that led a bucket does not make the others look dead too; and
+// counts as dead the relays not heard of (expirePeers).
 func (c *Cluster) aliveLoop() {
 	t := time.NewTicker(c.cfg.PeerTimeout / 5)
 	defer t.Stop()
@@ -851,6 +892,7 @@ func (c *Cluster) aliveLoop() {
 		if err := c.nc.Publish(subj, me); err != nil && c.ctx.Err() == nil {
 			c.st.publishErr.Add(1)
 		}
+		c.expirePeers()
 		select {
 		case <-c.ctx.Done():
 			return
@@ -859,19 +901,26 @@ func (c *Cluster) aliveLoop() {
 	}
 }
 
-// onAlive notes another relay's heartbeat. A relay counted dead comes
-// back with its next presence update, not with a heartbeat (its sessions
-// come with that).
+// onAlive notes another relay's heartbeat. A relay counted dead that is
+// heard again comes back with its sessions (revive).
 func (c *Cluster) onAlive(m *nats.Msg) {
 	node := string(m.Data)
 	if node == c.cfg.Node {
 		return
 	}
 	c.mu.Lock()
-	if p := c.peers[node]; p != nil && !p.gone {
+	p := c.peers[node]
+	if p != nil && !p.gone {
 		p.seen = time.Now()
 	}
+	back := p != nil && p.gone && !p.reviving && c.ctx.Err() == nil
+	if back {
+		p.reviving = true
+	}
 	c.mu.Unlock()
+	if back {
+		go c.revive(node)
+	}
 }
 
 // expirePeers counts as dead the relays not heard of (heartbeat or
@@ -906,10 +955,12 @@ func (c *Cluster) expirePeers() {
 	}
 	c.mu.Unlock()
 	for _, n := range gone {
+		c.rosterMu.Lock()
 		c.peerGone(n)
 		if h := c.handler(); h != nil {
 			h.Roster(n, nil)
 		}
+		c.rosterMu.Unlock()
 	}
 }
 

@@ -84,8 +84,9 @@ func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// startThree starts three clustered nodes on loopback, B and C routed to A.
-func startThree(t *testing.T) ([]*Cluster, []*rec) {
+// startThree starts three clustered nodes on loopback, B and C routed to A;
+// mod, if any, changes each node's configuration.
+func startThree(t *testing.T, mod ...func(*Config)) ([]*Cluster, []*rec) {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := Init(dir); err != nil {
@@ -103,7 +104,11 @@ func startThree(t *testing.T) ([]*Cluster, []*rec) {
 		peers = append(peers, "nats://"+a)
 	}
 	for i, n := range []string{"a", "b", "c"} {
-		c, err := New(Config{Name: "test", Node: n, Listen: addrs[i], Peers: peers, DataDir: t.TempDir(), Keys: keys, Replicas: 3, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		cfg := Config{Name: "test", Node: n, Listen: addrs[i], Peers: peers, DataDir: t.TempDir(), Keys: keys, Replicas: 3, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		for _, m := range mod {
+			m(&cfg)
+		}
+		c, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,4 +273,20 @@ func TestClusterExternalNATS(t *testing.T) {
 	rs[1].waitFor(t, "y to see alice's floor", func() bool { l := rs[1].floors[key]; return l != nil && l.Name == "alice" })
 	cs[0].ReleaseFloor(key)
 	rs[1].waitFor(t, "y to see the floor free", func() bool { return rs[1].floors[key] == nil })
+}
+
+// A relay counted dead while it is alive (its heartbeats were late on a
+// busy machine) comes back with its sessions at its next heartbeat, not
+// at its next roster renewal (RosterTTL/3: here a minute, longer than
+// the test waits).
+func TestClusterPeerCountedDeadComesBack(t *testing.T) {
+	cs, rs := startThree(t, func(c *Config) { c.RosterTTL = 3 * time.Minute })
+	cs[1].SetRoster([]proto.UserInfo{{Session: 7, Name: "bob"}})
+	rs[0].waitFor(t, "a to see bob at b", func() bool { return len(rs[0].roster["b"]) == 1 })
+	// What expirePeers does when b is silent too long.
+	cs[0].rosterMu.Lock()
+	cs[0].peerGone("b")
+	rs[0].Roster("b", nil)
+	cs[0].rosterMu.Unlock()
+	rs[0].waitFor(t, "a to see bob again after b's next heartbeat", func() bool { return len(rs[0].roster["b"]) == 1 })
 }

@@ -62,8 +62,11 @@ type Cluster interface {
 }
 
 // pendingMax is how many frames of a talker wait for the cluster's answer
-// to its floor request; older ones are dropped (counted "pending_full").
-const pendingMax = 25
+// to its floor request: all of acquireWait at 20 ms a frame, so that a slow
+// answer (a busy machine: 0.5-2 s at load 15-19 on 2 cores) costs the
+// listeners a late start, not the first words. Older ones are dropped
+// (counted "queue_full").
+const pendingMax = int(acquireWait / (20 * time.Millisecond))
 
 // acquireWait bounds the wait for the cluster's answer to a floor or page
 // request. After the death of the relay that led the floor bucket,
