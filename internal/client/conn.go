@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -418,6 +419,9 @@ func (cn *conn) write(m proto.Message) error {
 
 // setCause records why the connection ends, unless a cause is known.
 func (cn *conn) setCause(err error) {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		err = errRelayGone // in words, without the socket's addresses
+	}
 	cn.errMu.Lock()
 	if cn.err == nil {
 		cn.err = err

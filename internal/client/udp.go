@@ -49,6 +49,10 @@ func dialQUIC(ctx context.Context, addr string, tlsConf *tls.Config, conf *quic.
 	return qc, nil
 }
 
+// errRelayGone: the relay's machine answered "port unreachable" (the
+// connected socket's connection refused): the relay program is not running.
+var errRelayGone = errors.New("the relay stopped answering: its machine says nothing listens at its address now (the relay program stopped)")
+
 // connectedUDP is a connected UDP socket as the net.PacketConn quic-go
 // wants: it sends to and receives from its one peer. It deliberately does
 // not offer ReadMsgUDP/WriteMsgUDP (quic-go would pass the address to
