@@ -53,9 +53,10 @@ func app() *cli.App {
 		Name:  "loadgen",
 		Usage: "measure a Hark relay: N sessions in channels of 50, M talkers at 50 frames/s",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "relay", EnvVars: []string{"HARK_RELAY"}, Usage: "relay address HOST:PORT (not with --spawn)"},
+			&cli.StringFlag{Name: "relay", EnvVars: []string{"HARK_RELAY"}, Usage: "relay address HOST:PORT, or the relays of a cluster separated by commas: the sessions of each channel are spread over them (not with --spawn)"},
 			&cli.StringFlag{Name: "fingerprint", EnvVars: []string{"HARK_FINGERPRINT"}, Usage: "relay certificate fingerprint (SHA256:…)"},
 			&cli.IntFlag{Name: "pid", Usage: "relay process id, to read its CPU time and memory from /proc"},
+			&cli.IntSliceFlag{Name: "more-pids", Usage: "with several --relay addresses: the other relays' process ids (comma-separated); their CPU time is added to the relay CPU"},
 			&cli.StringFlag{Name: "metrics", Usage: "relay metrics URL (http://HOST:PORT/metrics) to report its drop counters"},
 			&cli.StringFlag{Name: "spawn", Usage: "start this relay binary (open mode, loopback, a temporary data directory) and measure it"},
 			&cli.StringFlag{Name: "spawn-cpus", Usage: "with --spawn: run the relay on these CPUs only (taskset list, e.g. 0 or 0,1)"},
@@ -124,7 +125,8 @@ func run(c *cli.Context) error {
 		Addr: c.String("relay"), Fingerprint: c.String("fingerprint"), PID: c.Int("pid"), MetricsURL: c.String("metrics"),
 		Sessions: c.Int("sessions"), Talkers: c.Int("talkers"), Group: c.Int("group"),
 		Duration: c.Duration("duration"), FrameEvery: c.Duration("frame"), PayloadSize: c.Int("payload"),
-		Logger: log,
+		MorePIDs: c.IntSlice("more-pids"),
+		Logger:   log,
 	}
 	if bin := c.String("spawn"); bin != "" {
 		stopRelay, err := spawn(ctx, bin, c.String("spawn-cpus"), &cfg, log)

@@ -164,6 +164,9 @@ func clusterStatus(c *cli.Context) error {
 		if len(st.Routes) > 0 {
 			fmt.Printf("  routes to: %s\n", strings.Join(st.Routes, ", "))
 		}
+		if st.FloorLeader {
+			fmt.Printf("  leads the floors (every floor request goes through this relay; if it dies the others elect another within about a second)\n")
+		}
 		var chs []string
 		for ch, n := range st.Channels {
 			chs = append(chs, fmt.Sprintf("%s %d", ch, n))

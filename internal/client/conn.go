@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -131,7 +132,7 @@ func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn,
 	if patient {
 		handshakeIdle = c.cfg.DialTimeout
 	}
-	qc, err := quic.DialAddr(ctx, c.Relay(), tlsConf, &quic.Config{
+	qc, err := dialQUIC(ctx, c.Relay(), tlsConf, &quic.Config{
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
 		MaxIdleTimeout:       maxIdleTimeout,
@@ -418,6 +419,9 @@ func (cn *conn) write(m proto.Message) error {
 
 // setCause records why the connection ends, unless a cause is known.
 func (cn *conn) setCause(err error) {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		err = errRelayGone // in words, without the socket's addresses
+	}
 	cn.errMu.Lock()
 	if cn.err == nil {
 		cn.err = err

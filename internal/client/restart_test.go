@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,11 +33,12 @@ func reconnecting(t *testing.T, r *relaytest.Relay, name, password, channel stri
 }
 
 // waitBack waits until c reconnected after a loss whose cause contains
-// why, and checks it is back in channel.
+// why (or one of its |-separated alternatives), and checks it is back in
+// channel.
 func waitBack(t *testing.T, ctx context.Context, c *testClient, why, channel string) {
 	t.Helper()
 	e := waitState(t, ctx, c.events, StateReconnecting)
-	if e.Err == nil || !strings.Contains(e.Err.Error(), why) {
+	if e.Err == nil || !slices.ContainsFunc(strings.Split(why, "|"), func(w string) bool { return strings.Contains(e.Err.Error(), w) }) {
 		t.Errorf("%s lost the connection because of %v, want %q", c.cfg.Name, e.Err, why)
 	}
 	waitState(t, ctx, c.events, StateConnected)
@@ -63,7 +65,10 @@ func TestKilledRelayRestartedClientsResume(t *testing.T) {
 	r.Kill(t)
 	r.Restart(t)
 	for _, c := range []*testClient{alice, bob} {
-		waitBack(t, ctx, c, "the relay restarted", "ops")
+		// A packet sent in the moment the relay was down is answered by
+		// the machine's "port unreachable" instead (connection refused):
+		// noticed at once too.
+		waitBack(t, ctx, c, "the relay restarted|nothing listens at its address", "ops")
 		if st := c.Stats(); st.Resumed != 1 || st.Reconnects != 1 {
 			t.Errorf("%s stats %+v", c.cfg.Name, st)
 		}
@@ -77,14 +82,20 @@ func TestKilledRelayRestartedClientsResume(t *testing.T) {
 	waitMsg(t, ctx, alice, func(m *proto.Text) bool { return m.Text == "after the restart" && m.FromName == "bob" })
 }
 
-// A relay that dies and stays away is noticed by the pings: nothing came
-// back for PingTimeout. When it returns, the client is back.
+// A relay that falls silent (its host or its network is gone: nothing
+// answers, not even the host's kernel) is noticed by the pings: nothing
+// came back for PingTimeout. When it is reachable again, the client is
+// back on its ticket.
 func TestSilentRelayNoticed(t *testing.T) {
 	r := relaytest.Start(t)
 	r.AddUser("alice", "pa", 0)
+	px := r.NewProxy(t)
 	ctx := testCtx(t)
-	alice := reconnecting(t, r, "alice", "pa", "lobby", nil)
-	r.Kill(t)
+	alice, err := dialRelay(t, px.Addr, r.Fingerprint, "alice", "pa", "lobby", func(c *Config) { c.Reconnect = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Freeze(true)
 	e := waitState(t, ctx, alice.events, StateReconnecting)
 	if e.Err == nil || !strings.Contains(e.Err.Error(), "the relay stopped answering") {
 		t.Fatalf("lost because of %v, want silence", e.Err)
@@ -92,13 +103,39 @@ func TestSilentRelayNoticed(t *testing.T) {
 	if alice.Stats().SilentDrops != 1 {
 		t.Errorf("stats %+v", alice.Stats())
 	}
-	r.Restart(t)
+	px.Freeze(false)
 	waitState(t, ctx, alice.events, StateConnected)
 	if ch, ok := alice.Channel(); !ok || ch.Name != "lobby" {
 		t.Errorf("back in %+v %v", ch, ok)
 	}
-	if st := r.Stats(); st.PasswordChecks != 0 || st.Resumed != 1 {
-		t.Errorf("restarted relay: %+v", st)
+	if st := r.Stats(); st.PasswordChecks != 1 || st.Resumed != 1 {
+		t.Errorf("relay: %+v, want the first login's password check and the return on the ticket", st)
+	}
+}
+
+// A relay whose program died while its host is up (kill -9, a crash) is
+// noticed at once, not after PingTimeout: the host answers the client's
+// next packet with ICMP "port unreachable", which the client's connected
+// UDP socket reports. When the relay is back, so is the client.
+func TestKilledRelayNoticedAtOnce(t *testing.T) {
+	r := relaytest.Start(t)
+	r.AddUser("alice", "pa", 0)
+	ctx := testCtx(t)
+	alice := reconnecting(t, r, "alice", "pa", "lobby", func(c *Config) {
+		c.PingTimeout = time.Hour // the pings would notice only after the test's deadline
+	})
+	r.Kill(t)
+	e := waitState(t, ctx, alice.events, StateReconnecting)
+	if !errors.Is(e.Err, errRelayGone) {
+		t.Errorf("lost because of %v, want %v", e.Err, errRelayGone)
+	}
+	if alice.Stats().SilentDrops != 0 {
+		t.Errorf("stats %+v: the pings noticed, not the refusal", alice.Stats())
+	}
+	r.Restart(t)
+	waitState(t, ctx, alice.events, StateConnected)
+	if ch, ok := alice.Channel(); !ok || ch.Name != "lobby" {
+		t.Errorf("back in %+v %v", ch, ok)
 	}
 }
 

@@ -19,7 +19,8 @@
 //     relay watches the bucket to know who talks elsewhere.
 //   - Presence: each relay puts its own sessions under its node name in a
 //     second bucket (max age RosterTTL, renewed every RosterTTL/3); the
-//     others watch it. A relay that dies disappears within RosterTTL.
+//     others watch it. A relay that dies disappears when it is counted
+//     dead: no heartbeat (hark.NAME.alive, core NATS) for PeerTimeout.
 //   - Events (texts, rings, kicks, replaced logins, talkers in open
 //     channels): hark.NAME.events, JSON with the proto message inside.
 //   - Open-mode name probes: hark.NAME.probe.NODE (is your session of this
@@ -86,9 +87,23 @@ type Config struct {
 	// VoiceQueue is how many frames may wait to be published (default
 	// 512); beyond that the oldest is dropped and counted.
 	VoiceQueue int
-	// LeaseTTL is how long a floor lives without renewal (default 1.5 s);
-	// RosterTTL the same for a relay's presence (default 1.5 s).
+	// LeaseTTL is how long a floor lives without renewal (default 3 s;
+	// renewed every LeaseTTL/3, and a renewal that gets no answer is
+	// tried again while the lease may be alive, so a busy machine does not
+	// cut a talker); RosterTTL the same for a relay's presence (default
+	// 30 s: a relay's death is told by its silence, PeerTimeout, so the
+	// whole list of its sessions is put again only every 10 s, not twice a
+	// second: with 600 sessions that re-put cost the idle cluster a fifth
+	// of a core). A relay that dies loses its floors and sessions when it
+	// is counted dead (PeerTimeout).
 	LeaseTTL, RosterTTL time.Duration
+	// PeerTimeout is how long another relay may stay silent before it
+	// counts as dead when its route is down too (its program died): its
+	// sessions leave the presence and its floors are free (default 1 s;
+	// with its route up, 3 × PeerTimeout: see expirePeers). Every relay
+	// says it is alive on core NATS every PeerTimeout/5, so this does not
+	// wait for JetStream.
+	PeerTimeout time.Duration
 	// ReadyTimeout bounds how long New waits for the embedded server to
 	// accept connections (default 10 s).
 	ReadyTimeout time.Duration
@@ -133,6 +148,9 @@ type NodeStatus struct {
 	Routes   []string         `json:"routes,omitempty"`
 	RTT      map[string]int64 `json:"rtt_us,omitempty"` // round trip to each peer, microseconds
 	Dropped  uint64           `json:"voice_dropped"`
+	// FloorLeader: this relay's NATS server leads the floor bucket's
+	// raft group (embedded server only).
+	FloorLeader bool `json:"floor_leader,omitempty"`
 }
 
 // Handler receives what comes from the other relays. Its methods are
@@ -190,6 +208,8 @@ type Cluster struct {
 
 	h atomic.Pointer[handlerBox]
 
+	rosterMu sync.Mutex // serialises applyRoster (watch and revive)
+
 	mu         sync.Mutex
 	want       map[string]bool               // guarded by mu: voice channels to subscribe
 	subs       map[string]*nats.Subscription // guarded by mu
@@ -212,17 +232,23 @@ type handlerBox struct{ h Handler }
 // made.
 type heldLease struct {
 	mu       sync.Mutex
-	rev      uint64 // guarded by mu
-	released bool   // guarded by mu
+	rev      uint64    // guarded by mu
+	renewed  time.Time // guarded by mu: when rev was written
+	released bool      // guarded by mu
 	val      []byte
 }
 
+// peer is another relay. seen is when it last said it was alive (core
+// NATS heartbeat or presence update); goneAt when it was counted dead.
 type peer struct {
-	seen  time.Time
-	rtt   time.Duration
-	up    bool
-	users int
-	gone  bool
+	seen     time.Time
+	goneAt   time.Time
+	rtt      time.Duration
+	up       bool
+	users    int
+	gone     bool
+	reviving bool   // a revive is under way
+	rev      uint64 // revision of the roster entry applied
 }
 
 type stats struct {
@@ -260,10 +286,13 @@ func New(cfg Config) (*Cluster, error) {
 		cfg.VoiceQueue = 512
 	}
 	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 1500 * time.Millisecond
+		cfg.LeaseTTL = 3 * time.Second
 	}
 	if cfg.RosterTTL <= 0 {
-		cfg.RosterTTL = 1500 * time.Millisecond
+		cfg.RosterTTL = 30 * time.Second
+	}
+	if cfg.PeerTimeout <= 0 {
+		cfg.PeerTimeout = time.Second
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 10 * time.Second
@@ -468,6 +497,19 @@ func (n *natsLog) Errorf(f string, a ...any) { n.l.Warn("nats: " + fmt.Sprintf(f
 func (n *natsLog) Debugf(f string, a ...any) {}
 func (n *natsLog) Tracef(f string, a ...any) {}
 
+// LeadsFloors reports whether this relay's embedded server leads the
+// floor bucket's raft group (every floor's compare-and-set goes through
+// that leader). False with an external NATS.
+func (c *Cluster) LeadsFloors() bool {
+	if c.srv == nil {
+		return false
+	}
+	return c.srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, "KV_"+c.floorBucket())
+}
+
+func (c *Cluster) floorBucket() string  { return "hark-" + c.cfg.Name + "-floor" }
+func (c *Cluster) rosterBucket() string { return "hark-" + c.cfg.Name + "-roster" }
+
 // Node returns this relay's node name.
 func (c *Cluster) Node() string { return c.cfg.Node }
 
@@ -501,6 +543,7 @@ func (c *Cluster) Start(h Handler) {
 			m.Respond(b)
 		}},
 		{c.prefix + "ping." + c.cfg.Node, func(m *nats.Msg) { m.Respond(nil) }},
+		{c.prefix + "alive", c.onAlive},
 		{c.prefix + "probe." + c.cfg.Node, func(m *nats.Msg) {
 			go func() { // the ping waits for the client: not on the subscription's goroutine
 				ans := []byte("free")
@@ -516,7 +559,8 @@ func (c *Cluster) Start(h Handler) {
 			c.log.Error("cluster: cannot subscribe", "subject", s.subj, "err", err)
 		}
 	}
-	c.wg.Add(5)
+	c.wg.Add(6)
+	go func() { defer c.wg.Done(); c.aliveLoop() }()
 	go func() { defer c.wg.Done(); c.publishLoop() }()
 	go func() { defer c.wg.Done(); c.subscribeLoop() }()
 	go func() { defer c.wg.Done(); c.setup() }()
@@ -572,6 +616,9 @@ func (c *Cluster) Kill() {
 	c.killed.Store(true)
 	c.cancel()
 	if c.srv != nil {
+		// A crash hands no raft leadership over: the others must elect
+		// new leaders after their election timeout, as after kill -9.
+		stopRaftSilently(c.srv)
 		c.srv.Shutdown()
 	}
 	c.nc.Close()
@@ -581,9 +628,9 @@ func (c *Cluster) Kill() {
 // setup makes (or opens) the buckets, retrying until the cluster's
 // JetStream is up, then watches them.
 func (c *Cluster) setup() {
-	floorCfg := jetstream.KeyValueConfig{Bucket: "hark-" + c.cfg.Name + "-floor", History: 1, TTL: c.cfg.LeaseTTL,
+	floorCfg := jetstream.KeyValueConfig{Bucket: c.floorBucket(), History: 1, TTL: c.cfg.LeaseTTL,
 		Storage: jetstream.MemoryStorage, Replicas: c.cfg.Replicas, LimitMarkerTTL: time.Second}
-	rosterCfg := jetstream.KeyValueConfig{Bucket: "hark-" + c.cfg.Name + "-roster", History: 1, TTL: c.cfg.RosterTTL,
+	rosterCfg := jetstream.KeyValueConfig{Bucket: c.rosterBucket(), History: 1, TTL: c.cfg.RosterTTL,
 		Storage: jetstream.MemoryStorage, Replicas: c.cfg.Replicas, LimitMarkerTTL: time.Second, MaxValueSize: 1 << 20}
 	open := func(cfg jetstream.KeyValueConfig) jetstream.KeyValue {
 		wait := 100 * time.Millisecond
@@ -688,7 +735,15 @@ type roster struct {
 	Users []proto.UserInfo `json:"users"`
 }
 
-func (c *Cluster) onRoster(e jetstream.KeyValueEntry) {
+func (c *Cluster) onRoster(e jetstream.KeyValueEntry) { c.applyRoster(e, false) }
+
+// applyRoster hands another relay's roster entry to the handler. alive:
+// the relay was heard from after it was counted dead (its heartbeat), so
+// its last roster is good again however old. Entries are applied one at a
+// time and never older over newer.
+func (c *Cluster) applyRoster(e jetstream.KeyValueEntry, alive bool) {
+	c.rosterMu.Lock()
+	defer c.rosterMu.Unlock()
 	h := c.handler()
 	if h == nil {
 		return
@@ -713,20 +768,53 @@ func (c *Cluster) onRoster(e jetstream.KeyValueEntry) {
 	}
 	c.mu.Lock()
 	p := c.peers[node]
+	if p != nil && (p.gone && !alive && e.Created().Before(p.goneAt) || e.Revision() < p.rev) {
+		// A value written before the relay was counted dead (a watcher
+		// that started again replays the bucket): not a sign of life. Or
+		// older than the one applied.
+		c.mu.Unlock()
+		return
+	}
 	if p == nil {
 		p = &peer{}
 		c.peers[node] = p
 		c.log.Info("cluster: a relay joined", "peer", node)
+	} else if p.gone {
+		c.log.Info("cluster: a relay is back", "peer", node)
 	}
-	p.seen, p.gone, p.users = time.Now(), false, len(r.Users)
+	p.seen, p.gone, p.users, p.rev = time.Now(), false, len(r.Users), e.Revision()
 	c.mu.Unlock()
 	h.Roster(node, r.Users)
+}
+
+// revive fetches the roster of a relay counted dead that was heard from
+// again, and applies it: the relay is back without waiting for its next
+// roster renewal (RosterTTL/3).
+func (c *Cluster) revive(node string) {
+	defer func() {
+		c.mu.Lock()
+		if p := c.peers[node]; p != nil {
+			p.reviving = false
+		}
+		c.mu.Unlock()
+	}()
+	box := c.rosterKV.Load()
+	if box == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+	defer cancel()
+	e, err := box.kv.Get(ctx, nodeKey(node))
+	if err != nil || c.ctx.Err() != nil {
+		return
+	}
+	c.applyRoster(e, true)
 }
 
 func (c *Cluster) peerGone(node string) {
 	c.mu.Lock()
 	if p := c.peers[node]; p != nil && !p.gone {
-		p.gone, p.up, p.users = true, false, 0
+		p.gone, p.up, p.users, p.goneAt = true, false, 0, time.Now()
 		c.log.Warn("cluster: a relay left or stopped answering; its sessions and floors are released", "peer", node)
 	}
 	c.mu.Unlock()
@@ -751,37 +839,36 @@ func (c *Cluster) SetRoster(users []proto.UserInfo) {
 }
 
 // rosterLoop puts this relay's roster when it changed and every
-// RosterTTL/3, and notices relays whose roster expired without a marker.
+// RosterTTL/3 (a put that fails is tried again 250 ms later).
 func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
 	t := time.NewTicker(c.cfg.RosterTTL / 3)
 	defer t.Stop()
-	exp := time.NewTicker(100 * time.Millisecond)
-	defer exp.Stop()
 	var sent uint64
+	var retry <-chan time.Time
 	key := nodeKey(c.cfg.Node)
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case <-exp.C:
-			c.expirePeers()
-			continue
 		case <-c.rosterKick:
+		case <-retry:
 		case <-t.C:
 			sent = 0 // renew
 		}
+		retry = nil
 		c.mu.Lock()
 		b, gen := c.roster, c.rosterGen
 		c.mu.Unlock()
 		if b == nil || gen == sent {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.RosterTTL)
+		ctx, cancel := context.WithTimeout(c.ctx, min(c.cfg.RosterTTL, 2*time.Second))
 		_, err := kv.Put(ctx, key, b)
 		cancel()
 		if err != nil {
 			c.st.publishErr.Add(1)
-			c.log.Debug("cluster: cannot publish this relay's sessions", "err", err)
+			c.log.Debug("cluster: cannot publish this relay's sessions; trying again", "err", err)
+			retry = time.After(250 * time.Millisecond)
 			continue
 		}
 		sent = gen
@@ -793,24 +880,111 @@ func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
 	}
 }
 
-// expirePeers drops relays whose roster was not renewed for RosterTTL and
-// a little (the bucket's expiry marker may come later than that).
+// aliveLoop tells the other relays every PeerTimeout/5 that this one is
+// alive, on core NATS: routes only, no JetStream, so the death of the
+// relay that led a bucket does not make the others look dead too; and
+// counts as dead the relays not heard of (expirePeers).
+func (c *Cluster) aliveLoop() {
+	t := time.NewTicker(c.cfg.PeerTimeout / 5)
+	defer t.Stop()
+	subj, me := c.prefix+"alive", []byte(c.cfg.Node)
+	for {
+		if err := c.nc.Publish(subj, me); err != nil && c.ctx.Err() == nil {
+			c.st.publishErr.Add(1)
+		}
+		c.expirePeers()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// onAlive notes another relay's heartbeat. A relay counted dead that is
+// heard again comes back with its sessions (revive).
+func (c *Cluster) onAlive(m *nats.Msg) {
+	node := string(m.Data)
+	if node == c.cfg.Node {
+		return
+	}
+	c.mu.Lock()
+	p := c.peers[node]
+	if p != nil && !p.gone {
+		p.seen = time.Now()
+	}
+	back := p != nil && p.gone && !p.reviving && c.ctx.Err() == nil
+	if back {
+		p.reviving = true
+	}
+	c.mu.Unlock()
+	if back {
+		go c.revive(node)
+	}
+}
+
+// expirePeers counts as dead the relays not heard of (heartbeat or
+// presence) for PeerTimeout whose route is down — a relay whose program
+// died: its machine closed the route's TCP connection at once — and those
+// not heard of for slowPeerFactor × PeerTimeout whatever their route (a
+// hung relay, a machine gone without a word: the route's own pings take
+// seconds). A relay whose route is up and whose heartbeats are late is
+// most likely busy (a login storm on a small machine): counting it dead
+// would take its people off every presence list and put them back a
+// moment later. With an external NATS no route is known: PeerTimeout.
 func (c *Cluster) expirePeers() {
-	var gone []string
+	var silent []string
 	now := time.Now()
 	c.mu.Lock()
 	for n, p := range c.peers {
-		if !p.gone && now.Sub(p.seen) > c.cfg.RosterTTL+200*time.Millisecond {
+		if !p.gone && now.Sub(p.seen) > c.cfg.PeerTimeout {
+			silent = append(silent, n)
+		}
+	}
+	c.mu.Unlock()
+	if len(silent) == 0 {
+		return
+	}
+	routed := c.routedPeers()
+	var gone []string
+	c.mu.Lock()
+	for _, n := range silent {
+		if p := c.peers[n]; p != nil && (!routed[n] || now.Sub(p.seen) > slowPeerFactor*c.cfg.PeerTimeout) {
 			gone = append(gone, n)
 		}
 	}
 	c.mu.Unlock()
 	for _, n := range gone {
+		c.rosterMu.Lock()
 		c.peerGone(n)
 		if h := c.handler(); h != nil {
 			h.Roster(n, nil)
 		}
+		c.rosterMu.Unlock()
 	}
+}
+
+// slowPeerFactor: a relay whose route is up is counted dead after this
+// many PeerTimeouts without a heartbeat.
+const slowPeerFactor = 3
+
+// routedPeers returns the relays the embedded server has a route to, by
+// node name (nil with an external NATS).
+func (c *Cluster) routedPeers() map[string]bool {
+	if c.srv == nil {
+		return nil
+	}
+	rz, err := c.srv.Routez(nil)
+	if err != nil {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, r := range rz.Routes {
+		if r.RemoteName != "" {
+			m[r.RemoteName] = true
+		}
+	}
+	return m
 }
 
 // Listen says whether this relay has sessions in channel: only then does
@@ -940,11 +1114,20 @@ func (c *Cluster) onEvent(m *nats.Msg) {
 	}
 }
 
+// acquireMax bounds AcquireFloor when its context has no deadline.
+const acquireMax = 10 * time.Second
+
 // AcquireFloor tries to take key for l with compare-and-set. ok is true
 // when l holds it now (renewed by this relay until ReleaseFloor); else cur
 // is who holds it. err is ErrNotReady (wrapped) when the cluster cannot
 // decide. It blocks for a round trip through the cluster's JetStream.
 func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Lease, ok bool, err error) {
+	if _, ok := ctx.Deadline(); !ok {
+		// It retries until ctx ends: never forever.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, acquireMax)
+		defer cancel()
+	}
 	box := c.floorKV.Load()
 	if box == nil {
 		return Lease{}, false, ErrNotReady
@@ -975,7 +1158,7 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 		rev, err := box.kv.Create(ctx, key, val)
 		if err == nil {
 			c.mu.Lock()
-			c.held[key] = &heldLease{rev: rev, val: val}
+			c.held[key] = &heldLease{rev: rev, val: val, renewed: time.Now()}
 			c.mu.Unlock()
 			c.st.acquired.Add(1)
 			return l, true, nil
@@ -1111,20 +1294,18 @@ func (c *Cluster) renewLoop() {
 				h.mu.Unlock()
 				continue
 			}
-			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LeaseTTL/2)
-			rev, err := box.kv.Update(ctx, k, h.val, h.rev)
-			cancel()
-			if err == nil {
-				h.rev = rev
-			}
+			alive, err := c.renew(box.kv, k, h)
 			h.mu.Unlock()
+			if err != nil && alive {
+				c.log.Debug("cluster: a floor's renewal got no answer; trying again", "key", k, "err", err)
+			}
 			c.mu.Lock()
 			still := c.held[k] == h
-			if err != nil && still {
+			if !alive && still {
 				delete(c.held, k)
 			}
 			c.mu.Unlock()
-			if err != nil && still && c.ctx.Err() == nil {
+			if !alive && still && c.ctx.Err() == nil {
 				c.st.lost.Add(1)
 				c.log.Warn("cluster: lost a floor (it could not be renewed)", "key", k, "err", err)
 				if hd := c.handler(); hd != nil {
@@ -1133,6 +1314,50 @@ func (c *Cluster) renewLoop() {
 			}
 		}
 	}
+}
+
+// renew renews lease h of key k once (h.mu held). It returns false when
+// the lease is lost: another relay holds the key now, or the lease could
+// be neither renewed nor taken again for LeaseTTL since its last renewal.
+// A renewal without an answer in time (a busy machine, the bucket electing
+// a leader) is tried again at the next tick while the lease may still be
+// alive; a lease that expired meanwhile, with nobody else on the floor, is
+// taken again; a renewal that was done but whose answer was lost is found
+// by its value.
+func (c *Cluster) renew(kv jetstream.KeyValue, k string, h *heldLease) (bool, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.LeaseTTL/3)
+	defer cancel()
+	rev, err := kv.Update(ctx, k, h.val, h.rev)
+	if err == nil {
+		h.rev, h.renewed = rev, time.Now()
+		return true, nil
+	}
+	if keyExists(err) || errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		// The key changed since our revision: it expired, or an Update
+		// of ours went through unanswered, or another relay holds it.
+		e, gerr := kv.Get(ctx, k)
+		switch {
+		case errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted):
+			rev, cerr := kv.Create(ctx, k, h.val)
+			if cerr == nil {
+				h.rev, h.renewed = rev, time.Now()
+				c.log.Info("cluster: a floor's lease had run out (no answer in time); taken again", "key", k)
+				return true, nil
+			}
+			if keyExists(cerr) {
+				return false, fmt.Errorf("another relay took the floor after its lease ran out: %w", cerr)
+			}
+			err = cerr
+		case gerr == nil && string(e.Value()) == string(h.val):
+			h.rev, h.renewed = e.Revision(), time.Now()
+			return true, nil
+		case gerr == nil:
+			return false, fmt.Errorf("another relay holds the floor now: %w", err)
+		default:
+			err = gerr
+		}
+	}
+	return time.Since(h.renewed) < c.cfg.LeaseTTL, err
 }
 
 // pingLoop measures the round trip to every other relay every 2 s.
@@ -1201,6 +1426,7 @@ func (c *Cluster) status() NodeStatus {
 	}
 	st.Node = c.cfg.Node
 	st.Dropped = c.q.dropped.Load()
+	st.FloorLeader = c.LeadsFloors()
 	st.RTT = map[string]int64{}
 	for n, d := range c.PeerRTT() {
 		st.RTT[n] = d.Microseconds()

@@ -34,8 +34,21 @@ func (r *rec) poke() {
 	default:
 	}
 }
-func (r *rec) Voice(ch string, b []byte) { r.voice <- b }
-func (r *rec) Event(ev Event)            { r.events <- ev }
+
+// Voice and Event never block the cluster's goroutines: beyond the
+// channels' room, frames and events are dropped (the tests wait for one).
+func (r *rec) Voice(ch string, b []byte) {
+	select {
+	case r.voice <- b:
+	default:
+	}
+}
+func (r *rec) Event(ev Event) {
+	select {
+	case r.events <- ev:
+	default:
+	}
+}
 func (r *rec) Roster(n string, u []proto.UserInfo) {
 	r.mu.Lock()
 	r.roster[n] = u
@@ -71,8 +84,9 @@ func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// startThree starts three clustered nodes on loopback, B and C routed to A.
-func startThree(t *testing.T) ([]*Cluster, []*rec) {
+// startThree starts three clustered nodes on loopback, B and C routed to A;
+// mod, if any, changes each node's configuration.
+func startThree(t *testing.T, mod ...func(*Config)) ([]*Cluster, []*rec) {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := Init(dir); err != nil {
@@ -90,7 +104,11 @@ func startThree(t *testing.T) ([]*Cluster, []*rec) {
 		peers = append(peers, "nats://"+a)
 	}
 	for i, n := range []string{"a", "b", "c"} {
-		c, err := New(Config{Name: "test", Node: n, Listen: addrs[i], Peers: peers, DataDir: t.TempDir(), Keys: keys, Replicas: 3, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		cfg := Config{Name: "test", Node: n, Listen: addrs[i], Peers: peers, DataDir: t.TempDir(), Keys: keys, Replicas: 3, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		for _, m := range mod {
+			m(&cfg)
+		}
+		c, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +129,8 @@ func startThree(t *testing.T) ([]*Cluster, []*rec) {
 
 func TestClusterFloorVoiceRoster(t *testing.T) {
 	cs, rs := startThree(t)
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 
 	// Roster: every node sees the others'.
 	for i, c := range cs {
@@ -160,6 +179,9 @@ func TestClusterFloorVoiceRoster(t *testing.T) {
 	cs[2].Listen("ops", true)
 	frame := proto.AppendVoice(nil, proto.VoiceHeader{Channel: 1, Duration: 960}, []byte{1, 2, 3})
 	for {
+		if ctx.Err() != nil {
+			t.Fatal("C never got A's voice frame")
+		}
 		cs[0].PublishVoice("ops", frame)
 		select {
 		case b := <-rs[2].voice:
@@ -238,7 +260,8 @@ func TestClusterExternalNATS(t *testing.T) {
 			t.Error("an embedded server runs with --nats")
 		}
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	key := FloorKey("lobby")
 	if _, ok, err := cs[0].AcquireFloor(ctx, key, Lease{Session: 1, Name: "alice"}); !ok || err != nil {
 		t.Fatalf("x: %v %v", ok, err)
@@ -250,4 +273,20 @@ func TestClusterExternalNATS(t *testing.T) {
 	rs[1].waitFor(t, "y to see alice's floor", func() bool { l := rs[1].floors[key]; return l != nil && l.Name == "alice" })
 	cs[0].ReleaseFloor(key)
 	rs[1].waitFor(t, "y to see the floor free", func() bool { return rs[1].floors[key] == nil })
+}
+
+// A relay counted dead while it is alive (its heartbeats were late on a
+// busy machine) comes back with its sessions at its next heartbeat, not
+// at its next roster renewal (RosterTTL/3: here a minute, longer than
+// the test waits).
+func TestClusterPeerCountedDeadComesBack(t *testing.T) {
+	cs, rs := startThree(t, func(c *Config) { c.RosterTTL = 3 * time.Minute })
+	cs[1].SetRoster([]proto.UserInfo{{Session: 7, Name: "bob"}})
+	rs[0].waitFor(t, "a to see bob at b", func() bool { return len(rs[0].roster["b"]) == 1 })
+	// What expirePeers does when b is silent too long.
+	cs[0].rosterMu.Lock()
+	cs[0].peerGone("b")
+	rs[0].Roster("b", nil)
+	cs[0].rosterMu.Unlock()
+	rs[0].waitFor(t, "a to see bob again after b's next heartbeat", func() bool { return len(rs[0].roster["b"]) == 1 })
 }

@@ -47,7 +47,7 @@ import (
 
 // Config describes one load run.
 type Config struct {
-	Addr        string        // relay address HOST:PORT
+	Addr        string        // relay address HOST:PORT (or several, comma-separated: see cluster.go)
 	Fingerprint string        // relay certificate fingerprint
 	Sessions    int           // N
 	Talkers     int           // M (≤ Sessions)
@@ -58,6 +58,7 @@ type Config struct {
 	Password    string        // for every session (open relays ignore it)
 	UserPrefix  string        // session names are PREFIX0001…; default "load"
 	PID         int           // relay process id for /proc figures; 0: none
+	MorePIDs    []int         // the other relays' process ids (several relays: CPU added)
 	MetricsURL  string        // relay /metrics URL to read drop counters; "" none
 	Connectors  int           // logins in parallel; default 32
 	Logger      *slog.Logger
@@ -201,7 +202,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		transports = append(transports, &quic.Transport{Conn: pc})
 	}
-	raddr, err := net.ResolveUDPAddr("udp", cfg.Addr)
+	raddrs, err := relayAddrs(cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +247,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := s.login(runCtx, transports[s.group], raddr, qconf, cfg); err != nil {
+			if err := s.login(runCtx, transports[s.group], raddrs[s.idx%len(raddrs)], qconf, cfg); err != nil {
 				errs <- fmt.Errorf("session %d: %w", s.idx, err)
 			}
 		}()
@@ -264,7 +265,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		go func() { defer readers.Done(); s.readControl() }()
 	}
 
-	cpu0, _ := readCPU(cfg.PID)
+	cpu0 := relaysCPU(cfg)
 	self0 := selfCPU()
 	// Talk: talker ti starts ti/M of a frame period after the first, so the
 	// relay sees frames spread over the period as from independent people.
@@ -294,7 +295,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	case <-drain.C:
 	case <-ctx.Done():
 	}
-	cpu1, _ := readCPU(cfg.PID)
+	cpu1 := relaysCPU(cfg)
 	res.ToolCPU = selfCPU() - self0
 	if cfg.PID > 0 {
 		res.RSSAfter, _ = readRSS(cfg.PID)

@@ -39,9 +39,11 @@ import (
 //     name that is logged in at another relay ends that session there
 //     (accounts: newest wins) or is refused (open mode).
 //
-// What the relay does not share: history (each relay records its own
-// talkers' transmissions and the texts it handled), alarms, bans, the
-// admin session list (local sessions only).
+// What the relay does not share: history (each relay records what its own
+// users said: its talkers' transmissions and pages, the channel texts and
+// rings they sent, their texts to someone offline; frames and texts from
+// other relays are delivered, not recorded), alarms, bans, the admin
+// session list (local sessions only). README, design notes, says why.
 
 // Cluster is what the relay needs from its cluster membership
 // (*cluster.Cluster; tests may fake it). The relay calls Start once from
@@ -60,13 +62,18 @@ type Cluster interface {
 }
 
 // pendingMax is how many frames of a talker wait for the cluster's answer
-// to its floor request; older ones are dropped (counted "pending_full").
-const pendingMax = 25
+// to its floor request: all of acquireWait at 20 ms a frame, so that a slow
+// answer (a busy machine: 0.5-2 s at load 15-19 on 2 cores) costs the
+// listeners a late start, not the first words. Older ones are dropped
+// (counted "queue_full").
+const pendingMax = int(acquireWait / (20 * time.Millisecond))
 
 // acquireWait bounds the wait for the cluster's answer to a floor or page
 // request. After the death of the relay that led the floor bucket,
-// JetStream elects a new leader (4-9 s in nats-server); requests in that
-// time wait this long and are then refused ("try again in a moment").
+// JetStream elects a new leader (within about 1.1 s with the embedded
+// server, package cluster's raft.go; 4-9 s with an external nats-server
+// left at its defaults); requests in that time wait for it, at most this
+// long, and are then refused ("try again in a moment").
 const acquireWait = 3 * time.Second
 
 // sessionIDBits is how many low bits of a clustered session id count the

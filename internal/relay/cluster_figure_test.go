@@ -31,7 +31,11 @@ func TestClusterHopFigure(t *testing.T) {
 	var rf roster
 	waitOnline(t, far, &rf, "talker", talker.Session())
 	// Warm up until the far relay listens to the channel.
+	warm := time.Now().Add(relaytest.WaitTimeout)
 	for seq := uint16(0); ; seq++ {
+		if time.Now().After(warm) {
+			t.Fatalf("relay B did not pass on relay A's frames within %v", relaytest.WaitTimeout)
+		}
 		talker.SendVoice(proto.VoiceHeader{Channel: 2, Seq: seq, Duration: 960}, []byte{0})
 		near.RecvRaw(t)
 		select {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/relay"
@@ -58,18 +59,29 @@ func (r *roster) String() string {
 
 // waitRoster reads c's messages until its roster is want (other messages
 // are discarded) and returns it.
+// It fails the test after relaytest.WaitTimeout, also while messages keep
+// coming (a roster that changes all the time).
 func waitRoster(t *testing.T, c *relaytest.Client, r *roster, want string) {
 	t.Helper()
+	deadline := time.Now().Add(relaytest.WaitTimeout)
 	for r.String() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's roster is %q after %v, want %q", c.Welcome.Name, r.String(), relaytest.WaitTimeout, want)
+		}
 		m := c.Next(t)
 		r.apply(m)
 	}
 }
 
 // waitOnline reads c's messages until its roster has name with session id.
+// It fails the test after relaytest.WaitTimeout.
 func waitOnline(t *testing.T, c *relaytest.Client, r *roster, name string, id uint32) {
 	t.Helper()
+	deadline := time.Now().Add(relaytest.WaitTimeout)
 	for r.users[id].Name != name {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not see %s#%d online after %v: %s", c.Welcome.Name, name, id, relaytest.WaitTimeout, r)
+		}
 		r.apply(c.Next(t))
 	}
 }
@@ -233,7 +245,11 @@ func TestClusterFloorContention(t *testing.T) {
 // waitFloorAnswer returns c's next FloorGrant or FloorDeny for channel 1.
 func waitFloorAnswer(t *testing.T, c *relaytest.Client) proto.Message {
 	t.Helper()
+	deadline := time.Now().Add(relaytest.WaitTimeout)
 	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no floor grant or refusal within %v", c.Welcome.Name, relaytest.WaitTimeout)
+		}
 		m := c.Next(t)
 		switch m := m.(type) {
 		case *proto.FloorGrant:
@@ -317,7 +333,10 @@ func TestClusterDuplicateLoginAndKick(t *testing.T) {
 	}
 	// root hears alice's old session go and the new one come.
 	waitOnline(t, root, &rr, "alice", fresh.Session())
-	for rr.users[old.Session()].Name == "alice" {
+	for deadline := time.Now().Add(relaytest.WaitTimeout); rr.users[old.Session()].Name == "alice"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("root still sees alice's older session after %v", relaytest.WaitTimeout)
+		}
 		rr.apply(root.Next(t))
 	}
 
@@ -372,5 +391,71 @@ func TestClusterOpenNameProbe(t *testing.T) {
 	again := nodes[1].Dial(t, "alice", "") // before A's presence expired
 	if again.Welcome.Name != "alice" {
 		t.Errorf("welcome %+v", again.Welcome)
+	}
+}
+
+// floorLeader returns the index of the relay whose embedded NATS server
+// leads the floor bucket's raft group, waiting (bounded) for one.
+func floorLeader(t *testing.T, nodes []*relaytest.Node) int {
+	t.Helper()
+	deadline := time.Now().Add(relaytest.WaitTimeout)
+	for {
+		for i, n := range nodes {
+			if n.Cluster.LeadsFloors() {
+				return i
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no relay leads the floor bucket after %v", relaytest.WaitTimeout)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a server's state: it has no event for this
+	}
+}
+
+// A floor held by a talker at a relay that dies — the relay that led the
+// floor bucket, the worst case — is free at the others when the relay is
+// counted dead, the talker is gone from their presence, and the first
+// press of a talker at another relay after that is granted: the cluster
+// elected a new leader for the bucket meanwhile (nats-server's own
+// election timeout, 4-9 s, made this press wait acquireWait and be
+// refused with "try again").
+func TestClusterDeadRelayFreesFloor(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
+	li := floorLeader(t, nodes)
+	lead, other := nodes[li], nodes[(li+1)%3]
+	alice := lead.Dial(t, "alice", "")
+	bob := other.Dial(t, "bob", "")
+	alice.Join(t, "lobby")
+	bob.Join(t, "lobby")
+	var rb roster
+	waitRoster(t, bob, &rb, expectRoster(alice, bob))
+	alice.MustSend(t, &proto.FloorRequest{Channel: 1})
+	relaytest.Wait(t, alice, func(m *proto.FloorGrant) bool { return true })
+	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && m.Talking })
+	alice.SendVoice(proto.VoiceHeader{Channel: 1, Duration: 960, Flags: proto.FlagStart}, []byte{1})
+
+	killed := time.Now()
+	relaytest.KillNode(t, lead)
+	relaytest.Wait(t, bob, func(m *proto.Talking) bool { return m.Name == "alice" && !m.Talking })
+	freed := time.Since(killed)
+	relaytest.Wait(t, bob, func(m *proto.PresenceChange) bool {
+		return m.Kind == proto.PresenceOffline && m.User.Name == "alice"
+	})
+	gone := time.Since(killed)
+	bob.MustSend(t, &proto.FloorRequest{Channel: 1})
+	m := relaytest.Wait(t, bob, func(m proto.Message) bool {
+		switch m := m.(type) {
+		case *proto.FloorGrant, *proto.FloorDeny:
+			return true
+		case *proto.Error:
+			return m.About == proto.TypeFloorRequest
+		}
+		return false
+	})
+	granted := time.Since(killed)
+	t.Logf("relay %s (floor bucket leader) killed: its floor free at %s in %v, alice offline in %v, bob's press granted %v after the kill",
+		lead.Cluster.Node(), other.Cluster.Node(), freed.Round(time.Millisecond), gone.Round(time.Millisecond), granted.Round(time.Millisecond))
+	if _, ok := m.(*proto.FloorGrant); !ok {
+		t.Fatalf("bob's press after the floor bucket's leader died: %+v, want granted", m)
 	}
 }
