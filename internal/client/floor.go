@@ -100,6 +100,8 @@ func (c FloorCause) String() string {
 // FloorChange is one change of a Floor's state, given to
 // FloorConfig.OnChange.
 type FloorChange struct {
+	// Press is the number of the press the change belongs to (Wants).
+	Press    uint64
 	From, To FloorState
 	Cause    FloorCause
 	Err      error // the refusal or the cut (nil for FloorCauseNone)
@@ -225,9 +227,10 @@ func (f *Floor) Stats() FloorStats {
 
 // Press is the talk button going down: from idle it asks for the floor
 // with req (on the floor's goroutine, after the last transmission's end);
-// while releasing, the request still out is taken up again. It returns
-// false when the press changes nothing (already pressed, busy, refused or
-// cut until the release, or closed).
+// while releasing, the request still out is taken up again (req is not
+// used and may be nil). It returns false when the press changes nothing
+// (already pressed, busy, refused or cut until the release, closed, or no
+// req to ask with).
 func (f *Floor) Press(req FloorRequest) bool {
 	f.mu.Lock()
 	switch {
@@ -236,7 +239,7 @@ func (f *Floor) Press(req FloorRequest) bool {
 		return false
 	case f.state == FloorReleasing:
 		f.setLocked(FloorChange{From: f.state, To: FloorRequesting})
-	case f.state == FloorIdle:
+	case f.state == FloorIdle && req != nil:
 		f.press++
 		f.held, f.heldLen = nil, 0
 		f.stats.Requests++
@@ -441,10 +444,11 @@ func (f *Floor) abortLocked(why error) {
 		f.tx = nil
 	}
 	dropped := f.dropHeldLocked()
-	if f.state == FloorRequesting || f.state == FloorReleasing {
+	pending := f.state == FloorRequesting || f.state == FloorReleasing
+	f.setLocked(FloorChange{From: f.state, To: FloorIdle, Cause: FloorCauseAborted, Err: why, Dropped: dropped})
+	if pending {
 		f.press++ // the answer to the old request is given back
 	}
-	f.setLocked(FloorChange{From: f.state, To: FloorIdle, Cause: FloorCauseAborted, Err: why, Dropped: dropped})
 }
 
 // Close aborts what is under way and stops the floor; later presses do
@@ -494,6 +498,7 @@ func (f *Floor) endLocked(tx FloorTx) {
 
 // setLocked moves to c.To and queues c for OnChange.
 func (f *Floor) setLocked(c FloorChange) {
+	c.Press = f.press
 	f.state = c.To
 	f.stateSeen.Store(uint32(c.To))
 	w := f.press << 1
