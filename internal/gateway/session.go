@@ -49,7 +49,7 @@ type session struct {
 	sessionID uint32 // relay session id; set before the session joins a hub
 	name      string
 
-	transmitting atomic.Bool         // the browser is on the air: it gets no audio
+	transmitting atomic.Bool // the browser is on the air: it gets no audio
 
 	// floor is the push-to-talk state machine (client.Floor, the one talk
 	// uses), made by initFloor; its changes are queued in floorQ (guarded
@@ -58,7 +58,7 @@ type session struct {
 	floorMu   sync.Mutex
 	floorQ    []client.FloorChange
 	floorWake chan struct{}
-	hub          atomic.Pointer[hub] // the channel's hub, read by the voice pump
+	hub       atomic.Pointer[hub] // the channel's hub, read by the voice pump
 	// monHubs are the hubs of the monitored channels but the own one, and
 	// callHub the session's private hub for calls to it (intercom.go):
 	// written by the loop (callHub also by the voice pump), read by the
