@@ -894,3 +894,48 @@ func TestNoLeaks(t *testing.T) {
 		}
 	}
 }
+
+// TestShortPressHeard: the floor policy (client.Floor) through the
+// gateway: what the browser sent before the relay granted the floor is
+// held and sent on the grant, also when the button was released before
+// the grant; then the transmission ends and the page is told.
+func TestShortPressHeard(t *testing.T) {
+	r := newFakeRelay()
+	r.talkGate = make(chan struct{})
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := sourcePCM(t)
+	a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+	var sent [][]byte
+	for i := range 5 {
+		pkt, err := enc.Encode(src[i*960:(i+1)*960], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := append(make([]byte, binHeaderLen), pkt...)
+		msg[0] = binOpus
+		if err := a.sendBin(msg); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, pkt)
+	}
+	a.send(map[string]any{"t": "talk", "on": false})
+	a.send(map[string]any{"t": "ping"})
+	a.expect("pong", nil) // the gateway has handled the press, the audio and the release
+	close(r.talkGate)     // the grant comes after the release
+	a.expect("floor", func(m map[string]any) bool { return m["granted"] == true && m["state"] == "idle" })
+	frames := relayFrames(t, r)
+	if len(frames) != len(sent)+1 {
+		t.Fatalf("relay got %d frames, want the %d said before the grant + the end frame", len(frames), len(sent))
+	}
+	for i, p := range sent {
+		if !bytes.Equal(frames[i].Opus, p) {
+			t.Fatalf("frame %d was changed", i)
+		}
+	}
+}

@@ -199,6 +199,8 @@ func (s *session) floorChanged(c client.FloorChange) {
 			s.floorRefused(tx, c.Err)
 		} else if c.Err != nil {
 			s.sendError("talk", "Your transmission was cut: "+c.Text())
+		} else if c.From == client.FloorReleasing && tx.format != "clip" {
+			s.sendJSON(map[string]any{"t": "floor", "granted": true, "state": c.To.String()})
 		}
 	default:
 		return
