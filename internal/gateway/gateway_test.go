@@ -501,16 +501,7 @@ func TestOpusPath(t *testing.T) {
 		if i > 0 {
 			<-tk.C
 		}
-		pkt, err := enc.Encode(src[i:i+960], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg := append(make([]byte, binHeaderLen), pkt...)
-		msg[0] = binOpus
-		if err := a.sendBin(msg); err != nil {
-			t.Fatal(err)
-		}
-		sent = append(sent, pkt)
+		sent = append(sent, sendOpus(t, a, enc, src[i:i+960]))
 		if i == 960*10 {
 			// Not Opus: a TOC byte announcing code-3 with no frame count.
 			if err := a.sendBin([]byte{binOpus, 0, 0, 0, 0, 0, 0, 0, 0x03}); err != nil {
@@ -913,16 +904,7 @@ func TestShortPressHeard(t *testing.T) {
 	a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
 	var sent [][]byte
 	for i := range 5 {
-		pkt, err := enc.Encode(src[i*960:(i+1)*960], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg := append(make([]byte, binHeaderLen), pkt...)
-		msg[0] = binOpus
-		if err := a.sendBin(msg); err != nil {
-			t.Fatal(err)
-		}
-		sent = append(sent, pkt)
+		sent = append(sent, sendOpus(t, a, enc, src[i*960:(i+1)*960]))
 	}
 	a.send(map[string]any{"t": "talk", "on": false})
 	a.send(map[string]any{"t": "ping"})
@@ -938,4 +920,20 @@ func TestShortPressHeard(t *testing.T) {
 			t.Fatalf("frame %d was changed", i)
 		}
 	}
+}
+
+// sendOpus encodes pcm and sends it as the page's WebCodecs path does; it
+// returns the packet.
+func sendOpus(t *testing.T, a *wsClient, enc *codec.Encoder, pcm []int16) []byte {
+	t.Helper()
+	pkt, err := enc.Encode(pcm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := append(make([]byte, binHeaderLen), pkt...)
+	msg[0] = binOpus
+	if err := a.sendBin(msg); err != nil {
+		t.Fatal(err)
+	}
+	return pkt
 }
