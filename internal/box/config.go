@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/engine"
 	"github.com/hark-intercom/hark/internal/gpio"
+	"github.com/hark-intercom/hark/internal/playout"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -72,6 +74,10 @@ type Config struct {
 	// Listen names channels the box hears besides Channel (it talks only
 	// in Channel).
 	Listen []string
+	// Volumes are per-channel volumes by channel name ("volume #dock =
+	// 50": 0.5), for the box's channel and the ones it listens to: 1 as
+	// received, 0 silent, up to playout.MaxGain. Absent: 1.
+	Volumes map[string]float64
 	// Call is the user the call button talks to alone while held (a
 	// whisper); CallButton the button, like PageButton; CallDevice the
 	// evdev device of a CallButton key.
@@ -114,10 +120,19 @@ func ParseConfig(b []byte) (Config, error) {
 		if !ok {
 			return Config{}, fmt.Errorf("line %d: expected key = value, got %q", n, text)
 		}
-		k = strings.ToLower(strings.TrimSpace(k))
+		raw := strings.TrimSpace(k)
+		k = strings.ToLower(raw)
 		v, err := value(strings.TrimSpace(v))
 		if err != nil {
 			return Config{}, fmt.Errorf("line %d: %w", n, err)
+		}
+		if rest, ok := strings.CutPrefix(k, "volume"); ok && rest != "" {
+			// "volume #NAME": the channel's name as written (not lowercased).
+			name, ok := strings.CutPrefix(strings.TrimSpace(raw[len("volume"):]), "#")
+			if !ok || (rest[0] != ' ' && rest[0] != '\t' && rest[0] != '#') {
+				return Config{}, fmt.Errorf("line %d: %q: a channel's volume is set as volume #CHANNEL = PERCENT", n, raw)
+			}
+			k = "volume #" + strings.TrimSpace(name)
 		}
 		if prev, dup := seen[k]; dup {
 			return Config{}, fmt.Errorf("line %d: %s is already set on line %d", n, k, prev)
@@ -169,7 +184,7 @@ var keys = []string{"relay", "user", "password", "password-file", "channel", "fi
 	"audio-backend", "capture-device", "playback-device", "frame", "complexity", "mute",
 	"ptt-evdev", "ptt-evdev-key", "ptt-evdev-grab", "gpio-chip", "ptt-gpio-line", "ptt-gpio-active-low",
 	"ptt-gpio-bias", "ptt-gpio-debounce", "vad", "vad-preroll", "replay-button", "replay-button-device", "page-button", "page-button-device",
-	"listen", "call", "call-button", "call-button-device",
+	"listen", "volume #CHANNEL", "call", "call-button", "call-button-device",
 	"led-connected", "led-talking", "led-receiving", "led-ring", "led-active-low", "ring-led-for",
 	"log-level", "log-json"}
 
@@ -298,6 +313,10 @@ func (c *Config) set(k, v string) error {
 	case "log-json":
 		c.LogJSON, err = parseBool(v)
 	default:
+		if name, ok := strings.CutPrefix(k, "volume #"); ok {
+			// k keeps the name as written (see ParseConfig).
+			return c.setVolume(name, v)
+		}
 		sorted := append([]string(nil), keys...)
 		sort.Strings(sorted)
 		return fmt.Errorf("unknown setting; the settings are %s", strings.Join(sorted, ", "))
@@ -336,9 +355,30 @@ func (c *Config) check() error {
 	if c.CallDevice != "" && !isKeyName(c.CallButton) {
 		return fmt.Errorf("call-button-device is set but call-button %q is not a key name (KEY_… or BTN_…)", c.CallButton)
 	}
+	for name := range c.Volumes {
+		if name != c.Channel && !slices.Contains(c.Listen, name) {
+			return fmt.Errorf("volume #%s is set but %s is neither the box's channel nor in listen: add it to listen = (or set channel = %s)", name, name, name)
+		}
+	}
 	if c.RingFor <= 0 {
 		return fmt.Errorf("ring-led-for must be positive")
 	}
+	return nil
+}
+
+// setVolume parses "volume #NAME = PERCENT" (50 or 50 %).
+func (c *Config) setVolume(name, v string) error {
+	if err := accounts.CheckName("channel", name); err != nil {
+		return err
+	}
+	p, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(v, "%")), 64)
+	if err != nil || p < 0 || p > playout.MaxGain*100 {
+		return fmt.Errorf("%q: give a percentage from 0 (silent) to %d (100 is as received)", v, playout.MaxGain*100)
+	}
+	if c.Volumes == nil {
+		c.Volumes = map[string]float64{}
+	}
+	c.Volumes[name] = p / 100
 	return nil
 }
 
