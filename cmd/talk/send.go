@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/client/voicefile"
 	"github.com/hark-intercom/hark/internal/wav"
+	"github.com/hark-intercom/hark/proto"
 )
 
 func init() {
@@ -29,7 +31,7 @@ With --to NAME it is a call: only that user hears it (they need not be
 in your channel, and no channel floor is needed); a user who is not
 online is refused (status 1).`,
 		Flags: append(commonFlags(), frameFlag(), fecFlag(),
-			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "call this user: only they hear the file (whisper)"}),
+			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "call this `USER` (or several: bob,carol; or everyone online with a role: role:page): only they hear the file (whisper)"}),
 		Action: func(cc *cli.Context) error { return sendFile(cc, false) },
 	})
 	register(&cli.Command{
@@ -63,12 +65,25 @@ func sendFile(cc *cli.Context, page bool) error {
 	to := ""
 	if !page {
 		to = cc.String("to")
-		if to != "" {
-			if err := accounts.CheckName("user", to); err != nil {
+		names := client.Callees(to)
+		if to != "" && len(names) == 0 {
+			return usagef("--to names nobody: give a user, a comma-separated list, or role:NAME")
+		}
+		if len(names) > proto.MaxCallees {
+			return usagef("--to names %d people: a call reaches at most %d", len(names), proto.MaxCallees)
+		}
+		for _, n := range names {
+			if role, ok := strings.CutPrefix(n, proto.GroupCallRole); ok {
+				if _, err := accounts.ParseRoles(role); err != nil || role == "" {
+					return usagef("--to %s: there is no role %q (the roles are page and admin)", n, role)
+				}
+				continue
+			}
+			if err := accounts.CheckName("user", n); err != nil {
 				return usagef("--to: %v", err)
 			}
-			if to == cfg.Name {
-				return usagef("--to %s is you: call someone else", to)
+			if n == cfg.Name {
+				return usagef("--to %s is you: call someone else", n)
 			}
 		}
 	}
