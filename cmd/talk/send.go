@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -13,7 +12,6 @@ import (
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/client/voicefile"
 	"github.com/hark-intercom/hark/internal/wav"
-	"github.com/hark-intercom/hark/proto"
 )
 
 func init() {
@@ -65,25 +63,9 @@ func sendFile(cc *cli.Context, page bool) error {
 	to := ""
 	if !page {
 		to = cc.String("to")
-		names := client.Callees(to)
-		if to != "" && len(names) == 0 {
-			return usagef("--to names nobody: give a user, a comma-separated list, or role:NAME")
-		}
-		if len(names) > proto.MaxCallees {
-			return usagef("--to names %d people: a call reaches at most %d", len(names), proto.MaxCallees)
-		}
-		for _, n := range names {
-			if role, ok := strings.CutPrefix(n, proto.GroupCallRole); ok {
-				if _, err := accounts.ParseRoles(role); err != nil || role == "" {
-					return usagef("--to %s: there is no role %q (the roles are page and admin)", n, role)
-				}
-				continue
-			}
-			if err := accounts.CheckName("user", n); err != nil {
+		if to != "" {
+			if err := accounts.CheckCallees(client.Callees(to), cfg.Name); err != nil {
 				return usagef("--to: %v", err)
-			}
-			if n == cfg.Name {
-				return usagef("--to %s is you: call someone else", n)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/engine"
 	"github.com/hark-intercom/hark/internal/gpio"
 	"github.com/hark-intercom/hark/internal/playout"
@@ -79,7 +80,7 @@ type Config struct {
 	// received, 0 silent, up to playout.MaxGain. Absent: 1.
 	Volumes map[string]float64
 	// Call is the user the call button talks to alone while held (a
-	// whisper); CallButton the button, like PageButton; CallDevice the
+	// whisper), or several: a comma-separated list, or role:NAME; CallButton the button, like PageButton; CallDevice the
 	// evdev device of a CallButton key.
 	Call, CallButton, CallDevice string
 
@@ -283,7 +284,7 @@ func (c *Config) set(k, v string) error {
 			return fmt.Errorf("%d channels: a box hears at most %d besides its own", len(c.Listen), proto.MaxMonitored)
 		}
 	case "call":
-		if err := accounts.CheckName("user", v); err != nil {
+		if err := accounts.CheckCallees(client.Callees(v), ""); err != nil {
 			return err
 		}
 		c.Call = v
@@ -349,8 +350,8 @@ func (c *Config) check() error {
 	if c.Call != "" && c.CallButton == "" {
 		return fmt.Errorf("call = %s is set but call-button is not: set the button that calls them", c.Call)
 	}
-	if c.Call != "" && c.Call == c.User {
-		return fmt.Errorf("call = %s is this box's own user: name the user the button talks to", c.Call)
+	if c.Call != "" && slices.Contains(client.Callees(c.Call), c.User) {
+		return fmt.Errorf("call = %s names this box's own user: name the users the button talks to", c.Call)
 	}
 	if c.CallDevice != "" && !isKeyName(c.CallButton) {
 		return fmt.Errorf("call-button-device is set but call-button %q is not a key name (KEY_… or BTN_…)", c.CallButton)

@@ -21,6 +21,9 @@ func TestConfigListenAndCall(t *testing.T) {
 	if strings.Join(cfg.Listen, "|") != "ops|dock" || cfg.Call != "frontdesk" || cfg.CallButton != "GPIO27" {
 		t.Fatalf("parsed %+v", cfg)
 	}
+	if cfg, err = ParseConfig([]byte(base + "call = frontdesk, role:page\ncall-button = GPIO27\n")); err != nil || cfg.Call != "frontdesk, role:page" {
+		t.Fatalf("a call to a group: %q, %v", cfg.Call, err)
+	}
 	cfg, err = ParseConfig([]byte(base + "channel = Lobby\nlisten = ops, Dock\nvolume #Dock = 50\nVolume #ops = 150 %\nvolume #Lobby = 0\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +40,8 @@ func TestConfigListenAndCall(t *testing.T) {
 		{"call = frontdesk\n", "call-button is not"},
 		{"call-button = GPIO27\n", "call is not"},
 		{"call = door\ncall-button = GPIO27\n", "own user"},
+		{"call = frontdesk, door\ncall-button = GPIO27\n", "own user"},
+		{"call = role:nurses\ncall-button = GPIO27\n", "no role"},
 		{"listen = ops, no such\n", "listen"},
 		{"call = frontdesk\ncall-button = GPIO27\ncall-button-device = /dev/input/x\n", "not a key name"},
 	} {
