@@ -937,3 +937,44 @@ func sendOpus(t *testing.T, a *wsClient, enc *codec.Encoder, pcm []int16) []byte
 	}
 	return pkt
 }
+
+// TestPressAgainBeforeTheAnswer: released and pressed again before the
+// relay answered, the page keeps its one request: on the grant both
+// presses' audio goes out in order, and the transmission stays on the air
+// until the second release.
+func TestPressAgainBeforeTheAnswer(t *testing.T) {
+	r := newFakeRelay()
+	r.talkGate = make(chan struct{})
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := sourcePCM(t)
+	var sent [][]byte
+	for press := range 2 {
+		a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+		for i := range 3 {
+			sent = append(sent, sendOpus(t, a, enc, src[(press*3+i)*960:(press*3+i+1)*960]))
+		}
+		if press == 0 {
+			a.send(map[string]any{"t": "talk", "on": false})
+		}
+	}
+	a.send(map[string]any{"t": "ping"})
+	a.expect("pong", nil)
+	close(r.talkGate)
+	a.expect("floor", func(m map[string]any) bool { return m["granted"] == true && m["state"] == "talking" })
+	a.send(map[string]any{"t": "talk", "on": false})
+	frames := relayFrames(t, r)
+	if len(frames) != len(sent)+1 {
+		t.Fatalf("relay got %d frames, want both presses' %d + the end frame", len(frames), len(sent))
+	}
+	for i, p := range sent {
+		if !bytes.Equal(frames[i].Opus, p) {
+			t.Fatalf("frame %d out of order or changed", i)
+		}
+	}
+}

@@ -114,10 +114,14 @@ func (s *session) startTx(format string, rate int, page, echo bool, to string) e
 	if again {
 		// Pressed again while the last press waits for its answer: the
 		// floor takes that request up again (its held words stay first).
-		tx.press = s.tx.press
-		s.tx = tx
-		s.floor.Press(nil)
-		return nil
+		if s.floor.Press(nil) {
+			tx.press = s.tx.press
+			s.tx = tx
+			return nil
+		}
+		// The answer came meanwhile: the last press is over; ask anew.
+		s.tx = nil
+		s.transmitting.Store(false)
 	}
 	req := func(ctx context.Context) (client.FloorTx, error) {
 		switch {
