@@ -978,3 +978,35 @@ func TestPressAgainBeforeTheAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyPressStillHears: a page that pressed into a busy floor (and
+// holds the button) still hears the talker: only a press on the air
+// keeps a page from hearing the channel.
+func TestBusyPressStillHears(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, login("bob"))
+	b.expect("joined", nil)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+	b.expect("floor", func(m map[string]any) bool { return m["granted"] == true })
+	a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+	a.expect("busy", func(m map[string]any) bool { return m["holder"] == "bob" })
+	src := sourcePCM(t)
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	for i := range 50 { // 1 s, in real time
+		sendOpus(t, b, enc, src[i*960:(i+1)*960])
+		<-tk.C
+	}
+	b.send(map[string]any{"t": "talk", "on": false})
+	heard, _ := a.collectTransmission()
+	if len(heard) < 48000/2 {
+		t.Fatalf("ann, holding a busy button, heard %d samples of bob's second", len(heard))
+	}
+}
