@@ -87,6 +87,8 @@
 //	2  (2026-12, later) feature [FeatureWhisper] (bit 5): calls to one user,
 //	   [WhisperStart], [WhisperStop] and [Whisper] (types 38 to 40), voice
 //	   through [WhisperChannel].
+//	2  (2026-12, later) feature [FeatureGroupCall] (bit 6): calls to
+//	   several users, [GroupCallStart] (type 41); the rest as a call.
 //
 // # Rules that keep the format extensible
 //

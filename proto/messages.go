@@ -54,7 +54,7 @@ var typeNames = [...]string{
 	TypeFetch: "fetch", TypeRecording: "recording", TypeChannelSet: "channel-set",
 	TypeChannelSettings: "channel-settings", TypeAlarmAck: "alarm-ack",
 	TypeMonitor: "monitor", TypeMonitoring: "monitoring", TypeWhisperStart: "whisper-start",
-	TypeWhisperStop: "whisper-stop", TypeWhisper: "whisper",
+	TypeWhisperStop: "whisper-stop", TypeWhisper: "whisper", TypeGroupCallStart: "group-call-start",
 }
 
 func (t MsgType) String() string {
@@ -1177,6 +1177,8 @@ func newMessage(t MsgType) Message {
 		return new(WhisperStop)
 	case TypeWhisper:
 		return new(Whisper)
+	case TypeGroupCallStart:
+		return new(GroupCallStart)
 	}
 	return nil
 }

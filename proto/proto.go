@@ -31,7 +31,7 @@ const (
 type Features uint32
 
 // SupportedFeatures is the set of features this package implements.
-const SupportedFeatures Features = FeatureHistory | FeatureProbe | FeatureEcho | FeatureAlarm | FeatureMonitor | FeatureWhisper
+const SupportedFeatures Features = FeatureHistory | FeatureProbe | FeatureEcho | FeatureAlarm | FeatureMonitor | FeatureWhisper | FeatureGroupCall
 
 // ALPN is the TLS application protocol negotiated on the QUIC connection. It
 // names the major version of the transport, which stays "hark/1" for as long

@@ -59,6 +59,7 @@ func samples() []Message {
 		&WhisperStart{To: "bob"},
 		&WhisperStop{},
 		&Whisper{From: 1, FromName: "alice", To: 2, ToName: "bob", Active: true},
+		&GroupCallStart{To: []string{"bob", "carol", "role:page"}},
 	}
 }
 

@@ -147,7 +147,8 @@ func TestVoiceAcrossVersions(t *testing.T) {
 var sinceV1 = map[MsgType]bool{TypeTicket: true, TypeTextAck: true, TypeHistoryQuery: true,
 	TypeHistory: true, TypeHistoryRead: true, TypeFetch: true, TypeRecording: true,
 	TypeChannelSet: true, TypeChannelSettings: true, TypeAlarmAck: true,
-	TypeMonitor: true, TypeMonitoring: true, TypeWhisperStart: true, TypeWhisperStop: true, TypeWhisper: true}
+	TypeMonitor: true, TypeMonitoring: true, TypeWhisperStart: true, TypeWhisperStop: true, TypeWhisper: true,
+	TypeGroupCallStart: true}
 
 // asV1Reads returns m as a v1 decoder sees it: without the optional
 // trailing fields added since version 1 (m itself when it has none set).

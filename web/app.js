@@ -36,7 +36,17 @@ const S = {
   roles: [],          // from the welcome: 'page' shows the page button
   pageFrom: '',       // who is paging everyone right now ('' if nobody)
   sending: false,     // a transmission is open at the gateway
-  floor: 'idle',      // idle | waiting | granted | busy
+  // The push-to-talk floor, by the names of the Go machine every other front
+  // end shares (client.Floor in internal/client/floor.go; the gateway drives
+  // one per page and tells this page its changes): idle, requesting (pressed,
+  // asked; the gateway holds what is said meanwhile), releasing (released
+  // before the answer: the held words still go out on a grant), talking,
+  // busy (someone else talks), refused (another refusal), cut (a page, the
+  // maximum length or a lost link ended it). The same policy: audio is sent
+  // from the press, a short press is heard, a refused or cut press sends
+  // nothing more until the release. One difference, for the eye only: after
+  // the release the page shows "busy" a moment longer (banner).
+  floor: 'idle',
   seq: 0, vox: false, voxOpen: false, voxQuiet: 0, voxLoud: 0, preroll: [],
   mr: null, mrChain: Promise.resolve(),
   log: [],            // events for tests
@@ -361,7 +371,7 @@ async function startTalk(source, page, echo, to) {
       ev('mrUnsupported');
       return;
     }
-    S.floor = 'waiting'; render();
+    S.floor = 'requesting'; render();
     send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'mp4' : 'webm', page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
     const rec = new MediaRecorder(S.mic, {mimeType: mime, audioBitsPerSecond: 48000});
@@ -375,12 +385,12 @@ async function startTalk(source, page, echo, to) {
     rec.onstop = () => { S.mrChain = S.mrChain.then(() => { send({t: 'talk', on: false}); S.sending = false; }); };
     rec.start(20);
   } else if (path === 'webcodecs') {
-    S.floor = 'waiting'; render();
+    S.floor = 'requesting'; render();
     send({t: 'talk', on: true, format: 'opus', page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
     startEncoder();
   } else {
-    S.floor = 'waiting'; render();
+    S.floor = 'requesting'; render();
     send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate, page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
   }
@@ -398,9 +408,21 @@ function stopTalk(source) {
     S.enc = null; S.sending = false;
     enc.flush().catch(() => {}).then(() => { send({t: 'talk', on: false}); try { enc.close(); } catch (e) { /* closed */ } });
   } else if (S.sending) { S.sending = false; send({t: 'talk', on: false}); }
-  if (S.floor === 'granted') sounds.release();
-  if (S.floor !== 'busy') S.floor = 'idle';
+  else if (blocked()) send({t: 'talk', on: false}); // the gateway's floor goes back to idle
+  if (S.floor === 'talking') sounds.release();
+  if (S.floor === 'requesting') S.floor = 'releasing'; // the gateway says when it is over
+  else if (S.floor !== 'busy') S.floor = 'idle';
   render();
+}
+
+// blocked: the press was refused or cut; nothing is sent until the release.
+function blocked() { return S.floor === 'busy' || S.floor === 'refused' || S.floor === 'cut'; }
+
+// stopSending stops the recorder or encoder of a refused or cut press.
+function stopSending() {
+  S.sending = false;
+  if (S.mr) { const r = S.mr; S.mr = null; r.ondataavailable = null; r.onstop = null; if (r.state !== 'inactive') r.stop(); }
+  closeEncoder();
 }
 
 // megabytes says a byte count in words.
@@ -426,29 +448,31 @@ async function sendClip(file) {
 function render() {
   const ptt = $('ptt');
   const talking = S.pressed && !S.pageTx;
-  ptt.classList.toggle('live', talking && S.floor === 'granted');
-  ptt.classList.toggle('waiting', talking && S.floor === 'waiting');
-  ptt.classList.toggle('busy', S.floor === 'busy' && !S.pageTx);
+  ptt.classList.toggle('live', talking && S.floor === 'talking');
+  ptt.classList.toggle('waiting', talking && S.floor === 'requesting');
+  ptt.classList.toggle('busy', blocked() && !S.pageTx);
   const label = ptt.querySelector('.ptt-label');
   ptt.classList.toggle('listenonly', !!S.listenOnly && !talking);
-  label.textContent = S.reconnecting ? 'Offline' : S.floor === 'busy' && !S.pageTx ? 'Busy' : talking ? (S.floor === 'granted' ? 'Talking…' : 'Wait…') : S.listenOnly ? 'Listen only' : 'Hold to talk';
+  label.textContent = S.reconnecting ? 'Offline' : S.floor === 'busy' && !S.pageTx ? 'Busy' : talking && S.floor === 'cut' ? 'Cut off' :
+    talking && S.floor === 'refused' ? 'Not now' : talking ? (S.floor === 'talking' ? 'Talking…' : 'Wait…') : S.listenOnly ? 'Listen only' : 'Hold to talk';
   const hint = ptt.querySelector('.ptt-hint');
   const holder = [...S.talkers.values()].map((t) => t.name)[0];
   const keys = !S.reconnecting && !(S.floor === 'busy' && !S.pageTx) && !talking;
-  hint.textContent = S.reconnecting ? 'you can talk again once reconnected' : S.floor === 'busy' && !S.pageTx ? ('wait until ' + (holder || 'the talker') + ' finishes') : talking ? 'release to stop' : S.listenOnly ? 'only some people may talk in ' + S.channel : 'or hold the space bar';
+  hint.textContent = S.reconnecting ? 'you can talk again once reconnected' : S.floor === 'busy' && !S.pageTx ? ('wait until ' + (holder || 'the talker') + ' finishes') :
+    talking && blocked() ? 'release, then try again' : talking ? 'release to stop' : S.listenOnly ? 'only some people may talk in ' + S.channel : 'or hold the space bar';
   hint.classList.toggle('keys', keys); // the space bar hint is hidden on touch screens
 
   const pg = $('page');
   pg.classList.toggle('hidden', !S.roles.includes('page'));
   const paging = S.pressed && S.pageTx;
-  pg.classList.toggle('live', paging && S.floor === 'granted');
-  pg.classList.toggle('waiting', paging && S.floor === 'waiting');
-  pg.textContent = paging ? (S.floor === 'granted' ? 'Paging everyone…' : S.floor === 'busy' ? 'Busy' : 'Wait…') : 'Hold to page all';
+  pg.classList.toggle('live', paging && S.floor === 'talking');
+  pg.classList.toggle('waiting', paging && S.floor === 'requesting');
+  pg.textContent = paging ? (S.floor === 'talking' ? 'Paging everyone…' : S.floor === 'busy' ? 'Busy' : blocked() ? 'Not now' : 'Wait…') : 'Hold to page all';
 
   const air = $('air');
   const others = [...S.talkers.entries()].filter(([id]) => !S.me || id !== S.me.session).map(([, t]) => t);
   air.className = 'air';
-  if (S.pressed && S.floor === 'granted') { air.textContent = S.pageTx ? 'You are paging everyone' : S.callTo ? 'Only ' + S.callTo + ' hears you' : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
+  if (S.pressed && S.floor === 'talking') { air.textContent = S.pageTx ? 'You are paging everyone' : S.callTo ? 'Only ' + S.callTo + ' hears you' : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
   else if (others.length) {
     air.textContent = others.map((t) => t.name).join(', ') + (others.length > 1 ? ' are' : ' is') + (others.some((t) => t.priority) ? ' paging everyone' : ' talking');
     air.classList.add(S.floor === 'busy' ? 'busy' : others.some((t) => t.priority) ? 'paging' : 'talking');
@@ -688,16 +712,24 @@ function onMessage(m) {
       if (S.floor === 'busy' && !S.pressed && S.talkers.size === 0) { S.floor = 'idle'; banner(''); }
     }
     break;
-  case 'floor':
-    if (m.granted) {
-      if (S.pressed) { S.floor = 'granted'; sounds.permit(); } else S.floor = 'idle';
-    } else { S.floor = 'idle'; if (m.text) flash(m.text, 'warn', 4000); }
+  case 'floor': // the gateway's client.Floor changed (m.state is its name)
+    if (m.state === 'cut') {
+      // Cut on the air: a page, the maximum length, a lost link (the
+      // error message that follows says which).
+      if (S.pressed) { S.floor = 'cut'; stopSending(); } else S.floor = 'idle';
+      ev('cut', {cause: m.cause});
+    } else if (m.granted) {
+      // Granted: talking; or, released before the answer, the held words
+      // went out and the floor is idle again.
+      if (S.pressed && m.state !== 'idle') { S.floor = 'talking'; sounds.permit(); } else S.floor = 'idle';
+    } else {
+      if (S.pressed) { S.floor = 'refused'; stopSending(); } else S.floor = 'idle';
+      if (m.text) flash(m.text, 'warn', 4000);
+    }
     break;
   case 'busy':
     S.floor = 'busy';
-    S.sending = false;
-    if (S.mr) { const r = S.mr; S.mr = null; r.ondataavailable = null; r.onstop = null; if (r.state !== 'inactive') r.stop(); }
-    closeEncoder();
+    stopSending();
     banner(m.text || ((m.holder || 'Someone') + ' is talking. Wait until they finish.'));
     sounds.busy();
     ev('busy', {holder: m.holder});

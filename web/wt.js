@@ -144,7 +144,7 @@ window.HarkWT = (() => {
         h.onMessage({t: 'user', kind: k === 1 ? 'online' : k === 2 ? 'offline' : 'moved', user: r.record(userInfo)});
         break;
       }
-      case T.FLOOR_GRANT: { r.u16(); h.onMessage({t: 'floor', granted: true, max_ms: r.u32()}); break; }
+      case T.FLOOR_GRANT: { r.u16(); if (C.tx) C.tx.granted = true; h.onMessage({t: 'floor', granted: true, max_ms: r.u32()}); break; }
       case T.FLOOR_DENY: {
         r.u16(); r.u32(); const holder = r.str(), reason = r.str();
         if (C.tx) C.tx.denied = true;
@@ -178,8 +178,16 @@ window.HarkWT = (() => {
       }
       case T.PAGE: { r.u32(); const from = r.str(); h.onMessage({t: 'page', from, on: r.u8() !== 0}); break; }
       case T.ERROR: {
-        const code = r.u16(); r.u8(); const text = r.str();
+        const code = r.u16(), about = r.u8(), text = r.str();
         if (!C.welcomed) { fail(text); return; } // the page tries the websocket, which says it in words
+        if (C.tx && C.tx.granted && !C.tx.ending && about === 0 && (code === 5 || code === 15)) {
+          // Cut on the air (a page, the maximum length): the 'cut' state of
+          // the shared floor (client.Floor), as the gateway says it.
+          C.tx.denied = true;
+          h.onMessage({t: 'floor', granted: false, state: 'cut', cause: code === 5 ? 'preempted' : 'max-talk', text});
+          h.onMessage({t: 'error', code: CODES[code], text: 'Your transmission was cut: ' + text});
+          return;
+        }
         if (code === 5 && C.tx) { C.tx.denied = true; h.onMessage({t: 'busy', holder: '', text}); return; }
         h.onMessage({t: 'error', code: CODES[code] || 'relay', text});
         break;

@@ -29,7 +29,7 @@ With --to NAME it is a call: only that user hears it (they need not be
 in your channel, and no channel floor is needed); a user who is not
 online is refused (status 1).`,
 		Flags: append(commonFlags(), frameFlag(), fecFlag(),
-			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "call this user: only they hear the file (whisper)"}),
+			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "call this `USER` (or several: bob,carol; or everyone online with a role: role:page): only they hear the file (whisper)"}),
 		Action: func(cc *cli.Context) error { return sendFile(cc, false) },
 	})
 	register(&cli.Command{
@@ -64,11 +64,8 @@ func sendFile(cc *cli.Context, page bool) error {
 	if !page {
 		to = cc.String("to")
 		if to != "" {
-			if err := accounts.CheckName("user", to); err != nil {
+			if err := accounts.CheckCallees(client.Callees(to), cfg.Name); err != nil {
 				return usagef("--to: %v", err)
-			}
-			if to == cfg.Name {
-				return usagef("--to %s is you: call someone else", to)
 			}
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -199,6 +200,10 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		return err
 	}
 	b.audio = eng
+	for name, g := range cfg.Volumes {
+		eng.SetChannelVolume(name, g)
+		log.Info("channel volume", "channel", name, "percent", math.Round(g*100))
+	}
 	engDone := make(chan error, 1)
 	wg.Go(func() { engDone <- eng.Run(ctx, floor) })
 

@@ -5,14 +5,17 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/engine"
 	"github.com/hark-intercom/hark/internal/gpio"
+	"github.com/hark-intercom/hark/internal/playout"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -72,8 +75,12 @@ type Config struct {
 	// Listen names channels the box hears besides Channel (it talks only
 	// in Channel).
 	Listen []string
+	// Volumes are per-channel volumes by channel name ("volume #dock =
+	// 50": 0.5), for the box's channel and the ones it listens to: 1 as
+	// received, 0 silent, up to playout.MaxGain. Absent: 1.
+	Volumes map[string]float64
 	// Call is the user the call button talks to alone while held (a
-	// whisper); CallButton the button, like PageButton; CallDevice the
+	// whisper), or several: a comma-separated list, or role:NAME; CallButton the button, like PageButton; CallDevice the
 	// evdev device of a CallButton key.
 	Call, CallButton, CallDevice string
 
@@ -114,10 +121,19 @@ func ParseConfig(b []byte) (Config, error) {
 		if !ok {
 			return Config{}, fmt.Errorf("line %d: expected key = value, got %q", n, text)
 		}
-		k = strings.ToLower(strings.TrimSpace(k))
+		raw := strings.TrimSpace(k)
+		k = strings.ToLower(raw)
 		v, err := value(strings.TrimSpace(v))
 		if err != nil {
 			return Config{}, fmt.Errorf("line %d: %w", n, err)
+		}
+		if rest, ok := strings.CutPrefix(k, "volume"); ok && rest != "" {
+			// "volume #NAME": the channel's name as written (not lowercased).
+			name, ok := strings.CutPrefix(strings.TrimSpace(raw[len("volume"):]), "#")
+			if !ok || (rest[0] != ' ' && rest[0] != '\t' && rest[0] != '#') {
+				return Config{}, fmt.Errorf("line %d: %q: a channel's volume is set as volume #CHANNEL = PERCENT", n, raw)
+			}
+			k = "volume #" + strings.TrimSpace(name)
 		}
 		if prev, dup := seen[k]; dup {
 			return Config{}, fmt.Errorf("line %d: %s is already set on line %d", n, k, prev)
@@ -169,7 +185,7 @@ var keys = []string{"relay", "user", "password", "password-file", "channel", "fi
 	"audio-backend", "capture-device", "playback-device", "frame", "complexity", "mute",
 	"ptt-evdev", "ptt-evdev-key", "ptt-evdev-grab", "gpio-chip", "ptt-gpio-line", "ptt-gpio-active-low",
 	"ptt-gpio-bias", "ptt-gpio-debounce", "vad", "vad-preroll", "replay-button", "replay-button-device", "page-button", "page-button-device",
-	"listen", "call", "call-button", "call-button-device",
+	"listen", "volume #CHANNEL", "call", "call-button", "call-button-device",
 	"led-connected", "led-talking", "led-receiving", "led-ring", "led-active-low", "ring-led-for",
 	"log-level", "log-json"}
 
@@ -268,7 +284,7 @@ func (c *Config) set(k, v string) error {
 			return fmt.Errorf("%d channels: a box hears at most %d besides its own", len(c.Listen), proto.MaxMonitored)
 		}
 	case "call":
-		if err := accounts.CheckName("user", v); err != nil {
+		if err := accounts.CheckCallees(client.Callees(v), ""); err != nil {
 			return err
 		}
 		c.Call = v
@@ -298,6 +314,10 @@ func (c *Config) set(k, v string) error {
 	case "log-json":
 		c.LogJSON, err = parseBool(v)
 	default:
+		if name, ok := strings.CutPrefix(k, "volume #"); ok {
+			// k keeps the name as written (see ParseConfig).
+			return c.setVolume(name, v)
+		}
 		sorted := append([]string(nil), keys...)
 		sort.Strings(sorted)
 		return fmt.Errorf("unknown setting; the settings are %s", strings.Join(sorted, ", "))
@@ -330,15 +350,36 @@ func (c *Config) check() error {
 	if c.Call != "" && c.CallButton == "" {
 		return fmt.Errorf("call = %s is set but call-button is not: set the button that calls them", c.Call)
 	}
-	if c.Call != "" && c.Call == c.User {
-		return fmt.Errorf("call = %s is this box's own user: name the user the button talks to", c.Call)
+	if c.Call != "" && slices.Contains(client.Callees(c.Call), c.User) {
+		return fmt.Errorf("call = %s names this box's own user: name the users the button talks to", c.Call)
 	}
 	if c.CallDevice != "" && !isKeyName(c.CallButton) {
 		return fmt.Errorf("call-button-device is set but call-button %q is not a key name (KEY_… or BTN_…)", c.CallButton)
 	}
+	for name := range c.Volumes {
+		if name != c.Channel && !slices.Contains(c.Listen, name) {
+			return fmt.Errorf("volume #%s is set but %s is neither the box's channel nor in listen: add it to listen = (or set channel = %s)", name, name, name)
+		}
+	}
 	if c.RingFor <= 0 {
 		return fmt.Errorf("ring-led-for must be positive")
 	}
+	return nil
+}
+
+// setVolume parses "volume #NAME = PERCENT" (50 or 50 %).
+func (c *Config) setVolume(name, v string) error {
+	if err := accounts.CheckName("channel", name); err != nil {
+		return err
+	}
+	p, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(v, "%")), 64)
+	if err != nil || p < 0 || p > playout.MaxGain*100 {
+		return fmt.Errorf("%q: give a percentage from 0 (silent) to %d (100 is as received)", v, playout.MaxGain*100)
+	}
+	if c.Volumes == nil {
+		c.Volumes = map[string]float64{}
+	}
+	c.Volumes[name] = p / 100
 	return nil
 }
 

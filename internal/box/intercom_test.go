@@ -21,10 +21,27 @@ func TestConfigListenAndCall(t *testing.T) {
 	if strings.Join(cfg.Listen, "|") != "ops|dock" || cfg.Call != "frontdesk" || cfg.CallButton != "GPIO27" {
 		t.Fatalf("parsed %+v", cfg)
 	}
+	if cfg, err = ParseConfig([]byte(base + "call = frontdesk, role:page\ncall-button = GPIO27\n")); err != nil || cfg.Call != "frontdesk, role:page" {
+		t.Fatalf("a call to a group: %q, %v", cfg.Call, err)
+	}
+	cfg, err = ParseConfig([]byte(base + "channel = Lobby\nlisten = ops, Dock\nvolume #Dock = 50\nVolume #ops = 150 %\nvolume #Lobby = 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := cfg.Volumes; len(v) != 3 || v["Dock"] != 0.5 || v["ops"] != 1.5 || v["Lobby"] != 0 {
+		t.Fatalf("volumes %v", v)
+	}
 	for _, bad := range []struct{ conf, want string }{
+		{"listen = ops\nvolume #dock = 50\n", "neither the box's channel nor in listen"},
+		{"listen = ops\nvolume #ops = loud\n", "percentage from 0"},
+		{"listen = ops\nvolume #ops = 401\n", "percentage from 0"},
+		{"listen = ops\nvolume ops = 50\n", "volume #CHANNEL"},
+		{"listen = ops\nvolume #ops = 50\nvolume #ops = 60\n", "already set"},
 		{"call = frontdesk\n", "call-button is not"},
 		{"call-button = GPIO27\n", "call is not"},
 		{"call = door\ncall-button = GPIO27\n", "own user"},
+		{"call = frontdesk, door\ncall-button = GPIO27\n", "own user"},
+		{"call = role:nurses\ncall-button = GPIO27\n", "no role"},
 		{"listen = ops, no such\n", "listen"},
 		{"call = frontdesk\ncall-button = GPIO27\ncall-button-device = /dev/input/x\n", "not a key name"},
 	} {
@@ -43,7 +60,7 @@ func TestBoxListensAndCalls(t *testing.T) {
 	desk.Join(t, "lobby")
 	carol.Join(t, "lobby")
 	cfg, err := ParseConfig([]byte("relay = " + r.Addr + "\nuser = door\nfingerprint = " + r.Fingerprint +
-		"\nvad = yes\nlisten = ops\ncall = frontdesk\ncall-button = GPIO27\n"))
+		"\nvad = yes\nlisten = ops\nvolume #ops = 30\ncall = frontdesk\ncall-button = GPIO27\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +89,7 @@ func TestBoxListensAndCalls(t *testing.T) {
 	})
 	logs.waitFor(t, "msg=connected relay=")
 	logs.waitFor(t, `msg="also listening to" channels=ops`)
+	logs.waitFor(t, `msg="channel volume" channel=ops percent=30`)
 
 	call.press <- true
 	w := relaytest.Wait(t, desk, func(m *proto.Whisper) bool { return m.Active })

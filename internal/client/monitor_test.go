@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hark-intercom/hark/internal/accounts"
@@ -68,4 +69,39 @@ func TestClientMonitorAndWhisper(t *testing.T) {
 	r.Kill(t)
 	r.Restart(t)
 	waitMsg(t, ctx, sup, func(m *proto.Monitoring) bool { return len(m.Channels) == 1 && m.Channels[0].Name == "ops" })
+}
+
+// TestClientGroupCall: Whisper with a comma list calls each of them (one
+// GroupCallStart): both hear the call; one of them offline refuses it in
+// words.
+func TestClientGroupCall(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	ctx := testCtx(t)
+	lena := mustDial(t, r, "lena", "", "lobby")
+	sup := mustDial(t, r, "sup", "", "lobby")
+	otto := mustDial(t, r, "otto", "", "lobby")
+	if got := Callees(" sup, otto ,,"); len(got) != 2 || got[0] != "sup" || got[1] != "otto" {
+		t.Fatalf("Callees: %q", got)
+	}
+	call, err := lena.Whisper(ctx, "sup, otto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call.Send([]byte{0xF8, 0xFF, 0xFE}, 960)
+	if err := call.End(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*testClient{sup, otto} {
+		waitMsg(t, ctx, c, func(m *proto.Whisper) bool { return m.Active && m.FromName == "lena" && m.To == c.Welcome().Session })
+		for range 2 {
+			if h := c.voice.next(t, ctx); h.Channel != proto.WhisperChannel || h.Sender != lena.Welcome().Session {
+				t.Fatalf("%s heard %+v", c.Name(c.Welcome().Session), h)
+			}
+		}
+	}
+	_, err = lena.Whisper(ctx, "sup,zed")
+	var re *RelayError
+	if !errors.As(err, &re) || re.Code != proto.CodeNoUser || re.About != proto.TypeGroupCallStart || !strings.Contains(err.Error(), "zed is not online") {
+		t.Fatalf("group call with someone offline: %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/hark-intercom/hark/proto"
 )
@@ -15,11 +16,29 @@ import (
 // ErrWhisperUnsupported: the relay cannot make calls.
 var ErrWhisperUnsupported = errors.New("the relay cannot make calls to one person (it is older than this program): update the relay")
 
-// Whisper starts a call to the user named to: the frames sent are heard by
-// that user alone. No channel floor is needed. It returns a *RelayError
-// with proto.CodeNoUser when the user is not online (or cannot take
-// calls), and a *BusyError when someone else is calling them or a page is
-// on. End the call with Transmission.End.
+// ErrGroupCallUnsupported: the relay cannot call several people at once.
+var ErrGroupCallUnsupported = errors.New("the relay cannot call several people at once (it is older than this program): call them one by one, or update the relay")
+
+// Callees splits the to of Whisper into the names it calls: a user's name,
+// a comma-separated list of them, or proto.GroupCallRole and a role
+// ("role:page"). Blank entries are dropped.
+func Callees(to string) []string {
+	var names []string
+	for n := range strings.SplitSeq(to, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// Whisper starts a call to the user named to, or to several (Callees: a
+// comma-separated list, or "role:page" for everyone online with the role;
+// the relay needs proto.FeatureGroupCall for those): the frames sent are
+// heard by them alone. No channel floor is needed. It returns a
+// *RelayError with proto.CodeNoUser when a user is not online (or cannot
+// take calls), and a *BusyError when someone else is calling one of them or
+// a page is on. End the call with Transmission.End.
 func (c *Client) Whisper(ctx context.Context, to string) (*Transmission, error) {
 	cn, err := c.current()
 	if err != nil {
@@ -28,17 +47,25 @@ func (c *Client) Whisper(ctx context.Context, to string) (*Transmission, error) 
 	if cn.features&proto.FeatureWhisper == 0 {
 		return nil, ErrWhisperUnsupported
 	}
+	names := Callees(to)
+	var start proto.Message = &proto.WhisperStart{To: strings.TrimSpace(to)}
+	if len(names) > 1 || (len(names) == 1 && strings.HasPrefix(names[0], proto.GroupCallRole)) {
+		if cn.features&proto.FeatureGroupCall == 0 {
+			return nil, ErrGroupCallUnsupported
+		}
+		start = &proto.GroupCallStart{To: names}
+	}
 	if err := c.checkIdle(); err != nil {
 		return nil, err
 	}
-	r, err := c.request(ctx, &proto.WhisperStart{To: to}, func(m proto.Message) bool {
+	r, err := c.request(ctx, start, func(m proto.Message) bool {
 		switch m := m.(type) {
 		case *proto.FloorGrant:
 			return m.Channel == proto.WhisperChannel
 		case *proto.FloorDeny:
 			return m.Channel == proto.WhisperChannel
 		}
-		return isErrorAbout(m, proto.TypeWhisperStart)
+		return isErrorAbout(m, start.Type())
 	}, false)
 	if err != nil {
 		return nil, err

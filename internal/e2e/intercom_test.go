@@ -115,3 +115,40 @@ func TestWhisperHeardByCalleeOnly(t *testing.T) {
 	off.waitLine(ctx, 0, regexp.MustCompile(`zed is not online`))
 	t.Logf("call to someone offline: %s", off.text())
 }
+
+// TestGroupCallHeardByCalleesOnly: talk send --to bob,carol is heard by
+// bob and carol (each recording matches the speech) and not by dave in
+// the same channel.
+func TestGroupCallHeardByCalleesOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with real processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t, 90*time.Second)
+	r := startRelay(t, ctx, true, "", nil)
+	bob := r.startRecorder(t, ctx, "bob", "", "lobby")
+	carol := r.startRecorder(t, ctx, "carol", "", "lobby")
+	dave := r.startRecorder(t, ctx, "dave", "", "lobby")
+	file := audiotest.SpeechFile(t, "Bob and Carol, please come to the front desk.")
+	ref := readMono(t, file)
+
+	send := r.talk(t, "send", "alice", "", "lobby", "--to", "bob,carol", file)
+	if code := send.wait(ctx); code != 0 {
+		t.Fatalf("alice's call exited %d:\n%s", code, send.text())
+	}
+	send.waitLine(ctx, 0, regexp.MustCompile(`sent .* as a call to bob,carol`))
+	for _, rec := range []*recorder{bob, carol} {
+		rec.waitLine(ctx, 0, regexp.MustCompile(`CALL alice → you`))
+		k, _ := rec.waitLine(ctx, 0, regexp.MustCompile(`msg=hearing talkers="?alice`))
+		k, _ = rec.waitLine(ctx, k, regexp.MustCompile(`call alice → you ended`))
+		rec.waitLine(ctx, k, reSilence)
+	}
+	for _, rec := range []*recorder{bob, carol, dave} {
+		rec.interrupt(ctx)
+	}
+	audiotest.Judge(t, "bob", ref, readMono(t, bob.out), 48000, 0.9)
+	audiotest.Judge(t, "carol", ref, readMono(t, carol.out), 48000, 0.9)
+	if reHearing.MatchString(dave.text()) {
+		t.Errorf("dave heard something:\n%s", dave.text())
+	}
+}

@@ -54,13 +54,10 @@ import (
 // a round trip later (tens of milliseconds over the Internet).
 const DefaultVADPreRoll = 250 * time.Millisecond
 
-// Transmitter is a held floor; *client.Transmission implements it.
-type Transmitter interface {
-	// Send queues one Opus packet of samples samples; it must not block.
-	Send(opus []byte, samples int) error
-	// End finishes the transmission (bounded by ctx).
-	End(ctx context.Context) error
-}
+// Transmitter is a held floor; *client.Transmission implements it. It is
+// the shared push-to-talk machine's transmission (client.Floor), which the
+// engine drives.
+type Transmitter = client.FloorTx
 
 // Floor is the engine's view of the connection: asking for the floor and
 // knowing our own session id (to ignore our own events). ClientFloor adapts a
@@ -228,6 +225,7 @@ type Stats struct {
 	PreRollFrames  uint64 // frames sent from the pre-roll (Config.PreRoll)
 	PlaybackTicks  uint64 // playback periods mixed
 	Playout        playout.Stats
+	Floor          client.FloorStats // the push-to-talk floor: frames held while requesting, dropped
 }
 
 // Engine is the running audio engine. Create it with New, then Run it once.
@@ -241,6 +239,10 @@ type Engine struct {
 	cs     capState           // capture goroutine only
 
 	floor atomic.Pointer[Floor] // set by Run
+	// fl is the push-to-talk state machine (client.Floor, shared with the
+	// gateway): the control goroutine presses and releases it, the
+	// capture side hands it frames, and its changes play the cues.
+	fl *client.Floor
 
 	// Press, the PTT source and the receiving flag wake the control
 	// goroutine; talking is wanted while either input is pressed.
@@ -248,8 +250,6 @@ type Engine struct {
 	srcOn  atomic.Bool
 	wake   chan struct{} // capacity 1
 	recv   atomic.Bool   // written by the audio thread
-	sendTx atomic.Pointer[txRef]
-	failed chan *txRef // capture goroutine → control: a Send failed
 
 	level atomic.Uint64 // float64 bits of the last period's dBFS
 
@@ -298,13 +298,9 @@ type Engine struct {
 	callTo     atomic.Pointer[string] // whom the next pressCall calls
 	now        func() time.Time       // the playout clock; tests replace it before Run
 
-	capturePeriods, framesSent, encodeErrors, sendErrors atomic.Uint64
-	grants, denials, cuesDropped, playbackTicks          atomic.Uint64
-	preRollFrames                                        atomic.Uint64
+	capturePeriods, encodeErrors, cuesDropped, playbackTicks atomic.Uint64
+	preRollFrames                                            atomic.Uint64
 }
-
-// txRef wraps a transmission so it can be compared and stored atomically.
-type txRef struct{ tx Transmitter }
 
 // pausable is a device that can stop waking the process (audio.Capture,
 // audio.Playback).
@@ -369,10 +365,10 @@ func New(cfg Config) (*Engine, error) {
 		player: newPlayer(),
 		enc:    enc,
 		wake:   make(chan struct{}, 1),
-		failed: make(chan *txRef, 1),
 		tick:   cfg.PlaybackPeriod,
 		now:    time.Now,
 	}
+	e.fl = client.NewFloor(client.FloorConfig{EndTimeout: cfg.EndTimeout, OnChange: e.floorChanged, Logger: log})
 	e.mix = playout.New(playout.Config{FrameSamples: cfg.PlaybackPeriod, NewDecoder: cfg.NewDecoder,
 		JitterOptions: cfg.JitterOptions, Logger: log})
 	e.capLevel, _ = cfg.Capture.(leveler)
@@ -581,17 +577,19 @@ func (e *Engine) State() State {
 
 // Stats returns the counters.
 func (e *Engine) Stats() Stats {
+	fs := e.fl.Stats()
 	return Stats{
 		CapturePeriods: e.capturePeriods.Load(),
-		FramesSent:     e.framesSent.Load(),
+		FramesSent:     fs.FramesSent,
 		EncodeErrors:   e.encodeErrors.Load(),
-		SendErrors:     e.sendErrors.Load(),
-		Grants:         e.grants.Load(),
-		Denials:        e.denials.Load(),
+		SendErrors:     fs.SendFailed,
+		Grants:         fs.Grants,
+		Denials:        fs.Refusals,
 		CuesDropped:    e.cuesDropped.Load(),
 		PreRollFrames:  e.preRollFrames.Load(),
 		PlaybackTicks:  e.playbackTicks.Load(),
 		Playout:        e.mix.Stats(),
+		Floor:          fs,
 	}
 }
 
@@ -821,7 +819,7 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 			}
 		})
 	}
-	err = e.control(ctx, floor, pttErr, &wg)
+	err = e.control(ctx, floor, pttErr)
 	cancel()
 	e.cfg.Capture.Close()
 	<-capDone
@@ -829,50 +827,16 @@ func (e *Engine) Run(ctx context.Context, floor Floor) error {
 	return err
 }
 
-// control is the engine's state machine; it runs on Run's goroutine.
-func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error, wg *sync.WaitGroup) error {
-	type result struct {
-		tx  Transmitter
-		err error
-	}
-	results := make(chan result, 1)
-	var (
-		st         State
-		requesting bool
-		cur        *txRef
-	)
-	// lastEnd is closed when the last transmission's End returned: a new
-	// request waits for it, so a quick release and press again (or a page
-	// right after talking) does not meet the old transmission still open
-	// in the client ("already transmitting"), and the relay has the old
-	// floor back first.
-	var lastEnd chan struct{}
-	endTx := func(r *txRef) {
-		e.sendTx.CompareAndSwap(r, nil)
-		done := make(chan struct{})
-		lastEnd = done
-		wg.Go(func() {
-			defer close(done)
-			ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.EndTimeout)
-			defer cancel()
-			if err := r.tx.End(ectx); err != nil {
-				e.log.Debug("ending the transmission", "err", err)
-			}
-		})
-	}
-	stopBusy := func() {
-		if st.Busy {
-			st.Busy = false
-			e.cue(cueCmd{cue: CueBusy, stop: true})
-		}
-	}
-	startBusy := func() {
-		st.Busy = true
-		e.cue(cueCmd{cue: CueBusy, loop: true})
-	}
+// control is the engine's input loop; it runs on Run's goroutine. It
+// presses and releases the push-to-talk floor (client.Floor, which holds
+// the policy: see floorChanged for the cues) and publishes the state.
+func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error) error {
+	var st State
 	publish := func() {
-		st.Requesting = requesting
-		st.Talking = cur != nil
+		fs := e.fl.State()
+		st.Requesting = fs == client.FloorRequesting || fs == client.FloorReleasing
+		st.Talking = fs == client.FloorTalking
+		st.Busy = fs == client.FloorBusy || fs == client.FloorRefused || fs == client.FloorCut
 		st.Receiving = e.recv.Load()
 		st.Muted = e.muted.Load()
 		st.Alarm = e.alarmOn.Load()
@@ -898,99 +862,75 @@ loop:
 			want := (e.manual.Load() || e.srcOn.Load()) && !e.muted.Load()
 			if want != st.Pressed {
 				st.Pressed = want
-				if want {
-					if cur == nil && !requesting {
-						requesting = true
-						kind := e.pressKind.Swap(pressTalk)
-						prevEnd := lastEnd
-						wg.Go(func() {
-							if prevEnd != nil {
-								select {
-								case <-prevEnd:
-								case <-ctx.Done():
-								}
-							}
-							var tx Transmitter
-							var err error
-							ef, canEcho := floor.(EchoFloor)
-							pf, canPage := floor.(PageFloor)
-							cf, canCall := floor.(CallFloor)
-							switch {
-							case kind == pressCall && canCall && e.callTo.Load() != nil:
-								tx, err = cf.Whisper(ctx, *e.callTo.Load())
-							case kind == pressEcho && canEcho:
-								tx, err = ef.Echo(ctx)
-							case kind == pressPage && canPage:
-								tx, err = pf.Page(ctx)
-							case kind != pressTalk:
-								err = errors.New("this connection cannot page, call one person or run an echo test")
-							default:
-								tx, err = floor.Talk(ctx)
-							}
-							results <- result{tx, err}
-						})
-					}
-				} else {
-					stopBusy()
-					if cur != nil {
-						endTx(cur)
-						cur = nil
-					}
-				}
-			}
-		case r := <-results:
-			requesting = false
-			switch {
-			case r.err != nil:
-				e.denials.Add(1)
-				var be *client.BusyError
-				if errors.As(r.err, &be) {
-					e.log.Info("the floor is busy", "holder", be.Holder)
-				} else if ctx.Err() == nil {
-					e.log.Warn("could not start talking", "err", r.err)
-				}
-				if st.Pressed && ctx.Err() == nil {
-					startBusy()
-				}
-			case !st.Pressed:
-				// Released before the grant came: give the floor back.
-				e.grants.Add(1)
-				endTx(&txRef{r.tx})
-			default:
-				e.grants.Add(1)
-				cur = &txRef{r.tx}
-				e.sendTx.Store(cur)
-				if e.capCtl != nil {
-					e.capCtl.Resume() // see captured for the other half
-				}
-				e.Play(CueTalkPermit)
-			}
-		case r := <-e.failed:
-			if r == cur {
-				endTx(cur)
-				cur = nil
-				if st.Pressed {
-					startBusy()
+				if !want {
+					e.fl.Release()
+				} else if e.fl.Press(e.request(floor, e.pressKind.Swap(pressTalk))) && e.capCtl != nil {
+					e.capCtl.Resume() // audio said while the request is out is held; see captured
 				}
 			}
 		}
 		publish()
 	}
-	// Shutting down: release the floor, stop the busy tone.
-	if cur != nil {
-		endTx(cur)
-		cur = nil
-	}
-	if requesting {
-		if r := <-results; r.err == nil {
-			endTx(&txRef{r.tx})
-		}
-		requesting = false
-	}
-	stopBusy()
+	// Shutting down: end any transmission (and the busy tone).
+	<-e.fl.Close()
 	st.Pressed = false
 	publish()
 	return runErr
+}
+
+// request is the floor request for a press of kind.
+func (e *Engine) request(floor Floor, kind int32) client.FloorRequest {
+	ef, canEcho := floor.(EchoFloor)
+	pf, canPage := floor.(PageFloor)
+	cf, canCall := floor.(CallFloor)
+	to := e.callTo.Load()
+	switch {
+	case kind == pressCall && canCall && to != nil:
+		return func(ctx context.Context) (Transmitter, error) { return cf.Whisper(ctx, *to) }
+	case kind == pressEcho && canEcho:
+		return ef.Echo
+	case kind == pressPage && canPage:
+		return pf.Page
+	case kind != pressTalk:
+		return func(context.Context) (Transmitter, error) {
+			return nil, errors.New("this connection cannot page, call one person or run an echo test")
+		}
+	}
+	return floor.Talk
+}
+
+// floorChanged plays the cues of the floor's changes (client.Floor's
+// OnChange: in order, from any goroutine, never blocking): the talk-permit
+// beep on a grant, the busy tone while a refused or cut press is held (once
+// when a short press's request was refused after the release), and wakes
+// the control goroutine to publish the state.
+func (e *Engine) floorChanged(c client.FloorChange) {
+	busy := func(s client.FloorState) bool {
+		return s == client.FloorBusy || s == client.FloorRefused || s == client.FloorCut
+	}
+	switch {
+	case c.From == client.FloorRequesting && c.To == client.FloorTalking:
+		e.Play(CueTalkPermit)
+	case busy(c.To):
+		e.cue(cueCmd{cue: CueBusy, loop: true})
+	case busy(c.From):
+		e.cue(cueCmd{cue: CueBusy, stop: true})
+	case c.From == client.FloorReleasing && c.To == client.FloorIdle && c.Err != nil:
+		e.Play(CueBusy) // the short press's words were not sent
+	}
+	if c.Err != nil {
+		var be *client.BusyError
+		switch {
+		case errors.As(c.Err, &be):
+			e.log.Info("the floor is busy", "holder", be.Holder)
+		case c.Cause == client.FloorCauseAborted:
+		case c.Cause == client.FloorCauseRefused:
+			e.log.Warn("could not start talking", "err", c.Err)
+		default:
+			e.log.Warn("the transmission stopped", "cause", c.Cause.String(), "err", c.Err)
+		}
+	}
+	e.poke()
 }
 
 // capState is the capture side's state: owned by whichever goroutine
@@ -998,7 +938,10 @@ loop:
 type capState struct {
 	frame []int16
 	pkt   []byte
-	last  *txRef
+	// press and on are the floor's Wants at the last period: a new press
+	// (or on again) is a new transmission.
+	press uint64
+	on    bool
 	// pre is the pre-roll ring (Config.PreRoll): preN samples end at
 	// prePos (exclusive, modulo len(pre)). Filled while not talking.
 	pre          []int16
@@ -1052,19 +995,22 @@ func (e *Engine) captureLoop() {
 }
 
 // captured takes a frame from a capture device that calls back (on its
-// goroutine), and pauses the device again when we are not talking.
+// goroutine), and pauses the device again when the floor takes no audio.
 func (e *Engine) captured(frame []int16) {
 	e.process(frame)
-	if e.capCtl != nil && e.sendTx.Load() == nil {
-		e.capCtl.Pause()
-		if e.sendTx.Load() != nil { // a grant came meanwhile: control may have missed the pause
-			e.capCtl.Resume()
+	if e.capCtl != nil {
+		if _, on := e.fl.Wants(); !on {
+			e.capCtl.Pause()
+			if _, on := e.fl.Wants(); on { // a press came meanwhile: control may have missed the pause
+				e.capCtl.Resume()
+			}
 		}
 	}
 }
 
-// process measures the level of a captured period and, while a
-// transmission is on, encodes and sends frames.
+// process measures the level of a captured period and, while the floor
+// takes audio (requesting: held; talking: sent), encodes and hands it
+// frames.
 func (e *Engine) process(period []int16) {
 	cs := &e.cs
 	if cs.frame == nil {
@@ -1088,31 +1034,30 @@ func (e *Engine) process(period []int16) {
 			p = p[n:]
 		}
 	}
-	cur := e.sendTx.Load()
-	if cur != cs.last {
+	press, on := e.fl.Wants()
+	if press != cs.press || on != cs.on {
 		cs.frame = cs.frame[:0] // a new transmission starts with a fresh frame
-		if cs.last != nil {
+		if cs.on {
 			cs.preN = 0 // what was captured while talking was sent
 		}
-		cs.last = cur
-		if cur != nil && cs.preN > 0 && (e.cfg.PreRollIf == nil || e.cfg.PreRollIf()) {
+		cs.press, cs.on = press, on
+		if on && cs.preN > 0 && (e.cfg.PreRollIf == nil || e.cfg.PreRollIf()) {
 			// A new transmission: first what was said just before it.
-			sent := 0
+			sent, ok := 0, true
 			cs.preRoll(e.cfg.FrameSamples, func(fr []int16) bool {
-				ok := e.send(cur, fr)
-				if ok {
+				if ok = e.send(fr); ok {
 					sent++
 				}
-				return ok && e.sendTx.Load() == cur
+				return ok
 			})
 			e.preRollFrames.Add(uint64(sent))
 			cs.frame = cs.frame[:0]
-			if cs.last == nil {
-				return // the transmission failed
+			if !ok {
+				return // the floor took no more
 			}
 		}
 	}
-	if cur == nil {
+	if !on {
 		cs.keep(period)
 		return
 	}
@@ -1123,18 +1068,18 @@ func (e *Engine) process(period []int16) {
 		if len(cs.frame) < e.cfg.FrameSamples {
 			continue
 		}
-		ok := e.send(cur, cs.frame)
+		ok := e.send(cs.frame)
 		cs.frame = cs.frame[:0]
-		if !ok && cs.last == nil {
-			return
+		if _, on := e.fl.Wants(); !ok && !on {
+			return // cut or released
 		}
 	}
 }
 
-// send encodes one frame and sends it on cur (capture goroutine). It
-// returns false if the frame was not sent; when the transmission failed it
-// also clears cs.last and tells the control goroutine.
-func (e *Engine) send(cur *txRef, frame []int16) bool {
+// send encodes one frame and hands it to the floor (capture goroutine). It
+// returns false if the frame was not taken (an encoder error, or the
+// floor was cut or released meanwhile).
+func (e *Engine) send(frame []int16) bool {
 	cs := &e.cs
 	out, err := e.enc.Encode(frame, cs.pkt[:0])
 	if err != nil {
@@ -1142,17 +1087,5 @@ func (e *Engine) send(cur *txRef, frame []int16) bool {
 		e.log.Warn("encoding a frame", "err", err)
 		return false
 	}
-	if err := cur.tx.Send(out, e.cfg.FrameSamples); err != nil {
-		e.sendErrors.Add(1)
-		e.log.Warn("the transmission stopped", "err", err)
-		e.sendTx.CompareAndSwap(cur, nil)
-		cs.last = nil
-		select {
-		case e.failed <- cur:
-		default:
-		}
-		return false
-	}
-	e.framesSent.Add(1)
-	return true
+	return e.fl.Audio(out, e.cfg.FrameSamples)
 }

@@ -774,3 +774,38 @@ func TestPressPage(t *testing.T) {
 		t.Error("a page press asked for the channel's floor")
 	}
 }
+
+// TestShortPressIsHeard: what is said between the press and the grant is
+// held, and a press released before the grant still delivers it (then the
+// transmission ends): the first syllable is not lost to the round trip.
+func TestShortPressIsHeard(t *testing.T) {
+	h := start(t, func(c *Config) { c.FrameSamples = 960 })
+	h.e.Press(true)
+	h.waitState(t, "requesting", func(s State) bool { return s.Requesting })
+	for n := range 4 {
+		p := make([]int16, audio.PeriodFrames)
+		sine(n, p)
+		h.capt.push(p)
+	}
+	h.capt.processed(t, 4)
+	h.e.Press(false)
+	h.waitState(t, "released", func(s State) bool { return !s.Pressed && s.Requesting })
+	tx := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return tx, nil }
+	for i := range 2 {
+		select {
+		case <-tx.frames:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of the 2 frames said before the grant were sent", i)
+		}
+	}
+	select {
+	case <-tx.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the short press's transmission did not end")
+	}
+	h.waitState(t, "idle", func(s State) bool { return !s.Requesting && !s.Talking })
+	if st := h.e.Stats(); st.FramesSent != 2 || st.Floor.FramesHeld != 2 {
+		t.Errorf("stats %+v: want 2 frames held and sent", st)
+	}
+}

@@ -527,7 +527,7 @@ func TestBrowserPaging(t *testing.T) {
 	ann.eval(`harkTest.mute(); harkTest.startRecording()`) // the page's chime would be in the recording
 	pos := run(boss, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('page').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`))
 	run(boss, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, pos[0], pos[1], chromedp.ButtonType(input.MouseButtonLeft), chromedp.ClickCount(1))))
-	boss.waitFor(`harkTest.state().floor === 'granted' && document.getElementById('air').textContent === 'You are paging everyone' && document.getElementById('page').classList.contains('live')`)
+	boss.waitFor(`harkTest.state().floor === 'talking' && document.getElementById('air').textContent === 'You are paging everyone' && document.getElementById('page').classList.contains('live')`)
 	ann.waitFor(`document.getElementById('banner').className.includes('page') && !document.getElementById('banner').classList.contains('hidden') && document.getElementById('banner').textContent === 'boss is paging everyone' && harkTest.state().stats.recvFrames > 25`)
 	ann.screenshot("phone-paging.png")
 	boss.screenshot("desktop-paging.png")

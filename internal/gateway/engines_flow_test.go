@@ -67,7 +67,7 @@ func TestBrowserEngines(t *testing.T) {
 			src := sourcePCM(t)
 			played := p.playMic()
 			p.eval(`harkTest.press()`, nil)
-			p.waitFor(`harkTest.state().floor === 'granted'`)
+			p.waitFor(`harkTest.state().floor === 'talking'`)
 			p.screenshot(name + "-phone-talking.png")
 			var txPath string
 			p.eval(`harkTest.state().txPath`, &txPath)
@@ -136,7 +136,7 @@ func TestBrowserEngines(t *testing.T) {
 			p.eval(`harkTest.state().stats.capSamples`, &cap0)
 			p.playMic()
 			p.eval(`harkTest.press()`, nil)
-			p.waitFor(`harkTest.state().floor === 'granted' && harkTest.state().txPath === 'mediarecorder'`)
+			p.waitFor(`harkTest.state().floor === 'talking' && harkTest.state().txPath === 'mediarecorder'`)
 			p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, cap0+48000*3/2))
 			p.eval(`harkTest.release()`, nil)
 			<-cl2.ended

@@ -176,7 +176,7 @@ func TestEnginesPaging(t *testing.T) {
 			p.waitFor(`harkTest.state().channel === 'lobby' && harkTest.state().conn.includes('ok') && !` + hidden)
 			played := p.playMic()
 			p.pointer("page", "pointerdown")
-			p.waitFor(`harkTest.state().floor === 'granted' && document.getElementById('air').textContent === 'You are paging everyone' && document.getElementById('page').classList.contains('live')`)
+			p.waitFor(`harkTest.state().floor === 'talking' && document.getElementById('air').textContent === 'You are paging everyone' && document.getElementById('page').classList.contains('live')`)
 			p.screenshot(name + "-phone-paging.png")
 			if played != nil {
 				// PulseAudio's microphone is late by up to a second or so

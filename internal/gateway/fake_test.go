@@ -30,6 +30,9 @@ type fakeRelay struct {
 	// holds each Dial until it is closed. Set before dialling.
 	entered chan struct{}
 	gate    chan struct{}
+	// talkGate, if set, holds each Talk until it is closed (the relay's
+	// answer on its way). Set before dialling.
+	talkGate chan struct{}
 }
 
 func newFakeRelay() *fakeRelay {
@@ -150,6 +153,13 @@ func (s *fakeSession) Join(ctx context.Context, channel string) (proto.ChannelIn
 
 func (s *fakeSession) Talk(ctx context.Context) (RelayTx, error) {
 	r := s.r
+	if r.talkGate != nil {
+		select {
+		case <-r.talkGate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	r.mu.Lock()
 	ch := s.channel
 	holder, busy := r.floor[ch.ID]

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/limit"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -41,22 +42,29 @@ func FuzzSessionInput(f *testing.F) {
 		s.textLimit = s.ctlLimit
 		s.audioLimit = s.ctlLimit
 		s.channel = r.channels[0]
+		s.initFloor()
 		s.handleJSON(js)
 		if len(bin) > 0 {
 			s.handleBinary(bin)
 		}
-		// Pretend the floor was granted, then feed the binary again.
-		if s.tx != nil && s.tx.state == txWaiting {
-			tx, _ := rs.Talk(context.Background())
-			if tx != nil {
-				s.floorGranted(tx)
+		// Let the fake relay answer the floor request (at once), then feed
+		// the binary again.
+		for s.floor.State() == client.FloorRequesting {
+			select {
+			case <-s.floorWake:
+				s.floorChanges()
+			case <-time.After(10 * time.Second):
+				t.Fatal("the floor request was never answered")
 			}
 		}
+		s.floorChanges()
 		if len(bin) > 0 {
 			s.handleBinary(bin)
 		}
 		s.talkOff()
 		s.finishTx()
+		<-s.floor.Close()
+		s.floorChanges()
 		for {
 			m, ok, _ := s.out.pop()
 			if !ok {

@@ -501,16 +501,7 @@ func TestOpusPath(t *testing.T) {
 		if i > 0 {
 			<-tk.C
 		}
-		pkt, err := enc.Encode(src[i:i+960], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg := append(make([]byte, binHeaderLen), pkt...)
-		msg[0] = binOpus
-		if err := a.sendBin(msg); err != nil {
-			t.Fatal(err)
-		}
-		sent = append(sent, pkt)
+		sent = append(sent, sendOpus(t, a, enc, src[i:i+960]))
 		if i == 960*10 {
 			// Not Opus: a TOC byte announcing code-3 with no frame count.
 			if err := a.sendBin([]byte{binOpus, 0, 0, 0, 0, 0, 0, 0, 0x03}); err != nil {
@@ -892,5 +883,130 @@ func TestNoLeaks(t *testing.T) {
 			buf := make([]byte, 1<<20)
 			t.Fatalf("%d goroutines left (before: %d):\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
 		}
+	}
+}
+
+// TestShortPressHeard: the floor policy (client.Floor) through the
+// gateway: what the browser sent before the relay granted the floor is
+// held and sent on the grant, also when the button was released before
+// the grant; then the transmission ends and the page is told.
+func TestShortPressHeard(t *testing.T) {
+	r := newFakeRelay()
+	r.talkGate = make(chan struct{})
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := sourcePCM(t)
+	a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+	var sent [][]byte
+	for i := range 5 {
+		sent = append(sent, sendOpus(t, a, enc, src[i*960:(i+1)*960]))
+	}
+	a.send(map[string]any{"t": "talk", "on": false})
+	a.send(map[string]any{"t": "ping"})
+	a.expect("pong", nil) // the gateway has handled the press, the audio and the release
+	close(r.talkGate)     // the grant comes after the release
+	a.expect("floor", func(m map[string]any) bool { return m["granted"] == true && m["state"] == "idle" })
+	frames := relayFrames(t, r)
+	if len(frames) != len(sent)+1 {
+		t.Fatalf("relay got %d frames, want the %d said before the grant + the end frame", len(frames), len(sent))
+	}
+	for i, p := range sent {
+		if !bytes.Equal(frames[i].Opus, p) {
+			t.Fatalf("frame %d was changed", i)
+		}
+	}
+}
+
+// sendOpus encodes pcm and sends it as the page's WebCodecs path does; it
+// returns the packet.
+func sendOpus(t *testing.T, a *wsClient, enc *codec.Encoder, pcm []int16) []byte {
+	t.Helper()
+	pkt, err := enc.Encode(pcm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := append(make([]byte, binHeaderLen), pkt...)
+	msg[0] = binOpus
+	if err := a.sendBin(msg); err != nil {
+		t.Fatal(err)
+	}
+	return pkt
+}
+
+// TestPressAgainBeforeTheAnswer: released and pressed again before the
+// relay answered, the page keeps its one request: on the grant both
+// presses' audio goes out in order, and the transmission stays on the air
+// until the second release.
+func TestPressAgainBeforeTheAnswer(t *testing.T) {
+	r := newFakeRelay()
+	r.talkGate = make(chan struct{})
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := sourcePCM(t)
+	var sent [][]byte
+	for press := range 2 {
+		a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+		for i := range 3 {
+			sent = append(sent, sendOpus(t, a, enc, src[(press*3+i)*960:(press*3+i+1)*960]))
+		}
+		if press == 0 {
+			a.send(map[string]any{"t": "talk", "on": false})
+		}
+	}
+	a.send(map[string]any{"t": "ping"})
+	a.expect("pong", nil)
+	close(r.talkGate)
+	a.expect("floor", func(m map[string]any) bool { return m["granted"] == true && m["state"] == "talking" })
+	a.send(map[string]any{"t": "talk", "on": false})
+	frames := relayFrames(t, r)
+	if len(frames) != len(sent)+1 {
+		t.Fatalf("relay got %d frames, want both presses' %d + the end frame", len(frames), len(sent))
+	}
+	for i, p := range sent {
+		if !bytes.Equal(frames[i].Opus, p) {
+			t.Fatalf("frame %d out of order or changed", i)
+		}
+	}
+}
+
+// TestBusyPressStillHears: a page that pressed into a busy floor (and
+// holds the button) still hears the talker: only a press on the air
+// keeps a page from hearing the channel.
+func TestBusyPressStillHears(t *testing.T) {
+	r := newFakeRelay()
+	_, url := startGateway(t, r, nil)
+	a := dialWS(t, url, login("ann"))
+	a.expect("joined", nil)
+	b := dialWS(t, url, login("bob"))
+	b.expect("joined", nil)
+	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: 960})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+	b.expect("floor", func(m map[string]any) bool { return m["granted"] == true })
+	a.send(map[string]any{"t": "talk", "on": true, "format": "opus"})
+	a.expect("busy", func(m map[string]any) bool { return m["holder"] == "bob" })
+	src := sourcePCM(t)
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	for i := range 50 { // 1 s, in real time
+		sendOpus(t, b, enc, src[i*960:(i+1)*960])
+		<-tk.C
+	}
+	b.send(map[string]any{"t": "talk", "on": false})
+	heard, _ := a.collectTransmission()
+	if len(heard) < 48000/2 {
+		t.Fatalf("ann, holding a busy button, heard %d samples of bob's second", len(heard))
 	}
 }

@@ -209,7 +209,7 @@ func (s *session) callTx(ctx context.Context, to string) (RelayTx, error) {
 // not a refusal of the call itself.
 func callRefused(err error) (code, text string, ok bool) {
 	var re *client.RelayError
-	if errors.As(err, &re) && re.About == proto.TypeWhisperStart {
+	if errors.As(err, &re) && (re.About == proto.TypeWhisperStart || re.About == proto.TypeGroupCallStart) {
 		return codeName(re.Code), "Your call did not go through: " + re.Text, true
 	}
 	return "", "", false

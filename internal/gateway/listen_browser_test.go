@@ -61,7 +61,7 @@ func TestBrowserListenAndCall(t *testing.T) {
 
 	// Hold bob's name: only bob hears ann.
 	b.eval(`document.querySelector('#users li[data-name="bob"]').dispatchEvent(new PointerEvent('pointerdown', {bubbles: true, pointerId: 1}))`)
-	b.waitFor(`harkTest.state().floor === 'granted' && harkTest.state().stats.sentFrames > 50 && document.getElementById('air').textContent.includes('Only bob hears you')`)
+	b.waitFor(`harkTest.state().floor === 'talking' && harkTest.state().stats.sentFrames > 50 && document.getElementById('air').textContent.includes('Only bob hears you')`)
 	b.eval(`document.getElementById('users').dispatchEvent(new PointerEvent('pointerup', {bubbles: true, pointerId: 1}))`)
 	select {
 	case <-bob.ended:

@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/codec"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -274,8 +275,8 @@ func (s *session) paceTick(now time.Time) {
 		return
 	}
 	tx.pace.release(now, func(opus []byte, samples int) { s.voiceOut(tx, opus, samples) })
-	if s.tx == tx && tx.ended && tx.state == txGranted && len(tx.pace.q) == 0 {
-		s.finishTx()
+	if s.tx == tx && tx.ended && len(tx.pace.q) == 0 {
+		s.releaseTx(tx)
 	}
 }
 
@@ -287,7 +288,7 @@ func (s *session) tickWait(now time.Time) (time.Duration, bool) {
 	if tx == nil {
 		return 0, false
 	}
-	if tx.format == "clip" && tx.state == txGranted {
+	if tx.format == "clip" && s.floor.State() == client.FloorTalking {
 		return 20 * time.Millisecond, true
 	}
 	if at, ok := tx.pace.next(); ok {

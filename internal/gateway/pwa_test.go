@@ -150,7 +150,7 @@ func TestBrowserPWA(t *testing.T) {
 
 	// The headset button: press to talk, press again to stop.
 	b.eval(`harkPWA.mediaAction('play')`)
-	b.waitFor(`harkTest.state().floor === 'granted'`)
+	b.waitFor(`harkTest.state().floor === 'talking'`)
 	b.eval(`harkPWA.mediaAction('pause')`)
 	<-cl.ended
 

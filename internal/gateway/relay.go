@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -42,12 +43,11 @@ type RelaySession interface {
 }
 
 // RelayTx is a transmission on the air (the floor is held).
-type RelayTx interface {
-	// Send queues one Opus packet of samples 48 kHz samples; it never blocks.
-	Send(opus []byte, samples int) error
-	// End closes the transmission (end flag, floor release).
-	End(ctx context.Context) error
-}
+//
+// It is the push-to-talk floor's transmission (client.FloorTx): Send
+// queues one Opus packet and never blocks; End closes the transmission
+// (end flag, floor release).
+type RelayTx = client.FloorTx
 
 // RelayEvent is a message from the relay or a change of the link.
 type RelayEvent struct {

@@ -49,8 +49,16 @@ type session struct {
 	sessionID uint32 // relay session id; set before the session joins a hub
 	name      string
 
-	transmitting atomic.Bool         // the browser is on the air: it gets no audio
-	hub          atomic.Pointer[hub] // the channel's hub, read by the voice pump
+	transmitting atomic.Bool // the browser is on the air: it gets no audio
+
+	// floor is the push-to-talk state machine (client.Floor, the one talk
+	// uses), made by initFloor; its changes are queued in floorQ (guarded
+	// by floorMu) and floorWake wakes the loop to handle them.
+	floor     *client.Floor
+	floorMu   sync.Mutex
+	floorQ    []client.FloorChange
+	floorWake chan struct{}
+	hub       atomic.Pointer[hub] // the channel's hub, read by the voice pump
 	// monHubs are the hubs of the monitored channels but the own one, and
 	// callHub the session's private hub for calls to it (intercom.go):
 	// written by the loop (callHub also by the voice pump), read by the
@@ -173,6 +181,7 @@ func (s *session) serve(ctx context.Context) {
 	s.textLimit = limit.NewBucket(2, 10, now)
 	s.audioLimit = limit.NewBucket(400<<10, 1<<20, now)
 	s.waiting = map[uint64]string{}
+	s.initFloor()
 
 	var wg sync.WaitGroup
 	in := make(chan inMsg, 8)
@@ -239,6 +248,8 @@ loop:
 			}
 		case f := <-s.results:
 			f()
+		case <-s.floorWake:
+			s.floorChanges()
 		case now := <-tick:
 			s.tick(now)
 		}
@@ -248,6 +259,7 @@ loop:
 	}
 	s.stopReplay("")
 	s.finishTx()
+	floorDone := s.floor.Close()
 	s.leaveHub()
 	s.leaveMonitorHubs()
 	// Let the worker finish what is queued (ending a transmission), briefly.
@@ -257,6 +269,10 @@ loop:
 	case <-time.After(endWait):
 		stopWorker()
 		<-workerDone
+	}
+	select { // the floor's end of the last transmission, bounded by endWait
+	case <-floorDone:
+	case <-time.After(endWait):
 	}
 	_ = s.relay.Close()
 	s.out.close()
@@ -669,7 +685,7 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 		s.sendJSON(map[string]any{"t": "page", "from": m.FromName, "on": m.Active})
 	case *proto.Error:
 		if m.Code == proto.CodeTooLong && s.tx != nil {
-			s.finishTx()
+			s.floor.Cut(&client.CutError{TooLong: true, Code: m.Code, Text: m.Text})
 		}
 		s.sendError(codeName(m.Code), m.Text)
 	case *proto.Bye:

@@ -320,7 +320,7 @@ func testBrowserToTalkOn(t *testing.T, st *stack, path, transport string) {
 		x, y = pos[0], pos[1]
 		run(b, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x, y, chromedp.ButtonType(input.MouseButtonLeft), chromedp.ClickCount(1))))
 	}
-	b.waitFor(`harkTest.state().floor === 'granted'`)
+	b.waitFor(`harkTest.state().floor === 'talking'`)
 	if tp := run(b, chromedp.Evaluate[string](`harkTest.state().txPath`)); tp != path {
 		t.Fatalf("the page sends with %q, want %q", tp, path)
 	}

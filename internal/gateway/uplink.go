@@ -15,43 +15,38 @@ import (
 	"github.com/hark-intercom/hark/internal/webm"
 )
 
-// Uplink (browser to relay) state. Everything here is owned by the session's
-// loop goroutine.
+// Uplink (browser to relay). A press of the talk button (or a WAV clip)
+// is a transmission: the browser's audio in one of several formats, turned
+// into Opus frames here and handed to the session's push-to-talk floor,
+// client.Floor, the machine talk's engine uses too. The floor holds what
+// is said while the relay's answer is on its way and sends it on the
+// grant, also after a release before the grant (a short press is heard);
+// a refusal drops it (counted); a cut (a page, the maximum length, a lost
+// link) ends the transmission. Its changes come back to the loop
+// (floorChanged), which tells the browser. Everything here is owned by the
+// session's loop goroutine.
 
 const (
 	upFrame = 960 // 20 ms: the frame the gateway encodes
-	// maxHeldSamples bounds audio kept while the floor request is pending (2 s).
-	maxHeldSamples = 2 * codec.SampleRate
+	// maxHeld bounds audio kept while the floor request is pending.
+	maxHeld = 2 * time.Second
 	// floorWait is how long a transmission waits for the relay's answer.
 	floorWait = 5 * time.Second
 	// endWait bounds the end of a transmission (flushing its frames).
 	endWait = 2 * time.Second
 )
 
-type txState int
-
-const (
-	txWaiting txState = iota // floor requested
-	txGranted                // on the air
-	txDenied                 // refused: audio is discarded
-)
-
-// heldFrame is an encoded frame waiting for the floor.
-type heldFrame struct {
-	opus    []byte
-	samples int
-}
-
 // transmission is one press of the talk button (or one WAV clip).
 type transmission struct {
 	format  string // "pcm", "opus", "webm", "ogg", "mp4", "clip"
 	page    bool   // to every channel (page role)
-	state   txState
+	echo    bool   // a microphone test
+	to      string // a call to one user
 	started time.Time
-	rtx     RelayTx // set on the grant
-	ended   bool    // the browser released; finish after the grant
-	held    []heldFrame
-	heldLen int
+	press   uint64 // the floor's press this transmission is (client.FloorChange.Press)
+	ended   bool   // the browser released: no more input; the floor is released once the paced rest is out
+	// released: the floor was released (or aborted) for this transmission
+	released bool
 
 	rate     int              // PCM input rate
 	rs       *resample.Stream // nil at 48 kHz
@@ -81,16 +76,18 @@ func (s *session) encoder() (*codec.Encoder, error) {
 	return s.enc, nil
 }
 
-// startTx opens a transmission and asks the relay for the floor.
+// startTx opens a transmission and presses the floor.
 func (s *session) startTx(format string, rate int, page, echo bool, to string) error {
-	if s.tx != nil {
+	again := s.tx != nil && s.tx.ended && s.floor.State() == client.FloorReleasing &&
+		s.tx.page == page && s.tx.echo == echo && s.tx.to == to && format != "clip" && s.tx.format != "clip"
+	if s.tx != nil && !again {
 		s.finishTx()
 	}
 	s.stopReplay("You are talking.")
 	if s.channel.Name == "" {
 		return errors.New("join a channel before talking")
 	}
-	tx := &transmission{format: format, started: time.Now(), rate: rate, page: page}
+	tx := &transmission{format: format, started: time.Now(), rate: rate, page: page, echo: echo, to: to}
 	switch format {
 	case "pcm":
 		if rate == 0 {
@@ -114,55 +111,156 @@ func (s *session) startTx(format string, rate int, page, echo bool, to string) e
 	default:
 		return fmt.Errorf("unknown audio format %q (want pcm, opus, webm, ogg or mp4)", format)
 	}
+	if again {
+		// Pressed again while the last press waits for its answer: the
+		// floor takes that request up again (its held words stay first).
+		if s.floor.Press(nil) {
+			tx.press = s.tx.press
+			s.tx = tx
+			return nil
+		}
+		// The answer came meanwhile: the last press is over; ask anew.
+		s.tx = nil
+		s.transmitting.Store(false)
+	}
+	req := func(ctx context.Context) (client.FloorTx, error) {
+		switch {
+		case echo:
+			return s.echoTx(ctx)
+		case to != "":
+			return s.callTx(ctx, to)
+		case page:
+			return s.relay.Page(ctx)
+		}
+		return s.relay.Talk(ctx)
+	}
+	if !s.floor.Press(req) {
+		return errors.New("the talk button cannot be pressed now: the session is ending")
+	}
+	tx.press, _ = s.floor.Wants()
 	s.tx = tx
 	s.transmitting.Store(true)
-	s.do(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, floorWait)
-		var rtx RelayTx
-		var err error
-		if echo {
-			rtx, err = s.echoTx(ctx)
-		} else if to != "" {
-			rtx, err = s.callTx(ctx, to)
-		} else if page {
-			rtx, err = s.relay.Page(ctx)
-		} else {
-			rtx, err = s.relay.Talk(ctx)
-		}
-		cancel()
-		s.post(func() { s.talkAnswer(tx, rtx, err) })
-	})
 	return nil
 }
 
-// talkAnswer handles the relay's answer to a floor request (on the loop).
-func (s *session) talkAnswer(tx *transmission, rtx RelayTx, err error) {
-	if s.tx != tx || tx.state != txWaiting {
-		// Given up meanwhile: give the floor back at once.
-		if rtx != nil {
-			s.endRelayTx(rtx)
+// floorNote queues a change of the floor for the loop (client.Floor's
+// OnChange: any goroutine, must not block).
+func (s *session) floorNote(c client.FloorChange) {
+	s.floorMu.Lock()
+	s.floorQ = append(s.floorQ, c)
+	s.floorMu.Unlock()
+	select {
+	case s.floorWake <- struct{}{}:
+	default:
+	}
+}
+
+// floorChanges handles the queued changes of the floor (on the loop).
+func (s *session) floorChanges() {
+	s.floorMu.Lock()
+	q := s.floorQ
+	s.floorQ = nil
+	s.floorMu.Unlock()
+	for _, c := range q {
+		s.floorChanged(c)
+	}
+}
+
+// floorChanged tells the browser what became of its press (on the loop).
+// The page mirrors the floor's states by name (app.js, S.floor).
+func (s *session) floorChanged(c client.FloorChange) {
+	tx := s.tx
+	if tx == nil || tx.press != c.Press || c.Cause == client.FloorCauseAborted {
+		return // an earlier press, or ended by the gateway itself
+	}
+	switch c.To {
+	case client.FloorTalking:
+		if tx.format != "clip" {
+			s.sendJSON(map[string]any{"t": "floor", "granted": true, "state": c.To.String()})
 		}
 		return
-	}
-	if err != nil {
-		var busy *client.BusyError
-		if errors.As(err, &busy) {
-			s.floorDenied(busy.Holder, busy.Reason)
-			return
+	case client.FloorBusy:
+		s.transmitting.Store(false) // the browser hears the talker meanwhile
+		s.floorBusy(tx, c.Err)
+	case client.FloorRefused:
+		s.transmitting.Store(false)
+		s.floorRefused(tx, c.Err)
+	case client.FloorCut:
+		s.transmitting.Store(false)
+		s.srv.m.voiceDropped.WithLabelValues("relay").Inc()
+		s.sendJSON(map[string]any{"t": "floor", "granted": false, "state": c.To.String(), "cause": c.Cause.String(), "text": c.Text()})
+		s.sendError("talk", "Your transmission was cut: "+c.Text())
+		if tx.format == "clip" {
+			s.floor.Release()
 		}
+	case client.FloorIdle:
+		// The end of a press released before its answer: the held words
+		// went out (or the answer was a refusal, said here).
+		var be *client.BusyError
+		if errors.As(c.Err, &be) {
+			s.floorBusy(tx, c.Err)
+		} else if c.Err != nil && c.Cause == client.FloorCauseRefused {
+			s.floorRefused(tx, c.Err)
+		} else if c.Err != nil {
+			s.sendError("talk", "Your transmission was cut: "+c.Text())
+		} else if c.From == client.FloorReleasing && tx.format != "clip" {
+			s.sendJSON(map[string]any{"t": "floor", "granted": true, "state": c.To.String()})
+		}
+	default:
+		return
+	}
+	if s.floor.State() == client.FloorIdle || tx.format == "clip" {
 		s.tx = nil
 		s.transmitting.Store(false)
-		if code, text, ok := callRefused(err); ok {
-			s.sendError(code, text)
-		} else if errors.Is(err, context.DeadlineExceeded) {
-			s.sendError("floor", "The intercom did not answer the request to talk. Try again.")
-		} else {
-			s.sendError("floor", "You cannot talk right now: "+err.Error())
-		}
-		s.sendJSON(map[string]any{"t": "floor", "granted": false})
-		return
 	}
-	s.floorGranted(rtx)
+	// Otherwise the refused or cut press stays until the browser
+	// releases, so its audio is dropped quietly.
+}
+
+// floorBusy tells the browser who holds the floor.
+func (s *session) floorBusy(tx *transmission, err error) {
+	var be *client.BusyError
+	errors.As(err, &be)
+	text := "Someone else is talking. Wait until they finish."
+	holder := ""
+	if be != nil {
+		holder = be.Holder
+		if be.Holder != "" {
+			text = be.Holder + " is talking. Wait until they finish."
+		} else if be.Reason != "" {
+			text = be.Reason
+		}
+	}
+	s.sendJSON(map[string]any{"t": "busy", "holder": holder, "text": text, "state": client.FloorBusy.String()})
+	if tx.format == "clip" {
+		s.sendJSON(map[string]any{"t": "clip", "text": "Your clip was not sent: " + text})
+		s.floor.Release()
+	}
+}
+
+// floorRefused tells the browser why it may not talk.
+func (s *session) floorRefused(tx *transmission, err error) {
+	if code, text, ok := callRefused(err); ok {
+		s.sendError(code, text)
+	} else if errors.Is(err, context.DeadlineExceeded) {
+		s.sendError("floor", "The intercom did not answer the request to talk. Try again.")
+	} else {
+		s.sendError("floor", "You cannot talk right now: "+err.Error())
+	}
+	s.sendJSON(map[string]any{"t": "floor", "granted": false, "state": client.FloorRefused.String()})
+	if tx.format == "clip" {
+		s.floor.Release()
+	}
+}
+
+// takesAudio reports whether the floor takes tx's audio now: not after a
+// refusal or a cut (the press is held until the release, quietly).
+func (s *session) takesAudio(tx *transmission) bool {
+	switch s.floor.State() {
+	case client.FloorBusy, client.FloorRefused, client.FloorCut:
+		return false
+	}
+	return true
 }
 
 // pcmIn takes PCM samples from the browser.
@@ -172,7 +270,7 @@ func (s *session) pcmIn(samples []int16) {
 		s.srv.m.voiceDropped.WithLabelValues("not_talking").Inc()
 		return
 	}
-	if tx.state == txDenied {
+	if !s.takesAudio(tx) {
 		return
 	}
 	if tx.rs != nil {
@@ -217,7 +315,7 @@ func (s *session) opusIn(pkt []byte) error {
 		s.srv.m.voiceDropped.WithLabelValues("not_talking").Inc()
 		return nil
 	}
-	if tx.state == txDenied {
+	if !s.takesAudio(tx) {
 		return nil
 	}
 	n := webm.OpusSamples(pkt)
@@ -244,7 +342,7 @@ func (s *session) mediaIn(b []byte) error {
 		}
 	}
 	for _, p := range pkts {
-		if tx.state == txDenied {
+		if !s.takesAudio(tx) {
 			break
 		}
 		if p.Samples == 0 || p.Samples%120 != 0 {
@@ -290,7 +388,7 @@ func (s *session) clipIn(b []byte) error {
 // send paces a file), 60 ms ahead of real time.
 func (s *session) clipTick(now time.Time) {
 	tx := s.tx
-	if tx == nil || tx.format != "clip" || tx.state != txGranted {
+	if tx == nil || tx.format != "clip" || s.floor.State() != client.FloorTalking {
 		return
 	}
 	if tx.clipPace.Start.IsZero() {
@@ -309,31 +407,13 @@ func (s *session) clipTick(now time.Time) {
 	}
 }
 
-// voiceOut sends (or holds, before the grant) one encoded frame. pkt is copied.
+// voiceOut hands one encoded frame to the floor (held before the grant,
+// sent after it). pkt is copied.
 func (s *session) voiceOut(tx *transmission, pkt []byte, samples int) {
-	switch tx.state {
-	case txDenied:
-		return
-	case txWaiting:
-		if tx.heldLen+samples > maxHeldSamples {
-			s.srv.m.voiceDropped.WithLabelValues("floor_wait").Inc()
-			tx.heldLen -= tx.held[0].samples
-			tx.held = tx.held[1:]
-		}
-		tx.held = append(tx.held, heldFrame{opus: append([]byte(nil), pkt...), samples: samples})
-		tx.heldLen += samples
-		return
+	if s.floor.Audio(pkt, samples) {
+		s.srv.m.voiceSent.WithLabelValues(pathLabel(tx.format)).Inc()
 	}
-	if err := tx.rtx.Send(pkt, samples); err != nil {
-		s.srv.m.voiceDropped.WithLabelValues("relay").Inc()
-		var rerr *client.RelayError
-		if errors.Is(err, client.ErrConnectionLost) || errors.As(err, &rerr) {
-			s.sendError("talk", "Your transmission was cut: "+err.Error())
-			s.finishTx()
-		}
-		return
-	}
-	s.srv.m.voiceSent.WithLabelValues(pathLabel(tx.format)).Inc()
+	// Otherwise the floor counted it (and a cut reaches floorChanged).
 }
 
 func pathLabel(format string) string {
@@ -348,82 +428,44 @@ func pathLabel(format string) string {
 	return "pcm"
 }
 
-// floorGranted puts a waiting transmission on the air.
-func (s *session) floorGranted(rtx RelayTx) {
-	tx := s.tx
-	tx.state = txGranted
-	tx.rtx = rtx
-	held := tx.held
-	tx.held, tx.heldLen = nil, 0
-	for _, f := range held {
-		s.voiceOut(tx, f.opus, f.samples)
-		if s.tx != tx {
-			return
-		}
-	}
-	if tx.ended {
-		if len(tx.pace.q) == 0 {
-			s.finishTx()
-		} // else paceTick ends it after the last paced packet
-		return
-	}
-	if tx.format != "clip" {
-		s.sendJSON(map[string]any{"t": "floor", "granted": true})
-	}
-}
-
-// floorDenied discards a transmission's audio and tells the browser who talks.
-func (s *session) floorDenied(holder, reason string) {
-	tx := s.tx
-	if tx == nil {
-		return
-	}
-	tx.state = txDenied
-	tx.held, tx.heldLen = nil, 0
-	text := "Someone else is talking. Wait until they finish."
-	if holder != "" {
-		text = holder + " is talking. Wait until they finish."
-	} else if reason != "" {
-		text = reason
-	}
-	s.sendJSON(map[string]any{"t": "busy", "holder": holder, "text": text})
-	if tx.format == "clip" {
-		s.sendJSON(map[string]any{"t": "clip", "text": "Your clip was not sent: " + text})
-	}
-	if tx.ended || tx.format == "clip" {
-		s.tx = nil
-		s.transmitting.Store(false)
-	}
-	// Otherwise keep the denied transmission until the browser releases, so
-	// its audio is dropped quietly.
-}
-
-// talkOff is the browser releasing the talk button.
+// talkOff is the browser releasing the talk button: no more input; the
+// floor is released once the last paced packet is out (paceTick).
 func (s *session) talkOff() {
 	tx := s.tx
-	if tx == nil || tx.format == "clip" {
+	if tx == nil || tx.format == "clip" || tx.ended {
 		return
 	}
-	switch tx.state {
-	case txWaiting:
-		// Keep the rest; it goes out on the grant, then the transmission ends.
-		if tx.format == "pcm" {
-			s.encodeFrames(tx, true)
-		}
-		tx.ended = true
-	case txGranted:
-		if len(tx.pace.q) > 0 {
-			tx.ended = true // paceTick ends it after the last paced packet
-			return
-		}
-		s.finishTx()
-	default:
+	tx.ended = true
+	if !s.takesAudio(tx) {
+		s.releaseTx(tx) // refused or cut: nothing more to send
+		return
+	}
+	if tx.format == "pcm" {
+		s.encodeFrames(tx, true)
+	}
+	if len(tx.pace.q) == 0 {
+		s.releaseTx(tx)
+	} // else paceTick releases it after the last paced packet
+}
+
+// releaseTx releases the floor for tx, whose input is all handed over:
+// talking, the transmission ends; still requesting, what is held goes out
+// if the grant comes.
+func (s *session) releaseTx(tx *transmission) {
+	if tx.released {
+		return
+	}
+	tx.released = true
+	s.floor.Release()
+	if s.floor.State() == client.FloorIdle && s.tx == tx {
 		s.tx = nil
 		s.transmitting.Store(false)
 	}
 }
 
-// finishTx ends the current transmission whatever its state.
+// finishTx ends the current transmission now whatever its state: on the
+// air, what waits (paced packets, the samples short of a frame) goes out
+// and it ends; before the answer, it is dropped and a grant given back.
 func (s *session) finishTx() {
 	tx := s.tx
 	if tx == nil {
@@ -431,26 +473,26 @@ func (s *session) finishTx() {
 	}
 	s.tx = nil
 	s.transmitting.Store(false)
-	if tx.state != txGranted {
-		return // a pending answer is handled (and given back) by talkAnswer
+	if tx.released {
+		return
 	}
-	// What still waits goes out now: paced packets, and the samples of a
-	// PCM transmission or of re-encoded frames that are not a whole frame.
+	tx.released = true
+	if s.floor.State() != client.FloorTalking {
+		s.floor.Abort(nil)
+		return
+	}
 	tx.pace.flush(func(opus []byte, samples int) { s.voiceOut(tx, opus, samples) })
 	tx.pcm = append(tx.pcm, tx.rePCM...)
 	tx.rePCM = nil
 	if len(tx.pcm) > 0 {
 		s.encodeFrames(tx, true)
 	}
-	s.endRelayTx(tx.rtx)
+	s.floor.Release()
 }
 
-func (s *session) endRelayTx(rtx RelayTx) {
-	s.do(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, endWait)
-		defer cancel()
-		if err := rtx.End(ctx); err != nil {
-			s.log.Debug("ending a transmission", "err", err)
-		}
-	})
+// initFloor makes the session's push-to-talk floor.
+func (s *session) initFloor() {
+	s.floorWake = make(chan struct{}, 1)
+	s.floor = client.NewFloor(client.FloorConfig{MaxHeld: maxHeld, RequestTimeout: floorWait, EndTimeout: endWait,
+		OnChange: s.floorNote, Logger: s.log})
 }

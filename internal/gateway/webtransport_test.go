@@ -96,7 +96,7 @@ func TestWebTransportEngines(t *testing.T) {
 			cap0 := 0
 			p.eval(`harkTest.state().stats.capSamples`, &cap0)
 			p.eval(`harkTest.press()`, nil)
-			p.waitFor(`harkTest.state().floor === 'granted'`)
+			p.waitFor(`harkTest.state().floor === 'talking'`)
 			p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, cap0+48000*3/2))
 			p.eval(`harkTest.release()`, nil)
 			<-cl.ended

@@ -79,7 +79,9 @@ func (r *Relay) dispatch(s *session, m proto.Message) {
 	case *proto.Monitor:
 		r.monitorLocked(s, m.Channels)
 	case *proto.WhisperStart:
-		r.whisperStartLocked(s, m.To, now)
+		r.whisperStartLocked(s, []string{m.To}, m.Type(), now)
+	case *proto.GroupCallStart:
+		r.whisperStartLocked(s, m.To, m.Type(), now)
 	case *proto.WhisperStop:
 		if c := s.call; c != nil {
 			r.endCallLocked(c)

@@ -136,3 +136,71 @@ func TestWhisperPreemptedAndStopped(t *testing.T) {
 	a.Close()
 	relaytest.Wait(t, b, func(w *proto.Whisper) bool { return !w.Active })
 }
+
+// TestGroupCall: alice calls bob and carol at once (GroupCallStart): both
+// hear her frames and are told, dave beside them hears nothing; the end
+// frame ends the call for both. A call by role reaches whoever has it; a
+// group with someone offline, a role nobody online has, an unknown role
+// and a callee already called are refused in words.
+func TestGroupCall(t *testing.T) {
+	r := relaytest.Start(t)
+	for _, u := range []string{"alice", "bob", "carol", "dave", "eve"} {
+		r.AddUser(u, "pw", 0)
+	}
+	r.AddUser("boss", "pw", proto.RolePage)
+	a, b, c, d, e := r.Dial(t, "alice", "pw"), r.Dial(t, "bob", "pw"), r.Dial(t, "carol", "pw"), r.Dial(t, "dave", "pw"), r.Dial(t, "eve", "pw")
+
+	a.MustSend(t, &proto.GroupCallStart{To: []string{"carol", "bob", "carol"}})
+	if g := relaytest.Wait[*proto.FloorGrant](t, a, nil); g.Channel != proto.WhisperChannel {
+		t.Fatalf("grant %+v", g)
+	}
+	for _, x := range []*relaytest.Client{b, c} {
+		if w := relaytest.Wait[*proto.Whisper](t, x, nil); w.From != a.Session() || w.To != x.Session() || !w.Active {
+			t.Fatalf("call start as a callee sees it: %+v", w)
+		}
+		relaytest.Wait(t, a, func(w *proto.Whisper) bool { return w.To == x.Session() && w.Active })
+	}
+	const n = 6
+	talkBurst(t, a, proto.WhisperChannel, 10, n)
+	for _, x := range []*relaytest.Client{b, c} {
+		for range n {
+			if h, _ := x.RecvVoice(t); h.Channel != proto.WhisperChannel || h.Sender != a.Session() {
+				t.Fatalf("a callee got %+v", h)
+			}
+		}
+		relaytest.Wait(t, x, func(w *proto.Whisper) bool { return w.From == a.Session() && !w.Active })
+	}
+	r.WaitStats(t, "group call frames out", func(s relay.Stats) bool { return s.FramesOut >= 2*n })
+	if k := d.VoicePending() + e.VoicePending(); k != 0 {
+		t.Fatalf("dave and eve got %d frames of the call", k)
+	}
+
+	// By role: whoever has the page role (boss).
+	boss := r.Dial(t, "boss", "pw")
+	d.MustSend(t, &proto.GroupCallStart{To: []string{"role:page"}})
+	relaytest.Wait(t, d, func(g *proto.FloorGrant) bool { return g.Channel == proto.WhisperChannel })
+	relaytest.Wait(t, boss, func(w *proto.Whisper) bool { return w.From == d.Session() && w.Active })
+	d.MustSend(t, &proto.WhisperStop{})
+	relaytest.Wait(t, boss, func(w *proto.Whisper) bool { return w.From == d.Session() && !w.Active })
+
+	// Refusals.
+	for _, tc := range []struct {
+		to   []string
+		want string
+	}{
+		{[]string{"bob", "zed"}, "zed is not online"},
+		{[]string{"role:admin"}, "nobody with the role admin is online"},
+		{[]string{"role:nurses"}, "there is no role nurses"},
+	} {
+		a.MustSend(t, &proto.GroupCallStart{To: tc.to})
+		if m := relaytest.Wait[*proto.Error](t, a, nil); m.About != proto.TypeGroupCallStart || !strings.Contains(m.Text, tc.want) {
+			t.Fatalf("call to %v: %+v, want %q", tc.to, m, tc.want)
+		}
+	}
+	e.MustSend(t, &proto.WhisperStart{To: "carol"})
+	relaytest.Wait[*proto.FloorGrant](t, e, nil)
+	a.MustSend(t, &proto.GroupCallStart{To: []string{"bob", "carol"}})
+	if dn := relaytest.Wait[*proto.FloorDeny](t, a, nil); !strings.Contains(dn.Reason, "eve is calling carol") {
+		t.Fatalf("a callee already called: %+v", dn)
+	}
+}

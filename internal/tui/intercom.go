@@ -9,6 +9,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/hark-intercom/hark/internal/accounts"
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -145,21 +147,28 @@ func (m *model) callKey(k tea.KeyMsg) tea.Cmd {
 		m.mode, m.input = modeNormal, nil
 		return nil
 	case tea.KeyEnter:
-		name := strings.TrimPrefix(strings.TrimSpace(string(m.input)), "@")
+		// One name, several (bob, carol), or role:page: a group call.
+		names := client.Callees(strings.ReplaceAll(string(m.input), "@", ""))
 		m.mode, m.input = modeNormal, nil
-		if name == "" {
+		if len(names) == 0 {
 			return nil
 		}
-		if name == m.welcome.Name {
+		if len(names) == 1 && names[0] == m.welcome.Name {
 			m.flash = "that is you: call someone else"
 			return nil
 		}
-		if !slices.ContainsFunc(m.roster.Users(), func(u proto.UserInfo) bool { return u.Name == name }) {
-			m.flash = name + " is not online: a call reaches only someone who is"
+		if err := accounts.CheckCallees(names, m.welcome.Name); err != nil {
+			m.flash = err.Error()
 			return nil
 		}
-		m.callTo = name
-		m.flash = "hold W to talk to " + name + " alone"
+		for _, name := range names {
+			if !strings.HasPrefix(name, proto.GroupCallRole) && !slices.ContainsFunc(m.roster.Users(), func(u proto.UserInfo) bool { return u.Name == name }) {
+				m.flash = name + " is not online: a call reaches only someone who is"
+				return nil
+			}
+		}
+		m.callTo = strings.Join(names, ", ")
+		m.flash = "hold W to talk to " + m.callTo + " alone"
 		return nil
 	}
 	m.edit(k)

@@ -136,3 +136,38 @@ func TestCallKeys(t *testing.T) {
 		t.Fatalf("channel volumes %v (%q)", fe.chanVol, m.flash)
 	}
 }
+
+// TestCallAGroup: w takes several names (bob, otto) or a role (role:page);
+// W then calls them all; someone offline among them is refused.
+func TestCallAGroup(t *testing.T) {
+	m, _, fe := newIntercomModel(t)
+	typeLine := func(s string) {
+		run(m, m.keyPress(key("w")))
+		for _, r := range s {
+			run(m, m.keyPress(key(string(r))))
+		}
+		run(m, m.keyPress(key("enter")))
+	}
+	typeLine("bob,zed")
+	if !strings.Contains(m.flash, "zed is not online") || m.callTo != "" {
+		t.Fatalf("a group with someone offline: %q (calls %q)", m.flash, m.callTo)
+	}
+	typeLine("role:nurses")
+	if !strings.Contains(m.flash, "no role") {
+		t.Fatalf("an unknown role: %q", m.flash)
+	}
+	typeLine("bob,otto")
+	if m.callTo != "bob, otto" || !strings.Contains(m.flash, "bob, otto alone") {
+		t.Fatalf("group picked: %q, %q", m.callTo, m.flash)
+	}
+	run(m, m.keyPress(key("W")))
+	if !slices.Equal(fe.calls, []string{"bob, otto|on"}) {
+		t.Fatalf("calls %v", fe.calls)
+	}
+	m.expire(m.hold.Deadline())
+	run(m, m.keyPress(key("W")))
+	typeLine("role:page")
+	if m.callTo != "role:page" {
+		t.Fatalf("a role: %q, %q", m.callTo, m.flash)
+	}
+}

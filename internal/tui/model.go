@@ -755,7 +755,7 @@ func (m *model) View() string {
 	case modeListen:
 		last = m.listenPrompt()
 	case modeCall:
-		last = "call whom (then hold W to talk to them alone; Esc)> " + string(m.input) + "█"
+		last = "call whom: a name, several (bob, carol) or role:page (then hold W to talk to them alone; Esc)> " + string(m.input) + "█"
 	case modeChannel:
 		var names []string
 		for i, c := range m.welcome.Channels {
