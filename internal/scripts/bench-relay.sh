@@ -26,6 +26,7 @@
 # PEAK_NS="100 200 300 500 700 1000 1500 2000" PEAK=1 BOTH_CORES=1
 # SERVER_CPU=0 TOOL_CPU=1 PORT=64738 BIN=bin OUT_DIR=.run/bench-relay
 # LOADGEN=$BIN/loadgen (e.g. bin/quicpatch/loadgen, see quicpatch/build.sh)
+# MURMUR=0 leaves murmurd out (to compare Hark builds alone)
 #
 # Every row says, besides CPU per frame: CPU per packet and frames per
 # packet (a QUIC relay that falls behind packs the frames waiting for a
@@ -42,9 +43,9 @@ set -euo pipefail
 : "${BIN:=bin}" "${OUT_DIR:=.run/bench-relay}" "${NS:=200}" "${MS:=2 4}" "${ROUNDS:=2}"
 : "${DURATION:=10s}" "${PAYLOAD:=72}" "${PEAK_NS:=100 200 300 500 700 1000 1500 2000}"
 : "${PEAK:=1}" "${BOTH_CORES:=1}" "${SERVER_CPU:=0}" "${TOOL_CPU:=1}" "${PORT:=64738}" "${EXTRA:=}"
-: "${GO:=go}"
+: "${GO:=go}" "${MURMUR:=1}"
 
-command -v murmurd >/dev/null || { echo "murmurd is missing: run 'make deps-bench' (Debian package mumble-server)." >&2; exit 1; }
+[ "$MURMUR" = 0 ] || command -v murmurd >/dev/null || { echo "murmurd is missing: run 'make deps-bench' (Debian package mumble-server)." >&2; exit 1; }
 command -v taskset >/dev/null || { echo "taskset is missing (Debian package util-linux)." >&2; exit 1; }
 ncpu=$(nproc)
 if [ "$ncpu" -lt 2 ]; then
@@ -66,7 +67,7 @@ OUT_DIR=$(cd "$OUT_DIR" && pwd)
 declare -A HARK=([hark]="$BIN/relay")
 ORDER=(hark)
 for e in $EXTRA; do HARK[${e%%=*}]=${e#*=}; ORDER+=("${e%%=*}"); done
-ORDER+=(murmur)
+[ "$MURMUR" = 0 ] || ORDER+=(murmur)
 
 WORK=$(mktemp -d /tmp/bench-relay.XXXXXX)
 MPID=
