@@ -33,9 +33,10 @@
 # listener into one packet and so spends less per frame: compare CPU per
 # packet between runs whose latencies differ), how much of a core the
 # server and the load tool used, and the load average when the run ended. A
-# run whose load tool used ≥ 90 % of its core or sent under 98 % of its
-# frames is marked: it measured the tool, and the peak ladder stops there
-# for that server (said in the peak line).
+# run whose load tool used ≥ 90 % of one core or sent under 98 % of its
+# frames is marked: it may have measured the tool, so it does not count for
+# the peak, and the peak ladder stops there for that server (said in the
+# peak line).
 #
 # The machine may be shared: the load average is printed for every run, and
 # CPU figures from a busy machine are noisy (compare runs of one sitting).
@@ -215,8 +216,8 @@ peak() {
       any=1
       r=$(run "$srv" "$n" 4 "$scpu" "$tcpu" "peak-$label")
       row "$srv" "peak, $label" "$r" | tee -a "$RES"
-      if pass "$r" "$srv"; then best[$srv]=$n; fi
       if toolbound "$r"; then tooled[$srv]=$n; stopped[$srv]=1; continue; fi
+      if pass "$r" "$srv"; then best[$srv]=$n; fi
       if lossless "$r" "$srv"; then loss0[$srv]=$n; else stopped[$srv]=1; fi
     done
     [ "$any" = 1 ] || break
