@@ -13,9 +13,9 @@
 // loadgen's relay flags. Not for use beyond benchmarks: a listener whose
 // QUIC queue is full blocks the talker (SendDatagram blocks).
 //
-// With FLOORRELAY_BATCH=1 in its environment it sends through batchConn
-// (batch.go): the packets the connections write are gathered and sent with
-// one sendmmsg per batch, the experiment of BENCHMARKS.md (issue 16).
+// With FLOORRELAY_BATCH=1 in its environment it sends through
+// internal/udpbatch: the packets the connections write are gathered and
+// sent with one sendmmsg per batch (BENCHMARKS.md, issue 16).
 package main
 
 import (
@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/internal/udpbatch"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/quic-go/quic-go"
 )
@@ -81,8 +82,9 @@ func run(ctx context.Context, listen string) error {
 	}
 	var conn net.PacketConn = pc
 	if os.Getenv("FLOORRELAY_BATCH") == "1" {
-		// The experiment of batch.go: sendmmsg per batch of packets.
-		conn = newBatchConn(pc.(*net.UDPConn))
+		if conn, err = udpbatch.New(pc.(*net.UDPConn)); err != nil {
+			return err
+		}
 		fmt.Println("sending with sendmmsg batches (FLOORRELAY_BATCH=1)")
 	}
 	tr := &quic.Transport{Conn: conn}

@@ -1,4 +1,4 @@
-package main
+package udpbatch
 
 import (
 	"encoding/binary"
@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// Every packet written to a batchConn arrives, also when more wait than a
-// batch holds (the writer then flushes itself), and a batchConn reads them
-// back one at a time with their sender's address.
-func TestBatchConnDeliversEveryPacket(t *testing.T) {
+// Every packet written to a Conn arrives, also when more wait than a batch
+// holds (the writer then sends them itself), and a Conn reads them back one
+// at a time with their sender's address.
+func TestDeliversEveryPacket(t *testing.T) {
 	listen := func() *net.UDPConn {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -19,7 +19,14 @@ func TestBatchConnDeliversEveryPacket(t *testing.T) {
 		c.SetReadBuffer(4 << 20)
 		return c
 	}
-	a, b := newBatchConn(listen()), newBatchConn(listen())
+	a, err := New(listen())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(listen())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer a.Close()
 	defer b.Close()
 	const n = 3*maxPending + 7
@@ -58,4 +65,16 @@ func count(seen []bool) (k int) {
 		}
 	}
 	return k
+}
+
+// A dual-stack (IPv6) socket is refused with an error that says what to do.
+func TestRefusesIPv6Socket(t *testing.T) {
+	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	defer c.Close()
+	if _, err := New(c); err == nil {
+		t.Fatal("New took an IPv6 socket")
+	}
 }
