@@ -453,6 +453,9 @@ func serve(c *cli.Context) error {
 		network = "udp4" // udpbatch sends to IPv4 peers of an IPv4 socket only
 	}
 	pc, err := net.ListenPacket(network, cfg.Listen)
+	if err != nil && network == "udp4" {
+		return fmt.Errorf("--udp-batch: cannot listen on UDP %s over IPv4: %w (the batched sends work on IPv4 addresses only: give an IPv4 --listen address such as 0.0.0.0:%d or leave --udp-batch out; or another relay is running)", cfg.Listen, err, proto.DefaultPort)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot listen on UDP %s: %w (is another relay running?)", cfg.Listen, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -169,5 +170,10 @@ func (c *Conn) LocalAddr() net.Addr                { return c.udp.LocalAddr() }
 func (c *Conn) SetDeadline(t time.Time) error      { return c.udp.SetDeadline(t) }
 func (c *Conn) SetReadDeadline(t time.Time) error  { return c.udp.SetReadDeadline(t) }
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.udp.SetWriteDeadline(t) }
-func (c *Conn) SetReadBuffer(n int) error          { return c.udp.SetReadBuffer(n) }
-func (c *Conn) SetWriteBuffer(n int) error         { return c.udp.SetWriteBuffer(n) }
+
+// SyscallConn gives quic-go the socket to set the don't-fragment bit (path
+// MTU discovery) and to check its buffer sizes.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.udp.SyscallConn() }
+
+func (c *Conn) SetReadBuffer(n int) error  { return c.udp.SetReadBuffer(n) }
+func (c *Conn) SetWriteBuffer(n int) error { return c.udp.SetWriteBuffer(n) }
