@@ -146,8 +146,8 @@ func run(c *cli.Context) error {
 	if res.Expected > 0 {
 		ratio = float64(res.Delivered) / float64(res.Expected)
 	}
-	defer fmt.Printf("RESULT tool=loadgen n=%d m=%d sent=%d expected=%d delivered=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f relay_cpu_s=%.2f cpu_us_per_frame=%.2f tool_cpu_s=%.2f\n",
-		res.Sessions, res.Talkers, res.FramesSent, res.Expected, res.Delivered, ms(res.LatencyP50), ms(res.LatencyP99), ms(res.LatencyMax),
+	defer fmt.Printf("RESULT tool=loadgen n=%d m=%d sent=%d expected=%d delivered=%d packets=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f relay_cpu_s=%.2f cpu_us_per_frame=%.2f tool_cpu_s=%.2f\n",
+		res.Sessions, res.Talkers, res.FramesSent, res.Expected, res.Delivered, res.Packets, ms(res.LatencyP50), ms(res.LatencyP99), ms(res.LatencyMax),
 		res.RelayCPU.Seconds(), float64(res.CPUPerFrame.Nanoseconds())/1000, res.ToolCPU.Seconds())
 	if c.Bool("markdown") {
 		fmt.Printf("| %d | %d | %d/%d (%.4f) | %.1f | %.1f | %.2f | %.2f | %.2f |\n",
@@ -165,6 +165,13 @@ func run(c *cli.Context) error {
 		fmt.Printf("relay CPU %v = %.1f µs per delivered frame\n", res.RelayCPU, float64(res.CPUPerFrame.Nanoseconds())/1000)
 		fmt.Printf("relay RSS %.1f MiB before, %.1f MiB after = %.1f KiB per session\n",
 			float64(res.RSSBefore)/(1<<20), float64(res.RSSAfter)/(1<<20), float64(res.RSSPerSession)/1024)
+	}
+	if res.Packets > 0 {
+		fmt.Printf("listeners received %d QUIC packets from the relay: %.2f frames per packet", res.Packets, float64(res.Delivered)/float64(res.Packets))
+		if cfg.PID > 0 {
+			fmt.Printf(", relay CPU %.1f µs per packet", float64(res.RelayCPU.Nanoseconds())/1000/float64(res.Packets))
+		}
+		fmt.Println()
 	}
 	fmt.Printf("load tool CPU %v = %.1f µs per delivered frame\n", res.ToolCPU.Round(time.Millisecond), perFrame(res.ToolCPU, res.Delivered))
 	fmt.Printf("forward latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", ms(res.LatencyP50), ms(res.LatencyP99), ms(res.LatencyMax))

@@ -124,7 +124,7 @@ type relayProc struct {
 	out  *strings.Builder // stderr
 }
 
-func startRelayProc(t *testing.T, bin, data string) *relayProc {
+func startRelayProc(t *testing.T, bin, data string, extra ...string) *relayProc {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -133,7 +133,7 @@ func startRelayProc(t *testing.T, bin, data string) *relayProc {
 	addr := pc.LocalAddr().String()
 	pc.Close()
 	p := &relayProc{addr: addr, out: &strings.Builder{}}
-	p.cmd = exec.Command(bin, "--data", data, "--listen", addr, "--log-level", "warn")
+	p.cmd = exec.Command(bin, append([]string{"--data", data, "--listen", addr, "--log-level", "warn"}, extra...)...)
 	p.cmd.Stderr = p.out
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -348,5 +348,37 @@ func TestCrashKeepsAcknowledgedHistory(t *testing.T) {
 	}
 	if len(acked) < 20*8 {
 		t.Fatalf("only %d texts were acknowledged over 20 rounds", len(acked))
+	}
+}
+
+// TestUDPBatchRelaysVoice: a relay started with --udp-batch (its packets
+// sent in sendmmsg batches, internal/udpbatch) logs people in and forwards
+// a transmission to every listener.
+func TestUDPBatchRelaysVoice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a relay process")
+	}
+	p := startRelayProc(t, relayBin(t), t.TempDir(), "--open", "--udp-batch")
+	talker := p.dial(t, "ann")
+	ch := talker.Join(t, "ops")
+	listeners := []*relaytest.Client{p.dial(t, "bob"), p.dial(t, "cay")}
+	for _, l := range listeners {
+		l.Join(t, "ops")
+	}
+	const frames = 20
+	for seq := uint16(1); seq <= frames; seq++ {
+		fl := proto.VoiceFlags(0)
+		if seq == 1 {
+			fl = proto.FlagStart
+		}
+		if err := talker.SendVoice(proto.VoiceHeader{Channel: ch.ID, Seq: seq, Duration: 960, Flags: fl}, []byte{byte(seq), 1, 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range listeners {
+		h, payload := l.RecvVoice(t)
+		if h.Channel != ch.ID || h.Sender != talker.Session() || len(payload) != 3 {
+			t.Fatalf("got %+v %v, want a frame of %d in channel %d", h, payload, talker.Session(), ch.ID)
+		}
 	}
 }

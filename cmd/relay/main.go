@@ -34,6 +34,7 @@ import (
 	"github.com/hark-intercom/hark/internal/certs"
 	"github.com/hark-intercom/hark/internal/relay"
 	"github.com/hark-intercom/hark/internal/store"
+	"github.com/hark-intercom/hark/internal/udpbatch"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v2"
@@ -87,6 +88,8 @@ This works while the relay runs: it applies the change within a second.`,
 			&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", proto.DefaultPort), EnvVars: []string{"HARK_LISTEN"},
 				Usage: "UDP address to listen on: HOST:PORT, HOST (port 4275) or :PORT (\":4275\" is every interface, \"127.0.0.1\" this machine only)"},
 			dataFlag,
+			&cli.BoolFlag{Name: "udp-batch", EnvVars: []string{"HARK_UDP_BATCH"},
+				Usage: "experimental: send the packets for all listeners with one system call per batch (sendmmsg), which costs less CPU per listener on a busy relay (BENCHMARKS.md, issue 16); IPv4 only: the relay then listens on IPv4 addresses alone"},
 			&cli.BoolFlag{Name: "open", EnvVars: []string{"HARK_OPEN"},
 				Usage: "accept any user name without a password (trusted networks only); everyone may page, nobody is admin"},
 			&cli.BoolFlag{Name: "webtransport", Value: true, EnvVars: []string{"HARK_WEBTRANSPORT"},
@@ -445,11 +448,26 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	pc, err := net.ListenPacket("udp", cfg.Listen)
+	network := "udp"
+	if c.Bool("udp-batch") {
+		network = "udp4" // udpbatch sends to IPv4 peers of an IPv4 socket only
+	}
+	pc, err := net.ListenPacket(network, cfg.Listen)
+	if err != nil && network == "udp4" {
+		return fmt.Errorf("--udp-batch: cannot listen on UDP %s over IPv4: %w (the batched sends work on IPv4 addresses only: give an IPv4 --listen address such as 0.0.0.0:%d or leave --udp-batch out; or another relay is running)", cfg.Listen, err, proto.DefaultPort)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot listen on UDP %s: %w (is another relay running?)", cfg.Listen, err)
 	}
 	defer pc.Close()
+	if c.Bool("udp-batch") {
+		bc, err := udpbatch.New(pc.(*net.UDPConn))
+		if err != nil {
+			return fmt.Errorf("--udp-batch: %w", err)
+		}
+		defer bc.Close()
+		pc = bc
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

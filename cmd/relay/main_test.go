@@ -59,6 +59,16 @@ func TestListenFlag(t *testing.T) {
 	}
 }
 
+// --udp-batch works on IPv4 sockets only: an IPv6 --listen address is
+// refused with a message that says what to give instead.
+func TestUDPBatchNeedsIPv4(t *testing.T) {
+	dir := t.TempDir()
+	err := app().Run([]string{"relay", "--open", "--data", dir, "--udp-batch", "--listen", "[::1]:0"})
+	if err == nil || !strings.Contains(err.Error(), "--udp-batch") || !strings.Contains(err.Error(), "IPv4 --listen address") {
+		t.Fatalf("--udp-batch on IPv6: %v", err)
+	}
+}
+
 // withStdin runs f with standard input reading s.
 func withStdin(t *testing.T, s string, f func() error) error {
 	t.Helper()

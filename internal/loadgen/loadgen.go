@@ -91,6 +91,14 @@ type Result struct {
 	RelayFramesOut, RelayFramesDirect float64
 	ControlMsgsRecvd                  uint64
 	LoginTime                         time.Duration
+	// Packets is how many QUIC packets the listeners received from the
+	// relay during the talking window (their connections' counters; a few
+	// carry control messages or acknowledgements only). Delivered/Packets
+	// is how many frames QUIC packed into a packet: a relay that falls
+	// behind packs more, and so spends less CPU per frame, which is why
+	// CPU per packet is the figure to compare between runs at different
+	// latencies.
+	Packets uint64
 }
 
 // ChannelName is the name of channel g (0-based) as loadgen expects it.
@@ -267,6 +275,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	cpu0 := relaysCPU(cfg)
 	self0 := selfCPU()
+	pkts0 := packetsReceived(ss)
 	// Talk: talker ti starts ti/M of a frame period after the first, so the
 	// relay sees frames spread over the period as from independent people.
 	var sent atomic.Uint64
@@ -297,6 +306,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cpu1 := relaysCPU(cfg)
 	res.ToolCPU = selfCPU() - self0
+	res.Packets = packetsReceived(ss) - pkts0
 	if cfg.PID > 0 {
 		res.RSSAfter, _ = readRSS(cfg.PID)
 		res.RelayCPU = cpu1 - cpu0
@@ -475,6 +485,15 @@ func (s *sess) talk(ctx context.Context, ti int, first, end time.Time, cfg Confi
 			return n
 		}
 	}
+}
+
+// packetsReceived sums the QUIC packets the sessions' connections received.
+func packetsReceived(ss []*sess) uint64 {
+	var n uint64
+	for _, s := range ss {
+		n += s.conn.ConnectionStats().PacketsReceived
+	}
+	return n
 }
 
 // readCPU returns user+system CPU time of a process from /proc/PID/stat.

@@ -37,6 +37,10 @@ func TestRunSmall(t *testing.T) {
 	if res.Channels != 2 || res.FramesSent == 0 || res.Expected != res.FramesSent*3 || res.Delivered == 0 || res.Delivered > res.Expected || res.LatencyP50 <= 0 || res.RSSBefore == 0 {
 		t.Fatalf("%+v", res)
 	}
+	// Every delivered frame came in a packet the listeners counted.
+	if res.Packets == 0 {
+		t.Fatalf("no packets counted for %d delivered frames: %+v", res.Delivered, res)
+	}
 }
 
 // A relay that admits fewer logins at once than the tool makes (a relay

@@ -25,31 +25,50 @@
 # Knobs (environment): NS="200" MS="2 4" ROUNDS=2 DURATION=10s PAYLOAD=72
 # PEAK_NS="100 200 300 500 700 1000 1500 2000" PEAK=1 BOTH_CORES=1
 # SERVER_CPU=0 TOOL_CPU=1 PORT=64738 BIN=bin OUT_DIR=.run/bench-relay
+# LOADGEN=$BIN/loadgen (e.g. bin/quicpatch/loadgen, see quicpatch/build.sh)
+# MURMUR=0 leaves murmurd out (to compare Hark builds alone)
 #
-# The machine may be shared: the load average is printed before and after,
-# and CPU figures from a busy machine are noisy (compare runs of one sitting).
+# Every row says, besides CPU per frame: CPU per packet and frames per
+# packet (a QUIC relay that falls behind packs the frames waiting for a
+# listener into one packet and so spends less per frame: compare CPU per
+# packet between runs whose latencies differ), how much of a core the
+# server and the load tool used, and the load average when the run ended. A
+# run whose load tool used ≥ 90 % of one core or sent under 98 % of its
+# frames is marked: it may have measured the tool, so it does not count for
+# the peak, and the peak ladder stops there for that server (said in the
+# peak line).
+#
+# The machine may be shared: the load average is printed for every run, and
+# CPU figures from a busy machine are noisy (compare runs of one sitting).
 set -euo pipefail
 : "${BIN:=bin}" "${OUT_DIR:=.run/bench-relay}" "${NS:=200}" "${MS:=2 4}" "${ROUNDS:=2}"
 : "${DURATION:=10s}" "${PAYLOAD:=72}" "${PEAK_NS:=100 200 300 500 700 1000 1500 2000}"
 : "${PEAK:=1}" "${BOTH_CORES:=1}" "${SERVER_CPU:=0}" "${TOOL_CPU:=1}" "${PORT:=64738}" "${EXTRA:=}"
-: "${GO:=go}"
+: "${GO:=go}" "${MURMUR:=1}"
 
-command -v murmurd >/dev/null || { echo "murmurd is missing: run 'make deps-bench' (Debian package mumble-server)." >&2; exit 1; }
+[ "$MURMUR" = 0 ] || command -v murmurd >/dev/null || { echo "murmurd is missing: run 'make deps-bench' (Debian package mumble-server)." >&2; exit 1; }
 command -v taskset >/dev/null || { echo "taskset is missing (Debian package util-linux)." >&2; exit 1; }
 ncpu=$(nproc)
 if [ "$ncpu" -lt 2 ]; then
   echo "bench-relay pins the server and the load tool to different cores: this machine has $ncpu." >&2; exit 1
 fi
+case "$DURATION" in
+  *[0-9]s) DUR_S=${DURATION%s} ;;
+  *) echo "DURATION must be whole seconds, as 10s (got $DURATION)." >&2; exit 1 ;;
+esac
+[[ "$DUR_S" =~ ^[0-9]+$ ]] || { echo "DURATION must be whole seconds, as 10s (got $DURATION)." >&2; exit 1; }
+FRAME_PER_S=50
 BIN=$(cd "$BIN" && pwd)
 mkdir -p "$OUT_DIR/runs"
 OUT_DIR=$(cd "$OUT_DIR" && pwd)
 "$GO" build -o "$BIN/mumbleload" ./internal/tools/mumbleload
-[ -x "$BIN/loadgen" ] && [ -x "$BIN/relay" ] || { echo "bin/relay or bin/loadgen is missing: run 'make build'." >&2; exit 1; }
+: "${LOADGEN:=$BIN/loadgen}"
+[ -x "$LOADGEN" ] && [ -x "$BIN/relay" ] || { echo "$BIN/relay or $LOADGEN is missing: run 'make build'." >&2; exit 1; }
 
 declare -A HARK=([hark]="$BIN/relay")
 ORDER=(hark)
 for e in $EXTRA; do HARK[${e%%=*}]=${e#*=}; ORDER+=("${e%%=*}"); done
-ORDER+=(murmur)
+[ "$MURMUR" = 0 ] || ORDER+=(murmur)
 
 WORK=$(mktemp -d /tmp/bench-relay.XXXXXX)
 MPID=
@@ -107,27 +126,47 @@ run() {
       -duration "$DURATION" -frame-bytes "$PAYLOAD" -connect-parallel 16 -server-pid "$MPID" >"$out" 2>&1 || true
     stop_murmur
   else
-    timeout 600 taskset -c "$tcpu" "$BIN/loadgen" --spawn "${HARK[$srv]}" --spawn-cpus "$scpu" \
+    timeout 600 taskset -c "$tcpu" "$LOADGEN" --spawn "${HARK[$srv]}" --spawn-cpus "$scpu" \
       --sessions "$n" --talkers "$m" --group "$n" --duration "$DURATION" --payload "$PAYLOAD" >"$out" 2>&1 || true
   fi
-  grep -h '^RESULT' "$out" | tail -1 || echo "RESULT failed"
+  # The load average when the run ended goes with its figures: other
+  # tenants of the machine take CPU from the server and its load tool.
+  { grep -h '^RESULT' "$out" | tail -1 || echo "RESULT failed"; } | sed "s/\$/ load1=$(cut -d' ' -f1 /proc/loadavg)/"
 }
 
 # row SERVER TAG RESULT-LINE: a markdown row with the figures both tools report.
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 row() {
-  local srv=$1 tag=$2 r=$3 n m sent exp got p50 p99 cpu tool per
-  if [ "$r" = "RESULT failed" ]; then echo "| $srv | $tag | run failed (see runs/) |||||||"; return; fi
+  local srv=$1 tag=$2 r=$3 n m sent exp got p50 p99 cpu tool per pk pper fpp win score tcore note
+  if [ "${r% load1=*}" = "RESULT failed" ]; then echo "| $srv | $tag | run failed (see runs/) ||||||||||||"; return; fi
   n=$(kv n "$r"); m=$(kv m "$r"); sent=$(kv sent "$r"); p50=$(kv p50_ms "$r"); p99=$(kv p99_ms "$r"); tool=$(kv tool_cpu_s "$r")
-  if [ "$srv" = murmur ]; then exp=$(kv expected "$r"); got=$(kv recv "$r"); cpu=$(kv server_cpu_s "$r")
-  else exp=$(kv expected "$r"); got=$(kv delivered "$r"); cpu=$(kv relay_cpu_s "$r"); fi
+  # The window the CPU times cover: the talking plus the tool's drain.
+  if [ "$srv" = murmur ]; then exp=$(kv expected "$r"); got=$(kv recv "$r"); cpu=$(kv server_cpu_s "$r"); win=$((DUR_S + 1))
+  else exp=$(kv expected "$r"); got=$(kv delivered "$r"); cpu=$(kv relay_cpu_s "$r"); win=$DUR_S.5; fi
+  # Packets the listeners received from the server: murmurd sends one UDP
+  # datagram per frame; QUIC packs the frames waiting for a listener.
+  if [ "$srv" = murmur ]; then pk=$got; else pk=$(kv packets "$r"); fi
   per=$(awk -v c="$cpu" -v g="$got" 'BEGIN{ if (g>0) printf "%.2f", c*1e6/g; else print "-" }')
+  pper=$(awk -v c="$cpu" -v p="$pk" 'BEGIN{ if (p>0) printf "%.2f", c*1e6/p; else print "-" }')
+  fpp=$(awk -v g="$got" -v p="$pk" 'BEGIN{ if (p>0) printf "%.2f", g/p; else print "-" }')
   tper=$(awk -v c="$tool" -v g="$got" 'BEGIN{ if (g>0) printf "%.2f", c*1e6/g; else print "-" }')
-  echo "| $srv | $tag | $n | $m | $got/$exp | $per | $tper | $p50 | $p99 |"
+  score=$(awk -v c="$cpu" -v w="$win" 'BEGIN{ printf "%.0f", 100*c/w }')
+  tcore=$(awk -v c="$tool" -v w="$win" 'BEGIN{ printf "%.0f", 100*c/w }')
+  note=
+  if toolbound "$r"; then note=" (load tool saturated: the run measures the tool)"; fi
+  echo "| $srv | $tag | $n | $m | $got/$exp | $per | $pper | $fpp | $tper | $score | $tcore | $p50 | $p99 | $(kv load1 "$r")$note |"
+}
+# toolbound RESULT-LINE: the load tool used ≥ 90 % of a core, or sent under
+# 98 % of its nominal frames: it, not the server, may be what limited the run.
+toolbound() {
+  local r=$1 sent m
+  sent=$(kv sent "$r"); m=$(kv m "$r")
+  awk -v t="$(kv tool_cpu_s "$r")" -v d="$DUR_S" -v s="$sent" -v m="$m" -v per="$FRAME_PER_S" \
+    'BEGIN{ exit !(t >= 0.9*d || s < 0.98*m*d*per) }'
 }
 lossless() { # RESULT-LINE SERVER: every frame delivered
   local r=$1 exp got
-  [ "$r" != "RESULT failed" ] || return 1
+  [ "${r% load1=*}" != "RESULT failed" ] || return 1
   exp=$(kv expected "$r")
   if [ "$2" = murmur ]; then got=$(kv recv "$r"); else got=$(kv delivered "$r"); fi
   [ -n "$exp" ] && [ "$exp" -gt 0 ] && [ "$got" = "$exp" ]
@@ -137,8 +176,8 @@ pass() { # RESULT-LINE SERVER: 0 loss and p99 < 20 ms
 }
 
 RES="$OUT_DIR/results.md"
-HDR="| server | run | N | M | delivered/expected | server CPU µs/frame | load tool CPU µs/frame | p50 ms | p99 ms |
-|---|---|---|---|---|---|---|---|---|"
+HDR="| server | run | N | M | delivered/expected | server CPU µs/frame | server CPU µs/packet | frames/packet | load tool CPU µs/frame | server % of a core | load tool % of a core | p50 ms | p99 ms | load average (1 min) after |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 {
   echo "# bench-relay $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
@@ -165,7 +204,7 @@ done; done
 # peak SCPU TCPU LABEL SERVERS...: climb PEAK_NS at M=4, interleaved.
 peak() {
   local scpu=$1 tcpu=$2 label=$3; shift 3
-  local -A best=() loss0=() stopped=()
+  local -A best=() loss0=() stopped=() tooled=()
   { echo; echo "## Peak N at M=4 with 0 loss and p99 < 20 ms: $label"; echo; echo "$HDR"; } | tee -a "$RES"
   local i=0
   for n in $PEAK_NS; do
@@ -177,6 +216,7 @@ peak() {
       any=1
       r=$(run "$srv" "$n" 4 "$scpu" "$tcpu" "peak-$label")
       row "$srv" "peak, $label" "$r" | tee -a "$RES"
+      if toolbound "$r"; then tooled[$srv]=$n; stopped[$srv]=1; continue; fi
       if pass "$r" "$srv"; then best[$srv]=$n; fi
       if lossless "$r" "$srv"; then loss0[$srv]=$n; else stopped[$srv]=1; fi
     done
@@ -184,7 +224,7 @@ peak() {
   done
   echo | tee -a "$RES"
   for srv in "$@"; do
-    echo "Peak N ($label), $srv: ${best[$srv]:-none} with 0 loss and p99 < 20 ms; ${loss0[$srv]:-none} with 0 loss$([ -z "${stopped[$srv]:-}" ] && echo ' (the whole ladder)')." | tee -a "$RES"
+    echo "Peak N ($label), $srv: ${best[$srv]:-none} with 0 loss and p99 < 20 ms; ${loss0[$srv]:-none} with 0 loss$([ -z "${stopped[$srv]:-}" ] && echo ' (the whole ladder)')$([ -n "${tooled[$srv]:-}" ] && echo "; the ladder stopped at N=${tooled[$srv]}, where the load tool saturated (not the server's limit)")." | tee -a "$RES"
   done
 }
 if [ "$PEAK" = 1 ]; then

@@ -12,6 +12,10 @@
 // "Fingerprint: SHA256:…" and "Connect with …". It accepts and ignores
 // loadgen's relay flags. Not for use beyond benchmarks: a listener whose
 // QUIC queue is full blocks the talker (SendDatagram blocks).
+//
+// With FLOORRELAY_BATCH=1 in its environment it sends through
+// internal/udpbatch: the packets the connections write are gathered and
+// sent with one sendmmsg per batch (BENCHMARKS.md, issue 16).
 package main
 
 import (
@@ -28,6 +32,7 @@ import (
 	"time"
 
 	"github.com/hark-intercom/hark/internal/certs"
+	"github.com/hark-intercom/hark/internal/udpbatch"
 	"github.com/hark-intercom/hark/proto"
 	"github.com/quic-go/quic-go"
 )
@@ -75,7 +80,14 @@ func run(ctx context.Context, listen string) error {
 	if err != nil {
 		return err
 	}
-	tr := &quic.Transport{Conn: pc}
+	var conn net.PacketConn = pc
+	if os.Getenv("FLOORRELAY_BATCH") == "1" {
+		if conn, err = udpbatch.New(pc.(*net.UDPConn)); err != nil {
+			return err
+		}
+		fmt.Println("sending with sendmmsg batches (FLOORRELAY_BATCH=1)")
+	}
+	tr := &quic.Transport{Conn: conn}
 	defer tr.Close()
 	ln, err := tr.Listen(certs.ServerConfig(cert, proto.ALPN), &quic.Config{EnableDatagrams: true, MaxIdleTimeout: time.Minute, KeepAlivePeriod: 20 * time.Second})
 	if err != nil {
