@@ -115,12 +115,28 @@ func TestClusterFailoverMany(t *testing.T) {
 	// attempt the busy relays time out). The time is logged below.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// Each client tries the relays in order; on a busy machine a login at
+	// A can time out and land at B, and such a session loses nothing when
+	// A dies. Only the sessions at A are waited for (most of them, or the
+	// test says why). Events from before the kill are not the failover.
+	var atA []*sess
+	for _, s := range all {
+		for len(s.states) > 0 {
+			<-s.states
+		}
+		if s.c.Relay() == nodes[0].Addr {
+			atA = append(atA, s)
+		}
+	}
+	if len(atA) < n/2 {
+		t.Fatalf("only %d of %d sessions logged in at relay A, the first in their list", len(atA), n)
+	}
 	killed := time.Now()
 	relaytest.KillNode(t, nodes[0])
 	// When each noticed the loss (its first StateReconnecting) and when it
 	// was connected again, after the kill.
 	var noticed, back []time.Duration
-	for _, s := range all {
+	for _, s := range atA {
 		var lostAt time.Time
 		for {
 			var e stamped
@@ -141,15 +157,18 @@ func TestClusterFailoverMany(t *testing.T) {
 		if s.c.Relay() == nodes[0].Addr {
 			t.Errorf("%s is back at the dead relay", s.c.cfg.Name)
 		}
-		if st := s.c.Stats(); st.Resumed != 1 {
-			t.Errorf("%s: %+v, want back on its ticket", s.c.cfg.Name, st)
+		// Back on its ticket: every reconnection (under load a session
+		// may reconnect more than once) resumed, none used the password.
+		if st := s.c.Stats(); st.Resumed == 0 || st.Resumed != st.Reconnects {
+			t.Errorf("%s: %+v, want every reconnection back on its ticket", s.c.cfg.Name, st)
 		}
 	}
 	slices.Sort(noticed)
 	slices.Sort(back)
+	k := len(atA)
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
-	t.Logf("%d sessions back at relays B and C after the kill: noticed the loss after %s (median) to %s (last); connected again after %s (median) to %s (last)",
-		n, ms(noticed[n/2]), ms(noticed[n-1]), ms(back[n/2]), ms(back[n-1]))
+	t.Logf("%d of %d sessions were at relay A; all back at relays B and C after the kill: noticed the loss after %s (median) to %s (last); connected again after %s (median) to %s (last)",
+		k, n, ms(noticed[k/2]), ms(noticed[k-1]), ms(back[k/2]), ms(back[k-1]))
 	sender.MustSend(t, &proto.Text{Text: "after the failover"})
 	for _, s := range all {
 		for {
