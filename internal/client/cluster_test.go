@@ -84,6 +84,9 @@ func TestClusterFailoverMany(t *testing.T) {
 		s := &sess{states: make(chan stamped, 64), texts: make(chan string, 64)}
 		c, err := dialRelay(t, list, nodes[0].Fingerprint, name, "pw", "lobby", func(c *Config) {
 			c.Reconnect = true
+			// 50 clients, three relays and the race detector in one
+			// process: at load 15 a 5 s attempt timed out in the set-up.
+			c.DialTimeout = 20 * time.Second
 			c.OnEvent = func(e Event) {
 				if e.State != 0 {
 					select {
