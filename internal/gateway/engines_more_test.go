@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"testing"
 	"time"
 
@@ -92,7 +91,6 @@ func (g *restartableGateway) stop() {
 func TestEnginesReconnect(t *testing.T) {
 	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
-			skipFirefoxFlows(t, name)
 			r := relaytest.Start(t, relaytest.Open())
 			g := startRestartableGateway(t, r)
 			st := &stack{relay: r, base: "http://" + g.addr}
@@ -139,7 +137,6 @@ func TestEnginesReconnect(t *testing.T) {
 func TestEnginesPaging(t *testing.T) {
 	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
-			skipFirefoxFlows(t, name)
 			r := relaytest.Start(t)
 			r.AddUser("boss", "pw", proto.RolePage)
 			r.AddUser("ann", "pw", 0)
@@ -215,7 +212,6 @@ func TestEnginesPaging(t *testing.T) {
 func TestEnginesHistory(t *testing.T) {
 	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
-			skipFirefoxFlows(t, name)
 			hs := relaytest.HistoryStore(t)
 			if _, err := hs.SetChannel("lobby", "history=voice"); err != nil {
 				t.Fatal(err)
@@ -248,20 +244,5 @@ func TestEnginesHistory(t *testing.T) {
 			bob.talk(t, src[:48000])
 			p.waitFor(`HarkHistory.test.state().items.filter(i => i.playable).length === 2`)
 		})
-	}
-}
-
-// skipFirefoxFlows skips these longer flows in Firefox unless
-// HARK_TEST_FIREFOX_FLOWS=1: in about 1 run of 4 (also at load 2-5) Firefox
-// stops answering WebDriver BiDi for the whole wait ("MessageHandlerFrameParent
-// ping ... timed out"), at different steps (after the relay is killed, after
-// a login, during a replay), on the websocket path. The cause is not found
-// (a stuck content process or a blocked page); until it is, make test would
-// fail on it at random, so the suite runs these flows in Chromium and
-// WebKitGTK and says so. TestBrowserEngines still runs the shorter flow in
-// Firefox.
-func skipFirefoxFlows(t *testing.T, engine string) {
-	if engine == "firefox" && os.Getenv("HARK_TEST_FIREFOX_FLOWS") != "1" {
-		t.Skip("firefox: skipped (it intermittently stops answering WebDriver in these longer flows, cause not found); HARK_TEST_FIREFOX_FLOWS=1 runs it")
 	}
 }
