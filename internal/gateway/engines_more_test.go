@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"testing"
@@ -35,6 +36,19 @@ func judgeSpeech(t *testing.T, engine, what string, src, got []int16) {
 	if a.Corr < speechFloor {
 		t.Errorf("[%s] %s: correlation with source.wav %.3f, want ≥ %.1f (%.2f s at RMS %.0f)\n%s", engine, what, a.Corr, speechFloor, float64(len(got))/48000, rmsOf(got), a)
 	}
+}
+
+// judgePlayed stops the page's output recording and judges it with
+// judgeSpeech; the page's counters are logged with it (its player's
+// underruns and trims say whether a low score is the audio arriving late
+// on a loaded machine).
+func (p *enginePage) judgePlayed(what string, src []int16) {
+	p.t.Helper()
+	pcm := p.stopRecording()
+	var stats json.RawMessage
+	p.eval(`harkTest.state().stats`, &stats)
+	p.t.Logf("[%s] the page's counters: %s", p.name, stats)
+	judgeSpeech(p.t, p.name, what, src, pcm)
 }
 
 // restartableGateway is a gateway that can be stopped and started again on
@@ -165,7 +179,7 @@ func TestEnginesPaging(t *testing.T) {
 			p.screenshot(name + "-phone-paged.png")
 			<-pagerDone
 			p.waitFor(`document.getElementById('banner').classList.contains('hidden') && harkTest.state().talkers.length === 0 && (harkTest.state().stats.drained > 0 || harkTest.state().stats.wavPlayed > 0)`)
-			judgeSpeech(t, name, "the page played pager's page", src, p.stopRecording())
+			p.judgePlayed("the page played pager's page", src)
 
 			// boss (the page role) holds the page button; ops, in another
 			// channel, hears it.
@@ -238,7 +252,7 @@ func TestEnginesHistory(t *testing.T) {
 			p.eval(fmt.Sprintf(`document.querySelector('#log li[data-id="%d"] button.play').click()`, id), nil)
 			p.waitFor(`HarkHistory.test.events().some(e => e.type === 'replay' && e.state === 'playing')`)
 			p.waitFor(`HarkHistory.test.events().some(e => e.type === 'replay' && e.state === 'done') && (harkTest.state().stats.drained > 0 || harkTest.state().stats.wavPlayed > 0)`)
-			judgeSpeech(t, name, "the page replayed bob's transmission", src[:len(src)/960*960], p.stopRecording())
+			p.judgePlayed("the page replayed bob's transmission", src[:len(src)/960*960])
 
 			// A transmission ann hears live gets its play button once it is stored.
 			bob.talk(t, src[:48000])
