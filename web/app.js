@@ -875,8 +875,11 @@ window.harkApp = {
 window.harkTest = {
   state: () => ({loggedIn: S.loggedIn, channel: S.channel, floor: S.floor, pressed: S.pressed, sending: S.sending,
     users: S.users, talkers: [...S.talkers.values()].map((t) => t.name), stats: S.stats, path: S.path, txPath: S.txPath,
-    baseLatency: S.ctx && S.ctx.baseLatency, outputLatency: S.ctx && S.ctx.outputLatency,
     rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, transport: S.transport, conn: $('conn').className, onsetAt: S.onsetAt || 0}),
+  // Not in state(), which tests ask many times a second: Firefox answers
+  // outputLatency (and getOutputTimestamp) from its audio server while its
+  // audio graph waits, and the page can hang for good (engines_test.go).
+  latency: () => ({base: S.ctx && S.ctx.baseLatency, output: S.ctx && S.ctx.outputLatency}),
   events: () => S.log,
   // Wall-clock times (ms) of the sound onsets the capture worklet saw.
   captureOnsets: () => S.capOnsets.map((t) => t * 1000 + S.capOff),
@@ -900,8 +903,9 @@ window.harkTest = {
     return {ctxTime: S.ctx.currentTime, wall: Date.now()};
   },
   // Returns the recording as base64 int16 LE mono at the context rate, and the
-  // wall-clock time (ms) of its first audible sample (-1 if silent).
-  stopRecording() {
+  // wall-clock time (ms) of its first audible sample (-1 if silent, or
+  // without {wall: true}: see latency).
+  stopRecording(opts) {
     return new Promise((resolve) => {
       S.recorder.port.onmessage = (e) => {
         const {chunks, firstLoud, rate, onsets, tapOnsets} = e.data;
@@ -912,7 +916,7 @@ window.harkTest = {
         const bytes = new Uint8Array(pcm.buffer);
         let s = '';
         for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-        const ts = S.ctx.getOutputTimestamp ? S.ctx.getOutputTimestamp() : null;
+        const ts = opts && opts.wall && S.ctx.getOutputTimestamp ? S.ctx.getOutputTimestamp() : null;
         // Context time → the wall-clock time the output device plays it.
         const wall = (t) => (ts && ts.contextTime !== undefined ? performance.timeOrigin + ts.performanceTime + (t - ts.contextTime) * 1000 : -1);
         resolve({pcm: btoa(s), rate, samples: n, firstLoudWall: firstLoud >= 0 ? wall(firstLoud) : -1,

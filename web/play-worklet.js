@@ -7,6 +7,10 @@
 // the talker stopped; the last datagram may be lost), lets the stream play
 // out whatever is left; then it posts {drained: true, talker}.
 const FLAG_START = 1, FLAG_END = 2;
+// A replay from history (gateway: history.ReplayTalker) is stored speech,
+// paced by the gateway: its backlog after a late burst is played, not
+// trimmed (a replay has no delay to keep low, and trimming lost words).
+const REPLAY_TALKER = 0xFFFFFFF0;
 
 class Stream {
   constructor(rate) {
@@ -80,7 +84,7 @@ class HarkPlay extends AudioWorkletProcessor {
         n = Math.max(0, Math.floor((s.queued() - 1) / this.step));
       } else {
         const excess = s.queued() - (this.target + this.min * 3);
-        if (excess > 0 && !s.ending) { s.r += excess; this.trimmed++; }
+        if (excess > 0 && !s.ending && id !== REPLAY_TALKER) { s.r += excess; this.trimmed++; }
       }
       for (let i = 0; i < n; i++) {
         const p = s.r, i0 = Math.floor(p), f = p - i0;

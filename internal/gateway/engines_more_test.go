@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"testing"
 	"time"
 
@@ -36,6 +36,19 @@ func judgeSpeech(t *testing.T, engine, what string, src, got []int16) {
 	if a.Corr < speechFloor {
 		t.Errorf("[%s] %s: correlation with source.wav %.3f, want ≥ %.1f (%.2f s at RMS %.0f)\n%s", engine, what, a.Corr, speechFloor, float64(len(got))/48000, rmsOf(got), a)
 	}
+}
+
+// judgePlayed stops the page's output recording and judges it with
+// judgeSpeech; the page's counters are logged with it (its player's
+// underruns and trims say whether a low score is the audio arriving late
+// on a loaded machine).
+func (p *enginePage) judgePlayed(what string, src []int16) {
+	p.t.Helper()
+	pcm := p.stopRecording()
+	var stats json.RawMessage
+	p.eval(`harkTest.state().stats`, &stats)
+	p.t.Logf("[%s] the page's counters: %s", p.name, stats)
+	judgeSpeech(p.t, p.name, what, src, pcm)
 }
 
 // restartableGateway is a gateway that can be stopped and started again on
@@ -92,7 +105,6 @@ func (g *restartableGateway) stop() {
 func TestEnginesReconnect(t *testing.T) {
 	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
-			skipFirefoxFlows(t, name)
 			r := relaytest.Start(t, relaytest.Open())
 			g := startRestartableGateway(t, r)
 			st := &stack{relay: r, base: "http://" + g.addr}
@@ -139,7 +151,6 @@ func TestEnginesReconnect(t *testing.T) {
 func TestEnginesPaging(t *testing.T) {
 	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
-			skipFirefoxFlows(t, name)
 			r := relaytest.Start(t)
 			r.AddUser("boss", "pw", proto.RolePage)
 			r.AddUser("ann", "pw", 0)
@@ -168,7 +179,7 @@ func TestEnginesPaging(t *testing.T) {
 			p.screenshot(name + "-phone-paged.png")
 			<-pagerDone
 			p.waitFor(`document.getElementById('banner').classList.contains('hidden') && harkTest.state().talkers.length === 0 && (harkTest.state().stats.drained > 0 || harkTest.state().stats.wavPlayed > 0)`)
-			judgeSpeech(t, name, "the page played pager's page", src, p.stopRecording())
+			p.judgePlayed("the page played pager's page", src)
 
 			// boss (the page role) holds the page button; ops, in another
 			// channel, hears it.
@@ -215,7 +226,6 @@ func TestEnginesPaging(t *testing.T) {
 func TestEnginesHistory(t *testing.T) {
 	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
-			skipFirefoxFlows(t, name)
 			hs := relaytest.HistoryStore(t)
 			if _, err := hs.SetChannel("lobby", "history=voice"); err != nil {
 				t.Fatal(err)
@@ -242,26 +252,11 @@ func TestEnginesHistory(t *testing.T) {
 			p.eval(fmt.Sprintf(`document.querySelector('#log li[data-id="%d"] button.play').click()`, id), nil)
 			p.waitFor(`HarkHistory.test.events().some(e => e.type === 'replay' && e.state === 'playing')`)
 			p.waitFor(`HarkHistory.test.events().some(e => e.type === 'replay' && e.state === 'done') && (harkTest.state().stats.drained > 0 || harkTest.state().stats.wavPlayed > 0)`)
-			judgeSpeech(t, name, "the page replayed bob's transmission", src[:len(src)/960*960], p.stopRecording())
+			p.judgePlayed("the page replayed bob's transmission", src[:len(src)/960*960])
 
 			// A transmission ann hears live gets its play button once it is stored.
 			bob.talk(t, src[:48000])
 			p.waitFor(`HarkHistory.test.state().items.filter(i => i.playable).length === 2`)
 		})
-	}
-}
-
-// skipFirefoxFlows skips these longer flows in Firefox unless
-// HARK_TEST_FIREFOX_FLOWS=1: in about 1 run of 4 (also at load 2-5) Firefox
-// stops answering WebDriver BiDi for the whole wait ("MessageHandlerFrameParent
-// ping ... timed out"), at different steps (after the relay is killed, after
-// a login, during a replay), on the websocket path. The cause is not found
-// (a stuck content process or a blocked page); until it is, make test would
-// fail on it at random, so the suite runs these flows in Chromium and
-// WebKitGTK and says so. TestBrowserEngines still runs the shorter flow in
-// Firefox.
-func skipFirefoxFlows(t *testing.T, engine string) {
-	if engine == "firefox" && os.Getenv("HARK_TEST_FIREFOX_FLOWS") != "1" {
-		t.Skip("firefox: skipped (it intermittently stops answering WebDriver in these longer flows, cause not found); HARK_TEST_FIREFOX_FLOWS=1 runs it")
 	}
 }

@@ -126,9 +126,20 @@ var errNoAnswer = errors.New("no answer")
 const evalLimit = 6 * waitLimit
 
 // waitFor waits until the JavaScript condition is true, asking the page
-// every 50 ms. One question left unanswered for 10 s is asked again:
-// Firefox's WebDriver BiDi sometimes loses a command on a loaded machine
-// ("MessageHandlerFrameParent ping … timed out") and never answers it.
+// every 50 ms. One question left unanswered for 10 s is asked again (a
+// loaded machine may be that slow).
+//
+// Firefox: a page whose main thread is stuck answers nothing, and Firefox
+// logs "MessageHandlerFrameParent ping for command script.evaluateExpression
+// … timed out" every 10 s. That was seen in about 1 run of 4 of the longer
+// flows, and the cause was the test hook: harkTest.state() read
+// AudioContext.outputLatency, which Firefox answers with a synchronous call
+// to its audio server (AudioIPC, cubeb) from the page's main thread; in the
+// stuck runs (gdb, three of three) that call never returned, the audio
+// graph's thread (GraphRunner) waited on a lock and the audio callback
+// thread waited on the graph. Ask a page nothing that reaches the audio
+// device (outputLatency, getOutputTimestamp) in a polled condition:
+// harkTest.latency() and stopRecording({wall: true}) do it once, in Chromium.
 func (p *enginePage) waitFor(cond string) {
 	p.t.Helper()
 	js := `(() => { try { return !!(` + cond + `); } catch (e) { return false; } })()`

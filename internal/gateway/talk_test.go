@@ -411,7 +411,7 @@ func testTalkToBrowserOn(t *testing.T, st *stack, playback, transport string) {
 		t.Fatalf("talk send exited with %d", code)
 	}
 	sample0 := snd.sample0()
-	lat := run(b, chromedp.Evaluate[[]float64](`[harkTest.state().baseLatency || 0, harkTest.state().outputLatency || 0]`))
+	lat := run(b, chromedp.Evaluate[[]float64](`[harkTest.latency().base || 0, harkTest.latency().output || 0]`))
 	t.Logf("%s playback: the page's audio context reports baseLatency %.1f ms, outputLatency %.1f ms", playback, lat[0]*1000, lat[1]*1000)
 	if playback == "wav" {
 		// The whole transmission arrives as one WAV after its end; wait until it has played.
@@ -425,7 +425,7 @@ func testTalkToBrowserOn(t *testing.T, st *stack, playback, transport string) {
 		Rate      int       `json:"rate"`
 		Onsets    []float64 `json:"onsetWalls"`
 		TapOnsets []float64 `json:"tapOnsetWalls"`
-	}](`harkTest.stopRecording()`, chromedp.EvalAwaitPromise))
+	}](`harkTest.stopRecording({wall: true})`, chromedp.EvalAwaitPromise))
 	pcm := decodePCM(t, rec.PCM)
 	if rec.Rate != 48000 {
 		t.Fatalf("page plays at %d Hz", rec.Rate)
