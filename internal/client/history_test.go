@@ -21,7 +21,7 @@ func TestHistoryQueryAndFetch(t *testing.T) {
 	f.addItem(proto.HistoryItem{Kind: proto.ItemText, From: "bob", Channel: "lobby", Text: "hi"}, nil)
 	voice := f.addItem(proto.HistoryItem{Kind: proto.ItemVoice, Flags: proto.ItemAudio, From: "bob", Channel: "lobby", Duration: 120}, pkts)
 	f.addItem(proto.HistoryItem{Kind: proto.ItemText, From: "zed", Channel: "ops", Text: "elsewhere"}, nil)
-	f.mu.Lock() // the fake's goroutines read it; the network between is no happens-before for the race detector
+	f.mu.Lock()   // the fake's goroutines read it; the network between is no happens-before for the race detector
 	f.readPos = 3 // nothing missed: no catch-up, so Fetch must ask for the item
 	f.mu.Unlock()
 	c, err := dialFake(t, f, nil)
