@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -74,40 +76,8 @@ func TestListenToSeveralChannels(t *testing.T) {
 // bob and not by carol in the same channel; bob is told who calls him; a
 // call to someone offline is refused in words.
 func TestWhisperHeardByCalleeOnly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test with real processes")
-	}
-	t.Parallel()
-	ctx := testCtx(t, 90*time.Second)
-	r := startRelay(t, ctx, true, "", nil)
-	bob := r.startRecorder(t, ctx, "bob", "", "lobby")
-	carol := r.startRecorder(t, ctx, "carol", "", "lobby")
-	file := audiotest.SpeechFile(t, "Bob, please come to room four. Only you.")
-	ref := readMono(t, file)
-
-	send := r.talk(t, "send", "alice", "", "lobby", "--to", "bob", file)
-	if code := send.wait(ctx); code != 0 {
-		t.Fatalf("alice's call exited %d:\n%s", code, send.text())
-	}
-	send.waitLine(ctx, 0, regexp.MustCompile(`sent .* as a call to bob`))
-	bob.waitLine(ctx, 0, regexp.MustCompile(`CALL alice → you`))
-	k, _ := bob.waitLine(ctx, 0, regexp.MustCompile(`msg=hearing talkers="?alice`))
-	k, _ = bob.waitLine(ctx, k, regexp.MustCompile(`call alice → you ended`))
-	bob.waitLine(ctx, k, reSilence)
-	bob.interrupt(ctx)
-	carol.interrupt(ctx)
-	audiotest.Judge(t, "", ref, readMono(t, bob.out), 48000, 0.9)
-	if reHearing.MatchString(carol.text()) {
-		t.Errorf("carol heard something:\n%s", carol.text())
-	}
-	peak := 0
-	for _, s := range readMono(t, carol.out) {
-		peak = max(peak, int(s), -int(s))
-	}
-	if peak > 100 {
-		t.Errorf("carol's recording is not silent (peak %d): she heard the call", peak)
-	}
-
+	r, ctx, file := heardByCalleesOnly(t, "bob", []string{"bob"}, []string{"carol"},
+		"Bob, please come to room four. Only you.")
 	off := r.talk(t, "send", "alice", "", "lobby", "--to", "zed", file)
 	if code := off.wait(ctx); code == 0 {
 		t.Fatalf("a call to someone offline succeeded:\n%s", off.text())
@@ -120,35 +90,59 @@ func TestWhisperHeardByCalleeOnly(t *testing.T) {
 // bob and carol (each recording matches the speech) and not by dave in
 // the same channel.
 func TestGroupCallHeardByCalleesOnly(t *testing.T) {
+	heardByCalleesOnly(t, "bob,carol", []string{"bob", "carol"}, []string{"dave"},
+		"Bob and Carol, please come to the front desk.")
+}
+
+// heardByCalleesOnly runs alice's `talk send --to to` of a spoken line
+// with recorders for callees and others in lobby: each callee is told who
+// calls and hears the line (envelope correlation ≥ 0.9), the others hear
+// nothing. It returns the relay, the test's context and the speech file.
+func heardByCalleesOnly(t *testing.T, to string, callees, others []string, line string) (*relayProc, context.Context, string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
 	}
 	t.Parallel()
 	ctx := testCtx(t, 90*time.Second)
 	r := startRelay(t, ctx, true, "", nil)
-	bob := r.startRecorder(t, ctx, "bob", "", "lobby")
-	carol := r.startRecorder(t, ctx, "carol", "", "lobby")
-	dave := r.startRecorder(t, ctx, "dave", "", "lobby")
-	file := audiotest.SpeechFile(t, "Bob and Carol, please come to the front desk.")
+	recs := map[string]*recorder{}
+	for _, name := range append(slices.Clone(callees), others...) {
+		recs[name] = r.startRecorder(t, ctx, name, "", "lobby")
+	}
+	file := audiotest.SpeechFile(t, line)
 	ref := readMono(t, file)
 
-	send := r.talk(t, "send", "alice", "", "lobby", "--to", "bob,carol", file)
+	send := r.talk(t, "send", "alice", "", "lobby", "--to", to, file)
 	if code := send.wait(ctx); code != 0 {
 		t.Fatalf("alice's call exited %d:\n%s", code, send.text())
 	}
-	send.waitLine(ctx, 0, regexp.MustCompile(`sent .* as a call to bob,carol`))
-	for _, rec := range []*recorder{bob, carol} {
+	send.waitLine(ctx, 0, regexp.MustCompile(`sent .* as a call to `+regexp.QuoteMeta(to)))
+	for _, name := range callees {
+		rec := recs[name]
 		rec.waitLine(ctx, 0, regexp.MustCompile(`CALL alice → you`))
 		k, _ := rec.waitLine(ctx, 0, regexp.MustCompile(`msg=hearing talkers="?alice`))
 		k, _ = rec.waitLine(ctx, k, regexp.MustCompile(`call alice → you ended`))
 		rec.waitLine(ctx, k, reSilence)
 	}
-	for _, rec := range []*recorder{bob, carol, dave} {
+	for _, rec := range recs {
 		rec.interrupt(ctx)
 	}
-	audiotest.Judge(t, "bob", ref, readMono(t, bob.out), 48000, 0.9)
-	audiotest.Judge(t, "carol", ref, readMono(t, carol.out), 48000, 0.9)
-	if reHearing.MatchString(dave.text()) {
-		t.Errorf("dave heard something:\n%s", dave.text())
+	for _, name := range callees {
+		audiotest.Judge(t, name, ref, readMono(t, recs[name].out), 48000, 0.9)
 	}
+	for _, name := range others {
+		rec := recs[name]
+		if reHearing.MatchString(rec.text()) {
+			t.Errorf("%s heard something:\n%s", name, rec.text())
+		}
+		peak := 0
+		for _, s := range readMono(t, rec.out) {
+			peak = max(peak, int(s), -int(s))
+		}
+		if peak > 100 {
+			t.Errorf("%s's recording is not silent (peak %d): they heard the call", name, peak)
+		}
+	}
+	return r, ctx, file
 }

@@ -513,15 +513,7 @@ func TestOpusPath(t *testing.T) {
 	if e := a.expect("error", nil); e["code"] != "opus" {
 		t.Fatalf("bad packet: %v", e)
 	}
-	frames := relayFrames(t, r)
-	if len(frames) != len(sent)+1 {
-		t.Fatalf("relay got %d frames, want %d + the end frame", len(frames), len(sent))
-	}
-	for i, p := range sent {
-		if !bytes.Equal(frames[i].Opus, p) || frames[i].Header.Duration != 960 {
-			t.Fatalf("frame %d was changed", i)
-		}
-	}
+	relayGot(t, r, sent)
 	heard, _ := b.collectTransmission()
 	t.Logf("Opus (WebCodecs) path: %d packets forwarded untouched; the gateway's jitter buffer: %+v", len(sent), hubStats(srv))
 	audiotest.Judge(t, "browser", src, heard, 48000, 0.8)
@@ -911,15 +903,7 @@ func TestShortPressHeard(t *testing.T) {
 	a.expect("pong", nil) // the gateway has handled the press, the audio and the release
 	close(r.talkGate)     // the grant comes after the release
 	a.expect("floor", func(m map[string]any) bool { return m["granted"] == true && m["state"] == "idle" })
-	frames := relayFrames(t, r)
-	if len(frames) != len(sent)+1 {
-		t.Fatalf("relay got %d frames, want the %d said before the grant + the end frame", len(frames), len(sent))
-	}
-	for i, p := range sent {
-		if !bytes.Equal(frames[i].Opus, p) {
-			t.Fatalf("frame %d was changed", i)
-		}
-	}
+	relayGot(t, r, sent)
 }
 
 // sendOpus encodes pcm and sends it as the page's WebCodecs path does; it
@@ -968,15 +952,7 @@ func TestPressAgainBeforeTheAnswer(t *testing.T) {
 	close(r.talkGate)
 	a.expect("floor", func(m map[string]any) bool { return m["granted"] == true && m["state"] == "talking" })
 	a.send(map[string]any{"t": "talk", "on": false})
-	frames := relayFrames(t, r)
-	if len(frames) != len(sent)+1 {
-		t.Fatalf("relay got %d frames, want both presses' %d + the end frame", len(frames), len(sent))
-	}
-	for i, p := range sent {
-		if !bytes.Equal(frames[i].Opus, p) {
-			t.Fatalf("frame %d out of order or changed", i)
-		}
-	}
+	relayGot(t, r, sent)
 }
 
 // TestBusyPressStillHears: a page that pressed into a busy floor (and
@@ -1008,5 +984,20 @@ func TestBusyPressStillHears(t *testing.T) {
 	heard, _ := a.collectTransmission()
 	if len(heard) < 48000/2 {
 		t.Fatalf("ann, holding a busy button, heard %d samples of bob's second", len(heard))
+	}
+}
+
+// relayGot checks that the relay got the Opus packets sent, in order and
+// unchanged (20 ms each), then the end frame.
+func relayGot(t *testing.T, r *fakeRelay, sent [][]byte) {
+	t.Helper()
+	frames := relayFrames(t, r)
+	if len(frames) != len(sent)+1 {
+		t.Fatalf("relay got %d frames, want the %d sent + the end frame", len(frames), len(sent))
+	}
+	for i, p := range sent {
+		if !bytes.Equal(frames[i].Opus, p) || frames[i].Header.Duration != 960 {
+			t.Fatalf("frame %d was changed or is out of order", i)
+		}
 	}
 }
