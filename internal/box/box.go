@@ -101,6 +101,7 @@ type box struct {
 	ringTimer *time.Timer
 	ringGen   int
 	unheard   []proto.HistoryItem // missed transmissions not played yet, oldest first
+	early     []*proto.History    // catch-ups that came before the client was handed to the box (see missed)
 	alarms    []uint32            // alarms ringing here, not acknowledged
 	replay    context.CancelFunc  // stops the replay under way (nil: none)
 }
@@ -291,6 +292,7 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switch
 		// The button works from the moment the box says it is connected
 		// (log line, LED): the floor first.
 		floor.set(c)
+		b.missedEarly()
 		ch, _ := c.Channel()
 		b.log.Info("connected", "relay", c.Relay(), "channel", ch.Name)
 		b.setConn(client.StateConnected)

@@ -25,11 +25,22 @@ func (b *box) missed(h *proto.History) {
 	if h.Flags&proto.HistoryMissed == 0 {
 		return
 	}
-	var channel string
-	if c := b.floor.c.Load(); c != nil {
-		ch, _ := c.Channel()
-		channel = ch.Name
+	// The login's catch-up can come while client.Dial has not returned
+	// yet: the box cannot ask the client its channel, and the missed
+	// transmissions would not be kept (1 in 8 runs of
+	// TestBoxMissedTransmissionAndReplayButton). It waits for
+	// missedEarly. Checked under mu, which missedEarly takes after the
+	// client is set, so none is left behind.
+	b.mu.Lock()
+	c := b.floor.c.Load()
+	if c == nil {
+		b.early = append(b.early, h)
+		b.mu.Unlock()
+		return
 	}
+	b.mu.Unlock()
+	ch, _ := c.Channel()
+	channel := ch.Name
 	rang := false
 	b.mu.Lock()
 	for _, it := range h.Items {
@@ -52,6 +63,18 @@ func (b *box) missed(h *proto.History) {
 		b.ring()
 	}
 	b.show()
+}
+
+// missedEarly handles the catch-ups that missed put aside; the run loop
+// calls it once the client is set.
+func (b *box) missedEarly() {
+	b.mu.Lock()
+	early := b.early
+	b.early = nil
+	b.mu.Unlock()
+	for _, h := range early {
+		b.missed(h)
+	}
 }
 
 // replayPressed plays the last missed transmission, or stops the replay
