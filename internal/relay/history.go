@@ -378,6 +378,15 @@ func (h *history) submitCatchUp(s *session, channel string, upTo, from uint64) {
 			t.Stop()
 		}
 		if s.isGone() {
+			// It left before its catch-up, but it did log in: a first
+			// login's read position is set all the same (CatchUp does
+			// it), or its next login would start from then and hear
+			// nothing of what was said meanwhile.
+			if h.r.historyOK(s) {
+				if _, _, err := h.st.CatchUp(context.Background(), s.name, store.CatchUpQuery{UpTo: upTo, After: from, Channel: channel, Limit: 1}); err != nil {
+					s.log.Error("history: cannot set the read position of a session that left", "err", err)
+				}
+			}
 			return
 		}
 		if !h.r.historyOK(s) {
