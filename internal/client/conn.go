@@ -59,6 +59,10 @@ type conn struct {
 	resumed       bool // the login presented a resume ticket
 
 	heard atomic.Int64 // unix ns when anything last came from the relay
+	// spoke is when the relay last sent something other than an answer to
+	// a ping (a message or a datagram), pongAt when a ping was last
+	// answered (unix ns): see pingNeeded.
+	spoke, pongAt atomic.Int64
 	// The last pings' nonces and send times (unix ns), by nonce % 8.
 	pingNonces [8]atomic.Uint64
 	pingTimes  [8]atomic.Int64
@@ -457,7 +461,11 @@ func (cn *conn) readLoop(c *Client) {
 	defer cn.wg.Done()
 	for {
 		m, err := cn.rd.Next()
-		cn.heard.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		cn.heard.Store(now)
+		if _, pong := m.(*proto.Pong); err == nil && !pong {
+			cn.spoke.Store(now)
+		}
 		if err != nil {
 			if proto.IsFramingError(err) || cn.qc.Context().Err() != nil || isStreamGone(err) {
 				var ae *quic.ApplicationError
@@ -503,6 +511,7 @@ func (cn *conn) datagramLoop(c *Client) {
 		}
 		now := time.Now()
 		cn.heard.Store(now.UnixNano())
+		cn.spoke.Store(now.UnixNano())
 		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
 			c.probeReply(b, now)
 			continue
@@ -636,7 +645,7 @@ func (cn *conn) pingLoop(c *Client) {
 		timeout := min(max(base, 4*time.Duration(c.slowRTT.Load())), 2*base)
 		// Time this process did not run (the timer fired late) is not
 		// the relay's silence: what it sent meanwhile may be unread yet.
-		excused, recheck := sw.late(heard, wakeAt, now, base)
+		excused, recheck := sw.late(heard, wakeAt, now)
 		timeout += excused
 		if silent := now.Sub(heard); silent >= timeout {
 			c.silentDrops.Add(1)
@@ -644,7 +653,9 @@ func (cn *conn) pingLoop(c *Client) {
 			cn.close(0, "no answer")
 			return
 		}
-		if !now.Before(nextPing) {
+		if !now.Before(nextPing) && !pingNeeded(now, time.Unix(0, cn.spoke.Load()), time.Unix(0, cn.pongAt.Load()), iv) {
+			nextPing = now.Add(iv)
+		} else if !now.Before(nextPing) {
 			n := c.pingNonce.Add(1)
 			c.lastPingNo.Store(n)
 			c.lastPingAt.Store(now.UnixNano())
@@ -677,6 +688,19 @@ func (cn *conn) pingLoop(c *Client) {
 	}
 }
 
+// pingNeeded says whether a ping due at now is worth its packets: not when
+// the relay sent something of its own (presence, texts, voice) within
+// half an interval, so it is there, and a ping was answered within five
+// intervals, so the round-trip time stays fresh. After a relay restart a
+// thousand sessions each pinging every second were most of the packets
+// the restarted relay handled while it should be taking logins, and its
+// presence news reached them at least every second anyway. A relay that
+// goes silent is still noticed in the same time (the timeout counts from
+// the last thing heard), and pinged from the next interval on.
+func pingNeeded(now, spoke, pongAt time.Time, iv time.Duration) bool {
+	return now.Sub(spoke) >= iv/2 || now.Sub(pongAt) >= 5*iv
+}
+
 // stallSlack is how late a ping-loop timer may fire before the lateness
 // counts as a stall of this process rather than scheduling noise.
 const stallSlack = 100 * time.Millisecond
@@ -686,10 +710,12 @@ const stallSlack = 100 * time.Millisecond
 // fires late and what the relay sent meanwhile may still be unread in the
 // socket: counting that time as the relay's silence made starved clients
 // (1000 in one load-generator process on a busy machine) give up live
-// sessions and log in again, more work for everyone. So the lateness of
-// each timer is excused from the silence, up to the base timeout in all
-// between two signs of life: a relay that is really gone is still noticed,
-// at the latest after twice the timeout of running time plus the stalls.
+// sessions and log in again, more work for everyone (stalls of 6–10 s were
+// seen at load 18 on two cores). So the lateness of each timer is excused
+// from the silence since the last sign of life: a relay that is really
+// gone is still noticed once the timeout has passed in time this process
+// ran (each look adds to the silence more than the excuse: the part of
+// its interval that was on time).
 // The zero value is ready; used by one goroutine.
 type stallWatch struct {
 	since   time.Time     // the sign of life the excuse counts from
@@ -698,9 +724,9 @@ type stallWatch struct {
 
 // late accounts for a timer due at due that fired at now, with the last
 // sign of life at heard, and returns how much stalled time is excused from
-// the silence since heard (at most limit) and whether this timer was late
-// (then the caller should look again shortly, once the readers ran).
-func (w *stallWatch) late(heard, due, now time.Time, limit time.Duration) (excused time.Duration, recheck bool) {
+// the silence since heard and whether this timer was late (then the caller
+// should look again shortly, once the readers ran).
+func (w *stallWatch) late(heard, due, now time.Time) (excused time.Duration, recheck bool) {
 	if !heard.Equal(w.since) {
 		w.since, w.excused = heard, 0
 	}
@@ -710,7 +736,7 @@ func (w *stallWatch) late(heard, due, now time.Time, limit time.Duration) (excus
 		if due.Before(heard) {
 			l = now.Sub(heard)
 		}
-		w.excused = min(w.excused+l, limit)
+		w.excused += l
 		recheck = true
 	}
 	return w.excused, recheck
@@ -773,7 +799,9 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		}
 	case *proto.Pong:
 		if i := m.Nonce % 8; cn.pingNonces[i].Load() == m.Nonce {
-			rtt := time.Now().UnixNano() - cn.pingTimes[i].Load()
+			now := time.Now().UnixNano()
+			cn.pongAt.Store(now)
+			rtt := now - cn.pingTimes[i].Load()
 			c.rtt.Store(rtt)
 			old := c.slowRTT.Load()
 			c.slowRTT.Store(max(rtt, old-old/8))
