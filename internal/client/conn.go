@@ -59,10 +59,6 @@ type conn struct {
 	resumed       bool // the login presented a resume ticket
 
 	heard atomic.Int64 // unix ns when anything last came from the relay
-	// spoke is when the relay last sent something other than an answer to
-	// a ping (a message or a datagram), pongAt when a ping was last
-	// answered (unix ns): see pingNeeded.
-	spoke, pongAt atomic.Int64
 	// The last pings' nonces and send times (unix ns), by nonce % 8.
 	pingNonces [8]atomic.Uint64
 	pingTimes  [8]atomic.Int64
@@ -461,11 +457,7 @@ func (cn *conn) readLoop(c *Client) {
 	defer cn.wg.Done()
 	for {
 		m, err := cn.rd.Next()
-		now := time.Now().UnixNano()
-		cn.heard.Store(now)
-		if _, pong := m.(*proto.Pong); err == nil && !pong {
-			cn.spoke.Store(now)
-		}
+		cn.heard.Store(time.Now().UnixNano())
 		if err != nil {
 			if proto.IsFramingError(err) || cn.qc.Context().Err() != nil || isStreamGone(err) {
 				var ae *quic.ApplicationError
@@ -511,7 +503,6 @@ func (cn *conn) datagramLoop(c *Client) {
 		}
 		now := time.Now()
 		cn.heard.Store(now.UnixNano())
-		cn.spoke.Store(now.UnixNano())
 		if len(b) > 0 && proto.DatagramKind(b[0]) == proto.KindProbe {
 			c.probeReply(b, now)
 			continue
@@ -653,9 +644,7 @@ func (cn *conn) pingLoop(c *Client) {
 			cn.close(0, "no answer")
 			return
 		}
-		if !now.Before(nextPing) && !pingNeeded(now, time.Unix(0, cn.spoke.Load()), time.Unix(0, cn.pongAt.Load()), iv) {
-			nextPing = now.Add(iv)
-		} else if !now.Before(nextPing) {
+		if !now.Before(nextPing) {
 			n := c.pingNonce.Add(1)
 			c.lastPingNo.Store(n)
 			c.lastPingAt.Store(now.UnixNano())
@@ -686,19 +675,6 @@ func (cn *conn) pingLoop(c *Client) {
 		wakeAt = wake
 		t.Reset(wake.Sub(now))
 	}
-}
-
-// pingNeeded says whether a ping due at now is worth its packets: not when
-// the relay sent something of its own (presence, texts, voice) within
-// half an interval, so it is there, and a ping was answered within five
-// intervals, so the round-trip time stays fresh. After a relay restart a
-// thousand sessions each pinging every second were most of the packets
-// the restarted relay handled while it should be taking logins, and its
-// presence news reached them at least every second anyway. A relay that
-// goes silent is still noticed in the same time (the timeout counts from
-// the last thing heard), and pinged from the next interval on.
-func pingNeeded(now, spoke, pongAt time.Time, iv time.Duration) bool {
-	return now.Sub(spoke) >= iv/2 || now.Sub(pongAt) >= 5*iv
 }
 
 // stallSlack is how late a ping-loop timer may fire before the lateness
@@ -799,9 +775,7 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		}
 	case *proto.Pong:
 		if i := m.Nonce % 8; cn.pingNonces[i].Load() == m.Nonce {
-			now := time.Now().UnixNano()
-			cn.pongAt.Store(now)
-			rtt := now - cn.pingTimes[i].Load()
+			rtt := time.Now().UnixNano() - cn.pingTimes[i].Load()
 			c.rtt.Store(rtt)
 			old := c.slowRTT.Load()
 			c.slowRTT.Store(max(rtt, old-old/8))

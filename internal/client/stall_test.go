@@ -52,23 +52,3 @@ func TestStallWatch(t *testing.T) {
 		t.Fatalf("stall partly before the sign of life: excused %v, want 500ms", ex)
 	}
 }
-
-// A ping is skipped only when the relay spoke of its own accord just now
-// and a ping was answered lately.
-func TestPingNeeded(t *testing.T) {
-	const iv = time.Second
-	now := time.Unix(1000, 0)
-	for _, c := range []struct {
-		spoke, pong time.Duration // before now
-		want        bool
-	}{
-		{spoke: 100 * time.Millisecond, pong: 2 * time.Second, want: false},
-		{spoke: 600 * time.Millisecond, pong: 2 * time.Second, want: true}, // quiet relay
-		{spoke: 100 * time.Millisecond, pong: 6 * time.Second, want: true}, // round-trip time stale
-		{spoke: 1000 * time.Second, pong: 1000 * time.Second, want: true},  // never heard
-	} {
-		if got := pingNeeded(now, now.Add(-c.spoke), now.Add(-c.pong), iv); got != c.want {
-			t.Errorf("spoke %v ago, pong %v ago: ping needed %v, want %v", c.spoke, c.pong, got, c.want)
-		}
-	}
-}
