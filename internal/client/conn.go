@@ -620,6 +620,8 @@ func (cn *conn) pingLoop(c *Client) {
 	// slow (a login storm on a small machine) still acknowledges the
 	// pings at once from its QUIC stack; only a relay that is gone does not.
 	var packets uint64
+	var sw stallWatch
+	wakeAt := nextPing
 	for {
 		select {
 		case <-cn.done:
@@ -636,6 +638,10 @@ func (cn *conn) pingLoop(c *Client) {
 		// twice PingTimeout, so a busy relay is not abandoned, which
 		// would only add logins to its load.
 		timeout := min(max(base, 4*time.Duration(c.slowRTT.Load())), 2*base)
+		// Time this process did not run (the timer fired late) is not
+		// the relay's silence: what it sent meanwhile may be unread yet.
+		excused, recheck := sw.late(heard, wakeAt, now)
+		timeout += excused
 		if silent := now.Sub(heard); silent >= timeout {
 			c.silentDrops.Add(1)
 			cn.setCause(fmt.Errorf("the relay stopped answering: nothing from it for %v", silent.Round(time.Millisecond)))
@@ -666,8 +672,54 @@ func (cn *conn) pingLoop(c *Client) {
 		if nextPing.Before(wake) {
 			wake = nextPing
 		}
+		if recheck && wake.Sub(now) < iv/4 {
+			// Give the readers a moment to catch up after a stall.
+			wake = now.Add(iv / 4)
+		}
+		wakeAt = wake
 		t.Reset(wake.Sub(now))
 	}
+}
+
+// stallSlack is how late a ping-loop timer may fire before the lateness
+// counts as a stall of this process rather than scheduling noise.
+const stallSlack = 100 * time.Millisecond
+
+// stallWatch tells a client's own stall from a silent relay. When the
+// process (or its machine) does not run for a while, the ping loop's timer
+// fires late and what the relay sent meanwhile may still be unread in the
+// socket: counting that time as the relay's silence made starved clients
+// (1000 in one load-generator process on a busy machine) give up live
+// sessions and log in again, more work for everyone (stalls of 6–10 s were
+// seen at load 18 on two cores). So the lateness of each timer is excused
+// from the silence since the last sign of life: a relay that is really
+// gone is still noticed once the timeout has passed in time this process
+// ran (each look adds to the silence more than the excuse: the part of
+// its interval that was on time).
+// The zero value is ready; used by one goroutine.
+type stallWatch struct {
+	since   time.Time     // the sign of life the excuse counts from
+	excused time.Duration // stalled time excused since then
+}
+
+// late accounts for a timer due at due that fired at now, with the last
+// sign of life at heard, and returns how much stalled time is excused from
+// the silence since heard and whether this timer was late (then the caller
+// should look again shortly, once the readers ran).
+func (w *stallWatch) late(heard, due, now time.Time) (excused time.Duration, recheck bool) {
+	if !heard.Equal(w.since) {
+		w.since, w.excused = heard, 0
+	}
+	l := now.Sub(due)
+	if l > stallSlack {
+		// Only the stall after the last sign of life counts.
+		if due.Before(heard) {
+			l = now.Sub(heard)
+		}
+		w.excused += l
+		recheck = true
+	}
+	return w.excused, recheck
 }
 
 // handle processes one control message from the relay: it answers a

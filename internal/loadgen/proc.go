@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,11 +23,13 @@ import (
 // its log in dir/relay.log, started (and restarted) by start.
 type relayProc struct {
 	bin, dir, logLevel string
-	addr               string // UDP address
-	metrics            string // metrics address
-	fp                 string // certificate fingerprint, from the first start
-	cmd                *exec.Cmd
-	exited             chan struct{} // closed when the current process has ended
+	// cpus, if set, runs the relay on these CPUs only (a taskset list).
+	cpus    string
+	addr    string // UDP address
+	metrics string // metrics address
+	fp      string // certificate fingerprint, from the first start
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the current process has ended
 }
 
 // prepare writes the accounts (names, all with password, one bcrypt hash
@@ -90,7 +93,16 @@ var reFingerprint = regexp.MustCompile(`Fingerprint: (SHA256:\S+)`)
 // answers on its port).
 func (r *relayProc) start(ctx context.Context) error {
 	data := filepath.Join(r.dir, "relay")
-	cmd := exec.Command(r.bin, "--data", data, "--listen", r.addr, "--metrics", r.metrics, "--log-level", r.logLevel)
+	args := []string{"--data", data, "--listen", r.addr, "--metrics", r.metrics, "--log-level", r.logLevel}
+	cmd := exec.Command(r.bin, args...)
+	if r.cpus != "" {
+		// taskset execs the relay: the process id stays the relay's.
+		ts, err := exec.LookPath("taskset")
+		if err != nil {
+			return errors.New("running the relay on given CPUs needs taskset (Debian package util-linux)")
+		}
+		cmd = exec.Command(ts, append([]string{"-c", r.cpus, r.bin}, args...)...)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

@@ -56,6 +56,10 @@ type RestartConfig struct {
 	// Default 2 s: what is sent from then on must reach everyone.
 	SendAfter time.Duration
 	Dir       string // work directory; default a new temporary one, removed after
+	// RelayCPUs, if set, runs the relay on these CPUs only (a taskset
+	// list such as "0"); run the load generator itself with taskset on
+	// the others to keep the two from taking each other's CPU.
+	RelayCPUs string
 	// RelayLogLevel is the relay's --log-level; default "warn".
 	RelayLogLevel string
 	Logger        *slog.Logger
@@ -284,7 +288,7 @@ func (r *restartRun) prepare() error {
 	for i := range r.cfg.Sessions {
 		names = append(names, sessionName(i))
 	}
-	r.relayProc = relayProc{bin: r.cfg.RelayBin, dir: r.dir, logLevel: r.cfg.RelayLogLevel}
+	r.relayProc = relayProc{bin: r.cfg.RelayBin, dir: r.dir, logLevel: r.cfg.RelayLogLevel, cpus: r.cfg.RelayCPUs}
 	return r.relayProc.prepare(names, restartPassword, r.cfg.BcryptCost, ChannelsJSON(r.cfg.Sessions, r.cfg.Group, 0))
 }
 
@@ -459,6 +463,11 @@ func (rec *recorder) stop() {
 	}
 }
 
+// pollEvery is how often the run looks at every session's state (a look
+// at 1000 clients costs the load generator CPU its clients need; 20 ms is
+// precise enough for figures in seconds).
+const pollEvery = 20 * time.Millisecond
+
 // back reports whether every session is logged in and in its channel.
 func back(c *client.Client) bool {
 	if c.State() != client.StateConnected {
@@ -510,7 +519,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 	watchStop, watchDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		t := time.NewTicker(5 * time.Millisecond)
+		t := time.NewTicker(pollEvery)
 		defer t.Stop()
 		for left := len(r.sess); left > 0; {
 			now := time.Now()
@@ -556,7 +565,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 	senderBack := time.Time{}
 	sent := make(chan sendResult, 1)
 	sending := false
-	tick := time.NewTicker(5 * time.Millisecond)
+	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for left > 0 || !sending {
 		now := time.Now()

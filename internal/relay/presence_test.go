@@ -363,3 +363,78 @@ func BenchmarkPresenceStorm(b *testing.B) {
 	b.ReportMetric(float64(msgs)/n, "msgs/session")
 	b.ReportMetric(float64(bytes)/n/1024, "KiB/session")
 }
+
+// Logins at a steady rate, a few per flush (a relay short of CPU taking
+// the logins of a restart), are a storm too: once the changes come at
+// presenceStormRate a second, flushes carry each user's net change and a
+// session that logs in gets the shared snapshot at the next flush instead
+// of one of its own at once; and storm flushes are further apart the more
+// sessions there are.
+func TestPresenceSteadyStorm(t *testing.T) {
+	r := presenceRelay(t, 1<<20)
+	now := time.Unix(1e9, 0)
+	r.pres.clock = func() time.Time { return now }
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := addSession(r, 1, "alice")
+	r.flushPresenceLocked()
+	received(t, a)
+	id := uint32(10)
+	round := func() {
+		for range 4 {
+			login(r, id, fmt.Sprintf("u%03d", id), "lobby")
+			id++
+		}
+		now = now.Add(presenceCoalesce)
+		r.flushPresenceLocked()
+	}
+	// Four logins (eight changes) a flush, ten flushes a second.
+	for range 8 {
+		round()
+		received(t, a)
+	}
+	if !r.stormingLocked() {
+		t.Fatalf("%d changes in 0.8 s: not a storm", 2*(id-10))
+	}
+	late := login(r, id, "late", "lobby")
+	id++
+	if !late.needSnapshot {
+		t.Fatal("a login during a steady storm got a snapshot of its own at once")
+	}
+	for range 3 {
+		login(r, id, fmt.Sprintf("u%03d", id), "lobby")
+		id++
+	}
+	r.flushPresenceLocked()
+	got := received(t, a)
+	if len(got) != 4 {
+		t.Fatalf("alice got %s, want the 4 users' net changes", describe(got))
+	}
+	for _, m := range got {
+		c, ok := m.(*proto.PresenceChange)
+		if !ok || c.Kind != proto.PresenceOnline || c.User.Channel != "lobby" {
+			t.Fatalf("alice got %s, want 4 × Online in lobby", describe(got))
+		}
+	}
+	var snaps []*proto.Presence
+	ms := received(t, late)
+	for _, m := range ms {
+		if p, ok := m.(*proto.Presence); ok {
+			snaps = append(snaps, p)
+		}
+	}
+	if len(snaps) != 1 || len(snaps[0].Users) != int(id-10)+1 {
+		t.Fatalf("late got %s, want one snapshot of %d", describe(ms), id-10+1)
+	}
+	if d := stormInterval(1000); d != 500*time.Millisecond {
+		t.Errorf("storm interval with 1000 sessions %v, want 500ms", d)
+	}
+	if d := stormInterval(10); d != presenceCoalesce {
+		t.Errorf("storm interval with 10 sessions %v, want %v", d, presenceCoalesce)
+	}
+	// Quiet again after a few seconds without changes.
+	now = now.Add(5 * time.Second)
+	if r.stormingLocked() || r.presenceIntervalLocked() != presenceCoalesce {
+		t.Error("still a storm 5 s after the last change")
+	}
+}

@@ -10,6 +10,10 @@
 # Bounded: at most 5000 sessions, 60 s per restart, 20 minutes in all; the
 # first logins check every password (bcrypt), about a minute for 1000 on two
 # cores. Usage: internal/scripts/restart.sh [SESSIONS] [extra loadgen flags]
+#
+# PIN=1 runs the relay on CPU 0 and the load tool (with talk record and the
+# gateway) on CPU 1, so the two do not take each other's CPU (RELAY_CPUS and
+# LOAD_CPUS choose others).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sessions=${1:-1000}
@@ -20,4 +24,10 @@ go build -o "$BIN/" ./cmd/relay ./cmd/talk ./cmd/loadgen ./cmd/gateway
 # Each session has a UDP socket of its own.
 ulimit -n "$(( sessions * 2 + 1024 ))" 2>/dev/null || true
 echo "machine: $(nproc) cores, $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-exec "$BIN/loadgen" restart --relay-bin "$BIN/relay" --talk-bin "$BIN/talk" --gateway-bin "$BIN/gateway" --sessions "$sessions" "$@"
+pin=()
+if [ -n "${PIN:-}${RELAY_CPUS:-}${LOAD_CPUS:-}" ]; then
+	pin=(taskset -c "${LOAD_CPUS:-1}")
+	set -- --relay-cpus "${RELAY_CPUS:-0}" "$@"
+	echo "relay on CPU ${RELAY_CPUS:-0}, load tool on CPU ${LOAD_CPUS:-1}"
+fi
+exec "${pin[@]}" "$BIN/loadgen" restart --relay-bin "$BIN/relay" --talk-bin "$BIN/talk" --gateway-bin "$BIN/gateway" --sessions "$sessions" "$@"
