@@ -106,22 +106,13 @@ func TestBoxMissedTransmissionAndReplayButton(t *testing.T) {
 	talkTone(t, bob, time.Second)
 	// Stored once the transmission ended: wait for it (asking every 50 ms:
 	// the relay limits how fast a session may ask).
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	relaytest.Poll(t, "the transmission stored", 50*time.Millisecond, func() bool {
 		items, _, err := bob.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(items) > 0 {
-			break
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatal("the transmission was not stored")
-		}
-	}
+		return len(items) > 0
+	})
 
 	replay := &fakeButton{press: make(chan bool)}
 	leds, logs, stop = runBox(replay)

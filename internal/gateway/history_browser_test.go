@@ -141,22 +141,13 @@ func annWasAway(ctx context.Context, t *testing.T, st *stack) (*cli, []int16) {
 	// The relay stores a transmission once it has ended: wait for it, so
 	// that it is among what ann missed (asking every 50 ms: the relay
 	// limits how fast a session may ask).
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	relaytest.Poll(t, "the transmission stored", 50*time.Millisecond, func() bool {
 		items, _, err := bob.c.History(ctx, proto.HistoryQuery{Kinds: history.PlayableKinds})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(items) > 0 {
-			break
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatal("the transmission was not stored")
-		}
-	}
+		return len(items) > 0
+	})
 	if _, err := bob.c.SendText(ctx, "", "did you hear that?"); err != nil {
 		t.Fatal(err)
 	}

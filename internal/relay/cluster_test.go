@@ -398,18 +398,18 @@ func TestClusterOpenNameProbe(t *testing.T) {
 // leads the floor bucket's raft group, waiting (bounded) for one.
 func floorLeader(t *testing.T, nodes []*relaytest.Node) int {
 	t.Helper()
-	deadline := time.Now().Add(relaytest.WaitTimeout)
-	for {
+	leader := -1
+	// nats-server has no event for leadership: its state is polled.
+	relaytest.Poll(t, "a relay leading the floor bucket", 20*time.Millisecond, func() bool {
 		for i, n := range nodes {
 			if n.Cluster.LeadsFloors() {
-				return i
+				leader = i
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no relay leads the floor bucket after %v", relaytest.WaitTimeout)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a server's state: it has no event for this
-	}
+		return false
+	})
+	return leader
 }
 
 // A floor held by a talker at a relay that dies — the relay that led the

@@ -346,6 +346,18 @@ func (r *Relay) WaitStats(t testing.TB, what string, cond func(relay.Stats) bool
 	return s
 }
 
+// Poll waits for state that changes without an event to wait for (a
+// server's raft leadership, an item the relay stores after the fact): it
+// calls cond at once and then every interval until it returns true, and
+// fails the test with "never saw what" after WaitTimeout. cond runs on the
+// test's goroutine, so it may call t.Fatal.
+func Poll(t testing.TB, what string, interval time.Duration, cond func() bool) {
+	t.Helper()
+	if !poll(WaitTimeout, interval, cond) {
+		t.Fatalf("never saw %s within %v", what, WaitTimeout)
+	}
+}
+
 // poll calls cond at once and then at every tick of interval until it
 // returns true (poll returns true) or timeout has passed (poll returns
 // cond's last answer, after one last call). It is for state that changes
