@@ -79,16 +79,7 @@ func TestBrowserEngines(t *testing.T) {
 				t.Errorf("[%s] the page sends with %q, want %q (WebCodecs Opus: %v)", name, txPath, want, caps.WebCodecs)
 			}
 			t.Logf("[%s] the page sends with %s", name, txPath)
-			if played != nil {
-				// PulseAudio's microphone is late by up to a second or so
-				// on a loaded machine: 1.5 s more after the file ended.
-				<-played
-				n := 0
-				p.eval(`harkTest.state().stats.capSamples`, &n)
-				p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, n+48000*3/2))
-			} else {
-				p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, len(src)+48000/5))
-			}
+			p.waitMicPlayed(played, len(src))
 			p.eval(`harkTest.release()`, nil)
 			<-cl.ended
 			pcm, frames := cl.heard(t)

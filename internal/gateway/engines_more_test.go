@@ -192,16 +192,7 @@ func TestEnginesPaging(t *testing.T) {
 			p.pointer("page", "pointerdown")
 			p.waitFor(`harkTest.state().floor === 'talking' && document.getElementById('air').textContent === 'You are paging everyone' && document.getElementById('page').classList.contains('live')`)
 			p.screenshot(name + "-phone-paging.png")
-			if played != nil {
-				// PulseAudio's microphone is late by up to a second or so
-				// on a loaded machine: 1.5 s more after the file ended.
-				<-played
-				n := 0
-				p.eval(`harkTest.state().stats.capSamples`, &n)
-				p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, n+48000*3/2))
-			} else {
-				p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, len(src)+48000/5))
-			}
+			p.waitMicPlayed(played, len(src))
 			p.pointer("page", "pointerup")
 			p.waitFor(`!harkTest.state().pressed && document.getElementById('air').textContent !== 'You are paging everyone'`)
 			select {

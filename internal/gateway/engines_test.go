@@ -74,6 +74,23 @@ func (p *enginePage) playMic() <-chan struct{} {
 	return played
 }
 
+// waitMicPlayed waits until the page has captured the whole clip (n
+// samples) that playMic started (played; nil for Chromium, whose file
+// loops from the start).
+func (p *enginePage) waitMicPlayed(played <-chan struct{}, n int) {
+	p.t.Helper()
+	if played == nil {
+		p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, n+48000/5))
+		return
+	}
+	// PulseAudio's microphone is late by up to a second or so on a
+	// loaded machine: 1.5 s more after the file ended.
+	<-played
+	got := 0
+	p.eval(`harkTest.state().stats.capSamples`, &got)
+	p.waitFor(fmt.Sprintf(`harkTest.state().stats.capSamples >= %d`, got+48000*3/2))
+}
+
 func (p *enginePage) fatalf(format string, args ...any) {
 	p.t.Helper()
 	if l, ok := p.e.(interface{ Log() string }); ok {
