@@ -58,7 +58,8 @@ func echoFile(cc *cli.Context) error {
 	}
 	ctx := cc.Context
 	// The playback starts after the whole file was sent: the recorder
-	// starts with its first frame and stops once the end frame is played.
+	// starts with its first frame and stops once the end frame is played
+	// (played, below).
 	first := make(chan struct{})
 	last := make(chan struct{})
 	var firstOnce, lastOnce sync.Once
@@ -85,7 +86,21 @@ func echoFile(cc *cli.Context) error {
 		return err
 	}
 	defer closeOut()
-	rec := voicefile.NewRecorder(w, voicefile.RecordConfig{FrameSamples: frame, Logger: cfg.Logger})
+	// played is closed when the recorder has played the whole echo: the
+	// set of talkers it hears falls silent after the end frame came.
+	played := make(chan struct{})
+	var playedOnce sync.Once
+	rec := voicefile.NewRecorder(w, voicefile.RecordConfig{FrameSamples: frame, Logger: cfg.Logger,
+		OnActive: func(talkers []uint32) {
+			if len(talkers) > 0 {
+				return
+			}
+			select {
+			case <-last:
+				playedOnce.Do(func() { close(played) })
+			default:
+			}
+		}})
 	recp.Store(rec)
 
 	tx, err := c.Echo(ctx)
@@ -113,19 +128,16 @@ func echoFile(cc *cli.Context) error {
 	case <-c.Done():
 		return fmt.Errorf("the connection ended: %w", c.Err())
 	}
+	// The recording ends when the recorder has played the end frame out of
+	// its jitter buffer. It is bounded on the recording's own clock (the
+	// echo's length and 2 s more), not by a wall-clock timer: a process
+	// that stalls on a busy machine makes up its missed ticks and still
+	// records the whole echo.
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
 		select {
-		case <-last:
-			// Let the jitter buffer play out what it holds after the
-			// end frame: up to its maximum delay.
-			t := time.NewTimer(time.Second)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-runCtx.Done():
-			}
+		case <-played:
 		case <-runCtx.Done():
 		}
 		stop()
