@@ -1079,7 +1079,9 @@ func (c *Cluster) publishLoop() {
 				subj = c.voiceSubject(ch)
 				subjects[ch] = subj
 			}
-			if err := c.nc.Publish(subj, buf[:n]); err != nil {
+			err := c.nc.Publish(subj, buf[:n])
+			c.q.markSent()
+			if err != nil {
 				c.st.publishErr.Add(1)
 				continue
 			}
@@ -1226,8 +1228,12 @@ func keyExists(err error) bool {
 
 // ReleaseFloor gives key back (if this relay holds it). It does not block:
 // the delete runs in the background, and an AcquireFloor of the same key
-// waits for it.
+// waits for it. The frames handed to PublishVoice before the call go to
+// NATS before the delete (on the same connection, so in that order): the
+// other relays may end a page when they see its lease go, and its last
+// frames must not come after that (they would be dropped there).
 func (c *Cluster) ReleaseFloor(key string) {
+	mark := c.q.mark()
 	c.mu.Lock()
 	h := c.held[key]
 	delete(c.held, key)
@@ -1253,6 +1259,12 @@ func (c *Cluster) ReleaseFloor(key string) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LeaseTTL)
 		defer cancel()
+		wctx, wcancel := context.WithTimeout(c.ctx, c.cfg.LeaseTTL) // the publisher stops at Close
+		sent := c.q.waitSent(mark, wctx.Done())
+		wcancel()
+		if !sent && c.ctx.Err() == nil {
+			c.log.Warn("cluster: the last voice frames before a floor's release were not published in time; releasing it anyway", "key", key)
+		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.released = true

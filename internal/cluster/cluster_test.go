@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ type rec struct {
 	floors map[string]*Lease
 	roster map[string][]proto.UserInfo
 	change chan struct{}
+	nVoice atomic.Int64 // frames received
 }
 
 func newRec() *rec {
@@ -38,6 +40,7 @@ func (r *rec) poke() {
 // Voice and Event never block the cluster's goroutines: beyond the
 // channels' room, frames and events are dropped (the tests wait for one).
 func (r *rec) Voice(ch string, b []byte) {
+	r.nVoice.Add(1)
 	select {
 	case r.voice <- b:
 	default:
@@ -86,7 +89,7 @@ func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {
 
 // startThree starts three clustered nodes on loopback, B and C routed to A;
 // mod, if any, changes each node's configuration.
-func startThree(t *testing.T, mod ...func(*Config)) ([]*Cluster, []*rec) {
+func startThree(t testing.TB, mod ...func(*Config)) ([]*Cluster, []*rec) {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := Init(dir); err != nil {
@@ -222,6 +225,34 @@ func TestVoiceQueueNoAllocDropOldest(t *testing.T) {
 	}
 	if _, _, ok := q.pop(buf[:]); ok {
 		t.Error("queue not empty")
+	}
+
+	// waitSent (ReleaseFloor's wait): the frames pushed before the mark
+	// must have been handed on; those dropped (the queue was full) count
+	// as gone; frames pushed after the mark are not waited for.
+	q = newVoiceQueue(2)
+	closed := make(chan struct{})
+	close(closed)
+	if !q.waitSent(q.mark(), closed) {
+		t.Error("waitSent on an empty queue did not return at once")
+	}
+	for i := 0; i < 3; i++ { // the first is dropped
+		q.push("lobby", frame)
+	}
+	m := q.mark()
+	q.push("lobby", frame) // after the mark; drops the second
+	if q.waitSent(m, closed) {
+		t.Error("waitSent returned with a frame before the mark still queued")
+	}
+	q.pop(buf[:]) // the third: in flight
+	if q.waitSent(m, closed) {
+		t.Error("waitSent returned with a frame before the mark in flight")
+	}
+	done := make(chan bool)
+	go func() { done <- q.waitSent(m, nil) }()
+	q.markSent()
+	if !<-done {
+		t.Error("waitSent did not return when the last frame before the mark was handed on")
 	}
 }
 

@@ -93,6 +93,8 @@ type clusterState struct {
 	held     map[*channel]bool                    // floors this relay holds a lease for
 	pending  map[*channel]*pendingFloor           // floor requests waiting for the cluster
 	page     *cluster.Lease                       // a page on the air at another relay
+	pageTail uint32                               // the pager of the remote page that ended last, until its end frame
+	pageDrop uint32                               // the sender of the last page frame dropped (logged once)
 	pagePend *session                             // a local page waiting for the cluster
 	listen   map[string]bool                      // channels Listen(true) was called for
 	talkers  map[uint32]bool                      // talkers in open channels at other relays
@@ -268,9 +270,29 @@ func (h clusterHandler) Voice(name string, b []byte) {
 	if name == "" {
 		r.mu.Lock()
 		if cs.page == nil || cs.page.Session != hd.Sender {
-			r.mu.Unlock()
-			r.c.dropped[dropNoFloor].Add(1)
-			return
+			// A remote page's last frames can come after its lease went:
+			// they travel on core NATS, the lease on JetStream, and the
+			// two are handled on different goroutines here (its relay
+			// publishes them before it releases the lease). They are
+			// delivered until its end frame: that relay publishes page
+			// frames only while its page is on.
+			if cs.pageTail != hd.Sender {
+				// A page this relay does not know of (its lease has not
+				// arrived), or frames after its end: counted, and said
+				// once per pager.
+				logIt := cs.pageDrop != hd.Sender
+				cs.pageDrop = hd.Sender
+				r.mu.Unlock()
+				r.c.dropped[dropNoFloor].Add(1)
+				if logIt {
+					r.cfg.Logger.Warn("dropped a page frame from another relay: this relay has not heard of that page (its start has not arrived yet, or it ended); further ones are counted in hark_relay_frames_dropped_total{reason=\"no_floor\"}",
+						"session", hd.Sender, "seq", hd.Seq)
+				}
+				return
+			}
+			if hd.Flags&proto.FlagEnd != 0 {
+				cs.pageTail = 0 // the last one
+			}
 		}
 		out := r.pageFanoutLocked(b, hd.Flags&proto.ClientVoiceFlags)
 		r.mu.Unlock()
@@ -502,6 +524,7 @@ func (r *Relay) remotePageLocked(l *cluster.Lease) {
 	}
 	if old != nil {
 		cs.page = nil
+		cs.pageTail = old.Session
 		for _, ch := range r.channels {
 			ch.sendAll(r.frame(&proto.Talking{Channel: ch.info.ID, Session: old.Session, Name: old.Name, Talking: false, Priority: true}))
 		}
@@ -511,6 +534,7 @@ func (r *Relay) remotePageLocked(l *cluster.Lease) {
 		return
 	}
 	cs.page = l
+	cs.pageDrop = 0 // a drop of this page's frames is said again
 	busy := r.frame(&proto.Error{Code: proto.CodeBusy, Text: "paged over by " + l.Name})
 	for _, ch := range r.channels {
 		if hd := ch.holder; hd != nil {
