@@ -355,6 +355,36 @@ func TestClusterPageTail(t *testing.T) {
 	})
 }
 
+// A remote page's first frames that come before its lease (the same two
+// paths) wait for the lease and are then heard, in order, before the
+// frames after them. The early frames are put on NATS by hand, as relay C
+// publishes them the moment it grants the page.
+func TestClusterPageEarlyFrames(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
+	alice := nodes[0].Dial(t, "alice", "")
+	carol := nodes[2].Dial(t, "carol", "")
+	alice.Join(t, "lobby")
+	var ra roster
+	waitOnline(t, alice, &ra, "carol", carol.Session())
+	for seq := uint16(0); seq < 2; seq++ {
+		fl := proto.VoiceFlags(0)
+		if seq == 0 {
+			fl = proto.FlagStart
+		}
+		nodes[2].Cluster.PublishVoice("", proto.AppendVoice(nil, proto.VoiceHeader{Channel: proto.PageChannel,
+			Sender: carol.Session(), Seq: seq, Duration: 960, Flags: fl}, []byte{byte(seq)}))
+	}
+	carol.MustSend(t, &proto.PageStart{})
+	relaytest.Wait(t, carol, func(m *proto.FloorGrant) bool { return m.Channel == proto.PageChannel })
+	carol.SendVoice(proto.VoiceHeader{Channel: proto.PageChannel, Seq: 2, Duration: 960, Flags: proto.FlagEnd}, []byte{2})
+	for seq := uint16(0); seq <= 2; seq++ {
+		h, p := alice.RecvVoice(t)
+		if h.Sender != carol.Session() || h.Seq != seq || p[0] != byte(seq) || h.Flags&proto.FlagPriority == 0 {
+			t.Fatalf("alice got %+v %x, want carol's page frame %d", h, p, seq)
+		}
+	}
+}
+
 // droppedNoFloor is n's hark_relay_frames_dropped_total{reason="no_floor"}.
 func droppedNoFloor(t *testing.T, n *relaytest.Node) float64 {
 	t.Helper()
