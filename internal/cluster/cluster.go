@@ -218,6 +218,7 @@ type Cluster struct {
 	roster     []byte                        // guarded by mu: our roster, JSON (nil: not set yet)
 	rosterGen  uint64                        // guarded by mu
 	peers      map[string]*peer              // guarded by mu: other relays seen in the roster bucket
+	floorRev   map[string]uint64             // guarded by mu: the latest revision of each floor key this relay's watch saw
 	subKick    chan struct{}
 	rosterKick chan struct{}
 
@@ -321,7 +322,7 @@ func New(cfg Config) (*Cluster, error) {
 		prefix: "hark." + cfg.Name + ".", num: NodeNumber(cfg.Node),
 		q: newVoiceQueue(cfg.VoiceQueue), ready: make(chan struct{}),
 		want: map[string]bool{}, subs: map[string]*nats.Subscription{}, held: map[string]*heldLease{},
-		releasing: map[string]chan struct{}{}, peers: map[string]*peer{},
+		releasing: map[string]chan struct{}{}, peers: map[string]*peer{}, floorRev: map[string]uint64{},
 		subKick: make(chan struct{}, 1), rosterKick: make(chan struct{}, 1),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -714,6 +715,11 @@ const PageKey = "page"
 func nodeKey(node string) string { return "n." + hex.EncodeToString([]byte(node)) }
 
 func (c *Cluster) onFloor(e jetstream.KeyValueEntry) {
+	c.mu.Lock()
+	if e.Revision() > c.floorRev[e.Key()] {
+		c.floorRev[e.Key()] = e.Revision()
+	}
+	c.mu.Unlock()
 	h := c.handler()
 	if h == nil {
 		return
@@ -1184,6 +1190,23 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 		if gerr != nil {
 			c.st.acquireErr.Add(1)
 			return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, gerr)
+		}
+		c.mu.Lock()
+		seen := c.floorRev[key]
+		c.mu.Unlock()
+		if e.Revision() < seen {
+			// A replica behind this relay's own watch of the bucket
+			// (seen after a leader change: a floor released a moment
+			// ago was still there, and the press was refused "busy"
+			// with the talker who had let go): ask again a moment later.
+			select {
+			case <-ctx.Done():
+				c.st.acquireErr.Add(1)
+				return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, ctx.Err())
+			case <-time.After(5 * time.Millisecond):
+			}
+			try = 0
+			continue
 		}
 		if json.Unmarshal(e.Value(), &cur) != nil {
 			continue

@@ -63,7 +63,7 @@ func dialSession(t *testing.T, ctx context.Context, relays, fp, name, channel st
 				}
 			}
 			switch m := e.Msg.(type) {
-			case *proto.Welcome, *proto.Presence, *proto.PresenceChange:
+			case *proto.Welcome, *proto.Presence, *proto.PresenceChange, *proto.Talking:
 				s.mu.Lock()
 				s.roster.Apply(m)
 				s.mu.Unlock()
@@ -257,6 +257,25 @@ func (s *session) waitOnline(t *testing.T, ctx context.Context, names ...string)
 	}
 }
 
+// waitNotTalking waits until s's relay says session id is not talking
+// (its roster: presence and Talking messages).
+func (s *session) waitNotTalking(t *testing.T, ctx context.Context, id uint32) {
+	t.Helper()
+	for {
+		s.mu.Lock()
+		u, _ := s.roster.User(id)
+		s.mu.Unlock()
+		if !u.Talking {
+			return
+		}
+		select {
+		case <-s.presence:
+		case <-ctx.Done():
+			t.Fatalf("%s still sees %s talking: %v", s.name, u.Name, ctx.Err())
+		}
+	}
+}
+
 // waitFrames waits until s heard n different frames from `from`.
 func (s *session) waitFrames(t *testing.T, ctx context.Context, n int64) {
 	t.Helper()
@@ -409,6 +428,9 @@ func TestClusterFailoverManyProcs(t *testing.T) {
 			listeners = append(listeners, s)
 		}
 	}
+	// The watcher's floor, released at B, is free at the talker's relay
+	// too (it saw the lease go).
+	talker.waitNotTalking(t, ctx, watcher.Welcome().Session)
 	ttx, err := talker.Talk(ctx)
 	if err != nil {
 		t.Fatalf("%s pressing at %s after the failover: %v", talker.name, talker.Relay(), err)
