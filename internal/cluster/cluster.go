@@ -210,17 +210,20 @@ type Cluster struct {
 
 	rosterMu sync.Mutex // serialises applyRoster (watch and revive)
 
-	mu         sync.Mutex
-	want       map[string]bool               // guarded by mu: voice channels to subscribe
-	subs       map[string]*nats.Subscription // guarded by mu
-	held       map[string]*heldLease         // guarded by mu: leases this relay holds
-	releasing  map[string]chan struct{}      // guarded by mu: releases under way
-	roster     []byte                        // guarded by mu: our roster, JSON (nil: not set yet)
-	rosterGen  uint64                        // guarded by mu
-	peers      map[string]*peer              // guarded by mu: other relays seen in the roster bucket
-	floorRev   map[string]uint64             // guarded by mu: the latest revision of each floor key this relay's watch saw
-	subKick    chan struct{}
-	rosterKick chan struct{}
+	mu           sync.Mutex
+	want         map[string]bool               // guarded by mu: voice channels to subscribe
+	subs         map[string]*nats.Subscription // guarded by mu
+	held         map[string]*heldLease         // guarded by mu: leases this relay holds
+	releasing    map[string]chan struct{}      // guarded by mu: releases under way
+	roster       []byte                        // guarded by mu: our roster, JSON (nil: not set yet)
+	rosterGen    uint64                        // guarded by mu
+	peers        map[string]*peer              // guarded by mu: other relays seen in the roster bucket
+	floorRev     map[string]uint64             // guarded by mu: the latest revision of each floor key this relay's watch saw
+	rewatch      chan struct{}                 // guarded by mu: closed (and replaced) to start the bucket watches again
+	rewatching   bool                          // guarded by mu: rewatchWhenLed is running
+	rewatchAgain bool                          // guarded by mu: another relay died meanwhile: once more after it
+	subKick      chan struct{}
+	rosterKick   chan struct{}
 
 	st stats
 }
@@ -256,6 +259,7 @@ type stats struct {
 	voiceOut, voiceIn, eventsOut, eventsIn atomic.Uint64
 	acquired, refused, acquireErr, lost    atomic.Uint64
 	publishErr                             atomic.Uint64
+	rewatches                              atomic.Uint64 // restartWatches calls
 }
 
 // NodeNumber derives the 12-bit number (1..4095) that prefixes the session
@@ -323,7 +327,7 @@ func New(cfg Config) (*Cluster, error) {
 		q: newVoiceQueue(cfg.VoiceQueue), ready: make(chan struct{}),
 		want: map[string]bool{}, subs: map[string]*nats.Subscription{}, held: map[string]*heldLease{},
 		releasing: map[string]chan struct{}{}, peers: map[string]*peer{}, floorRev: map[string]uint64{},
-		subKick: make(chan struct{}, 1), rosterKick: make(chan struct{}, 1),
+		subKick: make(chan struct{}, 1), rosterKick: make(chan struct{}, 1), rewatch: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	opts := []nats.Option{nats.Name("hark relay " + cfg.Node), nats.NoEcho(), nats.MaxReconnects(-1),
@@ -683,9 +687,12 @@ func (c *Cluster) setup() {
 
 // watch follows every key of kv until Close, calling fn for each update
 // (and for each value there when it starts); it starts again when the
-// watcher fails.
+// watcher fails, and when another relay is counted dead (restartWatches).
 func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry)) {
 	for c.ctx.Err() == nil {
+		c.mu.Lock()
+		restart := c.rewatch
+		c.mu.Unlock()
 		w, err := kv.WatchAll(c.ctx)
 		if err != nil {
 			select {
@@ -695,13 +702,86 @@ func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry))
 			}
 			continue
 		}
-		for e := range w.Updates() {
-			if e != nil {
-				fn(e)
+	updates:
+		for {
+			select {
+			case e, ok := <-w.Updates():
+				if !ok {
+					break updates
+				}
+				if e != nil {
+					fn(e)
+				}
+			case <-restart:
+				break updates
 			}
 		}
 		w.Stop()
 	}
+}
+
+// rewatchWhenLed restarts the bucket watches (restartWatches) once both
+// buckets have a leader again: a relay died, and it may have led them (its
+// death leaves the watches blind, and a watch made before a new leader is
+// elected waits for it). One at a time; it gives up at Close.
+func (c *Cluster) rewatchWhenLed() {
+	c.mu.Lock()
+	if c.rewatching {
+		c.rewatchAgain = true
+		c.mu.Unlock()
+		return
+	}
+	c.rewatching = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.rewatching = false
+		again := c.rewatchAgain
+		c.rewatchAgain = false
+		c.mu.Unlock()
+		if again && c.ctx.Err() == nil {
+			go c.rewatchWhenLed()
+		}
+	}()
+	for c.ctx.Err() == nil {
+		led := true
+		for _, b := range []string{c.floorBucket(), c.rosterBucket()} {
+			ctx, cancel := context.WithTimeout(c.ctx, 500*time.Millisecond)
+			st, err := c.js.Stream(ctx, "KV_"+b) // answered by the bucket's leader
+			cancel()
+			if err != nil {
+				led = false
+				break
+			}
+			if ci := st.CachedInfo().Cluster; ci != nil && ci.Leader == "" {
+				led = false
+				break
+			}
+		}
+		if led {
+			c.restartWatches()
+			return
+		}
+		select {
+		case <-c.ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// restartWatches starts the bucket watches again. A watch is an ordered
+// consumer that lives on one server (the bucket's leader when it was
+// made); when that relay dies the watch delivers nothing until the NATS
+// client misses its heartbeats (5 s apart, fixed in nats.go): 8-9 s in
+// which this relay did not see floors taken or freed, or a page start, at
+// the other relays. A new watch is made on a live server and first
+// delivers every key's current value (a freed floor's delete marker too).
+func (c *Cluster) restartWatches() {
+	c.st.rewatches.Add(1)
+	c.mu.Lock()
+	close(c.rewatch)
+	c.rewatch = make(chan struct{})
+	c.mu.Unlock()
 }
 
 func floorKeyOf(channel string) string { return "f." + hex.EncodeToString([]byte(channel)) }
@@ -819,11 +899,16 @@ func (c *Cluster) revive(node string) {
 
 func (c *Cluster) peerGone(node string) {
 	c.mu.Lock()
+	gone := false
 	if p := c.peers[node]; p != nil && !p.gone {
 		p.gone, p.up, p.users, p.goneAt = true, false, 0, time.Now()
+		gone = true
 		c.log.Warn("cluster: a relay left or stopped answering; its sessions and floors are released", "peer", node)
 	}
 	c.mu.Unlock()
+	if gone {
+		go c.rewatchWhenLed()
+	}
 }
 
 // SetRoster replaces this relay's sessions as the other relays see them

@@ -321,3 +321,59 @@ func TestClusterPeerCountedDeadComesBack(t *testing.T) {
 	cs[0].rosterMu.Unlock()
 	rs[0].waitFor(t, "a to see bob again after b's next heartbeat", func() bool { return len(rs[0].roster["b"]) == 1 })
 }
+
+// When the relay that leads the floor bucket dies, the other relays' watches
+// of the bucket (ordered consumers on that relay's server) are started
+// again once the bucket has a new leader: a floor taken at B afterwards is
+// seen at C (before, C saw it only when nats.go noticed the missing
+// heartbeats of its watch, 7-9 s after the death). The delay is logged.
+func TestClusterWatchAfterLeaderDeath(t *testing.T) {
+	cs, rs := startThree(t, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	for _, c := range cs { // each relay knows the others (their presence)
+		c.SetRoster([]proto.UserInfo{})
+	}
+	for _, r := range rs {
+		r.waitFor(t, "the other relays' presence", func() bool { return len(r.roster) == 2 })
+	}
+	li := -1
+	// nats-server has no event for leadership: polled, bounded.
+	for deadline := time.Now().Add(20 * time.Second); li < 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no relay leads the floor bucket")
+		}
+		for i, c := range cs {
+			if c.LeadsFloors() {
+				li = i
+			}
+		}
+	}
+	b, c := cs[(li+1)%3], cs[(li+2)%3]
+	before := c.st.rewatches.Load()
+	killed := time.Now()
+	cs[li].Kill()
+	key := FloorKey("lobby")
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, ok, err := b.AcquireFloor(ctx, key, Lease{Session: 1, Name: "bob"})
+		cancel()
+		if ok {
+			break
+		}
+		if try == 5 {
+			t.Fatalf("no floor at B after the leader's death: %v", err)
+		}
+	}
+	granted := time.Now()
+	rc := rs[(li+2)%3]
+	rc.waitFor(t, "relay C seeing the floor taken at B", func() bool { return rc.floors[key] != nil })
+	t.Logf("floor leader killed; floor granted at B %v after; seen at C %v after the grant",
+		granted.Sub(killed).Round(time.Millisecond), time.Since(granted).Round(time.Millisecond))
+	// Whether C's watch happened to live on the dead relay's server is
+	// chance: that C starts its watches again is waited for (polled: it
+	// has no event), bounded.
+	for deadline := time.Now().Add(20 * time.Second); c.st.rewatches.Load() == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("relay C did not start its watches again after the leader's death")
+		}
+	}
+}
