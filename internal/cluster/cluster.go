@@ -219,6 +219,7 @@ type Cluster struct {
 	rosterGen    uint64                        // guarded by mu
 	peers        map[string]*peer              // guarded by mu: other relays seen in the roster bucket
 	floorRev     map[string]uint64             // guarded by mu: the latest revision of each floor key this relay's watch saw
+	floorShown   map[string]bool               // guarded by mu: floor keys the handler was told are held at another relay
 	rewatch      chan struct{}                 // guarded by mu: closed (and replaced) to start the bucket watches again
 	rewatching   bool                          // guarded by mu: rewatchWhenLed is running
 	rewatchAgain bool                          // guarded by mu: another relay died meanwhile: once more after it
@@ -326,7 +327,7 @@ func New(cfg Config) (*Cluster, error) {
 		prefix: "hark." + cfg.Name + ".", num: NodeNumber(cfg.Node),
 		q: newVoiceQueue(cfg.VoiceQueue), ready: make(chan struct{}),
 		want: map[string]bool{}, subs: map[string]*nats.Subscription{}, held: map[string]*heldLease{},
-		releasing: map[string]chan struct{}{}, peers: map[string]*peer{}, floorRev: map[string]uint64{},
+		releasing: map[string]chan struct{}{}, peers: map[string]*peer{}, floorRev: map[string]uint64{}, floorShown: map[string]bool{},
 		subKick: make(chan struct{}, 1), rosterKick: make(chan struct{}, 1), rewatch: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -678,17 +679,18 @@ func (c *Cluster) setup() {
 	c.floorKV.Store(&kvBox{fkv})
 	c.rosterKV.Store(&kvBox{rkv})
 	c.wg.Add(3)
-	go func() { defer c.wg.Done(); c.watch(fkv, c.onFloor) }()
-	go func() { defer c.wg.Done(); c.watch(rkv, c.onRoster) }()
+	go func() { defer c.wg.Done(); c.watch(fkv, c.onFloor, c.floorsReplayed) }()
+	go func() { defer c.wg.Done(); c.watch(rkv, c.onRoster, nil) }()
 	go func() { defer c.wg.Done(); c.rosterLoop(rkv) }()
 	close(c.ready)
 	c.log.Info("cluster: ready", "replicas", c.cfg.Replicas)
 }
 
 // watch follows every key of kv until Close, calling fn for each update
-// (and for each value there when it starts); it starts again when the
-// watcher fails, and when another relay is counted dead (restartWatches).
-func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry)) {
+// (and for each value there when it starts, then replayed, if not nil,
+// with the keys that had one); it starts again when the watcher fails, and
+// when another relay is counted dead (restartWatches).
+func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry), replayed func(keys map[string]bool)) {
 	for c.ctx.Err() == nil {
 		c.mu.Lock()
 		restart := c.rewatch
@@ -702,6 +704,7 @@ func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry))
 			}
 			continue
 		}
+		keys := map[string]bool{} // nil once the current values are replayed
 	updates:
 		for {
 			select {
@@ -709,9 +712,17 @@ func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry))
 				if !ok {
 					break updates
 				}
-				if e != nil {
-					fn(e)
+				if e == nil { // the end of the current values
+					if keys != nil && replayed != nil {
+						replayed(keys)
+					}
+					keys = nil
+					continue
 				}
+				if keys != nil && e.Operation() == jetstream.KeyValuePut {
+					keys[e.Key()] = true
+				}
+				fn(e)
 			case <-restart:
 				break updates
 			}
@@ -808,11 +819,50 @@ func (c *Cluster) onFloor(e jetstream.KeyValueEntry) {
 	case jetstream.KeyValuePut:
 		var l Lease
 		if json.Unmarshal(e.Value(), &l) != nil || l.Node == c.cfg.Node {
+			c.setShown(e.Key(), false)
 			return
 		}
+		c.setShown(e.Key(), true)
 		h.Floor(e.Key(), &l)
 	default:
+		c.setShown(e.Key(), false)
 		h.Floor(e.Key(), nil)
+	}
+}
+
+// setShown records whether the handler was last told that key is held at
+// another relay.
+func (c *Cluster) setShown(key string, held bool) {
+	c.mu.Lock()
+	if held {
+		c.floorShown[key] = true
+	} else {
+		delete(c.floorShown, key)
+	}
+	c.mu.Unlock()
+}
+
+// floorsReplayed: a new watch of the floor bucket delivered the current
+// leases (keys). A floor the handler was told is held elsewhere and that
+// is not among them was freed while the old watch was blind (its delete
+// marker is gone too): the handler is told now, or it would refuse
+// presses for a talker who let go long ago.
+func (c *Cluster) floorsReplayed(keys map[string]bool) {
+	var gone []string
+	c.mu.Lock()
+	for k := range c.floorShown {
+		if !keys[k] {
+			gone = append(gone, k)
+			delete(c.floorShown, k)
+		}
+	}
+	c.mu.Unlock()
+	h := c.handler()
+	if h == nil {
+		return
+	}
+	for _, k := range gone {
+		h.Floor(k, nil)
 	}
 }
 

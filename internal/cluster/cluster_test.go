@@ -377,3 +377,27 @@ func TestClusterWatchAfterLeaderDeath(t *testing.T) {
 		}
 	}
 }
+
+// A floor freed while a relay's watch was blind (its delete marker gone by
+// the time the new watch starts) is freed at that relay when the new
+// watch's replay of the current leases does not have it; one still held
+// stays.
+func TestClusterFloorsReplayedFreesMissed(t *testing.T) {
+	cs, rs := startThree(t, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	b, c, rc := cs[1], cs[2], rs[2]
+	held, freed := FloorKey("lobby"), FloorKey("ops")
+	for _, k := range []string{held, freed} {
+		if _, ok, err := b.AcquireFloor(context.Background(), k, Lease{Session: 1, Name: "bob"}); !ok || err != nil {
+			t.Fatalf("acquire %s at B: %v %v", k, ok, err)
+		}
+	}
+	rc.waitFor(t, "C seeing both floors held at B", func() bool { return rc.floors[held] != nil && rc.floors[freed] != nil })
+	// As a new watch's replay that finds only the held one.
+	c.floorsReplayed(map[string]bool{held: true})
+	rc.mu.Lock()
+	h, f := rc.floors[held], rc.floors[freed]
+	rc.mu.Unlock()
+	if h == nil || f != nil {
+		t.Errorf("after the replay C has %s: %+v, %s: %+v; want the first held, the second free", held, h, freed, f)
+	}
+}
