@@ -210,16 +210,21 @@ type Cluster struct {
 
 	rosterMu sync.Mutex // serialises applyRoster (watch and revive)
 
-	mu         sync.Mutex
-	want       map[string]bool               // guarded by mu: voice channels to subscribe
-	subs       map[string]*nats.Subscription // guarded by mu
-	held       map[string]*heldLease         // guarded by mu: leases this relay holds
-	releasing  map[string]chan struct{}      // guarded by mu: releases under way
-	roster     []byte                        // guarded by mu: our roster, JSON (nil: not set yet)
-	rosterGen  uint64                        // guarded by mu
-	peers      map[string]*peer              // guarded by mu: other relays seen in the roster bucket
-	subKick    chan struct{}
-	rosterKick chan struct{}
+	mu           sync.Mutex
+	want         map[string]bool               // guarded by mu: voice channels to subscribe
+	subs         map[string]*nats.Subscription // guarded by mu
+	held         map[string]*heldLease         // guarded by mu: leases this relay holds
+	releasing    map[string]chan struct{}      // guarded by mu: releases under way
+	roster       []byte                        // guarded by mu: our roster, JSON (nil: not set yet)
+	rosterGen    uint64                        // guarded by mu
+	peers        map[string]*peer              // guarded by mu: other relays seen in the roster bucket
+	floorRev     map[string]uint64             // guarded by mu: the latest revision of each floor key this relay's watch saw
+	floorShown   map[string]bool               // guarded by mu: floor keys the handler was told are held at another relay
+	rewatch      chan struct{}                 // guarded by mu: closed (and replaced) to start the bucket watches again
+	rewatching   bool                          // guarded by mu: rewatchWhenLed is running
+	rewatchAgain bool                          // guarded by mu: another relay died meanwhile: once more after it
+	subKick      chan struct{}
+	rosterKick   chan struct{}
 
 	st stats
 }
@@ -255,6 +260,7 @@ type stats struct {
 	voiceOut, voiceIn, eventsOut, eventsIn atomic.Uint64
 	acquired, refused, acquireErr, lost    atomic.Uint64
 	publishErr                             atomic.Uint64
+	rewatches                              atomic.Uint64 // restartWatches calls
 }
 
 // NodeNumber derives the 12-bit number (1..4095) that prefixes the session
@@ -321,8 +327,8 @@ func New(cfg Config) (*Cluster, error) {
 		prefix: "hark." + cfg.Name + ".", num: NodeNumber(cfg.Node),
 		q: newVoiceQueue(cfg.VoiceQueue), ready: make(chan struct{}),
 		want: map[string]bool{}, subs: map[string]*nats.Subscription{}, held: map[string]*heldLease{},
-		releasing: map[string]chan struct{}{}, peers: map[string]*peer{},
-		subKick: make(chan struct{}, 1), rosterKick: make(chan struct{}, 1),
+		releasing: map[string]chan struct{}{}, peers: map[string]*peer{}, floorRev: map[string]uint64{}, floorShown: map[string]bool{},
+		subKick: make(chan struct{}, 1), rosterKick: make(chan struct{}, 1), rewatch: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	opts := []nats.Option{nats.Name("hark relay " + cfg.Node), nats.NoEcho(), nats.MaxReconnects(-1),
@@ -673,18 +679,22 @@ func (c *Cluster) setup() {
 	c.floorKV.Store(&kvBox{fkv})
 	c.rosterKV.Store(&kvBox{rkv})
 	c.wg.Add(3)
-	go func() { defer c.wg.Done(); c.watch(fkv, c.onFloor) }()
-	go func() { defer c.wg.Done(); c.watch(rkv, c.onRoster) }()
+	go func() { defer c.wg.Done(); c.watch(fkv, c.onFloor, c.floorsReplayed) }()
+	go func() { defer c.wg.Done(); c.watch(rkv, c.onRoster, nil) }()
 	go func() { defer c.wg.Done(); c.rosterLoop(rkv) }()
 	close(c.ready)
 	c.log.Info("cluster: ready", "replicas", c.cfg.Replicas)
 }
 
 // watch follows every key of kv until Close, calling fn for each update
-// (and for each value there when it starts); it starts again when the
-// watcher fails.
-func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry)) {
+// (and for each value there when it starts, then replayed, if not nil,
+// with the keys that had one); it starts again when the watcher fails, and
+// when another relay is counted dead (restartWatches).
+func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry), replayed func(keys map[string]bool)) {
 	for c.ctx.Err() == nil {
+		c.mu.Lock()
+		restart := c.rewatch
+		c.mu.Unlock()
 		w, err := kv.WatchAll(c.ctx)
 		if err != nil {
 			select {
@@ -694,13 +704,95 @@ func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry))
 			}
 			continue
 		}
-		for e := range w.Updates() {
-			if e != nil {
+		keys := map[string]bool{} // nil once the current values are replayed
+	updates:
+		for {
+			select {
+			case e, ok := <-w.Updates():
+				if !ok {
+					break updates
+				}
+				if e == nil { // the end of the current values
+					if keys != nil && replayed != nil {
+						replayed(keys)
+					}
+					keys = nil
+					continue
+				}
+				if keys != nil && e.Operation() == jetstream.KeyValuePut {
+					keys[e.Key()] = true
+				}
 				fn(e)
+			case <-restart:
+				break updates
 			}
 		}
 		w.Stop()
 	}
+}
+
+// rewatchWhenLed restarts the bucket watches (restartWatches) once both
+// buckets have a leader again: a relay died, and it may have led them (its
+// death leaves the watches blind, and a watch made before a new leader is
+// elected waits for it). One at a time; it gives up at Close.
+func (c *Cluster) rewatchWhenLed() {
+	c.mu.Lock()
+	if c.rewatching {
+		c.rewatchAgain = true
+		c.mu.Unlock()
+		return
+	}
+	c.rewatching = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.rewatching = false
+		again := c.rewatchAgain
+		c.rewatchAgain = false
+		c.mu.Unlock()
+		if again && c.ctx.Err() == nil {
+			go c.rewatchWhenLed()
+		}
+	}()
+	for c.ctx.Err() == nil {
+		led := true
+		for _, b := range []string{c.floorBucket(), c.rosterBucket()} {
+			ctx, cancel := context.WithTimeout(c.ctx, 500*time.Millisecond)
+			st, err := c.js.Stream(ctx, "KV_"+b) // answered by the bucket's leader
+			cancel()
+			if err != nil {
+				led = false
+				break
+			}
+			if ci := st.CachedInfo().Cluster; ci != nil && ci.Leader == "" {
+				led = false
+				break
+			}
+		}
+		if led {
+			c.restartWatches()
+			return
+		}
+		select {
+		case <-c.ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// restartWatches starts the bucket watches again. A watch is an ordered
+// consumer that lives on one server (the bucket's leader when it was
+// made); when that relay dies the watch delivers nothing until the NATS
+// client misses its heartbeats (5 s apart, fixed in nats.go): 8-9 s in
+// which this relay did not see floors taken or freed, or a page start, at
+// the other relays. A new watch is made on a live server and first
+// delivers every key's current value (a freed floor's delete marker too).
+func (c *Cluster) restartWatches() {
+	c.st.rewatches.Add(1)
+	c.mu.Lock()
+	close(c.rewatch)
+	c.rewatch = make(chan struct{})
+	c.mu.Unlock()
 }
 
 func floorKeyOf(channel string) string { return "f." + hex.EncodeToString([]byte(channel)) }
@@ -714,6 +806,11 @@ const PageKey = "page"
 func nodeKey(node string) string { return "n." + hex.EncodeToString([]byte(node)) }
 
 func (c *Cluster) onFloor(e jetstream.KeyValueEntry) {
+	c.mu.Lock()
+	if e.Revision() > c.floorRev[e.Key()] {
+		c.floorRev[e.Key()] = e.Revision()
+	}
+	c.mu.Unlock()
 	h := c.handler()
 	if h == nil {
 		return
@@ -722,11 +819,50 @@ func (c *Cluster) onFloor(e jetstream.KeyValueEntry) {
 	case jetstream.KeyValuePut:
 		var l Lease
 		if json.Unmarshal(e.Value(), &l) != nil || l.Node == c.cfg.Node {
+			c.setShown(e.Key(), false)
 			return
 		}
+		c.setShown(e.Key(), true)
 		h.Floor(e.Key(), &l)
 	default:
+		c.setShown(e.Key(), false)
 		h.Floor(e.Key(), nil)
+	}
+}
+
+// setShown records whether the handler was last told that key is held at
+// another relay.
+func (c *Cluster) setShown(key string, held bool) {
+	c.mu.Lock()
+	if held {
+		c.floorShown[key] = true
+	} else {
+		delete(c.floorShown, key)
+	}
+	c.mu.Unlock()
+}
+
+// floorsReplayed: a new watch of the floor bucket delivered the current
+// leases (keys). A floor the handler was told is held elsewhere and that
+// is not among them was freed while the old watch was blind (its delete
+// marker is gone too): the handler is told now, or it would refuse
+// presses for a talker who let go long ago.
+func (c *Cluster) floorsReplayed(keys map[string]bool) {
+	var gone []string
+	c.mu.Lock()
+	for k := range c.floorShown {
+		if !keys[k] {
+			gone = append(gone, k)
+			delete(c.floorShown, k)
+		}
+	}
+	c.mu.Unlock()
+	h := c.handler()
+	if h == nil {
+		return
+	}
+	for _, k := range gone {
+		h.Floor(k, nil)
 	}
 }
 
@@ -813,11 +949,16 @@ func (c *Cluster) revive(node string) {
 
 func (c *Cluster) peerGone(node string) {
 	c.mu.Lock()
+	gone := false
 	if p := c.peers[node]; p != nil && !p.gone {
 		p.gone, p.up, p.users, p.goneAt = true, false, 0, time.Now()
+		gone = true
 		c.log.Warn("cluster: a relay left or stopped answering; its sessions and floors are released", "peer", node)
 	}
 	c.mu.Unlock()
+	if gone {
+		go c.rewatchWhenLed()
+	}
 }
 
 // SetRoster replaces this relay's sessions as the other relays see them
@@ -1079,7 +1220,9 @@ func (c *Cluster) publishLoop() {
 				subj = c.voiceSubject(ch)
 				subjects[ch] = subj
 			}
-			if err := c.nc.Publish(subj, buf[:n]); err != nil {
+			err := c.nc.Publish(subj, buf[:n])
+			c.q.markSent()
+			if err != nil {
 				c.st.publishErr.Add(1)
 				continue
 			}
@@ -1183,6 +1326,23 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			c.st.acquireErr.Add(1)
 			return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, gerr)
 		}
+		c.mu.Lock()
+		seen := c.floorRev[key]
+		c.mu.Unlock()
+		if e.Revision() < seen {
+			// A replica behind this relay's own watch of the bucket
+			// (seen after a leader change: a floor released a moment
+			// ago was still there, and the press was refused "busy"
+			// with the talker who had let go): ask again a moment later.
+			select {
+			case <-ctx.Done():
+				c.st.acquireErr.Add(1)
+				return Lease{}, false, fmt.Errorf("%w: %v", ErrNotReady, ctx.Err())
+			case <-time.After(5 * time.Millisecond):
+			}
+			try = 0
+			continue
+		}
 		if json.Unmarshal(e.Value(), &cur) != nil {
 			continue
 		}
@@ -1226,8 +1386,12 @@ func keyExists(err error) bool {
 
 // ReleaseFloor gives key back (if this relay holds it). It does not block:
 // the delete runs in the background, and an AcquireFloor of the same key
-// waits for it.
+// waits for it. The frames handed to PublishVoice before the call go to
+// NATS before the delete (on the same connection, so in that order): the
+// other relays may end a page when they see its lease go, and its last
+// frames must not come after that (they would be dropped there).
 func (c *Cluster) ReleaseFloor(key string) {
+	mark := c.q.mark()
 	c.mu.Lock()
 	h := c.held[key]
 	delete(c.held, key)
@@ -1253,6 +1417,12 @@ func (c *Cluster) ReleaseFloor(key string) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LeaseTTL)
 		defer cancel()
+		wctx, wcancel := context.WithTimeout(c.ctx, c.cfg.LeaseTTL) // the publisher stops at Close
+		sent := c.q.waitSent(mark, wctx.Done())
+		wcancel()
+		if !sent && c.ctx.Err() == nil {
+			c.log.Warn("cluster: the last voice frames before a floor's release were not published in time; releasing it anyway", "key", key)
+		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.released = true

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ type rec struct {
 	floors map[string]*Lease
 	roster map[string][]proto.UserInfo
 	change chan struct{}
+	nVoice atomic.Int64 // frames received
 }
 
 func newRec() *rec {
@@ -38,6 +40,7 @@ func (r *rec) poke() {
 // Voice and Event never block the cluster's goroutines: beyond the
 // channels' room, frames and events are dropped (the tests wait for one).
 func (r *rec) Voice(ch string, b []byte) {
+	r.nVoice.Add(1)
 	select {
 	case r.voice <- b:
 	default:
@@ -86,7 +89,7 @@ func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {
 
 // startThree starts three clustered nodes on loopback, B and C routed to A;
 // mod, if any, changes each node's configuration.
-func startThree(t *testing.T, mod ...func(*Config)) ([]*Cluster, []*rec) {
+func startThree(t testing.TB, mod ...func(*Config)) ([]*Cluster, []*rec) {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := Init(dir); err != nil {
@@ -223,6 +226,34 @@ func TestVoiceQueueNoAllocDropOldest(t *testing.T) {
 	if _, _, ok := q.pop(buf[:]); ok {
 		t.Error("queue not empty")
 	}
+
+	// waitSent (ReleaseFloor's wait): the frames pushed before the mark
+	// must have been handed on; those dropped (the queue was full) count
+	// as gone; frames pushed after the mark are not waited for.
+	q = newVoiceQueue(2)
+	closed := make(chan struct{})
+	close(closed)
+	if !q.waitSent(q.mark(), closed) {
+		t.Error("waitSent on an empty queue did not return at once")
+	}
+	for i := 0; i < 3; i++ { // the first is dropped
+		q.push("lobby", frame)
+	}
+	m := q.mark()
+	q.push("lobby", frame) // after the mark; drops the second
+	if q.waitSent(m, closed) {
+		t.Error("waitSent returned with a frame before the mark still queued")
+	}
+	q.pop(buf[:]) // the third: in flight
+	if q.waitSent(m, closed) {
+		t.Error("waitSent returned with a frame before the mark in flight")
+	}
+	done := make(chan bool)
+	go func() { done <- q.waitSent(m, nil) }()
+	q.markSent()
+	if !<-done {
+		t.Error("waitSent did not return when the last frame before the mark was handed on")
+	}
 }
 
 // With an external NATS (--nats URL) two relays share floors and voice the
@@ -289,4 +320,84 @@ func TestClusterPeerCountedDeadComesBack(t *testing.T) {
 	rs[0].Roster("b", nil)
 	cs[0].rosterMu.Unlock()
 	rs[0].waitFor(t, "a to see bob again after b's next heartbeat", func() bool { return len(rs[0].roster["b"]) == 1 })
+}
+
+// When the relay that leads the floor bucket dies, the other relays' watches
+// of the bucket (ordered consumers on that relay's server) are started
+// again once the bucket has a new leader: a floor taken at B afterwards is
+// seen at C (before, C saw it only when nats.go noticed the missing
+// heartbeats of its watch, 7-9 s after the death). The delay is logged.
+func TestClusterWatchAfterLeaderDeath(t *testing.T) {
+	cs, rs := startThree(t, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	for _, c := range cs { // each relay knows the others (their presence)
+		c.SetRoster([]proto.UserInfo{})
+	}
+	for _, r := range rs {
+		r.waitFor(t, "the other relays' presence", func() bool { return len(r.roster) == 2 })
+	}
+	li := -1
+	// nats-server has no event for leadership: polled, bounded.
+	for deadline := time.Now().Add(20 * time.Second); li < 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no relay leads the floor bucket")
+		}
+		for i, c := range cs {
+			if c.LeadsFloors() {
+				li = i
+			}
+		}
+	}
+	b, c := cs[(li+1)%3], cs[(li+2)%3]
+	before := c.st.rewatches.Load()
+	killed := time.Now()
+	cs[li].Kill()
+	key := FloorKey("lobby")
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, ok, err := b.AcquireFloor(ctx, key, Lease{Session: 1, Name: "bob"})
+		cancel()
+		if ok {
+			break
+		}
+		if try == 5 {
+			t.Fatalf("no floor at B after the leader's death: %v", err)
+		}
+	}
+	granted := time.Now()
+	rc := rs[(li+2)%3]
+	rc.waitFor(t, "relay C seeing the floor taken at B", func() bool { return rc.floors[key] != nil })
+	t.Logf("floor leader killed; floor granted at B %v after; seen at C %v after the grant",
+		granted.Sub(killed).Round(time.Millisecond), time.Since(granted).Round(time.Millisecond))
+	// Whether C's watch happened to live on the dead relay's server is
+	// chance: that C starts its watches again is waited for (polled: it
+	// has no event), bounded.
+	for deadline := time.Now().Add(20 * time.Second); c.st.rewatches.Load() == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("relay C did not start its watches again after the leader's death")
+		}
+	}
+}
+
+// A floor freed while a relay's watch was blind (its delete marker gone by
+// the time the new watch starts) is freed at that relay when the new
+// watch's replay of the current leases does not have it; one still held
+// stays.
+func TestClusterFloorsReplayedFreesMissed(t *testing.T) {
+	cs, rs := startThree(t, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	b, c, rc := cs[1], cs[2], rs[2]
+	held, freed := FloorKey("lobby"), FloorKey("ops")
+	for _, k := range []string{held, freed} {
+		if _, ok, err := b.AcquireFloor(context.Background(), k, Lease{Session: 1, Name: "bob"}); !ok || err != nil {
+			t.Fatalf("acquire %s at B: %v %v", k, ok, err)
+		}
+	}
+	rc.waitFor(t, "C seeing both floors held at B", func() bool { return rc.floors[held] != nil && rc.floors[freed] != nil })
+	// As a new watch's replay that finds only the held one.
+	c.floorsReplayed(map[string]bool{held: true})
+	rc.mu.Lock()
+	h, f := rc.floors[held], rc.floors[freed]
+	rc.mu.Unlock()
+	if h == nil || f != nil {
+		t.Errorf("after the replay C has %s: %+v, %s: %+v; want the first held, the second free", held, h, freed, f)
+	}
 }

@@ -134,24 +134,7 @@ func TestClusterFailoverRecord(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, 120*time.Second)
 	rs := startClusterRelays(t, ctx, 3)
-	st := start(t, "relay", env(t), "", "cluster", "status", "--data", rs[0].data, "--wait", "3s")
-	if code := st.wait(ctx); code != 0 {
-		t.Fatalf("relay cluster status exited %d:\n%s", code, st.text())
-	}
-	li := -1
-	for i, l := range st.output() {
-		if strings.Contains(l, "leads the floors") {
-			for j := i - 1; j >= 0; j-- {
-				if m := reStatusNode.FindStringSubmatch(st.output()[j]); m != nil {
-					li = int(m[1][0] - 'a')
-					break
-				}
-			}
-		}
-	}
-	if li < 0 || li >= len(rs) {
-		t.Fatalf("relay cluster status names no relay leading the floors:\n%s", st.text())
-	}
+	li := floorLeader(t, ctx, rs)
 	lead, other := rs[li], rs[(li+1)%3]
 	speech := audiotest.Speech(t, speechText)
 	file := audiotest.WriteWAV(t, wav.Format{Rate: 48000, Channels: 1, Bits: 16}, speech, 48000)
@@ -197,6 +180,32 @@ func TestClusterFailoverRecord(t *testing.T) {
 }
 
 var reStatusNode = regexp.MustCompile(`^relay([a-z]): `)
+
+// floorLeader returns the index in rs of the relay that leads the
+// cluster's floor bucket (every floor's compare-and-set goes through it:
+// its death is the worst case), as `relay cluster status` says.
+func floorLeader(t *testing.T, ctx context.Context, rs []*relayProc) int {
+	t.Helper()
+	st := start(t, "relay", env(t), "", "cluster", "status", "--data", rs[0].data, "--wait", "3s")
+	if code := st.wait(ctx); code != 0 {
+		t.Fatalf("relay cluster status exited %d:\n%s", code, st.text())
+	}
+	li := -1
+	for i, l := range st.output() {
+		if strings.Contains(l, "leads the floors") {
+			for j := i - 1; j >= 0; j-- {
+				if m := reStatusNode.FindStringSubmatch(st.output()[j]); m != nil {
+					li = int(m[1][0] - 'a')
+					break
+				}
+			}
+		}
+	}
+	if li < 0 || li >= len(rs) {
+		t.Fatalf("relay cluster status names no relay leading the floors:\n%s", st.text())
+	}
+	return li
+}
 
 // TestClusterPageTextRingPresence: three relays clustered, real processes.
 // Presence: each recorder that joins at one relay is announced at the two

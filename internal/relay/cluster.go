@@ -31,7 +31,11 @@ import (
 //     held at another relay is known from the lease bucket: a start frame
 //     or FloorRequest there is refused at once, and the members get
 //     Talking for the remote talker. The page is one more lease: a page
-//     at any relay pre-empts every talker at every relay.
+//     at any relay pre-empts every talker at every relay. A page's frames
+//     (core NATS) and its lease (JetStream) can arrive in either order:
+//     frames before the lease wait for it (up to acquireWait), frames
+//     after its end are delivered up to the end frame; others are
+//     dropped, counted (no_floor) and logged once per pager.
 //   - Presence: the relay publishes its own sessions (at most every
 //     50 ms); other relays' sessions are part of every Presence snapshot
 //     and their changes go out as PresenceChange, like local ones.
@@ -93,6 +97,8 @@ type clusterState struct {
 	held     map[*channel]bool                    // floors this relay holds a lease for
 	pending  map[*channel]*pendingFloor           // floor requests waiting for the cluster
 	page     *cluster.Lease                       // a page on the air at another relay
+	pageTail uint32                               // the pager of the remote page that ended last, until its end frame
+	early    earlyPage                            // page frames that came before their page's lease
 	pagePend *session                             // a local page waiting for the cluster
 	listen   map[string]bool                      // channels Listen(true) was called for
 	talkers  map[uint32]bool                      // talkers in open channels at other relays
@@ -101,6 +107,52 @@ type clusterState struct {
 	kick chan struct{} // capacity 1: the roster may have changed
 
 	voiceIn, voiceBad, acquireFail atomic.Uint64
+}
+
+// earlyPage holds the page frames of a session this relay has not heard
+// paging yet (its lease comes on JetStream, its frames on core NATS): they
+// go out when its lease arrives (clusterHandler.Floor).
+type earlyPage struct {
+	sender  uint32
+	first   time.Time // when the first of frames came
+	frames  [][]byte  // at most pendingMax, the handler's to keep
+	dropped uint32    // the sender whose dropped frames were logged
+}
+
+// holdEarlyPage keeps page frame b (header hd) of a page not known yet,
+// from its start frame on (frames of no known page without a start before
+// them came after their page's end: a relay publishes page frames only
+// while its page is on). It returns how many frames it dropped: those,
+// frames held for another sender or for longer than acquireWait (that
+// page's lease never came: this relay lost touch), and the oldest beyond
+// pendingMax; logIt says whether to log (once per sender). Called with
+// Relay.mu held.
+func (cs *clusterState) holdEarlyPage(hd proto.VoiceHeader, b []byte) (dropped int, logIt bool) {
+	e := &cs.early
+	now := time.Now()
+	if len(e.frames) > 0 && (e.sender != hd.Sender || now.Sub(e.first) > acquireWait || hd.Flags&proto.FlagStart != 0) {
+		dropped = len(e.frames)
+		e.frames = e.frames[:0]
+	}
+	if len(e.frames) == 0 {
+		if hd.Flags&proto.FlagStart == 0 {
+			dropped++
+			if e.dropped != hd.Sender {
+				e.dropped, logIt = hd.Sender, true
+			}
+			return dropped, logIt
+		}
+		e.sender, e.first = hd.Sender, now
+	}
+	if len(e.frames) == pendingMax {
+		e.frames = e.frames[1:]
+		dropped++
+	}
+	e.frames = append(e.frames, b)
+	if dropped > 0 && e.dropped != hd.Sender {
+		e.dropped, logIt = hd.Sender, true
+	}
+	return dropped, logIt
 }
 
 // pendingFloor is a floor request of a local session waiting for the
@@ -268,9 +320,30 @@ func (h clusterHandler) Voice(name string, b []byte) {
 	if name == "" {
 		r.mu.Lock()
 		if cs.page == nil || cs.page.Session != hd.Sender {
-			r.mu.Unlock()
-			r.c.dropped[dropNoFloor].Add(1)
-			return
+			// A remote page's last frames can come after its lease went:
+			// they travel on core NATS, the lease on JetStream, and the
+			// two are handled on different goroutines here (its relay
+			// publishes them before it releases the lease). They are
+			// delivered until its end frame: that relay publishes page
+			// frames only while its page is on.
+			if cs.pageTail != hd.Sender {
+				// A page this relay has not heard of yet: its first
+				// frames can come before its lease, for the same reason.
+				// They wait for it (Floor).
+				dropped, logIt := cs.holdEarlyPage(hd, b)
+				r.mu.Unlock()
+				if dropped > 0 {
+					r.c.dropped[dropNoFloor].Add(uint64(dropped))
+					if logIt {
+						r.cfg.Logger.Warn("dropped page frames from another relay: this relay did not hear of that page within 3 s of its first frame, or they came after its end; further ones are counted in hark_relay_frames_dropped_total{reason=\"no_floor\"}",
+							"session", hd.Sender, "frames", dropped)
+					}
+				}
+				return
+			}
+			if hd.Flags&proto.FlagEnd != 0 {
+				cs.pageTail = 0 // the last one
+			}
 		}
 		out := r.pageFanoutLocked(b, hd.Flags&proto.ClientVoiceFlags)
 		r.mu.Unlock()
@@ -418,11 +491,27 @@ func (h clusterHandler) Roster(node string, users []proto.UserInfo) {
 func (h clusterHandler) Floor(key string, l *cluster.Lease) {
 	r := h.r
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if key == cluster.PageKey {
 		r.remotePageLocked(l)
+		var out []fanout
+		if e := &r.cs.early; l != nil && e.sender == l.Session && len(e.frames) > 0 {
+			// The page's first frames came before its lease: now they
+			// go out, in order.
+			for _, b := range e.frames {
+				if hd, _, err := proto.ParseVoice(b); err == nil {
+					out = append(out, r.pageFanoutLocked(b, hd.Flags&proto.ClientVoiceFlags)...)
+				}
+			}
+			r.cs.voiceIn.Add(uint64(len(e.frames)))
+			*e = earlyPage{}
+		}
+		r.mu.Unlock()
+		for _, f := range out {
+			r.deliver(nil, f)
+		}
 		return
 	}
+	defer r.mu.Unlock()
 	if ch := r.cs.byKey[key]; ch != nil {
 		r.remoteFloorLocked(ch, l)
 	}
@@ -502,6 +591,7 @@ func (r *Relay) remotePageLocked(l *cluster.Lease) {
 	}
 	if old != nil {
 		cs.page = nil
+		cs.pageTail = old.Session
 		for _, ch := range r.channels {
 			ch.sendAll(r.frame(&proto.Talking{Channel: ch.info.ID, Session: old.Session, Name: old.Name, Talking: false, Priority: true}))
 		}

@@ -312,6 +312,101 @@ func TestClusterPage(t *testing.T) {
 	relaytest.Wait(t, bob, func(m *proto.FloorGrant) bool { return m.Channel == 1 })
 }
 
+// A remote page's last frames that come after its lease went (they travel
+// on core NATS, the lease on JetStream, handled on two goroutines at the
+// receiving relay: under load the lease's end was seen first, and the
+// last frame was dropped, TestClusterPage's rare "no datagram") are still
+// heard, up to the page's end frame; a page frame after that is dropped,
+// counted as no_floor. The frame in flight is put on NATS by hand, as
+// relay C would have published it before releasing the lease.
+func TestClusterPageTail(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
+	alice := nodes[0].Dial(t, "alice", "")
+	carol := nodes[2].Dial(t, "carol", "")
+	alice.Join(t, "lobby")
+	var ra roster
+	waitOnline(t, alice, &ra, "carol", carol.Session())
+	carol.MustSend(t, &proto.PageStart{})
+	relaytest.Wait(t, carol, func(m *proto.FloorGrant) bool { return m.Channel == proto.PageChannel })
+	relaytest.Wait(t, alice, func(m *proto.Page) bool { return m.Active && m.FromName == "carol" })
+	carol.SendVoice(proto.VoiceHeader{Channel: proto.PageChannel, Seq: 0, Duration: 960, Flags: proto.FlagStart}, []byte{0})
+	if h, _ := alice.RecvVoice(t); h.Sender != carol.Session() || h.Seq != 0 {
+		t.Fatalf("alice got %+v, want carol's page frame 0", h)
+	}
+	// The page's end reaches relay A before its last frame.
+	carol.MustSend(t, &proto.PageStop{})
+	relaytest.Wait(t, alice, func(m *proto.Page) bool { return !m.Active && m.FromName == "carol" })
+	late := func(seq uint16, fl proto.VoiceFlags) {
+		nodes[2].Cluster.PublishVoice("", proto.AppendVoice(nil, proto.VoiceHeader{Channel: proto.PageChannel,
+			Sender: carol.Session(), Seq: seq, Duration: 960, Flags: fl}, []byte{byte(seq)}))
+	}
+	late(1, 0)
+	late(2, proto.FlagEnd)
+	for seq := uint16(1); seq <= 2; seq++ {
+		h, p := alice.RecvVoice(t)
+		if h.Sender != carol.Session() || h.Seq != seq || p[0] != byte(seq) || h.Flags&proto.FlagPriority == 0 {
+			t.Fatalf("alice got %+v %x, want carol's late page frame %d", h, p, seq)
+		}
+	}
+	before := droppedNoFloor(t, nodes[0])
+	late(3, 0) // after the end frame: not a page any more
+	relaytest.Poll(t, "relay A counting the page frame after the end as dropped (no_floor)", 10*time.Millisecond, func() bool {
+		return droppedNoFloor(t, nodes[0]) > before
+	})
+}
+
+// A remote page's first frames that come before its lease (the same two
+// paths) wait for the lease and are then heard, in order, before the
+// frames after them. The early frames are put on NATS by hand, as relay C
+// publishes them the moment it grants the page.
+func TestClusterPageEarlyFrames(t *testing.T) {
+	nodes := relaytest.StartCluster(t, 3, relaytest.Open())
+	alice := nodes[0].Dial(t, "alice", "")
+	carol := nodes[2].Dial(t, "carol", "")
+	alice.Join(t, "lobby")
+	var ra roster
+	waitOnline(t, alice, &ra, "carol", carol.Session())
+	for seq := uint16(0); seq < 2; seq++ {
+		fl := proto.VoiceFlags(0)
+		if seq == 0 {
+			fl = proto.FlagStart
+		}
+		nodes[2].Cluster.PublishVoice("", proto.AppendVoice(nil, proto.VoiceHeader{Channel: proto.PageChannel,
+			Sender: carol.Session(), Seq: seq, Duration: 960, Flags: fl}, []byte{byte(seq)}))
+	}
+	carol.MustSend(t, &proto.PageStart{})
+	relaytest.Wait(t, carol, func(m *proto.FloorGrant) bool { return m.Channel == proto.PageChannel })
+	carol.SendVoice(proto.VoiceHeader{Channel: proto.PageChannel, Seq: 2, Duration: 960, Flags: proto.FlagEnd}, []byte{2})
+	for seq := uint16(0); seq <= 2; seq++ {
+		h, p := alice.RecvVoice(t)
+		if h.Sender != carol.Session() || h.Seq != seq || p[0] != byte(seq) || h.Flags&proto.FlagPriority == 0 {
+			t.Fatalf("alice got %+v %x, want carol's page frame %d", h, p, seq)
+		}
+	}
+}
+
+// droppedNoFloor is n's hark_relay_frames_dropped_total{reason="no_floor"}.
+func droppedNoFloor(t *testing.T, n *relaytest.Node) float64 {
+	t.Helper()
+	mfs, err := n.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hark_relay_frames_dropped_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == "no_floor" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
 // A name is logged in once in the whole cluster: with accounts the newest
 // login, at another relay, replaces the older session; an admin at one
 // relay kicks a user at another.

@@ -70,9 +70,6 @@ func (r *Relay) handleVoice(s *session, b []byte) {
 	for _, f := range page {
 		r.deliver(s, f)
 	}
-	if page != nil {
-		r.clusterPublish("", b)
-	}
 }
 
 // deliver hands f.b to each listener but the sender: straight to QUIC where
@@ -229,6 +226,10 @@ func (r *Relay) pageVoiceLocked(s *session, b []byte, flags proto.VoiceFlags, no
 		return nil
 	}
 	p.last, p.granted = now, false
+	// To the other relays first (a copy into the publish queue): the
+	// page's end below releases its lease, and the other relays must get
+	// the last frame before they see the lease go (Cluster.ReleaseFloor).
+	r.clusterPublish("", b)
 	out := r.pageFanoutLocked(b, flags)
 	if flags&proto.FlagEnd != 0 {
 		r.endPageLocked()
