@@ -277,7 +277,10 @@ func TestLoginStreamResetEndsAttempt(t *testing.T) {
 // instead of joining a queue of logins that all get slow. Once the login
 // under way is over, the retry gets in.
 func TestLoginRefusedWhileTooManyUnderWay(t *testing.T) {
-	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) { c.MaxLogins = 1 }))
+	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) {
+		c.MaxLogins = 1
+		c.LoginPlaceTime = time.Hour // (see TestAbandonedHandshakeFreesItsPlace)
+	}))
 	r.AddUser("alice", "pa", 0)
 	ctx := testCtx(t)
 	// A connection that never logs in holds the one place.

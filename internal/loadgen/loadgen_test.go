@@ -48,7 +48,7 @@ func TestRunSmall(t *testing.T) {
 // the handshake; the tool tries them again instead of failing the run.
 func TestRunRetriesRefusedLogins(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Open(), relaytest.Channels(accounts.Channel{Name: ChannelName(0)}),
-		relaytest.Configure(func(c *relay.Config) { c.MaxLogins = 1 }))
+		relaytest.Configure(func(c *relay.Config) { c.MaxLogins = 1; c.LoginPlaceTime = time.Hour }))
 	// A connection that never logs in holds the one place.
 	qc, err := quic.DialAddr(context.Background(), r.Addr, r.ClientTLS(), &quic.Config{EnableDatagrams: true})
 	if err != nil {

@@ -102,16 +102,26 @@ type RestartResult struct {
 	// TextsCaughtUp counts receivers that got the text not live but in
 	// the catch-up the relay sends after a login (the session was not
 	// back yet when it was sent): late, not lost.
-	TextsCaughtUp      int
-	VoiceFrames        int
-	FramesExpected     uint64 // at the load sessions of the first channel
-	FramesReceived     uint64
-	RecorderText       bool
-	RecorderHeard      time.Duration // non-silent audio in talk record's file after the restart
-	RecorderVoice      time.Duration // what was sent
-	PasswordChecks     float64       // by the restarted relay (from its metrics)
-	Resumed, Busy      float64
-	TicketsRefused     float64
+	TextsCaughtUp  int
+	VoiceFrames    int
+	FramesExpected uint64 // at the load sessions of the first channel
+	FramesReceived uint64
+	RecorderText   bool
+	RecorderHeard  time.Duration // non-silent audio in talk record's file after the restart
+	RecorderVoice  time.Duration // what was sent
+	PasswordChecks float64       // by the restarted relay (from its metrics)
+	Resumed, Busy  float64
+	TicketsRefused float64
+	// From the restarted relay's metrics too: connections refused at the
+	// door (too many logins under way), logins refused for a wrong name
+	// or password, and logins that outlived their admission place (a
+	// client that gave up its handshake, or a slow one).
+	RefusedAtDoor, AuthFailures, PlacesExpired float64
+	// BackBySecond[i] is how many load sessions were back by i+1 s after
+	// the relay answered again; LongestLull the longest time in which
+	// none came back, between the first and the last.
+	BackBySecond       []int
+	LongestLull        time.Duration
 	ClientsSilentDrops uint64 // load sessions that noticed by ping timeout
 	// Noticed is when the load sessions noticed the loss (their state
 	// left connected), from the signal: median and last.
@@ -618,6 +628,16 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 	if len(backs) > 0 {
 		slices.Sort(backs)
 		res.BackP50 = backs[len(backs)/2]
+		res.BackBySecond = make([]int, max(backs[len(backs)-1], 0)/time.Second+1)
+		for i, b := range backs {
+			res.BackBySecond[max(b, 0)/time.Second]++
+			if i > 0 {
+				res.LongestLull = max(res.LongestLull, b-backs[i-1])
+			}
+		}
+		for i := 1; i < len(res.BackBySecond); i++ {
+			res.BackBySecond[i] += res.BackBySecond[i-1]
+		}
 	}
 	if !last.IsZero() {
 		res.Back, res.BackFromStop = last.Sub(upAt), last.Sub(stopAt)
@@ -705,6 +725,9 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		res.Busy = m["hark_relay_auth_busy_total"]
 		res.TicketsRefused = m["hark_relay_tickets_refused_total"]
 		res.Logins = m["hark_relay_logins_total"]
+		res.RefusedAtDoor = m[`hark_relay_connections_refused_total{reason="busy"}`]
+		res.AuthFailures = m["hark_relay_auth_failures_total"]
+		res.PlacesExpired = m["hark_relay_login_places_expired_total"]
 	}
 	res.LoadAvgAfter = loadAvg()
 	return res, nil

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/quic-go/quic-go"
 
@@ -18,7 +19,8 @@ import (
 // relay one small packet and no handshake, while Config.MaxLogins
 // connections are between their first packet and the end of their login
 // or the start of their wait for a password check (which costs nothing
-// and has its own bound, Config.PasswordWait)
+// and has its own bound, Config.PasswordWait), each for at most
+// Config.LoginPlaceTime
 // (and, in case one slips through, once the relay is shutting down: it
 // then no longer listens). The second keeps a login storm (every
 // client of a restarted relay at once) from making every login slow: a
@@ -46,11 +48,36 @@ func (r *Relay) admit(ctx context.Context, info *quic.ClientInfo) (context.Conte
 			"addr", info.RemoteAddr.String(), "logins_in_progress", r.cfg.MaxLogins, "busy_refusals_total", total)
 		return nil, errRefused
 	}
-	release := sync.OnceFunc(func() { r.loggingIn.Add(-1) })
+	var released atomic.Bool
+	release := func() bool {
+		if !released.CompareAndSwap(false, true) {
+			return false
+		}
+		r.loggingIn.Add(-1)
+		return true
+	}
+	// A login that outlives Config.LoginPlaceTime gives its place to the
+	// next one and goes on without it: it waits on a slow network or on a
+	// client that gave up its handshake. Such a client sends nothing (a
+	// quic-go client whose dial timed out just stops), so quic-go keeps
+	// the handshake until its idle timeout (Config.LoginTimeout); places
+	// held by such handshakes refused every new login for that long, in
+	// a restart's login storm seconds at a time.
+	expire := time.AfterFunc(r.cfg.LoginPlaceTime, func() {
+		if release() {
+			total := r.c.placesExpired.Add(1)
+			r.logRefusal(r.cfg.Logger, slog.LevelInfo, "a login is taking long: its place among the logins under way goes to the next (a slow network, or a client that gave up)",
+				"addr", info.RemoteAddr.String(), "after", r.cfg.LoginPlaceTime, "places_expired_total", total)
+		}
+	})
+	over := func() {
+		expire.Stop()
+		release()
+	}
 	// A handshake that fails or is abandoned ends the connection, whose
-	// context quic-go then cancels.
-	context.AfterFunc(ctx, release)
-	return context.WithValue(ctx, admitKey{}, release), nil
+	// context quic-go then cancels (at the latest at its idle timeout).
+	context.AfterFunc(ctx, over)
+	return context.WithValue(ctx, admitKey{}, over), nil
 }
 
 // loginOver ends the admission of the connection whose context is ctx: its

@@ -159,6 +159,18 @@ type Config struct {
 	// login slow enough for clients to give up and start over. Default 16
 	// per core, at least 16.
 	MaxLogins int
+	// LoginPlaceTime is how long a connection keeps its place among the
+	// MaxLogins at most. A login that takes longer waits on its network or
+	// on a client that went away, not on the relay: quic-go cannot tell
+	// the relay that a client gave up a handshake (a client that times
+	// out sends nothing), and keeps it until LoginTimeout, so without this
+	// a few abandoned handshakes would refuse every login for that long.
+	// The connection itself goes on: a slow phone on a bad network still
+	// logs in, only without holding a place. Counted in
+	// hark_relay_login_places_expired_total. Default 2 s (logins under
+	// way finish in well under a second even in a restart's login storm),
+	// at most LoginTimeout.
+	LoginPlaceTime time.Duration
 	// ShutdownGrace bounds a graceful shutdown. Default 3 s.
 	ShutdownGrace time.Duration
 	// MaxSessions refuses logins beyond this many sessions with
@@ -260,6 +272,7 @@ func (c *Config) setDefaults() error {
 	dur(&c.ByeLinger, time.Second)
 	dur(&c.ShutdownGrace, 3*time.Second)
 	integer(&c.MaxLogins, max(16, 16*runtime.GOMAXPROCS(0)))
+	dur(&c.LoginPlaceTime, min(2*time.Second, c.LoginTimeout))
 	integer(&c.MaxSessions, 10000)
 	dur(&c.UserCheckEvery, time.Second)
 	dur(&c.OpenProbe, time.Second)

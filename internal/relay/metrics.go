@@ -56,6 +56,7 @@ type counters struct {
 	ruleRefusals                              atomic.Uint64
 	udpDropped                                [numUDPReasons]atomic.Uint64
 	connRefused                               [numRefusedReasons]atomic.Uint64
+	placesExpired                             atomic.Uint64
 }
 
 // Reasons a new connection was refused before its handshake (admit.go).
@@ -111,9 +112,14 @@ type Stats struct {
 	// ConnRefused counts new connections refused before their handshake,
 	// by reason: busy (Config.MaxLogins logins were under way; the client
 	// retries), shutdown (the relay was shutting down).
-	ConnRefused  map[string]uint64
-	FloorGrants  uint64 // floors given (by request, implicitly, pages)
-	FloorDenials uint64 // floor requests refused because someone else talks
+	ConnRefused map[string]uint64
+	// LoginPlacesExpired counts logins that outlived
+	// Config.LoginPlaceTime and gave their place among the MaxLogins
+	// under way to the next (a slow network, or a client that gave up its
+	// handshake); the login itself went on.
+	LoginPlacesExpired uint64
+	FloorGrants        uint64 // floors given (by request, implicitly, pages)
+	FloorDenials       uint64 // floor requests refused because someone else talks
 	// ControlIn counts control messages received; ControlRateLimited those
 	// dropped by the rate limit; ControlOverruns sessions closed because
 	// their outgoing control queue overflowed; BadMessages control messages
@@ -149,7 +155,7 @@ func (c *counters) snapshot() Stats {
 		Rings: c.rings.Load(), Texts: c.texts.Load(), Pages: c.pages.Load(),
 		Kicks: c.kicks.Load(), Replaced: c.replaced.Load(),
 		NameTaken: c.nameTaken.Load(), Banned: c.banned.Load(), Probes: c.probes.Load(), Echoes: c.echoes.Load(),
-		RuleRefusals: c.ruleRefusals.Load(),
+		RuleRefusals: c.ruleRefusals.Load(), LoginPlacesExpired: c.placesExpired.Load(),
 	}
 	for i := range c.dropped {
 		s.Dropped[dropNames[i]] = c.dropped[i].Load()
@@ -172,7 +178,7 @@ type collector struct {
 
 	authBusy, pwChecks, resumed, ticketsRefused,
 	framesDirect, directStuck *prometheus.Desc
-	connRefused,
+	connRefused, placesExpired,
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
 	refused, queueDepth, probes, echoes, ruleRefusals *prometheus.Desc
@@ -199,6 +205,7 @@ func newCollector(r *Relay) *collector {
 		dropped:        d("frames_dropped_total", "Voice frames not forwarded, by reason.", "reason"),
 		bad:            d("bad_datagrams_total", "Datagrams that did not parse, by reason.", "reason"),
 		connRefused:    d("connections_refused_total", "New connections refused before their handshake, by reason: busy (too many logins under way; clients retry), shutdown.", "reason"),
+		placesExpired:  d("login_places_expired_total", "Logins that took longer than the relay's login place time and gave their place among the logins under way to the next (a slow network, or a client that gave up its handshake); the login went on."),
 		udpDropped:     d("udp_dropped_total", "Datagrams at the UDP port that QUIC dropped before any session (garbage, scans, stale connections), by reason.", "reason"),
 		grants:         d("floor_grants_total", "Floors given."),
 		denials:        d("floor_denials_total", "Floor requests refused because someone else was talking."),
@@ -221,7 +228,7 @@ func newCollector(r *Relay) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
 		c.framesOut, c.framesDirect, c.directStuck, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
-		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes, c.ruleRefusals, c.connRefused} {
+		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes, c.ruleRefusals, c.connRefused, c.placesExpired} {
 		ch <- d
 	}
 }
@@ -259,6 +266,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for k, v := range s.ConnRefused {
 		counter(c.connRefused, v, k)
 	}
+	counter(c.placesExpired, s.LoginPlacesExpired)
 	counter(c.grants, s.FloorGrants)
 	counter(c.denials, s.FloorDenials)
 	counter(c.ctlIn, s.ControlIn)
