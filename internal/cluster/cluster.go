@@ -822,6 +822,17 @@ func (c *Cluster) onFloor(e jetstream.KeyValueEntry) {
 			c.setShown(e.Key(), false)
 			return
 		}
+		c.mu.Lock()
+		p := c.peers[l.Node]
+		dead := p != nil && p.gone
+		c.mu.Unlock()
+		if dead {
+			// A lease of a relay counted dead, not expired yet (a
+			// watch started again replays it): nobody holds that
+			// floor; the handler was told so when the relay died.
+			c.setShown(e.Key(), false)
+			return
+		}
 		c.setShown(e.Key(), true)
 		h.Floor(e.Key(), &l)
 	default:
