@@ -330,7 +330,7 @@ async function startTalk(source, page, echo, to) {
   if (S.pressed) return;
   S.pressed = true;
   S.pageTx = !!page;
-  S.callTo = to || ''; // a call: only that person hears it (listen.js)
+  S.callTo = to || ''; // a call: only they hear it (listen.js; "bob", "bob,carol", "role:page")
   S.echoTx = !!echo; // a microphone test: the intercom plays it back to this page alone
   S.onsetAt = 0;
   ev('press', {source});
@@ -472,7 +472,7 @@ function render() {
   const air = $('air');
   const others = [...S.talkers.entries()].filter(([id]) => !S.me || id !== S.me.session).map(([, t]) => t);
   air.className = 'air';
-  if (S.pressed && S.floor === 'talking') { air.textContent = S.pageTx ? 'You are paging everyone' : S.callTo ? 'Only ' + S.callTo + ' hears you' : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
+  if (S.pressed && S.floor === 'talking') { air.textContent = S.pageTx ? 'You are paging everyone' : S.callTo ? HarkListen.onlyHear(S.callTo) : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
   else if (others.length) {
     air.textContent = others.map((t) => t.name).join(', ') + (others.length > 1 ? ' are' : ' is') + (others.some((t) => t.priority) ? ' paging everyone' : ' talking');
     air.classList.add(S.floor === 'busy' ? 'busy' : others.some((t) => t.priority) ? 'paging' : 'talking');
@@ -491,6 +491,7 @@ function render() {
     if (S.me && u.id === S.me.session) li.classList.add('self');
     li.dataset.name = u.name;
     if (!(S.me && u.id === S.me.session)) li.title = 'Hold to talk to ' + u.name + ' alone';
+    if (window.HarkListen) HarkListen.decorateUser(li, u);
     if (window.HarkIntercom) HarkIntercom.decorateUser(li, u);
     ul.appendChild(li);
   }

@@ -25,7 +25,10 @@
 //	{"t":"talk","on":true,"format":"opus","to":"bob"}
 //	    a call: only bob hears it, wherever he is, and no channel floor is
 //	    needed; refused with an error "no_user" when bob is not online,
-//	    "busy" when someone else is calling him
+//	    "busy" when someone else is calling him. "to":"bob,carol" calls
+//	    several (at most 16), "to":"role:page" everyone online with the
+//	    role (as talk send --to); one offline or already called refuses
+//	    the whole call, naming them
 //	{"t":"talk","on":false}                   release: ends the transmission
 //	{"t":"listen","channels":["ops","dock"]}  also hear these channels (the whole
 //	    set each time; [] for none); you still talk only in your channel

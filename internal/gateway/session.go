@@ -488,10 +488,12 @@ func (s *session) handleJSON(b []byte) {
 				s.sendJSON(map[string]any{"t": "floor", "granted": false})
 				return
 			}
-			if m.To != "" && (m.Page || m.Echo || len(m.To) > proto.MaxNameLen || !utf8.ValidString(m.To)) {
-				s.strike("talk", "A call goes to one person: not with a page or a microphone test, and with a valid name.")
-				s.sendJSON(map[string]any{"t": "floor", "granted": false})
-				return
+			if m.To != "" {
+				if err := checkCallTo(m.To, m.Page || m.Echo, s.name); err != nil {
+					s.strike("talk", err.Error())
+					s.sendJSON(map[string]any{"t": "floor", "granted": false})
+					return
+				}
 			}
 			if err := s.startTx(m.Format, m.Rate, m.Page, m.Echo, m.To); err != nil {
 				s.sendError("talk", err.Error())
