@@ -210,19 +210,6 @@ func explainBusy(err error) error {
 	return err
 }
 
-// alarmAckLine says what an AlarmAck reports, for a person.
-func alarmAckLine(m *proto.AlarmAck) string {
-	switch {
-	case m.Over && m.Name != "" && m.Pending > 0:
-		return fmt.Sprintf("%s called the alarm off (%d station(s) had not acknowledged)", m.Name, m.Pending)
-	case m.Over && m.Name != "":
-		return fmt.Sprintf("%s acknowledged the alarm; every station has now", m.Name)
-	case m.Over:
-		return "the alarm is over: no station is left to acknowledge it"
-	}
-	return fmt.Sprintf("%s acknowledged the alarm (%d station(s) still ringing)", m.Name, m.Pending)
-}
-
 // eventPrinter writes events for a person to w: who talks, texts, rings,
 // pages and the connection's state.
 func eventPrinter(w io.Writer, self string) func(client.Event) {
@@ -315,7 +302,7 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 				fmt.Fprintf(w, "%s %s from %s\n", at, what, m.FromName)
 			}
 		case *proto.AlarmAck:
-			fmt.Fprintf(w, "%s %s\n", ts, alarmAckLine(m))
+			fmt.Fprintf(w, "%s %s\n", ts, client.AlarmAckText(m, 0))
 		case *proto.Page:
 			if m.Active {
 				fmt.Fprintf(w, "%s PAGE from %s to all channels\n", ts, m.FromName)

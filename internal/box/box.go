@@ -93,6 +93,8 @@ type box struct {
 	floor *switchFloor
 	audio *engine.Engine // set before the client connects; replays play through it
 
+	alarms client.Alarms // alarms ringing here, not acknowledged (its own lock)
+
 	mu sync.Mutex
 	// guarded by mu:
 	conn      client.State
@@ -102,7 +104,6 @@ type box struct {
 	ringGen   int
 	unheard   []proto.HistoryItem // missed transmissions not played yet, oldest first
 	early     []*proto.History    // catch-ups that came before the client was handed to the box (see missed)
-	alarms    []uint32            // alarms ringing here, not acknowledged
 	replay    context.CancelFunc  // stops the replay under way (nil: none)
 }
 
@@ -469,7 +470,7 @@ func (b *box) show() {
 		return
 	}
 	b.mu.Lock()
-	conn, eng, ringing, unheard, alarm := b.conn, b.eng, b.ringing, len(b.unheard), len(b.alarms) > 0
+	conn, eng, ringing, unheard, alarm := b.conn, b.eng, b.ringing, len(b.unheard), b.alarms.Len() > 0
 	b.mu.Unlock()
 	set := func(role int, p gpio.Pattern) {
 		if i := b.idx[role]; i >= 0 {

@@ -278,12 +278,11 @@ type Engine struct {
 	// the channels by name (from Joined and Monitoring)
 	chanVolumes map[string]float32
 	chanIDs     map[string]uint16
-	alarms      map[uint32]bool // alarms ringing here, not acknowledged
+	alarms      client.Alarms // alarms ringing here, not acknowledged (its own lock)
 
 	running   atomic.Bool
 	pressKind atomic.Int32 // what the next press asks for: pressTalk, pressEcho, pressPage
 	muted     atomic.Bool  // SetMuted
-	alarmOn   atomic.Bool  // some alarm rings (mirrors len(alarms) > 0)
 	deaf      atomic.Bool  // SetDeafened
 	// gains maps session ids to volumes other than 1, rebuilt (under mu)
 	// when volumes or the roster change; read by the audio thread.
@@ -437,27 +436,13 @@ type PageFloor interface {
 	Page(ctx context.Context) (Transmitter, error)
 }
 
-// alarm notes that an alarm started ringing here (on) or stopped: this
-// station acknowledged it, or it is over. The alarm cue loops while any
-// alarm rings.
-func (e *Engine) alarm(id uint32, on bool) {
-	e.mu.Lock()
-	before := len(e.alarms)
-	if on {
-		if e.alarms == nil {
-			e.alarms = map[uint32]bool{}
-		}
-		e.alarms[id] = true
-	} else {
-		delete(e.alarms, id)
-	}
-	after := len(e.alarms)
-	e.alarmOn.Store(after > 0)
-	e.mu.Unlock()
+// alarm loops the alarm cue while any alarm rings here (c: what an alarm
+// message changed).
+func (e *Engine) alarm(c client.AlarmChange) {
 	switch {
-	case before == 0 && after > 0:
+	case c.Rang && c.Ringing == 1:
 		e.cue(cueCmd{cue: CueAlarm, loop: true})
-	case before > 0 && after == 0:
+	case c.Stopped && c.Ringing == 0:
 		e.cue(cueCmd{cue: CueAlarm, stop: true})
 	}
 	e.poke()
@@ -641,17 +626,15 @@ func (e *Engine) Event(ev client.Event) {
 	}
 	switch m := ev.Msg.(type) {
 	case *proto.Ring:
-		if m.Flags&proto.RingAlarm != 0 && m.Alarm != 0 && (m.From != self || self == 0) {
-			e.alarm(m.Alarm, true)
+		if c := e.alarms.Apply(m, self); c.About {
+			e.alarm(c)
 			return
 		}
 		if m.From != self || self == 0 {
 			e.Play(CueRing)
 		}
 	case *proto.AlarmAck:
-		if m.Over || (m.Session == self && self != 0) {
-			e.alarm(m.Alarm, false)
-		}
+		e.alarm(e.alarms.Apply(m, self))
 	case *proto.Text:
 		if m.From != self || self == 0 {
 			e.Play(CueMessage)
@@ -839,7 +822,7 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error) 
 		st.Busy = fs == client.FloorBusy || fs == client.FloorRefused || fs == client.FloorCut
 		st.Receiving = e.recv.Load()
 		st.Muted = e.muted.Load()
-		st.Alarm = e.alarmOn.Load()
+		st.Alarm = e.alarms.Len() > 0
 		st.Deafened = e.deaf.Load()
 		e.mu.Lock()
 		changed := st != e.state

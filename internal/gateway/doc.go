@@ -82,10 +82,11 @@
 //	{"t":"text","from":"bob","to":"","channel":"ops","time":1700000000000,"text":"hi"}
 //	{"t":"ring","from":"bob","time":1700000000000,"text":""}
 //	    with "alarm":5 for an alarm: it rings until this station acknowledges
-//	{"t":"alarm_ack","id":5,"name":"ann","pending":2,"over":false,"mine":false}
+//	{"t":"alarm_ack","id":5,"name":"ann","pending":2,"over":false,"mine":false,"text":"ann acknowledged …"}
 //	    someone acknowledged an alarm; "over" when it stopped for everyone
 //	    (every station acknowledged or left; or its sender, "name", called
-//	    it off with "pending" stations left); "mine": this user's own
+//	    it off with "pending" stations left); "mine": this user's own;
+//	    "text" says it for a person (client.AlarmAckText)
 //	{"t":"page","from":"boss","on":true}
 //	{"t":"clip","text":"Sent your clip (4.2 s)"}
 //	{"t":"state","state":"connected"|"reconnecting","text":"…"}   the gateway's relay link
