@@ -258,14 +258,7 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 				fmt.Fprintf(w, "%s also listening to %s\n", ts, strings.Join(names, ", "))
 			}
 		case *proto.Whisper:
-			from, to := m.FromName, m.ToName
-			if from == self {
-				from = "you"
-			}
-			if to == self {
-				to = "you"
-			}
-			if m.Active {
+			if from, to := client.CallParties(m, self, "you"); m.Active {
 				fmt.Fprintf(w, "%s CALL %s → %s (only %s hear it)\n", ts, from, to, map[bool]string{true: "you", false: "they"}[to == "you"])
 			} else {
 				fmt.Fprintf(w, "%s call %s → %s ended\n", ts, from, to)

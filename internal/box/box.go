@@ -415,13 +415,7 @@ func (b *box) event(ev client.Event) {
 		}
 		b.log.Info("also listening to", "channels", strings.Join(names, ","))
 	case *proto.Whisper:
-		from, to := m.FromName, m.ToName
-		if m.From == b.floor.Session() {
-			from = "this box"
-		}
-		if m.To == b.floor.Session() {
-			to = "this box"
-		}
+		from, to := client.CallParties(m, b.cfg.User, "this box")
 		b.log.Info("call", "from", from, "to", to, "on", m.Active)
 		if m.Active && m.To == b.floor.Session() {
 			b.stopReplay("interrupted: " + m.FromName + " is calling")

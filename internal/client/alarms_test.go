@@ -68,3 +68,33 @@ func TestAlarmAckText(t *testing.T) {
 		}
 	}
 }
+
+// TestCalls: a group call is one Whisper per callee; the call on the air
+// names them all until the last end, and a call to this station is "→ you".
+func TestCalls(t *testing.T) {
+	var c Calls
+	w := func(from, to string, on bool) *proto.Whisper {
+		return &proto.Whisper{FromName: from, ToName: to, Active: on}
+	}
+	c.Apply(w("ann", "bob", true), "ann")
+	c.Apply(w("ann", "carol", true), "ann")
+	if got := c.String(); got != "you → bob, carol" {
+		t.Errorf("a group call: %q", got)
+	}
+	c.Apply(w("ann", "bob", false), "ann")
+	if got := c.String(); got != "you → carol" {
+		t.Errorf("bob's end: %q", got)
+	}
+	c.Apply(w("ann", "carol", false), "ann")
+	c.Apply(w("dave", "ann", false), "ann") // an end of no call on the air
+	if got := c.String(); got != "" {
+		t.Errorf("after the ends: %q", got)
+	}
+	c.Apply(w("dave", "ann", true), "ann")
+	if got := c.String(); got != "dave → you" {
+		t.Errorf("a call to us: %q", got)
+	}
+	if from, to := CallParties(w("dave", "box1", true), "box1", "this box"); from != "dave" || to != "this box" {
+		t.Errorf("CallParties: %q → %q", from, to)
+	}
+}

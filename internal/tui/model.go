@@ -69,7 +69,7 @@ type model struct {
 	monitored []proto.ChannelInfo // channels heard besides ours
 	heard     map[uint16]string   // who talks in a monitored channel, by its id
 	callTo    string              // whom W calls
-	call      string              // the call on the air, "alice → you", or ""
+	calls     client.Calls        // the call on the air, "alice → you"
 	alarms    *client.Alarms      // alarms ringing here, ours too, oldest first (key a acknowledges the newest)
 
 	mode  mode
@@ -846,8 +846,8 @@ func (m *model) floorLine() string {
 	switch {
 	case m.paging != "":
 		s = "Floor: PAGE by " + m.paging
-	case m.call != "" && (m.eng.Talking || !strings.HasPrefix(m.call, "you")):
-		s = "CALL " + m.call + " (nobody else hears it)"
+	case m.calls.String() != "" && (m.eng.Talking || !strings.HasPrefix(m.calls.String(), "you")):
+		s = "CALL " + m.calls.String() + " (nobody else hears it)"
 	case m.eng.Talking:
 		s = "Floor: YOU are talking"
 	case m.eng.Requesting:
