@@ -1,11 +1,8 @@
 package box
 
 import (
-	"context"
 	"log/slog"
 
-	"github.com/hark-intercom/hark/internal/client"
-	"github.com/hark-intercom/hark/internal/engine"
 	"github.com/hark-intercom/hark/internal/ptt"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -24,47 +21,6 @@ func buttonSource(cfg Config, button, device, consumer string, log *slog.Logger)
 	bcfg := cfg.Button
 	bcfg.Consumer = "hark-" + consumer
 	return &ptt.Button{Open: ptt.GPIOLine(cfg.GPIOChip, button, bcfg)}
-}
-
-// Page pages every channel with the current connection (the engine's
-// PressPage, from the page button).
-func (f *switchFloor) Page(ctx context.Context) (engine.Transmitter, error) {
-	c := f.c.Load()
-	if c == nil {
-		return nil, client.ErrNotConnected
-	}
-	tx, err := c.Page(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
-}
-
-// Whisper calls one user with the current connection (the engine's
-// PressCall, from the call button).
-func (f *switchFloor) Whisper(ctx context.Context, to string) (engine.Transmitter, error) {
-	c := f.c.Load()
-	if c == nil {
-		return nil, client.ErrNotConnected
-	}
-	tx, err := c.Whisper(ctx, to)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
-}
-
-// Echo starts an echo test with the current connection.
-func (f *switchFloor) Echo(ctx context.Context) (engine.Transmitter, error) {
-	c := f.c.Load()
-	if c == nil {
-		return nil, client.ErrNotConnected
-	}
-	tx, err := c.Echo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
 }
 
 // alarmEvent notes alarms ringing at the box: the first press of the talk
@@ -96,7 +52,7 @@ func (b *box) alarmEvent(m proto.Message) bool {
 // talk button).
 func (b *box) ackAlarms() {
 	ids := b.alarms.Ringing()
-	c := b.floor.c.Load()
+	c := b.floor.Client()
 	if c == nil || len(ids) == 0 {
 		return
 	}

@@ -70,40 +70,65 @@ type Floor interface {
 }
 
 // EchoFloor is a Floor that can also run an echo test (the relay plays the
-// transmission back to this client alone); ClientFloor is one.
+// transmission back to this client alone); SwitchFloor is one.
 type EchoFloor interface {
 	Echo(ctx context.Context) (Transmitter, error)
 }
 
-// ClientFloor adapts a client to Floor.
-func ClientFloor(c *client.Client) Floor { return clientFloor{c} }
+// ClientFloor adapts a client to Floor (a SwitchFloor set to c).
+func ClientFloor(c *client.Client) Floor {
+	f := &SwitchFloor{}
+	f.Set(c)
+	return f
+}
 
-type clientFloor struct{ c *client.Client }
+// SwitchFloor is a Floor (an EchoFloor, a PageFloor and a CallFloor too)
+// on the client set last: the box sets each new connection, and nil
+// while it has none (a press is then refused with
+// client.ErrNotConnected). The zero value has no client; safe for
+// concurrent use.
+type SwitchFloor struct{ c atomic.Pointer[client.Client] }
 
-func (f clientFloor) Talk(ctx context.Context) (Transmitter, error) {
-	tx, err := f.c.Talk(ctx)
+// Set makes c the client of the presses to come (nil: none).
+func (f *SwitchFloor) Set(c *client.Client) { f.c.Store(c) }
+
+// Client returns the client set, or nil.
+func (f *SwitchFloor) Client() *client.Client { return f.c.Load() }
+
+// open asks the current client for a transmission.
+func (f *SwitchFloor) open(ask func(c *client.Client) (*client.Transmission, error)) (Transmitter, error) {
+	c := f.c.Load()
+	if c == nil {
+		return nil, client.ErrNotConnected
+	}
+	tx, err := ask(c)
 	if err != nil {
-		return nil, err
+		return nil, err // not a typed nil in the interface
 	}
 	return tx, nil
 }
 
-func (f clientFloor) Session() uint32 { return f.c.Welcome().Session }
-
-func (f clientFloor) Page(ctx context.Context) (Transmitter, error) {
-	tx, err := f.c.Page(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+func (f *SwitchFloor) Talk(ctx context.Context) (Transmitter, error) {
+	return f.open(func(c *client.Client) (*client.Transmission, error) { return c.Talk(ctx) })
 }
 
-func (f clientFloor) Echo(ctx context.Context) (Transmitter, error) {
-	tx, err := f.c.Echo(ctx)
-	if err != nil {
-		return nil, err
+func (f *SwitchFloor) Page(ctx context.Context) (Transmitter, error) {
+	return f.open(func(c *client.Client) (*client.Transmission, error) { return c.Page(ctx) })
+}
+
+func (f *SwitchFloor) Echo(ctx context.Context) (Transmitter, error) {
+	return f.open(func(c *client.Client) (*client.Transmission, error) { return c.Echo(ctx) })
+}
+
+func (f *SwitchFloor) Whisper(ctx context.Context, to string) (Transmitter, error) {
+	return f.open(func(c *client.Client) (*client.Transmission, error) { return c.Whisper(ctx, to) })
+}
+
+func (f *SwitchFloor) Session() uint32 {
+	if c := f.c.Load(); c != nil {
+		return c.Welcome().Session
 	}
-	return tx, nil
+	return 0
 }
 
 // PlaybackFunc opens (but does not start) the playback device, which must
@@ -430,7 +455,7 @@ func (e *Engine) pressAs(kind int32, pressed bool) {
 	e.poke()
 }
 
-// PageFloor is a Floor that can also page every channel; ClientFloor is
+// PageFloor is a Floor that can also page every channel; SwitchFloor is
 // one.
 type PageFloor interface {
 	Page(ctx context.Context) (Transmitter, error)
