@@ -101,11 +101,7 @@ func (f *SwitchFloor) open(ask func(c *client.Client) (*client.Transmission, err
 	if c == nil {
 		return nil, client.ErrNotConnected
 	}
-	tx, err := ask(c)
-	if err != nil {
-		return nil, err // not a typed nil in the interface
-	}
-	return tx, nil
+	return client.AsFloorTx(ask(c))
 }
 
 func (f *SwitchFloor) Talk(ctx context.Context) (Transmitter, error) {

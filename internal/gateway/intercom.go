@@ -40,11 +40,7 @@ func (cs *clientSession) Monitor(ctx context.Context, channels []string) ([]prot
 }
 
 func (cs *clientSession) Whisper(ctx context.Context, to string) (RelayTx, error) {
-	tx, err := cs.c.Whisper(ctx, to)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+	return client.AsFloorTx(cs.c.Whisper(ctx, to))
 }
 
 // listen handles {"t":"listen","channels":[…]} (on the loop).

@@ -1,5 +1,7 @@
 package client
 
+// Tests of the small pieces every front end shares (alarms, calls, transmissions).
+
 import (
 	"testing"
 
@@ -96,5 +98,17 @@ func TestCalls(t *testing.T) {
 	}
 	if from, to := CallParties(w("dave", "box1", true), "box1", "this box"); from != "dave" || to != "this box" {
 		t.Errorf("CallParties: %q → %q", from, to)
+	}
+}
+
+// TestAsFloorTx: a refused transmission is a nil FloorTx (a typed nil in
+// the interface would pass a "tx != nil" check).
+func TestAsFloorTx(t *testing.T) {
+	if tx, err := AsFloorTx(nil, ErrNotConnected); tx != nil || err != ErrNotConnected {
+		t.Errorf("refused: %v, %v", tx, err)
+	}
+	want := &Transmission{}
+	if tx, err := AsFloorTx(want, nil); tx != FloorTx(want) || err != nil {
+		t.Errorf("granted: %v, %v", tx, err)
 	}
 }
