@@ -12,7 +12,7 @@
 // HarkListen.gain(channelId) for every audio frame.
 'use strict';
 window.HarkListen = (() => {
-  let A = null;                 // app.js's api: {S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk}
+  let A = null;                 // app.js's api: {S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk, hold}
   const WHISPER = 0xFFFD;       // the channel id of a call's audio
   const L = {
     heard: [],                  // [{name, id}] the channels heard besides ours, as the gateway confirmed
@@ -195,17 +195,12 @@ window.HarkListen = (() => {
     const box = $('group'), btn = $('callGroup');
     if (!box || !btn) return;
     for (const r of box.querySelectorAll('input[data-role]')) r.addEventListener('change', () => pick(r.dataset.role, r.checked));
-    btn.addEventListener('pointerdown', (e) => {
-      e.preventDefault();
-      if (!L.picked.length || A.S.pressed) return;
-      try { btn.setPointerCapture(e.pointerId); } catch (_) { /* not capturable */ }
+    A.hold(btn, () => {
+      if (!L.picked.length || A.S.pressed) return false;
       holdingGroup = true;
       ev('callPress', {to: L.picked.join(',')});
       A.startTalk('call', false, false, L.picked.join(','));
-    });
-    const up = () => { if (holdingGroup) { holdingGroup = false; A.stopTalk('call'); } };
-    for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) btn.addEventListener(t, up);
-    btn.addEventListener('contextmenu', (e) => e.preventDefault());
+    }, () => { if (holdingGroup) { holdingGroup = false; A.stopTalk('call'); } });
   }
 
   // Holding a person's name in the list talks to them alone.
@@ -213,19 +208,16 @@ window.HarkListen = (() => {
     const ul = $('users');
     if (!ul) return;
     let holding = '';
-    ul.addEventListener('pointerdown', (e) => {
-      if (e.target.closest('button, input')) return; // the volume button (intercom.js), the group tick
+    // The pointer is held by the list, which stays while its entries are
+    // drawn again.
+    A.hold(ul, (e) => {
+      if (e.target.closest('button, input')) return false; // the volume button (intercom.js), the group tick
       const li = e.target.closest('li');
-      if (!li || !li.dataset.name || li.classList.contains('self')) return;
-      e.preventDefault();
-      try { li.setPointerCapture(e.pointerId); } catch (_) { /* not capturable */ }
+      if (!li || !li.dataset.name || li.classList.contains('self')) return false;
       holding = li.dataset.name;
       ev('callPress', {to: holding});
       A.startTalk('call', false, false, holding);
-    });
-    const up = () => { if (holding) { holding = ''; A.stopTalk('call'); } };
-    for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) ul.addEventListener(t, up);
-    ul.addEventListener('contextmenu', (e) => e.preventDefault());
+    }, () => { if (holding) { holding = ''; A.stopTalk('call'); } });
   }
 
   function init(api) {
