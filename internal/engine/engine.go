@@ -854,6 +854,7 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error) 
 		}
 	}
 	var runErr error
+	lastKind, lastTo := pressTalk, "" // what the last press asked for
 loop:
 	for {
 		select {
@@ -868,8 +869,24 @@ loop:
 				st.Pressed = want
 				if !want {
 					e.fl.Release()
-				} else if e.fl.Press(e.request(floor, e.pressKind.Swap(pressTalk))) && e.capCtl != nil {
-					e.capCtl.Resume() // audio said while the request is out is held; see captured
+				} else {
+					kind, to := e.pressKind.Swap(pressTalk), ""
+					if p := e.callTo.Load(); kind == pressCall && p != nil {
+						to = *p
+					}
+					if e.fl.State() == client.FloorReleasing && (kind != lastKind || to != lastTo) {
+						// Pressed for another kind of transmission (a page
+						// after a talk, another callee) while the last
+						// press waits for its answer: that press gives way
+						// (its held words are dropped and counted), as in
+						// the gateway, instead of going on as the old kind.
+						e.log.Info("pressed for another kind of transmission before the last short press was answered: its words are not sent")
+						e.fl.Abort(errors.New("pressed again for another kind of transmission"))
+					}
+					lastKind, lastTo = kind, to
+					if e.fl.Press(e.request(floor, kind)) && e.capCtl != nil {
+						e.capCtl.Resume() // audio said while the request is out is held; see captured
+					}
 				}
 			}
 		}
