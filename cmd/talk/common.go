@@ -284,16 +284,7 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 			at := time.UnixMilli(m.Time).Format("15:04:05")
 			fmt.Fprintf(w, "%s TEXT from %s to %s: %s\n", at, m.FromName, to, m.Text)
 		case *proto.Ring:
-			at := time.UnixMilli(m.Time).Format("15:04:05")
-			what := "RING"
-			if m.Flags&proto.RingAlarm != 0 {
-				what = "ALARM"
-			}
-			if m.Text != "" {
-				fmt.Fprintf(w, "%s %s from %s: %s\n", at, what, m.FromName, m.Text)
-			} else {
-				fmt.Fprintf(w, "%s %s from %s\n", at, what, m.FromName)
-			}
+			fmt.Fprintf(w, "%s %s\n", time.UnixMilli(m.Time).Format("15:04:05"), client.RingText(m, self))
 		case *proto.AlarmAck:
 			fmt.Fprintf(w, "%s %s\n", ts, client.AlarmAckText(m, 0))
 		case *proto.Page:

@@ -95,3 +95,21 @@ func AlarmAckText(m *proto.AlarmAck, self uint32) string {
 	}
 	return fmt.Sprintf("%s acknowledged the alarm (%d station(s) still ringing)", m.Name, m.Pending)
 }
+
+// RingText says a ring or an alarm for the person at the station named
+// self: "RING from bob: lunch is ready", "ALARM from you".
+func RingText(r *proto.Ring, self string) string {
+	t := "RING from "
+	if r.Flags&proto.RingAlarm != 0 {
+		t = "ALARM from "
+	}
+	if r.FromName == self {
+		t += "you"
+	} else {
+		t += r.FromName
+	}
+	if r.Text != "" {
+		t += ": " + r.Text
+	}
+	return t
+}

@@ -112,3 +112,18 @@ func TestAsFloorTx(t *testing.T) {
 		t.Errorf("granted: %v, %v", tx, err)
 	}
 }
+
+func TestRingText(t *testing.T) {
+	for _, c := range []struct {
+		r    proto.Ring
+		want string
+	}{
+		{proto.Ring{FromName: "bob", Text: "lunch"}, "RING from bob: lunch"},
+		{proto.Ring{FromName: "ann"}, "RING from you"},
+		{proto.Ring{FromName: "bob", Flags: proto.RingAlarm, Alarm: 3, Text: "fire"}, "ALARM from bob: fire"},
+	} {
+		if got := RingText(&c.r, "ann"); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.r, got, c.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -707,13 +708,7 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 
 func (s *session) sendWelcome(w *proto.Welcome) {
 	s.roles = w.Roles
-	roles := []string{}
-	if w.Roles&proto.RolePage != 0 {
-		roles = append(roles, "page")
-	}
-	if w.Roles&proto.RoleAdmin != 0 {
-		roles = append(roles, "admin")
-	}
+	roles := strings.FieldsFunc(w.Roles.String(), func(r rune) bool { return r == ',' }) // [] for none
 	chans := make([]map[string]any, 0, len(w.Channels))
 	for _, c := range w.Channels {
 		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String(), "id": c.ID,

@@ -101,20 +101,11 @@ func (m *model) Init() tea.Cmd { return levelTick() }
 // alarmRang shows an alarm ringing here (m.alarms keeps it until
 // acknowledged; our own too: a acknowledges it, which calls it off).
 func (m *model) alarmRang(at time.Time, r *proto.Ring) {
-	who := r.FromName
 	if r.From == m.self() {
-		who = "you"
-	}
-	t := "ALARM from " + who
-	if r.Text != "" {
-		t += ": " + r.Text
-	}
-	if who == "you" {
-		t += " (press a to call it off)"
+		m.addLine(1, at, client.RingText(r, m.welcome.Name)+" (press a to call it off)")
 	} else {
-		t += " — press a to acknowledge"
+		m.addLine(1, at, client.RingText(r, m.welcome.Name)+" — press a to acknowledge")
 	}
-	m.addLine(1, at, t)
 }
 
 // echoTestLength is how long the microphone test (key e) records.
@@ -291,15 +282,11 @@ func (m *model) event(ev client.Event) {
 		if msg.Time == 0 {
 			when = at
 		}
+		m.addLine(1, when, client.RingText(msg, m.welcome.Name))
 		who := msg.FromName
 		if msg.From == m.self() {
 			who = "you"
 		}
-		t := "RING from " + who
-		if msg.Text != "" {
-			t += ": " + msg.Text
-		}
-		m.addLine(1, when, t)
 		m.lastRing = fmt.Sprintf("%s rang at %s", who, when.Format("15:04:05"))
 	case *proto.AlarmAck:
 		m.alarms.Apply(msg, m.self())
