@@ -330,7 +330,7 @@ async function startTalk(source, page, echo, to) {
   if (S.pressed) return;
   S.pressed = true;
   S.pageTx = !!page;
-  S.callTo = to || ''; // a call: only that person hears it (listen.js)
+  S.callTo = to || ''; // a call: only they hear it (listen.js; "bob", "bob,carol", "role:page")
   S.echoTx = !!echo; // a microphone test: the intercom plays it back to this page alone
   S.onsetAt = 0;
   ev('press', {source});
@@ -472,7 +472,7 @@ function render() {
   const air = $('air');
   const others = [...S.talkers.entries()].filter(([id]) => !S.me || id !== S.me.session).map(([, t]) => t);
   air.className = 'air';
-  if (S.pressed && S.floor === 'talking') { air.textContent = S.pageTx ? 'You are paging everyone' : S.callTo ? 'Only ' + S.callTo + ' hears you' : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
+  if (S.pressed && S.floor === 'talking') { air.textContent = S.pageTx ? 'You are paging everyone' : S.callTo ? HarkListen.onlyHear(S.callTo) : 'You are on the air'; air.classList.add(S.pageTx ? 'paging' : 'me'); }
   else if (others.length) {
     air.textContent = others.map((t) => t.name).join(', ') + (others.length > 1 ? ' are' : ' is') + (others.some((t) => t.priority) ? ' paging everyone' : ' talking');
     air.classList.add(S.floor === 'busy' ? 'busy' : others.some((t) => t.priority) ? 'paging' : 'talking');
@@ -491,6 +491,7 @@ function render() {
     if (S.me && u.id === S.me.session) li.classList.add('self');
     li.dataset.name = u.name;
     if (!(S.me && u.id === S.me.session)) li.title = 'Hold to talk to ' + u.name + ' alone';
+    if (window.HarkListen) HarkListen.decorateUser(li, u);
     if (window.HarkIntercom) HarkIntercom.decorateUser(li, u);
     ul.appendChild(li);
   }
@@ -790,11 +791,21 @@ function showApp() { $('login').classList.add('hidden'); $('app').classList.remo
 function showLogin() { $('app').classList.add('hidden'); $('login').classList.remove('hidden'); setConn('ok'); emit('logout'); }
 
 // ---------- input ----------
+// hold makes el a hold-to-talk control (the talk and page buttons, a name,
+// the group call): down(e) on the press (false: not a press of it), up()
+// on the release, however it ends (the pointer stays with el meanwhile).
+function hold(el, down, up) {
+  el.addEventListener('pointerdown', (e) => {
+    if (down(e) === false) return;
+    e.preventDefault();
+    try { el.setPointerCapture(e.pointerId); } catch (_) { /* not capturable */ }
+  });
+  for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) el.addEventListener(t, up);
+  el.addEventListener('contextmenu', (e) => e.preventDefault());
+}
+
 function bindPTT() {
-  const ptt = $('ptt');
-  ptt.addEventListener('pointerdown', (e) => { e.preventDefault(); try { ptt.setPointerCapture(e.pointerId); } catch (_) {} startTalk('button'); });
-  for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) ptt.addEventListener(t, () => { if (!S.pageTx) stopTalk('button'); });
-  ptt.addEventListener('contextmenu', (e) => e.preventDefault());
+  hold($('ptt'), () => { startTalk('button'); }, () => { if (!S.pageTx) stopTalk('button'); });
   const typing = () => { const a = document.activeElement; return a && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT'); };
   window.addEventListener('keydown', (e) => {
     if (e.code !== 'Space' || typing() || !S.loggedIn) return;
@@ -803,17 +814,14 @@ function bindPTT() {
   });
   window.addEventListener('keyup', (e) => { if (e.code === 'Space' && !typing()) { e.preventDefault(); if (!S.pageTx) stopTalk('space'); } });
   window.addEventListener('blur', () => { if (S.pressed && !S.voxOpen) stopTalk('blur'); });
-  const pg = $('page');
-  pg.addEventListener('pointerdown', (e) => { e.preventDefault(); try { pg.setPointerCapture(e.pointerId); } catch (_) {} startTalk('page', true); });
-  for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) pg.addEventListener(t, () => { if (S.pageTx) stopTalk('page'); });
-  pg.addEventListener('contextmenu', (e) => e.preventDefault());
+  hold($('page'), () => { startTalk('page', true); }, () => { if (S.pageTx) stopTalk('page'); });
 }
 
 function init() {
   // history.js gets what it needs of this file (and nothing else).
   if (window.HarkHistory) window.HarkHistory.init({S, send, addLog, flash, hhmm, initAudio, render});
   if (window.HarkIntercom) window.HarkIntercom.init({S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk});
-  if (window.HarkListen) window.HarkListen.init({S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk});
+  if (window.HarkListen) window.HarkListen.init({S, send, addLog, flash, tone, initAudio, render, startTalk, stopTalk, hold});
   const stored = (() => { try { return localStorage.getItem('hark.name') || ''; } catch (e) { return ''; } })();
   $('name').value = params.get('name') || stored;
   $('path').value = S.path;

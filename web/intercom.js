@@ -89,12 +89,7 @@ window.HarkIntercom = (() => {
   }
 
   function acked(m) {
-    let text;
-    if (m.over && m.name && m.pending > 0) text = m.name + ' called the alarm off';
-    else if (m.over && !m.name) text = 'the alarm is over';
-    else if (m.mine) text = 'you acknowledged the alarm';
-    else text = m.name + ' acknowledged the alarm' + (m.over ? '; every station has now' : ' (' + m.pending + ' still ringing)');
-    A.addLog('sys', '', text);
+    A.addLog('sys', '', m.text); // worded by the gateway (client.AlarmAckText, as talk and the terminal UI)
     ev('alarm_ack', {id: m.id, name: m.name, over: !!m.over, mine: !!m.mine});
     if (m.over || m.mine) {
       I.alarms.delete(m.id);

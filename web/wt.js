@@ -3,7 +3,7 @@
 // gateway in the voice path. app.js uses it like its websocket: it sends the
 // same JSON-shaped requests (join, talk, text, ring, ping) and receives the
 // same JSON-shaped messages (welcome, joined, presence, user, talking,
-// floor, busy, text, ring, page, error, bye) and PCM frames per talker, so
+// floor, busy, call, text, ring, page, error, bye) and PCM frames per talker, so
 // the page itself does not care which path it is on. What only the gateway
 // offers (history, replays, alarms, clips, the microphone test, WAV
 // playback) is not available on this path; send answers false for it.
@@ -15,12 +15,15 @@
 'use strict';
 window.HarkWT = (() => {
   const VERSION = 2;                 // proto.Version2: records are length-prefixed
-  const FEATURES = 0;                // none of proto's optional features (history, probe, echo, alarm)
+  // Of proto's optional features, calls to one person and to several
+  // (FeatureWhisper, FeatureGroupCall); not history, probe, echo, alarm.
+  const FEATURES = (1 << 5) | (1 << 6);
   const T = {HELLO: 1, AUTH: 2, WELCOME: 3, JOIN: 4, JOINED: 5, PRESENCE: 7, PRESENCE_CHANGE: 8,
     FLOOR_REQUEST: 9, FLOOR_GRANT: 10, FLOOR_DENY: 11, FLOOR_RELEASE: 12, TALKING: 13, TEXT: 14, RING: 15,
-    PAGE_START: 16, PAGE_STOP: 17, PAGE: 18, ERROR: 19, PING: 20, PONG: 21, BYE: 25, TICKET: 26};
+    PAGE_START: 16, PAGE_STOP: 17, PAGE: 18, ERROR: 19, PING: 20, PONG: 21, BYE: 25, TICKET: 26,
+    WHISPER_START: 38, WHISPER_STOP: 39, WHISPER: 40, GROUP_CALL_START: 41};
   const KIND_VOICE = 1, FLAG_START = 1, FLAG_END = 2, FLAG_PRIORITY = 4;
-  const PAGE_CHANNEL = 0xFFFF;
+  const PAGE_CHANNEL = 0xFFFF, CALL_CHANNEL = 0xFFFD; // proto.WhisperChannel
   const SILENCE_20MS = new Uint8Array([0xF8, 0xFF, 0xFE]); // Opus digital silence (as internal/client)
   // proto.Code → the gateway's error codes (internal/gateway), which the page knows.
   const CODES = {1: 'version', 2: 'auth', 3: 'forbidden', 4: 'channel', 5: 'busy', 6: 'rate', 7: 'bad',
@@ -148,7 +151,9 @@ window.HarkWT = (() => {
       case T.FLOOR_DENY: {
         r.u16(); r.u32(); const holder = r.str(), reason = r.str();
         if (C.tx) C.tx.denied = true;
-        h.onMessage({t: 'busy', holder, text: holder ? holder + ' is talking. Wait until they finish.' : reason});
+        // A call is refused with who calls whom ("busy: dave is calling bob"), as the gateway says it.
+        if (C.tx && C.tx.call) h.onMessage({t: 'busy', holder: '', text: 'Your call did not go through: ' + reason.replace(/^busy: /, '') + '. Try again when they finish.'});
+        else h.onMessage({t: 'busy', holder, text: holder ? holder + ' is talking. Wait until they finish.' : reason});
         break;
       }
       case T.TALKING: {
@@ -189,7 +194,20 @@ window.HarkWT = (() => {
           return;
         }
         if (code === 5 && C.tx) { C.tx.denied = true; h.onMessage({t: 'busy', holder: '', text}); return; }
+        if (C.tx && (about === T.WHISPER_START || about === T.GROUP_CALL_START)) {
+          // A call refused: who is offline or cannot take calls, in the relay's words.
+          C.tx.denied = true;
+          h.onMessage({t: 'error', code: CODES[code] || 'relay', text: 'Your call did not go through: ' + text});
+          h.onMessage({t: 'floor', granted: false, state: 'refused'});
+          return;
+        }
         h.onMessage({t: 'error', code: CODES[code] || 'relay', text});
+        break;
+      }
+      case T.WHISPER: {
+        const from = r.u32(), fromName = r.str(), to = r.u32(), toName = r.str(), on = r.u8() !== 0;
+        if (!on && from === C.session && C.tx && C.tx.call && C.tx.ending) C.tx.confirmed = true;
+        h.onMessage({t: 'call', from: fromName, to: toName, on, mine: from === C.session, to_me: to === C.session});
         break;
       }
       case T.PING: { const hi = r.u32(), lo = r.u32(); write(new W().u32(hi).u32(lo).frame(T.PONG)); break; }
@@ -306,8 +324,18 @@ window.HarkWT = (() => {
         case 'talk':
           if (m.on) {
             if (m.echo || (m.format && m.format !== 'opus')) return false;
-            if (!C.channel && !m.page) return false;
-            C.tx = {channel: m.page ? PAGE_CHANNEL : C.channel.id, page: !!m.page, seq: C.tx ? C.tx.seq : 0, ts: C.tx ? C.tx.ts : 0, frames: 0};
+            if (!C.channel && !m.page && !m.to) return false;
+            const seq = C.tx ? C.tx.seq : 0, ts = C.tx ? C.tx.ts : 0;
+            if (m.to) {
+              // A call: one name (WhisperStart), or several or a role
+              // (GroupCallStart), as client.Whisper decides.
+              const names = m.to.split(',').map((n) => n.trim()).filter(Boolean);
+              C.tx = {channel: CALL_CHANNEL, call: true, seq, ts, frames: 0};
+              if (names.length === 1 && !names[0].startsWith('role:')) write(new W().str(names[0]).frame(T.WHISPER_START));
+              else { const w = new W().u16(names.length); for (const n of names) w.str(n); write(w.frame(T.GROUP_CALL_START)); }
+              return true;
+            }
+            C.tx = {channel: m.page ? PAGE_CHANNEL : C.channel.id, page: !!m.page, seq, ts, frames: 0};
             write(m.page ? new W().frame(T.PAGE_START) : new W().u16(C.tx.channel).frame(T.FLOOR_REQUEST));
             return true;
           }
@@ -318,7 +346,7 @@ window.HarkWT = (() => {
             // The end flag frees the floor; the release covers a lost last
             // datagram, after the relay had time to say so (as internal/client).
             setTimeout(() => {
-              if (!tx.confirmed) write(tx.page ? new W().frame(T.PAGE_STOP) : new W().u16(tx.channel).frame(T.FLOOR_RELEASE));
+              if (!tx.confirmed) write(tx.page ? new W().frame(T.PAGE_STOP) : tx.call ? new W().frame(T.WHISPER_STOP) : new W().u16(tx.channel).frame(T.FLOOR_RELEASE));
             }, 500);
           }
           return true;

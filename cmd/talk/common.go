@@ -210,19 +210,6 @@ func explainBusy(err error) error {
 	return err
 }
 
-// alarmAckLine says what an AlarmAck reports, for a person.
-func alarmAckLine(m *proto.AlarmAck) string {
-	switch {
-	case m.Over && m.Name != "" && m.Pending > 0:
-		return fmt.Sprintf("%s called the alarm off (%d station(s) had not acknowledged)", m.Name, m.Pending)
-	case m.Over && m.Name != "":
-		return fmt.Sprintf("%s acknowledged the alarm; every station has now", m.Name)
-	case m.Over:
-		return "the alarm is over: no station is left to acknowledge it"
-	}
-	return fmt.Sprintf("%s acknowledged the alarm (%d station(s) still ringing)", m.Name, m.Pending)
-}
-
 // eventPrinter writes events for a person to w: who talks, texts, rings,
 // pages and the connection's state.
 func eventPrinter(w io.Writer, self string) func(client.Event) {
@@ -271,14 +258,7 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 				fmt.Fprintf(w, "%s also listening to %s\n", ts, strings.Join(names, ", "))
 			}
 		case *proto.Whisper:
-			from, to := m.FromName, m.ToName
-			if from == self {
-				from = "you"
-			}
-			if to == self {
-				to = "you"
-			}
-			if m.Active {
+			if from, to := client.CallParties(m, self, "you"); m.Active {
 				fmt.Fprintf(w, "%s CALL %s → %s (only %s hear it)\n", ts, from, to, map[bool]string{true: "you", false: "they"}[to == "you"])
 			} else {
 				fmt.Fprintf(w, "%s call %s → %s ended\n", ts, from, to)
@@ -304,18 +284,9 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 			at := time.UnixMilli(m.Time).Format("15:04:05")
 			fmt.Fprintf(w, "%s TEXT from %s to %s: %s\n", at, m.FromName, to, m.Text)
 		case *proto.Ring:
-			at := time.UnixMilli(m.Time).Format("15:04:05")
-			what := "RING"
-			if m.Flags&proto.RingAlarm != 0 {
-				what = "ALARM"
-			}
-			if m.Text != "" {
-				fmt.Fprintf(w, "%s %s from %s: %s\n", at, what, m.FromName, m.Text)
-			} else {
-				fmt.Fprintf(w, "%s %s from %s\n", at, what, m.FromName)
-			}
+			fmt.Fprintf(w, "%s %s\n", time.UnixMilli(m.Time).Format("15:04:05"), client.RingText(m, self))
 		case *proto.AlarmAck:
-			fmt.Fprintf(w, "%s %s\n", ts, alarmAckLine(m))
+			fmt.Fprintf(w, "%s %s\n", ts, client.AlarmAckText(m, 0))
 		case *proto.Page:
 			if m.Active {
 				fmt.Fprintf(w, "%s PAGE from %s to all channels\n", ts, m.FromName)

@@ -120,7 +120,7 @@ func raiseAlarm(cc *cli.Context, text string) error {
 				if m.Alarm != id || id == 0 {
 					continue
 				}
-				fmt.Fprintln(w, alarmAckLine(m))
+				fmt.Fprintln(w, client.AlarmAckText(m, self))
 				if m.Over {
 					return nil
 				}

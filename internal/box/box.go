@@ -27,7 +27,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/audio"
@@ -90,8 +89,10 @@ type box struct {
 	log   *slog.Logger
 	leds  *gpio.LEDs // nil without LEDs
 	idx   [numLEDs]int
-	floor *switchFloor
+	floor *engine.SwitchFloor
 	audio *engine.Engine // set before the client connects; replays play through it
+
+	alarms client.Alarms // alarms ringing here, not acknowledged (its own lock)
 
 	mu sync.Mutex
 	// guarded by mu:
@@ -102,7 +103,6 @@ type box struct {
 	ringGen   int
 	unheard   []proto.HistoryItem // missed transmissions not played yet, oldest first
 	early     []*proto.History    // catch-ups that came before the client was handed to the box (see missed)
-	alarms    []uint32            // alarms ringing here, not acknowledged
 	replay    context.CancelFunc  // stops the replay under way (nil: none)
 }
 
@@ -117,7 +117,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		}
 		log = NewLogger(cfg, out)
 	}
-	floor := &switchFloor{}
+	floor := &engine.SwitchFloor{}
 	b := &box{cfg: cfg, log: log, floor: floor}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -271,7 +271,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 // library reconnects after a lost connection by itself; this loop also
 // retries refusals (wrong password, unknown channel: an administrator may
 // fix them on the relay) and sessions the relay ended (kicked, replaced).
-func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switchFloor) {
+func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *engine.SwitchFloor) {
 	wait := ccfg.MinBackoff
 	if wait <= 0 {
 		wait = 5 * time.Second
@@ -291,7 +291,7 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switch
 		}
 		// The button works from the moment the box says it is connected
 		// (log line, LED): the floor first.
-		floor.set(c)
+		floor.Set(c)
 		b.missedEarly()
 		ch, _ := c.Channel()
 		b.log.Info("connected", "relay", c.Relay(), "channel", ch.Name)
@@ -301,7 +301,7 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *switch
 		case <-ctx.Done():
 		case <-c.Done():
 		}
-		floor.set(nil)
+		floor.Set(nil)
 		c.Close()
 		if ctx.Err() != nil {
 			return
@@ -378,7 +378,7 @@ func (b *box) event(ev client.Event) {
 	case client.StateConnected:
 		// After a reconnection by the client library. The first
 		// connection is shown by connectLoop once Dial has returned.
-		if b.floor.c.Load() != nil {
+		if b.floor.Client() != nil {
 			b.setConn(ev.State)
 		}
 		return
@@ -414,13 +414,7 @@ func (b *box) event(ev client.Event) {
 		}
 		b.log.Info("also listening to", "channels", strings.Join(names, ","))
 	case *proto.Whisper:
-		from, to := m.FromName, m.ToName
-		if m.From == b.floor.Session() {
-			from = "this box"
-		}
-		if m.To == b.floor.Session() {
-			to = "this box"
-		}
+		from, to := client.CallParties(m, b.cfg.User, "this box")
 		b.log.Info("call", "from", from, "to", to, "on", m.Active)
 		if m.Active && m.To == b.floor.Session() {
 			b.stopReplay("interrupted: " + m.FromName + " is calling")
@@ -469,7 +463,7 @@ func (b *box) show() {
 		return
 	}
 	b.mu.Lock()
-	conn, eng, ringing, unheard, alarm := b.conn, b.eng, b.ringing, len(b.unheard), len(b.alarms) > 0
+	conn, eng, ringing, unheard, alarm := b.conn, b.eng, b.ringing, len(b.unheard), b.alarms.Len() > 0
 	b.mu.Unlock()
 	set := func(role int, p gpio.Pattern) {
 		if i := b.idx[role]; i >= 0 {
@@ -527,31 +521,6 @@ func openLEDs(cfg Config, lines []string) (gpio.Outputs, func(), error) {
 		return nil, nil, fmt.Errorf("LEDs: %w", err)
 	}
 	return out, func() { out.Close() }, nil
-}
-
-// switchFloor is the engine's floor across reconnections: the current
-// client, or none while disconnected.
-type switchFloor struct{ c atomic.Pointer[client.Client] }
-
-func (f *switchFloor) set(c *client.Client) { f.c.Store(c) }
-
-func (f *switchFloor) Talk(ctx context.Context) (engine.Transmitter, error) {
-	c := f.c.Load()
-	if c == nil {
-		return nil, client.ErrNotConnected
-	}
-	tx, err := c.Talk(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
-}
-
-func (f *switchFloor) Session() uint32 {
-	if c := f.c.Load(); c != nil {
-		return c.Welcome().Session
-	}
-	return 0
 }
 
 // retrying runs src again after it fails (an unplugged button, a GPIO

@@ -1,11 +1,8 @@
 package box
 
 import (
-	"context"
 	"log/slog"
 
-	"github.com/hark-intercom/hark/internal/client"
-	"github.com/hark-intercom/hark/internal/engine"
 	"github.com/hark-intercom/hark/internal/ptt"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -26,93 +23,36 @@ func buttonSource(cfg Config, button, device, consumer string, log *slog.Logger)
 	return &ptt.Button{Open: ptt.GPIOLine(cfg.GPIOChip, button, bcfg)}
 }
 
-// Page pages every channel with the current connection (the engine's
-// PressPage, from the page button).
-func (f *switchFloor) Page(ctx context.Context) (engine.Transmitter, error) {
-	c := f.c.Load()
-	if c == nil {
-		return nil, client.ErrNotConnected
-	}
-	tx, err := c.Page(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
-}
-
-// Whisper calls one user with the current connection (the engine's
-// PressCall, from the call button).
-func (f *switchFloor) Whisper(ctx context.Context, to string) (engine.Transmitter, error) {
-	c := f.c.Load()
-	if c == nil {
-		return nil, client.ErrNotConnected
-	}
-	tx, err := c.Whisper(ctx, to)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
-}
-
-// Echo starts an echo test with the current connection.
-func (f *switchFloor) Echo(ctx context.Context) (engine.Transmitter, error) {
-	c := f.c.Load()
-	if c == nil {
-		return nil, client.ErrNotConnected
-	}
-	tx, err := c.Echo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
-}
-
 // alarmEvent notes alarms ringing at the box: the first press of the talk
 // button after an alarm acknowledges it (and talks, so the person can
 // answer at once). It returns true for alarm messages.
 func (b *box) alarmEvent(m proto.Message) bool {
 	self := b.floor.Session()
+	c := b.alarms.Apply(m, self)
 	switch m := m.(type) {
 	case *proto.Ring:
-		if m.Flags&proto.RingAlarm == 0 || m.Alarm == 0 || m.From == self {
-			return false
+		if !c.About || m.From == self {
+			return false // a ring, or the box's own alarm: rung as a ring
 		}
 		b.log.Warn("ALARM: press the talk button to acknowledge", "from", m.FromName, "text", m.Text)
-		b.mu.Lock()
-		b.alarms = append(b.alarms, m.Alarm)
-		b.mu.Unlock()
-		b.show()
-		return true
 	case *proto.AlarmAck:
-		if m.Over || m.Session == self {
-			b.mu.Lock()
-			kept := b.alarms[:0]
-			for _, id := range b.alarms {
-				if id != m.Alarm {
-					kept = append(kept, id)
-				}
-			}
-			b.alarms = kept
-			b.mu.Unlock()
-			b.show()
-		}
 		if !m.Over {
 			b.log.Info("alarm acknowledged", "by", m.Name, "pending", m.Pending)
 		} else {
 			b.log.Info("the alarm is over", "by", m.Name)
 		}
-		return true
+	default:
+		return false
 	}
-	return false
+	b.show()
+	return true
 }
 
 // ackAlarms acknowledges every alarm ringing at the box (a press of the
 // talk button).
 func (b *box) ackAlarms() {
-	b.mu.Lock()
-	ids := append([]uint32(nil), b.alarms...)
-	b.mu.Unlock()
-	c := b.floor.c.Load()
+	ids := b.alarms.Ringing()
+	c := b.floor.Client()
 	if c == nil || len(ids) == 0 {
 		return
 	}

@@ -32,7 +32,7 @@ func (b *box) missed(h *proto.History) {
 	// missedEarly. Checked under mu, which missedEarly takes after the
 	// client is set, so none is left behind.
 	b.mu.Lock()
-	c := b.floor.c.Load()
+	c := b.floor.Client()
 	if c == nil {
 		b.early = append(b.early, h)
 		b.mu.Unlock()
@@ -80,7 +80,7 @@ func (b *box) missedEarly() {
 // replayPressed plays the last missed transmission, or stops the replay
 // under way. Without missed ones it plays the channel's last transmission.
 func (b *box) replayPressed(ctx context.Context) {
-	c := b.floor.c.Load()
+	c := b.floor.Client()
 	b.mu.Lock()
 	if b.replay != nil {
 		b.mu.Unlock()

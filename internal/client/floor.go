@@ -46,6 +46,16 @@ type FloorTx interface {
 	End(ctx context.Context) error
 }
 
+// AsFloorTx returns a Client's transmission (from Talk, Page, Echo,
+// Whisper) as a FloorTx: nil, not a *Transmission nil in the interface,
+// with the error.
+func AsFloorTx(tx *Transmission, err error) (FloorTx, error) {
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
 // FloorRequest asks the relay for a floor and waits for its answer, e.g.
 // a Client's Talk; a *BusyError names the holder when someone else has it.
 type FloorRequest func(ctx context.Context) (FloorTx, error)

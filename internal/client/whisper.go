@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/hark-intercom/hark/proto"
@@ -81,4 +82,53 @@ func (c *Client) Whisper(ctx context.Context, to string) (*Transmission, error) 
 		t.whisper = true
 	}
 	return t, err
+}
+
+// CallParties names a Whisper's caller and callee for the person at the
+// station named self, who is called you in the words ("you", "this box").
+func CallParties(w *proto.Whisper, self, you string) (from, to string) {
+	from, to = w.FromName, w.ToName
+	if from == self {
+		from = you
+	}
+	if to == self {
+		to = you
+	}
+	return from, to
+}
+
+// Calls follows the call to or from one station, for a front end to show
+// it: a group call comes as one Whisper per callee, and ends likewise. The
+// zero value is ready; not safe for concurrent use.
+type Calls struct {
+	from string   // the caller of the call on the air ("you"), "" when none
+	to   []string // its callees ("you"), in the order they were told
+}
+
+// Apply takes a Whisper for the station named self.
+func (c *Calls) Apply(w *proto.Whisper, self string) {
+	from, to := CallParties(w, self, "you")
+	switch {
+	case w.Active:
+		if c.from != from {
+			c.from, c.to = from, nil
+		}
+		if !slices.Contains(c.to, to) {
+			c.to = append(c.to, to)
+		}
+	case c.from == from:
+		c.to = slices.DeleteFunc(c.to, func(n string) bool { return n == to })
+		if len(c.to) == 0 {
+			c.from = ""
+		}
+	}
+}
+
+// String says the call on the air: "you → bob, carol", "alice → you";
+// "" when there is none.
+func (c *Calls) String() string {
+	if c.from == "" {
+		return ""
+	}
+	return c.from + " → " + strings.Join(c.to, ", ")
 }

@@ -70,40 +70,61 @@ type Floor interface {
 }
 
 // EchoFloor is a Floor that can also run an echo test (the relay plays the
-// transmission back to this client alone); ClientFloor is one.
+// transmission back to this client alone); SwitchFloor is one.
 type EchoFloor interface {
 	Echo(ctx context.Context) (Transmitter, error)
 }
 
-// ClientFloor adapts a client to Floor.
-func ClientFloor(c *client.Client) Floor { return clientFloor{c} }
-
-type clientFloor struct{ c *client.Client }
-
-func (f clientFloor) Talk(ctx context.Context) (Transmitter, error) {
-	tx, err := f.c.Talk(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+// ClientFloor adapts a client to Floor (a SwitchFloor set to c).
+func ClientFloor(c *client.Client) Floor {
+	f := &SwitchFloor{}
+	f.Set(c)
+	return f
 }
 
-func (f clientFloor) Session() uint32 { return f.c.Welcome().Session }
+// SwitchFloor is a Floor (an EchoFloor, a PageFloor and a CallFloor too)
+// on the client set last: the box sets each new connection, and nil
+// while it has none (a press is then refused with
+// client.ErrNotConnected). The zero value has no client; safe for
+// concurrent use.
+type SwitchFloor struct{ c atomic.Pointer[client.Client] }
 
-func (f clientFloor) Page(ctx context.Context) (Transmitter, error) {
-	tx, err := f.c.Page(ctx)
-	if err != nil {
-		return nil, err
+// Set makes c the client of the presses to come (nil: none).
+func (f *SwitchFloor) Set(c *client.Client) { f.c.Store(c) }
+
+// Client returns the client set, or nil.
+func (f *SwitchFloor) Client() *client.Client { return f.c.Load() }
+
+// open asks the current client for a transmission.
+func (f *SwitchFloor) open(ask func(c *client.Client) (*client.Transmission, error)) (Transmitter, error) {
+	c := f.c.Load()
+	if c == nil {
+		return nil, client.ErrNotConnected
 	}
-	return tx, nil
+	return client.AsFloorTx(ask(c))
 }
 
-func (f clientFloor) Echo(ctx context.Context) (Transmitter, error) {
-	tx, err := f.c.Echo(ctx)
-	if err != nil {
-		return nil, err
+func (f *SwitchFloor) Talk(ctx context.Context) (Transmitter, error) {
+	return f.open(func(c *client.Client) (*client.Transmission, error) { return c.Talk(ctx) })
+}
+
+func (f *SwitchFloor) Page(ctx context.Context) (Transmitter, error) {
+	return f.open(func(c *client.Client) (*client.Transmission, error) { return c.Page(ctx) })
+}
+
+func (f *SwitchFloor) Echo(ctx context.Context) (Transmitter, error) {
+	return f.open(func(c *client.Client) (*client.Transmission, error) { return c.Echo(ctx) })
+}
+
+func (f *SwitchFloor) Whisper(ctx context.Context, to string) (Transmitter, error) {
+	return f.open(func(c *client.Client) (*client.Transmission, error) { return c.Whisper(ctx, to) })
+}
+
+func (f *SwitchFloor) Session() uint32 {
+	if c := f.c.Load(); c != nil {
+		return c.Welcome().Session
 	}
-	return tx, nil
+	return 0
 }
 
 // PlaybackFunc opens (but does not start) the playback device, which must
@@ -278,12 +299,11 @@ type Engine struct {
 	// the channels by name (from Joined and Monitoring)
 	chanVolumes map[string]float32
 	chanIDs     map[string]uint16
-	alarms      map[uint32]bool // alarms ringing here, not acknowledged
+	alarms      client.Alarms // alarms ringing here, not acknowledged (its own lock)
 
 	running   atomic.Bool
 	pressKind atomic.Int32 // what the next press asks for: pressTalk, pressEcho, pressPage
 	muted     atomic.Bool  // SetMuted
-	alarmOn   atomic.Bool  // some alarm rings (mirrors len(alarms) > 0)
 	deaf      atomic.Bool  // SetDeafened
 	// gains maps session ids to volumes other than 1, rebuilt (under mu)
 	// when volumes or the roster change; read by the audio thread.
@@ -431,33 +451,19 @@ func (e *Engine) pressAs(kind int32, pressed bool) {
 	e.poke()
 }
 
-// PageFloor is a Floor that can also page every channel; ClientFloor is
+// PageFloor is a Floor that can also page every channel; SwitchFloor is
 // one.
 type PageFloor interface {
 	Page(ctx context.Context) (Transmitter, error)
 }
 
-// alarm notes that an alarm started ringing here (on) or stopped: this
-// station acknowledged it, or it is over. The alarm cue loops while any
-// alarm rings.
-func (e *Engine) alarm(id uint32, on bool) {
-	e.mu.Lock()
-	before := len(e.alarms)
-	if on {
-		if e.alarms == nil {
-			e.alarms = map[uint32]bool{}
-		}
-		e.alarms[id] = true
-	} else {
-		delete(e.alarms, id)
-	}
-	after := len(e.alarms)
-	e.alarmOn.Store(after > 0)
-	e.mu.Unlock()
+// alarm loops the alarm cue while any alarm rings here (c: what an alarm
+// message changed).
+func (e *Engine) alarm(c client.AlarmChange) {
 	switch {
-	case before == 0 && after > 0:
+	case c.Rang && c.Ringing == 1:
 		e.cue(cueCmd{cue: CueAlarm, loop: true})
-	case before > 0 && after == 0:
+	case c.Stopped && c.Ringing == 0:
 		e.cue(cueCmd{cue: CueAlarm, stop: true})
 	}
 	e.poke()
@@ -641,17 +647,15 @@ func (e *Engine) Event(ev client.Event) {
 	}
 	switch m := ev.Msg.(type) {
 	case *proto.Ring:
-		if m.Flags&proto.RingAlarm != 0 && m.Alarm != 0 && (m.From != self || self == 0) {
-			e.alarm(m.Alarm, true)
+		if c := e.alarms.Apply(m, self); c.About {
+			e.alarm(c)
 			return
 		}
 		if m.From != self || self == 0 {
 			e.Play(CueRing)
 		}
 	case *proto.AlarmAck:
-		if m.Over || (m.Session == self && self != 0) {
-			e.alarm(m.Alarm, false)
-		}
+		e.alarm(e.alarms.Apply(m, self))
 	case *proto.Text:
 		if m.From != self || self == 0 {
 			e.Play(CueMessage)
@@ -839,7 +843,7 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error) 
 		st.Busy = fs == client.FloorBusy || fs == client.FloorRefused || fs == client.FloorCut
 		st.Receiving = e.recv.Load()
 		st.Muted = e.muted.Load()
-		st.Alarm = e.alarmOn.Load()
+		st.Alarm = e.alarms.Len() > 0
 		st.Deafened = e.deaf.Load()
 		e.mu.Lock()
 		changed := st != e.state
@@ -850,6 +854,7 @@ func (e *Engine) control(ctx context.Context, floor Floor, pttErr <-chan error) 
 		}
 	}
 	var runErr error
+	lastKind, lastTo := pressTalk, "" // what the last press asked for
 loop:
 	for {
 		select {
@@ -864,8 +869,24 @@ loop:
 				st.Pressed = want
 				if !want {
 					e.fl.Release()
-				} else if e.fl.Press(e.request(floor, e.pressKind.Swap(pressTalk))) && e.capCtl != nil {
-					e.capCtl.Resume() // audio said while the request is out is held; see captured
+				} else {
+					kind, to := e.pressKind.Swap(pressTalk), ""
+					if p := e.callTo.Load(); kind == pressCall && p != nil {
+						to = *p
+					}
+					if e.fl.State() == client.FloorReleasing && (kind != lastKind || to != lastTo) {
+						// Pressed for another kind of transmission (a page
+						// after a talk, another callee) while the last
+						// press waits for its answer: that press gives way
+						// (its held words are dropped and counted), as in
+						// the gateway, instead of going on as the old kind.
+						e.log.Info("pressed for another kind of transmission before the last short press was answered: its words are not sent")
+						e.fl.Abort(errors.New("pressed again for another kind of transmission"))
+					}
+					lastKind, lastTo = kind, to
+					if e.fl.Press(e.request(floor, kind)) && e.capCtl != nil {
+						e.capCtl.Resume() // audio said while the request is out is held; see captured
+					}
 				}
 			}
 		}

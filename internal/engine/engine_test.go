@@ -809,3 +809,35 @@ func TestShortPressIsHeard(t *testing.T) {
 		t.Errorf("stats %+v: want 2 frames held and sent", st)
 	}
 }
+
+// TestPressOfAnotherKindWhileReleasing: a talk press released before its
+// answer, then a page press: the page is asked for and goes on the air as
+// a page (it went on as the talk before), and the talk's late grant is
+// given back unused.
+func TestPressOfAnotherKindWhileReleasing(t *testing.T) {
+	h := start(t, nil)
+	h.floor.pages = make(chan func() (Transmitter, error), 1)
+	h.e.Press(true)
+	h.waitState(t, "requesting", func(s State) bool { return s.Requesting })
+	h.e.Press(false)
+	h.waitState(t, "released", func(s State) bool { return !s.Pressed && s.Requesting })
+	page := newFakeTx()
+	h.floor.pages <- func() (Transmitter, error) { return page, nil }
+	h.e.PressPage(true)
+	h.waitState(t, "paging", func(s State) bool { return s.Pressed && s.Talking })
+	if len(h.floor.pages) != 0 {
+		t.Fatal("the page press did not ask for a page")
+	}
+	h.e.PressPage(false)
+	<-page.ended
+	talk := newFakeTx()
+	h.floor.answers <- func() (Transmitter, error) { return talk, nil }
+	select {
+	case <-talk.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the talk press's late grant was not given back")
+	}
+	if len(talk.frames) != 0 {
+		t.Errorf("the given-back talk sent %d frames", len(talk.frames))
+	}
+}

@@ -16,17 +16,9 @@ import (
 // plays CueCall when it starts and is heard at full volume whatever its
 // caller's channel's volume. PressCall holds a call to one user.
 
-// CallFloor is a Floor that can also call one user; ClientFloor is one.
+// CallFloor is a Floor that can also call one user; SwitchFloor is one.
 type CallFloor interface {
 	Whisper(ctx context.Context, to string) (Transmitter, error)
-}
-
-func (f clientFloor) Whisper(ctx context.Context, to string) (Transmitter, error) {
-	tx, err := f.c.Whisper(ctx, to)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
 }
 
 // PressCall is Press for a call: while pressed the microphone is heard by

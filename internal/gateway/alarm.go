@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/proto"
 )
 
@@ -66,7 +67,7 @@ func (s *session) alarmJSON(m *clientMsg) bool {
 // alarmAckJSON tells the page who acknowledged an alarm.
 func (s *session) alarmAckJSON(m *proto.AlarmAck) {
 	s.sendJSON(map[string]any{"t": "alarm_ack", "id": m.Alarm, "name": m.Name, "pending": m.Pending,
-		"over": m.Over, "mine": m.Session != 0 && m.Session == s.sessionID})
+		"over": m.Over, "mine": m.Session != 0 && m.Session == s.sessionID, "text": client.AlarmAckText(m, s.sessionID)})
 }
 
 // EchoSession is a RelaySession that can run an echo test ("test my

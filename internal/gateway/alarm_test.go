@@ -62,6 +62,8 @@ func TestBrowserAlarm(t *testing.T) {
 		t.Errorf("the page was the only station: %+v", ack)
 	}
 	b.waitFor(`HarkIntercom.test.alarms().length === 0 && document.getElementById('alarmBanner').classList.contains('hidden') && !HarkIntercom.test.ringing()`)
+	// The log says it in the words every front end uses (client.AlarmAckText).
+	b.waitFor(`[...document.querySelectorAll('#log li')].some(li => li.textContent.endsWith('you acknowledged the alarm'))`)
 
 	b.eval(`window.confirm = () => true; document.getElementById('alarm').click()`)
 	r := waitMsg("the page's alarm", func(m proto.Message) bool {

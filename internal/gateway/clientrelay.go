@@ -123,11 +123,7 @@ func (cs *clientSession) Alarm(ctx context.Context, t string) error    { return 
 func (cs *clientSession) AckAlarm(id uint32) error                     { return cs.c.AckAlarm(id) }
 
 func (cs *clientSession) Echo(ctx context.Context) (RelayTx, error) {
-	tx, err := cs.c.Echo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+	return client.AsFloorTx(cs.c.Echo(ctx))
 }
 
 func (cs *clientSession) Join(ctx context.Context, channel string) (proto.ChannelInfo, error) {
@@ -135,19 +131,11 @@ func (cs *clientSession) Join(ctx context.Context, channel string) (proto.Channe
 }
 
 func (cs *clientSession) Talk(ctx context.Context) (RelayTx, error) {
-	tx, err := cs.c.Talk(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+	return client.AsFloorTx(cs.c.Talk(ctx))
 }
 
 func (cs *clientSession) Page(ctx context.Context) (RelayTx, error) {
-	tx, err := cs.c.Page(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+	return client.AsFloorTx(cs.c.Page(ctx))
 }
 
 func (cs *clientSession) Close() error {

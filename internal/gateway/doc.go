@@ -25,7 +25,10 @@
 //	{"t":"talk","on":true,"format":"opus","to":"bob"}
 //	    a call: only bob hears it, wherever he is, and no channel floor is
 //	    needed; refused with an error "no_user" when bob is not online,
-//	    "busy" when someone else is calling him
+//	    "busy" when someone else is calling him. "to":"bob,carol" calls
+//	    several (at most 16), "to":"role:page" everyone online with the
+//	    role (as talk send --to); one offline or already called refuses
+//	    the whole call, naming them
 //	{"t":"talk","on":false}                   release: ends the transmission
 //	{"t":"listen","channels":["ops","dock"]}  also hear these channels (the whole
 //	    set each time; [] for none); you still talk only in your channel
@@ -79,10 +82,11 @@
 //	{"t":"text","from":"bob","to":"","channel":"ops","time":1700000000000,"text":"hi"}
 //	{"t":"ring","from":"bob","time":1700000000000,"text":""}
 //	    with "alarm":5 for an alarm: it rings until this station acknowledges
-//	{"t":"alarm_ack","id":5,"name":"ann","pending":2,"over":false,"mine":false}
+//	{"t":"alarm_ack","id":5,"name":"ann","pending":2,"over":false,"mine":false,"text":"ann acknowledged …"}
 //	    someone acknowledged an alarm; "over" when it stopped for everyone
 //	    (every station acknowledged or left; or its sender, "name", called
-//	    it off with "pending" stations left); "mine": this user's own
+//	    it off with "pending" stations left); "mine": this user's own;
+//	    "text" says it for a person (client.AlarmAckText)
 //	{"t":"page","from":"boss","on":true}
 //	{"t":"clip","text":"Sent your clip (4.2 s)"}
 //	{"t":"state","state":"connected"|"reconnecting","text":"…"}   the gateway's relay link

@@ -3,8 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"unicode/utf8"
 
+	"github.com/hark-intercom/hark/internal/accounts"
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/proto"
 )
@@ -37,11 +40,7 @@ func (cs *clientSession) Monitor(ctx context.Context, channels []string) ([]prot
 }
 
 func (cs *clientSession) Whisper(ctx context.Context, to string) (RelayTx, error) {
-	tx, err := cs.c.Whisper(ctx, to)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+	return client.AsFloorTx(cs.c.Whisper(ctx, to))
 }
 
 // listen handles {"t":"listen","channels":[…]} (on the loop).
@@ -203,6 +202,22 @@ func (s *session) callTx(ctx context.Context, to string) (RelayTx, error) {
 		return nil, errors.New("this gateway cannot call one person")
 	}
 	return cs.Whisper(ctx, to)
+}
+
+// checkCallTo checks the to of a call from the page: one name, several
+// separated by commas, or "role:page" (client.Callees), never with a page
+// or a microphone test.
+func checkCallTo(to string, pageOrEcho bool, self string) error {
+	if pageOrEcho {
+		return errors.New("A call goes to people by name, not with a page or a microphone test.")
+	}
+	if len(to) > proto.MaxCallees*(proto.MaxNameLen+1) || !utf8.ValidString(to) {
+		return fmt.Errorf("A call goes to at most %d people, each by a valid name.", proto.MaxCallees)
+	}
+	if err := accounts.CheckCallees(client.Callees(to), self); err != nil {
+		return fmt.Errorf("Your call did not go through: %v.", err)
+	}
+	return nil
 }
 
 // callRefused words a refused call for the page; ok is false when err is

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -488,10 +489,12 @@ func (s *session) handleJSON(b []byte) {
 				s.sendJSON(map[string]any{"t": "floor", "granted": false})
 				return
 			}
-			if m.To != "" && (m.Page || m.Echo || len(m.To) > proto.MaxNameLen || !utf8.ValidString(m.To)) {
-				s.strike("talk", "A call goes to one person: not with a page or a microphone test, and with a valid name.")
-				s.sendJSON(map[string]any{"t": "floor", "granted": false})
-				return
+			if m.To != "" {
+				if err := checkCallTo(m.To, m.Page || m.Echo, s.name); err != nil {
+					s.strike("talk", err.Error())
+					s.sendJSON(map[string]any{"t": "floor", "granted": false})
+					return
+				}
 			}
 			if err := s.startTx(m.Format, m.Rate, m.Page, m.Echo, m.To); err != nil {
 				s.sendError("talk", err.Error())
@@ -705,13 +708,7 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 
 func (s *session) sendWelcome(w *proto.Welcome) {
 	s.roles = w.Roles
-	roles := []string{}
-	if w.Roles&proto.RolePage != 0 {
-		roles = append(roles, "page")
-	}
-	if w.Roles&proto.RoleAdmin != 0 {
-		roles = append(roles, "admin")
-	}
+	roles := strings.FieldsFunc(w.Roles.String(), func(r rune) bool { return r == ',' }) // [] for none
 	chans := make([]map[string]any, 0, len(w.Channels))
 	for _, c := range w.Channels {
 		chans = append(chans, map[string]any{"name": c.Name, "mode": c.Mode.String(), "id": c.ID,

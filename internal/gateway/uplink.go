@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/client"
@@ -229,6 +230,10 @@ func (s *session) floorBusy(tx *transmission, err error) {
 			text = be.Holder + " is talking. Wait until they finish."
 		} else if be.Reason != "" {
 			text = be.Reason
+		}
+		if tx.to != "" {
+			// The relay's words name who calls whom ("busy: dave is calling bob").
+			text = "Your call did not go through: " + strings.TrimPrefix(be.Reason, "busy: ") + ". Try again when they finish."
 		}
 	}
 	s.sendJSON(map[string]any{"t": "busy", "holder": holder, "text": text, "state": client.FloorBusy.String()})

@@ -196,25 +196,14 @@ func (m *model) callPress() tea.Cmd {
 	return m.expireCmd()
 }
 
-// whisperEvent shows a call to or from us.
+// whisperEvent shows a call to or from us (m.calls keeps the one on the air).
 func (m *model) whisperEvent(at time.Time, w *proto.Whisper) {
-	from, to := w.FromName, w.ToName
-	if w.From == m.self() {
-		from = "you"
-	}
-	if w.To == m.self() {
-		to = "you"
-	}
-	if w.Active {
-		m.call = from + " → " + to
-		m.addLine(1, at, "CALL "+m.call+" (nobody else hears it)")
+	m.calls.Apply(w, m.welcome.Name)
+	if from, to := client.CallParties(w, m.welcome.Name, "you"); w.Active {
+		m.addLine(1, at, "CALL "+from+" → "+to+" (nobody else hears it)")
 		if to == "you" {
 			m.stopReplay("replay stopped: " + from + " is calling you")
 		}
-		return
-	}
-	if m.call == from+" → "+to {
-		m.call = ""
 	}
 }
 

@@ -69,8 +69,8 @@ type model struct {
 	monitored []proto.ChannelInfo // channels heard besides ours
 	heard     map[uint16]string   // who talks in a monitored channel, by its id
 	callTo    string              // whom W calls
-	call      string              // the call on the air, "alice → you", or ""
-	alarms    []uint32            // alarms ringing here, oldest first (key a acknowledges the newest)
+	calls     client.Calls        // the call on the air, "alice → you"
+	alarms    *client.Alarms      // alarms ringing here, ours too, oldest first (key a acknowledges the newest)
 
 	mode  mode
 	input []rune
@@ -83,7 +83,7 @@ type model struct {
 }
 
 func newModel(cfg Config, key string, ctx context.Context) *model {
-	m := &model{cfg: cfg, key: key, ctx: ctx, hold: ptt.NewHold(cfg.Hold),
+	m := &model{cfg: cfg, key: key, ctx: ctx, hold: ptt.NewHold(cfg.Hold), alarms: &client.Alarms{KeepOwn: true},
 		width: 80, height: 24, level: math.Inf(-1), waiting: map[uint64]string{}}
 	m.conn = cfg.Client.State()
 	m.welcome = cfg.Client.Welcome()
@@ -98,41 +98,13 @@ func newModel(cfg Config, key string, ctx context.Context) *model {
 
 func (m *model) Init() tea.Cmd { return levelTick() }
 
-// alarmRang shows an alarm and remembers it until acknowledged. Our own
-// alarm is remembered too: a acknowledges it, which calls it off.
+// alarmRang shows an alarm ringing here (m.alarms keeps it until
+// acknowledged; our own too: a acknowledges it, which calls it off).
 func (m *model) alarmRang(at time.Time, r *proto.Ring) {
-	who := r.FromName
 	if r.From == m.self() {
-		who = "you"
-	}
-	t := "ALARM from " + who
-	if r.Text != "" {
-		t += ": " + r.Text
-	}
-	if who == "you" {
-		t += " (press a to call it off)"
+		m.addLine(1, at, client.RingText(r, m.welcome.Name)+" (press a to call it off)")
 	} else {
-		t += " — press a to acknowledge"
-	}
-	m.addLine(1, at, t)
-	m.alarms = append(m.alarms, r.Alarm)
-}
-
-// alarmAcked shows who acknowledged an alarm and forgets the alarm once
-// this station acknowledged it or it is over.
-func (m *model) alarmAcked(at time.Time, a *proto.AlarmAck) {
-	switch {
-	case a.Over && a.Name != "" && a.Pending > 0:
-		m.addLine(2, at, a.Name+" called the alarm off")
-	case a.Over && a.Name == "":
-		m.addLine(2, at, "the alarm is over")
-	case a.Session == m.self():
-		m.addLine(2, at, "you acknowledged the alarm")
-	default:
-		m.addLine(2, at, fmt.Sprintf("%s acknowledged the alarm (%d still ringing)", a.Name, a.Pending))
-	}
-	if a.Over || a.Session == m.self() {
-		m.alarms = slices.DeleteFunc(m.alarms, func(id uint32) bool { return id == a.Alarm })
+		m.addLine(1, at, client.RingText(r, m.welcome.Name)+" — press a to acknowledge")
 	}
 }
 
@@ -300,26 +272,25 @@ func (m *model) event(ev client.Event) {
 		}
 		m.addLine(kind, when, prefix+msg.Text)
 	case *proto.Ring:
-		if msg.Flags&proto.RingAlarm != 0 && msg.Alarm != 0 {
-			m.alarmRang(at, msg)
+		if c := m.alarms.Apply(msg, m.self()); c.About {
+			if c.Rang {
+				m.alarmRang(at, msg)
+			}
 			return
 		}
 		when := time.UnixMilli(msg.Time)
 		if msg.Time == 0 {
 			when = at
 		}
+		m.addLine(1, when, client.RingText(msg, m.welcome.Name))
 		who := msg.FromName
 		if msg.From == m.self() {
 			who = "you"
 		}
-		t := "RING from " + who
-		if msg.Text != "" {
-			t += ": " + msg.Text
-		}
-		m.addLine(1, when, t)
 		m.lastRing = fmt.Sprintf("%s rang at %s", who, when.Format("15:04:05"))
 	case *proto.AlarmAck:
-		m.alarmAcked(at, msg)
+		m.alarms.Apply(msg, m.self())
+		m.addLine(2, at, client.AlarmAckText(msg, m.self()))
 	case *proto.History:
 		m.missed(at, msg)
 	case *proto.TextAck:
@@ -444,11 +415,12 @@ func (m *model) keyPress(k tea.KeyMsg) tea.Cmd {
 		m.mode, m.input = modeChannel, nil
 		m.releaseTalk()
 	case "a":
-		if len(m.alarms) == 0 {
+		ids := m.alarms.Ringing()
+		if len(ids) == 0 {
 			m.flash = "no alarm to acknowledge"
 			return nil
 		}
-		id := m.alarms[len(m.alarms)-1]
+		id := ids[len(ids)-1]
 		if err := m.cfg.Client.AckAlarm(id); err != nil {
 			m.flash = "could not acknowledge the alarm: " + err.Error()
 			return nil
@@ -768,7 +740,7 @@ func (m *model) View() string {
 			talk = m.key + " talk on/off"
 		}
 		keys := []string{talk}
-		if len(m.alarms) > 0 {
+		if m.alarms.Len() > 0 {
 			keys = append(keys, "a ACKNOWLEDGE ALARM")
 		}
 		keys = append(keys, "t text", "c channel", "r ring", "! alarm", "P page")
@@ -861,8 +833,8 @@ func (m *model) floorLine() string {
 	switch {
 	case m.paging != "":
 		s = "Floor: PAGE by " + m.paging
-	case m.call != "" && (m.eng.Talking || !strings.HasPrefix(m.call, "you")):
-		s = "CALL " + m.call + " (nobody else hears it)"
+	case m.calls.String() != "" && (m.eng.Talking || !strings.HasPrefix(m.calls.String(), "you")):
+		s = "CALL " + m.calls.String() + " (nobody else hears it)"
 	case m.eng.Talking:
 		s = "Floor: YOU are talking"
 	case m.eng.Requesting:
@@ -885,7 +857,7 @@ func (m *model) floorLine() string {
 	if m.eng.Deafened {
 		s += "   DEAFENED (d)"
 	}
-	if len(m.alarms) > 0 {
+	if m.alarms.Len() > 0 {
 		s = " ALARM — press a to acknowledge ·" + s
 	}
 	return " " + s

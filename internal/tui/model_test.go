@@ -317,11 +317,11 @@ func TestAlarmKeys(t *testing.T) {
 		t.Fatalf("acks %v", fc.acks)
 	}
 	m.Update(eventMsg{client.Event{Time: now, Msg: &proto.AlarmAck{Alarm: 9, Session: 3, Name: "carol", Pending: 1}}})
-	if !strings.Contains(lines(), "carol acknowledged the alarm (1 still ringing)") || len(m.alarms) != 1 {
+	if !strings.Contains(lines(), "carol acknowledged the alarm (1 station(s) still ringing)") || m.alarms.Len() != 1 {
 		t.Errorf("after carol's ack:\n%s", lines())
 	}
 	m.Update(eventMsg{client.Event{Time: now, Msg: &proto.AlarmAck{Alarm: 9, Session: 1, Name: "alice", Pending: 0, Over: true}}})
-	if len(m.alarms) != 0 || strings.Contains(m.View(), "ALARM —") {
+	if m.alarms.Len() != 0 || strings.Contains(m.View(), "ALARM —") {
 		t.Errorf("the alarm stays after our acknowledgement:\n%s", m.View())
 	}
 	run(m, m.keyPress(key("!")))
