@@ -1472,7 +1472,7 @@ func (c *Cluster) ReleaseFloor(key string) {
 		defer h.mu.Unlock()
 		h.released = true
 		if err := box.kv.Delete(ctx, key, jetstream.LastRevision(h.rev)); err != nil {
-			c.log.Debug("cluster: releasing a floor failed (it expires by itself)", "key", key, "err", err)
+			c.log.Warn("cluster: releasing a floor failed; the other relays show it held until its lease runs out", "key", key, "lease", c.cfg.LeaseTTL, "err", err)
 		}
 	}()
 }
