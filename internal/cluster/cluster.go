@@ -1116,6 +1116,30 @@ func (c *Cluster) expirePeers() {
 	}
 }
 
+// PeerDown reports whether node may be dead: counted dead, never heard of,
+// not heard of for PeerTimeout, or (embedded server) its route is down. A
+// relay that shows another relay's talker on a floor asks the cluster
+// (AcquireFloor) rather than refusing a press at once when the talker's
+// relay is down: this relay may not have counted it dead yet while the
+// others already freed and reused its floor. Safe for concurrent use; it
+// takes no lock the handler holds.
+func (c *Cluster) PeerDown(node string) bool {
+	if node == c.cfg.Node {
+		return false
+	}
+	c.mu.Lock()
+	p := c.peers[node]
+	down := p == nil || p.gone || time.Since(p.seen) > c.cfg.PeerTimeout
+	c.mu.Unlock()
+	if down {
+		return true
+	}
+	if routed := c.routedPeers(); routed != nil && !routed[node] {
+		return true
+	}
+	return false
+}
+
 // slowPeerFactor: a relay whose route is up is counted dead after this
 // many PeerTimeouts without a heartbeat.
 const slowPeerFactor = 3
@@ -1368,6 +1392,16 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 				continue
 			}
 		}
+		if cur.Node != c.cfg.Node {
+			// Count the relays not heard of as dead now rather than at
+			// the next heartbeat tick (up to PeerTimeout/5 later): another
+			// relay may have counted the holder's relay dead a moment ago
+			// and granted this floor to someone who has let go since,
+			// while this one still took the dead relay's talker for the
+			// holder (seen in TestClusterFailoverManyProcs: "busy: user00"
+			// 40 ms before this relay counted user00's relay dead).
+			c.expirePeers()
+		}
 		c.mu.Lock()
 		p := c.peers[cur.Node]
 		dead := p != nil && p.gone
@@ -1438,7 +1472,7 @@ func (c *Cluster) ReleaseFloor(key string) {
 		defer h.mu.Unlock()
 		h.released = true
 		if err := box.kv.Delete(ctx, key, jetstream.LastRevision(h.rev)); err != nil {
-			c.log.Debug("cluster: releasing a floor failed (it expires by itself)", "key", key, "err", err)
+			c.log.Warn("cluster: releasing a floor failed; the other relays show it held until its lease runs out", "key", key, "lease", c.cfg.LeaseTTL, "err", err)
 		}
 	}()
 }

@@ -401,3 +401,64 @@ func TestClusterFloorsReplayedFreesMissed(t *testing.T) {
 		t.Errorf("after the replay C has %s: %+v, %s: %+v; want the first held, the second free", held, h, freed, f)
 	}
 }
+
+// A relay that has not counted a silent relay dead yet (its heartbeat tick
+// has not come) does not refuse a press "busy" with that relay's talker:
+// the press counts it dead and takes the floor (before, the press was
+// refused until the next tick, while the other relays had already freed
+// the floor: TestClusterFailoverManyProcs, 1 run in 6). PeerDown says the
+// silent relay may be dead, not the live one.
+func TestClusterAcquireCountsSilentHolderDead(t *testing.T) {
+	// Heartbeat ticks every 12 s: none comes during the test, so only the
+	// press itself can count C dead.
+	cs, rs := startThree(t, func(c *Config) {
+		c.Logger = slog.New(slog.DiscardHandler)
+		c.PeerTimeout = time.Minute
+	})
+	for _, c := range cs {
+		c.SetRoster([]proto.UserInfo{})
+	}
+	for _, r := range rs {
+		r.waitFor(t, "the other relays' presence", func() bool { return len(r.roster) == 2 })
+	}
+	// Neither A nor C leads the floor bucket: C's death costs no election
+	// (polled: nats-server has no event for leadership), bounded.
+	li := -1
+	for deadline := time.Now().Add(20 * time.Second); li < 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no relay leads the floor bucket")
+		}
+		for i, c := range cs {
+			if c.LeadsFloors() {
+				li = i
+			}
+		}
+	}
+	names := []string{"a", "b", "c"}
+	ai, xi := (li+1)%3, (li+2)%3
+	a, x, ra := cs[ai], cs[xi], rs[ai]
+	live, dead := names[li], names[xi]
+	key := FloorKey("lobby")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, ok, err := x.AcquireFloor(ctx, key, Lease{Session: 9, Name: "user00"}); !ok || err != nil {
+		t.Fatalf("acquire at C: %v %v", ok, err)
+	}
+	ra.waitFor(t, "A seeing user00 on the floor", func() bool { return ra.floors[key] != nil })
+	x.Kill()
+	if a.PeerDown(live) {
+		t.Errorf("PeerDown(%s) for a live relay", live)
+	}
+	// C silent for longer than any timeout, not yet counted dead (as just
+	// before A's next tick).
+	a.mu.Lock()
+	a.peers[dead].seen = time.Now().Add(-(slowPeerFactor + 1) * a.cfg.PeerTimeout)
+	a.mu.Unlock()
+	if !a.PeerDown(dead) {
+		t.Errorf("PeerDown(%s) false for a relay silent for 4 minutes", dead)
+	}
+	cur, ok, err := a.AcquireFloor(ctx, key, Lease{Session: 1, Name: "user49"})
+	if !ok || err != nil {
+		t.Fatalf("press at A refused with %+v (%v) while the holder's relay is silent past its timeout", cur, err)
+	}
+}

@@ -63,6 +63,10 @@ type Cluster interface {
 	AcquireFloor(ctx context.Context, key string, l cluster.Lease) (cluster.Lease, bool, error)
 	ReleaseFloor(key string)
 	NameTaken(node, name string, timeout time.Duration) bool
+	// PeerDown reports whether node may be dead (route gone or silent):
+	// a press on a floor held by node's talker is then asked of the
+	// cluster rather than refused at once.
+	PeerDown(node string) bool
 }
 
 // pendingMax is how many frames of a talker wait for the cluster's answer
@@ -642,7 +646,11 @@ func (r *Relay) remotePagerLocked() *cluster.Lease {
 // the answer). byRequest: a FloorRequest rather than a frame.
 func (r *Relay) clusterFloorLocked(ch *channel, s *session, b []byte, start, byRequest bool) fanout {
 	cs := r.cs
-	if l := cs.floors[ch]; l != nil {
+	if l := cs.floors[ch]; l != nil && (!(start || byRequest) || !cs.cl.PeerDown(l.Node)) {
+		// Held at another relay that is alive: refused at once. When
+		// that relay is down (route gone, or silent), the cluster is
+		// asked: the others may already have counted it dead and freed
+		// its floor before this relay does.
 		if start || byRequest {
 			r.c.floorDenials.Add(1)
 			s.sendMsg(&proto.FloorDeny{Channel: ch.info.ID, Holder: l.Session, HolderName: l.Name, Reason: "busy: " + l.Name + " is talking"})
@@ -720,6 +728,12 @@ func (r *Relay) acquireFloor(ch *channel, p *pendingFloor) {
 		}
 		r.mu.Unlock()
 		return
+	}
+	if cs.floors[ch] != nil {
+		// The floor was free in the cluster while this relay still
+		// showed a talker of a relay that is down (PeerDown): that
+		// talker is gone.
+		r.remoteFloorLocked(ch, nil)
 	}
 	cs.held[ch] = true
 	if p.byRequest {
