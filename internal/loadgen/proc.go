@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -70,8 +72,16 @@ func (r *relayProc) prepare(names []string, password string, cost int, channels 
 }
 
 // freeAddr returns a 127.0.0.1 address with a port free a moment ago.
+// A UDP port is taken below the kernel's ephemeral range (as a real
+// relay's 4275 is): the relay is restarted on the same port while a
+// thousand clients open new sockets to reconnect, and one of them was
+// given the relay's old port as its own ("address already in use", the
+// relay could not start again).
 func freeAddr(network string) (string, error) {
 	if network == "udp" {
+		if addr, ok := udpBelowEphemeral(); ok {
+			return addr, nil
+		}
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
 			return "", err
@@ -141,9 +151,12 @@ func (r *relayProc) start(ctx context.Context) error {
 			return fmt.Errorf("the restarted relay has another fingerprint (%s, was %s)", fp, r.fp)
 		}
 		r.fp = fp
+	case <-exited:
+		return fmt.Errorf("the relay stopped while starting; the end of its log:\n%s", logTail(filepath.Join(r.dir, "relay.log"), 20))
 	case <-t.C:
 		cmd.Process.Kill()
-		return fmt.Errorf("the relay did not start within 15 s (see %s)", filepath.Join(r.dir, "relay.log"))
+		<-exited
+		return fmt.Errorf("the relay did not start within 15 s; the end of its log:\n%s", logTail(filepath.Join(r.dir, "relay.log"), 20))
 	case <-ctx.Done():
 		cmd.Process.Kill()
 		return ctx.Err()
@@ -163,4 +176,46 @@ func (r *relayProc) stop() {
 		r.cmd.Process.Kill()
 		<-r.exited
 	}
+}
+
+// logTail returns the last n lines of the file at path, or a sentence
+// saying why it cannot: the run's directory may be removed when the run
+// ends, so an error names what the log said, not only where it was.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// udpBelowEphemeral finds a free UDP port on 127.0.0.1 between 10000 and
+// the first port the kernel gives out on its own
+// (/proc/sys/net/ipv4/ip_local_port_range), trying at most 50. ok is
+// false when there is no such range or no free port in it.
+func udpBelowEphemeral() (addr string, ok bool) {
+	low := 32768 // Linux's default
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const first = 10000
+	if low <= first+100 {
+		return "", false
+	}
+	for range 50 {
+		a := fmt.Sprintf("127.0.0.1:%d", first+mrand.IntN(low-first))
+		if pc, err := net.ListenPacket("udp", a); err == nil {
+			pc.Close()
+			return a, true
+		}
+	}
+	return "", false
 }
