@@ -89,6 +89,23 @@ func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {
 
 // startThree starts three clustered nodes on loopback, B and C routed to A;
 // mod, if any, changes each node's configuration.
+// floorsLeader returns the index in cs of the relay that leads the floor
+// bucket. nats-server has no event for leadership: it is polled, for at
+// most 20 s.
+func floorsLeader(t testing.TB, cs []*Cluster) int {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		for i, c := range cs {
+			if c.LeadsFloors() {
+				return i
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no relay leads the floor bucket")
+		}
+	}
+}
+
 func startThree(t testing.TB, mod ...func(*Config)) ([]*Cluster, []*rec) {
 	t.Helper()
 	dir := t.TempDir()
@@ -335,18 +352,7 @@ func TestClusterWatchAfterLeaderDeath(t *testing.T) {
 	for _, r := range rs {
 		r.waitFor(t, "the other relays' presence", func() bool { return len(r.roster) == 2 })
 	}
-	li := -1
-	// nats-server has no event for leadership: polled, bounded.
-	for deadline := time.Now().Add(20 * time.Second); li < 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no relay leads the floor bucket")
-		}
-		for i, c := range cs {
-			if c.LeadsFloors() {
-				li = i
-			}
-		}
-	}
+	li := floorsLeader(t, cs)
 	b, c := cs[(li+1)%3], cs[(li+2)%3]
 	before := c.st.rewatches.Load()
 	killed := time.Now()
@@ -421,19 +427,8 @@ func TestClusterAcquireCountsSilentHolderDead(t *testing.T) {
 	for _, r := range rs {
 		r.waitFor(t, "the other relays' presence", func() bool { return len(r.roster) == 2 })
 	}
-	// Neither A nor C leads the floor bucket: C's death costs no election
-	// (polled: nats-server has no event for leadership), bounded.
-	li := -1
-	for deadline := time.Now().Add(20 * time.Second); li < 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no relay leads the floor bucket")
-		}
-		for i, c := range cs {
-			if c.LeadsFloors() {
-				li = i
-			}
-		}
-	}
+	// Neither A nor C leads the floor bucket: C's death costs no election.
+	li := floorsLeader(t, cs)
 	names := []string{"a", "b", "c"}
 	ai, xi := (li+1)%3, (li+2)%3
 	a, x, ra := cs[ai], cs[xi], rs[ai]
