@@ -104,12 +104,10 @@ func TestCrossingCPU(t *testing.T) {
 	}
 
 	var idle, local, cross []float64 // µs per frame (idle: µs per window)
-	var idleW []time.Duration
 	for r := 0; r < rounds; r++ {
 		ci, _ := run("")
 		cl, nl := run("y")
 		cx, nx := run("x")
-		idleW = append(idleW, ci)
 		idle = append(idle, float64(ci.Microseconds()))
 		local = append(local, float64((cl-ci).Microseconds())/float64(nl))
 		cross = append(cross, float64((cx-ci).Microseconds())/float64(nx))

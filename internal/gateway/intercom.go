@@ -204,20 +204,21 @@ func (s *session) callTx(ctx context.Context, to string) (RelayTx, error) {
 	return cs.Whisper(ctx, to)
 }
 
-// checkCallTo checks the to of a call from the page: one name, several
+// callToProblem checks the to of a call from the page: one name, several
 // separated by commas, or "role:page" (client.Callees), never with a page
-// or a microphone test.
-func checkCallTo(to string, pageOrEcho bool, self string) error {
+// or a microphone test. It returns what to tell the page, or "" when the
+// call may go out.
+func callToProblem(to string, pageOrEcho bool, self string) string {
 	if pageOrEcho {
-		return errors.New("A call goes to people by name, not with a page or a microphone test.")
+		return "A call goes to people by name, not with a page or a microphone test."
 	}
 	if len(to) > proto.MaxCallees*(proto.MaxNameLen+1) || !utf8.ValidString(to) {
-		return fmt.Errorf("A call goes to at most %d people, each by a valid name.", proto.MaxCallees)
+		return fmt.Sprintf("A call goes to at most %d people, each by a valid name.", proto.MaxCallees)
 	}
 	if err := accounts.CheckCallees(client.Callees(to), self); err != nil {
-		return fmt.Errorf("Your call did not go through: %v.", err)
+		return fmt.Sprintf("Your call did not go through: %v.", err)
 	}
-	return nil
+	return ""
 }
 
 // callRefused words a refused call for the page; ok is false when err is

@@ -490,8 +490,8 @@ func (s *session) handleJSON(b []byte) {
 				return
 			}
 			if m.To != "" {
-				if err := checkCallTo(m.To, m.Page || m.Echo, s.name); err != nil {
-					s.strike("talk", err.Error())
+				if msg := callToProblem(m.To, m.Page || m.Echo, s.name); msg != "" {
+					s.strike("talk", msg)
 					s.sendJSON(map[string]any{"t": "floor", "granted": false})
 					return
 				}
