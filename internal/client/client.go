@@ -217,8 +217,9 @@ type Client struct {
 	joined        proto.ChannelInfo
 	inChannel     bool
 	welcome       proto.Welcome
-	roster        Roster        // who is online, from the current connection's presence messages
-	presenceReady chan struct{} // closed when a snapshot arrived after the last join
+	roster        Roster            // who is online, from the current connection's presence messages
+	callNames     map[uint32]string // sessions named by call notices (proto.Whisper), for Name until presence names them
+	presenceReady chan struct{}     // closed when a snapshot arrived after the last join
 	waiters       []*waiter
 	tx            *Transmission       // the transmission on the air, if any
 	ending        *Transmission       // a transmission whose end the relay has not confirmed yet
@@ -933,7 +934,12 @@ func (c *Client) Leave(ctx context.Context) error {
 func (c *Client) Name(session uint32) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.roster.Name(session)
+	if n := c.roster.Name(session); n != "" {
+		return n
+	}
+	// A call's voice can come before the relay's presence list names the
+	// caller (presence is sent in batches); the call notice named it.
+	return c.callNames[session]
 }
 
 // Who returns everyone online (name, channel, talking), sorted by channel

@@ -724,6 +724,9 @@ func (w *stallWatch) late(heard, due, now time.Time) (excused time.Duration, rec
 
 // handle processes one control message from the relay: it answers a
 // waiting request, updates state and queues an event.
+// maxCallNames bounds Client.callNames.
+const maxCallNames = 64
+
 func (c *Client) handle(cn *conn, m proto.Message) {
 	if p, ok := m.(*proto.Presence); ok {
 		// A snapshot may come in parts: act on the whole.
@@ -837,6 +840,12 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.events.push(Event{Msg: m})
 	case *proto.Whisper:
 		c.mu.Lock()
+		if m.Active {
+			if c.callNames == nil || len(c.callNames) >= maxCallNames {
+				c.callNames = make(map[uint32]string) // bounded: only recent calls matter
+			}
+			c.callNames[m.From], c.callNames[m.To] = m.FromName, m.ToName
+		}
 		if t := c.ending; t != nil && !m.Active && t.whisper && m.From == t.session {
 			t.confirmEnd()
 		}

@@ -105,3 +105,27 @@ func TestClientGroupCall(t *testing.T) {
 		t.Fatalf("group call with someone offline: %v", err)
 	}
 }
+
+// TestNameFromCallNotice: a call's voice can come before the relay's
+// presence list names the caller (presence goes out in batches; `talk
+// record` said "hearing session 4" in a loaded run of
+// TestGroupCallHeardByCalleesOnly). The call notice names the caller, and
+// Name uses it until presence does.
+func TestNameFromCallNotice(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Open())
+	sup := mustDial(t, r, "sup", "", "lobby")
+	const ghost = 4242 // a session presence has not named
+	if n := sup.Name(ghost); n != "" {
+		t.Fatalf("Name before any notice: %q", n)
+	}
+	sup.mu.Lock()
+	cn := sup.cur
+	sup.mu.Unlock()
+	sup.handle(cn, &proto.Whisper{From: ghost, FromName: "lena", To: sup.Welcome().Session, ToName: "sup", Active: true})
+	if n := sup.Name(ghost); n != "lena" {
+		t.Fatalf("Name after the call notice: %q, want lena", n)
+	}
+	if n := sup.Name(sup.Welcome().Session); n != "sup" {
+		t.Fatalf("own name: %q", n)
+	}
+}
