@@ -63,10 +63,6 @@ type Buffer struct {
 	// txBase: the transit baseline when the newest transmission's first
 	// packet came (see noShrink).
 	txBase int64
-	// steadyRun: packets of the newest transmission in a row, up to the
-	// last one learned from, whose transit was within steadyNs of the
-	// baseline before it (see noShrink).
-	steadyRun int
 	// Time-stretching: the smoothed distance from the target (ns) and
 	// whether it has a value in this transmission.
 	tsmErr  float64
@@ -274,7 +270,6 @@ func (b *Buffer) Push(p Packet) {
 		b.anchorTs = ts
 		b.est.resetBaseline()
 		b.fallTs, b.fallUntil = 0, 0
-		b.steadyRun = 0
 		b.stats.Transmissions++
 		if b.state == Idle {
 			b.state = Buffering
@@ -337,15 +332,7 @@ func (b *Buffer) learn(arr, ts int64, dur int) (cluster int64) {
 		return 0
 	}
 	transit := arr - b.anchorWall - b.samplesToNs(ts+int64(dur)-b.anchorTs)
-	before, had := b.est.baseline, b.est.haveBase
 	_, fall, cluster := b.est.add(transit, arr, b.samplesToNs(int64(dur)))
-	if had && transit-before <= steadyNs && before-transit <= steadyNs {
-		// Neither late nor early against the path so far (a packet of a
-		// burst comes a frame earlier than the one before it).
-		b.steadyRun++
-	} else {
-		b.steadyRun = 0
-	}
 	if fall > 0 {
 		b.fallTs = ts
 		b.fallUntil = arr + fall + b.targetNs(dur)
@@ -363,40 +350,21 @@ func (b *Buffer) oldPath(now int64) bool {
 
 // noShrink reports whether the delay must not be brought down now (no
 // drops, skips or squeezing): the audio is from before a fall (oldPath),
-// or the buffer has learned fewer than learnSamples packets, the
+// or the buffer has learned fewer than learnSamples packets and the
 // transmission's first packet was more than fallMinNs slower than those
-// after it, and the packets since have not come steadily (below).
-// The excess over the target is then the first packet's wait, and with
-// so little learned it tells of a path where waits like it recur more
-// than of an excess: a sender that hands its audio over in bursts (a
-// browser's MediaRecorder, every 280 ms) has the first packet of each
-// burst wait the longest. Through the mixer, which starts a transmission
-// in a pause, the buffer dropped 7 of the first burst's 14 packets to
-// reach a target learned from that burst alone, and lacked audio for
-// every burst after until it saw them recur: 59 packets lost in the
-// first 1.2 s. A start delay on an ordinary path (its first packet a few
-// ms slow) is still shed in the pause at the start.
-//
-// A sender whose transmission starts with a backlog (a browser's
-// microphone and encoder starting, audio held while a floor request is
-// out) sends it at once and then one packet per frame: once steadyPackets
-// in a row have come within steadyNs of the baseline (neither later nor
-// earlier than the path so far: each packet of a burst is a frame
-// earlier than the one before it), the first packet's wait is known not
-// to recur, and the backlog is shed like any excess (in the pause at the
-// start, where there is one). Before, a first transmission that began
-// with 80-200 ms of backlog was played that much late for its first
-// second (internal/playout's TestStartBacklogShed); a bursty sender's
-// packets never come steadily, and are still held back.
+// after it. The excess over the target is then the first packet's wait,
+// and with so little learned it tells of a path where waits like it
+// recur more than of an excess: a sender that hands its audio over in
+// bursts (a browser's MediaRecorder, every 280 ms) has the first packet
+// of each burst wait the longest. Through the mixer, which starts a
+// transmission in a pause, the buffer dropped 7 of the first burst's 14
+// packets to reach a target learned from that burst alone, and lacked
+// audio for every burst after until it saw them recur: 59 packets lost
+// in the first 1.2 s. A start delay on an ordinary path (its first packet
+// a few ms slow) is still shed in the pause at the start.
 func (b *Buffer) noShrink(now int64) bool {
-	return b.oldPath(now) || b.est.samples < learnSamples && b.txBase-b.est.baseline > fallMinNs && b.steadyRun < steadyPackets
+	return b.oldPath(now) || b.est.samples < learnSamples && b.txBase-b.est.baseline > fallMinNs
 }
-
-// steadyPackets, steadyNs: see noShrink.
-const (
-	steadyPackets = 5
-	steadyNs      = int64(10 * time.Millisecond)
-)
 
 // learnSamples: see noShrink.
 const learnSamples = 50
