@@ -88,15 +88,26 @@ stage_gateway() {
 	$GO test -json -race -count=1 -timeout 30m -p 1 ./internal/gateway/... | sum -stage gateway
 }
 
+# The CPU time the stage's processes used (theirs and their waited-for
+# children's: compilers, test binaries, browsers), from this shell's
+# cumulative child times in /proc: with the wall time it says how much of the
+# machine a stage keeps busy, which decides whether its tests could run side
+# by side.
+TICKS=$(getconf CLK_TCK)
+child_cpu() { awk '{print $16 + $17}' /proc/$$/stat; }
+
 results=""
 start=$(date +%s)
 for s in $STAGES; do
 	echo
 	echo "==== stage $s ($(date -u +%H:%M:%S), load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	t0=$(date +%s)
+	c0=$(child_cpu)
 	"stage_$s"
 	rc=$?
-	echo "==== stage $s: $([ $rc = 0 ] && echo passed || echo "FAILED (exit $rc)") in $(($(date +%s) - t0)) s"
+	wall=$(($(date +%s) - t0))
+	cpu=$((($(child_cpu) - c0) / TICKS))
+	echo "==== stage $s: $([ $rc = 0 ] && echo passed || echo "FAILED (exit $rc)") in $wall s (CPU $cpu s, $(awk -v c="$cpu" -v w="$wall" 'BEGIN{printf "%.2f", w ? c / w : 0}') cores; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	results="$results $s=$rc"
 done
 echo
