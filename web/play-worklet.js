@@ -2,7 +2,11 @@
 // stream per talker, mixed. Each stream has a small adaptive buffer: at the
 // start of a burst it waits until `target` samples are queued; an underrun
 // raises the target (up to max), a long calm stretch lowers it again, and a
-// backlog far above the target is trimmed so delay never builds up. A frame
+// backlog above the target is worked off so delay never builds up: by
+// skipping quiet 10 ms pieces (the pauses between words) as they come up, so
+// that a burst after a stall (the network, or a busy phone's main thread
+// posting late frames together) costs no word; only a backlog more than half
+// a second over that found no pause is cut at once. A frame
 // flagged "end", or an {end: talker} message from the page (the relay said
 // the talker stopped; the last datagram may be lost), lets the stream play
 // out whatever is left; then it posts {drained: true, talker}.
@@ -11,6 +15,9 @@ const FLAG_START = 1, FLAG_END = 2;
 // paced by the gateway: its backlog after a late burst is played, not
 // trimmed (a replay has no delay to keep low, and trimming lost words).
 const REPLAY_TALKER = 0xFFFFFFF0;
+// A 10 ms piece whose RMS is below QUIET (about -40 dBFS) is a pause that
+// may be skipped to catch up; at most SKIPS pieces per 128-sample call.
+const QUIET = 0.01, SKIPS = 4;
 
 class Stream {
   constructor(rate) {
@@ -31,9 +38,11 @@ class HarkPlay extends AudioWorkletProcessor {
     this.min = Math.round(this.rate * 0.02);  // 20 ms, in input samples
     this.max = Math.round(this.rate * 0.2);   // 200 ms
     this.target = Math.round(this.rate * 0.03);
+    this.piece = Math.round(this.rate * 0.01); // 10 ms
+    this.cut = Math.round(this.rate * 0.5);    // a backlog this far over is cut
     this.streams = new Map();
     this.calm = 0;
-    this.underruns = 0; this.trimmed = 0; this.frames = 0; this.ticks = 0;
+    this.underruns = 0; this.trimmed = 0; this.skipped = 0; this.frames = 0; this.ticks = 0;
     this.port.onmessage = (e) => {
       const d = e.data;
       if (d.pcm) this.push(d.talker || 0, d.flags || 0, d.pcm);
@@ -83,8 +92,15 @@ class HarkPlay extends AudioWorkletProcessor {
         }
         n = Math.max(0, Math.floor((s.queued() - 1) / this.step));
       } else {
-        const excess = s.queued() - (this.target + this.min * 3);
-        if (excess > 0 && !s.ending && id !== REPLAY_TALKER) { s.r += excess; this.trimmed++; }
+        let excess = s.queued() - need - (this.target + this.min * 3);
+        if (excess > 0 && id !== REPLAY_TALKER) {
+          if (excess > this.cut && !s.ending) { s.r += excess; this.trimmed++; }
+          else {
+            for (let k = 0; k < SKIPS && excess >= this.piece && this.quiet(s, this.piece); k++) {
+              s.r += this.piece; excess -= this.piece; this.skipped++;
+            }
+          }
+        }
       }
       for (let i = 0; i < n; i++) {
         const p = s.r, i0 = Math.floor(p), f = p - i0;
@@ -102,9 +118,16 @@ class HarkPlay extends AudioWorkletProcessor {
     if (++this.ticks % 375 === 0) this.report(); // about once a second
     return true;
   }
+  // quiet: whether the next n queued samples of s are a pause.
+  quiet(s, n) {
+    const cap = s.q.length, i0 = Math.floor(s.r);
+    let e = 0;
+    for (let i = 0; i < n; i++) { const v = s.q[(i0 + i) % cap]; e += v * v; }
+    return e < QUIET * QUIET * n;
+  }
   report() {
     let q = 0; for (const s of this.streams.values()) q = Math.max(q, s.queued());
-    this.port.postMessage({stats: {target: this.target, queued: q, streams: this.streams.size, underruns: this.underruns, trimmed: this.trimmed}});
+    this.port.postMessage({stats: {target: this.target, queued: q, streams: this.streams.size, underruns: this.underruns, trimmed: this.trimmed, skipped: this.skipped}});
   }
 }
 registerProcessor('hark-play', HarkPlay);
