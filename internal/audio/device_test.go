@@ -243,6 +243,7 @@ func TestReopenAfterUnplug(t *testing.T) {
 		if f := <-c.Frames(); f[0] != 7 {
 			t.Fatalf("after reopen got %d", f[0])
 		}
+		synctest.Wait() // the supervisor counts the reopening after the stream is handed over
 		if st := c.Stats(); st.Losses != 1 || st.Reopens != 1 {
 			t.Fatalf("stats %+v", st)
 		}
@@ -284,6 +285,7 @@ func TestReopenAfterStall(t *testing.T) {
 		if !s1.isClosed() {
 			t.Fatal("stalled stream not closed before reopening")
 		}
+		synctest.Wait() // the supervisor counts the reopening after the stream is handed over
 		if st := p.Stats(); st.Losses != 1 || st.Reopens != 1 {
 			t.Fatalf("stats %+v", st)
 		}
