@@ -92,7 +92,9 @@ stage_gateway() {
 # children's: compilers, test binaries, browsers), from this shell's
 # cumulative child times in /proc: with the wall time it says how much of the
 # machine a stage keeps busy, which decides whether its tests could run side
-# by side.
+# by side. A process whose parent did not wait for it (a browser's helper
+# processes when the browser is killed at a test's end) is not counted: the
+# figure is a lower bound.
 TICKS=$(getconf CLK_TCK)
 child_cpu() { awk '{print $16 + $17}' /proc/$$/stat; }
 
