@@ -568,9 +568,17 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			}
 			if haveCur && !b.noShrink(n) && b.shouldShrink(cur, dur) {
 				e := b.pop()
-				b.stats.Dropped++
 				b.sinceShrink = 0
 				b.advancePlayed(e, dur)
+				if b.cfg.quietDrops && b.inPause() {
+					// Dropped only where quiet (WithQuietDrops).
+					b.stats.Played++
+					b.stats.SkippedSamples += uint64(dur)
+					b.lastDur = dur
+					b.concealRun = 0
+					return Decision{Action: Play, Packet: e.p, Samples: 0, Skip: dur, Timestamp: uint32(e.ts)}, nil
+				}
+				b.stats.Dropped++
 				continue
 			}
 			skip, stretch := 0, 0

@@ -163,9 +163,10 @@ type Decision struct {
 	// Conceal and FEC always cover a multiple of 2.5 ms. With Skip, Samples
 	// is the packet's duration less Skip.
 	Samples int
-	// Skip, for Play and only with WithPartialSkip, is how many samples the
-	// consumer may discard from the start of the decoded packet: the buffer
-	// shortens a pause by part of a frame. A consumer should discard only
+	// Skip, for Play and only with WithPartialSkip or WithQuietDrops, is
+	// how many samples the consumer may discard from the start of the
+	// decoded packet: the buffer shortens a pause by part of a frame, or
+	// (WithQuietDrops) by a whole one. A consumer should discard only
 	// the quiet lead of it, so that a sound starting in the packet is kept;
 	// the buffer measures its delay from when the consumer asks next, so it
 	// sees what was kept (SkippedSamples counts what it allowed).
@@ -272,6 +273,7 @@ type config struct {
 	maxPackets   int
 	pauseWait    time.Duration
 	partialSkip  bool
+	quietDrops   bool
 	timeStretch  bool
 }
 
@@ -282,6 +284,19 @@ type config struct {
 // packets: the delay settles within a few milliseconds of the target rather
 // than anywhere up to a packet above it (20 ms with 20 ms packets).
 func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = on } }
+
+// WithQuietDrops says the consumer decodes every packet it is given with
+// Play and honours Decision.Skip by discarding only the quiet lead of the
+// skippable part (as internal/playout's mixer does). A packet the buffer
+// drops in a pause (see Buffer.SetQuiet) to bring its delay down is then
+// returned with Play and Skip covering all of it instead of being dropped
+// unheard: a pause's hint is about the audio already played, and a drop
+// can fall on the first sound after it (the first word of a transmission
+// whose start backlog is being shed). The consumer keeps that sound and
+// what follows, and the buffer measures what was kept the next time it is
+// asked. Such packets count in Stats.Played and, as an upper bound, in
+// SkippedSamples, not in Dropped.
+func WithQuietDrops(on bool) Option { return func(c *config) { c.quietDrops = on } }
 
 // WithTimeStretch says the consumer honours Decision.Stretch: it
 // lengthens or shortens played audio by time-scale modification, as WebRTC
