@@ -76,6 +76,12 @@ type Buffer struct {
 	quietRun int64 // samples of quiet audio played in a row
 	loudRun  int64 // samples of audio played since the last quiet frame
 	noResume bool  // hinted: the current concealment run is not resumed from
+
+	// The transmission being played: how much of its audio has been
+	// played (samples), and whether any of it was speech (hinted: a
+	// packet played was not quiet). See startStall.
+	txPlayed int64
+	txHeard  bool
 }
 
 // New returns an idle buffer configured by opts.
@@ -483,6 +489,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			b.sinceShrink = 0
 			b.tsmHave = false
 			b.tsmResumedNs = 0
+			b.txPlayed, b.txHeard = 0, false
 			// A transmission begins in a pause.
 			b.quiet, b.quietRun, b.loudRun = true, b.pauseSamples(), 0
 		}
@@ -492,6 +499,19 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			h := &b.q[0]
 			if b.concealRun > 0 && h.ts >= b.lastEnd && h.epoch == b.playEpoch && !b.noResume &&
 				b.samplesToNs(b.concealRun) <= min(int64(b.cfg.maxDelay), int64(b.cfg.maxConceal)) {
+				b.playTs = h.ts
+				b.concealRun = 0
+				b.stats.Resumed++
+				b.tsmResumedNs = tsmAfterResumeNs
+				break
+			}
+			if b.concealRun > 0 && h.ts >= b.lastEnd && b.startStall() &&
+				b.samplesToNs(b.concealRun) <= int64(b.cfg.maxDelay) {
+				// The stall came at the start of the transmission,
+				// before any of its speech was heard: resume from the
+				// packets it held back, however long it was (up to
+				// the ceiling), so the first word is played late
+				// rather than lost (see startStall).
 				b.playTs = h.ts
 				b.concealRun = 0
 				b.stats.Resumed++
@@ -601,6 +621,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			b.stats.Played++
 			b.noteLate(false)
 			b.stats.PlayedSamples += uint64(dur - skip)
+			b.txPlayed += int64(dur)
 			b.stats.SkippedSamples += uint64(skip)
 			if haveCur {
 				b.delaySum += float64(cur - b.samplesToNs(int64(skip)))
@@ -1056,8 +1077,29 @@ func (b *Buffer) SetQuiet(quiet bool) {
 	} else {
 		b.quietRun = 0
 		b.loudRun += d
+		b.txHeard = true
 	}
 }
+
+// startStall reports whether a stall now would be at the start of the
+// transmission being played: less than startResumeNs of it has been
+// played, or (with pause hints) none of what was played was speech. The
+// packets such a stall held back are resumed from, however long it was,
+// rather than dropped as late: the listener has heard nothing of the
+// speech yet, so playing all of it later costs only delay, which is shed
+// afterwards in pauses, where dropping the stall's packets would lose the
+// start of the speech. A sender whose process stalls after its first
+// packet and then sends what it owes at once (voicefile.Send catching up;
+// the relay's echo test replays that pace) had the first word of its
+// transmission dropped (TestEchoVerb at load 16, internal/playout's
+// TestStalledStartPlaysTheFirstWord). A stall later in the speech still
+// costs its own audio (see WithMaxConceal).
+func (b *Buffer) startStall() bool {
+	return b.samplesToNs(b.txPlayed) <= startResumeNs || b.hinted && !b.txHeard
+}
+
+// startResumeNs: see startStall.
+const startResumeNs = int64(200 * time.Millisecond)
 
 // pauseSamples is how much quiet audio makes a pause (minPauseNs, at least
 // one frame).

@@ -42,7 +42,12 @@
 // concealing with nothing else to play, it resumes from it (the delay grows
 // instead of audio being lost). After a longer stall (beyond WithMaxConceal)
 // it does not resume: the stuck packets are late and playout continues at
-// the delay it had, so a stall costs its own audio but no latency.
+// the delay it had, so a stall costs its own audio but no latency. A stall
+// at the start of a transmission, before any of its speech was heard
+// (less than 200 ms of it played, or with pause hints nothing but quiet),
+// is resumed from however long it was, up to WithMaxDelay: the start of
+// the speech is played late rather than lost, and the delay that adds is
+// shed afterwards.
 //
 // Below target it inserts concealment before a packet (stretch). Above
 // target it shrinks for free where it can: in pauses (timestamp gaps
