@@ -63,6 +63,12 @@ type Buffer struct {
 	// txBase: the transit baseline when the newest transmission's first
 	// packet came (see noShrink).
 	txBase int64
+	// burstEnd: the end (timestamp) of the newest transmission's audio
+	// that came faster than the path before it, after a start with a
+	// backlog (see noShrink).
+	burstEnd int64
+	// txLastArr: the latest arrival of the newest transmission (ns).
+	txLastArr int64
 	// Time-stretching: the smoothed distance from the target (ns) and
 	// whether it has a value in this transmission.
 	tsmErr  float64
@@ -288,6 +294,7 @@ func (b *Buffer) Push(p Packet) {
 	}
 
 	var cluster int64
+	base, hadBase := b.est.baseline, b.est.haveBase
 	if !p.Backlog || !b.est.haveBase {
 		// (A backlog packet still gives a new transmission its baseline;
 		// the next packets lower it if it was late.)
@@ -295,6 +302,16 @@ func (b *Buffer) Push(p Packet) {
 	}
 	if newTx {
 		b.txBase = b.est.baseline
+		b.burstEnd = 0
+	} else if hadBase && b.est.baseline < base && b.startBacklog() && dur > 0 && arr-b.txLastArr < b.samplesToNs(int64(dur))/2 {
+		// Faster than any packet before it, and than real time: the
+		// sender is catching up with the audio it held back at the
+		// start (see noShrink).
+		b.burstEnd = max(b.burstEnd, ts+int64(dur))
+	}
+	b.txLastArr = max(b.txLastArr, arr)
+	if newTx {
+		b.txLastArr = arr
 	}
 
 	// Insert sorted by seq; most packets arrive in order and append.
@@ -368,8 +385,25 @@ func (b *Buffer) oldPath(now int64) bool {
 // audio for every burst after until it saw them recur: 59 packets lost
 // in the first 1.2 s. A start delay on an ordinary path (its first packet
 // a few ms slow) is still shed in the pause at the start.
+//
+// A transmission that began with a backlog (startBacklog: the sender held
+// its audio back and then sent it at once, a clip sent faster than real
+// time) is not brought down either while the audio of that catching up
+// is played (up to burstEnd): it is played at the delay it came with,
+// and the delay is shed after it, in pauses. The gateway's hub got a
+// 6.4 s clip in one burst (internal/gateway TestPCMPath): shedding it in
+// pauses compressed them (dropping until the target, every pause
+// removed) and squeezing the speech played it 25 % fast.
 func (b *Buffer) noShrink(now int64) bool {
-	return b.oldPath(now) || b.est.samples < learnSamples && b.txBase-b.est.baseline > fallMinNs
+	return b.oldPath(now) || (b.est.samples < learnSamples || b.playTs < b.burstEnd) && b.startBacklog()
+}
+
+// startBacklog reports whether the transmission began with a backlog:
+// its first packet was more than fallMinNs slower than the path since
+// (its sender held audio back and then sent it at once: a stalled
+// process, a clip sent faster than real time). See noShrink.
+func (b *Buffer) startBacklog() bool {
+	return b.txBase-b.est.baseline > fallMinNs
 }
 
 // learnSamples: see noShrink.
