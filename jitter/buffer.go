@@ -586,7 +586,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			// here): wait for the next packet instead of concealing past
 			// it, which would make it late, and the next, and so on for
 			// as long as the consumer stays ahead.
-			if d, ok := b.waitFor(n, samples, b.lastDur); ok {
+			if d, ok := b.waitFor(n, samples, b.lastDur, 0); ok {
 				return d, nil
 			}
 			if b.samplesToNs(b.concealRun+int64(chunk)) > int64(b.cfg.maxDelay) {
@@ -707,7 +707,11 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 		if !several && gap <= int64(b.maxFECSample) {
 			missDur = int(gap)
 		}
-		if d, ok := b.waitFor(n, samples, missDur); ok {
+		extra := int64(0)
+		if b.cfg.timeStretch {
+			extra = waitExtraNs
+		}
+		if d, ok := b.waitFor(n, samples, missDur, extra); ok {
 			// The first missing packet is not due yet: the consumer has
 			// come to it before the target delay says it may be late.
 			// Wait for it as when nothing is queued, rather than
@@ -754,6 +758,23 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 	return Decision{Action: Silence, Samples: samples}, ErrEmpty
 }
 
+// waitExtraNs: with time-stretching, a missing packet whose successor is
+// queued is waited for up to this long past its deadline (the target
+// delay) before it is recovered from the successor's FEC data or
+// concealed; the delay the wait adds is squeezed back out of the audio
+// after it. On a network whose jitter comes in correlated bursts (issue
+// 3's mobile preset), a packet overtaken by its successor often comes a
+// few ms after its deadline: it was replaced by the FEC copy and lost as
+// late. With the wait (and lateBudget 0.8 %, which the fewer late losses
+// allow), mobile meets late-loss ≤ 1 % at ≤ 1.15 × the ideal delay on all
+// 48 seeds of TestGoals12 (worst 0.92 %, 1.136 ×; before 1.10 %, 1.154 ×,
+// seeds 1, 19 and 31 missed) and on 47 of the 48 unseen seeds 49-96 (was
+// 43); Wi-Fi's worst 1.134 × → 1.118 ×. 2.5 ms was too little (seeds 19
+// and 31 still over 1 %); 5 to 15 ms gave the same table. Without
+// time-stretching the wait would stay in the delay until a frame could
+// be dropped, so the buffer waits only until the deadline there.
+const waitExtraNs = int64(5 * time.Millisecond)
+
 // Late-loss feedback: the target follows the late-loss the network
 // actually causes, by a margin in delay on top of the jitter quantile
 // (estimator.margin, a share of it). Every packet lost late raises the
@@ -772,7 +793,8 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 // took the target below the bursts for good (8 % of the audio
 // concealed).
 //
-// The budget is below the 1 % of the goals because a trace's late-loss
+// The budget (0.8 %; 0.7 % before waitExtraNs) is below the 1 % of the
+// goals because a trace's late-loss
 // is the sum of a few tail episodes (mobile: about 10 in a minute), and
 // varies by a third from one minute to the next at the same settings.
 //
@@ -783,7 +805,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 // × the ideal delay at 0.87 % late-loss), while in a dense tail it
 // hardly moves.
 const (
-	lateBudget    = 0.007
+	lateBudget    = 0.008
 	lateStep      = 0.02
 	lateMarginMin = 0.0
 	lateMarginMax = 0.5
@@ -815,14 +837,14 @@ func (b *Buffer) noteLate(late bool) {
 // for it, recovered (as NetEq decodes a packet's FEC copy only once its
 // timestamp is due and the packet itself has not arrived). ok is false
 // when there is nothing to wait for.
-func (b *Buffer) waitFor(now int64, samples, dur int) (d Decision, ok bool) {
+func (b *Buffer) waitFor(now int64, samples, dur int, extra int64) (d Decision, ok bool) {
 	cur, have := b.currentDelay(now)
 	if !have {
 		return Decision{}, false
 	}
 	q := int64(b.quantum)
 	chunk := min(int64(b.roundChunk(int64(samples))), int64(b.maxFECSample))
-	k := min(chunk, b.nsToSamples(b.targetNs(dur)-cur)/q*q)
+	k := min(chunk, b.nsToSamples(b.targetNs(dur)+extra-cur)/q*q)
 	if k <= 0 {
 		return Decision{}, false
 	}

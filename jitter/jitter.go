@@ -318,6 +318,10 @@ func WithQuietDrops(on bool) Option { return func(c *config) { c.quietDrops = on
 // delay grows) rather than lost. Without
 // pause hints, after an outage of up to 0.5 s the buffer resumes from the
 // last 200 ms of the burst that ends it, and squeezes that delay back.
+// A missing packet whose successor is queued is waited for up to 5 ms
+// past its deadline before it is recovered from the successor's FEC data
+// or concealed (a packet overtaken by its successor often comes just
+// after it); the delay that adds is squeezed back.
 func WithTimeStretch(on bool) Option { return func(c *config) { c.timeStretch = on } }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).
@@ -349,7 +353,7 @@ func WithInitialDelay(d time.Duration) Option { return func(c *config) { c.initi
 // covers, in (0,1) (default 0.990). The target's jitter is that quantile
 // with a margin, from 0 to 50 % above it, that follows the packets
 // the buffer loses late: each one raises it by 2 %, each packet played
-// lowers it by 2 % of 0.7 %, so that over time 0.7 % of the packets come
+// lowers it by 2 % of 0.8 %, so that over time 0.8 % of the packets come
 // too late, whatever the shape of the network's tail. Packets of a stall
 // the buffer does not cover (see the package documentation) and packets
 // read late from the receiver's own backlog (Packet.Backlog) do not count.
