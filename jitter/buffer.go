@@ -63,6 +63,12 @@ type Buffer struct {
 	// txBase: the transit baseline when the newest transmission's first
 	// packet came (see noShrink).
 	txBase int64
+	// burstEnd: the end (timestamp) of the newest transmission's audio
+	// that came faster than the path before it, after a start with a
+	// backlog (see noShrink).
+	burstEnd int64
+	// txLastArr: the latest arrival of the newest transmission (ns).
+	txLastArr int64
 	// Time-stretching: the smoothed distance from the target (ns) and
 	// whether it has a value in this transmission.
 	tsmErr  float64
@@ -76,6 +82,12 @@ type Buffer struct {
 	quietRun int64 // samples of quiet audio played in a row
 	loudRun  int64 // samples of audio played since the last quiet frame
 	noResume bool  // hinted: the current concealment run is not resumed from
+
+	// The transmission being played: how much of its audio has been
+	// played (samples), and whether any of it was speech (hinted: a
+	// packet played was not quiet). See startStall.
+	txPlayed int64
+	txHeard  bool
 }
 
 // New returns an idle buffer configured by opts.
@@ -282,6 +294,7 @@ func (b *Buffer) Push(p Packet) {
 	}
 
 	var cluster int64
+	base, hadBase := b.est.baseline, b.est.haveBase
 	if !p.Backlog || !b.est.haveBase {
 		// (A backlog packet still gives a new transmission its baseline;
 		// the next packets lower it if it was late.)
@@ -289,6 +302,16 @@ func (b *Buffer) Push(p Packet) {
 	}
 	if newTx {
 		b.txBase = b.est.baseline
+		b.burstEnd = 0
+	} else if hadBase && b.est.baseline < base && b.startBacklog() && dur > 0 && arr-b.txLastArr < b.samplesToNs(int64(dur))/2 {
+		// Faster than any packet before it, and than real time: the
+		// sender is catching up with the audio it held back at the
+		// start (see noShrink).
+		b.burstEnd = max(b.burstEnd, ts+int64(dur))
+	}
+	b.txLastArr = max(b.txLastArr, arr)
+	if newTx {
+		b.txLastArr = arr
 	}
 
 	// Insert sorted by seq; most packets arrive in order and append.
@@ -362,8 +385,25 @@ func (b *Buffer) oldPath(now int64) bool {
 // audio for every burst after until it saw them recur: 59 packets lost
 // in the first 1.2 s. A start delay on an ordinary path (its first packet
 // a few ms slow) is still shed in the pause at the start.
+//
+// A transmission that began with a backlog (startBacklog: the sender held
+// its audio back and then sent it at once, a clip sent faster than real
+// time) is not brought down either while the audio of that catching up
+// is played (up to burstEnd): it is played at the delay it came with,
+// and the delay is shed after it, in pauses. The gateway's hub got a
+// 6.4 s clip in one burst (internal/gateway TestPCMPath): shedding it in
+// pauses compressed them (dropping until the target, every pause
+// removed) and squeezing the speech played it 25 % fast.
 func (b *Buffer) noShrink(now int64) bool {
-	return b.oldPath(now) || b.est.samples < learnSamples && b.txBase-b.est.baseline > fallMinNs
+	return b.oldPath(now) || (b.est.samples < learnSamples || b.playTs < b.burstEnd) && b.startBacklog()
+}
+
+// startBacklog reports whether the transmission began with a backlog:
+// its first packet was more than fallMinNs slower than the path since
+// (its sender held audio back and then sent it at once: a stalled
+// process, a clip sent faster than real time). See noShrink.
+func (b *Buffer) startBacklog() bool {
+	return b.txBase-b.est.baseline > fallMinNs
 }
 
 // learnSamples: see noShrink.
@@ -483,6 +523,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			b.sinceShrink = 0
 			b.tsmHave = false
 			b.tsmResumedNs = 0
+			b.txPlayed, b.txHeard = 0, false
 			// A transmission begins in a pause.
 			b.quiet, b.quietRun, b.loudRun = true, b.pauseSamples(), 0
 		}
@@ -492,6 +533,19 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			h := &b.q[0]
 			if b.concealRun > 0 && h.ts >= b.lastEnd && h.epoch == b.playEpoch && !b.noResume &&
 				b.samplesToNs(b.concealRun) <= min(int64(b.cfg.maxDelay), int64(b.cfg.maxConceal)) {
+				b.playTs = h.ts
+				b.concealRun = 0
+				b.stats.Resumed++
+				b.tsmResumedNs = tsmAfterResumeNs
+				break
+			}
+			if b.concealRun > 0 && h.ts >= b.lastEnd && b.startStall() &&
+				b.samplesToNs(b.concealRun) <= int64(b.cfg.maxDelay) {
+				// The stall came at the start of the transmission,
+				// before any of its speech was heard: resume from the
+				// packets it held back, however long it was (up to
+				// the ceiling), so the first word is played late
+				// rather than lost (see startStall).
 				b.playTs = h.ts
 				b.concealRun = 0
 				b.stats.Resumed++
@@ -532,7 +586,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			// here): wait for the next packet instead of concealing past
 			// it, which would make it late, and the next, and so on for
 			// as long as the consumer stays ahead.
-			if d, ok := b.waitFor(n, samples, b.lastDur); ok {
+			if d, ok := b.waitFor(n, samples, b.lastDur, 0); ok {
 				return d, nil
 			}
 			if b.samplesToNs(b.concealRun+int64(chunk)) > int64(b.cfg.maxDelay) {
@@ -568,9 +622,17 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			}
 			if haveCur && !b.noShrink(n) && b.shouldShrink(cur, dur) {
 				e := b.pop()
-				b.stats.Dropped++
 				b.sinceShrink = 0
 				b.advancePlayed(e, dur)
+				if b.cfg.quietDrops && b.inPause() {
+					// Dropped only where quiet (WithQuietDrops).
+					b.stats.Played++
+					b.stats.SkippedSamples += uint64(dur)
+					b.lastDur = dur
+					b.concealRun = 0
+					return Decision{Action: Play, Packet: e.p, Samples: 0, Skip: dur, Timestamp: uint32(e.ts)}, nil
+				}
+				b.stats.Dropped++
 				continue
 			}
 			skip, stretch := 0, 0
@@ -593,6 +655,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			b.stats.Played++
 			b.noteLate(false)
 			b.stats.PlayedSamples += uint64(dur - skip)
+			b.txPlayed += int64(dur)
 			b.stats.SkippedSamples += uint64(skip)
 			if haveCur {
 				b.delaySum += float64(cur - b.samplesToNs(int64(skip)))
@@ -644,7 +707,11 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 		if !several && gap <= int64(b.maxFECSample) {
 			missDur = int(gap)
 		}
-		if d, ok := b.waitFor(n, samples, missDur); ok {
+		extra := int64(0)
+		if b.cfg.timeStretch {
+			extra = waitExtraNs
+		}
+		if d, ok := b.waitFor(n, samples, missDur, extra); ok {
 			// The first missing packet is not due yet: the consumer has
 			// come to it before the target delay says it may be late.
 			// Wait for it as when nothing is queued, rather than
@@ -691,6 +758,23 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 	return Decision{Action: Silence, Samples: samples}, ErrEmpty
 }
 
+// waitExtraNs: with time-stretching, a missing packet whose successor is
+// queued is waited for up to this long past its deadline (the target
+// delay) before it is recovered from the successor's FEC data or
+// concealed; the delay the wait adds is squeezed back out of the audio
+// after it. On a network whose jitter comes in correlated bursts (issue
+// 3's mobile preset), a packet overtaken by its successor often comes a
+// few ms after its deadline: it was replaced by the FEC copy and lost as
+// late. With the wait (and lateBudget 0.8 %, which the fewer late losses
+// allow), mobile meets late-loss ≤ 1 % at ≤ 1.15 × the ideal delay on all
+// 48 seeds of TestGoals12 (worst 0.92 %, 1.136 ×; before 1.10 %, 1.154 ×,
+// seeds 1, 19 and 31 missed) and on 47 of the 48 unseen seeds 49-96 (was
+// 43); Wi-Fi's worst 1.134 × → 1.118 ×. 2.5 ms was too little (seeds 19
+// and 31 still over 1 %); 5 to 15 ms gave the same table. Without
+// time-stretching the wait would stay in the delay until a frame could
+// be dropped, so the buffer waits only until the deadline there.
+const waitExtraNs = int64(5 * time.Millisecond)
+
 // Late-loss feedback: the target follows the late-loss the network
 // actually causes, by a margin in delay on top of the jitter quantile
 // (estimator.margin, a share of it). Every packet lost late raises the
@@ -709,7 +793,8 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 // took the target below the bursts for good (8 % of the audio
 // concealed).
 //
-// The budget is below the 1 % of the goals because a trace's late-loss
+// The budget (0.8 %; 0.7 % before waitExtraNs) is below the 1 % of the
+// goals because a trace's late-loss
 // is the sum of a few tail episodes (mobile: about 10 in a minute), and
 // varies by a third from one minute to the next at the same settings.
 //
@@ -720,7 +805,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 // × the ideal delay at 0.87 % late-loss), while in a dense tail it
 // hardly moves.
 const (
-	lateBudget    = 0.007
+	lateBudget    = 0.008
 	lateStep      = 0.02
 	lateMarginMin = 0.0
 	lateMarginMax = 0.5
@@ -752,14 +837,14 @@ func (b *Buffer) noteLate(late bool) {
 // for it, recovered (as NetEq decodes a packet's FEC copy only once its
 // timestamp is due and the packet itself has not arrived). ok is false
 // when there is nothing to wait for.
-func (b *Buffer) waitFor(now int64, samples, dur int) (d Decision, ok bool) {
+func (b *Buffer) waitFor(now int64, samples, dur int, extra int64) (d Decision, ok bool) {
 	cur, have := b.currentDelay(now)
 	if !have {
 		return Decision{}, false
 	}
 	q := int64(b.quantum)
 	chunk := min(int64(b.roundChunk(int64(samples))), int64(b.maxFECSample))
-	k := min(chunk, b.nsToSamples(b.targetNs(dur)-cur)/q*q)
+	k := min(chunk, b.nsToSamples(b.targetNs(dur)+extra-cur)/q*q)
 	if k <= 0 {
 		return Decision{}, false
 	}
@@ -1048,8 +1133,29 @@ func (b *Buffer) SetQuiet(quiet bool) {
 	} else {
 		b.quietRun = 0
 		b.loudRun += d
+		b.txHeard = true
 	}
 }
+
+// startStall reports whether a stall now would be at the start of the
+// transmission being played: less than startResumeNs of it has been
+// played, or (with pause hints) none of what was played was speech. The
+// packets such a stall held back are resumed from, however long it was,
+// rather than dropped as late: the listener has heard nothing of the
+// speech yet, so playing all of it later costs only delay, which is shed
+// afterwards in pauses, where dropping the stall's packets would lose the
+// start of the speech. A sender whose process stalls after its first
+// packet and then sends what it owes at once (voicefile.Send catching up;
+// the relay's echo test replays that pace) had the first word of its
+// transmission dropped (TestEchoVerb at load 16, internal/playout's
+// TestStalledStartPlaysTheFirstWord). A stall later in the speech still
+// costs its own audio (see WithMaxConceal).
+func (b *Buffer) startStall() bool {
+	return b.samplesToNs(b.txPlayed) <= startResumeNs || b.hinted && !b.txHeard
+}
+
+// startResumeNs: see startStall.
+const startResumeNs = int64(200 * time.Millisecond)
 
 // pauseSamples is how much quiet audio makes a pause (minPauseNs, at least
 // one frame).

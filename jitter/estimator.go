@@ -53,10 +53,14 @@ import "math"
 // between them, then it falls back to the base target, which has followed
 // the network all along.
 //
-// Spikes are told apart after the first spikeWarmup samples, with the
+// Spikes are told apart from the second sample on (spikeWarmup), with the
 // threshold relative to at least warmupTargetNs for the first 50: a stall
 // in the first second of a transmission (when a busy machine is busiest,
-// starting processes) is a spike as much as a later one.
+// starting processes) is a spike as much as a later one, also one right
+// after the first packet (a sender whose process stalled after sending
+// it; from the 5th sample on, as before, the 470 ms such a stall held
+// back was learned as jitter: the target, and the delay, stayed that
+// much higher for the 20 s memory).
 type estimator struct {
 	bucketNs int64
 	buckets  []float64
@@ -146,10 +150,11 @@ const (
 	baselineBlocks = 4
 	frame20ms      = 20e6
 
-	// spikeWarmup samples are learned before spikes are told apart; for
+	// spikeWarmup samples are learned before spikes are told apart (a
+	// jitter is measured against the first); for
 	// the first 50, the spike threshold is relative to at least
 	// warmupTargetNs.
-	spikeWarmup    = 5
+	spikeWarmup    = 1
 	warmupTargetNs = 60e6
 
 	// burstLeadNs: samples above the target learned this long before a

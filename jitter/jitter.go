@@ -42,7 +42,12 @@
 // concealing with nothing else to play, it resumes from it (the delay grows
 // instead of audio being lost). After a longer stall (beyond WithMaxConceal)
 // it does not resume: the stuck packets are late and playout continues at
-// the delay it had, so a stall costs its own audio but no latency.
+// the delay it had, so a stall costs its own audio but no latency. A stall
+// at the start of a transmission, before any of its speech was heard
+// (less than 200 ms of it played, or with pause hints nothing but quiet),
+// is resumed from however long it was, up to WithMaxDelay: the start of
+// the speech is played late rather than lost, and the delay that adds is
+// shed afterwards.
 //
 // Below target it inserts concealment before a packet (stretch). Above
 // target it shrinks for free where it can: in pauses (timestamp gaps
@@ -163,9 +168,10 @@ type Decision struct {
 	// Conceal and FEC always cover a multiple of 2.5 ms. With Skip, Samples
 	// is the packet's duration less Skip.
 	Samples int
-	// Skip, for Play and only with WithPartialSkip, is how many samples the
-	// consumer may discard from the start of the decoded packet: the buffer
-	// shortens a pause by part of a frame. A consumer should discard only
+	// Skip, for Play and only with WithPartialSkip or WithQuietDrops, is
+	// how many samples the consumer may discard from the start of the
+	// decoded packet: the buffer shortens a pause by part of a frame, or
+	// (WithQuietDrops) by a whole one. A consumer should discard only
 	// the quiet lead of it, so that a sound starting in the packet is kept;
 	// the buffer measures its delay from when the consumer asks next, so it
 	// sees what was kept (SkippedSamples counts what it allowed).
@@ -272,6 +278,7 @@ type config struct {
 	maxPackets   int
 	pauseWait    time.Duration
 	partialSkip  bool
+	quietDrops   bool
 	timeStretch  bool
 }
 
@@ -282,6 +289,19 @@ type config struct {
 // packets: the delay settles within a few milliseconds of the target rather
 // than anywhere up to a packet above it (20 ms with 20 ms packets).
 func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = on } }
+
+// WithQuietDrops says the consumer decodes every packet it is given with
+// Play and honours Decision.Skip by discarding only the quiet lead of the
+// skippable part (as internal/playout's mixer does). A packet the buffer
+// drops in a pause (see Buffer.SetQuiet) to bring its delay down is then
+// returned with Play and Skip covering all of it instead of being dropped
+// unheard: a pause's hint is about the audio already played, and a drop
+// can fall on the first sound after it (the first word of a transmission
+// whose start backlog is being shed). The consumer keeps that sound and
+// what follows, and the buffer measures what was kept the next time it is
+// asked. Such packets count in Stats.Played and, as an upper bound, in
+// SkippedSamples, not in Dropped.
+func WithQuietDrops(on bool) Option { return func(c *config) { c.quietDrops = on } }
 
 // WithTimeStretch says the consumer honours Decision.Stretch: it
 // lengthens or shortens played audio by time-scale modification, as WebRTC
@@ -298,6 +318,10 @@ func WithPartialSkip(on bool) Option { return func(c *config) { c.partialSkip = 
 // delay grows) rather than lost. Without
 // pause hints, after an outage of up to 0.5 s the buffer resumes from the
 // last 200 ms of the burst that ends it, and squeezes that delay back.
+// A missing packet whose successor is queued is waited for up to 5 ms
+// past its deadline before it is recovered from the successor's FEC data
+// or concealed (a packet overtaken by its successor often comes just
+// after it); the delay that adds is squeezed back.
 func WithTimeStretch(on bool) Option { return func(c *config) { c.timeStretch = on } }
 
 // WithClockRate sets the timestamp clock rate in Hz (default 48000).
@@ -329,7 +353,7 @@ func WithInitialDelay(d time.Duration) Option { return func(c *config) { c.initi
 // covers, in (0,1) (default 0.990). The target's jitter is that quantile
 // with a margin, from 0 to 50 % above it, that follows the packets
 // the buffer loses late: each one raises it by 2 %, each packet played
-// lowers it by 2 % of 0.7 %, so that over time 0.7 % of the packets come
+// lowers it by 2 % of 0.8 %, so that over time 0.8 % of the packets come
 // too late, whatever the shape of the network's tail. Packets of a stall
 // the buffer does not cover (see the package documentation) and packets
 // read late from the receiver's own backlog (Packet.Backlog) do not count.

@@ -48,7 +48,11 @@ func TestKindsThroughMixer(t *testing.T) {
 		if k.Name == "bursty-sender" && late[1]+dropped > 0 {
 			t.Errorf("%s: with time-stretching %d packets late and %d dropped, want none", k.Name, late[1], dropped)
 		}
-		if late[1] > late[0] || concealed[1] > concealed[0] {
+		// Concealment within one 20 ms packet of it: with the mixer's
+		// quiet drops (jitter.WithQuietDrops) the drift trace without
+		// time-stretching conceals 960 samples in 30 s, with it 1080
+		// (where a dropped packet's sound is now kept, the two differ).
+		if late[1] > late[0] || concealed[1] > concealed[0]+960 {
 			t.Errorf("%s: with time-stretching %d late and %d samples concealed, without %d and %d", k.Name, late[1], concealed[1], late[0], concealed[0])
 		}
 	}

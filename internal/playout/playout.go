@@ -44,8 +44,10 @@ type Config struct {
 	// carries in-band FEC data (so a loss before a packet without it is
 	// concealed and counted as such, not as FEC-recovered).
 	// jitter.WithFECProbe(nil) assumes every packet does. The mixer honours
-	// Decision.Skip (it drops the quiet lead of what may be skipped), so
-	// jitter.WithPartialSkip(true) may be given; it is not on by default:
+	// Decision.Skip (it drops the quiet lead of what may be skipped), and
+	// gives jitter.WithQuietDrops(true): a packet dropped in a pause is
+	// decoded, and a sound starting in it is kept. jitter.WithPartialSkip(true)
+	// may be given; it is not on by default:
 	// with a sound card whose callbacks come in bursts (miniaudio's null
 	// backend) it took away the slack that hid them, and hundreds of
 	// packets a minute came due before they arrived, because the buffer's
@@ -184,7 +186,7 @@ func (m *Mixer) Push(talkerID uint32, p jitter.Packet) {
 			m.log.Error("cannot create an audio decoder for a talker; their voice is dropped", "talker", talkerID, "err", err)
 			return
 		}
-		opts := []jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC)}
+		opts := []jitter.Option{jitter.WithDurationFunc(codec.PacketSamples), jitter.WithFECProbe(codec.HasFEC), jitter.WithQuietDrops(true)}
 		if !m.cfg.NoTimeStretch {
 			opts = append(opts, jitter.WithTimeStretch(true))
 		}
