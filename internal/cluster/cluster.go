@@ -492,7 +492,7 @@ func splitListen(s string) (string, int, error) {
 }
 
 // natsLog passes the embedded server's warnings and errors to the relay's
-// log (its notices at debug level, but routes made and closed at info).
+// log (its notices at debug level, but routes closed at info).
 // Warnings that are expected are logged at debug or info level: the
 // routes' certificate chain is not verified because the peer's
 // certificate is pinned instead (Keys.routeTLS), and peers that are not
@@ -501,9 +501,10 @@ type natsLog struct{ l *slog.Logger }
 
 func (n *natsLog) Noticef(f string, a ...any) {
 	msg := fmt.Sprintf(f, a...)
-	if strings.Contains(msg, "Route connection created") || strings.Contains(msg, "Router connection closed") {
-		// Routes to the other relays coming and going: an operator
-		// wants to see those (and why a route closed).
+	if strings.Contains(msg, "Router connection closed") && !strings.Contains(msg, "Duplicate Route") && !strings.Contains(msg, "Client Closed") {
+		// A route to another relay closed, and why (not the duplicates
+		// closed while the relays connect to each other): an operator
+		// wants to see that.
 		n.l.Info("nats: " + msg)
 		return
 	}
@@ -1392,6 +1393,15 @@ func (c *Cluster) onEvent(m *nats.Msg) {
 // acquireMax bounds AcquireFloor when its context has no deadline.
 const acquireMax = 10 * time.Second
 
+// acquireAttempt bounds each question AcquireFloor asks JetStream; it asks
+// again while its context lasts. A relay whose machine vanished keeps its
+// routes (and so its interest in the bucket's subjects) for 2-3 s: a
+// question that goes to it is never answered, and waiting the whole
+// context for it refused the press even though a new leader answered a
+// moment later. A JetStream round trip takes a few milliseconds on a LAN
+// and up to about 125 ms on a busy 2-core machine (BENCHMARKS.md).
+const acquireAttempt = 250 * time.Millisecond
+
 // AcquireFloor tries to take key for l with compare-and-set. ok is true
 // when l holds it now (renewed by this relay until ReleaseFloor); else cur
 // is who holds it. err is ErrNotReady (wrapped) when the cluster cannot
@@ -1430,12 +1440,15 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			case <-time.After(time.Duration(try) * time.Millisecond):
 			}
 		}
-		rev, err := box.kv.Create(ctx, key, val)
+		// Update at revision 0 creates the key only when it has no value
+		// and no delete marker: unlike Create it asks nothing more when
+		// the key is held (Create then reads the key, a second question
+		// that may go unanswered); a delete marker is handled below.
+		actx, acancel := context.WithTimeout(ctx, acquireAttempt)
+		rev, err := box.kv.Update(actx, key, val, 0)
+		acancel()
 		if err == nil {
-			c.mu.Lock()
-			c.held[key] = &heldLease{rev: rev, val: val, renewed: time.Now()}
-			c.mu.Unlock()
-			c.st.acquired.Add(1)
+			c.took(key, rev, val)
 			return l, true, nil
 		}
 		if !keyExists(err) {
@@ -1450,9 +1463,24 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			try = 0
 			continue
 		}
-		e, gerr := box.kv.Get(ctx, key)
+		actx, acancel = context.WithTimeout(ctx, acquireAttempt)
+		e, gerr := box.kv.Get(actx, key)
+		unanswered := actx.Err() != nil
+		acancel()
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted) {
-			continue // freed meanwhile
+			// Free (a delete marker, or freed meanwhile): Create takes
+			// a key over its delete marker.
+			actx, acancel = context.WithTimeout(ctx, acquireAttempt)
+			rev, err := box.kv.Create(actx, key, val)
+			acancel()
+			if err == nil {
+				c.took(key, rev, val)
+				return l, true, nil
+			}
+			continue
+		}
+		if gerr != nil && unanswered && ctx.Err() == nil {
+			continue // no answer in time: asked again
 		}
 		if gerr != nil {
 			c.st.acquireErr.Add(1)
@@ -1484,7 +1512,11 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			c.mu.Unlock()
 			if !mine {
 				// A lease of ours this relay no longer holds (its
-				// release failed): delete it and try again.
+				// release failed, or an Update whose answer did not
+				// come in time went through): delete it, at its
+				// revision, and try again. (Not taken as granted: a
+				// replica behind may show a lease of ours from an
+				// earlier press that another relay has replaced.)
 				box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 				continue
 			}
@@ -1514,6 +1546,15 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 	}
 	c.st.refused.Add(1)
 	return Lease{Name: "someone"}, false, nil
+}
+
+// took records that this relay holds key at revision rev with value val
+// (renewed by renewLoop from now on).
+func (c *Cluster) took(key string, rev uint64, val []byte) {
+	c.mu.Lock()
+	c.held[key] = &heldLease{rev: rev, val: val, renewed: time.Now()}
+	c.mu.Unlock()
+	c.st.acquired.Add(1)
 }
 
 // keyExists reports whether a Create failed because the key has a value:
