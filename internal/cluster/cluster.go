@@ -1609,8 +1609,22 @@ func (c *Cluster) ReleaseFloor(key string) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.released = true
-		if err := box.kv.Delete(ctx, key, jetstream.LastRevision(h.rev)); err != nil {
-			c.log.Warn("cluster: releasing a floor failed; the other relays show it held until its lease runs out", "key", key, "lease", c.cfg.LeaseTTL, "err", err)
+		// Asked again when unanswered (acquireAttempt: a question that
+		// went to a relay whose machine vanished is never answered);
+		// a "wrong last sequence" after that means an earlier delete
+		// went through (or the lease ran out and was taken since).
+		for try := 0; ; try++ {
+			actx, acancel := context.WithTimeout(ctx, acquireAttempt)
+			err := box.kv.Delete(actx, key, jetstream.LastRevision(h.rev))
+			unanswered := actx.Err() != nil
+			acancel()
+			if err == nil || try > 0 && keyExists(err) {
+				return
+			}
+			if !unanswered || ctx.Err() != nil {
+				c.log.Warn("cluster: releasing a floor failed; the other relays show it held until its lease runs out", "key", key, "lease", c.cfg.LeaseTTL, "err", err)
+				return
+			}
 		}
 	}()
 }
