@@ -1517,7 +1517,7 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 				// revision, and try again. (Not taken as granted: a
 				// replica behind may show a lease of ours from an
 				// earlier press that another relay has replaced.)
-				box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+				c.deleteAt(ctx, box.kv, key, e.Revision())
 				continue
 			}
 		}
@@ -1538,7 +1538,7 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 		if dead {
 			// Held at a relay that died: its lease has not run out yet,
 			// but nobody will renew it.
-			box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+			c.deleteAt(ctx, box.kv, key, e.Revision())
 			continue
 		}
 		c.st.refused.Add(1)
@@ -1546,6 +1546,15 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 	}
 	c.st.refused.Add(1)
 	return Lease{Name: "someone"}, false, nil
+}
+
+// deleteAt deletes key at revision rev (if it is still there), asking
+// for at most acquireAttempt; AcquireFloor asks the key again after it
+// either way, so an unanswered delete only costs that wait.
+func (c *Cluster) deleteAt(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64) {
+	actx, cancel := context.WithTimeout(ctx, acquireAttempt)
+	defer cancel()
+	kv.Delete(actx, key, jetstream.LastRevision(rev))
 }
 
 // took records that this relay holds key at revision rev with value val
