@@ -20,7 +20,9 @@
 //   - Presence: each relay puts its own sessions under its node name in a
 //     second bucket (max age RosterTTL, renewed every RosterTTL/3); the
 //     others watch it. A relay that dies disappears when it is counted
-//     dead: no heartbeat (hark.NAME.alive, core NATS) for PeerTimeout.
+//     dead: no heartbeat (hark.NAME.alive, core NATS) and nothing on its
+//     routes for PeerTimeout. Any relay seen (heartbeat, presence, floor
+//     lease, route) is tracked, so it can be counted dead.
 //   - Events (texts, rings, kicks, replaced logins, talkers in open
 //     channels): hark.NAME.events, JSON with the proto message inside.
 //   - Open-mode name probes: hark.NAME.probe.NODE (is your session of this
@@ -98,11 +100,12 @@ type Config struct {
 	// is counted dead (PeerTimeout).
 	LeaseTTL, RosterTTL time.Duration
 	// PeerTimeout is how long another relay may stay silent before it
-	// counts as dead when its route is down too (its program died): its
+	// counts as dead when nothing came on its routes either for as long
+	// (its program died, or its machine or network vanished): its
 	// sessions leave the presence and its floors are free (default 1 s;
-	// with its route up, 3 × PeerTimeout: see expirePeers). Every relay
-	// says it is alive on core NATS every PeerTimeout/5, so this does not
-	// wait for JetStream.
+	// while its routes still bring messages, 3 × PeerTimeout: see
+	// expirePeers). Every relay says it is alive on core NATS every
+	// PeerTimeout/5, so this does not wait for JetStream.
 	PeerTimeout time.Duration
 	// ReadyTimeout bounds how long New waits for the embedded server to
 	// accept connections (default 10 s).
@@ -243,17 +246,26 @@ type heldLease struct {
 	val      []byte
 }
 
-// peer is another relay. seen is when it last said it was alive (core
-// NATS heartbeat or presence update); goneAt when it was counted dead.
+// peer is another relay, known from any sign of it: its heartbeat, its
+// presence, a floor lease it holds or a NATS route to it. seen is when it
+// last said it was alive (core NATS heartbeat or presence update); goneAt
+// when it was counted dead. routeIn is how many messages this relay's
+// server had received on its routes to it (summed over the route pool)
+// when last looked at, routeHeard when that count last grew (or its route
+// appeared): a relay whose machine vanished keeps its routes up for
+// seconds but sends nothing on them.
 type peer struct {
-	seen     time.Time
-	goneAt   time.Time
-	rtt      time.Duration
-	up       bool
-	users    int
-	gone     bool
-	reviving bool   // a revive is under way
-	rev      uint64 // revision of the roster entry applied
+	seen       time.Time
+	goneAt     time.Time
+	routeHeard time.Time
+	routeIn    int64
+	rtt        time.Duration
+	up         bool
+	users      int
+	gone       bool
+	reviving   bool          // a revive is under way
+	rev        uint64        // revision of the roster entry applied
+	died       chan struct{} // closed when it is counted dead (replaced when it is back)
 }
 
 type stats struct {
@@ -480,13 +492,24 @@ func splitListen(s string) (string, int, error) {
 }
 
 // natsLog passes the embedded server's warnings and errors to the relay's
-// log (its notices at debug level). Warnings that are expected are logged
-// at debug or info level: the routes' certificate chain is not verified
-// because the peer's certificate is pinned instead (Keys.routeTLS), and
-// peers that are not up yet are retried.
+// log (its notices at debug level, but routes closed at info).
+// Warnings that are expected are logged at debug or info level: the
+// routes' certificate chain is not verified because the peer's
+// certificate is pinned instead (Keys.routeTLS), and peers that are not
+// up yet are retried.
 type natsLog struct{ l *slog.Logger }
 
-func (n *natsLog) Noticef(f string, a ...any) { n.l.Debug("nats: " + fmt.Sprintf(f, a...)) }
+func (n *natsLog) Noticef(f string, a ...any) {
+	msg := fmt.Sprintf(f, a...)
+	if strings.Contains(msg, "Router connection closed") && !strings.Contains(msg, "Duplicate Route") && !strings.Contains(msg, "Client Closed") {
+		// A route to another relay closed, and why (not the duplicates
+		// closed while the relays connect to each other): an operator
+		// wants to see that.
+		n.l.Info("nats: " + msg)
+		return
+	}
+	n.l.Debug("nats: " + msg)
+}
 func (n *natsLog) Warnf(f string, a ...any) {
 	msg := fmt.Sprintf(f, a...)
 	switch {
@@ -824,6 +847,13 @@ func (c *Cluster) onFloor(e jetstream.KeyValueEntry) {
 		}
 		c.mu.Lock()
 		p := c.peers[l.Node]
+		if p == nil && l.Node != "" {
+			// A floor held at a relay not heard of yet (it may have
+			// died before this relay saw it): tracked, so that it is
+			// counted dead after PeerTimeout of silence and the floor
+			// freed then rather than when its lease runs out.
+			p = c.newPeerLocked(l.Node, "a floor lease")
+		}
 		dead := p != nil && p.gone
 		c.mu.Unlock()
 		if dead {
@@ -923,11 +953,10 @@ func (c *Cluster) applyRoster(e jetstream.KeyValueEntry, alive bool) {
 		return
 	}
 	if p == nil {
-		p = &peer{}
-		c.peers[node] = p
-		c.log.Info("cluster: a relay joined", "peer", node)
+		p = c.newPeerLocked(node, "its presence")
 	} else if p.gone {
 		c.log.Info("cluster: a relay is back", "peer", node)
+		p.died = make(chan struct{})
 	}
 	p.seen, p.gone, p.users, p.rev = time.Now(), false, len(r.Users), e.Revision()
 	c.mu.Unlock()
@@ -935,8 +964,8 @@ func (c *Cluster) applyRoster(e jetstream.KeyValueEntry, alive bool) {
 }
 
 // revive fetches the roster of a relay counted dead that was heard from
-// again, and applies it: the relay is back without waiting for its next
-// roster renewal (RosterTTL/3).
+// again (or heard of for the first time), and applies it: the relay is
+// back without waiting for its next roster renewal (RosterTTL/3).
 func (c *Cluster) revive(node string) {
 	defer func() {
 		c.mu.Lock()
@@ -952,10 +981,37 @@ func (c *Cluster) revive(node string) {
 	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
 	defer cancel()
 	e, err := box.kv.Get(ctx, nodeKey(node))
-	if err != nil || c.ctx.Err() != nil {
+	if c.ctx.Err() != nil {
+		return
+	}
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		// Alive with no presence put yet (or none left): back, with
+		// no sessions, or its heartbeats would be ignored for good.
+		c.mu.Lock()
+		if p := c.peers[node]; p != nil && p.gone {
+			p.gone, p.seen, p.died = false, time.Now(), make(chan struct{})
+			c.log.Info("cluster: a relay is back (no sessions yet)", "peer", node)
+		}
+		c.mu.Unlock()
+		return
+	}
+	if err != nil {
 		return
 	}
 	c.applyRoster(e, true)
+}
+
+// newPeerLocked starts tracking relay node, seen now (c.mu held). Any
+// sign of a relay makes it tracked, not only its presence: a relay that
+// is not tracked is never counted dead, so its floor would stay held
+// until its lease ran out (LeaseTTL) when this relay had missed its
+// presence. how says how it was first seen, for the log.
+func (c *Cluster) newPeerLocked(node, how string) *peer {
+	now := time.Now()
+	p := &peer{seen: now, routeHeard: now, died: make(chan struct{})}
+	c.peers[node] = p
+	c.log.Info("cluster: a relay joined", "peer", node, "seen_by", how)
+	return p
 }
 
 func (c *Cluster) peerGone(node string) {
@@ -963,6 +1019,7 @@ func (c *Cluster) peerGone(node string) {
 	gone := false
 	if p := c.peers[node]; p != nil && !p.gone {
 		p.gone, p.up, p.users, p.goneAt = true, false, 0, time.Now()
+		close(p.died)
 		gone = true
 		c.log.Warn("cluster: a relay left or stopped answering; its sessions and floors are released", "peer", node)
 	}
@@ -1037,14 +1094,21 @@ func (c *Cluster) rosterLoop(kv jetstream.KeyValue) {
 // relay that led a bucket does not make the others look dead too; and
 // counts as dead the relays not heard of (expirePeers).
 func (c *Cluster) aliveLoop() {
-	t := time.NewTicker(c.cfg.PeerTimeout / 5)
+	iv := c.cfg.PeerTimeout / 5
+	t := time.NewTicker(iv)
 	defer t.Stop()
 	subj, me := c.prefix+"alive", []byte(c.cfg.Node)
+	last := time.Now()
 	for {
 		if err := c.nc.Publish(subj, me); err != nil && c.ctx.Err() == nil {
 			c.st.publishErr.Add(1)
 		}
-		c.expirePeers()
+		// A tick that comes late: this process did not run for a
+		// while, and what the other relays sent meanwhile may not be
+		// read yet.
+		now := time.Now()
+		c.expirePeers(now.Sub(last) > 2*iv)
+		last = now
 		select {
 		case <-c.ctx.Done():
 			return
@@ -1054,7 +1118,8 @@ func (c *Cluster) aliveLoop() {
 }
 
 // onAlive notes another relay's heartbeat. A relay counted dead that is
-// heard again comes back with its sessions (revive).
+// heard again comes back with its sessions (revive); one not known yet is
+// tracked from now on and its sessions fetched the same way.
 func (c *Cluster) onAlive(m *nats.Msg) {
 	node := string(m.Data)
 	if node == c.cfg.Node {
@@ -1062,10 +1127,17 @@ func (c *Cluster) onAlive(m *nats.Msg) {
 	}
 	c.mu.Lock()
 	p := c.peers[node]
-	if p != nil && !p.gone {
+	back := false
+	if p == nil {
+		// Heard before its presence was seen (or this relay's watch
+		// missed it): tracked from now on, and its presence fetched.
+		p = c.newPeerLocked(node, "its heartbeat")
+		back = c.ctx.Err() == nil
+	} else if !p.gone {
 		p.seen = time.Now()
+	} else {
+		back = !p.reviving && c.ctx.Err() == nil
 	}
-	back := p != nil && p.gone && !p.reviving && c.ctx.Err() == nil
 	if back {
 		p.reviving = true
 	}
@@ -1076,32 +1148,40 @@ func (c *Cluster) onAlive(m *nats.Msg) {
 }
 
 // expirePeers counts as dead the relays not heard of (heartbeat or
-// presence) for PeerTimeout whose route is down — a relay whose program
-// died: its machine closed the route's TCP connection at once — and those
-// not heard of for slowPeerFactor × PeerTimeout whatever their route (a
-// hung relay, a machine gone without a word: the route's own pings take
-// seconds). A relay whose route is up and whose heartbeats are late is
-// most likely busy (a login storm on a small machine): counting it dead
-// would take its people off every presence list and put them back a
-// moment later. With an external NATS no route is known: PeerTimeout.
-func (c *Cluster) expirePeers() {
-	var silent []string
+// presence) for PeerTimeout that also sent nothing on their routes for
+// PeerTimeout, or have no route: a relay whose program died (its machine
+// closed the routes' TCP connections at once), or whose machine or
+// network vanished without a word (its routes stay up until the routes'
+// own pings give up, 2-3 s, but nothing comes on them: every relay's
+// server sends raft heartbeats or their answers every 100 ms, and every
+// relay its own heartbeat every PeerTimeout/5). A relay whose heartbeats
+// are late while its routes still bring messages is most likely busy (a
+// login storm on a small machine): counting it dead would take its
+// people off every presence list and put them back a moment later; it is
+// counted dead after slowPeerFactor × PeerTimeout. stalled: this relay
+// itself did not run for a while (its tick came late), so what came on
+// the routes meanwhile may be unread: the routes' silence is not trusted
+// on this call. With an external NATS no route is known: PeerTimeout.
+func (c *Cluster) expirePeers(stalled bool) {
 	now := time.Now()
-	c.mu.Lock()
-	for n, p := range c.peers {
-		if !p.gone && now.Sub(p.seen) > c.cfg.PeerTimeout {
-			silent = append(silent, n)
-		}
-	}
-	c.mu.Unlock()
-	if len(silent) == 0 {
-		return
-	}
-	routed := c.routedPeers()
+	routes := c.routeTraffic()
 	var gone []string
 	c.mu.Lock()
-	for _, n := range silent {
-		if p := c.peers[n]; p != nil && (!routed[n] || now.Sub(p.seen) > slowPeerFactor*c.cfg.PeerTimeout) {
+	for n, in := range routes {
+		if n == c.cfg.Node {
+			continue
+		}
+		p := c.peers[n]
+		if p == nil {
+			p = c.newPeerLocked(n, "a NATS route")
+		}
+		if in != p.routeIn {
+			p.routeIn, p.routeHeard = in, now
+		}
+	}
+	for n, p := range c.peers {
+		_, routed := routes[n]
+		if !p.gone && peerDead(p, now, c.cfg.PeerTimeout, routed, stalled) {
 			gone = append(gone, n)
 		}
 	}
@@ -1114,6 +1194,19 @@ func (c *Cluster) expirePeers() {
 		}
 		c.rosterMu.Unlock()
 	}
+}
+
+// peerDead is expirePeers' rule for a live peer p at now: silent for
+// timeout with no route, or with routes that brought nothing for timeout
+// either (not trusted when stalled), or silent for slowPeerFactor ×
+// timeout whatever its routes.
+func peerDead(p *peer, now time.Time, timeout time.Duration, routed, stalled bool) bool {
+	silent := now.Sub(p.seen)
+	if silent <= timeout {
+		return false
+	}
+	quiet := !routed || !stalled && now.Sub(p.routeHeard) > timeout
+	return quiet || silent > slowPeerFactor*timeout
 }
 
 // PeerDown reports whether node may be dead: counted dead, never heard of,
@@ -1134,19 +1227,24 @@ func (c *Cluster) PeerDown(node string) bool {
 	if down {
 		return true
 	}
-	if routed := c.routedPeers(); routed != nil && !routed[node] {
-		return true
+	if routes := c.routeTraffic(); routes != nil {
+		if _, ok := routes[node]; !ok {
+			return true
+		}
 	}
 	return false
 }
 
-// slowPeerFactor: a relay whose route is up is counted dead after this
-// many PeerTimeouts without a heartbeat.
+// slowPeerFactor: a relay whose routes still bring messages is counted
+// dead after this many PeerTimeouts without a heartbeat.
 const slowPeerFactor = 3
 
-// routedPeers returns the relays the embedded server has a route to, by
-// node name (nil with an external NATS).
-func (c *Cluster) routedPeers() map[string]bool {
+// routeTraffic returns, for each relay the embedded server has a route to
+// (by node name), how many messages its server has received on the
+// routes to it, summed over the route pool (nil with an external NATS).
+// The counts only grow while a route lives; one closed and made again
+// starts from 0, which is a change too.
+func (c *Cluster) routeTraffic() map[string]int64 {
 	if c.srv == nil {
 		return nil
 	}
@@ -1154,10 +1252,10 @@ func (c *Cluster) routedPeers() map[string]bool {
 	if err != nil {
 		return nil
 	}
-	m := map[string]bool{}
+	m := map[string]int64{}
 	for _, r := range rz.Routes {
 		if r.RemoteName != "" {
-			m[r.RemoteName] = true
+			m[r.RemoteName] += r.InMsgs
 		}
 	}
 	return m
@@ -1295,6 +1393,15 @@ func (c *Cluster) onEvent(m *nats.Msg) {
 // acquireMax bounds AcquireFloor when its context has no deadline.
 const acquireMax = 10 * time.Second
 
+// acquireAttempt bounds each question AcquireFloor asks JetStream; it asks
+// again while its context lasts. A relay whose machine vanished keeps its
+// routes (and so its interest in the bucket's subjects) for 2-3 s: a
+// question that goes to it is never answered, and waiting the whole
+// context for it refused the press even though a new leader answered a
+// moment later. A JetStream round trip takes a few milliseconds on a LAN
+// and up to about 125 ms on a busy 2-core machine (BENCHMARKS.md).
+const acquireAttempt = 250 * time.Millisecond
+
 // AcquireFloor tries to take key for l with compare-and-set. ok is true
 // when l holds it now (renewed by this relay until ReleaseFloor); else cur
 // is who holds it. err is ErrNotReady (wrapped) when the cluster cannot
@@ -1333,12 +1440,15 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			case <-time.After(time.Duration(try) * time.Millisecond):
 			}
 		}
-		rev, err := box.kv.Create(ctx, key, val)
+		// Update at revision 0 creates the key only when it has no value
+		// and no delete marker: unlike Create it asks nothing more when
+		// the key is held (Create then reads the key, a second question
+		// that may go unanswered); a delete marker is handled below.
+		actx, acancel := context.WithTimeout(ctx, acquireAttempt)
+		rev, err := box.kv.Update(actx, key, val, 0)
+		acancel()
 		if err == nil {
-			c.mu.Lock()
-			c.held[key] = &heldLease{rev: rev, val: val, renewed: time.Now()}
-			c.mu.Unlock()
-			c.st.acquired.Add(1)
+			c.took(key, rev, val)
 			return l, true, nil
 		}
 		if !keyExists(err) {
@@ -1353,9 +1463,24 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			try = 0
 			continue
 		}
-		e, gerr := box.kv.Get(ctx, key)
+		actx, acancel = context.WithTimeout(ctx, acquireAttempt)
+		e, gerr := box.kv.Get(actx, key)
+		unanswered := actx.Err() != nil
+		acancel()
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted) {
-			continue // freed meanwhile
+			// Free (a delete marker, or freed meanwhile): Create takes
+			// a key over its delete marker.
+			actx, acancel = context.WithTimeout(ctx, acquireAttempt)
+			rev, err := box.kv.Create(actx, key, val)
+			acancel()
+			if err == nil {
+				c.took(key, rev, val)
+				return l, true, nil
+			}
+			continue
+		}
+		if gerr != nil && unanswered && ctx.Err() == nil {
+			continue // no answer in time: asked again
 		}
 		if gerr != nil {
 			c.st.acquireErr.Add(1)
@@ -1387,8 +1512,12 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			c.mu.Unlock()
 			if !mine {
 				// A lease of ours this relay no longer holds (its
-				// release failed): delete it and try again.
-				box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+				// release failed, or an Update whose answer did not
+				// come in time went through): delete it, at its
+				// revision, and try again. (Not taken as granted: a
+				// replica behind may show a lease of ours from an
+				// earlier press that another relay has replaced.)
+				c.deleteAt(ctx, box.kv, key, e.Revision())
 				continue
 			}
 		}
@@ -1400,7 +1529,7 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 			// while this one still took the dead relay's talker for the
 			// holder (seen in TestClusterFailoverManyProcs: "busy: user00"
 			// 40 ms before this relay counted user00's relay dead).
-			c.expirePeers()
+			c.expirePeers(false)
 		}
 		c.mu.Lock()
 		p := c.peers[cur.Node]
@@ -1409,7 +1538,7 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 		if dead {
 			// Held at a relay that died: its lease has not run out yet,
 			// but nobody will renew it.
-			box.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+			c.deleteAt(ctx, box.kv, key, e.Revision())
 			continue
 		}
 		c.st.refused.Add(1)
@@ -1417,6 +1546,24 @@ func (c *Cluster) AcquireFloor(ctx context.Context, key string, l Lease) (cur Le
 	}
 	c.st.refused.Add(1)
 	return Lease{Name: "someone"}, false, nil
+}
+
+// deleteAt deletes key at revision rev (if it is still there), asking
+// for at most acquireAttempt; AcquireFloor asks the key again after it
+// either way, so an unanswered delete only costs that wait.
+func (c *Cluster) deleteAt(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64) {
+	actx, cancel := context.WithTimeout(ctx, acquireAttempt)
+	defer cancel()
+	kv.Delete(actx, key, jetstream.LastRevision(rev))
+}
+
+// took records that this relay holds key at revision rev with value val
+// (renewed by renewLoop from now on).
+func (c *Cluster) took(key string, rev uint64, val []byte) {
+	c.mu.Lock()
+	c.held[key] = &heldLease{rev: rev, val: val, renewed: time.Now()}
+	c.mu.Unlock()
+	c.st.acquired.Add(1)
 }
 
 // keyExists reports whether a Create failed because the key has a value:
@@ -1471,8 +1618,22 @@ func (c *Cluster) ReleaseFloor(key string) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.released = true
-		if err := box.kv.Delete(ctx, key, jetstream.LastRevision(h.rev)); err != nil {
-			c.log.Warn("cluster: releasing a floor failed; the other relays show it held until its lease runs out", "key", key, "lease", c.cfg.LeaseTTL, "err", err)
+		// Asked again when unanswered (acquireAttempt: a question that
+		// went to a relay whose machine vanished is never answered);
+		// a "wrong last sequence" after that means an earlier delete
+		// went through (or the lease ran out and was taken since).
+		for try := 0; ; try++ {
+			actx, acancel := context.WithTimeout(ctx, acquireAttempt)
+			err := box.kv.Delete(actx, key, jetstream.LastRevision(h.rev))
+			unanswered := actx.Err() != nil
+			acancel()
+			if err == nil || try > 0 && keyExists(err) {
+				return
+			}
+			if !unanswered || ctx.Err() != nil {
+				c.log.Warn("cluster: releasing a floor failed; the other relays show it held until its lease runs out", "key", key, "lease", c.cfg.LeaseTTL, "err", err)
+				return
+			}
 		}
 	}()
 }
@@ -1611,9 +1772,29 @@ func (c *Cluster) pingLoop() {
 
 // NameTaken asks relay node whether its session named name is alive. An
 // answer within timeout decides; a relay that does not answer (it died,
-// and its presence has not expired yet) leaves the name free.
+// and its presence has not expired yet) leaves the name free. The
+// question is given up as soon as node is counted dead: a relay whose
+// machine vanished keeps its routes up, so the question goes unanswered
+// until timeout, and every session coming from there would wait for it.
 func (c *Cluster) NameTaken(node, name string, timeout time.Duration) bool {
-	m, err := c.nc.Request(c.prefix+"probe."+node, []byte(name), timeout)
+	ctx, cancel := context.WithTimeout(c.ctx, timeout)
+	defer cancel()
+	c.mu.Lock()
+	var died chan struct{}
+	if p := c.peers[node]; p != nil {
+		died = p.died
+	}
+	c.mu.Unlock()
+	if died != nil {
+		go func() {
+			select {
+			case <-died:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	m, err := c.nc.RequestWithContext(ctx, c.prefix+"probe."+node, []byte(name))
 	if err != nil {
 		c.log.Info("cluster: the relay holding a name did not answer; the name is taken over", "peer", node, "user", name, "err", err)
 		return false

@@ -457,3 +457,74 @@ func TestClusterAcquireCountsSilentHolderDead(t *testing.T) {
 		t.Fatalf("press at A refused with %+v (%v) while the holder's relay is silent past its timeout", cur, err)
 	}
 }
+
+// A relay whose presence another relay never saw (here it never puts any)
+// is still counted dead there when it dies, and its floor is free there
+// at once: that relay tracks it from its heartbeats, its route and its
+// floor lease. Before, it was tracked only from its presence, so it was
+// never counted dead and its floor stayed held until its lease ran out
+// (here a minute, longer than the test waits).
+func TestClusterUnseenRelayCountedDead(t *testing.T) {
+	cs, rs := startThree(t, func(c *Config) {
+		c.Logger = slog.New(slog.DiscardHandler)
+		c.LeaseTTL = time.Minute
+	})
+	// Neither X (the one that dies) nor O (the observer) leads the floor
+	// bucket: X's death costs no election.
+	li := floorsLeader(t, cs)
+	names := []string{"a", "b", "c"}
+	xi, oi := (li+1)%3, (li+2)%3
+	x, o, ro := cs[xi], cs[oi], rs[oi]
+	cs[li].SetRoster([]proto.UserInfo{})
+	o.SetRoster([]proto.UserInfo{})
+	ro.waitFor(t, "O seeing the floor leader's presence", func() bool { _, ok := ro.roster[names[li]]; return ok })
+	key := FloorKey("lobby")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, ok, err := x.AcquireFloor(ctx, key, Lease{Session: 9, Name: "xavier"}); !ok || err != nil {
+		t.Fatalf("acquire at X: %v %v", ok, err)
+	}
+	ro.waitFor(t, "O seeing xavier on the floor", func() bool { return ro.floors[key] != nil })
+	ro.mu.Lock()
+	_, seen := ro.roster[names[xi]]
+	ro.mu.Unlock()
+	if seen {
+		t.Fatal("O was told X's presence, which X never put")
+	}
+	x.Kill()
+	ro.waitFor(t, "O counting X dead", func() bool { u, ok := ro.roster[names[xi]]; return ok && u == nil })
+	cur, ok, err := o.AcquireFloor(ctx, key, Lease{Session: 1, Name: "olga"})
+	if !ok || err != nil {
+		t.Fatalf("press at O after X died refused with %+v (%v)", cur, err)
+	}
+}
+
+// The rule that counts a silent relay dead: one whose heartbeats stopped
+// and that sent nothing on its routes for PeerTimeout is dead even with
+// its routes up (its machine vanished: the routes' own pings take 2-3 s
+// to close them); one whose routes still bring messages is busy, dead
+// only after slowPeerFactor × PeerTimeout; on a call that follows a stall
+// of this relay itself the routes' silence is not trusted.
+func TestPeerDeadRule(t *testing.T) {
+	to := time.Second
+	now := time.Now()
+	for _, tc := range []struct {
+		what               string
+		silent, routeQuiet time.Duration
+		routed, stalled    bool
+		want               bool
+	}{
+		{"heard lately", 500 * time.Millisecond, 2 * time.Second, true, false, false},
+		{"silent, no route (its program died)", 1100 * time.Millisecond, 0, false, false, true},
+		{"silent, routes up and quiet (its machine vanished)", 1100 * time.Millisecond, 1100 * time.Millisecond, true, false, true},
+		{"silent, routes up and bringing messages (busy)", 2 * time.Second, 100 * time.Millisecond, true, false, false},
+		{"silent for long, routes bringing messages", 3100 * time.Millisecond, 100 * time.Millisecond, true, false, true},
+		{"silent, routes quiet, but this relay stalled", 1100 * time.Millisecond, 1100 * time.Millisecond, true, true, false},
+		{"silent, no route, this relay stalled", 1100 * time.Millisecond, 0, false, true, true},
+	} {
+		p := &peer{seen: now.Add(-tc.silent), routeHeard: now.Add(-tc.routeQuiet)}
+		if got := peerDead(p, now, to, tc.routed, tc.stalled); got != tc.want {
+			t.Errorf("%s: dead %v, want %v", tc.what, got, tc.want)
+		}
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -257,6 +259,28 @@ func (s *session) waitOnline(t *testing.T, ctx context.Context, names ...string)
 	}
 }
 
+// waitOffline waits until s's roster (presence of the whole cluster) no
+// longer holds name.
+func (s *session) waitOffline(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for {
+		s.mu.Lock()
+		online := false
+		for _, u := range s.roster.Users() {
+			online = online || u.Name == name
+		}
+		s.mu.Unlock()
+		if !online {
+			return
+		}
+		select {
+		case <-s.presence:
+		case <-ctx.Done():
+			t.Fatalf("%s still sees %s online: %v", s.name, name, ctx.Err())
+		}
+	}
+}
+
 // waitNotTalking waits until s's relay says session id is not talking
 // (its roster: presence and Talking messages).
 func (s *session) waitNotTalking(t *testing.T, ctx context.Context, id uint32) {
@@ -307,13 +331,31 @@ func (s *session) waitText(t *testing.T, ctx context.Context, text string) {
 // client-library sessions on it (each given the three relays, A first),
 // A being the relay that leads the floor bucket (the worst case for the
 // floor) and one of its sessions holding the channel's floor. Every
-// session at A comes back at B or C by itself, in its channel; the floor A held is free at B (a listener there is told
-// the talker stopped, and its press is then granted); and nothing sent
-// after the failover is lost: every session hears all 50 frames of a
-// talker who moved from A, and a text from B. The times (kill to the loss
-// noticed, to connected again, to the floor free) are logged for
-// BENCHMARKS.md; the test asserts what happened, not how fast.
-func TestClusterFailoverManyProcs(t *testing.T) {
+// session at A comes back at B or C by itself, in its channel; the floor
+// A held is free at B (a listener there is told the talker stopped, and
+// its press is then granted); a session that could only use A is offline
+// at B and C; and nothing sent after the failover is lost: every session
+// hears all 50 frames of a talker who moved from A, and a text from B.
+// The times (kill to the loss noticed, to connected again, to the floor
+// free) are logged for BENCHMARKS.md; the test asserts what happened, not
+// how fast.
+func TestClusterFailoverManyProcs(t *testing.T) { failoverManyProcs(t, false) }
+
+// TestClusterVanishManyProcs: the same with relay A's machine vanishing
+// without a word instead: A's process is stopped (SIGSTOP: it keeps its
+// sockets open and answers nothing, no ICMP "port unreachable", its NATS
+// routes stay up until their pings give up) and killed at the end. Beyond
+// what TestClusterFailoverManyProcs asserts, B and C must count A dead
+// from its silence on every route, before those routes' own pings close
+// them (before, they waited for that, 2-3 s, or for 3 s of silence).
+func TestClusterVanishManyProcs(t *testing.T) { failoverManyProcs(t, true) }
+
+var (
+	reRelayDead   = regexp.MustCompile(`a relay left or stopped answering.* peer=(relay[a-z])\b`)
+	reRouteClosed = regexp.MustCompile(`Router connection closed.*Remote: (relay[a-z])\b`)
+)
+
+func failoverManyProcs(t *testing.T, vanish bool) {
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes")
 	}
@@ -322,6 +364,7 @@ func TestClusterFailoverManyProcs(t *testing.T) {
 	rs := startClusterRelays(t, ctx, 3)
 	li := floorLeader(t, ctx, rs)
 	a, b := rs[li], rs[(li+1)%3]
+	aName := fmt.Sprintf("relay%c", 'a'+li)
 	list := a.addr
 	for _, r := range rs {
 		if r != a {
@@ -334,6 +377,9 @@ func TestClusterFailoverManyProcs(t *testing.T) {
 		all = append(all, dialSession(t, ctx, list, a.fp, fmt.Sprintf("user%02d", i), "lobby"))
 	}
 	watcher := dialSession(t, ctx, b.addr, b.fp, "watcher", "lobby")
+	// A session that can only use relay A: its presence must leave the
+	// other relays when A dies.
+	stuck := dialSession(t, ctx, a.addr, a.fp, "stuck", "lobby")
 	// On a busy machine a login at A can time out and land at B: such a
 	// session loses nothing when A dies. The ones at A are watched (most
 	// of them, or the test says why).
@@ -348,7 +394,7 @@ func TestClusterFailoverManyProcs(t *testing.T) {
 	}
 	holder := atA[0]
 	holderID := holder.Welcome().Session
-	watcher.waitOnline(t, ctx, holder.name)
+	watcher.waitOnline(t, ctx, holder.name, stuck.name)
 	tx, err := holder.Talk(ctx)
 	if err != nil {
 		t.Fatalf("%s at relay A pressing: %v", holder.name, err)
@@ -362,9 +408,22 @@ func TestClusterFailoverManyProcs(t *testing.T) {
 			<-s.states
 		}
 	}
+	logFrom := make([]int, len(rs)) // each relay's log lines from the death on
+	for i, r := range rs {
+		logFrom[i] = len(r.output())
+	}
 
 	killed := time.Now()
-	if err := a.cmd.Process.Kill(); err != nil {
+	how := "killed (SIGKILL)"
+	if vanish {
+		how = "stopped (SIGSTOP: its machine vanished)"
+		if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		// Runs before the harness's SIGTERM, which a stopped process
+		// would not act on.
+		t.Cleanup(func() { a.cmd.Process.Kill() })
+	} else if err := a.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	watcher.waitTalking(t, ctx, holderID, holder.name, false)
@@ -377,6 +436,8 @@ func TestClusterFailoverManyProcs(t *testing.T) {
 	if err := wtx.End(ctx); err != nil {
 		t.Fatal(err)
 	}
+	watcher.waitOffline(t, ctx, stuck.name)
+	offline := time.Since(killed)
 
 	var noticed, back []time.Duration
 	for _, s := range atA {
@@ -410,12 +471,50 @@ func TestClusterFailoverManyProcs(t *testing.T) {
 			t.Errorf("%s: %+v, want a reconnection", s.name, st)
 		}
 	}
+	// The session that could not move is offline at C too.
+	for _, s := range atA {
+		if s.Relay() != b.addr {
+			s.waitOffline(t, ctx, stuck.name)
+			break
+		}
+	}
 	slices.Sort(noticed)
 	slices.Sort(back)
 	k := len(atA)
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
-	t.Logf("relay A (relay%c, the floors' leader) killed with %d of %d sessions on it: noticed after %s (median) to %s (last); connected again at B or C after %s (median) to %s (last); %s's floor free at B after %s, B's press granted after %s",
-		'a'+li, k, n, ms(noticed[k/2]), ms(noticed[k-1]), ms(back[k/2]), ms(back[k-1]), holder.name, ms(freed), ms(granted))
+	t.Logf("relay A (%s, the floors' leader) %s with %d of %d sessions on it: noticed after %s (median) to %s (last); connected again at B or C after %s (median) to %s (last); %s's floor free at B after %s, B's press granted after %s; %s (only at A) offline at B after %s",
+		aName, how, k, n, ms(noticed[k/2]), ms(noticed[k-1]), ms(back[k/2]), ms(back[k-1]), holder.name, ms(freed), ms(granted), stuck.name, ms(offline))
+
+	if vanish {
+		// B and C counted A dead from its silence, not when their
+		// routes to it closed (their pings give up 2-3 s after the
+		// vanishing: that is what a relay had to wait for before).
+		for i, r := range rs {
+			if r == a {
+				continue
+			}
+			lines := r.output()[logFrom[i]:]
+			dead, closed := -1, -1
+			for j, l := range lines {
+				if m := reRelayDead.FindStringSubmatch(l); m != nil && m[1] == aName && dead < 0 {
+					dead = j
+				}
+				if m := reRouteClosed.FindStringSubmatch(l); m != nil && m[1] == aName && closed < 0 {
+					closed = j
+				}
+			}
+			switch {
+			case dead < 0:
+				t.Errorf("relay%c never logged relay A (%s) dead:\n%s", 'a'+i, aName, strings.Join(lines, "\n"))
+			case closed >= 0 && closed < dead:
+				t.Errorf("relay%c counted relay A (%s) dead only after its route to it closed:\n%s\n...\n%s", 'a'+i, aName, lines[closed], lines[dead])
+			case closed < 0:
+				t.Logf("relay%c counted %s dead; its routes to it were still up", 'a'+i, aName)
+			default:
+				t.Logf("relay%c counted %s dead, then its route to it closed", 'a'+i, aName)
+			}
+		}
+	}
 
 	// Talking again: a session that moved from A talks; every other
 	// session (at B and C) and the watcher hear every frame.
