@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -265,6 +266,10 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		auth.Ticket = c.ticket
 		cn.resumed = true
 	}
+	if !c.awayFrom.IsZero() {
+		// A reconnection: the relay sends what was said meanwhile.
+		auth.Away = uint32(min(max(time.Since(c.awayFrom), time.Millisecond)/time.Millisecond, math.MaxUint32))
+	}
 	c.mu.Unlock()
 	if err := cn.write(auth); err != nil {
 		return &UnreachableError{Relay: c.Relay(), Err: err}
@@ -461,7 +466,6 @@ func (cn *conn) readLoop(c *Client) {
 	defer cn.wg.Done()
 	for {
 		m, err := cn.rd.Next()
-		cn.heard.Store(time.Now().UnixNano())
 		if err != nil {
 			if proto.IsFramingError(err) || cn.qc.Context().Err() != nil || isStreamGone(err) {
 				var ae *quic.ApplicationError
@@ -479,10 +483,15 @@ func (cn *conn) readLoop(c *Client) {
 				cn.close(0, "")
 				return
 			}
+			cn.heard.Store(time.Now().UnixNano())
 			c.badMessages.Add(1)
 			c.log.Warn("bad message from the relay skipped", "err", err)
 			continue
 		}
+		// Something came. (The error that ends the connection is no sign
+		// of life: heard also says since when the client was away, see
+		// Client.awayFrom.)
+		cn.heard.Store(time.Now().UnixNano())
 		c.handle(cn, m)
 	}
 }
@@ -853,6 +862,11 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.events.push(Event{Msg: m})
 	case *proto.History:
 		c.rememberItems(m.Items)
+		if w == nil && m.Flags&proto.HistoryAway != 0 {
+			// Transmissions said while reconnecting: the front end plays
+			// them (history.AwayPlayer).
+			c.events.push(Event{Msg: m})
+		}
 		if w == nil && m.Flags&proto.HistoryMissed != 0 {
 			c.mu.Lock()
 			c.hist.missed = append(c.hist.missed, m.Items...)
