@@ -135,7 +135,7 @@ func TestTransmissionWhileAwayIsPlayedOnReturn(t *testing.T) {
 		t.Fatal(err)
 	}
 	const sent = 50
-	pkt := []byte{0xF8, 0xFF, 0xFE} // 20 ms of Opus silence
+	pkt := []byte{0xF8, 0xFF, 0xFE}               // 20 ms of Opus silence
 	tick := time.NewTicker(20 * time.Millisecond) // as a talker sends
 	defer tick.Stop()
 	for range sent {
