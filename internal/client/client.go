@@ -156,8 +156,9 @@ type Config struct {
 	// password check (3 s by default), after which the relay answers
 	// "busy" and the client retries. An attempt also ends when nothing
 	// came back from the relay during the QUIC handshake for 1 s on the
-	// first four attempts, then doubling with each failed attempt up to
-	// DialTimeout (a relay that is down): QUIC repeats its first packet at
+	// first four attempts, then doubling with each attempt that got no
+	// answer at all up to DialTimeout (a relay that is down; "port
+	// unreachable" answers do not count): QUIC repeats its first packet at
 	// growing intervals, so a fresh attempt reaches a relay that came back
 	// sooner.
 	DialTimeout time.Duration
@@ -326,12 +327,15 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.setState(StateConnecting, nil)
 
 	var cn *conn
-	growth := 0
+	growth, silent := 0, 0
 	patient := false
 	for attempt := 0; ; attempt++ {
-		cn, err = c.connect(ctx, attempt, patient)
+		cn, err = c.connect(ctx, silent, patient)
 		if err == nil {
 			break
+		}
+		if silentAttempt(err) {
+			silent++
 		}
 		patient = stillPatient(patient, err)
 		if !cfg.Reconnect || !transient(err) || ctx.Err() != nil ||
@@ -664,7 +668,7 @@ func (c *Client) supervise(cn *conn) {
 // patient says the relay is known to be up (see connect); lost is why the
 // connection was lost.
 func (c *Client) redial(moved, patient bool, lost error) *conn {
-	growth := 0
+	growth, silent := 0, 0 // silent: attempts the relay did not answer (see connect)
 	var last error
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
@@ -686,9 +690,12 @@ func (c *Client) redial(moved, patient bool, lost error) *conn {
 		c.mu.Lock()
 		c.presenceReady = make(chan struct{})
 		c.mu.Unlock()
-		cn, err := c.connect(c.life, attempt, patient)
+		cn, err := c.connect(c.life, silent, patient)
 		if err == nil {
 			return cn
+		}
+		if silentAttempt(err) {
+			silent++
 		}
 		patient = stillPatient(patient, err)
 		if c.life.Err() != nil {

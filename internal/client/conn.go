@@ -92,13 +92,14 @@ var bufPool = sync.Pool{New: func() any {
 }}
 
 // connect makes one connection: QUIC+TLS with the fingerprint check, Hello,
-// Auth, Welcome and Join. The returned conn is not started. attempt counts
-// the failed attempts before this one. patient says the relay is known to
+// Auth, Welcome and Join. The returned conn is not started. silent counts
+// the failed attempts before this one that the relay did not answer at
+// all (see handshakeWait). patient says the relay is known to
 // be up (it answered the last attempt, or ended the last connection with a
 // stateless reset): the QUIC handshake then gets all of DialTimeout, since
 // a relay that is up and slow to answer is busy, and abandoning a
 // handshake it has begun only makes it do another one.
-func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn, error) {
+func (c *Client) connect(ctx context.Context, silent int, patient bool) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 
@@ -129,10 +130,7 @@ func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn,
 	if net.ParseIP(host) == nil {
 		tlsConf.ServerName = host
 	}
-	handshakeIdle := min(c.cfg.DialTimeout, minHandshakeIdle<<min(max(attempt-3, 0), 8))
-	if patient {
-		handshakeIdle = c.cfg.DialTimeout
-	}
+	handshakeIdle := handshakeWait(c.cfg.DialTimeout, silent, patient)
 	qc, err := dialQUIC(ctx, c.Relay(), tlsConf, &quic.Config{
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
@@ -179,6 +177,28 @@ func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn,
 		return nil, err
 	}
 	return cn, nil
+}
+
+// handshakeWait is the QUIC handshake idle timeout of an attempt after
+// silent attempts that the relay did not answer at all (see connect):
+// minHandshakeIdle for the first four, then doubling up to dialTimeout;
+// all of dialTimeout when patient.
+func handshakeWait(dialTimeout time.Duration, silent int, patient bool) time.Duration {
+	if patient {
+		return dialTimeout
+	}
+	return min(dialTimeout, minHandshakeIdle<<min(max(silent-3, 0), 8))
+}
+
+// silentAttempt reports whether a failed attempt got no answer at all
+// from the relay in its handshake time: those grow the next attempts'
+// handshake timeout. An attempt answered with "port unreachable" (nothing
+// listens: the relay is restarting) does not: it failed at once, and
+// counting it made the first attempt to the restarted relay wait up to
+// the whole dial timeout when its first packet was lost in the moment the
+// relay was starting (seen: 5 s of a SIGTERM restart's 7.6 s).
+func silentAttempt(err error) bool {
+	return errors.Is(err, errNoAnswer) && !errors.Is(err, errNoListener)
 }
 
 // errRestarted: the relay answered with a stateless reset (it restarted).

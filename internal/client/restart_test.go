@@ -500,3 +500,33 @@ func TestFirstRedialAfterAnsweredLoss(t *testing.T) {
 		}
 	}
 }
+
+// Attempts answered with "port unreachable" (the relay is restarting) do
+// not grow the next attempts' handshake timeout: the first attempt to the
+// restarted relay, whose first packet may be lost while it starts, gives
+// up after a second and tries again, not after the whole dial timeout.
+// Attempts that got no answer at all still grow it.
+func TestHandshakeTimeoutAfterNothingListens(t *testing.T) {
+	noListener := &UnreachableError{Err: fmt.Errorf("%w (%w at 127.0.0.1:9)", errNoAnswer, errNoListener)}
+	silentErr := &UnreachableError{Err: errNoAnswer}
+	silent := 0
+	for range 10 {
+		if silentAttempt(noListener) {
+			silent++
+		}
+	}
+	if got := handshakeWait(DefaultDialTimeout, silent, false); got != minHandshakeIdle {
+		t.Errorf("after 10 attempts nothing listened at: handshake timeout %v, want %v", got, minHandshakeIdle)
+	}
+	for range 6 {
+		if silentAttempt(silentErr) {
+			silent++
+		}
+	}
+	if got := handshakeWait(DefaultDialTimeout, silent, false); got != DefaultDialTimeout {
+		t.Errorf("after 6 unanswered attempts: handshake timeout %v, want %v", got, DefaultDialTimeout)
+	}
+	if got := handshakeWait(DefaultDialTimeout, 0, true); got != DefaultDialTimeout {
+		t.Errorf("patient: %v", got)
+	}
+}
