@@ -454,11 +454,6 @@ func (r *restartRun) startRecorder(ctx context.Context, tag string) (*recorder, 
 		for sc.Scan() {
 			l := sc.Text()
 			now := time.Now()
-			if t, ok := logTime(l); ok && t.Before(now) {
-				// When talk record logged it: on a busy machine this
-				// process reads its output late.
-				now = t
-			}
 			fmt.Fprintf(logf, "%s %s\n", now.Format("15:04:05.000"), l)
 			rec.mu.Lock()
 			switch {
@@ -490,20 +485,6 @@ func (r *restartRun) startRecorder(ctx context.Context, tag string) (*recorder, 
 	rec.cmd.Process.Kill()
 	<-rec.done
 	return nil, errors.New("talk record did not start recording")
-}
-
-// logTime returns the time= field of a log line of talk record -v.
-func logTime(l string) (time.Time, bool) {
-	i := strings.Index(l, "time=")
-	if i < 0 {
-		return time.Time{}, false
-	}
-	f := l[i+len("time="):]
-	if j := strings.IndexByte(f, ' '); j >= 0 {
-		f = f[:j]
-	}
-	t, err := time.Parse(time.RFC3339Nano, f)
-	return t, err == nil
 }
 
 // stop ends talk record (as Ctrl-C does) and waits for it.
