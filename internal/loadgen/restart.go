@@ -113,8 +113,9 @@ type RestartResult struct {
 	// live (they were not back yet) and were sent the transmission
 	// afterwards, to play as missed while reconnecting
 	// (proto.HistoryAway; the first channel keeps voice), and those that
-	// missed part and were not.
-	VoiceReplayed, VoiceNotReplayed int
+	// missed part and were not though they were back (VoiceStillOut: not
+	// back by the end of the round, so nothing could reach them).
+	VoiceReplayed, VoiceNotReplayed, VoiceStillOut int
 
 	RecorderText   bool
 	RecorderHeard  time.Duration // non-silent audio in talk record's file after the restart
@@ -708,9 +709,12 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		res.FramesExpected += uint64(res.VoiceFrames) + 1 // and the end frame
 		res.FramesReceived += s.frames.Load()
 		if res.VoiceFrames > 0 && s.frames.Load() < uint64(res.VoiceFrames)+1 {
-			if s.away.Load() > 0 {
+			switch {
+			case s.away.Load() > 0:
 				res.VoiceReplayed++
-			} else {
+			case backAt[i].IsZero():
+				res.VoiceStillOut++
+			default:
 				res.VoiceNotReplayed++
 			}
 		}
