@@ -18,6 +18,11 @@ import (
 //	                          <-   History{Flags: HistoryMissed, Items, More}
 //	                               (what this user has not seen since their
 //	                               read position, oldest first)
+//	                          <-   History{Flags: HistoryAway, Items, More}
+//	                               (after a login whose Auth gave Away: the
+//	                               transmissions of the time it was away,
+//	                               oldest first; one more for each that was
+//	                               under way at the login, once it ended)
 //	HistoryRead{UpTo}         ->   (the client has shown them)
 //	Text{..., ClientID}       ->
 //	                          <-   TextAck{ClientID, ID, Status}
@@ -244,6 +249,18 @@ const (
 	// HistoryMissed marks the catch-up the relay sends unasked after a
 	// login or rejoin: the items this user has not seen, oldest first.
 	HistoryMissed HistoryFlags = 1 << 0
+	// HistoryAway marks transmissions (voice items, and pages with
+	// audio) said while the client was away: the relay sends them unasked
+	// after a login whose [Auth] gave Away (a reconnection), oldest first,
+	// in the channels the session may hear, none of its own user's, and
+	// no older than the relay's bound (see its documentation); More says
+	// older ones were left out. A transmission under way at the login
+	// (heard live only from then on) follows in a History of its own once
+	// it ended and was stored. A client plays them, said as missed while
+	// reconnecting. Only in channels that keep voice (history=voice): of
+	// the others nothing was kept. Added in version 2 with [Auth.Away]; a
+	// client that sends no Away never gets one.
+	HistoryAway HistoryFlags = 1 << 1
 )
 
 // History carries stored items: the answer to a [HistoryQuery] (Req is the

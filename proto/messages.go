@@ -220,14 +220,21 @@ func Negotiate(ours, theirs *Hello) (version uint16, features Features, ok bool)
 // password as if no ticket had been sent. A client therefore sends its
 // password along with the ticket.
 //
+// Away, when not 0, says the client is logging in again after losing its
+// connection: how long ago (milliseconds) it last heard from the relay. A
+// relay that keeps voice then sends the transmissions of that time
+// ([History] with [HistoryAway]).
+//
 //	name     str (MaxNameLen)
 //	password str (MaxPasswordLen)
-//	ticket   bytes (MaxTicketLen), optional: omitted when empty (a later
-//	         field would need it present, with length 0)
+//	ticket   bytes (MaxTicketLen), optional: omitted when empty and Away
+//	         is 0 (present, with length 0, when Away is not 0)
+//	away     u32, optional: omitted when 0 (what older clients send)
 type Auth struct {
 	Name     string
 	Password string
 	Ticket   []byte
+	Away     uint32
 }
 
 // ChannelInfo describes one channel. It is a record (see the package
@@ -641,8 +648,11 @@ func (m *Hello) parse(d *decoder) {
 
 func (m *Auth) AppendBody(b []byte) []byte {
 	b = appendStr(appendStr(b, m.Name), m.Password)
-	if len(m.Ticket) > 0 {
+	if len(m.Ticket) > 0 || m.Away != 0 {
 		b = appendBytes(b, m.Ticket)
+	}
+	if m.Away != 0 {
+		b = binary.BigEndian.AppendUint32(b, m.Away)
 	}
 	return b
 }
@@ -656,6 +666,9 @@ func (m *Auth) parse(d *decoder) {
 	m.Password = d.str("password", MaxPasswordLen)
 	if d.more() {
 		m.Ticket = d.bytes("ticket", MaxTicketLen)
+	}
+	if d.more() {
+		m.Away = d.u32()
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 func samples() []Message {
 	return []Message{
 		&Hello{Version: MinVersion, Software: "hark-test/1", MaxVersion: Version, Features: 1<<31 | 5},
-		&Auth{Name: "alice", Password: "s3cret", Ticket: []byte{1, 2, 3, 0xff}},
+		&Auth{Name: "alice", Password: "s3cret", Ticket: []byte{1, 2, 3, 0xff}, Away: 2500},
 		&Welcome{Session: 7, Name: "alice", Roles: RolePage | RoleAdmin, Server: "hark relay",
 			DefaultChannel: "lobby", Channels: []ChannelInfo{{"lobby", 1, ModePTT, HistoryOff, 0, 0}, {"ops", 2, ModeOpen, HistoryVoice, AccessNoTalk, 30000}}},
 		&Join{Channel: "ops"},
@@ -378,6 +378,14 @@ func TestOptionalTrailingFields(t *testing.T) {
 	m, err = ParseMessage(append(append([]byte(nil), old...), 0, 0))
 	if err != nil || m.(*Auth).Ticket != nil {
 		t.Errorf("empty ticket: %+v %v", m, err)
+	}
+	// Away without a ticket: the ticket is present with length 0.
+	b, _ = AppendMessage(nil, &Auth{Name: "alice", Password: "pw", Away: 1500})
+	if want := append(append(append([]byte(nil), old...), 0, 0), 0, 0, 5, 0xdc); !bytes.Equal(b[FrameHeaderLen:], want) {
+		t.Errorf("auth with away encodes as %x, want %x", b[FrameHeaderLen:], want)
+	}
+	if m, err = ParseMessage(b[FrameHeaderLen:]); err != nil || m.(*Auth).Away != 1500 || m.(*Auth).Ticket != nil {
+		t.Errorf("auth with away: %+v %v", m, err)
 	}
 	// Ping: old layout, padded layout, and the padding's size.
 	b, _ = AppendMessage(nil, &Ping{Nonce: 5})

@@ -155,9 +155,9 @@ var sinceV1 = map[MsgType]bool{TypeTicket: true, TypeTextAck: true, TypeHistoryQ
 func asV1Reads(m Message) Message {
 	switch x := m.(type) {
 	case *Auth:
-		if x.Ticket != nil {
+		if x.Ticket != nil || x.Away != 0 {
 			c := *x
-			c.Ticket = nil
+			c.Ticket, c.Away = nil, 0
 			return &c
 		}
 	case *Kick:

@@ -259,6 +259,8 @@ func restart(c *cli.Context) error {
 		}
 		fmt.Printf("texts lost: %d of %d receivers (%d more got it late, in the catch-up after logging in again); frames at the load sessions of the channel: %d of %d (lost %d); talk record heard %v of %v\n",
 			r.TextsLost, r.Receivers, r.TextsCaughtUp, r.FramesReceived, r.FramesExpected, int64(r.FramesExpected)-int64(r.FramesReceived), r.RecorderHeard, r.RecorderVoice)
+		fmt.Printf("voice said while sessions were still coming back: %d load sessions that missed part of it live were sent the transmission on their return, to play as missed; %d were back and were not (lost for them); %d were not back by the end\n",
+			r.VoiceReplayed, r.VoiceNotReplayed, r.VoiceStillOut)
 	}
 	return err
 }

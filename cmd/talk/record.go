@@ -15,7 +15,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/client/voicefile"
+	"github.com/hark-intercom/hark/internal/history"
 	"github.com/hark-intercom/hark/internal/wav"
 	"github.com/hark-intercom/hark/jitter"
 	"github.com/hark-intercom/hark/proto"
@@ -73,7 +75,18 @@ func record(cc *cli.Context) error {
 	}
 	log := cfg.Logger
 
-	cfg.OnEvent = eventPrinter(cc.App.ErrWriter, cfg.Name)
+	printEvent := eventPrinter(cc.App.ErrWriter, cfg.Name)
+	// What was said while reconnecting is written to the file too, after
+	// the fact (history.AwayPlayer), once the recording has begun.
+	var awayp atomic.Pointer[history.AwayPlayer]
+	cfg.OnEvent = func(e client.Event) {
+		printEvent(e)
+		if h, ok := e.Msg.(*proto.History); ok {
+			if p := awayp.Load(); p != nil {
+				p.Add(h)
+			}
+		}
+	}
 	// The recorder exists once the output is open, after connecting:
 	// voice that comes before is not recorded (recording has not begun).
 	var recp atomic.Pointer[voicefile.Recorder]
@@ -135,6 +148,13 @@ func record(cc *cli.Context) error {
 		},
 	})
 	recp.Store(rec)
+	away := history.NewAwayPlayer(c, rec.OnVoice, history.AwayConfig{
+		Hears: c.Hears,
+		Say: func(line string) {
+			fmt.Fprintf(cc.App.ErrWriter, "%s %s\n", time.Now().Format("15:04:05"), line)
+		},
+	})
+	awayp.Store(away)
 	stop := "Ctrl-C to stop"
 	if d := cc.Duration("duration"); d > 0 {
 		stop = fmt.Sprintf("for %v", d)
@@ -144,6 +164,7 @@ func record(cc *cli.Context) error {
 	// Stop when the relay ends the session for good (kicked, replaced by a
 	// login elsewhere): there is nothing more to hear.
 	runCtx, stopRun := context.WithCancel(cc.Context)
+	go away.Run(runCtx)
 	go func() {
 		select {
 		case <-c.Done():

@@ -27,12 +27,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hark-intercom/hark/internal/audio"
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/engine"
 	"github.com/hark-intercom/hark/internal/gpio"
+	"github.com/hark-intercom/hark/internal/history"
 	"github.com/hark-intercom/hark/internal/ptt"
 	"github.com/hark-intercom/hark/internal/vad"
 	"github.com/hark-intercom/hark/proto"
@@ -104,6 +106,10 @@ type box struct {
 	unheard   []proto.HistoryItem // missed transmissions not played yet, oldest first
 	early     []*proto.History    // catch-ups that came before the client was handed to the box (see missed)
 	replay    context.CancelFunc  // stops the replay under way (nil: none)
+
+	// away plays what was said while the current client was reconnecting
+	// (history.AwayPlayer); nil without a client.
+	away atomic.Pointer[history.AwayPlayer]
 }
 
 // Run runs the box until ctx ends. It returns an error only for a problem
@@ -292,6 +298,11 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *engine
 		// The button works from the moment the box says it is connected
 		// (log line, LED): the floor first.
 		floor.Set(c)
+		awayCtx, awayStop := context.WithCancel(ctx)
+		ap := history.NewAwayPlayer(c, b.audio.Voice, history.AwayConfig{Hears: c.Hears,
+			Say: func(line string) { b.log.Info(line) }})
+		b.away.Store(ap)
+		go ap.Run(awayCtx)
 		b.missedEarly()
 		ch, _ := c.Channel()
 		b.log.Info("connected", "relay", c.Relay(), "channel", ch.Name)
@@ -302,6 +313,8 @@ func (b *box) connectLoop(ctx context.Context, ccfg client.Config, floor *engine
 		case <-c.Done():
 		}
 		floor.Set(nil)
+		b.away.Store(nil)
+		awayStop()
 		c.Close()
 		if ctx.Err() != nil {
 			return
@@ -405,6 +418,9 @@ func (b *box) event(ev client.Event) {
 		}
 	case *proto.History:
 		b.missed(m)
+		if p := b.away.Load(); p != nil {
+			p.Add(m)
+		}
 	case *proto.Page:
 		b.log.Info("page", "from", m.FromName, "on", m.Active)
 	case *proto.Monitoring:

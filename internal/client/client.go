@@ -156,8 +156,9 @@ type Config struct {
 	// password check (3 s by default), after which the relay answers
 	// "busy" and the client retries. An attempt also ends when nothing
 	// came back from the relay during the QUIC handshake for 1 s on the
-	// first four attempts, then doubling with each failed attempt up to
-	// DialTimeout (a relay that is down): QUIC repeats its first packet at
+	// first four attempts, then doubling with each attempt that got no
+	// answer at all up to DialTimeout (a relay that is down; "port
+	// unreachable" answers do not count): QUIC repeats its first packet at
 	// growing intervals, so a fresh attempt reaches a relay that came back
 	// sooner.
 	DialTimeout time.Duration
@@ -228,6 +229,7 @@ type Client struct {
 	fingerprint   string              // the relay's, as verified
 	ticket        []byte              // resume ticket from the relay, or nil
 	ticketUntil   time.Time           // when ticket expires (by our clock)
+	awayFrom      time.Time           // while reconnecting: when the lost connection last heard from the relay (proto.Auth.Away)
 	features      proto.Features      // agreed with the relay on the current (or last) connection
 	monitor       []string            // channels to monitor (sent again after a reconnection)
 	monitored     []proto.ChannelInfo // the monitored channels as the relay last confirmed them
@@ -325,12 +327,15 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.setState(StateConnecting, nil)
 
 	var cn *conn
-	growth := 0
+	growth, silent := 0, 0
 	patient := false
 	for attempt := 0; ; attempt++ {
-		cn, err = c.connect(ctx, attempt, patient)
+		cn, err = c.connect(ctx, silent, patient)
 		if err == nil {
 			break
+		}
+		if silentAttempt(err) {
+			silent++
 		}
 		patient = stillPatient(patient, err)
 		if !cfg.Reconnect || !transient(err) || ctx.Err() != nil ||
@@ -485,6 +490,37 @@ func relayIsUp(err error) bool {
 	return errors.As(err, &ue) && errors.Is(err, errLoginStalled)
 }
 
+// quickRetryFor is how long after a loss the client keeps retrying a
+// relay whose host says nothing listens at its port at most 2·MinBackoff
+// apart (500 ms by default): a relay restarting (crashed and started again
+// by its supervisor, or updated) is back within seconds, and each attempt
+// before costs it nothing. Later the backoff grows as usual.
+const quickRetryFor = 15 * time.Second
+
+// answeredLoss reports whether a connection was lost because the relay's
+// host answered: a stateless reset (the relay restarted and no longer
+// knows the connection) or "port unreachable" (the relay program is not
+// running). The first reconnection attempt after such a loss goes at once:
+// the clients of a relay learn it at their own ping times, spread over a
+// ping interval, so no jitter is needed to spread them out, and a relay
+// that restarted is back.
+func answeredLoss(err error) bool {
+	return errors.Is(err, errRestarted) || errors.Is(err, errRelayGone)
+}
+
+// redialGrowth returns the backoff growth (see growthAfter) after a failed
+// reconnection attempt, elapsed after the loss. While nothing listens at
+// the relay's port (it is restarting) during the first quickRetryFor, the
+// wait stays at most 2·MinBackoff: each such attempt costs the relay
+// nothing, and it must find its clients soon once it is back.
+func redialGrowth(growth int, err error, elapsed time.Duration) int {
+	growth += growthAfter(err)
+	if errors.Is(err, errNoListener) && elapsed < quickRetryFor {
+		growth = min(growth, 2)
+	}
+	return growth
+}
+
 // maxRefusedStep caps the backoff after a refusal before the handshake
 // (errRefused): MinBackoff·2³, 2 s by default. Such a refusal costs the
 // relay one small packet, and it admits logins as fast as it finishes
@@ -552,6 +588,7 @@ func (c *Client) install(cn *conn) {
 	c.fingerprint = cn.fingerprint
 	c.features = cn.features
 	c.hist.missed, c.hist.missedMore = nil, false // this connection's catch-up follows
+	c.awayFrom = time.Time{}
 	c.hist.missedReady = make(chan struct{})
 	c.mu.Unlock()
 	if cn.resumed {
@@ -590,6 +627,9 @@ func (c *Client) supervise(cn *conn) {
 		if c.cur == cn {
 			c.cur = nil
 		}
+		if c.awayFrom.IsZero() {
+			c.awayFrom = time.Unix(0, cn.heard.Load())
+		}
 		tx := c.tx
 		c.tx = nil
 		c.inChannel = false
@@ -612,7 +652,7 @@ func (c *Client) supervise(cn *conn) {
 		c.log.Info("connection to the relay lost; reconnecting", "err", err)
 		c.setState(StateReconnecting, err)
 		moved := c.nextRelay()
-		next := c.redial(moved, relayIsUp(err) && !moved)
+		next := c.redial(moved, relayIsUp(err) && !moved, err)
 		if next == nil {
 			return
 		}
@@ -625,15 +665,21 @@ func (c *Client) supervise(cn *conn) {
 // redial retries until it connects, the client closes or MaxAttempts fail.
 // It returns nil in the latter two cases (after shutting down). moved says
 // the client just moved to another relay of the cluster (tried at once);
-// patient says the relay is known to be up (see connect).
-func (c *Client) redial(moved, patient bool) *conn {
-	growth := 0
+// patient says the relay is known to be up (see connect); lost is why the
+// connection was lost.
+func (c *Client) redial(moved, patient bool, lost error) *conn {
+	growth, silent := 0, 0 // silent: attempts the relay did not answer (see connect)
 	var last error
+	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		d := c.backoff(backoffStep(growth, last))
 		if moved && attempt < len(c.relays)-1 {
 			d = 0 // another relay of the cluster: at once, until each was tried
 		}
+		if attempt == 0 && answeredLoss(lost) {
+			d = 0
+		}
+		c.log.Debug("reconnecting", "attempt", attempt+1, "after", d.Round(time.Millisecond))
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -644,9 +690,12 @@ func (c *Client) redial(moved, patient bool) *conn {
 		c.mu.Lock()
 		c.presenceReady = make(chan struct{})
 		c.mu.Unlock()
-		cn, err := c.connect(c.life, attempt, patient)
+		cn, err := c.connect(c.life, silent, patient)
 		if err == nil {
 			return cn
+		}
+		if silentAttempt(err) {
+			silent++
 		}
 		patient = stillPatient(patient, err)
 		if c.life.Err() != nil {
@@ -658,7 +707,7 @@ func (c *Client) redial(moved, patient bool) *conn {
 		if errors.As(err, &ae) || errors.As(err, &fe) {
 			lvl = slog.LevelError
 		}
-		growth += growthAfter(err)
+		growth = redialGrowth(growth, err, time.Since(start))
 		last = err
 		c.log.Log(context.Background(), lvl, "reconnect failed", "attempt", attempt+1, "err", err)
 		if ae != nil {

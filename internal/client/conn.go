@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -91,13 +92,14 @@ var bufPool = sync.Pool{New: func() any {
 }}
 
 // connect makes one connection: QUIC+TLS with the fingerprint check, Hello,
-// Auth, Welcome and Join. The returned conn is not started. attempt counts
-// the failed attempts before this one. patient says the relay is known to
+// Auth, Welcome and Join. The returned conn is not started. silent counts
+// the failed attempts before this one that the relay did not answer at
+// all (see handshakeWait). patient says the relay is known to
 // be up (it answered the last attempt, or ended the last connection with a
 // stateless reset): the QUIC handshake then gets all of DialTimeout, since
 // a relay that is up and slow to answer is busy, and abandoning a
 // handshake it has begun only makes it do another one.
-func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn, error) {
+func (c *Client) connect(ctx context.Context, silent int, patient bool) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 
@@ -128,10 +130,7 @@ func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn,
 	if net.ParseIP(host) == nil {
 		tlsConf.ServerName = host
 	}
-	handshakeIdle := min(c.cfg.DialTimeout, minHandshakeIdle<<min(max(attempt-3, 0), 8))
-	if patient {
-		handshakeIdle = c.cfg.DialTimeout
-	}
+	handshakeIdle := handshakeWait(c.cfg.DialTimeout, silent, patient)
 	qc, err := dialQUIC(ctx, c.Relay(), tlsConf, &quic.Config{
 		EnableDatagrams:      true,
 		KeepAlivePeriod:      keepAlivePeriod,
@@ -178,6 +177,28 @@ func (c *Client) connect(ctx context.Context, attempt int, patient bool) (*conn,
 		return nil, err
 	}
 	return cn, nil
+}
+
+// handshakeWait is the QUIC handshake idle timeout of an attempt after
+// silent attempts that the relay did not answer at all (see connect):
+// minHandshakeIdle for the first four, then doubling up to dialTimeout;
+// all of dialTimeout when patient.
+func handshakeWait(dialTimeout time.Duration, silent int, patient bool) time.Duration {
+	if patient {
+		return dialTimeout
+	}
+	return min(dialTimeout, minHandshakeIdle<<min(max(silent-3, 0), 8))
+}
+
+// silentAttempt reports whether a failed attempt got no answer at all
+// from the relay in its handshake time: those grow the next attempts'
+// handshake timeout. An attempt answered with "port unreachable" (nothing
+// listens: the relay is restarting) does not: it failed at once, and
+// counting it made the first attempt to the restarted relay wait up to
+// the whole dial timeout when its first packet was lost in the moment the
+// relay was starting (seen: 5 s of a SIGTERM restart's 7.6 s).
+func silentAttempt(err error) bool {
+	return errors.Is(err, errNoAnswer) && !errors.Is(err, errNoListener)
 }
 
 // errRestarted: the relay answered with a stateless reset (it restarted).
@@ -264,6 +285,10 @@ func (c *Client) handshake(ctx context.Context, cn *conn, fp string, tofu bool) 
 		// checks the password sent along otherwise.
 		auth.Ticket = c.ticket
 		cn.resumed = true
+	}
+	if !c.awayFrom.IsZero() {
+		// A reconnection: the relay sends what was said meanwhile.
+		auth.Away = uint32(min(max(time.Since(c.awayFrom), time.Millisecond)/time.Millisecond, math.MaxUint32))
 	}
 	c.mu.Unlock()
 	if err := cn.write(auth); err != nil {
@@ -461,7 +486,6 @@ func (cn *conn) readLoop(c *Client) {
 	defer cn.wg.Done()
 	for {
 		m, err := cn.rd.Next()
-		cn.heard.Store(time.Now().UnixNano())
 		if err != nil {
 			if proto.IsFramingError(err) || cn.qc.Context().Err() != nil || isStreamGone(err) {
 				var ae *quic.ApplicationError
@@ -479,10 +503,15 @@ func (cn *conn) readLoop(c *Client) {
 				cn.close(0, "")
 				return
 			}
+			cn.heard.Store(time.Now().UnixNano())
 			c.badMessages.Add(1)
 			c.log.Warn("bad message from the relay skipped", "err", err)
 			continue
 		}
+		// Something came. (The error that ends the connection is no sign
+		// of life: heard also says since when the client was away, see
+		// Client.awayFrom.)
+		cn.heard.Store(time.Now().UnixNano())
 		c.handle(cn, m)
 	}
 }
@@ -853,6 +882,11 @@ func (c *Client) handle(cn *conn, m proto.Message) {
 		c.events.push(Event{Msg: m})
 	case *proto.History:
 		c.rememberItems(m.Items)
+		if w == nil && m.Flags&proto.HistoryAway != 0 {
+			// Transmissions said while reconnecting: the front end plays
+			// them (history.AwayPlayer).
+			c.events.push(Event{Msg: m})
+		}
 		if w == nil && m.Flags&proto.HistoryMissed != 0 {
 			c.mu.Lock()
 			c.hist.missed = append(c.hist.missed, m.Items...)

@@ -48,7 +48,9 @@ func (s State) String() string {
 // transmission cut for being too long), *proto.Bye, and with a relay that
 // keeps history: *proto.History (with proto.HistoryMissed: what the user
 // missed since their read position, sent after each login and rejoin,
-// oldest first) and *proto.TextAck (a private text that was waiting has
+// oldest first; with proto.HistoryAway: the transmissions said while the
+// client was reconnecting, to play as missed, see history.AwayPlayer) and
+// *proto.TextAck (a private text that was waiting has
 // been delivered, or the answer to a SendText whose caller stopped
 // waiting).
 //

@@ -58,6 +58,22 @@ func (c *Client) Monitored() []proto.ChannelInfo {
 	return slices.Clone(c.monitored)
 }
 
+// Hears reports whether the client hears channel (by name): the one it is
+// in or is to rejoin after a reconnection, or one it monitors.
+func (c *Client) Hears(channel string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if channel == c.channel || c.inChannel && channel == c.joined.Name {
+		return true
+	}
+	for _, ch := range c.monitored {
+		if ch.Name == channel {
+			return true
+		}
+	}
+	return false
+}
+
 // IsMonitored reports whether voice of channel id is from a monitored
 // channel (not the joined one, not a page or a call).
 func (c *Client) IsMonitored(id uint16) bool {

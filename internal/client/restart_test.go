@@ -457,3 +457,76 @@ func TestPatienceSticks(t *testing.T) {
 		t.Error("still patient with a relay shutting down")
 	}
 }
+
+// While nothing listens at the relay's port (it is restarting: its host
+// answers "port unreachable"), the wait between attempts stays at most
+// 2·MinBackoff during quickRetryFor, so a relay back after a second or two
+// finds its clients within half a second; silence and refusals still grow
+// it, and so does a relay down for longer.
+func TestRedialWhileNothingListensStaysQuick(t *testing.T) {
+	noListener := &UnreachableError{Err: fmt.Errorf("%w (%w at 127.0.0.1:9)", errNoAnswer, errNoListener)}
+	growth := 0
+	for range 30 {
+		growth = redialGrowth(growth, noListener, time.Second)
+	}
+	if step := backoffStep(growth, noListener); step > 1 {
+		t.Errorf("after 30 attempts nothing listened at: step %d (waits up to %v), want at most 1", step, DefaultMinBackoff<<step)
+	}
+	if g := redialGrowth(growth, noListener, quickRetryFor); g <= growth {
+		t.Errorf("after %v the backoff does not grow: %d", quickRetryFor, g)
+	}
+	silent := &UnreachableError{Err: errNoAnswer}
+	if g := redialGrowth(growth, silent, time.Second); g <= growth {
+		t.Errorf("an unanswered attempt does not grow the backoff: %d", g)
+	}
+}
+
+// The first attempt after a loss the relay's host told of (a stateless
+// reset, "port unreachable") goes at once; after silence or a goodbye it
+// waits its jittered backoff.
+func TestFirstRedialAfterAnsweredLoss(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{errRestarted, true},
+		{errRelayGone, true},
+		{fmt.Errorf("control stream ended: %w", errRelayGone), true},
+		{errors.New("the relay stopped answering: nothing from it for 2s"), false},
+		{&RelayError{Code: proto.CodeShutdown, Bye: true}, false},
+	} {
+		if got := answeredLoss(c.err); got != c.want {
+			t.Errorf("answeredLoss(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+// Attempts answered with "port unreachable" (the relay is restarting) do
+// not grow the next attempts' handshake timeout: the first attempt to the
+// restarted relay, whose first packet may be lost while it starts, gives
+// up after a second and tries again, not after the whole dial timeout.
+// Attempts that got no answer at all still grow it.
+func TestHandshakeTimeoutAfterNothingListens(t *testing.T) {
+	noListener := &UnreachableError{Err: fmt.Errorf("%w (%w at 127.0.0.1:9)", errNoAnswer, errNoListener)}
+	silentErr := &UnreachableError{Err: errNoAnswer}
+	silent := 0
+	for range 10 {
+		if silentAttempt(noListener) {
+			silent++
+		}
+	}
+	if got := handshakeWait(DefaultDialTimeout, silent, false); got != minHandshakeIdle {
+		t.Errorf("after 10 attempts nothing listened at: handshake timeout %v, want %v", got, minHandshakeIdle)
+	}
+	for range 6 {
+		if silentAttempt(silentErr) {
+			silent++
+		}
+	}
+	if got := handshakeWait(DefaultDialTimeout, silent, false); got != DefaultDialTimeout {
+		t.Errorf("after 6 unanswered attempts: handshake timeout %v, want %v", got, DefaultDialTimeout)
+	}
+	if got := handshakeWait(DefaultDialTimeout, 0, true); got != DefaultDialTimeout {
+		t.Errorf("patient: %v", got)
+	}
+}

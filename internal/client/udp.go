@@ -41,13 +41,18 @@ func dialQUIC(ctx context.Context, addr string, tlsConf *tls.Config, conf *quic.
 	if err != nil {
 		uc.Close()
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("%w (nothing listens at %s: the relay is not running there)", errNoAnswer, addr)
+			return nil, fmt.Errorf("%w (%w at %s: the relay is not running there)", errNoAnswer, errNoListener, addr)
 		}
 		return nil, err
 	}
 	context.AfterFunc(qc.Context(), func() { uc.Close() })
 	return qc, nil
 }
+
+// errNoListener: a connection attempt was answered by the relay's machine
+// with "port unreachable": its host is up, the relay program is not (yet)
+// running. Trying again soon costs the relay nothing (its kernel answers).
+var errNoListener = errors.New("nothing listens")
 
 // errRelayGone: the relay's machine answered "port unreachable" (the
 // connected socket's connection refused): the relay program is not running.

@@ -102,6 +102,12 @@
 //	    what the user missed since they last looked (after login and after
 //	    each reconnection of the gateway to the relay), oldest first; the
 //	    page shows it under a "while you were away" divider
+//	{"t":"missed","items":[ITEM…],"more":false,"away":true}
+//	    transmissions said in the channel (and pages) while the gateway's
+//	    session was reconnecting to the relay, oldest first: the gateway
+//	    then plays them to the page one after another as replays
+//	    ({"t":"replay",…} as for a replay the page asked for), when the
+//	    channel is quiet; the page says they were missed while reconnecting
 //	{"t":"history","req":1,"channel":"ops","items":[ITEM…],"more":false[,"error":"…"]}
 //	    the answer to a history request (newest first unless "after" was given)
 //	{"t":"text_ack","id":5,"to":"carol","status":"sent"|"delivered"|"waiting"}

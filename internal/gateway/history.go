@@ -128,6 +128,10 @@ func textStatusName(st proto.TextStatus) string {
 // missed forwards the relay's catch-up (after login and each reconnection)
 // and then counts it as seen: the browser has it.
 func (s *session) missed(h *proto.History) {
+	if h.Flags&proto.HistoryAway != 0 {
+		s.awayReplay(h)
+		return
+	}
 	if h.Flags&proto.HistoryMissed == 0 {
 		return
 	}
@@ -208,6 +212,7 @@ func (s *session) textAck(a *proto.TextAck) {
 type replayRun struct {
 	id     uint64
 	cancel context.CancelFunc
+	away   bool // said while reconnecting (nextAway): queued again if a talker interrupts it
 }
 
 // startReplay plays stored transmission id to the page, streamed like live
@@ -257,6 +262,7 @@ func (s *session) startReplay(id uint64) {
 				return // stopped: stopReplay told the page
 			}
 			s.replay = nil
+			defer s.nextAway()
 			if err != nil {
 				s.sendJSON(map[string]any{"t": "replay", "id": id, "state": "error", "text": "The recording could not be played: " + replayErrorText(err)})
 				return
@@ -349,4 +355,49 @@ func (s *session) replayWAV(ctx context.Context, hs HistorySession, id uint64) e
 	}
 	s.queueAudio(buf.Bytes())
 	return nil
+}
+
+// awayReplay handles the transmissions said while the session's client was
+// reconnecting (proto.HistoryAway): the page lists them as missed while
+// reconnecting ({"t":"missed","away":true}) and hears them one after
+// another as replays, when the channel is quiet (see nextAway). At most
+// history.AwayQueue wait; more are listed but not played (said).
+func (s *session) awayReplay(h *proto.History) {
+	var items []proto.HistoryItem
+	for _, it := range h.Items {
+		if history.Playable(it) && (it.Kind == proto.ItemPage || s.inChannel && it.Channel == s.channel.Name) {
+			items = append(items, it)
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	s.sendJSON(map[string]any{"t": "missed", "items": itemsJSON(items), "more": h.More, "away": true})
+	for _, it := range items {
+		if len(s.awayQ) >= history.AwayQueue {
+			s.log.Info("too many transmissions said while the browser's session was reconnecting to play them all; the rest are listed only")
+			s.sendError("away", "More was said while you were reconnecting than is played again here: the history lists it.")
+			break
+		}
+		s.awayQ = append(s.awayQ, it.ID)
+	}
+	s.nextAway()
+}
+
+// nextAway starts the next transmission said while reconnecting, unless a
+// replay is under way, the user talks or someone talks in the channel (it
+// is tried again when that ends).
+func (s *session) nextAway() {
+	if len(s.awayQ) == 0 || s.replay != nil || s.tx != nil {
+		return
+	}
+	if u, ok := s.roster.Talker(s.channel.Name); ok && u.Session != s.sessionID {
+		return
+	}
+	id := s.awayQ[0]
+	s.awayQ = s.awayQ[1:]
+	s.startReplay(id)
+	if s.replay != nil {
+		s.replay.away = true
+	}
 }

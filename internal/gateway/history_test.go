@@ -303,3 +303,48 @@ func TestReplayAsWAV(t *testing.T) {
 	pcm, _ := wav.ToMono48k(a)
 	audiotest.RequireCorrelation(t, speech, pcm, 48000, 0.9)
 }
+
+// Transmissions said while the gateway's session was reconnecting
+// (proto.HistoryAway) are listed to the page as missed while reconnecting
+// and played to it as replays, one after the other, in order.
+func TestAwayTransmissionsPlayedToThePage(t *testing.T) {
+	r := newFakeRelay()
+	r.hist = newFakeHistory()
+	speech := sourcePCM(t)
+	speech = speech[:len(speech)/960*960]
+	var items []proto.HistoryItem
+	for _, from := range []string{"bob", "dan"} {
+		it := proto.HistoryItem{Kind: proto.ItemVoice, Flags: proto.ItemAudio, From: from, Channel: "lobby", Duration: uint32(len(speech) / 48)}
+		it.ID = r.hist.add(it, recordingOf(t, speech))
+		items = append(items, it)
+	}
+	_, url := startGateway(t, r, nil)
+	ann := dialWS(t, url, login("ann"))
+	ann.expect("missed", nil)
+
+	r.mu.Lock()
+	var s *fakeSession
+	for _, x := range r.sessions {
+		if x.name == "ann" {
+			s = x
+		}
+	}
+	r.mu.Unlock()
+	s.event(&proto.History{Flags: proto.HistoryAway, Items: items})
+	m := ann.expect("missed", nil)
+	if m["away"] != true || len(m["items"].([]any)) != 2 {
+		t.Fatalf("missed while reconnecting: %v", m)
+	}
+	for _, want := range []string{"bob", "dan"} {
+		p := ann.expect("replay", func(m map[string]any) bool { return m["state"] == "playing" })
+		if from := p["item"].(map[string]any)["from"]; from != want {
+			t.Fatalf("replay of %v, want %s's first", from, want)
+		}
+		got, talker := ann.collectTransmission()
+		if talker != history.ReplayTalker {
+			t.Errorf("replay came as talker %d, want %d", talker, history.ReplayTalker)
+		}
+		audiotest.RequireCorrelation(t, speech, got, 48000, 0.9)
+		ann.expect("replay", func(m map[string]any) bool { return m["state"] == "done" })
+	}
+}

@@ -88,6 +88,7 @@ type session struct {
 	audioLimit limit.Bucket
 	strikes    limit.Bucket      // violations allowed: maxStrikes, one more a minute
 	replay     *replayRun        // the history replay under way, if any
+	awayQ      []uint64          // transmissions said while reconnecting, to replay in order (history.go: awayReplay)
 	waiting    map[uint64]string // ClientID → recipient of texts waiting for an offline user
 	cancel     context.CancelFunc
 	ops        chan func(context.Context) // relay requests, run in order by the worker
@@ -661,7 +662,13 @@ func (s *session) handleEvent(ev RelayEvent) bool {
 			s.sendJSON(msg)
 		}
 		if m.Talking && m.Session != s.sessionID && (m.Priority || s.hub.Load() != nil && s.hub.Load().id == m.Channel) {
+			if r := s.replay; r != nil && r.away {
+				s.awayQ = append([]uint64{r.id}, s.awayQ...) // played again once the channel is quiet
+			}
 			s.stopReplay(m.Name + " is talking.")
+		}
+		if !m.Talking {
+			s.nextAway()
 		}
 	case *proto.Text:
 		s.sendJSON(map[string]any{"t": "text", "from": m.FromName, "to": m.To, "channel": m.Channel, "time": m.Time, "text": m.Text,

@@ -35,7 +35,10 @@ import (
 // is stopped with it, restarted after Gap on the same port and data
 // directory, and the run measures how long until every session is back in
 // its channel and what the first channel lost of a text and 3 s of voice
-// sent after the restart.
+// sent after the restart. The first channel keeps voice (history=voice),
+// so that a session not back yet when the voice was sent is sent the
+// transmission on its return (proto.HistoryAway): counted separately from
+// what was lost.
 //
 // Everything runs on 127.0.0.1. The run is bounded: at most 5000 sessions,
 // Settle per restart, and the caller's context.
@@ -106,6 +109,14 @@ type RestartResult struct {
 	VoiceFrames    int
 	FramesExpected uint64 // at the load sessions of the first channel
 	FramesReceived uint64
+	// Load sessions of the first channel that missed part of the voice
+	// live (they were not back yet) and were sent the transmission
+	// afterwards, to play as missed while reconnecting
+	// (proto.HistoryAway; the first channel keeps voice), and those that
+	// missed part and were not though they were back (VoiceStillOut: not
+	// back by the end of the round, so nothing could reach them).
+	VoiceReplayed, VoiceNotReplayed, VoiceStillOut int
+
 	RecorderText   bool
 	RecorderHeard  time.Duration // non-silent audio in talk record's file after the restart
 	RecorderVoice  time.Duration // what was sent
@@ -191,6 +202,10 @@ type restartRun struct {
 	// text is what the sender sends this round (each round its own, so a
 	// catch-up of an earlier round's text is not counted).
 	text atomic.Pointer[string]
+
+	// roundStart is when this round's relay answered again (unix ms): a
+	// transmission of the sender from then on is the round's.
+	roundStart atomic.Int64
 }
 
 // roundText is the text the sender sends this round.
@@ -214,6 +229,7 @@ type loadSession struct {
 	text   atomic.Int32 // the round's text, received live
 	caught atomic.Int32 // the round's text, received in a catch-up
 	frames atomic.Uint64
+	away   atomic.Int32 // the round's transmission, sent as said while it was away
 }
 
 // RunRestart performs the restart runs and returns one result per signal.
@@ -248,6 +264,13 @@ func RunRestart(ctx context.Context, cfg RestartConfig) ([]RestartResult, error)
 		return nil, err
 	}
 	defer r.stop()
+	// The first channel keeps voice, so that what a session missed while
+	// reconnecting can be sent to it (proto.HistoryAway). Set in the
+	// running relay's store: it applies it within a second, long before
+	// the first logins are done.
+	if out, err := exec.Command(r.cfg.RelayBin, "channel", "set", ChannelName(0), "history=voice", "--data", filepath.Join(r.dir, "relay")).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("relay channel set: %v: %s", err, out)
+	}
 	if err := r.login(ctx); err != nil {
 		return nil, err
 	}
@@ -334,6 +357,9 @@ func (r *restartRun) login(ctx context.Context) error {
 					for _, it := range m.Items {
 						if it.From == "sender" && r.isRoundText(it.Text) {
 							s.caught.Add(1)
+						}
+						if m.Flags&proto.HistoryAway != 0 && it.From == "sender" && it.Kind == proto.ItemVoice && it.Time >= r.roundStart.Load() {
+							s.away.Add(1)
 						}
 					}
 				}
@@ -505,6 +531,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		s.text.Store(0)
 		s.caught.Store(0)
 		s.frames.Store(0)
+		s.away.Store(0)
 	}
 	// A session is back when it reconnected (the dead connection may
 	// still look connected until the client notices) and is in its channel.
@@ -565,6 +592,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		return nil, err
 	}
 	upAt := time.Now()
+	r.roundStart.Store(upAt.UnixMilli())
 	r.log.Info("relay answering again", "down_for", upAt.Sub(stopAt).Round(time.Millisecond))
 
 	// Watch sessions come back; the sender sends at SendAfter (or when it
@@ -656,8 +684,10 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		res.VoiceFrames = sr.frames
 		res.TextSent = sr.text
 		res.RecorderVoice = time.Duration(sr.frames) * 20 * time.Millisecond
-		// Let the last frames and the text arrive (bounded).
-		time.Sleep(time.Second)
+		// Let the last frames and the text arrive, and the transmission
+		// be replayed to those that came back after it began (stored at
+		// its end, then played in real time): bounded.
+		time.Sleep(2*time.Second + time.Duration(sr.frames)*20*time.Millisecond)
 	}
 	for i, s := range r.sess {
 		st := s.c.Stats()
@@ -678,6 +708,16 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		}
 		res.FramesExpected += uint64(res.VoiceFrames) + 1 // and the end frame
 		res.FramesReceived += s.frames.Load()
+		if res.VoiceFrames > 0 && s.frames.Load() < uint64(res.VoiceFrames)+1 {
+			switch {
+			case s.away.Load() > 0:
+				res.VoiceReplayed++
+			case backAt[i].IsZero():
+				res.VoiceStillOut++
+			default:
+				res.VoiceNotReplayed++
+			}
+		}
 	}
 	res.ClientsSilentDrops -= drops0
 	rec.stop()

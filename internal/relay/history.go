@@ -65,6 +65,9 @@ type history struct {
 	chVersion uint64 // the store's channels version the settings were read at (New); then the watcher's
 
 	textDups, busy, fetches atomic.Uint64
+
+	away                  awaySet       // sessions back from away, waiting for transmissions under way (away.go)
+	awaySent, awaySkipped atomic.Uint64 // transmissions replayed to sessions back from away, and left out
 }
 
 type textKey struct {
@@ -327,10 +330,13 @@ func (h *history) ringLocked(s *session, text string, now time.Time) uint64 {
 // ---- login and join: catch-up ----
 
 // loggedInLocked starts the catch-up of a session that just logged in
-// (after its Welcome and presence snapshot).
-func (h *history) loggedInLocked(s *session) {
+// (after its Welcome and presence snapshot); away is how long its client
+// was away (proto.Auth.Away; 0 for a first login): the transmissions of
+// that time follow the catch-up (away.go).
+func (h *history) loggedInLocked(s *session, away time.Duration) {
 	upTo := h.st.LastID()
 	s.histLogin = upTo
+	h.awayLoginLocked(s, away)
 	h.submitCatchUp(s, "", upTo, 0)
 }
 
@@ -407,6 +413,9 @@ func (h *history) submitCatchUp(s *session, channel string, upTo, from uint64) {
 		m := historyMsg(0, proto.HistoryMissed, items, more, s.version)
 		s.sendMsg(m)
 		h.delivered(s, items[:len(m.Items)])
+		if channel == "" {
+			h.sendAway(s)
+		}
 	}, true)
 }
 
@@ -710,6 +719,10 @@ type HistoryStats struct {
 	// session had too many waiting; Fetches recordings sent; VoiceDropped
 	// voice frames the recorder could not take (its queue was full).
 	TextDuplicates, Busy, Fetches, VoiceDropped uint64
+	// AwaySent counts transmissions sent to sessions that came back
+	// after being away (proto.HistoryAway), AwaySkipped those left out by
+	// the bounds (see away.go).
+	AwaySent, AwaySkipped uint64
 }
 
 // HistoryStats returns the history counters (zero without a store).
@@ -719,7 +732,7 @@ func (r *Relay) HistoryStats() HistoryStats {
 		return HistoryStats{}
 	}
 	return HistoryStats{Stats: h.st.Stats(), TextDuplicates: h.textDups.Load(), Busy: h.busy.Load(),
-		Fetches: h.fetches.Load(), VoiceDropped: h.rec.dropped.Load()}
+		Fetches: h.fetches.Load(), VoiceDropped: h.rec.dropped.Load(), AwaySent: h.awaySent.Load(), AwaySkipped: h.awaySkipped.Load()}
 }
 
 // openHistory sets up the history service at New: each channel's settings
@@ -764,7 +777,7 @@ func (r *Relay) knownLocked(name string) bool {
 type historyCollector struct {
 	r                                                    *Relay
 	written, dropped, failed, removed, queue, dups, busy *prometheus.Desc
-	fetches, voiceDropped, bytes                         *prometheus.Desc
+	fetches, voiceDropped, bytes, awaySent, awaySkipped  *prometheus.Desc
 }
 
 func newHistoryCollector(r *Relay) *historyCollector {
@@ -782,11 +795,13 @@ func newHistoryCollector(r *Relay) *historyCollector {
 		fetches:      d("fetches_total", "Recordings sent (Fetch)."),
 		voiceDropped: d("voice_dropped_total", "Voice frames missing from recordings because the recorder's queue was full (live voice was not affected)."),
 		bytes:        d("bytes_total", "Opus bytes of transmissions and pages stored."),
+		awaySent:     d("away_sent_total", "Stored transmissions sent to sessions that came back after losing their connection, to play as missed."),
+		awaySkipped:  d("away_skipped_total", "Transmissions of the time a session was away that were not sent to it (beyond the newest 20, or older than 2 minutes: they stay in the history)."),
 	}
 }
 
 func (c *historyCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.written, c.dropped, c.failed, c.removed, c.queue, c.dups, c.busy, c.fetches, c.voiceDropped, c.bytes} {
+	for _, d := range []*prometheus.Desc{c.written, c.dropped, c.failed, c.removed, c.queue, c.dups, c.busy, c.fetches, c.voiceDropped, c.bytes, c.awaySent, c.awaySkipped} {
 		ch <- d
 	}
 }
@@ -808,6 +823,8 @@ func (c *historyCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.fetches, s.Fetches)
 	counter(c.voiceDropped, s.VoiceDropped)
 	counter(c.bytes, s.Bytes)
+	counter(c.awaySent, s.AwaySent)
+	counter(c.awaySkipped, s.AwaySkipped)
 }
 
 // isGone reports whether the session is ending (its catch-up is not read

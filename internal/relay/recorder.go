@@ -182,5 +182,13 @@ func (rc *recorder) finish(k recKey, tx *recTx) {
 	if tx.it.Kind == store.KindVoice && blob == nil {
 		return // nothing kept of it
 	}
-	rc.st.AddItem(tx.it, blob, nil) // a full queue is counted by the store
+	it := tx.it
+	// A full queue is counted by the store. Once stored, sessions that
+	// came back while it was under way get it (away.go).
+	rc.st.AddItem(it, blob, func(id uint64, err error) {
+		if err == nil && it.Flags&store.FlagAudio != 0 {
+			it.ID = id
+			rc.r.hist.awayStored(it)
+		}
+	})
 }

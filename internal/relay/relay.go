@@ -621,7 +621,7 @@ func (r *Relay) login(ctx context.Context, conn sessConn) (*session, *proto.Read
 	r.sendPresenceLocked(s)
 	r.presenceToAllLocked(&proto.PresenceChange{Kind: proto.PresenceOnline, User: r.userInfoLocked(s)})
 	if r.hist != nil {
-		r.hist.loggedInLocked(s)
+		r.hist.loggedInLocked(s, time.Duration(auth.Away)*time.Millisecond)
 	}
 	r.mu.Unlock()
 	r.c.logins.Add(1)

@@ -57,6 +57,8 @@ type DialOptions struct {
 	NoControlReader bool
 	// Ticket is a resume ticket to present in Auth (see proto.Ticket).
 	Ticket []byte
+	// Away is Auth.Away: milliseconds the client says it was away.
+	Away uint32
 	// Without are features the client does not offer in its Hello (as an
 	// older client would not).
 	Without proto.Features
@@ -125,7 +127,7 @@ func (c *Client) login(ctx context.Context, addr string, r *Relay, name, passwor
 	if err := c.Send(hello); err != nil {
 		return err
 	}
-	if err := c.Send(&proto.Auth{Name: name, Password: password, Ticket: o.Ticket}); err != nil {
+	if err := c.Send(&proto.Auth{Name: name, Password: password, Ticket: o.Ticket, Away: o.Away}); err != nil {
 		return err
 	}
 	if dl, ok := ctx.Deadline(); ok {

@@ -4,8 +4,11 @@
 # plus a real `talk record` and a websocket client (as the web page) through
 # a gateway. The relay is killed (SIGKILL), restarted 1 s
 # later on the same port and data directory, and the run prints how long
-# until the last session is back in its channel and what a text and 3 s of
-# voice sent after the restart lost; then the same with SIGTERM.
+# until the last session is back in its channel, when each real client was
+# back, and what a text and 3 s of voice sent after the restart lost (the
+# first channel keeps voice: sessions not back yet when it was said are sent
+# the transmission on their return, counted apart); then the same with
+# SIGTERM.
 #
 # Bounded: at most 5000 sessions, 60 s per restart, 20 minutes in all; the
 # first logins check every password (bcrypt), about a minute for 1000 on two

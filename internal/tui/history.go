@@ -16,6 +16,19 @@ import (
 // away, at start and after a reconnection) under a marker, each item at
 // its own time.
 func (m *model) missed(at time.Time, h *proto.History) {
+	if h.Flags&proto.HistoryAway != 0 {
+		// Transmissions said while reconnecting: the session plays them
+		// (history.AwayPlayer).
+		for _, it := range h.Items {
+			if history.Playable(it) {
+				m.addLine(2, time.UnixMilli(it.Time), "missed while reconnecting, played now: "+history.Describe(it, m.welcome.Name))
+			}
+		}
+		if h.More {
+			m.addLine(2, at, "── more was said while reconnecting: talk history lists it ──")
+		}
+		return
+	}
 	if h.Flags&proto.HistoryMissed == 0 || len(h.Items) == 0 {
 		return
 	}

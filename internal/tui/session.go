@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/hark-intercom/hark/internal/client"
 	"github.com/hark-intercom/hark/internal/engine"
@@ -39,9 +40,17 @@ func RunSession(ctx context.Context, cfg SessionConfig) error {
 	}
 	ccfg := cfg.Client
 	ccfg.Reconnect = true
+	// What was said while reconnecting is played once back (the screen
+	// lists it, see missed).
+	var away atomic.Pointer[history.AwayPlayer]
 	ccfg.OnEvent = func(ev client.Event) {
 		eng.Event(ev)
 		ui.Event(ev)
+		if h, ok := ev.Msg.(*proto.History); ok {
+			if p := away.Load(); p != nil {
+				p.Add(h)
+			}
+		}
 	}
 	ccfg.OnVoice = eng.Voice
 	if cfg.OnDialing != nil {
@@ -73,6 +82,9 @@ func RunSession(ctx context.Context, cfg SessionConfig) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ap := history.NewAwayPlayer(c, eng.Voice, history.AwayConfig{Hears: c.Hears})
+	away.Store(ap)
+	go ap.Run(ctx)
 	engErr := make(chan error, 1)
 	go func() {
 		err := eng.Run(ctx, engine.ClientFloor(c))
