@@ -217,13 +217,23 @@ func eventPrinter(w io.Writer, self string) func(client.Event) {
 	// a talker in a monitored channel is shown with the channel's name.
 	var own uint16
 	monitored := map[uint16]string{}
+	// lost: the connection was lost and is not back yet; the loss is said
+	// once, not again for every failed attempt, and the return is said.
+	var lost bool
 	return func(e client.Event) {
 		ts := e.Time.Format("15:04:05")
 		switch e.State {
 		case client.StateReconnecting:
-			fmt.Fprintf(w, "%s connection to the relay lost (%v); reconnecting…\n", ts, e.Err)
+			if !lost {
+				fmt.Fprintf(w, "%s connection to the relay lost (%v); reconnecting…\n", ts, e.Err)
+			}
+			lost = true
 			return
 		case client.StateConnected:
+			if lost {
+				fmt.Fprintf(w, "%s connected to the relay again\n", ts)
+			}
+			lost = false
 			return
 		case client.StateClosed:
 			if e.Err != nil {
