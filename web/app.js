@@ -24,7 +24,7 @@ const S = {
   ws: null, wt: null, transport: '', lastTransport: '', wtFails: 0, connGen: 0, wtTicket: null, wtRefused: {}, loggedIn: false, wsWelcomed: false, closeText: '', wantOnline: false, retry: 0, retryTimer: null,
   creds: null, me: null, channel: '', channels: [], users: [],
   talkers: new Map(),          // session id -> {name, priority}
-  ctx: null, mic: null, capture: null, play: null, tap: null, recorder: null,
+  ctx: null, capture: null, play: null, tap: null, recorder: null,
   // WebCodecs by default (measured: the same delay as PCM, a 30th of the
   // upload, less gateway CPU); PCM where the browser has no Opus encoder.
   path: PATHS.includes(params.get('path')) ? params.get('path') : 'webcodecs',
@@ -50,7 +50,14 @@ const S = {
   seq: 0, vox: false, voxOpen: false, voxQuiet: 0, voxLoud: 0, preroll: [],
   mr: null, mrChain: Promise.resolve(),
   log: [],            // events for tests
-  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0, mutedFrames: 0, recvByChannel: {}},
+  stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0, mutedFrames: 0, recvByChannel: {},
+    micOpens: 0, startSkipped: 0},
+  // The microphone (openMic, closeMic): the stream while open, the one
+  // being opened, a counter that tells an opening it was turned off
+  // meanwhile, whether the page may open it without a prompt, and the idle
+  // countdown. encSpare: a configured encoder for the next press.
+  mic: null, micSrc: null, micOpening: null, micGen: 0, micGranted: false, micIdleTimer: null, micIdleMs: 0, encSpare: null,
+  txSent: false, txSkipped: 0, // the press's first frame is sent; quiet stale frames left out before it (onCaptureFrame)
   capOnsets: [],      // context times of sound onsets at the capture (tests)
 };
 
@@ -164,15 +171,17 @@ async function setupAudio() {
   S.out.connect(S.tap);
   if (window.HarkIntercom) window.HarkIntercom.audioReady();
   if (ctx.audioWorklet) {
-    await ctx.audioWorklet.addModule('play-worklet.js');
-    await ctx.audioWorklet.addModule('capture-worklet.js');
-    await ctx.audioWorklet.addModule('record-worklet.js');
+    await Promise.all(['play-worklet.js', 'capture-worklet.js', 'record-worklet.js'].map((m) => ctx.audioWorklet.addModule(m)));
     S.play = new AudioWorkletNode(ctx, 'hark-play', {numberOfInputs: 0, outputChannelCount: [1], processorOptions: {inputRate: 48000}});
     S.play.port.onmessage = (e) => {
       if (e.data.stats) S.stats.play = e.data.stats;
       if (e.data.drained) S.stats.drained++;
     };
     S.play.connect(S.out);
+    // The capture node is made now, before any press; the microphone is
+    // connected to it when it opens (openMic).
+    S.capture = new AudioWorkletNode(ctx, 'hark-capture', {numberOfOutputs: 0});
+    S.capture.port.onmessage = (e) => onCaptureFrame(e.data);
   } else {
     S.playback = 'wav'; // no worklet: fall back to whole transmissions
   }
@@ -180,23 +189,117 @@ async function setupAudio() {
   ev('audio', {rate: ctx.sampleRate});
 }
 
-async function initMic() {
-  if (S.mic) return S.mic;
+// ---------- the microphone ----------
+// Policy: the microphone is not opened at login. The first press opens it
+// (the browser asks for permission the first time) and it stays open while
+// the person keeps talking, so that later presses start at once: opening
+// it takes 100 ms or more, and the first words would come late. It is
+// closed after S.micIdleMs (5 minutes) without a press, when the page goes
+// into the background (once the press in progress ends), at logout, and
+// by the "Mic ready ✕" button in the header, which shows while it is open.
+// Talking automatically (VOX) keeps it open: that is what it is for.
+const MIC_IDLE_MS = 5 * 60 * 1000;
+
+// openMic resolves to the open microphone, opening it if it is not. It
+// asks for it at once (within the press's user gesture) and sets up the
+// audio context meanwhile.
+function openMic() {
+  if (S.mic) return Promise.resolve(S.mic);
+  if (S.micOpening) return S.micOpening;
+  const gen = ++S.micGen;
   const processing = params.get('processing') === 'on';
-  S.mic = await navigator.mediaDevices.getUserMedia({audio: {
-    channelCount: 1, echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing}});
-  ev('mic');
-  const src = S.ctx.createMediaStreamSource(S.mic);
-  if (S.ctx.audioWorklet) {
-    S.capture = new AudioWorkletNode(S.ctx, 'hark-capture', {numberOfOutputs: 0});
-    S.capture.port.onmessage = (e) => onCaptureFrame(e.data);
-    src.connect(S.capture);
+  const p = (async () => {
+    const [stream] = await Promise.all([navigator.mediaDevices.getUserMedia({audio: {
+      channelCount: 1, echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing}}), initAudio()]);
+    if (gen !== S.micGen) { // turned off while it was opening
+      for (const tr of stream.getTracks()) tr.stop();
+      const e = new Error('the microphone was turned off');
+      e.name = 'HarkMicClosed';
+      throw e;
+    }
+    S.mic = stream;
+    S.micGranted = true;
+    for (const tr of stream.getAudioTracks()) tr.addEventListener('ended', () => { if (S.mic === stream) closeMic('ended'); });
+    if (S.capture) {
+      S.capture.port.postMessage({reset: true}); // nothing left over from the last time it was open
+      S.micSrc = S.ctx.createMediaStreamSource(stream);
+      S.micSrc.connect(S.capture);
+    }
+    S.stats.micOpens++;
+    ev('mic');
+    renderMic();
+    if (!S.pressed) micUsed(); // the press ended while it opened: the countdown starts now
+    return stream;
+  })();
+  S.micOpening = p;
+  p.catch(() => {}).then(() => { if (S.micOpening === p) S.micOpening = null; });
+  return p;
+}
+
+// closeMic closes the microphone; why is idle, hidden, logout, button or
+// ended (the system closed it). A press in progress ends first; talking
+// automatically (VOX) is turned off.
+function closeMic(why) {
+  S.micGen++; // a getUserMedia still under way is closed when it answers
+  clearTimeout(S.micIdleTimer);
+  const m = S.mic;
+  if (!m) return;
+  S.mic = null;
+  if (S.pressed) stopTalk('mic ' + why);
+  if (S.vox) { S.vox = false; S.voxOpen = false; $('vox').checked = false; }
+  if (S.micSrc) { try { S.micSrc.disconnect(); } catch (e) { /* gone */ } S.micSrc = null; }
+  for (const tr of m.getTracks()) tr.stop();
+  ev('micClosed', {why});
+  if (why === 'ended') flash('The microphone was closed by the browser or the system (unplugged, or its permission taken back). Press to talk to open it again.', 'warn', 7000);
+  renderMic();
+}
+
+// micUsed starts the idle countdown after a press; in the background the
+// microphone is closed at once.
+function micUsed() {
+  clearTimeout(S.micIdleTimer);
+  if (!S.mic || S.vox) return;
+  if (document.visibilityState === 'hidden') { closeMic('hidden'); return; }
+  S.micIdleTimer = setTimeout(() => { if (S.mic && !S.pressed && !S.vox) closeMic('idle'); }, S.micIdleMs);
+}
+
+// renderMic shows "Mic ready ✕" in the header while the microphone is open.
+function renderMic() {
+  const b = $('micOff');
+  if (b) b.classList.toggle('hidden', !S.mic);
+}
+
+// ---------- ready before the first press ----------
+// prepareTalk readies, at login, what a press needs that needs no
+// permission (the audio context and its worklets are initAudio's): a
+// configured Opus encoder, and whether this page may use the microphone
+// without asking (then a press asks for the floor while the microphone
+// opens; on a first visit the permission prompt comes first).
+function prepareTalk() {
+  webcodecsOK().then(() => spareEncoder());
+  if (navigator.permissions && navigator.permissions.query) {
+    navigator.permissions.query({name: 'microphone'}).then((st) => {
+      const seen = () => { if (st.state === 'granted') S.micGranted = true; };
+      seen();
+      st.onchange = seen;
+    }).catch(() => { /* the browser does not say: the first press waits for the microphone */ });
   }
-  return S.mic;
 }
 
 // wallNow is the wall-clock time in milliseconds, with sub-millisecond precision.
 function wallNow() { return performance.timeOrigin + performance.now(); }
+
+// The start of a transmission: a frame the page gets more than
+// START_STALE_MS after the audio clock passed its end (the microphone has
+// just opened, or the page was busy with the press) and that is quiet
+// (RMS below START_QUIET, about -46 dBFS: no speech in it) is left out,
+// until the first fresh or loud frame, for at most START_SKIP_MAX frames.
+// The listener's jitter buffer times the whole transmission from its
+// first packet: sent late and followed by the backlog all at once, it
+// held the first words that much later (issue 14: the first press of a
+// page, 77 ms against 60 ms later). After the first frame sent nothing is
+// left out. Counted in stats.startSkipped (frames) and an event.
+const START_STALE_MS = 25, START_QUIET = 0.005, START_SKIP_MAX = 25;
 
 function onCaptureFrame(d) {
   const pcm = d.pcm, level = d.level;
@@ -209,21 +312,35 @@ function onCaptureFrame(d) {
   if (S.pressed && !S.onsetAt && level > 0.03) S.onsetAt = Date.now();
   if (S.vox) voxFrame(level, pcm);
   if (!S.sending) return;
+  if (!S.txSent) {
+    const age = (S.ctx.currentTime - d.end) * 1000;
+    if (age > START_STALE_MS && level < START_QUIET && S.txSkipped < START_SKIP_MAX && S.txPath !== 'mediarecorder') {
+      S.txSkipped++;
+      S.stats.startSkipped++;
+      return;
+    }
+    S.txSent = true;
+    if (S.txSkipped) ev('startSkipped', {frames: S.txSkipped, age: Math.round(age)});
+  }
   if (S.txPath === 'worklet') sendPCM(pcm);
   else if (S.txPath === 'webcodecs') encodeFrame(pcm);
 }
 
-// webcodecsOK resolves to whether this browser encodes Opus with WebCodecs.
+// webcodecsOK resolves to whether this browser encodes Opus with WebCodecs
+// (also kept in S.wcOK once known).
 let wcCheck = null;
 function webcodecsOK() {
   if (!wcCheck) {
-    wcCheck = window.AudioEncoder && window.AudioData
+    wcCheck = (window.AudioEncoder && window.AudioData
       ? AudioEncoder.isConfigSupported(OPUS_CONFIG).then((r) => !!r.supported).catch(() => false)
-      : Promise.resolve(false);
+      : Promise.resolve(false)).then((ok) => { S.wcOK = ok; return ok; });
   }
   return wcCheck;
 }
-function startEncoder() {
+
+// newEncoder makes a configured WebCodecs Opus encoder. Its packets go to
+// the transmission in progress.
+function newEncoder() {
   const enc = new AudioEncoder({
     output: (chunk) => {
       // Header: kind, flags, 2 reserved bytes, u32 LE sequence; then the packet.
@@ -239,9 +356,26 @@ function startEncoder() {
       chunk.copyTo(b.subarray(8));
       if (S.ws && S.ws.readyState === WebSocket.OPEN && S.ws.bufferedAmount < 256 * 1024) { S.ws.send(b); S.stats.sentFrames++; }
     },
-    error: (e) => { ev('encError', {err: String(e)}); flash('The audio encoder failed: ' + (e.message || e), '', 6000); },
+    error: (e) => {
+      ev('encError', {err: String(e)});
+      if (S.encSpare === enc) { S.encSpare = null; return; } // a spare (e.g. reclaimed by the browser): made again when needed
+      flash('The audio encoder failed: ' + (e.message || e), '', 6000);
+    },
   });
   enc.configure(OPUS_CONFIG);
+  return enc;
+}
+// spareEncoder keeps a configured encoder ready for the next press:
+// configuring one at the press delayed the first packet (27 ms median).
+function spareEncoder() {
+  if (S.encSpare || !S.wcOK || !S.ctx || S.ctx.sampleRate !== 48000) return;
+  try { S.encSpare = newEncoder(); } catch (e) { ev('encError', {err: String(e)}); }
+}
+// startEncoder gives the press the spare encoder (or a new one).
+function startEncoder() {
+  let enc = S.encSpare;
+  S.encSpare = null;
+  if (!enc || enc.state !== 'configured') enc = newEncoder();
   S.enc = enc;
   S.encTs = 0;
 }
@@ -257,6 +391,7 @@ function closeEncoder() {
   if (!S.enc) return;
   try { S.enc.close(); } catch (e) { /* already closed */ }
   S.enc = null;
+  spareEncoder();
 }
 function sendPCM(pcm) {
   // Header: kind, flags, 2 reserved bytes, u32 LE sequence; then int16 LE samples.
@@ -276,7 +411,10 @@ function voxFrame(level, pcm) {
     if (S.voxLoud >= 2 && S.floor !== 'busy') {
       S.voxOpen = true; S.voxQuiet = 0;
       startTalk('vox').then(() => {
-        for (const p of S.preroll) { if (S.txPath === 'worklet') sendPCM(p); else if (S.txPath === 'webcodecs') encodeFrame(p); }
+        if (S.sending) {
+          S.txSent = true; // the pre-roll is the start: nothing after it is left out
+          for (const p of S.preroll) { if (S.txPath === 'worklet') sendPCM(p); else if (S.txPath === 'webcodecs') encodeFrame(p); }
+        }
         S.preroll = [];
       });
     }
@@ -333,45 +471,69 @@ async function startTalk(source, page, echo, to) {
   S.callTo = to || ''; // a call: only they hear it (listen.js; "bob", "bob,carol", "role:page")
   S.echoTx = !!echo; // a microphone test: the intercom plays it back to this page alone
   S.onsetAt = 0;
+  clearTimeout(S.micIdleTimer);
   ev('press', {source});
+  // The microphone is asked for at once, within the press (it is open
+  // already after an earlier press); nothing below waits for it that need not.
+  const mic = openMic();
+  mic.catch(() => {}); // answered below
+  let path = '', mime = '', began = false;
   try {
-    await initAudio();
-    await initMic();
+    if (!S.ctx || S.wcOK === undefined) await Promise.all([initAudio(), webcodecsOK()]);
+    if (!S.pressed) return; // released meanwhile
+    const p = choosePath();
+    if (p.error) { S.pressed = false; flash(p.error, '', 7000); ev(p.event, p.detail); render(); return; }
+    path = p.path; mime = p.mime;
+    // The floor is asked for while the microphone opens where no prompt will
+    // show (the page has it, or may open it without asking); on a first
+    // visit the person answers the prompt first, holding nothing.
+    if (path !== 'mediarecorder' && (S.mic || S.micGranted)) { beginTx(path, mime); began = true; }
+    await mic;
   } catch (e) {
+    const was = S.pressed;
     S.pressed = false;
-    flash('The microphone is not available: ' + (e.message || e.name || e), '', 6000);
+    if (began && was) { stopSending(); send({t: 'talk', on: false}); S.floor = 'idle'; }
+    if (e.name !== 'HarkMicClosed') flash('The microphone is not available: ' + (e.message || e.name || e) + '. Allow this page to use it (the icon in the address bar) and press again.', '', 7000);
     ev('micError', {err: String(e)});
+    render();
     return;
   }
-  if (!S.pressed) return; // released while the microphone was starting
+  if (!S.pressed || began) return; // released while the microphone was opening (stopTalk ended it), or under way
+  beginTx(path, mime);
+}
+
+// choosePath decides how this press sends audio: {path, mime}, or
+// {error} in words (and the event the tests look for).
+function choosePath() {
   let path = S.path;
-  if (path === 'webcodecs' && !(S.ctx.sampleRate === 48000 && await webcodecsOK())) path = 'worklet';
-  if (!S.pressed) return;
+  if (path === 'webcodecs' && !(S.ctx.sampleRate === 48000 && S.wcOK)) path = 'worklet';
   if (path === 'worklet' && !S.ctx.audioWorklet) path = 'mediarecorder'; // no AudioWorklet: the recorder
   if (S.wt && path !== 'webcodecs') {
     // WebTransport carries the page's Opus packets only.
-    if (S.ctx.sampleRate === 48000) path = 'webcodecs';
-    else {
-      S.pressed = false;
-      flash('Cannot talk over WebTransport with audio at ' + S.ctx.sampleRate + ' Hz. Open the page with ?transport=websocket.', '', 7000);
-      ev('wtNoEncoder', {rate: S.ctx.sampleRate});
-      return;
+    if (S.ctx.sampleRate !== 48000) {
+      return {error: 'Cannot talk over WebTransport with audio at ' + S.ctx.sampleRate + ' Hz. Open the page with ?transport=websocket.',
+        event: 'wtNoEncoder', detail: {rate: S.ctx.sampleRate}};
     }
+    path = 'webcodecs';
   }
   // The recorder: WebM or Ogg (Chromium, Firefox) or Opus in MP4 (Safari);
   // a browser that records only AAC (older Safari) sends live PCM instead.
   const mime = path === 'mediarecorder' && ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4;codecs=opus', 'audio/webm']
     .find((m) => window.MediaRecorder && MediaRecorder.isTypeSupported(m));
   if (path === 'mediarecorder' && !mime && S.ctx.audioWorklet) { path = 'worklet'; ev('mrFallback'); }
+  if (path === 'mediarecorder' && !mime) {
+    return {error: 'This browser cannot record audio in a form the intercom takes. Try another browser.', event: 'mrUnsupported'};
+  }
+  return {path, mime: mime || ''};
+}
+
+// beginTx asks for the floor and starts sending the press's audio on path.
+function beginTx(path, mime) {
   S.txPath = path;
+  S.txSent = false;
+  S.txSkipped = 0;
+  S.floor = 'requesting';
   if (path === 'mediarecorder') {
-    if (!mime) {
-      S.pressed = false;
-      flash('This browser cannot record audio in a form the intercom takes. Try another browser.', '', 7000);
-      ev('mrUnsupported');
-      return;
-    }
-    S.floor = 'requesting'; render();
     send({t: 'talk', on: true, format: mime.includes('ogg') ? 'ogg' : mime.includes('mp4') ? 'mp4' : 'webm', page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
     const rec = new MediaRecorder(S.mic, {mimeType: mime, audioBitsPerSecond: 48000});
@@ -385,12 +547,10 @@ async function startTalk(source, page, echo, to) {
     rec.onstop = () => { S.mrChain = S.mrChain.then(() => { send({t: 'talk', on: false}); S.sending = false; }); };
     rec.start(20);
   } else if (path === 'webcodecs') {
-    S.floor = 'requesting'; render();
+    startEncoder();
     send({t: 'talk', on: true, format: 'opus', page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
-    startEncoder();
   } else {
-    S.floor = 'requesting'; render();
     send({t: 'talk', on: true, format: 'pcm', rate: S.ctx.sampleRate, page: S.pageTx, echo: S.echoTx, to: S.callTo});
     S.sending = true;
   }
@@ -406,12 +566,13 @@ function stopTalk(source) {
     // The last packets come out of flush; the release follows them.
     const enc = S.enc;
     S.enc = null; S.sending = false;
-    enc.flush().catch(() => {}).then(() => { send({t: 'talk', on: false}); try { enc.close(); } catch (e) { /* closed */ } });
+    enc.flush().catch(() => {}).then(() => { send({t: 'talk', on: false}); try { enc.close(); } catch (e) { /* closed */ } spareEncoder(); });
   } else if (S.sending) { S.sending = false; send({t: 'talk', on: false}); }
   else if (blocked()) send({t: 'talk', on: false}); // the gateway's floor goes back to idle
   if (S.floor === 'talking') sounds.release();
   if (S.floor === 'requesting') S.floor = 'releasing'; // the gateway says when it is over
   else if (S.floor !== 'busy') S.floor = 'idle';
+  micUsed();
   render();
 }
 
@@ -848,8 +1009,8 @@ function init() {
   });
   $('vox').addEventListener('change', async (e) => {
     S.vox = e.target.checked;
-    if (S.vox) { await initAudio(); await initMic().catch((err) => flash('The microphone is not available: ' + err.message)); }
-    else if (S.voxOpen) { S.voxOpen = false; stopTalk('vox'); }
+    if (S.vox) { await openMic().catch((err) => flash('The microphone is not available: ' + err.message)); }
+    else { if (S.voxOpen) { S.voxOpen = false; stopTalk('vox'); } micUsed(); }
   });
   $('path').addEventListener('change', (e) => { S.path = e.target.value; });
   $('clip').addEventListener('change', (e) => { sendClip(e.target.files[0]); e.target.value = ''; });
@@ -858,8 +1019,14 @@ function init() {
     if (S.ws) S.ws.close(1000, 'logout');
     if (S.wt) { const c = S.wt; S.wt = null; c.close(); }
     S.wtTicket = null; S.lastTransport = ''; S.wtFails = 0;
+    closeMic('logout');
     showLogin();
   });
+  $('micOff').addEventListener('click', () => closeMic('button'));
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden' && !S.pressed && !S.vox) closeMic('hidden');
+  });
+  S.micIdleMs = MIC_IDLE_MS;
   bindPTT();
 }
 
@@ -869,7 +1036,7 @@ async function login(name, password) {
   try { localStorage.setItem('hark.name', name); } catch (e) { /* private mode */ }
   S.creds = {name, password, channel: params.get('channel') || ''};
   S.wantOnline = true;
-  initAudio().catch((e) => ev('audioError', {err: String(e)}));
+  initAudio().then(prepareTalk).catch((e) => ev('audioError', {err: String(e)}));
   connect();
 }
 
@@ -883,7 +1050,10 @@ window.harkApp = {
 window.harkTest = {
   state: () => ({loggedIn: S.loggedIn, channel: S.channel, floor: S.floor, pressed: S.pressed, sending: S.sending,
     users: S.users, talkers: [...S.talkers.values()].map((t) => t.name), stats: S.stats, path: S.path, txPath: S.txPath,
-    rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, transport: S.transport, conn: $('conn').className, onsetAt: S.onsetAt || 0}),
+    rate: S.ctx && S.ctx.sampleRate, ctxState: S.ctx && S.ctx.state, transport: S.transport, conn: $('conn').className, onsetAt: S.onsetAt || 0,
+    mic: !!S.mic}),
+  // micIdle sets how long the microphone stays open after a press (ms).
+  micIdle: (ms) => { S.micIdleMs = ms; },
   // Not in state(), which tests ask many times a second: Firefox answers
   // outputLatency (and getOutputTimestamp) from its audio server while its
   // audio graph waits, and the page can hang for good (engines_test.go).

@@ -15,6 +15,10 @@ class HarkCapture extends AudioWorkletProcessor {
     this.sum = 0;
     this.quiet = sampleRate; // samples since the last one at or above ONSET
     this.onsets = [];
+    // {reset: true}: the microphone (re)opens; drop the part-filled frame.
+    this.port.onmessage = (e) => {
+      if (e.data && e.data.reset) { this.n = 0; this.sum = 0; this.quiet = sampleRate; this.onsets = []; }
+    };
   }
   process(inputs) {
     const ch = inputs[0] && inputs[0][0];

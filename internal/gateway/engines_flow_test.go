@@ -81,6 +81,8 @@ func TestBrowserEngines(t *testing.T) {
 			t.Logf("[%s] the page sends with %s", name, txPath)
 			p.waitMicPlayed(played, len(src))
 			p.eval(`harkTest.release()`, nil)
+			// The page keeps the microphone open for the next press, and shows it.
+			p.waitFor(`harkTest.state().mic && !document.getElementById('micOff').classList.contains('hidden')`)
 			<-cl.ended
 			pcm, frames := cl.heard(t)
 			t.Logf("[%s] the CLI heard %d frames", name, len(frames))
@@ -137,6 +139,10 @@ func TestBrowserEngines(t *testing.T) {
 			} else {
 				t.Logf("[%s] recorder (%s): the CLI heard %d frames, %.2f s, RMS %.0f", name, mime, len(frames), float64(len(pcm))/48000, rms)
 			}
+
+			// "Mic ready ✕" in the header closes the microphone.
+			p.eval(`document.getElementById('micOff').click()`, nil)
+			p.waitFor(`!harkTest.state().mic && document.getElementById('micOff').classList.contains('hidden')`)
 		})
 	}
 }

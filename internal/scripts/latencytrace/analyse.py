@@ -40,13 +40,14 @@ capOff = page['capOff']
 txs = []; cur = None
 for e in page['trace']:
     if e['k'] == 'press':
-        cur = {'press': e['w'], 'caps': [], 'outs': [], 'floor': None, 'enc': None}; txs.append(cur)
+        cur = {'press': e['w'], 'caps': [], 'outs': [], 'skips': [], 'floor': None, 'enc': None}; txs.append(cur)
     elif cur is None:
         continue
     elif e['k'] == 'encoder': cur['enc'] = e['w']
     elif e['k'] == 'floor' and cur['floor'] is None: cur['floor'] = e['w']
     elif e['k'] == 'cap': cur['caps'].append(e)
     elif e['k'] == 'out': cur['outs'].append(e)
+    elif e['k'] == 'skip': cur['skips'].append(e)
 ms = lambda ns: ns / 1e6
 seq0 = 0
 for i, tx in enumerate(txs):
@@ -62,6 +63,8 @@ for i, tx in enumerate(txs):
     print("=== press %d: packets %d..%d; press -> encoder made %.0f ms, -> floor granted %.0f ms, -> first frame sent ends %.0f ms" % (
         i, seq0, seq0 + len(rows) - 1, (tx['enc'] or 0) - tx['press'], (tx['floor'] or 0) - tx['press'], rows[0][1] - tx['press']))
     f = lambda x: '%d' % round(x) if x is not None else '-'
+    if tx['skips']:
+        print(" quiet frames left out at the start (late by, ms):", ' '.join(f(e['age']) for e in tx['skips']))
     n = min(30, len(rows))
     print(" first %d packets, ms:" % n)
     print("  post  ", ' '.join(f(cw - ce) for s, ce, cw, ow, r, a, p in rows[:n]))

@@ -11,7 +11,7 @@
 # TEST defaults to TestWebTransportBrowserToTalk$ (one press);
 # TestLatencyTracePresses$ makes four presses of 2 s in one page (the
 # first opens the microphone). Needs chromium, python3 and the usual
-# GOFLAGS=-tags=libsqlite3. trace.patch was made against commit 938abcd;
+# GOFLAGS=-tags=libsqlite3. trace.patch was made against branch latency6 (issue 14);
 # if it no longer applies, re-make it from the same hooks. Nothing in the
 # repository is changed; the copy is removed at the end.
 set -eu
