@@ -748,6 +748,13 @@ func (c *Cluster) watch(kv jetstream.KeyValue, fn func(jetstream.KeyValueEntry),
 				fn(e)
 			case <-restart:
 				break updates
+			case <-c.ctx.Done():
+				// The watcher closes Updates when its context ends, but
+				// not always once the connection is closed under it
+				// (Kill: TestClusterWatchAfterLeaderDeath hung 10 minutes
+				// here in a loaded make test): do not wait for it.
+				w.Stop()
+				return
 			}
 		}
 		w.Stop()
