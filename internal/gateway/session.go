@@ -283,8 +283,12 @@ loop:
 	case <-writerDone:
 	case <-time.After(2 * time.Second):
 	}
-	cancel()
+	// Close before cancel: the read loop's Reader closes the connection
+	// outright when its context ends (coder/websocket), and a close frame
+	// sent after that never leaves (TestShutdownSaysBye saw EOF instead of
+	// "going away" in a loaded make test).
 	_ = s.conn.Close(closeCode, closeText)
+	cancel()
 	wg.Wait()
 }
 
