@@ -87,8 +87,6 @@ func (r *rec) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// startThree starts three clustered nodes on loopback, B and C routed to A;
-// mod, if any, changes each node's configuration.
 // floorsLeader returns the index in cs of the relay that leads the floor
 // bucket. nats-server has no event for leadership: it is polled, for at
 // most 20 s.
@@ -106,6 +104,8 @@ func floorsLeader(t testing.TB, cs []*Cluster) int {
 	}
 }
 
+// startThree starts three clustered nodes on loopback, B and C routed to A;
+// mod, if any, changes each node's configuration.
 func startThree(t testing.TB, mod ...func(*Config)) ([]*Cluster, []*rec) {
 	t.Helper()
 	dir := t.TempDir()
