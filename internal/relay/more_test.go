@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -334,6 +338,37 @@ func udpDropped(s relay.Stats) (n uint64) {
 	return n
 }
 
+// kernelUDPDrops is how many datagrams the kernel dropped at the UDP
+// socket bound to addr (a 127.0.0.1 address) because its receive buffer
+// was full: the "drops" column of /proc/net/udp.
+func kernelUDPDrops(t *testing.T, addr string) uint64 {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		t.Fatalf("reading the kernel's UDP socket table: %v", err)
+	}
+	// local_address is the address's bytes in host order (little-endian
+	// here) and the port, both in hex: 127.0.0.1:4275 is 0100007F:10B3.
+	a4 := ap.Addr().As4()
+	local := fmt.Sprintf("%02X%02X%02X%02X:%04X", a4[3], a4[2], a4[1], a4[0], ap.Port())
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) >= 13 && f[1] == local {
+			d, err := strconv.ParseUint(f[len(f)-1], 10, 64)
+			if err != nil {
+				t.Fatalf("the drops column of %q: %v", line, err)
+			}
+			return d
+		}
+	}
+	t.Fatalf("no UDP socket on %s in /proc/net/udp", local)
+	return 0
+}
+
 // longHeader is a QUIC long-header packet of the given version and size
 // (at least 23 bytes), with 8-byte connection ids and zero padding.
 func longHeader(version uint32, size int) []byte {
@@ -374,8 +409,17 @@ func TestUDPGarbage(t *testing.T) {
 		r.WaitStats(t, "a datagram counted as "+c.reason, func(s relay.Stats) bool { return s.UDPDropped[c.reason] > before })
 	}
 
-	// A flood of random datagrams.
+	// A flood of random datagrams, each of a kind the relay counts. Two
+	// kinds are answered rather than dropped, and quic-go skips the answer
+	// without a word when its queue of answers to send (4) is full, so in a
+	// flood some of them go uncounted: a short-header packet longer than
+	// 42 bytes for no connection (answered with a stateless reset, RFC 9000
+	// §10.3, which quic-go does not report at all) and a long-header
+	// packet of an unknown version of 1200 bytes or more (answered with
+	// version negotiation, counted when sent). The flood keeps below those
+	// sizes; both answers are checked on their own, above and below.
 	before := udpDropped(r.Stats())
+	kernelBefore := kernelUDPDrops(t, r.Addr)
 	buf := make([]byte, 1500)
 	const n = 2000
 	for i := range n {
@@ -383,6 +427,12 @@ func TestUDPGarbage(t *testing.T) {
 		rand.Read(buf[:n])
 		if i%3 == 0 {
 			buf[0] |= 0xc0 // looks like a QUIC long header
+		}
+		switch buf[0] & 0xc0 {
+		case 0x40:
+			n = min(n, 42)
+		case 0xc0, 0x80:
+			n = min(n, 1199)
 		}
 		u.Write(buf[:n])
 	}
@@ -392,10 +442,40 @@ func TestUDPGarbage(t *testing.T) {
 	if h, _ := b.RecvVoice(t); h.Seq != 7 {
 		t.Fatalf("%+v", h)
 	}
-	// Every datagram that reached the relay's socket is counted; the
-	// kernel may drop a few of a flood on the way.
-	s := r.WaitStats(t, "the flood counted", func(s relay.Stats) bool { return udpDropped(s)-before >= n*9/10 })
-	t.Logf("udp dropped: %v", s.UDPDropped)
+	// Every datagram that reached the relay's socket is counted. On a
+	// busy machine the kernel drops some of a flood when the socket's
+	// buffer is full (it counts them per socket in /proc/net/udp): those
+	// never reached the relay, so they are left out, and the rest must be
+	// counted to the last one.
+	var kernel uint64
+	s := r.WaitStats(t, "every datagram of the flood that reached the relay's socket counted", func(s relay.Stats) bool {
+		kernel = kernelUDPDrops(t, r.Addr) - kernelBefore
+		return udpDropped(s)-before+kernel >= n
+	})
+	t.Logf("udp dropped: %v; dropped by the kernel before the relay read them: %d", s.UDPDropped, kernel)
+	if got := udpDropped(s) - before + kernel; got != n {
+		t.Errorf("%d datagrams of a flood of %d counted (with the kernel's drops)", got, n)
+	}
+	// Short-header packets for no connection, longer than 42 bytes, are
+	// each answered with a stateless reset: 42 bytes, short header.
+	u.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := range 20 {
+		n := 43 + i*70
+		rand.Read(buf[:n])
+		buf[0] = buf[0]&0x3f | 0x40
+		if _, err := u.Write(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			m, err := u.Read(buf)
+			if err != nil {
+				t.Fatalf("no stateless reset for a %d-byte short-header packet: %v", n, err)
+			}
+			if m == 42 && buf[0]&0xc0 == 0x40 {
+				break
+			}
+		}
+	}
 	if s.Sessions != 2 || s.BadDatagrams["short"]+s.BadDatagrams["kind"] != 0 {
 		t.Errorf("stats after the flood: %+v", s)
 	}
