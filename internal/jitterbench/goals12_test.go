@@ -51,8 +51,8 @@ func isKind(name string) bool {
 // goals12Seeds is how many seeds TestGoals12 runs every trace with
 // (goals12Groups: 1-24, on which the buffer's rules were worked out;
 // 25-48, held out until they were; 49-150, unseen until the seventh
-// session, which tried 1-300 with TestSweep12). 150 seeds take about 5 s
-// on a quiet core (11 s at load 8 on 2 shared cores).
+// session, which tried 1-300 with TestSweep12). 150 seeds took 14 s at
+// load 13 on 2 shared cores (6.5 s of CPU with the build).
 const goals12Seeds = 150
 
 // goals12Groups are the last seeds of the groups TestGoals12 reports
