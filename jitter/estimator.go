@@ -561,9 +561,12 @@ func (e *estimator) quantileBefore(from, ref int64) int64 {
 // 1.33 × ideal (Wi-Fi seed 66: 1.17 ×). The quantile is instead taken at
 // most at 1 − tailMin/n of the n samples' weight, between the
 // tailMin-th largest and the next: a lone outlier in the first seconds
-// is not the target, while a tail of several is covered. Once the
-// history holds 1000 samples' weight (its forgetting's 20 s at 20 ms),
-// 1 − tailMin/n is above q and this changes nothing.
+// is not the target, while a tail of several is covered. From
+// tailMin/(1-q) samples' weight on, 1 − tailMin/n is above q and this
+// changes nothing; the forgetting holds the history at about 1000
+// samples' weight of 20 ms packets (333 of 60 ms ones), so at the
+// default q it acts only in the first seconds (WithPercentile 0.999
+// would be held at 0.998, the second-largest of 1000 samples, for good).
 func (e *estimator) quantile() int64 {
 	if e.dirty < 4 {
 		return e.cached
