@@ -65,14 +65,17 @@ var goals12Groups = []uint64{24, 48, goals12Seeds}
 var goals12Bounds = map[string][2]float64{
 	// Mobile (issue 3's preset: 60 ms heavy-tailed jitter in correlated
 	// bursts, 5 % bursty loss) meets the goals on seeds 1-89; seeds 90,
-	// 96, 97 and 111 reach 1.16-1.18 × (late-loss 0.52-0.70 %): a burst
-	// of late packets raises both the jitter history's tail and the
-	// late-loss margin, each remembered for about 20 s, and the target
-	// stays above the network's need for 10-20 s after (see
-	// BENCHMARKS.md, jitter7). It was held here to 1.11 % and 1.16 ×
-	// on seeds 1-48 until a missing packet whose successor is queued was
-	// waited for a little past its deadline (jitter's waitExtraNs).
-	"mobile": {1, 1.19},
+	// 96, 97 and 111 reach 1.16-1.18 × (late-loss 0.52-0.70 %). On 96
+	// hardly a packet is late: the network's tail is heavier in its
+	// first 20 s than after, the jitter history (20 s memory) follows it,
+	// and the ideal fixed delay, which may spend its 1 % on the worst
+	// seconds, is below what a buffer losing ≤ 1 % in each 20 s can
+	// hold (see BENCHMARKS.md, jitter7). Bound 1.19 × until a run of late
+	// packets moved the late-loss margin as one event (jitter's
+	// noteLate); 1.11 % and 1.16 × on seeds 1-48 until a missing packet
+	// whose successor is queued was waited for a little past its
+	// deadline (jitter's waitExtraNs).
+	"mobile": {1, 1.18},
 }
 
 // TestGoals12 checks issue 12's goals on every run of the eleven traces
