@@ -15,7 +15,7 @@ type entry struct {
 	// cluster: the spike cluster its transit was part of (see
 	// estimator.add), 0 if none. If that cluster became a spike event,
 	// the packet's loss as late does not count in the late-loss
-	// feedback (noteLate, notePlayed).
+	// feedback (noteLate).
 	cluster int64
 }
 
@@ -48,21 +48,14 @@ type Buffer struct {
 	concealRun   int64 // samples concealed or silenced since the last packet played
 	sinceShrink  int   // packets played since the last shrink drop
 	sinceStretch int   // packets played since the last stretch
-
-	// Runs of late packets (see noteLate): the timestamp of the last
-	// packet lost late (valid if haveLate), and the recent late packets
-	// and the runs they came in (halved together past lateRunMemory).
-	lastLateTs         int64
-	haveLate           bool
-	latePkts, lateRuns float64
-	tsmResumedNs       int64 // time-stretching sheds fast for this much more audio (it resumed from a late packet)
-	delaySum           float64
-	delayCount         uint64
-	curDelay           int64
-	stats              Stats
-	quantum            int // 2.5 ms in samples
-	maxFECSample       int
-	noFECSeq           int64 // head seq whose missing FEC was last counted in FECUnavailable
+	tsmResumedNs int64 // time-stretching sheds fast for this much more audio (it resumed from a late packet)
+	delaySum     float64
+	delayCount   uint64
+	curDelay     int64
+	stats        Stats
+	quantum      int // 2.5 ms in samples
+	maxFECSample int
+	noFECSeq     int64 // head seq whose missing FEC was last counted in FECUnavailable
 	// After a fall of the transit (estimator.add): the timestamp of the
 	// fast packet, and until when packets sent before it may still come
 	// over the old path (ns).
@@ -266,7 +259,7 @@ func (b *Buffer) Push(p Packet) {
 			cluster = b.learn(arr, unwrap32(b.hiTs, p.Timestamp), dur)
 		}
 		if !p.Backlog && !b.est.isEvent(cluster) {
-			b.noteLate(unwrap32(b.hiTs, p.Timestamp), dur)
+			b.noteLate(true)
 		}
 		return
 	case p.Start && seq > b.epochHiSeq:
@@ -577,7 +570,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 				break
 			}
 			if e := b.pop(); !e.p.Backlog && !b.est.isEvent(e.cluster) {
-				b.noteLate(e.ts, e.dur)
+				b.noteLate(true)
 			}
 			b.stats.Late++
 		}
@@ -660,7 +653,7 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 			}
 			e := b.pop()
 			b.stats.Played++
-			b.notePlayed()
+			b.noteLate(false)
 			b.stats.PlayedSamples += uint64(dur - skip)
 			b.txPlayed += int64(dur)
 			b.stats.SkippedSamples += uint64(skip)
@@ -818,53 +811,20 @@ const (
 	lateMarginMax = 0.5
 )
 
-// noteLate records a packet lost late (the audio at ts, dur samples) and
-// raises the estimator's margin (see lateBudget); notePlayed lowers it.
-// Not counted as late: a packet read late from a stalled receiver's
-// backlog (Packet.Backlog: as its arrival is not learned, the receiver's
-// stall is not the network's), and one of a spike event (a stall of the
-// link or of a process on the way, which costs its own audio by design
-// and is kept out of the jitter history, so it must not raise the margin
-// either: 40 packets of a stall took the margin to its ceiling and the
-// target 30 % up).
-//
-// A run of late packets (each within two packets' time of the one before:
-// a packet between may have come in time or been recovered by FEC) is one
-// event: a queue on the path that drained over several packets, which a
-// target a little higher would have covered all at once. The margin rises
-// once per run, by lateStep times the mean length of the recent runs, so
-// over many runs it rises by lateStep per late packet as before, and the
-// share of packets lost late still settles at lateBudget; but one long
-// run no longer moves it by its own length. On issue 3's mobile preset
-// (seed 241), 8 packets late in one run at 23 s raised the margin by 0.16
-// and, at lateStep x lateBudget per packet played, it took 20 s to come
-// back down, the target 60-80 ms above what the network needed meanwhile;
-// the run's packets are in the jitter history all the same, which covers
-// a repeat of it. Independent late packets (runs of one) raise the margin
-// as before.
-func (b *Buffer) noteLate(ts int64, dur int) {
-	run := b.haveLate && max(ts-b.lastLateTs, b.lastLateTs-ts) <= 2*int64(max(dur, b.lastDur))
-	b.haveLate, b.lastLateTs = true, ts
-	b.latePkts++
-	if run {
-		return
+// noteLate records whether a packet was lost late (or played) and moves
+// the estimator's margin (see lateBudget). Not counted as late: a packet
+// read late from a stalled receiver's backlog (Packet.Backlog: as its
+// arrival is not learned, the receiver's stall is not the network's),
+// and one of a spike event (a stall of the link or of a process on the
+// way, which costs its own audio by design and is kept out of the
+// jitter history, so it must not raise the margin either: 40 packets of
+// a stall took the margin to its ceiling and the target 30 % up).
+func (b *Buffer) noteLate(late bool) {
+	x := 0.0
+	if late {
+		x = 1
 	}
-	b.lateRuns++
-	if b.latePkts > lateRunMemory {
-		b.latePkts /= 2
-		b.lateRuns /= 2
-	}
-	b.est.margin = min(b.est.margin+lateStep*b.latePkts/b.lateRuns, lateMarginMax)
-}
-
-// lateRunMemory: the mean run length of late packets is over about the
-// last 128-256 of them (minutes of a lossy network's late packets), so it
-// follows a change of network but not one run.
-const lateRunMemory = 256
-
-// notePlayed lowers the margin for a packet played (see noteLate).
-func (b *Buffer) notePlayed() {
-	b.est.margin = max(b.est.margin-lateStep*lateBudget, lateMarginMin)
+	b.est.margin = min(max(b.est.margin+lateStep*(x-lateBudget), lateMarginMin), lateMarginMax)
 }
 
 // waitFor returns a concealment to insert before the audio at playTs (it

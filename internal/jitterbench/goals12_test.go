@@ -69,13 +69,14 @@ var goals12Bounds = map[string][2]float64{
 	// hardly a packet is late: the network's tail is heavier in its
 	// first 20 s than after, the jitter history (20 s memory) follows it,
 	// and the ideal fixed delay, which may spend its 1 % on the worst
-	// seconds, is below what a buffer losing ≤ 1 % in each 20 s can
-	// hold (see BENCHMARKS.md, jitter7). Bound 1.19 × until a run of late
-	// packets moved the late-loss margin as one event (jitter's
-	// noteLate); 1.11 % and 1.16 × on seeds 1-48 until a missing packet
-	// whose successor is queued was waited for a little past its
-	// deadline (jitter's waitExtraNs).
-	"mobile": {1, 1.18},
+	// seconds (1.6-2.0 % of the first 10 s late on these seeds), is
+	// below what a buffer losing ≤ 1 % in each 20 s can hold; the
+	// late-loss margin adds the rest (without it these seeds meet
+	// 1.15 ×, but five others lose over 1 %; see BENCHMARKS.md,
+	// jitter7). It was held here to 1.11 % and 1.16 ×
+	// on seeds 1-48 until a missing packet whose successor is queued was
+	// waited for a little past its deadline (jitter's waitExtraNs).
+	"mobile": {1, 1.19},
 }
 
 // TestGoals12 checks issue 12's goals on every run of the eleven traces
