@@ -764,15 +764,15 @@ func (b *Buffer) Next(now time.Time, samples int) (Decision, error) {
 // concealed; the delay the wait adds is squeezed back out of the audio
 // after it. On a network whose jitter comes in correlated bursts (issue
 // 3's mobile preset), a packet overtaken by its successor often comes a
-// few ms after its deadline: it was replaced by the FEC copy and lost as
-// late. With the wait (and lateBudget 0.8 %, which the fewer late losses
-// allow), mobile meets late-loss ≤ 1 % at ≤ 1.15 × the ideal delay on all
-// 48 seeds of TestGoals12 (worst 0.92 %, 1.136 ×; before 1.10 %, 1.154 ×,
-// seeds 1, 19 and 31 missed) and on 47 of the 48 unseen seeds 49-96 (was
-// 43); Wi-Fi's worst 1.134 × → 1.118 ×. 2.5 ms was too little (seeds 19
-// and 31 still over 1 %); 5 to 15 ms gave the same table. Without
-// time-stretching the wait would stay in the delay until a frame could
-// be dropped, so the buffer waits only until the deadline there.
+// few ms after its deadline: without the wait it was replaced by the FEC
+// copy and lost as late. The wait cut mobile's late-loss enough for
+// lateBudget to go from 0.7 to 0.8 %, which lowered its delay (when it
+// was added, the worst of the 48 seeds then checked went from 1.10 %
+// late at 1.154 × the ideal delay to 0.92 % at 1.136 ×; BENCHMARKS.md
+// has the current figures). 2.5 ms was too little; 5 to 15 ms did the
+// same. Without time-stretching the wait would stay in the delay until a
+// frame could be dropped, so the buffer waits only until the deadline
+// there.
 const waitExtraNs = int64(5 * time.Millisecond)
 
 // Late-loss feedback: the target follows the late-loss the network

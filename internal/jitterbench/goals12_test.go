@@ -2,6 +2,7 @@ package jitterbench
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,51 +48,65 @@ func isKind(name string) bool {
 	return false
 }
 
-// goals12Seeds is how many seeds TestGoals12 runs every trace with:
-// 1-24, on which the buffer's rules were worked out, and 25-48, held out
-// until they were.
-const goals12Seeds = 48
+// goals12Seeds is how many seeds TestGoals12 runs every trace with
+// (goals12Groups: 1-24, on which the buffer's rules were worked out;
+// 25-48, held out until they were; 49-150, unseen until the seventh
+// session, which tried 1-300 with TestSweep12). 150 seeds took 14 s at
+// load 13 on 2 shared cores (6.5 s of CPU with the build).
+const goals12Seeds = 150
+
+// goals12Groups are the last seeds of the groups TestGoals12 reports
+// apart.
+var goals12Groups = []uint64{24, 48, goals12Seeds}
 
 // goals12Bounds are, for the traces that do not meet issue 12's goals on
-// every seed, the worst figures they reach (seeds 1-48), so that they do
+// every seed, the worst figures they reach (seeds 1-150), so that they do
 // not get worse unnoticed: late-loss %, mean ÷ ideal.
 var goals12Bounds = map[string][2]float64{
-	// None: every trace meets the goals on seeds 1-48. Mobile (issue 3's
-	// preset: 60 ms heavy-tailed jitter in correlated bursts, 5 % bursty
-	// loss) was held here to 1.11 % and 1.16 × (seeds 1, 19 and 31
-	// missed) until a missing packet whose successor is queued was
+	// Mobile (issue 3's preset: 60 ms heavy-tailed jitter in correlated
+	// bursts, 5 % bursty loss) meets the goals on seeds 1-89; seeds 90,
+	// 96, 97 and 111 reach 1.16-1.18 × (late-loss 0.52-0.70 %). On 96
+	// hardly a packet is late: the network's tail is heavier in its
+	// first 20 s than after, the jitter history (20 s memory) follows it,
+	// and the ideal fixed delay, which may spend its 1 % on the worst
+	// seconds (1.6-2.0 % of the first 10 s late on these seeds), is
+	// below what a buffer losing ≤ 1 % in each 20 s can hold; the
+	// late-loss margin adds the rest (without it these seeds meet
+	// 1.15 ×, but five others lose over 1 %; see BENCHMARKS.md,
+	// jitter7). It was held here to 1.11 % and 1.16 ×
+	// on seeds 1-48 until a missing packet whose successor is queued was
 	// waited for a little past its deadline (jitter's waitExtraNs).
+	"mobile": {1, 1.19},
 }
 
 // TestGoals12 checks issue 12's goals on every run of the eleven traces
 // (netsim's seven kinds: issue 12's six and its bursty sender; issue 3's
-// four; seeds 1-48), with a consumer that
+// four; seeds 1-150), with a consumer that
 // time-stretches (RunHarkStretch): late-loss ≤ 1 % of frames received,
 // mean delay ≤ 1.15 × the ideal fixed delay on the 10 ms tick grid (see
 // measure12), back within 2 s after a spike or an outage. Traces that do
 // not meet them on every seed are held to their current worst instead
 // (goals12Bounds) and logged.
 func TestGoals12(t *testing.T) {
-	// The worst of each trace over the seeds the rules were worked out
-	// on (1-24) and over the held-out ones (25-48).
+	// The worst of each trace over each group of seeds (goals12Groups).
 	type worst struct {
 		late, ratio         float64
 		lateSeed, ratioSeed uint64
 		back                time.Duration
 		missed              []uint64
 	}
-	res := map[string]*[2]worst{}
+	res := map[string]*[3]worst{}
 	var names []string
 	for seed := uint64(1); seed <= goals12Seeds; seed++ {
 		for _, tr := range append(StandardTraces(seed), KindTraces(seed)...) {
 			g := measure12(tr)
 			ws := res[tr.Name]
 			if ws == nil {
-				ws = &[2]worst{}
+				ws = &[3]worst{}
 				res[tr.Name] = ws
 				names = append(names, tr.Name)
 			}
-			w := &ws[min((seed-1)/24, 1)]
+			w := &ws[slices.IndexFunc(goals12Groups, func(last uint64) bool { return seed <= last })]
 			if g.late >= w.late {
 				w.late, w.lateSeed = g.late, seed
 			}
@@ -120,7 +135,11 @@ func TestGoals12(t *testing.T) {
 			if len(w.missed) > 0 {
 				missed = fmt.Sprint(w.missed)
 			}
-			t.Logf("| %s | %s | %.2f (%d) | %.3f (%d) | %v | %s |", n, []string{"1-24", "25-48"}[i],
+			first := uint64(1)
+			if i > 0 {
+				first = goals12Groups[i-1] + 1
+			}
+			t.Logf("| %s | %d-%d | %.2f (%d) | %.3f (%d) | %v | %s |", n, first, goals12Groups[i],
 				w.late, w.lateSeed, w.ratio, w.ratioSeed, max(w.back, 0).Round(time.Millisecond), missed)
 		}
 	}
