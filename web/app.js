@@ -1003,7 +1003,9 @@ function bindPTT() {
   // no warning (its pointerenter comes with the press).
   $('ptt').addEventListener('pointerenter', (e) => { if (e.pointerType === 'mouse' || e.pointerType === 'pen') micIntent('pointer'); });
   $('ptt').addEventListener('pointerleave', (e) => { if (e.pointerType === 'mouse' || e.pointerType === 'pen') micNoIntent(); });
-  $('ptt').addEventListener('focus', () => micIntent('focus'));
+  // The keyboard's focus only (Tab): a click focuses the button too, and
+  // coming back to the window gives it its focus again.
+  $('ptt').addEventListener('focus', (e) => { try { if (e.target.matches(':focus-visible')) micIntent('focus'); } catch (_) { /* no :focus-visible */ } });
   $('ptt').addEventListener('blur', () => micNoIntent());
   const typing = () => { const a = document.activeElement; return a && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT'); };
   window.addEventListener('keydown', (e) => {
