@@ -307,6 +307,13 @@ function renderMic() {
 // without asking (then a press asks for the floor while the microphone
 // opens; on a first visit the permission prompt comes first).
 function prepareTalk() {
+  // The page's first tone held its main and audio threads for 50-110 ms
+  // (Chromium, traced: making the context's first oscillator and gain and
+  // connecting them). It was the permit tone of the first press, and every
+  // frame captured meanwhile reached the listener that much later for the
+  // whole first transmission (its jitter buffer times a new talker from
+  // the first packets). A silent one now takes that cost at login.
+  tone([1200], 0.06, 0);
   webcodecsOK().then(() => spareEncoder());
   if (navigator.permissions && navigator.permissions.query) {
     navigator.permissions.query({name: 'microphone'}).then((st) => {
