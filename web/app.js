@@ -51,13 +51,12 @@ const S = {
   mr: null, mrChain: Promise.resolve(),
   log: [],            // events for tests
   stats: {sentFrames: 0, recvFrames: 0, recvBytes: 0, wavBlobs: 0, capSamples: 0, drained: 0, mutedFrames: 0, recvByChannel: {},
-    micOpens: 0, startSkipped: 0},
+    micOpens: 0, startSkipped: 0, tones: 0},
   // The microphone (openMic, closeMic): the stream while open, the one
   // being opened, a counter that tells an opening it was turned off
   // meanwhile, whether the page may open it without a prompt, and the idle
-  // countdown. micAhead: opened ahead of a press (micIntent), no press
-  // since. encSpare: a configured encoder for the next press.
-  mic: null, micSrc: null, micOpening: null, micGen: 0, micGranted: false, micIdleTimer: null, micIdleMs: 0, micAhead: false, encSpare: null,
+  // countdown. encSpare: a configured encoder for the next press.
+  mic: null, micSrc: null, micOpening: null, micGen: 0, micGranted: false, micIdleTimer: null, micIdleMs: 0, encSpare: null,
   txSent: false, txSkipped: 0, // the press's first frame is sent; quiet stale frames left out before it (onCaptureFrame)
   capOnsets: [],      // context times of sound onsets at the capture (tests)
 };
@@ -137,6 +136,7 @@ const mine = (from) => !!S.me && from === S.me.name;
 // ---------- sounds ----------
 function tone(freqs, dur, gain, at) {
   if (!S.ctx || S.muted) return;
+  S.stats.tones++;
   const t0 = (at || S.ctx.currentTime) + 0.01;
   const g = S.ctx.createGain();
   g.gain.setValueAtTime(0, t0);
@@ -199,12 +199,7 @@ async function setupAudio() {
 // into the background (once the press in progress ends), at logout, and
 // by the "Mic ready ✕" button in the header, which shows while it is open.
 // Talking automatically (VOX) keeps it open: that is what it is for.
-// Where the browser says this page may use the microphone without asking,
-// it is also opened a moment ahead of a press, when the person shows they
-// are about to press (micIntent): then it closes again after
-// MIC_INTENT_MS if no press came, or at once when the pointer leaves the
-// button or the focus goes; after a press, the rules above.
-const MIC_IDLE_MS = 5 * 60 * 1000, MIC_INTENT_MS = 10 * 1000;
+const MIC_IDLE_MS = 5 * 60 * 1000;
 
 // openMic resolves to the open microphone, opening it if it is not. It
 // asks for it at once (within the press's user gesture) and sets up the
@@ -232,9 +227,9 @@ function openMic() {
       S.micSrc.connect(S.capture);
     }
     S.stats.micOpens++;
-    ev('mic', {intent: S.micAhead});
+    ev('mic');
     renderMic();
-    if (!S.pressed) micUsed(); // no press (it ended while the microphone opened, or it is yet to come): the countdown starts now
+    if (!S.pressed) micUsed(); // the press ended while it opened: the countdown starts now
     return stream;
   })();
   S.micOpening = p;
@@ -249,7 +244,6 @@ function closeMic(why) {
   S.micGen++; // a getUserMedia still under way is closed when it answers
   clearTimeout(S.micIdleTimer);
   const m = S.mic;
-  S.micAhead = false;
   if (!m) return;
   S.mic = null;
   if (S.pressed) stopTalk('mic ' + why);
@@ -261,37 +255,13 @@ function closeMic(why) {
   renderMic();
 }
 
-// micUsed starts the idle countdown after a press (a short one for a
-// microphone opened on intent, with no press yet); in the background the
+// micUsed starts the idle countdown after a press; in the background the
 // microphone is closed at once.
 function micUsed() {
   clearTimeout(S.micIdleTimer);
   if (!S.mic || S.vox) return;
   if (document.visibilityState === 'hidden') { closeMic('hidden'); return; }
-  if (S.micAhead) { S.micIdleTimer = setTimeout(() => { if (S.micAhead && !S.pressed && !S.vox) closeMic('unused'); }, S.micIntentMs); return; }
   S.micIdleTimer = setTimeout(() => { if (S.mic && !S.pressed && !S.vox) closeMic('idle'); }, S.micIdleMs);
-}
-
-// micIntent opens the microphone ahead of a press, when the person is
-// about to press (the pointer on the talk button, the keyboard focus on
-// it): opening it takes the first words of a first press otherwise. Only
-// where no permission prompt can show (the browser says the microphone is
-// allowed), while logged in and in the foreground; why is what showed
-// the intent (for the event log).
-function micIntent(why) {
-  if (S.mic || S.micOpening || S.pressed || !S.micGranted || !S.loggedIn || document.visibilityState !== 'visible') return;
-  S.micAhead = true;
-  ev('micIntent', {why});
-  openMic().catch((e) => {
-    S.micAhead = false;
-    if (e.name !== 'HarkMicClosed') ev('micError', {err: String(e)});
-  });
-}
-
-// micNoIntent: the pointer left the talk button or the focus went without
-// a press: a microphone opened on intent closes (one in use stays).
-function micNoIntent() {
-  if (S.micAhead && !S.pressed) closeMic('unused');
 }
 
 // renderMic shows "Mic ready ✕" in the header while the microphone is open.
@@ -307,12 +277,13 @@ function renderMic() {
 // without asking (then a press asks for the floor while the microphone
 // opens; on a first visit the permission prompt comes first).
 function prepareTalk() {
-  // The page's first tone held its main and audio threads for 50-110 ms
-  // (Chromium, traced: making the context's first oscillator and gain and
-  // connecting them). It was the permit tone of the first press, and every
-  // frame captured meanwhile reached the listener that much later for the
-  // whole first transmission (its jitter buffer times a new talker from
-  // the first packets). A silent one now takes that cost at login.
+  // The page's first tone held its main thread (or audio thread) for
+  // 30-110 ms in Chromium: traced at a first press on a quiet machine,
+  // where it was the permit tone, and gone with the tones muted. Every
+  // frame captured meanwhile reached the listener that much later, for
+  // the whole first transmission (its jitter buffer times a new talker
+  // from the first packets and does not shrink a start backlog while it
+  // learns). A silent tone now takes that cost at login.
   tone([1200], 0.06, 0);
   webcodecsOK().then(() => spareEncoder());
   if (navigator.permissions && navigator.permissions.query) {
@@ -510,7 +481,6 @@ async function startTalk(source, page, echo, to) {
   S.echoTx = !!echo; // a microphone test: the intercom plays it back to this page alone
   S.onsetAt = 0;
   clearTimeout(S.micIdleTimer);
-  S.micAhead = false; // a press: the microphone is in use, kept by the usual rules
   ev('press', {source});
   // The microphone is asked for at once, within the press (it is open
   // already after an earlier press); nothing below waits for it that need not.
@@ -1006,14 +976,6 @@ function hold(el, down, up) {
 
 function bindPTT() {
   hold($('ptt'), () => { startTalk('button'); }, () => { if (!S.pageTx) stopTalk('button'); });
-  // About to press: the microphone opens ahead (micIntent). A touch gives
-  // no warning (its pointerenter comes with the press).
-  $('ptt').addEventListener('pointerenter', (e) => { if (e.pointerType === 'mouse' || e.pointerType === 'pen') micIntent('pointer'); });
-  $('ptt').addEventListener('pointerleave', (e) => { if (e.pointerType === 'mouse' || e.pointerType === 'pen') micNoIntent(); });
-  // The keyboard's focus only (Tab): a click focuses the button too, and
-  // coming back to the window gives it its focus again.
-  $('ptt').addEventListener('focus', (e) => { try { if (e.target.matches(':focus-visible')) micIntent('focus'); } catch (_) { /* no :focus-visible */ } });
-  $('ptt').addEventListener('blur', () => micNoIntent());
   const typing = () => { const a = document.activeElement; return a && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT'); };
   window.addEventListener('keydown', (e) => {
     if (e.code !== 'Space' || typing() || !S.loggedIn) return;
@@ -1074,7 +1036,6 @@ function init() {
     if (document.visibilityState === 'hidden' && !S.pressed && !S.vox) closeMic('hidden');
   });
   S.micIdleMs = MIC_IDLE_MS;
-  S.micIntentMs = MIC_INTENT_MS;
   bindPTT();
 }
 
@@ -1102,9 +1063,6 @@ window.harkTest = {
     mic: !!S.mic}),
   // micIdle sets how long the microphone stays open after a press (ms).
   micIdle: (ms) => { S.micIdleMs = ms; },
-  // micIntentIdle sets how long a microphone opened ahead of a press stays
-  // open without one (ms).
-  micIntentIdle: (ms) => { S.micIntentMs = ms; },
   // Not in state(), which tests ask many times a second: Firefox answers
   // outputLatency (and getOutputTimestamp) from its audio server while its
   // audio graph waits, and the page can hang for good (engines_test.go).

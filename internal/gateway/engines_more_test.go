@@ -189,11 +189,11 @@ func TestEnginesPaging(t *testing.T) {
 			p.login(st.base+"/", "boss", "pw")
 			p.waitFor(`harkTest.state().channel === 'lobby' && harkTest.state().conn.includes('ok') && !` + hidden)
 			played := p.playMic()
-			p.pointer("page", "pointerdown", "touch")
+			p.pointer("page", "pointerdown")
 			p.waitFor(`harkTest.state().floor === 'talking' && document.getElementById('air').textContent === 'You are paging everyone' && document.getElementById('page').classList.contains('live')`)
 			p.screenshot(name + "-phone-paging.png")
 			p.waitMicPlayed(played, len(src))
-			p.pointer("page", "pointerup", "touch")
+			p.pointer("page", "pointerup")
 			p.waitFor(`!harkTest.state().pressed && document.getElementById('air').textContent !== 'You are paging everyone'`)
 			select {
 			case <-ops.ended:

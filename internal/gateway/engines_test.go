@@ -207,16 +207,15 @@ func (p *enginePage) stopRecording() []int16 {
 	return decodePCM(p.t, got.PCM)
 }
 
-// pointer sends a pointer event of type typ ("pointerdown", "pointerup",
-// "pointerenter", ...) from a device of kind ("touch", "mouse") to the
-// element with that id, as a finger or mouse on it does. It is a DOM
-// event, the same in every engine (each protocol has its own input
+// pointer sends a pointer event of type typ ("pointerdown", "pointerup")
+// to the element with that id, as a finger or mouse on it does. It is a
+// DOM event, the same in every engine (each protocol has its own input
 // commands); the element's own handlers run as for real input.
-func (p *enginePage) pointer(id, typ, kind string) {
+func (p *enginePage) pointer(id, typ string) {
 	p.t.Helper()
 	p.eval(fmt.Sprintf(`(() => { const el = document.getElementById(%q); const r = el.getBoundingClientRect();
-  return el.dispatchEvent(new PointerEvent(%q, {bubbles: true, cancelable: true, pointerId: 1, pointerType: %q, isPrimary: true, button: 0,
-    buttons: %q === 'pointerdown' ? 1 : 0, clientX: r.x + r.width / 2, clientY: r.y + r.height / 2})); })()`, id, typ, kind, typ), nil)
+  return el.dispatchEvent(new PointerEvent(%q, {bubbles: true, cancelable: true, pointerId: 1, pointerType: 'touch', isPrimary: true, button: 0,
+    buttons: %q === 'pointerdown' ? 1 : 0, clientX: r.x + r.width / 2, clientY: r.y + r.height / 2})); })()`, id, typ, typ), nil)
 }
 
 func (p *enginePage) screenshot(name string) {

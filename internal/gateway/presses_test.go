@@ -24,43 +24,23 @@ import (
 // the recording, and its mouth-to-ear is logged per press (the figure for
 // a first and a later press). Then "Mic ready ✕" closes the microphone,
 // the next press opens it again, and without a press for the idle time the
-// page closes it by itself.
-//
-// webtransport-intent: the microphone is allowed (as after "Allow" on an
-// earlier visit) and the pointer comes onto the talk button before the
-// first press: the page opens the microphone then (micIntent), so the
-// first press finds it ready as a later one does; the pointer leaving
-// without a press, or no press within the intent's time, closes it again.
+// page closes it by itself. The page's first tone is played (silently) at
+// login, before the first press: as that press's permit tone it held the
+// page for 30-110 ms while the first transmission started.
 func TestBrowserToTalkPresses(t *testing.T) {
-	for _, tr := range []string{"webtransport", "websocket", "webtransport-intent"} {
+	for _, tr := range []string{"webtransport", "websocket"} {
 		t.Run(tr, func(t *testing.T) {
 			needChromium(t)
-			switch tr {
-			case "webtransport":
-				testPresses(t, startWTStack(t), tr, false)
-			case "webtransport-intent":
-				testPresses(t, startWTStack(t), "webtransport", true)
-			default:
-				testPresses(t, startStack(t), tr, false)
+			if tr == "webtransport" {
+				testPresses(t, startWTStack(t), tr)
+			} else {
+				testPresses(t, startStack(t), tr)
 			}
 		})
 	}
 }
 
-// pttCentre returns the middle of the talk button, in page pixels.
-func pttCentre(b *browser) (float64, float64) {
-	b.t.Helper()
-	pos := run(b, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('ptt').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`))
-	return pos[0], pos[1]
-}
-
-// mouseTo moves the mouse pointer to x, y (no button held).
-func mouseTo(b *browser, x, y float64) {
-	b.t.Helper()
-	run(b, chromedp.Action[chromedp.Void](chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y)))
-}
-
-func testPresses(t *testing.T, st *stack, transport string, intent bool) {
+func testPresses(t *testing.T, st *stack, transport string) {
 	// A click every 500 ms from 300 ms, over and over (the fake microphone
 	// loops the file): every press has clicks, wherever it starts.
 	const spacing = 500 * time.Millisecond
@@ -86,9 +66,6 @@ func testPresses(t *testing.T, st *stack, transport string, intent bool) {
 	sample0 := rec.sample0()
 
 	b := newBrowserMic(t, mic, "", 1280, 800)
-	if intent {
-		b.grant(st.base, "microphone")
-	}
 	b.login(st.base+"/?path=webcodecs", "web", "")
 	b.waitFor(`window.harkTest && harkTest.state().channel === 'lobby'`)
 	if tr := run(b, chromedp.Evaluate[string](`harkTest.state().transport`)); tr != transport {
@@ -97,15 +74,9 @@ func testPresses(t *testing.T, st *stack, transport string, intent bool) {
 	if run(b, chromedp.Evaluate[bool](`harkTest.state().mic || !document.getElementById('micOff').classList.contains('hidden')`)) {
 		t.Fatal("the microphone is open (or shown open) before the first press")
 	}
-	if intent {
-		// The pointer comes onto the talk button: the microphone opens
-		// ahead of the press. The press comes when it has captured
-		// a quarter of a second (a person's hover before pressing).
-		x, y := pttCentre(b)
-		mouseTo(b, x, y)
-		b.waitFor(`harkTest.state().mic && harkTest.events().some(e => e.type === 'micIntent' && e.why === 'pointer') && !document.getElementById('micOff').classList.contains('hidden')`)
-		b.waitFor(`harkTest.state().stats.capSamples >= 12000`)
-	}
+	// The page's first tone is played (silently) at login, not as the
+	// first press's permit tone: it cost the first press 30-110 ms.
+	b.waitFor(`harkTest.state().stats.tones >= 1`)
 
 	line := 0
 	press := func(hold time.Duration) {
@@ -132,11 +103,6 @@ func testPresses(t *testing.T, st *stack, transport string, intent bool) {
 	press(1500 * time.Millisecond)
 	if n := run(b, chromedp.Evaluate[int](`harkTest.state().stats.micOpens`)); n != 1 {
 		t.Errorf("the microphone was opened %d times for two presses, want once (kept open between presses)", n)
-	}
-	if intent {
-		if n := run(b, chromedp.Evaluate[int](`harkTest.events().filter(e => e.type === 'mic' && e.intent).length`)); n != 1 {
-			t.Errorf("the microphone was opened ahead of a press %d times, want once (before the first press)", n)
-		}
 	}
 	rec.cmd.Process.Signal(os.Interrupt)
 	if code := rec.wait(); code != 0 {
@@ -165,7 +131,7 @@ func testPresses(t *testing.T, st *stack, transport string, intent bool) {
 	// opening is not captured at all (the figures below cannot see it: the
 	// fake microphone's file starts when it opens).
 	gap := run(b, chromedp.Evaluate[float64](`(() => { const l = harkTest.events(); const p = l.find(e => e.type === 'press'), m = l.find(e => e.type === 'mic'); return m.at - p.at; })()`))
-	t.Logf("press 1 over %s: the microphone was open %.0f ms after the press (negative: before it)", transport, gap)
+	t.Logf("press 1 over %s: the microphone was open %.0f ms after the press", transport, gap)
 	capOn := run(b, chromedp.Evaluate[[]float64](`harkTest.captureOnsets()`))
 	heard := audiotest.FindClicks(readRecording(t, out), 48000, clickThreshold, 300*time.Millisecond)
 	skipped := run(b, chromedp.Evaluate[int](`harkTest.state().stats.startSkipped`))
@@ -184,9 +150,6 @@ func testPresses(t *testing.T, st *stack, transport string, intent bool) {
 			}
 		}
 		what := "the microphone opens"
-		if intent {
-			what = "the microphone opened on intent"
-		}
 		if i > 0 {
 			what = "the microphone is open"
 		}
@@ -210,22 +173,4 @@ func testPresses(t *testing.T, st *stack, transport string, intent bool) {
 	b.waitFor(`harkTest.state().floor === 'talking' && harkTest.state().mic && harkTest.state().stats.micOpens === 2`)
 	run(b, chromedp.Action[chromedp.Void](keyAction(input.DispatchKeyEventTypeKeyUp)))
 	b.waitFor(`!harkTest.state().mic && harkTest.events().some(e => e.type === 'micClosed' && e.why === 'idle') && document.getElementById('micOff').classList.contains('hidden')`)
-	if !intent {
-		return
-	}
-	// Opened on intent and no press: the pointer leaving the button closes
-	// it; so does the intent's time running out with the pointer still on it.
-	x, y := pttCentre(b)
-	mouseTo(b, 1, 1)
-	mouseTo(b, x, y)
-	b.waitFor(`harkTest.state().mic && harkTest.state().stats.micOpens === 3`)
-	mouseTo(b, 1, 1)
-	b.waitFor(`!harkTest.state().mic && harkTest.events().filter(e => e.type === 'micClosed' && e.why === 'unused').length === 1 && document.getElementById('micOff').classList.contains('hidden')`)
-	b.eval(`harkTest.micIntentIdle(200)`)
-	mouseTo(b, x, y)
-	b.waitFor(`harkTest.state().stats.micOpens === 4`)
-	b.waitFor(`!harkTest.state().mic && harkTest.events().filter(e => e.type === 'micClosed' && e.why === 'unused').length === 2`)
-	if n := run(b, chromedp.Evaluate[int](`harkTest.events().filter(e => e.type === 'press').length`)); n != 3 {
-		t.Errorf("the page logged %d presses, want 3 (opening the microphone on intent is not a press)", n)
-	}
 }
