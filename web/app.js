@@ -278,7 +278,7 @@ function renderMic() {
 // opens; on a first visit the permission prompt comes first).
 function prepareTalk() {
   // The page's first tone held its main thread (or audio thread) for
-  // 30-110 ms in Chromium: traced at a first press on a quiet machine,
+  // 30-130 ms in Chromium: traced at a first press on a quiet machine,
   // where it was the permit tone, and gone with the tones muted. Every
   // frame captured meanwhile reached the listener that much later, for
   // the whole first transmission (its jitter buffer times a new talker

@@ -26,7 +26,7 @@ import (
 // the next press opens it again, and without a press for the idle time the
 // page closes it by itself. The page's first tone is played (silently) at
 // login, before the first press: as that press's permit tone it held the
-// page for 30-110 ms while the first transmission started.
+// page for 30-130 ms while the first transmission started.
 func TestBrowserToTalkPresses(t *testing.T) {
 	for _, tr := range []string{"webtransport", "websocket"} {
 		t.Run(tr, func(t *testing.T) {
@@ -75,7 +75,7 @@ func testPresses(t *testing.T, st *stack, transport string) {
 		t.Fatal("the microphone is open (or shown open) before the first press")
 	}
 	// The page's first tone is played (silently) at login, not as the
-	// first press's permit tone: it cost the first press 30-110 ms.
+	// first press's permit tone: it cost the first press 30-130 ms.
 	b.waitFor(`harkTest.state().stats.tones >= 1`)
 
 	line := 0
