@@ -15,7 +15,8 @@
 # compute) and, at a lower priority (nice 10), the compute lane (hygiene,
 # then unit), which uses the cores the real-time lane leaves idle. Each
 # stage's output is printed in one piece when it ends. SERIAL=1 runs the
-# stages one after another instead, each test package in one process.
+# stages one after another instead (with TEST_JOBS=1 and UNIT_P=2, one
+# test at a time, as make test did before).
 #
 # The real-time stages assert behaviour only (the frame arrived, the floor
 # was refused, the recording is the same speech); audio-quality figures are
