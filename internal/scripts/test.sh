@@ -42,6 +42,7 @@ UNIT_P=${UNIT_P:-4}
 SERIAL=${SERIAL:-}
 
 mkdir -p "$TEST_DIR"
+ABS_TEST_DIR=$(cd "$TEST_DIR" && pwd)
 # This run's results only (the directory may hold other files); the last
 # run's times order the gateway's tests, longest first.
 [ -f "$TEST_DIR/tests.tsv" ] && mv "$TEST_DIR/tests.tsv" "$TEST_DIR/last-times.tsv"
@@ -175,7 +176,7 @@ worker() {
 		[ -n "$t" ] || break
 		t0=$(date +%s.%N)
 		ok=ok
-		(cd "$pkgdir" && "$bin" -test.v=test2json -test.run "^${t}\$" -test.count=1 -test.timeout 30m 2>&1) |
+		(cd "$pkgdir" && "$bin" -test.paniconexit0 -test.v=test2json -test.run "^${t}\$" -test.count=1 -test.timeout 30m 2>&1) |
 			"$dir/test2json" -t -p "$pkg" | sum -stage "$stage" >"$out" 2>&1 || { ok=FAIL rc=1; }
 		{
 			cat "$out"
@@ -202,7 +203,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # $TEST_DIR/NAME.rc.
 run_stage() {
 	local s=$1 t0 c0 rc wall cpu
-	echo "==== stage $s started ($(date -u +%H:%M:%S), load average $(loadavg))"
+	echo "==== stage $s started ($(date -u +%H:%M:%S), load average $(loadavg))" | flock "$TEST_DIR/print.lock" cat
 	t0=$(date +%s)
 	c0=$(child_cpu)
 	"stage_$s" >"$TEST_DIR/$s.log" 2>&1
@@ -226,7 +227,7 @@ rm -f "$TEST_DIR"/*.rc
 if [ -n "$SERIAL" ]; then
 	# One stage after another, as make test ran before (for comparisons).
 	want e2e || want gateway && { build_bins || echo 1 >"$TEST_DIR/bin.rc"; }
-	export HARK_TEST_BIN=$PWD/$TEST_DIR/bin
+	export HARK_TEST_BIN="$ABS_TEST_DIR/bin"
 	for s in $STAGES; do run_stage "$s"; done
 else
 	# Two lanes side by side. The real-time lane (e2e and gateway, wall-clock
@@ -241,7 +242,7 @@ else
 			cat "$TEST_DIR/bin.log"
 			echo 1 >"$TEST_DIR/bin.rc"
 		fi
-		export HARK_TEST_BIN=$PWD/$TEST_DIR/bin
+		export HARK_TEST_BIN="$ABS_TEST_DIR/bin"
 		want e2e && run_stage e2e &
 		want gateway && run_stage gateway &
 		wait
