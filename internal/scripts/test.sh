@@ -95,9 +95,11 @@ stage_unit() {
 	pkgs=$($GO list ./... | grep -v -e /internal/e2e -e /internal/gateway) || return 1
 	# -p 4: several of these packages wait in real time (sockets, timers)
 	# more than they compute, so four test binaries at once keep the cores
-	# busier than two.
+	# busier than two. -timeout 15m (a hang guard): the stage runs at a
+	# lower priority beside the real-time lane, which may leave it little
+	# of the machine for minutes.
 	# shellcheck disable=SC2086
-	$GO test -json -race -vet=off -timeout 10m -p "$UNIT_P" $pkgs | sum -stage unit
+	$GO test -json -race -vet=off -timeout 15m -p "$UNIT_P" $pkgs | sum -stage unit
 }
 
 # The real-time packages run binaries (relay, talk) that make test builds
