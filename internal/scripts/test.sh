@@ -28,7 +28,7 @@
 # Environment: GO (default go), TEST_DIR (where results go, default
 # .run/test), STAGES (default "hygiene unit e2e gateway"), TEST_JOBS
 # (gateway test processes side by side, default 3), UNIT_P (unit test
-# binaries side by side, go test -p, default 4), SERIAL.
+# binaries side by side, go test -p, default 2), SERIAL.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -38,7 +38,7 @@ STAGES=${STAGES:-hygiene unit e2e gateway}
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 TEST_JOBS=${TEST_JOBS:-3}
-UNIT_P=${UNIT_P:-4}
+UNIT_P=${UNIT_P:-2}
 SERIAL=${SERIAL:-}
 
 mkdir -p "$TEST_DIR"
@@ -93,9 +93,8 @@ stage_hygiene() {
 stage_unit() {
 	local pkgs
 	pkgs=$($GO list ./... | grep -v -e /internal/e2e -e /internal/gateway) || return 1
-	# -p 4: several of these packages wait in real time (sockets, timers)
-	# more than they compute, so four test binaries at once keep the cores
-	# busier than two. -timeout 15m (a hang guard): the stage runs at a
+	# -p: test binaries side by side (go test's default is the number of
+	# cores; UNIT_P=4 is untried on this machine). -timeout 15m (a hang guard): the stage runs at a
 	# lower priority beside the real-time lane, which may leave it little
 	# of the machine for minutes.
 	# shellcheck disable=SC2086
@@ -196,7 +195,7 @@ worker() {
 # not counted: the figure is a lower bound. Stages that run side by side
 # share the machine, so their figures add up to at most its cores.
 TICKS=$(getconf CLK_TCK)
-child_cpu() { awk '{print $16 + $17}' "/proc/$BASHPID/stat"; }
+child_cpu() { awk '{print $16 + $17}' "/proc/$1/stat"; } # child_cpu PID (a stage's shell)
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # run_stage NAME: runs stage NAME in this (sub)shell with its output in
@@ -204,14 +203,14 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # by side) with its result, wall and CPU time; the exit status goes to
 # $TEST_DIR/NAME.rc.
 run_stage() {
-	local s=$1 t0 c0 rc wall cpu
+	local s=$1 me=$BASHPID t0 c0 rc wall cpu
 	echo "==== stage $s started ($(date -u +%H:%M:%S), load average $(loadavg))" | flock "$TEST_DIR/print.lock" cat
 	t0=$(date +%s)
-	c0=$(child_cpu)
+	c0=$(child_cpu "$me")
 	"stage_$s" >"$TEST_DIR/$s.log" 2>&1
 	rc=$?
 	wall=$(($(date +%s) - t0))
-	cpu=$((($(child_cpu) - c0) / TICKS))
+	cpu=$((($(child_cpu "$me") - c0) / TICKS))
 	echo "$rc" >"$TEST_DIR/$s.rc"
 	{
 		echo
