@@ -97,11 +97,13 @@ stage_unit() {
 	local pkgs
 	pkgs=$($GO list ./... | grep -v -e /internal/e2e -e /internal/gateway) || return 1
 	# -p: test binaries side by side (go test's default is the number of
-	# cores; UNIT_P=4 is untried on this machine). -timeout 15m (a hang guard): the stage runs at a
-	# lower priority beside the real-time lane, which may leave it little
-	# of the machine for minutes.
+	# cores; UNIT_P=4 is untried on this machine). The hang guard is 10
+	# minutes, 15 with LANES=1: at a lower priority beside the real-time
+	# lane the stage may get little of the machine for minutes.
+	local limit=10m
+	[ -n "$LANES" ] && limit=15m
 	# shellcheck disable=SC2086
-	$GO test -json -race -vet=off -timeout 15m -p "$UNIT_P" $pkgs | sum -stage unit
+	$GO test -json -race -vet=off -timeout "$limit" -p "$UNIT_P" $pkgs | sum -stage unit
 }
 
 # The real-time packages run binaries (relay, talk) that make test builds
@@ -207,24 +209,32 @@ TICKS=$(getconf CLK_TCK)
 child_cpu() { awk '{print $16 + $17}' "/proc/$1/stat"; } # child_cpu PID (a stage's shell)
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# run_stage NAME: runs stage NAME in this (sub)shell with its output in
-# $TEST_DIR/NAME.log, then prints that output (under a lock: stages run side
-# by side) with its result, wall and CPU time; the exit status goes to
-# $TEST_DIR/NAME.rc.
+# run_stage NAME: runs stage NAME in this (sub)shell, its output also in
+# $TEST_DIR/NAME.log, and prints its result, wall and CPU time; the exit
+# status goes to $TEST_DIR/NAME.rc. One stage at a time, its output is
+# printed as it comes; with LANES=1 (stages side by side) in one piece when
+# the stage ends, under a lock.
 run_stage() {
 	local s=$1 me=$BASHPID t0 c0 rc wall cpu
 	echo "==== stage $s started ($(date -u +%H:%M:%S), load average $(loadavg))" | flock "$TEST_DIR/print.lock" cat
 	t0=$(date +%s)
 	c0=$(child_cpu "$me")
-	"stage_$s" >"$TEST_DIR/$s.log" 2>&1
-	rc=$?
+	if [ -n "$LANES" ]; then
+		"stage_$s" >"$TEST_DIR/$s.log" 2>&1
+		rc=$?
+	else
+		"stage_$s" 2>&1 | tee "$TEST_DIR/$s.log"
+		rc=${PIPESTATUS[0]}
+	fi
 	wall=$(($(date +%s) - t0))
 	cpu=$((($(child_cpu "$me") - c0) / TICKS))
 	echo "$rc" >"$TEST_DIR/$s.rc"
 	{
-		echo
-		echo "==== stage $s"
-		cat "$TEST_DIR/$s.log"
+		if [ -n "$LANES" ]; then
+			echo
+			echo "==== stage $s"
+			cat "$TEST_DIR/$s.log"
+		fi
 		echo "==== stage $s: $([ $rc = 0 ] && echo passed || echo "FAILED (exit $rc)") in $wall s (CPU $cpu s, $(awk -v c="$cpu" -v w="$wall" 'BEGIN{printf "%.2f", w ? c / w : 0}') cores; load average $(loadavg))"
 		echo
 	} | flock "$TEST_DIR/print.lock" cat
