@@ -18,10 +18,16 @@ import (
 	"time"
 )
 
-// bin holds the relay and talk binaries built by TestMain.
+// bin holds the relay and talk binaries: $HARK_TEST_BIN when make test
+// built them once for all its test processes (internal/scripts/test.sh),
+// else built by TestMain.
 var bin string
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("HARK_TEST_BIN"); dir != "" {
+		bin = dir
+		os.Exit(m.Run())
+	}
 	code := func() int {
 		dir, err := os.MkdirTemp("", "hark-e2e-bin-")
 		if err != nil {

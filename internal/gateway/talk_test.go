@@ -45,9 +45,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// talkBinary builds cmd/talk once and returns its path.
+// talkBinary returns the path of the `talk` binary the tests run:
+// $HARK_TEST_BIN/talk when make test built it once for all its test
+// processes (internal/scripts/test.sh), else cmd/talk built once per test
+// binary.
 func talkBinary(t *testing.T) string {
 	t.Helper()
+	if dir := os.Getenv("HARK_TEST_BIN"); dir != "" {
+		return filepath.Join(dir, "talk")
+	}
 	talkBuild.once.Do(func() {
 		dir, err := os.MkdirTemp("", "hark-gateway-talk-")
 		if err != nil {
