@@ -235,8 +235,8 @@ func restart(c *cli.Context) error {
 			r.Back.Round(time.Millisecond), r.BackFromStop.Round(time.Millisecond), r.BackP50.Round(time.Millisecond), cfg.Settle, r.NotBack)
 		fmt.Printf("restarted relay: %.0f password checks, %.0f logins on resume tickets, %.0f tickets refused, %.0f busy refusals\n",
 			r.PasswordChecks, r.Resumed, r.TicketsRefused, r.Busy)
-		fmt.Printf("restarted relay: %.0f connections refused at the door (too many logins under way), %.0f wrong names or passwords, %.0f logins that outlived their admission place\n",
-			r.RefusedAtDoor, r.AuthFailures, r.PlacesExpired)
+		fmt.Printf("restarted relay: %.0f connections refused at the door (too many logins under way; at most %.0f at once), %.0f wrong names or passwords, %.0f logins that outlived their admission place\n",
+			r.RefusedAtDoor, r.DoorPlaces, r.AuthFailures, r.PlacesExpired)
 		fmt.Printf("load sessions back by each second after the relay answered: %v; longest time with none coming back: %v\n",
 			r.BackBySecond, r.LongestLull.Round(time.Millisecond))
 		fmt.Printf("load sessions noticed the loss %v after the signal (median), the last %v; %d of them by ping timeout (not by stateless reset or goodbye)\n",

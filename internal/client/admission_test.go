@@ -185,3 +185,43 @@ func TestSlowLoginOutlivesItsPlace(t *testing.T) {
 		}
 	}
 }
+
+// The relay's door grows while logins finish promptly: a restarted relay
+// that admitted only Config.MaxLogins at a time idled while a thousand
+// clients waited out random backoffs after refusals. Here one place to
+// start with; after a prompt login a second login is admitted while a
+// connection that never logs in holds the first (before: refused as busy).
+func TestDoorGrowsWithPromptLogins(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Configure(func(c *relay.Config) {
+		c.MaxLogins = 1
+		c.MaxLoginsGrown = 2
+		c.LoginPlaceTime = time.Hour // (see TestAbandonedHandshakeFreesItsPlace)
+		c.PromptLogin = time.Hour    // every login here is prompt, however busy the machine
+	}))
+	r.AddUser("alice", "pa", 0)
+	ctx := testCtx(t)
+	if st := r.Stats(); st.LoginPlaces != 1 {
+		t.Fatalf("the door starts with %d places, want Config.MaxLogins (1)", st.LoginPlaces)
+	}
+	c, err := dialRelay(t, r.Addr, r.Fingerprint, "alice", "pa", "lobby", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	r.WaitStats(t, "a second place after a prompt login", func(s relay.Stats) bool { return s.LoginPlaces == 2 })
+
+	// A connection that never logs in holds one place.
+	qc, err := quic.DialAddr(ctx, r.Addr, r.ClientTLS(), &quic.Config{EnableDatagrams: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qc.CloseWithError(0, "")
+	c, err = dialRelay(t, r.Addr, r.Fingerprint, "alice", "pa", "lobby", nil)
+	if err != nil {
+		t.Fatalf("login while one other is under way, with two places: %v", err)
+	}
+	c.Close()
+	if st := r.Stats(); st.ConnRefused["busy"] != 0 || st.LoginPlacesMost != 2 {
+		t.Errorf("relay: refused %v, at most %d places; want none refused and 2 places (Config.MaxLoginsGrown)", st.ConnRefused, st.LoginPlacesMost)
+	}
+}

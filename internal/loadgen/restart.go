@@ -128,6 +128,9 @@ type RestartResult struct {
 	// or password, and logins that outlived their admission place (a
 	// client that gave up its handshake, or a slow one).
 	RefusedAtDoor, AuthFailures, PlacesExpired float64
+	// DoorPlaces is the most logins the restarted relay let be under way
+	// at once (its door grows while logins finish promptly).
+	DoorPlaces float64
 	// BackBySecond[i] is how many load sessions were back by i+1 s after
 	// the relay answered again; LongestLull the longest time in which
 	// none came back, between the first and the last.
@@ -768,6 +771,7 @@ func (r *restartRun) restart(ctx context.Context, sig syscall.Signal) (*RestartR
 		res.RefusedAtDoor = m[`hark_relay_connections_refused_total{reason="busy"}`]
 		res.AuthFailures = m["hark_relay_auth_failures_total"]
 		res.PlacesExpired = m["hark_relay_login_places_expired_total"]
+		res.DoorPlaces = m["hark_relay_login_places_most"]
 	}
 	res.LoadAvgAfter = loadAvg()
 	return res, nil

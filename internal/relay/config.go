@@ -157,8 +157,19 @@ type Config struct {
 	// clients retry after a backoff. A login storm (a restart) then
 	// admits what the relay can finish promptly instead of making every
 	// login slow enough for clients to give up and start over. Default 16
-	// per core, at least 16.
+	// per core, at least 16. It is where the door starts and the fewest
+	// places it has: logins that finish promptly open more (see
+	// MaxLoginsGrown).
 	MaxLogins int
+	// MaxLoginsGrown is the most logins the door lets be under way at
+	// once: each login over within PromptLogin of its first packet adds
+	// a place, up to this; each slower one takes a quarter of the places
+	// away, down to MaxLogins. Default 8·MaxLogins.
+	MaxLoginsGrown int
+	// PromptLogin is how quickly a login must be over (from its first
+	// packet to its welcome, or to its wait for a password check) to open
+	// another place at the door. Default LoginPlaceTime/8 (250 ms).
+	PromptLogin time.Duration
 	// LoginPlaceTime is how long a connection keeps its place among the
 	// MaxLogins at most. A login that takes longer waits on its network or
 	// on a client that went away, not on the relay: quic-go cannot tell
@@ -273,6 +284,8 @@ func (c *Config) setDefaults() error {
 	dur(&c.ShutdownGrace, 3*time.Second)
 	integer(&c.MaxLogins, max(16, 16*runtime.GOMAXPROCS(0)))
 	dur(&c.LoginPlaceTime, min(2*time.Second, c.LoginTimeout))
+	integer(&c.MaxLoginsGrown, 8*c.MaxLogins)
+	dur(&c.PromptLogin, c.LoginPlaceTime/8)
 	integer(&c.MaxSessions, 10000)
 	dur(&c.UserCheckEvery, time.Second)
 	dur(&c.OpenProbe, time.Second)

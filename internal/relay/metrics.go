@@ -118,8 +118,12 @@ type Stats struct {
 	// under way to the next (a slow network, or a client that gave up its
 	// handshake); the login itself went on.
 	LoginPlacesExpired uint64
-	FloorGrants        uint64 // floors given (by request, implicitly, pages)
-	FloorDenials       uint64 // floor requests refused because someone else talks
+	// LoginPlaces is how many logins may be under way at once now (the
+	// door's places: from Config.MaxLogins to Config.MaxLoginsGrown, see
+	// loginDoor), LoginPlacesMost the most it had since the start.
+	LoginPlaces, LoginPlacesMost int
+	FloorGrants                  uint64 // floors given (by request, implicitly, pages)
+	FloorDenials                 uint64 // floor requests refused because someone else talks
 	// ControlIn counts control messages received; ControlRateLimited those
 	// dropped by the rate limit; ControlOverruns sessions closed because
 	// their outgoing control queue overflowed; BadMessages control messages
@@ -178,7 +182,7 @@ type collector struct {
 
 	authBusy, pwChecks, resumed, ticketsRefused,
 	framesDirect, directStuck *prometheus.Desc
-	connRefused, placesExpired,
+	connRefused, placesExpired, places, placesMost,
 	sessions, logins, authFail, authLimited, framesIn, framesOut, dropped, bad, udpDropped,
 	grants, denials, ctlIn, ctlLimited, ctlOverrun, badMsg, rings, texts, pages, kicks,
 	refused, queueDepth, probes, echoes, ruleRefusals *prometheus.Desc
@@ -219,6 +223,8 @@ func newCollector(r *Relay) *collector {
 		kicks:          d("kicks_total", "Sessions kicked by an admin (or ended because the user was deleted)."),
 		refused:        d("logins_refused_total", "Logins refused for the name: name_taken (online, open mode), banned (by an admin).", "reason"),
 		queueDepth:     d("voice_queue_depth", "Voice frames waiting in all listeners' queues."),
+		places:         d("login_places", "Logins that may be under way at once now (more are refused before their handshake; grows while logins finish promptly)."),
+		placesMost:     d("login_places_most", "The most logins that could be under way at once since the relay started."),
 		probes:         d("probes_total", "Path probes echoed to their senders (talk ping)."),
 		echoes:         d("echo_tests_total", "Echo tests played back to their senders (test my microphone)."),
 		ruleRefusals:   d("channel_rule_refusals_total", "Joins, talks and texts refused by a channel's talk= and listen= rules, and members taken out or cut when the rules changed."),
@@ -228,7 +234,7 @@ func newCollector(r *Relay) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sessions, c.logins, c.authFail, c.authLimited, c.framesIn,
 		c.framesOut, c.framesDirect, c.directStuck, c.dropped, c.bad, c.udpDropped, c.grants, c.denials, c.ctlIn, c.ctlLimited, c.ctlOverrun,
-		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes, c.ruleRefusals, c.connRefused, c.placesExpired} {
+		c.badMsg, c.rings, c.texts, c.pages, c.kicks, c.refused, c.queueDepth, c.authBusy, c.pwChecks, c.resumed, c.ticketsRefused, c.probes, c.echoes, c.ruleRefusals, c.connRefused, c.placesExpired, c.places, c.placesMost} {
 		ch <- d
 	}
 }
@@ -240,6 +246,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions))
 	ch <- prometheus.MustNewConstMetric(c.queueDepth, prometheus.GaugeValue, float64(s.VoiceQueueDepth))
+	ch <- prometheus.MustNewConstMetric(c.places, prometheus.GaugeValue, float64(s.LoginPlaces))
+	ch <- prometheus.MustNewConstMetric(c.placesMost, prometheus.GaugeValue, float64(s.LoginPlacesMost))
 	counter(c.logins, s.Logins)
 	counter(c.authFail, s.AuthFailures)
 	counter(c.authLimited, s.AuthRateLimited)

@@ -47,9 +47,10 @@ type Relay struct {
 
 	// stopping is set when a graceful shutdown begins: new connections
 	// are refused (see admit.go). loggingIn counts the connections
-	// admitted whose login is not over.
+	// admitted whose login is not over; door says how many may be.
 	stopping  atomic.Bool
 	loggingIn atomic.Int64
+	door      *loginDoor
 
 	done chan struct{} // closed when Serve returns
 	pres presenceState // presence news waiting to be sent (see presence.go)
@@ -126,6 +127,7 @@ func New(cfg Config) (*Relay, error) {
 		refusals: limit.NewSampler(time.Now()),
 		hashing:  newPasswordSlots(cfg.PasswordSlots),
 		keys:     deriveKeys(cfg.Secret),
+		door:     newLoginDoor(cfg.MaxLogins, cfg.MaxLoginsGrown, cfg.PromptLogin),
 		pres:     presenceState{kick: make(chan struct{}, 1)},
 	}
 	if c, ok := cfg.Users.(Credentials); ok && !cfg.Open {
@@ -166,6 +168,7 @@ func (r *Relay) Stats() Stats {
 	s := r.c.snapshot()
 	r.mu.Lock()
 	s.Sessions = len(r.sessions)
+	s.LoginPlaces, s.LoginPlacesMost = int(r.door.places()), int(r.door.most.Load())
 	for _, ss := range r.sessions {
 		s.VoiceQueueDepth += ss.voice.len()
 	}
