@@ -3,6 +3,7 @@ package jitterbench
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,34 +90,18 @@ var goals12Bounds = map[string][2]float64{
 // (goals12Bounds) and logged.
 func TestGoals12(t *testing.T) {
 	// The worst of each trace over each group of seeds (goals12Groups).
-	type worst struct {
-		late, ratio         float64
-		lateSeed, ratioSeed uint64
-		back                time.Duration
-		missed              []uint64
-	}
-	res := map[string]*[3]worst{}
+	res := map[string]*[3]worst12{}
 	var names []string
 	for seed := uint64(1); seed <= goals12Seeds; seed++ {
 		for _, tr := range append(StandardTraces(seed), KindTraces(seed)...) {
 			g := measure12(tr)
 			ws := res[tr.Name]
 			if ws == nil {
-				ws = &[3]worst{}
+				ws = &[3]worst12{}
 				res[tr.Name] = ws
 				names = append(names, tr.Name)
 			}
-			w := &ws[slices.IndexFunc(goals12Groups, func(last uint64) bool { return seed <= last })]
-			if g.late >= w.late {
-				w.late, w.lateSeed = g.late, seed
-			}
-			if g.ratio >= w.ratio {
-				w.ratio, w.ratioSeed = g.ratio, seed
-			}
-			w.back = max(w.back, g.back)
-			if g.late > 1 || g.ratio > 1.15 || g.back > 2*time.Second {
-				w.missed = append(w.missed, seed)
-			}
+			ws[slices.IndexFunc(goals12Groups, func(last uint64) bool { return seed <= last })].add(seed, g)
 			lateMax, ratioMax := 1.0, 1.15
 			if b, ok := goals12Bounds[tr.Name]; ok {
 				lateMax, ratioMax = b[0], b[1]
@@ -131,16 +116,46 @@ func TestGoals12(t *testing.T) {
 	t.Logf("|---|---|---:|---:|---:|---|")
 	for _, n := range names {
 		for i, w := range res[n] {
-			missed := "none"
-			if len(w.missed) > 0 {
-				missed = fmt.Sprint(w.missed)
-			}
 			first := uint64(1)
 			if i > 0 {
 				first = goals12Groups[i-1] + 1
 			}
-			t.Logf("| %s | %d-%d | %.2f (%d) | %.3f (%d) | %v | %s |", n, first, goals12Groups[i],
-				w.late, w.lateSeed, w.ratio, w.ratioSeed, max(w.back, 0).Round(time.Millisecond), missed)
+			t.Log(w.row(n, first, goals12Groups[i]))
 		}
 	}
+}
+
+// worst12 is the worst of one trace's goal12 figures over some seeds, and
+// every seed that missed a goal (late-loss over 1 %, mean delay over 1.15
+// × ideal, back after more than 2 s). The zero value is ready.
+type worst12 struct {
+	late, ratio         float64
+	lateSeed, ratioSeed uint64
+	back                time.Duration
+	missed              []string // "seed (late %, ratio ×, back)"
+}
+
+// add takes seed's figures in.
+func (w *worst12) add(seed uint64, g goal12) {
+	if g.late >= w.late {
+		w.late, w.lateSeed = g.late, seed
+	}
+	if g.ratio >= w.ratio {
+		w.ratio, w.ratioSeed = g.ratio, seed
+	}
+	w.back = max(w.back, g.back)
+	if g.late > 1 || g.ratio > 1.15 || g.back > 2*time.Second {
+		w.missed = append(w.missed, fmt.Sprintf("%d (%.2f %%, %.3f ×, %v)", seed, g.late, g.ratio, max(g.back, 0).Round(time.Millisecond)))
+	}
+}
+
+// row is w as a row of the table the goal tests log, for trace name over
+// seeds first-last.
+func (w *worst12) row(name string, first, last uint64) string {
+	missed := "none"
+	if len(w.missed) > 0 {
+		missed = strings.Join(w.missed, ", ")
+	}
+	return fmt.Sprintf("| %s | %d-%d | %.2f (%d) | %.3f (%d) | %v | %s |", name, first, last,
+		w.late, w.lateSeed, w.ratio, w.ratioSeed, max(w.back, 0).Round(time.Millisecond), missed)
 }

@@ -1,12 +1,10 @@
 package jitterbench
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestSweep12 measures issue 12's goals (as TestGoals12 does) on every
@@ -28,44 +26,22 @@ func TestSweep12(t *testing.T) {
 	if err1 != nil || err2 != nil || lo == 0 || hi < lo {
 		t.Fatalf("JITTERBENCH_SWEEP=%q: want first-last seeds, e.g. 1-300", arg)
 	}
-	type worst struct {
-		late, ratio         float64
-		lateSeed, ratioSeed uint64
-		back                time.Duration
-		missed              []string
-	}
-	res := map[string]*worst{}
+	res := map[string]*worst12{}
 	var names []string
 	for seed := lo; seed <= hi; seed++ {
 		for _, tr := range append(StandardTraces(seed), KindTraces(seed)...) {
-			g := measure12(tr)
 			w := res[tr.Name]
 			if w == nil {
-				w = &worst{}
+				w = &worst12{}
 				res[tr.Name] = w
 				names = append(names, tr.Name)
 			}
-			if g.late >= w.late {
-				w.late, w.lateSeed = g.late, seed
-			}
-			if g.ratio >= w.ratio {
-				w.ratio, w.ratioSeed = g.ratio, seed
-			}
-			w.back = max(w.back, g.back)
-			if g.late > 1 || g.ratio > 1.15 || g.back > 2*time.Second {
-				w.missed = append(w.missed, fmt.Sprintf("%d (%.2f %%, %.3f ×, %v)", seed, g.late, g.ratio, max(g.back, 0).Round(time.Millisecond)))
-			}
+			w.add(seed, measure12(tr))
 		}
 	}
 	t.Logf("| network | seeds | worst late-loss %% of received (seed) | worst mean delay ÷ ideal (seed) | longest return after spike/outage | seeds missing a goal |")
 	t.Logf("|---|---|---:|---:|---:|---|")
 	for _, n := range names {
-		w := res[n]
-		missed := "none"
-		if len(w.missed) > 0 {
-			missed = strings.Join(w.missed, ", ")
-		}
-		t.Logf("| %s | %d-%d | %.2f (%d) | %.3f (%d) | %v | %s |", n, lo, hi,
-			w.late, w.lateSeed, w.ratio, w.ratioSeed, max(w.back, 0).Round(time.Millisecond), missed)
+		t.Log(res[n].row(n, lo, hi))
 	}
 }
