@@ -223,19 +223,7 @@ func TestFECBeatsNoFECOnImpairedUplink(t *testing.T) {
 	const frame = 960
 	speech := audiotest.Speech(t, "Hello from the hark intercom. One two three.")
 	encode := func(fec bool) [][]byte {
-		enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: frame, FEC: fec})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var pkts [][]byte
-		for i := 0; i+frame <= len(speech); i += frame {
-			p, err := enc.Encode(speech[i:i+frame], nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pkts = append(pkts, p)
-		}
-		return pkts
+		return encodeFrames(t, speech, frame, codec.EncoderConfig{FEC: fec})
 	}
 	data := map[bool][][]byte{true: encode(true), false: encode(false)}
 	model, err := netsim.ParseSpec(fecImpairedSpec)

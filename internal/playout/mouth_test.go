@@ -1,7 +1,6 @@
 package playout
 
 import (
-	"cmp"
 	"os"
 	"slices"
 	"testing"
@@ -50,18 +49,7 @@ func TestMouthToEarSim(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: frame, FEC: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var pkts [][]byte
-			for i := 0; i+frame <= len(track); i += frame {
-				p, err := enc.Encode(track[i:i+frame], nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pkts = append(pkts, p)
-			}
+			pkts := encodeFrames(t, track, frame, codec.EncoderConfig{FEC: true})
 			period := time.Duration(frame) * time.Second / codec.SampleRate
 			gap := time.Duration(len(pkts))*period + time.Second // between the starts of the two transmissions
 			var delays []float64
@@ -73,10 +61,6 @@ func TestMouthToEarSim(t *testing.T) {
 					cfg.Delay = netsim.Spikes{Base: cfg.Delay, At: stalls(seed), Height: net.stall}
 				}
 				link := netsim.NewLink(cfg)
-				type arrival struct {
-					at time.Duration
-					p  jitter.Packet
-				}
 				var arrs []arrival
 				for tx := range 2 {
 					for i, p := range pkts {
@@ -88,23 +72,10 @@ func TestMouthToEarSim(t *testing.T) {
 						}
 					}
 				}
-				slices.SortStableFunc(arrs, func(a, b arrival) int { return cmp.Compare(a.at, b.at) })
 				for ph := range 4 {
 					phase := time.Duration(ph) * period / 4
 					m := New(Config{FrameSamples: frame})
-					var out []int16
-					buf := make([]int16, frame)
-					ai := 0
-					for now := phase; now < 2*gap+time.Second; now += period {
-						for ; ai < len(arrs) && arrs[ai].at <= now; ai++ {
-							p := arrs[ai].p
-							p.Arrival = t0.Add(arrs[ai].at)
-							m.Push(1, p)
-						}
-						m.Tick(t0.Add(now), buf)
-						out = append(out, buf...)
-					}
-					ai = 0
+					out := replayArrivals(m, arrs, frame, phase, 2*gap+time.Second, period)
 					for _, c := range audiotest.FindClicks(out, codec.SampleRate, 0.25, 0) {
 						heard := phase + c
 						best := time.Duration(-1)

@@ -45,39 +45,16 @@ func playClicks(t *testing.T, total time.Duration, at []time.Duration, arrive []
 	const frame = 960
 	const period = 20 * time.Millisecond
 	track := audiotest.ClickTrack(codec.SampleRate, total, at...)
-	enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: frame, FEC: true})
-	if err != nil {
-		t.Fatal(err)
+	pkts := encodeFrames(t, track, frame, codec.EncoderConfig{FEC: true})
+	arrs := make([]arrival, len(pkts))
+	for k, payload := range pkts {
+		arrs[k] = arrival{arrive[k], jitter.Packet{Seq: uint16(k), Timestamp: uint32(k * frame), Duration: frame,
+			Start: k == 0, End: k == len(pkts)-1, Payload: payload}}
 	}
-	type arrival struct {
-		at time.Duration
-		p  jitter.Packet
-	}
-	var arrs []arrival
-	n := len(track) / frame
-	for k := range n {
-		payload, err := enc.Encode(track[k*frame:(k+1)*frame], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		arrs = append(arrs, arrival{arrive[k], jitter.Packet{Seq: uint16(k), Timestamp: uint32(k * frame), Duration: frame,
-			Start: k == 0, End: k == n-1, Payload: payload}})
-	}
-	slices.SortStableFunc(arrs, func(a, b arrival) int { return cmp.Compare(a.at, b.at) })
 	m := New(Config{FrameSamples: frame})
-	var out []int16
-	buf := make([]int16, frame)
-	ai := 0
-	first := arrs[0].at
-	for now := first; now < arrs[len(arrs)-1].at+2*time.Second; now += period {
-		for ; ai < len(arrs) && arrs[ai].at <= now; ai++ {
-			p := arrs[ai].p
-			p.Arrival = t0.Add(arrs[ai].at)
-			m.Push(1, p)
-		}
-		m.Tick(t0.Add(now), buf)
-		out = append(out, buf...)
-	}
+	first := slices.MinFunc(arrs, func(a, b arrival) int { return cmp.Compare(a.at, b.at) }).at
+	last := slices.MaxFunc(arrs, func(a, b arrival) int { return cmp.Compare(a.at, b.at) }).at
+	out := replayArrivals(m, arrs, frame, first, last+2*time.Second, period)
 	st, _ := m.TalkerStats(1)
 	return out, st
 }
