@@ -89,9 +89,9 @@ func (r *Relay) admit(ctx context.Context, info *quic.ClientInfo) (context.Conte
 // loginDoor sizes the relay's door: how many connections may be between
 // their first packet and the end of their login at once. A fixed number
 // is a guess: too few and a restarted relay idles while a thousand
-// clients wait out random backoffs after refusals (its CPU was a quarter
-// used in a 1000-session restart, 28 000 refusals, each also a new
-// handshake for the refused client to make); too many and every login
+// clients wait out random backoffs after refusals (14 000-55 000 refusals
+// in a 1000-session restart with 16 places, each also a new handshake for
+// the refused client to make); too many and every login
 // gets slow on a starved relay, clients give up handshakes it already
 // paid for, and the work multiplies. So the door adapts to how promptly
 // logins finish: each login over within Config.PromptLogin of its
