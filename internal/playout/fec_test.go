@@ -73,19 +73,7 @@ func TestFECThroughBadNetwork(t *testing.T) {
 	const frame = 960
 	src := speechLike(10 * codec.SampleRate)
 	encode := func(fec bool) [][]byte {
-		enc, err := codec.NewEncoder(codec.EncoderConfig{FrameSamples: frame, FEC: fec, LossPerc: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var pkts [][]byte
-		for i := 0; i+frame <= len(src); i += frame {
-			p, err := enc.Encode(src[i:i+frame], nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pkts = append(pkts, p)
-		}
-		return pkts
+		return encodeFrames(t, src, frame, codec.EncoderConfig{FEC: fec, LossPerc: 10})
 	}
 	withFECData, noFECData := encode(true), encode(false)
 	model, err := netsim.ParseSpec("loss=5%,burst=2,delay=5ms,jitter=30ms")
